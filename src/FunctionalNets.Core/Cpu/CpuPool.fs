@@ -1,0 +1,63 @@
+namespace FunctionalNets.Cpu
+
+open System
+open System.Collections.Generic
+open FunctionalNets
+
+/// Recycles CPU arrays by element type and exact length, so that the buffers of a training step are
+/// reused by the next step instead of waiting for the garbage collector (most of them are large-object-heap sized).
+module CpuPool =
+    let private gate = obj ()
+    let private free = Dictionary<struct (DType * int), Stack<Array>>()
+    let mutable private pooledBytes = 0L
+
+    /// Upper bound on the bytes kept idle in the pool; returns beyond it are left to the GC.
+    let mutable MaxPooledBytes = 2L * 1024L * 1024L * 1024L
+
+    let private fresh (dtype: DType) (n: int) : Array =
+        match dtype with
+        | DType.Float32 -> GC.AllocateUninitializedArray<float32> n
+        | DType.Float64 -> GC.AllocateUninitializedArray<float> n
+        | DType.Int32 -> GC.AllocateUninitializedArray<int> n
+        | DType.Int64 -> GC.AllocateUninitializedArray<int64> n
+        | DType.Bool -> GC.AllocateUninitializedArray<bool> n
+
+    /// An array of exactly n elements; its contents are unspecified.
+    let rent (dtype: DType) (n: int) : Array =
+        let pooled =
+            lock gate (fun () ->
+                match free.TryGetValue(struct (dtype, n)) with
+                | true, st when st.Count > 0 ->
+                    pooledBytes <- pooledBytes - int64 n * int64 dtype.SizeInBytes
+                    st.Pop()
+                | _ -> null)
+
+        if isNull pooled then fresh dtype n else pooled
+
+    /// Gives an array back for reuse.
+    let give (dtype: DType) (a: Array) =
+        let bytes = int64 a.Length * int64 dtype.SizeInBytes
+
+        lock gate (fun () ->
+            if pooledBytes + bytes <= MaxPooledBytes then
+                let key = struct (dtype, a.Length)
+
+                let st =
+                    match free.TryGetValue key with
+                    | true, st -> st
+                    | _ ->
+                        let st = Stack<Array>()
+                        free[key] <- st
+                        st
+
+                st.Push a
+                pooledBytes <- pooledBytes + bytes)
+
+    /// Bytes idle in the pool now.
+    let idleBytes () = lock gate (fun () -> pooledBytes)
+
+    /// Drops every idle array.
+    let clear () =
+        lock gate (fun () ->
+            free.Clear()
+            pooledBytes <- 0L)

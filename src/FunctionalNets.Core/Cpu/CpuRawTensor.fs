@@ -1,0 +1,415 @@
+namespace FunctionalNets.Cpu
+
+open System
+open FunctionalNets
+
+/// A contiguous row-major tensor in CPU memory. Reshape shares storage; every other op writes a new buffer.
+[<Sealed>]
+type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
+    inherit RawTensor(shape, dtype, Device.Cpu)
+
+    static let backend = lazy (CpuBackend() :> Backend)
+
+    /// A new tensor over a freshly rented (uninitialised) buffer.
+    static member internal Alloc(shape: Shape, dtype: DType) =
+        CpuRawTensor(CpuStorage.Create(dtype, CpuPool.rent dtype shape.Numel), shape, dtype)
+
+    static member internal Of(r: RawTensor, op: string) =
+        match r with
+        | :? CpuRawTensor as c -> c
+        | _ ->
+            invalidArg
+                "other"
+                (sprintf "%s: expected a CPU tensor but got one on %O; move it with Tensor.toDevice first." op r.Device)
+
+    static member internal DefaultBackend = backend.Value
+
+    member internal _.Data = storage.Data
+    member internal _.CpuStorage = storage
+
+    member private t.SameDType (op: string) (o: RawTensor) =
+        if o.DType <> dtype then
+            invalidArg
+                "other"
+                (sprintf "%s: dtypes differ (%O %O and %O %O); cast one with Tensor.cast." op dtype shape o.DType o.Shape)
+
+    member private t.Broadcast2 (op: string) (o: CpuRawTensor) =
+        let outShape = Shape.broadcast op shape o.Shape
+        outShape, Shape.broadcastStrides shape outShape, Shape.broadcastStrides o.Shape outShape
+
+    override _.Backend = backend.Value
+    override _.Storage = storage :> IScopedStorage
+
+    override t.Unary(k) =
+        let y = CpuRawTensor.Alloc(shape, dtype)
+        CpuKernels.unary dtype k t.Data y.Data
+        y :> RawTensor
+
+    override t.Binary(k, other) =
+        let op = (sprintf "%A" k).ToLowerInvariant()
+        t.SameDType op other
+        let o = CpuRawTensor.Of(other, op)
+        let outShape, sa, sb = t.Broadcast2 op o
+        let y = CpuRawTensor.Alloc(outShape, dtype)
+        CpuKernels.binary dtype k t.Data sa o.Data sb y.Data outShape.Dims
+        y :> RawTensor
+
+    override t.Compare(k, other) =
+        let op = (sprintf "%A" k).ToLowerInvariant()
+        t.SameDType op other
+        let o = CpuRawTensor.Of(other, op)
+        let outShape, sa, sb = t.Broadcast2 op o
+        let y = CpuRawTensor.Alloc(outShape, DType.Bool)
+        CpuKernels.compare dtype k t.Data sa o.Data sb y.Data outShape.Dims
+        y :> RawTensor
+
+    override t.Logical(k, other) =
+        let op = (sprintf "logical%A" k)
+
+        if dtype <> DType.Bool || other.DType <> DType.Bool then
+            invalidArg "other" (sprintf "%s: both operands must be Bool, got %O and %O." op dtype other.DType)
+
+        let o = CpuRawTensor.Of(other, op)
+        let outShape, sa, sb = t.Broadcast2 op o
+        let y = CpuRawTensor.Alloc(outShape, DType.Bool)
+        CpuKernels.logical k t.Data sa o.Data sb y.Data outShape.Dims
+        y :> RawTensor
+
+    override t.LogicalNot() =
+        if dtype <> DType.Bool then
+            invalidArg "this" (sprintf "logicalNot: expected a Bool tensor, got %O." dtype)
+
+        let y = CpuRawTensor.Alloc(shape, DType.Bool)
+        FunctionalNets.Kernels.Elementwise.LogicalNot(ReadOnlySpan<bool>(t.Data :?> bool[]), Span<bool>(y.Data :?> bool[]))
+        y :> RawTensor
+
+    override t.Where(cond, other) =
+        t.SameDType "where" other
+
+        if cond.DType <> DType.Bool then
+            invalidArg "cond" (sprintf "where: the condition must be Bool, got %O." cond.DType)
+
+        let c = CpuRawTensor.Of(cond, "where")
+        let o = CpuRawTensor.Of(other, "where")
+        let s1 = Shape.broadcast "where" c.Shape shape
+        let outShape = Shape.broadcast "where" s1 o.Shape
+        let y = CpuRawTensor.Alloc(outShape, dtype)
+
+        CpuKernels.where
+            dtype
+            c.Data
+            (Shape.broadcastStrides c.Shape outShape)
+            t.Data
+            (Shape.broadcastStrides shape outShape)
+            o.Data
+            (Shape.broadcastStrides o.Shape outShape)
+            y.Data
+            outShape.Dims
+
+        y :> RawTensor
+
+    override t.Cast(target) =
+        if target = dtype then
+            t :> RawTensor
+        else
+            let y = CpuRawTensor.Alloc(shape, target)
+            CpuKernels.convert dtype target t.Data y.Data
+            y :> RawTensor
+
+    override t.Sum(dims, keepDim) =
+        let d = shape.Dims
+        let keptShape = d |> Array.mapi (fun i n -> if Array.contains i dims then 1 else n)
+        // Reduce the highest dims first so each pass is one [outer, n, inner] reduction over a contiguous buffer.
+        let mutable cur = t
+        let mutable curDims = Array.copy d
+
+        let isRun =
+            dims.Length > 0 && dims[dims.Length - 1] - dims[0] = dims.Length - 1
+
+        if isRun then
+            let outer = Array.fold (*) 1 d[.. dims[0] - 1]
+            let n = Array.fold (*) 1 d[dims[0] .. dims[dims.Length - 1]]
+            let inner = Array.fold (*) 1 d[dims[dims.Length - 1] + 1 ..]
+            let y = CpuRawTensor.Alloc(Shape.Wrap keptShape, dtype)
+            CpuKernels.sum dtype t.Data outer n inner y.Data
+            cur <- y
+        else
+            for dim in Array.rev dims do
+                let outer = Array.fold (*) 1 curDims[.. dim - 1]
+                let n = curDims[dim]
+                let inner = Array.fold (*) 1 curDims[dim + 1 ..]
+                curDims[dim] <- 1
+                let y = CpuRawTensor.Alloc(Shape.Wrap(Array.copy curDims), dtype)
+                CpuKernels.sum dtype cur.Data outer n inner y.Data
+                cur <- y
+
+        let outShape =
+            if keepDim then
+                keptShape
+            else
+                d |> Array.indexed |> Array.filter (fun (i, _) -> not (Array.contains i dims)) |> Array.map snd
+
+        CpuRawTensor(cur.CpuStorage, Shape.Wrap outShape, dtype) :> RawTensor
+
+    member private t.Extreme(isMax: bool, dim: int, keepDim: bool) =
+        let d = shape.Dims
+        let outer = Array.fold (*) 1 d[.. dim - 1]
+        let n = d[dim]
+        let inner = Array.fold (*) 1 d[dim + 1 ..]
+
+        let outShape =
+            if keepDim then
+                Shape.withDim dim 1 shape
+            else
+                Shape.removeDim dim shape
+
+        let y = CpuRawTensor.Alloc(outShape, dtype)
+        let idx = CpuRawTensor.Alloc(outShape, DType.Int64)
+        CpuKernels.extreme dtype isMax t.Data outer n inner y.Data (idx.Data :?> int64[])
+        y :> RawTensor, idx :> RawTensor
+
+    override t.MaxAlong(dim, keepDim) = t.Extreme(true, dim, keepDim)
+    override t.MinAlong(dim, keepDim) = t.Extreme(false, dim, keepDim)
+
+    override t.MatMul(transA, other, transB) =
+        t.SameDType "matmul" other
+        let o = CpuRawTensor.Of(other, "matmul")
+
+        if shape.Rank < 2 || o.Shape.Rank < 2 then
+            invalidArg "other" (sprintf "matmul: both operands need rank >= 2 here, got %O and %O." shape o.Shape)
+
+        let ad, bd = shape.Dims, o.Shape.Dims
+        let ra, rb = ad.Length, bd.Length
+        let m, ka = (if transA then ad[ra - 1], ad[ra - 2] else ad[ra - 2], ad[ra - 1])
+        let kb, n = (if transB then bd[rb - 1], bd[rb - 2] else bd[rb - 2], bd[rb - 1])
+
+        if ka <> kb then
+            invalidArg
+                "other"
+                (sprintf
+                    "matmul: inner dimensions differ: %O%s x %O%s gives %d vs %d; expected the left operand's last dim to equal the right operand's second-to-last."
+                    shape
+                    (if transA then "^T" else "")
+                    o.Shape
+                    (if transB then "^T" else "")
+                    ka
+                    kb)
+
+        let batchA = Shape.Wrap ad[.. ra - 3]
+        let batchB = Shape.Wrap bd[.. rb - 3]
+        let batch = Shape.broadcast "matmul (batch dims)" batchA batchB
+        let nb = batch.Numel
+
+        // A single matrix is broadcast with stride 0; a batch laid out like the broadcast batch is read in
+        // place; anything else is expanded first.
+        let prepare (x: CpuRawTensor) (xb: Shape) (rows: int) (cols: int) =
+            if xb.Numel = 1 then
+                x, 0L
+            elif xb.Numel = nb then
+                x, int64 (rows * cols)
+            else
+                let full = Shape.Wrap(Array.append batch.Dims [| rows; cols |])
+                CpuRawTensor.Of(x.Expand full, "matmul"), int64 (rows * cols)
+
+        let a, strideA = prepare t batchA ad[ra - 2] ad[ra - 1]
+        let b, strideB = prepare o batchB bd[rb - 2] bd[rb - 1]
+        let outShape = Shape.Wrap(Array.append batch.Dims [| m; n |])
+        let y = CpuRawTensor.Alloc(outShape, dtype)
+
+        match dtype with
+        | DType.Float32 ->
+            CpuKernels.sgemmBatched transA transB nb m n ka a.Data strideA b.Data strideB y.Data (int64 (m * n))
+        | DType.Float64 ->
+            CpuKernels.dgemmBatched transA transB nb m n ka a.Data strideA b.Data strideB y.Data (int64 (m * n))
+        | _ -> invalidOp (sprintf "matmul is defined for float32 and float64 tensors, got %O; cast first." dtype)
+
+        y :> RawTensor
+
+    override t.Reshape(newShape) =
+        if newShape.Numel <> shape.Numel then
+            invalidArg "shape" (sprintf "reshape: cannot view %O (%d elements) as %O." shape shape.Numel newShape)
+
+        CpuRawTensor(storage, newShape, dtype) :> RawTensor
+
+    override t.Permute(perm) =
+        let st = Shape.contiguousStrides shape
+        let outDims = perm |> Array.map (fun p -> shape.Dims[p])
+        let strides = perm |> Array.map (fun p -> st[p])
+        let y = CpuRawTensor.Alloc(Shape.Wrap outDims, dtype)
+        CpuKernels.stridedCopy dtype t.Data 0L strides y.Data outDims
+        y :> RawTensor
+
+    override t.Expand(target) =
+        if target.Equals shape then
+            t :> RawTensor
+        else
+            if not (Shape.canBroadcastTo shape target) then
+                invalidArg "shape" (sprintf "expand: cannot expand %O to %O; only size-1 dims can grow." shape target)
+
+            let y = CpuRawTensor.Alloc(target, dtype)
+            CpuKernels.stridedCopy dtype t.Data 0L (Shape.broadcastStrides shape target) y.Data target.Dims
+            y :> RawTensor
+
+    override t.Slice(starts, steps, sizes) =
+        let st = Shape.contiguousStrides shape
+        let mutable offset = 0L
+
+        for d in 0 .. starts.Length - 1 do
+            offset <- offset + int64 starts[d] * int64 st[d]
+
+        let strides = Array.init st.Length (fun d -> st[d] * steps[d])
+        let y = CpuRawTensor.Alloc(Shape.Wrap(Array.copy sizes), dtype)
+        CpuKernels.stridedCopy dtype t.Data offset strides y.Data sizes
+        y :> RawTensor
+
+    override t.SliceScatter(fullShape, starts, steps) =
+        let y = CpuRawTensor.Alloc(fullShape, dtype)
+        CpuKernels.fill dtype y.Data 0.0
+        let st = Shape.contiguousStrides fullShape
+        let mutable offset = 0L
+
+        for d in 0 .. starts.Length - 1 do
+            offset <- offset + int64 starts[d] * int64 st[d]
+
+        let strides = Array.init st.Length (fun d -> st[d] * steps[d])
+        CpuKernels.stridedAssign dtype t.Data y.Data offset strides shape.Dims
+        y :> RawTensor
+
+    override t.Gather(dim, index) =
+        let ix = CpuRawTensor.Of(index, "gather")
+        let y = CpuRawTensor.Alloc(ix.Shape, dtype)
+        CpuKernels.gather dtype t.Data shape.Dims dim ix.Data ix.Shape.Dims y.Data
+        y :> RawTensor
+
+    override t.ScatterAdd(dim, index, src) =
+        let ix = CpuRawTensor.Of(index, "scatterAdd")
+        let s = CpuRawTensor.Of(src, "scatterAdd")
+        let y = CpuRawTensor.Of(t.Clone(), "scatterAdd")
+        CpuKernels.scatterAdd dtype y.Data shape.Dims dim ix.Data ix.Shape.Dims s.Data s.Shape.Dims
+        y :> RawTensor
+
+    override t.IndexSelect(dim, index) =
+        let ix = CpuRawTensor.Of(index, "indexSelect")
+        let y = CpuRawTensor.Alloc(Shape.withDim dim ix.Shape.Numel shape, dtype)
+        CpuKernels.indexSelect dtype t.Data shape.Dims dim ix.Data y.Data
+        y :> RawTensor
+
+    override t.IndexAdd(dim, index, src) =
+        let ix = CpuRawTensor.Of(index, "indexAdd")
+        let s = CpuRawTensor.Of(src, "indexAdd")
+        let y = CpuRawTensor.Of(t.Clone(), "indexAdd")
+        CpuKernels.indexAdd dtype y.Data shape.Dims dim ix.Data s.Data
+        y :> RawTensor
+
+    override t.Pad(before, after, value) =
+        let outDims = Array.init shape.Rank (fun d -> shape.Dims[d] + before[d] + after[d])
+        let y = CpuRawTensor.Alloc(Shape.Wrap outDims, dtype)
+        CpuKernels.fill dtype y.Data value
+        let st = Shape.contiguousStrides y.Shape
+        let mutable offset = 0L
+
+        for d in 0 .. before.Length - 1 do
+            offset <- offset + int64 before[d] * int64 st[d]
+
+        CpuKernels.stridedAssign dtype t.Data y.Data offset st shape.Dims
+        y :> RawTensor
+
+    override t.ToArray() = t.Data.Clone() :?> Array
+
+    override t.AddInPlace(other) =
+        t.SameDType "addInPlace" other
+        Shape.checkEqual "addInPlace" shape other.Shape
+        CpuKernels.addInPlace dtype t.Data (CpuRawTensor.Of(other, "addInPlace").Data)
+
+    override t.Clone() =
+        let y = CpuRawTensor.Alloc(shape, dtype)
+        Array.Copy(t.Data, y.Data, shape.Numel)
+        y :> RawTensor
+
+/// Creates CPU tensors.
+and [<Sealed>] CpuBackend() =
+    inherit Backend()
+
+    static let dtypeOfArray (a: Array) =
+        match a with
+        | :? (float32[]) -> DType.Float32
+        | :? (float[]) -> DType.Float64
+        | :? (int[]) -> DType.Int32
+        | :? (int64[]) -> DType.Int64
+        | :? (bool[]) -> DType.Bool
+        | _ ->
+            invalidArg
+                "data"
+                (sprintf "Tensor data must be float32[], float[], int[], int64[] or bool[], got %s." (a.GetType().Name))
+
+    override _.Device = Device.Cpu
+
+    override _.Zeros(shape, dtype) =
+        let y = CpuRawTensor.Alloc(shape, dtype)
+        CpuKernels.fill dtype y.Data 0.0
+        y :> RawTensor
+
+    override _.Full(shape, dtype, value) =
+        let y = CpuRawTensor.Alloc(shape, dtype)
+        CpuKernels.fill dtype y.Data value
+        y :> RawTensor
+
+    override _.FromArray(data, shape) =
+        let dtype = dtypeOfArray data
+
+        if data.Length <> shape.Numel then
+            invalidArg
+                "data"
+                (sprintf "Tensor data has %d elements but shape %O needs %d." data.Length shape shape.Numel)
+
+        let y = CpuRawTensor.Alloc(shape, dtype)
+        Array.Copy(data, y.Data, data.Length)
+        y :> RawTensor
+
+    override _.Arange(start, step, count, dtype) =
+        let y = CpuRawTensor.Alloc(Shape.Wrap [| count |], dtype)
+
+        match y.Data with
+        | :? (float32[]) as a -> for i in 0 .. count - 1 do a[i] <- float32 (start + float i * step)
+        | :? (float[]) as a -> for i in 0 .. count - 1 do a[i] <- start + float i * step
+        | :? (int[]) as a -> for i in 0 .. count - 1 do a[i] <- int (start + float i * step)
+        | :? (int64[]) as a -> for i in 0 .. count - 1 do a[i] <- int64 (start + float i * step)
+        | _ -> invalidOp "arange: Bool is not a numeric dtype."
+
+        y :> RawTensor
+
+    override _.RandomUniform(key, shape, dtype) =
+        let y = CpuRawTensor.Alloc(shape, dtype)
+
+        match y.Data with
+        | :? (float32[]) as a -> Key.fillUniform32 key (Span<float32>(a))
+        | :? (float[]) as a -> Key.fillUniform64 key (Span<float>(a))
+        | _ -> invalidOp (sprintf "rand: random floats need a floating-point dtype, got %O." dtype)
+
+        y :> RawTensor
+
+    override _.RandomNormal(key, shape, dtype) =
+        let y = CpuRawTensor.Alloc(shape, dtype)
+
+        match y.Data with
+        | :? (float32[]) as a -> Key.fillNormal32 key (Span<float32>(a))
+        | :? (float[]) as a -> Key.fillNormal64 key (Span<float>(a))
+        | _ -> invalidOp (sprintf "randn: random floats need a floating-point dtype, got %O." dtype)
+
+        y :> RawTensor
+
+    override _.Cat(tensors, dim) =
+        let first = tensors[0]
+        let dtype = first.DType
+        let total = tensors |> Array.sumBy (fun t -> t.Shape.Dims[dim])
+        let outShape = Shape.withDim dim total first.Shape
+        let y = CpuRawTensor.Alloc(outShape, dtype)
+        let st = Shape.contiguousStrides outShape
+        let mutable pos = 0
+
+        for t in tensors do
+            let c = CpuRawTensor.Of(t, "cat")
+            CpuKernels.stridedAssign dtype c.Data y.Data (int64 pos * int64 st[dim]) st c.Shape.Dims
+            pos <- pos + c.Shape.Dims[dim]
+
+        y :> RawTensor

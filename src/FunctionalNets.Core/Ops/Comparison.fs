@@ -1,0 +1,85 @@
+namespace FunctionalNets
+
+/// Comparisons, selection, clamping and logic. Comparisons give Bool tensors and carry no derivative.
+[<AutoOpen>]
+module ComparisonOps =
+    let private cmp (name: string) (kind: CompareKind) (a: Tensor) (b: Tensor) =
+        if a.DType <> b.DType then
+            invalidArg "b" (sprintf "%s: dtypes differ (%O %O and %O %O); cast one with Tensor.cast." name a.DType a.Shape b.DType b.Shape)
+
+        TConst(a.Raw.Compare(kind, b.Raw))
+
+    let private sc (like: Tensor) (v: float) = TensorCore.scalarLike like v
+
+    type Tensor with
+        /// a = b elementwise.
+        static member eq(a: Tensor, b: Tensor) = cmp "eq" CompareKind.Eq a b
+        /// a <> b elementwise.
+        static member ne(a: Tensor, b: Tensor) = cmp "ne" CompareKind.Ne a b
+        /// a < b elementwise.
+        static member lt(a: Tensor, b: Tensor) = cmp "lt" CompareKind.Lt a b
+        /// a <= b elementwise.
+        static member le(a: Tensor, b: Tensor) = cmp "le" CompareKind.Le a b
+        /// a > b elementwise.
+        static member gt(a: Tensor, b: Tensor) = cmp "gt" CompareKind.Gt a b
+        /// a >= b elementwise.
+        static member ge(a: Tensor, b: Tensor) = cmp "ge" CompareKind.Ge a b
+        /// a = b elementwise.
+        static member eq(a: Tensor, b: float) = cmp "eq" CompareKind.Eq a (sc a b)
+        /// a <> b elementwise.
+        static member ne(a: Tensor, b: float) = cmp "ne" CompareKind.Ne a (sc a b)
+        /// a < b elementwise.
+        static member lt(a: Tensor, b: float) = cmp "lt" CompareKind.Lt a (sc a b)
+        /// a <= b elementwise.
+        static member le(a: Tensor, b: float) = cmp "le" CompareKind.Le a (sc a b)
+        /// a > b elementwise.
+        static member gt(a: Tensor, b: float) = cmp "gt" CompareKind.Gt a (sc a b)
+        /// a >= b elementwise.
+        static member ge(a: Tensor, b: float) = cmp "ge" CompareKind.Ge a (sc a b)
+
+        /// Elementwise and of Bool tensors.
+        static member logicalAnd(a: Tensor, b: Tensor) = TConst(a.Raw.Logical(LogicalKind.And, b.Raw))
+        /// Elementwise or of Bool tensors.
+        static member logicalOr(a: Tensor, b: Tensor) = TConst(a.Raw.Logical(LogicalKind.Or, b.Raw))
+        /// Elementwise exclusive or of Bool tensors.
+        static member logicalXor(a: Tensor, b: Tensor) = TConst(a.Raw.Logical(LogicalKind.Xor, b.Raw))
+        /// Elementwise not of a Bool tensor.
+        static member logicalNot(a: Tensor) = TConst(a.Raw.LogicalNot())
+
+        /// a where cond is true, b elsewhere; all three broadcast together. Differentiable in a and b.
+        static member where(cond: Tensor, a: Tensor, b: Tensor) =
+            if cond.DType <> DType.Bool then
+                invalidArg "cond" (sprintf "where: the condition must be a Bool tensor, got %O %O." cond.DType cond.Shape)
+
+            if a.DType <> b.DType then
+                invalidArg "b" (sprintf "where: dtypes differ (%O %O and %O %O)." a.DType a.Shape b.DType b.Shape)
+
+            let c = cond.NoDiff
+            let outShape = Shape.broadcast "where" (Shape.broadcast "where" c.Shape a.Shape) b.Shape
+
+            let pick (i: int) (t: Tensor) =
+                let z = TConst(t.Raw.Backend.Zeros(Shape.Scalar, t.DType))
+                if i = 0 then Tensor.where (c, t, z) else Tensor.where (c, z, t)
+
+            TensorCore.apply
+                { Name = "where"
+                  Raw = fun r -> r[0].Where(c.Raw, r[1])
+                  Jvp = fun _ _ i t -> TensorCore.expand outShape (pick i t)
+                  Vjp = fun xs _ i g -> TensorCore.sumToShape xs[i].Shape (pick i g) }
+                [| a; b |]
+
+        /// Elementwise maximum with broadcasting (ties send the gradient to a).
+        static member maximum(a: Tensor, b: Tensor) = Tensor.where (Tensor.ge (a.NoDiff, b.NoDiff), a, b)
+        /// Elementwise minimum with broadcasting (ties send the gradient to a).
+        static member minimum(a: Tensor, b: Tensor) = Tensor.where (Tensor.le (a.NoDiff, b.NoDiff), a, b)
+
+        /// x limited to [min, max] (either bound optional); the derivative is 1 inside and 0 outside.
+        static member clamp(x: Tensor, ?min: float, ?max: float) =
+            let lowered =
+                match min with
+                | Some lo -> Tensor.where (Tensor.lt (x.NoDiff, lo), TensorCore.expand x.Shape (sc x lo), x)
+                | None -> x
+
+            match max with
+            | Some hi -> Tensor.where (Tensor.gt (x.NoDiff, hi), TensorCore.expand x.Shape (sc x hi), lowered)
+            | None -> lowered

@@ -1,0 +1,94 @@
+namespace FunctionalNets
+
+/// Reshaping and reordering dimensions.
+[<AutoOpen>]
+module LayoutOps =
+    let rec private permuteCore (perm: int[]) (x: Tensor) : Tensor =
+        if perm |> Array.mapi (fun i p -> i = p) |> Array.forall id then
+            x
+        else
+            let inverse = Array.zeroCreate perm.Length
+            perm |> Array.iteri (fun i p -> inverse[p] <- i)
+
+            TensorCore.apply
+                { Name = "permute"
+                  Raw = fun r -> r[0].Permute perm
+                  Jvp = fun _ _ _ t -> permuteCore perm t
+                  Vjp = fun _ _ _ g -> permuteCore inverse g }
+                [| x |]
+
+    type Tensor with
+        /// Reshape to dims (one entry may be -1); shares storage where the backend can.
+        static member reshape(x: Tensor, dims: int seq) = TensorCore.reshape (Array.ofSeq dims) x
+
+        /// Dimensions reordered: result dim i is x's dim perm[i] (negative entries count from the end).
+        static member permute(x: Tensor, perm: int seq) =
+            let perm = perm |> Seq.map (Shape.normDim "permute" x.Rank) |> Array.ofSeq
+
+            if perm.Length <> x.Rank || (Array.distinct perm).Length <> perm.Length then
+                invalidArg "perm" (sprintf "permute: %A is not a permutation of the %d dims of %O." perm x.Rank x.Shape)
+
+            permuteCore perm x
+
+        /// Swaps two dimensions (by default the last two).
+        static member transpose(x: Tensor, ?dim0: int, ?dim1: int) =
+            if x.Rank < 2 && dim0.IsNone then
+                invalidArg "x" (sprintf "transpose: needs rank >= 2, got %O; pass dims explicitly or use unsqueeze." x.Shape)
+
+            let d0 = Shape.normDim "transpose" x.Rank (defaultArg dim0 -2)
+            let d1 = Shape.normDim "transpose" x.Rank (defaultArg dim1 -1)
+            let perm = Array.init x.Rank id
+            perm[d0] <- d1
+            perm[d1] <- d0
+            permuteCore perm x
+
+        /// Merges dims startDim..endDim (default all) into one.
+        static member flatten(x: Tensor, ?startDim: int, ?endDim: int) =
+            if x.Rank = 0 then
+                TensorCore.reshape [| 1 |] x
+            else
+                let s = Shape.normDim "flatten" x.Rank (defaultArg startDim 0)
+                let e = Shape.normDim "flatten" x.Rank (defaultArg endDim -1)
+
+                if e < s then
+                    invalidArg "endDim" (sprintf "flatten: endDim %d comes before startDim %d for %O." e s x.Shape)
+
+                let d = x.Shape.ToArray()
+                let merged = Array.fold (*) 1 d[s..e]
+                TensorCore.reshape (Array.concat [ d[.. s - 1]; [| merged |]; d[e + 1 ..] ]) x
+
+        /// Removes dimension dim if it has size 1, or every size-1 dim when none is given.
+        static member squeeze(x: Tensor, ?dim: int) =
+            let d = x.Shape.ToArray()
+
+            match dim with
+            | Some dim ->
+                let dim = Shape.normDim "squeeze" x.Rank dim
+
+                if d[dim] <> 1 then x
+                else TensorCore.reshape (Array.append d[.. dim - 1] d[dim + 1 ..]) x
+            | None -> TensorCore.reshape (d |> Array.filter (fun n -> n <> 1)) x
+
+        /// Inserts a size-1 dimension at dim (-1 appends).
+        static member unsqueeze(x: Tensor, dim: int) =
+            let dim = Shape.normDim "unsqueeze" (x.Rank + 1) dim
+            let d = x.Shape.ToArray()
+            TensorCore.reshape (Array.concat [ d[.. dim - 1]; [| 1 |]; d[dim..] ]) x
+
+        /// Broadcast to a larger shape (size-1 dims repeat, new leading dims are added; -1 keeps a size).
+        static member expand(x: Tensor, shape: int seq) =
+            let dims = Array.ofSeq shape
+            let lead = dims.Length - x.Rank
+
+            let dims =
+                dims |> Array.mapi (fun i n -> if n = -1 && i >= lead then x.Shape.Dims[i - lead] else n)
+
+            TensorCore.expand (Shape.Create dims) x
+
+        /// Broadcast to the shape of other.
+        static member expandAs(x: Tensor, other: Tensor) = TensorCore.expand other.Shape x
+
+        /// Both tensors broadcast to their common shape.
+        static member broadcastPair(a: Tensor, b: Tensor) =
+            let s = Shape.broadcast "broadcast" a.Shape b.Shape
+            TensorCore.expand s a, TensorCore.expand s b

@@ -1,0 +1,27 @@
+namespace FunctionalNets
+
+/// softmax, logSoftmax and logsumexp, stabilised by subtracting the (constant) maximum.
+[<AutoOpen>]
+module SoftmaxOps =
+    type Tensor with
+        /// log(sum(exp x)) over dims, computed without overflow.
+        static member logsumexp(x: Tensor, dims: int seq, ?keepDim: bool) =
+            let ds = Shape.normDims "logsumexp" x.Rank dims
+            let keepDim = defaultArg keepDim false
+            // The max is a constant shift: it cancels in the derivative, so no gradient flows through it.
+            let m = (Tensor.max (x.NoDiff, ds, true))
+            let lse = TensorCore.add (Tensor.log (Tensor.sum (TensorCore.exp (TensorCore.sub x m), ds, true))) m
+
+            if keepDim then lse else TensorCore.reshape (Shape.Create(x.Shape.ToArray() |> Array.indexed |> Array.filter (fun (i, _) -> not (Array.contains i ds)) |> Array.map snd)).Dims lse
+
+        /// log(sum(exp x)) over one dim.
+        static member logsumexp(x: Tensor, dim: int, ?keepDim: bool) = Tensor.logsumexp (x, [ dim ], ?keepDim = keepDim)
+
+        /// x - logsumexp(x) along dim.
+        static member logSoftmax(x: Tensor, ?dim: int) =
+            let dim = defaultArg dim -1
+            TensorCore.sub x (Tensor.logsumexp (x, [ dim ], true))
+
+        /// exp(x) / sum(exp(x)) along dim.
+        static member softmax(x: Tensor, ?dim: int) =
+            TensorCore.exp (Tensor.logSoftmax (x, ?dim = dim))

@@ -1,0 +1,151 @@
+namespace FunctionalNets
+
+open System
+
+/// Elementwise functions of one tensor that every backend provides (floating point only).
+[<RequireQualifiedAccess>]
+type UnaryKind =
+    | Neg
+    | Abs
+    | Sign
+    | Exp
+    | Log
+    | Sqrt
+    | Rsqrt
+    | Sin
+    | Cos
+    | Tanh
+    | Sigmoid
+    | Relu
+    | Step
+    | Reciprocal
+    | Square
+    | Softplus
+    | Erf
+    | Floor
+    | Ceil
+    | Round
+    | Log1p
+    | Expm1
+
+/// Elementwise functions of two tensors, with broadcasting.
+[<RequireQualifiedAccess>]
+type BinaryKind =
+    | Add
+    | Sub
+    | Mul
+    | Div
+    | Pow
+    | Max
+    | Min
+
+/// Elementwise comparisons, with broadcasting; the result is Bool.
+[<RequireQualifiedAccess>]
+type CompareKind =
+    | Eq
+    | Ne
+    | Lt
+    | Le
+    | Gt
+    | Ge
+
+/// Elementwise logic over Bool tensors, with broadcasting.
+[<RequireQualifiedAccess>]
+type LogicalKind =
+    | And
+    | Or
+    | Xor
+
+/// Storage that a Scope can hand back to its allocator when the values using it are no longer needed.
+type IScopedStorage =
+    /// Returns the memory to its allocator; any later read of a tensor on it raises.
+    abstract Release: unit -> unit
+
+/// The backend contract: storage plus primitive, non-differentiable kernels. Every backend (CPU, CUDA)
+/// implements the same small set; differentiable ops are built from these in Tensor. The CPU backend is
+/// the specification the others are tested against.
+[<AbstractClass>]
+type RawTensor(shape: Shape, dtype: DType, device: Device) =
+    /// The dimensions.
+    member _.Shape = shape
+    /// The element type.
+    member _.DType = dtype
+    /// Where the storage lives.
+    member _.Device = device
+    /// The backend that made this tensor (used to create more on the same device).
+    abstract Backend: Backend
+    /// The storage (shared by reshaped views), as seen by scopes.
+    abstract Storage: IScopedStorage
+
+    /// f(x) elementwise.
+    abstract Unary: UnaryKind -> RawTensor
+    /// this op other, broadcasting both.
+    abstract Binary: BinaryKind * other: RawTensor -> RawTensor
+    /// this cmp other, broadcasting both; Bool result.
+    abstract Compare: CompareKind * other: RawTensor -> RawTensor
+    /// this op other over Bool tensors, broadcasting both.
+    abstract Logical: LogicalKind * other: RawTensor -> RawTensor
+    /// Logical negation of a Bool tensor.
+    abstract LogicalNot: unit -> RawTensor
+    /// Where cond is true take this, else other; all three broadcast together.
+    abstract Where: cond: RawTensor * other: RawTensor -> RawTensor
+    /// The same values in another element type (float to int truncates toward zero).
+    abstract Cast: DType -> RawTensor
+
+    /// Sum over the given (sorted, distinct) dimensions.
+    abstract Sum: dims: int[] * keepDim: bool -> RawTensor
+    /// Max along one dimension: values and Int64 indices of the first maximum.
+    abstract MaxAlong: dim: int * keepDim: bool -> RawTensor * RawTensor
+    /// Min along one dimension: values and Int64 indices of the first minimum.
+    abstract MinAlong: dim: int * keepDim: bool -> RawTensor * RawTensor
+
+    /// Batched matrix product over the last two dims, broadcasting the batch dims; either operand may be
+    /// read transposed (its last two dims swapped) without a copy.
+    abstract MatMul: transSelf: bool * other: RawTensor * transOther: bool -> RawTensor
+
+    /// The same elements in a new shape of equal element count.
+    abstract Reshape: Shape -> RawTensor
+    /// Dimensions reordered: result dim i is this tensor's dim perm[i].
+    abstract Permute: perm: int[] -> RawTensor
+    /// Broadcast to a larger shape (size-1 dims repeated, new leading dims added).
+    abstract Expand: Shape -> RawTensor
+    /// Per-dimension strided slice: element j of dim d is starts[d] + j * steps[d], for j < sizes[d].
+    abstract Slice: starts: int[] * steps: int[] * sizes: int[] -> RawTensor
+    /// Zeros of fullShape with this tensor added at the positions a Slice(starts, steps, this.Shape) reads.
+    abstract SliceScatter: fullShape: Shape * starts: int[] * steps: int[] -> RawTensor
+    /// torch.gather along dim with an Int64 index tensor.
+    abstract Gather: dim: int * index: RawTensor -> RawTensor
+    /// A copy of this tensor with src added at the positions index names along dim (torch.scatter_add).
+    abstract ScatterAdd: dim: int * index: RawTensor * src: RawTensor -> RawTensor
+    /// torch.index_select along dim with a 1-D Int64 index.
+    abstract IndexSelect: dim: int * index: RawTensor -> RawTensor
+    /// A copy of this tensor with src's slices added at the rows index names along dim (torch.index_add).
+    abstract IndexAdd: dim: int * index: RawTensor * src: RawTensor -> RawTensor
+    /// Constant padding: before[d] and after[d] elements added on each side of dim d.
+    abstract Pad: before: int[] * after: int[] * value: float -> RawTensor
+
+    /// The elements in row-major order as a typed array (float32[], float[], int[], int64[] or bool[]).
+    abstract ToArray: unit -> Array
+    /// Adds other (same shape and dtype) into this tensor's storage. Only for storage the caller owns.
+    abstract AddInPlace: other: RawTensor -> unit
+    /// A copy with its own storage.
+    abstract Clone: unit -> RawTensor
+
+/// Creates raw tensors on one device.
+and [<AbstractClass>] Backend() =
+    /// The device this backend allocates on.
+    abstract Device: Device
+    /// A tensor of zeros.
+    abstract Zeros: Shape * DType -> RawTensor
+    /// A tensor with every element equal to value (converted to dtype).
+    abstract Full: Shape * DType * value: float -> RawTensor
+    /// A tensor holding a copy of a typed array (float32[], float[], int[], int64[] or bool[]).
+    abstract FromArray: Array * Shape -> RawTensor
+    /// start, start + step, ... (count elements).
+    abstract Arange: start: float * step: float * count: int * DType -> RawTensor
+    /// Uniform [0, 1) floats drawn from the key's stream (identical on every backend).
+    abstract RandomUniform: Key * Shape * DType -> RawTensor
+    /// Standard normal floats drawn from the key's stream (identical on every backend).
+    abstract RandomNormal: Key * Shape * DType -> RawTensor
+    /// Concatenation along dim (all tensors on this backend, same dtype, equal other dims).
+    abstract Cat: RawTensor[] * dim: int -> RawTensor

@@ -1,0 +1,361 @@
+namespace FunctionalNets
+
+open System
+open System.Runtime.CompilerServices
+open System.Threading
+
+/// An immutable tensor: a constant, a forward-mode dual number (primal, tangent, tag) or a reverse-mode
+/// node (primal, node in the graph, tag). Tags nest: every grad/jvp call takes a fresh, higher tag, the
+/// highest tag among an op's operands is the active one, and the other operands are constants at that
+/// level. That is what keeps nested derivatives free of perturbation confusion.
+[<CustomEquality; NoComparison>]
+type Tensor =
+    /// A value with no derivative attached.
+    | TConst of RawTensor
+    /// A forward-mode dual: primal, tangent and the tag of the jvp call that made it.
+    | TForward of primal: Tensor * tangent: Tensor * tag: uint32
+    /// A reverse-mode node: primal, its place in the graph and the tag of the grad call that made it.
+    | TReverse of primal: Tensor * node: RevNode * tag: uint32
+
+    /// The innermost raw value, stripped of every derivative level.
+    member t.Raw: RawTensor =
+        match t with
+        | TConst r -> r
+        | TForward(p, _, _)
+        | TReverse(p, _, _) -> p.Raw
+
+    /// The dimensions.
+    member t.Shape = t.Raw.Shape
+    /// The element type.
+    member t.DType = t.Raw.DType
+    /// The device holding the storage.
+    member t.Device = t.Raw.Device
+    /// Number of dimensions.
+    member t.Rank = t.Raw.Shape.Rank
+    /// Number of elements.
+    member t.Numel = t.Raw.Shape.Numel
+
+    /// The nesting tag of the outermost derivative level (0 for a constant).
+    member t.Tag =
+        match t with
+        | TConst _ -> 0u
+        | TForward(_, _, tag)
+        | TReverse(_, _, tag) -> tag
+
+    /// The value one derivative level down (a constant is its own primal).
+    member t.Primal =
+        match t with
+        | TConst _ -> t
+        | TForward(p, _, _)
+        | TReverse(p, _, _) -> p
+
+    /// The value with every derivative level removed.
+    member t.NoDiff = TConst t.Raw
+
+    /// True when a derivative level is attached.
+    member t.IsDifferentiable =
+        match t with
+        | TConst _ -> false
+        | _ -> true
+
+    override t.Equals(o) = Object.ReferenceEquals(t, o)
+    override t.GetHashCode() = RuntimeHelpers.GetHashCode t
+    override t.ToString() = TensorFormat.format t.Raw
+
+/// A node of the reverse-mode graph: the operands active at its tag and the rule that turns the
+/// output's adjoint into theirs.
+and RevNode =
+    { Id: int64
+      Name: string
+      Inputs: Tensor[]
+      Backward: Tensor -> Tensor[] }
+
+/// How one differentiable op computes its value and its derivatives. Jvp and Vjp are written with
+/// Tensor ops, so derivatives are themselves differentiable. They receive the operands' primals and
+/// the output's primal.
+type OpDef =
+    { Name: string
+      /// The value from raw operands.
+      Raw: RawTensor[] -> RawTensor
+      /// Tangent of the output from the tangent of operand i.
+      Jvp: Tensor[] -> Tensor -> int -> Tensor -> Tensor
+      /// Adjoint of operand i from the adjoint of the output (same shape as operand i).
+      Vjp: Tensor[] -> Tensor -> int -> Tensor -> Tensor }
+
+/// Tags for derivative levels.
+module Tags =
+    let mutable private last = 0
+
+    /// A fresh tag, higher than every tag handed out before.
+    let next () = uint32 (Interlocked.Increment(&last))
+
+/// The lifting of an op over derivative levels and the arithmetic every derivative rule needs. (F#
+/// operators must be members of the type itself, so this family lives with the type.)
+module TensorCore =
+    let mutable private lastNode = 0L
+
+    let private rawOf (t: Tensor) =
+        match t with
+        | TConst r -> r
+        | _ -> invalidOp "internal: an operand still carries a derivative level at the raw level."
+
+    let private scalarOf (like: Tensor) (v: float) =
+        TConst(like.Raw.Backend.Full(Shape.Scalar, like.DType, v))
+
+    let private checkVjpShape (op: OpDef) (i: int) (x: Tensor) (g: Tensor) =
+        if not (g.Shape.Equals x.Shape) then
+            invalidOp (
+                sprintf "internal: the adjoint rule of %s gave shape %O for operand %d of shape %O." op.Name g.Shape i x.Shape
+            )
+
+        g
+
+    /// Applies an op to operands at any mix of derivative levels.
+    let rec apply (op: OpDef) (xs: Tensor[]) : Tensor =
+        let mutable tag = 0u
+
+        for x in xs do
+            if x.Tag > tag then
+                tag <- x.Tag
+
+        if tag = 0u then
+            TConst(op.Raw(Array.map rawOf xs))
+        else
+            let primals = xs |> Array.map (fun x -> if x.Tag = tag then x.Primal else x)
+            let y = apply op primals
+            let first = xs |> Array.find (fun x -> x.Tag = tag)
+
+            match first with
+            | TForward _ ->
+                let mutable tangent = Unchecked.defaultof<Tensor>
+
+                for i in 0 .. xs.Length - 1 do
+                    match xs[i] with
+                    | TForward(_, dx, tg) when tg = tag ->
+                        let ti = op.Jvp primals y i dx
+                        tangent <- if isNull (box tangent) then ti else add tangent ti
+                    | _ -> ()
+
+                TForward(y, tangent, tag)
+            | TReverse _ ->
+                let active = [| for i in 0 .. xs.Length - 1 do if xs[i].Tag = tag then i |]
+
+                let node =
+                    { Id = Interlocked.Increment(&lastNode)
+                      Name = op.Name
+                      Inputs = active |> Array.map (fun i -> xs[i])
+                      Backward =
+                        fun g -> active |> Array.map (fun i -> checkVjpShape op i primals[i] (op.Vjp primals y i g)) }
+
+                TReverse(y, node, tag)
+            | TConst _ -> invalidOp "unreachable"
+
+    /// A scalar constant with the dtype and device of `like`.
+    and scalarLike (like: Tensor) (v: float) = scalarOf like v
+
+    /// Reshape to a shape of equal element count (-1 infers one dim).
+    and reshape (dims: int[]) (x: Tensor) : Tensor =
+        let target = Shape.resolveReshape "reshape" x.Numel x.Shape dims
+
+        if target.Equals x.Shape then
+            x
+        else
+            let from = x.Shape
+
+            apply
+                { Name = "reshape"
+                  Raw = fun r -> r[0].Reshape target
+                  Jvp = fun _ _ _ t -> reshape target.Dims t
+                  Vjp = fun _ _ _ g -> reshape from.Dims g }
+                [| x |]
+
+    /// Broadcast to a larger shape.
+    and expand (target: Shape) (x: Tensor) : Tensor =
+        if target.Equals x.Shape then
+            x
+        else
+            if not (Shape.canBroadcastTo x.Shape target) then
+                invalidArg "shape" (sprintf "expand: cannot expand %O to %O; only size-1 dims can grow." x.Shape target)
+
+            apply
+                { Name = "expand"
+                  Raw = fun r -> r[0].Expand target
+                  Jvp = fun _ _ _ t -> expand target t
+                  Vjp = fun xs _ _ g -> sumToShape xs[0].Shape g }
+                [| x |]
+
+    /// Sum over (normalised, sorted) dims.
+    and sumDims (dims: int[]) (keepDim: bool) (x: Tensor) : Tensor =
+        if dims.Length = 0 then
+            x
+        else
+            let inShape = x.Shape
+
+            apply
+                { Name = "sum"
+                  Raw = fun r -> r[0].Sum(dims, keepDim)
+                  Jvp = fun _ _ _ t -> sumDims dims keepDim t
+                  Vjp =
+                    fun _ _ _ g ->
+                        let kept = inShape.Dims |> Array.mapi (fun i n -> if Array.contains i dims then 1 else n)
+                        expand inShape (reshape kept g) }
+                [| x |]
+
+    /// Sum a broadcast result back down to the shape of the operand it came from.
+    and sumToShape (target: Shape) (x: Tensor) : Tensor =
+        if x.Shape.Equals target then
+            x
+        else
+            let r, rt = x.Rank, target.Rank
+            let lead = r - rt
+
+            let dims =
+                [| for i in 0 .. r - 1 do
+                       if i < lead || (target.Dims[i - lead] = 1 && x.Shape.Dims[i] <> 1) then
+                           i |]
+
+            reshape target.Dims (sumDims dims true x)
+
+    /// Elementwise binary op with broadcasting, given its raw kind and partial-derivative rules.
+    and private binary
+        (name: string)
+        (kind: BinaryKind)
+        (jvp: Tensor[] -> Tensor -> int -> Tensor -> Tensor)
+        (vjp: Tensor[] -> Tensor -> int -> Tensor -> Tensor)
+        (a: Tensor)
+        (b: Tensor)
+        =
+        if a.DType <> b.DType then
+            invalidArg
+                "b"
+                (sprintf "%s: dtypes differ (%O %O and %O %O); cast one with Tensor.cast." name a.DType a.Shape b.DType b.Shape)
+
+        Shape.broadcast name a.Shape b.Shape |> ignore
+
+        apply
+            { Name = name
+              Raw = fun r -> r[0].Binary(kind, r[1])
+              Jvp = jvp
+              Vjp = vjp }
+            [| a; b |]
+
+    /// a + b with broadcasting.
+    and add (a: Tensor) (b: Tensor) : Tensor =
+        binary
+            "add"
+            BinaryKind.Add
+            (fun _ y _ t -> expand y.Shape t)
+            (fun xs _ i g -> sumToShape xs[i].Shape g)
+            a
+            b
+
+    /// a - b with broadcasting.
+    and sub (a: Tensor) (b: Tensor) : Tensor =
+        binary
+            "sub"
+            BinaryKind.Sub
+            (fun _ y i t -> expand y.Shape (if i = 0 then t else neg t))
+            (fun xs _ i g -> sumToShape xs[i].Shape (if i = 0 then g else neg g))
+            a
+            b
+
+    /// a * b with broadcasting.
+    and mul (a: Tensor) (b: Tensor) : Tensor =
+        binary
+            "mul"
+            BinaryKind.Mul
+            (fun xs y i t -> expand y.Shape (mul t xs[1 - i]))
+            (fun xs _ i g -> sumToShape xs[i].Shape (mul g xs[1 - i]))
+            a
+            b
+
+    /// a / b with broadcasting.
+    and div (a: Tensor) (b: Tensor) : Tensor =
+        binary
+            "div"
+            BinaryKind.Div
+            (fun xs y i t -> expand y.Shape (if i = 0 then div t xs[1] else neg (div (mul t y) xs[1])))
+            (fun xs y i g ->
+                sumToShape xs[i].Shape (if i = 0 then div g xs[1] else neg (div (mul g y) xs[1])))
+            a
+            b
+
+    /// a ** b with broadcasting (d/db uses log a, so it is NaN where a < 0, as in PyTorch).
+    and pow (a: Tensor) (b: Tensor) : Tensor =
+        let partial (xs: Tensor[]) (y: Tensor) (i: int) =
+            if i = 0 then
+                mul xs[1] (pow xs[0] (sub xs[1] (scalarLike xs[1] 1.0)))
+            else
+                mul y (log xs[0])
+
+        binary
+            "pow"
+            BinaryKind.Pow
+            (fun xs y i t -> expand y.Shape (mul (partial xs y i) t))
+            (fun xs y i g -> sumToShape xs[i].Shape (mul (partial xs y i) g))
+            a
+            b
+
+    /// An elementwise function of one tensor, given its derivative as a function of (x, y).
+    and unary (name: string) (kind: UnaryKind) (deriv: Tensor -> Tensor -> Tensor) (x: Tensor) : Tensor =
+        if not x.DType.IsFloatingPoint && kind <> UnaryKind.Neg && kind <> UnaryKind.Abs then
+            invalidArg "x" (sprintf "%s: expected a floating-point tensor, got %O %O; cast it first." name x.DType x.Shape)
+
+        apply
+            { Name = name
+              Raw = fun r -> r[0].Unary kind
+              Jvp = fun xs y _ t -> mul (deriv xs[0] y) t
+              Vjp = fun xs y _ g -> mul (deriv xs[0] y) g }
+            [| x |]
+
+    /// -x.
+    and neg (x: Tensor) : Tensor =
+        if x.DType.IsFloatingPoint then
+            apply
+                { Name = "neg"
+                  Raw = fun r -> r[0].Unary UnaryKind.Neg
+                  Jvp = fun _ _ _ t -> neg t
+                  Vjp = fun _ _ _ g -> neg g }
+                [| x |]
+        else
+            sub (scalarLike x 0.0) x
+
+    /// Natural logarithm.
+    and log (x: Tensor) : Tensor =
+        unary "log" UnaryKind.Log (fun x _ -> div (scalarLike x 1.0) x) x
+
+    /// e^x.
+    and exp (x: Tensor) : Tensor = unary "exp" UnaryKind.Exp (fun _ y -> y) x
+
+    /// x ** p for a constant exponent (faster than pow with a tensor exponent).
+    and powScalar (p: float) (x: Tensor) : Tensor =
+        if p = 1.0 then
+            x
+        elif p = 2.0 then
+            unary "square" UnaryKind.Square (fun x _ -> mul (scalarLike x 2.0) x) x
+        else
+            apply
+                { Name = "pow"
+                  Raw = fun r -> r[0].Binary(BinaryKind.Pow, r[0].Backend.Full(Shape.Scalar, r[0].DType, p))
+                  Jvp = fun xs _ _ t -> mul (mul (scalarLike xs[0] p) (powScalar (p - 1.0) xs[0])) t
+                  Vjp = fun xs _ _ g -> mul (mul (scalarLike xs[0] p) (powScalar (p - 1.0) xs[0])) g }
+                [| x |]
+
+/// The F# operators, as members of Tensor itself (the compiler only resolves operators defined there).
+type Tensor with
+    static member (+)(a: Tensor, b: Tensor) = TensorCore.add a b
+    static member (+)(a: Tensor, b: float) = TensorCore.add a (TensorCore.scalarLike a b)
+    static member (+)(a: float, b: Tensor) = TensorCore.add (TensorCore.scalarLike b a) b
+    static member (-)(a: Tensor, b: Tensor) = TensorCore.sub a b
+    static member (-)(a: Tensor, b: float) = TensorCore.sub a (TensorCore.scalarLike a b)
+    static member (-)(a: float, b: Tensor) = TensorCore.sub (TensorCore.scalarLike b a) b
+    static member (*)(a: Tensor, b: Tensor) = TensorCore.mul a b
+    static member (*)(a: Tensor, b: float) = TensorCore.mul a (TensorCore.scalarLike a b)
+    static member (*)(a: float, b: Tensor) = TensorCore.mul (TensorCore.scalarLike b a) b
+    static member (/)(a: Tensor, b: Tensor) = TensorCore.div a b
+    static member (/)(a: Tensor, b: float) = TensorCore.div a (TensorCore.scalarLike a b)
+    static member (/)(a: float, b: Tensor) = TensorCore.div (TensorCore.scalarLike b a) b
+    static member (~-)(a: Tensor) = TensorCore.neg a
+    static member Pow(a: Tensor, b: Tensor) = TensorCore.pow a b
+    static member Pow(a: Tensor, b: float) = TensorCore.powScalar b a
+    static member Pow(a: float, b: Tensor) = TensorCore.pow (TensorCore.scalarLike b a) b
