@@ -25,9 +25,12 @@ internal static class GemmIsaSelector
 
     /// <summary>
     /// Tests set this to run a family the hardware would not pick. Vector512 code still runs (emulated, slowly)
-    /// without AVX-512, which is how its tiles get checked on AVX2 machines.
+    /// without AVX-512, which is how its tiles get checked on AVX2 machines. Per thread, so a test forcing a slow
+    /// path never slows other tests' GEMMs; the family is chosen on the calling thread before any workers start.
     /// </summary>
-    internal static GemmIsa? Override { get; set; }
+    internal static GemmIsa? Override { get => overrideIsa; set => overrideIsa = value; }
+
+    [ThreadStatic] private static GemmIsa? overrideIsa;
 
     public static GemmIsa Current => Override ?? Best;
 }
