@@ -1,0 +1,141 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+
+namespace FunctionalNets.Kernels;
+
+/// <summary>A binary operator with vectorised forms for the three run shapes the broadcast driver meets.</summary>
+internal interface IBinaryOp<T> where T : unmanaged, INumber<T>
+{
+    static abstract T Scalar(T a, T b);
+    static abstract void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y);
+    static abstract void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y);
+    static abstract void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y);
+}
+
+internal struct AddOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+{
+    public static T Scalar(T a, T b) => a + b;
+    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Add(a, b, y);
+    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y) => TensorPrimitives.Add(a, b, y);
+    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Add(b, a, y);
+}
+
+internal struct SubOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+{
+    public static T Scalar(T a, T b) => a - b;
+    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Subtract(a, b, y);
+    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y) => TensorPrimitives.Subtract(a, b, y);
+    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Subtract(a, b, y);
+}
+
+internal struct MulOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+{
+    public static T Scalar(T a, T b) => a * b;
+    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Multiply(a, b, y);
+    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y) => TensorPrimitives.Multiply(a, b, y);
+    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Multiply(b, a, y);
+}
+
+internal struct DivOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+{
+    // Integer division by zero is checked before dividing: vectorised integer division may not trap,
+    // and callers need an exception that names the op.
+    private static DivideByZeroException Zero() =>
+        new($"Elementwise.Binary(Div): integer division by zero ({typeof(T).Name}).");
+
+    public static T Scalar(T a, T b)
+    {
+        if (NumericTraits<T>.IsInteger && b == T.Zero) throw Zero();
+        return a / b;
+    }
+
+    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y)
+    {
+        if (NumericTraits<T>.IsInteger && b.Contains(T.Zero)) throw Zero();
+        TensorPrimitives.Divide(a, b, y);
+    }
+
+    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y)
+    {
+        if (NumericTraits<T>.IsInteger && b == T.Zero) throw Zero();
+        TensorPrimitives.Divide(a, b, y);
+    }
+
+    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y)
+    {
+        if (NumericTraits<T>.IsInteger && b.Contains(T.Zero)) throw Zero();
+        TensorPrimitives.Divide(a, b, y);
+    }
+}
+
+internal struct MaxOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+{
+    // T.Max on IEEE types returns NaN if either input is NaN (torch.maximum semantics), as does TensorPrimitives.Max.
+    public static T Scalar(T a, T b) => T.Max(a, b);
+    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Max(a, b, y);
+    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y) => TensorPrimitives.Max(a, b, y);
+    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Max(b, a, y);
+}
+
+internal struct MinOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+{
+    public static T Scalar(T a, T b) => T.Min(a, b);
+    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Min(a, b, y);
+    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y) => TensorPrimitives.Min(a, b, y);
+    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Min(b, a, y);
+}
+
+internal struct PowOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
+{
+    // INumber<T> has no Pow, so float/double are reinterpreted to call TensorPrimitives.Pow (Math.Pow semantics);
+    // the typeof checks fold away per instantiation.
+    public static T Scalar(T a, T b)
+    {
+        if (typeof(T) == typeof(float)) { float r = MathF.Pow((float)(object)a, (float)(object)b); return (T)(object)r; }
+        if (typeof(T) == typeof(double)) { double r = Math.Pow((double)(object)a, (double)(object)b); return (T)(object)r; }
+        if (NumericTraits<T>.IsInteger) return IntPow(a, b);
+        return T.CreateChecked(Math.Pow(double.CreateChecked(a), double.CreateChecked(b)));
+    }
+
+    /// <summary>Integer power by repeated squaring (same wrap-around result as repeated multiplication).</summary>
+    private static T IntPow(T a, T e)
+    {
+        if (e < T.Zero)
+            throw new ArgumentException($"Elementwise.Binary(Pow): negative exponent {e} is not supported for integer type {typeof(T).Name}.");
+        T result = T.One, b = a;
+        T two = T.One + T.One;
+        while (e != T.Zero)
+        {
+            if (T.IsOddInteger(e)) result *= b;
+            e /= two;
+            if (e != T.Zero) b *= b;
+        }
+        return result;
+    }
+
+    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y)
+    {
+        if (typeof(T) == typeof(float)) TensorPrimitives.Pow(Cast<float>(a), Cast<float>(b), CastW<float>(y));
+        else if (typeof(T) == typeof(double)) TensorPrimitives.Pow(Cast<double>(a), Cast<double>(b), CastW<double>(y));
+        else for (int i = 0; i < y.Length; i++) y[i] = Scalar(a[i], b[i]);
+    }
+
+    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y)
+    {
+        if (typeof(T) == typeof(float)) TensorPrimitives.Pow(Cast<float>(a), (float)(object)b, CastW<float>(y));
+        else if (typeof(T) == typeof(double)) TensorPrimitives.Pow(Cast<double>(a), (double)(object)b, CastW<double>(y));
+        else for (int i = 0; i < y.Length; i++) y[i] = Scalar(a[i], b);
+    }
+
+    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y)
+    {
+        if (typeof(T) == typeof(float)) TensorPrimitives.Pow((float)(object)a, Cast<float>(b), CastW<float>(y));
+        else if (typeof(T) == typeof(double)) TensorPrimitives.Pow((double)(object)a, Cast<double>(b), CastW<double>(y));
+        else for (int i = 0; i < y.Length; i++) y[i] = Scalar(a, b[i]);
+    }
+
+    private static ReadOnlySpan<TTo> Cast<TTo>(ReadOnlySpan<T> s) where TTo : struct => MemoryMarshal.Cast<T, TTo>(s);
+    private static Span<TTo> CastW<TTo>(Span<T> s) where TTo : struct => MemoryMarshal.Cast<T, TTo>(s);
+}
