@@ -18,13 +18,13 @@ type ScopeFrame internal (parent: ScopeFrame) =
 
     /// Called by backends for every new storage: the innermost open scope (if any) owns it.
     static member Track(s: IScopedStorage) =
-        let f = ScopeFrame.current
+        let f: ScopeFrame = ScopeFrame.current
 
         if not (isNull f) then
             f.Owned.Add s
 
     member _.Parent = parent
-    member internal _.Owned = owned
+    member internal _.Owned: List<IScopedStorage> = owned
     /// Number of storages this frame owns right now.
     member _.Count = owned.Count
 

@@ -60,7 +60,7 @@ module Scope =
             let result = f ()
             ok <- true
             ScopeFrame.SetCurrent parent
-            let kept = HashSet<IScopedStorage>(ReferenceEqualityComparer.Instance)
+            let kept = HashSet<IScopedStorage>(HashIdentity.Reference)
             collect kept (keep result)
 
             for s in frame.Owned do

@@ -36,7 +36,7 @@ type Tensor =
     member t.Numel = t.Raw.Shape.Numel
 
     /// The nesting tag of the outermost derivative level (0 for a constant).
-    member t.Tag =
+    member t.NestingTag =
         match t with
         | TConst _ -> 0u
         | TForward(_, _, tag)
@@ -115,15 +115,15 @@ module TensorCore =
         let mutable tag = 0u
 
         for x in xs do
-            if x.Tag > tag then
-                tag <- x.Tag
+            if x.NestingTag > tag then
+                tag <- x.NestingTag
 
         if tag = 0u then
             TConst(op.Raw(Array.map rawOf xs))
         else
-            let primals = xs |> Array.map (fun x -> if x.Tag = tag then x.Primal else x)
+            let primals = xs |> Array.map (fun x -> if x.NestingTag = tag then x.Primal else x)
             let y = apply op primals
-            let first = xs |> Array.find (fun x -> x.Tag = tag)
+            let first = xs |> Array.find (fun x -> x.NestingTag = tag)
 
             match first with
             | TForward _ ->
@@ -138,7 +138,7 @@ module TensorCore =
 
                 TForward(y, tangent, tag)
             | TReverse _ ->
-                let active = [| for i in 0 .. xs.Length - 1 do if xs[i].Tag = tag then i |]
+                let active = [| for i in 0 .. xs.Length - 1 do if xs[i].NestingTag = tag then i |]
 
                 let node =
                     { Id = Interlocked.Increment(&lastNode)

@@ -5,7 +5,7 @@ open System.Threading
 open FunctionalNets
 
 /// A CPU buffer of exactly Numel elements, shared by a tensor and its reshaped views.
-[<Sealed; AllowNullLiteral>]
+[<Sealed>]
 type CpuStorage private (dtype: DType, data: Array) =
     let mutable data = data
 

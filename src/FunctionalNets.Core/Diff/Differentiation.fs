@@ -6,7 +6,7 @@ namespace FunctionalNets
 module Diff =
     let private onesLike (y: Tensor) = TConst(y.Raw.Backend.Full(y.Shape, y.DType, 1.0))
     let private zerosLike (x: Tensor) = TConst(x.Raw.Backend.Zeros(x.Shape, x.DType))
-    let private primalAt (tag: uint32) (y: Tensor) = if y.Tag = tag then y.Primal else y
+    let private primalAt (tag: uint32) (y: Tensor) = if y.NestingTag = tag then y.Primal else y
 
     let private requireScalar (op: string) (y: Tensor) =
         if y.Numel <> 1 then

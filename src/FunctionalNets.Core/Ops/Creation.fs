@@ -29,8 +29,8 @@ module CreationOps =
 
         let rec collect (v: obj) =
             match v with
-            | :? Array as a when a.Rank > 1 -> for x in a -> leaves.Add x
-            | :? IEnumerable as e when not (v :? string) -> for x in e -> collect x
+            | :? Array as a when a.Rank > 1 -> for x in a do leaves.Add x
+            | :? IEnumerable as e when not (v :? string) -> for x in e do collect x
             | x -> leaves.Add x
 
         let dims = dimsOf value
