@@ -2,9 +2,9 @@ module FunctionalNets.Bench.Program
 
 /// Benchmarks by name; with no name the core set runs. Each prints JSON lines on stdout.
 let private benches: (string * (unit -> unit)) list =
-    [ "sgemm", SgemmBench.run ]
+    [ "sgemm", SgemmBench.run; "mlp_step", MlpBench.run ]
 
-let private coreSet = [ "sgemm" ]
+let private coreSet = [ "sgemm"; "mlp_step" ]
 
 [<EntryPoint>]
 let main argv =

@@ -1,1 +1,108 @@
 module FunctionalNets.Tests.ScopeTests
+
+open System
+open Xunit
+open FunctionalNets
+open FunctionalNets.Cpu
+
+let private get (p: PTree<Tensor>) name =
+    match PTree.tryFind name p with
+    | Some(Leaf t) -> t
+    | _ -> failwithf "missing %s" name
+
+/// One SGD step of a 32-64-10 ReLU MLP with softmax cross-entropy; returns the new parameters.
+let private sgdStep (x: Tensor) (y: Tensor) (p: PTree<Tensor>) =
+    let loss (p: PTree<Tensor>) =
+        let h = Tensor.relu (Tensor.linear (x, get p "w0", get p "b0"))
+        let logits = Tensor.linear (h, get p "w1", get p "b1")
+        -Tensor.mean (Tensor.gather (Tensor.logSoftmax (logits, 1), 1, y))
+
+    let g = Diff.gradTree loss p
+    PTree.map2 (fun (w: Tensor) (dw: Tensor) -> w - dw * 0.01) p g
+
+[<Fact>]
+let ``10,000 MLP steps inside scopes keep memory flat`` () =
+    let ks = Key.splitN 4 (Key.create 7L)
+
+    let mutable p =
+        PTree.node
+            [ "w0", Leaf(Tensor.randn (ks[0], [ 64; 32 ]) * 0.1)
+              "b0", Leaf(Tensor.zeros [ 64 ])
+              "w1", Leaf(Tensor.randn (ks[1], [ 10; 64 ]) * 0.1)
+              "b1", Leaf(Tensor.zeros [ 10 ]) ]
+
+    let x = Tensor.randn (ks[2], [ 16; 32 ])
+    let y = Tensor.randint (ks[3], 0, 10, [ 16; 1 ])
+
+    for _ in 1..200 do
+        p <- Scope.run (fun () -> sgdStep x y p)
+
+    GC.Collect()
+    GC.WaitForPendingFinalizers()
+    let missesBefore = CpuPool.missCount ()
+    let heapBefore = GC.GetTotalMemory true
+
+    for _ in 1..10_000 do
+        p <- Scope.run (fun () -> sgdStep x y p)
+
+    let missesAfter = CpuPool.missCount ()
+    let heapAfter = GC.GetTotalMemory true
+
+    // Every intermediate of a step (dozens of buffers) comes back from the pool; only the 4 returned
+    // parameter tensors, which leave the scope, are new storage. (A small allowance covers other tests
+    // running in parallel in the same process.)
+    let misses = missesAfter - missesBefore
+    Assert.True(misses <= 4L * 10_000L + 50L, sprintf "pool misses over 10,000 steps: %d (expected at most 4 per step)" misses)
+    Assert.True(heapAfter - heapBefore < 8L * 1024L * 1024L, sprintf "heap grew by %d bytes over 10,000 steps" (heapAfter - heapBefore))
+    // The loop still trains: the loss went down from its initial value (log 10 for a near-uniform start).
+    let h = Tensor.relu (Tensor.linear (x, get p "w0", get p "b0"))
+    let finalLoss = -Tensor.mean (Tensor.gather (Tensor.logSoftmax (Tensor.linear (h, get p "w1", get p "b1"), 1), 1, y))
+    Assert.True(Tensor.toScalar finalLoss < 1.0, sprintf "loss after training: %f" (Tensor.toScalar finalLoss))
+
+[<Fact>]
+let ``a tensor used after its scope ended raises a clear error`` () =
+    let mutable leaked = Unchecked.defaultof<Tensor>
+
+    let kept =
+        Scope.run (fun () ->
+            let a = Tensor.ones [ 3 ] * 2.0
+            leaked <- a + 1.0
+            a)
+
+    Assert.Equal<float[]>([| 2.0; 2.0; 2.0 |], Tensor.toFloatArray kept)
+    let ex = Assert.Throws<ReleasedTensorException>(fun () -> Tensor.toFloatArray leaked |> ignore)
+    Assert.Contains("Scope", ex.Message)
+
+[<Fact>]
+let ``values returned from nested scopes survive and belong to the outer scope`` () =
+    let outerKept, innerValue =
+        Scope.run (fun () ->
+            let inner = Scope.run (fun () -> Tensor.full ([ 2 ], 3.0) * 2.0, Tensor.zeros [ 1 ])
+            let a, _ = inner
+            a + 1.0, a)
+
+    Assert.Equal<float[]>([| 7.0; 7.0 |], Tensor.toFloatArray outerKept)
+    // innerValue was returned by the outer scope too, so it is still readable.
+    Assert.Equal<float[]>([| 6.0; 6.0 |], Tensor.toFloatArray innerValue)
+
+[<Fact>]
+let ``an exception inside a scope releases what it created and propagates`` () =
+    let mutable created = Unchecked.defaultof<Tensor>
+
+    let ex =
+        Assert.Throws<InvalidOperationException>(fun () ->
+            Scope.run (fun () ->
+                created <- Tensor.ones [ 4 ]
+                invalidOp "boom")
+            |> ignore)
+
+    Assert.Equal("boom", ex.Message)
+    Assert.Throws<ReleasedTensorException>(fun () -> Tensor.toFloatArray created |> ignore) |> ignore
+
+[<Fact>]
+let ``trees returned from a scope keep every leaf`` () =
+    let tree =
+        Scope.run (fun () -> PTree.node [ "a", Leaf(Tensor.ones [ 2 ] + 1.0); "b", PTree.node [ "c", Leaf(Tensor.zeros [ 3 ] - 1.0) ] ])
+
+    Assert.Equal<float[]>([| 2.0; 2.0 |], Tensor.toFloatArray (get tree "a"))
+    Assert.Equal<float[]>([| -1.0; -1.0; -1.0 |], Tensor.toFloatArray (get tree "b.c"))

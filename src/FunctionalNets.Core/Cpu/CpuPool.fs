@@ -10,6 +10,7 @@ module CpuPool =
     let private gate = obj ()
     let private free = Dictionary<struct (DType * int), Stack<Array>>()
     let mutable private pooledBytes = 0L
+    let mutable private misses = 0L
 
     /// Upper bound on the bytes kept idle in the pool; returns beyond it are left to the GC.
     let mutable MaxPooledBytes = 2L * 1024L * 1024L * 1024L
@@ -32,7 +33,11 @@ module CpuPool =
                     st.Pop()
                 | _ -> null)
 
-        if isNull pooled then fresh dtype n else pooled
+        if isNull pooled then
+            System.Threading.Interlocked.Increment(&misses) |> ignore
+            fresh dtype n
+        else
+            pooled
 
     /// Gives an array back for reuse.
     let give (dtype: DType) (a: Array) =
@@ -52,6 +57,9 @@ module CpuPool =
 
                 st.Push a
                 pooledBytes <- pooledBytes + bytes)
+
+    /// How many rents so far found no idle array of their size and allocated a new one.
+    let missCount () = System.Threading.Interlocked.Read(&misses)
 
     /// Bytes idle in the pool now.
     let idleBytes () = lock gate (fun () -> pooledBytes)
