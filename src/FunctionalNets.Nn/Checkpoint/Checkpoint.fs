@@ -1,0 +1,3 @@
+namespace FunctionalNets
+
+// Placeholder: Checkpoint/Checkpoint lands here.

@@ -1,0 +1,3 @@
+namespace FunctionalNets
+
+// Placeholder: Checkpoint/SafeTensors lands here.

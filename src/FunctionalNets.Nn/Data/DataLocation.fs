@@ -1,0 +1,3 @@
+namespace FunctionalNets
+
+// Placeholder: Data/DataLocation lands here.

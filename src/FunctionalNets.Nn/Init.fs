@@ -1,0 +1,3 @@
+namespace FunctionalNets
+
+// Placeholder: Init lands here.

@@ -1,0 +1,3 @@
+namespace FunctionalNets
+
+// Placeholder: Layers/Activations lands here.

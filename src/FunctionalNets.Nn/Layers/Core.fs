@@ -1,0 +1,3 @@
+namespace FunctionalNets
+
+// Placeholder: Layers/Core lands here.

@@ -1,0 +1,3 @@
+namespace FunctionalNets
+
+// Placeholder: Losses lands here.

@@ -1,0 +1,3 @@
+namespace FunctionalNets
+
+// Placeholder: Optim/Schedules lands here.

@@ -1,0 +1,3 @@
+namespace FunctionalNets
+
+// Placeholder: Optim/Transforms lands here.

@@ -1,0 +1,3 @@
+namespace FunctionalNets
+
+// Placeholder: Perceptron lands here.

@@ -1,0 +1,3 @@
+namespace FunctionalNets
+
+// Placeholder: Training/Callbacks lands here.

@@ -1,0 +1,3 @@
+namespace FunctionalNets
+
+// Placeholder: Training/Metrics lands here.

@@ -1,0 +1,3 @@
+namespace FunctionalNets
+
+// Placeholder: Training/Progress lands here.

@@ -1,0 +1,3 @@
+namespace FunctionalNets
+
+// Placeholder: Training/Train lands here.
