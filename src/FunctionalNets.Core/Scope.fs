@@ -80,3 +80,16 @@ module Scope =
 
     /// Runs f inside a new scope and releases everything it created except what it returns.
     let run (f: unit -> 'T) : 'T = runKeeping box f
+
+    /// Hands back to the allocator every storage reachable from `dead` that is not also reachable from
+    /// `alive` (JAX's buffer donation). Only for values nothing else will read again: a training loop
+    /// donates the state a step replaced.
+    let donate (dead: obj) (alive: obj) =
+        let deadSet = HashSet<IScopedStorage>(HashIdentity.Reference)
+        let aliveSet = HashSet<IScopedStorage>(HashIdentity.Reference)
+        collect deadSet dead
+        collect aliveSet alive
+
+        for s in deadSet do
+            if not (aliveSet.Contains s) then
+                s.Release()

@@ -1,3 +1,130 @@
 namespace FunctionalNets
 
-// Placeholder: Training/Metrics lands here.
+/// A metric accumulated over batches: Update turns one batch's (predictions, targets) into counts that are
+/// summed across batches; Compute turns the sums into the value. Summing counts (not averaging per-batch
+/// values) makes the epoch value exact whatever the batch sizes.
+type Metric =
+    { Name: string
+      Update: Tensor -> Tensor -> float[]
+      Compute: float[] -> float }
+
+/// Classification metrics. Predictions are scores [N; C] (logits or probabilities); targets are class
+/// indices [N] (Int32/Int64) or one-hot/probability rows [N; C].
+[<RequireQualifiedAccess>]
+module Metrics =
+    let private classIndices (op: string) (predictions: Tensor) (targets: Tensor) : int64[] * int =
+        if predictions.Rank <> 2 then
+            invalidArg "predictions" (sprintf "%s: predictions must be [N; C] scores, got %O." op predictions.Shape)
+
+        let n, c = predictions.Shape[0], predictions.Shape[1]
+
+        let labels =
+            if targets.DType.IsFloatingPoint && targets.Rank = 2 then
+                Tensor.toArray (Tensor.argmax (targets, 1)) :?> int64[]
+            else
+                match Tensor.toArray (Tensor.cast (targets, DType.Int64)) with
+                | :? (int64[]) as a -> a
+                | _ -> invalidOp "unreachable"
+
+        if labels.Length <> n then
+            invalidArg "targets" (sprintf "%s: %d targets for %d predictions (shapes %O and %O)." op labels.Length n targets.Shape predictions.Shape)
+
+        for l in labels do
+            if l < 0L || l >= int64 c then
+                invalidArg "targets" (sprintf "%s: label %d is out of range for %d classes." op l c)
+
+        labels, c
+
+    /// Counts [C*C] of (target, predicted) pairs, row = target, column = predicted.
+    let private confusionCounts (op: string) (predictions: Tensor) (targets: Tensor) =
+        let labels, c = classIndices op predictions targets
+        let predicted = Tensor.toArray (Tensor.argmax (predictions, 1)) :?> int64[]
+        let counts = Array.zeroCreate<float> (c * c)
+
+        for i in 0 .. labels.Length - 1 do
+            let k = int labels[i] * c + int predicted[i]
+            counts[k] <- counts[k] + 1.0
+
+        counts
+
+    /// Fraction of rows whose highest score is the target class.
+    let accuracy: Metric =
+        { Name = "accuracy"
+          Update =
+            fun p t ->
+                let labels, _ = classIndices "accuracy" p t
+                let predicted = Tensor.toArray (Tensor.argmax (p, 1)) :?> int64[]
+                let mutable correct = 0
+
+                for i in 0 .. labels.Length - 1 do
+                    if labels[i] = predicted[i] then
+                        correct <- correct + 1
+
+                [| float correct; float labels.Length |]
+          Compute = fun s -> if s[1] = 0.0 then 0.0 else s[0] / s[1] }
+
+    /// Fraction of rows whose target is among the k highest scores.
+    let topKAccuracy (k: int) : Metric =
+        { Name = sprintf "top%d_accuracy" k
+          Update =
+            fun p t ->
+                let labels, c = classIndices "topKAccuracy" p t
+                let scores = Tensor.toFloatArray p
+                let mutable hits = 0
+
+                for i in 0 .. labels.Length - 1 do
+                    let target = scores[i * c + int labels[i]]
+                    // The target is in the top k when fewer than k classes score strictly higher.
+                    let mutable higher = 0
+
+                    for j in 0 .. c - 1 do
+                        if scores[i * c + j] > target then
+                            higher <- higher + 1
+
+                    if higher < k then
+                        hits <- hits + 1
+
+                [| float hits; float labels.Length |]
+          Compute = fun s -> if s[1] = 0.0 then 0.0 else s[0] / s[1] }
+
+    let private perClass (counts: float[]) =
+        let c = int (sqrt (float counts.Length))
+
+        [| for k in 0 .. c - 1 ->
+               let tp = counts[k * c + k]
+               let actual = Array.sum counts[k * c .. k * c + c - 1]
+               let predicted = Seq.sum (seq { for r in 0 .. c - 1 -> counts[r * c + k] })
+               let precision = if predicted = 0.0 then 0.0 else tp / predicted
+               let recall = if actual = 0.0 then 0.0 else tp / actual
+               let f1 = if precision + recall = 0.0 then 0.0 else 2.0 * precision * recall / (precision + recall)
+               precision, recall, f1 |]
+
+    let private macro (name: string) (pick: float * float * float -> float) : Metric =
+        { Name = name
+          Update = confusionCounts name
+          Compute = fun counts -> perClass counts |> Array.averageBy pick }
+
+    /// Unweighted mean over classes of TP / (TP + FP) (0 for a class never predicted, as scikit-learn's zero_division=0).
+    let macroPrecision: Metric = macro "precision" (fun (p, _, _) -> p)
+    /// Unweighted mean over classes of TP / (TP + FN).
+    let macroRecall: Metric = macro "recall" (fun (_, r, _) -> r)
+    /// Unweighted mean over classes of the F1 score.
+    let macroF1: Metric = macro "f1" (fun (_, _, f) -> f)
+
+    /// The confusion matrix: entry [target, predicted] counts the rows with that pair.
+    let confusionMatrix (predictions: Tensor) (targets: Tensor) : int[,] =
+        let counts = confusionCounts "confusionMatrix" predictions targets
+        let c = int (sqrt (float counts.Length))
+        Array2D.init c c (fun r k -> int counts[r * c + k])
+
+    /// Runs Update on one batch and adds into running sums (created on first use).
+    let accumulate (metric: Metric) (sums: float[] option) (predictions: Tensor) (targets: Tensor) =
+        let u = metric.Update predictions targets
+
+        match sums with
+        | None -> u
+        | Some s ->
+            if s.Length <> u.Length then
+                invalidOp (sprintf "metric %s: batch counts changed length (%d vs %d); do the batches have the same number of classes?" metric.Name s.Length u.Length)
+
+            Array.map2 (+) s u

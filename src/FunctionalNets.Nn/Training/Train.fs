@@ -1,3 +1,255 @@
 namespace FunctionalNets
 
-// Placeholder: Training/Train lands here.
+open System
+open System.Diagnostics
+
+/// Per-epoch logs of a fit: metric names (with val_ prefixes for validation) to their values by epoch.
+type History =
+    { Epochs: Logs list }
+
+    /// The values of one metric, epoch by epoch.
+    member h.Item(name: string) = h.Epochs |> List.choose (Map.tryFind name)
+
+    /// The metric names logged.
+    member h.Keys = h.Epochs |> List.collect (Map.toList >> List.map fst) |> List.distinct
+
+    /// The history as a map from metric name to per-epoch values.
+    member h.ToMap() = h.Keys |> List.map (fun k -> k, h[k]) |> Map.ofList
+
+/// How fit runs.
+type FitOptions =
+    { Epochs: int
+      BatchSize: int
+      Shuffle: bool
+      DropLast: bool
+      Validation: IDataset option
+      Metrics: Metric list
+      Callbacks: Callback list
+      /// Progress on the console (a live bar on a terminal, one line per epoch when redirected).
+      Verbose: bool
+      /// Epochs already done (resuming from a checkpoint saved after that epoch).
+      InitialEpoch: int }
+
+/// Defaults for FitOptions.
+[<RequireQualifiedAccess>]
+module FitOptions =
+    /// 1 epoch, batch 32, shuffled, last partial batch kept, quiet, no validation, metrics or callbacks.
+    let defaults =
+        { Epochs = 1
+          BatchSize = 32
+          Shuffle = true
+          DropLast = false
+          Validation = None
+          Metrics = []
+          Callbacks = []
+          Verbose = false
+          InitialEpoch = 0 }
+
+/// Training as a fold: trainStep maps (state, batch) to the next state; fit folds it over epochs of batches.
+[<RequireQualifiedAccess>]
+module Train =
+    let private shuffleRoot (ts: TrainState) = fst (Key.split ts.Key)
+    let private dropoutRoot (ts: TrainState) = snd (Key.split ts.Key)
+
+    /// A fresh train state: parameters and state from the model's Init, the optimizer's state, step 0.
+    let init (model: Layer) (inputShape: int list) (tx: GradTx) (key: Key) : TrainState =
+        let initKey, runKey = Key.split key
+        let _, p, s = model.Init initKey (Shape.ofList inputShape)
+
+        { Params = p
+          State = s
+          Opt = tx.Init p
+          Step = 0L
+          Key = runKey
+          LrScale = 1.0 }
+
+    /// One optimisation step; returns the new state, the loss and the predictions (without derivatives).
+    let private stepCore (model: Layer) (loss: Loss) (tx: GradTx) (ts: TrainState) (batch: Batch) =
+        let ctx =
+            { Mode = Mode.Train
+              Key = Some(Key.foldIn (int ts.Step) (dropoutRoot ts)) }
+
+        let mutable newState = ts.State
+        let mutable predictions = Unchecked.defaultof<Tensor>
+
+        let objective (p: Params) =
+            let y, s = model.Apply p ts.State ctx batch.Input
+            newState <- s
+            predictions <- y
+            loss y batch.Target
+
+        let value, grads = Diff.valueAndGradTree objective ts.Params
+        let lossValue = Tensor.toScalar value
+
+        if Double.IsNaN lossValue || Double.IsInfinity lossValue then
+            raise (
+                ArithmeticException(
+                    sprintf
+                        "The loss became %g at step %d. Lower the learning rate, check the inputs and targets for NaN or Inf, or clip the gradients (Optim.clipByGlobalNorm)."
+                        lossValue
+                        ts.Step
+                )
+            )
+
+        let updates, opt = tx.Update grads ts.Opt ts.Params
+
+        let updates =
+            if ts.LrScale = 1.0 then
+                updates
+            else
+                PTree.map (fun (u: Tensor) -> u * ts.LrScale) updates
+
+        let next =
+            { ts with
+                Params = PTree.map2 (fun (p: Tensor) (u: Tensor) -> p + u) ts.Params updates
+                // State computed inside the differentiated function still carries its tag: strip it.
+                State = PTree.map (fun (t: Tensor) -> t.NoDiff) newState
+                Opt = opt
+                Step = ts.Step + 1L }
+
+        next, lossValue, predictions.NoDiff
+
+    let private keepState (ts: TrainState) : obj = box [ ts.Params; ts.State; ts.Opt ]
+
+    /// One training step on a batch, inside its own scope: every intermediate is released, only the new
+    /// state is kept. Logs hold "loss".
+    let trainStep (model: Layer) (loss: Loss) (tx: GradTx) (ts: TrainState) (batch: Batch) : TrainState * Logs =
+        let next, l =
+            Scope.runKeeping (fun (next, _) -> keepState next) (fun () ->
+                let next, l, _ = stepCore model loss tx ts batch
+                next, l)
+
+        next, Map.ofList [ "loss", l ]
+
+    let private evalBatches (model: Layer) (ts: TrainState) (data: IDataset) (batchSize: int) (onBatch: Tensor -> Batch -> unit) =
+        let loader = DataLoader.create data batchSize false false
+        let ctx = { Mode = Mode.Eval; Key = None }
+
+        for batch in DataLoader.batches loader ts.Key do
+            Scope.run (fun () ->
+                let y, _ = model.Apply ts.Params ts.State ctx batch.Input
+                onBatch y batch)
+
+    /// Loss and metrics over a dataset in Eval mode.
+    let evaluate (model: Layer) (loss: Loss) (metrics: Metric list) (ts: TrainState) (data: IDataset) (batchSize: int) : Logs =
+        let mutable lossSum = 0.0
+        let mutable count = 0
+        let sums = Array.create metrics.Length None
+
+        evalBatches model ts data batchSize (fun y batch ->
+            let n = y.Shape[0]
+            lossSum <- lossSum + Tensor.toScalar (loss y batch.Target) * float n
+            count <- count + n
+
+            metrics
+            |> List.iteri (fun i m -> sums[i] <- Some(Metrics.accumulate m sums[i] y batch.Target)))
+
+        let metricLogs =
+            metrics |> List.mapi (fun i m -> m.Name, m.Compute(defaultArg sums[i] [| 0.0; 0.0 |]))
+
+        Map.ofList (("loss", (if count = 0 then nan else lossSum / float count)) :: metricLogs)
+
+    /// The model's outputs for every example of a dataset (Eval mode), concatenated in order.
+    let predict (model: Layer) (ts: TrainState) (data: IDataset) (batchSize: int) : Tensor =
+        let parts = Collections.Generic.List<Tensor>()
+        let loader = DataLoader.create data batchSize false false
+        let ctx = { Mode = Mode.Eval; Key = None }
+
+        for batch in DataLoader.batches loader ts.Key do
+            parts.Add(Scope.run (fun () -> fst (model.Apply ts.Params ts.State ctx batch.Input)))
+
+        Tensor.cat (parts, 0)
+
+    /// Trains for options.Epochs epochs (counting from InitialEpoch), with validation, metrics and
+    /// callbacks; returns the final state and the history. Shuffling and dropout keys derive from the state's
+    /// key, the epoch and the step, so a run resumed from a checkpoint continues bit for bit.
+    let fit (model: Layer) (loss: Loss) (tx: GradTx) (options: FitOptions) (train: IDataset) (initial: TrainState) : TrainState * History =
+        if options.BatchSize <= 0 then
+            invalidArg "options" (sprintf "fit: BatchSize must be positive, got %d." options.BatchSize)
+
+        let loader = DataLoader.create train options.BatchSize options.Shuffle options.DropLast
+        let batches = DataLoader.count loader
+        let progress = Progress.Create(options.Epochs, batches, options.Verbose)
+        let mutable ts = initial
+        // The caller's state and any state a callback may have kept must stay readable; every other
+        // state a step replaces is donated back to the allocator.
+        let mutable donatable = false
+        let mutable callbacks = options.Callbacks
+        let mutable history = []
+        let mutable stop = false
+        let mutable epoch = options.InitialEpoch
+
+        while not stop && epoch < options.Epochs do
+            epoch <- epoch + 1
+            let shuffleKey = Key.foldIn epoch (shuffleRoot ts)
+            let sums = Array.create options.Metrics.Length None
+            let mutable lossSum = 0.0
+            let mutable seen = 0
+            let watch = Stopwatch.StartNew()
+
+            progress.RunEpoch(
+                epoch,
+                fun report ->
+                    let mutable done' = 0
+
+                    for batch in DataLoader.batches loader shuffleKey do
+                        let previous = ts
+
+                        let next, l =
+                            Scope.runKeeping (fun (next, _) -> keepState next) (fun () ->
+                                let next, l, predictions = stepCore model loss tx ts batch
+
+                                options.Metrics
+                                |> List.iteri (fun i m -> sums[i] <- Some(Metrics.accumulate m sums[i] predictions batch.Target))
+
+                                next, l)
+
+                        if donatable then
+                            Scope.donate (keepState previous) (keepState next)
+
+                        ts <- next
+                        donatable <- true
+                        let n = batch.Input.Shape[0]
+                        lossSum <- lossSum + l * float n
+                        seen <- seen + n
+                        done' <- done' + 1
+
+                        if progress.Live && (done' % 10 = 0 || done' = batches) then
+                            report done' (sprintf "loss=%.4f %.0f samples/s" (lossSum / float seen) (float seen / watch.Elapsed.TotalSeconds))
+            )
+
+            let trainSeconds = watch.Elapsed.TotalSeconds
+
+            let trainLogs =
+                ("loss", lossSum / float (max 1 seen))
+                :: (options.Metrics |> List.mapi (fun i m -> m.Name, m.Compute(defaultArg sums[i] [| 0.0; 0.0 |])))
+
+            let valLogs =
+                match options.Validation with
+                | Some v ->
+                    evaluate model loss options.Metrics ts v options.BatchSize
+                    |> Map.toList
+                    |> List.map (fun (k, x) -> "val_" + k, x)
+                | None -> []
+
+            let logs = Map.ofList (trainLogs @ valLogs)
+            progress.EpochLine(options.Verbose, epoch, logs, float seen / trainSeconds)
+
+            if not callbacks.IsEmpty then
+                donatable <- false
+
+            let results =
+                callbacks
+                |> List.map (fun cb ->
+                    let r = cb.OnEpochEnd { Epoch = epoch; Logs = logs; State = ts }
+                    ts <- r.State
+                    r)
+
+            callbacks <- results |> List.map (fun r -> r.Next)
+            stop <- results |> List.exists (fun r -> r.Stop)
+            history <- history @ [ logs ]
+
+        for cb in callbacks do
+            ts <- cb.OnTrainEnd ts
+
+        ts, { Epochs = history }
