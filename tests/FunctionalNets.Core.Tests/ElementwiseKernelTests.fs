@@ -431,6 +431,14 @@ let ``StridedCopy permutes, slices with negative steps and expands`` () =
     for r in 0 .. 499 do
         for c in 0 .. 299 do
             if bt.[r * 300 + c] <> big.[c * 500 + r] then failwithf "transpose at %d,%d" r c
+    // Batched transpose [3,5,6] -> [3,6,5] from a negative-step view along the batch dim.
+    let xb = Array.init 90 float
+    let yb = Array.zeroCreate 90
+    Layout.StridedCopy(ro xb, 60L, ro [| -30; 1; 6 |], sp yb, ro [| 3; 6; 5 |])
+    for b in 0 .. 2 do
+        for i in 0 .. 5 do
+            for j in 0 .. 4 do
+                Assert.Equal(xb.[(2 - b) * 30 + j * 6 + i], yb.[(b * 6 + i) * 5 + j])
     let ex = Assert.Throws<ArgumentException>(fun () -> Layout.StridedCopy(ro x, 20L, ro [| 1; 4 |], sp z, ro [| 2; 3 |]))
     Assert.Contains("StridedCopy", ex.Message)
 
