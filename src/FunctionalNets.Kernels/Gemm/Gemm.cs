@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using FunctionalNets.Kernels.GemmImpl;
 
 namespace FunctionalNets.Kernels;
@@ -111,11 +112,13 @@ public static class Gemm
         GemmArguments.CheckMatrix(op, "C", "m x n", m, n, ldc, cOffset, cLength, m, n, k);
     }
 
+    /// <summary>Runs a validated problem (m, n, k &gt; 0, alpha != 0) on the micro-kernel family this machine uses.</summary>
     private static void Dispatch<T>(in GemmProblem<T> p, int batch, long sa, long sb, long sc) where T : unmanaged, INumber<T>
     {
+        // typeof tests on a generic value type are folded by the JIT, so each instantiation keeps only its own branch.
         if (typeof(T) == typeof(float))
         {
-            ref readonly var pf = ref System.Runtime.CompilerServices.Unsafe.As<GemmProblem<T>, GemmProblem<float>>(ref System.Runtime.CompilerServices.Unsafe.AsRef(in p));
+            ref readonly var pf = ref Unsafe.As<GemmProblem<T>, GemmProblem<float>>(ref Unsafe.AsRef(in p));
             switch (GemmIsaSelector.Current)
             {
                 case GemmIsa.Vector512: GemmThreading.RunBatched<float, Vector512SgemmKernel>(pf, batch, sa, sb, sc); break;
@@ -125,7 +128,7 @@ public static class Gemm
         }
         else
         {
-            ref readonly var pd = ref System.Runtime.CompilerServices.Unsafe.As<GemmProblem<T>, GemmProblem<double>>(ref System.Runtime.CompilerServices.Unsafe.AsRef(in p));
+            ref readonly var pd = ref Unsafe.As<GemmProblem<T>, GemmProblem<double>>(ref Unsafe.AsRef(in p));
             switch (GemmIsaSelector.Current)
             {
                 case GemmIsa.Vector512: GemmThreading.RunBatched<double, Vector512DgemmKernel>(pd, batch, sa, sb, sc); break;

@@ -85,22 +85,17 @@ internal static unsafe class GemmPacking
     {
         int q0 = 0;
         // A scalar gather costs about a cycle per value; with skinny products (m = 64) that would be a quarter of the
-        // multiply time, so full float panels go through 8x8 register transposes instead.
-        if (typeof(T) == typeof(float) && Avx.IsSupported && count == width && (width & 7) == 0)
+        // multiply time, so full float panels go through 8x8 register transposes instead. A panel whose width is not
+        // a multiple of 8 (6 or 12 rows of A) ends in a partial block whose 8-wide stores overhang into the next
+        // depth step; writing the blocks from the last to the first, and depth upwards, lets the correct values
+        // overwrite every overhang, and the final one lands in PackSlack.
+        if (typeof(T) == typeof(float) && Avx.IsSupported && count == width)
         {
             float* s = (float*)src, d = (float*)dst;
+            int lastBlock = (width - 1) & ~7;
             for (; q0 + 8 <= kc; q0 += 8)
-                for (int i = 0; i < width; i += 8)
-                    Transpose8x8(s + i * ld + q0, ld, d + (nint)q0 * width + i, width, 8);
-        }
-        else if (typeof(T) == typeof(float) && Avx.IsSupported && count == width && width < 8)
-        {
-            // Narrow A panels (6 rows): transpose 8 x 8 with the missing rows zero and store each 8-value column at
-            // its width-value slot, in rising q, so the 8 - width extra values are overwritten by the next column.
-            // The last column overhangs its panel by at most 7 values: PackSlack keeps that inside the buffer.
-            float* s = (float*)src, d = (float*)dst;
-            for (; q0 + 8 <= kc; q0 += 8)
-                Transpose8x8(s + q0, ld, d + (nint)q0 * width, width, count);
+                for (int i = lastBlock; i >= 0; i -= 8)
+                    Transpose8x8(s + i * ld + q0, ld, d + (nint)q0 * width + i, width, Math.Min(8, width - i));
         }
         for (int i = 0; i < count; i++)
         {
