@@ -5,13 +5,13 @@ using System.Runtime.Intrinsics.X86;
 
 namespace FunctionalNets.Kernels.GemmImpl;
 
-/// <summary>12x32 float tile for AVX-512: 24 zmm accumulators, 2 for B and 1 broadcast, leaving spares of the 32 registers.</summary>
+/// <summary>12x32 float tile for AVX-512: 24 zmm accumulators, 2 for B and 1 broadcast, leaving spares of the 32 registers. AVX-512 parts have 1-2 MB of L2 per core, so the A block (MC x KC) is twice the AVX2 one.</summary>
 internal readonly unsafe struct Vector512SgemmKernel : IMicroKernel<float>
 {
     public static int MR => 12;
     public static int NR => 32;
     public static int KC => 256;
-    public static int MC => 120;
+    public static int MC => 240;
     public static int NC => 2048;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -316,7 +316,7 @@ internal readonly unsafe struct Vector512DgemmKernel : IMicroKernel<double>
     public static int MR => 12;
     public static int NR => 16;
     public static int KC => 256;
-    public static int MC => 60;
+    public static int MC => 120;
     public static int NC => 1024;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
