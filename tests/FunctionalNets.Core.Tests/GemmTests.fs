@@ -197,5 +197,7 @@ let ``invalid arguments raise ArgumentException naming the op and sizes`` () =
         [ "SgemmBatched"; "batch=2"; "strideC"; "at least m*n = 9" ]
     assertMessage (fun () -> Gemm.SgemmBatched(false, false, 4, 5, 5, 5, 1.0f, ReadOnlySpan a, 26L, ReadOnlySpan b, 0L, 0.0f, Span c, 25L))
         [ "SgemmBatched"; "A needs at least 103" ]
+    assertMessage (fun () -> Gemm.SgemmBatched(false, false, 3, 2, 2, 2, 1.0f, ReadOnlySpan a, Int64.MaxValue / 2L, ReadOnlySpan b, 0L, 0.0f, Span c, 4L))
+        [ "SgemmBatched"; "A needs at least" ]
     assertMessage (fun () -> Gemm.DgemmBatched(false, false, -1, 1, 1, 1, 1.0, ReadOnlySpan d, 1L, ReadOnlySpan d, 1L, 0.0, Span d, 1L))
         [ "DgemmBatched"; "batch=-1" ]

@@ -74,9 +74,8 @@ public static class Gemm
         int lda = transA ? m : k, ldb = transB ? k : n, ldc = n;
         if (batch > 0)
         {
-            long last = batch - 1;
-            CheckOperands(op, transA, transB, m, n, k, a.Length, lda, last * strideA, b.Length, ldb, last * strideB,
-                c.Length, ldc, last * strideC);
+            CheckOperands(op, transA, transB, m, n, k, a.Length, lda, LastStart(batch, strideA), b.Length, ldb,
+                LastStart(batch, strideB), c.Length, ldc, LastStart(batch, strideC));
         }
         if (batch == 0 || m == 0 || n == 0)
             return;
@@ -96,6 +95,10 @@ public static class Gemm
             }
         }
     }
+
+    /// <summary>Where the last matrix of a batch starts; strides no span could hold saturate instead of overflowing.</summary>
+    private static long LastStart(int batch, long stride) =>
+        batch <= 1 ? 0 : stride > int.MaxValue ? long.MaxValue / 4 : (batch - 1) * stride;
 
     private static void CheckOperands(string op, bool transA, bool transB, int m, int n, int k,
         int aLength, long lda, long aOffset, int bLength, long ldb, long bOffset, int cLength, long ldc, long cOffset)
