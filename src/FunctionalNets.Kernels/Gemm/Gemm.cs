@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using FunctionalNets.Kernels.GemmImpl;
 
 namespace FunctionalNets.Kernels;
@@ -73,9 +74,8 @@ public static class Gemm
         int lda = transA ? m : k, ldb = transB ? k : n, ldc = n;
         if (batch > 0)
         {
-            long last = batch - 1;
-            CheckOperands(op, transA, transB, m, n, k, a.Length, lda, last * strideA, b.Length, ldb, last * strideB,
-                c.Length, ldc, last * strideC);
+            CheckOperands(op, transA, transB, m, n, k, a.Length, lda, LastStart(batch, strideA), b.Length, ldb,
+                LastStart(batch, strideB), c.Length, ldc, LastStart(batch, strideC));
         }
         if (batch == 0 || m == 0 || n == 0)
             return;
@@ -96,6 +96,10 @@ public static class Gemm
         }
     }
 
+    /// <summary>Where the last matrix of a batch starts; strides no span could hold saturate instead of overflowing.</summary>
+    private static long LastStart(int batch, long stride) =>
+        batch <= 1 ? 0 : stride > int.MaxValue ? long.MaxValue / 4 : (batch - 1) * stride;
+
     private static void CheckOperands(string op, bool transA, bool transB, int m, int n, int k,
         int aLength, long lda, long aOffset, int bLength, long ldb, long bOffset, int cLength, long ldc, long cOffset)
     {
@@ -111,11 +115,13 @@ public static class Gemm
         GemmArguments.CheckMatrix(op, "C", "m x n", m, n, ldc, cOffset, cLength, m, n, k);
     }
 
+    /// <summary>Runs a validated problem (m, n, k &gt; 0, alpha != 0) on the micro-kernel family this machine uses.</summary>
     private static void Dispatch<T>(in GemmProblem<T> p, int batch, long sa, long sb, long sc) where T : unmanaged, INumber<T>
     {
+        // typeof tests on a generic value type are folded by the JIT, so each instantiation keeps only its own branch.
         if (typeof(T) == typeof(float))
         {
-            ref readonly var pf = ref System.Runtime.CompilerServices.Unsafe.As<GemmProblem<T>, GemmProblem<float>>(ref System.Runtime.CompilerServices.Unsafe.AsRef(in p));
+            ref readonly var pf = ref Unsafe.As<GemmProblem<T>, GemmProblem<float>>(ref Unsafe.AsRef(in p));
             switch (GemmIsaSelector.Current)
             {
                 case GemmIsa.Vector512: GemmThreading.RunBatched<float, Vector512SgemmKernel>(pf, batch, sa, sb, sc); break;
@@ -125,7 +131,7 @@ public static class Gemm
         }
         else
         {
-            ref readonly var pd = ref System.Runtime.CompilerServices.Unsafe.As<GemmProblem<T>, GemmProblem<double>>(ref System.Runtime.CompilerServices.Unsafe.AsRef(in p));
+            ref readonly var pd = ref Unsafe.As<GemmProblem<T>, GemmProblem<double>>(ref Unsafe.AsRef(in p));
             switch (GemmIsaSelector.Current)
             {
                 case GemmIsa.Vector512: GemmThreading.RunBatched<double, Vector512DgemmKernel>(pd, batch, sa, sb, sc); break;

@@ -21,7 +21,7 @@ internal static unsafe class GemmDriver<T, TK> where T : unmanaged, INumber<T> w
         int mc = Balanced(m, TK.MC, mr);
         int nc = Balanced(n, TK.NC, nr);
 
-        nuint aBytes = (nuint)((long)mc * kc * sizeof(T));
+        nuint aBytes = (nuint)(((long)mc * kc + GemmPacking.PackSlack) * sizeof(T));
         nuint bBytes = (nuint)((long)nc * kc * sizeof(T));
         nuint tileBytes = (nuint)(mr * nr * sizeof(T));
         byte* ws = GemmWorkspace.Get(Align(aBytes) + Align(bBytes) + Align(tileBytes));

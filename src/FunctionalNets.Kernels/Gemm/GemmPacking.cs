@@ -40,13 +40,43 @@ internal static unsafe class GemmPacking
     /// <summary>dst[q*width + i] = src[q*ld + i] for i &lt; count, zero up to width: the operand is already laid out by depth.</summary>
     private static void CopyStrips<T>(T* src, nint ld, int count, int kc, int width, T* dst) where T : unmanaged
     {
-        uint bytes = (uint)(count * sizeof(T));
+        nuint bytes = (nuint)(count * sizeof(T));
         uint padBytes = (uint)((width - count) * sizeof(T));
         for (int q = 0; q < kc; q++, src += ld, dst += width)
         {
-            Unsafe.CopyBlockUnaligned(dst, src, bytes);
+            CopyRow((byte*)dst, (byte*)src, bytes);
             if (padBytes != 0)
                 Unsafe.InitBlockUnaligned(dst + count, 0, padBytes);
+        }
+    }
+
+    /// <summary>
+    /// Copies a panel row of at most a few hundred bytes. A memmove call per 24-64 byte row costs more than the copy,
+    /// and with skinny products (m = 64) packing B is a sizeable share of the work, so rows go through overlapping
+    /// vector moves that never touch a byte outside [src, src + bytes).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRow(byte* dst, byte* src, nuint bytes)
+    {
+        if (bytes >= 32)
+        {
+            nuint i = 0;
+            for (; i + 32 <= bytes; i += 32)
+                Vector256.Store(Vector256.Load(src + i), dst + i);
+            if (i != bytes)
+                Vector256.Store(Vector256.Load(src + bytes - 32), dst + bytes - 32);
+        }
+        else if (bytes >= 16)
+        {
+            var head = Vector128.Load(src);
+            var tail = Vector128.Load(src + bytes - 16);
+            head.Store(dst);
+            tail.Store(dst + bytes - 16);
+        }
+        else
+        {
+            for (nuint i = 0; i < bytes; i++)
+                dst[i] = src[i];
         }
     }
 
@@ -55,13 +85,17 @@ internal static unsafe class GemmPacking
     {
         int q0 = 0;
         // A scalar gather costs about a cycle per value; with skinny products (m = 64) that would be a quarter of the
-        // multiply time, so full float panels go through 8x8 register transposes instead.
-        if (typeof(T) == typeof(float) && Avx.IsSupported && count == width && (width & 7) == 0)
+        // multiply time, so full float panels go through 8x8 register transposes instead. A panel whose width is not
+        // a multiple of 8 (6 or 12 rows of A) ends in a partial block whose 8-wide stores overhang into the next
+        // depth step; writing the blocks from the last to the first, and depth upwards, lets the correct values
+        // overwrite every overhang, and the final one lands in PackSlack.
+        if (typeof(T) == typeof(float) && Avx.IsSupported && count == width)
         {
             float* s = (float*)src, d = (float*)dst;
+            int lastBlock = (width - 1) & ~7;
             for (; q0 + 8 <= kc; q0 += 8)
-                for (int i = 0; i < width; i += 8)
-                    Transpose8x8(s + i * ld + q0, ld, d + (nint)q0 * width + i, width);
+                for (int i = lastBlock; i >= 0; i -= 8)
+                    Transpose8x8(s + i * ld + q0, ld, d + (nint)q0 * width + i, width, Math.Min(8, width - i));
         }
         for (int i = 0; i < count; i++)
         {
@@ -77,18 +111,22 @@ internal static unsafe class GemmPacking
         }
     }
 
-    /// <summary>Writes the transpose of the 8x8 block at src (row stride ld) to dst (row stride dstLd).</summary>
+    /// <summary>Extra values a packed A buffer needs past its panels for the overhanging stores of the narrow gather.</summary>
+    public const int PackSlack = 8;
+
+    /// <summary>Writes the transpose of the 8x8 block at src (row stride ld) to dst (row stride dstLd); rows from
+    /// <paramref name="rows"/> on are taken as zero and not read.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* src, nint ld, float* dst, nint dstLd)
+    private static void Transpose8x8(float* src, nint ld, float* dst, nint dstLd, int rows)
     {
-        var r0 = Avx.LoadVector256(src);
-        var r1 = Avx.LoadVector256(src + ld);
-        var r2 = Avx.LoadVector256(src + 2 * ld);
-        var r3 = Avx.LoadVector256(src + 3 * ld);
-        var r4 = Avx.LoadVector256(src + 4 * ld);
-        var r5 = Avx.LoadVector256(src + 5 * ld);
-        var r6 = Avx.LoadVector256(src + 6 * ld);
-        var r7 = Avx.LoadVector256(src + 7 * ld);
+        var r0 = rows > 0 ? Avx.LoadVector256(src) : Vector256<float>.Zero;
+        var r1 = rows > 1 ? Avx.LoadVector256(src + ld) : Vector256<float>.Zero;
+        var r2 = rows > 2 ? Avx.LoadVector256(src + 2 * ld) : Vector256<float>.Zero;
+        var r3 = rows > 3 ? Avx.LoadVector256(src + 3 * ld) : Vector256<float>.Zero;
+        var r4 = rows > 4 ? Avx.LoadVector256(src + 4 * ld) : Vector256<float>.Zero;
+        var r5 = rows > 5 ? Avx.LoadVector256(src + 5 * ld) : Vector256<float>.Zero;
+        var r6 = rows > 6 ? Avx.LoadVector256(src + 6 * ld) : Vector256<float>.Zero;
+        var r7 = rows > 7 ? Avx.LoadVector256(src + 7 * ld) : Vector256<float>.Zero;
         var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
         var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);

@@ -29,16 +29,24 @@ internal static class GemmThreading
     {
         long tilesM = (p.M + TK.MR - 1) / TK.MR, tilesN = (p.N + TK.NR - 1) / TK.NR;
         long macs = (long)p.M * p.N * p.K;
-        // Splitting columns gives each thread its own slice of B to pack and shares only A (small in the MLP shapes);
-        // rows are split only when C is too narrow to give every thread a few column panels.
-        bool splitN = tilesN >= 2L * MaxThreads || tilesN >= tilesM;
-        int threads = allowThreads ? ThreadsFor(macs, splitN ? tilesN : tilesM) : 1;
+        // Every chunk of columns re-packs all of A, every chunk of rows all of B; gathers (A not transposed, B
+        // transposed) cost about twice a straight copy. Split the dimension whose re-packing is cheaper, unless it
+        // has too few register tiles to go round.
+        long repackN = (long)p.M * (p.TransA ? 1 : 2), repackM = (long)p.N * (p.TransB ? 2 : 1);
+        bool splitN = tilesN >= 2L * MaxThreads && (repackN <= repackM || tilesM < 2L * MaxThreads) || tilesN > tilesM && tilesM < 2L * MaxThreads;
+        long tiles = splitN ? tilesN : tilesM;
+        int threads = allowThreads ? ThreadsFor(macs, tiles) : 1;
         if (threads == 1)
         {
             GemmDriver<T, TK>.Run(p, 0, p.M, 0, p.N);
             return;
         }
-        var job = new SliceJob<T, TK>(p, threads, splitN);
+        // More chunks than threads, handed out on demand: on a shared machine one core is often slowed by other
+        // work, and fixed halves would leave the call waiting on it. Big products afford finer chunks because the
+        // re-packing they cost is small next to the multiply.
+        int perThread = macs >= 1L << 26 ? 4 : 2;
+        int chunks = (int)Math.Max(threads, Math.Min((long)threads * perThread, tiles / 4));
+        var job = new SliceJob<T, TK>(p, chunks, splitN);
         Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.Run);
     }
 
@@ -71,20 +79,26 @@ internal static class GemmThreading
     private static int Bound(int part, int parts, long tiles, int unit, int size) =>
         (int)Math.Min(size, tiles * part / parts * unit);
 
-    private sealed class SliceJob<T, TK>(GemmProblem<T> p, int parts, bool splitN)
+    private sealed class SliceJob<T, TK>(GemmProblem<T> p, int chunks, bool splitN)
         where T : unmanaged, INumber<T> where TK : struct, IMicroKernel<T>
     {
-        public void Run(int part)
+        private int next = -1;
+
+        public void Run(int worker)
         {
-            if (splitN)
+            int part;
+            while ((part = Interlocked.Increment(ref next)) < chunks)
             {
-                long tiles = (p.N + TK.NR - 1) / TK.NR;
-                GemmDriver<T, TK>.Run(p, 0, p.M, Bound(part, parts, tiles, TK.NR, p.N), Bound(part + 1, parts, tiles, TK.NR, p.N));
-            }
-            else
-            {
-                long tiles = (p.M + TK.MR - 1) / TK.MR;
-                GemmDriver<T, TK>.Run(p, Bound(part, parts, tiles, TK.MR, p.M), Bound(part + 1, parts, tiles, TK.MR, p.M), 0, p.N);
+                if (splitN)
+                {
+                    long tiles = (p.N + TK.NR - 1) / TK.NR;
+                    GemmDriver<T, TK>.Run(p, 0, p.M, Bound(part, chunks, tiles, TK.NR, p.N), Bound(part + 1, chunks, tiles, TK.NR, p.N));
+                }
+                else
+                {
+                    long tiles = (p.M + TK.MR - 1) / TK.MR;
+                    GemmDriver<T, TK>.Run(p, Bound(part, chunks, tiles, TK.MR, p.M), Bound(part + 1, chunks, tiles, TK.MR, p.M), 0, p.N);
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 // The unrolled steps below were written out by a small script because C# has no macros; edit them all alike.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace FunctionalNets.Kernels.GemmImpl;
 
@@ -22,6 +23,7 @@ internal readonly unsafe struct Vector256SgemmKernel : IMicroKernel<float>
         Vector256<float> c30 = default; Vector256<float> c31 = default;
         Vector256<float> c40 = default; Vector256<float> c41 = default;
         Vector256<float> c50 = default; Vector256<float> c51 = default;
+        PrefetchC(c, ldc);
         // Unrolled by 4 so the loop counter and pointer bumps cost little next to 12 FMAs a step.
         for (; kc >= 4; kc -= 4)
         {
@@ -172,6 +174,20 @@ internal readonly unsafe struct Vector256SgemmKernel : IMicroKernel<float>
             Vector256.Store(Vector256.FusedMultiplyAdd(c51, va, Vector256.Load(c + 5 * ldc + 8) * vb), c + 5 * ldc + 8);
         }
     }
+
+    /// <summary>Starts loading the 6 rows of the C tile; C's rows are far apart (often a power-of-two stride)
+    /// and rarely cached, and the loads after the k loop would otherwise stall on them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchC(float* c, nint ldc)
+    {
+        if (!Sse.IsSupported)
+            return;
+        for (int i = 0; i < 6; i++)
+        {
+            Sse.Prefetch0((byte*)(c + i * ldc));
+            Sse.Prefetch0((byte*)(c + i * ldc) + 63);
+        }
+    }
 }
 
 /// <summary>6x8 double tile for AVX2+FMA: the same register budget as the float tile, with 4 lanes.</summary>
@@ -192,6 +208,7 @@ internal readonly unsafe struct Vector256DgemmKernel : IMicroKernel<double>
         Vector256<double> c30 = default; Vector256<double> c31 = default;
         Vector256<double> c40 = default; Vector256<double> c41 = default;
         Vector256<double> c50 = default; Vector256<double> c51 = default;
+        PrefetchC(c, ldc);
         // Unrolled by 4 so the loop counter and pointer bumps cost little next to 12 FMAs a step.
         for (; kc >= 4; kc -= 4)
         {
@@ -340,6 +357,20 @@ internal readonly unsafe struct Vector256DgemmKernel : IMicroKernel<double>
             Vector256.Store(Vector256.FusedMultiplyAdd(c41, va, Vector256.Load(c + 4 * ldc + 4) * vb), c + 4 * ldc + 4);
             Vector256.Store(Vector256.FusedMultiplyAdd(c50, va, Vector256.Load(c + 5 * ldc + 0) * vb), c + 5 * ldc + 0);
             Vector256.Store(Vector256.FusedMultiplyAdd(c51, va, Vector256.Load(c + 5 * ldc + 4) * vb), c + 5 * ldc + 4);
+        }
+    }
+
+    /// <summary>Starts loading the 6 rows of the C tile; C's rows are far apart (often a power-of-two stride)
+    /// and rarely cached, and the loads after the k loop would otherwise stall on them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchC(double* c, nint ldc)
+    {
+        if (!Sse.IsSupported)
+            return;
+        for (int i = 0; i < 6; i++)
+        {
+            Sse.Prefetch0((byte*)(c + i * ldc));
+            Sse.Prefetch0((byte*)(c + i * ldc) + 63);
         }
     }
 }

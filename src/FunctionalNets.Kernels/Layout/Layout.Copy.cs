@@ -19,6 +19,7 @@ public static partial class Layout
         plan.Base0 = xOffset;
         fixed (T* px = x, py = y)
         {
+            if (TiledTranspose.Applies(in plan)) { TiledTranspose.Run(in plan, px, py); return; }
             StridedRunner.Run(in plan, new CopyBody<T> { X = px, Y = py }, allowParallel: true);
         }
     }
