@@ -679,6 +679,19 @@ let ``BUG abs of an Int32 tensor`` () =
     Assert.Equal<int[]>([| 1; 2; 3 |], (Tensor.abs i).ToArray() :?> int[])
 
 [<Fact>]
+let ``BUG an Int32 tensor times a fractional float scalar silently truncates the scalar`` () =
+    // [1; -2; 3; 4] * 1.5 should be [1.5; -3; 4.5; 6] (PyTorch promotes to float) or be rejected; the scalar
+    // is instead converted to the tensor's dtype (1.5 -> 1) and the result is [1; -2; 3; 4] as Int32.
+    let i = Tensor.create [ 1; -2; 3; 4 ]
+    let ex = Record.Exception(fun () -> ignore (i * 1.5))
+
+    if isNull ex then
+        closeArr 1e-12 [| 1.5; -3.0; 4.5; 6.0 |] (arr (i * 1.5))
+        closeArr 1e-12 [| 1.5; -1.5; 3.5; 4.5 |] (arr (i + 0.5))
+    else
+        Assert.True((ex :? ArgumentException), sprintf "expected an ArgumentException, got %O" ex)
+
+[<Fact>]
 let ``scalar (rank 0) tensors`` () =
     let s = Tensor.scalar (2.5, F64)
     Assert.Equal(0, s.Rank)
