@@ -9,7 +9,7 @@ type Shape private (dims: int[]) =
     static member Create(dims: int[]) =
         for d in dims do
             if d < 0 then
-                invalidArg (nameof dims) (sprintf "Shape %A has a negative dimension; every size must be >= 0." dims)
+                invalidArg (nameof dims) (sprintf "Shape [%s] has a negative dimension; every size must be >= 0." (String.Join("; ", dims)))
 
         Shape(Array.copy dims)
 
@@ -59,6 +59,9 @@ type Shape private (dims: int[]) =
 /// Functions over shapes: broadcasting, strides, dimension normalisation.
 [<RequireQualifiedAccess>]
 module Shape =
+    /// Dimension sizes printed like a Shape ("[2; 3]"), for messages about raw arrays.
+    let format (dims: int seq) = "[" + String.Join("; ", dims) + "]"
+
     /// Shape from a list of sizes.
     let ofList (dims: int list) = Shape.Create(Array.ofList dims)
     /// Shape from an array of sizes.
@@ -100,7 +103,7 @@ module Shape =
 
         for i in 1 .. ds.Length - 1 do
             if ds[i] = ds[i - 1] then
-                invalidArg "dims" (sprintf "%s: dimension %d is repeated in %A." op ds[i] (List.ofSeq dims))
+                invalidArg "dims" (sprintf "%s: dimension %d is repeated in %s." op ds[i] (format dims))
 
         ds
 
@@ -183,10 +186,10 @@ module Shape =
         let unknown = dims |> Array.filter (fun d -> d = -1) |> Array.length
 
         if unknown > 1 then
-            invalidArg "shape" (sprintf "%s: at most one dimension may be -1, got %A." op dims)
+            invalidArg "shape" (sprintf "%s: at most one dimension may be -1, got %s." op (format dims))
 
         if dims |> Array.exists (fun d -> d < -1) then
-            invalidArg "shape" (sprintf "%s: negative size in target shape %A." op dims)
+            invalidArg "shape" (sprintf "%s: negative size in target shape %s." op (format dims))
 
         let known = dims |> Array.fold (fun acc d -> if d = -1 then acc else acc * d) 1
 
@@ -195,7 +198,7 @@ module Shape =
                 if known = 0 || numel % known <> 0 then
                     invalidArg
                         "shape"
-                        (sprintf "%s: cannot reshape %O (%d elements) into %A: the known sizes do not divide the element count." op from numel dims)
+                        (sprintf "%s: cannot reshape %O (%d elements) into %s: the known sizes do not divide the element count." op from numel (format dims))
 
                 dims |> Array.map (fun d -> if d = -1 then numel / known else d)
             else
@@ -204,6 +207,6 @@ module Shape =
         if Array.fold (*) 1 resolved <> numel then
             invalidArg
                 "shape"
-                (sprintf "%s: cannot reshape %O (%d elements) into %A (%d elements)." op from numel resolved (Array.fold (*) 1 resolved))
+                (sprintf "%s: cannot reshape %O (%d elements) into %s (%d elements)." op from numel (format resolved) (Array.fold (*) 1 resolved))
 
         Shape.Wrap resolved

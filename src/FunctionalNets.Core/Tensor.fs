@@ -153,6 +153,13 @@ module TensorCore =
     /// A scalar constant with the dtype and device of `like`.
     and scalarLike (like: Tensor) (v: float) = scalarOf like v
 
+    /// An integer tensor meeting a fractional scalar becomes floating point first (PyTorch's promotion).
+    and promoteFor (v: float) (x: Tensor) =
+        if not x.DType.IsFloatingPoint && x.DType <> DType.Bool && (v <> Math.Floor v || Double.IsNaN v || Double.IsInfinity v) then
+            TConst(x.Raw.Cast Defaults.DType)
+        else
+            x
+
     /// Reshape to a shape of equal element count (-1 infers one dim).
     and reshape (dims: int[]) (x: Tensor) : Tensor =
         let target = Shape.resolveReshape "reshape" x.Numel x.Shape dims
@@ -269,16 +276,19 @@ module TensorCore =
             a
             b
 
-    /// a / b with broadcasting.
+    /// a / b with broadcasting; integer operands divide as floats (true division, as in PyTorch).
     and div (a: Tensor) (b: Tensor) : Tensor =
-        binary
-            "div"
-            BinaryKind.Div
-            (fun xs y i t -> expand y.Shape (if i = 0 then div t xs[1] else neg (div (mul t y) xs[1])))
-            (fun xs y i g ->
-                sumToShape xs[i].Shape (if i = 0 then div g xs[1] else neg (div (mul g y) xs[1])))
-            a
-            b
+        if not a.DType.IsFloatingPoint && not b.DType.IsFloatingPoint && a.DType = b.DType then
+            div (TConst(a.Raw.Cast Defaults.DType)) (TConst(b.Raw.Cast Defaults.DType))
+        else
+            binary
+                "div"
+                BinaryKind.Div
+                (fun xs y i t -> expand y.Shape (if i = 0 then div t xs[1] else neg (div (mul t y) xs[1])))
+                (fun xs y i g ->
+                    sumToShape xs[i].Shape (if i = 0 then div g xs[1] else neg (div (mul g y) xs[1])))
+                a
+                b
 
     /// a ** b with broadcasting (d/db uses log a, so it is NaN where a < 0, as in PyTorch).
     and pow (a: Tensor) (b: Tensor) : Tensor =
@@ -344,17 +354,33 @@ module TensorCore =
 /// The F# operators, as members of Tensor itself (the compiler only resolves operators defined there).
 type Tensor with
     static member (+)(a: Tensor, b: Tensor) = TensorCore.add a b
-    static member (+)(a: Tensor, b: float) = TensorCore.add a (TensorCore.scalarLike a b)
-    static member (+)(a: float, b: Tensor) = TensorCore.add (TensorCore.scalarLike b a) b
+    static member (+)(a: Tensor, b: float) =
+        let a = TensorCore.promoteFor b a
+        TensorCore.add a (TensorCore.scalarLike a b)
+    static member (+)(a: float, b: Tensor) =
+        let b = TensorCore.promoteFor a b
+        TensorCore.add (TensorCore.scalarLike b a) b
     static member (-)(a: Tensor, b: Tensor) = TensorCore.sub a b
-    static member (-)(a: Tensor, b: float) = TensorCore.sub a (TensorCore.scalarLike a b)
-    static member (-)(a: float, b: Tensor) = TensorCore.sub (TensorCore.scalarLike b a) b
+    static member (-)(a: Tensor, b: float) =
+        let a = TensorCore.promoteFor b a
+        TensorCore.sub a (TensorCore.scalarLike a b)
+    static member (-)(a: float, b: Tensor) =
+        let b = TensorCore.promoteFor a b
+        TensorCore.sub (TensorCore.scalarLike b a) b
     static member (*)(a: Tensor, b: Tensor) = TensorCore.mul a b
-    static member (*)(a: Tensor, b: float) = TensorCore.mul a (TensorCore.scalarLike a b)
-    static member (*)(a: float, b: Tensor) = TensorCore.mul (TensorCore.scalarLike b a) b
+    static member (*)(a: Tensor, b: float) =
+        let a = TensorCore.promoteFor b a
+        TensorCore.mul a (TensorCore.scalarLike a b)
+    static member (*)(a: float, b: Tensor) =
+        let b = TensorCore.promoteFor a b
+        TensorCore.mul (TensorCore.scalarLike b a) b
     static member (/)(a: Tensor, b: Tensor) = TensorCore.div a b
-    static member (/)(a: Tensor, b: float) = TensorCore.div a (TensorCore.scalarLike a b)
-    static member (/)(a: float, b: Tensor) = TensorCore.div (TensorCore.scalarLike b a) b
+    static member (/)(a: Tensor, b: float) =
+        let a = TensorCore.promoteFor b a
+        TensorCore.div a (TensorCore.scalarLike a b)
+    static member (/)(a: float, b: Tensor) =
+        let b = TensorCore.promoteFor a b
+        TensorCore.div (TensorCore.scalarLike b a) b
     static member (~-)(a: Tensor) = TensorCore.neg a
     static member Pow(a: Tensor, b: Tensor) = TensorCore.pow a b
     static member Pow(a: Tensor, b: float) = TensorCore.powScalar b a

@@ -39,21 +39,23 @@ let ``10,000 MLP steps inside scopes keep memory flat`` () =
 
     GC.Collect()
     GC.WaitForPendingFinalizers()
-    let missesBefore = CpuPool.missCount ()
+    let missesBefore = CpuPool.threadMissCount ()
     let heapBefore = GC.GetTotalMemory true
 
     for _ in 1..10_000 do
         p <- Scope.run (fun () -> sgdStep x y p)
 
-    let missesAfter = CpuPool.missCount ()
+    let missesAfter = CpuPool.threadMissCount ()
     let heapAfter = GC.GetTotalMemory true
 
     // Every intermediate of a step (dozens of buffers) comes back from the pool; only the 4 returned
-    // parameter tensors, which leave the scope, are new storage. (A small allowance covers other tests
-    // running in parallel in the same process.)
+    // parameter tensors, which leave the scope, are new storage. Misses are counted on this thread, so
+    // tests running in parallel do not disturb the count.
     let misses = missesAfter - missesBefore
-    Assert.True(misses <= 4L * 10_000L + 50L, sprintf "pool misses over 10,000 steps: %d (expected at most 4 per step)" misses)
-    Assert.True(heapAfter - heapBefore < 8L * 1024L * 1024L, sprintf "heap grew by %d bytes over 10,000 steps" (heapAfter - heapBefore))
+    Assert.True(misses <= 4L * 10_000L, sprintf "pool misses over 10,000 steps: %d (expected at most 4 per step)" misses)
+    // The heap is shared with tests running in parallel, so this bound is loose; a leak of one step's
+    // intermediates (tens of KB) over 10,000 steps would still exceed it by far.
+    Assert.True(heapAfter - heapBefore < 64L * 1024L * 1024L, sprintf "heap grew by %d bytes over 10,000 steps" (heapAfter - heapBefore))
     // The loop still trains: the loss went down from its initial value (log 10 for a near-uniform start).
     let h = Tensor.relu (Tensor.linear (x, get p "w0", get p "b0"))
     let finalLoss = -Tensor.mean (Tensor.gather (Tensor.logSoftmax (Tensor.linear (h, get p "w1", get p "b1"), 1), 1, y))

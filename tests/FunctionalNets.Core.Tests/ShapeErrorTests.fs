@@ -61,9 +61,9 @@ let ``matmul with a vector operand names the mismatching sizes`` () =
     |> names [ "matmul"; "[4; 5]"; "3 vs 4" ]
 
 [<Fact>]
-let ``matmul batch-dimension mismatch names the batch dims`` () =
+let ``matmul batch-dimension mismatch names both full shapes`` () =
     raises<ArgumentException> (fun () -> ignore (Tensor.matmul (z [ 2; 2; 3 ], z [ 3; 3; 4 ])))
-    |> names [ "matmul"; "[2]"; "[3]" ]
+    |> names [ "matmul"; "[2; 2; 3]"; "[3; 3; 4]" ]
 
 [<Fact>]
 let ``matmul of dtype-mismatched operands names both dtypes`` () =
@@ -138,7 +138,7 @@ let ``scatterAdd and indexAdd with out-of-range indices are ArgumentOutOfRange``
     |> names [ "scatterAdd"; "[1; 2]"; "[1; 3]" ]
 
 [<Fact>]
-let ``BUG indexAdd accepts a src whose non-indexed dims differ from the input`` () =
+let ``indexAdd rejects a src whose non-indexed dims differ from the input`` () =
     // x is [2; 3; 4], index has one entry along dim 0, so src must be [1; 3; 4] (torch.index_add_ raises
     // otherwise). A [1; 4; 3] src has the right element count but the wrong layout and must be rejected.
     raises<ArgumentException> (fun () -> ignore (Tensor.indexAdd (z [ 2; 3; 4 ], 0, idx [ 1 ] [ 0L ], z [ 1; 4; 3 ])))

@@ -45,7 +45,7 @@ module CreationOps =
                 Array.zeroCreate<float32> 0
             else
                 match leaves[0] with
-                | :? float -> leaves |> Seq.map (fun o -> float32 (o :?> float)) |> Array.ofSeq :> Array
+                | :? float -> leaves |> Seq.map (fun o -> o :?> float) |> Array.ofSeq :> Array
                 | :? float32 -> leaves |> Seq.map (fun o -> o :?> float32) |> Array.ofSeq :> Array
                 | :? int -> leaves |> Seq.map (fun o -> o :?> int) |> Array.ofSeq :> Array
                 | :? int64 -> leaves |> Seq.map (fun o -> o :?> int64) |> Array.ofSeq :> Array
@@ -57,17 +57,27 @@ module CreationOps =
     type Tensor with
         /// A tensor from a typed array (float32[], float[], int[], int64[] or bool[]) and a shape.
         static member ofArray(data: Array, shape: int seq, ?device: Device) =
-            TConst((backendOf device).FromArray(data, Shape.Create(Array.ofSeq shape)))
+            let shape = Shape.Create(Array.ofSeq shape)
+
+            if data.Length <> shape.Numel then
+                invalidArg "data" (sprintf "ofArray: the array has %d elements but shape %O needs %d." data.Length shape shape.Numel)
+
+            TConst((backendOf device).FromArray(data, shape))
 
         /// A tensor from nested F# lists/arrays of numbers or bools: tensor [[1.0; 2.0]; [3.0; 4.0]].
         /// F# floats become Float32 unless a dtype is given (as PyTorch does with Python floats).
         static member create(value: obj, ?dtype: DType, ?device: Device) =
             let data, dims = flatten value
             let t = Tensor.ofArray (data, dims, ?device = device)
+            // F# floats are read as doubles so an explicit Float64 keeps every digit; without a dtype they
+            // become the default floating-point type, as Python floats become float32 in PyTorch.
+            let target =
+                match dtype, data with
+                | Some d, _ -> d
+                | None, (:? (float[])) -> Defaults.DType
+                | None, _ -> t.DType
 
-            match dtype with
-            | Some d when d <> t.DType -> TConst(t.Raw.Cast d)
-            | _ -> t
+            if target <> t.DType then TConst(t.Raw.Cast target) else t
 
         /// A scalar (rank 0) tensor.
         static member scalar(value: float, ?dtype: DType, ?device: Device) =

@@ -136,7 +136,7 @@ module IndexingOps =
             let sizes = Array.ofSeq sizes
 
             if Array.sum sizes <> x.Shape.Dims[dim] || Array.exists (fun s -> s < 0) sizes then
-                invalidArg "sizes" (sprintf "split: sizes %A must be non-negative and add up to %d (dim %d of %O)." sizes x.Shape.Dims[dim] dim x.Shape)
+                invalidArg "sizes" (sprintf "split: sizes %s must be non-negative and add up to %d (dim %d of %O)." (Shape.format sizes) x.Shape.Dims[dim] dim x.Shape)
 
             let offsets = Array.scan (+) 0 sizes
             Array.init sizes.Length (fun i -> Tensor.slice (x, dim, offsets[i], offsets[i + 1]))
@@ -215,7 +215,10 @@ module IndexingOps =
         static member indexAdd(x: Tensor, dim: int, index: Tensor, src: Tensor) =
             let dim = Shape.normDim "indexAdd" x.Rank dim
 
-            if index.Rank <> 1 || src.Rank <> x.Rank || src.Shape.Dims[dim] <> index.Numel then
+            let otherDimsDiffer =
+                src.Rank = x.Rank && Seq.exists (fun d -> d <> dim && src.Shape.Dims[d] <> x.Shape.Dims[d]) (seq { 0 .. x.Rank - 1 })
+
+            if index.Rank <> 1 || src.Rank <> x.Rank || src.Shape.Dims[dim] <> index.Numel || otherDimsDiffer then
                 invalidArg "src" (sprintf "indexAdd: expected a 1-D index and src shaped like the input %O with dim %d of size %d; got index %O, src %O." x.Shape dim index.Numel index.Shape src.Shape)
 
             let ix = int64Index "indexAdd" index
@@ -259,6 +262,10 @@ module IndexingOps =
 
             let dtype = defaultArg dtype Defaults.DType
             let ix = int64Index "oneHot" indices
+
+            for v in (ix.ToArray() :?> int64[]) do
+                if v < 0L || v >= int64 numClasses then
+                    raise (ArgumentOutOfRangeException("indices", sprintf "oneHot: class index %d is out of range for %d classes." v numClasses))
             let outShape = Shape.Create(Array.append (indices.Shape.ToArray()) [| numClasses |])
             let zeros = indices.Raw.Backend.Zeros(outShape, dtype)
             let ones = indices.Raw.Backend.Full(Shape.Create(Array.append (indices.Shape.ToArray()) [| 1 |]), dtype, 1.0)

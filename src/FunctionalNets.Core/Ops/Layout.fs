@@ -26,7 +26,7 @@ module LayoutOps =
             let perm = perm |> Seq.map (Shape.normDim "permute" x.Rank) |> Array.ofSeq
 
             if perm.Length <> x.Rank || (Array.distinct perm).Length <> perm.Length then
-                invalidArg "perm" (sprintf "permute: %A is not a permutation of the %d dims of %O." perm x.Rank x.Shape)
+                invalidArg "perm" (sprintf "permute: %s is not a permutation of the %d dims of %O." (Shape.format perm) x.Rank x.Shape)
 
             permuteCore perm x
 

@@ -33,6 +33,21 @@ module MatmulOps =
             if a.Rank = 0 || b.Rank = 0 then
                 invalidArg "a" (sprintf "matmul: both operands need at least one dim, got %O and %O." a.Shape b.Shape)
 
+            // Checked here, on the shapes the caller passed, so messages show those and not the 2-D views.
+            let k1 = a.Shape[a.Rank - 1]
+            let k2 = if b.Rank = 1 then b.Shape[0] else b.Shape[b.Rank - 2]
+
+            if k1 <> k2 then
+                invalidArg "b" (sprintf "matmul: shapes %O and %O cannot be multiplied (%d vs %d); the left operand's last dim must equal the right operand's %s dim." a.Shape b.Shape k1 k2 (if b.Rank = 1 then "only" else "second-to-last"))
+
+            if a.Rank > 2 && b.Rank > 2 then
+                let batch (s: Shape) = Shape.Create(s.ToArray()[.. s.Rank - 3])
+
+                try
+                    Shape.broadcast "matmul" (batch a.Shape) (batch b.Shape) |> ignore
+                with :? System.ArgumentException ->
+                    invalidArg "b" (sprintf "matmul: the batch dims of %O and %O cannot be broadcast together." a.Shape b.Shape)
+
             let a2 = if a.Rank = 1 then Tensor.unsqueeze (a, 0) else a
             let b2 = if b.Rank = 1 then Tensor.unsqueeze (b, 1) else b
             let y = matmulT a2 false b2 false

@@ -72,12 +72,18 @@ module ReductionOps =
 
         /// Int64 position of the first maximum along dim (of the flattened tensor when no dim is given).
         static member argmax(x: Tensor, ?dim: int, ?keepDim: bool) =
+            if x.Numel = 0 then
+                invalidArg "x" (sprintf "argmax: cannot take the argmax of an empty tensor %O." x.Shape)
+
             match dim with
             | None -> TConst(snd (x.Raw.Reshape(Shape.Create [| x.Numel |]).MaxAlong(0, false)))
             | Some d -> TConst(snd (x.Raw.MaxAlong(Shape.normDim "argmax" x.Rank d, defaultArg keepDim false)))
 
         /// Int64 position of the first minimum along dim (of the flattened tensor when no dim is given).
         static member argmin(x: Tensor, ?dim: int, ?keepDim: bool) =
+            if x.Numel = 0 then
+                invalidArg "x" (sprintf "argmin: cannot take the argmin of an empty tensor %O." x.Shape)
+
             match dim with
             | None -> TConst(snd (x.Raw.Reshape(Shape.Create [| x.Numel |]).MinAlong(0, false)))
             | Some d -> TConst(snd (x.Raw.MinAlong(Shape.normDim "argmin" x.Rank d, defaultArg keepDim false)))

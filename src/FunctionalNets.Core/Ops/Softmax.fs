@@ -19,8 +19,10 @@ module SoftmaxOps =
 
         /// x - logsumexp(x) along dim.
         static member logSoftmax(x: Tensor, ?dim: int) =
-            let dim = defaultArg dim -1
-            TensorCore.sub x (Tensor.logsumexp (x, [ dim ], true))
+            let dim = Shape.normDim "logSoftmax" x.Rank (defaultArg dim -1)
+            // (x - m) - log sum exp(x - m): adding m back before subtracting would round it away in float32.
+            let z = TensorCore.sub x (Tensor.max (x.NoDiff, [ dim ], true))
+            TensorCore.sub z (Tensor.log (Tensor.sum (TensorCore.exp z, [ dim ], true)))
 
         /// exp(x) / sum(exp(x)) along dim.
         static member softmax(x: Tensor, ?dim: int) =

@@ -15,7 +15,13 @@ module UnaryOps =
         /// Natural logarithm.
         static member log(x: Tensor) = TensorCore.log x
         /// |x| (derivative sign(x), 0 at 0 as in PyTorch).
-        static member abs(x: Tensor) = u "abs" UnaryKind.Abs (fun x _ -> Tensor.sign x) x
+        static member abs(x: Tensor) =
+            if x.DType.IsFloatingPoint then
+                u "abs" UnaryKind.Abs (fun x _ -> Tensor.sign x) x
+            else
+                let zero = TConst(x.Raw.Backend.Zeros(Shape.Scalar, x.DType))
+                let negated = TConst(zero.Raw.Binary(BinaryKind.Sub, x.Raw))
+                TConst(negated.Raw.Where(x.Raw.Compare(CompareKind.Lt, zero.Raw), x.Raw))
         /// -1, 0 or 1 (zero derivative).
         static member sign(x: Tensor) = TConst(x.Raw.Unary UnaryKind.Sign)
         /// Square root.
