@@ -1,3 +1,218 @@
 namespace FunctionalNets
 
-// Placeholder: Optim/Transforms lands here.
+/// Which parameters weight decay applies to.
+[<RequireQualifiedAccess>]
+type DecayMask =
+    /// Every parameter.
+    | All
+    /// A tree of the parameters' structure: decay only the leaves marked true.
+    | Tree of PTree<bool>
+    /// A predicate on the parameter's dotted path ("0.weight", "3.bias"): decay only where it holds.
+    | Path of (string -> bool)
+
+    /// A mask that skips every parameter whose last path segment is "bias" (the usual choice for AdamW).
+    static member ExcludeBiases =
+        DecayMask.Path(fun path ->
+            let name = match path.LastIndexOf '.' with -1 -> path | i -> path.Substring(i + 1)
+            name <> "bias")
+
+/// Gradient transformations in Optax's shape: each is a GradTx whose state is a tensor tree, so an
+/// optimizer is a fold over steps and its state is saved with the weights. Transformations without
+/// state use an empty node. Counts are Float64 scalar tensors (exact up to 2^53 steps); a
+/// transformation that needs the count reads it back to the host once per update.
+[<RequireQualifiedAccess>]
+module GradTransform =
+    let private emptyState: PTree<Tensor> = PTree.empty
+
+    let private stateless (f: Params -> Params -> Params) : GradTx =
+        { Init = fun _ -> emptyState
+          Update = fun grads state parameters -> f grads parameters, state }
+
+    /// The count starts at zero on the parameters' device, so a checkpointed state reloads where it ran.
+    let private zeroCount (parameters: Params) =
+        match PTree.values parameters with
+        | p :: _ -> Tensor.scalar (0.0, DType.Float64, p.Device)
+        | [] -> Tensor.scalar (0.0, DType.Float64)
+
+    let private nextCount (count: Tensor) (n: int64) =
+        Tensor.scalar (float (n + 1L), DType.Float64, count.Device)
+
+    let private readCount (count: Tensor) = int64 (Tensor.toScalar count)
+
+    /// Looks up a named child of a state node, with an error that says which transformation it belongs to.
+    let private child (owner: string) (name: string) (state: PTree<Tensor>) =
+        match state with
+        | Node kids ->
+            match kids |> List.tryFind (fun (k, _) -> k = name) with
+            | Some(_, c) -> c
+            | None -> invalidArg "state" (sprintf "%s: the state has no '%s' entry; was it built by this transformation's Init?" owner name)
+        | Leaf _ -> invalidArg "state" (sprintf "%s: expected a state node, got a leaf." owner)
+
+    let private countOf owner state =
+        match child owner "count" state with
+        | Leaf c -> c
+        | Node _ -> invalidArg "state" (sprintf "%s: the 'count' entry must be a scalar leaf." owner)
+
+    /// Passes gradients through unchanged.
+    let identity: GradTx = stateless (fun grads _ -> grads)
+
+    /// Multiplies every gradient by a constant.
+    let scale (factor: float) : GradTx = stateless (fun grads _ -> PTree.map (fun g -> g * factor) grads)
+
+    /// Multiplies every gradient by <c>schedule(count)</c>, count being the number of updates made before
+    /// this one (0 for the first). State: <c>{ count }</c>.
+    let scaleBySchedule (schedule: Schedule) : GradTx =
+        { Init = fun parameters -> PTree.node [ "count", Leaf(zeroCount parameters) ]
+          Update =
+            fun grads state _ ->
+                let count = countOf "scaleBySchedule" state
+                let n = readCount count
+                let factor = schedule n
+                PTree.map (fun g -> g * factor) grads, PTree.node [ "count", Leaf(nextCount count n) ] }
+
+    /// Multiplies by <c>-lr</c>, turning a descent direction into an update (Optax
+    /// <c>scale_by_learning_rate</c> with a constant). Stateless.
+    let scaleByLearningRate (lr: float) : GradTx = scale -lr
+
+    /// Multiplies by <c>-lr(count)</c>, count being the number of updates made before this one.
+    /// State: <c>{ count }</c>.
+    let scaleByLearningRateWith (lr: Schedule) : GradTx = scaleBySchedule (fun step -> -(lr step))
+
+    /// Adam's moment estimates with bias correction (Optax <c>scale_by_adam</c>, eps_root = 0, which is
+    /// also PyTorch's Adam): <c>m = b1 m + (1 - b1) g</c>, <c>v = b2 v + (1 - b2) g^2</c>, update
+    /// <c>(m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)</c> with t the 1-based step.
+    /// State: <c>{ count; mu; nu }</c>, mu and nu shaped like the parameters.
+    let scaleByAdam (b1: float) (b2: float) (eps: float) : GradTx =
+        { Init =
+            fun parameters ->
+                PTree.node
+                    [ "count", Leaf(zeroCount parameters)
+                      "mu", PTree.map Tensor.zerosLike parameters
+                      "nu", PTree.map Tensor.zerosLike parameters ]
+          Update =
+            fun grads state _ ->
+                let owner = "scaleByAdam"
+                let count = countOf owner state
+                let n = readCount count
+                let t = float (n + 1L)
+                let mu = PTree.map2 (fun m g -> b1 * m + (1.0 - b1) * g) (child owner "mu" state) grads
+                let nu = PTree.map2 (fun v (g: Tensor) -> b2 * v + (1.0 - b2) * (g * g)) (child owner "nu" state) grads
+                // The corrections are host floats: the count is already on the host and they are scalars.
+                let bc1 = 1.0 - System.Math.Pow(b1, t)
+                let bc2 = 1.0 - System.Math.Pow(b2, t)
+                let updates = PTree.map2 (fun m v -> (m / bc1) / (Tensor.sqrt (v / bc2) + eps)) mu nu
+                updates, PTree.node [ "count", Leaf(nextCount count n); "mu", mu; "nu", nu ] }
+
+    /// RMSprop scaling in PyTorch's convention (eps outside the square root, unlike Optax's
+    /// <c>scale_by_rms</c>): <c>v = decay v + (1 - decay) g^2</c>, update <c>g / (sqrt(v) + eps)</c>; when
+    /// centered, also <c>a = decay a + (1 - decay) g</c> and the update is <c>g / (sqrt(v - a^2) + eps)</c>.
+    /// v starts at 0 as in PyTorch. State: <c>{ nu }</c>, or <c>{ mu; nu }</c> when centered (mu = a).
+    let scaleByRms (decay: float) (eps: float) (centered: bool) : GradTx =
+        { Init =
+            fun parameters ->
+                let nu = "nu", PTree.map Tensor.zerosLike parameters
+
+                if centered then
+                    PTree.node [ "mu", PTree.map Tensor.zerosLike parameters; nu ]
+                else
+                    PTree.node [ nu ]
+          Update =
+            fun grads state _ ->
+                let owner = "scaleByRms"
+                let nu = PTree.map2 (fun v (g: Tensor) -> decay * v + (1.0 - decay) * (g * g)) (child owner "nu" state) grads
+
+                if centered then
+                    let mu = PTree.map2 (fun a g -> decay * a + (1.0 - decay) * g) (child owner "mu" state) grads
+                    let updates = PTree.map3 (fun g v (a: Tensor) -> g / (Tensor.sqrt (v - a * a) + eps)) grads nu mu
+                    updates, PTree.node [ "mu", mu; "nu", nu ]
+                else
+                    PTree.map2 (fun g v -> g / (Tensor.sqrt v + eps)) grads nu, PTree.node [ "nu", nu ] }
+
+    /// Adagrad scaling in PyTorch's convention: <c>sum = sum + g^2</c> (starting at
+    /// initialAccumulator), update <c>g / (sqrt(sum) + eps)</c>. State: <c>{ sum }</c>.
+    let scaleByAdagrad (initialAccumulator: float) (eps: float) : GradTx =
+        { Init = fun parameters -> PTree.node [ "sum", PTree.map (fun p -> Tensor.fullLike (p, initialAccumulator)) parameters ]
+          Update =
+            fun grads state _ ->
+                let sum = PTree.map2 (fun s (g: Tensor) -> s + g * g) (child "scaleByAdagrad" "sum" state) grads
+                PTree.map2 (fun g s -> g / (Tensor.sqrt s + eps)) grads sum, PTree.node [ "sum", sum ] }
+
+    /// Momentum (Optax <c>trace</c>, PyTorch SGD's momentum buffer with dampening 0):
+    /// <c>buf = decay buf + g</c>; the update is buf, or <c>g + decay buf</c> when nesterov.
+    /// The buffer starts at 0, which gives PyTorch's first step (buf = g) exactly. State: <c>{ trace }</c>.
+    let trace (decay: float) (nesterov: bool) : GradTx =
+        { Init = fun parameters -> PTree.node [ "trace", PTree.map Tensor.zerosLike parameters ]
+          Update =
+            fun grads state _ ->
+                let buf = PTree.map2 (fun b g -> decay * b + g) (child "trace" "trace" state) grads
+                let updates = if nesterov then PTree.map2 (fun g b -> g + decay * b) grads buf else buf
+                updates, PTree.node [ "trace", buf ] }
+
+    /// Adds <c>weightDecay * param</c> to the gradient of every parameter the mask selects (Optax
+    /// <c>add_decayed_weights</c>). Before the scaling it is PyTorch's coupled L2 <c>weight_decay</c>;
+    /// after an adaptive scaling and before the learning rate it is AdamW's decoupled decay. Stateless.
+    let addDecayedWeights (weightDecay: float) (mask: DecayMask) : GradTx =
+        stateless (fun grads parameters ->
+            match mask with
+            | DecayMask.All -> PTree.map2 (fun g p -> g + weightDecay * p) grads parameters
+            | DecayMask.Tree m -> PTree.map3 (fun g p on -> if on then g + weightDecay * p else g) grads parameters m
+            | DecayMask.Path keep ->
+                PTree.map2 (fun g p -> g, p) grads parameters
+                |> PTree.mapWithPath (fun path (g, p) -> if keep path then g + weightDecay * p else g))
+
+    /// The global L2 norm of a tree: the square root of the sum of every element squared, in Float64.
+    let globalNorm (tree: PTree<Tensor>) : Tensor =
+        match PTree.values tree with
+        | [] -> Tensor.scalar (0.0, DType.Float64)
+        | leaves ->
+            leaves
+            |> List.map (fun g -> Tensor.sum (Tensor.cast (g * g, DType.Float64)))
+            |> List.reduce (+)
+            |> Tensor.sqrt
+
+    /// Scales all gradients together by <c>min(1, maxNorm / globalNorm)</c> (Optax
+    /// <c>clip_by_global_norm</c>): the clipped tree has norm exactly maxNorm, and a tree already within it
+    /// is left as it is. PyTorch's <c>clip_grad_norm_</c> divides by <c>norm + 1e-6</c> instead, a relative
+    /// difference of about 1e-6 / norm. Stateless.
+    let clipByGlobalNorm (maxNorm: float) : GradTx =
+        stateless (fun grads _ ->
+            if PTree.count grads = 0 then
+                grads
+            else
+                // The factor stays a tensor so no value leaves the device; a zero norm gives +inf, clamped to 1.
+                let factor = Tensor.clamp (maxNorm / globalNorm grads, max = 1.0)
+                PTree.map (fun (g: Tensor) -> g * Tensor.cast (factor, g.DType)) grads)
+
+    /// Clamps every gradient element to [-maxDelta, maxDelta] (Optax <c>clip</c>, PyTorch
+    /// <c>clip_grad_value_</c>). Stateless.
+    let clipByValue (maxDelta: float) : GradTx =
+        stateless (fun grads _ -> PTree.map (fun g -> Tensor.clamp (g, -maxDelta, maxDelta)) grads)
+
+    /// Applies transformations in order, each to the previous one's updates (Optax <c>chain</c>).
+    /// The state is a node <c>{ "0": s0; "1": s1; ... }</c>, so paths read "1.mu.0.weight".
+    let chain (transforms: GradTx list) : GradTx =
+        let txs = Array.ofList transforms
+
+        { Init = fun parameters -> PTree.node [ for i in 0 .. txs.Length - 1 -> string i, txs[i].Init parameters ]
+          Update =
+            fun grads state parameters ->
+                let states =
+                    match state with
+                    | Node kids when kids.Length = txs.Length -> kids |> List.map snd |> Array.ofList
+                    | _ ->
+                        invalidArg "state" (sprintf "chain: expected a state node with %d entries; was it built by this chain's Init?" txs.Length)
+
+                let updates, nextStates =
+                    Array.zip txs states
+                    |> Array.fold
+                        (fun (u, acc) (tx, st) ->
+                            let u', st' = tx.Update u st parameters
+                            u', st' :: acc)
+                        (grads, [])
+
+                updates, PTree.node (nextStates |> List.rev |> List.mapi (fun i s -> string i, s)) }
+
+    /// Adds updates to parameters leafwise (Optax <c>apply_updates</c>); updates are cast to each
+    /// parameter's dtype so a Float64 schedule never widens Float32 weights.
+    let applyUpdates (parameters: Params) (updates: Params) : Params =
+        PTree.map2 (fun (p: Tensor) u -> p + Tensor.cast (u, p.DType)) parameters updates
