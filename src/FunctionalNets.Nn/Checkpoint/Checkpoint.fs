@@ -69,7 +69,7 @@ module Checkpoint =
                       if kid.ValueKind <> JsonValueKind.Array || kid.GetArrayLength() <> 2 || kid[0].ValueKind <> JsonValueKind.String then
                           bad file "the 'structure' metadata is malformed"
 
-                      let name = kid[0].GetString()
+                      let name = string (kid[0].GetString())
                       name, readSkeleton file lookup (prefix + "." + name) kid[1] ]
         | _ -> bad file "the 'structure' metadata is malformed"
 

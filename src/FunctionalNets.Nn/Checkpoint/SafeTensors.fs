@@ -121,9 +121,9 @@ module SafeTensors =
         Buffer.BlockCopy(json, 0, header, 0, json.Length)
 
         let full = Path.GetFullPath path
-        let dir = Path.GetDirectoryName full
+        let dir = string (Path.GetDirectoryName full)
         // Hidden, unique and in the same folder: the rename is then atomic (same file system).
-        let tmp = Path.Combine(dir, sprintf ".%s.%s.tmp" (Path.GetFileName full) (Guid.NewGuid().ToString "N"))
+        let tmp = Path.Combine(dir, sprintf ".%s.%s.tmp" (string (Path.GetFileName full)) (Guid.NewGuid().ToString "N"))
 
         try
             do
@@ -199,7 +199,7 @@ module SafeTensors =
                     if m.Value.ValueKind <> JsonValueKind.String then
                         bad path (sprintf "metadata value of '%s' is %O, but metadata values must be strings" m.Name m.Value.ValueKind)
 
-                    metadata <- metadata.Add(m.Name, m.Value.GetString())
+                    metadata <- metadata.Add(m.Name, string (m.Value.GetString()))
             else
                 if v.ValueKind <> JsonValueKind.Object then
                     bad path (sprintf "the entry of tensor '%s' must be an object" name)
@@ -212,7 +212,7 @@ module SafeTensors =
                 let dtElem = field "dtype"
 
                 let code =
-                    if dtElem.ValueKind = JsonValueKind.String then dtElem.GetString()
+                    if dtElem.ValueKind = JsonValueKind.String then string (dtElem.GetString())
                     else bad path (sprintf "tensor '%s': dtype must be a string" name)
 
                 let dtype =

@@ -25,8 +25,8 @@ type DataLoader =
 type internal PrefetchEnumerator(ds: IDataset, batches: int[][], prefetch: int) =
     let queue = new BlockingCollection<Batch>(ConcurrentQueue<Batch>(), prefetch)
     let cts = new CancellationTokenSource()
-    let mutable failure: ExceptionDispatchInfo = null
-    let mutable worker: Task = null
+    let mutable failure: ExceptionDispatchInfo option = None
+    let mutable worker: Task option = None
     let mutable current = Unchecked.defaultof<Batch>
     let mutable disposed = false
 
@@ -40,7 +40,7 @@ type internal PrefetchEnumerator(ds: IDataset, batches: int[][], prefetch: int) 
                     queue.Add(b, cts.Token)
             with
             | :? OperationCanceledException when cts.IsCancellationRequested -> ()
-            | e -> failure <- ExceptionDispatchInfo.Capture e
+            | e -> failure <- Some(ExceptionDispatchInfo.Capture e)
         finally
             queue.CompleteAdding()
 
@@ -54,9 +54,9 @@ type internal PrefetchEnumerator(ds: IDataset, batches: int[][], prefetch: int) 
             if disposed then
                 raise (ObjectDisposedException("DataLoader enumerator"))
 
-            if isNull worker then
+            if worker.IsNone then
                 // LongRunning: a dedicated thread, so a busy thread pool (the kernels use it) never starves it.
-                worker <- Task.Factory.StartNew(produce, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+                worker <- Some(Task.Factory.StartNew(produce, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))
 
             let mutable b = Unchecked.defaultof<Batch>
 
@@ -66,9 +66,9 @@ type internal PrefetchEnumerator(ds: IDataset, batches: int[][], prefetch: int) 
             else
                 // The worker finished: rethrow its failure (with its own stack trace) on the consumer's thread.
                 match failure with
-                | null -> false
-                | f ->
-                    failure <- null
+                | None -> false
+                | Some f ->
+                    failure <- None
                     f.Throw()
                     false
 
@@ -82,11 +82,13 @@ type internal PrefetchEnumerator(ds: IDataset, batches: int[][], prefetch: int) 
                 // running or holding batches after the consumer has left the loop.
                 cts.Cancel()
 
-                if not (isNull worker) then
+                match worker with
+                | Some w ->
                     try
-                        worker.Wait()
+                        w.Wait()
                     with _ ->
                         ()
+                | None -> ()
 
                 queue.Dispose()
                 cts.Dispose()

@@ -67,11 +67,12 @@ module DataLocation =
 
     /// Folders named data/mnist in start and each of its ancestors (how a fresh clone finds its own copy).
     let private walkUp (start: string) =
-        [ let mutable d = DirectoryInfo(Path.GetFullPath start)
+        let rec go (d: DirectoryInfo | null) =
+            match d with
+            | null -> []
+            | d -> Path.Combine(d.FullName, "data", "mnist") :: go d.Parent
 
-          while not (isNull d) do
-              yield Path.Combine(d.FullName, "data", "mnist")
-              d <- d.Parent ]
+        go (DirectoryInfo(Path.GetFullPath start))
 
     /// The places findMnist looks, in order, for the given explicit path.
     let mnistCandidates (explicitPath: string option) : string list =

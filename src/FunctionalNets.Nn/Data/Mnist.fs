@@ -51,7 +51,7 @@ module Mnist =
               { Magic = 0x801; Dims = [| 10000 |]; Sha256 = "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2" } ]
 
     let private baseName (path: string) =
-        let f = Path.GetFileName path
+        let f = string (Path.GetFileName path)
         if f.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) then f[.. f.Length - 4] else f
 
     let private bad (path: string) (problem: string) (fix: string) =
