@@ -1,1 +1,171 @@
 module FunctionalNets.Tests.Nn.DataTests
+
+open System
+open System.IO
+open System.Threading
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open FunctionalNets
+
+/// A dataset whose example i has input [i] (float32) and target i (int64), counting GetBatch calls.
+type CountingDataset(n: int) =
+    let mutable calls = 0
+    member _.Calls = calls
+
+    interface IDataset with
+        member _.Count = n
+
+        member _.GetBatch(ix) =
+            Interlocked.Increment(&calls) |> ignore
+
+            { Input = Tensor.ofArray (ix |> Array.map float32, [ ix.Length; 1 ])
+              Target = Tensor.ofArray (ix |> Array.map int64, [ ix.Length ]) }
+
+let private targets (b: Batch) = Tensor.toArray b.Target :?> int64[] |> Array.map int
+
+let private epoch (loader: DataLoader) key =
+    DataLoader.batches loader key |> Seq.map targets |> List.ofSeq
+
+// ---------- Dataset ----------
+
+[<Fact>]
+let ``ofTensors selects rows on dim 0`` () =
+    let x = Tensor.ofArray (Array.init 12 float32, [ 4; 3 ])
+    let y = Tensor.ofArray ([| 10L; 11L; 12L; 13L |], [ 4 ])
+    let ds = Dataset.ofTensors x y
+    Assert.Equal(4, ds.Count)
+    let b = ds.GetBatch [| 2; 0 |]
+    Assert.Equal<float32[]>([| 6.f; 7.f; 8.f; 0.f; 1.f; 2.f |], Tensor.toArray b.Input :?> float32[])
+    Assert.Equal<int64[]>([| 12L; 10L |], Tensor.toArray b.Target :?> int64[])
+
+[<Fact>]
+let ``ofTensors rejects different first dims and bad indices`` () =
+    let x = Tensor.zeros [ 4; 3 ]
+    let y = Tensor.zeros [ 5 ]
+    let e = Assert.Throws<ArgumentException>(fun () -> Dataset.ofTensors x y |> ignore)
+    Assert.Contains("4 examples", e.Message)
+    let ds = Dataset.ofTensors x (Tensor.zeros [ 4 ])
+    Assert.Throws<ArgumentOutOfRangeException>(fun () -> ds.GetBatch [| 4 |] |> ignore) |> ignore
+
+[<Fact>]
+let ``subset take map and split`` () =
+    let ds = CountingDataset 10 :> IDataset
+    let sub = Dataset.subset [| 7; 3; 5 |] ds
+    Assert.Equal(3, sub.Count)
+    Assert.Equal<int[]>([| 5; 7 |], targets (sub.GetBatch [| 2; 0 |]))
+    Assert.Equal(4, (Dataset.take 4 ds).Count)
+    Assert.Equal(10, (Dataset.take 100 ds).Count)
+    let doubled = Dataset.map (fun b -> { b with Input = b.Input * 2.0 }) ds
+    Assert.Equal<float32[]>([| 6.f |], Tensor.toArray (doubled.GetBatch [| 3 |]).Input :?> float32[])
+    let tr, va = Dataset.split 0.8 (Key.create 1L) ds
+    Assert.Equal(8, tr.Count)
+    Assert.Equal(2, va.Count)
+    let all = Array.append (targets (tr.GetBatch [| 0..7 |])) (targets (va.GetBatch [| 0; 1 |]))
+    Assert.Equal<int[]>([| 0..9 |], Array.sort all)
+    let tr2, _ = Dataset.split 0.8 (Key.create 1L) ds
+    Assert.Equal<int[]>(targets (tr.GetBatch [| 0..7 |]), targets (tr2.GetBatch [| 0..7 |]))
+
+[<Fact>]
+let ``permutation is a permutation and depends only on the key`` () =
+    let prop (seed: int64) (n: byte) =
+        let n = int n
+        let p = Dataset.permutation (Key.create seed) n
+        Array.sort p = Array.init n id && p = Dataset.permutation (Key.create seed) n
+
+    Check.QuickThrowOnFailure prop
+    Assert.NotEqual<int[]>(Dataset.permutation (Key.create 1L) 100, Dataset.permutation (Key.create 2L) 100)
+
+// ---------- DataLoader ----------
+
+[<Fact>]
+let ``batch sizes count and drop last`` () =
+    let ds = CountingDataset 10
+    let l = DataLoader.create ds 4 false false
+    Assert.Equal(3, DataLoader.count l)
+    Assert.Equal<int list>([ 4; 4; 2 ], epoch l (Key.create 0L) |> List.map Array.length)
+    Assert.Equal<int[] list>([ [| 0..3 |]; [| 4..7 |]; [| 8; 9 |] ], epoch l (Key.create 0L))
+    let ld = DataLoader.create ds 4 false true
+    Assert.Equal(2, DataLoader.count ld)
+    Assert.Equal<int list>([ 4; 4 ], epoch ld (Key.create 0L) |> List.map Array.length)
+    let b = DataLoader.batches l (Key.create 0L) |> Seq.head
+    Assert.Equal<int[]>([| 4; 1 |], b.Input.Shape.ToArray())
+
+[<Fact>]
+let ``every index exactly once per epoch, same key same order, different keys different order`` () =
+    for prefetch in [ 0; 1; 2 ] do
+        let l = DataLoader.create (CountingDataset 103) 8 true false |> DataLoader.withPrefetch prefetch
+        let a = epoch l (Key.create 42L)
+        Assert.Equal<int[]>([| 0..102 |], a |> Array.concat |> Array.sort)
+        Assert.Equal<int[] list>(a, epoch l (Key.create 42L))
+        Assert.NotEqual<int[] list>(a, epoch l (Key.create 43L))
+        Assert.NotEqual<int[]>([| 0..102 |], Array.concat a)
+
+[<Fact>]
+let ``prefetch builds ahead but stays bounded`` () =
+    let ds = CountingDataset 1000
+    let l = DataLoader.create ds 10 false false |> DataLoader.withPrefetch 1
+    use e = (DataLoader.batches l (Key.create 0L)).GetEnumerator()
+    Assert.True(e.MoveNext())
+    Thread.Sleep 200
+    // One handed out, at most one waiting in the queue and one built but blocked on the full queue.
+    Assert.InRange(ds.Calls, 1, 3)
+
+[<Fact>]
+let ``early break does not hang and stops the worker`` () =
+    let ds = CountingDataset 100000
+    let l = DataLoader.create ds 10 true false
+    let sw = Diagnostics.Stopwatch.StartNew()
+
+    for _ in 1..20 do
+        let first = DataLoader.batches l (Key.create 3L) |> Seq.take 2 |> List.ofSeq
+        Assert.Equal(2, first.Length)
+
+    Assert.True(sw.Elapsed < TimeSpan.FromSeconds 10.0, "early exits took too long")
+    let calls = ds.Calls
+    Thread.Sleep 100
+    Assert.Equal(calls, ds.Calls)
+    Assert.InRange(calls, 40, 80)
+
+[<Fact>]
+let ``an exception in GetBatch reaches the consumer`` () =
+    let ds =
+        { new IDataset with
+            member _.Count = 10
+            member _.GetBatch ix = if ix[0] >= 4 then failwith "boom at 4" else (CountingDataset 10 :> IDataset).GetBatch ix }
+
+    let l = DataLoader.create ds 2 false false
+    let e = Assert.Throws<Exception>(fun () -> DataLoader.batches l (Key.create 0L) |> Seq.iter ignore)
+    Assert.Equal("boom at 4", e.Message)
+
+// ---------- DataLocation ----------
+
+[<Fact>]
+let ``resolve prefers the explicit path, then the environment, then the cache`` () =
+    let saved = Environment.GetEnvironmentVariable DataLocation.EnvironmentVariable
+
+    try
+        let explicitDir = Path.Combine(Path.GetTempPath(), "fn-explicit")
+        Assert.Equal(Path.GetFullPath explicitDir, DataLocation.resolve (Some explicitDir) "mnist")
+        let root = Path.Combine(Path.GetTempPath(), "fn-data-root")
+        Environment.SetEnvironmentVariable(DataLocation.EnvironmentVariable, root)
+        Assert.Equal(Path.Combine(root, "mnist"), DataLocation.resolve None "mnist")
+        Environment.SetEnvironmentVariable(DataLocation.EnvironmentVariable, null)
+        let cached = DataLocation.resolve None "mnist"
+        Assert.EndsWith(Path.Combine("functionalnets", "mnist"), cached)
+    finally
+        Environment.SetEnvironmentVariable(DataLocation.EnvironmentVariable, saved)
+
+[<Fact>]
+let ``findMnist finds the repository copy and explains a missing one`` () =
+    let dir = DataLocation.findMnist None
+    Assert.True(File.Exists(Path.Combine(dir, "train-images-idx3-ubyte.gz")))
+    let empty = Directory.CreateTempSubdirectory "fn-nomnist-"
+
+    try
+        let e = Assert.Throws<FileNotFoundException>(fun () -> DataLocation.findMnist (Some empty.FullName) |> ignore)
+        Assert.Contains(empty.FullName, e.Message)
+        Assert.Contains(DataLocation.EnvironmentVariable, e.Message)
+        Assert.Contains(DataLocation.mnistUrl, e.Message)
+    finally
+        empty.Delete true

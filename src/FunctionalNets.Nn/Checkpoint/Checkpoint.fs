@@ -1,3 +1,261 @@
 namespace FunctionalNets
 
-// Placeholder: Checkpoint/Checkpoint lands here.
+open System
+open System.Collections.Generic
+open System.Globalization
+open System.IO
+open System.Text.Json
+
+/// Training checkpoints as safetensors files: every tensor of a TrainState, named "params.&lt;path&gt;",
+/// "state.&lt;path&gt;" and "opt.&lt;path&gt;" (a bare Leaf root is named "params", "state" or "opt"), and in the
+/// metadata the step, the key, the learning-rate scale, the trees' structure and the user's entries.
+/// Written atomically (see SafeTensors.write); floats round-trip bit for bit, so training resumes exactly.
+[<RequireQualifiedAccess>]
+module Checkpoint =
+    /// Metadata keys the checkpoint itself uses; user metadata must avoid them.
+    let reservedKeys = set [ "format"; "step"; "key"; "lr_scale"; "structure" ]
+
+    /// The value of the "format" metadata entry.
+    [<Literal>]
+    let FormatTag = "functionalnets.checkpoint/1"
+
+    let private sections = [ "params"; "state"; "opt" ]
+
+    let private sectionsOf (ts: TrainState) = [ "params", ts.Params; "state", ts.State; "opt", ts.Opt ]
+
+    let private fullName (section: string) (path: string) =
+        if path = "" then section else section + "." + path
+
+    let private bad (path: string) (problem: string) =
+        raise (InvalidDataException(sprintf "checkpoint %s: %s." path problem))
+
+    // The skeleton keeps what leaf paths lose: empty nodes (a ReLU's empty params), names with dots and
+    // the order of children. Leaf -> null, Node -> [[name, child], ...].
+    let rec private writeSkeleton (w: Utf8JsonWriter) (t: PTree<Tensor>) =
+        match t with
+        | Leaf _ -> w.WriteNullValue()
+        | Node kids ->
+            w.WriteStartArray()
+
+            for name, child in kids do
+                w.WriteStartArray()
+                w.WriteStringValue name
+                writeSkeleton w child
+                w.WriteEndArray()
+
+            w.WriteEndArray()
+
+    let private structureJson (ts: TrainState) =
+        use ms = new MemoryStream()
+
+        do
+            use w = new Utf8JsonWriter(ms)
+            w.WriteStartObject()
+
+            for name, tree in sectionsOf ts do
+                w.WritePropertyName name
+                writeSkeleton w tree
+
+            w.WriteEndObject()
+
+        Text.Encoding.UTF8.GetString(ms.ToArray())
+
+    let rec private readSkeleton (file: string) (lookup: string -> Tensor) (prefix: string) (e: JsonElement) : PTree<Tensor> =
+        match e.ValueKind with
+        | JsonValueKind.Null -> Leaf(lookup prefix)
+        | JsonValueKind.Array ->
+            Node
+                [ for kid in e.EnumerateArray() do
+                      if kid.ValueKind <> JsonValueKind.Array || kid.GetArrayLength() <> 2 || kid[0].ValueKind <> JsonValueKind.String then
+                          bad file "the 'structure' metadata is malformed"
+
+                      let name = string (kid[0].GetString())
+                      name, readSkeleton file lookup (prefix + "." + name) kid[1] ]
+        | _ -> bad file "the 'structure' metadata is malformed"
+
+    /// Trees from dotted names alone (files written by other tools): children in order of first appearance.
+    let private treeFromNames (section: string) (tensors: (string * Tensor) list) : PTree<Tensor> =
+        let mine =
+            tensors
+            |> List.choose (fun (n, t) ->
+                if n = section then Some([], t)
+                elif n.StartsWith(section + ".", StringComparison.Ordinal) then Some(List.ofArray (n.Substring(section.Length + 1).Split '.'), t)
+                else None)
+
+        let rec build (items: (string list * Tensor) list) : PTree<Tensor> =
+            match items with
+            | [ [], t ] -> Leaf t
+            | _ ->
+                let order = List<string>()
+                let groups = Dictionary<string, List<string list * Tensor>>()
+
+                for parts, t in items do
+                    match parts with
+                    | [] -> invalidArg "tensors" (sprintf "Checkpoint: '%s' is both a tensor and a prefix of other tensors." section)
+                    | p :: rest ->
+                        if not (groups.ContainsKey p) then
+                            order.Add p
+                            groups[p] <- List()
+
+                        groups[p].Add(rest, t)
+
+                Node [ for p in order -> p, build (List.ofSeq groups[p]) ]
+
+        build mine
+
+    /// Writes ts and the user's metadata to path atomically. Raises ArgumentException when the user's
+    /// metadata uses a reserved key (format, step, key, lr_scale, structure).
+    let save (path: string) (ts: TrainState) (metadata: Map<string, string>) : unit =
+        for KeyValue(k, _) in metadata do
+            if reservedKeys.Contains k then
+                invalidArg "metadata" (sprintf "Checkpoint.save %s: the metadata key '%s' is reserved by the checkpoint; rename it." path k)
+
+        let tensors =
+            sectionsOf ts
+            |> List.collect (fun (section, tree) -> PTree.leaves tree |> List.map (fun (p, t) -> fullName section p, t))
+
+        let meta =
+            metadata
+            |> Map.add "format" FormatTag
+            |> Map.add "step" (ts.Step.ToString(CultureInfo.InvariantCulture))
+            |> Map.add "key" (sprintf "%d,%d" ts.Key.K0 ts.Key.K1)
+            // "R" round-trips the double exactly.
+            |> Map.add "lr_scale" (ts.LrScale.ToString("R", CultureInfo.InvariantCulture))
+            |> Map.add "structure" (structureJson ts)
+
+        SafeTensors.write path tensors meta
+
+    let private parseScalars (path: string) (meta: Map<string, string>) =
+        let get k =
+            match meta.TryFind k with
+            | Some v -> v
+            | None ->
+                bad path (sprintf "no '%s' entry in the metadata, so it is not a FunctionalNets checkpoint; read plain weights with SafeTensors.read" k)
+
+        let step =
+            match Int64.TryParse(get "step", NumberStyles.Integer, CultureInfo.InvariantCulture) with
+            | true, s -> s
+            | _ -> bad path (sprintf "the step '%s' is not an integer" (get "step"))
+
+        let key =
+            match (get "key").Split ',' with
+            | [| a; b |] ->
+                match UInt32.TryParse(a, NumberStyles.Integer, CultureInfo.InvariantCulture), UInt32.TryParse(b, NumberStyles.Integer, CultureInfo.InvariantCulture) with
+                | (true, k0), (true, k1) -> { K0 = k0; K1 = k1 }
+                | _ -> bad path (sprintf "the key '%s' is not two unsigned integers" (get "key"))
+            | _ -> bad path (sprintf "the key '%s' is not two unsigned integers" (get "key"))
+
+        let lr =
+            match Double.TryParse(get "lr_scale", NumberStyles.Float, CultureInfo.InvariantCulture) with
+            | true, v -> v
+            | _ -> bad path (sprintf "lr_scale '%s' is not a number" (get "lr_scale"))
+
+        let user = meta |> Map.filter (fun k _ -> not (reservedKeys.Contains k))
+        step, key, lr, user
+
+    /// Reads a checkpoint: the TrainState (trees rebuilt from the stored structure, or from the dotted
+    /// names when the file has none) and the user's metadata (reserved keys removed).
+    let load (path: string) : TrainState * Map<string, string> =
+        let tensors, meta = SafeTensors.read path
+        let step, key, lr, user = parseScalars path meta
+
+        let trees =
+            match meta.TryFind "structure" with
+            | Some s ->
+                let byName = Dictionary<string, Tensor>()
+
+                for n, t in tensors do
+                    byName[n] <- t
+
+                let used = HashSet<string>()
+
+                let lookup (name: string) =
+                    match byName.TryGetValue name with
+                    | true, t ->
+                        used.Add name |> ignore
+                        t
+                    | _ -> bad path (sprintf "the structure names tensor '%s' but the file does not hold it" name)
+
+                let doc =
+                    try
+                        JsonDocument.Parse s
+                    with :? JsonException as e ->
+                        bad path (sprintf "the 'structure' metadata is not valid JSON (%s)" e.Message)
+
+                use doc = doc
+
+                let trees =
+                    sections
+                    |> List.map (fun sec ->
+                        match doc.RootElement.TryGetProperty sec with
+                        | true, e -> readSkeleton path lookup sec e
+                        | _ -> bad path (sprintf "the 'structure' metadata has no '%s'" sec))
+
+                match tensors |> List.tryFind (fun (n, _) -> not (used.Contains n)) with
+                | Some(n, _) -> bad path (sprintf "the file holds tensor '%s' which the structure does not name" n)
+                | None -> ()
+
+                trees
+            | None -> sections |> List.map (fun sec -> treeFromNames sec tensors)
+
+        match trees with
+        | [ p; s; o ] ->
+            { Params = p
+              State = s
+              Opt = o
+              Step = step
+              Key = key
+              LrScale = lr },
+            user
+        | _ -> invalidOp "unreachable"
+
+    /// Reads a checkpoint into the shape of a template (a freshly initialised model and optimizer):
+    /// every leaf of the template must be in the file with the same shape and dtype, and the file must
+    /// hold nothing else. The trees keep the template's structure. Raises InvalidDataException naming the
+    /// first mismatching path, e.g. "checkpoint mismatch at params.0.weight: file has [512; 784], model
+    /// has [256; 784]".
+    let loadInto (path: string) (template: TrainState) : TrainState * Map<string, string> =
+        let tensors, meta = SafeTensors.read path
+        let step, key, lr, user = parseScalars path meta
+        let byName = Dictionary<string, Tensor>()
+
+        for n, t in tensors do
+            byName[n] <- t
+
+        let mismatch (name: string) (what: string) =
+            raise (InvalidDataException(sprintf "checkpoint mismatch at %s: %s (file %s). Build the model and optimizer the checkpoint was saved from, or start from scratch." name what path))
+
+        let expected = HashSet<string>()
+
+        let take section tree =
+            tree
+            |> PTree.mapWithPath (fun p (m: Tensor) ->
+                let name = fullName section p
+                expected.Add name |> ignore
+
+                match byName.TryGetValue name with
+                | true, f ->
+                    if not (f.Shape.Equals m.Shape) then
+                        mismatch name (sprintf "file has %O, model has %O" f.Shape m.Shape)
+
+                    if f.DType <> m.DType then
+                        mismatch name (sprintf "file has dtype %O, model has %O" f.DType m.DType)
+
+                    f
+                | _ -> mismatch name (sprintf "the model has it (%O) but the file does not" m.Shape))
+
+        let p = take "params" template.Params
+        let s = take "state" template.State
+        let o = take "opt" template.Opt
+
+        match tensors |> List.tryFind (fun (n, _) -> not (expected.Contains n)) with
+        | Some(n, t) -> mismatch n (sprintf "the file has it (%O) but the model does not" t.Shape)
+        | None -> ()
+
+        { Params = p
+          State = s
+          Opt = o
+          Step = step
+          Key = key
+          LrScale = lr },
+        user

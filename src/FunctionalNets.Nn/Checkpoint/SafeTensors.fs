@@ -1,3 +1,344 @@
 namespace FunctionalNets
 
-// Placeholder: Checkpoint/SafeTensors lands here.
+open System
+open System.Buffers.Binary
+open System.Collections.Generic
+open System.IO
+open System.Runtime.InteropServices
+open System.Text
+open System.Text.Encodings.Web
+open System.Text.Json
+
+/// The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian header
+/// length N, N bytes of JSON header (padded with spaces to a multiple of 8), then the tensors' raw
+/// little-endian bytes. Header entries are {"dtype", "shape", "data_offsets": [begin, end]} with offsets
+/// relative to the first data byte; "__metadata__" maps strings to strings. Files interoperate with
+/// Python's safetensors (save_file / load_file).
+[<RequireQualifiedAccess>]
+module SafeTensors =
+    /// Header larger than this is rejected as corrupt (the reference implementation's limit).
+    let private maxHeader = 100_000_000L
+
+    let private dtypeCode (d: DType) =
+        match d with
+        | DType.Float32 -> "F32"
+        | DType.Float64 -> "F64"
+        | DType.Int32 -> "I32"
+        | DType.Int64 -> "I64"
+        | DType.Bool -> "BOOL"
+
+    let private dtypeOfCode (code: string) =
+        match code with
+        | "F32" -> Some DType.Float32
+        | "F64" -> Some DType.Float64
+        | "I32" -> Some DType.Int32
+        | "I64" -> Some DType.Int64
+        | "BOOL" -> Some DType.Bool
+        | _ -> None
+
+    /// The tensor's elements as little-endian bytes.
+    let private bytesOf (t: Tensor) : byte[] =
+        let a = Tensor.toArray t
+
+        let bytes =
+            match a with
+            | :? (float32[]) as v -> MemoryMarshal.AsBytes(ReadOnlySpan v).ToArray()
+            | :? (float[]) as v -> MemoryMarshal.AsBytes(ReadOnlySpan v).ToArray()
+            | :? (int[]) as v -> MemoryMarshal.AsBytes(ReadOnlySpan v).ToArray()
+            | :? (int64[]) as v -> MemoryMarshal.AsBytes(ReadOnlySpan v).ToArray()
+            // Normalise bools to 0/1 whatever the runtime's representation of true.
+            | :? (bool[]) as v -> v |> Array.map (fun b -> if b then 1uy else 0uy)
+            | a -> invalidOp (sprintf "SafeTensors: unexpected storage %s." (a.GetType().Name))
+
+        // The format is little-endian; swap each element on a big-endian machine.
+        if not BitConverter.IsLittleEndian && t.DType.SizeInBytes > 1 then
+            let w = t.DType.SizeInBytes
+
+            for i in 0 .. w .. bytes.Length - w do
+                Array.Reverse(bytes, i, w)
+
+        bytes
+
+    /// The header JSON (without padding) for tensors laid out back to back in list order.
+    let private headerJson (tensors: (string * Tensor) list) (metadata: Map<string, string>) : byte[] =
+        use ms = new MemoryStream()
+        // Relaxed escaping keeps non-ASCII names readable; the output is still valid JSON for any reader.
+        let opts = JsonWriterOptions(Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = false)
+
+        do
+            use w = new Utf8JsonWriter(ms, opts)
+            w.WriteStartObject()
+
+            // The reference implementation writes __metadata__ first and omits it when empty.
+            if not metadata.IsEmpty then
+                w.WriteStartObject "__metadata__"
+
+                for KeyValue(k, v) in metadata do
+                    w.WriteString(k, v)
+
+                w.WriteEndObject()
+
+            let mutable offset = 0L
+
+            for name, t in tensors do
+                let size = int64 t.Numel * int64 t.DType.SizeInBytes
+                w.WriteStartObject name
+                w.WriteString("dtype", dtypeCode t.DType)
+                w.WriteStartArray "shape"
+
+                for d in t.Shape.ToArray() do
+                    w.WriteNumberValue d
+
+                w.WriteEndArray()
+                w.WriteStartArray "data_offsets"
+                w.WriteNumberValue offset
+                w.WriteNumberValue(offset + size)
+                w.WriteEndArray()
+                w.WriteEndObject()
+                offset <- offset + size
+
+            w.WriteEndObject()
+
+        ms.ToArray()
+
+    /// Writes a safetensors file atomically: the bytes go to a temp file in the same folder, which is
+    /// flushed to disk and then renamed over path, so a crash leaves either the old file or the new one,
+    /// never a torn one. On failure the temp file is deleted and an existing file at path is untouched.
+    /// Tensors are stored in list order; names must be unique and non-empty, "__metadata__" is reserved.
+    let write (path: string) (tensors: (string * Tensor) list) (metadata: Map<string, string>) : unit =
+        let seen = HashSet<string>()
+
+        for name, _ in tensors do
+            if String.IsNullOrEmpty name || name = "__metadata__" then
+                invalidArg "tensors" (sprintf "SafeTensors.write %s: invalid tensor name '%s' (names must be non-empty and not '__metadata__')." path name)
+
+            if not (seen.Add name) then
+                invalidArg "tensors" (sprintf "SafeTensors.write %s: the tensor name '%s' appears twice; names must be unique." path name)
+
+        let json = headerJson tensors metadata
+        let padded = (json.Length + 7) / 8 * 8
+        let header = Array.create padded (byte ' ')
+        Buffer.BlockCopy(json, 0, header, 0, json.Length)
+
+        let full = Path.GetFullPath path
+        let dir = string (Path.GetDirectoryName full)
+        // Hidden, unique and in the same folder: the rename is then atomic (same file system).
+        let tmp = Path.Combine(dir, sprintf ".%s.%s.tmp" (string (Path.GetFileName full)) (Guid.NewGuid().ToString "N"))
+
+        try
+            do
+                use fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 <<< 20)
+                let len = Array.zeroCreate<byte> 8
+                BinaryPrimitives.WriteUInt64LittleEndian(Span len, uint64 padded)
+                fs.Write(len, 0, 8)
+                fs.Write(header, 0, header.Length)
+
+                for _, t in tensors do
+                    // Fetched tensor by tensor, so only one tensor's bytes are in memory at a time.
+                    let b = bytesOf t
+                    fs.Write(b, 0, b.Length)
+
+                // Flush(true) reaches the disk (fsync), so the rename never exposes unwritten data.
+                fs.Flush true
+
+            File.Move(tmp, full, true)
+        with _ ->
+            (try
+                if File.Exists tmp then
+                    File.Delete tmp
+             with _ ->
+                 ())
+
+            reraise ()
+
+    let private bad (path: string) (problem: string) =
+        raise (
+            InvalidDataException(
+                sprintf "safetensors file %s: %s. The file is corrupt, truncated or not a safetensors file; write it again or restore it from a backup." path problem
+            )
+        )
+
+    type private Entry =
+        { Name: string
+          DType: DType
+          Shape: int[]
+          Begin: int64
+          End: int64 }
+
+    let private parseHeader (path: string) (json: byte[]) (dataLength: int64) : Entry list * Map<string, string> =
+        let doc =
+            try
+                JsonDocument.Parse(ReadOnlyMemory json, JsonDocumentOptions(MaxDepth = 16))
+            with :? JsonException as e ->
+                bad path (sprintf "the header is not valid JSON (%s)" e.Message)
+
+        use doc = doc
+        let root = doc.RootElement
+
+        if root.ValueKind <> JsonValueKind.Object then
+            bad path (sprintf "the header must be a JSON object, got %O" root.ValueKind)
+
+        let entries = List<Entry>()
+        let mutable metadata = Map.empty
+        let names = HashSet<string>()
+
+        // EnumerateObject yields properties in document order, which keeps the order tensors were written in.
+        for prop in root.EnumerateObject() do
+            let name = prop.Name
+
+            if not (names.Add name) then
+                bad path (sprintf "the header names '%s' twice" name)
+
+            let v = prop.Value
+
+            if name = "__metadata__" then
+                if v.ValueKind <> JsonValueKind.Object then
+                    bad path "__metadata__ must be an object of strings"
+
+                for m in v.EnumerateObject() do
+                    if m.Value.ValueKind <> JsonValueKind.String then
+                        bad path (sprintf "metadata value of '%s' is %O, but metadata values must be strings" m.Name m.Value.ValueKind)
+
+                    metadata <- metadata.Add(m.Name, string (m.Value.GetString()))
+            else
+                if v.ValueKind <> JsonValueKind.Object then
+                    bad path (sprintf "the entry of tensor '%s' must be an object" name)
+
+                let field (f: string) =
+                    match v.TryGetProperty f with
+                    | true, x -> x
+                    | _ -> bad path (sprintf "tensor '%s' has no \"%s\"" name f)
+
+                let dtElem = field "dtype"
+
+                let code =
+                    if dtElem.ValueKind = JsonValueKind.String then string (dtElem.GetString())
+                    else bad path (sprintf "tensor '%s': dtype must be a string" name)
+
+                let dtype =
+                    match dtypeOfCode code with
+                    | Some d -> d
+                    | None ->
+                        bad path (sprintf "tensor '%s' has dtype '%s', which FunctionalNets does not support (supported: F32, F64, I32, I64, BOOL); convert it in Python first" name code)
+
+                let ints (f: string) =
+                    let a = field f
+
+                    if a.ValueKind <> JsonValueKind.Array then
+                        bad path (sprintf "tensor '%s': %s must be an array of non-negative integers" name f)
+
+                    [| for x in a.EnumerateArray() do
+                           match x.ValueKind, x.TryGetInt64() with
+                           | JsonValueKind.Number, (true, n) when n >= 0L -> n
+                           | _ -> bad path (sprintf "tensor '%s': %s must be an array of non-negative integers" name f) |]
+
+                let shape = ints "shape"
+                let offsets = ints "data_offsets"
+
+                if offsets.Length <> 2 then
+                    bad path (sprintf "tensor '%s': data_offsets must hold two numbers, got %d" name offsets.Length)
+
+                if shape |> Array.exists (fun d -> d > int64 Int32.MaxValue) then
+                    bad path (sprintf "tensor '%s': shape %A has a dimension too large" name shape)
+
+                let numel =
+                    try
+                        shape |> Array.fold (fun acc d -> Checked.(*) acc d) 1L
+                    with :? OverflowException ->
+                        bad path (sprintf "tensor '%s': shape %A overflows" name shape)
+
+                let b, e = offsets[0], offsets[1]
+
+                if e < b then
+                    bad path (sprintf "tensor '%s': data_offsets [%d, %d] end before they begin" name b e)
+
+                if e > dataLength then
+                    bad path (sprintf "tensor '%s': data_offsets [%d, %d] run past the end of the data (%d bytes); the file is truncated" name b e dataLength)
+
+                let expected = numel * int64 dtype.SizeInBytes
+
+                if e - b <> expected then
+                    bad path (sprintf "tensor '%s': data_offsets [%d, %d] span %d bytes but shape %A of %s needs %d" name b e (e - b) shape code expected)
+
+                if numel > int64 Int32.MaxValue then
+                    bad path (sprintf "tensor '%s': %d elements is more than one array can hold" name numel)
+
+                entries.Add
+                    { Name = name
+                      DType = dtype
+                      Shape = shape |> Array.map int
+                      Begin = b
+                      End = e }
+
+        // No two tensors may share bytes (the reference reader requires them back to back as well).
+        let sorted = entries |> Seq.filter (fun x -> x.End > x.Begin) |> Seq.sortBy (fun x -> x.Begin) |> Array.ofSeq
+
+        for i in 1 .. sorted.Length - 1 do
+            if sorted[i].Begin < sorted[i - 1].End then
+                bad
+                    path
+                    (sprintf "tensors '%s' [%d, %d] and '%s' [%d, %d] overlap" sorted[i - 1].Name sorted[i - 1].Begin sorted[i - 1].End sorted[i].Name sorted[i].Begin sorted[i].End)
+
+        List.ofSeq entries, metadata
+
+    let private copyTo<'T when 'T: unmanaged and 'T: struct and 'T :> ValueType and 'T: (new: unit -> 'T)> (bytes: byte[]) =
+        let a = Array.zeroCreate<'T> (bytes.Length / sizeof<'T>)
+        ReadOnlySpan(bytes).CopyTo(MemoryMarshal.AsBytes(Span a))
+        a
+
+    let private tensorOf (entry: Entry) (bytes: byte[]) : Tensor =
+        if not BitConverter.IsLittleEndian && entry.DType.SizeInBytes > 1 then
+            let w = entry.DType.SizeInBytes
+
+            for i in 0 .. w .. bytes.Length - w do
+                Array.Reverse(bytes, i, w)
+
+
+        let data: Array =
+            match entry.DType with
+            | DType.Float32 -> copyTo<float32> bytes
+            | DType.Float64 -> copyTo<float> bytes
+            | DType.Int32 -> copyTo<int> bytes
+            | DType.Int64 -> copyTo<int64> bytes
+            | DType.Bool -> bytes |> Array.map (fun b -> b <> 0uy) :> Array
+
+        Tensor.ofArray (data, entry.Shape)
+
+    /// Reads a safetensors file: the tensors in the order of the header and the __metadata__ map.
+    /// Raises InvalidDataException naming the file and the problem for a short file, a header length past
+    /// the end, bad JSON, an unsupported dtype, or offsets out of range, overlapping or not matching the
+    /// shape; FileNotFoundException when the file does not exist.
+    let read (path: string) : (string * Tensor) list * Map<string, string> =
+        if not (File.Exists path) then
+            raise (FileNotFoundException(sprintf "safetensors file %s does not exist; check the path." path, path))
+
+        use fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 <<< 16)
+        let fileLength = fs.Length
+
+        if fileLength < 8L then
+            bad path (sprintf "file is too short (%d bytes); it needs at least the 8-byte header length" fileLength)
+
+        let lenBytes = Array.zeroCreate<byte> 8
+        fs.ReadExactly(lenBytes, 0, 8)
+        let headerLen = BinaryPrimitives.ReadUInt64LittleEndian(ReadOnlySpan lenBytes)
+
+        if headerLen > uint64 (fileLength - 8L) then
+            bad path (sprintf "header length %d runs past the end of the file (%d bytes)" headerLen fileLength)
+
+        if int64 headerLen > maxHeader then
+            bad path (sprintf "header length %d is implausibly large (limit %d)" headerLen maxHeader)
+
+        let json = Array.zeroCreate<byte> (int headerLen)
+        fs.ReadExactly(json, 0, json.Length)
+        let dataStart = 8L + int64 headerLen
+        let entries, metadata = parseHeader path json (fileLength - dataStart)
+
+        let tensors =
+            entries
+            |> List.map (fun e ->
+                let buf = Array.zeroCreate<byte> (int (e.End - e.Begin))
+                fs.Position <- dataStart + e.Begin
+                fs.ReadExactly(buf, 0, buf.Length)
+                e.Name, tensorOf e buf)
+
+        tensors, metadata

@@ -1,3 +1,285 @@
 namespace FunctionalNets
 
-// Placeholder: Data/Mnist lands here.
+open System
+open System.IO
+open System.IO.Compression
+open System.Net.Http
+open System.Security.Cryptography
+open System.Threading.Tasks
+
+/// Which MNIST split.
+[<RequireQualifiedAccess>]
+type MnistSplit =
+    | Train
+    | Test
+
+/// One MNIST split as the IDX files store it: Count images of 28x28 uint8 pixels, row-major, and their
+/// labels 0..9.
+type MnistRaw =
+    { Images: byte[]
+      Labels: byte[]
+      Count: int }
+
+/// The MNIST reader (LeCun, Cortes, Burges; CC BY-SA 3.0): IDX files, gzipped or not, checked for
+/// layout, size and sha256 before use.
+[<RequireQualifiedAccess>]
+module Mnist =
+    /// Mean of the training pixels scaled to [0, 1] (the usual torchvision normalisation).
+    [<Literal>]
+    let Mean = 0.1307
+
+    /// Standard deviation of the training pixels scaled to [0, 1].
+    [<Literal>]
+    let Std = 0.3081
+
+    /// Rows and columns of an image.
+    [<Literal>]
+    let Side = 28
+
+    /// What each canonical file must hold: IDX magic, dims and the sha256 of its uncompressed bytes.
+    type private Spec = { Magic: int; Dims: int[]; Sha256: string }
+
+    let private specs =
+        dict
+            [ "train-images-idx3-ubyte",
+              { Magic = 0x803; Dims = [| 60000; 28; 28 |]; Sha256 = "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db" }
+              "train-labels-idx1-ubyte",
+              { Magic = 0x801; Dims = [| 60000 |]; Sha256 = "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5" }
+              "t10k-images-idx3-ubyte",
+              { Magic = 0x803; Dims = [| 10000; 28; 28 |]; Sha256 = "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7" }
+              "t10k-labels-idx1-ubyte",
+              { Magic = 0x801; Dims = [| 10000 |]; Sha256 = "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2" } ]
+
+    let private baseName (path: string) =
+        let f = string (Path.GetFileName path)
+        if f.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) then f[.. f.Length - 4] else f
+
+    let private bad (path: string) (problem: string) (fix: string) =
+        raise (InvalidDataException(sprintf "MNIST file %s: %s. %s" path problem fix))
+
+    let private redownload =
+        sprintf "Delete it and download it again from %s (Mnist.download checks each file's sha256)." DataLocation.mnistUrl
+
+    /// The file's bytes, decompressed when it starts with the gzip magic 1f 8b.
+    let private readBytes (path: string) : byte[] =
+        if not (File.Exists path) then
+            raise (
+                FileNotFoundException(
+                    sprintf
+                        "MNIST file %s does not exist. Put the four MNIST files in that folder, or see DataLocation.findMnist for where they are looked for (%s)."
+                        path
+                        DataLocation.mnistUrl,
+                    path
+                )
+            )
+
+        let raw = File.ReadAllBytes path
+
+        if raw.Length >= 2 && raw[0] = 0x1fuy && raw[1] = 0x8buy then
+            try
+                use input = new MemoryStream(raw, false)
+                use gz = new GZipStream(input, CompressionMode.Decompress)
+                // The gzip trailer stores the uncompressed size mod 2^32: a good capacity guess.
+                let hint = if raw.Length >= 4 then BitConverter.ToInt32(raw, raw.Length - 4) else 0
+                use out = new MemoryStream(if hint > 0 && hint < (1 <<< 30) then hint else raw.Length * 4)
+                gz.CopyTo out
+                if int out.Length = out.Capacity then out.GetBuffer() else out.ToArray()
+            with
+            | :? InvalidDataException
+            | :? EndOfStreamException as e ->
+                bad path (sprintf "the gzip data is corrupt (%s)" e.Message) redownload
+        else
+            raw
+
+    let private readBE (b: byte[]) (i: int) =
+        (int b[i] <<< 24) ||| (int b[i + 1] <<< 16) ||| (int b[i + 2] <<< 8) ||| int b[i + 3]
+
+    // readIdx checking the file against the canonical file `name` (downloads land in temp files first).
+    let private readIdxAs (verify: bool) (name: string) (path: string) : int[] * byte[] =
+        let bytes = readBytes path
+        let spec = match specs.TryGetValue name with | true, s -> Some s | _ -> None
+
+        if bytes.Length < 4 then
+            bad path (sprintf "file is truncated: %d bytes, too short for an IDX header" bytes.Length) redownload
+
+        let magic = readBE bytes 0
+
+        match spec with
+        | Some s when magic <> s.Magic ->
+            bad
+                path
+                (sprintf "bad IDX magic number 0x%08x, expected 0x%08x (%s)" magic s.Magic (if s.Magic = 0x801 then "labels" else "images"))
+                ("The file is not an MNIST IDX file or is swapped with another one. " + redownload)
+        | _ when bytes[0] <> 0uy || bytes[1] <> 0uy || bytes[2] <> 0x08uy || bytes[3] = 0uy ->
+            bad path (sprintf "bad IDX magic number 0x%08x, expected 0x000008NN (unsigned bytes, NN dims)" magic) redownload
+        | _ -> ()
+
+        let ndim = int bytes[3]
+        let headerLen = 4 + 4 * ndim
+
+        if bytes.Length < headerLen then
+            bad path (sprintf "file is truncated: expected a %d-byte header, got %d bytes" headerLen bytes.Length) redownload
+
+        let dims = Array.init ndim (fun d -> readBE bytes (4 + 4 * d))
+
+        match spec with
+        | Some s when dims <> s.Dims ->
+            let what = if s.Dims.Length = 1 then "labels" else "images"
+
+            bad
+                path
+                (sprintf "wrong dims %A in the header: this file must hold %d %s%s" dims s.Dims[0] what (if s.Dims.Length = 3 then " of 28x28" else ""))
+                redownload
+        | _ -> ()
+
+        let expected = dims |> Array.fold (fun acc d -> acc * int64 d) 1L |> (+) (int64 headerLen)
+
+        if int64 bytes.Length < expected then
+            bad path (sprintf "file is truncated: expected %d bytes, got %d" expected bytes.Length) redownload
+
+        if int64 bytes.Length > expected then
+            bad path (sprintf "file is too long: expected %d bytes, got %d (%d trailing bytes)" expected bytes.Length (int64 bytes.Length - expected)) redownload
+
+        match spec with
+        | Some s when verify ->
+            let actual = Convert.ToHexStringLower(SHA256.HashData(ReadOnlySpan(bytes, 0, int expected)))
+
+            if actual <> s.Sha256 then
+                bad
+                    path
+                    (sprintf "sha256 of the uncompressed data is %s, expected %s (the file is well-formed but its contents differ from the original)" actual s.Sha256)
+                    ("If the file was damaged: " + redownload
+                     + " If you re-encoded it on purpose, load it with verify = false (Mnist.loadWith false dir).")
+        | _ -> ()
+
+        dims, bytes[headerLen .. int expected - 1]
+
+    /// Reads an IDX file of unsigned bytes (gzipped or not) and returns its dims and data. For the four
+    /// canonical MNIST file names it checks the magic number, the dims and, when verify is true, the sha256
+    /// of the uncompressed bytes; any file is checked for a sane header and exact length. Failures raise
+    /// InvalidDataException naming the file, the problem and the fix.
+    let readIdx (verify: bool) (path: string) : int[] * byte[] = readIdxAs verify (baseName path) path
+
+    let private fileNames (split: MnistSplit) =
+        match split with
+        | MnistSplit.Train -> "train-images-idx3-ubyte", "train-labels-idx1-ubyte"
+        | MnistSplit.Test -> "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
+
+    let private pathIn (dir: string) (name: string) =
+        // A missing file is reported under its .gz name, the form the data is distributed in.
+        DataLocation.tryMnistFile dir name |> Option.defaultValue (Path.Combine(dir, name + ".gz"))
+
+    /// One split's raw uint8 images and labels from dir (gzipped or raw IDX files), checked as readIdx
+    /// does; also checks that the image and label counts agree and that labels are 0..9.
+    let loadRaw (verify: bool) (dir: string) (split: MnistSplit) : MnistRaw =
+        let imgName, lblName = fileNames split
+        let imgPath, lblPath = pathIn dir imgName, pathIn dir lblName
+        let imgDims, images = readIdx verify imgPath
+        let lblDims, labels = readIdx verify lblPath
+
+        if imgDims.Length <> 3 || imgDims[1] <> Side || imgDims[2] <> Side then
+            bad imgPath (sprintf "images have dims %A, expected [N; 28; 28]" imgDims) redownload
+
+        if lblDims.Length <> 1 then
+            bad lblPath (sprintf "labels have dims %A, expected [N]" lblDims) redownload
+
+        if imgDims[0] <> lblDims[0] then
+            bad
+                imgPath
+                (sprintf "it holds %d images but %s holds %d labels" imgDims[0] lblPath lblDims[0])
+                "The two files come from different splits or copies; use the matching pair."
+
+        match labels |> Array.tryFindIndex (fun l -> l > 9uy) with
+        | Some i -> bad lblPath (sprintf "label %d at index %d is not a digit 0..9" labels[i] i) redownload
+        | None -> ()
+
+        { Images = images; Labels = labels; Count = lblDims[0] }
+
+    /// A dataset over raw MNIST: inputs Float32 [n; 1; 28; 28], pixels scaled to [0, 1] then normalised
+    /// with Mean and Std; targets Int64 [n]. Pixels stay as bytes (47 MB for the training set rather than
+    /// 188 MB of floats) and each batch is converted with a 256-entry lookup table.
+    let toDataset (raw: MnistRaw) : IDataset =
+        let lut = Array.init 256 (fun v -> float32 ((float v / 255.0 - Mean) / Std))
+        let px = Side * Side
+
+        { new IDataset with
+            member _.Count = raw.Count
+
+            member _.GetBatch(indices) =
+                let n = indices.Length
+                let x = GC.AllocateUninitializedArray<float32>(n * px)
+                let y = Array.zeroCreate<int64> n
+
+                for b in 0 .. n - 1 do
+                    let i = indices[b]
+
+                    if i < 0 || i >= raw.Count then
+                        raise (ArgumentOutOfRangeException("indices", sprintf "MNIST: index %d is out of range for %d examples." i raw.Count))
+
+                    let src = ReadOnlySpan(raw.Images, i * px, px)
+                    let dst = Span(x, b * px, px)
+
+                    for k in 0 .. px - 1 do
+                        dst[k] <- lut[int src[k]]
+
+                    y[b] <- int64 raw.Labels[i]
+
+                { Input = Tensor.ofArray (x, [ n; 1; Side; Side ])
+                  Target = Tensor.ofArray (y, [ n ]) } }
+
+    /// Both splits from dir; verify = false skips the sha256 check (for re-encoded but well-formed copies).
+    let loadWith (verify: bool) (dir: string) : {| Train: IDataset; Test: IDataset |} =
+        {| Train = toDataset (loadRaw verify dir MnistSplit.Train)
+           Test = toDataset (loadRaw verify dir MnistSplit.Test) |}
+
+    /// Both splits from dir (find dir with DataLocation.findMnist), checksums verified: 60,000 training and
+    /// 10,000 test examples, inputs Float32 [n; 1; 28; 28] normalised with Mean and Std, targets Int64 [n].
+    let load (dir: string) : {| Train: IDataset; Test: IDataset |} = loadWith true dir
+
+    /// Downloads the four files into dir (created if needed) from DataLocation.mnistUrl, verifying each
+    /// file's sha256 before it is moved into place; files already present and valid are kept. Returns dir.
+    /// Without a network it fails with an IOException that says how to get the files by hand.
+    let download (dir: string) : string =
+        Directory.CreateDirectory dir |> ignore
+        use http = new HttpClient(Timeout = TimeSpan.FromMinutes 5.0)
+
+        for name in DataLocation.mnistFiles do
+            let target = Path.Combine(dir, name + ".gz")
+
+            let valid =
+                File.Exists target
+                && (try
+                        readIdx true target |> ignore
+                        true
+                    with _ ->
+                        false)
+
+            if not valid then
+                let url = DataLocation.mnistUrl + name + ".gz"
+                let tmp = target + ".download"
+
+                try
+                    try
+                        let bytes = http.GetByteArrayAsync(url).GetAwaiter().GetResult()
+                        File.WriteAllBytes(tmp, bytes)
+                        readIdxAs true name tmp |> ignore
+                        File.Move(tmp, target, true)
+                    with
+                    | :? HttpRequestException
+                    | :? TaskCanceledException as e ->
+                        raise (
+                            IOException(
+                                sprintf
+                                    "Could not download %s (%s). Without a network, copy the four MNIST files into %s by hand, or set %s or pass their folder explicitly."
+                                    url
+                                    e.Message
+                                    dir
+                                    DataLocation.EnvironmentVariable,
+                                e
+                            )
+                        )
+                finally
+                    if File.Exists tmp then
+                        File.Delete tmp
+
+        dir
