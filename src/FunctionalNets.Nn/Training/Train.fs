@@ -101,7 +101,7 @@ module Train =
 
         let next =
             { ts with
-                Params = PTree.map2 (fun (p: Tensor) (u: Tensor) -> p + u) ts.Params updates
+                Params = Optim.applyUpdates ts.Params updates
                 // State computed inside the differentiated function still carries its tag: strip it.
                 State = PTree.map (fun (t: Tensor) -> t.NoDiff) newState
                 Opt = opt
