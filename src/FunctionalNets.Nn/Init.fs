@@ -51,11 +51,7 @@ type Init =
         let dims = Array.ofSeq shape
 
         if dims.Length < 2 then
-            invalidArg
-                "shape"
-                (sprintf
-                    "Init.fans: fan in and fan out need a weight with at least 2 dims ([out; in; ...]), got %A."
-                    dims)
+            invalidArg "shape" (sprintf "Init.fans: fan in and fan out need a weight with at least 2 dims ([out; in; ...]), got %A." dims)
 
         let receptive = Array.fold (*) 1 dims[2..]
         dims[1] * receptive, dims[0] * receptive
@@ -122,7 +118,9 @@ type Init =
             invalidArg "shape" (sprintf "Init.%s: shape %A has a zero fan; there is nothing to scale by." op dims)
 
         // PyTorch's defaults: a = 0 with leaky_relu, which is ReLU's gain sqrt 2.
-        let gain = Init.calculateGain (defaultArg nonlinearity Nonlinearity.LeakyRelu, defaultArg a 0.0)
+        let gain =
+            Init.calculateGain (defaultArg nonlinearity Nonlinearity.LeakyRelu, defaultArg a 0.0)
+
         gain / sqrt (float fan)
 
     /// He/Kaiming uniform: U(-bound, bound) with bound = sqrt 3 * gain / sqrt(fan). a is the leaky ReLU negative
@@ -131,7 +129,10 @@ type Init =
         (key: Key, shape: int seq, ?a: float, ?mode: FanMode, ?nonlinearity: Nonlinearity, ?dtype: DType, ?device: Device)
         : Tensor =
         let dims = Array.ofSeq shape
-        let bound = sqrt 3.0 * Init.KaimingStd("kaimingUniform", dims, a, mode, nonlinearity)
+
+        let bound =
+            sqrt 3.0 * Init.KaimingStd("kaimingUniform", dims, a, mode, nonlinearity)
+
         Init.uniform (key, dims, -bound, bound, ?dtype = dtype, ?device = device)
 
     /// He/Kaiming normal: N(0, std^2) with std = gain / sqrt(fan); the arguments are those of kaimingUniform.

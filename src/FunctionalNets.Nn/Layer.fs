@@ -55,7 +55,11 @@ module Layer =
             | None ->
                 invalidArg
                     name
-                    (sprintf "%s: parameter '%s' is missing; the tree holds [%s]." layerName name (kids |> List.map fst |> String.concat "; "))
+                    (sprintf
+                        "%s: parameter '%s' is missing; the tree holds [%s]."
+                        layerName
+                        name
+                        (kids |> List.map fst |> String.concat "; "))
         | Leaf _ -> invalidArg name (sprintf "%s: expected a node holding '%s', got a single tensor." layerName name)
 
     /// Total number of elements over the leaves of a parameter tree.
@@ -82,7 +86,8 @@ module Layer =
         Node(entries |> List.filter (fun (_, t) -> not (isEmpty t)))
 
     let private describe (children: (string * Layer) list) =
-        let positional = children |> List.mapi (fun i (n, _) -> n = string i) |> List.forall id
+        let positional =
+            children |> List.mapi (fun i (n, _) -> n = string i) |> List.forall id
 
         children
         |> List.map (fun (n, l) -> if positional then l.Name else n + "=" + l.Name)
@@ -122,7 +127,10 @@ module Layer =
                 indexed
                 |> List.fold
                     (fun (x, states) (i, (name, layer: Layer)) ->
-                        let childCtx = { ctx with Key = ctx.Key |> Option.map (Key.foldIn i) }
+                        let childCtx =
+                            { ctx with
+                                Key = ctx.Key |> Option.map (Key.foldIn i) }
+
                         let y, s = layer.Apply (child name ps) (child name ss) childCtx x
                         y, (name, s) :: states)
                     (x, [])

@@ -7,7 +7,10 @@ module Losses =
     // Targets are data: a target of another dtype (Int labels for bce, Float64 data for a Float32 model) is
     // converted to the prediction's dtype instead of failing deep inside an op.
     let private like (pred: Tensor) (target: Tensor) =
-        if target.DType = pred.DType then target else Tensor.cast (target, pred.DType)
+        if target.DType = pred.DType then
+            target
+        else
+            Tensor.cast (target, pred.DType)
 
     let private requireFloat (loss: string) (what: string) (t: Tensor) =
         if not t.DType.IsFloatingPoint then
@@ -17,9 +20,7 @@ module Losses =
         requireFloat loss "prediction" pred
 
         if not (pred.Shape.Equals target.Shape) then
-            invalidArg
-                "target"
-                (sprintf "Losses.%s: prediction %O and target %O must have the same shape." loss pred.Shape target.Shape)
+            invalidArg "target" (sprintf "Losses.%s: prediction %O and target %O must have the same shape." loss pred.Shape target.Shape)
 
     /// Mean squared error: mean((pred - target)^2) (nn.MSELoss).
     let mse (pred: Tensor) (target: Tensor) : Tensor =
@@ -47,7 +48,7 @@ module Losses =
     let bce (pred: Tensor) (target: Tensor) : Tensor =
         sameShape "bce" pred target
         let y = like pred target
-        -Tensor.mean (y * clampedLog pred + (1.0 - y) * clampedLog (1.0 - pred))
+        -Tensor.mean(y * clampedLog pred + (1.0 - y) * clampedLog (1.0 - pred))
 
     /// Binary cross-entropy of logits (nn.BCEWithLogitsLoss): mean(softplus(x) - x y), which equals
     /// max(x, 0) - x y + log(1 + e^-|x|) and is finite for any x; its derivative is sigmoid(x) - y everywhere
@@ -110,7 +111,7 @@ module Losses =
             nll
         else
             // eps * mean over classes of -logp: the cross-entropy against the uniform distribution.
-            let uniform = -Tensor.mean (Tensor.sum (logp, 1)) / float classes
+            let uniform = -Tensor.mean(Tensor.sum (logp, 1)) / float classes
             (1.0 - smoothing) * nll + smoothing * uniform
 
     let private checkSmoothing (loss: string) (smoothing: float) =
@@ -142,8 +143,14 @@ module Losses =
         let dim = if logits.Rank = 1 then 0 else 1
         let classes = logits.Shape[dim]
         let y = like logits target
-        let y = if labelSmoothing = 0.0 then y else y * (1.0 - labelSmoothing) + labelSmoothing / float classes
-        -Tensor.mean (Tensor.sum (y * Tensor.logSoftmax (logits, dim), dim))
+
+        let y =
+            if labelSmoothing = 0.0 then
+                y
+            else
+                y * (1.0 - labelSmoothing) + labelSmoothing / float classes
+
+        -Tensor.mean(Tensor.sum (y * Tensor.logSoftmax (logits, dim), dim))
 
     /// Cross-entropy of logits with probability targets (crossEntropyProbsWith 0.0).
     let crossEntropyProbs (logits: Tensor) (target: Tensor) : Tensor = crossEntropyProbsWith 0.0 logits target
@@ -168,7 +175,9 @@ module Losses =
     let l1Penalty (coefficient: float) (parameters: Params) : Tensor =
         match PTree.values parameters with
         | [] -> Tensor.scalar 0.0
-        | ws -> coefficient * (ws |> List.map (fun w -> Tensor.sum (Tensor.abs w)) |> List.reduce (+))
+        | ws ->
+            coefficient
+            * (ws |> List.map (fun w -> Tensor.sum (Tensor.abs w)) |> List.reduce (+))
 
     /// coefficient * sum over every parameter of w^2 (an L2 penalty to add to a loss).
     let l2Penalty (coefficient: float) (parameters: Params) : Tensor =

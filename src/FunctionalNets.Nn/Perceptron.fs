@@ -2,10 +2,12 @@ namespace FunctionalNets
 
 /// Rosenblatt's perceptron (1958): yhat = step(w . x + b) with step(z) = 1 for z > 0, else 0.
 type Perceptron =
-    { /// Weights, shape [nInputs].
-      Weight: Tensor
-      /// Bias, a scalar tensor.
-      Bias: Tensor }
+    {
+        /// Weights, shape [nInputs].
+        Weight: Tensor
+        /// Bias, a scalar tensor.
+        Bias: Tensor
+    }
 
 /// The perceptron and its learning rule. Training is not gradient descent (step has no useful derivative):
 /// after each example, w <- w + lr (y - yhat) x and b <- b + lr (y - yhat), which moves the weights only on
@@ -32,7 +34,10 @@ module Perceptron =
 
     // Inputs are data: Int or Float64 examples are read in the weights' dtype.
     let private asWeights (model: Perceptron) (x: Tensor) =
-        if x.DType = model.Weight.DType then x else Tensor.cast (x, model.Weight.DType)
+        if x.DType = model.Weight.DType then
+            x
+        else
+            Tensor.cast (x, model.Weight.DType)
 
     /// The 0/1 outputs: [N] for inputs [N; nInputs], a scalar for one input [nInputs].
     let predict (model: Perceptron) (input: Tensor) : Tensor =
@@ -56,9 +61,7 @@ module Perceptron =
         checkInput model data.Input
 
         if data.Input.Rank <> 2 || data.Target.Numel <> data.Input.Shape[0] then
-            invalidArg
-                "data"
-                (sprintf "Perceptron: inputs %O need one 0/1 target each, got targets %O." data.Input.Shape data.Target.Shape)
+            invalidArg "data" (sprintf "Perceptron: inputs %O need one 0/1 target each, got targets %O." data.Input.Shape data.Target.Shape)
 
         Tensor.toFloatArray data.Target
         |> Array.iteri (fun i y ->
@@ -100,4 +103,6 @@ module Perceptron =
     let accuracy (model: Perceptron) (data: Batch) : float =
         let yhat = Tensor.toFloatArray (predict model data.Input)
         let y = Tensor.toFloatArray data.Target
-        float (Array.fold2 (fun n a b -> if a = b then n + 1 else n) 0 yhat y) / float y.Length
+
+        float (Array.fold2 (fun n a b -> if a = b then n + 1 else n) 0 yhat y)
+        / float y.Length

@@ -22,7 +22,9 @@ let ``fans follow PyTorch for linear and conv weights`` () =
     Assert.Equal((784, 128), Init.fans [ 128; 784 ])
     // [out; in; kh; kw]: the receptive field multiplies both fans.
     Assert.Equal((3 * 5 * 5, 16 * 5 * 5), Init.fans [ 16; 3; 5; 5 ])
-    Assert.ThrowsAny<ArgumentException>(fun () -> Init.fans [ 10 ] |> ignore) |> ignore
+
+    Assert.ThrowsAny<ArgumentException>(fun () -> Init.fans [ 10 ] |> ignore)
+    |> ignore
 
 [<Fact>]
 let ``calculateGain matches PyTorch's table`` () =
@@ -54,19 +56,28 @@ let ``xavierNormal has std gain * sqrt(2 / (fanIn + fanOut))`` () =
 [<Fact>]
 let ``kaimingNormal has std gain / sqrt(fan) for fan_in and fan_out`` () =
     let shape = [ 256; 512 ]
-    let reluFanIn = values (Init.kaimingNormal (key, shape, nonlinearity = Nonlinearity.Relu))
+
+    let reluFanIn =
+        values (Init.kaimingNormal (key, shape, nonlinearity = Nonlinearity.Relu))
+
     closeRel 0.03 (sqrt 2.0 / sqrt 512.0) (sqrt (variance reluFanIn))
 
-    let leakyFanOut = values (Init.kaimingNormal (key, shape, a = 0.2, mode = FanMode.FanOut))
+    let leakyFanOut =
+        values (Init.kaimingNormal (key, shape, a = 0.2, mode = FanMode.FanOut))
+
     closeRel 0.03 (sqrt (2.0 / 1.04) / sqrt 256.0) (sqrt (variance leakyFanOut))
 
     // A conv weight: fan_in = in * k * k.
-    let conv = values (Init.kaimingNormal (key, [ 64; 32; 3; 3 ], nonlinearity = Nonlinearity.Relu))
+    let conv =
+        values (Init.kaimingNormal (key, [ 64; 32; 3; 3 ], nonlinearity = Nonlinearity.Relu))
+
     closeRel 0.05 (sqrt 2.0 / sqrt (32.0 * 9.0)) (sqrt (variance conv))
 
 [<Fact>]
 let ``kaimingUniform stays within sqrt 3 * gain / sqrt(fan) and has that distribution's variance`` () =
-    let xs = values (Init.kaimingUniform (key, [ 300; 400 ], nonlinearity = Nonlinearity.Tanh))
+    let xs =
+        values (Init.kaimingUniform (key, [ 300; 400 ], nonlinearity = Nonlinearity.Tanh))
+
     let bound = sqrt 3.0 * (5.0 / 3.0) / sqrt 400.0
     Assert.True(xs |> Array.forall (fun x -> abs x <= bound * (1.0 + 1e-6)))
     Assert.True(Array.max xs > 0.99 * bound && Array.min xs < -0.99 * bound)

@@ -56,7 +56,10 @@ let ``Linear without bias has only a weight and computes x W^T`` () =
     let _, ps, _ = Layer.init layer key [ 2 ]
     Assert.Equal<string list>([ "weight" ], paths ps)
     let w = values (leaf "weight" ps)
-    let y = Layer.predict layer ps PTree.empty (Tensor.ofArray ([| 1.0f; 2.0f |], [ 1; 2 ]))
+
+    let y =
+        Layer.predict layer ps PTree.empty (Tensor.ofArray ([| 1.0f; 2.0f |], [ 1; 2 ]))
+
     closeArrays 1e-6 [| w[0] + 2.0 * w[1]; w[2] + 2.0 * w[3] |] (values y)
 
 [<Fact>]
@@ -90,24 +93,35 @@ let ``Linear names itself and both shapes when the input has the wrong last dim`
     let layer = Layers.linear 784 128
     let _, ps, _ = Layer.init layer key [ 784 ]
     let x = Tensor.zeros [ 64; 28; 28 ]
-    let e = Assert.ThrowsAny<ArgumentException>(fun () -> Layer.apply layer ps PTree.empty Ctx.eval x |> ignore)
+
+    let e =
+        Assert.ThrowsAny<ArgumentException>(fun () -> Layer.apply layer ps PTree.empty Ctx.eval x |> ignore)
+
     Assert.StartsWith("Linear(784->128): input [64; 28; 28] has last dim 28, expected 784", e.Message)
 
-    let e2 = Assert.ThrowsAny<ArgumentException>(fun () -> Layer.init layer key [ 28; 28 ] |> ignore)
+    let e2 =
+        Assert.ThrowsAny<ArgumentException>(fun () -> Layer.init layer key [ 28; 28 ] |> ignore)
+
     Assert.Contains("Linear(784->128)", e2.Message)
     Assert.Contains("[28; 28]", e2.Message)
     Assert.Contains("expected 784", e2.Message)
 
 [<Fact>]
 let ``a sequential reports the failing child at init`` () =
-    let net = Layer.sequential [ Layers.linear 784 128; Layers.relu; Layers.linear 64 10 ]
-    let e = Assert.ThrowsAny<ArgumentException>(fun () -> Layer.init net key [ 784 ] |> ignore)
+    let net =
+        Layer.sequential [ Layers.linear 784 128; Layers.relu; Layers.linear 64 10 ]
+
+    let e =
+        Assert.ThrowsAny<ArgumentException>(fun () -> Layer.init net key [ 784 ] |> ignore)
+
     Assert.Contains("Linear(64->10)", e.Message)
     Assert.Contains("[128]", e.Message)
 
 [<Fact>]
 let ``softmax rejects a dim the input does not have`` () =
-    Assert.ThrowsAny<ArgumentException>(fun () -> Layer.init (Layers.softmax 2) key [ 10 ] |> ignore) |> ignore
+    Assert.ThrowsAny<ArgumentException>(fun () -> Layer.init (Layers.softmax 2) key [ 10 ] |> ignore)
+    |> ignore
+
     let shape, _, _ = Layer.init (Layers.softmax -1) key [ 10 ]
     Assert.Equal<int list>([ 10 ], shape.ToList())
 
@@ -115,7 +129,9 @@ let ``softmax rejects a dim the input does not have`` () =
 
 [<Fact>]
 let ``sequential names children 0, 1, ... and leaves out layers without parameters`` () =
-    let net = Layer.sequential [ Layers.linear 4 8; Layers.relu; Layers.linear 8 2; Layers.sigmoid ]
+    let net =
+        Layer.sequential [ Layers.linear 4 8; Layers.relu; Layers.linear 8 2; Layers.sigmoid ]
+
     let outShape, ps, st = Layer.init net key [ 4 ]
     Assert.Equal<int list>([ 2 ], outShape.ToList())
     Assert.Equal<string list>([ "0.weight"; "0.bias"; "2.weight"; "2.bias" ], paths ps)
@@ -138,19 +154,25 @@ let ``sequential computes the composition of its children`` () =
     let p0 = PTree.tryFind "0" ps |> Option.get
     let p2 = PTree.tryFind "2" ps |> Option.get
     let x = Tensor.ofArray ([| 0.1f; -0.2f; 0.3f; 1.0f; 2.0f; -1.0f |], [ 2; 3 ])
-    let byHand = Layer.predict l2 p2 PTree.empty (Tensor.tanh (Layer.predict l1 p0 PTree.empty x))
+
+    let byHand =
+        Layer.predict l2 p2 PTree.empty (Tensor.tanh (Layer.predict l1 p0 PTree.empty x))
+
     closeArrays 1e-6 (values byHand) (values (Layer.predict net ps PTree.empty x))
 
 [<Fact>]
 let ``sequentialNamed uses the given names`` () =
-    let net = Layer.sequentialNamed [ "fc1", Layers.linear 2 3; "act", Layers.relu; "fc2", Layers.linear 3 1 ]
+    let net =
+        Layer.sequentialNamed [ "fc1", Layers.linear 2 3; "act", Layers.relu; "fc2", Layers.linear 3 1 ]
+
     let _, ps, _ = Layer.init net key [ 2 ]
     Assert.Equal<string list>([ "fc1.weight"; "fc1.bias"; "fc2.weight"; "fc2.bias" ], paths ps)
 
     Assert.ThrowsAny<ArgumentException>(fun () -> Layer.sequentialNamed [ "a", Layers.relu; "a", Layers.tanh ] |> ignore)
     |> ignore
 
-    Assert.ThrowsAny<ArgumentException>(fun () -> Layer.sequentialNamed [ "a.b", Layers.relu ] |> ignore) |> ignore
+    Assert.ThrowsAny<ArgumentException>(fun () -> Layer.sequentialNamed [ "a.b", Layers.relu ] |> ignore)
+    |> ignore
 
 [<Fact>]
 let ``nested sequentials nest their paths as nn.Sequential does`` () =
@@ -161,8 +183,12 @@ let ``nested sequentials nest their paths as nn.Sequential does`` () =
 
 [<Fact>]
 let ``the >-> operator flattens a chain into one sequential however it is parenthesised`` () =
-    let left = Layers.flatten >-> Layers.linear 4 3 >-> Layers.relu >-> Layers.linear 3 2
-    let right = Layers.flatten >-> (Layers.linear 4 3 >-> (Layers.relu >-> Layers.linear 3 2))
+    let left =
+        Layers.flatten >-> Layers.linear 4 3 >-> Layers.relu >-> Layers.linear 3 2
+
+    let right =
+        Layers.flatten >-> (Layers.linear 4 3 >-> (Layers.relu >-> Layers.linear 3 2))
+
     let expected = [ "1.weight"; "1.bias"; "3.weight"; "3.bias" ]
 
     for net in [ left; right ] do
@@ -192,7 +218,10 @@ let ``output shapes are inferred through a whole network`` () =
 
     let shape, ps, _ = Layer.init net key [ 28; 28 ]
     Assert.Equal<int list>([ 10 ], shape.ToList())
-    let y, _ = Layer.apply net ps PTree.empty (Ctx.train (Key.create 3L)) (Tensor.rand (key, [ 5; 28; 28 ]))
+
+    let y, _ =
+        Layer.apply net ps PTree.empty (Ctx.train (Key.create 3L)) (Tensor.rand (key, [ 5; 28; 28 ]))
+
     Assert.Equal<int[]>([| 5; 10 |], dims y)
     // Log-probabilities: each row's exponentials sum to 1.
     let rows = values (Tensor.sum (Tensor.exp y, 1))
@@ -211,9 +240,13 @@ let ``flatten keeps the batch dim`` () =
 let ``activation layers apply their function elementwise`` () =
     let xs = [| -2.0; -0.5; 0.0; 0.5; 2.0 |]
     let x = Tensor.ofArray (xs, [ xs.Length ])
-    let run l = values (Layer.predict l PTree.empty PTree.empty x)
+
+    let run l =
+        values (Layer.predict l PTree.empty PTree.empty x)
     // No erf in System.Math: the core's Float64 erf (tested against its series there) is the reference.
-    let erf (z: float) = (values (Tensor.erf (Tensor.ofArray ([| z |], [ 1 ]))))[0]
+    let erf (z: float) =
+        (values (Tensor.erf (Tensor.ofArray ([| z |], [ 1 ]))))[0]
+
     closeArrays 1e-12 (xs |> Array.map (fun v -> 1.0 / (1.0 + exp -v))) (run Layers.sigmoid)
     closeArrays 1e-12 (xs |> Array.map tanh) (run Layers.tanh)
     closeArrays 1e-12 (xs |> Array.map (fun v -> max v 0.0)) (run Layers.relu)
@@ -233,17 +266,13 @@ let ``activation layers apply their function elementwise`` () =
 /// A layer that records a draw from its init key in its initial state and a draw from its apply key in its
 /// new state, so a test can see which keys a container hands out.
 let private keyProbe: Layer =
-    Layer.create
-        "KeyProbe"
-        (fun k shape -> shape, PTree.empty, Node [ "draw", Leaf(Tensor.rand (k, [ 4 ])) ])
-        (fun _ _ ctx x -> x, Node [ "draw", Leaf(Tensor.rand (Option.get ctx.Key, [ 4 ])) ])
+    Layer.create "KeyProbe" (fun k shape -> shape, PTree.empty, Node [ "draw", Leaf(Tensor.rand (k, [ 4 ])) ]) (fun _ _ ctx x ->
+        x, Node [ "draw", Leaf(Tensor.rand (Option.get ctx.Key, [ 4 ])) ])
 
 /// A layer that counts its applications in its state.
 let private counter: Layer =
-    Layer.create
-        "Counter"
-        (fun _ shape -> shape, PTree.empty, Node [ "count", Leaf(Tensor.scalar 0.0) ])
-        (fun _ st _ x -> x, Node [ "count", Leaf(Layer.param "Counter" "count" st + 1.0) ])
+    Layer.create "Counter" (fun _ shape -> shape, PTree.empty, Node [ "count", Leaf(Tensor.scalar 0.0) ]) (fun _ st _ x ->
+        x, Node [ "count", Leaf(Layer.param "Counter" "count" st + 1.0) ])
 
 [<Fact>]
 let ``sequential threads each child's state under the child's name`` () =
@@ -311,9 +340,14 @@ let ``dropout with p = 0 is the identity even in Train mode`` () =
 
 [<Fact>]
 let ``dropout rejects p outside [0, 1) and Train mode without a key`` () =
-    Assert.ThrowsAny<ArgumentException>(fun () -> Layers.dropout 1.0 |> ignore) |> ignore
-    Assert.ThrowsAny<ArgumentException>(fun () -> Layers.dropout -0.1 |> ignore) |> ignore
-    Assert.ThrowsAny<ArgumentException>(fun () -> Layers.dropout nan |> ignore) |> ignore
+    Assert.ThrowsAny<ArgumentException>(fun () -> Layers.dropout 1.0 |> ignore)
+    |> ignore
+
+    Assert.ThrowsAny<ArgumentException>(fun () -> Layers.dropout -0.1 |> ignore)
+    |> ignore
+
+    Assert.ThrowsAny<ArgumentException>(fun () -> Layers.dropout nan |> ignore)
+    |> ignore
 
     let e =
         Assert.ThrowsAny<ArgumentException>(fun () -> applyDropout 0.5 { Mode = Mode.Train; Key = None } positive |> ignore)

@@ -51,7 +51,11 @@ let ``losses name both shapes when they differ`` () =
     let pred = Tensor.zeros [ 4; 1 ]
     let target = Tensor.zeros [ 4 ]
 
-    for loss, name in [ Losses.mse, "mse"; Losses.mae, "mae"; Losses.bce, "bce"; Losses.bceWithLogits, "bceWithLogits" ] do
+    for loss, name in
+        [ Losses.mse, "mse"
+          Losses.mae, "mae"
+          Losses.bce, "bce"
+          Losses.bceWithLogits, "bceWithLogits" ] do
         let e = Assert.ThrowsAny<ArgumentException>(fun () -> loss pred target |> ignore)
         Assert.Contains("Losses." + name, e.Message)
         Assert.Contains("[4; 1]", e.Message)
@@ -63,7 +67,11 @@ let ``losses name both shapes when they differ`` () =
 let ``bce of probabilities matches the formula`` () =
     let p = [| 0.9; 0.2; 0.6; 0.35 |]
     let y = [| 1.0; 0.0; 1.0; 0.0 |]
-    let expected = -(Array.map2 (fun p y -> y * log p + (1.0 - y) * log (1.0 - p)) p y |> Array.average)
+
+    let expected =
+        -(Array.map2 (fun p y -> y * log p + (1.0 - y) * log (1.0 - p)) p y
+          |> Array.average)
+
     close 1e-12 expected (Tensor.toScalar (Losses.bce (vec p) (vec y)))
 
 [<Fact>]
@@ -72,14 +80,21 @@ let ``bce clamps each log at -100 and keeps the gradient finite`` () =
     close 1e-12 100.0 (Tensor.toScalar (Losses.bce (vec [| 0.0 |]) (vec [| 1.0 |])))
     close 1e-12 100.0 (Tensor.toScalar (Losses.bce (vec [| 1.0 |]) (vec [| 0.0 |])))
     close 1e-12 0.0 (Tensor.toScalar (Losses.bce (vec [| 0.0; 1.0 |]) (vec [| 0.0; 1.0 |])))
-    let g = Diff.grad (fun p -> Losses.bce p (vec [| 1.0; 0.0; 0.0; 1.0 |])) (vec [| 0.0; 1.0; 0.0; 1.0 |])
+
+    let g =
+        Diff.grad (fun p -> Losses.bce p (vec [| 1.0; 0.0; 0.0; 1.0 |])) (vec [| 0.0; 1.0; 0.0; 1.0 |])
+
     Assert.True(values g |> Array.forall Double.IsFinite, sprintf "gradient %A" (values g))
 
 [<Fact>]
 let ``bceWithLogits equals bce of the sigmoid and the formula`` () =
     let x = [| -2.0; -0.5; 0.0; 0.7; 3.0 |]
     let y = [| 0.0; 1.0; 1.0; 0.0; 1.0 |]
-    let formula = Array.map2 (fun x y -> max x 0.0 - x * y + log (1.0 + exp (-(abs x)))) x y |> Array.average
+
+    let formula =
+        Array.map2 (fun x y -> max x 0.0 - x * y + log (1.0 + exp (-(abs x)))) x y
+        |> Array.average
+
     let viaLogits = Tensor.toScalar (Losses.bceWithLogits (vec x) (vec y))
     close 1e-12 formula viaLogits
     close 1e-12 (Tensor.toScalar (Losses.bce (Tensor.sigmoid (vec x)) (vec y))) viaLogits
@@ -89,7 +104,10 @@ let ``bceWithLogits stays finite at +-100 and its gradient is (sigmoid x - y) / 
     // Right answers cost ~0, wrong ones cost ~100 (|x|), without overflow.
     close 1e-9 0.0 (Tensor.toScalar (Losses.bceWithLogits (vec [| 100.0; -100.0 |]) (vec [| 1.0; 0.0 |])))
     close 1e-9 100.0 (Tensor.toScalar (Losses.bceWithLogits (vec [| 100.0; -100.0 |]) (vec [| 0.0; 1.0 |])))
-    let f32 = Losses.bceWithLogits (Tensor.ofArray ([| 100.0f; -100.0f |], [ 2 ])) (Tensor.ofArray ([| 0.0f; 1.0f |], [ 2 ]))
+
+    let f32 =
+        Losses.bceWithLogits (Tensor.ofArray ([| 100.0f; -100.0f |], [ 2 ])) (Tensor.ofArray ([| 0.0f; 1.0f |], [ 2 ]))
+
     close 1e-5 100.0 (Tensor.toScalar f32)
 
     let x = [| -100.0; -1.0; 0.0; 2.0; 100.0 |]
@@ -102,7 +120,7 @@ let ``bceWithLogits stays finite at +-100 and its gradient is (sigmoid x - y) / 
 [<Fact>]
 let ``crossEntropy of logits [1; 2; 3] with label 2 is -log(e^3 / (e + e^2 + e^3))`` () =
     let e = Math.E
-    let expected = -log (e ** 3.0 / (e + e ** 2.0 + e ** 3.0))
+    let expected = -log(e ** 3.0 / (e + e ** 2.0 + e ** 3.0))
     let logits = f64 [| [| 1.0; 2.0; 3.0 |] |]
     close 1e-12 expected (Tensor.toScalar (Losses.crossEntropy logits (labels64 [| 2L |])))
     close 1e-12 expected (Tensor.toScalar (Losses.crossEntropy logits (labels32 [| 2 |])))
@@ -114,7 +132,10 @@ let ``crossEntropy of logits [1; 2; 3] with label 2 is -log(e^3 / (e + e^2 + e^3
 let ``crossEntropy averages -log softmax at the label over the batch`` () =
     let rows = [| [| 1.0; 2.0; 3.0 |]; [| 1.0; 0.0; -1.0 |]; [| 0.5; 0.5; 4.0 |] |]
     let ys = [| 2; 0; 1 |]
-    let expected = Array.map2 (fun row y -> -(logSoftmaxRow row)[y]) rows ys |> Array.average
+
+    let expected =
+        Array.map2 (fun row y -> -(logSoftmaxRow row)[y]) rows ys |> Array.average
+
     close 1e-12 expected (Tensor.toScalar (Losses.crossEntropy (f64 rows) (labels32 ys)))
 
 [<Fact>]
@@ -132,14 +153,22 @@ let ``label smoothing is (1 - eps) nll + eps * mean over classes of -logp`` () =
 
 [<Fact>]
 let ``crossEntropy gradient w.r.t. logits is (softmax - onehot) / N`` () =
-    let rows = [| [| 1.0; 2.0; 3.0; 0.0 |]; [| -1.0; 0.5; 0.0; 2.0 |]; [| 0.0; 0.0; 0.0; 0.0 |] |]
+    let rows =
+        [| [| 1.0; 2.0; 3.0; 0.0 |]
+           [| -1.0; 0.5; 0.0; 2.0 |]
+           [| 0.0; 0.0; 0.0; 0.0 |] |]
+
     let ys = [| 2; 0; 3 |]
     let n = float rows.Length
-    let g = Diff.grad (fun l -> Losses.crossEntropy l (labels64 (Array.map int64 ys))) (f64 rows)
+
+    let g =
+        Diff.grad (fun l -> Losses.crossEntropy l (labels64 (Array.map int64 ys))) (f64 rows)
 
     let expected =
         Array.map2
-            (fun (row: float[]) y -> logSoftmaxRow row |> Array.mapi (fun c lp -> (exp lp - (if c = y then 1.0 else 0.0)) / n))
+            (fun (row: float[]) y ->
+                logSoftmaxRow row
+                |> Array.mapi (fun c lp -> (exp lp - (if c = y then 1.0 else 0.0)) / n))
             rows
             ys
         |> Array.concat
@@ -189,7 +218,9 @@ let ``crossEntropy takes classes in dim 1 for [N; C; d] inputs`` () =
                   -(logSoftmaxRow row)[int labels[n * 2 + d]] ]
         |> List.average
 
-    let loss = Losses.crossEntropy (Tensor.ofArray (logits, [ 2; 3; 2 ])) (Tensor.ofArray (labels, [ 2; 2 ]))
+    let loss =
+        Losses.crossEntropy (Tensor.ofArray (logits, [ 2; 3; 2 ])) (Tensor.ofArray (labels, [ 2; 2 ]))
+
     close 1e-12 expected (Tensor.toScalar loss)
 
 [<Fact>]
@@ -201,23 +232,32 @@ let ``nll averages -input at the label`` () =
 let ``out-of-range labels name the loss, the label and the number of classes`` () =
     let logits = f64 [| [| 1.0; 2.0; 3.0 |]; [| 0.0; 0.0; 0.0 |] |]
 
-    let e = Assert.ThrowsAny<ArgumentException>(fun () -> Losses.crossEntropy logits (labels32 [| 0; 3 |]) |> ignore)
+    let e =
+        Assert.ThrowsAny<ArgumentException>(fun () -> Losses.crossEntropy logits (labels32 [| 0; 3 |]) |> ignore)
+
     Assert.Contains("crossEntropy", e.Message)
     Assert.Contains("label 3", e.Message)
     Assert.Contains("3 classes", e.Message)
 
-    let e2 = Assert.ThrowsAny<ArgumentException>(fun () -> Losses.nll logits (labels64 [| -1L; 0L |]) |> ignore)
+    let e2 =
+        Assert.ThrowsAny<ArgumentException>(fun () -> Losses.nll logits (labels64 [| -1L; 0L |]) |> ignore)
+
     Assert.Contains("nll", e2.Message)
     Assert.Contains("label -1", e2.Message)
 
 [<Fact>]
 let ``crossEntropy names both shapes when labels do not fit the logits`` () =
     let logits = Tensor.zeros [ 4; 10 ]
-    let e = Assert.ThrowsAny<ArgumentException>(fun () -> Losses.crossEntropy logits (labels32 [| 1; 2; 3 |]) |> ignore)
+
+    let e =
+        Assert.ThrowsAny<ArgumentException>(fun () -> Losses.crossEntropy logits (labels32 [| 1; 2; 3 |]) |> ignore)
+
     Assert.Contains("[4; 10]", e.Message)
     Assert.Contains("[3]", e.Message)
 
-    let e2 = Assert.ThrowsAny<ArgumentException>(fun () -> Losses.crossEntropy logits (Tensor.zeros [ 4; 9 ]) |> ignore)
+    let e2 =
+        Assert.ThrowsAny<ArgumentException>(fun () -> Losses.crossEntropy logits (Tensor.zeros [ 4; 9 ]) |> ignore)
+
     Assert.Contains("[4; 10]", e2.Message)
     Assert.Contains("[4; 9]", e2.Message)
 

@@ -3,7 +3,8 @@ namespace FunctionalNets
 /// Activation layers: no parameters, no state, the output shape is the input shape.
 [<AutoOpen>]
 module ActivationLayers =
-    let private elementwise (name: string) (f: Tensor -> Tensor) = Layer.stateless name id (fun _ x -> f x)
+    let private elementwise (name: string) (f: Tensor -> Tensor) =
+        Layer.stateless name id (fun _ x -> f x)
 
     // dim counts the batch dim, as in PyTorch (nn.Softmax(dim=1) on [N; C]); Init sees shapes without it.
     let private alongDim (name: string) (dim: int) (f: Tensor -> int -> Tensor) =

@@ -18,7 +18,11 @@ type Layers =
             if shape.Rank = 0 then
                 invalidArg
                     "shape"
-                    (sprintf "%s: input shape %O (per example, without the batch dim) has no feature dim, expected [...; %d]." name shape inFeatures)
+                    (sprintf
+                        "%s: input shape %O (per example, without the batch dim) has no feature dim, expected [...; %d]."
+                        name
+                        shape
+                        inFeatures)
 
             if shape[-1] <> inFeatures then
                 invalidArg
@@ -32,12 +36,17 @@ type Layers =
 
             let kw, kb = Key.split key
             let weight = Init.kaimingUniform (kw, [ outFeatures; inFeatures ], a = sqrt 5.0)
-            let out = Shape.ofArray (Array.append (shape.ToArray()[.. shape.Rank - 2]) [| outFeatures |])
+
+            let out =
+                Shape.ofArray (Array.append (shape.ToArray()[.. shape.Rank - 2]) [| outFeatures |])
 
             let ps =
                 if bias then
                     let bound = 1.0 / sqrt (float inFeatures)
-                    Node [ "weight", Leaf weight; "bias", Leaf(Init.uniform (kb, [ outFeatures ], -bound, bound)) ]
+
+                    Node
+                        [ "weight", Leaf weight
+                          "bias", Leaf(Init.uniform (kb, [ outFeatures ], -bound, bound)) ]
                 else
                     Node [ "weight", Leaf weight ]
 
@@ -62,19 +71,17 @@ type Layers =
         Layer.create name init apply
 
     /// A fully connected layer with a bias: Layers.linearWith true.
-    static member linear (inFeatures: int) (outFeatures: int) : Layer = Layers.linearWith true inFeatures outFeatures
+    static member linear (inFeatures: int) (outFeatures: int) : Layer =
+        Layers.linearWith true inFeatures outFeatures
 
     /// Merges every dim after the batch dim into one: [N; a; b] -> [N; a * b] (PyTorch's nn.Flatten()).
     /// A batch of scalars [N] becomes [N; 1].
     static member flatten: Layer =
-        Layer.stateless
-            "Flatten"
-            (fun shape -> Shape.ofList [ shape.Numel ])
-            (fun _ x ->
-                if x.Rank = 0 then
-                    invalidArg "input" (sprintf "Flatten: input %O has no batch dim." x.Shape)
+        Layer.stateless "Flatten" (fun shape -> Shape.ofList [ shape.Numel ]) (fun _ x ->
+            if x.Rank = 0 then
+                invalidArg "input" (sprintf "Flatten: input %O has no batch dim." x.Shape)
 
-                Tensor.reshape (x, [ x.Shape[0]; x.Numel / max 1 x.Shape[0] ]))
+            Tensor.reshape (x, [ x.Shape[0]; x.Numel / max 1 x.Shape[0] ]))
 
     /// The identity: returns its input.
     static member identity: Layer = Layer.stateless "Identity" id (fun _ x -> x)
