@@ -235,6 +235,9 @@ let ``flatten keeps the batch dim`` () =
     let y = Layer.predict Layers.flatten PTree.empty PTree.empty x
     Assert.Equal<int[]>([| 2; 60 |], dims y)
     Assert.Equal<float[]>(values x, values y)
+    // A batch of scalars becomes [N; 1]; an empty batch keeps its per-example size.
+    Assert.Equal<int[]>([| 3; 1 |], dims (Layer.predict Layers.flatten PTree.empty PTree.empty (Tensor.zeros [ 3 ])))
+    Assert.Equal<int[]>([| 0; 12 |], dims (Layer.predict Layers.flatten PTree.empty PTree.empty (Tensor.zeros [ 0; 3; 4 ])))
 
 [<Fact>]
 let ``activation layers apply their function elementwise`` () =
@@ -325,6 +328,15 @@ let ``dropout in Train mode zeroes about p of the units and scales the rest by 1
     // 10000 Bernoulli(0.3) draws: the standard deviation of the fraction is 0.0046.
     let fraction = float dropped / float xs.Length
     Assert.True(abs (fraction - p) < 0.025, sprintf "dropped fraction %g" fraction)
+
+[<Fact>]
+let ``dropout's gradient is the mask scaled by 1 / (1 - p)`` () =
+    let p = 0.25
+    let ctx = Ctx.train key
+    let y = values (applyDropout p ctx positive)
+    let g = values (Diff.grad (fun x -> Tensor.sum (applyDropout p ctx x)) positive)
+    let expected = y |> Array.map (fun v -> if v = 0.0 then 0.0 else 1.0 / (1.0 - p))
+    closeArrays 1e-6 expected g
 
 [<Fact>]
 let ``dropout masks depend only on the key`` () =

@@ -81,7 +81,11 @@ type Layers =
             if x.Rank = 0 then
                 invalidArg "input" (sprintf "Flatten: input %O has no batch dim." x.Shape)
 
-            Tensor.reshape (x, [ x.Shape[0]; x.Numel / max 1 x.Shape[0] ]))
+            // flatten from dim 1 keeps the per-example size even for an empty batch.
+            if x.Rank = 1 then
+                Tensor.unsqueeze (x, 1)
+            else
+                Tensor.flatten (x, 1))
 
     /// The identity: returns its input.
     static member identity: Layer = Layer.stateless "Identity" id (fun _ x -> x)
