@@ -1,1 +1,123 @@
 module FunctionalNets.Tests.Nn.InitTests
+
+open System
+open Xunit
+open FunctionalNets
+
+let private values (t: Tensor) = Tensor.toFloatArray t
+let private mean (xs: float[]) = Array.average xs
+
+let private variance (xs: float[]) =
+    let m = mean xs
+    xs |> Array.averageBy (fun x -> (x - m) * (x - m))
+
+/// |actual - expected| <= rel * |expected|.
+let private closeRel (rel: float) (expected: float) (actual: float) =
+    Assert.True(abs (actual - expected) <= rel * abs expected, sprintf "expected %g (+-%g%%), got %g" expected (rel * 100.0) actual)
+
+let private key = Key.create 1234L
+
+[<Fact>]
+let ``fans follow PyTorch for linear and conv weights`` () =
+    Assert.Equal((784, 128), Init.fans [ 128; 784 ])
+    // [out; in; kh; kw]: the receptive field multiplies both fans.
+    Assert.Equal((3 * 5 * 5, 16 * 5 * 5), Init.fans [ 16; 3; 5; 5 ])
+
+    Assert.ThrowsAny<ArgumentException>(fun () -> Init.fans [ 10 ] |> ignore)
+    |> ignore
+
+[<Fact>]
+let ``calculateGain matches PyTorch's table`` () =
+    closeRel 1e-12 1.0 (Init.calculateGain Nonlinearity.Linear)
+    closeRel 1e-12 1.0 (Init.calculateGain Nonlinearity.Sigmoid)
+    closeRel 1e-12 (5.0 / 3.0) (Init.calculateGain Nonlinearity.Tanh)
+    closeRel 1e-12 (sqrt 2.0) (Init.calculateGain Nonlinearity.Relu)
+    closeRel 1e-12 (sqrt (2.0 / (1.0 + 0.01 * 0.01))) (Init.calculateGain Nonlinearity.LeakyRelu)
+    closeRel 1e-12 (sqrt (2.0 / (1.0 + 0.2 * 0.2))) (Init.calculateGain (Nonlinearity.LeakyRelu, 0.2))
+    // kaiming_uniform(a = sqrt 5), PyTorch's Linear default: gain sqrt(2 / 6) = sqrt(1/3).
+    closeRel 1e-12 (sqrt (1.0 / 3.0)) (Init.calculateGain (Nonlinearity.LeakyRelu, sqrt 5.0))
+
+[<Fact>]
+let ``xavierUniform has variance gain^2 * 2 / (fanIn + fanOut) and its bounds`` () =
+    let fanOut, fanIn, gain = 300, 500, 2.0
+    let xs = values (Init.xavierUniform (key, [ fanOut; fanIn ], gain))
+    let bound = gain * sqrt (6.0 / float (fanIn + fanOut))
+    closeRel 0.03 (gain * gain * 2.0 / float (fanIn + fanOut)) (variance xs)
+    Assert.True(xs |> Array.forall (fun x -> abs x <= bound * (1.0 + 1e-6)))
+    Assert.True(Array.max xs > 0.99 * bound && Array.min xs < -0.99 * bound)
+    Assert.True(abs (mean xs) < 5.0 * bound / sqrt 3.0 / sqrt (float xs.Length))
+
+[<Fact>]
+let ``xavierNormal has std gain * sqrt(2 / (fanIn + fanOut))`` () =
+    let xs = values (Init.xavierNormal (key, [ 400; 300 ], 0.5))
+    closeRel 0.03 (0.5 * sqrt (2.0 / 700.0)) (sqrt (variance xs))
+    Assert.True(abs (mean xs) < 5.0 * 0.5 * sqrt (2.0 / 700.0) / sqrt (float xs.Length))
+
+[<Fact>]
+let ``kaimingNormal has std gain / sqrt(fan) for fan_in and fan_out`` () =
+    let shape = [ 256; 512 ]
+
+    let reluFanIn =
+        values (Init.kaimingNormal (key, shape, nonlinearity = Nonlinearity.Relu))
+
+    closeRel 0.03 (sqrt 2.0 / sqrt 512.0) (sqrt (variance reluFanIn))
+
+    let leakyFanOut =
+        values (Init.kaimingNormal (key, shape, a = 0.2, mode = FanMode.FanOut))
+
+    closeRel 0.03 (sqrt (2.0 / 1.04) / sqrt 256.0) (sqrt (variance leakyFanOut))
+
+    // A conv weight: fan_in = in * k * k.
+    let conv =
+        values (Init.kaimingNormal (key, [ 64; 32; 3; 3 ], nonlinearity = Nonlinearity.Relu))
+
+    closeRel 0.05 (sqrt 2.0 / sqrt (32.0 * 9.0)) (sqrt (variance conv))
+
+[<Fact>]
+let ``kaimingUniform stays within sqrt 3 * gain / sqrt(fan) and has that distribution's variance`` () =
+    let xs =
+        values (Init.kaimingUniform (key, [ 300; 400 ], nonlinearity = Nonlinearity.Tanh))
+
+    let bound = sqrt 3.0 * (5.0 / 3.0) / sqrt 400.0
+    Assert.True(xs |> Array.forall (fun x -> abs x <= bound * (1.0 + 1e-6)))
+    Assert.True(Array.max xs > 0.99 * bound && Array.min xs < -0.99 * bound)
+    closeRel 0.03 (bound * bound / 3.0) (variance xs)
+
+    // PyTorch's defaults (a = 0, leaky_relu, fan_in) are ReLU's gain.
+    let d = values (Init.kaimingUniform (key, [ 300; 400 ]))
+    let dBound = sqrt 3.0 * sqrt 2.0 / sqrt 400.0
+    Assert.True(d |> Array.forall (fun x -> abs x <= dBound * (1.0 + 1e-6)))
+    Assert.True(Array.max d > 0.99 * dBound)
+
+[<Fact>]
+let ``uniform and normal have the requested range and moments`` () =
+    let u = values (Init.uniform (key, [ 100000 ], -2.0, 3.0))
+    Assert.True(u |> Array.forall (fun x -> x >= -2.0 && x < 3.0))
+    closeRel 0.03 0.5 (mean u)
+    closeRel 0.03 (25.0 / 12.0) (variance u)
+
+    let n = values (Init.normal (key, [ 100000 ], 1.5, 0.25))
+    closeRel 0.01 1.5 (mean n)
+    closeRel 0.03 0.25 (sqrt (variance n))
+
+[<Fact>]
+let ``zeros and constant fill every element`` () =
+    Assert.True(values (Init.zeros [ 3; 4 ]) |> Array.forall ((=) 0.0))
+    Assert.Equal<float[]>(Array.create 6 0.125, values (Init.constant ([ 2; 3 ], 0.125)))
+    Assert.Equal<int[]>([| 2; 3 |], (Init.constant ([ 2; 3 ], 1.0)).Shape.ToArray())
+
+[<Fact>]
+let ``the same key gives the same weights and another key other weights`` () =
+    let a = values (Init.xavierUniform (key, [ 20; 30 ]))
+    let b = values (Init.xavierUniform (key, [ 20; 30 ]))
+    let c = values (Init.xavierUniform (Key.create 1235L, [ 20; 30 ]))
+    Assert.Equal<float[]>(a, b)
+    Assert.NotEqual<float[]>(a, c)
+    Assert.Equal<float[]>(values (Init.kaimingNormal (key, [ 5; 7 ])), values (Init.kaimingNormal (key, [ 5; 7 ])))
+
+[<Fact>]
+let ``dtype defaults to Float32 and can be chosen`` () =
+    Assert.Equal(DType.Float32, (Init.xavierNormal (key, [ 3; 3 ])).DType)
+    Assert.Equal(DType.Float64, (Init.kaimingUniform (key, [ 3; 3 ], dtype = DType.Float64)).DType)
+    Assert.Equal(DType.Float64, (Init.uniform (key, [ 3 ], dtype = DType.Float64)).DType)
+    Assert.Equal(DType.Float64, (Init.zeros ([ 3 ], DType.Float64)).DType)

@@ -1,3 +1,118 @@
 namespace FunctionalNets
 
-// Placeholder: Layers/Core lands here.
+/// The built-in layers. Layers is a class of static members rather than a module so that each family of
+/// layers can live in its own file and add itself with `type Layers with ...` in an [<AutoOpen>] module;
+/// from F# the members read as module functions: `Layers.linear 784 128`, `Layers.relu`, `Layers.dropout 0.2`.
+[<AbstractClass; Sealed>]
+type Layers =
+    /// A fully connected layer y = x W^T + b with weight [out; in] and, when bias is true, bias [out]
+    /// (parameters "weight" and "bias"). PyTorch's default initialization: kaiming_uniform(a = sqrt 5) for
+    /// the weight, which is U(-1/sqrt in, 1/sqrt in), and the same bounds for the bias.
+    static member linearWith (bias: bool) (inFeatures: int) (outFeatures: int) : Layer =
+        if inFeatures < 1 || outFeatures < 1 then
+            invalidArg "inFeatures" (sprintf "Linear(%d->%d): both feature counts must be >= 1." inFeatures outFeatures)
+
+        let name = sprintf "Linear(%d->%d)" inFeatures outFeatures
+
+        let init (key: Key) (shape: Shape) =
+            if shape.Rank = 0 then
+                invalidArg
+                    "shape"
+                    (sprintf
+                        "%s: input shape %O (per example, without the batch dim) has no feature dim, expected [...; %d]."
+                        name
+                        shape
+                        inFeatures)
+
+            if shape[-1] <> inFeatures then
+                invalidArg
+                    "shape"
+                    (sprintf
+                        "%s: input shape %O (per example, without the batch dim) has last dim %d, expected %d."
+                        name
+                        shape
+                        shape[-1]
+                        inFeatures)
+
+            let kw, kb = Key.split key
+            let weight = Init.kaimingUniform (kw, [ outFeatures; inFeatures ], a = sqrt 5.0)
+
+            let out =
+                Shape.ofArray (Array.append (shape.ToArray()[.. shape.Rank - 2]) [| outFeatures |])
+
+            let ps =
+                if bias then
+                    let bound = 1.0 / sqrt (float inFeatures)
+
+                    Node
+                        [ "weight", Leaf weight
+                          "bias", Leaf(Init.uniform (kb, [ outFeatures ], -bound, bound)) ]
+                else
+                    Node [ "weight", Leaf weight ]
+
+            out, ps, PTree.empty
+
+        let apply (ps: Params) (state: State) (_: Ctx) (x: Tensor) =
+            if x.Rank = 0 || x.Shape[-1] <> inFeatures then
+                invalidArg
+                    "input"
+                    (sprintf "%s: input %O has last dim %d, expected %d." name x.Shape (if x.Rank = 0 then 0 else x.Shape[-1]) inFeatures)
+
+            let w = Layer.param name "weight" ps
+
+            let y =
+                if bias then
+                    Tensor.linear (x, w, Layer.param name "bias" ps)
+                else
+                    Tensor.linear (x, w)
+
+            y, state
+
+        Layer.create name init apply
+
+    /// A fully connected layer with a bias: Layers.linearWith true.
+    static member linear (inFeatures: int) (outFeatures: int) : Layer =
+        Layers.linearWith true inFeatures outFeatures
+
+    /// Merges every dim after the batch dim into one: [N; a; b] -> [N; a * b] (PyTorch's nn.Flatten()).
+    /// A batch of scalars [N] becomes [N; 1].
+    static member flatten: Layer =
+        Layer.stateless "Flatten" (fun shape -> Shape.ofList [ shape.Numel ]) (fun _ x ->
+            if x.Rank = 0 then
+                invalidArg "input" (sprintf "Flatten: input %O has no batch dim." x.Shape)
+
+            // flatten from dim 1 keeps the per-example size even for an empty batch.
+            if x.Rank = 1 then
+                Tensor.unsqueeze (x, 1)
+            else
+                Tensor.flatten (x, 1))
+
+    /// The identity: returns its input.
+    static member identity: Layer = Layer.stateless "Identity" id (fun _ x -> x)
+
+    /// Inverted dropout with drop probability p in [0, 1): in Train mode each element is zeroed with
+    /// probability p and the kept ones are scaled by 1 / (1 - p), so the expected output equals the input and
+    /// Eval mode is the identity. The mask comes from ctx.Key (Train mode without a key is an error), so the
+    /// same key gives the same mask.
+    static member dropout(p: float) : Layer =
+        if not (p >= 0.0 && p < 1.0) then
+            raise (System.ArgumentOutOfRangeException("p", p, sprintf "Dropout: the drop probability must be in [0, 1), got %g." p))
+
+        let name = sprintf "Dropout(p=%g)" p
+
+        Layer.stateless name id (fun ctx x ->
+            match ctx.Mode with
+            | Mode.Eval -> x
+            | Mode.Train when p = 0.0 -> x
+            | Mode.Train ->
+                match ctx.Key with
+                | None ->
+                    invalidArg
+                        "ctx"
+                        (sprintf "%s: Train mode needs a key for the mask; pass Ctx.train key (or use Ctx.eval for inference)." name)
+                | Some key ->
+                    let u = Tensor.rand (key, x.Shape.ToArray(), x.DType, x.Device)
+                    // u is uniform on [0, 1), so u >= p keeps an element with probability 1 - p.
+                    let keep = Tensor.ge (u, p)
+                    let zero = Tensor.zeros ([], x.DType, x.Device)
+                    Tensor.where (keep, x * (1.0 / (1.0 - p)), zero))
