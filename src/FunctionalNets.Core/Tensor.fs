@@ -296,7 +296,11 @@ module TensorCore =
             if i = 0 then
                 mul xs[1] (pow xs[0] (sub xs[1] (scalarLike xs[1] 1.0)))
             else
-                mul y (log xs[0])
+                // y * log a is 0 * -inf where a = 0; PyTorch defines that derivative as 0. Replacing those
+                // bases by 1 (a constant shift, no derivative) makes log a exactly 0 there.
+                let a = xs[0]
+                let zeroMask = TConst(a.Raw.Compare(CompareKind.Eq, a.Raw.Backend.Zeros(Shape.Scalar, a.DType)).Cast a.DType)
+                mul y (log (add a zeroMask))
 
         binary
             "pow"
@@ -341,6 +345,9 @@ module TensorCore =
     and powScalar (p: float) (x: Tensor) : Tensor =
         if p = 1.0 then
             x
+        elif p = 0.0 then
+            // x ** 0 is 1 everywhere with derivative 0 (the general rule would give 0 * inf at x = 0).
+            TConst(x.Raw.Backend.Full(x.Shape, x.DType, 1.0))
         elif p = 2.0 then
             unary "square" UnaryKind.Square (fun x _ -> mul (scalarLike x 2.0) x) x
         else
