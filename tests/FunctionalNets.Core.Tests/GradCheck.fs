@@ -291,7 +291,8 @@ let randnOf (rng: Random) (shape: int[]) = tensorOf shape (Array.init (numelOf s
 
 /// Checks every derivative of f at xs against central finite differences of f's value:
 /// - reverse mode: with L(xs) = sum(f(xs) * w) for a random weight w of f's output shape, the gradient
-///   of L with respect to each input (Diff.grad for one input, Diff.gradTree for several) equals
+///   of L with respect to each input (Diff.valueAndGrad for one input, Diff.valueAndGradTree for
+///   several) equals
 ///   Diff.numGrad eps L, computed per input, element by element; and Diff.vjp f x w gives the same;
 /// - forward mode: for random tangents v (one per input), the tangent of Diff.jvp (Diff.jvpTree for
 ///   several inputs) equals (f(x + eps v) - f(x - eps v)) / 2 eps, element by element over the whole
@@ -315,11 +316,17 @@ let checkGradsN (name: string) (f: Tensor list -> Tensor) (xs: Tensor list) (see
     let tree (ts: Tensor list) = Node(ts |> List.mapi (fun i t -> sprintf "x%d" i, Leaf t))
 
     // Reverse mode.
+    let lossValue = values (loss xs)
+
     let grads =
         if single then
-            [ Diff.grad (fun x -> loss [ x ]) xs.Head ]
+            let value, g = Diff.valueAndGrad (fun x -> loss [ x ]) xs.Head
+            assertClose "Diff.valueAndGrad value" ctx [||] lossValue (values value)
+            [ g ]
         else
-            Diff.gradTree (fun t -> loss (PTree.values t)) (tree xs) |> PTree.values
+            let value, gs = Diff.valueAndGradTree (fun t -> loss (PTree.values t)) (tree xs)
+            assertClose "Diff.valueAndGradTree value" ctx [||] lossValue (values value)
+            PTree.values gs
 
     xs
     |> List.iteri (fun i x ->

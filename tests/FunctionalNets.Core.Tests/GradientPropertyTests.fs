@@ -972,3 +972,37 @@ let ``Gradient: gradTree of a function of a PTree of several tensors equals per-
 
         let fd = (shifted 1.0 - shifted -1.0) / (2.0 * eps)
         assertClose "jvpTree vs directional finite difference" ctx [||] [| fd |] (values jv))
+
+// ---------------------------------------------------------------------------------------------------
+// At kinks, ties and domain edges: the documented conventions (not finite differences, which are
+// undefined there). Expected values come from the ops' documentation and PyTorch's behaviour.
+// ---------------------------------------------------------------------------------------------------
+
+let private vec (xs: float list) = tensorOf [| xs.Length |] (Array.ofList xs)
+let private gradOf (f: Tensor -> Tensor) (xs: float list) = values (Diff.grad (fun x -> Tensor.sum (f x)) (vec xs))
+
+[<Fact>]
+let ``Gradient: documented conventions at kinks and ties`` () =
+    let eq what expected actual = assertClose what "convention" [| List.length expected |] (Array.ofList expected) actual
+    eq "relu'(0) = 0 (as in PyTorch)" [ 0.0; 0.0; 1.0 ] (gradOf Tensor.relu [ 0.0; -1.0; 2.0 ])
+    eq "abs'(0) = 0 (as in PyTorch)" [ 0.0; -1.0; 1.0 ] (gradOf Tensor.abs [ 0.0; -1.0; 2.0 ])
+    eq "max: the gradient goes to the first maximum" [ 0.0; 1.0; 0.0 ] (gradOf Tensor.max [ 0.0; 3.0; 3.0 ])
+    eq "min: the gradient goes to the first minimum" [ 1.0; 0.0; 0.0 ] (gradOf Tensor.min [ -1.0; -1.0; 2.0 ])
+    eq "maximum: ties send the gradient to a" [ 1.0; 1.0 ] (gradOf (fun a -> Tensor.maximum (a, vec [ 1.0; 1.0 ])) [ 1.0; 2.0 ])
+    eq "minimum: ties send the gradient to a" [ 1.0; 0.0 ] (gradOf (fun a -> Tensor.minimum (a, vec [ 1.0; 1.0 ])) [ 1.0; 2.0 ])
+    eq "clamp: derivative 1 on the bounds" [ 1.0; 1.0; 0.0 ] (gradOf (fun x -> Tensor.clamp (x, 0.0, 1.0)) [ 0.0; 1.0; 1.5 ])
+    eq "x ** 2 at 0" [ 0.0 ] (gradOf (fun x -> x ** 2.0) [ 0.0 ])
+    eq "x ** 3 at 0" [ 0.0 ] (gradOf (fun x -> x ** 3.0) [ 0.0 ])
+    eq "pow(a, 2) with a tensor exponent: d/da at a = 0" [ 0.0 ] (gradOf (fun a -> Tensor.pow (a, vec [ 2.0 ])) [ 0.0 ])
+    eq "softmax saturated: finite zero gradient" [ 0.0; 0.0 ] (values (Diff.grad (fun x -> (Tensor.softmax x)[0]) (vec [ 1000.0; 0.0 ])))
+    eq "logsumexp of widely spread values" [ 0.0; 1.0 ] (values (Diff.grad (fun x -> Tensor.logsumexp (x, [ 0 ])) (vec [ -1000.0; 0.0 ])))
+    eq "softplus, sigmoid, tanh saturate without NaN" [ 1.0; 0.0 ] (gradOf (fun x -> Tensor.softplus x + Tensor.sigmoid x + Tensor.tanh x) [ 800.0; -800.0 ])
+
+[<Fact(Skip = "LIBRARY BUG (reported to lead): d/dx pow(x, 0.0) at x = 0 is NaN (the rule p * x^(p-1) gives 0 * inf); PyTorch gives 0")>]
+let ``Gradient: KNOWN BUG pow(x, 0) has derivative 0 at x = 0`` () =
+    assertClose "d/dx pow(x, 0)" "pow(x, 0.0) at x = [0; 1]" [| 2 |] [| 0.0; 0.0 |] (gradOf (fun x -> Tensor.pow (x, 0.0)) [ 0.0; 1.0 ])
+
+[<Fact(Skip = "LIBRARY BUG (reported to lead): d/db pow(a, b) where a = 0 is NaN (y * log a = 0 * -inf); PyTorch gives 0 for b >= 0")>]
+let ``Gradient: KNOWN BUG d/db pow(a, b) is 0 where a = 0`` () =
+    let zeros = vec [ 0.0; 0.0 ]
+    assertClose "d/db pow(0, b)" "pow(a = [0; 0], b = [2; 3])" [| 2 |] [| 0.0; 0.0 |] (gradOf (fun b -> Tensor.pow (zeros, b)) [ 2.0; 3.0 ])
