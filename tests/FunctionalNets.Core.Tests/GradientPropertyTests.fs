@@ -205,7 +205,7 @@ let ``Gradient: arithmetic with a float constant on either side`` () =
             return x, c
         }
 
-    forAll g (fun (x, c) ->
+    forAllN 15 g (fun (x, c) ->
         let t = tensorOfInput x
         let chk name f = checkGrad (sprintf "%s (c = %g)" name c) f t x.Seed
         chk "x + c" (fun x -> x + c)
@@ -355,7 +355,7 @@ let ``Gradient: var and std over one dim (int overload)`` () =
             return x, d, keep, unbiased
         }
 
-    forAll g (fun (x, d, keep, unbiased) ->
+    forAllN 20 g (fun (x, d, keep, unbiased) ->
         let t = tensorOfInput x
         checkGrad (sprintf "var(dim %d)" d) (fun t -> Tensor.var (t, d, keep, unbiased)) t x.Seed
         checkGrad (sprintf "std(dim %d)" d) (fun t -> Tensor.std (t, d, keep, unbiased)) t x.Seed)

@@ -121,7 +121,7 @@ let private elementwiseCase (op: Elementwise) =
 [<Fact>]
 let ``SecondDerivative: elementwise f'' by every nesting of forward and reverse mode equals its formula`` () =
     for op in elementwiseOps do
-        forAllN 15 (elementwiseCase op) (fun (op, inp) ->
+        forAllN 10 (elementwiseCase op) (fun (op, inp) ->
             let x = tensorOfInput inp
             let xs = values x
             let shape = inp.Shape
@@ -430,7 +430,7 @@ let private pair da db =
 
 let private runSecondOrder (cases: Gen<SecondCase> list) =
     for c in cases do
-        forAllN 6 c (fun c -> checkSecondOrder c.Name c.F (c.Inputs |> List.map tensorOfInput) c.Inputs.Head.Seed)
+        forAllN 5 c (fun c -> checkSecondOrder c.Name c.F (c.Inputs |> List.map tensorOfInput) c.Inputs.Head.Seed)
 
 let private f1 (f: Tensor -> Tensor) = fun (ts: Tensor list) -> f ts.Head
 let private f2 (f: Tensor -> Tensor -> Tensor) = fun (ts: Tensor list) -> f ts[0] ts[1]
@@ -471,7 +471,8 @@ let ``SecondDerivative: gradients of broadcasting binary ops have correct deriva
           case
               "where(c, a^2, a * b)"
               (f2 (fun a b ->
-                  let c = Tensor.gt (Tensor.sin (a * 7.0 + 1.0).NoDiff, 0.0)
+                  // A fixed condition (independent of the values, so finite differences never flip it).
+                  let c = boolTensor (a.Shape.ToArray()) 12345
                   Tensor.where (c, a * a, a * b)))
               (pair Real Real) ]
 
