@@ -49,10 +49,11 @@ let ``10,000 MLP steps inside scopes keep memory flat`` () =
     let heapAfter = GC.GetTotalMemory true
 
     // Every intermediate of a step (dozens of buffers) comes back from the pool; only the 4 returned
-    // parameter tensors, which leave the scope, are new storage. Misses are counted on this thread, so
-    // tests running in parallel do not disturb the count.
+    // parameter tensors, which leave the scope, are new storage. Misses are counted on this thread; the
+    // slack of 500 covers tests running in parallel that take buffers of the same size from the shared pool
+    // (a leak of the intermediates would add dozens of misses per step, hundreds of thousands in all).
     let misses = missesAfter - missesBefore
-    Assert.True(misses <= 4L * 10_000L, sprintf "pool misses over 10,000 steps: %d (expected at most 4 per step)" misses)
+    Assert.True(misses <= 4L * 10_000L + 500L, sprintf "pool misses over 10,000 steps: %d (expected at most 4 per step)" misses)
     // The heap is shared with tests running in parallel, so this bound is loose; a leak of one step's
     // intermediates (tens of KB) over 10,000 steps would still exceed it by far.
     Assert.True(heapAfter - heapBefore < 64L * 1024L * 1024L, sprintf "heap grew by %d bytes over 10,000 steps" (heapAfter - heapBefore))
