@@ -1,5 +1,6 @@
-namespace FunctionalNets
+namespace FunctionalNets.Nn
 
+open FunctionalNets
 /// The nonlinearity an initializer scales for, as in PyTorch's torch.nn.init.calculate_gain.
 [<RequireQualifiedAccess>]
 type Nonlinearity =

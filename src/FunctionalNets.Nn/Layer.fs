@@ -1,5 +1,6 @@
-namespace FunctionalNets
+namespace FunctionalNets.Nn
 
+open FunctionalNets
 open System.Runtime.CompilerServices
 
 /// Building the context a layer's Apply receives.

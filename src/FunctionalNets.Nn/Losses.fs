@@ -1,5 +1,6 @@
-namespace FunctionalNets
+namespace FunctionalNets.Nn
 
+open FunctionalNets
 /// Loss functions: prediction -> target -> scalar, each the mean over the batch as PyTorch's default
 /// reduction='mean'. Shapes are checked strictly (no silent broadcasting of [N; 1] against [N]).
 [<RequireQualifiedAccess>]

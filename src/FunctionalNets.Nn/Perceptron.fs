@@ -1,5 +1,6 @@
-namespace FunctionalNets
+namespace FunctionalNets.Nn
 
+open FunctionalNets
 /// Rosenblatt's perceptron (1958): yhat = step(w . x + b) with step(z) = 1 for z > 0, else 0.
 type Perceptron =
     {

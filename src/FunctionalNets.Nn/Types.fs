@@ -1,5 +1,6 @@
-namespace FunctionalNets
+namespace FunctionalNets.Nn
 
+open FunctionalNets
 /// Trainable parameters of a model: a tree of tensors whose paths match PyTorch's state_dict names.
 type Params = PTree<Tensor>
 

@@ -7,7 +7,7 @@ open Xunit
 open FsCheck
 open FsCheck.FSharp
 open FunctionalNets
-
+open FunctionalNets.Nn
 /// A dataset whose example i has input [i] (float32) and target i (int64), counting GetBatch calls.
 type CountingDataset(n: int) =
     let mutable calls = 0

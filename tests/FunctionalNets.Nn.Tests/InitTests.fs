@@ -3,7 +3,7 @@ module FunctionalNets.Tests.Nn.InitTests
 open System
 open Xunit
 open FunctionalNets
-
+open FunctionalNets.Nn
 let private values (t: Tensor) = Tensor.toFloatArray t
 let private mean (xs: float[]) = Array.average xs
 

@@ -3,7 +3,7 @@ module FunctionalNets.Tests.Nn.LayerTests
 open System
 open Xunit
 open FunctionalNets
-
+open FunctionalNets.Nn
 let private values (t: Tensor) = Tensor.toFloatArray t
 let private dims (t: Tensor) = t.Shape.ToArray()
 let private paths (p: Params) = PTree.leaves p |> List.map fst

@@ -3,7 +3,7 @@ module FunctionalNets.Tests.Nn.LossTests
 open System
 open Xunit
 open FunctionalNets
-
+open FunctionalNets.Nn
 /// A Float64 tensor from rows of plain floats.
 let private f64 (rows: float[][]) =
     Tensor.ofArray (Array.concat rows, [ rows.Length; rows[0].Length ])

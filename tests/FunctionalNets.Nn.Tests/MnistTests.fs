@@ -5,7 +5,7 @@ open System.IO
 open System.IO.Compression
 open Xunit
 open FunctionalNets
-
+open FunctionalNets.Nn
 // The repository's data/mnist (found by walking up from the test assembly) or $FUNCTIONALNETS_DATA/mnist.
 let private dir = lazy (DataLocation.findMnist None)
 let private mnist = lazy (Mnist.load dir.Value)

@@ -3,7 +3,7 @@ module FunctionalNets.Tests.Nn.OptimTests
 open System
 open Xunit
 open FunctionalNets
-
+open FunctionalNets.Nn
 // The optimizers are checked against PyTorch's published algorithms (torch.optim docs), written out
 // here in plain floats, element by element. The loss is sum(p^2 - p) over every parameter, so the
 // gradient 2p - 1 changes from step to step and the state really matters.

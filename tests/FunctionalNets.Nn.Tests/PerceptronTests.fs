@@ -2,7 +2,7 @@ module FunctionalNets.Tests.Nn.PerceptronTests
 
 open Xunit
 open FunctionalNets
-
+open FunctionalNets.Nn
 let private inputs =
     Tensor.ofArray ([| 0.0f; 0.0f; 0.0f; 1.0f; 1.0f; 0.0f; 1.0f; 1.0f |], [ 4; 2 ])
 

@@ -5,7 +5,7 @@ open System.IO
 open System.Text
 open Xunit
 open FunctionalNets
-
+open FunctionalNets.Nn
 let private tempDir () = Directory.CreateTempSubdirectory "fn-st-"
 
 let private withTemp (f: string -> unit) =

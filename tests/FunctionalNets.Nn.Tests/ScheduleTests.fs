@@ -4,7 +4,7 @@ open System
 open Xunit
 open FsCheck
 open FunctionalNets
-
+open FunctionalNets.Nn
 // Expected values are computed here from the published formulas (PyTorch's scheduler docs, Optax's
 // schedule definitions), never by calling another schedule.
 

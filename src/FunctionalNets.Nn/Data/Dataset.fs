@@ -1,5 +1,6 @@
-namespace FunctionalNets
+namespace FunctionalNets.Nn
 
+open FunctionalNets
 open System
 
 /// Building and transforming datasets (IDataset: a count and batched random access).

@@ -1,5 +1,6 @@
-namespace FunctionalNets
+namespace FunctionalNets.Nn
 
+open FunctionalNets
 /// Activation layers: no parameters, no state, the output shape is the input shape.
 [<AutoOpen>]
 module ActivationLayers =

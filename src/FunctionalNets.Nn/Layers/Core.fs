@@ -1,5 +1,6 @@
-namespace FunctionalNets
+namespace FunctionalNets.Nn
 
+open FunctionalNets
 /// The built-in layers. Layers is a class of static members rather than a module so that each family of
 /// layers can live in its own file and add itself with `type Layers with ...` in an [<AutoOpen>] module;
 /// from F# the members read as module functions: `Layers.linear 784 128`, `Layers.relu`, `Layers.dropout 0.2`.

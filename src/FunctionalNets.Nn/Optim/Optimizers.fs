@@ -1,5 +1,6 @@
-namespace FunctionalNets
+namespace FunctionalNets.Nn
 
+open FunctionalNets
 /// Optimizers as chains of gradient transformations (see <c>GradTransform</c>), following PyTorch's update
 /// rules and defaults so that ported code gets the same numbers. Each optimizer comes in three forms:
 /// <c>adam 1e-3</c> (fixed learning rate, PyTorch defaults for the rest), <c>adamWith schedule</c>

@@ -1,5 +1,6 @@
-namespace FunctionalNets
+namespace FunctionalNets.Nn
 
+open FunctionalNets
 open System
 
 /// Learning-rate (or any hyper-parameter) schedules: pure functions of the step count. Step 0 is the

@@ -1,5 +1,6 @@
-namespace FunctionalNets
+namespace FunctionalNets.Nn
 
+open FunctionalNets
 /// Which parameters weight decay applies to.
 [<RequireQualifiedAccess>]
 type DecayMask =

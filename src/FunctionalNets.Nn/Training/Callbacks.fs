@@ -1,5 +1,6 @@
-namespace FunctionalNets
+namespace FunctionalNets.Nn
 
+open FunctionalNets
 open System
 
 /// What a callback sees at the end of an epoch (epochs count from 1).

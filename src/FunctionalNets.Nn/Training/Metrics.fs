@@ -1,5 +1,6 @@
-namespace FunctionalNets
+namespace FunctionalNets.Nn
 
+open FunctionalNets
 /// A metric accumulated over batches: Update turns one batch's (predictions, targets) into counts that are
 /// summed across batches; Compute turns the sums into the value. Summing counts (not averaging per-batch
 /// values) makes the epoch value exact whatever the batch sizes.
