@@ -2,7 +2,7 @@ module FunctionalNets.Bench.Program
 
 /// Benchmarks by name; with no name the core set runs. Each prints JSON lines on stdout.
 let private benches: (string * (unit -> unit)) list =
-    [ "sgemm", SgemmBench.run; "mlp_step", MlpBench.run ]
+    [ "sgemm", SgemmBench.run; "mlp_step", MlpBench.run; "mnist_mlp_epoch", MnistMlpEpochBench.run ]
 
 let private coreSet = [ "sgemm"; "mlp_step" ]
 

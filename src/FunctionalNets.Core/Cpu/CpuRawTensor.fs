@@ -314,6 +314,29 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         CpuKernels.stridedAssign dtype t.Data y.Data offset st shape.Dims
         y :> RawTensor
 
+    override t.AdamStep(m, v, b1, b2, eps, bc1, bc2) =
+        for o in [ m; v ] do
+            t.SameDType "adamStep" o
+            Shape.checkEqual "adamStep" shape o.Shape
+
+        let mIn = CpuRawTensor.Of(m, "adamStep")
+        let vIn = CpuRawTensor.Of(v, "adamStep")
+        let mOut = CpuRawTensor.Alloc(shape, dtype)
+        let vOut = CpuRawTensor.Alloc(shape, dtype)
+        let u = CpuRawTensor.Alloc(shape, dtype)
+
+        match t.Data, mIn.Data, vIn.Data, mOut.Data, vOut.Data, u.Data with
+        | (:? (float32[]) as g), (:? (float32[]) as m0), (:? (float32[]) as v0), (:? (float32[]) as m1), (:? (float32[]) as v1), (:? (float32[]) as up) ->
+            FunctionalNets.Kernels.OptimizerKernels.Adam<float32>(
+                ReadOnlySpan g, ReadOnlySpan m0, ReadOnlySpan v0, Span m1, Span v1, Span up,
+                float32 b1, float32 b2, float32 eps, float32 bc1, float32 bc2)
+        | (:? (float[]) as g), (:? (float[]) as m0), (:? (float[]) as v0), (:? (float[]) as m1), (:? (float[]) as v1), (:? (float[]) as up) ->
+            FunctionalNets.Kernels.OptimizerKernels.Adam<float>(
+                ReadOnlySpan g, ReadOnlySpan m0, ReadOnlySpan v0, Span m1, Span v1, Span up, b1, b2, eps, bc1, bc2)
+        | _ -> invalidOp (sprintf "adamStep is defined for float32 and float64 tensors, got %O." dtype)
+
+        mOut :> RawTensor, vOut :> RawTensor, u :> RawTensor
+
     override t.ToArray() = t.Data.Clone() :?> Array
 
     override t.AddInPlace(other) =
@@ -382,8 +405,8 @@ and [<Sealed>] CpuBackend() =
         let y = CpuRawTensor.Alloc(shape, dtype)
 
         match y.Data with
-        | :? (float32[]) as a -> Key.fillUniform32 key (Span<float32>(a))
-        | :? (float[]) as a -> Key.fillUniform64 key (Span<float>(a))
+        | :? (float32[]) as a -> FunctionalNets.Kernels.Threefry.FillUniform(key.K0, key.K1, Span<float32>(a))
+        | :? (float[]) as a -> FunctionalNets.Kernels.Threefry.FillUniform(key.K0, key.K1, Span<float>(a))
         | _ -> invalidOp (sprintf "rand: random floats need a floating-point dtype, got %O." dtype)
 
         y :> RawTensor
@@ -392,8 +415,8 @@ and [<Sealed>] CpuBackend() =
         let y = CpuRawTensor.Alloc(shape, dtype)
 
         match y.Data with
-        | :? (float32[]) as a -> Key.fillNormal32 key (Span<float32>(a))
-        | :? (float[]) as a -> Key.fillNormal64 key (Span<float>(a))
+        | :? (float32[]) as a -> FunctionalNets.Kernels.Threefry.FillNormal(key.K0, key.K1, Span<float32>(a))
+        | :? (float[]) as a -> FunctionalNets.Kernels.Threefry.FillNormal(key.K0, key.K1, Span<float>(a))
         | _ -> invalidOp (sprintf "randn: random floats need a floating-point dtype, got %O." dtype)
 
         y :> RawTensor

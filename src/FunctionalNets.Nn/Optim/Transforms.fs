@@ -96,13 +96,27 @@ module GradTransform =
                 let count = countOf owner state
                 let n = readCount count
                 let t = float (n + 1L)
-                let mu = PTree.map2 (fun m g -> b1 * m + (1.0 - b1) * g) (child owner "mu" state) grads
-                let nu = PTree.map2 (fun v (g: Tensor) -> b2 * v + (1.0 - b2) * (g * g)) (child owner "nu" state) grads
                 // The corrections are host floats: the count is already on the host and they are scalars.
                 let bc1 = 1.0 - System.Math.Pow(b1, t)
                 let bc2 = 1.0 - System.Math.Pow(b2, t)
-                let updates = PTree.map2 (fun m v -> (m / bc1) / (Tensor.sqrt (v / bc2) + eps)) mu nu
-                updates, PTree.node [ "count", Leaf(nextCount count n); "mu", mu; "nu", nu ] }
+                let mu0, nu0 = child owner "mu" state, child owner "nu" state
+                let leaves = [ grads; mu0; nu0 ] |> List.collect PTree.values
+
+                if leaves |> List.forall (fun (x: Tensor) -> not x.IsDifferentiable) then
+                    // The usual case: nothing differentiates through the optimizer, so one fused pass per leaf.
+                    let steps =
+                        PTree.map3 (fun (g: Tensor) (m: Tensor) (v: Tensor) -> g.Raw.AdamStep(m.Raw, v.Raw, b1, b2, eps, bc1, bc2)) grads mu0 nu0
+
+                    let part f = PTree.map (fun step -> TConst(f step)) steps
+                    let mu = part (fun (m, _, _) -> m)
+                    let nu = part (fun (_, v, _) -> v)
+                    let updates = part (fun (_, _, u) -> u)
+                    updates, PTree.node [ "count", Leaf(nextCount count n); "mu", mu; "nu", nu ]
+                else
+                    let mu = PTree.map2 (fun m g -> b1 * m + (1.0 - b1) * g) mu0 grads
+                    let nu = PTree.map2 (fun v (g: Tensor) -> b2 * v + (1.0 - b2) * (g * g)) nu0 grads
+                    let updates = PTree.map2 (fun m v -> (m / bc1) / (Tensor.sqrt (v / bc2) + eps)) mu nu
+                    updates, PTree.node [ "count", Leaf(nextCount count n); "mu", mu; "nu", nu ] }
 
     /// RMSprop scaling in PyTorch's convention (eps outside the square root, unlike Optax's
     /// <c>scale_by_rms</c>): <c>v = decay v + (1 - decay) g^2</c>, update <c>g / (sqrt(v) + eps)</c>; when
