@@ -1,1 +1,465 @@
 module FunctionalNets.Tests.Nn.TrainingTests
+
+open System
+open System.Diagnostics
+open System.IO
+open Xunit
+open FunctionalNets
+open FunctionalNets.Nn
+
+let private floats (t: Tensor) = Tensor.toFloatArray t
+
+/// Two trees are bit-identical: same paths, dtypes, shapes and elements (compared as raw typed arrays,
+/// so 0.1f and its neighbour differ).
+let private assertSameTree (what: string) (a: PTree<Tensor>) (b: PTree<Tensor>) =
+    let la, lb = PTree.leaves a, PTree.leaves b
+    Assert.Equal<string list>(List.map fst la, List.map fst lb)
+
+    for (path, x), (_, y) in List.zip la lb do
+        Assert.True(x.DType = y.DType, sprintf "%s %s: dtype %O vs %O" what path x.DType y.DType)
+        Assert.Equal<int[]>(x.Shape.ToArray(), y.Shape.ToArray())
+
+        let same =
+            match Tensor.toArray x, Tensor.toArray y with
+            | (:? (float32[]) as p), (:? (float32[]) as q) -> Array.map BitConverter.SingleToInt32Bits p = Array.map BitConverter.SingleToInt32Bits q
+            | (:? (float[]) as p), (:? (float[]) as q) -> Array.map BitConverter.DoubleToInt64Bits p = Array.map BitConverter.DoubleToInt64Bits q
+            | p, q -> p.Equals q || (p :> Collections.IStructuralEquatable).Equals(q, Collections.Generic.EqualityComparer<obj>.Default)
+
+        Assert.True(same, sprintf "%s %s differs" what path)
+
+let private withTemp (f: string -> unit) =
+    let d = Directory.CreateTempSubdirectory "fn-train-"
+
+    try
+        f d.FullName
+    finally
+        d.Delete true
+
+// ---------- trainStep ----------
+
+// y = x w + b on three Float64 examples with two features; MSE loss; SGD.
+let private xs = [| 1.0; 2.0; -1.0; 0.5; 3.0; -2.0 |] // [3; 2]
+let private ys = [| 1.0; -2.0; 0.5 |] // [3; 1]
+let private w0 = [| 0.3; -0.7 |] // [1; 2]
+let private b0 = 0.1
+
+/// The gradient of mean((X w + b - y)^2) by formula: dw = 2/N sum r_i x_i, db = 2/N sum r_i.
+let private handGradient () =
+    let n = ys.Length
+    let r = Array.init n (fun i -> xs[2 * i] * w0[0] + xs[2 * i + 1] * w0[1] + b0 - ys[i])
+    let loss = (Array.sumBy (fun v -> v * v) r) / float n
+    let dw = Array.init 2 (fun j -> 2.0 / float n * Array.sum (Array.init n (fun i -> r[i] * xs[2 * i + j])))
+    let db = 2.0 / float n * Array.sum r
+    loss, dw, db
+
+let private regressionState (tx: GradTx) =
+    let ps =
+        PTree.node
+            [ "weight", Leaf(Tensor.ofArray (w0, [ 1; 2 ]))
+              "bias", Leaf(Tensor.ofArray ([| b0 |], [ 1 ])) ]
+
+    { Params = ps
+      State = PTree.empty
+      Opt = tx.Init ps
+      Step = 0L
+      Key = Key.create 1L
+      LrScale = 1.0 }
+
+let private regressionBatch =
+    { Input = Tensor.ofArray (xs, [ 3; 2 ])
+      Target = Tensor.ofArray (ys, [ 3; 1 ]) }
+
+[<Fact>]
+let ``trainStep on a linear regression is one hand-computed SGD step, scaled by LrScale`` () =
+    let lr = 0.1
+    let tx = Optim.sgd lr
+    let model = Layers.linear 2 1
+    let loss, dw, db = handGradient ()
+
+    for scale in [ 1.0; 0.25 ] do
+        let ts = { regressionState tx with LrScale = scale }
+        let next, logs = Train.trainStep model Losses.mse tx ts regressionBatch
+        Assert.Equal(loss, logs["loss"], 12)
+        Assert.Equal(1L, next.Step)
+        let w = floats (Layer.param "test" "weight" next.Params)
+        let b = floats (Layer.param "test" "bias" next.Params)
+
+        for j in 0..1 do
+            Assert.Equal(w0[j] - scale * lr * dw[j], w[j], 12)
+
+        Assert.Equal(b0 - scale * lr * db, b[0], 12)
+        // The state passed in is untouched (trees are immutable).
+        Assert.Equal<float[]>(w0, floats (Layer.param "test" "weight" ts.Params))
+
+// ---------- fit on XOR ----------
+
+let private xorInputs = Tensor.ofArray ([| 0.0f; 0.0f; 0.0f; 1.0f; 1.0f; 0.0f; 1.0f; 1.0f |], [ 4; 2 ])
+let private xorTargets = [| 0.0f; 1.0f; 1.0f; 0.0f |]
+let private xorData = Dataset.ofTensors xorInputs (Tensor.ofArray (xorTargets, [ 4; 1 ]))
+
+let private xorModel =
+    Layers.linear 2 4 >-> Layers.tanh >-> Layers.linear 4 1 >-> Layers.sigmoid
+
+[<Fact>]
+let ``fit learns XOR with a 2-4-1 MLP and Adam; History logs loss, accuracy and their val_ versions`` () =
+    let tx = Optim.adam 0.05
+    let ts0 = Train.init xorModel [ 2 ] tx (Key.create 3L)
+
+    let options =
+        { FitOptions.defaults with
+            Epochs = 300
+            BatchSize = 4
+            Metrics = [ Metrics.accuracy ]
+            Validation = Some xorData }
+
+    let ts, history = Train.fit xorModel Losses.bce tx options xorData ts0
+    // Judge the predictions directly, not through the metric.
+    let p = floats (Train.predict xorModel ts xorData 4)
+
+    for i in 0..3 do
+        Assert.True((p[i] > 0.5) = (xorTargets[i] = 1.0f), sprintf "XOR %d: predicted %g for target %g" i p[i] xorTargets[i])
+
+    Assert.Equal(300L, ts.Step)
+    Assert.Equal<string list>([ "accuracy"; "loss"; "val_accuracy"; "val_loss" ], List.sort history.Keys)
+
+    for k in history.Keys do
+        Assert.Equal(300, history[k].Length)
+
+    Assert.Equal(1.0, List.last history["val_accuracy"])
+    // The untrained network gets XOR partly wrong: the binary accuracy is a real measurement (an argmax over
+    // the single output column would report 1.0 from the start).
+    Assert.True(List.head history["accuracy"] < 1.0)
+    Assert.True(List.head history["val_accuracy"] < 1.0)
+    let losses = history["loss"]
+    Assert.True(List.last losses < 0.1 * List.head losses, sprintf "loss %g -> %g" (List.head losses) (List.last losses))
+    // Eval-mode validation loss of the final state equals an independent BCE of the predictions.
+    let bce =
+        Array.map2 (fun (q: float) (y: float32) -> -(float y * log q + (1.0 - float y) * log (1.0 - q))) p xorTargets
+        |> Array.average
+
+    Assert.Equal(bce, (Train.evaluate xorModel Losses.bce [] ts xorData 4)["loss"], 5)
+
+    // Without a validation set there are no val_ entries.
+    let _, h2 = Train.fit xorModel Losses.bce tx { options with Epochs = 2; Validation = None } xorData ts0
+    Assert.Equal<string list>([ "accuracy"; "loss" ], List.sort h2.Keys)
+    Assert.Equal(2, h2.Epochs.Length)
+
+// ---------- callbacks ----------
+
+let private epochEnd (epoch: int) (valLoss: float) (state: TrainState) : EpochEnd =
+    { Epoch = epoch
+      Logs = Map [ "loss", 1.0; "val_loss", valLoss ]
+      State = state }
+
+[<Fact>]
+let ``ReduceLROnPlateau multiplies LrScale by factor after patience epochs without improvement, not below minScale`` () =
+    let ts = regressionState (Optim.sgd 0.1)
+    let cb = Callbacks.reduceLROnPlateau "val_loss" 0.5 2 0.2 MonitorMode.Auto
+    // improves, improves, flat, flat (reduce to 0.5), worse, flat (reduce to 0.25), better, flat, flat (0.2 floor)
+    let losses = [ 1.0; 0.9; 0.9; 0.95; 0.95; 0.91; 0.8; 0.8; 0.85 ]
+    let expected = [ 1.0; 1.0; 1.0; 0.5; 0.5; 0.25; 0.25; 0.25; 0.2 ]
+
+    let scales =
+        losses
+        |> List.indexed
+        |> List.mapFold
+            (fun (cb: Callback, ts: TrainState) (i, v) ->
+                let r = cb.OnEpochEnd(epochEnd (i + 1) v ts)
+                Assert.False r.Stop
+                r.State.LrScale, (r.Next, r.State))
+            (cb, ts)
+        |> fst
+
+    Assert.Equal<float list>(expected, scales)
+    // A monitored name that is not logged is a clear error.
+    let bad = Callbacks.reduceLROnPlateau "val_accuracy" 0.5 2 0.0 MonitorMode.Auto
+    let e = Assert.Throws<InvalidOperationException>(fun () -> bad.OnEpochEnd(epochEnd 1 1.0 ts) |> ignore)
+    Assert.Contains("val_accuracy", e.Message)
+    Assert.Contains("val_loss", e.Message)
+
+[<Fact>]
+let ``in fit, ReduceLROnPlateau lowers LrScale when the validation loss cannot improve`` () =
+    // lr = 0: the parameters never move, so val_loss is the same every epoch and never improves after epoch 1.
+    let tx = Optim.sgd 0.0
+    let model = Layers.linear 2 1
+    let ts0 = regressionState tx
+    let data = Dataset.ofTensors regressionBatch.Input regressionBatch.Target
+
+    let options =
+        { FitOptions.defaults with
+            Epochs = 4
+            BatchSize = 3
+            Validation = Some data
+            Callbacks = [ Callbacks.reduceLROnPlateau "val_loss" 0.5 1 0.0 MonitorMode.Min ] }
+
+    let ts, history = Train.fit model Losses.mse tx options data ts0
+    Assert.Equal(0.125, ts.LrScale)
+    Assert.Equal(1, history["val_loss"] |> List.distinct |> List.length)
+    assertSameTree "params" ts0.Params ts.Params
+
+// y = 2x for training, y = x for validation: from w = 0 gradient descent moves w towards 2, so the validation
+// loss falls until w passes 1 and rises after: its best epoch is in the middle of the run.
+let private slopeData (slope: float32) =
+    let x = [| -1.0f; -0.5f; 0.25f; 0.5f; 1.0f; 1.5f |]
+    Dataset.ofTensors (Tensor.ofArray (x, [ 6; 1 ])) (Tensor.ofArray (Array.map ((*) slope) x, [ 6; 1 ]))
+
+[<Fact>]
+let ``EarlyStopping stops after patience epochs without improvement and restores the best epoch's parameters`` () =
+    let model = Layers.linearWith false 1 1
+    let tx = Optim.sgd 0.1
+    let init = Train.init model [ 1 ] tx (Key.create 5L)
+    let ps = PTree.node [ "weight", Leaf(Tensor.zeros [ 1; 1 ]) ]
+    let ts0 = { init with Params = ps; Opt = tx.Init ps }
+    let recorded = Collections.Generic.List<PTree<Tensor>>()
+
+    let recorder =
+        Callbacks.create "recorder" (fun e ->
+            recorded.Add e.State.Params
+            false)
+
+    let patience = 3
+
+    let options =
+        { FitOptions.defaults with
+            Epochs = 100
+            BatchSize = 6
+            Validation = Some(slopeData 1.0f)
+            Callbacks = [ recorder; Callbacks.earlyStopping "val_loss" patience 0.0 MonitorMode.Auto true ] }
+
+    let ts, history = Train.fit model Losses.mse tx options (slopeData 2.0f) ts0
+    let valLosses = history["val_loss"]
+    let best = valLosses |> List.indexed |> List.minBy snd |> fst // first minimum, 0-based
+    Assert.InRange(best, 1, 30) // not the first epoch, and well before the end
+    // Stopped exactly patience epochs after the best one.
+    Assert.Equal(best + 1 + patience, history.Epochs.Length)
+    Assert.True(valLosses[best + 1 ..] |> List.forall (fun v -> v >= valLosses[best]))
+    // The final weights are those recorded at the best epoch, not the last ones.
+    assertSameTree "params" recorded[best] ts.Params
+    // The best weight is the one closest to the validation slope 1 among those seen.
+    let ws = recorded |> Seq.map (fun p -> (floats (Layer.param "t" "weight" p)).[0]) |> Array.ofSeq
+    let final = (floats (Layer.param "t" "weight" ts.Params)).[0]
+    Assert.NotEqual(ws[ws.Length - 1], final)
+    Assert.Equal(ws |> Array.minBy (fun w -> abs (w - 1.0)), ws[best])
+
+[<Fact>]
+let ``a user callback stops training after epoch 2`` () =
+    let model = Layers.linear 2 1
+    let tx = Optim.sgd 0.01
+    let data = Dataset.ofTensors regressionBatch.Input regressionBatch.Target
+    let seen = Collections.Generic.List<int>()
+
+    let stopAt2 =
+        Callbacks.create "stop-at-2" (fun e ->
+            seen.Add e.Epoch
+            e.Epoch >= 2)
+
+    let ts, history =
+        Train.fit model Losses.mse tx { FitOptions.defaults with Epochs = 10; BatchSize = 2; Callbacks = [ stopAt2 ] } data (regressionState tx)
+
+    Assert.Equal(2, history.Epochs.Length)
+    Assert.Equal(2, history["loss"].Length)
+    Assert.Equal<int list>([ 1; 2 ], List.ofSeq seen)
+    Assert.Equal(4L, ts.Step) // 2 epochs of 2 batches (3 examples, batch 2)
+
+// ---------- resume ----------
+
+let private mnistSubset =
+    lazy
+        (let raw = Mnist.loadRaw true (DataLocation.findMnist None) MnistSplit.Test
+         Mnist.toDataset raw |> Dataset.take 512)
+
+let private dropoutMlp =
+    Layers.flatten
+    >-> Layers.linear 784 32
+    >-> Layers.relu
+    >-> Layers.dropout 0.3
+    >-> Layers.linear 32 10
+
+[<Fact>]
+let ``a run stopped after epoch 2 and resumed from its checkpoint ends with exactly the same weights as an uninterrupted run`` () =
+    withTemp (fun dir ->
+        let data = mnistSubset.Value
+        let tx = Optim.adam 1e-3
+        let ts0 = Train.init dropoutMlp [ 1; 28; 28 ] tx (Key.create 11L)
+
+        let options =
+            { FitOptions.defaults with
+                Epochs = 4
+                BatchSize = 64
+                Shuffle = true
+                Metrics = [ Metrics.accuracy ] }
+
+        let full, fullHistory = Train.fit dropoutMlp Losses.crossEntropy tx options data ts0
+
+        let path = Path.Combine(dir, "epoch{epoch}.safetensors")
+
+        let half, _ =
+            Train.fit
+                dropoutMlp
+                Losses.crossEntropy
+                tx
+                { options with
+                    Epochs = 2
+                    Callbacks = [ Callbacks.modelCheckpoint path None MonitorMode.Auto ] }
+                data
+                ts0
+
+        let file = Path.Combine(dir, "epoch2.safetensors")
+        Assert.True(File.Exists(Path.Combine(dir, "epoch1.safetensors")))
+        let loaded, meta = Checkpoint.load file
+        Assert.Equal("2", meta["epoch"])
+        Assert.Equal(16L, loaded.Step) // 2 epochs of 512 / 64 batches
+        assertSameTree "checkpoint params" half.Params loaded.Params
+
+        let resumed, resumedHistory =
+            Train.fit dropoutMlp Losses.crossEntropy tx { options with InitialEpoch = int meta["epoch"] } data loaded
+
+        assertSameTree "params" full.Params resumed.Params
+        assertSameTree "state" full.State resumed.State
+        assertSameTree "optimizer state" full.Opt resumed.Opt
+        Assert.Equal(full.Step, resumed.Step)
+        Assert.Equal(32L, resumed.Step)
+        Assert.Equal(full.Key, resumed.Key)
+        Assert.Equal(full.LrScale, resumed.LrScale)
+        // The resumed epochs log exactly what epochs 3 and 4 of the uninterrupted run logged.
+        Assert.Equal(2, resumedHistory.Epochs.Length)
+        Assert.Equal<Logs list>(fullHistory.Epochs[2..], resumedHistory.Epochs)
+        // Training moved the weights, and the key matters: resuming with another key (other dropout masks
+        // and batch orders) ends elsewhere, so the equality above is not vacuous.
+        let leaf name (t: PTree<Tensor>) = PTree.leaves t |> List.find (fst >> (=) name) |> snd |> floats
+        Assert.NotEqual<float[]>(leaf "1.weight" ts0.Params, leaf "1.weight" full.Params)
+
+        let otherKey, _ =
+            Train.fit dropoutMlp Losses.crossEntropy tx { options with InitialEpoch = 2 } data { loaded with Key = Key.create 99L }
+
+        Assert.NotEqual<float[]>(leaf "1.weight" full.Params, leaf "1.weight" otherKey.Params))
+
+// ---------- checkpoint crash safety ----------
+
+/// The CheckpointWriter helper's dll, built next to this test project (same configuration).
+let private writerDll () =
+    // .../tests/FunctionalNets.Nn.Tests/bin/<Configuration>/<tfm>/
+    let baseDir = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)
+    let parts = baseDir.Split Path.DirectorySeparatorChar
+    let tfm, config = parts[parts.Length - 1], parts[parts.Length - 2]
+    let tests = Path.GetFullPath(Path.Combine(baseDir, "..", "..", "..", ".."))
+    let dll = Path.Combine(tests, "CheckpointWriter", "bin", config, tfm, "CheckpointWriter.dll")
+    Assert.True(File.Exists dll, sprintf "%s is missing; build the test project (it builds the writer)." dll)
+    dll
+
+[<Fact>]
+let ``a process killed while writing a checkpoint never leaves a corrupt file where the last good one was`` () =
+    withTemp (fun dir ->
+        let path = Path.Combine(dir, "model.safetensors")
+
+        let good =
+            { Params = PTree.node [ "w", Leaf(Tensor.ofArray ([| 1.0f; 2.0f; 3.0f |], [ 3 ])) ]
+              State = PTree.empty
+              Opt = PTree.empty
+              Step = 1L
+              Key = Key.create 1L
+              LrScale = 1.0 }
+
+        Checkpoint.save path good Map.empty
+        let dll = writerDll ()
+        let watch = Stopwatch.StartNew()
+        let mutable killedMidWrite = 0
+        let mutable outcomes = Set.empty
+
+        // Kill at different moments: early (during start-up or the first write), and after the first big
+        // write completed (during the second). Most of the writer's time is spent inside writes.
+        for afterFirstWrite, delayMs in [ false, 150; false, 400; true, 20; true, 120 ] do
+            let psi = ProcessStartInfo("dotnet", [ dll; path ])
+            psi.RedirectStandardOutput <- true
+            psi.UseShellExecute <- false
+
+            use child =
+                match Process.Start psi with
+                | null -> failwith "could not start the checkpoint writer"
+                | p -> p
+
+            Assert.Equal("writing", child.StandardOutput.ReadLine())
+
+            if afterFirstWrite then
+                Assert.Equal("wrote", child.StandardOutput.ReadLine())
+
+            Threading.Thread.Sleep delayMs
+            child.Kill true
+            child.WaitForExit()
+
+            // Whatever moment it died at, the path holds a whole checkpoint: the good one or the big one.
+            let loaded, _ = Checkpoint.load path
+
+            match loaded.Step with
+            | 1L -> assertSameTree "params" good.Params loaded.Params
+            | 2L ->
+                let big = PTree.leaves loaded.Params
+                Assert.Equal<string list>([ "big" ], List.map fst big)
+                let values = floats (snd big.Head)
+                Assert.Equal(8_000_000, values.Length)
+                Assert.True(values |> Array.forall ((=) 2.0))
+            | s -> failwithf "unexpected step %d" s
+
+            if afterFirstWrite then
+                Assert.Equal(2L, loaded.Step)
+
+            outcomes <- outcomes.Add loaded.Step
+
+            // Leftovers can only be the writer's hidden temp files, never the target name; remove them so
+            // the next round starts clean.
+            for f in Directory.GetFiles dir do
+                let name = Path.GetFileName f
+
+                if name <> "model.safetensors" then
+                    Assert.StartsWith(".model.safetensors.", name)
+                    Assert.EndsWith(".tmp", name)
+                    killedMidWrite <- killedMidWrite + 1
+                    File.Delete f
+
+            // Start each round from the good checkpoint again.
+            Checkpoint.save path good Map.empty
+
+        // The kills did land inside writes (a temp file was left behind), so the test exercised a torn write.
+        Assert.True(killedMidWrite >= 1, "no kill landed inside a write")
+        Assert.True(watch.Elapsed.TotalSeconds < 30.0, sprintf "took %.1fs" watch.Elapsed.TotalSeconds)
+        Assert.Contains(2L, outcomes))
+
+// ---------- bad input ----------
+
+[<Fact>]
+let ``a NaN loss raises ArithmeticException that says what to do`` () =
+    let model = Layers.linear 2 1
+    let tx = Optim.sgd 0.1
+    let x = Tensor.ofArray ([| 1.0; nan; 0.5; 2.0 |], [ 2; 2 ])
+    let data = Dataset.ofTensors x (Tensor.ofArray ([| 1.0; 2.0 |], [ 2; 1 ]))
+
+    let e =
+        Assert.Throws<ArithmeticException>(fun () ->
+            Train.fit model Losses.mse tx { FitOptions.defaults with BatchSize = 2 } data (regressionState tx) |> ignore)
+
+    Assert.Contains("NaN", e.Message)
+    Assert.Contains("learning rate", e.Message)
+    Assert.Contains("clipByGlobalNorm", e.Message)
+
+    // A learning rate far too large diverges to Inf/NaN within a few steps: same error, same advice.
+    let e =
+        Assert.Throws<ArithmeticException>(fun () ->
+            Train.fit model Losses.mse (Optim.sgd 1e30) { FitOptions.defaults with Epochs = 50; BatchSize = 3 } (Dataset.ofTensors regressionBatch.Input regressionBatch.Target) (regressionState (Optim.sgd 1e30))
+            |> ignore)
+
+    Assert.Contains("learning rate", e.Message)
+
+[<Fact>]
+let ``a wrong input shape into fit raises the layer's clear error`` () =
+    let model = Layers.flatten >-> Layers.linear 784 10
+    let tx = Optim.sgd 0.1
+    let ts = Train.init model [ 784 ] tx (Key.create 1L)
+    // Images of 27 x 27 pixels: flatten gives 729 features, not 784.
+    let data = Dataset.ofTensors (Tensor.zeros [ 4; 27; 27 ]) (Tensor.ofArray ([| 0L; 1L; 2L; 3L |], [ 4 ]))
+
+    let e =
+        Assert.ThrowsAny<ArgumentException>(fun () -> Train.fit model Losses.crossEntropy tx FitOptions.defaults data ts |> ignore)
+
+    Assert.Contains("Linear(784->10)", e.Message)
+    Assert.Contains("729", e.Message)
+    Assert.Contains("expected 784", e.Message)

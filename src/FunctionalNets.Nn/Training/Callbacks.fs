@@ -99,7 +99,7 @@ module Callbacks =
         make None None 0
 
     /// Multiplies the learning-rate scale by factor when the monitored value has not improved for
-    /// patience epochs, never below minScale; then waits cooldown epochs before watching again.
+    /// patience epochs, never below minScale; then counts patience epochs afresh (there is no cooldown).
     let reduceLROnPlateau (monitor: string) (factor: float) (patience: int) (minScale: float) (mode: MonitorMode) : Callback =
         if factor <= 0.0 || factor >= 1.0 then
             invalidArg "factor" (sprintf "ReduceLROnPlateau: factor must be in (0, 1), got %g." factor)

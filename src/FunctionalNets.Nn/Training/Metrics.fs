@@ -19,6 +19,15 @@ module Metrics =
 
         let n, c = predictions.Shape[0], predictions.Shape[1]
 
+        // With one column argmax is always 0, so every row would count as right: refuse instead.
+        if c = 1 then
+            invalidArg
+                "predictions"
+                (sprintf
+                    "%s: predictions %O have a single column (a binary classifier); use Metrics.accuracy or Metrics.binaryAccuracy threshold, or output 2 classes."
+                    op
+                    predictions.Shape)
+
         let labels =
             if targets.DType.IsFloatingPoint && targets.Rank = 2 then
                 Tensor.toArray (Tensor.argmax (targets, 1)) :?> int64[]
@@ -48,24 +57,55 @@ module Metrics =
 
         counts
 
-    /// Fraction of rows whose highest score is the target class.
+    let private binaryCounts (op: string) (threshold: float) (p: Tensor) (t: Tensor) =
+        if p.Numel <> t.Numel || p.Rank < 1 || p.Shape[0] <> t.Shape[0] then
+            invalidArg "targets" (sprintf "%s: binary predictions %O and targets %O must hold one value per example." op p.Shape t.Shape)
+
+        let predicted = Tensor.toFloatArray p
+        let labels = Tensor.toFloatArray t
+        let mutable correct = 0
+
+        for i in 0 .. labels.Length - 1 do
+            if labels[i] <> 0.0 && labels[i] <> 1.0 then
+                invalidArg "targets" (sprintf "%s: target %g is not 0 or 1." op labels[i])
+
+            if (predicted[i] > threshold) = (labels[i] = 1.0) then
+                correct <- correct + 1
+
+        [| float correct; float labels.Length |]
+
+    /// Binary accuracy of one score per example ([N] or [N; 1]) against 0/1 targets: a score above
+    /// threshold predicts 1 (0.5 for probabilities from a sigmoid, 0.0 for logits).
+    let binaryAccuracy (threshold: float) : Metric =
+        { Name = "binary_accuracy"
+          Update = binaryCounts "binaryAccuracy" threshold
+          Compute = fun s -> if s[1] = 0.0 then 0.0 else s[0] / s[1] }
+
+    /// Fraction of rows whose highest score is the target class. Binary outputs ([N] or [N; 1]
+    /// probabilities) count as right when (score > 0.5) matches the 0/1 target, as Keras's "accuracy" does.
     let accuracy: Metric =
         { Name = "accuracy"
           Update =
             fun p t ->
-                let labels, _ = classIndices "accuracy" p t
-                let predicted = Tensor.toArray (Tensor.argmax (p, 1)) :?> int64[]
-                let mutable correct = 0
+                if p.Rank = 1 || (p.Rank = 2 && p.Shape[1] = 1) then
+                    binaryCounts "accuracy" 0.5 p t
+                else
+                    let labels, _ = classIndices "accuracy" p t
+                    let predicted = Tensor.toArray (Tensor.argmax (p, 1)) :?> int64[]
+                    let mutable correct = 0
 
-                for i in 0 .. labels.Length - 1 do
-                    if labels[i] = predicted[i] then
-                        correct <- correct + 1
+                    for i in 0 .. labels.Length - 1 do
+                        if labels[i] = predicted[i] then
+                            correct <- correct + 1
 
-                [| float correct; float labels.Length |]
+                    [| float correct; float labels.Length |]
           Compute = fun s -> if s[1] = 0.0 then 0.0 else s[0] / s[1] }
 
     /// Fraction of rows whose target is among the k highest scores.
     let topKAccuracy (k: int) : Metric =
+        if k < 1 then
+            invalidArg "k" (sprintf "Metrics.topKAccuracy: k must be >= 1, got %d." k)
+
         { Name = sprintf "top%d_accuracy" k
           Update =
             fun p t ->
@@ -100,12 +140,24 @@ module Metrics =
                let f1 = if precision + recall = 0.0 then 0.0 else 2.0 * precision * recall / (precision + recall)
                precision, recall, f1 |]
 
+    // Averaged over the classes that occur in the targets or the predictions (scikit-learn's labels=None,
+    // torchmetrics' macro): a class absent from both says nothing and must not pull the mean to 0.
     let private macro (name: string) (pick: float * float * float -> float) : Metric =
         { Name = name
           Update = confusionCounts name
-          Compute = fun counts -> perClass counts |> Array.averageBy pick }
+          Compute =
+            fun counts ->
+                let c = int (sqrt (float counts.Length))
 
-    /// Unweighted mean over classes of TP / (TP + FP) (0 for a class never predicted, as scikit-learn's zero_division=0).
+                let present k =
+                    Array.sum counts[k * c .. k * c + c - 1] > 0.0
+                    || Seq.sum (seq { for r in 0 .. c - 1 -> counts[r * c + k] }) > 0.0
+
+                let scores = perClass counts |> Array.indexed |> Array.filter (fst >> present) |> Array.map (snd >> pick)
+                if scores.Length = 0 then 0.0 else Array.average scores }
+
+    /// Unweighted mean, over the classes present in the targets or the predictions, of TP / (TP + FP)
+    /// (0 for a class never predicted, as scikit-learn's zero_division=0).
     let macroPrecision: Metric = macro "precision" (fun (p, _, _) -> p)
     /// Unweighted mean over classes of TP / (TP + FN).
     let macroRecall: Metric = macro "recall" (fun (_, r, _) -> r)

@@ -1,0 +1,37 @@
+/// Overwrites the checkpoint at argv[0] in a loop, forever, with a large state (step 2, params "big" of
+/// 8M Float32 values all equal to 2.0), printing "writing" before the first write and "wrote" after each
+/// one. The crash-safety test kills this process while it writes.
+module FunctionalNets.Tests.CheckpointWriter.Program
+
+open System
+open FunctionalNets
+open FunctionalNets.Nn
+
+/// Elements in the big tensor: 32 MB of Float32, so a write takes long enough to be interrupted.
+[<Literal>]
+let BigNumel = 8_000_000
+
+[<EntryPoint>]
+let main argv =
+    match argv with
+    | [| path |] ->
+        let state =
+            { Params = PTree.node [ "big", Leaf(Tensor.full ([ BigNumel ], 2.0)) ]
+              State = PTree.empty
+              Opt = PTree.empty
+              Step = 2L
+              Key = Key.create 2L
+              LrScale = 1.0 }
+
+        Console.Out.WriteLine "writing"
+        Console.Out.Flush()
+
+        while true do
+            Checkpoint.save path state Map.empty
+            Console.Out.WriteLine "wrote"
+            Console.Out.Flush()
+
+        0
+    | _ ->
+        eprintfn "usage: CheckpointWriter <checkpoint path>"
+        2

@@ -1,0 +1,110 @@
+module FunctionalNets.Tests.Nn.ScriptTests
+
+open System
+open System.Diagnostics
+open System.Globalization
+open System.IO
+open System.Text.RegularExpressions
+open Xunit
+
+/// The repository root: the first ancestor of the test's folder that has samples/scripts.
+let private repoRoot =
+    lazy
+        (let rec up (dir: string | null) =
+            match dir with
+            | null -> failwithf "samples/scripts not found above %s" AppContext.BaseDirectory
+            | d when Directory.Exists(Path.Combine(d, "samples", "scripts")) -> d
+            | d -> up (Path.GetDirectoryName d)
+
+         up AppContext.BaseDirectory)
+
+/// Runs `dotnet fsi samples/scripts/<script> <args>` from the repository root and returns its stdout;
+/// fails with the script's output when it exits with an error or runs past the timeout.
+let private runScript (script: string) (args: string list) (timeoutSeconds: int) : string =
+    let root = repoRoot.Value
+    let bin = Path.Combine(root, "tests", "FunctionalNets.Nn.Tests", "bin", "Release", "net10.0", "FunctionalNets.Nn.dll")
+    Assert.True(File.Exists bin, sprintf "%s is missing: the scripts reference the Release build; run dotnet build -c Release tests/FunctionalNets.Nn.Tests" bin)
+
+    let psi = ProcessStartInfo("dotnet", [ "fsi"; "--quiet"; "--exec"; Path.Combine("samples", "scripts", script) ] @ args)
+    psi.WorkingDirectory <- root
+    psi.RedirectStandardOutput <- true
+    psi.RedirectStandardError <- true
+    psi.UseShellExecute <- false
+    psi.Environment["DOTNET_NOLOGO"] <- "1"
+    psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] <- "1"
+
+    use p =
+        match Process.Start psi with
+        | null -> failwith "could not start dotnet fsi"
+        | p -> p
+
+    let stdout = p.StandardOutput.ReadToEndAsync()
+    let stderr = p.StandardError.ReadToEndAsync()
+
+    if not (p.WaitForExit(TimeSpan.FromSeconds(float timeoutSeconds))) then
+        p.Kill true
+        failwithf "%s ran past %d s; output so far:\n%s" script timeoutSeconds stdout.Result
+
+    p.WaitForExit()
+    let out, err = stdout.Result, stderr.Result
+    Assert.True(p.ExitCode = 0, sprintf "%s exited with %d.\nstdout:\n%s\nstderr:\n%s" script p.ExitCode out err)
+    out
+
+let private matches (pattern: string) (text: string) =
+    [ for m in Regex.Matches(text, pattern, RegexOptions.Multiline) -> m ]
+
+[<Fact>]
+let ``PerceptronGates.fsx: AND, OR and NAND converge with 4/4 correct, XOR does not`` () =
+    let out = runScript "PerceptronGates.fsx" [] 120
+
+    for gate in [ "AND"; "OR"; "NAND" ] do
+        match matches (sprintf @"^%s converged in (\d+) epochs, (\d)/4 correct" gate) out with
+        | [ m ] ->
+            Assert.InRange(int m.Groups[1].Value, 1, 100)
+            Assert.Equal("4", m.Groups[2].Value)
+        | ms -> failwithf "expected one convergence line for %s, found %d in:\n%s" gate ms.Length out
+
+    match matches @"^XOR did not converge in (\d+) epochs, (\d)/4 correct" out with
+    | [ m ] -> Assert.InRange(int m.Groups[2].Value, 0, 3)
+    | _ -> failwithf "expected XOR not to converge:\n%s" out
+
+    Assert.Empty(matches @"^XOR converged" out)
+    // Each gate's truth table: four rows "a b -> predicted (target t)", 16 in all; the converged ones agree.
+    let rows = matches @"^  ([01]) ([01]) -> ([01]) \(target ([01])\)" out
+    Assert.Equal(16, rows.Length)
+
+    for m in rows[..11] do
+        Assert.Equal(m.Groups[4].Value, m.Groups[3].Value)
+
+    // AND's table is the AND of its inputs.
+    for m in rows[..3] do
+        let a, b = int m.Groups[1].Value, int m.Groups[2].Value
+        Assert.Equal(string (a &&& b), m.Groups[4].Value)
+
+[<Fact>]
+let ``Xor.fsx: the 2-4-1 MLP gets all four XOR cases right`` () =
+    let out = runScript "Xor.fsx" [] 120
+    let rows = matches @"^([01]) xor ([01]) -> ([0-9.]+) predicted ([01]) target ([01])" out
+    Assert.Equal(4, rows.Length)
+
+    for m in rows do
+        let a, b = int m.Groups[1].Value, int m.Groups[2].Value
+        let p = Double.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture)
+        Assert.Equal(a ^^^ b, int m.Groups[5].Value)
+        Assert.Equal(a ^^^ b, int m.Groups[4].Value)
+        // On the right side of 0.5 by a margin, not by luck.
+        Assert.True(abs (p - float (a ^^^ b)) < 0.2, sprintf "%d xor %d: probability %g" a b p)
+
+    Assert.Contains("correct: 4/4", out)
+
+[<Fact>]
+let ``MnistMlp.fsx on 2000 images for 1 epoch prints a test accuracy above 0.8`` () =
+    let out = runScript "MnistMlp.fsx" [ "--limit"; "2000"; "--epochs"; "1" ] 180
+    Assert.Contains("MNIST: 2000 training and 2000 test images, 1 epochs", out)
+    Assert.Single(matches @"^epoch \d+/1: train loss" out) |> ignore
+
+    match matches @"^test accuracy: ([0-9.]+)" out with
+    | [ m ] ->
+        let acc = Double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)
+        Assert.True(acc > 0.8 && acc <= 1.0, sprintf "test accuracy %g, expected > 0.8:\n%s" acc out)
+    | _ -> failwithf "no test accuracy line in:\n%s" out
