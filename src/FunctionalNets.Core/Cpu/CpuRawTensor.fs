@@ -24,6 +24,26 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
 
     static member internal DefaultBackend = backend.Value
 
+    // Op names for messages, without reflection-based formatting on the hot path.
+    static member private BinaryName(k: BinaryKind) =
+        match k with
+        | BinaryKind.Add -> "add"
+        | BinaryKind.Sub -> "sub"
+        | BinaryKind.Mul -> "mul"
+        | BinaryKind.Div -> "div"
+        | BinaryKind.Pow -> "pow"
+        | BinaryKind.Max -> "maximum"
+        | BinaryKind.Min -> "minimum"
+
+    static member private CompareName(k: CompareKind) =
+        match k with
+        | CompareKind.Eq -> "eq"
+        | CompareKind.Ne -> "ne"
+        | CompareKind.Lt -> "lt"
+        | CompareKind.Le -> "le"
+        | CompareKind.Gt -> "gt"
+        | CompareKind.Ge -> "ge"
+
     member internal _.Data = storage.Data
     member internal _.CpuStorage = storage
 
@@ -46,7 +66,7 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         y :> RawTensor
 
     override t.Binary(k, other) =
-        let op = (sprintf "%A" k).ToLowerInvariant()
+        let op = CpuRawTensor.BinaryName k
         t.SameDType op other
         let o = CpuRawTensor.Of(other, op)
         let outShape, sa, sb = t.Broadcast2 op o
@@ -55,7 +75,7 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         y :> RawTensor
 
     override t.Compare(k, other) =
-        let op = (sprintf "%A" k).ToLowerInvariant()
+        let op = CpuRawTensor.CompareName k
         t.SameDType op other
         let o = CpuRawTensor.Of(other, op)
         let outShape, sa, sb = t.Broadcast2 op o
@@ -64,7 +84,11 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         y :> RawTensor
 
     override t.Logical(k, other) =
-        let op = (sprintf "logical%A" k)
+        let op =
+            match k with
+            | LogicalKind.And -> "logicalAnd"
+            | LogicalKind.Or -> "logicalOr"
+            | LogicalKind.Xor -> "logicalXor"
 
         if dtype <> DType.Bool || other.DType <> DType.Bool then
             invalidArg "other" (sprintf "%s: both operands must be Bool, got %O and %O." op dtype other.DType)
