@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+using FunctionalNets.Nn;
+using IDataset = FunctionalNets.Nn.IDataset;
+using NnDataset = FunctionalNets.Nn.Dataset;
+
+namespace FunctionalNets;
+
+/// <summary>A dataset of (input, target) examples with random access. Create one with
+/// <see cref="Datasets"/>.</summary>
+public sealed class Dataset
+{
+    internal Dataset(IDataset inner) => Inner = inner;
+
+    internal IDataset Inner { get; }
+
+    /// <summary>Number of examples.</summary>
+    public int Count => Inner.Count;
+
+    /// <summary>The shape of one input example (without the batch dim), read from the first example.</summary>
+    public int[] InputShape
+    {
+        get
+        {
+            if (Inner.Count == 0) throw new InvalidOperationException("The dataset is empty, so it has no example shape.");
+            var dims = Inner.GetBatch([0]).Input.Shape!.ToArray();
+            return dims[1..];
+        }
+    }
+
+    /// <summary>The first min(n, Count) examples.</summary>
+    /// <param name="n">How many examples to keep (&gt;= 0).</param>
+    public Dataset Take(int n)
+    {
+        if (n < 0) throw new ArgumentOutOfRangeException(nameof(n), n, "Take: n must be >= 0.");
+        return new(NnDataset.take(n, Inner));
+    }
+
+    /// <summary>Splits the examples at random into a training part of round(trainFraction * Count)
+    /// examples and a validation part of the rest; the same seed gives the same split.</summary>
+    /// <param name="trainFraction">The training share, in [0, 1] (0.9 gives 90% / 10%).</param>
+    /// <param name="seed">The seed of the permutation.</param>
+    public (Dataset Train, Dataset Validation) Split(double trainFraction, int seed = 0)
+    {
+        if (!(trainFraction >= 0.0 && trainFraction <= 1.0))
+            throw new ArgumentOutOfRangeException(nameof(trainFraction), trainFraction, "Split: trainFraction must be in [0, 1].");
+        var parts = NnDataset.split(trainFraction, KeyModule.create(seed), Inner);
+        return (new(parts.Item1), new(parts.Item2));
+    }
+
+    /// <summary>The inputs and targets of the examples at the given indices, stacked along a new batch dim.</summary>
+    /// <param name="indices">Example indices in [0, Count).</param>
+    public (Tensor Inputs, Tensor Targets) GetBatch(params int[] indices)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        var b = Inner.GetBatch(indices);
+        return (b.Input, b.Target);
+    }
+
+    /// <summary>A short description.</summary>
+    public override string ToString() => $"Dataset({Count} examples)";
+}
+
+/// <summary>Built-in datasets and datasets from arrays or tensors.</summary>
+public static class Datasets
+{
+    /// <summary>MNIST: 60,000 training and 10,000 test images of handwritten digits; inputs Float32
+    /// [1, 28, 28] normalized with the training mean and standard deviation, targets the digits 0..9.
+    /// The files are found in the given folder, else in $FUNCTIONALNETS_DATA/mnist, the per-user cache or
+    /// the repository's data/mnist; each split is read once per folder and shared.</summary>
+    public static class Mnist
+    {
+        private static readonly ConcurrentDictionary<(string Dir, bool Train), Lazy<IDataset>> Cache = new();
+
+        private static Dataset Load(string? path, bool train)
+        {
+            if (path is not null && string.IsNullOrWhiteSpace(path))
+                throw new ArgumentException("The MNIST path must not be empty; pass null to search the usual places.", nameof(path));
+            var dir = DataLocation.findMnist(Interop.Option(path));
+            var split = train ? MnistSplit.Train : MnistSplit.Test;
+            var lazy = Cache.GetOrAdd((dir, train), key =>
+                new Lazy<IDataset>(() => global::FunctionalNets.Nn.Mnist.toDataset(global::FunctionalNets.Nn.Mnist.loadRaw(true, key.Dir, split))));
+            return new(lazy.Value);
+        }
+
+        /// <summary>The 60,000 training examples.</summary>
+        /// <param name="path">The folder holding the four MNIST files (gzipped or not), or null to search.</param>
+        public static Dataset Train(string? path = null) => Load(path, train: true);
+
+        /// <summary>The 10,000 test examples.</summary>
+        /// <param name="path">The folder holding the four MNIST files (gzipped or not), or null to search.</param>
+        public static Dataset Test(string? path = null) => Load(path, train: false);
+    }
+
+    private static float[] Rows(float[,] values, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(values, paramName);
+        var flat = new float[values.Length];
+        Buffer.BlockCopy(values, 0, flat, 0, values.Length * sizeof(float));
+        return flat;
+    }
+
+    /// <summary>A classification dataset: inputs [N, D] (one example per row) and class labels [N].</summary>
+    /// <param name="inputs">The examples, one per row.</param>
+    /// <param name="labels">The class index of each row (&gt;= 0).</param>
+    public static Dataset FromArrays(float[,] inputs, int[] labels)
+    {
+        var x = Rows(inputs, nameof(inputs));
+        ArgumentNullException.ThrowIfNull(labels);
+        int n = inputs.GetLength(0), d = inputs.GetLength(1);
+        if (labels.Length != n)
+            throw new ArgumentException($"FromArrays: {n} input rows but {labels.Length} labels.", nameof(labels));
+        for (int i = 0; i < labels.Length; i++)
+            if (labels[i] < 0)
+                throw new ArgumentOutOfRangeException(nameof(labels), labels[i], $"FromArrays: label {labels[i]} at index {i} is negative.");
+        return FromTensors(Ops.FromArray(x, n, d), Ops.FromArray(Array.ConvertAll(labels, l => (long)l), n));
+    }
+
+    /// <summary>A regression (or multi-label) dataset: inputs [N, D] and targets [N, K], one example per row.</summary>
+    /// <param name="inputs">The examples, one per row.</param>
+    /// <param name="targets">The target of each row.</param>
+    public static Dataset FromArrays(float[,] inputs, float[,] targets)
+    {
+        var x = Rows(inputs, nameof(inputs));
+        var y = Rows(targets, nameof(targets));
+        int n = inputs.GetLength(0);
+        if (targets.GetLength(0) != n)
+            throw new ArgumentException($"FromArrays: {n} input rows but {targets.GetLength(0)} target rows.", nameof(targets));
+        return FromTensors(Ops.FromArray(x, n, inputs.GetLength(1)), Ops.FromArray(y, n, targets.GetLength(1)));
+    }
+
+    /// <summary>A dataset over two tensors whose first dim indexes the examples.</summary>
+    /// <param name="inputs">The inputs [N, ...].</param>
+    /// <param name="targets">The targets [N, ...] or [N].</param>
+    public static Dataset FromTensors(Tensor inputs, Tensor targets)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (inputs.Rank < 1)
+            throw new ArgumentException($"FromTensors: inputs need a leading example dim, got shape {Interop.ShapeText(inputs.Shape)}.", nameof(inputs));
+        if (targets.Rank < 1 || targets.Shape!.ToArray()[0] != inputs.Shape!.ToArray()[0])
+            throw new ArgumentException(
+                $"FromTensors: inputs {Interop.ShapeText(inputs.Shape)} and targets {Interop.ShapeText(targets.Shape)} must have the same first dim.",
+                nameof(targets));
+        return new(NnDataset.ofTensors(inputs, targets));
+    }
+}

@@ -1,0 +1,61 @@
+using System.Collections;
+using NnHistory = FunctionalNets.Nn.History;
+
+namespace FunctionalNets;
+
+/// <summary>What <see cref="Net.Fit"/> logged: each name ("loss", "accuracy", "val_loss", ...) to its
+/// values, one per epoch run, e.g. <c>history["val_accuracy"][^1]</c>.</summary>
+public sealed class History : IReadOnlyDictionary<string, IReadOnlyList<double>>
+{
+    private readonly Dictionary<string, IReadOnlyList<double>> values = new();
+    private readonly List<string> order = new();
+
+    internal History(NnHistory inner)
+    {
+        Epochs = inner.Epochs.Length;
+        foreach (var name in inner.Keys)
+        {
+            order.Add(name);
+            values[name] = inner.Item(name).ToArray();
+        }
+    }
+
+    /// <summary>Number of epochs run by the fit (fewer than asked when a callback stopped it).</summary>
+    public int Epochs { get; }
+
+    /// <summary>The per-epoch values of a logged name.</summary>
+    /// <param name="key">The name, e.g. "val_loss".</param>
+    public IReadOnlyList<double> this[string key] =>
+        values.TryGetValue(key, out var v)
+            ? v
+            : throw new KeyNotFoundException($"History has no '{key}'; it logged: {string.Join(", ", order)}.");
+
+    /// <summary>The logged names, in the order first logged.</summary>
+    public IEnumerable<string> Keys => order;
+
+    /// <summary>The per-epoch value lists, in the order of <see cref="Keys"/>.</summary>
+    public IEnumerable<IReadOnlyList<double>> Values => order.Select(k => values[k]);
+
+    /// <summary>Number of logged names.</summary>
+    public int Count => order.Count;
+
+    /// <summary>Whether a name was logged.</summary>
+    /// <param name="key">The name.</param>
+    public bool ContainsKey(string key) => values.ContainsKey(key);
+
+    /// <summary>The values of a name, if logged.</summary>
+    /// <param name="key">The name.</param>
+    /// <param name="value">The per-epoch values.</param>
+    public bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out IReadOnlyList<double> value) =>
+        values.TryGetValue(key, out value);
+
+    /// <summary>Enumerates (name, values) pairs.</summary>
+    public IEnumerator<KeyValuePair<string, IReadOnlyList<double>>> GetEnumerator() =>
+        order.Select(k => new KeyValuePair<string, IReadOnlyList<double>>(k, values[k])).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>One line per logged name with its last value.</summary>
+    public override string ToString() =>
+        $"History({Epochs} epochs: " + string.Join(", ", order.Select(k => $"{k}={values[k][^1]:0.####}")) + ")";
+}

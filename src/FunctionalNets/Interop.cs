@@ -1,0 +1,74 @@
+using System.Reflection;
+using Microsoft.FSharp.Collections;
+using Microsoft.FSharp.Core;
+using NnLoss = Microsoft.FSharp.Core.FSharpFunc<FunctionalNets.Tensor, Microsoft.FSharp.Core.FSharpFunc<FunctionalNets.Tensor, FunctionalNets.Tensor>>;
+
+namespace FunctionalNets;
+
+/// <summary>Conversions between the F# values of FunctionalNets.Core/Nn and the C# surface. Internal:
+/// nothing from FSharp.Core appears in a public signature of this assembly.</summary>
+internal static class Interop
+{
+    internal static FSharpList<T> List<T>(IEnumerable<T> items) => ListModule.OfSeq(items);
+
+    internal static FSharpOption<T> Option<T>(T? value) where T : class =>
+        value is null ? FSharpOption<T>.None : FSharpOption<T>.Some(value);
+
+    internal static FSharpOption<T> Some<T>(T value) => FSharpOption<T>.Some(value);
+
+    internal static FSharpOption<T> None<T>() => FSharpOption<T>.None;
+
+    internal static FSharpFunc<T, TResult> Func<T, TResult>(Func<T, TResult> f) => FuncConvert.FromFunc(f);
+
+    internal static NnLoss Func2(Func<Tensor, Tensor, Tensor> f) => FuncConvert.FromFunc(f);
+
+    internal static FSharpMap<string, string> Map(IEnumerable<KeyValuePair<string, string>> entries) =>
+        MapModule.OfSeq(entries.Select(kv => Tuple.Create(kv.Key, kv.Value)));
+
+    internal static IReadOnlyDictionary<string, double> Dictionary(FSharpMap<string, double> logs)
+    {
+        var d = new Dictionary<string, double>();
+        foreach (var kv in logs) d[kv.Key] = kv.Value;
+        return d;
+    }
+
+    internal static PTree<Tensor> EmptyTree => PTree.empty<Tensor>();
+
+    /// <summary>A node of leaves in the given order.</summary>
+    internal static PTree<Tensor> Node(IEnumerable<KeyValuePair<string, Tensor>> leaves) =>
+        PTree<Tensor>.NewNode(List(leaves.Select(kv => Tuple.Create(kv.Key, PTree<Tensor>.NewLeaf(kv.Value)))));
+
+    /// <summary>The (dotted path, tensor) leaves of a tree in order.</summary>
+    internal static IReadOnlyList<KeyValuePair<string, Tensor>> Leaves(PTree<Tensor> tree) =>
+        PTree.leaves(tree).Select(t => new KeyValuePair<string, Tensor>(t.Item1, t.Item2)).ToList();
+
+    /// <summary>The immediate children of a node (empty for a leaf).</summary>
+    internal static IReadOnlyList<KeyValuePair<string, PTree<Tensor>>> Children(PTree<Tensor> tree) =>
+        tree is PTree<Tensor>.Node node
+            ? node.Item.Select(t => new KeyValuePair<string, PTree<Tensor>>(t.Item1, t.Item2)).ToList()
+            : [];
+
+    internal static string ShapeText(int[] dims) => "[" + string.Join(", ", dims) + "]";
+
+    internal static string ShapeText(Shape? shape) => shape is null ? "[]" : ShapeText(shape.ToArray());
+
+    /// <summary>Binds a tensor op of the core that F# declares as an extension member (its compiled name is
+    /// "Tensor.name.Static" on the declaring module's class), so that C# can call it through a delegate.</summary>
+    internal static TDelegate BindTensorOp<TDelegate>(string module, string name) where TDelegate : Delegate =>
+        BindExtension<TDelegate>(typeof(Tensor).Assembly, "FunctionalNets." + module, $"Tensor.{name}.Static");
+
+    /// <summary>Binds a static extension member that F# declares with <c>type X with static member ...</c> in
+    /// another file than X (C# cannot see those): its compiled name is "X.name.Static" (a property reads
+    /// "X.get_name.Static") on the declaring module's class.</summary>
+    internal static TDelegate BindExtension<TDelegate>(Assembly assembly, string moduleType, string compiledName) where TDelegate : Delegate
+    {
+        var invoke = typeof(TDelegate).GetMethod("Invoke")!;
+        var types = invoke.GetParameters().Select(p => p.ParameterType).ToArray();
+        var owner = assembly.GetType(moduleType)
+            ?? throw new MissingMethodException($"{assembly.GetName().Name} has no type {moduleType} (looking for {compiledName}).");
+        var method = owner.GetMethod(compiledName, BindingFlags.Public | BindingFlags.Static, types)
+            ?? throw new MissingMethodException(
+                $"{assembly.GetName().Name}: {moduleType} has no {compiledName}({string.Join(", ", types.Select(t => t.Name))}).");
+        return (TDelegate)method.CreateDelegate(typeof(TDelegate));
+    }
+}

@@ -1,0 +1,348 @@
+using System.Globalization;
+using System.Text;
+using FunctionalNets.Nn;
+using Microsoft.FSharp.Collections;
+using Microsoft.FSharp.Core;
+using NnLayer = FunctionalNets.Nn.Layer;
+using NnLayerModule = FunctionalNets.Nn.LayerModule;
+using NnMetric = FunctionalNets.Nn.Metric;
+using NnCallback = FunctionalNets.Nn.Callback;
+
+namespace FunctionalNets;
+
+/// <summary>
+/// A neural network: layers run one after another, with its parameters, optimizer state and training
+/// state inside. Build it with <see cref="Sequential"/>, configure it with <see cref="Compile"/>, train
+/// it with <see cref="Fit"/>:
+/// <code>
+/// var net = Net.Sequential(Layers.Flatten(), Layers.Linear(784, 10));
+/// net.Compile(Optimizers.Adam(1e-3), Losses.CrossEntropy(), Metrics.Accuracy())
+///    .Fit(Datasets.Mnist.Train(), epochs: 5);
+/// </code>
+/// The net is mutable as a Keras model is: Fit, Compile and Load replace its state. The state itself
+/// is an immutable F# value that training folds over, so nothing else ever sees a half-updated net.
+/// A net is not meant to be trained from two threads at once.
+/// </summary>
+public sealed class Net
+{
+    private const string InputShapeKey = "input_shape";
+    private readonly NnLayer model;
+    private readonly Layer[] layers;
+    private Optimizer? optimizer;
+    private Loss? loss;
+    private Metric[] metrics = [];
+    private TrainState? state;
+    private int[]? inputShape;
+
+    private Net(Layer[] layers)
+    {
+        this.layers = layers;
+        model = NnLayerModule.sequential(Interop.List(layers.Select(l => l.Inner)));
+    }
+
+    /// <summary>A net running the layers one after another; their parameters are named by position as
+    /// PyTorch's nn.Sequential names them ("0.weight", "0.bias", "2.weight", ...).</summary>
+    /// <param name="layers">The layers, at least one.</param>
+    public static Net Sequential(params Layer[] layers)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        if (layers.Length == 0) throw new ArgumentException("Net.Sequential needs at least one layer.", nameof(layers));
+        for (int i = 0; i < layers.Length; i++)
+            if (layers[i] is null) throw new ArgumentException($"Net.Sequential: layer {i} is null.", nameof(layers));
+        return new Net((Layer[])layers.Clone());
+    }
+
+    /// <summary>The layers, in order.</summary>
+    public IReadOnlyList<Layer> Layers => layers;
+
+    /// <summary>Whether the parameters exist (after <see cref="Build(int[])"/>, <see cref="Fit"/> or <see cref="Load"/>).</summary>
+    public bool IsBuilt => state is not null;
+
+    /// <summary>Whether <see cref="Compile"/> has been called.</summary>
+    public bool IsCompiled => optimizer is not null;
+
+    /// <summary>The per-example input shape the net was built for (without the batch dim), or null.</summary>
+    public int[]? InputShape => inputShape?.ToArray();
+
+    /// <summary>Number of optimizer steps taken so far.</summary>
+    public long Step => state?.Step ?? 0;
+
+    /// <summary>The optimizer given to <see cref="Compile"/>, or null.</summary>
+    public Optimizer? Optimizer => optimizer;
+
+    /// <summary>The loss given to <see cref="Compile"/>, or null.</summary>
+    public Loss? Loss => loss;
+
+    /// <summary>Sets the optimizer, the loss and the metrics to log. Compiling a built net keeps its
+    /// weights and starts the optimizer's state afresh (compile before <see cref="Load"/> to resume a run).</summary>
+    /// <param name="optimizer">The optimizer, e.g. <c>Optimizers.Adam(1e-3)</c>.</param>
+    /// <param name="loss">The loss, e.g. <c>Losses.CrossEntropy()</c>.</param>
+    /// <param name="metrics">Metrics to log besides the loss, e.g. <c>Metrics.Accuracy()</c>.</param>
+    /// <returns>This net, for chaining.</returns>
+    public Net Compile(Optimizer optimizer, Loss loss, params Metric[] metrics)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(loss);
+        metrics ??= [];
+        for (int i = 0; i < metrics.Length; i++)
+            if (metrics[i] is null) throw new ArgumentException($"Compile: metric {i} is null.", nameof(metrics));
+        var dup = metrics.GroupBy(m => m.Name).FirstOrDefault(g => g.Count() > 1);
+        if (dup is not null) throw new ArgumentException($"Compile: the metric '{dup.Key}' is given twice.", nameof(metrics));
+        if (metrics.Any(m => m.Name == "loss")) throw new ArgumentException("Compile: a metric may not be named 'loss'.", nameof(metrics));
+
+        this.optimizer = optimizer;
+        this.loss = loss;
+        this.metrics = (Metric[])metrics.Clone();
+        if (state is { } ts)
+            state = new TrainState(ts.Params, ts.State, optimizer.Inner.Init.Invoke(ts.Params), ts.Step, ts.Key, ts.LrScale);
+        return this;
+    }
+
+    /// <summary>Creates the parameters for inputs of the given per-example shape (without the batch dim),
+    /// e.g. <c>Build(1, 28, 28)</c> for MNIST images. Fit builds the net from its data when needed.
+    /// Building again re-initializes the parameters.</summary>
+    /// <param name="inputShape">The per-example input shape.</param>
+    /// <returns>This net, for chaining.</returns>
+    public Net Build(params int[] inputShape) => Build(inputShape, 0);
+
+    private Net Build(int[] shape, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(shape, nameof(inputShape));
+        foreach (var d in shape)
+            if (d < 1)
+                throw new ArgumentOutOfRangeException(nameof(inputShape), $"Build: every dim must be >= 1, got {Interop.ShapeText(shape)}.");
+        var keys = KeyModule.split(KeyModule.create(seed));
+        // Train.init's split: the first key initializes, the second drives shuffling and dropout.
+        var init = model.Init.Invoke(keys.Item1).Invoke(Shape.Create(shape));
+        var p = init.Item2;
+        var opt = optimizer is null ? Interop.EmptyTree : optimizer.Inner.Init.Invoke(p);
+        state = new TrainState(p, init.Item3, opt, 0L, keys.Item2, 1.0);
+        inputShape = shape.ToArray();
+        return this;
+    }
+
+    private TrainState Built(string operation) =>
+        state ?? throw new InvalidOperationException(
+            $"Net.{operation}: the net is not built yet; call Build(inputShape), e.g. net.Build(1, 28, 28), or Fit first.");
+
+    private TrainState EnsureBuilt(Dataset data, int seed)
+    {
+        if (state is { } ts) return ts;
+        if (data.Count == 0) throw new ArgumentException("The dataset is empty.", nameof(data));
+        Build(data.InputShape, seed);
+        return state!;
+    }
+
+    private (Optimizer Optimizer, Loss Loss) Compiled(string operation) =>
+        optimizer is not null && loss is not null
+            ? (optimizer, loss)
+            : throw new InvalidOperationException(
+                $"Net.{operation}: the net is not compiled; call Compile(optimizer, loss, metrics) first, e.g. " +
+                "net.Compile(Optimizers.Adam(1e-3), Losses.CrossEntropy(), Metrics.Accuracy()).");
+
+    private FSharpList<NnMetric> NnMetrics => Interop.List(metrics.Select(m => m.Inner));
+
+    /// <summary>Trains the net. Prints one line per epoch (a live progress bar on a terminal) unless
+    /// verbose is false. With a validation set, each epoch also logs "val_loss" and "val_" + metric.</summary>
+    /// <param name="train">The training examples.</param>
+    /// <param name="epochs">The epoch to train up to (counting from initialEpoch, so epochs - initialEpoch epochs run).</param>
+    /// <param name="batchSize">Examples per optimizer step.</param>
+    /// <param name="validation">Examples evaluated at the end of each epoch, or null.</param>
+    /// <param name="callbacks">Callbacks run at the end of each epoch (early stopping, checkpoints, ...).</param>
+    /// <param name="shuffle">Shuffle the training examples each epoch.</param>
+    /// <param name="verbose">Print progress.</param>
+    /// <param name="seed">Seeds the parameters' initialization, shuffling and dropout when this call builds the net.</param>
+    /// <param name="initialEpoch">Epochs already done (to resume from a checkpoint saved after that epoch).</param>
+    /// <returns>The logged values, epoch by epoch.</returns>
+    public History Fit(
+        Dataset train,
+        int epochs = 1,
+        int batchSize = 32,
+        Dataset? validation = null,
+        IEnumerable<Callback>? callbacks = null,
+        bool shuffle = true,
+        bool verbose = true,
+        int seed = 0,
+        int initialEpoch = 0)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "Fit: epochs must be >= 1.");
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Fit: batchSize must be >= 1.");
+        if (initialEpoch < 0 || initialEpoch > epochs)
+            throw new ArgumentOutOfRangeException(nameof(initialEpoch), initialEpoch, $"Fit: initialEpoch must be in [0, epochs = {epochs}].");
+        if (train.Count == 0) throw new ArgumentException("Fit: the training dataset is empty.", nameof(train));
+        var cbs = callbacks?.ToArray() ?? [];
+        for (int i = 0; i < cbs.Length; i++)
+            if (cbs[i] is null) throw new ArgumentException($"Fit: callback {i} is null.", nameof(callbacks));
+        var (opt, lossFn) = Compiled(nameof(Fit));
+        var ts = EnsureBuilt(train, seed);
+
+        var options = new FitOptions(
+            epochs,
+            batchSize,
+            shuffle,
+            false,
+            validation is null ? FSharpOption<IDataset>.None : FSharpOption<IDataset>.Some(validation.Inner),
+            NnMetrics,
+            Interop.List(cbs.Select(c => c.Inner)),
+            verbose,
+            initialEpoch);
+        var result = Train.fit(model, lossFn.Inner, opt.Inner, options, train.Inner, ts);
+        state = result.Item1;
+        return new History(result.Item2);
+    }
+
+    /// <summary>The loss and the metrics over a dataset, in evaluation mode (dropout off): a dictionary
+    /// with "loss" and each metric's name, e.g. <c>net.Evaluate(test)["accuracy"]</c>.</summary>
+    /// <param name="data">The examples.</param>
+    /// <param name="batchSize">Examples per forward pass.</param>
+    public IReadOnlyDictionary<string, double> Evaluate(Dataset data, int batchSize = 256)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Evaluate: batchSize must be >= 1.");
+        var (_, lossFn) = Compiled(nameof(Evaluate));
+        var ts = EnsureBuilt(data, 0);
+        return Interop.Dictionary(Train.evaluate(model, lossFn.Inner, NnMetrics, ts, data.Inner, batchSize));
+    }
+
+    /// <summary>The net's outputs for every example of a dataset, in order, in evaluation mode.</summary>
+    /// <param name="data">The examples (their targets are ignored).</param>
+    /// <param name="batchSize">Examples per forward pass.</param>
+    public Tensor Predict(Dataset data, int batchSize = 256)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Predict: batchSize must be >= 1.");
+        var ts = EnsureBuilt(data, 0);
+        if (data.Count == 0) throw new ArgumentException("Predict: the dataset is empty.", nameof(data));
+        return Train.predict(model, ts, data.Inner, batchSize);
+    }
+
+    /// <summary>The net's outputs for a batch of inputs (leading batch dim), in evaluation mode.</summary>
+    /// <param name="inputs">The inputs [N, ...].</param>
+    public Tensor Predict(Tensor inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var ts = state ?? (inputs.Rank >= 1 ? Build(inputs.Shape!.ToArray()[1..], 0).state! : Built(nameof(Predict)));
+        var output = Scope.run(FuncConvert.FromFunc(() => NnLayerModule.predict(model, ts.Params, ts.State, inputs)));
+        return output.NoDiff;
+    }
+
+    /// <summary>The predicted class of every example: the index of the highest output for [N, C] outputs,
+    /// or 1 where the single output is above 0.5 for [N, 1] or [N] outputs (probabilities from a Sigmoid).</summary>
+    /// <param name="data">The examples.</param>
+    /// <param name="batchSize">Examples per forward pass.</param>
+    public int[] PredictClasses(Dataset data, int batchSize = 256) => Classes(Predict(data, batchSize));
+
+    /// <summary>The predicted class of every row of a batch of inputs (see the dataset overload).</summary>
+    /// <param name="inputs">The inputs [N, ...].</param>
+    public int[] PredictClasses(Tensor inputs) => Classes(Predict(inputs));
+
+    private static int[] Classes(Tensor outputs)
+    {
+        var dims = outputs.Shape!.ToArray();
+        var v = outputs.ToDoubleArray();
+        if (dims.Length == 1 || (dims.Length == 2 && dims[1] == 1))
+            return v.Select(x => x > 0.5 ? 1 : 0).ToArray();
+        if (dims.Length != 2)
+            throw new InvalidOperationException($"PredictClasses: outputs of shape {Interop.ShapeText(dims)} are not [N, C] scores.");
+        int n = dims[0], c = dims[1];
+        var classes = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            int best = 0;
+            for (int j = 1; j < c; j++)
+                if (v[i * c + j] > v[i * c + best]) best = j;
+            classes[i] = best;
+        }
+        return classes;
+    }
+
+    /// <summary>Number of trainable parameters (elements).</summary>
+    public int ParameterCount => NnLayerModule.numParams(Built(nameof(ParameterCount)).Params);
+
+    /// <summary>The parameters' names in order, as PyTorch's state_dict names them ("0.weight", "0.bias", ...).</summary>
+    public IReadOnlyList<string> ParameterNames => Interop.Leaves(Built(nameof(ParameterNames)).Params).Select(kv => kv.Key).ToList();
+
+    /// <summary>The parameters by name (copies are not made: tensors are immutable).</summary>
+    public IReadOnlyDictionary<string, Tensor> Parameters =>
+        Interop.Leaves(Built(nameof(Parameters)).Params).ToDictionary(kv => kv.Key, kv => kv.Value);
+
+    /// <summary>A Keras-like table of the layers, their output shapes and parameter counts.</summary>
+    public string Summary()
+    {
+        var ts = Built(nameof(Summary));
+        var paramsByChild = Interop.Children(ts.Params).ToDictionary(kv => kv.Key, kv => NnLayerModule.numParams(kv.Value));
+        var rows = new List<(string Layer, string Shape, string Params)>();
+        var shape = Shape.Create(inputShape!);
+        var key = KeyModule.create(0);
+        for (int i = 0; i < layers.Length; i++)
+        {
+            // Init only infers the output shape here; the parameters it creates are dropped.
+            shape = layers[i].Inner.Init.Invoke(key).Invoke(shape).Item1;
+            var n = paramsByChild.GetValueOrDefault(i.ToString(CultureInfo.InvariantCulture));
+            rows.Add(($"{i}: {layers[i].Name}", Interop.ShapeText([-1, .. shape!.ToArray()]).Replace("-1", "N"), n.ToString("N0", CultureInfo.InvariantCulture)));
+        }
+
+        int w1 = Math.Max("Layer".Length, rows.Max(r => r.Layer.Length));
+        int w2 = Math.Max("Output shape".Length, rows.Max(r => r.Shape.Length));
+        int w3 = Math.Max("Params".Length, rows.Max(r => r.Params.Length));
+        var line = new string('-', w1 + w2 + w3 + 4);
+        var sb = new StringBuilder();
+        sb.AppendLine($"Net (input {Interop.ShapeText([-1, .. inputShape!]).Replace("-1", "N")})");
+        sb.AppendLine(line);
+        sb.AppendLine($"{"Layer".PadRight(w1)}  {"Output shape".PadRight(w2)}  {"Params".PadLeft(w3)}");
+        sb.AppendLine(line);
+        foreach (var r in rows) sb.AppendLine($"{r.Layer.PadRight(w1)}  {r.Shape.PadRight(w2)}  {r.Params.PadLeft(w3)}");
+        sb.AppendLine(line);
+        sb.Append($"Total params: {NnLayerModule.numParams(ts.Params).ToString("N0", CultureInfo.InvariantCulture)}");
+        return sb.ToString();
+    }
+
+    /// <summary>Writes a safetensors checkpoint: the parameters (named as PyTorch's state_dict), the
+    /// non-trainable state, the optimizer state and the step, atomically (a crash never leaves a torn file).</summary>
+    /// <param name="path">The file to write.</param>
+    public void Save(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("Save: the path must not be empty.", nameof(path));
+        var ts = Built(nameof(Save));
+        var meta = new Dictionary<string, string>
+        {
+            [InputShapeKey] = string.Join(",", inputShape!),
+            ["model"] = model.Name,
+        };
+        if (optimizer is not null) meta["optimizer"] = optimizer.Name;
+        Checkpoint.save(path, ts, Interop.Map(meta));
+    }
+
+    /// <summary>Reads a checkpoint written by <see cref="Save"/> (or the ModelCheckpoint callback) into
+    /// this net. Every parameter must be in the file with the shape the net has, or an
+    /// <see cref="InvalidDataException"/> names the first mismatch, e.g. "checkpoint mismatch at
+    /// params.0.weight: file has [512; 784], model has [256; 784]". A compiled net also loads the
+    /// optimizer's state and step, so training resumes where it stopped; an unbuilt net is built for the
+    /// input shape recorded in the file.</summary>
+    /// <param name="path">The file to read.</param>
+    /// <returns>This net, for chaining.</returns>
+    public Net Load(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("Load: the path must not be empty.", nameof(path));
+        if (!File.Exists(path)) throw new FileNotFoundException($"Load: no checkpoint at {Path.GetFullPath(path)}.", path);
+
+        var raw = Checkpoint.load(path);
+        if (state is null)
+        {
+            if (!raw.Item2.TryGetValue(InputShapeKey, out var text))
+                throw new InvalidOperationException(
+                    $"Load: {path} does not record the input shape; call Build(inputShape) on the net before Load.");
+            Build(text.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(), 0);
+        }
+
+        var ts = state!;
+        // Without an optimizer the file's optimizer state is kept as it is; parameters and state are checked.
+        var template = optimizer is null ? new TrainState(ts.Params, ts.State, raw.Item1.Opt, ts.Step, ts.Key, ts.LrScale) : ts;
+        state = Checkpoint.loadInto(path, template).Item1;
+        return this;
+    }
+
+    /// <summary>The layers, e.g. <c>Sequential(Flatten, Linear(784->10))</c>.</summary>
+    public override string ToString() => model.Name;
+}

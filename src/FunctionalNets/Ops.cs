@@ -1,0 +1,271 @@
+using Microsoft.FSharp.Core;
+
+namespace FunctionalNets;
+
+/// <summary>
+/// Tensor operations for C#: creation, conversion, activations, reductions and products, each also an
+/// extension method (<c>Ops.Mean(d * d)</c> or <c>(d * d).Mean()</c>). Arithmetic uses the operators of
+/// <see cref="Tensor"/> itself (<c>+ - * /</c> with tensors and numbers). Every op is differentiable, so
+/// custom layers and losses written with them train like the built-in ones.
+/// </summary>
+public static class Ops
+{
+    private static class B
+    {
+        internal static readonly Func<Array, IEnumerable<int>, FSharpOption<Device>, Tensor> OfArray =
+            Interop.BindTensorOp<Func<Array, IEnumerable<int>, FSharpOption<Device>, Tensor>>("CreationOps", "ofArray");
+        internal static readonly Func<IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor> Zeros =
+            Interop.BindTensorOp<Func<IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor>>("CreationOps", "zeros");
+        internal static readonly Func<IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor> Ones =
+            Interop.BindTensorOp<Func<IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor>>("CreationOps", "ones");
+        internal static readonly Func<double, FSharpOption<DType>, FSharpOption<Device>, Tensor> Scalar =
+            Interop.BindTensorOp<Func<double, FSharpOption<DType>, FSharpOption<Device>, Tensor>>("CreationOps", "scalar");
+        internal static readonly Func<Key, IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor> Rand =
+            Interop.BindTensorOp<Func<Key, IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor>>("CreationOps", "rand");
+        internal static readonly Func<Key, IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor> Randn =
+            Interop.BindTensorOp<Func<Key, IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor>>("CreationOps", "randn");
+        internal static readonly Func<Tensor, double[]> ToFloatArray = Interop.BindTensorOp<Func<Tensor, double[]>>("CreationOps", "toFloatArray");
+        internal static readonly Func<Tensor, Array> ToArray = Interop.BindTensorOp<Func<Tensor, Array>>("CreationOps", "toArray");
+        internal static readonly Func<Tensor, double> ToScalar = Interop.BindTensorOp<Func<Tensor, double>>("CreationOps", "toScalar");
+        internal static readonly Func<Tensor, DType, Tensor> Cast = Interop.BindTensorOp<Func<Tensor, DType, Tensor>>("CreationOps", "cast");
+
+        internal static readonly Func<Tensor, Tensor> Relu = Interop.BindTensorOp<Func<Tensor, Tensor>>("ActivationOps", "relu");
+        internal static readonly Func<Tensor, Tensor> Gelu = Interop.BindTensorOp<Func<Tensor, Tensor>>("ActivationOps", "gelu");
+        internal static readonly Func<Tensor, Tensor> Silu = Interop.BindTensorOp<Func<Tensor, Tensor>>("ActivationOps", "silu");
+        internal static readonly Func<Tensor, Tensor> Softplus = Interop.BindTensorOp<Func<Tensor, Tensor>>("ActivationOps", "softplus");
+        internal static readonly Func<Tensor, Tensor> Sigmoid = Interop.BindTensorOp<Func<Tensor, Tensor>>("UnaryOps", "sigmoid");
+        internal static readonly Func<Tensor, Tensor> Tanh = Interop.BindTensorOp<Func<Tensor, Tensor>>("UnaryOps", "tanh");
+        internal static readonly Func<Tensor, Tensor> Exp = Interop.BindTensorOp<Func<Tensor, Tensor>>("UnaryOps", "exp");
+        internal static readonly Func<Tensor, Tensor> Log = Interop.BindTensorOp<Func<Tensor, Tensor>>("UnaryOps", "log");
+        internal static readonly Func<Tensor, Tensor> Abs = Interop.BindTensorOp<Func<Tensor, Tensor>>("UnaryOps", "abs");
+        internal static readonly Func<Tensor, Tensor> Sqrt = Interop.BindTensorOp<Func<Tensor, Tensor>>("UnaryOps", "sqrt");
+        internal static readonly Func<Tensor, Tensor> Square = Interop.BindTensorOp<Func<Tensor, Tensor>>("UnaryOps", "square");
+        internal static readonly Func<Tensor, FSharpOption<int>, Tensor> Softmax =
+            Interop.BindTensorOp<Func<Tensor, FSharpOption<int>, Tensor>>("SoftmaxOps", "softmax");
+        internal static readonly Func<Tensor, FSharpOption<int>, Tensor> LogSoftmax =
+            Interop.BindTensorOp<Func<Tensor, FSharpOption<int>, Tensor>>("SoftmaxOps", "logSoftmax");
+
+        internal static readonly Func<Tensor, FSharpOption<IEnumerable<int>>, FSharpOption<bool>, Tensor> SumAll =
+            Interop.BindTensorOp<Func<Tensor, FSharpOption<IEnumerable<int>>, FSharpOption<bool>, Tensor>>("ReductionOps", "sum");
+        internal static readonly Func<Tensor, int, FSharpOption<bool>, Tensor> SumDim =
+            Interop.BindTensorOp<Func<Tensor, int, FSharpOption<bool>, Tensor>>("ReductionOps", "sum");
+        internal static readonly Func<Tensor, FSharpOption<IEnumerable<int>>, FSharpOption<bool>, Tensor> MeanAll =
+            Interop.BindTensorOp<Func<Tensor, FSharpOption<IEnumerable<int>>, FSharpOption<bool>, Tensor>>("ReductionOps", "mean");
+        internal static readonly Func<Tensor, int, FSharpOption<bool>, Tensor> MeanDim =
+            Interop.BindTensorOp<Func<Tensor, int, FSharpOption<bool>, Tensor>>("ReductionOps", "mean");
+        internal static readonly Func<Tensor, FSharpOption<int>, FSharpOption<bool>, Tensor> Argmax =
+            Interop.BindTensorOp<Func<Tensor, FSharpOption<int>, FSharpOption<bool>, Tensor>>("ReductionOps", "argmax");
+
+        internal static readonly Func<Tensor, Tensor, Tensor> Matmul = Interop.BindTensorOp<Func<Tensor, Tensor, Tensor>>("MatmulOps", "matmul");
+        internal static readonly Func<Tensor, Tensor, FSharpOption<Tensor>, Tensor> Linear =
+            Interop.BindTensorOp<Func<Tensor, Tensor, FSharpOption<Tensor>, Tensor>>("MatmulOps", "linear");
+        internal static readonly Func<Tensor, IEnumerable<int>, Tensor> Reshape =
+            Interop.BindTensorOp<Func<Tensor, IEnumerable<int>, Tensor>>("LayoutOps", "reshape");
+        internal static readonly Func<Tensor, FSharpOption<int>, FSharpOption<int>, Tensor> Transpose =
+            Interop.BindTensorOp<Func<Tensor, FSharpOption<int>, FSharpOption<int>, Tensor>>("LayoutOps", "transpose");
+        internal static readonly Func<Tensor, FSharpOption<double>, FSharpOption<double>, Tensor> Clamp =
+            Interop.BindTensorOp<Func<Tensor, FSharpOption<double>, FSharpOption<double>, Tensor>>("ComparisonOps", "clamp");
+    }
+
+    private static int[] CheckShape(int[] shape, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(shape, paramName);
+        foreach (var d in shape)
+            if (d < 0)
+                throw new ArgumentOutOfRangeException(paramName, $"dimensions must be >= 0, got {Interop.ShapeText(shape)}.");
+        return shape;
+    }
+
+    private static Array CheckData(Array data, int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckShape(shape, nameof(shape));
+        long n = 1;
+        foreach (var d in shape) n *= d;
+        if (n != data.Length)
+            throw new ArgumentException($"{data.Length} values do not fill shape {Interop.ShapeText(shape)} ({n} elements).", nameof(shape));
+        return data;
+    }
+
+    // ---- creation and conversion ----
+
+    /// <summary>A Float32 tensor holding a copy of <paramref name="data"/> (row-major) with the given shape.</summary>
+    /// <param name="data">The values, row-major; their count must equal the product of the dims.</param>
+    /// <param name="shape">The dims; none for a scalar.</param>
+    public static Tensor FromArray(float[] data, params int[] shape) => B.OfArray(CheckData(data, shape), shape, Interop.None<Device>());
+
+    /// <summary>A Float64 tensor holding a copy of <paramref name="data"/> (row-major) with the given shape.</summary>
+    /// <param name="data">The values, row-major.</param>
+    /// <param name="shape">The dims.</param>
+    public static Tensor FromArray(double[] data, params int[] shape) => B.OfArray(CheckData(data, shape), shape, Interop.None<Device>());
+
+    /// <summary>An Int64 tensor (class labels, indices) holding a copy of <paramref name="data"/>.</summary>
+    /// <param name="data">The values, row-major.</param>
+    /// <param name="shape">The dims.</param>
+    public static Tensor FromArray(long[] data, params int[] shape) => B.OfArray(CheckData(data, shape), shape, Interop.None<Device>());
+
+    /// <summary>A Float32 tensor of zeros.</summary>
+    /// <param name="shape">The dims.</param>
+    public static Tensor Zeros(params int[] shape) => B.Zeros(CheckShape(shape, nameof(shape)), Interop.Some(DType.Float32), Interop.None<Device>());
+
+    /// <summary>A Float32 tensor of ones.</summary>
+    /// <param name="shape">The dims.</param>
+    public static Tensor Ones(params int[] shape) => B.Ones(CheckShape(shape, nameof(shape)), Interop.Some(DType.Float32), Interop.None<Device>());
+
+    /// <summary>A Float32 scalar tensor.</summary>
+    /// <param name="value">The value.</param>
+    public static Tensor Scalar(double value) => B.Scalar(value, Interop.Some(DType.Float32), Interop.None<Device>());
+
+    /// <summary>A Float32 tensor of uniform values in [0, 1), reproducible from the seed on every machine.</summary>
+    /// <param name="seed">The seed (a counter-based key; the same seed gives the same values).</param>
+    /// <param name="shape">The dims.</param>
+    public static Tensor Rand(long seed, params int[] shape) =>
+        B.Rand(KeyModule.create(seed), CheckShape(shape, nameof(shape)), Interop.Some(DType.Float32), Interop.None<Device>());
+
+    /// <summary>A Float32 tensor of standard normal values, reproducible from the seed.</summary>
+    /// <param name="seed">The seed.</param>
+    /// <param name="shape">The dims.</param>
+    public static Tensor Randn(long seed, params int[] shape) =>
+        B.Randn(KeyModule.create(seed), CheckShape(shape, nameof(shape)), Interop.Some(DType.Float32), Interop.None<Device>());
+
+    /// <summary>The tensor's dims as an array.</summary>
+    /// <param name="x">The tensor.</param>
+    public static int[] Dims(this Tensor x) => x.Shape!.ToArray();
+
+    /// <summary>The elements, row-major, as doubles (any dtype).</summary>
+    /// <param name="x">The tensor.</param>
+    public static double[] ToDoubleArray(this Tensor x) => B.ToFloatArray(x);
+
+    /// <summary>The elements, row-major, as floats (any dtype).</summary>
+    /// <param name="x">The tensor.</param>
+    public static float[] ToSingleArray(this Tensor x) =>
+        B.ToArray(x) is float[] f ? f : Array.ConvertAll(B.ToFloatArray(x), v => (float)v);
+
+    /// <summary>The value of a one-element tensor.</summary>
+    /// <param name="x">The tensor.</param>
+    public static double ToScalar(this Tensor x) => B.ToScalar(x);
+
+    /// <summary>The tensor converted to another element type.</summary>
+    /// <param name="x">The tensor.</param>
+    /// <param name="dtype">The element type.</param>
+    public static Tensor Cast(this Tensor x, DType dtype) => B.Cast(x, dtype);
+
+    // ---- activations and elementwise functions ----
+
+    /// <summary>max(x, 0).</summary>
+    /// <param name="x">The input.</param>
+    public static Tensor Relu(this Tensor x) => B.Relu(x);
+
+    /// <summary>The logistic sigmoid 1 / (1 + e^-x).</summary>
+    /// <param name="x">The input.</param>
+    public static Tensor Sigmoid(this Tensor x) => B.Sigmoid(x);
+
+    /// <summary>The hyperbolic tangent.</summary>
+    /// <param name="x">The input.</param>
+    public static Tensor Tanh(this Tensor x) => B.Tanh(x);
+
+    /// <summary>The exact GELU, x * Phi(x).</summary>
+    /// <param name="x">The input.</param>
+    public static Tensor Gelu(this Tensor x) => B.Gelu(x);
+
+    /// <summary>x * sigmoid(x).</summary>
+    /// <param name="x">The input.</param>
+    public static Tensor Silu(this Tensor x) => B.Silu(x);
+
+    /// <summary>log(1 + e^x), computed without overflow.</summary>
+    /// <param name="x">The input.</param>
+    public static Tensor Softplus(this Tensor x) => B.Softplus(x);
+
+    /// <summary>e^x.</summary>
+    /// <param name="x">The input.</param>
+    public static Tensor Exp(this Tensor x) => B.Exp(x);
+
+    /// <summary>The natural logarithm.</summary>
+    /// <param name="x">The input.</param>
+    public static Tensor Log(this Tensor x) => B.Log(x);
+
+    /// <summary>|x|.</summary>
+    /// <param name="x">The input.</param>
+    public static Tensor Abs(this Tensor x) => B.Abs(x);
+
+    /// <summary>The square root.</summary>
+    /// <param name="x">The input.</param>
+    public static Tensor Sqrt(this Tensor x) => B.Sqrt(x);
+
+    /// <summary>x * x.</summary>
+    /// <param name="x">The input.</param>
+    public static Tensor Square(this Tensor x) => B.Square(x);
+
+    /// <summary>x clamped to [min, max]; a null bound is open.</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="min">The lower bound, or null.</param>
+    /// <param name="max">The upper bound, or null.</param>
+    public static Tensor Clamp(this Tensor x, double? min = null, double? max = null) =>
+        B.Clamp(x, min is { } lo ? Interop.Some(lo) : Interop.None<double>(), max is { } hi ? Interop.Some(hi) : Interop.None<double>());
+
+    /// <summary>Softmax along a dim (negative counts from the end).</summary>
+    /// <param name="x">The scores.</param>
+    /// <param name="dim">The dim, -1 for the last.</param>
+    public static Tensor Softmax(this Tensor x, int dim = -1) => B.Softmax(x, Interop.Some(dim));
+
+    /// <summary>Log-softmax along a dim (negative counts from the end).</summary>
+    /// <param name="x">The scores.</param>
+    /// <param name="dim">The dim, -1 for the last.</param>
+    public static Tensor LogSoftmax(this Tensor x, int dim = -1) => B.LogSoftmax(x, Interop.Some(dim));
+
+    // ---- reductions ----
+
+    /// <summary>The sum of all elements (a scalar).</summary>
+    /// <param name="x">The input.</param>
+    public static Tensor Sum(this Tensor x) => B.SumAll(x, Interop.None<IEnumerable<int>>(), Interop.None<bool>());
+
+    /// <summary>The sum along one dim.</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="dim">The dim (negative counts from the end).</param>
+    /// <param name="keepDim">Keep the reduced dim with size 1.</param>
+    public static Tensor Sum(this Tensor x, int dim, bool keepDim = false) => B.SumDim(x, dim, Interop.Some(keepDim));
+
+    /// <summary>The mean of all elements (a scalar).</summary>
+    /// <param name="x">The input.</param>
+    public static Tensor Mean(this Tensor x) => B.MeanAll(x, Interop.None<IEnumerable<int>>(), Interop.None<bool>());
+
+    /// <summary>The mean along one dim.</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="dim">The dim (negative counts from the end).</param>
+    /// <param name="keepDim">Keep the reduced dim with size 1.</param>
+    public static Tensor Mean(this Tensor x, int dim, bool keepDim = false) => B.MeanDim(x, dim, Interop.Some(keepDim));
+
+    /// <summary>The index of the largest element along a dim (Int64).</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="dim">The dim (negative counts from the end).</param>
+    public static Tensor Argmax(this Tensor x, int dim = -1) => B.Argmax(x, Interop.Some(dim), Interop.None<bool>());
+
+    // ---- products and layout ----
+
+    /// <summary>The matrix product (batched over leading dims, broadcasting as PyTorch's matmul).</summary>
+    /// <param name="a">The left operand.</param>
+    /// <param name="b">The right operand.</param>
+    public static Tensor Matmul(this Tensor a, Tensor b) => B.Matmul(a, b);
+
+    /// <summary>x W^T + b, the fully connected map, with weight [out, in] and an optional bias [out].</summary>
+    /// <param name="x">The input [..., in].</param>
+    /// <param name="weight">The weight [out, in].</param>
+    /// <param name="bias">The bias [out], or null.</param>
+    public static Tensor Linear(this Tensor x, Tensor weight, Tensor? bias = null) =>
+        B.Linear(x, weight, bias is null ? Interop.None<Tensor>() : Interop.Some(bias));
+
+    /// <summary>The same elements with another shape (one dim may be -1).</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="dims">The new dims.</param>
+    public static Tensor Reshape(this Tensor x, params int[] dims)
+    {
+        ArgumentNullException.ThrowIfNull(dims);
+        return B.Reshape(x, dims);
+    }
+
+    /// <summary>Swaps two dims (by default the last two).</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="dim0">The first dim.</param>
+    /// <param name="dim1">The second dim.</param>
+    public static Tensor Transpose(this Tensor x, int dim0 = -2, int dim1 = -1) => B.Transpose(x, Interop.Some(dim0), Interop.Some(dim1));
+}

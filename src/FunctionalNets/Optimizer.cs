@@ -1,0 +1,231 @@
+using FunctionalNets.Nn;
+using NnGradTx = FunctionalNets.Nn.GradTx;
+
+namespace FunctionalNets;
+
+/// <summary>An optimizer: a gradient transformation whose state (moments, counts) is a tensor tree kept
+/// in the net and saved with its checkpoint. Create one with <see cref="Optimizers"/>.</summary>
+public sealed class Optimizer
+{
+    internal Optimizer(string name, NnGradTx inner)
+    {
+        Name = name;
+        Inner = inner;
+    }
+
+    internal NnGradTx Inner { get; }
+
+    /// <summary>A short description, e.g. <c>Adam(lr=0.001)</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>This optimizer with the gradients first scaled so that their global L2 norm (over all
+    /// parameters) is at most maxNorm (PyTorch's clip_grad_norm_).</summary>
+    /// <param name="maxNorm">The largest global norm allowed (&gt; 0).</param>
+    public Optimizer WithGradientClipping(double maxNorm)
+    {
+        if (!(maxNorm > 0.0 && double.IsFinite(maxNorm)))
+            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "WithGradientClipping: maxNorm must be a positive finite number.");
+        return new($"{Name} clipped to norm {maxNorm}",
+            Optim.chain(Interop.List(new[] { Optim.clipByGlobalNorm(maxNorm), Inner })));
+    }
+
+    /// <summary>A short description.</summary>
+    public override string ToString() => Name;
+}
+
+/// <summary>The built-in optimizers, with PyTorch's update rules and defaults. Each takes a fixed learning
+/// rate or a <see cref="Schedule"/>.</summary>
+public static class Optimizers
+{
+    private static void LearningRate(double lr)
+    {
+        if (!(lr > 0.0 && double.IsFinite(lr)))
+            throw new ArgumentOutOfRangeException("learningRate", lr, "The learning rate must be a positive finite number.");
+    }
+
+    private static void NonNegative(double value, string paramName)
+    {
+        if (!(value >= 0.0 && double.IsFinite(value)))
+            throw new ArgumentOutOfRangeException(paramName, value, $"{paramName} must be a finite number >= 0.");
+    }
+
+    private static void Beta(double value, string paramName)
+    {
+        if (!(value >= 0.0 && value < 1.0))
+            throw new ArgumentOutOfRangeException(paramName, value, $"{paramName} must be in [0, 1).");
+    }
+
+    private static void Positive(double value, string paramName)
+    {
+        if (!(value > 0.0 && double.IsFinite(value)))
+            throw new ArgumentOutOfRangeException(paramName, value, $"{paramName} must be a positive finite number.");
+    }
+
+    private static Schedule Lr(double lr)
+    {
+        LearningRate(lr);
+        return Schedules.Constant(lr);
+    }
+
+    // ---- SGD ----
+
+    /// <summary>Stochastic gradient descent with optional momentum, Nesterov momentum and coupled L2 weight
+    /// decay (torch.optim.SGD).</summary>
+    /// <param name="learningRate">The step size.</param>
+    /// <param name="momentum">Momentum factor in [0, 1); 0 disables it.</param>
+    /// <param name="nesterov">Nesterov momentum (needs momentum &gt; 0).</param>
+    /// <param name="weightDecay">L2 penalty added to the gradient.</param>
+    public static Optimizer SGD(double learningRate = 0.01, double momentum = 0.0, bool nesterov = false, double weightDecay = 0.0)
+    {
+        LearningRate(learningRate);
+        if (momentum == 0.0 && !nesterov && weightDecay == 0.0)
+            return new($"SGD(lr={learningRate})", Optim.sgd(learningRate));
+        return SGD(Lr(learningRate), momentum, nesterov, weightDecay);
+    }
+
+    /// <summary>SGD with a scheduled learning rate.</summary>
+    /// <param name="learningRate">The step-size schedule.</param>
+    /// <param name="momentum">Momentum factor in [0, 1); 0 disables it.</param>
+    /// <param name="nesterov">Nesterov momentum (needs momentum &gt; 0).</param>
+    /// <param name="weightDecay">L2 penalty added to the gradient.</param>
+    public static Optimizer SGD(Schedule learningRate, double momentum = 0.0, bool nesterov = false, double weightDecay = 0.0)
+    {
+        ArgumentNullException.ThrowIfNull(learningRate);
+        Beta(momentum, nameof(momentum));
+        NonNegative(weightDecay, nameof(weightDecay));
+        if (nesterov && momentum <= 0.0)
+            throw new ArgumentException("SGD: Nesterov momentum needs momentum > 0.", nameof(nesterov));
+        var options = new Optim.SgdOptions(momentum, nesterov, weightDecay);
+        return new($"SGD(lr={learningRate.Name}, momentum={momentum}{(nesterov ? ", nesterov" : "")}, weight_decay={weightDecay})",
+            Optim.sgdCustom(options, learningRate.Inner));
+    }
+
+    // ---- Adam / AdamW ----
+
+    /// <summary>Adam (torch.optim.Adam) with optional coupled L2 weight decay.</summary>
+    /// <param name="learningRate">The step size.</param>
+    /// <param name="beta1">Decay of the first moment, in [0, 1).</param>
+    /// <param name="beta2">Decay of the second moment, in [0, 1).</param>
+    /// <param name="epsilon">Added to the denominator (&gt; 0).</param>
+    /// <param name="weightDecay">L2 penalty added to the gradient.</param>
+    public static Optimizer Adam(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.0)
+    {
+        LearningRate(learningRate);
+        if (beta1 == 0.9 && beta2 == 0.999 && epsilon == 1e-8 && weightDecay == 0.0)
+            return new($"Adam(lr={learningRate})", Optim.adam(learningRate));
+        return Adam(Lr(learningRate), beta1, beta2, epsilon, weightDecay);
+    }
+
+    /// <summary>Adam with a scheduled learning rate.</summary>
+    /// <param name="learningRate">The step-size schedule.</param>
+    /// <param name="beta1">Decay of the first moment, in [0, 1).</param>
+    /// <param name="beta2">Decay of the second moment, in [0, 1).</param>
+    /// <param name="epsilon">Added to the denominator (&gt; 0).</param>
+    /// <param name="weightDecay">L2 penalty added to the gradient.</param>
+    public static Optimizer Adam(Schedule learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.0)
+    {
+        ArgumentNullException.ThrowIfNull(learningRate);
+        Beta(beta1, nameof(beta1));
+        Beta(beta2, nameof(beta2));
+        Positive(epsilon, nameof(epsilon));
+        NonNegative(weightDecay, nameof(weightDecay));
+        return new($"Adam(lr={learningRate.Name}, betas=({beta1}, {beta2}), eps={epsilon}, weight_decay={weightDecay})",
+            Optim.adamCustom(new Optim.AdamOptions(beta1, beta2, epsilon, weightDecay), learningRate.Inner));
+    }
+
+    /// <summary>AdamW (torch.optim.AdamW): Adam with decoupled weight decay on every parameter.</summary>
+    /// <param name="learningRate">The step size.</param>
+    /// <param name="beta1">Decay of the first moment, in [0, 1).</param>
+    /// <param name="beta2">Decay of the second moment, in [0, 1).</param>
+    /// <param name="epsilon">Added to the denominator (&gt; 0).</param>
+    /// <param name="weightDecay">Decoupled decay factor.</param>
+    public static Optimizer AdamW(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.01)
+    {
+        LearningRate(learningRate);
+        if (beta1 == 0.9 && beta2 == 0.999 && epsilon == 1e-8 && weightDecay == 0.01)
+            return new($"AdamW(lr={learningRate})", Optim.adamw(learningRate));
+        return AdamW(Lr(learningRate), beta1, beta2, epsilon, weightDecay);
+    }
+
+    /// <summary>AdamW with a scheduled learning rate (the decay follows the same schedule, as in PyTorch).</summary>
+    /// <param name="learningRate">The step-size schedule.</param>
+    /// <param name="beta1">Decay of the first moment, in [0, 1).</param>
+    /// <param name="beta2">Decay of the second moment, in [0, 1).</param>
+    /// <param name="epsilon">Added to the denominator (&gt; 0).</param>
+    /// <param name="weightDecay">Decoupled decay factor.</param>
+    public static Optimizer AdamW(Schedule learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.01)
+    {
+        ArgumentNullException.ThrowIfNull(learningRate);
+        Beta(beta1, nameof(beta1));
+        Beta(beta2, nameof(beta2));
+        Positive(epsilon, nameof(epsilon));
+        NonNegative(weightDecay, nameof(weightDecay));
+        return new($"AdamW(lr={learningRate.Name}, betas=({beta1}, {beta2}), eps={epsilon}, weight_decay={weightDecay})",
+            Optim.adamwCustom(new Optim.AdamWOptions(beta1, beta2, epsilon, weightDecay, DecayMask.All), learningRate.Inner));
+    }
+
+    // ---- RMSprop ----
+
+    /// <summary>RMSprop (torch.optim.RMSprop).</summary>
+    /// <param name="learningRate">The step size.</param>
+    /// <param name="alpha">Smoothing constant of the squared-gradient average, in [0, 1).</param>
+    /// <param name="epsilon">Added to the denominator (&gt; 0).</param>
+    /// <param name="momentum">Momentum factor in [0, 1).</param>
+    /// <param name="centered">Normalize by the variance estimate.</param>
+    /// <param name="weightDecay">L2 penalty added to the gradient.</param>
+    public static Optimizer RMSprop(double learningRate = 0.01, double alpha = 0.99, double epsilon = 1e-8, double momentum = 0.0, bool centered = false, double weightDecay = 0.0)
+    {
+        LearningRate(learningRate);
+        if (alpha == 0.99 && epsilon == 1e-8 && momentum == 0.0 && !centered && weightDecay == 0.0)
+            return new($"RMSprop(lr={learningRate})", Optim.rmsprop(learningRate));
+        return RMSprop(Lr(learningRate), alpha, epsilon, momentum, centered, weightDecay);
+    }
+
+    /// <summary>RMSprop with a scheduled learning rate.</summary>
+    /// <param name="learningRate">The step-size schedule.</param>
+    /// <param name="alpha">Smoothing constant of the squared-gradient average, in [0, 1).</param>
+    /// <param name="epsilon">Added to the denominator (&gt; 0).</param>
+    /// <param name="momentum">Momentum factor in [0, 1).</param>
+    /// <param name="centered">Normalize by the variance estimate.</param>
+    /// <param name="weightDecay">L2 penalty added to the gradient.</param>
+    public static Optimizer RMSprop(Schedule learningRate, double alpha = 0.99, double epsilon = 1e-8, double momentum = 0.0, bool centered = false, double weightDecay = 0.0)
+    {
+        ArgumentNullException.ThrowIfNull(learningRate);
+        Beta(alpha, nameof(alpha));
+        Positive(epsilon, nameof(epsilon));
+        Beta(momentum, nameof(momentum));
+        NonNegative(weightDecay, nameof(weightDecay));
+        return new($"RMSprop(lr={learningRate.Name}, alpha={alpha}, eps={epsilon}, momentum={momentum}{(centered ? ", centered" : "")}, weight_decay={weightDecay})",
+            Optim.rmspropCustom(new Optim.RmspropOptions(alpha, epsilon, momentum, centered, weightDecay), learningRate.Inner));
+    }
+
+    // ---- Adagrad ----
+
+    /// <summary>Adagrad (torch.optim.Adagrad).</summary>
+    /// <param name="learningRate">The step size.</param>
+    /// <param name="initialAccumulator">Starting value of the sum of squared gradients (&gt;= 0).</param>
+    /// <param name="epsilon">Added to the denominator (&gt; 0).</param>
+    /// <param name="weightDecay">L2 penalty added to the gradient.</param>
+    public static Optimizer Adagrad(double learningRate = 0.01, double initialAccumulator = 0.0, double epsilon = 1e-10, double weightDecay = 0.0)
+    {
+        LearningRate(learningRate);
+        if (initialAccumulator == 0.0 && epsilon == 1e-10 && weightDecay == 0.0)
+            return new($"Adagrad(lr={learningRate})", Optim.adagrad(learningRate));
+        return Adagrad(Lr(learningRate), initialAccumulator, epsilon, weightDecay);
+    }
+
+    /// <summary>Adagrad with a scheduled learning rate.</summary>
+    /// <param name="learningRate">The step-size schedule.</param>
+    /// <param name="initialAccumulator">Starting value of the sum of squared gradients (&gt;= 0).</param>
+    /// <param name="epsilon">Added to the denominator (&gt; 0).</param>
+    /// <param name="weightDecay">L2 penalty added to the gradient.</param>
+    public static Optimizer Adagrad(Schedule learningRate, double initialAccumulator = 0.0, double epsilon = 1e-10, double weightDecay = 0.0)
+    {
+        ArgumentNullException.ThrowIfNull(learningRate);
+        NonNegative(initialAccumulator, nameof(initialAccumulator));
+        Positive(epsilon, nameof(epsilon));
+        NonNegative(weightDecay, nameof(weightDecay));
+        return new($"Adagrad(lr={learningRate.Name}, initial_accumulator={initialAccumulator}, eps={epsilon}, weight_decay={weightDecay})",
+            Optim.adagradCustom(new Optim.AdagradOptions(initialAccumulator, epsilon, weightDecay), learningRate.Inner));
+    }
+}

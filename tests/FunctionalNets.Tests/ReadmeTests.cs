@@ -1,0 +1,56 @@
+using FunctionalNets;
+using Xunit;
+
+namespace FunctionalNets.Tests;
+
+/// <summary>The README's C# example is the host's contract: it must compile as written.</summary>
+public class ReadmeTests
+{
+    // Verbatim from README.md (compiled, not run: ten MNIST epochs are the sample's job, not a unit test's).
+    internal static void ReadmeExample()
+    {
+        var net = Net.Sequential(
+            Layers.Flatten(),
+            Layers.Linear(784, 512), Layers.ReLU(), Layers.Dropout(0.2),
+            Layers.Linear(512, 256), Layers.ReLU(), Layers.Dropout(0.2),
+            Layers.Linear(256, 10));
+
+        var history = net
+            .Compile(Optimizers.Adam(1e-3), Losses.CrossEntropy(), Metrics.Accuracy())
+            .Fit(Datasets.Mnist.Train(), epochs: 10, batchSize: 64,
+                 validation: Datasets.Mnist.Test(),
+                 callbacks: new[] { Callbacks.EarlyStopping(monitor: "val_loss", patience: 2) });
+
+        Console.WriteLine(net.Evaluate(Datasets.Mnist.Test())["accuracy"]);
+        net.Save("mnist.safetensors");
+    }
+
+    [Fact]
+    public void Readme_example_runs_on_a_subset()
+    {
+        var path = TestData.TempFile("readme.safetensors");
+        try
+        {
+            var net = Net.Sequential(
+                Layers.Flatten(),
+                Layers.Linear(784, 512), Layers.ReLU(), Layers.Dropout(0.2),
+                Layers.Linear(512, 256), Layers.ReLU(), Layers.Dropout(0.2),
+                Layers.Linear(256, 10));
+
+            var history = net
+                .Compile(Optimizers.Adam(1e-3), Losses.CrossEntropy(), Metrics.Accuracy())
+                .Fit(Datasets.Mnist.Train().Take(500), epochs: 1, batchSize: 64,
+                     validation: Datasets.Mnist.Test().Take(200), verbose: false,
+                     callbacks: new[] { Callbacks.EarlyStopping(monitor: "val_loss", patience: 2) });
+
+            Assert.Equal(1, history.Epochs);
+            Assert.InRange(net.Evaluate(Datasets.Mnist.Test().Take(200))["accuracy"], 0.5, 1.0);
+            net.Save(path);
+            Assert.True(File.Exists(path));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
