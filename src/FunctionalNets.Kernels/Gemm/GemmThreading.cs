@@ -14,6 +14,9 @@ internal static class GemmThreading
     /// </summary>
     private const long MinMacsPerThread = 1L << 17;
 
+    /// <summary>Fewest rows or columns of C per chunk of a threaded product (see <see cref="Run{T, TK}"/>).</summary>
+    private const int MinChunkExtent = 192;
+
     private static int MaxThreads => Math.Min(KernelSettings.MaxThreads, Environment.ProcessorCount);
 
     /// <summary>How many threads <paramref name="macs"/> multiply-adds, in at most <paramref name="pieces"/> parts, deserve.</summary>
@@ -42,10 +45,12 @@ internal static class GemmThreading
             return;
         }
         // More chunks than threads, handed out on demand: on a shared machine one core is often slowed by other
-        // work, and fixed halves would leave the call waiting on it. Big products afford finer chunks because the
-        // re-packing they cost is small next to the multiply.
-        int perThread = macs >= 1L << 26 ? 4 : 2;
-        int chunks = (int)Math.Max(threads, Math.Min((long)threads * perThread, tiles / 4));
+        // work, and fixed halves would leave the call waiting on it. But each chunk re-packs the other operand, so a
+        // chunk must stay at least MinChunkExtent rows (or columns) wide for that to remain a few percent, and the
+        // count stays a multiple of the thread count so an unloaded machine still gets an even split.
+        long extent = splitN ? p.N : p.M;
+        int perThread = (int)Math.Clamp(extent / ((long)MinChunkExtent * threads), 1, 4);
+        int chunks = threads * perThread;
         var job = new SliceJob<T, TK>(p, chunks, splitN);
         Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.Run);
     }
