@@ -9,11 +9,14 @@
 //           --data DIR   the folder holding the four MNIST files (default: DataLocation.findMnist, which
 //                        finds the repository's data/mnist when run from inside the repository)
 // e.g. a quick run:       dotnet fsi samples/scripts/MnistMlp.fsx --limit 2000 --epochs 1
-#r "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0/FunctionalNets.Kernels.dll"
-#r "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0/System.Numerics.Tensors.dll"
-#r "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0/Spectre.Console.dll"
-#r "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0/FunctionalNets.Core.dll"
-#r "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0/FunctionalNets.Nn.dll"
+// Either build works: a Release build (the command above) or the Debug build `dotnet test` makes.
+#I "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0"
+#I "../../tests/FunctionalNets.Nn.Tests/bin/Debug/net10.0"
+#r "FunctionalNets.Kernels.dll"
+#r "System.Numerics.Tensors.dll"
+#r "Spectre.Console.dll"
+#r "FunctionalNets.Core.dll"
+#r "FunctionalNets.Nn.dll"
 
 open System
 open System.Diagnostics

@@ -4,11 +4,14 @@
 // Build first, from the repository root:   dotnet build -c Release tests/FunctionalNets.Nn.Tests
 // (that build copies every assembly the scripts need, dependencies included, into one folder), then run:
 //                                          dotnet fsi samples/scripts/Xor.fsx
-#r "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0/FunctionalNets.Kernels.dll"
-#r "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0/System.Numerics.Tensors.dll"
-#r "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0/Spectre.Console.dll"
-#r "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0/FunctionalNets.Core.dll"
-#r "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0/FunctionalNets.Nn.dll"
+// Either build works: a Release build (the command above) or the Debug build `dotnet test` makes.
+#I "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0"
+#I "../../tests/FunctionalNets.Nn.Tests/bin/Debug/net10.0"
+#r "FunctionalNets.Kernels.dll"
+#r "System.Numerics.Tensors.dll"
+#r "Spectre.Console.dll"
+#r "FunctionalNets.Core.dll"
+#r "FunctionalNets.Nn.dll"
 
 open FunctionalNets
 open FunctionalNets.Nn

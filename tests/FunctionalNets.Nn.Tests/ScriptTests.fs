@@ -22,8 +22,12 @@ let private repoRoot =
 /// fails with the script's output when it exits with an error or runs past the timeout.
 let private runScript (script: string) (args: string list) (timeoutSeconds: int) : string =
     let root = repoRoot.Value
-    let bin = Path.Combine(root, "tests", "FunctionalNets.Nn.Tests", "bin", "Release", "net10.0", "FunctionalNets.Nn.dll")
-    Assert.True(File.Exists bin, sprintf "%s is missing: the scripts reference the Release build; run dotnet build -c Release tests/FunctionalNets.Nn.Tests" bin)
+    let bin config = Path.Combine(root, "tests", "FunctionalNets.Nn.Tests", "bin", config, "net10.0", "FunctionalNets.Nn.dll")
+
+    Assert.True(
+        File.Exists(bin "Release") || File.Exists(bin "Debug"),
+        sprintf "%s is missing (and so is the Debug one): the scripts reference the test project's build; run dotnet build -c Release tests/FunctionalNets.Nn.Tests" (bin "Release")
+    )
 
     let psi = ProcessStartInfo("dotnet", [ "fsi"; "--quiet"; "--exec"; Path.Combine("samples", "scripts", script) ] @ args)
     psi.WorkingDirectory <- root
