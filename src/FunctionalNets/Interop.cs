@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
 using NnLoss = Microsoft.FSharp.Core.FSharpFunc<FunctionalNets.Tensor, Microsoft.FSharp.Core.FSharpFunc<FunctionalNets.Tensor, FunctionalNets.Tensor>>;
@@ -51,24 +50,4 @@ internal static class Interop
     internal static string ShapeText(int[] dims) => "[" + string.Join(", ", dims) + "]";
 
     internal static string ShapeText(Shape? shape) => shape is null ? "[]" : ShapeText(shape.ToArray());
-
-    /// <summary>Binds a tensor op of the core that F# declares as an extension member (its compiled name is
-    /// "Tensor.name.Static" on the declaring module's class), so that C# can call it through a delegate.</summary>
-    internal static TDelegate BindTensorOp<TDelegate>(string module, string name) where TDelegate : Delegate =>
-        BindExtension<TDelegate>(typeof(Tensor).Assembly, "FunctionalNets." + module, $"Tensor.{name}.Static");
-
-    /// <summary>Binds a static extension member that F# declares with <c>type X with static member ...</c> in
-    /// another file than X (C# cannot see those): its compiled name is "X.name.Static" (a property reads
-    /// "X.get_name.Static") on the declaring module's class.</summary>
-    internal static TDelegate BindExtension<TDelegate>(Assembly assembly, string moduleType, string compiledName) where TDelegate : Delegate
-    {
-        var invoke = typeof(TDelegate).GetMethod("Invoke")!;
-        var types = invoke.GetParameters().Select(p => p.ParameterType).ToArray();
-        var owner = assembly.GetType(moduleType)
-            ?? throw new MissingMethodException($"{assembly.GetName().Name} has no type {moduleType} (looking for {compiledName}).");
-        var method = owner.GetMethod(compiledName, BindingFlags.Public | BindingFlags.Static, types)
-            ?? throw new MissingMethodException(
-                $"{assembly.GetName().Name}: {moduleType} has no {compiledName}({string.Join(", ", types.Select(t => t.Name))}).");
-        return (TDelegate)method.CreateDelegate(typeof(TDelegate));
-    }
 }

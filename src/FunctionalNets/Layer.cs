@@ -23,25 +23,20 @@ public sealed class Layer
 /// <summary>The built-in layers, with PyTorch's names, defaults and initialization.</summary>
 public static class Layers
 {
-    // The activation layers are F# extension members of Nn's Layers (ActivationLayers), invisible to C#.
+    // The activation layers are F# extension members of Nn's Layers, whose compiled names C# cannot call;
+    // Nn's LayersBridge forwards them under plain names.
     private static class Act
     {
-        private static Func<NnLayer> Get(string name) =>
-            Interop.BindExtension<Func<NnLayer>>(typeof(NnLayer).Assembly, "FunctionalNets.Nn.ActivationLayers", $"Layers.get_{name}.Static");
-
-        private static Func<T, NnLayer> With<T>(string name) =>
-            Interop.BindExtension<Func<T, NnLayer>>(typeof(NnLayer).Assembly, "FunctionalNets.Nn.ActivationLayers", $"Layers.{name}.Static");
-
-        internal static readonly Func<NnLayer> Relu = Get("relu");
-        internal static readonly Func<NnLayer> Sigmoid = Get("sigmoid");
-        internal static readonly Func<NnLayer> Tanh = Get("tanh");
-        internal static readonly Func<NnLayer> Silu = Get("silu");
-        internal static readonly Func<NnLayer> Gelu = Get("gelu");
-        internal static readonly Func<NnLayer> Softplus = Get("softplus");
-        internal static readonly Func<double, NnLayer> LeakyRelu = With<double>("leakyRelu");
-        internal static readonly Func<double, NnLayer> Elu = With<double>("elu");
-        internal static readonly Func<int, NnLayer> Softmax = With<int>("softmax");
-        internal static readonly Func<int, NnLayer> LogSoftmax = With<int>("logSoftmax");
+        internal static readonly Func<NnLayer> Relu = FunctionalNets.Nn.Interop.LayersBridge.Relu;
+        internal static readonly Func<NnLayer> Sigmoid = FunctionalNets.Nn.Interop.LayersBridge.Sigmoid;
+        internal static readonly Func<NnLayer> Tanh = FunctionalNets.Nn.Interop.LayersBridge.Tanh;
+        internal static readonly Func<NnLayer> Silu = FunctionalNets.Nn.Interop.LayersBridge.Silu;
+        internal static readonly Func<NnLayer> Gelu = FunctionalNets.Nn.Interop.LayersBridge.Gelu;
+        internal static readonly Func<NnLayer> Softplus = FunctionalNets.Nn.Interop.LayersBridge.Softplus;
+        internal static readonly Func<double, NnLayer> LeakyRelu = FunctionalNets.Nn.Interop.LayersBridge.LeakyRelu;
+        internal static readonly Func<double, NnLayer> Elu = FunctionalNets.Nn.Interop.LayersBridge.Elu;
+        internal static readonly Func<int, NnLayer> Softmax = FunctionalNets.Nn.Interop.LayersBridge.Softmax;
+        internal static readonly Func<int, NnLayer> LogSoftmax = FunctionalNets.Nn.Interop.LayersBridge.LogSoftmax;
     }
 
     /// <summary>Merges every dim after the batch dim into one: [N, a, b] -> [N, a * b].</summary>

@@ -10,61 +10,46 @@ namespace FunctionalNets;
 /// </summary>
 public static class Ops
 {
+    // The core declares these ops as F# extension members, whose compiled names C# cannot call; the core's
+    // TensorBridge forwards them under plain names (checked by the compiler).
     private static class B
     {
-        internal static readonly Func<Array, IEnumerable<int>, FSharpOption<Device>, Tensor> OfArray =
-            Interop.BindTensorOp<Func<Array, IEnumerable<int>, FSharpOption<Device>, Tensor>>("CreationOps", "ofArray");
-        internal static readonly Func<IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor> Zeros =
-            Interop.BindTensorOp<Func<IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor>>("CreationOps", "zeros");
-        internal static readonly Func<IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor> Ones =
-            Interop.BindTensorOp<Func<IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor>>("CreationOps", "ones");
-        internal static readonly Func<double, FSharpOption<DType>, FSharpOption<Device>, Tensor> Scalar =
-            Interop.BindTensorOp<Func<double, FSharpOption<DType>, FSharpOption<Device>, Tensor>>("CreationOps", "scalar");
-        internal static readonly Func<Key, IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor> Rand =
-            Interop.BindTensorOp<Func<Key, IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor>>("CreationOps", "rand");
-        internal static readonly Func<Key, IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor> Randn =
-            Interop.BindTensorOp<Func<Key, IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor>>("CreationOps", "randn");
-        internal static readonly Func<Tensor, double[]> ToFloatArray = Interop.BindTensorOp<Func<Tensor, double[]>>("CreationOps", "toFloatArray");
-        internal static readonly Func<Tensor, Array> ToArray = Interop.BindTensorOp<Func<Tensor, Array>>("CreationOps", "toArray");
-        internal static readonly Func<Tensor, double> ToScalar = Interop.BindTensorOp<Func<Tensor, double>>("CreationOps", "toScalar");
-        internal static readonly Func<Tensor, DType, Tensor> Cast = Interop.BindTensorOp<Func<Tensor, DType, Tensor>>("CreationOps", "cast");
+        internal static readonly Func<Array, IEnumerable<int>, FSharpOption<Device>, Tensor> OfArray = FunctionalNets.Bridges.TensorBridge.OfArray;
+        internal static readonly Func<IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor> Zeros = FunctionalNets.Bridges.TensorBridge.Zeros;
+        internal static readonly Func<IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor> Ones = FunctionalNets.Bridges.TensorBridge.Ones;
+        internal static readonly Func<double, FSharpOption<DType>, FSharpOption<Device>, Tensor> Scalar = FunctionalNets.Bridges.TensorBridge.Scalar;
+        internal static readonly Func<Key, IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor> Rand = FunctionalNets.Bridges.TensorBridge.Rand;
+        internal static readonly Func<Key, IEnumerable<int>, FSharpOption<DType>, FSharpOption<Device>, Tensor> Randn = FunctionalNets.Bridges.TensorBridge.Randn;
+        internal static readonly Func<Tensor, double[]> ToFloatArray = FunctionalNets.Bridges.TensorBridge.ToFloatArray;
+        internal static readonly Func<Tensor, Array> ToArray = FunctionalNets.Bridges.TensorBridge.ToArray;
+        internal static readonly Func<Tensor, double> ToScalar = FunctionalNets.Bridges.TensorBridge.ToScalar;
+        internal static readonly Func<Tensor, DType, Tensor> Cast = FunctionalNets.Bridges.TensorBridge.Cast;
 
-        internal static readonly Func<Tensor, Tensor> Relu = Interop.BindTensorOp<Func<Tensor, Tensor>>("ActivationOps", "relu");
-        internal static readonly Func<Tensor, Tensor> Gelu = Interop.BindTensorOp<Func<Tensor, Tensor>>("ActivationOps", "gelu");
-        internal static readonly Func<Tensor, Tensor> Silu = Interop.BindTensorOp<Func<Tensor, Tensor>>("ActivationOps", "silu");
-        internal static readonly Func<Tensor, Tensor> Softplus = Interop.BindTensorOp<Func<Tensor, Tensor>>("ActivationOps", "softplus");
-        internal static readonly Func<Tensor, Tensor> Sigmoid = Interop.BindTensorOp<Func<Tensor, Tensor>>("UnaryOps", "sigmoid");
-        internal static readonly Func<Tensor, Tensor> Tanh = Interop.BindTensorOp<Func<Tensor, Tensor>>("UnaryOps", "tanh");
-        internal static readonly Func<Tensor, Tensor> Exp = Interop.BindTensorOp<Func<Tensor, Tensor>>("UnaryOps", "exp");
-        internal static readonly Func<Tensor, Tensor> Log = Interop.BindTensorOp<Func<Tensor, Tensor>>("UnaryOps", "log");
-        internal static readonly Func<Tensor, Tensor> Abs = Interop.BindTensorOp<Func<Tensor, Tensor>>("UnaryOps", "abs");
-        internal static readonly Func<Tensor, Tensor> Sqrt = Interop.BindTensorOp<Func<Tensor, Tensor>>("UnaryOps", "sqrt");
-        internal static readonly Func<Tensor, Tensor> Square = Interop.BindTensorOp<Func<Tensor, Tensor>>("UnaryOps", "square");
-        internal static readonly Func<Tensor, FSharpOption<int>, Tensor> Softmax =
-            Interop.BindTensorOp<Func<Tensor, FSharpOption<int>, Tensor>>("SoftmaxOps", "softmax");
-        internal static readonly Func<Tensor, FSharpOption<int>, Tensor> LogSoftmax =
-            Interop.BindTensorOp<Func<Tensor, FSharpOption<int>, Tensor>>("SoftmaxOps", "logSoftmax");
+        internal static readonly Func<Tensor, Tensor> Relu = FunctionalNets.Bridges.TensorBridge.Relu;
+        internal static readonly Func<Tensor, Tensor> Gelu = FunctionalNets.Bridges.TensorBridge.Gelu;
+        internal static readonly Func<Tensor, Tensor> Silu = FunctionalNets.Bridges.TensorBridge.Silu;
+        internal static readonly Func<Tensor, Tensor> Softplus = FunctionalNets.Bridges.TensorBridge.Softplus;
+        internal static readonly Func<Tensor, Tensor> Sigmoid = FunctionalNets.Bridges.TensorBridge.Sigmoid;
+        internal static readonly Func<Tensor, Tensor> Tanh = FunctionalNets.Bridges.TensorBridge.Tanh;
+        internal static readonly Func<Tensor, Tensor> Exp = FunctionalNets.Bridges.TensorBridge.Exp;
+        internal static readonly Func<Tensor, Tensor> Log = FunctionalNets.Bridges.TensorBridge.Log;
+        internal static readonly Func<Tensor, Tensor> Abs = FunctionalNets.Bridges.TensorBridge.Abs;
+        internal static readonly Func<Tensor, Tensor> Sqrt = FunctionalNets.Bridges.TensorBridge.Sqrt;
+        internal static readonly Func<Tensor, Tensor> Square = FunctionalNets.Bridges.TensorBridge.Square;
+        internal static readonly Func<Tensor, FSharpOption<int>, Tensor> Softmax = FunctionalNets.Bridges.TensorBridge.Softmax;
+        internal static readonly Func<Tensor, FSharpOption<int>, Tensor> LogSoftmax = FunctionalNets.Bridges.TensorBridge.LogSoftmax;
 
-        internal static readonly Func<Tensor, FSharpOption<IEnumerable<int>>, FSharpOption<bool>, Tensor> SumAll =
-            Interop.BindTensorOp<Func<Tensor, FSharpOption<IEnumerable<int>>, FSharpOption<bool>, Tensor>>("ReductionOps", "sum");
-        internal static readonly Func<Tensor, int, FSharpOption<bool>, Tensor> SumDim =
-            Interop.BindTensorOp<Func<Tensor, int, FSharpOption<bool>, Tensor>>("ReductionOps", "sum");
-        internal static readonly Func<Tensor, FSharpOption<IEnumerable<int>>, FSharpOption<bool>, Tensor> MeanAll =
-            Interop.BindTensorOp<Func<Tensor, FSharpOption<IEnumerable<int>>, FSharpOption<bool>, Tensor>>("ReductionOps", "mean");
-        internal static readonly Func<Tensor, int, FSharpOption<bool>, Tensor> MeanDim =
-            Interop.BindTensorOp<Func<Tensor, int, FSharpOption<bool>, Tensor>>("ReductionOps", "mean");
-        internal static readonly Func<Tensor, FSharpOption<int>, FSharpOption<bool>, Tensor> Argmax =
-            Interop.BindTensorOp<Func<Tensor, FSharpOption<int>, FSharpOption<bool>, Tensor>>("ReductionOps", "argmax");
+        internal static readonly Func<Tensor, FSharpOption<IEnumerable<int>>, FSharpOption<bool>, Tensor> SumAll = FunctionalNets.Bridges.TensorBridge.SumAll;
+        internal static readonly Func<Tensor, int, FSharpOption<bool>, Tensor> SumDim = FunctionalNets.Bridges.TensorBridge.SumDim;
+        internal static readonly Func<Tensor, FSharpOption<IEnumerable<int>>, FSharpOption<bool>, Tensor> MeanAll = FunctionalNets.Bridges.TensorBridge.MeanAll;
+        internal static readonly Func<Tensor, int, FSharpOption<bool>, Tensor> MeanDim = FunctionalNets.Bridges.TensorBridge.MeanDim;
+        internal static readonly Func<Tensor, FSharpOption<int>, FSharpOption<bool>, Tensor> Argmax = FunctionalNets.Bridges.TensorBridge.Argmax;
 
-        internal static readonly Func<Tensor, Tensor, Tensor> Matmul = Interop.BindTensorOp<Func<Tensor, Tensor, Tensor>>("MatmulOps", "matmul");
-        internal static readonly Func<Tensor, Tensor, FSharpOption<Tensor>, Tensor> Linear =
-            Interop.BindTensorOp<Func<Tensor, Tensor, FSharpOption<Tensor>, Tensor>>("MatmulOps", "linear");
-        internal static readonly Func<Tensor, IEnumerable<int>, Tensor> Reshape =
-            Interop.BindTensorOp<Func<Tensor, IEnumerable<int>, Tensor>>("LayoutOps", "reshape");
-        internal static readonly Func<Tensor, FSharpOption<int>, FSharpOption<int>, Tensor> Transpose =
-            Interop.BindTensorOp<Func<Tensor, FSharpOption<int>, FSharpOption<int>, Tensor>>("LayoutOps", "transpose");
-        internal static readonly Func<Tensor, FSharpOption<double>, FSharpOption<double>, Tensor> Clamp =
-            Interop.BindTensorOp<Func<Tensor, FSharpOption<double>, FSharpOption<double>, Tensor>>("ComparisonOps", "clamp");
+        internal static readonly Func<Tensor, Tensor, Tensor> Matmul = FunctionalNets.Bridges.TensorBridge.Matmul;
+        internal static readonly Func<Tensor, Tensor, FSharpOption<Tensor>, Tensor> Linear = FunctionalNets.Bridges.TensorBridge.Linear;
+        internal static readonly Func<Tensor, IEnumerable<int>, Tensor> Reshape = FunctionalNets.Bridges.TensorBridge.Reshape;
+        internal static readonly Func<Tensor, FSharpOption<int>, FSharpOption<int>, Tensor> Transpose = FunctionalNets.Bridges.TensorBridge.Transpose;
+        internal static readonly Func<Tensor, FSharpOption<double>, FSharpOption<double>, Tensor> Clamp = FunctionalNets.Bridges.TensorBridge.Clamp;
     }
 
     private static int[] CheckShape(int[] shape, string paramName)
