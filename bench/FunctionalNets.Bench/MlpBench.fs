@@ -10,12 +10,14 @@ let run () =
 
     let param =
         PTree.node
-            [ "w0", Leaf(Tensor.randn (ks[0], [ 512; 784 ]) * 0.05)
-              "b0", Leaf(Tensor.zeros [ 512 ])
-              "w1", Leaf(Tensor.randn (ks[1], [ 256; 512 ]) * 0.05)
-              "b1", Leaf(Tensor.zeros [ 256 ])
-              "w2", Leaf(Tensor.randn (ks[2], [ 10; 256 ]) * 0.05)
-              "b2", Leaf(Tensor.zeros [ 10 ]) ]
+            [
+                "w0", Leaf(Tensor.randn (ks[0], [ 512; 784 ]) * 0.05)
+                "b0", Leaf(Tensor.zeros [ 512 ])
+                "w1", Leaf(Tensor.randn (ks[1], [ 256; 512 ]) * 0.05)
+                "b1", Leaf(Tensor.zeros [ 256 ])
+                "w2", Leaf(Tensor.randn (ks[2], [ 10; 256 ]) * 0.05)
+                "b2", Leaf(Tensor.zeros [ 10 ])
+            ]
 
     let get (p: PTree<Tensor>) name =
         match PTree.tryFind name p with
@@ -30,7 +32,7 @@ let run () =
             let h = Tensor.relu (Tensor.linear (x, get p "w0", get p "b0"))
             let h = Tensor.relu (Tensor.linear (h, get p "w1", get p "b1"))
             let logits = Tensor.linear (h, get p "w2", get p "b2")
-            -Tensor.mean (Tensor.gather (Tensor.logSoftmax (logits, 1), 1, y))
+            -Tensor.mean(Tensor.gather (Tensor.logSoftmax (logits, 1), 1, y))
 
         let step () =
             Scope.run (fun () -> Diff.gradTree loss param |> ignore)

@@ -12,14 +12,16 @@ let run () =
 
     let model =
         Layer.sequential
-            [ Layers.flatten
-              Layers.linear 784 512
-              Layers.relu
-              Layers.dropout 0.2
-              Layers.linear 512 256
-              Layers.relu
-              Layers.dropout 0.2
-              Layers.linear 256 10 ]
+            [
+                Layers.flatten
+                Layers.linear 784 512
+                Layers.relu
+                Layers.dropout 0.2
+                Layers.linear 512 256
+                Layers.relu
+                Layers.dropout 0.2
+                Layers.linear 256 10
+            ]
 
     let tx = Optim.adam 1e-3
     let state = Train.init model [ 1; 28; 28 ] tx (Key.create 0L)
@@ -27,14 +29,14 @@ let run () =
     let options =
         { FitOptions.defaults with
             Epochs = 1
-            BatchSize = 64 }
+            BatchSize = 64
+        }
 
     let watch = Stopwatch.StartNew()
     let trained, _ = Train.fit model Losses.crossEntropy tx options mnist.Train state
     let seconds = watch.Elapsed.TotalSeconds
-    let logs = Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained mnist.Test 1000
 
-    printfn
-        "{\"bench\":\"mnist_mlp_epoch\",\"train_seconds\":%.3f,\"test_accuracy\":%.4f}"
-        seconds
-        logs["accuracy"]
+    let logs =
+        Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained mnist.Test 1000
+
+    printfn "{\"bench\":\"mnist_mlp_epoch\",\"train_seconds\":%.3f,\"test_accuracy\":%.4f}" seconds logs["accuracy"]

@@ -2,18 +2,30 @@ module FunctionalNets.Bench.Program
 
 /// Benchmarks by name; with no name the core set runs. Each prints JSON lines on stdout.
 let private benches: (string * (unit -> unit)) list =
-    [ "sgemm", SgemmBench.run; "mlp_step", MlpBench.run; "mnist_mlp_epoch", MnistMlpEpochBench.run ]
+    [
+        "sgemm", SgemmBench.run
+        "mlp_step", MlpBench.run
+        "mnist_mlp_epoch", MnistMlpEpochBench.run
+    ]
 
 let private coreSet = [ "sgemm"; "mlp_step" ]
 
 [<EntryPoint>]
 let main argv =
     let names = if argv.Length = 0 then coreSet else List.ofArray argv
-    let unknown = names |> List.filter (fun n -> not (List.exists (fun (k, _) -> k = n) benches))
+
+    let unknown =
+        names |> List.filter (fun n -> not (List.exists (fun (k, _) -> k = n) benches))
+
     if not unknown.IsEmpty then
-        eprintfn "unknown benchmark(s): %s; known: %s" (String.concat ", " unknown) (benches |> List.map fst |> String.concat ", ")
+        eprintfn
+            "unknown benchmark(s): %s; known: %s"
+            (String.concat ", " unknown)
+            (benches |> List.map fst |> String.concat ", ")
+
         2
     else
         for n in names do
             (benches |> List.find (fun (k, _) -> k = n) |> snd) ()
+
         0

@@ -6,8 +6,10 @@ open System
 /// so the same key gives the same numbers on every device and in every order of evaluation.
 [<Struct; CustomEquality; NoComparison>]
 type Key =
-    { K0: uint32
-      K1: uint32 }
+    {
+        K0: uint32
+        K1: uint32
+    }
 
     override k.Equals(o) =
         match o with
@@ -26,7 +28,12 @@ module Key =
     let threefry (key: Key) (c0: uint32) (c1: uint32) : struct (uint32 * uint32) =
         let ks0, ks1 = key.K0, key.K1
         let ks2 = 0x1BD11BDAu ^^^ ks0 ^^^ ks1
-        let inline ks i = if i = 0 then ks0 elif i = 1 then ks1 else ks2
+
+        let inline ks i =
+            if i = 0 then ks0
+            elif i = 1 then ks1
+            else ks2
+
         let mutable x0 = c0 + ks0
         let mutable x1 = c1 + ks1
 
@@ -59,8 +66,10 @@ module Key =
 
     /// A key from an integer seed.
     let create (seed: int64) =
-        { K0 = uint32 (uint64 seed >>> 32)
-          K1 = uint32 (uint64 seed &&& 0xFFFFFFFFUL) }
+        {
+            K0 = uint32 (uint64 seed >>> 32)
+            K1 = uint32 (uint64 seed &&& 0xFFFFFFFFUL)
+        }
 
     /// n independent keys derived from one.
     let splitN (n: int) (key: Key) : Key[] =
@@ -88,11 +97,13 @@ module Key =
         if i &&& 1L = 0L then a else b
 
     /// Uniform [0, 1) float32 from a 32-bit word: 24 random mantissa bits.
-    let inline uniform32OfWord (w: uint32) = float32 (w >>> 8) * (1.0f / 16777216.0f)
+    let inline uniform32OfWord (w: uint32) =
+        float32 (w >>> 8) * (1.0f / 16777216.0f)
 
     /// Uniform [0, 1) float64 from two 32-bit words: 53 random bits.
     let inline uniform64OfWords (hi: uint32) (lo: uint32) =
-        float ((uint64 (hi >>> 5) <<< 26) ||| uint64 (lo >>> 6)) * (1.0 / 9007199254740992.0)
+        float ((uint64 (hi >>> 5) <<< 26) ||| uint64 (lo >>> 6))
+        * (1.0 / 9007199254740992.0)
 
     /// Fills `dst` with uniform [0, 1) floats: element i uses word i.
     let fillUniform32 (key: Key) (dst: Span<float32>) =

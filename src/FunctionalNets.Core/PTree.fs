@@ -24,7 +24,10 @@ module PTree =
             match t with
             | Leaf x -> Leaf(f prefix x)
             | Node kids ->
-                Node(kids |> List.map (fun (k, c) -> k, go (if prefix = "" then k else prefix + "." + k) c))
+                Node(
+                    kids
+                    |> List.map (fun (k, c) -> k, go (if prefix = "" then k else prefix + "." + k) c)
+                )
 
         go "" t
 
@@ -38,13 +41,18 @@ module PTree =
                     List.map2
                         (fun (na, ca) (nb, cb) ->
                             if na <> nb then
-                                invalidArg "b" (sprintf "PTree.map2: trees differ at '%s': child '%s' vs '%s'." path na nb)
+                                invalidArg
+                                    "b"
+                                    (sprintf "PTree.map2: trees differ at '%s': child '%s' vs '%s'." path na nb)
 
                             na, go (if path = "" then na else path + "." + na) ca cb)
                         ka
                         kb
                 )
-            | _ -> invalidArg "b" (sprintf "PTree.map2: trees differ in structure at '%s'." (if path = "" then "<root>" else path))
+            | _ ->
+                invalidArg
+                    "b"
+                    (sprintf "PTree.map2: trees differ in structure at '%s'." (if path = "" then "<root>" else path))
 
         go "" a b
 
@@ -73,7 +81,8 @@ module PTree =
         List.ofSeq acc
 
     /// The leaf values, in order.
-    let values (t: PTree<'a>) : 'a list = fold (fun acc x -> x :: acc) [] t |> List.rev
+    let values (t: PTree<'a>) : 'a list =
+        fold (fun acc x -> x :: acc) [] t |> List.rev
 
     /// A tree of the same structure whose leaves are taken, in order, from values.
     let rebuild (t: PTree<'a>) (values: 'b seq) : PTree<'b> =
@@ -101,10 +110,15 @@ module PTree =
             match parts, t with
             | [], _ -> Some t
             | p :: rest, Node kids ->
-                kids |> List.tryFind (fun (k, _) -> k = p) |> Option.bind (fun (_, c) -> go rest c)
+                kids
+                |> List.tryFind (fun (k, _) -> k = p)
+                |> Option.bind (fun (_, c) -> go rest c)
             | _ -> None
 
-        if path = "" then Some t else go (List.ofArray (path.Split '.')) t
+        if path = "" then
+            Some t
+        else
+            go (List.ofArray (path.Split '.')) t
 
     /// A node from named children.
     let node (children: (string * PTree<'a>) list) = Node children

@@ -128,7 +128,9 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
     /// m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2 and update = (m'/bc1) / (sqrt(v'/bc2) + eps).
     /// One pass over the data instead of a dozen elementwise ops (optimizers use it when no derivative
     /// flows through the optimizer itself).
-    abstract AdamStep: m: RawTensor * v: RawTensor * b1: float * b2: float * eps: float * bc1: float * bc2: float -> RawTensor * RawTensor * RawTensor
+    abstract AdamStep:
+        m: RawTensor * v: RawTensor * b1: float * b2: float * eps: float * bc1: float * bc2: float ->
+            RawTensor * RawTensor * RawTensor
 
     /// The elements in row-major order as a typed array (float32[], float[], int[], int64[] or bool[]).
     abstract ToArray: unit -> Array

@@ -41,10 +41,14 @@ module Scope =
                     // PTree, options and records: walk their public properties of reference types only.
                     let ty = o.GetType()
 
-                    if ty.IsGenericType
-                       && (ty.GetGenericTypeDefinition() = typedefof<PTree<obj>>
-                           || ty.BaseType <> null && ty.BaseType.IsGenericType && ty.BaseType.GetGenericTypeDefinition() = typedefof<PTree<obj>>
-                           || ty.GetGenericTypeDefinition() = typedefof<option<obj>>) then
+                    if
+                        ty.IsGenericType
+                        && (ty.GetGenericTypeDefinition() = typedefof<PTree<obj>>
+                            || ty.BaseType <> null
+                               && ty.BaseType.IsGenericType
+                               && ty.BaseType.GetGenericTypeDefinition() = typedefof<PTree<obj>>
+                            || ty.GetGenericTypeDefinition() = typedefof<option<obj>>)
+                    then
                         for p in ty.GetProperties() do
                             if p.GetIndexParameters().Length = 0 && not p.PropertyType.IsValueType then
                                 stack.Push(p.GetValue o)

@@ -9,7 +9,9 @@ type Shape private (dims: int[]) =
     static member Create(dims: int[]) =
         for d in dims do
             if d < 0 then
-                invalidArg (nameof dims) (sprintf "Shape [%s] has a negative dimension; every size must be >= 0." (String.Join("; ", dims)))
+                invalidArg
+                    (nameof dims)
+                    (sprintf "Shape [%s] has a negative dimension; every size must be >= 0." (String.Join("; ", dims)))
 
         Shape(Array.copy dims)
 
@@ -21,8 +23,11 @@ type Shape private (dims: int[]) =
 
     /// Number of dimensions.
     member _.Rank = dims.Length
+
     /// Size of dimension i (negative i counts from the end).
-    member _.Item(i: int) = if i < 0 then dims[dims.Length + i] else dims[i]
+    member _.Item(i: int) =
+        if i < 0 then dims[dims.Length + i] else dims[i]
+
     /// Total number of elements.
     member _.Numel =
         let mutable n = 1
@@ -53,8 +58,7 @@ type Shape private (dims: int[]) =
 
         h
 
-    override _.ToString() =
-        "[" + String.Join("; ", dims) + "]"
+    override _.ToString() = "[" + String.Join("; ", dims) + "]"
 
 /// Functions over shapes: broadcasting, strides, dimension normalisation.
 [<RequireQualifiedAccess>]
@@ -91,7 +95,13 @@ module Shape =
             raise (
                 ArgumentOutOfRangeException(
                     "dim",
-                    sprintf "%s: dimension %d is out of range for a tensor of rank %d (expected %d..%d)." op dim rank (-rank) (rank - 1)
+                    sprintf
+                        "%s: dimension %d is out of range for a tensor of rank %d (expected %d..%d)."
+                        op
+                        dim
+                        rank
+                        (-rank)
+                        (rank - 1)
                 )
             )
 
@@ -121,9 +131,12 @@ module Shape =
                 let db = if i < r - rb then 1 else b.Dims[i - (r - rb)]
 
                 out[i] <-
-                    if da = db then da
-                    elif da = 1 then db
-                    elif db = 1 then da
+                    if da = db then
+                        da
+                    elif da = 1 then
+                        db
+                    elif db = 1 then
+                        da
                     else
                         invalidArg
                             "shape"
@@ -198,7 +211,12 @@ module Shape =
                 if known = 0 || numel % known <> 0 then
                     invalidArg
                         "shape"
-                        (sprintf "%s: cannot reshape %O (%d elements) into %s: the known sizes do not divide the element count." op from numel (format dims))
+                        (sprintf
+                            "%s: cannot reshape %O (%d elements) into %s: the known sizes do not divide the element count."
+                            op
+                            from
+                            numel
+                            (format dims))
 
                 dims |> Array.map (fun d -> if d = -1 then numel / known else d)
             else
@@ -207,6 +225,12 @@ module Shape =
         if Array.fold (*) 1 resolved <> numel then
             invalidArg
                 "shape"
-                (sprintf "%s: cannot reshape %O (%d elements) into %s (%d elements)." op from numel (format resolved) (Array.fold (*) 1 resolved))
+                (sprintf
+                    "%s: cannot reshape %O (%d elements) into %s (%d elements)."
+                    op
+                    from
+                    numel
+                    (format resolved)
+                    (Array.fold (*) 1 resolved))
 
         Shape.Wrap resolved

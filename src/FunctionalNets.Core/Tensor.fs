@@ -65,22 +65,26 @@ type Tensor =
 /// A node of the reverse-mode graph: the operands active at its tag and the rule that turns the
 /// output's adjoint into theirs.
 and RevNode =
-    { Id: int64
-      Name: string
-      Inputs: Tensor[]
-      Backward: Tensor -> Tensor[] }
+    {
+        Id: int64
+        Name: string
+        Inputs: Tensor[]
+        Backward: Tensor -> Tensor[]
+    }
 
 /// How one differentiable op computes its value and its derivatives. Jvp and Vjp are written with
 /// Tensor ops, so derivatives are themselves differentiable. They receive the operands' primals and
 /// the output's primal.
 type OpDef =
-    { Name: string
-      /// The value from raw operands.
-      Raw: RawTensor[] -> RawTensor
-      /// Tangent of the output from the tangent of operand i.
-      Jvp: Tensor[] -> Tensor -> int -> Tensor -> Tensor
-      /// Adjoint of operand i from the adjoint of the output (same shape as operand i).
-      Vjp: Tensor[] -> Tensor -> int -> Tensor -> Tensor }
+    {
+        Name: string
+        /// The value from raw operands.
+        Raw: RawTensor[] -> RawTensor
+        /// Tangent of the output from the tangent of operand i.
+        Jvp: Tensor[] -> Tensor -> int -> Tensor -> Tensor
+        /// Adjoint of operand i from the adjoint of the output (same shape as operand i).
+        Vjp: Tensor[] -> Tensor -> int -> Tensor -> Tensor
+    }
 
 /// Tags for derivative levels.
 module Tags =
@@ -105,7 +109,12 @@ module TensorCore =
     let private checkVjpShape (op: OpDef) (i: int) (x: Tensor) (g: Tensor) =
         if not (g.Shape.Equals x.Shape) then
             invalidOp (
-                sprintf "internal: the adjoint rule of %s gave shape %O for operand %d of shape %O." op.Name g.Shape i x.Shape
+                sprintf
+                    "internal: the adjoint rule of %s gave shape %O for operand %d of shape %O."
+                    op.Name
+                    g.Shape
+                    i
+                    x.Shape
             )
 
         g
@@ -138,14 +147,23 @@ module TensorCore =
 
                 TForward(y, tangent, tag)
             | TReverse _ ->
-                let active = [| for i in 0 .. xs.Length - 1 do if xs[i].NestingTag = tag then i |]
+                let active =
+                    [|
+                        for i in 0 .. xs.Length - 1 do
+                            if xs[i].NestingTag = tag then
+                                i
+                    |]
 
                 let node =
-                    { Id = Interlocked.Increment(&lastNode)
-                      Name = op.Name
-                      Inputs = active |> Array.map (fun i -> xs[i])
-                      Backward =
-                        fun g -> active |> Array.map (fun i -> checkVjpShape op i primals[i] (op.Vjp primals y i g)) }
+                    {
+                        Id = Interlocked.Increment(&lastNode)
+                        Name = op.Name
+                        Inputs = active |> Array.map (fun i -> xs[i])
+                        Backward =
+                            fun g ->
+                                active
+                                |> Array.map (fun i -> checkVjpShape op i primals[i] (op.Vjp primals y i g))
+                    }
 
                 TReverse(y, node, tag)
             | TConst _ -> invalidOp "unreachable"
@@ -155,7 +173,11 @@ module TensorCore =
 
     /// An integer tensor meeting a fractional scalar becomes floating point first (PyTorch's promotion).
     and promoteFor (v: float) (x: Tensor) =
-        if not x.DType.IsFloatingPoint && x.DType <> DType.Bool && (v <> Math.Floor v || Double.IsNaN v || Double.IsInfinity v) then
+        if
+            not x.DType.IsFloatingPoint
+            && x.DType <> DType.Bool
+            && (v <> Math.Floor v || Double.IsNaN v || Double.IsInfinity v)
+        then
             TConst(x.Raw.Cast Defaults.DType)
         else
             x
@@ -170,10 +192,12 @@ module TensorCore =
             let from = x.Shape
 
             apply
-                { Name = "reshape"
-                  Raw = fun r -> r[0].Reshape target
-                  Jvp = fun _ _ _ t -> reshape target.Dims t
-                  Vjp = fun _ _ _ g -> reshape from.Dims g }
+                {
+                    Name = "reshape"
+                    Raw = fun r -> r[0].Reshape target
+                    Jvp = fun _ _ _ t -> reshape target.Dims t
+                    Vjp = fun _ _ _ g -> reshape from.Dims g
+                }
                 [| x |]
 
     /// Broadcast to a larger shape.
@@ -185,10 +209,12 @@ module TensorCore =
                 invalidArg "shape" (sprintf "expand: cannot expand %O to %O; only size-1 dims can grow." x.Shape target)
 
             apply
-                { Name = "expand"
-                  Raw = fun r -> r[0].Expand target
-                  Jvp = fun _ _ _ t -> expand target t
-                  Vjp = fun xs _ _ g -> sumToShape xs[0].Shape g }
+                {
+                    Name = "expand"
+                    Raw = fun r -> r[0].Expand target
+                    Jvp = fun _ _ _ t -> expand target t
+                    Vjp = fun xs _ _ g -> sumToShape xs[0].Shape g
+                }
                 [| x |]
 
     /// Sum over (normalised, sorted) dims.
@@ -199,13 +225,17 @@ module TensorCore =
             let inShape = x.Shape
 
             apply
-                { Name = "sum"
-                  Raw = fun r -> r[0].Sum(dims, keepDim)
-                  Jvp = fun _ _ _ t -> sumDims dims keepDim t
-                  Vjp =
-                    fun _ _ _ g ->
-                        let kept = inShape.Dims |> Array.mapi (fun i n -> if Array.contains i dims then 1 else n)
-                        expand inShape (reshape kept g) }
+                {
+                    Name = "sum"
+                    Raw = fun r -> r[0].Sum(dims, keepDim)
+                    Jvp = fun _ _ _ t -> sumDims dims keepDim t
+                    Vjp =
+                        fun _ _ _ g ->
+                            let kept =
+                                inShape.Dims |> Array.mapi (fun i n -> if Array.contains i dims then 1 else n)
+
+                            expand inShape (reshape kept g)
+                }
                 [| x |]
 
     /// Sum a broadcast result back down to the shape of the operand it came from.
@@ -217,9 +247,11 @@ module TensorCore =
             let lead = r - rt
 
             let dims =
-                [| for i in 0 .. r - 1 do
-                       if i < lead || (target.Dims[i - lead] = 1 && x.Shape.Dims[i] <> 1) then
-                           i |]
+                [|
+                    for i in 0 .. r - 1 do
+                        if i < lead || (target.Dims[i - lead] = 1 && x.Shape.Dims[i] <> 1) then
+                            i
+                |]
 
             reshape target.Dims (sumDims dims true x)
 
@@ -235,26 +267,28 @@ module TensorCore =
         if a.DType <> b.DType then
             invalidArg
                 "b"
-                (sprintf "%s: dtypes differ (%O %O and %O %O); cast one with Tensor.cast." name a.DType a.Shape b.DType b.Shape)
+                (sprintf
+                    "%s: dtypes differ (%O %O and %O %O); cast one with Tensor.cast."
+                    name
+                    a.DType
+                    a.Shape
+                    b.DType
+                    b.Shape)
 
         Shape.broadcast name a.Shape b.Shape |> ignore
 
         apply
-            { Name = name
-              Raw = fun r -> r[0].Binary(kind, r[1])
-              Jvp = jvp
-              Vjp = vjp }
+            {
+                Name = name
+                Raw = fun r -> r[0].Binary(kind, r[1])
+                Jvp = jvp
+                Vjp = vjp
+            }
             [| a; b |]
 
     /// a + b with broadcasting.
     and add (a: Tensor) (b: Tensor) : Tensor =
-        binary
-            "add"
-            BinaryKind.Add
-            (fun _ y _ t -> expand y.Shape t)
-            (fun xs _ i g -> sumToShape xs[i].Shape g)
-            a
-            b
+        binary "add" BinaryKind.Add (fun _ y _ t -> expand y.Shape t) (fun xs _ i g -> sumToShape xs[i].Shape g) a b
 
     /// a - b with broadcasting.
     and sub (a: Tensor) (b: Tensor) : Tensor =
@@ -285,8 +319,7 @@ module TensorCore =
                 "div"
                 BinaryKind.Div
                 (fun xs y i t -> expand y.Shape (if i = 0 then div t xs[1] else neg (div (mul t y) xs[1])))
-                (fun xs y i g ->
-                    sumToShape xs[i].Shape (if i = 0 then div g xs[1] else neg (div (mul g y) xs[1])))
+                (fun xs y i g -> sumToShape xs[i].Shape (if i = 0 then div g xs[1] else neg (div (mul g y) xs[1])))
                 a
                 b
 
@@ -299,7 +332,10 @@ module TensorCore =
                 // y * log a is 0 * -inf where a = 0; PyTorch defines that derivative as 0. Replacing those
                 // bases by 1 (a constant shift, no derivative) makes log a exactly 0 there.
                 let a = xs[0]
-                let zeroMask = TConst(a.Raw.Compare(CompareKind.Eq, a.Raw.Backend.Zeros(Shape.Scalar, a.DType)).Cast a.DType)
+
+                let zeroMask =
+                    TConst(a.Raw.Compare(CompareKind.Eq, a.Raw.Backend.Zeros(Shape.Scalar, a.DType)).Cast a.DType)
+
                 mul y (log (add a zeroMask))
 
         binary
@@ -313,23 +349,29 @@ module TensorCore =
     /// An elementwise function of one tensor, given its derivative as a function of (x, y).
     and unary (name: string) (kind: UnaryKind) (deriv: Tensor -> Tensor -> Tensor) (x: Tensor) : Tensor =
         if not x.DType.IsFloatingPoint && kind <> UnaryKind.Neg && kind <> UnaryKind.Abs then
-            invalidArg "x" (sprintf "%s: expected a floating-point tensor, got %O %O; cast it first." name x.DType x.Shape)
+            invalidArg
+                "x"
+                (sprintf "%s: expected a floating-point tensor, got %O %O; cast it first." name x.DType x.Shape)
 
         apply
-            { Name = name
-              Raw = fun r -> r[0].Unary kind
-              Jvp = fun xs y _ t -> mul (deriv xs[0] y) t
-              Vjp = fun xs y _ g -> mul (deriv xs[0] y) g }
+            {
+                Name = name
+                Raw = fun r -> r[0].Unary kind
+                Jvp = fun xs y _ t -> mul (deriv xs[0] y) t
+                Vjp = fun xs y _ g -> mul (deriv xs[0] y) g
+            }
             [| x |]
 
     /// -x.
     and neg (x: Tensor) : Tensor =
         if x.DType.IsFloatingPoint then
             apply
-                { Name = "neg"
-                  Raw = fun r -> r[0].Unary UnaryKind.Neg
-                  Jvp = fun _ _ _ t -> neg t
-                  Vjp = fun _ _ _ g -> neg g }
+                {
+                    Name = "neg"
+                    Raw = fun r -> r[0].Unary UnaryKind.Neg
+                    Jvp = fun _ _ _ t -> neg t
+                    Vjp = fun _ _ _ g -> neg g
+                }
                 [| x |]
         else
             sub (scalarLike x 0.0) x
@@ -339,7 +381,8 @@ module TensorCore =
         unary "log" UnaryKind.Log (fun x _ -> div (scalarLike x 1.0) x) x
 
     /// e^x.
-    and exp (x: Tensor) : Tensor = unary "exp" UnaryKind.Exp (fun _ y -> y) x
+    and exp (x: Tensor) : Tensor =
+        unary "exp" UnaryKind.Exp (fun _ y -> y) x
 
     /// x ** p for a constant exponent (faster than pow with a tensor exponent).
     and powScalar (p: float) (x: Tensor) : Tensor =
@@ -352,43 +395,59 @@ module TensorCore =
             unary "square" UnaryKind.Square (fun x _ -> mul (scalarLike x 2.0) x) x
         else
             apply
-                { Name = "pow"
-                  Raw = fun r -> r[0].Binary(BinaryKind.Pow, r[0].Backend.Full(Shape.Scalar, r[0].DType, p))
-                  Jvp = fun xs _ _ t -> mul (mul (scalarLike xs[0] p) (powScalar (p - 1.0) xs[0])) t
-                  Vjp = fun xs _ _ g -> mul (mul (scalarLike xs[0] p) (powScalar (p - 1.0) xs[0])) g }
+                {
+                    Name = "pow"
+                    Raw = fun r -> r[0].Binary(BinaryKind.Pow, r[0].Backend.Full(Shape.Scalar, r[0].DType, p))
+                    Jvp = fun xs _ _ t -> mul (mul (scalarLike xs[0] p) (powScalar (p - 1.0) xs[0])) t
+                    Vjp = fun xs _ _ g -> mul (mul (scalarLike xs[0] p) (powScalar (p - 1.0) xs[0])) g
+                }
                 [| x |]
 
 /// The F# operators, as members of Tensor itself (the compiler only resolves operators defined there).
 type Tensor with
     static member (+)(a: Tensor, b: Tensor) = TensorCore.add a b
+
     static member (+)(a: Tensor, b: float) =
         let a = TensorCore.promoteFor b a
         TensorCore.add a (TensorCore.scalarLike a b)
+
     static member (+)(a: float, b: Tensor) =
         let b = TensorCore.promoteFor a b
         TensorCore.add (TensorCore.scalarLike b a) b
+
     static member (-)(a: Tensor, b: Tensor) = TensorCore.sub a b
+
     static member (-)(a: Tensor, b: float) =
         let a = TensorCore.promoteFor b a
         TensorCore.sub a (TensorCore.scalarLike a b)
+
     static member (-)(a: float, b: Tensor) =
         let b = TensorCore.promoteFor a b
         TensorCore.sub (TensorCore.scalarLike b a) b
+
     static member (*)(a: Tensor, b: Tensor) = TensorCore.mul a b
+
     static member (*)(a: Tensor, b: float) =
         let a = TensorCore.promoteFor b a
         TensorCore.mul a (TensorCore.scalarLike a b)
+
     static member (*)(a: float, b: Tensor) =
         let b = TensorCore.promoteFor a b
         TensorCore.mul (TensorCore.scalarLike b a) b
+
     static member (/)(a: Tensor, b: Tensor) = TensorCore.div a b
+
     static member (/)(a: Tensor, b: float) =
         let a = TensorCore.promoteFor b a
         TensorCore.div a (TensorCore.scalarLike a b)
+
     static member (/)(a: float, b: Tensor) =
         let b = TensorCore.promoteFor a b
         TensorCore.div (TensorCore.scalarLike b a) b
+
     static member (~-)(a: Tensor) = TensorCore.neg a
     static member Pow(a: Tensor, b: Tensor) = TensorCore.pow a b
     static member Pow(a: Tensor, b: float) = TensorCore.powScalar b a
-    static member Pow(a: float, b: Tensor) = TensorCore.pow (TensorCore.scalarLike b a) b
+
+    static member Pow(a: float, b: Tensor) =
+        TensorCore.pow (TensorCore.scalarLike b a) b

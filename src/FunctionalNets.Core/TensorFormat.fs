@@ -43,7 +43,13 @@ module internal TensorFormat =
                 shown
                 |> List.iteri (fun j i ->
                     if j > 0 then
-                        sb.Append(if d = dims.Length - 1 then ", " else ",\n" + String(' ', 8 + d)) |> ignore
+                        sb.Append(
+                            if d = dims.Length - 1 then
+                                ", "
+                            else
+                                ",\n" + String(' ', 8 + d)
+                        )
+                        |> ignore
 
                     if i < 0 then
                         sb.Append("...") |> ignore

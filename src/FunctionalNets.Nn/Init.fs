@@ -1,6 +1,7 @@
 namespace FunctionalNets.Nn
 
 open FunctionalNets
+
 /// The nonlinearity an initializer scales for, as in PyTorch's torch.nn.init.calculate_gain.
 [<RequireQualifiedAccess>]
 type Nonlinearity =
@@ -52,7 +53,11 @@ type Init =
         let dims = Array.ofSeq shape
 
         if dims.Length < 2 then
-            invalidArg "shape" (sprintf "Init.fans: fan in and fan out need a weight with at least 2 dims ([out; in; ...]), got %A." dims)
+            invalidArg
+                "shape"
+                (sprintf
+                    "Init.fans: fan in and fan out need a weight with at least 2 dims ([out; in; ...]), got %A."
+                    dims)
 
         let receptive = Array.fold (*) 1 dims[2..]
         dims[1] * receptive, dims[0] * receptive
@@ -66,7 +71,9 @@ type Init =
         Tensor.full (shape, value, ?dtype = dtype, ?device = device)
 
     /// Uniform values in [low, high) (default [0, 1)).
-    static member uniform(key: Key, shape: int seq, ?low: float, ?high: float, ?dtype: DType, ?device: Device) : Tensor =
+    static member uniform
+        (key: Key, shape: int seq, ?low: float, ?high: float, ?dtype: DType, ?device: Device)
+        : Tensor =
         let dims = Array.ofSeq shape
         Init.Check("uniform", dims)
         let low = defaultArg low 0.0
@@ -107,7 +114,9 @@ type Init =
         Init.normal (key, dims, 0.0, std, ?dtype = dtype, ?device = device)
 
     /// The standard deviation He/Kaiming initialization targets: gain / sqrt(fan).
-    static member private KaimingStd(op: string, dims: int[], a: float option, mode: FanMode option, nonlinearity: Nonlinearity option) =
+    static member private KaimingStd
+        (op: string, dims: int[], a: float option, mode: FanMode option, nonlinearity: Nonlinearity option)
+        =
         let fanIn, fanOut = Init.fans dims
 
         let fan =
@@ -127,8 +136,15 @@ type Init =
     /// He/Kaiming uniform: U(-bound, bound) with bound = sqrt 3 * gain / sqrt(fan). a is the leaky ReLU negative
     /// slope (default 0), mode picks fan_in (default) or fan_out, nonlinearity defaults to LeakyRelu as in PyTorch.
     static member kaimingUniform
-        (key: Key, shape: int seq, ?a: float, ?mode: FanMode, ?nonlinearity: Nonlinearity, ?dtype: DType, ?device: Device)
-        : Tensor =
+        (
+            key: Key,
+            shape: int seq,
+            ?a: float,
+            ?mode: FanMode,
+            ?nonlinearity: Nonlinearity,
+            ?dtype: DType,
+            ?device: Device
+        ) : Tensor =
         let dims = Array.ofSeq shape
 
         let bound =
@@ -138,8 +154,15 @@ type Init =
 
     /// He/Kaiming normal: N(0, std^2) with std = gain / sqrt(fan); the arguments are those of kaimingUniform.
     static member kaimingNormal
-        (key: Key, shape: int seq, ?a: float, ?mode: FanMode, ?nonlinearity: Nonlinearity, ?dtype: DType, ?device: Device)
-        : Tensor =
+        (
+            key: Key,
+            shape: int seq,
+            ?a: float,
+            ?mode: FanMode,
+            ?nonlinearity: Nonlinearity,
+            ?dtype: DType,
+            ?device: Device
+        ) : Tensor =
         let dims = Array.ofSeq shape
         let std = Init.KaimingStd("kaimingNormal", dims, a, mode, nonlinearity)
         Init.normal (key, dims, 0.0, std, ?dtype = dtype, ?device = device)

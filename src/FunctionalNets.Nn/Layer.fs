@@ -21,16 +21,20 @@ module Layer =
         (init: Key -> Shape -> Shape * Params * State)
         (apply: Params -> State -> Ctx -> Tensor -> Tensor * State)
         : Layer =
-        { Name = name
-          Init = init
-          Apply = apply }
+        {
+            Name = name
+            Init = init
+            Apply = apply
+        }
 
     /// A layer without parameters or state: outShape maps the per-example input shape (it may raise on a
     /// bad one) and f maps a batch.
     let stateless (name: string) (outShape: Shape -> Shape) (f: Ctx -> Tensor -> Tensor) : Layer =
-        { Name = name
-          Init = fun _ shape -> outShape shape, PTree.empty, PTree.empty
-          Apply = fun _ state ctx x -> f ctx x, state }
+        {
+            Name = name
+            Init = fun _ shape -> outShape shape, PTree.empty, PTree.empty
+            Apply = fun _ state ctx x -> f ctx x, state
+        }
 
     /// Initializes a layer for inputs of the given per-example shape (without the batch dim): the output
     /// shape (also per example), the parameters and the state.
@@ -102,10 +106,13 @@ module Layer =
     let sequentialNamed (children: (string * Layer) list) : Layer =
         for (name, _) in children do
             if System.String.IsNullOrEmpty name || name.Contains '.' then
-                invalidArg "children" (sprintf "Layer.sequentialNamed: child name '%s' must be non-empty and contain no '.'." name)
+                invalidArg
+                    "children"
+                    (sprintf "Layer.sequentialNamed: child name '%s' must be non-empty and contain no '.'." name)
 
         match children |> List.countBy fst |> List.tryFind (fun (_, n) -> n > 1) with
-        | Some(name, _) -> invalidArg "children" (sprintf "Layer.sequentialNamed: child name '%s' is used more than once." name)
+        | Some(name, _) ->
+            invalidArg "children" (sprintf "Layer.sequentialNamed: child name '%s' is used more than once." name)
         | None -> ()
 
         let indexed = List.indexed children
@@ -130,7 +137,8 @@ module Layer =
                     (fun (x, states) (i, (name, layer: Layer)) ->
                         let childCtx =
                             { ctx with
-                                Key = ctx.Key |> Option.map (Key.foldIn i) }
+                                Key = ctx.Key |> Option.map (Key.foldIn i)
+                            }
 
                         let y, s = layer.Apply (child name ps) (child name ss) childCtx x
                         y, (name, s) :: states)
@@ -138,9 +146,11 @@ module Layer =
 
             y, nonEmpty (List.rev states)
 
-        { Name = describe children
-          Init = init
-          Apply = apply }
+        {
+            Name = describe children
+            Init = init
+            Apply = apply
+        }
 
     /// Runs layers one after another, naming them "0", "1", ... as PyTorch's nn.Sequential does, so the
     /// parameter paths read "0.weight", "0.bias", "2.weight". See sequentialNamed for keys and state.

@@ -1,6 +1,7 @@
 namespace FunctionalNets.Nn
 
 open FunctionalNets
+
 /// Loss functions: prediction -> target -> scalar, each the mean over the batch as PyTorch's default
 /// reduction='mean'. Shapes are checked strictly (no silent broadcasting of [N; 1] against [N]).
 [<RequireQualifiedAccess>]
@@ -21,7 +22,9 @@ module Losses =
         requireFloat loss "prediction" pred
 
         if not (pred.Shape.Equals target.Shape) then
-            invalidArg "target" (sprintf "Losses.%s: prediction %O and target %O must have the same shape." loss pred.Shape target.Shape)
+            invalidArg
+                "target"
+                (sprintf "Losses.%s: prediction %O and target %O must have the same shape." loss pred.Shape target.Shape)
 
     /// Mean squared error: mean((pred - target)^2) (nn.MSELoss).
     let mse (pred: Tensor) (target: Tensor) : Tensor =
@@ -86,7 +89,12 @@ module Losses =
         if not (labels.Shape.Equals expected) then
             invalidArg
                 "target"
-                (sprintf "Losses.%s: input %O needs class-index targets of shape %O, got %O." loss scores.Shape expected labels.Shape)
+                (sprintf
+                    "Losses.%s: input %O needs class-index targets of shape %O, got %O."
+                    loss
+                    scores.Shape
+                    expected
+                    labels.Shape)
 
         let classes = scores.Shape[1]
 
@@ -97,7 +105,12 @@ module Losses =
                 raise (
                     System.ArgumentOutOfRangeException(
                         "target",
-                        sprintf "Losses.%s: label %g is out of range for %d classes (expected 0..%d)." loss v classes (classes - 1)
+                        sprintf
+                            "Losses.%s: label %g is out of range for %d classes (expected 0..%d)."
+                            loss
+                            v
+                            classes
+                            (classes - 1)
                     )
                 )
 

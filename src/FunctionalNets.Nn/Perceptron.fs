@@ -1,6 +1,7 @@
 namespace FunctionalNets.Nn
 
 open FunctionalNets
+
 /// Rosenblatt's perceptron (1958): yhat = step(w . x + b) with step(z) = 1 for z > 0, else 0.
 type Perceptron =
     {
@@ -21,8 +22,10 @@ module Perceptron =
         if nInputs < 1 then
             invalidArg "nInputs" (sprintf "Perceptron.create: nInputs must be >= 1, got %d." nInputs)
 
-        { Weight = Tensor.zeros ([ nInputs ], dtype)
-          Bias = Tensor.zeros ([], dtype) }
+        {
+            Weight = Tensor.zeros ([ nInputs ], dtype)
+            Bias = Tensor.zeros ([], dtype)
+        }
 
     /// A perceptron with nInputs inputs and zero weights and bias.
     let create (nInputs: int) : Perceptron = createWith Defaults.DType nInputs
@@ -54,15 +57,22 @@ module Perceptron =
         if err = 0.0 then
             model, false
         else
-            { Weight = model.Weight + x * (lr * err)
-              Bias = model.Bias + lr * err },
+            {
+                Weight = model.Weight + x * (lr * err)
+                Bias = model.Bias + lr * err
+            },
             true
 
     let private checkData (model: Perceptron) (data: Batch) =
         checkInput model data.Input
 
         if data.Input.Rank <> 2 || data.Target.Numel <> data.Input.Shape[0] then
-            invalidArg "data" (sprintf "Perceptron: inputs %O need one 0/1 target each, got targets %O." data.Input.Shape data.Target.Shape)
+            invalidArg
+                "data"
+                (sprintf
+                    "Perceptron: inputs %O need one 0/1 target each, got targets %O."
+                    data.Input.Shape
+                    data.Target.Shape)
 
         Tensor.toFloatArray data.Target
         |> Array.iteri (fun i y ->

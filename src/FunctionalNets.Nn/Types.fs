@@ -20,9 +20,11 @@ type Ctx = { Mode: Mode; Key: Key option }
 /// A layer is a pair of pure functions. Init infers the output shape from the input shape (per example,
 /// without the batch dim) and creates parameters and state from a key; Apply maps a batch.
 type Layer =
-    { Name: string
-      Init: Key -> Shape -> Shape * Params * State
-      Apply: Params -> State -> Ctx -> Tensor -> Tensor * State }
+    {
+        Name: string
+        Init: Key -> Shape -> Shape * Params * State
+        Apply: Params -> State -> Ctx -> Tensor -> Tensor * State
+    }
 
 /// A loss: prediction -> target -> scalar tensor.
 type Loss = Tensor -> Tensor -> Tensor
@@ -33,19 +35,23 @@ type Schedule = int64 -> float
 /// A gradient transformation in Optax's shape: Init builds the optimizer state from the parameters;
 /// Update maps (gradients, state, parameters) to (updates, new state). Updates are added to parameters.
 type GradTx =
-    { Init: Params -> PTree<Tensor>
-      Update: Params -> PTree<Tensor> -> Params -> Params * PTree<Tensor> }
+    {
+        Init: Params -> PTree<Tensor>
+        Update: Params -> PTree<Tensor> -> Params -> Params * PTree<Tensor>
+    }
 
 /// Everything a training run carries from step to step. Trees are immutable, so keeping an old one
 /// (early stopping's best weights) is free.
 type TrainState =
-    { Params: Params
-      State: State
-      Opt: PTree<Tensor>
-      Step: int64
-      Key: Key
-      /// Multiplies the optimizer's updates; ReduceLROnPlateau lowers it.
-      LrScale: float }
+    {
+        Params: Params
+        State: State
+        Opt: PTree<Tensor>
+        Step: int64
+        Key: Key
+        /// Multiplies the optimizer's updates; ReduceLROnPlateau lowers it.
+        LrScale: float
+    }
 
 /// One mini-batch: inputs with a leading batch dim and their targets.
 type Batch = { Input: Tensor; Target: Tensor }

@@ -16,12 +16,14 @@ let main argv =
     match argv with
     | [| path |] ->
         let state =
-            { Params = PTree.node [ "big", Leaf(Tensor.full ([ BigNumel ], 2.0)) ]
-              State = PTree.empty
-              Opt = PTree.empty
-              Step = 2L
-              Key = Key.create 2L
-              LrScale = 1.0 }
+            {
+                Params = PTree.node [ "big", Leaf(Tensor.full ([ BigNumel ], 2.0)) ]
+                State = PTree.empty
+                Opt = PTree.empty
+                Step = 2L
+                Key = Key.create 2L
+                LrScale = 1.0
+            }
 
         Console.Out.WriteLine "writing"
         Console.Out.Flush()

@@ -15,9 +15,11 @@ let count (shape: int[]) = Array.fold (*) 1 shape
 let contiguous (shape: int[]) =
     let s = Array.zeroCreate shape.Length
     let mutable acc = 1
+
     for d in shape.Length - 1 .. -1 .. 0 do
         s.[d] <- acc
         acc <- acc * shape.[d]
+
     s
 
 /// Strides of an operand of shape `own` broadcast to `out` (0 where own is 1 and out is not).
@@ -29,12 +31,15 @@ let broadcastStrides (own: int[]) (out: int[]) =
 let unravel (shape: int[]) (p: int) =
     let idx = Array.zeroCreate shape.Length
     let mutable r = p
+
     for d in shape.Length - 1 .. -1 .. 0 do
         idx.[d] <- r % shape.[d]
         r <- r / shape.[d]
+
     idx
 
-let offsetOf (idx: int[]) (strides: int[]) = Array.fold2 (fun acc i s -> acc + i * s) 0 idx strides
+let offsetOf (idx: int[]) (strides: int[]) =
+    Array.fold2 (fun acc i s -> acc + i * s) 0 idx strides
 
 let close (tol: float) (expected: float) (actual: float) =
     (Double.IsNaN expected && Double.IsNaN actual)
@@ -43,13 +48,17 @@ let close (tol: float) (expected: float) (actual: float) =
 
 let assertClose tol (what: string) (expected: float[]) (actual: float[]) =
     Assert.Equal(expected.Length, actual.Length)
+
     for i in 0 .. expected.Length - 1 do
         if not (close tol expected.[i] actual.[i]) then
             failwithf "%s: element %d expected %.17g got %.17g" what i expected.[i] actual.[i]
 
 /// Random output shape (rank 0..4, dims 1..5) and an operand shape broadcast into it.
-let randomShape (rng: Random) = Array.init (rng.Next(0, 5)) (fun _ -> rng.Next(1, 6))
-let operandShape (rng: Random) (out: int[]) = out |> Array.map (fun d -> if rng.NextDouble() < 0.3 then 1 else d)
+let randomShape (rng: Random) =
+    Array.init (rng.Next(0, 5)) (fun _ -> rng.Next(1, 6))
+
+let operandShape (rng: Random) (out: int[]) =
+    out |> Array.map (fun d -> if rng.NextDouble() < 0.3 then 1 else d)
 
 let binaryRef isInt op (a: float) (b: float) =
     match op with
@@ -63,15 +72,39 @@ let binaryRef isInt op (a: float) (b: float) =
     | _ -> failwith "op"
 
 /// Runs Binary on random broadcast shapes for element type 'T (converted from/to float for the reference).
-let checkBinaryRandom<'T when 'T: unmanaged and 'T: struct and 'T :> ValueType and 'T: (new: unit -> 'T) and 'T :> Numerics.INumber<'T>>
-    (toT: float -> 'T) (ofT: 'T -> float) isInt tol (seed: int) =
+let checkBinaryRandom<'T
+    when 'T: unmanaged and 'T: struct and 'T :> ValueType and 'T: (new: unit -> 'T) and 'T :> Numerics.INumber<'T>>
+    (toT: float -> 'T)
+    (ofT: 'T -> float)
+    isInt
+    tol
+    (seed: int)
+    =
     let rng = Random(seed)
-    let ops = [| BinaryOp.Add; BinaryOp.Sub; BinaryOp.Mul; BinaryOp.Div; BinaryOp.Pow; BinaryOp.Max; BinaryOp.Min |]
-    for trial in 0 .. 199 do
+
+    let ops =
+        [|
+            BinaryOp.Add
+            BinaryOp.Sub
+            BinaryOp.Mul
+            BinaryOp.Div
+            BinaryOp.Pow
+            BinaryOp.Max
+            BinaryOp.Min
+        |]
+
+    for trial in 0..199 do
         let out = randomShape rng
         let sa = operandShape rng out
-        let sb = if trial % 7 = 0 then Array.create out.Length 1 else operandShape rng out
+
+        let sb =
+            if trial % 7 = 0 then
+                Array.create out.Length 1
+            else
+                operandShape rng out
+
         let op = ops.[trial % ops.Length]
+
         let gen () =
             match op with
             | BinaryOp.Pow when isInt -> float (rng.Next(0, 4))
@@ -79,28 +112,39 @@ let checkBinaryRandom<'T when 'T: unmanaged and 'T: struct and 'T :> ValueType a
             | BinaryOp.Div -> float (rng.Next(1, 9)) * (if rng.Next(2) = 0 then -1.0 else 1.0)
             | _ when isInt -> float (rng.Next(-20, 21))
             | _ -> Math.Round(rng.NextDouble() * 8.0 - 4.0, 3)
+
         let a = Array.init (count sa) (fun _ -> gen () |> toT)
         let b = Array.init (count sb) (fun _ -> gen () |> toT)
         let ast, bst = broadcastStrides sa out, broadcastStrides sb out
-        let y = Array.zeroCreate<'T> (count out)
+        let y = Array.zeroCreate<'T>(count out)
         Elementwise.Binary(op, ro a, ro ast, ro b, ro bst, sp y, ro out)
+
         let expected =
             Array.init (count out) (fun p ->
                 let idx = unravel out p
                 binaryRef isInt op (ofT a.[offsetOf idx ast]) (ofT b.[offsetOf idx bst]))
+
         assertClose tol (sprintf "Binary %A out=%A a=%A b=%A" op out sa sb) expected (Array.map ofT y)
         // Compare on the same operands.
-        let cop = enum<CompareOp> (trial % 6)
-        let yc = Array.zeroCreate<bool> (count out)
+        let cop = enum<CompareOp>(trial % 6)
+        let yc = Array.zeroCreate<bool>(count out)
         Elementwise.Compare(cop, ro a, ro ast, ro b, ro bst, sp yc, ro out)
+
         for p in 0 .. yc.Length - 1 do
             let idx = unravel out p
             let x, z = ofT a.[offsetOf idx ast], ofT b.[offsetOf idx bst]
+
             let e =
                 match cop with
-                | CompareOp.Eq -> x = z | CompareOp.Ne -> x <> z | CompareOp.Lt -> x < z
-                | CompareOp.Le -> x <= z | CompareOp.Gt -> x > z | _ -> x >= z
-            if e <> yc.[p] then failwithf "Compare %A at %d (out=%A)" cop p out
+                | CompareOp.Eq -> x = z
+                | CompareOp.Ne -> x <> z
+                | CompareOp.Lt -> x < z
+                | CompareOp.Le -> x <= z
+                | CompareOp.Gt -> x > z
+                | _ -> x >= z
+
+            if e <> yc.[p] then
+                failwithf "Compare %A at %d (out=%A)" cop p out
 
 [<Fact>]
 let ``Binary and Compare broadcast over random shapes (float32, float64, int32, int64)`` () =
@@ -118,19 +162,25 @@ let ``Binary large sizes take the threaded paths and stay exact`` () =
     let b = Array.init cols (fun _ -> float32 (rng.NextDouble()))
     let y = Array.zeroCreate (rows * cols)
     Elementwise.Binary(BinaryOp.Add, ro a, ro [| cols; 1 |], ro b, ro [| 0; 1 |], sp y, ro [| rows; cols |])
-    for i in 0 .. y.Length - 1 do Assert.Equal(a.[i] + b.[i % cols], y.[i])
+
+    for i in 0 .. y.Length - 1 do
+        Assert.Equal(a.[i] + b.[i % cols], y.[i])
     // One long contiguous run (split by columns) and a scalar operand.
     let n = 200_000
     let x = Array.init n (fun i -> float i)
     let z = Array.zeroCreate n
     Elementwise.Binary(BinaryOp.Mul, ro x, ro [| 1 |], ro [| 0.5 |], ro [| 0 |], sp z, ro [| n |])
-    for i in 0 .. n - 1 do Assert.Equal(float i * 0.5, z.[i])
+
+    for i in 0 .. n - 1 do
+        Assert.Equal(float i * 0.5, z.[i])
     // Outer product broadcast [64,1] - [1,512].
     let u = Array.init 64 float
     let v = Array.init 512 float
     let w = Array.zeroCreate (64 * 512)
     Elementwise.Binary(BinaryOp.Sub, ro u, ro [| 1; 0 |], ro v, ro [| 0; 1 |], sp w, ro [| 64; 512 |])
-    for i in 0 .. w.Length - 1 do Assert.Equal(float (i / 512) - float (i % 512), w.[i])
+
+    for i in 0 .. w.Length - 1 do
+        Assert.Equal(float (i / 512) - float (i % 512), w.[i])
 
 [<Fact>]
 let ``Binary Max and Min propagate NaN`` () =
@@ -145,13 +195,25 @@ let ``Binary Max and Min propagate NaN`` () =
 [<Fact>]
 let ``Integer Div by zero and negative Pow exponent throw naming the op`` () =
     let y = Array.zeroCreate<int> 3
+
     let ex =
         Assert.Throws<DivideByZeroException>(fun () ->
-            Elementwise.Binary(BinaryOp.Div, ro [| 1; 2; 3 |], ro [| 1 |], ro [| 1; 0; 1 |], ro [| 1 |], sp y, ro [| 3 |]))
+            Elementwise.Binary(
+                BinaryOp.Div,
+                ro [| 1; 2; 3 |],
+                ro [| 1 |],
+                ro [| 1; 0; 1 |],
+                ro [| 1 |],
+                sp y,
+                ro [| 3 |]
+            ))
+
     Assert.Contains("Div", ex.Message)
+
     let ex2 =
         Assert.Throws<ArgumentException>(fun () ->
             Elementwise.Binary(BinaryOp.Pow, ro [| 2; 2; 2 |], ro [| 1 |], ro [| -1 |], ro [| 0 |], sp y, ro [| 3 |]))
+
     Assert.Contains("Pow", ex2.Message)
     Elementwise.Binary(BinaryOp.Pow, ro [| 2; -3; 5 |], ro [| 1 |], ro [| 3; 3; 0 |], ro [| 1 |], sp y, ro [| 3 |])
     Assert.Equal<int[]>([| 8; -27; 1 |], y)
@@ -161,28 +223,59 @@ let ``Integer Div by zero and negative Pow exponent throw naming the op`` () =
 [<Fact>]
 let ``Binary rejects mismatched ranks and lengths`` () =
     let y = Array.zeroCreate<float> 6
+
     let ex =
         Assert.Throws<ArgumentException>(fun () ->
-            Elementwise.Binary(BinaryOp.Add, ro (Array.zeroCreate 5), ro [| 3; 1 |], ro [| 1.0 |], ro [| 0; 0 |], sp y, ro [| 2; 3 |]))
+            Elementwise.Binary(
+                BinaryOp.Add,
+                ro (Array.zeroCreate 5),
+                ro [| 3; 1 |],
+                ro [| 1.0 |],
+                ro [| 0; 0 |],
+                sp y,
+                ro [| 2; 3 |]
+            ))
+
     Assert.Contains("Add", ex.Message)
+
     Assert.Throws<ArgumentException>(fun () ->
-        Elementwise.Binary(BinaryOp.Add, ro (Array.zeroCreate 6), ro [| 3 |], ro [| 1.0 |], ro [| 0; 0 |], sp y, ro [| 2; 3 |])) |> ignore
+        Elementwise.Binary(
+            BinaryOp.Add,
+            ro (Array.zeroCreate 6),
+            ro [| 3 |],
+            ro [| 1.0 |],
+            ro [| 0; 0 |],
+            sp y,
+            ro [| 2; 3 |]
+        ))
+    |> ignore
 
 [<Fact>]
 let ``Where broadcasts condition and both branches`` () =
     let rng = Random(11)
-    for _ in 0 .. 99 do
+
+    for _ in 0..99 do
         let out = randomShape rng
         let sc, sa, sb = operandShape rng out, operandShape rng out, operandShape rng out
         let c = Array.init (count sc) (fun _ -> rng.Next(2) = 0)
         let a = Array.init (count sa) (fun _ -> rng.NextDouble())
         let b = Array.init (count sb) (fun _ -> -rng.NextDouble())
-        let cs, ast, bst = broadcastStrides sc out, broadcastStrides sa out, broadcastStrides sb out
+
+        let cs, ast, bst =
+            broadcastStrides sc out, broadcastStrides sa out, broadcastStrides sb out
+
         let y = Array.zeroCreate (count out)
         Elementwise.Where(ro c, ro cs, ro a, ro ast, ro b, ro bst, sp y, ro out)
+
         for p in 0 .. y.Length - 1 do
             let idx = unravel out p
-            let e = if c.[offsetOf idx cs] then a.[offsetOf idx ast] else b.[offsetOf idx bst]
+
+            let e =
+                if c.[offsetOf idx cs] then
+                    a.[offsetOf idx ast]
+                else
+                    b.[offsetOf idx bst]
+
             Assert.Equal(e, y.[p])
 
 [<Fact>]
@@ -220,7 +313,10 @@ let ``AddInPlace and Fill`` () =
     let acc = Array.init n float
     let x = Array.init n (fun i -> 2.0 * float i)
     Elementwise.AddInPlace(sp acc, ro x)
-    for i in 0 .. n - 1 do Assert.Equal(3.0 * float i, acc.[i])
+
+    for i in 0 .. n - 1 do
+        Assert.Equal(3.0 * float i, acc.[i])
+
     let z = Array.zeroCreate<int> 5
     Elementwise.Fill(sp z, 7)
     Assert.Equal<int[]>(Array.create 5 7, z)
@@ -253,7 +349,28 @@ let unaryRef op (x: float) =
     | _ -> failwith "no reference"
 
 let unaryInputs =
-    [| -3.7; -2.5; -1.5; -1.0; -0.5; -0.25; 0.0; 0.1; 0.5; 1.0; 1.5; 2.5; 3.2; 7.0; 0.3; -0.7; 2.0; 4.5; 0.75; 1.25 |]
+    [|
+        -3.7
+        -2.5
+        -1.5
+        -1.0
+        -0.5
+        -0.25
+        0.0
+        0.1
+        0.5
+        1.0
+        1.5
+        2.5
+        3.2
+        7.0
+        0.3
+        -0.7
+        2.0
+        4.5
+        0.75
+        1.25
+    |]
 
 [<Fact>]
 let ``Unary ops match System.Math (float64 and float32, including in place)`` () =
@@ -261,7 +378,9 @@ let ``Unary ops match System.Math (float64 and float32, including in place)`` ()
         if op <> UnaryOp.Erf then
             let xs =
                 match op with
-                | UnaryOp.Log | UnaryOp.Sqrt | UnaryOp.Rsqrt -> unaryInputs |> Array.map (fun v -> abs v + 0.01)
+                | UnaryOp.Log
+                | UnaryOp.Sqrt
+                | UnaryOp.Rsqrt -> unaryInputs |> Array.map (fun v -> abs v + 0.01)
                 | _ -> unaryInputs
             // Repeat so the vector paths (not only the scalar tails) are exercised.
             let xs = Array.init 70 (fun i -> xs.[i % xs.Length])
@@ -295,9 +414,18 @@ let ``Unary special cases: NaN sign, softplus extremes, log1p and expm1 for tiny
 [<Fact>]
 let ``Erf matches known values and is odd`` () =
     let known =
-        [| 0.5, 0.5204998778130465; 1.0, 0.8427007929497149; -2.0, -0.9953222650189527
-           3.0, 0.9999779095030014; 2.5, 0.9995930479825550; 0.1, 0.1124629160182849
-           1e-10, 1.1283791670955126e-10; 6.5, 1.0; 0.0, 0.0 |]
+        [|
+            0.5, 0.5204998778130465
+            1.0, 0.8427007929497149
+            -2.0, -0.9953222650189527
+            3.0, 0.9999779095030014
+            2.5, 0.9995930479825550
+            0.1, 0.1124629160182849
+            1e-10, 1.1283791670955126e-10
+            6.5, 1.0
+            0.0, 0.0
+        |]
+
     let xs = known |> Array.map fst
     let y = Array.zeroCreate xs.Length
     Elementwise.Unary(UnaryOp.Erf, ro xs, sp y)
@@ -307,7 +435,10 @@ let ``Erf matches known values and is odd`` () =
     let pos, neg = Array.zeroCreate grid.Length, Array.zeroCreate grid.Length
     Elementwise.Unary(UnaryOp.Erf, ro grid, sp pos)
     Elementwise.Unary(UnaryOp.Erf, ro (grid |> Array.map (~-)), sp neg)
-    for i in 0 .. grid.Length - 1 do Assert.Equal(-pos.[i], neg.[i])
+
+    for i in 0 .. grid.Length - 1 do
+        Assert.Equal(-pos.[i], neg.[i])
+
     let edge = Array.zeroCreate 2
     Elementwise.Unary(UnaryOp.Erf, ro [| 2.5 - 1e-12; 2.5 + 1e-12 |], sp edge)
     let slope = 2.0 / sqrt Math.PI * exp (-6.25)
@@ -319,6 +450,7 @@ let ``Erf matches known values and is odd`` () =
         Elementwise.Unary(UnaryOp.Erf, ro [| x + h; x - h |], sp v)
         let fd = (v.[0] - v.[1]) / (2.0 * h)
         Assert.True(close 1e-8 (2.0 / sqrt Math.PI * exp (-x * x)) fd, sprintf "erf' at %g" x)
+
     let yf = Array.zeroCreate 2
     Elementwise.Unary(UnaryOp.Erf, ro [| 0.5f; -1.0f |], sp yf)
     Assert.Equal(0.5204999f, yf.[0])
@@ -329,16 +461,22 @@ let ``Erf matches known values and is odd`` () =
 [<Fact>]
 let ``Reduce Sum Max Min match loops over random views`` () =
     let rng = Random(21)
-    for trial in 0 .. 59 do
-        let outer, n, inner = rng.Next(1, 5), rng.Next(1, 7), (if trial % 3 = 0 then 1 else rng.Next(1, 6))
+
+    for trial in 0..59 do
+        let outer, n, inner =
+            rng.Next(1, 5), rng.Next(1, 7), (if trial % 3 = 0 then 1 else rng.Next(1, 6))
         // Small integers so float sums are exact and ties are common.
         let x = Array.init (outer * n * inner) (fun _ -> float (rng.Next(-3, 4)))
         let at o j i = x.[(o * n + j) * inner + i]
-        let ys, ymax, ymin = Array.zeroCreate (outer * inner), Array.zeroCreate (outer * inner), Array.zeroCreate (outer * inner)
+
+        let ys, ymax, ymin =
+            Array.zeroCreate (outer * inner), Array.zeroCreate (outer * inner), Array.zeroCreate (outer * inner)
+
         let imax, imin = Array.zeroCreate (outer * inner), Array.zeroCreate (outer * inner)
         Reduce.Sum(ro x, outer, n, inner, sp ys)
         Reduce.Max(ro x, outer, n, inner, sp ymax, sp imax)
         Reduce.Min(ro x, outer, n, inner, sp ymin, sp imin)
+
         for o in 0 .. outer - 1 do
             for i in 0 .. inner - 1 do
                 let col = Array.init n (fun j -> at o j i)
@@ -374,19 +512,30 @@ let ``Reduce Max and Min propagate NaN with its first index`` () =
     Assert.Equal(2L, idx.[1])
     // view [1, 4, 2]: column 0 = 1, 5, 2, 0 ; column 1 = nan, nan, 2, 2
     Reduce.Max(ro x, 1, 4, 2, sp y, sp idx)
-    Assert.Equal(5.0, y.[0]); Assert.Equal(1L, idx.[0])
-    Assert.True(Double.IsNaN y.[1]); Assert.Equal(0L, idx.[1])
+    Assert.Equal(5.0, y.[0])
+    Assert.Equal(1L, idx.[0])
+    Assert.True(Double.IsNaN y.[1])
+    Assert.Equal(0L, idx.[1])
     Reduce.Min(ro x, 1, 4, 2, sp y, Span<int64>.Empty)
-    Assert.Equal(0.0, y.[0]); Assert.True(Double.IsNaN y.[1])
+    Assert.Equal(0.0, y.[0])
+    Assert.True(Double.IsNaN y.[1])
 
 [<Fact>]
 let ``Reduce empty axis: Sum gives zero, Max and Min throw`` () =
     let y = [| 9.0; 9.0 |]
     Reduce.Sum(ReadOnlySpan<float>.Empty, 2, 0, 1, sp y)
     Assert.Equal<float[]>([| 0.0; 0.0 |], y)
-    let ex = Assert.Throws<ArgumentException>(fun () -> Reduce.Max(ReadOnlySpan<float>.Empty, 2, 0, 1, sp y, Span<int64>.Empty))
+
+    let ex =
+        Assert.Throws<ArgumentException>(fun () ->
+            Reduce.Max(ReadOnlySpan<float>.Empty, 2, 0, 1, sp y, Span<int64>.Empty))
+
     Assert.Contains("Max", ex.Message)
-    let ex2 = Assert.Throws<ArgumentException>(fun () -> Reduce.Min(ReadOnlySpan<float>.Empty, 1, 0, 2, sp y, Span<int64>.Empty))
+
+    let ex2 =
+        Assert.Throws<ArgumentException>(fun () ->
+            Reduce.Min(ReadOnlySpan<float>.Empty, 1, 0, 2, sp y, Span<int64>.Empty))
+
     Assert.Contains("Min", ex2.Message)
 
 [<Fact>]
@@ -395,13 +544,21 @@ let ``Reduce large: sum over dim 0 and SumAll take the threaded paths`` () =
     let x = Array.init (outer * n * inner) (fun i -> float (i % 7))
     let y = Array.zeroCreate inner
     Reduce.Sum(ro x, outer, n, inner, sp y)
+
     for i in 0 .. inner - 1 do
         let mutable s = 0.0
-        for j in 0 .. n - 1 do s <- s + x.[j * inner + i]
+
+        for j in 0 .. n - 1 do
+            s <- s + x.[j * inner + i]
+
         Assert.Equal(s, y.[i])
+
     let rows = Array.zeroCreate 300
     Reduce.Sum(ro x, 300, 1000, 1, sp rows)
-    for r in 0 .. 299 do Assert.Equal(Array.sum x.[r * 1000 .. r * 1000 + 999], rows.[r])
+
+    for r in 0..299 do
+        Assert.Equal(Array.sum x.[r * 1000 .. r * 1000 + 999], rows.[r])
+
     Assert.Equal(Array.sum x, Reduce.SumAll(ro x))
     Assert.Equal(0.0f, Reduce.SumAll(ReadOnlySpan<float32>.Empty))
 
@@ -413,9 +570,10 @@ let ``StridedCopy permutes, slices with negative steps and expands`` () =
     let x = Array.init 24 float
     let y = Array.zeroCreate 24
     Layout.StridedCopy(ro x, 0L, ro [| 1; 12; 4 |], sp y, ro [| 4; 2; 3 |])
-    for k in 0 .. 3 do
-        for i in 0 .. 1 do
-            for j in 0 .. 2 do
+
+    for k in 0..3 do
+        for i in 0..1 do
+            for j in 0..2 do
                 Assert.Equal(x.[i * 12 + j * 4 + k], y.[(k * 2 + i) * 3 + j])
     // x[1, ::-2, 3:0:-1] of shape [2,3,4] -> shape [2, 3]: offset 1*12 + 2*4 + 3, strides [-8, -1].
     let z = Array.zeroCreate 6
@@ -428,18 +586,24 @@ let ``StridedCopy permutes, slices with negative steps and expands`` () =
     let big = Array.init (300 * 500) float32
     let bt = Array.zeroCreate (300 * 500)
     Layout.StridedCopy(ro big, 0L, ro [| 1; 500 |], sp bt, ro [| 500; 300 |])
-    for r in 0 .. 499 do
-        for c in 0 .. 299 do
-            if bt.[r * 300 + c] <> big.[c * 500 + r] then failwithf "transpose at %d,%d" r c
+
+    for r in 0..499 do
+        for c in 0..299 do
+            if bt.[r * 300 + c] <> big.[c * 500 + r] then
+                failwithf "transpose at %d,%d" r c
     // Batched transpose [3,5,6] -> [3,6,5] from a negative-step view along the batch dim.
     let xb = Array.init 90 float
     let yb = Array.zeroCreate 90
     Layout.StridedCopy(ro xb, 60L, ro [| -30; 1; 6 |], sp yb, ro [| 3; 6; 5 |])
-    for b in 0 .. 2 do
-        for i in 0 .. 5 do
-            for j in 0 .. 4 do
+
+    for b in 0..2 do
+        for i in 0..5 do
+            for j in 0..4 do
                 Assert.Equal(xb.[(2 - b) * 30 + j * 6 + i], yb.[(b * 6 + i) * 5 + j])
-    let ex = Assert.Throws<ArgumentException>(fun () -> Layout.StridedCopy(ro x, 20L, ro [| 1; 4 |], sp z, ro [| 2; 3 |]))
+
+    let ex =
+        Assert.Throws<ArgumentException>(fun () -> Layout.StridedCopy(ro x, 20L, ro [| 1; 4 |], sp z, ro [| 2; 3 |]))
+
     Assert.Contains("StridedCopy", ex.Message)
 
 [<Fact>]
@@ -471,16 +635,22 @@ let ``StridedAccumulate with stride 0 sums repeated positions`` () =
 [<Fact>]
 let ``Gather and ScatterAdd match loops for every dim`` () =
     let rng = Random(31)
-    for trial in 0 .. 59 do
+
+    for trial in 0..59 do
         let rank = 1 + trial % 3
         let xShape = Array.init rank (fun _ -> rng.Next(1, 5))
         let dim = rng.Next(rank)
-        let iShape = xShape |> Array.mapi (fun d s -> if d = dim then rng.Next(1, 6) else rng.Next(1, s + 1))
+
+        let iShape =
+            xShape
+            |> Array.mapi (fun d s -> if d = dim then rng.Next(1, 6) else rng.Next(1, s + 1))
+
         let x = Array.init (count xShape) (fun _ -> rng.NextDouble())
         let index = Array.init (count iShape) (fun _ -> int64 (rng.Next(xShape.[dim])))
         let y = Array.zeroCreate (count iShape)
         Indexing.Gather(ro x, ro xShape, dim, ro index, ro iShape, sp y)
         let xs = contiguous xShape
+
         for p in 0 .. y.Length - 1 do
             let idx = unravel iShape p
             idx.[dim] <- int index.[p]
@@ -491,18 +661,21 @@ let ``Gather and ScatterAdd match loops for every dim`` () =
         let target = Array.init (count xShape) (fun _ -> float (rng.Next(-5, 6)))
         let expected = Array.copy target
         let ss = contiguous srcShape
+
         for p in 0 .. index.Length - 1 do
             let idx = unravel iShape p
             let v = src.[offsetOf idx ss]
             idx.[dim] <- int index.[p]
             expected.[offsetOf idx xs] <- expected.[offsetOf idx xs] + v
+
         Indexing.ScatterAdd(sp target, ro xShape, dim, ro index, ro iShape, ro src, ro srcShape)
         Assert.Equal<float[]>(expected, target)
 
 [<Fact>]
 let ``IndexSelect and IndexAdd match loops`` () =
     let rng = Random(41)
-    for trial in 0 .. 39 do
+
+    for trial in 0..39 do
         let rank = 1 + trial % 3
         let shape = Array.init rank (fun _ -> rng.Next(1, 5))
         let dim = rng.Next(rank)
@@ -513,16 +686,20 @@ let ``IndexSelect and IndexAdd match loops`` () =
         let y = Array.zeroCreate (count yShape)
         Indexing.IndexSelect(ro x, ro shape, dim, ro index, sp y)
         let xs = contiguous shape
+
         for p in 0 .. y.Length - 1 do
             let idx = unravel yShape p
             idx.[dim] <- int index.[idx.[dim]]
             Assert.Equal(x.[offsetOf idx xs], y.[p])
+
         let acc = Array.copy x
         let expected = Array.copy x
+
         for p in 0 .. y.Length - 1 do
             let idx = unravel yShape p
             idx.[dim] <- int index.[idx.[dim]]
             expected.[offsetOf idx xs] <- expected.[offsetOf idx xs] + y.[p]
+
         Indexing.IndexAdd(sp acc, ro shape, dim, ro index, ro y)
         Assert.Equal<float32[]>(expected, acc)
 
@@ -530,14 +707,25 @@ let ``IndexSelect and IndexAdd match loops`` () =
 let ``Out-of-range indices throw ArgumentOutOfRangeException naming the op and value`` () =
     let x = Array.init 6 float
     let y = Array.zeroCreate 2
+
     let check (name: string) (bad: string) (f: unit -> unit) =
         let ex = Assert.Throws<ArgumentOutOfRangeException>(f)
         Assert.Contains(name, ex.Message)
         Assert.Contains(bad, ex.Message)
+
     check "Gather" "7" (fun () -> Indexing.Gather(ro x, ro [| 2; 3 |], 1, ro [| 0L; 7L |], ro [| 2; 1 |], sp y))
     check "Gather" "-1" (fun () -> Indexing.Gather(ro x, ro [| 2; 3 |], 1, ro [| -1L; 0L |], ro [| 2; 1 |], sp y))
-    check "ScatterAdd" "3" (fun () -> Indexing.ScatterAdd(sp x, ro [| 2; 3 |], 0, ro [| 3L; 0L |], ro [| 1; 2 |], ro [| 1.0; 1.0 |], ro [| 1; 2 |]))
-    check "IndexSelect" "-2" (fun () -> Indexing.IndexSelect(ro x, ro [| 2; 3 |], 0, ro [| -2L |], sp (Array.zeroCreate 3)))
+
+    check "ScatterAdd" "3" (fun () ->
+        Indexing.ScatterAdd(sp x, ro [| 2; 3 |], 0, ro [| 3L; 0L |], ro [| 1; 2 |], ro [| 1.0; 1.0 |], ro [| 1; 2 |]))
+
+    check "IndexSelect" "-2" (fun () ->
+        Indexing.IndexSelect(ro x, ro [| 2; 3 |], 0, ro [| -2L |], sp (Array.zeroCreate 3)))
+
     check "IndexAdd" "5" (fun () -> Indexing.IndexAdd(sp x, ro [| 2; 3 |], 1, ro [| 5L |], ro [| 1.0; 1.0 |]))
-    let ex = Assert.Throws<ArgumentException>(fun () -> Indexing.Gather(ro x, ro [| 2; 3 |], 1, ro [| 0L |], ro [| 1 |], sp y))
+
+    let ex =
+        Assert.Throws<ArgumentException>(fun () ->
+            Indexing.Gather(ro x, ro [| 2; 3 |], 1, ro [| 0L |], ro [| 1 |], sp y))
+
     Assert.Contains("Gather", ex.Message)

@@ -40,11 +40,14 @@ type Domain =
 /// A generated input: its shape, its domain and the seed its values come from (printed by FsCheck in a
 /// counterexample, so a failure is reproducible from the message alone).
 type Input =
-    { Shape: int[]
-      Domain: Domain
-      Seed: int }
+    {
+        Shape: int[]
+        Domain: Domain
+        Seed: int
+    }
 
-    override i.ToString() = sprintf "%A/%A/seed %d" i.Shape i.Domain i.Seed
+    override i.ToString() =
+        sprintf "%A/%A/seed %d" i.Shape i.Domain i.Seed
 
 let private normal (rng: Random) =
     // Box-Muller; 1 - u keeps the log argument in (0, 1].
@@ -84,7 +87,8 @@ let numelOf (shape: int[]) = Array.fold (*) 1 shape
 let tensorOf (shape: int[]) (values: float[]) = Tensor.ofArray (values, shape)
 
 /// The Float64 tensor an input describes.
-let tensorOfInput (i: Input) = tensorOf i.Shape (valuesOf i.Domain (numelOf i.Shape) i.Seed)
+let tensorOfInput (i: Input) =
+    tensorOf i.Shape (valuesOf i.Domain (numelOf i.Shape) i.Seed)
 
 type Input with
     member i.Tensor = tensorOfInput i
@@ -98,7 +102,8 @@ let boolTensor (shape: int[]) (seed: int) =
     Tensor.ofArray (Array.init (numelOf shape) (fun _ -> rng.Next 2 = 1), shape)
 
 /// An Int64 tensor from values.
-let int64Tensor (shape: int[]) (values: int[]) = Tensor.ofArray (Array.map int64 values, shape)
+let int64Tensor (shape: int[]) (values: int[]) =
+    Tensor.ofArray (Array.map int64 values, shape)
 
 // ---------------------------------------------------------------------------------------------------
 // Generators
@@ -128,7 +133,13 @@ module Gens =
     let inputOf (domain: Domain) (shape: int[]) =
         gen {
             let! s = seed
-            return { Shape = shape; Domain = domain; Seed = s }
+
+            return
+                {
+                    Shape = shape
+                    Domain = domain
+                    Seed = s
+                }
         }
 
     /// An input of a random shape of rank lo..hi.
@@ -146,7 +157,10 @@ module Gens =
         gen {
             let! drop = Gen.frequency [ (2, Gen.constant 0); (1, Gen.choose (0, full.Length)) ]
             let kept = full[drop..]
-            let! ones = Gen.arrayOfLength kept.Length (Gen.frequency [ (3, Gen.constant false); (1, Gen.constant true) ])
+
+            let! ones =
+                Gen.arrayOfLength kept.Length (Gen.frequency [ (3, Gen.constant false); (1, Gen.constant true) ])
+
             return Array.map2 (fun d one -> if one then 1 else d) kept ones
         }
 
@@ -229,12 +243,26 @@ let multiIndex (shape: int[]) (flat: int) =
 
 /// Raises unless actual matches expected elementwise within atol + rtol * |expected|; the message names
 /// what was compared, the context (op, shapes), the worst element and how many elements are off.
-let assertCloseTol (atol: float) (rtol: float) (what: string) (context: string) (shape: int[]) (expected: float[]) (actual: float[]) =
+let assertCloseTol
+    (atol: float)
+    (rtol: float)
+    (what: string)
+    (context: string)
+    (shape: int[])
+    (expected: float[])
+    (actual: float[])
+    =
     if expected.Length <> actual.Length then
         failwithf "%s: %s\n  expected %d elements, got %d" what context expected.Length actual.Length
 
     match expected |> Array.tryFindIndex (fun e -> Double.IsNaN e || Double.IsInfinity e) with
-    | Some i -> failwithf "%s: %s\n  the reference value at %s is %g: the test's input domain is wrong" what context (multiIndex shape i) expected[i]
+    | Some i ->
+        failwithf
+            "%s: %s\n  the reference value at %s is %g: the test's input domain is wrong"
+            what
+            context
+            (multiIndex shape i)
+            expected[i]
     | None -> ()
 
     let mutable worst = -1
@@ -248,7 +276,12 @@ let assertCloseTol (atol: float) (rtol: float) (what: string) (context: string) 
         // NaN in actual fails too (err is NaN: not <= tol).
         if not (err <= tol) then
             bad <- bad + 1
-            let excess = if Double.IsNaN err then Double.PositiveInfinity else err / tol
+
+            let excess =
+                if Double.IsNaN err then
+                    Double.PositiveInfinity
+                else
+                    err / tol
 
             if worst < 0 || excess > worstExcess then
                 worst <- i
@@ -273,7 +306,8 @@ let assertCloseTol (atol: float) (rtol: float) (what: string) (context: string) 
             actual
 
 /// assertCloseTol with the default tolerances.
-let assertClose what context shape expected actual = assertCloseTol atol rtol what context shape expected actual
+let assertClose what context shape expected actual =
+    assertCloseTol atol rtol what context shape expected actual
 
 /// Raises unless the two shapes are equal.
 let assertShape (what: string) (context: string) (expected: int[]) (actual: int[]) =
@@ -287,7 +321,8 @@ let assertShape (what: string) (context: string) (expected: int[]) (actual: int[
 let private shapeStr (t: Tensor) = sprintf "%A" (t.Shape.ToArray())
 
 /// Standard normal Float64 tensor from a .NET Random (the projection weights and tangent directions).
-let randnOf (rng: Random) (shape: int[]) = tensorOf shape (Array.init (numelOf shape) (fun _ -> normal rng))
+let randnOf (rng: Random) (shape: int[]) =
+    tensorOf shape (Array.init (numelOf shape) (fun _ -> normal rng))
 
 /// Checks every derivative of f at xs against central finite differences of f's value:
 /// - reverse mode: with L(xs) = sum(f(xs) * w) for a random weight w of f's output shape, the gradient
@@ -313,7 +348,9 @@ let checkGradsN (name: string) (f: Tensor list -> Tensor) (xs: Tensor list) (see
     let w = randnOf rng yShape
     let loss (xs: Tensor list) = Tensor.sum (f xs * w)
     let single = xs.Length = 1
-    let tree (ts: Tensor list) = Node(ts |> List.mapi (fun i t -> sprintf "x%d" i, Leaf t))
+
+    let tree (ts: Tensor list) =
+        Node(ts |> List.mapi (fun i t -> sprintf "x%d" i, Leaf t))
 
     // Reverse mode.
     let lossValue = values (loss xs)
@@ -344,14 +381,25 @@ let checkGradsN (name: string) (f: Tensor list -> Tensor) (xs: Tensor list) (see
     if single then
         let value, g = Diff.vjp (fun x -> f [ x ]) xs.Head w
         assertClose "Diff.vjp value" ctx yShape yv (values value)
-        assertClose "Diff.vjp vs finite-difference-checked gradient" ctx (xs.Head.Shape.ToArray()) (values grads.Head) (values g)
+
+        assertClose
+            "Diff.vjp vs finite-difference-checked gradient"
+            ctx
+            (xs.Head.Shape.ToArray())
+            (values grads.Head)
+            (values g)
     else
         let value, gs = Diff.vjpTree (fun t -> f (PTree.values t)) (tree xs) w
         assertClose "Diff.vjpTree value" ctx yShape yv (values value)
 
         List.zip grads (PTree.values gs)
         |> List.iteri (fun i (g, gv) ->
-            assertClose (sprintf "Diff.vjpTree vs finite-difference-checked gradient, input %d" i) ctx (g.Shape.ToArray()) (values g) (values gv))
+            assertClose
+                (sprintf "Diff.vjpTree vs finite-difference-checked gradient, input %d" i)
+                ctx
+                (g.Shape.ToArray())
+                (values g)
+                (values gv))
 
     // Forward mode.
     let vs = xs |> List.map (fun x -> randnOf rng (x.Shape.ToArray()))
@@ -366,7 +414,11 @@ let checkGradsN (name: string) (f: Tensor list -> Tensor) (xs: Tensor list) (see
     assertClose "Diff.jvp value" ctx yShape yv (values value)
 
     let shifted (sign: float) =
-        List.map2 (fun (x: Tensor) (v: Tensor) -> tensorOf (x.Shape.ToArray()) (Array.map2 (fun a b -> a + sign * eps * b) (values x) (values v))) xs vs
+        List.map2
+            (fun (x: Tensor) (v: Tensor) ->
+                tensorOf (x.Shape.ToArray()) (Array.map2 (fun a b -> a + sign * eps * b) (values x) (values v)))
+            xs
+            vs
         |> f
         |> values
 
@@ -401,27 +453,31 @@ let checkGrad2 (name: string) (f: Tensor -> Tensor -> Tensor) (a: Tensor) (b: Te
 /// sin, with its reverse and/or forward rule scaled by (1 + err): a subtly wrong op.
 let private wrongSin (jvpErr: float) (vjpErr: float) (x: Tensor) =
     TensorCore.apply
-        { Name = "wrongSin"
-          Raw = fun r -> r[0].Unary UnaryKind.Sin
-          Jvp = fun xs _ _ t -> Tensor.cos xs[0] * (1.0 + jvpErr) * t
-          Vjp = fun xs _ _ g -> Tensor.cos xs[0] * (1.0 + vjpErr) * g }
+        {
+            Name = "wrongSin"
+            Raw = fun r -> r[0].Unary UnaryKind.Sin
+            Jvp = fun xs _ _ t -> Tensor.cos xs[0] * (1.0 + jvpErr) * t
+            Vjp = fun xs _ _ g -> Tensor.cos xs[0] * (1.0 + vjpErr) * g
+        }
         [| x |]
 
 /// a * b whose adjoint for b is wrong only where b was broadcast (it takes one element, not the sum).
 let private mulForgettingBroadcast (a: Tensor) (b: Tensor) =
     TensorCore.apply
-        { Name = "badMul"
-          Raw = fun r -> r[0].Binary(BinaryKind.Mul, r[1])
-          Jvp = fun xs y i t -> TensorCore.expand y.Shape (t * xs[1 - i])
-          Vjp =
-            fun xs _ i g ->
-                let full = g * xs[1 - i]
+        {
+            Name = "badMul"
+            Raw = fun r -> r[0].Binary(BinaryKind.Mul, r[1])
+            Jvp = fun xs y i t -> TensorCore.expand y.Shape (t * xs[1 - i])
+            Vjp =
+                fun xs _ i g ->
+                    let full = g * xs[1 - i]
 
-                if i = 0 then
-                    TensorCore.sumToShape xs[0].Shape full
-                else
-                    // Wrong: the first slice instead of the sum over the broadcast dim.
-                    Tensor.slice (full, 0, 0, 1) }
+                    if i = 0 then
+                        TensorCore.sumToShape xs[0].Shape full
+                    else
+                        // Wrong: the first slice instead of the sum over the broadcast dim.
+                        Tensor.slice (full, 0, 0, 1)
+        }
         [| a; b |]
 
 let private throwsWith (fragment: string) (f: unit -> unit) =

@@ -85,13 +85,15 @@ let ``Gradient: tanh`` () = unaryProp "tanh" Real Tensor.tanh
 let ``Gradient: sigmoid`` () = unaryProp "sigmoid" Real Tensor.sigmoid
 
 [<Fact>]
-let ``Gradient: log1p on (-0.7, 3)`` () = unaryProp "log1p" (Uniform(-0.7, 3.0)) Tensor.log1p
+let ``Gradient: log1p on (-0.7, 3)`` () =
+    unaryProp "log1p" (Uniform(-0.7, 3.0)) Tensor.log1p
 
 [<Fact>]
 let ``Gradient: expm1`` () = unaryProp "expm1" Real Tensor.expm1
 
 [<Fact>]
-let ``Gradient: reciprocal away from 0`` () = unaryProp "reciprocal" NonZero Tensor.reciprocal
+let ``Gradient: reciprocal away from 0`` () =
+    unaryProp "reciprocal" NonZero Tensor.reciprocal
 
 [<Fact>]
 let ``Gradient: square`` () = unaryProp "square" Real Tensor.square
@@ -130,8 +132,14 @@ let ``Gradient: relu away from 0`` () = unaryProp "relu" NonZero Tensor.relu
 
 [<Fact>]
 let ``Gradient: leakyRelu away from 0, random slope`` () =
-    forAll (withArgs NonZero 0 3 (fun _ -> Gen.elements [ None; Some 0.01; Some 0.2; Some -0.3; Some 1.5 ])) (fun (x, slope) ->
-        checkGrad (sprintf "leakyRelu(slope %A)" slope) (fun t -> Tensor.leakyRelu (t, ?slope = slope)) (tensorOfInput x) x.Seed)
+    forAll
+        (withArgs NonZero 0 3 (fun _ -> Gen.elements [ None; Some 0.01; Some 0.2; Some -0.3; Some 1.5 ]))
+        (fun (x, slope) ->
+            checkGrad
+                (sprintf "leakyRelu(slope %A)" slope)
+                (fun t -> Tensor.leakyRelu (t, ?slope = slope))
+                (tensorOfInput x)
+                x.Seed)
 
 [<Fact>]
 let ``Gradient: elu away from 0, random alpha`` () =
@@ -142,29 +150,35 @@ let ``Gradient: elu away from 0, random alpha`` () =
 let ``Gradient: gelu`` () = unaryProp "gelu" Real Tensor.gelu
 
 [<Fact>]
-let ``Gradient: geluTanh`` () = unaryProp "geluTanh" Real Tensor.geluTanh
+let ``Gradient: geluTanh`` () =
+    unaryProp "geluTanh" Real Tensor.geluTanh
 
 [<Fact>]
 let ``Gradient: silu`` () = unaryProp "silu" Real Tensor.silu
 
 [<Fact>]
-let ``Gradient: softplus`` () = unaryProp "softplus" (Uniform(-6.0, 6.0)) Tensor.softplus
+let ``Gradient: softplus`` () =
+    unaryProp "softplus" (Uniform(-6.0, 6.0)) Tensor.softplus
 
 // ---------------------------------------------------------------------------------------------------
 // Binary arithmetic with broadcasting
 // ---------------------------------------------------------------------------------------------------
 
 [<Fact>]
-let ``Gradient: add with broadcasting`` () = binaryProp "add" Real Real (fun a b -> a + b)
+let ``Gradient: add with broadcasting`` () =
+    binaryProp "add" Real Real (fun a b -> a + b)
 
 [<Fact>]
-let ``Gradient: sub with broadcasting`` () = binaryProp "sub" Real Real (fun a b -> a - b)
+let ``Gradient: sub with broadcasting`` () =
+    binaryProp "sub" Real Real (fun a b -> a - b)
 
 [<Fact>]
-let ``Gradient: mul with broadcasting`` () = binaryProp "mul" Real Real (fun a b -> a * b)
+let ``Gradient: mul with broadcasting`` () =
+    binaryProp "mul" Real Real (fun a b -> a * b)
 
 [<Fact>]
-let ``Gradient: div with broadcasting`` () = binaryProp "div" Real NonZero (fun a b -> a / b)
+let ``Gradient: div with broadcasting`` () =
+    binaryProp "div" Real NonZero (fun a b -> a / b)
 
 [<Fact>]
 let ``Gradient: pow(tensor, tensor) with broadcasting and positive base`` () =
@@ -194,7 +208,13 @@ let ``Gradient: where with a broadcast condition and broadcast operands`` () =
 
     forAll g (fun (sc, cseed, a, b) ->
         let cond = boolTensor sc cseed
-        checkGrad2 (sprintf "where(cond %A)" sc) (fun a b -> Tensor.where (cond, a, b)) (tensorOfInput a) (tensorOfInput b) (a.Seed ^^^ cseed))
+
+        checkGrad2
+            (sprintf "where(cond %A)" sc)
+            (fun a b -> Tensor.where (cond, a, b))
+            (tensorOfInput a)
+            (tensorOfInput b)
+            (a.Seed ^^^ cseed))
 
 [<Fact>]
 let ``Gradient: arithmetic with a float constant on either side`` () =
@@ -207,7 +227,10 @@ let ``Gradient: arithmetic with a float constant on either side`` () =
 
     forAllN 15 g (fun (x, c) ->
         let t = tensorOfInput x
-        let chk name f = checkGrad (sprintf "%s (c = %g)" name c) f t x.Seed
+
+        let chk name f =
+            checkGrad (sprintf "%s (c = %g)" name c) f t x.Seed
+
         chk "x + c" (fun x -> x + c)
         chk "c + x" (fun x -> c + x)
         chk "x - c" (fun x -> x - c)
@@ -269,19 +292,35 @@ let private reductionProp
 
 [<Fact>]
 let ``Gradient: sum over random dims, keepDim true and false`` () =
-    reductionProp "sum" Real (fun (t, ds, k) -> Tensor.sum (t, ds, k)) (fun (t, d, k) -> Tensor.sum (t, d, k)) (fun t -> Tensor.sum t)
+    reductionProp "sum" Real (fun (t, ds, k) -> Tensor.sum (t, ds, k)) (fun (t, d, k) -> Tensor.sum (t, d, k)) (fun t ->
+        Tensor.sum t)
 
 [<Fact>]
 let ``Gradient: mean over random dims, keepDim true and false`` () =
-    reductionProp "mean" Real (fun (t, ds, k) -> Tensor.mean (t, ds, k)) (fun (t, d, k) -> Tensor.mean (t, d, k)) (fun t -> Tensor.mean t)
+    reductionProp
+        "mean"
+        Real
+        (fun (t, ds, k) -> Tensor.mean (t, ds, k))
+        (fun (t, d, k) -> Tensor.mean (t, d, k))
+        (fun t -> Tensor.mean t)
 
 [<Fact>]
 let ``Gradient: max over random dims, no ties`` () =
-    reductionProp "max" Distinct (fun (t, ds, k) -> Tensor.max (t, ds, k)) (fun (t, d, k) -> Tensor.max (t, d, k)) (fun t -> Tensor.max t)
+    reductionProp
+        "max"
+        Distinct
+        (fun (t, ds, k) -> Tensor.max (t, ds, k))
+        (fun (t, d, k) -> Tensor.max (t, d, k))
+        (fun t -> Tensor.max t)
 
 [<Fact>]
 let ``Gradient: min over random dims, no ties`` () =
-    reductionProp "min" Distinct (fun (t, ds, k) -> Tensor.min (t, ds, k)) (fun (t, d, k) -> Tensor.min (t, d, k)) (fun t -> Tensor.min t)
+    reductionProp
+        "min"
+        Distinct
+        (fun (t, ds, k) -> Tensor.min (t, ds, k))
+        (fun (t, d, k) -> Tensor.min (t, d, k))
+        (fun t -> Tensor.min t)
 
 [<Fact>]
 let ``Gradient: Sum and Mean members`` () =
@@ -349,7 +388,11 @@ let ``Gradient: var and std over one dim (int overload)`` () =
         gen {
             let! sh = Gens.shapeRank 1 3 |> Gen.where (fun s -> Array.max s >= 2)
             let! x = Gens.inputOf Distinct sh
-            let! d = Gens.dimOf sh.Length |> Gen.where (fun d -> sh[(d + sh.Length) % sh.Length] >= 2)
+
+            let! d =
+                Gens.dimOf sh.Length
+                |> Gen.where (fun d -> sh[(d + sh.Length) % sh.Length] >= 2)
+
             let! keep = Gens.bool
             let! unbiased = Gens.bool
             return x, d, keep, unbiased
@@ -372,7 +415,11 @@ let ``Gradient: softmax along a random dim`` () =
 [<Fact>]
 let ``Gradient: logSoftmax along a random dim`` () =
     forAll (withArgs Real 1 3 (fun sh -> Gen.optionOf (Gens.dimOf sh.Length))) (fun (x, dim) ->
-        checkGrad (sprintf "logSoftmax(dim %A)" dim) (fun t -> Tensor.logSoftmax (t, ?dim = dim)) (tensorOfInput x) x.Seed)
+        checkGrad
+            (sprintf "logSoftmax(dim %A)" dim)
+            (fun t -> Tensor.logSoftmax (t, ?dim = dim))
+            (tensorOfInput x)
+            x.Seed)
 
 [<Fact>]
 let ``Gradient: logsumexp over random dims, keepDim true and false`` () =
@@ -386,7 +433,13 @@ let ``Gradient: logsumexp over random dims, keepDim true and false`` () =
 
     forAll g (fun (x, ds, keep) ->
         let t = tensorOfInput x
-        checkGrad (sprintf "logsumexp(%A, keepDim %A)" ds keep) (fun t -> Tensor.logsumexp (t, ds, ?keepDim = keep)) t x.Seed
+
+        checkGrad
+            (sprintf "logsumexp(%A, keepDim %A)" ds keep)
+            (fun t -> Tensor.logsumexp (t, ds, ?keepDim = keep))
+            t
+            x.Seed
+
         checkGrad (sprintf "logsumexp(dim %d)" ds[0]) (fun t -> Tensor.logsumexp (t, ds[0])) t x.Seed)
 
 // ---------------------------------------------------------------------------------------------------
@@ -427,6 +480,7 @@ let ``Gradient: matmul with 1-D operands`` () =
             let! batch = Gens.shapeRank 0 2
             let! m = Gens.dim
             let! k = Gens.dim
+
             let sa, sb =
                 match case with
                 | 0 -> [| k |], Array.append batch [| k; m |]
@@ -438,7 +492,8 @@ let ``Gradient: matmul with 1-D operands`` () =
             return a, b
         }
 
-    forAll g (fun (a, b) -> checkGrad2 "matmul (1-D)" (fun a b -> Tensor.matmul (a, b)) (tensorOfInput a) (tensorOfInput b) a.Seed)
+    forAll g (fun (a, b) ->
+        checkGrad2 "matmul (1-D)" (fun a b -> Tensor.matmul (a, b)) (tensorOfInput a) (tensorOfInput b) a.Seed)
 
 [<Fact>]
 let ``Gradient: matmulNT with batch broadcasting`` () =
@@ -472,7 +527,8 @@ let ``Gradient: linear with and without bias`` () =
                 (fun ts -> Tensor.linear (ts[0], ts[1], ts[2]))
                 [ tensorOfInput x; tensorOfInput w; tensorOfInput b ]
                 x.Seed
-        | None -> checkGrad2 "linear(x, w)" (fun x w -> Tensor.linear (x, w)) (tensorOfInput x) (tensorOfInput w) x.Seed)
+        | None ->
+            checkGrad2 "linear(x, w)" (fun x w -> Tensor.linear (x, w)) (tensorOfInput x) (tensorOfInput w) x.Seed)
 
 [<Fact>]
 let ``Gradient: dot`` () =
@@ -509,7 +565,13 @@ let ``Gradient: permute by a random permutation`` () =
 /// with 1s inserted), with one entry maybe written as -1.
 let private reshapeTarget (shape: int[]) =
     gen {
-        let factors = shape |> Array.collect (fun d -> if d = 4 then [| 2; 2 |] elif d = 1 then [||] else [| d |])
+        let factors =
+            shape
+            |> Array.collect (fun d ->
+                if d = 4 then [| 2; 2 |]
+                elif d = 1 then [||]
+                else [| d |])
+
         let! shuffled = Gen.shuffle factors
         let! cuts = Gen.arrayOfLength shuffled.Length Gens.bool
 
@@ -529,7 +591,13 @@ let private reshapeTarget (shape: int[]) =
         let! ones = Gen.choose (0, 1)
         let! pos = Gen.choose (0, groups.Length)
         let dims = List.insertManyAt pos (List.replicate ones 1) groups |> Array.ofList
-        let! minusOne = Gen.frequency [ (2, Gen.constant None); (1, Gen.choose (0, max 0 (dims.Length - 1)) |> Gen.map Some) ]
+
+        let! minusOne =
+            Gen.frequency
+                [
+                    (2, Gen.constant None)
+                    (1, Gen.choose (0, max 0 (dims.Length - 1)) |> Gen.map Some)
+                ]
 
         return
             match minusOne with
@@ -557,11 +625,21 @@ let ``Gradient: flatten between random dims`` () =
                     let! negS = Gens.bool
                     let! useS = Gens.bool
                     let! useE = Gens.bool
-                    return (if useS then Some(if negS then s - sh.Length else s) else None), (if useE then Some e else None)
+
+                    return
+                        (if useS then
+                             Some(if negS then s - sh.Length else s)
+                         else
+                             None),
+                        (if useE then Some e else None)
                 })
 
     forAll g (fun (x, (s, e)) ->
-        checkGrad (sprintf "flatten(%A, %A)" s e) (fun t -> Tensor.flatten (t, ?startDim = s, ?endDim = e)) (tensorOfInput x) x.Seed)
+        checkGrad
+            (sprintf "flatten(%A, %A)" s e)
+            (fun t -> Tensor.flatten (t, ?startDim = s, ?endDim = e))
+            (tensorOfInput x)
+            x.Seed)
 
 [<Fact>]
 let ``Gradient: squeeze and unsqueeze`` () =
@@ -570,7 +648,13 @@ let ``Gradient: squeeze and unsqueeze`` () =
             let! r = Gen.choose (0, 3)
             let! sh = Gen.arrayOfLength r (Gen.frequency [ (1, Gen.constant 1); (2, Gens.dim) ])
             let! x = Gens.inputOf Real sh
-            let! sq = if r = 0 then Gen.constant None else Gen.optionOf (Gens.dimOf r)
+
+            let! sq =
+                if r = 0 then
+                    Gen.constant None
+                else
+                    Gen.optionOf (Gens.dimOf r)
+
             let! un = Gen.choose (-(r + 1), r)
             return x, sq, un
         }
@@ -662,12 +746,14 @@ type FsIndex =
 let ``Gradient: F# slicing and indexing syntax`` () =
     let idx (n: int) =
         Gen.oneof
-            [ Gen.choose (-n, n - 1) |> Gen.map At
-              gen {
-                  let! s = Gen.optionOf (Gen.choose (-n, n - 1))
-                  let! e = Gen.optionOf (Gen.choose (-n, n - 1))
-                  return Span(s, e)
-              } ]
+            [
+                Gen.choose (-n, n - 1) |> Gen.map At
+                gen {
+                    let! s = Gen.optionOf (Gen.choose (-n, n - 1))
+                    let! e = Gen.optionOf (Gen.choose (-n, n - 1))
+                    return Span(s, e)
+                }
+            ]
 
     let g = withArgs Real 1 3 (fun sh -> sh |> Array.map idx |> Gen.sequenceToArray)
 
@@ -712,12 +798,21 @@ let ``Gradient: cat of several tensors along a random dim`` () =
             let d = (dim + r) % r
             let! k = Gen.choose (1, 3)
             let! sizes = Gen.listOfLength k (Gen.choose (1, 3))
-            let! ins = sizes |> List.map (fun s -> Gens.inputOf Real (sh |> Array.mapi (fun i n -> if i = d then s else n))) |> Gen.sequenceToList
+
+            let! ins =
+                sizes
+                |> List.map (fun s -> Gens.inputOf Real (sh |> Array.mapi (fun i n -> if i = d then s else n)))
+                |> Gen.sequenceToList
+
             return dim, ins
         }
 
     forAll g (fun (dim, ins) ->
-        checkGradsN (sprintf "cat(dim %d)" dim) (fun ts -> Tensor.cat (ts, dim)) (ins |> List.map tensorOfInput) ins.Head.Seed)
+        checkGradsN
+            (sprintf "cat(dim %d)" dim)
+            (fun ts -> Tensor.cat (ts, dim))
+            (ins |> List.map tensorOfInput)
+            ins.Head.Seed)
 
 [<Fact>]
 let ``Gradient: stack along a random dim`` () =
@@ -731,7 +826,11 @@ let ``Gradient: stack along a random dim`` () =
         }
 
     forAll g (fun (dim, ins) ->
-        checkGradsN (sprintf "stack(dim %d)" dim) (fun ts -> Tensor.stack (ts, dim)) (ins |> List.map tensorOfInput) ins.Head.Seed)
+        checkGradsN
+            (sprintf "stack(dim %d)" dim)
+            (fun ts -> Tensor.stack (ts, dim))
+            (ins |> List.map tensorOfInput)
+            ins.Head.Seed)
 
 /// Joins pieces back with a different weight on each, so each piece's gradient is distinct.
 let private rejoin (dim: int) (pieces: Tensor[]) =
@@ -750,19 +849,32 @@ let ``Gradient: split into random sizes`` () =
             })
 
     forAll g (fun (x, (dim, sizes)) ->
-        checkGrad (sprintf "split(%A, dim %d)" sizes dim) (fun t -> rejoin dim (Tensor.split (t, sizes, dim))) (tensorOfInput x) x.Seed)
+        checkGrad
+            (sprintf "split(%A, dim %d)" sizes dim)
+            (fun t -> rejoin dim (Tensor.split (t, sizes, dim)))
+            (tensorOfInput x)
+            x.Seed)
 
 [<Fact>]
 let ``Gradient: chunk into n pieces`` () =
     forAll (withArgs Real 1 3 (fun sh -> Gen.zip (Gen.choose (1, 5)) (Gens.dimOf sh.Length))) (fun (x, (n, dim)) ->
-        checkGrad (sprintf "chunk(%d, dim %d)" n dim) (fun t -> rejoin dim (Tensor.chunk (t, n, dim))) (tensorOfInput x) x.Seed)
+        checkGrad
+            (sprintf "chunk(%d, dim %d)" n dim)
+            (fun t -> rejoin dim (Tensor.chunk (t, n, dim)))
+            (tensorOfInput x)
+            x.Seed)
 
 /// A valid random index tensor for gather/scatterAdd along dim: any size along dim, at most the input's
 /// size elsewhere; values in [0, size of dim). Duplicates are likely (they must accumulate).
 let private gatherIndex (sh: int[]) (dim: int) =
     gen {
         let d = (dim + sh.Length) % sh.Length
-        let! ish = sh |> Array.mapi (fun i n -> if i = d then Gen.choose (1, 4) else Gen.choose (1, n)) |> Gen.sequenceToArray
+
+        let! ish =
+            sh
+            |> Array.mapi (fun i n -> if i = d then Gen.choose (1, 4) else Gen.choose (1, n))
+            |> Gen.sequenceToArray
+
         let! vals = Gen.arrayOfLength (numelOf ish) (Gen.choose (0, sh[d] - 1))
         return ish, vals
     }
@@ -779,7 +891,12 @@ let ``Gradient: gather with random indices`` () =
 
     forAll g (fun (x, (dim, (ish, vals))) ->
         let index = int64Tensor ish vals
-        checkGrad (sprintf "gather(dim %d, index %A %A)" dim ish vals) (fun t -> Tensor.gather (t, dim, index)) (tensorOfInput x) x.Seed)
+
+        checkGrad
+            (sprintf "gather(dim %d, index %A %A)" dim ish vals)
+            (fun t -> Tensor.gather (t, dim, index))
+            (tensorOfInput x)
+            x.Seed)
 
 [<Fact>]
 let ``Gradient: scatterAdd with random (repeated) indices, both operands`` () =
@@ -817,8 +934,17 @@ let ``Gradient: indexSelect with random (repeated) indices`` () =
             })
 
     forAll g (fun (x, (dim, vals, int32)) ->
-        let index = if int32 then Tensor.ofArray (vals, [ vals.Length ]) else int64Tensor [| vals.Length |] vals
-        checkGrad (sprintf "indexSelect(dim %d, %A)" dim vals) (fun t -> Tensor.indexSelect (t, dim, index)) (tensorOfInput x) x.Seed)
+        let index =
+            if int32 then
+                Tensor.ofArray (vals, [ vals.Length ])
+            else
+                int64Tensor [| vals.Length |] vals
+
+        checkGrad
+            (sprintf "indexSelect(dim %d, %A)" dim vals)
+            (fun t -> Tensor.indexSelect (t, dim, index))
+            (tensorOfInput x)
+            x.Seed)
 
 [<Fact>]
 let ``Gradient: indexAdd with random (repeated) indices, both operands`` () =
@@ -830,13 +956,22 @@ let ``Gradient: indexAdd with random (repeated) indices, both operands`` () =
             let d = (dim + r) % r
             let! len = Gen.choose (1, 5)
             let! vals = Gen.arrayOfLength len (Gen.choose (0, x.Shape[d] - 1))
-            let! src = Gens.inputOf Real (x.Shape |> Array.mapi (fun i n -> if i = d then len else n))
+
+            let! src =
+                Gens.inputOf Real (x.Shape |> Array.mapi (fun i n -> if i = d then len else n))
+
             return x, dim, vals, src
         }
 
     forAll g (fun (x, dim, vals, src) ->
         let index = int64Tensor [| vals.Length |] vals
-        checkGrad2 (sprintf "indexAdd(dim %d, %A)" dim vals) (fun x s -> Tensor.indexAdd (x, dim, index, s)) (tensorOfInput x) (tensorOfInput src) x.Seed)
+
+        checkGrad2
+            (sprintf "indexAdd(dim %d, %A)" dim vals)
+            (fun x s -> Tensor.indexAdd (x, dim, index, s))
+            (tensorOfInput x)
+            (tensorOfInput src)
+            x.Seed)
 
 [<Fact>]
 let ``Gradient: pad with random widths and value`` () =
@@ -850,7 +985,11 @@ let ``Gradient: pad with random widths and value`` () =
             })
 
     forAll g (fun (x, (pads, value)) ->
-        checkGrad (sprintf "pad(%A, %A)" pads value) (fun t -> Tensor.pad (t, pads, ?value = value)) (tensorOfInput x) x.Seed)
+        checkGrad
+            (sprintf "pad(%A, %A)" pads value)
+            (fun t -> Tensor.pad (t, pads, ?value = value))
+            (tensorOfInput x)
+            x.Seed)
 
 // ---------------------------------------------------------------------------------------------------
 // Clamping
@@ -875,7 +1014,11 @@ let ``Gradient: clamp away from its bounds`` () =
             })
 
     forAll g (fun (x, (lo, hi)) ->
-        checkGrad (sprintf "clamp(%A, %A)" lo hi) (fun t -> Tensor.clamp (t, ?min = lo, ?max = hi)) (tensorOfInput x) x.Seed)
+        checkGrad
+            (sprintf "clamp(%A, %A)" lo hi)
+            (fun t -> Tensor.clamp (t, ?min = lo, ?max = hi))
+            (tensorOfInput x)
+            x.Seed)
 
 // ---------------------------------------------------------------------------------------------------
 // Compositions and trees of parameters
@@ -926,8 +1069,10 @@ let ``Gradient: gradTree of a function of a PTree of several tensors equals per-
 
         let tree =
             Node
-                [ "layer", Node [ "weight", Leaf(tensorOfInput w); "bias", Leaf(tensorOfInput b) ]
-                  "scale", Leaf(tensorOfInput s) ]
+                [
+                    "layer", Node [ "weight", Leaf(tensorOfInput w); "bias", Leaf(tensorOfInput b) ]
+                    "scale", Leaf(tensorOfInput s)
+                ]
 
         let at (path: string) (tr: PTree<Tensor>) =
             match PTree.tryFind path tr with
@@ -935,8 +1080,12 @@ let ``Gradient: gradTree of a function of a PTree of several tensors equals per-
             | _ -> failwithf "no leaf %s" path
 
         let f (tr: PTree<Tensor>) =
-            let y = Tensor.tanh (Tensor.linear (xT, at "layer.weight" tr, at "layer.bias" tr)) * at "scale" tr
-            Tensor.mean (Tensor.square (y - target)) + 0.1 * Tensor.sum (Tensor.square (at "layer.weight" tr))
+            let y =
+                Tensor.tanh (Tensor.linear (xT, at "layer.weight" tr, at "layer.bias" tr))
+                * at "scale" tr
+
+            Tensor.mean (Tensor.square (y - target))
+            + 0.1 * Tensor.sum (Tensor.square (at "layer.weight" tr))
 
         let ctx = sprintf "PTree loss with x %A, w %A, scale %A" x.Shape w.Shape s.Shape
         let value, grads = Diff.valueAndGradTree f tree
@@ -945,7 +1094,11 @@ let ``Gradient: gradTree of a function of a PTree of several tensors equals per-
         let leaves = PTree.leaves tree
 
         if List.map fst leaves <> List.map fst (PTree.leaves grads) then
-            failwithf "%s: gradient tree paths %A differ from the input's %A" ctx (List.map fst (PTree.leaves grads)) (List.map fst leaves)
+            failwithf
+                "%s: gradient tree paths %A differ from the input's %A"
+                ctx
+                (List.map fst (PTree.leaves grads))
+                (List.map fst leaves)
 
         leaves
         |> List.iteri (fun k (path, leaf) ->
@@ -953,12 +1106,19 @@ let ``Gradient: gradTree of a function of a PTree of several tensors equals per-
                 PTree.rebuild tree (leaves |> List.mapi (fun j (_, l) -> if j = k then v else l))
 
             let numeric = Diff.numGrad eps (fun v -> f (replace v)) leaf
-            assertClose (sprintf "gradTree leaf %s" path) ctx (leaf.Shape.ToArray()) (values numeric) (values gradsByPath[path]))
+
+            assertClose
+                (sprintf "gradTree leaf %s" path)
+                ctx
+                (leaf.Shape.ToArray())
+                (values numeric)
+                (values gradsByPath[path]))
 
         let grads2 = Diff.gradTree f tree
 
         List.zip (PTree.values grads) (PTree.values grads2)
-        |> List.iter (fun (a, b) -> assertClose "gradTree vs valueAndGradTree" ctx (a.Shape.ToArray()) (values a) (values b))
+        |> List.iter (fun (a, b) ->
+            assertClose "gradTree vs valueAndGradTree" ctx (a.Shape.ToArray()) (values a) (values b))
 
         // Forward mode over the whole tree: the directional derivative along random tangents.
         let rng = Random(x.Seed)
@@ -966,7 +1126,11 @@ let ``Gradient: gradTree of a function of a PTree of several tensors equals per-
         let _, jv = Diff.jvpTree f tree tangents
 
         let shifted sign =
-            PTree.map2 (fun (l: Tensor) (v: Tensor) -> tensorOf (l.Shape.ToArray()) (Array.map2 (fun a b -> a + sign * eps * b) (values l) (values v))) tree tangents
+            PTree.map2
+                (fun (l: Tensor) (v: Tensor) ->
+                    tensorOf (l.Shape.ToArray()) (Array.map2 (fun a b -> a + sign * eps * b) (values l) (values v)))
+                tree
+                tangents
             |> f
             |> Tensor.toScalar
 
@@ -978,31 +1142,72 @@ let ``Gradient: gradTree of a function of a PTree of several tensors equals per-
 // undefined there). Expected values come from the ops' documentation and PyTorch's behaviour.
 // ---------------------------------------------------------------------------------------------------
 
-let private vec (xs: float list) = tensorOf [| xs.Length |] (Array.ofList xs)
-let private gradOf (f: Tensor -> Tensor) (xs: float list) = values (Diff.grad (fun x -> Tensor.sum (f x)) (vec xs))
+let private vec (xs: float list) =
+    tensorOf [| xs.Length |] (Array.ofList xs)
+
+let private gradOf (f: Tensor -> Tensor) (xs: float list) =
+    values (Diff.grad (fun x -> Tensor.sum (f x)) (vec xs))
 
 [<Fact>]
 let ``Gradient: documented conventions at kinks and ties`` () =
-    let eq what expected actual = assertClose what "convention" [| List.length expected |] (Array.ofList expected) actual
+    let eq what expected actual =
+        assertClose what "convention" [| List.length expected |] (Array.ofList expected) actual
+
     eq "relu'(0) = 0 (as in PyTorch)" [ 0.0; 0.0; 1.0 ] (gradOf Tensor.relu [ 0.0; -1.0; 2.0 ])
     eq "abs'(0) = 0 (as in PyTorch)" [ 0.0; -1.0; 1.0 ] (gradOf Tensor.abs [ 0.0; -1.0; 2.0 ])
     eq "max: the gradient goes to the first maximum" [ 0.0; 1.0; 0.0 ] (gradOf Tensor.max [ 0.0; 3.0; 3.0 ])
     eq "min: the gradient goes to the first minimum" [ 1.0; 0.0; 0.0 ] (gradOf Tensor.min [ -1.0; -1.0; 2.0 ])
-    eq "maximum: ties send the gradient to a" [ 1.0; 1.0 ] (gradOf (fun a -> Tensor.maximum (a, vec [ 1.0; 1.0 ])) [ 1.0; 2.0 ])
-    eq "minimum: ties send the gradient to a" [ 1.0; 0.0 ] (gradOf (fun a -> Tensor.minimum (a, vec [ 1.0; 1.0 ])) [ 1.0; 2.0 ])
-    eq "clamp: derivative 1 on the bounds" [ 1.0; 1.0; 0.0 ] (gradOf (fun x -> Tensor.clamp (x, 0.0, 1.0)) [ 0.0; 1.0; 1.5 ])
+
+    eq
+        "maximum: ties send the gradient to a"
+        [ 1.0; 1.0 ]
+        (gradOf (fun a -> Tensor.maximum (a, vec [ 1.0; 1.0 ])) [ 1.0; 2.0 ])
+
+    eq
+        "minimum: ties send the gradient to a"
+        [ 1.0; 0.0 ]
+        (gradOf (fun a -> Tensor.minimum (a, vec [ 1.0; 1.0 ])) [ 1.0; 2.0 ])
+
+    eq
+        "clamp: derivative 1 on the bounds"
+        [ 1.0; 1.0; 0.0 ]
+        (gradOf (fun x -> Tensor.clamp (x, 0.0, 1.0)) [ 0.0; 1.0; 1.5 ])
+
     eq "x ** 2 at 0" [ 0.0 ] (gradOf (fun x -> x ** 2.0) [ 0.0 ])
     eq "x ** 3 at 0" [ 0.0 ] (gradOf (fun x -> x ** 3.0) [ 0.0 ])
     eq "pow(a, 2) with a tensor exponent: d/da at a = 0" [ 0.0 ] (gradOf (fun a -> Tensor.pow (a, vec [ 2.0 ])) [ 0.0 ])
-    eq "softmax saturated: finite zero gradient" [ 0.0; 0.0 ] (values (Diff.grad (fun x -> (Tensor.softmax x)[0]) (vec [ 1000.0; 0.0 ])))
-    eq "logsumexp of widely spread values" [ 0.0; 1.0 ] (values (Diff.grad (fun x -> Tensor.logsumexp (x, [ 0 ])) (vec [ -1000.0; 0.0 ])))
-    eq "softplus, sigmoid, tanh saturate without NaN" [ 1.0; 0.0 ] (gradOf (fun x -> Tensor.softplus x + Tensor.sigmoid x + Tensor.tanh x) [ 800.0; -800.0 ])
+
+    eq
+        "softmax saturated: finite zero gradient"
+        [ 0.0; 0.0 ]
+        (values (Diff.grad (fun x -> (Tensor.softmax x)[0]) (vec [ 1000.0; 0.0 ])))
+
+    eq
+        "logsumexp of widely spread values"
+        [ 0.0; 1.0 ]
+        (values (Diff.grad (fun x -> Tensor.logsumexp (x, [ 0 ])) (vec [ -1000.0; 0.0 ])))
+
+    eq
+        "softplus, sigmoid, tanh saturate without NaN"
+        [ 1.0; 0.0 ]
+        (gradOf (fun x -> Tensor.softplus x + Tensor.sigmoid x + Tensor.tanh x) [ 800.0; -800.0 ])
 
 [<Fact>]
 let ``Gradient: pow(x, 0) has derivative 0 at x = 0`` () =
-    assertClose "d/dx pow(x, 0)" "pow(x, 0.0) at x = [0; 1]" [| 2 |] [| 0.0; 0.0 |] (gradOf (fun x -> Tensor.pow (x, 0.0)) [ 0.0; 1.0 ])
+    assertClose
+        "d/dx pow(x, 0)"
+        "pow(x, 0.0) at x = [0; 1]"
+        [| 2 |]
+        [| 0.0; 0.0 |]
+        (gradOf (fun x -> Tensor.pow (x, 0.0)) [ 0.0; 1.0 ])
 
 [<Fact>]
 let ``Gradient: d/db pow(a, b) is 0 where a = 0`` () =
     let zeros = vec [ 0.0; 0.0 ]
-    assertClose "d/db pow(0, b)" "pow(a = [0; 0], b = [2; 3])" [| 2 |] [| 0.0; 0.0 |] (gradOf (fun b -> Tensor.pow (zeros, b)) [ 2.0; 3.0 ])
+
+    assertClose
+        "d/db pow(0, b)"
+        "pow(a = [0; 0], b = [2; 3])"
+        [| 2 |]
+        [| 0.0; 0.0 |]
+        (gradOf (fun b -> Tensor.pow (zeros, b)) [ 2.0; 3.0 ])

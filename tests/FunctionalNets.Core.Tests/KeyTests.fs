@@ -12,12 +12,17 @@ let private key (k0: uint32) (k1: uint32) : Key = { K0 = k0; K1 = k1 }
 
 let private kat (k: Key) (c0: uint32) (c1: uint32) (e0: uint32) (e1: uint32) =
     let struct (x0, x1) = Key.threefry k c0 c1
-    Assert.True((x0, x1) = (e0, e1), sprintf "threefry %O ctr (%08x, %08x): expected (%08x, %08x), got (%08x, %08x)" k c0 c1 e0 e1 x0 x1)
+
+    Assert.True(
+        (x0, x1) = (e0, e1),
+        sprintf "threefry %O ctr (%08x, %08x): expected (%08x, %08x), got (%08x, %08x)" k c0 c1 e0 e1 x0 x1
+    )
 
 // Random123 kat_vectors, threefry2x32 with 20 rounds (ctr then key in the file; here key first).
 
 [<Fact>]
-let ``Threefry-2x32-20 known answer: zero key, zero counter`` () = kat (key 0u 0u) 0u 0u 0x6b200159u 0x99ba4efeu
+let ``Threefry-2x32-20 known answer: zero key, zero counter`` () =
+    kat (key 0u 0u) 0u 0u 0x6b200159u 0x99ba4efeu
 
 [<Fact>]
 let ``Threefry-2x32-20 known answer: all-ones key and counter`` () =
@@ -40,9 +45,22 @@ let ``Key.create splits the seed into high and low words`` () =
 [<Fact>]
 let ``the same key gives the same numbers`` () =
     let k = Key.create 1234L
-    Assert.Equal<float[]>(Tensor.toFloatArray (Tensor.rand (k, [ 1000 ])), Tensor.toFloatArray (Tensor.rand (k, [ 1000 ])))
-    Assert.Equal<float[]>(Tensor.toFloatArray (Tensor.randn (k, [ 7; 13 ], DType.Float64)), Tensor.toFloatArray (Tensor.randn (Key.create 1234L, [ 7; 13 ], DType.Float64)))
-    Assert.Equal<float[]>(Tensor.toFloatArray (Tensor.randint (k, 0, 100, [ 500 ])), Tensor.toFloatArray (Tensor.randint (k, 0, 100, [ 500 ])))
+
+    Assert.Equal<float[]>(
+        Tensor.toFloatArray (Tensor.rand (k, [ 1000 ])),
+        Tensor.toFloatArray (Tensor.rand (k, [ 1000 ]))
+    )
+
+    Assert.Equal<float[]>(
+        Tensor.toFloatArray (Tensor.randn (k, [ 7; 13 ], DType.Float64)),
+        Tensor.toFloatArray (Tensor.randn (Key.create 1234L, [ 7; 13 ], DType.Float64))
+    )
+
+    Assert.Equal<float[]>(
+        Tensor.toFloatArray (Tensor.randint (k, 0, 100, [ 500 ])),
+        Tensor.toFloatArray (Tensor.randint (k, 0, 100, [ 500 ]))
+    )
+
     Assert.Equal(Key.split k, Key.split k)
     Assert.Equal<Key[]>(Key.splitN 5 k, Key.splitN 5 k)
     Assert.Equal(Key.foldIn 9 k, Key.foldIn 9 k)
@@ -68,6 +86,7 @@ let ``split gives distinct keys and different streams`` () =
     let xk = Tensor.toFloatArray (Tensor.rand (k, [ n ], DType.Float64))
     Assert.True(Array.forall2 (<>) xa xb)
     Assert.True(Array.forall2 (<>) xa xk)
+
     let corr (x: float[]) (y: float[]) =
         let mx, my = Array.average x, Array.average y
         let sxy = Array.fold2 (fun acc u v -> acc + (u - mx) * (v - my)) 0.0 x y
@@ -93,7 +112,12 @@ let ``foldIn gives a distinct key per data value`` () =
     Assert.NotEqual(Key.foldIn 3 k, Key.foldIn 3 (Key.create 100L))
     // foldIn and split never hand out the same key.
     let splits = Key.splitN 2000 k
-    Assert.Empty(Set.intersect (Set.ofArray (folded |> Array.map (fun q -> q.K0, q.K1))) (Set.ofArray (splits |> Array.map (fun q -> q.K0, q.K1))))
+
+    Assert.Empty(
+        Set.intersect
+            (Set.ofArray (folded |> Array.map (fun q -> q.K0, q.K1)))
+            (Set.ofArray (splits |> Array.map (fun q -> q.K0, q.K1)))
+    )
     // Different streams.
     let x0 = Tensor.toFloatArray (Tensor.rand (Key.foldIn 0 k, [ 100 ]))
     let x1 = Tensor.toFloatArray (Tensor.rand (Key.foldIn 1 k, [ 100 ]))
@@ -126,7 +150,10 @@ let private checkUniform (xs: float[]) =
         Assert.True(abs (float c - n / 10.0) < 5.0 * sd, sprintf "bin counts %A" counts)
 
     // Neighbouring samples are uncorrelated.
-    let lag = Array.init (xs.Length - 1) (fun i -> (xs[i] - m) * (xs[i + 1] - m)) |> Array.average
+    let lag =
+        Array.init (xs.Length - 1) (fun i -> (xs[i] - m) * (xs[i + 1] - m))
+        |> Array.average
+
     Assert.True(abs (lag / v) < 5.0 / sqrt n, sprintf "lag-1 correlation %g" (lag / v))
 
 [<Fact>]
@@ -143,7 +170,11 @@ let ``rand Float64: 100k samples in [0, 1) with mean 1/2 and variance 1/12`` () 
     let xs = Tensor.toFloatArray t
     checkUniform xs
     // Doubles carry more than float32's 24 bits: most samples are not multiples of 2^-24.
-    let fine = xs |> Array.filter (fun x -> x * 16777216.0 <> Math.Floor(x * 16777216.0)) |> Array.length
+    let fine =
+        xs
+        |> Array.filter (fun x -> x * 16777216.0 <> Math.Floor(x * 16777216.0))
+        |> Array.length
+
     Assert.True(fine > 99000, sprintf "only %d samples use more than 24 bits" fine)
 
 let private checkNormal (xs: float[]) =
@@ -155,7 +186,9 @@ let private checkNormal (xs: float[]) =
     // The sample sd has standard error about 1/sqrt(2n).
     Assert.True(abs (s - 1.0) < 5.0 / sqrt (2.0 * n), sprintf "std %g" s)
     // P(|Z| < 1) = 0.6827, P(|Z| < 2) = 0.9545.
-    let within k = float (xs |> Array.filter (fun x -> abs x < k) |> Array.length) / n
+    let within k =
+        float (xs |> Array.filter (fun x -> abs x < k) |> Array.length) / n
+
     let p1, p2 = 0.6826894921370859, 0.9544997361036416
     Assert.True(abs (within 1.0 - p1) < 5.0 * sqrt (p1 * (1.0 - p1) / n), sprintf "within 1 sigma %g" (within 1.0))
     Assert.True(abs (within 2.0 - p2) < 5.0 * sqrt (p2 * (1.0 - p2) / n), sprintf "within 2 sigma %g" (within 2.0))
@@ -165,7 +198,9 @@ let private checkNormal (xs: float[]) =
     let m4 = (xs |> Array.sumBy (fun x -> (x - m) ** 4.0)) / n / (v * v)
     Assert.True(abs (m4 - 3.0) < 5.0 * sqrt (96.0 / n), sprintf "kurtosis %g" m4)
     // The two values of a Box-Muller pair are uncorrelated.
-    let pairs = Array.init (xs.Length / 2) (fun p -> xs[2 * p] * xs[2 * p + 1]) |> Array.average
+    let pairs =
+        Array.init (xs.Length / 2) (fun p -> xs[2 * p] * xs[2 * p + 1]) |> Array.average
+
     Assert.True(abs pairs < 5.0 / sqrt (n / 2.0), sprintf "pair correlation %g" pairs)
 
 [<Fact>]
@@ -186,7 +221,12 @@ let ``randint stays in [low, high) and is roughly uniform`` () =
     let t = Tensor.randint (Key.create 77L, -3, 7, [ n ])
     Assert.Equal(DType.Int64, t.DType)
     let xs = t.ToArray() :?> int64[]
-    Assert.True(xs |> Array.forall (fun v -> v >= -3L && v < 7L), sprintf "out of range: %A" (xs |> Array.filter (fun v -> v < -3L || v >= 7L) |> Array.truncate 5))
+
+    Assert.True(
+        xs |> Array.forall (fun v -> v >= -3L && v < 7L),
+        sprintf "out of range: %A" (xs |> Array.filter (fun v -> v < -3L || v >= 7L) |> Array.truncate 5)
+    )
+
     let counts = xs |> Array.countBy id |> Map.ofArray
     Assert.Equal(10, counts.Count)
     let sd = sqrt (float n * 0.1 * 0.9)
@@ -204,9 +244,14 @@ let ``randint stays in [low, high) and is roughly uniform`` () =
 
 [<Fact>]
 let ``rand and randn refuse integer dtypes`` () =
-    let ex = Record.Exception(fun () -> Tensor.rand (Key.create 1L, [ 2 ], DType.Int32) |> ignore)
+    let ex =
+        Record.Exception(fun () -> Tensor.rand (Key.create 1L, [ 2 ], DType.Int32) |> ignore)
+
     Assert.NotNull ex
     Assert.False(ex :? NullReferenceException || ex :? IndexOutOfRangeException)
-    let ex2 = Record.Exception(fun () -> Tensor.randn (Key.create 1L, [ 2 ], DType.Int64) |> ignore)
+
+    let ex2 =
+        Record.Exception(fun () -> Tensor.randn (Key.create 1L, [ 2 ], DType.Int64) |> ignore)
+
     Assert.NotNull ex2
     Assert.False(ex2 :? NullReferenceException || ex2 :? IndexOutOfRangeException)

@@ -52,6 +52,7 @@ let ``Siskind-Pearlmutter at other points and through a vector input stays 1`` (
     close 1.0 (dF (fun x -> x * dF (fun y -> x + y) (f64 -2.5)) (f64 3.0))
     // Vector form: f(x) = sum(x * g(x)), g(x) = d/dy sum(x + y) = ones. Gradient = ones (not 2s).
     let xv = Tensor.create ([ 1.0; 2.0; 3.0 ], DType.Float64)
+
     let g =
         Diff.grad (fun x -> Tensor.sum (x * Diff.grad (fun y -> Tensor.sum (x + y)) (Tensor.onesLike x))) xv
 
@@ -131,7 +132,10 @@ let ``triple nesting with closures over two outer variables`` () =
     // h(x) = d/dy [ x*y * d/dz (x*y*z) ]|_{y=2, z=5}. d/dz (xyz) = xy, so the bracket is x^2 y^2,
     // d/dy = 2 x^2 y = 4 x^2 at y = 2, and d/dx of that = 8x = 24 at x = 3.
     let y0, z0 = f64 2.0, f64 5.0
-    let h (x: Tensor) = dR (fun y -> x * y * dR (fun z -> x * y * z) z0) y0
+
+    let h (x: Tensor) =
+        dR (fun y -> x * y * dR (fun z -> x * y * z) z0) y0
+
     close 36.0 (h (f64 3.0))
     close 24.0 (dR h (f64 3.0))
     close 24.0 (dF h (f64 3.0))
@@ -152,7 +156,9 @@ let ``hvp and hessian of a two-variable function are not confused by nesting`` (
 [<Fact>]
 let ``gradient of an outer variable captured by two sibling inner derivatives`` () =
     // g(x) = d/dy (x*y) + d/dz (x*x*z) = x + x^2; g'(x) = 1 + 2x = 7 at x = 3.
-    let g (x: Tensor) = dR (fun y -> x * y) one + dF (fun z -> x * x * z) one
+    let g (x: Tensor) =
+        dR (fun y -> x * y) one + dF (fun z -> x * x * z) one
+
     close 12.0 (g (f64 3.0))
     close 7.0 (dR g (f64 3.0))
     close 7.0 (dF g (f64 3.0))

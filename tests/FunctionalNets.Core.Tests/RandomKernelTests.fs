@@ -12,7 +12,7 @@ let private lengths = [ 0; 1; 2; 7; 8; 15; 16; 17; 31; 4095; 4096; 4097; 10_001 
 [<Fact>]
 let ``vector Threefry words equal the scalar block function`` () =
     let key = Key.create 0x1234_5678_9ABCL
-    let words = Array.zeroCreate<uint32> (2 * 40)
+    let words = Array.zeroCreate<uint32>(2 * 40)
     Threefry.Words(key.K0, key.K1, 3L, Span words)
 
     for c in 0..39 do
@@ -45,11 +45,31 @@ let ``uniform and normal fills match the Key reference bit for bit`` () =
 let ``fused Adam step equals the textbook formula`` () =
     let rng = Random 5
     let n = 37
-    let g, m, v = Array.init n (fun _ -> rng.NextDouble() - 0.5), Array.init n (fun _ -> rng.NextDouble() - 0.5), Array.init n (fun _ -> rng.NextDouble())
-    let mOut, vOut, u = Array.zeroCreate<float> n, Array.zeroCreate<float> n, Array.zeroCreate<float> n
+
+    let g, m, v =
+        Array.init n (fun _ -> rng.NextDouble() - 0.5),
+        Array.init n (fun _ -> rng.NextDouble() - 0.5),
+        Array.init n (fun _ -> rng.NextDouble())
+
+    let mOut, vOut, u =
+        Array.zeroCreate<float> n, Array.zeroCreate<float> n, Array.zeroCreate<float> n
+
     let b1, b2, eps, t = 0.9, 0.999, 1e-8, 3.0
     let bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
-    OptimizerKernels.Adam<float>(ReadOnlySpan g, ReadOnlySpan m, ReadOnlySpan v, Span mOut, Span vOut, Span u, b1, b2, eps, bc1, bc2)
+
+    OptimizerKernels.Adam<float>(
+        ReadOnlySpan g,
+        ReadOnlySpan m,
+        ReadOnlySpan v,
+        Span mOut,
+        Span vOut,
+        Span u,
+        b1,
+        b2,
+        eps,
+        bc1,
+        bc2
+    )
 
     for i in 0 .. n - 1 do
         let mi = b1 * m[i] + (1.0 - b1) * g[i]

@@ -15,7 +15,7 @@ let private sgdStep (x: Tensor) (y: Tensor) (p: PTree<Tensor>) =
     let loss (p: PTree<Tensor>) =
         let h = Tensor.relu (Tensor.linear (x, get p "w0", get p "b0"))
         let logits = Tensor.linear (h, get p "w1", get p "b1")
-        -Tensor.mean (Tensor.gather (Tensor.logSoftmax (logits, 1), 1, y))
+        -Tensor.mean(Tensor.gather (Tensor.logSoftmax (logits, 1), 1, y))
 
     let g = Diff.gradTree loss p
     PTree.map2 (fun (w: Tensor) (dw: Tensor) -> w - dw * 0.01) p g
@@ -26,10 +26,12 @@ let ``10,000 MLP steps inside scopes keep memory flat`` () =
 
     let mutable p =
         PTree.node
-            [ "w0", Leaf(Tensor.randn (ks[0], [ 64; 32 ]) * 0.1)
-              "b0", Leaf(Tensor.zeros [ 64 ])
-              "w1", Leaf(Tensor.randn (ks[1], [ 10; 64 ]) * 0.1)
-              "b1", Leaf(Tensor.zeros [ 10 ]) ]
+            [
+                "w0", Leaf(Tensor.randn (ks[0], [ 64; 32 ]) * 0.1)
+                "b0", Leaf(Tensor.zeros [ 64 ])
+                "w1", Leaf(Tensor.randn (ks[1], [ 10; 64 ]) * 0.1)
+                "b1", Leaf(Tensor.zeros [ 10 ])
+            ]
 
     let x = Tensor.randn (ks[2], [ 16; 32 ])
     let y = Tensor.randint (ks[3], 0, 10, [ 16; 1 ])
@@ -53,13 +55,23 @@ let ``10,000 MLP steps inside scopes keep memory flat`` () =
     // slack of 500 covers tests running in parallel that take buffers of the same size from the shared pool
     // (a leak of the intermediates would add dozens of misses per step, hundreds of thousands in all).
     let misses = missesAfter - missesBefore
-    Assert.True(misses <= 4L * 10_000L + 500L, sprintf "pool misses over 10,000 steps: %d (expected at most 4 per step)" misses)
+
+    Assert.True(
+        misses <= 4L * 10_000L + 500L,
+        sprintf "pool misses over 10,000 steps: %d (expected at most 4 per step)" misses
+    )
     // The heap is shared with tests running in parallel, so this bound is loose; a leak of one step's
     // intermediates (tens of KB) over 10,000 steps would still exceed it by far.
-    Assert.True(heapAfter - heapBefore < 64L * 1024L * 1024L, sprintf "heap grew by %d bytes over 10,000 steps" (heapAfter - heapBefore))
+    Assert.True(
+        heapAfter - heapBefore < 64L * 1024L * 1024L,
+        sprintf "heap grew by %d bytes over 10,000 steps" (heapAfter - heapBefore)
+    )
     // The loop still trains: the loss went down from its initial value (log 10 for a near-uniform start).
     let h = Tensor.relu (Tensor.linear (x, get p "w0", get p "b0"))
-    let finalLoss = -Tensor.mean (Tensor.gather (Tensor.logSoftmax (Tensor.linear (h, get p "w1", get p "b1"), 1), 1, y))
+
+    let finalLoss =
+        -Tensor.mean(Tensor.gather (Tensor.logSoftmax (Tensor.linear (h, get p "w1", get p "b1"), 1), 1, y))
+
     Assert.True(Tensor.toScalar finalLoss < 1.0, sprintf "loss after training: %f" (Tensor.toScalar finalLoss))
 
 [<Fact>]
@@ -73,7 +85,10 @@ let ``a tensor used after its scope ended raises a clear error`` () =
             a)
 
     Assert.Equal<float[]>([| 2.0; 2.0; 2.0 |], Tensor.toFloatArray kept)
-    let ex = Assert.Throws<ReleasedTensorException>(fun () -> Tensor.toFloatArray leaked |> ignore)
+
+    let ex =
+        Assert.Throws<ReleasedTensorException>(fun () -> Tensor.toFloatArray leaked |> ignore)
+
     Assert.Contains("Scope", ex.Message)
 
 [<Fact>]
@@ -100,12 +115,19 @@ let ``an exception inside a scope releases what it created and propagates`` () =
             |> ignore)
 
     Assert.Equal("boom", ex.Message)
-    Assert.Throws<ReleasedTensorException>(fun () -> Tensor.toFloatArray created |> ignore) |> ignore
+
+    Assert.Throws<ReleasedTensorException>(fun () -> Tensor.toFloatArray created |> ignore)
+    |> ignore
 
 [<Fact>]
 let ``trees returned from a scope keep every leaf`` () =
     let tree =
-        Scope.run (fun () -> PTree.node [ "a", Leaf(Tensor.ones [ 2 ] + 1.0); "b", PTree.node [ "c", Leaf(Tensor.zeros [ 3 ] - 1.0) ] ])
+        Scope.run (fun () ->
+            PTree.node
+                [
+                    "a", Leaf(Tensor.ones [ 2 ] + 1.0)
+                    "b", PTree.node [ "c", Leaf(Tensor.zeros [ 3 ] - 1.0) ]
+                ])
 
     Assert.Equal<float[]>([| 2.0; 2.0 |], Tensor.toFloatArray (get tree "a"))
     Assert.Equal<float[]>([| -1.0; -1.0; -1.0 |], Tensor.toFloatArray (get tree "b.c"))

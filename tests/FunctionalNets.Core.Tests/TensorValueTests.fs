@@ -16,13 +16,19 @@ let private closeArr (tol: float) (expected: float[]) (actual: float[]) =
 
     for i in 0 .. expected.Length - 1 do
         let e, a = expected[i], actual[i]
-        let ok = (Double.IsNaN e && Double.IsNaN a) || e = a || abs (e - a) <= tol * (1.0 + abs e)
+
+        let ok =
+            (Double.IsNaN e && Double.IsNaN a)
+            || e = a
+            || abs (e - a) <= tol * (1.0 + abs e)
+
         Assert.True(ok, sprintf "element %d: expected %.17g, got %.17g\nexpected %A\nactual   %A" i e a expected actual)
 
 let private close (expected: float[]) (t: Tensor) = closeArr 1e-12 expected (arr t)
 let private close32 (expected: float[]) (t: Tensor) = closeArr 1e-6 expected (arr t)
 
-let private shapeIs (expected: int list) (t: Tensor) = Assert.Equal<int[]>(Array.ofList expected, dims t)
+let private shapeIs (expected: int list) (t: Tensor) =
+    Assert.Equal<int[]>(Array.ofList expected, dims t)
 
 /// A Float64 tensor of the given shape with element i = g(i) (a deterministic, irregular pattern).
 let private pattern (shape: int list) =
@@ -38,7 +44,10 @@ let ``elementwise arithmetic with broadcasting matches loops`` () =
     let b = [| 0.5; -2.0; 4.0 |]
     let tb = Tensor.ofArray (b, [ 3 ])
     let at (i, j) = a[i * 3 + j]
-    let expect f = Array.init 6 (fun k -> f (at (k / 3, k % 3)) b[k % 3])
+
+    let expect f =
+        Array.init 6 (fun k -> f (at (k / 3, k % 3)) b[k % 3])
+
     close (expect (+)) (ta + tb)
     close (expect (-)) (ta - tb)
     close (expect (*)) (ta * tb)
@@ -90,7 +99,14 @@ let ``Float32 arithmetic rounds like float32`` () =
 let private reduceRef (data: float[]) (shape: int[]) (reduced: int[]) (f: float[] -> float) =
     // Groups the elements by their index on the kept dims (row-major over the kept dims), then applies f.
     let strides = Shape.contiguousStrides (Shape.ofArray shape)
-    let kept = [| for d in 0 .. shape.Length - 1 do if not (Array.contains d reduced) then d |]
+
+    let kept =
+        [|
+            for d in 0 .. shape.Length - 1 do
+                if not (Array.contains d reduced) then
+                    d
+        |]
+
     let keptSizes = kept |> Array.map (fun d -> shape[d])
     let outN = Array.fold (*) 1 keptSizes
     let groups = Array.init outN (fun _ -> Collections.Generic.List<float>())
@@ -123,9 +139,18 @@ let ``sum and mean over every dim set match loops`` () =
         closeArr 1e-12 (reduceRef data shape ds Array.sum) (arr s)
         closeArr 1e-12 (reduceRef data shape ds mean) (arr (Tensor.mean (x, ds)))
         // keepDim keeps size-1 dims in place.
-        let keptShape = shape |> Array.mapi (fun i n -> if Array.contains i ds then 1 else n)
+        let keptShape =
+            shape |> Array.mapi (fun i n -> if Array.contains i ds then 1 else n)
+
         Assert.Equal<int[]>(keptShape, dims (Tensor.sum (x, ds, keepDim = true)))
-        Assert.Equal<int[]>(shape |> Array.indexed |> Array.filter (fun (i, _) -> not (Array.contains i ds)) |> Array.map snd, dims s)
+
+        Assert.Equal<int[]>(
+            shape
+            |> Array.indexed
+            |> Array.filter (fun (i, _) -> not (Array.contains i ds))
+            |> Array.map snd,
+            dims s
+        )
 
     // Negative dims, the whole tensor and the member forms.
     closeArr 1e-12 (reduceRef data shape [| 2 |] Array.sum) (arr (Tensor.sum (x, -1)))
@@ -154,7 +179,9 @@ let ``var and std, unbiased and biased, match loops`` () =
 
 [<Fact>]
 let ``max, min, argmax, argmin with ties pick the first index`` () =
-    let x = Tensor.create ([ [ 1.0; 3.0; 3.0 ]; [ 2.0; 2.0; 1.0 ]; [ -1.0; -5.0; -5.0 ] ], F64)
+    let x =
+        Tensor.create ([ [ 1.0; 3.0; 3.0 ]; [ 2.0; 2.0; 1.0 ]; [ -1.0; -5.0; -5.0 ] ], F64)
+
     close [| 3.0; 2.0; -1.0 |] (Tensor.max (x, 1))
     close [| 1.0; 1.0; -5.0 |] (Tensor.min (x, 1))
     close [| 2.0; 3.0; 3.0 |] (Tensor.max (x, 0))
@@ -187,7 +214,11 @@ let ``softmax rows sum to 1 and equal exp(x) / sum exp(x) computed by hand`` () 
     let rows = [| [| 1.0; 2.0; 3.0 |]; [| -1.0; 0.0; 0.5 |]; [| 10.0; 10.0; 10.0 |] |]
     let x = Tensor.create (rows, F64)
     let s = Tensor.softmax (x, 1)
-    let expected = rows |> Array.collect (fun r -> let e = r |> Array.map exp in e |> Array.map (fun v -> v / Array.sum e))
+
+    let expected =
+        rows
+        |> Array.collect (fun r -> let e = r |> Array.map exp in e |> Array.map (fun v -> v / Array.sum e))
+
     closeArr 1e-12 expected (arr s)
     closeArr 1e-12 [| 1.0; 1.0; 1.0 |] (arr (Tensor.sum (s, 1)))
     // Default dim is the last.
@@ -195,21 +226,31 @@ let ``softmax rows sum to 1 and equal exp(x) / sum exp(x) computed by hand`` () 
     // Along dim 0 the columns sum to 1.
     closeArr 1e-12 [| 1.0; 1.0; 1.0 |] (arr (Tensor.sum (Tensor.softmax (x, 0), 0)))
     // logSoftmax = x - log(sum exp x).
-    let expectedLog = rows |> Array.collect (fun r -> let l = log (Array.sumBy exp r) in r |> Array.map (fun v -> v - l))
+    let expectedLog =
+        rows
+        |> Array.collect (fun r -> let l = log (Array.sumBy exp r) in r |> Array.map (fun v -> v - l))
+
     closeArr 1e-12 expectedLog (arr (Tensor.logSoftmax (x, 1)))
     // Float32 too.
     closeArr 1e-6 expected (arr (Tensor.softmax (Tensor.create rows, 1)))
 
 [<Fact>]
 let ``logsumexp is finite and exact for large inputs`` () =
-    let x = Tensor.create ([ [ 1000.0; 1000.0 ]; [ 1000.0; 0.0 ]; [ -1000.0; -1000.0 ] ], F64)
+    let x =
+        Tensor.create ([ [ 1000.0; 1000.0 ]; [ 1000.0; 0.0 ]; [ -1000.0; -1000.0 ] ], F64)
+
     let l = Tensor.logsumexp (x, 1)
     closeArr 1e-15 [| 1000.0 + log 2.0; 1000.0; -1000.0 + log 2.0 |] (arr l)
     Assert.True(arr l |> Array.forall Double.IsFinite)
     // Float32 with 1000 is finite too, and softmax of large logits has no NaN.
     let l32 = Tensor.logsumexp (Tensor.create [ 1000.0; 1000.0 ], 0)
     closeArr 1e-6 [| 1000.0 + log 2.0 |] (arr l32)
-    Assert.True(arr (Tensor.softmax (Tensor.create [ 1000.0; 1000.0; -1000.0 ])) |> Array.forall Double.IsFinite)
+
+    Assert.True(
+        arr (Tensor.softmax (Tensor.create [ 1000.0; 1000.0; -1000.0 ]))
+        |> Array.forall Double.IsFinite
+    )
+
     closeArr 1e-12 [| 0.5; 0.5; 0.0 |] (arr (Tensor.softmax (Tensor.create ([ 1000.0; 1000.0; -1000.0 ], F64))))
     shapeIs [ 3; 1 ] (Tensor.logsumexp (x, 1, keepDim = true))
     // Over both dims: log(2 e^1000 + e^1000 + 1 + 2 e^-1000) = 1000 + log 3 (to double precision).
@@ -259,7 +300,9 @@ let ``matmul matches a hand loop for matrices and vectors`` () =
     close [| Array.sumBy (fun x -> x * x) v |] vv
     close [| Array.sumBy (fun x -> x * x) v |] (Tensor.dot (tv, tv))
     // A hand example: [[1, 2], [3, 4]] @ [[5, 6], [7, 8]] = [[19, 22], [43, 50]].
-    let p = Tensor.matmul (Tensor.create [ [ 1.0; 2.0 ]; [ 3.0; 4.0 ] ], Tensor.create [ [ 5.0; 6.0 ]; [ 7.0; 8.0 ] ])
+    let p =
+        Tensor.matmul (Tensor.create [ [ 1.0; 2.0 ]; [ 3.0; 4.0 ] ], Tensor.create [ [ 5.0; 6.0 ]; [ 7.0; 8.0 ] ])
+
     close32 [| 19.0; 22.0; 43.0; 50.0 |] p
 
 [<Fact>]
@@ -272,9 +315,11 @@ let ``batched matmul broadcasts batch dims like a loop over batches`` () =
     shapeIs [ 2; 5; 3; 2 ] y
 
     let expected =
-        [| for i in 0..1 do
-               for j in 0..4 do
-                   yield! matmulRef a[i * 12 .. i * 12 + 11] b[j * 8 .. j * 8 + 7] 3 4 2 |]
+        [|
+            for i in 0..1 do
+                for j in 0..4 do
+                    yield! matmulRef a[i * 12 .. i * 12 + 11] b[j * 8 .. j * 8 + 7] 3 4 2
+        |]
 
     close expected y
     // matmulNT / matmulTN read the transposed operand.
@@ -287,7 +332,10 @@ let ``linear is x W^T + b`` () =
     let x, tx = pattern [ 5; 3 ]
     let w = [| 1.0; 0.0; -1.0; 0.5; 2.0; 0.25 |] // [2; 3]
     let bias = [| 10.0; -10.0 |]
-    let y = Tensor.linear (tx, Tensor.ofArray (w, [ 2; 3 ]), Tensor.ofArray (bias, [ 2 ]))
+
+    let y =
+        Tensor.linear (tx, Tensor.ofArray (w, [ 2; 3 ]), Tensor.ofArray (bias, [ 2 ]))
+
     shapeIs [ 5; 2 ] y
 
     let expected =
@@ -297,7 +345,9 @@ let ``linear is x W^T + b`` () =
 
     close expected y
     // 1-D input gives a 1-D output; no bias.
-    let y1 = Tensor.linear (Tensor.create ([ 1.0; 2.0; 3.0 ], F64), Tensor.ofArray (w, [ 2; 3 ]))
+    let y1 =
+        Tensor.linear (Tensor.create ([ 1.0; 2.0; 3.0 ], F64), Tensor.ofArray (w, [ 2; 3 ]))
+
     shapeIs [ 2 ] y1
     close [| 1.0 - 3.0; 0.5 + 4.0 + 0.75 |] y1
     // Extra leading dims are kept.
@@ -307,15 +357,30 @@ let ``linear is x W^T + b`` () =
 
 [<Fact>]
 let ``transpose, permute, reshape, flatten, squeeze, unsqueeze, expand values`` () =
-    let x = Tensor.arange (24.0, dtype = F64) |> fun t -> Tensor.reshape (t, [ 2; 3; 4 ])
+    let x =
+        Tensor.arange (24.0, dtype = F64) |> fun t -> Tensor.reshape (t, [ 2; 3; 4 ])
     // permute [2; 0; 1]: y[k, i, j] = x[i, j, k] = 12 i + 4 j + k.
     let p = Tensor.permute (x, [ 2; 0; 1 ])
     shapeIs [ 4; 2; 3 ] p
-    close [| for k in 0..3 do for i in 0..1 do for j in 0..2 -> float (12 * i + 4 * j + k) |] p
+
+    close
+        [|
+            for k in 0..3 do
+                for i in 0..1 do
+                    for j in 0..2 -> float (12 * i + 4 * j + k)
+        |]
+        p
     // transpose default swaps the last two: y[i, k, j] = x[i, j, k].
     let t = Tensor.transpose x
     shapeIs [ 2; 4; 3 ] t
-    close [| for i in 0..1 do for k in 0..3 do for j in 0..2 -> float (12 * i + 4 * j + k) |] t
+
+    close
+        [|
+            for i in 0..1 do
+                for k in 0..3 do
+                    for j in 0..2 -> float (12 * i + 4 * j + k)
+        |]
+        t
     // .T reverses all dims.
     let m = Tensor.create ([ [ 1.0; 2.0; 3.0 ]; [ 4.0; 5.0; 6.0 ] ], F64)
     close [| 1.0; 4.0; 2.0; 5.0; 3.0; 6.0 |] m.T
@@ -335,7 +400,14 @@ let ``transpose, permute, reshape, flatten, squeeze, unsqueeze, expand values`` 
     // expand repeats size-1 dims.
     let e = Tensor.expand (Tensor.create ([ [ 1.0 ]; [ 2.0 ] ], F64), [ 3; 2; 2 ])
     shapeIs [ 3; 2; 2 ] e
-    close [| for _ in 0..2 do yield! [ 1.0; 1.0; 2.0; 2.0 ] |] e
+
+    close
+        [|
+            for _ in 0..2 do
+                yield! [ 1.0; 1.0; 2.0; 2.0 ]
+        |]
+        e
+
     shapeIs [ 2; 5 ] (Tensor.expand (Tensor.zeros [ 2; 1 ], [ -1; 5 ]))
 
 // ---------------------------------------------------------------- slicing
@@ -358,7 +430,7 @@ let ``F# slicing is inclusive and negative indices count from the end`` () =
     // Ranges past the end clamp; an empty range gives size 0.
     close [| 2.0; 3.0 |] x.[0, 2..10]
     shapeIs [ 0 ] x.[0, 3..1]
-    shapeIs [ 3 ] x.[0, -3..]
+    shapeIs [ 3 ] x.[0, -3 ..]
 
 [<Fact>]
 let ``Tensor.slice follows Python rules including negative steps`` () =
@@ -444,7 +516,10 @@ let ``scatterAdd accumulates duplicates like a hand loop`` () =
     let x = Tensor.ofArray (baseD, [ 2; 4 ])
     let ix = [| 1L; 1L; 3L; 0L; 0L; 2L |] // [2; 3] along dim 1
     let src = [| 10.0; 20.0; 30.0; 40.0; 50.0; 60.0 |]
-    let y = Tensor.scatterAdd (x, 1, Tensor.ofArray (ix, [ 2; 3 ]), Tensor.ofArray (src, [ 2; 3 ]))
+
+    let y =
+        Tensor.scatterAdd (x, 1, Tensor.ofArray (ix, [ 2; 3 ]), Tensor.ofArray (src, [ 2; 3 ]))
+
     let expected = Array.copy baseD
 
     for k in 0..5 do
@@ -456,7 +531,10 @@ let ``scatterAdd accumulates duplicates like a hand loop`` () =
     close baseD x
     // Along dim 0.
     let ix0 = [| 1L; 0L; 1L; 1L |] // [1; 4]
-    let y0 = Tensor.scatterAdd (x, 0, Tensor.ofArray (ix0, [ 1; 4 ]), Tensor.ofArray ([| 1.0; 2.0; 3.0; 4.0 |], [ 1; 4 ]))
+
+    let y0 =
+        Tensor.scatterAdd (x, 0, Tensor.ofArray (ix0, [ 1; 4 ]), Tensor.ofArray ([| 1.0; 2.0; 3.0; 4.0 |], [ 1; 4 ]))
+
     close [| 0.0; 3.0; 2.0; 3.0; 5.0; 5.0; 9.0; 11.0 |] y0
 
 [<Fact>]
@@ -471,7 +549,10 @@ let ``indexSelect and indexAdd match hand loops`` () =
     close (Array.init 6 (fun k -> xd[(k / 2) * 4 + (if k % 2 = 0 then 3 else 1)])) c
     // indexAdd with a repeated index accumulates.
     let src = Array.init 12 (fun i -> float (i + 1)) // [3; 4]
-    let y = Tensor.indexAdd (x, 0, Tensor.ofArray (ix, [ 3 ]), Tensor.ofArray (src, [ 3; 4 ]))
+
+    let y =
+        Tensor.indexAdd (x, 0, Tensor.ofArray (ix, [ 3 ]), Tensor.ofArray (src, [ 3; 4 ]))
+
     let expected = Array.copy xd
 
     for j in 0..2 do
@@ -480,7 +561,14 @@ let ``indexSelect and indexAdd match hand loops`` () =
 
     close expected y
     // Along dim 1.
-    let y1 = Tensor.indexAdd (Tensor.zeros ([ 2; 3 ], F64), 1, Tensor.ofArray ([| 2L; 2L |], [ 2 ]), Tensor.ones ([ 2; 2 ], F64))
+    let y1 =
+        Tensor.indexAdd (
+            Tensor.zeros ([ 2; 3 ], F64),
+            1,
+            Tensor.ofArray ([| 2L; 2L |], [ 2 ]),
+            Tensor.ones ([ 2; 2 ], F64)
+        )
+
     close [| 0.0; 0.0; 2.0; 0.0; 0.0; 2.0 |] y1
 
 [<Fact>]
@@ -502,7 +590,27 @@ let ``pad and oneHot values`` () =
     let oh2 = Tensor.oneHot (Tensor.ofArray ([| 1; 3; 0; 0 |], [ 2; 2 ]), 4, F64)
     shapeIs [ 2; 2; 4 ] oh2
     Assert.Equal(F64, oh2.DType)
-    close [| 0.0; 1.0; 0.0; 0.0; 0.0; 0.0; 0.0; 1.0; 1.0; 0.0; 0.0; 0.0; 1.0; 0.0; 0.0; 0.0 |] oh2
+
+    close
+        [|
+            0.0
+            1.0
+            0.0
+            0.0
+            0.0
+            0.0
+            0.0
+            1.0
+            1.0
+            0.0
+            0.0
+            0.0
+            1.0
+            0.0
+            0.0
+            0.0
+        |]
+        oh2
 
 // ---------------------------------------------------------------- selection, comparisons, logic
 
@@ -518,7 +626,10 @@ let ``where, clamp, maximum, minimum values`` () =
     close [| 1.0; -1.0; 0.0; 0.5; 3.0 |] (Tensor.where (Tensor.gt (x, 0.0), x, y))
     // where broadcasts cond, a and b: cond [2; 1], a [3], b scalar.
     let cond = Tensor.create [ [ true ]; [ false ] ]
-    let w = Tensor.where (cond, Tensor.create ([ 1.0; 2.0; 3.0 ], F64), Tensor.scalar (-1.0, F64))
+
+    let w =
+        Tensor.where (cond, Tensor.create ([ 1.0; 2.0; 3.0 ], F64), Tensor.scalar (-1.0, F64))
+
     shapeIs [ 2; 3 ] w
     close [| 1.0; 2.0; 3.0; -1.0; -1.0; -1.0 |] w
 
@@ -606,13 +717,28 @@ let ``create with dtype Float64 keeps double precision`` () =
 let ``gelu at known points (exact erf form)`` () =
     let g = Tensor.gelu (Tensor.create ([ 1.0; -1.0; 0.0; 2.0; -3.0 ], F64))
     // x * Phi(x): Phi(2) = 0.9772498680518208, Phi(-3) = 0.0013498980316301035.
-    closeArr 1e-14 [| 0.8413447460685429; -0.15865525393145707; 0.0; 2.0 * 0.9772498680518208; -3.0 * 0.0013498980316301035 |] (arr g)
+    closeArr
+        1e-14
+        [|
+            0.8413447460685429
+            -0.15865525393145707
+            0.0
+            2.0 * 0.9772498680518208
+            -3.0 * 0.0013498980316301035
+        |]
+        (arr g)
+
     closeArr 1e-6 [| 0.8413447460685429; -0.15865525393145707 |] (arr (Tensor.gelu (Tensor.create [ 1.0; -1.0 ])))
     // tanh approximation, formula by hand.
-    let approx x = 0.5 * x * (1.0 + tanh (sqrt (2.0 / Math.PI) * (x + 0.044715 * x * x * x)))
+    let approx x =
+        0.5 * x * (1.0 + tanh (sqrt (2.0 / Math.PI) * (x + 0.044715 * x * x * x)))
+
     closeArr 1e-14 [| approx 1.0; approx -1.5 |] (arr (Tensor.geluTanh (Tensor.create ([ 1.0; -1.5 ], F64))))
     // erf itself: erf(0.5) = 0.5204998778130465, erf(3) = 0.9999779095030014.
-    closeArr 1e-15 [| 0.5204998778130465; 0.9999779095030014; -0.5204998778130465 |] (arr (Tensor.erf (Tensor.create ([ 0.5; 3.0; -0.5 ], F64))))
+    closeArr
+        1e-15
+        [| 0.5204998778130465; 0.9999779095030014; -0.5204998778130465 |]
+        (arr (Tensor.erf (Tensor.create ([ 0.5; 3.0; -0.5 ], F64))))
 
 [<Fact>]
 let ``elu, leakyRelu, softplus, silu, relu, sigmoid at points`` () =
@@ -624,8 +750,26 @@ let ``elu, leakyRelu, softplus, silu, relu, sigmoid at points`` () =
     close [| -0.4; -0.2; 0.0; 1.0; 3.0 |] (Tensor.leakyRelu (x, 0.2))
     let sigm v = 1.0 / (1.0 + exp (-v))
     close [| sigm -2.0; sigm -1.0; 0.5; sigm 1.0; sigm 3.0 |] (Tensor.sigmoid x)
-    close [| -2.0 * sigm -2.0; -1.0 * sigm -1.0; 0.0; 0.7310585786300049; 3.0 * sigm 3.0 |] (Tensor.silu x)
-    close [| log (1.0 + exp -2.0); log (1.0 + exp -1.0); log 2.0; log (1.0 + exp 1.0); log (1.0 + exp 3.0) |] (Tensor.softplus x)
+
+    close
+        [|
+            -2.0 * sigm -2.0
+            -1.0 * sigm -1.0
+            0.0
+            0.7310585786300049
+            3.0 * sigm 3.0
+        |]
+        (Tensor.silu x)
+
+    close
+        [|
+            log (1.0 + exp -2.0)
+            log (1.0 + exp -1.0)
+            log 2.0
+            log (1.0 + exp 1.0)
+            log (1.0 + exp 3.0)
+        |]
+        (Tensor.softplus x)
     // softplus does not overflow: softplus(1000) = 1000, softplus(-1000) = e^-1000 (= 0 in double).
     close [| 1000.0; 0.0 |] (Tensor.softplus (Tensor.create ([ 1000.0; -1000.0 ], F64)))
     closeArr 1e-6 [| 100.0 |] (arr (Tensor.softplus (Tensor.create [ 100.0 ])))
@@ -668,7 +812,12 @@ let ``Int32, Int64 and Bool tensor basics`` () =
     Assert.Equal<int[]>([| 1; 3; 2; 4 |], t.ToArray() :?> int[])
     let bl = Tensor.create [ [ true; false ]; [ false; true ] ]
     Assert.Equal<bool[]>([| true; false; false; true |], (Tensor.transpose bl).ToArray() :?> bool[])
-    Assert.Equal<bool[]>([| false; true |], bl.[0, 1..1] |> fun s -> Tensor.cat [ s; bl.[1, 1..1] ] |> fun c -> c.ToArray() :?> bool[])
+
+    Assert.Equal<bool[]>(
+        [| false; true |],
+        bl.[0, 1..1]
+        |> fun s -> Tensor.cat [ s; bl.[1, 1..1] ] |> fun c -> c.ToArray() :?> bool[]
+    )
 
 [<Fact>]
 let ``abs of an Int32 tensor`` () =
@@ -733,5 +882,12 @@ let ``ToString prints PyTorch-like text`` () =
     Assert.EndsWith("[6.0000, 7.0000]]])", s3)
     // Derivative levels do not show.
     let mutable inner = ""
-    Diff.grad (fun x -> inner <- x.ToString(); Tensor.sum x) (Tensor.create [ 1.0 ]) |> ignore
+
+    Diff.grad
+        (fun x ->
+            inner <- x.ToString()
+            Tensor.sum x)
+        (Tensor.create [ 1.0 ])
+    |> ignore
+
     Assert.Equal("tensor([1.0000])", inner)

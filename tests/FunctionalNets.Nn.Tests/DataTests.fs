@@ -8,6 +8,7 @@ open FsCheck
 open FsCheck.FSharp
 open FunctionalNets
 open FunctionalNets.Nn
+
 /// A dataset whose example i has input [i] (float32) and target i (int64), counting GetBatch calls.
 type CountingDataset(n: int) =
     let mutable calls = 0
@@ -19,10 +20,13 @@ type CountingDataset(n: int) =
         member _.GetBatch(ix) =
             Interlocked.Increment(&calls) |> ignore
 
-            { Input = Tensor.ofArray (ix |> Array.map float32, [ ix.Length; 1 ])
-              Target = Tensor.ofArray (ix |> Array.map int64, [ ix.Length ]) }
+            {
+                Input = Tensor.ofArray (ix |> Array.map float32, [ ix.Length; 1 ])
+                Target = Tensor.ofArray (ix |> Array.map int64, [ ix.Length ])
+            }
 
-let private targets (b: Batch) = Tensor.toArray b.Target :?> int64[] |> Array.map int
+let private targets (b: Batch) =
+    Tensor.toArray b.Target :?> int64[] |> Array.map int
 
 let private epoch (loader: DataLoader) key =
     DataLoader.batches loader key |> Seq.map targets |> List.ofSeq
@@ -46,7 +50,9 @@ let ``ofTensors rejects different first dims and bad indices`` () =
     let e = Assert.Throws<ArgumentException>(fun () -> Dataset.ofTensors x y |> ignore)
     Assert.Contains("4 examples", e.Message)
     let ds = Dataset.ofTensors x (Tensor.zeros [ 4 ])
-    Assert.Throws<ArgumentOutOfRangeException>(fun () -> ds.GetBatch [| 4 |] |> ignore) |> ignore
+
+    Assert.Throws<ArgumentOutOfRangeException>(fun () -> ds.GetBatch [| 4 |] |> ignore)
+    |> ignore
 
 [<Fact>]
 let ``subset take map and split`` () =
@@ -61,7 +67,10 @@ let ``subset take map and split`` () =
     let tr, va = Dataset.split 0.8 (Key.create 1L) ds
     Assert.Equal(8, tr.Count)
     Assert.Equal(2, va.Count)
-    let all = Array.append (targets (tr.GetBatch [| 0..7 |])) (targets (va.GetBatch [| 0; 1 |]))
+
+    let all =
+        Array.append (targets (tr.GetBatch [| 0..7 |])) (targets (va.GetBatch [| 0; 1 |]))
+
     Assert.Equal<int[]>([| 0..9 |], Array.sort all)
     let tr2, _ = Dataset.split 0.8 (Key.create 1L) ds
     Assert.Equal<int[]>(targets (tr.GetBatch [| 0..7 |]), targets (tr2.GetBatch [| 0..7 |]))
@@ -94,7 +103,10 @@ let ``batch sizes count and drop last`` () =
 [<Fact>]
 let ``every index exactly once per epoch, same key same order, different keys different order`` () =
     for prefetch in [ 0; 1; 2 ] do
-        let l = DataLoader.create (CountingDataset 103) 8 true false |> DataLoader.withPrefetch prefetch
+        let l =
+            DataLoader.create (CountingDataset 103) 8 true false
+            |> DataLoader.withPrefetch prefetch
+
         let a = epoch l (Key.create 42L)
         Assert.Equal<int[]>([| 0..102 |], a |> Array.concat |> Array.sort)
         Assert.Equal<int[] list>(a, epoch l (Key.create 42L))
@@ -132,10 +144,19 @@ let ``an exception in GetBatch reaches the consumer`` () =
     let ds =
         { new IDataset with
             member _.Count = 10
-            member _.GetBatch ix = if ix[0] >= 4 then failwith "boom at 4" else (CountingDataset 10 :> IDataset).GetBatch ix }
+
+            member _.GetBatch ix =
+                if ix[0] >= 4 then
+                    failwith "boom at 4"
+                else
+                    (CountingDataset 10 :> IDataset).GetBatch ix
+        }
 
     let l = DataLoader.create ds 2 false false
-    let e = Assert.Throws<Exception>(fun () -> DataLoader.batches l (Key.create 0L) |> Seq.iter ignore)
+
+    let e =
+        Assert.Throws<Exception>(fun () -> DataLoader.batches l (Key.create 0L) |> Seq.iter ignore)
+
     Assert.Equal("boom at 4", e.Message)
 
 // ---------- DataLocation ----------
@@ -163,7 +184,9 @@ let ``findMnist finds the repository copy and explains a missing one`` () =
     let empty = Directory.CreateTempSubdirectory "fn-nomnist-"
 
     try
-        let e = Assert.Throws<FileNotFoundException>(fun () -> DataLocation.findMnist (Some empty.FullName) |> ignore)
+        let e =
+            Assert.Throws<FileNotFoundException>(fun () -> DataLocation.findMnist (Some empty.FullName) |> ignore)
+
         Assert.Contains(empty.FullName, e.Message)
         Assert.Contains(DataLocation.EnvironmentVariable, e.Message)
         Assert.Contains(DataLocation.mnistUrl, e.Message)

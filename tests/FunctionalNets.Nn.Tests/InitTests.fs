@@ -4,6 +4,7 @@ open System
 open Xunit
 open FunctionalNets
 open FunctionalNets.Nn
+
 let private values (t: Tensor) = Tensor.toFloatArray t
 let private mean (xs: float[]) = Array.average xs
 
@@ -13,7 +14,10 @@ let private variance (xs: float[]) =
 
 /// |actual - expected| <= rel * |expected|.
 let private closeRel (rel: float) (expected: float) (actual: float) =
-    Assert.True(abs (actual - expected) <= rel * abs expected, sprintf "expected %g (+-%g%%), got %g" expected (rel * 100.0) actual)
+    Assert.True(
+        abs (actual - expected) <= rel * abs expected,
+        sprintf "expected %g (+-%g%%), got %g" expected (rel * 100.0) actual
+    )
 
 let private key = Key.create 1234L
 

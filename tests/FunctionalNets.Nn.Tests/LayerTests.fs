@@ -4,6 +4,7 @@ open System
 open Xunit
 open FunctionalNets
 open FunctionalNets.Nn
+
 let private values (t: Tensor) = Tensor.toFloatArray t
 let private dims (t: Tensor) = t.Shape.ToArray()
 let private paths (p: Params) = PTree.leaves p |> List.map fst
@@ -39,14 +40,16 @@ let ``Linear forward equals x W^T + b computed with loops`` () =
     Assert.Equal<int[]>([| 4; 2 |], dims y)
 
     let expected =
-        [| for n in 0..3 do
-               for o in 0..1 do
-                   let mutable s = b[o]
+        [|
+            for n in 0..3 do
+                for o in 0..1 do
+                    let mutable s = b[o]
 
-                   for i in 0..2 do
-                       s <- s + float (float32 xData[n * 3 + i]) * w[o * 3 + i]
+                    for i in 0..2 do
+                        s <- s + float (float32 xData[n * 3 + i]) * w[o * 3 + i]
 
-                   s |]
+                    s
+        |]
 
     closeArrays 1e-5 expected (values y)
 
@@ -168,7 +171,8 @@ let ``sequentialNamed uses the given names`` () =
     let _, ps, _ = Layer.init net key [ 2 ]
     Assert.Equal<string list>([ "fc1.weight"; "fc1.bias"; "fc2.weight"; "fc2.bias" ], paths ps)
 
-    Assert.ThrowsAny<ArgumentException>(fun () -> Layer.sequentialNamed [ "a", Layers.relu; "a", Layers.tanh ] |> ignore)
+    Assert.ThrowsAny<ArgumentException>(fun () ->
+        Layer.sequentialNamed [ "a", Layers.relu; "a", Layers.tanh ] |> ignore)
     |> ignore
 
     Assert.ThrowsAny<ArgumentException>(fun () -> Layer.sequentialNamed [ "a.b", Layers.relu ] |> ignore)
@@ -237,7 +241,11 @@ let ``flatten keeps the batch dim`` () =
     Assert.Equal<float[]>(values x, values y)
     // A batch of scalars becomes [N; 1]; an empty batch keeps its per-example size.
     Assert.Equal<int[]>([| 3; 1 |], dims (Layer.predict Layers.flatten PTree.empty PTree.empty (Tensor.zeros [ 3 ])))
-    Assert.Equal<int[]>([| 0; 12 |], dims (Layer.predict Layers.flatten PTree.empty PTree.empty (Tensor.zeros [ 0; 3; 4 ])))
+
+    Assert.Equal<int[]>(
+        [| 0; 12 |],
+        dims (Layer.predict Layers.flatten PTree.empty PTree.empty (Tensor.zeros [ 0; 3; 4 ]))
+    )
 
 [<Fact>]
 let ``activation layers apply their function elementwise`` () =
@@ -269,13 +277,17 @@ let ``activation layers apply their function elementwise`` () =
 /// A layer that records a draw from its init key in its initial state and a draw from its apply key in its
 /// new state, so a test can see which keys a container hands out.
 let private keyProbe: Layer =
-    Layer.create "KeyProbe" (fun k shape -> shape, PTree.empty, Node [ "draw", Leaf(Tensor.rand (k, [ 4 ])) ]) (fun _ _ ctx x ->
-        x, Node [ "draw", Leaf(Tensor.rand (Option.get ctx.Key, [ 4 ])) ])
+    Layer.create
+        "KeyProbe"
+        (fun k shape -> shape, PTree.empty, Node [ "draw", Leaf(Tensor.rand (k, [ 4 ])) ])
+        (fun _ _ ctx x -> x, Node [ "draw", Leaf(Tensor.rand (Option.get ctx.Key, [ 4 ])) ])
 
 /// A layer that counts its applications in its state.
 let private counter: Layer =
-    Layer.create "Counter" (fun _ shape -> shape, PTree.empty, Node [ "count", Leaf(Tensor.scalar 0.0) ]) (fun _ st _ x ->
-        x, Node [ "count", Leaf(Layer.param "Counter" "count" st + 1.0) ])
+    Layer.create
+        "Counter"
+        (fun _ shape -> shape, PTree.empty, Node [ "count", Leaf(Tensor.scalar 0.0) ])
+        (fun _ st _ x -> x, Node [ "count", Leaf(Layer.param "Counter" "count" st + 1.0) ])
 
 [<Fact>]
 let ``sequential threads each child's state under the child's name`` () =
@@ -323,7 +335,11 @@ let ``dropout in Train mode zeroes about p of the units and scales the rest by 1
             dropped <- dropped + 1
         else
             let expected = xs[i] / (1.0 - p)
-            Assert.True(abs (ys[i] - expected) <= 1e-6 * expected, sprintf "element %d: %g is neither 0 nor %g" i ys[i] expected)
+
+            Assert.True(
+                abs (ys[i] - expected) <= 1e-6 * expected,
+                sprintf "element %d: %g is neither 0 nor %g" i ys[i] expected
+            )
 
     // 10000 Bernoulli(0.3) draws: the standard deviation of the fraction is 0.0046.
     let fraction = float dropped / float xs.Length
@@ -362,7 +378,8 @@ let ``dropout rejects p outside [0, 1) and Train mode without a key`` () =
     |> ignore
 
     let e =
-        Assert.ThrowsAny<ArgumentException>(fun () -> applyDropout 0.5 { Mode = Mode.Train; Key = None } positive |> ignore)
+        Assert.ThrowsAny<ArgumentException>(fun () ->
+            applyDropout 0.5 { Mode = Mode.Train; Key = None } positive |> ignore)
 
     Assert.Contains("Dropout", e.Message)
     Assert.Contains("key", e.Message)

@@ -4,6 +4,7 @@ open System
 open Xunit
 open FunctionalNets
 open FunctionalNets.Nn
+
 /// A Float64 tensor from rows of plain floats.
 let private f64 (rows: float[][]) =
     Tensor.ofArray (Array.concat rows, [ rows.Length; rows[0].Length ])
@@ -14,7 +15,10 @@ let private labels32 (xs: int[]) = Tensor.ofArray (xs, [ xs.Length ])
 let private values (t: Tensor) = Tensor.toFloatArray t
 
 let private close (tol: float) (expected: float) (actual: float) =
-    Assert.True(abs (expected - actual) <= tol * (1.0 + abs expected), sprintf "expected %.12g, got %.12g" expected actual)
+    Assert.True(
+        abs (expected - actual) <= tol * (1.0 + abs expected),
+        sprintf "expected %.12g, got %.12g" expected actual
+    )
 
 let private closeArrays tol (expected: float[]) (actual: float[]) =
     Assert.Equal(expected.Length, actual.Length)
@@ -52,10 +56,12 @@ let ``losses name both shapes when they differ`` () =
     let target = Tensor.zeros [ 4 ]
 
     for loss, name in
-        [ Losses.mse, "mse"
-          Losses.mae, "mae"
-          Losses.bce, "bce"
-          Losses.bceWithLogits, "bceWithLogits" ] do
+        [
+            Losses.mse, "mse"
+            Losses.mae, "mae"
+            Losses.bce, "bce"
+            Losses.bceWithLogits, "bceWithLogits"
+        ] do
         let e = Assert.ThrowsAny<ArgumentException>(fun () -> loss pred target |> ignore)
         Assert.Contains("Losses." + name, e.Message)
         Assert.Contains("[4; 1]", e.Message)
@@ -154,9 +160,11 @@ let ``label smoothing is (1 - eps) nll + eps * mean over classes of -logp`` () =
 [<Fact>]
 let ``crossEntropy gradient w.r.t. logits is (softmax - onehot) / N`` () =
     let rows =
-        [| [| 1.0; 2.0; 3.0; 0.0 |]
-           [| -1.0; 0.5; 0.0; 2.0 |]
-           [| 0.0; 0.0; 0.0; 0.0 |] |]
+        [|
+            [| 1.0; 2.0; 3.0; 0.0 |]
+            [| -1.0; 0.5; 0.0; 2.0 |]
+            [| 0.0; 0.0; 0.0; 0.0 |]
+        |]
 
     let ys = [| 2; 0; 3 |]
     let n = float rows.Length
@@ -212,10 +220,12 @@ let ``crossEntropy takes classes in dim 1 for [N; C; d] inputs`` () =
     let labels = [| 2L; 0L; 1L; 1L |] // [2; 2]
 
     let expected =
-        [ for n in 0..1 do
-              for d in 0..1 do
-                  let row = Array.init 3 (fun c -> logits[n * 6 + c * 2 + d])
-                  -(logSoftmaxRow row)[int labels[n * 2 + d]] ]
+        [
+            for n in 0..1 do
+                for d in 0..1 do
+                    let row = Array.init 3 (fun c -> logits[n * 6 + c * 2 + d])
+                    -(logSoftmaxRow row)[int labels[n * 2 + d]]
+        ]
         |> List.average
 
     let loss =
@@ -261,7 +271,8 @@ let ``crossEntropy names both shapes when labels do not fit the logits`` () =
     Assert.Contains("[4; 10]", e2.Message)
     Assert.Contains("[4; 9]", e2.Message)
 
-    Assert.ThrowsAny<ArgumentException>(fun () -> Losses.crossEntropyWith 1.5 logits (labels32 [| 0; 0; 0; 0 |]) |> ignore)
+    Assert.ThrowsAny<ArgumentException>(fun () ->
+        Losses.crossEntropyWith 1.5 logits (labels32 [| 0; 0; 0; 0 |]) |> ignore)
     |> ignore
 
 // ---- Penalties ----
@@ -270,8 +281,10 @@ let ``crossEntropy names both shapes when labels do not fit the logits`` () =
 let ``l1 and l2 penalties sum |w| and w^2 over the whole tree`` () =
     let ps: Params =
         Node
-            [ "0", Node [ "weight", Leaf(f64 [| [| 1.0; -2.0 |] |]); "bias", Leaf(vec [| 3.0 |]) ]
-              "2", Node [ "weight", Leaf(vec [| -0.5 |]) ] ]
+            [
+                "0", Node [ "weight", Leaf(f64 [| [| 1.0; -2.0 |] |]); "bias", Leaf(vec [| 3.0 |]) ]
+                "2", Node [ "weight", Leaf(vec [| -0.5 |]) ]
+            ]
 
     close 1e-12 (0.1 * (1.0 + 2.0 + 3.0 + 0.5)) (Tensor.toScalar (Losses.l1Penalty 0.1 ps))
     close 1e-12 (0.1 * (1.0 + 4.0 + 9.0 + 0.25)) (Tensor.toScalar (Losses.l2Penalty 0.1 ps))

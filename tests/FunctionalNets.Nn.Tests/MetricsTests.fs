@@ -25,12 +25,14 @@ let private close (expected: float) (actual: float) = Assert.Equal(expected, act
 // F1 per class 1/2, 2*(1/2*1)/(3/2) = 2/3, 0.
 let private example =
     scores
-        [| [| 0.7f; 0.2f; 0.1f |]
-           [| 0.1f; 0.8f; 0.1f |]
-           [| 0.2f; 0.5f; 0.3f |]
-           [| 0.0f; 0.9f; 0.1f |]
-           [| 0.6f; 0.1f; 0.3f |]
-           [| 0.3f; 0.4f; 0.3f |] |]
+        [|
+            [| 0.7f; 0.2f; 0.1f |]
+            [| 0.1f; 0.8f; 0.1f |]
+            [| 0.2f; 0.5f; 0.3f |]
+            [| 0.0f; 0.9f; 0.1f |]
+            [| 0.6f; 0.1f; 0.3f |]
+            [| 0.3f; 0.4f; 0.3f |]
+        |]
 
 let private exampleTargets = labels [| 0L; 0L; 1L; 1L; 2L; 2L |]
 
@@ -53,14 +55,23 @@ let ``the confusion matrix counts (target, predicted) pairs`` () =
 let ``one-hot float targets give the same values as class indices`` () =
     let oneHot =
         scores
-            [| [| 1.0f; 0.0f; 0.0f |]
-               [| 1.0f; 0.0f; 0.0f |]
-               [| 0.0f; 1.0f; 0.0f |]
-               [| 0.0f; 1.0f; 0.0f |]
-               [| 0.0f; 0.0f; 1.0f |]
-               [| 0.0f; 0.0f; 1.0f |] |]
+            [|
+                [| 1.0f; 0.0f; 0.0f |]
+                [| 1.0f; 0.0f; 0.0f |]
+                [| 0.0f; 1.0f; 0.0f |]
+                [| 0.0f; 1.0f; 0.0f |]
+                [| 0.0f; 0.0f; 1.0f |]
+                [| 0.0f; 0.0f; 1.0f |]
+            |]
 
-    for m in [ Metrics.accuracy; Metrics.macroPrecision; Metrics.macroRecall; Metrics.macroF1; Metrics.topKAccuracy 2 ] do
+    for m in
+        [
+            Metrics.accuracy
+            Metrics.macroPrecision
+            Metrics.macroRecall
+            Metrics.macroF1
+            Metrics.topKAccuracy 2
+        ] do
         Assert.Equal(value m example exampleTargets, value m example oneHot)
 
 [<Fact>]
@@ -69,12 +80,14 @@ let ``macro averages leave out a class absent from both targets and predictions 
     // three classes present, so the values are the three-class ones (not 3/4 of them).
     let wide =
         scores
-            [| [| 0.7f; 0.2f; 0.1f; -1.0f |]
-               [| 0.1f; 0.8f; 0.1f; -1.0f |]
-               [| 0.2f; 0.5f; 0.3f; -1.0f |]
-               [| 0.0f; 0.9f; 0.1f; -1.0f |]
-               [| 0.6f; 0.1f; 0.3f; -1.0f |]
-               [| 0.3f; 0.4f; 0.3f; -1.0f |] |]
+            [|
+                [| 0.7f; 0.2f; 0.1f; -1.0f |]
+                [| 0.1f; 0.8f; 0.1f; -1.0f |]
+                [| 0.2f; 0.5f; 0.3f; -1.0f |]
+                [| 0.0f; 0.9f; 0.1f; -1.0f |]
+                [| 0.6f; 0.1f; 0.3f; -1.0f |]
+                [| 0.3f; 0.4f; 0.3f; -1.0f |]
+            |]
 
     close (1.0 / 3.0) (value Metrics.macroPrecision wide exampleTargets)
     close 0.5 (value Metrics.macroRecall wide exampleTargets)
@@ -88,10 +101,12 @@ let ``macro averages leave out a class absent from both targets and predictions 
 let ``top-k accuracy, ties count as in the top k`` () =
     let p =
         scores
-            [| [| 0.5f; 0.5f; 0.1f |] // target 1 ties with class 0 for first place
-               [| 0.2f; 0.3f; 0.5f |] // target 0 is third
-               [| 0.2f; 0.3f; 0.5f |] // target 1 is second
-               [| 0.4f; 0.4f; 0.4f |] |] // target 2 ties with everything
+            [|
+                [| 0.5f; 0.5f; 0.1f |] // target 1 ties with class 0 for first place
+                [| 0.2f; 0.3f; 0.5f |] // target 0 is third
+                [| 0.2f; 0.3f; 0.5f |] // target 1 is second
+                [| 0.4f; 0.4f; 0.4f |]
+            |] // target 2 ties with everything
 
     let t = labels [| 1L; 0L; 1L; 2L |]
     // top-1: rows 1 (tie) and 4 (tie) hit; top-2: rows 1, 3, 4; top-3: all.
@@ -108,14 +123,27 @@ let ``binary outputs: accuracy thresholds probabilities at 0.5 instead of an arg
     let t = Tensor.ofArray ([| 1.0f; 0.0f; 0.0f; 0.0f |], [ 4; 1 ])
     // 0.9 -> 1 right, 0.2 -> 0 right, 0.6 -> 1 wrong, 0.4 -> 0 right.
     close 0.75 (value Metrics.accuracy p t)
-    close 0.75 (value Metrics.accuracy (Tensor.ofArray ([| 0.9f; 0.2f; 0.6f; 0.4f |], [ 4 ])) (Tensor.ofArray ([| 1.0f; 0.0f; 0.0f; 0.0f |], [ 4 ])))
+
+    close
+        0.75
+        (value
+            Metrics.accuracy
+            (Tensor.ofArray ([| 0.9f; 0.2f; 0.6f; 0.4f |], [ 4 ]))
+            (Tensor.ofArray ([| 1.0f; 0.0f; 0.0f; 0.0f |], [ 4 ])))
     // Logits: threshold 0.
     let logits = Tensor.ofArray ([| 2.0f; -1.0f; 0.5f; -0.1f |], [ 4; 1 ])
     close 0.75 (value (Metrics.binaryAccuracy 0.0) logits t)
     // Class metrics refuse a single column rather than counting every row as right.
-    let e = Assert.ThrowsAny<ArgumentException>(fun () -> Metrics.confusionMatrix p t |> ignore)
+    let e =
+        Assert.ThrowsAny<ArgumentException>(fun () -> Metrics.confusionMatrix p t |> ignore)
+
     Assert.Contains("single column", e.Message)
-    let e = Assert.ThrowsAny<ArgumentException>(fun () -> value Metrics.accuracy p (Tensor.ofArray ([| 1.0f; 2.0f; 0.0f; 0.0f |], [ 4; 1 ])) |> ignore)
+
+    let e =
+        Assert.ThrowsAny<ArgumentException>(fun () ->
+            value Metrics.accuracy p (Tensor.ofArray ([| 1.0f; 2.0f; 0.0f; 0.0f |], [ 4; 1 ]))
+            |> ignore)
+
     Assert.Contains("not 0 or 1", e.Message)
 
 [<Fact>]
@@ -133,12 +161,20 @@ let ``counts accumulated over uneven batches give exactly the whole-set value`` 
         Array.findIndex ((=) (Array.max row)) row
 
     let expectedAccuracy =
-        float (Seq.sum (seq { for i in 0 .. n - 1 -> if int64 (argmax i) = ys[i] then 1 else 0 })) / float n
+        float (Seq.sum (seq { for i in 0 .. n - 1 -> if int64 (argmax i) = ys[i] then 1 else 0 }))
+        / float n
 
     let sizes = [ 5; 13; 1; 18 ]
     let starts = List.scan (+) 0 sizes
 
-    for m in [ Metrics.accuracy; Metrics.topKAccuracy 2; Metrics.macroPrecision; Metrics.macroRecall; Metrics.macroF1 ] do
+    for m in
+        [
+            Metrics.accuracy
+            Metrics.topKAccuracy 2
+            Metrics.macroPrecision
+            Metrics.macroRecall
+            Metrics.macroF1
+        ] do
         let sums =
             List.zip sizes (List.truncate sizes.Length starts)
             |> List.fold
@@ -157,7 +193,10 @@ let ``counts accumulated over uneven batches give exactly the whole-set value`` 
     let perBatch =
         List.zip sizes (List.truncate sizes.Length starts)
         |> List.map (fun (size, start) ->
-            value Metrics.accuracy (Tensor.ofArray (data[start * c .. (start + size) * c - 1], [ size; c ])) (labels ys[start .. start + size - 1]))
+            value
+                Metrics.accuracy
+                (Tensor.ofArray (data[start * c .. (start + size) * c - 1], [ size; c ]))
+                (labels ys[start .. start + size - 1]))
 
     Assert.NotEqual(expectedAccuracy, List.average perBatch)
 
@@ -170,7 +209,12 @@ let ``a label out of range or a count mismatch is a clear error`` () =
             let e = Assert.ThrowsAny<ArgumentException>(fun () -> m.Update example t |> ignore)
             Assert.Contains(sprintf "label %d is out of range for 3 classes" bad, e.Message)
 
-    let e = Assert.ThrowsAny<ArgumentException>(fun () -> Metrics.accuracy.Update example (labels [| 0L; 1L |]) |> ignore)
+    let e =
+        Assert.ThrowsAny<ArgumentException>(fun () -> Metrics.accuracy.Update example (labels [| 0L; 1L |]) |> ignore)
+
     Assert.Contains("2 targets for 6 predictions", e.Message)
-    let e = Assert.ThrowsAny<ArgumentException>(fun () -> Metrics.topKAccuracy 0 |> ignore)
+
+    let e =
+        Assert.ThrowsAny<ArgumentException>(fun () -> Metrics.topKAccuracy 0 |> ignore)
+
     Assert.Contains("k must be", e.Message)

@@ -10,7 +10,8 @@ open FunctionalNets.Nn
 let private dir = lazy (DataLocation.findMnist None)
 let private mnist = lazy (Mnist.load dir.Value)
 
-let private labels (ds: IDataset) (ix: int[]) = Tensor.toArray (ds.GetBatch ix).Target :?> int64[] |> Array.map int
+let private labels (ds: IDataset) (ix: int[]) =
+    Tensor.toArray (ds.GetBatch ix).Target :?> int64[] |> Array.map int
 
 let private gunzip (path: string) =
     use f = File.OpenRead path
@@ -43,11 +44,15 @@ let private withBroken (file: string) (bytes: byte[]) (gzipped: bool) (check: st
     finally
         tmp.Delete true
 
-let private testImages = lazy (gunzip (Path.Combine(dir.Value, "t10k-images-idx3-ubyte.gz")))
-let private testLabels = lazy (gunzip (Path.Combine(dir.Value, "t10k-labels-idx1-ubyte.gz")))
+let private testImages =
+    lazy (gunzip (Path.Combine(dir.Value, "t10k-images-idx3-ubyte.gz")))
+
+let private testLabels =
+    lazy (gunzip (Path.Combine(dir.Value, "t10k-labels-idx1-ubyte.gz")))
 
 let private expectInvalid (dir: string) (verify: bool) (fragments: string list) =
-    let e = Assert.Throws<InvalidDataException>(fun () -> Mnist.loadRaw verify dir MnistSplit.Test |> ignore)
+    let e =
+        Assert.Throws<InvalidDataException>(fun () -> Mnist.loadRaw verify dir MnistSplit.Test |> ignore)
 
     for f in fragments do
         Assert.Contains(f, e.Message)
@@ -63,7 +68,12 @@ let ``counts and first labels`` () =
 [<Fact>]
 let ``class counts`` () =
     let m = mnist.Value
-    let counts (ds: IDataset) = Array.countBy id (labels ds [| 0 .. ds.Count - 1 |]) |> Array.sortBy fst |> Array.map snd
+
+    let counts (ds: IDataset) =
+        Array.countBy id (labels ds [| 0 .. ds.Count - 1 |])
+        |> Array.sortBy fst
+        |> Array.map snd
+
     Assert.Equal<int[]>([| 5923; 6742; 5958; 6131; 5842; 5421; 5918; 6265; 5851; 5949 |], counts m.Train)
     Assert.Equal<int[]>([| 980; 1135; 1032; 1010; 982; 892; 958; 1028; 974; 1009 |], counts m.Test)
 
@@ -116,7 +126,10 @@ let ``truncated gzip stream`` () =
         let gz = File.ReadAllBytes(Path.Combine(dir.Value, "t10k-labels-idx1-ubyte.gz"))
         let path = Path.Combine(tmp.FullName, "t10k-labels-idx1-ubyte.gz")
         File.WriteAllBytes(path, gz[.. gz.Length / 2])
-        let e = Assert.ThrowsAny<InvalidDataException>(fun () -> Mnist.readIdx true path |> ignore)
+
+        let e =
+            Assert.ThrowsAny<InvalidDataException>(fun () -> Mnist.readIdx true path |> ignore)
+
         Assert.Contains(path, e.Message)
     finally
         tmp.Delete true
@@ -125,20 +138,26 @@ let ``truncated gzip stream`` () =
 let ``bad magic`` () =
     let b = Array.copy testLabels.Value
     b[3] <- 3uy
-    withBroken "t10k-labels-idx1-ubyte" b true (fun d path -> expectInvalid d true [ path; "bad IDX magic number 0x00000803, expected 0x00000801" ])
+
+    withBroken "t10k-labels-idx1-ubyte" b true (fun d path ->
+        expectInvalid d true [ path; "bad IDX magic number 0x00000803, expected 0x00000801" ])
 
 [<Fact>]
 let ``wrong count`` () =
     let b = Array.copy testImages.Value
     b[7] <- b[7] - 1uy // 10000 -> 9999 images
-    withBroken "t10k-images-idx3-ubyte" b false (fun d path -> expectInvalid d true [ path; "wrong dims"; "10000 images" ])
+
+    withBroken "t10k-images-idx3-ubyte" b false (fun d path ->
+        expectInvalid d true [ path; "wrong dims"; "10000 images" ])
 
 [<Fact>]
 let ``missing file`` () =
     let tmp = Directory.CreateTempSubdirectory "fn-mnist-"
 
     try
-        let e = Assert.Throws<FileNotFoundException>(fun () -> Mnist.load tmp.FullName |> ignore)
+        let e =
+            Assert.Throws<FileNotFoundException>(fun () -> Mnist.load tmp.FullName |> ignore)
+
         Assert.Contains(Path.Combine(tmp.FullName, "train-images-idx3-ubyte.gz"), e.Message)
         Assert.Contains("does not exist", e.Message)
     finally
@@ -146,7 +165,8 @@ let ``missing file`` () =
 
 [<Fact>]
 let ``corrupt gzip`` () =
-    let junk = Array.append [| 0x1fuy; 0x8buy; 8uy; 0uy |] (Array.init 500 (fun i -> byte (i * 37)))
+    let junk =
+        Array.append [| 0x1fuy; 0x8buy; 8uy; 0uy |] (Array.init 500 (fun i -> byte (i * 37)))
 
     // Named without .gz: the gzip magic, not the name, decides how a file is read.
     withBroken "t10k-labels-idx1-ubyte" junk false (fun d path -> expectInvalid d true [ path; "gzip data is corrupt" ])
@@ -157,7 +177,16 @@ let ``checksum mismatch raises unless verify is off`` () =
     b[16 + 400] <- b[16 + 400] ^^^ 0xFFuy
 
     withBroken "t10k-images-idx3-ubyte" b true (fun d path ->
-        expectInvalid d true [ path; "sha256"; "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"; "verify = false" ]
+        expectInvalid
+            d
+            true
+            [
+                path
+                "sha256"
+                "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"
+                "verify = false"
+            ]
+
         let raw = Mnist.loadRaw false d MnistSplit.Test
         Assert.Equal(b[16 + 400], raw.Images[400]))
 
@@ -167,7 +196,11 @@ let ``image and label counts must agree`` () =
     let tmp = Directory.CreateTempSubdirectory "fn-mnist-"
 
     try
-        File.Copy(Path.Combine(dir.Value, "t10k-images-idx3-ubyte.gz"), Path.Combine(tmp.FullName, "t10k-images-idx3-ubyte.gz"))
+        File.Copy(
+            Path.Combine(dir.Value, "t10k-images-idx3-ubyte.gz"),
+            Path.Combine(tmp.FullName, "t10k-images-idx3-ubyte.gz")
+        )
+
         let lbl = gunzip (Path.Combine(dir.Value, "train-labels-idx1-ubyte.gz"))
         // Unknown name, so no split-specific checks: read it with readIdx and compare counts by hand.
         let other = Path.Combine(tmp.FullName, "labels-idx1-ubyte")
@@ -184,5 +217,8 @@ let ``image and label counts must agree`` () =
 let ``DataLoader over MNIST`` () =
     let l = DataLoader.create mnist.Value.Test 128 true true
     Assert.Equal(78, DataLoader.count l)
-    let n = DataLoader.batches l (Key.create 0L) |> Seq.sumBy (fun b -> b.Input.Shape[0])
+
+    let n =
+        DataLoader.batches l (Key.create 0L) |> Seq.sumBy (fun b -> b.Input.Shape[0])
+
     Assert.Equal(78 * 128, n)

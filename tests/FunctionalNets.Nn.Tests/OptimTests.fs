@@ -9,13 +9,16 @@ open FunctionalNets.Nn
 // gradient 2p - 1 changes from step to step and the state really matters.
 
 // Tensor.ofArray keeps Float64 data exact (Tensor.create with a dtype goes through Float32 first).
-let private vec (xs: float list) = Tensor.ofArray (Array.ofList xs, [ xs.Length ])
+let private vec (xs: float list) =
+    Tensor.ofArray (Array.ofList xs, [ xs.Length ])
 
 /// The single tensor of a one-leaf tree.
 let private leaf (t: PTree<Tensor>) = PTree.values t |> List.exactlyOne
 
 let private flat (t: PTree<Tensor>) =
-    PTree.values t |> List.collect (Tensor.toFloatArray >> List.ofArray) |> Array.ofList
+    PTree.values t
+    |> List.collect (Tensor.toFloatArray >> List.ofArray)
+    |> Array.ofList
 
 /// A weight and a bias; paths "weight" and "bias" as in a PyTorch state_dict.
 let private start () =
@@ -46,7 +49,8 @@ let private run (tx: GradTx) (n: int) =
 /// Runs n steps of a reference: step t (1-based) -> params -> grads -> new params.
 let private runRef (n: int) (step: int -> float[] -> float[] -> float[]) =
     let rec go t p acc =
-        if t > n then List.rev acc
+        if t > n then
+            List.rev acc
         else
             let p' = step t p (refGrad p)
             go (t + 1) p' (p' :: acc)
@@ -58,7 +62,13 @@ let private closeArr (tol: float) (expected: float[]) (actual: float[]) =
 
     for i in 0 .. expected.Length - 1 do
         if abs (expected[i] - actual[i]) > tol * (1.0 + abs expected[i]) then
-            failwithf "element %d: expected %.17g, got %.17g (expected %A, got %A)" i expected[i] actual[i] expected actual
+            failwithf
+                "element %d: expected %.17g, got %.17g (expected %A, got %A)"
+                i
+                expected[i]
+                actual[i]
+                expected
+                actual
 
 let private matches (expected: float[] list) (actual: float[] list) =
     Assert.Equal(expected.Length, actual.Length)
@@ -76,8 +86,19 @@ let ``sgd matches p - lr g`` () =
 [<Fact>]
 let ``sgd with coupled weight decay matches PyTorch's weight_decay`` () =
     let lr, wd = 0.1, 0.3
-    let expected = runRef 3 (fun _ p g -> Array.map2 (fun p g -> p - lr * (g + wd * p)) p g)
-    matches expected (run (Optim.sgdCustom { Optim.SgdOptions.Default with WeightDecay = wd } (Schedules.constant lr)) 3)
+
+    let expected =
+        runRef 3 (fun _ p g -> Array.map2 (fun p g -> p - lr * (g + wd * p)) p g)
+
+    matches
+        expected
+        (run
+            (Optim.sgdCustom
+                { Optim.SgdOptions.Default with
+                    WeightDecay = wd
+                }
+                (Schedules.constant lr))
+            3)
 
 /// PyTorch SGD with momentum: buf = g on the first step, then mu buf + g (dampening 0).
 let private momentumRef (lr: float) (mu: float) (wd: float) (nesterov: bool) =
@@ -86,7 +107,7 @@ let private momentumRef (lr: float) (mu: float) (wd: float) (nesterov: bool) =
     runRef 3 (fun t p g ->
         let g = Array.map2 (fun g p -> g + wd * p) g p
 
-        for i in 0 .. 2 do
+        for i in 0..2 do
             buf[i] <- if t = 1 then g[i] else mu * buf[i] + g[i]
 
         Array.init 3 (fun i ->
@@ -105,7 +126,13 @@ let ``nesterov matches PyTorch SGD nesterov`` () =
 
 [<Fact>]
 let ``sgdCustom combines weight decay and nesterov as PyTorch does`` () =
-    let opts = { Optim.SgdOptions.Default with Momentum = 0.7; Nesterov = true; WeightDecay = 0.01 }
+    let opts =
+        { Optim.SgdOptions.Default with
+            Momentum = 0.7
+            Nesterov = true
+            WeightDecay = 0.01
+        }
+
     matches (momentumRef 0.1 0.7 0.01 true) (run (Optim.sgdCustom opts (Schedules.constant 0.1)) 3)
 
 [<Fact>]
@@ -128,7 +155,11 @@ let ``adagrad matches PyTorch Adagrad`` () =
                 sum2[i] <- sum2[i] + g[i] * g[i]
                 p[i] - lr * g[i] / (sqrt sum2[i] + eps)))
 
-    let opts = { Optim.AdagradOptions.Default with InitialAccumulator = init }
+    let opts =
+        { Optim.AdagradOptions.Default with
+            InitialAccumulator = init
+        }
+
     matches expectedInit (run (Optim.adagradCustom opts (Schedules.constant lr)) 3)
 
 /// PyTorch RMSprop: square_avg, optional grad_avg (centered) and momentum buffer, eps outside the sqrt.
@@ -161,12 +192,26 @@ let ``rmsprop matches PyTorch RMSprop`` () =
 
 [<Fact>]
 let ``rmsprop centered with momentum matches PyTorch RMSprop`` () =
-    let opts = { Optim.RmspropOptions.Default with Alpha = 0.9; Momentum = 0.5; Centered = true }
+    let opts =
+        { Optim.RmspropOptions.Default with
+            Alpha = 0.9
+            Momentum = 0.5
+            Centered = true
+        }
+
     matches (rmspropRef 0.01 0.9 1e-8 0.5 true) (run (Optim.rmspropCustom opts (Schedules.constant 0.01)) 3)
 
 /// PyTorch Adam / AdamW, written as in torch.optim's docs and single-tensor implementation:
 /// step_size = lr / bc1, denom = sqrt(v) / sqrt(bc2) + eps. lrAt gets the 1-based step.
-let private adamRef (lrAt: int -> float) (b1: float) (b2: float) (eps: float) (l2: float) (decoupled: float) (decays: bool[]) =
+let private adamRef
+    (lrAt: int -> float)
+    (b1: float)
+    (b2: float)
+    (eps: float)
+    (l2: float)
+    (decoupled: float)
+    (decays: bool[])
+    =
     let m = Array.zeroCreate 3
     let v = Array.zeroCreate 3
 
@@ -196,8 +241,17 @@ let ``adam with a schedule uses lr at count = step - 1`` () =
 
 [<Fact>]
 let ``adamCustom with L2 weight decay matches PyTorch Adam weight_decay`` () =
-    let opts = { Optim.AdamOptions.Default with B1 = 0.8; B2 = 0.99; Eps = 1e-6; WeightDecay = 0.1 }
-    matches (adamRef (fun _ -> 0.05) 0.8 0.99 1e-6 0.1 0.0 all) (run (Optim.adamCustom opts (Schedules.constant 0.05)) 3)
+    let opts =
+        { Optim.AdamOptions.Default with
+            B1 = 0.8
+            B2 = 0.99
+            Eps = 1e-6
+            WeightDecay = 0.1
+        }
+
+    matches
+        (adamRef (fun _ -> 0.05) 0.8 0.99 1e-6 0.1 0.0 all)
+        (run (Optim.adamCustom opts (Schedules.constant 0.05)) 3)
 
 [<Fact>]
 let ``adamw matches PyTorch AdamW`` () =
@@ -207,14 +261,25 @@ let ``adamw matches PyTorch AdamW`` () =
 
 [<Fact>]
 let ``adamw with a mask leaves biases undecayed`` () =
-    let opts = { Optim.AdamWOptions.Default with WeightDecay = 0.5; Mask = DecayMask.ExcludeBiases }
+    let opts =
+        { Optim.AdamWOptions.Default with
+            WeightDecay = 0.5
+            Mask = DecayMask.ExcludeBiases
+        }
+
     let decays = isBias |> Array.map not
-    matches (adamRef (fun _ -> 0.1) 0.9 0.999 1e-8 0.0 0.5 decays) (run (Optim.adamwCustom opts (Schedules.constant 0.1)) 3)
+
+    matches
+        (adamRef (fun _ -> 0.1) 0.9 0.999 1e-8 0.0 0.5 decays)
+        (run (Optim.adamwCustom opts (Schedules.constant 0.1)) 3)
 
 [<Fact>]
 let ``adam minimizes a quadratic`` () =
     let target = vec [ 3.0; -1.0; 0.5 ]
-    let f (p: PTree<Tensor>) = let d = leaf p - target in Tensor.sum (d * d)
+
+    let f (p: PTree<Tensor>) =
+        let d = leaf p - target in Tensor.sum (d * d)
+
     let tx = Optim.adamWith (Schedules.cosine 0.1 300L 0.0)
     let p0 = PTree.node [ "x", Leaf(vec [ 0.0; 0.0; 0.0 ]) ]
 
@@ -233,7 +298,8 @@ let ``adam minimizes a quadratic`` () =
 
 // ---------------------------------------------------------------- transformations
 
-let private grads (w: float list) (b: float list) = PTree.node [ "weight", Leaf(vec w); "bias", Leaf(vec b) ]
+let private grads (w: float list) (b: float list) =
+    PTree.node [ "weight", Leaf(vec w); "bias", Leaf(vec b) ]
 
 let private update (tx: GradTx) (g: PTree<Tensor>) =
     let p = start ()
@@ -247,7 +313,14 @@ let ``chain applies transformations in order`` () =
 
 [<Fact>]
 let ``chain state is indexed by position`` () =
-    let tx = Optim.chain [ Optim.clipByGlobalNorm 1.0; Optim.scaleByAdam 0.9 0.999 1e-8; Optim.scaleByLearningRate 0.1 ]
+    let tx =
+        Optim.chain
+            [
+                Optim.clipByGlobalNorm 1.0
+                Optim.scaleByAdam 0.9 0.999 1e-8
+                Optim.scaleByLearningRate 0.1
+            ]
+
     let s = tx.Init(start ())
     let paths = PTree.leaves s |> List.map fst
     Assert.Equal<string list>([ "1.count"; "1.mu.weight"; "1.mu.bias"; "1.nu.weight"; "1.nu.bias" ], paths)
@@ -297,7 +370,12 @@ let ``scaleByLearningRateWith sees the count advance`` () =
     let updates = steps |> List.map (fst >> flat >> Array.head)
     Assert.Equal<float list>([ -1.0; -2.0; -3.0 ], updates)
     let counts = steps |> List.map (fun (_, s) -> PTree.leaves s |> List.exactlyOne)
-    Assert.True(counts |> List.forall (fun (path, c) -> path = "count" && c.DType = DType.Float64 && c.Rank = 0))
+
+    Assert.True(
+        counts
+        |> List.forall (fun (path, c) -> path = "count" && c.DType = DType.Float64 && c.Rank = 0)
+    )
+
     Assert.Equal<float list>([ 1.0; 2.0; 3.0 ], counts |> List.map (snd >> Tensor.toScalar))
 
 [<Fact>]
@@ -327,13 +405,20 @@ let ``optimizer state round-trips through its leaves`` () =
     // Paths are the same before and after an update, so a checkpoint written at any step loads back.
     Assert.Equal<string list>(PTree.leaves (tx.Init p0) |> List.map fst, entries |> List.map fst)
     // Save as (path, values) and rebuild on the template, copying the data as a checkpoint would.
-    let saved = entries |> List.map (fun (path, t) -> path, Tensor.toFloatArray t, t.Shape.ToArray())
-    let byPath = saved |> List.map (fun (path, data, shape) -> path, (data, shape)) |> Map.ofList
+    let saved =
+        entries
+        |> List.map (fun (path, t) -> path, Tensor.toFloatArray t, t.Shape.ToArray())
+
+    let byPath =
+        saved |> List.map (fun (path, data, shape) -> path, (data, shape)) |> Map.ofList
 
     let restored =
-        PTree.rebuild (tx.Init p0) (PTree.leaves (tx.Init p0) |> List.map (fun (path, _) ->
-            let data, shape = byPath[path]
-            Tensor.ofArray (data, shape)))
+        PTree.rebuild
+            (tx.Init p0)
+            (PTree.leaves (tx.Init p0)
+             |> List.map (fun (path, _) ->
+                 let data, shape = byPath[path]
+                 Tensor.ofArray (data, shape)))
 
     let next (s: PTree<Tensor>) =
         let u, _ = tx.Update (Diff.gradTree loss p1) s p1
@@ -364,11 +449,19 @@ let ``adam works on Float32 parameters`` () =
 let ``chain rejects a state it did not build`` () =
     let tx = Optim.adam 0.1
     let p = start ()
-    Assert.Throws<ArgumentException>(fun () -> tx.Update p PTree.empty p |> ignore) |> ignore
+
+    Assert.Throws<ArgumentException>(fun () -> tx.Update p PTree.empty p |> ignore)
+    |> ignore
 
 [<Fact>]
 let ``ExcludeBiases matches the last path segment in nested trees`` () =
-    let p = PTree.node [ "0", PTree.node [ "weight", Leaf(vec [ 2.0 ]); "bias", Leaf(vec [ 2.0 ]) ]; "bias_net", Leaf(vec [ 2.0 ]) ]
+    let p =
+        PTree.node
+            [
+                "0", PTree.node [ "weight", Leaf(vec [ 2.0 ]); "bias", Leaf(vec [ 2.0 ]) ]
+                "bias_net", Leaf(vec [ 2.0 ])
+            ]
+
     let g = PTree.map Tensor.zerosLike p
     let tx = Optim.addDecayedWeights 0.5 DecayMask.ExcludeBiases
     closeArr 0.0 [| 1.0; 0.0; 1.0 |] (flat (fst (tx.Update g (tx.Init p) p)))

@@ -3,13 +3,16 @@ module FunctionalNets.Tests.Nn.PerceptronTests
 open Xunit
 open FunctionalNets
 open FunctionalNets.Nn
+
 let private inputs =
     Tensor.ofArray ([| 0.0f; 0.0f; 0.0f; 1.0f; 1.0f; 0.0f; 1.0f; 1.0f |], [ 4; 2 ])
 
 /// The four points of the unit square with targets from a truth table (inputs 00, 01, 10, 11).
 let private gate (truth: float[]) =
-    { Input = inputs
-      Target = Tensor.ofArray (Array.map float32 truth, [ 4 ]) }
+    {
+        Input = inputs
+        Target = Tensor.ofArray (Array.map float32 truth, [ 4 ])
+    }
 
 let private andGate = gate [| 0.0; 0.0; 0.0; 1.0 |]
 let private orGate = gate [| 0.0; 1.0; 1.0; 1.0 |]
@@ -41,8 +44,10 @@ let ``the perceptron does not converge on XOR`` () =
 [<Fact>]
 let ``one update follows w <- w + lr (y - yhat) x and b <- b + lr (y - yhat)`` () =
     let model =
-        { Weight = Tensor.ofArray ([| 0.5f; -0.5f |], [ 2 ])
-          Bias = Tensor.scalar (-0.25) }
+        {
+            Weight = Tensor.ofArray ([| 0.5f; -0.5f |], [ 2 ])
+            Bias = Tensor.scalar (-0.25)
+        }
 
     let x = Tensor.ofArray ([| 1.0f; 1.0f |], [ 2 ])
     // w . x + b = -0.25 <= 0, so yhat = 0; the target 1 gives an error of 1.
@@ -95,7 +100,8 @@ let ``a 2-4-1 tanh MLP trained by gradient descent learns XOR`` () =
     let expected = [| 0.0; 1.0; 1.0; 0.0 |]
 
     Array.iteri2
-        (fun i p y -> Assert.True((p > 0.5) = (y = 1.0), sprintf "point %d: p = %g for target %g (all: %A)" i p y probs))
+        (fun i p y ->
+            Assert.True((p > 0.5) = (y = 1.0), sprintf "point %d: p = %g for target %g (all: %A)" i p y probs))
         probs
         expected
 

@@ -6,7 +6,9 @@ open System.Text
 open Xunit
 open FunctionalNets
 open FunctionalNets.Nn
-let private tempDir () = Directory.CreateTempSubdirectory "fn-st-"
+
+let private tempDir () =
+    Directory.CreateTempSubdirectory "fn-st-"
 
 let private withTemp (f: string -> unit) =
     let d = tempDir ()
@@ -22,7 +24,9 @@ let private sameTensor (a: Tensor) (b: Tensor) =
     // Array equality on the typed arrays: bitwise for the floats used here (no NaNs).
     Assert.Equal(Tensor.toArray a :> obj, Tensor.toArray b :> obj)
 
-let private le64 (v: int64) = BitConverter.GetBytes v |> fun b -> (if BitConverter.IsLittleEndian then b else Array.rev b)
+let private le64 (v: int64) =
+    BitConverter.GetBytes v
+    |> fun b -> (if BitConverter.IsLittleEndian then b else Array.rev b)
 
 // ---------- SafeTensors ----------
 
@@ -32,14 +36,16 @@ let ``round trip of every dtype, scalars and empty tensors, order and metadata k
         let path = Path.Combine(d, "t.safetensors")
 
         let tensors =
-            [ "z.f32", Tensor.ofArray ([| 1.5f; -0.0f; Single.MaxValue; Single.Epsilon; 3.25f; -7.0f |], [ 2; 3 ])
-              "a.f64", Tensor.ofArray ([| Math.PI; -1e-300; Double.MaxValue |], [ 3 ])
-              "i32", Tensor.ofArray ([| Int32.MinValue; 0; Int32.MaxValue; 5 |], [ 2; 1; 2 ])
-              "i64", Tensor.ofArray ([| Int64.MinValue; Int64.MaxValue |], [ 2 ])
-              "bool", Tensor.ofArray ([| true; false; true |], [ 3 ])
-              "scalar", Tensor.ofArray ([| 42.0f |], [])
-              "empty", Tensor.ofArray (Array.empty<float32>, [ 0; 4 ])
-              "empty.i64", Tensor.ofArray (Array.empty<int64>, [ 0 ]) ]
+            [
+                "z.f32", Tensor.ofArray ([| 1.5f; -0.0f; Single.MaxValue; Single.Epsilon; 3.25f; -7.0f |], [ 2; 3 ])
+                "a.f64", Tensor.ofArray ([| Math.PI; -1e-300; Double.MaxValue |], [ 3 ])
+                "i32", Tensor.ofArray ([| Int32.MinValue; 0; Int32.MaxValue; 5 |], [ 2; 1; 2 ])
+                "i64", Tensor.ofArray ([| Int64.MinValue; Int64.MaxValue |], [ 2 ])
+                "bool", Tensor.ofArray ([| true; false; true |], [ 3 ])
+                "scalar", Tensor.ofArray ([| 42.0f |], [])
+                "empty", Tensor.ofArray (Array.empty<float32>, [ 0; 4 ])
+                "empty.i64", Tensor.ofArray (Array.empty<int64>, [ 0 ])
+            ]
 
         let meta = Map [ "epoch", "3"; "note", "héllo \"quoted\"" ]
         SafeTensors.write path tensors meta
@@ -54,21 +60,32 @@ let ``round trip of every dtype, scalars and empty tensors, order and metadata k
 let ``exact bytes of a tiny file`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "tiny.safetensors")
-        SafeTensors.write path [ "w", Tensor.ofArray ([| 1.0f; -2.0f |], [ 2 ]); "n", Tensor.ofArray ([| 7L |], []) ] (Map [ "k", "v" ])
+
+        SafeTensors.write
+            path
+            [
+                "w", Tensor.ofArray ([| 1.0f; -2.0f |], [ 2 ])
+                "n", Tensor.ofArray ([| 7L |], [])
+            ]
+            (Map [ "k", "v" ])
 
         let json =
             """{"__metadata__":{"k":"v"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"n":{"dtype":"I64","shape":[],"data_offsets":[8,16]}}"""
 
         let header = Encoding.UTF8.GetBytes json
-        let padded = Array.append header (Array.create ((8 - header.Length % 8) % 8) (byte ' '))
+
+        let padded =
+            Array.append header (Array.create ((8 - header.Length % 8) % 8) (byte ' '))
 
         let expected =
             Array.concat
-                [ le64 (int64 padded.Length)
-                  padded
-                  [| 0x00uy; 0x00uy; 0x80uy; 0x3Fuy |] // 1.0f
-                  [| 0x00uy; 0x00uy; 0x00uy; 0xC0uy |] // -2.0f
-                  [| 7uy; 0uy; 0uy; 0uy; 0uy; 0uy; 0uy; 0uy |] ]
+                [
+                    le64 (int64 padded.Length)
+                    padded
+                    [| 0x00uy; 0x00uy; 0x80uy; 0x3Fuy |] // 1.0f
+                    [| 0x00uy; 0x00uy; 0x00uy; 0xC0uy |] // -2.0f
+                    [| 7uy; 0uy; 0uy; 0uy; 0uy; 0uy; 0uy; 0uy |]
+                ]
 
         Assert.Equal<byte[]>(expected, File.ReadAllBytes path))
 
@@ -77,10 +94,22 @@ let ``a file written by Python's safetensors reads`` () =
     // Bytes as safetensors.torch.save_file({"b": torch.tensor([1, 2], dtype=torch.int32), "a": torch.tensor(0.5)})
     // lays them out: header sorted by key, unpadded JSON padded with spaces to 8.
     withTemp (fun d ->
-        let json = """{"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]},"b":{"dtype":"I32","shape":[2],"data_offsets":[4,12]}}"""
+        let json =
+            """{"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]},"b":{"dtype":"I32","shape":[2],"data_offsets":[4,12]}}"""
+
         let h = Encoding.UTF8.GetBytes json
         let h = Array.append h (Array.create ((8 - h.Length % 8) % 8) (byte ' '))
-        let bytes = Array.concat [ le64 (int64 h.Length); h; BitConverter.GetBytes 0.5f; BitConverter.GetBytes 1; BitConverter.GetBytes 2 ]
+
+        let bytes =
+            Array.concat
+                [
+                    le64 (int64 h.Length)
+                    h
+                    BitConverter.GetBytes 0.5f
+                    BitConverter.GetBytes 1
+                    BitConverter.GetBytes 2
+                ]
+
         let path = Path.Combine(d, "py.safetensors")
         File.WriteAllBytes(path, bytes)
         let ts, meta = SafeTensors.read path
@@ -93,7 +122,10 @@ let private corrupt (bytes: byte[]) (fragment: string) =
     withTemp (fun d ->
         let path = Path.Combine(d, "bad.safetensors")
         File.WriteAllBytes(path, bytes)
-        let e = Assert.Throws<InvalidDataException>(fun () -> SafeTensors.read path |> ignore)
+
+        let e =
+            Assert.Throws<InvalidDataException>(fun () -> SafeTensors.read path |> ignore)
+
         Assert.Contains(path, e.Message)
         Assert.Contains(fragment, e.Message))
 
@@ -107,15 +139,27 @@ let ``corrupt files are rejected with messages`` () =
     corrupt (Array.append (le64 1000L) (Array.zeroCreate 20)) "runs past the end of the file"
     corrupt (fileWith "{not json" [||]) "not valid JSON"
     corrupt (fileWith """{"x":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}""" [| 0uy; 0uy |]) "dtype 'F16'"
-    corrupt (fileWith """{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""" [| 0uy; 0uy; 0uy; 0uy |]) "run past the end of the data"
+
+    corrupt
+        (fileWith """{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""" [| 0uy; 0uy; 0uy; 0uy |])
+        "run past the end of the data"
+
     corrupt (fileWith """{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}""" (Array.zeroCreate 12)) "needs 12"
-    corrupt (fileWith """{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""" (Array.zeroCreate 12)) "overlap"
+
+    corrupt
+        (fileWith
+            """{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"""
+            (Array.zeroCreate 12))
+        "overlap"
+
     corrupt (fileWith """{"x":{"dtype":"F32","shape":[2]}}""" (Array.zeroCreate 8)) "data_offsets"
     corrupt (fileWith """{"__metadata__":{"a":1}}""" [||]) "must be strings"
 
 [<Fact>]
 let ``missing file`` () =
-    let e = Assert.Throws<FileNotFoundException>(fun () -> SafeTensors.read "/nonexistent/x.safetensors" |> ignore)
+    let e =
+        Assert.Throws<FileNotFoundException>(fun () -> SafeTensors.read "/nonexistent/x.safetensors" |> ignore)
+
     Assert.Contains("/nonexistent/x.safetensors", e.Message)
 
 [<Fact>]
@@ -134,7 +178,11 @@ let ``a write that fails midway leaves the previous file intact and no temp file
         |> ignore
 
         let big = Tensor.ones [ 100000 ]
-        Assert.ThrowsAny<ObjectDisposedException>(fun () -> SafeTensors.write path [ "big", big; "gone", released ] Map.empty) |> ignore
+
+        Assert.ThrowsAny<ObjectDisposedException>(fun () ->
+            SafeTensors.write path [ "big", big; "gone", released ] Map.empty)
+        |> ignore
+
         Assert.Equal<byte[]>(before, File.ReadAllBytes path)
         Assert.Equal<string[]>([| path |], Directory.GetFiles d))
 
@@ -143,7 +191,10 @@ let ``duplicate names are refused before anything is written`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "x.safetensors")
         let t = Tensor.zeros [ 1 ]
-        Assert.Throws<ArgumentException>(fun () -> SafeTensors.write path [ "a", t; "a", t ] Map.empty) |> ignore
+
+        Assert.Throws<ArgumentException>(fun () -> SafeTensors.write path [ "a", t; "a", t ] Map.empty)
+        |> ignore
+
         Assert.Empty(Directory.GetFiles d))
 
 // ---------- Checkpoint ----------
@@ -152,18 +203,38 @@ let private leaf (data: float32[]) (shape: int list) = Leaf(Tensor.ofArray (data
 
 let private state () =
     let rnd = Random 7
-    let floats n = Array.init n (fun _ -> float32 (rnd.NextDouble() * 2.0 - 1.0) * 1e-3f)
 
-    { Params =
-        Node
-            [ "0", Node [ "weight", leaf (floats 12) [ 4; 3 ]; "bias", leaf (floats 4) [ 4 ] ]
-              "1", Node [] // a parameter-free layer
-              "2", Node [ "weight", leaf (floats 8) [ 2; 4 ] ] ]
-      State = Node [ "bn", Node [ "running_mean", leaf (floats 4) [ 4 ]; "num_batches", Leaf(Tensor.ofArray ([| 17L |], [])) ] ]
-      Opt = Node [ "count", Leaf(Tensor.ofArray ([| 5L |], [])); "mu", Node [ "0", Node [ "weight", leaf (floats 12) [ 4; 3 ] ] ] ]
-      Step = 123456789012L
-      Key = { K0 = 0xDEADBEEFu; K1 = 7u }
-      LrScale = 0.1 + 0.2 }
+    let floats n =
+        Array.init n (fun _ -> float32 (rnd.NextDouble() * 2.0 - 1.0) * 1e-3f)
+
+    {
+        Params =
+            Node
+                [
+                    "0", Node [ "weight", leaf (floats 12) [ 4; 3 ]; "bias", leaf (floats 4) [ 4 ] ]
+                    "1", Node [] // a parameter-free layer
+                    "2", Node [ "weight", leaf (floats 8) [ 2; 4 ] ]
+                ]
+        State =
+            Node
+                [
+                    "bn",
+                    Node
+                        [
+                            "running_mean", leaf (floats 4) [ 4 ]
+                            "num_batches", Leaf(Tensor.ofArray ([| 17L |], []))
+                        ]
+                ]
+        Opt =
+            Node
+                [
+                    "count", Leaf(Tensor.ofArray ([| 5L |], []))
+                    "mu", Node [ "0", Node [ "weight", leaf (floats 12) [ 4; 3 ] ] ]
+                ]
+        Step = 123456789012L
+        Key = { K0 = 0xDEADBEEFu; K1 = 7u }
+        LrScale = 0.1 + 0.2
+    }
 
 let rec private sameTree (a: PTree<Tensor>) (b: PTree<Tensor>) =
     match a, b with
@@ -204,12 +275,14 @@ let ``empty trees and bare leaves round trip`` () =
         let path = Path.Combine(d, "e.safetensors")
 
         let ts =
-            { Params = Leaf(Tensor.ofArray ([| 1.0; 2.0 |], [ 2 ]))
-              State = PTree.empty
-              Opt = PTree.empty
-              Step = 0L
-              Key = Key.create 0L
-              LrScale = 1.0 }
+            {
+                Params = Leaf(Tensor.ofArray ([| 1.0; 2.0 |], [ 2 ]))
+                State = PTree.empty
+                Opt = PTree.empty
+                Step = 0L
+                Key = Key.create 0L
+                LrScale = 1.0
+            }
 
         Checkpoint.save path ts Map.empty
         let back, meta = Checkpoint.load path
@@ -247,17 +320,37 @@ let ``loadInto names the first mismatching path and both shapes`` () =
             { ts with
                 Params =
                     Node
-                        [ "0", Node [ "weight", leaf (Array.zeroCreate 8) [ 2; 4 ]; "bias", leaf (Array.zeroCreate 4) [ 4 ] ]
-                          "2", Node [ "weight", leaf (Array.zeroCreate 8) [ 2; 4 ] ] ] }
+                        [
+                            "0",
+                            Node
+                                [
+                                    "weight", leaf (Array.zeroCreate 8) [ 2; 4 ]
+                                    "bias", leaf (Array.zeroCreate 4) [ 4 ]
+                                ]
+                            "2", Node [ "weight", leaf (Array.zeroCreate 8) [ 2; 4 ] ]
+                        ]
+            }
 
-        let e = Assert.Throws<InvalidDataException>(fun () -> Checkpoint.loadInto path other |> ignore)
+        let e =
+            Assert.Throws<InvalidDataException>(fun () -> Checkpoint.loadInto path other |> ignore)
+
         Assert.Contains("checkpoint mismatch at params.0.weight: file has [4; 3], model has [2; 4]", e.Message)
-        let missing = { ts with State = Node [ "bn", Node [ "running_mean", leaf (Array.zeroCreate 4) [ 4 ] ] ] }
-        let e2 = Assert.Throws<InvalidDataException>(fun () -> Checkpoint.loadInto path missing |> ignore)
+
+        let missing =
+            { ts with
+                State = Node [ "bn", Node [ "running_mean", leaf (Array.zeroCreate 4) [ 4 ] ] ]
+            }
+
+        let e2 =
+            Assert.Throws<InvalidDataException>(fun () -> Checkpoint.loadInto path missing |> ignore)
+
         Assert.Contains("state.bn.num_batches", e2.Message))
 
 [<Fact>]
 let ``reserved metadata keys are refused`` () =
     withTemp (fun d ->
-        let e = Assert.Throws<ArgumentException>(fun () -> Checkpoint.save (Path.Combine(d, "r")) (state ()) (Map [ "step", "1" ]))
+        let e =
+            Assert.Throws<ArgumentException>(fun () ->
+                Checkpoint.save (Path.Combine(d, "r")) (state ()) (Map [ "step", "1" ]))
+
         Assert.Contains("reserved", e.Message))

@@ -55,7 +55,10 @@ let ``cosine is Optax's cosine_decay_schedule`` () =
 
     for s in [ 0L; 1L; 25L; 50L; 99L; 100L; 150L ] do
         let c = float (min s steps)
-        let expected = init * ((1.0 - alpha) * 0.5 * (1.0 + cos (Math.PI * c / float steps)) + alpha)
+
+        let expected =
+            init * ((1.0 - alpha) * 0.5 * (1.0 + cos (Math.PI * c / float steps)) + alpha)
+
         close expected (sched s)
 
     close init (sched 0L)
@@ -96,11 +99,17 @@ let ``oneCycle follows OneCycleLR's cosine phases`` () =
     let minLr = initial / finalDiv
     // PyTorch: phase ends at pct_start * total - 1 and total - 1; cos annealing between phase ends.
     let e1, e2 = pct * float total - 1.0, float total - 1.0
-    let anneal a b p = b + (a - b) / 2.0 * (cos (Math.PI * p) + 1.0)
+
+    let anneal a b p =
+        b + (a - b) / 2.0 * (cos (Math.PI * p) + 1.0)
 
     let expected (s: int64) =
         let s = float s
-        if s <= e1 then anneal initial maxLr (s / e1) else anneal maxLr minLr ((s - e1) / (e2 - e1))
+
+        if s <= e1 then
+            anneal initial maxLr (s / e1)
+        else
+            anneal maxLr minLr ((s - e1) / (e2 - e1))
 
     for s in [ 0L; 1L; 10L; 28L; 29L; 30L; 50L; 98L; 99L ] do
         close (expected s) (sched s)
@@ -123,7 +132,9 @@ let ``piecewise multiplies the scales of reached boundaries`` () =
 
 [<Fact>]
 let ``join hands each later schedule the steps since its boundary`` () =
-    let sched = Schedules.join [ Schedules.constant 1.0; (fun s -> float s); Schedules.constant 0.2 ] [ 5L; 15L ]
+    let sched =
+        Schedules.join [ Schedules.constant 1.0; (fun s -> float s); Schedules.constant 0.2 ] [ 5L; 15L ]
+
     close 1.0 (sched 0L)
     close 1.0 (sched 4L)
     close 0.0 (sched 5L)
@@ -134,4 +145,5 @@ let ``join hands each later schedule the steps since its boundary`` () =
 
 [<Fact>]
 let ``join rejects a wrong number of boundaries`` () =
-    Assert.Throws<ArgumentException>(fun () -> Schedules.join [ Schedules.constant 1.0 ] [ 3L ] |> ignore) |> ignore
+    Assert.Throws<ArgumentException>(fun () -> Schedules.join [ Schedules.constant 1.0 ] [ 3L ] |> ignore)
+    |> ignore

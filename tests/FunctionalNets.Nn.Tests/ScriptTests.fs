@@ -22,14 +22,24 @@ let private repoRoot =
 /// fails with the script's output when it exits with an error or runs past the timeout.
 let private runScript (script: string) (args: string list) (timeoutSeconds: int) : string =
     let root = repoRoot.Value
-    let bin config = Path.Combine(root, "tests", "FunctionalNets.Nn.Tests", "bin", config, "net10.0", "FunctionalNets.Nn.dll")
+
+    let bin config =
+        Path.Combine(root, "tests", "FunctionalNets.Nn.Tests", "bin", config, "net10.0", "FunctionalNets.Nn.dll")
 
     Assert.True(
         File.Exists(bin "Release") || File.Exists(bin "Debug"),
-        sprintf "%s is missing (and so is the Debug one): the scripts reference the test project's build; run dotnet build -c Release tests/FunctionalNets.Nn.Tests" (bin "Release")
+        sprintf
+            "%s is missing (and so is the Debug one): the scripts reference the test project's build; run dotnet build -c Release tests/FunctionalNets.Nn.Tests"
+            (bin "Release")
     )
 
-    let psi = ProcessStartInfo("dotnet", [ "fsi"; "--quiet"; "--exec"; Path.Combine("samples", "scripts", script) ] @ args)
+    let psi =
+        ProcessStartInfo(
+            "dotnet",
+            [ "fsi"; "--quiet"; "--exec"; Path.Combine("samples", "scripts", script) ]
+            @ args
+        )
+
     psi.WorkingDirectory <- root
     psi.RedirectStandardOutput <- true
     psi.RedirectStandardError <- true
@@ -88,7 +98,10 @@ let ``PerceptronGates.fsx: AND, OR and NAND converge with 4/4 correct, XOR does 
 [<Fact>]
 let ``Xor.fsx: the 2-4-1 MLP gets all four XOR cases right`` () =
     let out = runScript "Xor.fsx" [] 120
-    let rows = matches @"^([01]) xor ([01]) -> ([0-9.]+) predicted ([01]) target ([01])" out
+
+    let rows =
+        matches @"^([01]) xor ([01]) -> ([0-9.]+) predicted ([01]) target ([01])" out
+
     Assert.Equal(4, rows.Length)
 
     for m in rows do

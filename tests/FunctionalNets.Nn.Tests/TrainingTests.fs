@@ -21,9 +21,13 @@ let private assertSameTree (what: string) (a: PTree<Tensor>) (b: PTree<Tensor>) 
 
         let same =
             match Tensor.toArray x, Tensor.toArray y with
-            | (:? (float32[]) as p), (:? (float32[]) as q) -> Array.map BitConverter.SingleToInt32Bits p = Array.map BitConverter.SingleToInt32Bits q
-            | (:? (float[]) as p), (:? (float[]) as q) -> Array.map BitConverter.DoubleToInt64Bits p = Array.map BitConverter.DoubleToInt64Bits q
-            | p, q -> p.Equals q || (p :> Collections.IStructuralEquatable).Equals(q, Collections.Generic.EqualityComparer<obj>.Default)
+            | (:? (float32[]) as p), (:? (float32[]) as q) ->
+                Array.map BitConverter.SingleToInt32Bits p = Array.map BitConverter.SingleToInt32Bits q
+            | (:? (float[]) as p), (:? (float[]) as q) ->
+                Array.map BitConverter.DoubleToInt64Bits p = Array.map BitConverter.DoubleToInt64Bits q
+            | p, q ->
+                p.Equals q
+                || (p :> Collections.IStructuralEquatable).Equals(q, Collections.Generic.EqualityComparer<obj>.Default)
 
         Assert.True(same, sprintf "%s %s differs" what path)
 
@@ -46,28 +50,40 @@ let private b0 = 0.1
 /// The gradient of mean((X w + b - y)^2) by formula: dw = 2/N sum r_i x_i, db = 2/N sum r_i.
 let private handGradient () =
     let n = ys.Length
-    let r = Array.init n (fun i -> xs[2 * i] * w0[0] + xs[2 * i + 1] * w0[1] + b0 - ys[i])
+
+    let r =
+        Array.init n (fun i -> xs[2 * i] * w0[0] + xs[2 * i + 1] * w0[1] + b0 - ys[i])
+
     let loss = (Array.sumBy (fun v -> v * v) r) / float n
-    let dw = Array.init 2 (fun j -> 2.0 / float n * Array.sum (Array.init n (fun i -> r[i] * xs[2 * i + j])))
+
+    let dw =
+        Array.init 2 (fun j -> 2.0 / float n * Array.sum (Array.init n (fun i -> r[i] * xs[2 * i + j])))
+
     let db = 2.0 / float n * Array.sum r
     loss, dw, db
 
 let private regressionState (tx: GradTx) =
     let ps =
         PTree.node
-            [ "weight", Leaf(Tensor.ofArray (w0, [ 1; 2 ]))
-              "bias", Leaf(Tensor.ofArray ([| b0 |], [ 1 ])) ]
+            [
+                "weight", Leaf(Tensor.ofArray (w0, [ 1; 2 ]))
+                "bias", Leaf(Tensor.ofArray ([| b0 |], [ 1 ]))
+            ]
 
-    { Params = ps
-      State = PTree.empty
-      Opt = tx.Init ps
-      Step = 0L
-      Key = Key.create 1L
-      LrScale = 1.0 }
+    {
+        Params = ps
+        State = PTree.empty
+        Opt = tx.Init ps
+        Step = 0L
+        Key = Key.create 1L
+        LrScale = 1.0
+    }
 
 let private regressionBatch =
-    { Input = Tensor.ofArray (xs, [ 3; 2 ])
-      Target = Tensor.ofArray (ys, [ 3; 1 ]) }
+    {
+        Input = Tensor.ofArray (xs, [ 3; 2 ])
+        Target = Tensor.ofArray (ys, [ 3; 1 ])
+    }
 
 [<Fact>]
 let ``trainStep on a linear regression is one hand-computed SGD step, scaled by LrScale`` () =
@@ -77,7 +93,11 @@ let ``trainStep on a linear regression is one hand-computed SGD step, scaled by 
     let loss, dw, db = handGradient ()
 
     for scale in [ 1.0; 0.25 ] do
-        let ts = { regressionState tx with LrScale = scale }
+        let ts =
+            { regressionState tx with
+                LrScale = scale
+            }
+
         let next, logs = Train.trainStep model Losses.mse tx ts regressionBatch
         Assert.Equal(loss, logs["loss"], 12)
         Assert.Equal(1L, next.Step)
@@ -93,9 +113,13 @@ let ``trainStep on a linear regression is one hand-computed SGD step, scaled by 
 
 // ---------- fit on XOR ----------
 
-let private xorInputs = Tensor.ofArray ([| 0.0f; 0.0f; 0.0f; 1.0f; 1.0f; 0.0f; 1.0f; 1.0f |], [ 4; 2 ])
+let private xorInputs =
+    Tensor.ofArray ([| 0.0f; 0.0f; 0.0f; 1.0f; 1.0f; 0.0f; 1.0f; 1.0f |], [ 4; 2 ])
+
 let private xorTargets = [| 0.0f; 1.0f; 1.0f; 0.0f |]
-let private xorData = Dataset.ofTensors xorInputs (Tensor.ofArray (xorTargets, [ 4; 1 ]))
+
+let private xorData =
+    Dataset.ofTensors xorInputs (Tensor.ofArray (xorTargets, [ 4; 1 ]))
 
 let private xorModel =
     Layers.linear 2 4 >-> Layers.tanh >-> Layers.linear 4 1 >-> Layers.sigmoid
@@ -110,14 +134,18 @@ let ``fit learns XOR with a 2-4-1 MLP and Adam; History logs loss, accuracy and 
             Epochs = 300
             BatchSize = 4
             Metrics = [ Metrics.accuracy ]
-            Validation = Some xorData }
+            Validation = Some xorData
+        }
 
     let ts, history = Train.fit xorModel Losses.bce tx options xorData ts0
     // Judge the predictions directly, not through the metric.
     let p = floats (Train.predict xorModel ts xorData 4)
 
     for i in 0..3 do
-        Assert.True((p[i] > 0.5) = (xorTargets[i] = 1.0f), sprintf "XOR %d: predicted %g for target %g" i p[i] xorTargets[i])
+        Assert.True(
+            (p[i] > 0.5) = (xorTargets[i] = 1.0f),
+            sprintf "XOR %d: predicted %g for target %g" i p[i] xorTargets[i]
+        )
 
     Assert.Equal(300L, ts.Step)
     Assert.Equal<string list>([ "accuracy"; "loss"; "val_accuracy"; "val_loss" ], List.sort history.Keys)
@@ -131,7 +159,11 @@ let ``fit learns XOR with a 2-4-1 MLP and Adam; History logs loss, accuracy and 
     Assert.True(List.head history["accuracy"] < 1.0)
     Assert.True(List.head history["val_accuracy"] < 1.0)
     let losses = history["loss"]
-    Assert.True(List.last losses < 0.1 * List.head losses, sprintf "loss %g -> %g" (List.head losses) (List.last losses))
+
+    Assert.True(
+        List.last losses < 0.1 * List.head losses,
+        sprintf "loss %g -> %g" (List.head losses) (List.last losses)
+    )
     // Eval-mode validation loss of the final state equals an independent BCE of the predictions.
     let bce =
         Array.map2 (fun (q: float) (y: float32) -> -(float y * log q + (1.0 - float y) * log (1.0 - q))) p xorTargets
@@ -140,19 +172,34 @@ let ``fit learns XOR with a 2-4-1 MLP and Adam; History logs loss, accuracy and 
     Assert.Equal(bce, (Train.evaluate xorModel Losses.bce [] ts xorData 4)["loss"], 5)
 
     // Without a validation set there are no val_ entries.
-    let _, h2 = Train.fit xorModel Losses.bce tx { options with Epochs = 2; Validation = None } xorData ts0
+    let _, h2 =
+        Train.fit
+            xorModel
+            Losses.bce
+            tx
+            { options with
+                Epochs = 2
+                Validation = None
+            }
+            xorData
+            ts0
+
     Assert.Equal<string list>([ "accuracy"; "loss" ], List.sort h2.Keys)
     Assert.Equal(2, h2.Epochs.Length)
 
 // ---------- callbacks ----------
 
 let private epochEnd (epoch: int) (valLoss: float) (state: TrainState) : EpochEnd =
-    { Epoch = epoch
-      Logs = Map [ "loss", 1.0; "val_loss", valLoss ]
-      State = state }
+    {
+        Epoch = epoch
+        Logs = Map [ "loss", 1.0; "val_loss", valLoss ]
+        State = state
+    }
 
 [<Fact>]
-let ``ReduceLROnPlateau multiplies LrScale by factor after patience epochs without improvement, not below minScale`` () =
+let ``ReduceLROnPlateau multiplies LrScale by factor after patience epochs without improvement, not below minScale``
+    ()
+    =
     let ts = regressionState (Optim.sgd 0.1)
     let cb = Callbacks.reduceLROnPlateau "val_loss" 0.5 2 0.2 MonitorMode.Auto
     // improves, improves, flat, flat (reduce to 0.5), worse, flat (reduce to 0.25), better, flat, flat (0.2 floor)
@@ -173,7 +220,10 @@ let ``ReduceLROnPlateau multiplies LrScale by factor after patience epochs witho
     Assert.Equal<float list>(expected, scales)
     // A monitored name that is not logged is a clear error.
     let bad = Callbacks.reduceLROnPlateau "val_accuracy" 0.5 2 0.0 MonitorMode.Auto
-    let e = Assert.Throws<InvalidOperationException>(fun () -> bad.OnEpochEnd(epochEnd 1 1.0 ts) |> ignore)
+
+    let e =
+        Assert.Throws<InvalidOperationException>(fun () -> bad.OnEpochEnd(epochEnd 1 1.0 ts) |> ignore)
+
     Assert.Contains("val_accuracy", e.Message)
     Assert.Contains("val_loss", e.Message)
 
@@ -190,7 +240,8 @@ let ``in fit, ReduceLROnPlateau lowers LrScale when the validation loss cannot i
             Epochs = 4
             BatchSize = 3
             Validation = Some data
-            Callbacks = [ Callbacks.reduceLROnPlateau "val_loss" 0.5 1 0.0 MonitorMode.Min ] }
+            Callbacks = [ Callbacks.reduceLROnPlateau "val_loss" 0.5 1 0.0 MonitorMode.Min ]
+        }
 
     let ts, history = Train.fit model Losses.mse tx options data ts0
     Assert.Equal(0.125, ts.LrScale)
@@ -209,7 +260,13 @@ let ``EarlyStopping stops after patience epochs without improvement and restores
     let tx = Optim.sgd 0.1
     let init = Train.init model [ 1 ] tx (Key.create 5L)
     let ps = PTree.node [ "weight", Leaf(Tensor.zeros [ 1; 1 ]) ]
-    let ts0 = { init with Params = ps; Opt = tx.Init ps }
+
+    let ts0 =
+        { init with
+            Params = ps
+            Opt = tx.Init ps
+        }
+
     let recorded = Collections.Generic.List<PTree<Tensor>>()
 
     let recorder =
@@ -224,7 +281,12 @@ let ``EarlyStopping stops after patience epochs without improvement and restores
             Epochs = 100
             BatchSize = 6
             Validation = Some(slopeData 1.0f)
-            Callbacks = [ recorder; Callbacks.earlyStopping "val_loss" patience 0.0 MonitorMode.Auto true ] }
+            Callbacks =
+                [
+                    recorder
+                    Callbacks.earlyStopping "val_loss" patience 0.0 MonitorMode.Auto true
+                ]
+        }
 
     let ts, history = Train.fit model Losses.mse tx options (slopeData 2.0f) ts0
     let valLosses = history["val_loss"]
@@ -236,7 +298,11 @@ let ``EarlyStopping stops after patience epochs without improvement and restores
     // The final weights are those recorded at the best epoch, not the last ones.
     assertSameTree "params" recorded[best] ts.Params
     // The best weight is the one closest to the validation slope 1 among those seen.
-    let ws = recorded |> Seq.map (fun p -> (floats (Layer.param "t" "weight" p)).[0]) |> Array.ofSeq
+    let ws =
+        recorded
+        |> Seq.map (fun p -> (floats (Layer.param "t" "weight" p)).[0])
+        |> Array.ofSeq
+
     let final = (floats (Layer.param "t" "weight" ts.Params)).[0]
     Assert.NotEqual(ws[ws.Length - 1], final)
     Assert.Equal(ws |> Array.minBy (fun w -> abs (w - 1.0)), ws[best])
@@ -254,7 +320,17 @@ let ``a user callback stops training after epoch 2`` () =
             e.Epoch >= 2)
 
     let ts, history =
-        Train.fit model Losses.mse tx { FitOptions.defaults with Epochs = 10; BatchSize = 2; Callbacks = [ stopAt2 ] } data (regressionState tx)
+        Train.fit
+            model
+            Losses.mse
+            tx
+            { FitOptions.defaults with
+                Epochs = 10
+                BatchSize = 2
+                Callbacks = [ stopAt2 ]
+            }
+            data
+            (regressionState tx)
 
     Assert.Equal(2, history.Epochs.Length)
     Assert.Equal(2, history["loss"].Length)
@@ -276,7 +352,9 @@ let private dropoutMlp =
     >-> Layers.linear 32 10
 
 [<Fact>]
-let ``a run stopped after epoch 2 and resumed from its checkpoint ends with exactly the same weights as an uninterrupted run`` () =
+let ``a run stopped after epoch 2 and resumed from its checkpoint ends with exactly the same weights as an uninterrupted run``
+    ()
+    =
     withTemp (fun dir ->
         let data = mnistSubset.Value
         let tx = Optim.adam 1e-3
@@ -287,7 +365,8 @@ let ``a run stopped after epoch 2 and resumed from its checkpoint ends with exac
                 Epochs = 4
                 BatchSize = 64
                 Shuffle = true
-                Metrics = [ Metrics.accuracy ] }
+                Metrics = [ Metrics.accuracy ]
+            }
 
         let full, fullHistory = Train.fit dropoutMlp Losses.crossEntropy tx options data ts0
 
@@ -300,7 +379,8 @@ let ``a run stopped after epoch 2 and resumed from its checkpoint ends with exac
                 tx
                 { options with
                     Epochs = 2
-                    Callbacks = [ Callbacks.modelCheckpoint path None MonitorMode.Auto ] }
+                    Callbacks = [ Callbacks.modelCheckpoint path None MonitorMode.Auto ]
+                }
                 data
                 ts0
 
@@ -312,7 +392,15 @@ let ``a run stopped after epoch 2 and resumed from its checkpoint ends with exac
         assertSameTree "checkpoint params" half.Params loaded.Params
 
         let resumed, resumedHistory =
-            Train.fit dropoutMlp Losses.crossEntropy tx { options with InitialEpoch = int meta["epoch"] } data loaded
+            Train.fit
+                dropoutMlp
+                Losses.crossEntropy
+                tx
+                { options with
+                    InitialEpoch = int meta["epoch"]
+                }
+                data
+                loaded
 
         assertSameTree "params" full.Params resumed.Params
         assertSameTree "state" full.State resumed.State
@@ -326,11 +414,19 @@ let ``a run stopped after epoch 2 and resumed from its checkpoint ends with exac
         Assert.Equal<Logs list>(fullHistory.Epochs[2..], resumedHistory.Epochs)
         // Training moved the weights, and the key matters: resuming with another key (other dropout masks
         // and batch orders) ends elsewhere, so the equality above is not vacuous.
-        let leaf name (t: PTree<Tensor>) = PTree.leaves t |> List.find (fst >> (=) name) |> snd |> floats
+        let leaf name (t: PTree<Tensor>) =
+            PTree.leaves t |> List.find (fst >> (=) name) |> snd |> floats
+
         Assert.NotEqual<float[]>(leaf "1.weight" ts0.Params, leaf "1.weight" full.Params)
 
         let otherKey, _ =
-            Train.fit dropoutMlp Losses.crossEntropy tx { options with InitialEpoch = 2 } data { loaded with Key = Key.create 99L }
+            Train.fit
+                dropoutMlp
+                Losses.crossEntropy
+                tx
+                { options with InitialEpoch = 2 }
+                data
+                { loaded with Key = Key.create 99L }
 
         Assert.NotEqual<float[]>(leaf "1.weight" full.Params, leaf "1.weight" otherKey.Params))
 
@@ -343,7 +439,10 @@ let private writerDll () =
     let parts = baseDir.Split Path.DirectorySeparatorChar
     let tfm, config = parts[parts.Length - 1], parts[parts.Length - 2]
     let tests = Path.GetFullPath(Path.Combine(baseDir, "..", "..", "..", ".."))
-    let dll = Path.Combine(tests, "CheckpointWriter", "bin", config, tfm, "CheckpointWriter.dll")
+
+    let dll =
+        Path.Combine(tests, "CheckpointWriter", "bin", config, tfm, "CheckpointWriter.dll")
+
     Assert.True(File.Exists dll, sprintf "%s is missing; build the test project (it builds the writer)." dll)
     dll
 
@@ -353,12 +452,14 @@ let ``a process killed while writing a checkpoint never leaves a corrupt file wh
         let path = Path.Combine(dir, "model.safetensors")
 
         let good =
-            { Params = PTree.node [ "w", Leaf(Tensor.ofArray ([| 1.0f; 2.0f; 3.0f |], [ 3 ])) ]
-              State = PTree.empty
-              Opt = PTree.empty
-              Step = 1L
-              Key = Key.create 1L
-              LrScale = 1.0 }
+            {
+                Params = PTree.node [ "w", Leaf(Tensor.ofArray ([| 1.0f; 2.0f; 3.0f |], [ 3 ])) ]
+                State = PTree.empty
+                Opt = PTree.empty
+                Step = 1L
+                Key = Key.create 1L
+                LrScale = 1.0
+            }
 
         Checkpoint.save path good Map.empty
         let dll = writerDll ()
@@ -435,7 +536,16 @@ let ``a NaN loss raises ArithmeticException that says what to do`` () =
 
     let e =
         Assert.Throws<ArithmeticException>(fun () ->
-            Train.fit model Losses.mse tx { FitOptions.defaults with BatchSize = 2 } data (regressionState tx) |> ignore)
+            Train.fit
+                model
+                Losses.mse
+                tx
+                { FitOptions.defaults with
+                    BatchSize = 2
+                }
+                data
+                (regressionState tx)
+            |> ignore)
 
     Assert.Contains("NaN", e.Message)
     Assert.Contains("learning rate", e.Message)
@@ -444,7 +554,16 @@ let ``a NaN loss raises ArithmeticException that says what to do`` () =
     // A learning rate far too large diverges to Inf/NaN within a few steps: same error, same advice.
     let e =
         Assert.Throws<ArithmeticException>(fun () ->
-            Train.fit model Losses.mse (Optim.sgd 1e30) { FitOptions.defaults with Epochs = 50; BatchSize = 3 } (Dataset.ofTensors regressionBatch.Input regressionBatch.Target) (regressionState (Optim.sgd 1e30))
+            Train.fit
+                model
+                Losses.mse
+                (Optim.sgd 1e30)
+                { FitOptions.defaults with
+                    Epochs = 50
+                    BatchSize = 3
+                }
+                (Dataset.ofTensors regressionBatch.Input regressionBatch.Target)
+                (regressionState (Optim.sgd 1e30))
             |> ignore)
 
     Assert.Contains("learning rate", e.Message)
@@ -455,10 +574,12 @@ let ``a wrong input shape into fit raises the layer's clear error`` () =
     let tx = Optim.sgd 0.1
     let ts = Train.init model [ 784 ] tx (Key.create 1L)
     // Images of 27 x 27 pixels: flatten gives 729 features, not 784.
-    let data = Dataset.ofTensors (Tensor.zeros [ 4; 27; 27 ]) (Tensor.ofArray ([| 0L; 1L; 2L; 3L |], [ 4 ]))
+    let data =
+        Dataset.ofTensors (Tensor.zeros [ 4; 27; 27 ]) (Tensor.ofArray ([| 0L; 1L; 2L; 3L |], [ 4 ]))
 
     let e =
-        Assert.ThrowsAny<ArgumentException>(fun () -> Train.fit model Losses.crossEntropy tx FitOptions.defaults data ts |> ignore)
+        Assert.ThrowsAny<ArgumentException>(fun () ->
+            Train.fit model Losses.crossEntropy tx FitOptions.defaults data ts |> ignore)
 
     Assert.Contains("Linear(784->10)", e.Message)
     Assert.Contains("729", e.Message)

@@ -59,7 +59,11 @@ module internal CpuKernels =
         invalidOp (sprintf "%s is not defined for %O tensors; %s." op dtype what)
 
     let private unaryT<'T
-        when 'T: unmanaged and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
+        when 'T: unmanaged
+        and 'T: (new: unit -> 'T)
+        and 'T: struct
+        and 'T :> ValueType
+        and 'T :> IFloatingPointIeee754<'T>>
         op
         (x: Array)
         (y: Array)
@@ -153,14 +157,23 @@ module internal CpuKernels =
         | DType.Bool -> whereT<bool> c sc a sa b sb y shape
 
     let private convertT<'A, 'B
-        when 'A: unmanaged and 'A: (new: unit -> 'A) and 'A: struct and 'A :> ValueType and 'A :> INumber<'A>
-        and 'B: unmanaged and 'B: (new: unit -> 'B) and 'B: struct and 'B :> ValueType and 'B :> INumber<'B>>
+        when 'A: unmanaged
+        and 'A: (new: unit -> 'A)
+        and 'A: struct
+        and 'A :> ValueType
+        and 'A :> INumber<'A>
+        and 'B: unmanaged
+        and 'B: (new: unit -> 'B)
+        and 'B: struct
+        and 'B :> ValueType
+        and 'B :> INumber<'B>>
         (x: Array)
         (y: Array)
         =
         Elementwise.Convert<'A, 'B>(ro x, rw y)
 
-    let private toNumeric<'B when 'B: unmanaged and 'B: (new: unit -> 'B) and 'B: struct and 'B :> ValueType and 'B :> INumber<'B>>
+    let private toNumeric<'B
+        when 'B: unmanaged and 'B: (new: unit -> 'B) and 'B: struct and 'B :> ValueType and 'B :> INumber<'B>>
         (src: DType)
         (x: Array)
         (y: Array)
@@ -172,7 +185,8 @@ module internal CpuKernels =
         | DType.Int64 -> convertT<int64, 'B> x y
         | DType.Bool -> Elementwise.FromBool<'B>(ro x, rw y)
 
-    let private toBoolT<'A when 'A: unmanaged and 'A: (new: unit -> 'A) and 'A: struct and 'A :> ValueType and 'A :> INumber<'A>>
+    let private toBoolT<'A
+        when 'A: unmanaged and 'A: (new: unit -> 'A) and 'A: struct and 'A :> ValueType and 'A :> INumber<'A>>
         (x: Array)
         (y: Array)
         =
@@ -192,7 +206,8 @@ module internal CpuKernels =
             | DType.Int64 -> toBoolT<int64> x y
             | DType.Bool -> Array.Copy(x, y, x.Length)
 
-    let private sumT<'T when 'T: unmanaged and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType and 'T :> INumber<'T>>
+    let private sumT<'T
+        when 'T: unmanaged and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType and 'T :> INumber<'T>>
         (x: Array)
         outer
         n
@@ -209,7 +224,8 @@ module internal CpuKernels =
         | DType.Int64 -> sumT<int64> x outer n inner y
         | DType.Bool -> notFor "sum" dtype "cast to a numeric dtype first"
 
-    let private extremeT<'T when 'T: unmanaged and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType and 'T :> INumber<'T>>
+    let private extremeT<'T
+        when 'T: unmanaged and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType and 'T :> INumber<'T>>
         isMax
         (x: Array)
         outer
@@ -322,7 +338,8 @@ module internal CpuKernels =
         | DType.Int64 -> indexSelectT<int64> x xShape dim index y
         | DType.Bool -> indexSelectT<bool> x xShape dim index y
 
-    let private indexAddT<'T when 'T: unmanaged and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType and 'T :> INumber<'T>>
+    let private indexAddT<'T
+        when 'T: unmanaged and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType and 'T :> INumber<'T>>
         (y: Array)
         yShape
         dim
@@ -339,7 +356,8 @@ module internal CpuKernels =
         | DType.Int64 -> indexAddT<int64> y yShape dim index src
         | DType.Bool -> notFor "indexAdd" dtype "cast to a numeric dtype first"
 
-    let private addInPlaceT<'T when 'T: unmanaged and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType and 'T :> INumber<'T>>
+    let private addInPlaceT<'T
+        when 'T: unmanaged and 'T: (new: unit -> 'T) and 'T: struct and 'T :> ValueType and 'T :> INumber<'T>>
         (acc: Array)
         (x: Array)
         =

@@ -11,7 +11,9 @@ module CpuPool =
     let private free = Dictionary<struct (DType * int), Stack<Array>>()
     let mutable private pooledBytes = 0L
     let mutable private misses = 0L
-    let private threadMisses = new System.Threading.ThreadLocal<int64 ref>(fun () -> ref 0L)
+
+    let private threadMisses =
+        new System.Threading.ThreadLocal<int64 ref>(fun () -> ref 0L)
 
     /// Upper bound on the bytes kept idle in the pool; returns beyond it are left to the GC.
     let mutable MaxPooledBytes = 2L * 1024L * 1024L * 1024L
@@ -61,7 +63,8 @@ module CpuPool =
                 pooledBytes <- pooledBytes + bytes)
 
     /// How many rents so far found no idle array of their size and allocated a new one.
-    let missCount () = System.Threading.Interlocked.Read(&misses)
+    let missCount () =
+        System.Threading.Interlocked.Read(&misses)
 
     /// Like missCount, for rents made on the calling thread only (isolates one loop from parallel work).
     let threadMissCount () = threadMisses.Value.Value

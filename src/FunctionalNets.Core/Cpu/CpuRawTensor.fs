@@ -51,7 +51,13 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         if o.DType <> dtype then
             invalidArg
                 "other"
-                (sprintf "%s: dtypes differ (%O %O and %O %O); cast one with Tensor.cast." op dtype shape o.DType o.Shape)
+                (sprintf
+                    "%s: dtypes differ (%O %O and %O %O); cast one with Tensor.cast."
+                    op
+                    dtype
+                    shape
+                    o.DType
+                    o.Shape)
 
     member private t.Broadcast2 (op: string) (o: CpuRawTensor) =
         let outShape = Shape.broadcast op shape o.Shape
@@ -104,7 +110,12 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
             invalidArg "this" (sprintf "logicalNot: expected a Bool tensor, got %O." dtype)
 
         let y = CpuRawTensor.Alloc(shape, DType.Bool)
-        FunctionalNets.Kernels.Elementwise.LogicalNot(ReadOnlySpan<bool>(t.Data :?> bool[]), Span<bool>(y.Data :?> bool[]))
+
+        FunctionalNets.Kernels.Elementwise.LogicalNot(
+            ReadOnlySpan<bool>(t.Data :?> bool[]),
+            Span<bool>(y.Data :?> bool[])
+        )
+
         y :> RawTensor
 
     override t.Where(cond, other) =
@@ -147,8 +158,7 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         let mutable cur = t
         let mutable curDims = Array.copy d
 
-        let isRun =
-            dims.Length > 0 && dims[dims.Length - 1] - dims[0] = dims.Length - 1
+        let isRun = dims.Length > 0 && dims[dims.Length - 1] - dims[0] = dims.Length - 1
 
         if isRun then
             let outer = Array.fold (*) 1 d[.. dims[0] - 1]
@@ -171,7 +181,10 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
             if keepDim then
                 keptShape
             else
-                d |> Array.indexed |> Array.filter (fun (i, _) -> not (Array.contains i dims)) |> Array.map snd
+                d
+                |> Array.indexed
+                |> Array.filter (fun (i, _) -> not (Array.contains i dims))
+                |> Array.map snd
 
         CpuRawTensor(cur.CpuStorage, Shape.Wrap outShape, dtype) :> RawTensor
 
@@ -204,8 +217,18 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
 
         let ad, bd = shape.Dims, o.Shape.Dims
         let ra, rb = ad.Length, bd.Length
-        let m, ka = (if transA then ad[ra - 1], ad[ra - 2] else ad[ra - 2], ad[ra - 1])
-        let kb, n = (if transB then bd[rb - 1], bd[rb - 2] else bd[rb - 2], bd[rb - 1])
+
+        let m, ka =
+            (if transA then
+                 ad[ra - 1], ad[ra - 2]
+             else
+                 ad[ra - 2], ad[ra - 1])
+
+        let kb, n =
+            (if transB then
+                 bd[rb - 1], bd[rb - 2]
+             else
+                 bd[rb - 2], bd[rb - 1])
 
         if ka <> kb then
             invalidArg
@@ -350,13 +373,44 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         let u = CpuRawTensor.Alloc(shape, dtype)
 
         match t.Data, mIn.Data, vIn.Data, mOut.Data, vOut.Data, u.Data with
-        | (:? (float32[]) as g), (:? (float32[]) as m0), (:? (float32[]) as v0), (:? (float32[]) as m1), (:? (float32[]) as v1), (:? (float32[]) as up) ->
+        | (:? (float32[]) as g),
+          (:? (float32[]) as m0),
+          (:? (float32[]) as v0),
+          (:? (float32[]) as m1),
+          (:? (float32[]) as v1),
+          (:? (float32[]) as up) ->
             FunctionalNets.Kernels.OptimizerKernels.Adam<float32>(
-                ReadOnlySpan g, ReadOnlySpan m0, ReadOnlySpan v0, Span m1, Span v1, Span up,
-                float32 b1, float32 b2, float32 eps, float32 bc1, float32 bc2)
-        | (:? (float[]) as g), (:? (float[]) as m0), (:? (float[]) as v0), (:? (float[]) as m1), (:? (float[]) as v1), (:? (float[]) as up) ->
+                ReadOnlySpan g,
+                ReadOnlySpan m0,
+                ReadOnlySpan v0,
+                Span m1,
+                Span v1,
+                Span up,
+                float32 b1,
+                float32 b2,
+                float32 eps,
+                float32 bc1,
+                float32 bc2
+            )
+        | (:? (float[]) as g),
+          (:? (float[]) as m0),
+          (:? (float[]) as v0),
+          (:? (float[]) as m1),
+          (:? (float[]) as v1),
+          (:? (float[]) as up) ->
             FunctionalNets.Kernels.OptimizerKernels.Adam<float>(
-                ReadOnlySpan g, ReadOnlySpan m0, ReadOnlySpan v0, Span m1, Span v1, Span up, b1, b2, eps, bc1, bc2)
+                ReadOnlySpan g,
+                ReadOnlySpan m0,
+                ReadOnlySpan v0,
+                Span m1,
+                Span v1,
+                Span up,
+                b1,
+                b2,
+                eps,
+                bc1,
+                bc2
+            )
         | _ -> invalidOp (sprintf "adamStep is defined for float32 and float64 tensors, got %O." dtype)
 
         mOut :> RawTensor, vOut :> RawTensor, u :> RawTensor
@@ -417,10 +471,18 @@ and [<Sealed>] CpuBackend() =
         let y = CpuRawTensor.Alloc(Shape.Wrap [| count |], dtype)
 
         match y.Data with
-        | :? (float32[]) as a -> for i in 0 .. count - 1 do a[i] <- float32 (start + float i * step)
-        | :? (float[]) as a -> for i in 0 .. count - 1 do a[i] <- start + float i * step
-        | :? (int[]) as a -> for i in 0 .. count - 1 do a[i] <- int (start + float i * step)
-        | :? (int64[]) as a -> for i in 0 .. count - 1 do a[i] <- int64 (start + float i * step)
+        | :? (float32[]) as a ->
+            for i in 0 .. count - 1 do
+                a[i] <- float32 (start + float i * step)
+        | :? (float[]) as a ->
+            for i in 0 .. count - 1 do
+                a[i] <- start + float i * step
+        | :? (int[]) as a ->
+            for i in 0 .. count - 1 do
+                a[i] <- int (start + float i * step)
+        | :? (int64[]) as a ->
+            for i in 0 .. count - 1 do
+                a[i] <- int64 (start + float i * step)
         | _ -> invalidOp "arange: Bool is not a numeric dtype."
 
         y :> RawTensor

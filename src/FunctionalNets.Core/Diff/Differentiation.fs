@@ -4,13 +4,23 @@ namespace FunctionalNets
 /// a derivative taken inside another never confuses the two perturbations.
 [<RequireQualifiedAccess>]
 module Diff =
-    let private onesLike (y: Tensor) = TConst(y.Raw.Backend.Full(y.Shape, y.DType, 1.0))
-    let private zerosLike (x: Tensor) = TConst(x.Raw.Backend.Zeros(x.Shape, x.DType))
-    let private primalAt (tag: uint32) (y: Tensor) = if y.NestingTag = tag then y.Primal else y
+    let private onesLike (y: Tensor) =
+        TConst(y.Raw.Backend.Full(y.Shape, y.DType, 1.0))
+
+    let private zerosLike (x: Tensor) =
+        TConst(x.Raw.Backend.Zeros(x.Shape, x.DType))
+
+    let private primalAt (tag: uint32) (y: Tensor) =
+        if y.NestingTag = tag then y.Primal else y
 
     let private requireScalar (op: string) (y: Tensor) =
         if y.Numel <> 1 then
-            invalidArg "f" (sprintf "%s: f must return a tensor with one element, got shape %O; reduce it (e.g. Tensor.sum) or use Diff.vjp." op y.Shape)
+            invalidArg
+                "f"
+                (sprintf
+                    "%s: f must return a tensor with one element, got shape %O; reduce it (e.g. Tensor.sum) or use Diff.vjp."
+                    op
+                    y.Shape)
 
     let private leafAdjoint (adj: System.Collections.Generic.Dictionary<int64, Tensor>) (leaf: Tensor) (x: Tensor) =
         match leaf with
@@ -100,7 +110,12 @@ module Diff =
             PTree.map2
                 (fun (x: Tensor) (v: Tensor) ->
                     if not (x.Shape.Equals v.Shape) then
-                        invalidArg "v" (sprintf "jvp: the tangent has shape %O but the input has %O; they must be equal." v.Shape x.Shape)
+                        invalidArg
+                            "v"
+                            (sprintf
+                                "jvp: the tangent has shape %O but the input has %O; they must be equal."
+                                v.Shape
+                                x.Shape)
 
                     TForward(x, v, tag))
                 xs

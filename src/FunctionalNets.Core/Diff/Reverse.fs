@@ -11,10 +11,12 @@ module Reverse =
     let leaf (tag: uint32) (x: Tensor) =
         TReverse(
             x,
-            { Id = -(System.Threading.Interlocked.Increment(&lastLeaf))
-              Name = "input"
-              Inputs = [||]
-              Backward = fun _ -> [||] },
+            {
+                Id = -(System.Threading.Interlocked.Increment(&lastLeaf))
+                Name = "input"
+                Inputs = [||]
+                Backward = fun _ -> [||]
+            },
             tag
         )
 

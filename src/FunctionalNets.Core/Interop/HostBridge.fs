@@ -12,12 +12,24 @@ do ()
 /// these forwarders are checked by the compiler, so a renamed op breaks the build, not a user's program.
 [<AbstractClass; Sealed>]
 type internal TensorBridge =
-    static member OfArray(data: Array, shape: int seq, device: Device option) = Tensor.ofArray (data, shape, ?device = device)
-    static member Zeros(shape: int seq, dtype: DType option, device: Device option) = Tensor.zeros (shape, ?dtype = dtype, ?device = device)
-    static member Ones(shape: int seq, dtype: DType option, device: Device option) = Tensor.ones (shape, ?dtype = dtype, ?device = device)
-    static member Scalar(value: float, dtype: DType option, device: Device option) = Tensor.scalar (value, ?dtype = dtype, ?device = device)
-    static member Rand(key: Key, shape: int seq, dtype: DType option, device: Device option) = Tensor.rand (key, shape, ?dtype = dtype, ?device = device)
-    static member Randn(key: Key, shape: int seq, dtype: DType option, device: Device option) = Tensor.randn (key, shape, ?dtype = dtype, ?device = device)
+    static member OfArray(data: Array, shape: int seq, device: Device option) =
+        Tensor.ofArray (data, shape, ?device = device)
+
+    static member Zeros(shape: int seq, dtype: DType option, device: Device option) =
+        Tensor.zeros (shape, ?dtype = dtype, ?device = device)
+
+    static member Ones(shape: int seq, dtype: DType option, device: Device option) =
+        Tensor.ones (shape, ?dtype = dtype, ?device = device)
+
+    static member Scalar(value: float, dtype: DType option, device: Device option) =
+        Tensor.scalar (value, ?dtype = dtype, ?device = device)
+
+    static member Rand(key: Key, shape: int seq, dtype: DType option, device: Device option) =
+        Tensor.rand (key, shape, ?dtype = dtype, ?device = device)
+
+    static member Randn(key: Key, shape: int seq, dtype: DType option, device: Device option) =
+        Tensor.randn (key, shape, ?dtype = dtype, ?device = device)
+
     static member ToFloatArray(x: Tensor) : float[] = Tensor.toFloatArray x
     static member ToArray(x: Tensor) : Array = Tensor.toArray x
     static member ToScalar(x: Tensor) : float = Tensor.toScalar x
@@ -35,13 +47,27 @@ type internal TensorBridge =
     static member Square(x: Tensor) = Tensor.square x
     static member Softmax(x: Tensor, dim: int option) = Tensor.softmax (x, ?dim = dim)
     static member LogSoftmax(x: Tensor, dim: int option) = Tensor.logSoftmax (x, ?dim = dim)
-    static member SumAll(x: Tensor, dims: int seq option, keepDim: bool option) = Tensor.sum (x, ?dims = dims, ?keepDim = keepDim)
+
+    static member SumAll(x: Tensor, dims: int seq option, keepDim: bool option) =
+        Tensor.sum (x, ?dims = dims, ?keepDim = keepDim)
+
     static member SumDim(x: Tensor, dim: int, keepDim: bool option) = Tensor.sum (x, dim, ?keepDim = keepDim)
-    static member MeanAll(x: Tensor, dims: int seq option, keepDim: bool option) = Tensor.mean (x, ?dims = dims, ?keepDim = keepDim)
-    static member MeanDim(x: Tensor, dim: int, keepDim: bool option) = Tensor.mean (x, dim, ?keepDim = keepDim)
-    static member Argmax(x: Tensor, dim: int option, keepDim: bool option) = Tensor.argmax (x, ?dim = dim, ?keepDim = keepDim)
+
+    static member MeanAll(x: Tensor, dims: int seq option, keepDim: bool option) =
+        Tensor.mean (x, ?dims = dims, ?keepDim = keepDim)
+
+    static member MeanDim(x: Tensor, dim: int, keepDim: bool option) =
+        Tensor.mean (x, dim, ?keepDim = keepDim)
+
+    static member Argmax(x: Tensor, dim: int option, keepDim: bool option) =
+        Tensor.argmax (x, ?dim = dim, ?keepDim = keepDim)
+
     static member Matmul(a: Tensor, b: Tensor) = Tensor.matmul (a, b)
     static member Linear(x: Tensor, weight: Tensor, bias: Tensor option) = Tensor.linear (x, weight, ?bias = bias)
     static member Reshape(x: Tensor, dims: int seq) = Tensor.reshape (x, dims)
-    static member Transpose(x: Tensor, dim0: int option, dim1: int option) = Tensor.transpose (x, ?dim0 = dim0, ?dim1 = dim1)
-    static member Clamp(x: Tensor, min: float option, max: float option) = Tensor.clamp (x, ?min = min, ?max = max)
+
+    static member Transpose(x: Tensor, dim0: int option, dim1: int option) =
+        Tensor.transpose (x, ?dim0 = dim0, ?dim1 = dim1)
+
+    static member Clamp(x: Tensor, min: float option, max: float option) =
+        Tensor.clamp (x, ?min = min, ?max = max)

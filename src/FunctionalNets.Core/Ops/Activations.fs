@@ -23,7 +23,10 @@ module ActivationOps =
         static member elu(x: Tensor, ?alpha: float) =
             let alpha = defaultArg alpha 1.0
             let st = Tensor.step x
-            let neg = TensorCore.mul (s x alpha) (Tensor.expm1 (TensorCore.mul x (TensorCore.sub (s x 1.0) st)))
+
+            let neg =
+                TensorCore.mul (s x alpha) (Tensor.expm1 (TensorCore.mul x (TensorCore.sub (s x 1.0) st)))
+
             TensorCore.add (TensorCore.mul st x) (TensorCore.mul (TensorCore.sub (s x 1.0) st) neg)
 
         /// log(1 + e^x), computed without overflow (derivative sigmoid(x)).
@@ -35,10 +38,18 @@ module ActivationOps =
 
         /// The exact GELU, x * Phi(x) with Phi the standard normal CDF (PyTorch's default).
         static member gelu(x: Tensor) =
-            let phi = TensorCore.mul (s x 0.5) (TensorCore.add (s x 1.0) (Tensor.erf (TensorCore.mul x (s x (1.0 / sqrt 2.0)))))
+            let phi =
+                TensorCore.mul
+                    (s x 0.5)
+                    (TensorCore.add (s x 1.0) (Tensor.erf (TensorCore.mul x (s x (1.0 / sqrt 2.0)))))
+
             TensorCore.mul x phi
 
         /// The tanh approximation of GELU.
         static member geluTanh(x: Tensor) =
-            let inner = TensorCore.mul (s x (sqrt (2.0 / Math.PI))) (TensorCore.add x (TensorCore.mul (s x 0.044715) (TensorCore.powScalar 3.0 x)))
+            let inner =
+                TensorCore.mul
+                    (s x (sqrt (2.0 / Math.PI)))
+                    (TensorCore.add x (TensorCore.mul (s x 0.044715) (TensorCore.powScalar 3.0 x)))
+
             TensorCore.mul (TensorCore.mul (s x 0.5) x) (TensorCore.add (s x 1.0) (Tensor.tanh inner))

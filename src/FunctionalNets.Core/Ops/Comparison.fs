@@ -5,7 +5,15 @@ namespace FunctionalNets
 module ComparisonOps =
     let private cmp (name: string) (kind: CompareKind) (a: Tensor) (b: Tensor) =
         if a.DType <> b.DType then
-            invalidArg "b" (sprintf "%s: dtypes differ (%O %O and %O %O); cast one with Tensor.cast." name a.DType a.Shape b.DType b.Shape)
+            invalidArg
+                "b"
+                (sprintf
+                    "%s: dtypes differ (%O %O and %O %O); cast one with Tensor.cast."
+                    name
+                    a.DType
+                    a.Shape
+                    b.DType
+                    b.Shape)
 
         TConst(a.Raw.Compare(kind, b.Raw))
 
@@ -38,40 +46,59 @@ module ComparisonOps =
         static member ge(a: Tensor, b: float) = cmp "ge" CompareKind.Ge a (sc a b)
 
         /// Elementwise and of Bool tensors.
-        static member logicalAnd(a: Tensor, b: Tensor) = TConst(a.Raw.Logical(LogicalKind.And, b.Raw))
+        static member logicalAnd(a: Tensor, b: Tensor) =
+            TConst(a.Raw.Logical(LogicalKind.And, b.Raw))
+
         /// Elementwise or of Bool tensors.
-        static member logicalOr(a: Tensor, b: Tensor) = TConst(a.Raw.Logical(LogicalKind.Or, b.Raw))
+        static member logicalOr(a: Tensor, b: Tensor) =
+            TConst(a.Raw.Logical(LogicalKind.Or, b.Raw))
+
         /// Elementwise exclusive or of Bool tensors.
-        static member logicalXor(a: Tensor, b: Tensor) = TConst(a.Raw.Logical(LogicalKind.Xor, b.Raw))
+        static member logicalXor(a: Tensor, b: Tensor) =
+            TConst(a.Raw.Logical(LogicalKind.Xor, b.Raw))
+
         /// Elementwise not of a Bool tensor.
         static member logicalNot(a: Tensor) = TConst(a.Raw.LogicalNot())
 
         /// a where cond is true, b elsewhere; all three broadcast together. Differentiable in a and b.
         static member where(cond: Tensor, a: Tensor, b: Tensor) =
             if cond.DType <> DType.Bool then
-                invalidArg "cond" (sprintf "where: the condition must be a Bool tensor, got %O %O." cond.DType cond.Shape)
+                invalidArg
+                    "cond"
+                    (sprintf "where: the condition must be a Bool tensor, got %O %O." cond.DType cond.Shape)
 
             if a.DType <> b.DType then
                 invalidArg "b" (sprintf "where: dtypes differ (%O %O and %O %O)." a.DType a.Shape b.DType b.Shape)
 
             let c = cond.NoDiff
-            let outShape = Shape.broadcast "where" (Shape.broadcast "where" c.Shape a.Shape) b.Shape
+
+            let outShape =
+                Shape.broadcast "where" (Shape.broadcast "where" c.Shape a.Shape) b.Shape
 
             let pick (i: int) (t: Tensor) =
                 let z = TConst(t.Raw.Backend.Zeros(Shape.Scalar, t.DType))
-                if i = 0 then Tensor.where (c, t, z) else Tensor.where (c, z, t)
+
+                if i = 0 then
+                    Tensor.where (c, t, z)
+                else
+                    Tensor.where (c, z, t)
 
             TensorCore.apply
-                { Name = "where"
-                  Raw = fun r -> r[0].Where(c.Raw, r[1])
-                  Jvp = fun _ _ i t -> TensorCore.expand outShape (pick i t)
-                  Vjp = fun xs _ i g -> TensorCore.sumToShape xs[i].Shape (pick i g) }
+                {
+                    Name = "where"
+                    Raw = fun r -> r[0].Where(c.Raw, r[1])
+                    Jvp = fun _ _ i t -> TensorCore.expand outShape (pick i t)
+                    Vjp = fun xs _ i g -> TensorCore.sumToShape xs[i].Shape (pick i g)
+                }
                 [| a; b |]
 
         /// Elementwise maximum with broadcasting (ties send the gradient to a).
-        static member maximum(a: Tensor, b: Tensor) = Tensor.where (Tensor.ge (a.NoDiff, b.NoDiff), a, b)
+        static member maximum(a: Tensor, b: Tensor) =
+            Tensor.where (Tensor.ge (a.NoDiff, b.NoDiff), a, b)
+
         /// Elementwise minimum with broadcasting (ties send the gradient to a).
-        static member minimum(a: Tensor, b: Tensor) = Tensor.where (Tensor.le (a.NoDiff, b.NoDiff), a, b)
+        static member minimum(a: Tensor, b: Tensor) =
+            Tensor.where (Tensor.le (a.NoDiff, b.NoDiff), a, b)
 
         /// x limited to [min, max] (either bound optional); the derivative is 1 inside and 0 outside.
         static member clamp(x: Tensor, ?min: float, ?max: float) =

@@ -29,8 +29,12 @@ module CreationOps =
 
         let rec collect (v: obj) =
             match v with
-            | :? Array as a when a.Rank > 1 -> for x in a do leaves.Add x
-            | :? IEnumerable as e when not (v :? string) -> for x in e do collect x
+            | :? Array as a when a.Rank > 1 ->
+                for x in a do
+                    leaves.Add x
+            | :? IEnumerable as e when not (v :? string) ->
+                for x in e do
+                    collect x
             | x -> leaves.Add x
 
         let dims = dimsOf value
@@ -38,7 +42,13 @@ module CreationOps =
         let n = List.fold (*) 1 dims
 
         if leaves.Count <> n then
-            invalidArg "value" (sprintf "tensor: nested data is ragged; expected %d elements for shape %A, found %d." n dims leaves.Count)
+            invalidArg
+                "value"
+                (sprintf
+                    "tensor: nested data is ragged; expected %d elements for shape %A, found %d."
+                    n
+                    dims
+                    leaves.Count)
 
         let arr: Array =
             if leaves.Count = 0 then
@@ -60,7 +70,9 @@ module CreationOps =
             let shape = Shape.Create(Array.ofSeq shape)
 
             if data.Length <> shape.Numel then
-                invalidArg "data" (sprintf "ofArray: the array has %d elements but shape %O needs %d." data.Length shape shape.Numel)
+                invalidArg
+                    "data"
+                    (sprintf "ofArray: the array has %d elements but shape %O needs %d." data.Length shape shape.Numel)
 
             TConst((backendOf device).FromArray(data, shape))
 
@@ -96,11 +108,16 @@ module CreationOps =
             TConst((backendOf device).Full(Shape.Create(Array.ofSeq shape), floatDType dtype, value))
 
         /// Zeros with the shape, dtype and device of x.
-        static member zerosLike(x: Tensor) = TConst(x.Raw.Backend.Zeros(x.Shape, x.DType))
+        static member zerosLike(x: Tensor) =
+            TConst(x.Raw.Backend.Zeros(x.Shape, x.DType))
+
         /// Ones with the shape, dtype and device of x.
-        static member onesLike(x: Tensor) = TConst(x.Raw.Backend.Full(x.Shape, x.DType, 1.0))
+        static member onesLike(x: Tensor) =
+            TConst(x.Raw.Backend.Full(x.Shape, x.DType, 1.0))
+
         /// value everywhere, with the shape, dtype and device of x.
-        static member fullLike(x: Tensor, value: float) = TConst(x.Raw.Backend.Full(x.Shape, x.DType, value))
+        static member fullLike(x: Tensor, value: float) =
+            TConst(x.Raw.Backend.Full(x.Shape, x.DType, value))
 
         /// start, start + step, ... up to but excluding stop (Float32 unless a dtype is given).
         static member arange(stop: float, ?start: float, ?step: float, ?dtype: DType, ?device: Device) =
@@ -118,14 +135,19 @@ module CreationOps =
             if count < 0 then
                 invalidArg "count" (sprintf "linspace: count must be >= 0, got %d." count)
 
-            let step = if count > 1 then (stop - start) / float (count - 1) else 0.0
+            let step =
+                if count > 1 then
+                    (stop - start) / float (count - 1)
+                else
+                    0.0
+
             TConst((backendOf device).Arange(start, step, count, floatDType dtype))
 
         /// The n x m identity (m defaults to n).
         static member eye(n: int, ?m: int, ?dtype: DType, ?device: Device) =
             let m = defaultArg m n
             let dtype = floatDType dtype
-            let data = Array.zeroCreate<float> (n * m)
+            let data = Array.zeroCreate<float>(n * m)
 
             for i in 0 .. (min n m) - 1 do
                 data[i * m + i] <- 1.0
@@ -145,10 +167,17 @@ module CreationOps =
             if high <= low then
                 invalidArg "high" (sprintf "randint: high (%d) must be greater than low (%d)." high low)
 
-            let u = (backendOf device).RandomUniform(key, Shape.Create(Array.ofSeq shape), DType.Float64)
+            let u =
+                (backendOf device).RandomUniform(key, Shape.Create(Array.ofSeq shape), DType.Float64)
+
             let b = u.Backend
-            let scaled = u.Binary(BinaryKind.Mul, b.Full(Shape.Scalar, DType.Float64, float (high - low)))
-            let shifted = scaled.Unary(UnaryKind.Floor).Binary(BinaryKind.Add, b.Full(Shape.Scalar, DType.Float64, float low))
+
+            let scaled =
+                u.Binary(BinaryKind.Mul, b.Full(Shape.Scalar, DType.Float64, float (high - low)))
+
+            let shifted =
+                scaled.Unary(UnaryKind.Floor).Binary(BinaryKind.Add, b.Full(Shape.Scalar, DType.Float64, float low))
+
             TConst(shifted.Cast(defaultArg dtype DType.Int64))
 
         /// The same values in another dtype (differentiable between floating-point dtypes).
@@ -159,10 +188,12 @@ module CreationOps =
                 let from = x.DType
 
                 TensorCore.apply
-                    { Name = "cast"
-                      Raw = fun r -> r[0].Cast dtype
-                      Jvp = fun _ _ _ t -> Tensor.cast (t, dtype)
-                      Vjp = fun _ _ _ g -> Tensor.cast (g, from) }
+                    {
+                        Name = "cast"
+                        Raw = fun r -> r[0].Cast dtype
+                        Jvp = fun _ _ _ t -> Tensor.cast (t, dtype)
+                        Vjp = fun _ _ _ g -> Tensor.cast (g, from)
+                    }
                     [| x |]
             else
                 TConst(x.Raw.Cast dtype)

@@ -9,22 +9,30 @@ module IndexingOps =
         match index.DType with
         | DType.Int64 -> index.Raw
         | DType.Int32 -> index.Raw.Cast DType.Int64
-        | d -> invalidArg "index" (sprintf "%s: the index must be an Int32 or Int64 tensor, got %O %O." op d index.Shape)
+        | d ->
+            invalidArg "index" (sprintf "%s: the index must be an Int32 or Int64 tensor, got %O %O." op d index.Shape)
 
-    let private zerosLike (x: Tensor) = TConst(x.Raw.Backend.Zeros(x.Shape, x.DType))
+    let private zerosLike (x: Tensor) =
+        TConst(x.Raw.Backend.Zeros(x.Shape, x.DType))
 
     /// Strided slice on every dim, differentiable; its adjoint scatters back into zeros.
     let rec internal sliceAll (starts: int[]) (steps: int[]) (sizes: int[]) (x: Tensor) : Tensor =
         let full = x.Shape
 
-        if starts |> Array.forall ((=) 0) && steps |> Array.forall ((=) 1) && sizes = full.Dims then
+        if
+            starts |> Array.forall ((=) 0)
+            && steps |> Array.forall ((=) 1)
+            && sizes = full.Dims
+        then
             x
         else
             TensorCore.apply
-                { Name = "slice"
-                  Raw = fun r -> r[0].Slice(starts, steps, sizes)
-                  Jvp = fun _ _ _ t -> sliceAll starts steps sizes t
-                  Vjp = fun _ _ _ g -> sliceScatter full starts steps g }
+                {
+                    Name = "slice"
+                    Raw = fun r -> r[0].Slice(starts, steps, sizes)
+                    Jvp = fun _ _ _ t -> sliceAll starts steps sizes t
+                    Vjp = fun _ _ _ g -> sliceScatter full starts steps g
+                }
                 [| x |]
 
     /// Zeros of fullShape with x placed where sliceAll would read it.
@@ -32,10 +40,12 @@ module IndexingOps =
         let sizes = x.Shape.ToArray()
 
         TensorCore.apply
-            { Name = "sliceScatter"
-              Raw = fun r -> r[0].SliceScatter(full, starts, steps)
-              Jvp = fun _ _ _ t -> sliceScatter full starts steps t
-              Vjp = fun _ _ _ g -> sliceAll starts steps sizes g }
+            {
+                Name = "sliceScatter"
+                Raw = fun r -> r[0].SliceScatter(full, starts, steps)
+                Jvp = fun _ _ _ t -> sliceScatter full starts steps t
+                Vjp = fun _ _ _ g -> sliceAll starts steps sizes g
+            }
             [| x |]
 
     /// Resolves Python-style start/stop/step for one dim of size n: negative indices count from the end.
@@ -50,7 +60,9 @@ module IndexingOps =
             let e = stop |> Option.map norm |> Option.defaultValue n |> max 0 |> min n
             s, max 0 ((e - s + step - 1) / step)
         else
-            let s = start |> Option.map norm |> Option.defaultValue (n - 1) |> max -1 |> min (n - 1)
+            let s =
+                start |> Option.map norm |> Option.defaultValue (n - 1) |> max -1 |> min (n - 1)
+
             let e = stop |> Option.map norm |> Option.defaultValue -1 |> max -1 |> min (n - 1)
             s, max 0 ((s - e + (-step) - 1) / (-step))
 
@@ -75,7 +87,12 @@ module IndexingOps =
             let i = if index < 0 then index + n else index
 
             if i < 0 || i >= n then
-                raise (ArgumentOutOfRangeException("index", sprintf "select: index %d is out of range for dim %d of size %d (shape %O)." index dim n x.Shape))
+                raise (
+                    ArgumentOutOfRangeException(
+                        "index",
+                        sprintf "select: index %d is out of range for dim %d of size %d (shape %O)." index dim n x.Shape
+                    )
+                )
 
             let sliced = Tensor.slice (x, dim, i, i + 1)
             TensorCore.reshape (Shape.removeDim dim x.Shape).Dims sliced
@@ -92,11 +109,27 @@ module IndexingOps =
 
             for x in xs do
                 if x.Rank <> first.Rank || x.DType <> first.DType then
-                    invalidArg "tensors" (sprintf "cat: tensors %O (%O) and %O (%O) differ in rank or dtype." first.Shape first.DType x.Shape x.DType)
+                    invalidArg
+                        "tensors"
+                        (sprintf
+                            "cat: tensors %O (%O) and %O (%O) differ in rank or dtype."
+                            first.Shape
+                            first.DType
+                            x.Shape
+                            x.DType)
 
                 for d in 0 .. x.Rank - 1 do
                     if d <> dim && x.Shape.Dims[d] <> first.Shape.Dims[d] then
-                        invalidArg "tensors" (sprintf "cat: along dim %d, shapes %O and %O must match in every other dim (dim %d: %d vs %d)." dim first.Shape x.Shape d first.Shape.Dims[d] x.Shape.Dims[d])
+                        invalidArg
+                            "tensors"
+                            (sprintf
+                                "cat: along dim %d, shapes %O and %O must match in every other dim (dim %d: %d vs %d)."
+                                dim
+                                first.Shape
+                                x.Shape
+                                d
+                                first.Shape.Dims[d]
+                                x.Shape.Dims[d])
 
             if xs.Length = 1 then
                 first
@@ -110,10 +143,12 @@ module IndexingOps =
                     sliceScatter full starts (Array.create t.Rank 1) t
 
                 TensorCore.apply
-                    { Name = "cat"
-                      Raw = fun r -> backend.Cat(r, dim)
-                      Jvp = fun _ y i t -> placeAt i y.Shape t
-                      Vjp = fun xs _ i g -> Tensor.slice (g, dim, offsets[i], offsets[i] + xs[i].Shape.Dims[dim]) }
+                    {
+                        Name = "cat"
+                        Raw = fun r -> backend.Cat(r, dim)
+                        Jvp = fun _ y i t -> placeAt i y.Shape t
+                        Vjp = fun xs _ i g -> Tensor.slice (g, dim, offsets[i], offsets[i] + xs[i].Shape.Dims[dim])
+                    }
                     xs
 
         /// Joins tensors of equal shape along a new dim.
@@ -125,7 +160,9 @@ module IndexingOps =
 
             for x in xs do
                 if not (x.Shape.Equals xs[0].Shape) then
-                    invalidArg "tensors" (sprintf "stack: every tensor must have the same shape; got %O and %O." xs[0].Shape x.Shape)
+                    invalidArg
+                        "tensors"
+                        (sprintf "stack: every tensor must have the same shape; got %O and %O." xs[0].Shape x.Shape)
 
             let dim = Shape.normDim "stack" (xs[0].Rank + 1) (defaultArg dim 0)
             Tensor.cat (xs |> Array.map (fun x -> Tensor.unsqueeze (x, dim)), dim)
@@ -136,7 +173,14 @@ module IndexingOps =
             let sizes = Array.ofSeq sizes
 
             if Array.sum sizes <> x.Shape.Dims[dim] || Array.exists (fun s -> s < 0) sizes then
-                invalidArg "sizes" (sprintf "split: sizes %s must be non-negative and add up to %d (dim %d of %O)." (Shape.format sizes) x.Shape.Dims[dim] dim x.Shape)
+                invalidArg
+                    "sizes"
+                    (sprintf
+                        "split: sizes %s must be non-negative and add up to %d (dim %d of %O)."
+                        (Shape.format sizes)
+                        x.Shape.Dims[dim]
+                        dim
+                        x.Shape)
 
             let offsets = Array.scan (+) 0 sizes
             Array.init sizes.Length (fun i -> Tensor.slice (x, dim, offsets[i], offsets[i + 1]))
@@ -158,20 +202,26 @@ module IndexingOps =
             let dim = Shape.normDim "gather" x.Rank dim
 
             if index.Rank <> x.Rank then
-                invalidArg "index" (sprintf "gather: index %O must have the same rank as the input %O." index.Shape x.Shape)
+                invalidArg
+                    "index"
+                    (sprintf "gather: index %O must have the same rank as the input %O." index.Shape x.Shape)
 
             for d in 0 .. x.Rank - 1 do
                 if d <> dim && index.Shape.Dims[d] > x.Shape.Dims[d] then
-                    invalidArg "index" (sprintf "gather: index %O is larger than the input %O in dim %d." index.Shape x.Shape d)
+                    invalidArg
+                        "index"
+                        (sprintf "gather: index %O is larger than the input %O in dim %d." index.Shape x.Shape d)
 
             let ix = int64Index "gather" index
             let ixT = TConst ix
 
             TensorCore.apply
-                { Name = "gather"
-                  Raw = fun r -> r[0].Gather(dim, ix)
-                  Jvp = fun _ _ _ t -> Tensor.gather (t, dim, ixT)
-                  Vjp = fun xs _ _ g -> Tensor.scatterAdd (zerosLike xs[0], dim, ixT, g) }
+                {
+                    Name = "gather"
+                    Raw = fun r -> r[0].Gather(dim, ix)
+                    Jvp = fun _ _ _ t -> Tensor.gather (t, dim, ixT)
+                    Vjp = fun xs _ _ g -> Tensor.scatterAdd (zerosLike xs[0], dim, ixT, g)
+                }
                 [| x |]
 
         /// torch.scatter_add: a copy of x with src added at the positions index names along dim.
@@ -179,7 +229,13 @@ module IndexingOps =
             let dim = Shape.normDim "scatterAdd" x.Rank dim
 
             if not (index.Shape.Equals src.Shape) || index.Rank <> x.Rank then
-                invalidArg "src" (sprintf "scatterAdd: index %O and src %O must have equal shapes and the rank of the input %O." index.Shape src.Shape x.Shape)
+                invalidArg
+                    "src"
+                    (sprintf
+                        "scatterAdd: index %O and src %O must have equal shapes and the rank of the input %O."
+                        index.Shape
+                        src.Shape
+                        x.Shape)
 
             if x.DType <> src.DType then
                 invalidArg "src" (sprintf "scatterAdd: dtypes differ (%O and %O)." x.DType src.DType)
@@ -188,10 +244,17 @@ module IndexingOps =
             let ixT = TConst ix
 
             TensorCore.apply
-                { Name = "scatterAdd"
-                  Raw = fun r -> r[0].ScatterAdd(dim, ix, r[1])
-                  Jvp = fun xs _ i t -> if i = 0 then t else Tensor.scatterAdd (zerosLike xs[0], dim, ixT, t)
-                  Vjp = fun _ _ i g -> if i = 0 then g else Tensor.gather (g, dim, ixT) }
+                {
+                    Name = "scatterAdd"
+                    Raw = fun r -> r[0].ScatterAdd(dim, ix, r[1])
+                    Jvp =
+                        fun xs _ i t ->
+                            if i = 0 then
+                                t
+                            else
+                                Tensor.scatterAdd (zerosLike xs[0], dim, ixT, t)
+                    Vjp = fun _ _ i g -> if i = 0 then g else Tensor.gather (g, dim, ixT)
+                }
                 [| x; src |]
 
         /// torch.index_select: the slices at the given positions along dim.
@@ -205,10 +268,12 @@ module IndexingOps =
             let ixT = TConst ix
 
             TensorCore.apply
-                { Name = "indexSelect"
-                  Raw = fun r -> r[0].IndexSelect(dim, ix)
-                  Jvp = fun _ _ _ t -> Tensor.indexSelect (t, dim, ixT)
-                  Vjp = fun xs _ _ g -> Tensor.indexAdd (zerosLike xs[0], dim, ixT, g) }
+                {
+                    Name = "indexSelect"
+                    Raw = fun r -> r[0].IndexSelect(dim, ix)
+                    Jvp = fun _ _ _ t -> Tensor.indexSelect (t, dim, ixT)
+                    Vjp = fun xs _ _ g -> Tensor.indexAdd (zerosLike xs[0], dim, ixT, g)
+                }
                 [| x |]
 
         /// torch.index_add: a copy of x with src's slices added at the positions index names along dim.
@@ -216,19 +281,40 @@ module IndexingOps =
             let dim = Shape.normDim "indexAdd" x.Rank dim
 
             let otherDimsDiffer =
-                src.Rank = x.Rank && Seq.exists (fun d -> d <> dim && src.Shape.Dims[d] <> x.Shape.Dims[d]) (seq { 0 .. x.Rank - 1 })
+                src.Rank = x.Rank
+                && Seq.exists (fun d -> d <> dim && src.Shape.Dims[d] <> x.Shape.Dims[d]) (seq { 0 .. x.Rank - 1 })
 
-            if index.Rank <> 1 || src.Rank <> x.Rank || src.Shape.Dims[dim] <> index.Numel || otherDimsDiffer then
-                invalidArg "src" (sprintf "indexAdd: expected a 1-D index and src shaped like the input %O with dim %d of size %d; got index %O, src %O." x.Shape dim index.Numel index.Shape src.Shape)
+            if
+                index.Rank <> 1
+                || src.Rank <> x.Rank
+                || src.Shape.Dims[dim] <> index.Numel
+                || otherDimsDiffer
+            then
+                invalidArg
+                    "src"
+                    (sprintf
+                        "indexAdd: expected a 1-D index and src shaped like the input %O with dim %d of size %d; got index %O, src %O."
+                        x.Shape
+                        dim
+                        index.Numel
+                        index.Shape
+                        src.Shape)
 
             let ix = int64Index "indexAdd" index
             let ixT = TConst ix
 
             TensorCore.apply
-                { Name = "indexAdd"
-                  Raw = fun r -> r[0].IndexAdd(dim, ix, r[1])
-                  Jvp = fun xs _ i t -> if i = 0 then t else Tensor.indexAdd (zerosLike xs[0], dim, ixT, t)
-                  Vjp = fun _ _ i g -> if i = 0 then g else Tensor.indexSelect (g, dim, ixT) }
+                {
+                    Name = "indexAdd"
+                    Raw = fun r -> r[0].IndexAdd(dim, ix, r[1])
+                    Jvp =
+                        fun xs _ i t ->
+                            if i = 0 then
+                                t
+                            else
+                                Tensor.indexAdd (zerosLike xs[0], dim, ixT, t)
+                    Vjp = fun _ _ i g -> if i = 0 then g else Tensor.indexSelect (g, dim, ixT)
+                }
                 [| x; src |]
 
         /// Constant padding of the trailing dims: padding[k] = (before, after) for dim (rank - padding.Length + k).
@@ -236,23 +322,36 @@ module IndexingOps =
             let padding = Array.ofSeq padding
 
             if padding.Length > x.Rank then
-                invalidArg "padding" (sprintf "pad: %d (before, after) pairs given for a tensor of rank %d (%O)." padding.Length x.Rank x.Shape)
+                invalidArg
+                    "padding"
+                    (sprintf
+                        "pad: %d (before, after) pairs given for a tensor of rank %d (%O)."
+                        padding.Length
+                        x.Rank
+                        x.Shape)
 
             if padding |> Array.exists (fun (a, b) -> a < 0 || b < 0) then
                 invalidArg "padding" (sprintf "pad: padding sizes must be >= 0, got %A." padding)
 
             let lead = x.Rank - padding.Length
-            let before = Array.init x.Rank (fun d -> if d < lead then 0 else fst padding[d - lead])
-            let after = Array.init x.Rank (fun d -> if d < lead then 0 else snd padding[d - lead])
+
+            let before =
+                Array.init x.Rank (fun d -> if d < lead then 0 else fst padding[d - lead])
+
+            let after =
+                Array.init x.Rank (fun d -> if d < lead then 0 else snd padding[d - lead])
+
             let value = defaultArg value 0.0
             let sizes = x.Shape.ToArray()
             let ones = Array.create x.Rank 1
 
             TensorCore.apply
-                { Name = "pad"
-                  Raw = fun r -> r[0].Pad(before, after, value)
-                  Jvp = fun _ y _ t -> sliceScatter y.Shape before ones t
-                  Vjp = fun _ _ _ g -> sliceAll before ones sizes g }
+                {
+                    Name = "pad"
+                    Raw = fun r -> r[0].Pad(before, after, value)
+                    Jvp = fun _ y _ t -> sliceScatter y.Shape before ones t
+                    Vjp = fun _ _ _ g -> sliceAll before ones sizes g
+                }
                 [| x |]
 
         /// One-hot rows: an Int tensor of class indices of shape S gives S @ [numClasses] (Float32 unless a dtype is given).
@@ -265,9 +364,18 @@ module IndexingOps =
 
             for v in (ix.ToArray() :?> int64[]) do
                 if v < 0L || v >= int64 numClasses then
-                    raise (ArgumentOutOfRangeException("indices", sprintf "oneHot: class index %d is out of range for %d classes." v numClasses))
+                    raise (
+                        ArgumentOutOfRangeException(
+                            "indices",
+                            sprintf "oneHot: class index %d is out of range for %d classes." v numClasses
+                        )
+                    )
+
             let outShape = Shape.Create(Array.append (indices.Shape.ToArray()) [| numClasses |])
             let zeros = indices.Raw.Backend.Zeros(outShape, dtype)
-            let ones = indices.Raw.Backend.Full(Shape.Create(Array.append (indices.Shape.ToArray()) [| 1 |]), dtype, 1.0)
+
+            let ones =
+                indices.Raw.Backend.Full(Shape.Create(Array.append (indices.Shape.ToArray()) [| 1 |]), dtype, 1.0)
+
             let ixCol = ix.Reshape(ones.Shape)
             TConst(zeros.ScatterAdd(indices.Rank, ixCol, ones))

@@ -11,10 +11,12 @@ module LayoutOps =
             perm |> Array.iteri (fun i p -> inverse[p] <- i)
 
             TensorCore.apply
-                { Name = "permute"
-                  Raw = fun r -> r[0].Permute perm
-                  Jvp = fun _ _ _ t -> permuteCore perm t
-                  Vjp = fun _ _ _ g -> permuteCore inverse g }
+                {
+                    Name = "permute"
+                    Raw = fun r -> r[0].Permute perm
+                    Jvp = fun _ _ _ t -> permuteCore perm t
+                    Vjp = fun _ _ _ g -> permuteCore inverse g
+                }
                 [| x |]
 
     type Tensor with
@@ -26,14 +28,18 @@ module LayoutOps =
             let perm = perm |> Seq.map (Shape.normDim "permute" x.Rank) |> Array.ofSeq
 
             if perm.Length <> x.Rank || (Array.distinct perm).Length <> perm.Length then
-                invalidArg "perm" (sprintf "permute: %s is not a permutation of the %d dims of %O." (Shape.format perm) x.Rank x.Shape)
+                invalidArg
+                    "perm"
+                    (sprintf "permute: %s is not a permutation of the %d dims of %O." (Shape.format perm) x.Rank x.Shape)
 
             permuteCore perm x
 
         /// Swaps two dimensions (by default the last two).
         static member transpose(x: Tensor, ?dim0: int, ?dim1: int) =
             if x.Rank < 2 && dim0.IsNone then
-                invalidArg "x" (sprintf "transpose: needs rank >= 2, got %O; pass dims explicitly or use unsqueeze." x.Shape)
+                invalidArg
+                    "x"
+                    (sprintf "transpose: needs rank >= 2, got %O; pass dims explicitly or use unsqueeze." x.Shape)
 
             let d0 = Shape.normDim "transpose" x.Rank (defaultArg dim0 -2)
             let d1 = Shape.normDim "transpose" x.Rank (defaultArg dim1 -1)
@@ -65,8 +71,10 @@ module LayoutOps =
             | Some dim ->
                 let dim = Shape.normDim "squeeze" x.Rank dim
 
-                if d[dim] <> 1 then x
-                else TensorCore.reshape (Array.append d[.. dim - 1] d[dim + 1 ..]) x
+                if d[dim] <> 1 then
+                    x
+                else
+                    TensorCore.reshape (Array.append d[.. dim - 1] d[dim + 1 ..]) x
             | None -> TensorCore.reshape (d |> Array.filter (fun n -> n <> 1)) x
 
         /// Inserts a size-1 dimension at dim (-1 appends).
@@ -81,7 +89,8 @@ module LayoutOps =
             let lead = dims.Length - x.Rank
 
             let dims =
-                dims |> Array.mapi (fun i n -> if n = -1 && i >= lead then x.Shape.Dims[i - lead] else n)
+                dims
+                |> Array.mapi (fun i n -> if n = -1 && i >= lead then x.Shape.Dims[i - lead] else n)
 
             TensorCore.expand (Shape.Create dims) x
 

@@ -6,25 +6,42 @@ module MatmulOps =
     /// op(a) @ op(b) over the last two dims, where op transposes when its flag is set.
     let rec internal matmulT (a: Tensor) (ta: bool) (b: Tensor) (tb: bool) : Tensor =
         if a.DType <> b.DType then
-            invalidArg "b" (sprintf "matmul: dtypes differ (%O %O and %O %O); cast one with Tensor.cast." a.DType a.Shape b.DType b.Shape)
+            invalidArg
+                "b"
+                (sprintf
+                    "matmul: dtypes differ (%O %O and %O %O); cast one with Tensor.cast."
+                    a.DType
+                    a.Shape
+                    b.DType
+                    b.Shape)
 
         TensorCore.apply
-            { Name = "matmul"
-              Raw = fun r -> r[0].MatMul(ta, r[1], tb)
-              Jvp = fun xs _ i t -> if i = 0 then matmulT t ta xs[1] tb else matmulT xs[0] ta t tb
-              Vjp =
-                fun xs _ i g ->
-                    let a, b = xs[0], xs[1]
-
-                    let full =
+            {
+                Name = "matmul"
+                Raw = fun r -> r[0].MatMul(ta, r[1], tb)
+                Jvp =
+                    fun xs _ i t ->
                         if i = 0 then
-                            if ta then matmulT b tb g true else matmulT g false b (not tb)
-                        else if tb then
-                            matmulT g true a ta
+                            matmulT t ta xs[1] tb
                         else
-                            matmulT a (not ta) g false
+                            matmulT xs[0] ta t tb
+                Vjp =
+                    fun xs _ i g ->
+                        let a, b = xs[0], xs[1]
 
-                    TensorCore.sumToShape xs[i].Shape full }
+                        let full =
+                            if i = 0 then
+                                if ta then
+                                    matmulT b tb g true
+                                else
+                                    matmulT g false b (not tb)
+                            else if tb then
+                                matmulT g true a ta
+                            else
+                                matmulT a (not ta) g false
+
+                        TensorCore.sumToShape xs[i].Shape full
+            }
             [| a; b |]
 
     type Tensor with
@@ -38,15 +55,26 @@ module MatmulOps =
             let k2 = if b.Rank = 1 then b.Shape[0] else b.Shape[b.Rank - 2]
 
             if k1 <> k2 then
-                invalidArg "b" (sprintf "matmul: shapes %O and %O cannot be multiplied (%d vs %d); the left operand's last dim must equal the right operand's %s dim." a.Shape b.Shape k1 k2 (if b.Rank = 1 then "only" else "second-to-last"))
+                invalidArg
+                    "b"
+                    (sprintf
+                        "matmul: shapes %O and %O cannot be multiplied (%d vs %d); the left operand's last dim must equal the right operand's %s dim."
+                        a.Shape
+                        b.Shape
+                        k1
+                        k2
+                        (if b.Rank = 1 then "only" else "second-to-last"))
 
             if a.Rank > 2 && b.Rank > 2 then
-                let batch (s: Shape) = Shape.Create(s.ToArray()[.. s.Rank - 3])
+                let batch (s: Shape) =
+                    Shape.Create(s.ToArray()[.. s.Rank - 3])
 
                 try
                     Shape.broadcast "matmul" (batch a.Shape) (batch b.Shape) |> ignore
                 with :? System.ArgumentException ->
-                    invalidArg "b" (sprintf "matmul: the batch dims of %O and %O cannot be broadcast together." a.Shape b.Shape)
+                    invalidArg
+                        "b"
+                        (sprintf "matmul: the batch dims of %O and %O cannot be broadcast together." a.Shape b.Shape)
 
             let a2 = if a.Rank = 1 then Tensor.unsqueeze (a, 0) else a
             let b2 = if b.Rank = 1 then Tensor.unsqueeze (b, 1) else b
@@ -68,7 +96,13 @@ module MatmulOps =
             if x.Rank = 0 || x.Shape.Dims[x.Rank - 1] <> weight.Shape.Dims[1] then
                 invalidArg
                     "x"
-                    (sprintf "linear(%d->%d): input %O has last dim %d, expected %d." weight.Shape.Dims[1] weight.Shape.Dims[0] x.Shape (if x.Rank = 0 then 0 else x.Shape.Dims[x.Rank - 1]) weight.Shape.Dims[1])
+                    (sprintf
+                        "linear(%d->%d): input %O has last dim %d, expected %d."
+                        weight.Shape.Dims[1]
+                        weight.Shape.Dims[0]
+                        x.Shape
+                        (if x.Rank = 0 then 0 else x.Shape.Dims[x.Rank - 1])
+                        weight.Shape.Dims[1])
 
             let x2 = if x.Rank = 1 then Tensor.unsqueeze (x, 0) else x
             let y = matmulT x2 false weight true

@@ -16,18 +16,31 @@ module ReductionOps =
         if x.Numel = 0 then
             invalidArg "x" (sprintf "%s: cannot reduce an empty tensor %O." op x.Shape)
 
-        let keptDims = [| for d in 0 .. x.Rank - 1 do if not (Array.contains d dims) then d |]
+        let keptDims =
+            [|
+                for d in 0 .. x.Rank - 1 do
+                    if not (Array.contains d dims) then
+                        d
+            |]
+
         let perm = Array.append keptDims dims
         let moved = Tensor.permute (x, perm)
         let keptSizes = keptDims |> Array.map (fun d -> x.Shape.Dims[d])
         let merged = TensorCore.reshape (Array.append keptSizes [| countOf x dims |]) moved
         let r = merged.Raw
-        let _, idx = if isMax then r.MaxAlong(merged.Rank - 1, true) else r.MinAlong(merged.Rank - 1, true)
+
+        let _, idx =
+            if isMax then
+                r.MaxAlong(merged.Rank - 1, true)
+            else
+                r.MinAlong(merged.Rank - 1, true)
+
         let values = Tensor.gather (merged, merged.Rank - 1, TConst idx)
 
         let outShape =
             if keepDim then
-                x.Shape.ToArray() |> Array.mapi (fun i n -> if Array.contains i dims then 1 else n)
+                x.Shape.ToArray()
+                |> Array.mapi (fun i n -> if Array.contains i dims then 1 else n)
             else
                 keptSizes
 
@@ -39,10 +52,14 @@ module ReductionOps =
             let dims = dimsOrAll "sum" x dims
             let keepDim = defaultArg keepDim false
 
-            if dims.Length = 0 then x else TensorCore.sumDims dims keepDim x
+            if dims.Length = 0 then
+                x
+            else
+                TensorCore.sumDims dims keepDim x
 
         /// Sum over one dim.
-        static member sum(x: Tensor, dim: int, ?keepDim: bool) = Tensor.sum (x, [ dim ], ?keepDim = keepDim)
+        static member sum(x: Tensor, dim: int, ?keepDim: bool) =
+            Tensor.sum (x, [ dim ], ?keepDim = keepDim)
 
         /// Mean over dims (all when none are given).
         static member mean(x: Tensor, ?dims: int seq, ?keepDim: bool) =
@@ -54,21 +71,24 @@ module ReductionOps =
             TensorCore.mul s (TensorCore.scalarLike s (1.0 / float (countOf x ds)))
 
         /// Mean over one dim.
-        static member mean(x: Tensor, dim: int, ?keepDim: bool) = Tensor.mean (x, [ dim ], ?keepDim = keepDim)
+        static member mean(x: Tensor, dim: int, ?keepDim: bool) =
+            Tensor.mean (x, [ dim ], ?keepDim = keepDim)
 
         /// Maximum over dims (all when none are given); the gradient goes to the first maximum.
         static member max(x: Tensor, ?dims: int seq, ?keepDim: bool) =
             extreme "max" true x (dimsOrAll "max" x dims) (defaultArg keepDim false)
 
         /// Maximum over one dim.
-        static member max(x: Tensor, dim: int, ?keepDim: bool) = Tensor.max (x, [ dim ], ?keepDim = keepDim)
+        static member max(x: Tensor, dim: int, ?keepDim: bool) =
+            Tensor.max (x, [ dim ], ?keepDim = keepDim)
 
         /// Minimum over dims (all when none are given); the gradient goes to the first minimum.
         static member min(x: Tensor, ?dims: int seq, ?keepDim: bool) =
             extreme "min" false x (dimsOrAll "min" x dims) (defaultArg keepDim false)
 
         /// Minimum over one dim.
-        static member min(x: Tensor, dim: int, ?keepDim: bool) = Tensor.min (x, [ dim ], ?keepDim = keepDim)
+        static member min(x: Tensor, dim: int, ?keepDim: bool) =
+            Tensor.min (x, [ dim ], ?keepDim = keepDim)
 
         /// Int64 position of the first maximum along dim (of the flattened tensor when no dim is given).
         static member argmax(x: Tensor, ?dim: int, ?keepDim: bool) =

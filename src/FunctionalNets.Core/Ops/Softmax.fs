@@ -10,12 +10,26 @@ module SoftmaxOps =
             let keepDim = defaultArg keepDim false
             // The max is a constant shift: it cancels in the derivative, so no gradient flows through it.
             let m = (Tensor.max (x.NoDiff, ds, true))
-            let lse = TensorCore.add (Tensor.log (Tensor.sum (TensorCore.exp (TensorCore.sub x m), ds, true))) m
 
-            if keepDim then lse else TensorCore.reshape (Shape.Create(x.Shape.ToArray() |> Array.indexed |> Array.filter (fun (i, _) -> not (Array.contains i ds)) |> Array.map snd)).Dims lse
+            let lse =
+                TensorCore.add (Tensor.log (Tensor.sum (TensorCore.exp (TensorCore.sub x m), ds, true))) m
+
+            if keepDim then
+                lse
+            else
+                TensorCore.reshape
+                    (Shape.Create(
+                        x.Shape.ToArray()
+                        |> Array.indexed
+                        |> Array.filter (fun (i, _) -> not (Array.contains i ds))
+                        |> Array.map snd
+                    ))
+                        .Dims
+                    lse
 
         /// log(sum(exp x)) over one dim.
-        static member logsumexp(x: Tensor, dim: int, ?keepDim: bool) = Tensor.logsumexp (x, [ dim ], ?keepDim = keepDim)
+        static member logsumexp(x: Tensor, dim: int, ?keepDim: bool) =
+            Tensor.logsumexp (x, [ dim ], ?keepDim = keepDim)
 
         /// x - logsumexp(x) along dim.
         static member logSoftmax(x: Tensor, ?dim: int) =

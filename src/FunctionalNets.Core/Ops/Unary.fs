@@ -6,7 +6,10 @@ open System
 [<AutoOpen>]
 module UnaryOps =
     let private one (x: Tensor) = TensorCore.scalarLike x 1.0
-    let private zerosOf (x: Tensor) = TConst(x.Raw.Backend.Zeros(x.Shape, x.DType))
+
+    let private zerosOf (x: Tensor) =
+        TConst(x.Raw.Backend.Zeros(x.Shape, x.DType))
+
     let private u name kind deriv x = TensorCore.unary name kind deriv x
 
     type Tensor with
@@ -14,6 +17,7 @@ module UnaryOps =
         static member exp(x: Tensor) = TensorCore.exp x
         /// Natural logarithm.
         static member log(x: Tensor) = TensorCore.log x
+
         /// |x| (derivative sign(x), 0 at 0 as in PyTorch).
         static member abs(x: Tensor) =
             if x.DType.IsFloatingPoint then
@@ -22,43 +26,64 @@ module UnaryOps =
                 let zero = TConst(x.Raw.Backend.Zeros(Shape.Scalar, x.DType))
                 let negated = TConst(zero.Raw.Binary(BinaryKind.Sub, x.Raw))
                 TConst(negated.Raw.Where(x.Raw.Compare(CompareKind.Lt, zero.Raw), x.Raw))
+
         /// -1, 0 or 1 (zero derivative).
         static member sign(x: Tensor) = TConst(x.Raw.Unary UnaryKind.Sign)
+
         /// Square root.
-        static member sqrt(x: Tensor) = u "sqrt" UnaryKind.Sqrt (fun _ y -> TensorCore.div (TensorCore.scalarLike y 0.5) y) x
+        static member sqrt(x: Tensor) =
+            u "sqrt" UnaryKind.Sqrt (fun _ y -> TensorCore.div (TensorCore.scalarLike y 0.5) y) x
+
         /// 1 / sqrt(x).
         static member rsqrt(x: Tensor) =
             u "rsqrt" UnaryKind.Rsqrt (fun x y -> TensorCore.mul (TensorCore.scalarLike x -0.5) (TensorCore.div y x)) x
+
         /// Sine.
-        static member sin(x: Tensor) = u "sin" UnaryKind.Sin (fun x _ -> Tensor.cos x) x
+        static member sin(x: Tensor) =
+            u "sin" UnaryKind.Sin (fun x _ -> Tensor.cos x) x
+
         /// Cosine.
-        static member cos(x: Tensor) = u "cos" UnaryKind.Cos (fun x _ -> TensorCore.neg (Tensor.sin x)) x
+        static member cos(x: Tensor) =
+            u "cos" UnaryKind.Cos (fun x _ -> TensorCore.neg (Tensor.sin x)) x
+
         /// Hyperbolic tangent.
         static member tanh(x: Tensor) =
             u "tanh" UnaryKind.Tanh (fun _ y -> TensorCore.sub (one y) (TensorCore.mul y y)) x
+
         /// 1 / (1 + e^-x).
         static member sigmoid(x: Tensor) =
             u "sigmoid" UnaryKind.Sigmoid (fun _ y -> TensorCore.mul y (TensorCore.sub (one y) y)) x
+
         /// log(1 + x).
-        static member log1p(x: Tensor) = u "log1p" UnaryKind.Log1p (fun x _ -> TensorCore.div (one x) (TensorCore.add (one x) x)) x
+        static member log1p(x: Tensor) =
+            u "log1p" UnaryKind.Log1p (fun x _ -> TensorCore.div (one x) (TensorCore.add (one x) x)) x
+
         /// e^x - 1.
-        static member expm1(x: Tensor) = u "expm1" UnaryKind.Expm1 (fun _ y -> TensorCore.add y (one y)) x
+        static member expm1(x: Tensor) =
+            u "expm1" UnaryKind.Expm1 (fun _ y -> TensorCore.add y (one y)) x
+
         /// 1 / x.
-        static member reciprocal(x: Tensor) = u "reciprocal" UnaryKind.Reciprocal (fun _ y -> TensorCore.neg (TensorCore.mul y y)) x
+        static member reciprocal(x: Tensor) =
+            u "reciprocal" UnaryKind.Reciprocal (fun _ y -> TensorCore.neg (TensorCore.mul y y)) x
+
         /// x * x.
         static member square(x: Tensor) = TensorCore.powScalar 2.0 x
         /// x ** p for a constant p.
         static member pow(x: Tensor, p: float) = TensorCore.powScalar p x
         /// x ** p elementwise with broadcasting.
         static member pow(x: Tensor, p: Tensor) = TensorCore.pow x p
+
         /// The error function (derivative 2/sqrt(pi) e^(-x^2)).
         static member erf(x: Tensor) =
             u
                 "erf"
                 UnaryKind.Erf
                 (fun x _ ->
-                    TensorCore.mul (TensorCore.scalarLike x (2.0 / sqrt Math.PI)) (TensorCore.exp (TensorCore.neg (TensorCore.mul x x))))
+                    TensorCore.mul
+                        (TensorCore.scalarLike x (2.0 / sqrt Math.PI))
+                        (TensorCore.exp (TensorCore.neg (TensorCore.mul x x))))
                 x
+
         /// Largest integer <= x (zero derivative).
         static member floor(x: Tensor) = TConst(x.Raw.Unary UnaryKind.Floor)
         /// Smallest integer >= x (zero derivative).

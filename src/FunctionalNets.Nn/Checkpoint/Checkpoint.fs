@@ -22,7 +22,8 @@ module Checkpoint =
 
     let private sections = [ "params"; "state"; "opt" ]
 
-    let private sectionsOf (ts: TrainState) = [ "params", ts.Params; "state", ts.State; "opt", ts.Opt ]
+    let private sectionsOf (ts: TrainState) =
+        [ "params", ts.Params; "state", ts.State; "opt", ts.Opt ]
 
     let private fullName (section: string) (path: string) =
         if path = "" then section else section + "." + path
@@ -61,17 +62,28 @@ module Checkpoint =
 
         Text.Encoding.UTF8.GetString(ms.ToArray())
 
-    let rec private readSkeleton (file: string) (lookup: string -> Tensor) (prefix: string) (e: JsonElement) : PTree<Tensor> =
+    let rec private readSkeleton
+        (file: string)
+        (lookup: string -> Tensor)
+        (prefix: string)
+        (e: JsonElement)
+        : PTree<Tensor> =
         match e.ValueKind with
         | JsonValueKind.Null -> Leaf(lookup prefix)
         | JsonValueKind.Array ->
             Node
-                [ for kid in e.EnumerateArray() do
-                      if kid.ValueKind <> JsonValueKind.Array || kid.GetArrayLength() <> 2 || kid[0].ValueKind <> JsonValueKind.String then
-                          bad file "the 'structure' metadata is malformed"
+                [
+                    for kid in e.EnumerateArray() do
+                        if
+                            kid.ValueKind <> JsonValueKind.Array
+                            || kid.GetArrayLength() <> 2
+                            || kid[0].ValueKind <> JsonValueKind.String
+                        then
+                            bad file "the 'structure' metadata is malformed"
 
-                      let name = string (kid[0].GetString())
-                      name, readSkeleton file lookup (prefix + "." + name) kid[1] ]
+                        let name = string (kid[0].GetString())
+                        name, readSkeleton file lookup (prefix + "." + name) kid[1]
+                ]
         | _ -> bad file "the 'structure' metadata is malformed"
 
     /// Trees from dotted names alone (files written by other tools): children in order of first appearance.
@@ -79,9 +91,12 @@ module Checkpoint =
         let mine =
             tensors
             |> List.choose (fun (n, t) ->
-                if n = section then Some([], t)
-                elif n.StartsWith(section + ".", StringComparison.Ordinal) then Some(List.ofArray (n.Substring(section.Length + 1).Split '.'), t)
-                else None)
+                if n = section then
+                    Some([], t)
+                elif n.StartsWith(section + ".", StringComparison.Ordinal) then
+                    Some(List.ofArray (n.Substring(section.Length + 1).Split '.'), t)
+                else
+                    None)
 
         let rec build (items: (string list * Tensor) list) : PTree<Tensor> =
             match items with
@@ -92,7 +107,10 @@ module Checkpoint =
 
                 for parts, t in items do
                     match parts with
-                    | [] -> invalidArg "tensors" (sprintf "Checkpoint: '%s' is both a tensor and a prefix of other tensors." section)
+                    | [] ->
+                        invalidArg
+                            "tensors"
+                            (sprintf "Checkpoint: '%s' is both a tensor and a prefix of other tensors." section)
                     | p :: rest ->
                         if not (groups.ContainsKey p) then
                             order.Add p
@@ -109,7 +127,12 @@ module Checkpoint =
     let save (path: string) (ts: TrainState) (metadata: Map<string, string>) : unit =
         for KeyValue(k, _) in metadata do
             if reservedKeys.Contains k then
-                invalidArg "metadata" (sprintf "Checkpoint.save %s: the metadata key '%s' is reserved by the checkpoint; rename it." path k)
+                invalidArg
+                    "metadata"
+                    (sprintf
+                        "Checkpoint.save %s: the metadata key '%s' is reserved by the checkpoint; rename it."
+                        path
+                        k)
 
         let tensors =
             sectionsOf ts
@@ -131,7 +154,11 @@ module Checkpoint =
             match meta.TryFind k with
             | Some v -> v
             | None ->
-                bad path (sprintf "no '%s' entry in the metadata, so it is not a FunctionalNets checkpoint; read plain weights with SafeTensors.read" k)
+                bad
+                    path
+                    (sprintf
+                        "no '%s' entry in the metadata, so it is not a FunctionalNets checkpoint; read plain weights with SafeTensors.read"
+                        k)
 
         let step =
             match Int64.TryParse(get "step", NumberStyles.Integer, CultureInfo.InvariantCulture) with
@@ -141,7 +168,10 @@ module Checkpoint =
         let key =
             match (get "key").Split ',' with
             | [| a; b |] ->
-                match UInt32.TryParse(a, NumberStyles.Integer, CultureInfo.InvariantCulture), UInt32.TryParse(b, NumberStyles.Integer, CultureInfo.InvariantCulture) with
+                match
+                    UInt32.TryParse(a, NumberStyles.Integer, CultureInfo.InvariantCulture),
+                    UInt32.TryParse(b, NumberStyles.Integer, CultureInfo.InvariantCulture)
+                with
                 | (true, k0), (true, k1) -> { K0 = k0; K1 = k1 }
                 | _ -> bad path (sprintf "the key '%s' is not two unsigned integers" (get "key"))
             | _ -> bad path (sprintf "the key '%s' is not two unsigned integers" (get "key"))
@@ -201,12 +231,14 @@ module Checkpoint =
 
         match trees with
         | [ p; s; o ] ->
-            { Params = p
-              State = s
-              Opt = o
-              Step = step
-              Key = key
-              LrScale = lr },
+            {
+                Params = p
+                State = s
+                Opt = o
+                Step = step
+                Key = key
+                LrScale = lr
+            },
             user
         | _ -> invalidOp "unreachable"
 
@@ -224,7 +256,15 @@ module Checkpoint =
             byName[n] <- t
 
         let mismatch (name: string) (what: string) =
-            raise (InvalidDataException(sprintf "checkpoint mismatch at %s: %s (file %s). Build the model and optimizer the checkpoint was saved from, or start from scratch." name what path))
+            raise (
+                InvalidDataException(
+                    sprintf
+                        "checkpoint mismatch at %s: %s (file %s). Build the model and optimizer the checkpoint was saved from, or start from scratch."
+                        name
+                        what
+                        path
+                )
+            )
 
         let expected = HashSet<string>()
 
@@ -253,10 +293,12 @@ module Checkpoint =
         | Some(n, t) -> mismatch n (sprintf "the file has it (%O) but the model does not" t.Shape)
         | None -> ()
 
-        { Params = p
-          State = s
-          Opt = o
-          Step = step
-          Key = key
-          LrScale = lr },
+        {
+            Params = p
+            State = s
+            Opt = o
+            Step = step
+            Key = key
+            LrScale = lr
+        },
         user

@@ -55,7 +55,7 @@ module SafeTensors =
         if not BitConverter.IsLittleEndian && t.DType.SizeInBytes > 1 then
             let w = t.DType.SizeInBytes
 
-            for i in 0 .. w .. bytes.Length - w do
+            for i in 0..w .. bytes.Length - w do
                 Array.Reverse(bytes, i, w)
 
         bytes
@@ -64,7 +64,8 @@ module SafeTensors =
     let private headerJson (tensors: (string * Tensor) list) (metadata: Map<string, string>) : byte[] =
         use ms = new MemoryStream()
         // Relaxed escaping keeps non-ASCII names readable; the output is still valid JSON for any reader.
-        let opts = JsonWriterOptions(Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = false)
+        let opts =
+            JsonWriterOptions(Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = false)
 
         do
             use w = new Utf8JsonWriter(ms, opts)
@@ -111,10 +112,17 @@ module SafeTensors =
 
         for name, _ in tensors do
             if String.IsNullOrEmpty name || name = "__metadata__" then
-                invalidArg "tensors" (sprintf "SafeTensors.write %s: invalid tensor name '%s' (names must be non-empty and not '__metadata__')." path name)
+                invalidArg
+                    "tensors"
+                    (sprintf
+                        "SafeTensors.write %s: invalid tensor name '%s' (names must be non-empty and not '__metadata__')."
+                        path
+                        name)
 
             if not (seen.Add name) then
-                invalidArg "tensors" (sprintf "SafeTensors.write %s: the tensor name '%s' appears twice; names must be unique." path name)
+                invalidArg
+                    "tensors"
+                    (sprintf "SafeTensors.write %s: the tensor name '%s' appears twice; names must be unique." path name)
 
         let json = headerJson tensors metadata
         let padded = (json.Length + 7) / 8 * 8
@@ -124,11 +132,14 @@ module SafeTensors =
         let full = Path.GetFullPath path
         let dir = string (Path.GetDirectoryName full)
         // Hidden, unique and in the same folder: the rename is then atomic (same file system).
-        let tmp = Path.Combine(dir, sprintf ".%s.%s.tmp" (string (Path.GetFileName full)) (Guid.NewGuid().ToString "N"))
+        let tmp =
+            Path.Combine(dir, sprintf ".%s.%s.tmp" (string (Path.GetFileName full)) (Guid.NewGuid().ToString "N"))
 
         try
             do
-                use fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 <<< 20)
+                use fs =
+                    new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 <<< 20)
+
                 let len = Array.zeroCreate<byte> 8
                 BinaryPrimitives.WriteUInt64LittleEndian(Span len, uint64 padded)
                 fs.Write(len, 0, 8)
@@ -155,16 +166,21 @@ module SafeTensors =
     let private bad (path: string) (problem: string) =
         raise (
             InvalidDataException(
-                sprintf "safetensors file %s: %s. The file is corrupt, truncated or not a safetensors file; write it again or restore it from a backup." path problem
+                sprintf
+                    "safetensors file %s: %s. The file is corrupt, truncated or not a safetensors file; write it again or restore it from a backup."
+                    path
+                    problem
             )
         )
 
     type private Entry =
-        { Name: string
-          DType: DType
-          Shape: int[]
-          Begin: int64
-          End: int64 }
+        {
+            Name: string
+            DType: DType
+            Shape: int[]
+            Begin: int64
+            End: int64
+        }
 
     let private parseHeader (path: string) (json: byte[]) (dataLength: int64) : Entry list * Map<string, string> =
         let doc =
@@ -198,7 +214,12 @@ module SafeTensors =
 
                 for m in v.EnumerateObject() do
                     if m.Value.ValueKind <> JsonValueKind.String then
-                        bad path (sprintf "metadata value of '%s' is %O, but metadata values must be strings" m.Name m.Value.ValueKind)
+                        bad
+                            path
+                            (sprintf
+                                "metadata value of '%s' is %O, but metadata values must be strings"
+                                m.Name
+                                m.Value.ValueKind)
 
                     metadata <- metadata.Add(m.Name, string (m.Value.GetString()))
             else
@@ -213,14 +234,21 @@ module SafeTensors =
                 let dtElem = field "dtype"
 
                 let code =
-                    if dtElem.ValueKind = JsonValueKind.String then string (dtElem.GetString())
-                    else bad path (sprintf "tensor '%s': dtype must be a string" name)
+                    if dtElem.ValueKind = JsonValueKind.String then
+                        string (dtElem.GetString())
+                    else
+                        bad path (sprintf "tensor '%s': dtype must be a string" name)
 
                 let dtype =
                     match dtypeOfCode code with
                     | Some d -> d
                     | None ->
-                        bad path (sprintf "tensor '%s' has dtype '%s', which FunctionalNets does not support (supported: F32, F64, I32, I64, BOOL); convert it in Python first" name code)
+                        bad
+                            path
+                            (sprintf
+                                "tensor '%s' has dtype '%s', which FunctionalNets does not support (supported: F32, F64, I32, I64, BOOL); convert it in Python first"
+                                name
+                                code)
 
                 let ints (f: string) =
                     let a = field f
@@ -228,10 +256,12 @@ module SafeTensors =
                     if a.ValueKind <> JsonValueKind.Array then
                         bad path (sprintf "tensor '%s': %s must be an array of non-negative integers" name f)
 
-                    [| for x in a.EnumerateArray() do
-                           match x.ValueKind, x.TryGetInt64() with
-                           | JsonValueKind.Number, (true, n) when n >= 0L -> n
-                           | _ -> bad path (sprintf "tensor '%s': %s must be an array of non-negative integers" name f) |]
+                    [|
+                        for x in a.EnumerateArray() do
+                            match x.ValueKind, x.TryGetInt64() with
+                            | JsonValueKind.Number, (true, n) when n >= 0L -> n
+                            | _ -> bad path (sprintf "tensor '%s': %s must be an array of non-negative integers" name f)
+                    |]
 
                 let shape = ints "shape"
                 let offsets = ints "data_offsets"
@@ -254,36 +284,68 @@ module SafeTensors =
                     bad path (sprintf "tensor '%s': data_offsets [%d, %d] end before they begin" name b e)
 
                 if e > dataLength then
-                    bad path (sprintf "tensor '%s': data_offsets [%d, %d] run past the end of the data (%d bytes); the file is truncated" name b e dataLength)
+                    bad
+                        path
+                        (sprintf
+                            "tensor '%s': data_offsets [%d, %d] run past the end of the data (%d bytes); the file is truncated"
+                            name
+                            b
+                            e
+                            dataLength)
 
                 let expected = numel * int64 dtype.SizeInBytes
 
                 if e - b <> expected then
-                    bad path (sprintf "tensor '%s': data_offsets [%d, %d] span %d bytes but shape %A of %s needs %d" name b e (e - b) shape code expected)
+                    bad
+                        path
+                        (sprintf
+                            "tensor '%s': data_offsets [%d, %d] span %d bytes but shape %A of %s needs %d"
+                            name
+                            b
+                            e
+                            (e - b)
+                            shape
+                            code
+                            expected)
 
                 if numel > int64 Int32.MaxValue then
                     bad path (sprintf "tensor '%s': %d elements is more than one array can hold" name numel)
 
                 entries.Add
-                    { Name = name
-                      DType = dtype
-                      Shape = shape |> Array.map int
-                      Begin = b
-                      End = e }
+                    {
+                        Name = name
+                        DType = dtype
+                        Shape = shape |> Array.map int
+                        Begin = b
+                        End = e
+                    }
 
         // No two tensors may share bytes (the reference reader requires them back to back as well).
-        let sorted = entries |> Seq.filter (fun x -> x.End > x.Begin) |> Seq.sortBy (fun x -> x.Begin) |> Array.ofSeq
+        let sorted =
+            entries
+            |> Seq.filter (fun x -> x.End > x.Begin)
+            |> Seq.sortBy (fun x -> x.Begin)
+            |> Array.ofSeq
 
         for i in 1 .. sorted.Length - 1 do
             if sorted[i].Begin < sorted[i - 1].End then
                 bad
                     path
-                    (sprintf "tensors '%s' [%d, %d] and '%s' [%d, %d] overlap" sorted[i - 1].Name sorted[i - 1].Begin sorted[i - 1].End sorted[i].Name sorted[i].Begin sorted[i].End)
+                    (sprintf
+                        "tensors '%s' [%d, %d] and '%s' [%d, %d] overlap"
+                        sorted[i - 1].Name
+                        sorted[i - 1].Begin
+                        sorted[i - 1].End
+                        sorted[i].Name
+                        sorted[i].Begin
+                        sorted[i].End)
 
         List.ofSeq entries, metadata
 
-    let private copyTo<'T when 'T: unmanaged and 'T: struct and 'T :> ValueType and 'T: (new: unit -> 'T)> (bytes: byte[]) =
-        let a = Array.zeroCreate<'T> (bytes.Length / sizeof<'T>)
+    let private copyTo<'T when 'T: unmanaged and 'T: struct and 'T :> ValueType and 'T: (new: unit -> 'T)>
+        (bytes: byte[])
+        =
+        let a = Array.zeroCreate<'T>(bytes.Length / sizeof<'T>)
         ReadOnlySpan(bytes).CopyTo(MemoryMarshal.AsBytes(Span a))
         a
 
@@ -291,7 +353,7 @@ module SafeTensors =
         if not BitConverter.IsLittleEndian && entry.DType.SizeInBytes > 1 then
             let w = entry.DType.SizeInBytes
 
-            for i in 0 .. w .. bytes.Length - w do
+            for i in 0..w .. bytes.Length - w do
                 Array.Reverse(bytes, i, w)
 
 
@@ -313,7 +375,9 @@ module SafeTensors =
         if not (File.Exists path) then
             raise (FileNotFoundException(sprintf "safetensors file %s does not exist; check the path." path, path))
 
-        use fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 <<< 16)
+        use fs =
+            new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 <<< 16)
+
         let fileLength = fs.Length
 
         if fileLength < 8L then
@@ -329,7 +393,7 @@ module SafeTensors =
         if int64 headerLen > maxHeader then
             bad path (sprintf "header length %d is implausibly large (limit %d)" headerLen maxHeader)
 
-        let json = Array.zeroCreate<byte> (int headerLen)
+        let json = Array.zeroCreate<byte>(int headerLen)
         fs.ReadExactly(json, 0, json.Length)
         let dataStart = 8L + int64 headerLen
         let entries, metadata = parseHeader path json (fileLength - dataStart)
@@ -337,7 +401,7 @@ module SafeTensors =
         let tensors =
             entries
             |> List.map (fun e ->
-                let buf = Array.zeroCreate<byte> (int (e.End - e.Begin))
+                let buf = Array.zeroCreate<byte>(int (e.End - e.Begin))
                 fs.Position <- dataStart + e.Begin
                 fs.ReadExactly(buf, 0, buf.Length)
                 e.Name, tensorOf e buf)

@@ -11,15 +11,17 @@ open System.Threading.Tasks
 
 /// How a dataset is cut into mini-batches for one epoch. Build it with DataLoader.create.
 type DataLoader =
-    { Dataset: IDataset
-      BatchSize: int
-      /// Shuffle the examples each epoch with a permutation drawn from the epoch's key.
-      Shuffle: bool
-      /// Drop the last batch when it is smaller than BatchSize.
-      DropLast: bool
-      /// How many finished batches a background worker may hold ready ahead of the consumer
-      /// (0: build each batch on the consumer's thread, no worker).
-      Prefetch: int }
+    {
+        Dataset: IDataset
+        BatchSize: int
+        /// Shuffle the examples each epoch with a permutation drawn from the epoch's key.
+        Shuffle: bool
+        /// Drop the last batch when it is smaller than BatchSize.
+        DropLast: bool
+        /// How many finished batches a background worker may hold ready ahead of the consumer
+        /// (0: build each batch on the consumer's thread, no worker).
+        Prefetch: int
+    }
 
 /// The batches of one epoch, built on a worker task while the consumer uses the previous batch.
 /// At most `prefetch` finished batches wait in the queue, plus one under construction.
@@ -57,7 +59,15 @@ type internal PrefetchEnumerator(ds: IDataset, batches: int[][], prefetch: int) 
 
             if worker.IsNone then
                 // LongRunning: a dedicated thread, so a busy thread pool (the kernels use it) never starves it.
-                worker <- Some(Task.Factory.StartNew(produce, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))
+                worker <-
+                    Some(
+                        Task.Factory.StartNew(
+                            produce,
+                            CancellationToken.None,
+                            TaskCreationOptions.LongRunning,
+                            TaskScheduler.Default
+                        )
+                    )
 
             let mutable b = Unchecked.defaultof<Batch>
 
@@ -73,7 +83,8 @@ type internal PrefetchEnumerator(ds: IDataset, batches: int[][], prefetch: int) 
                     f.Throw()
                     false
 
-        member _.Reset() = raise (NotSupportedException "DataLoader enumerators cannot be reset; call DataLoader.batches again.")
+        member _.Reset() =
+            raise (NotSupportedException "DataLoader enumerators cannot be reset; call DataLoader.batches again.")
 
     interface IDisposable with
         member _.Dispose() =
@@ -103,11 +114,13 @@ module DataLoader =
         if batchSize < 1 then
             invalidArg "batchSize" (sprintf "DataLoader.create: batchSize must be >= 1, got %d." batchSize)
 
-        { Dataset = dataset
-          BatchSize = batchSize
-          Shuffle = shuffle
-          DropLast = dropLast
-          Prefetch = 1 }
+        {
+            Dataset = dataset
+            BatchSize = batchSize
+            Shuffle = shuffle
+            DropLast = dropLast
+            Prefetch = 1
+        }
 
     /// The same loader with another prefetch depth (0 turns the background worker off, which makes
     /// exceptions from GetBatch surface at the exact batch and is handy when debugging a dataset).
@@ -121,12 +134,21 @@ module DataLoader =
     let count (loader: DataLoader) : int =
         let n = loader.Dataset.Count
 
-        if loader.DropLast then n / loader.BatchSize else (n + loader.BatchSize - 1) / loader.BatchSize
+        if loader.DropLast then
+            n / loader.BatchSize
+        else
+            (n + loader.BatchSize - 1) / loader.BatchSize
 
     /// The example indices of each batch of the epoch for this key (the key is only used when shuffling).
     let indices (loader: DataLoader) (key: Key) : int[][] =
         let n = loader.Dataset.Count
-        let order = if loader.Shuffle then Dataset.permutation key n else Array.init n id
+
+        let order =
+            if loader.Shuffle then
+                Dataset.permutation key n
+            else
+                Array.init n id
+
         let bs = loader.BatchSize
         Array.init (count loader) (fun b -> order[b * bs .. min n ((b + 1) * bs) - 1])
 
@@ -148,4 +170,5 @@ module DataLoader =
                     new PrefetchEnumerator(ds, indices loader key, loader.Prefetch) :> IEnumerator<Batch>
               interface IEnumerable with
                   member _.GetEnumerator() =
-                      new PrefetchEnumerator(ds, indices loader key, loader.Prefetch) :> IEnumerator }
+                      new PrefetchEnumerator(ds, indices loader key, loader.Prefetch) :> IEnumerator
+            }

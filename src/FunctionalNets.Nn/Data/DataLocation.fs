@@ -14,10 +14,12 @@ module DataLocation =
 
     /// The four MNIST files, without the ".gz" suffix (either form is accepted).
     let mnistFiles =
-        [ "train-images-idx3-ubyte"
-          "train-labels-idx1-ubyte"
-          "t10k-images-idx3-ubyte"
-          "t10k-labels-idx1-ubyte" ]
+        [
+            "train-images-idx3-ubyte"
+            "train-labels-idx1-ubyte"
+            "t10k-images-idx3-ubyte"
+            "t10k-labels-idx1-ubyte"
+        ]
 
     /// Canonical download location of the MNIST files (the mirror PyTorch's torchvision uses; the
     /// original http://yann.lecun.com/exdb/mnist/ is often unavailable).
@@ -40,7 +42,12 @@ module DataLocation =
             else
                 let home = Environment.GetFolderPath Environment.SpecialFolder.UserProfile
                 // UserProfile can be empty for service accounts; the temp folder is the last resort.
-                let home = if String.IsNullOrEmpty home then Path.GetTempPath() else home
+                let home =
+                    if String.IsNullOrEmpty home then
+                        Path.GetTempPath()
+                    else
+                        home
+
                 Path.Combine(home, ".cache", "functionalnets")
 
     /// The folder for a dataset: the explicit path if given; else $FUNCTIONALNETS_DATA/&lt;datasetName&gt; if
@@ -64,7 +71,8 @@ module DataLocation =
         else None
 
     let private hasMnist (dir: string) =
-        Directory.Exists dir && mnistFiles |> List.forall (fun f -> (tryMnistFile dir f).IsSome)
+        Directory.Exists dir
+        && mnistFiles |> List.forall (fun f -> (tryMnistFile dir f).IsSome)
 
     /// Folders named data/mnist in start and each of its ancestors (how a fresh clone finds its own copy).
     let private walkUp (start: string) =
@@ -84,12 +92,14 @@ module DataLocation =
             let full = Path.GetFullPath p
             [ full; Path.Combine(full, "mnist") ]
         | None ->
-            [ match envValue EnvironmentVariable with
-              | Some root -> yield Path.GetFullPath(Path.Combine(root, "mnist"))
-              | None -> ()
-              yield Path.Combine(cacheRoot (), "mnist")
-              yield! walkUp AppContext.BaseDirectory
-              yield! walkUp Environment.CurrentDirectory ]
+            [
+                match envValue EnvironmentVariable with
+                | Some root -> yield Path.GetFullPath(Path.Combine(root, "mnist"))
+                | None -> ()
+                yield Path.Combine(cacheRoot (), "mnist")
+                yield! walkUp AppContext.BaseDirectory
+                yield! walkUp Environment.CurrentDirectory
+            ]
             |> List.distinct
 
     /// The folder holding the four MNIST files (gzipped or not). Looks in the explicit path if given;
@@ -102,20 +112,28 @@ module DataLocation =
         match candidates |> List.tryFind hasMnist with
         | Some dir -> dir
         | None ->
-            let looked = candidates |> List.map (fun c -> "  - " + c) |> String.concat Environment.NewLine
+            let looked =
+                candidates
+                |> List.map (fun c -> "  - " + c)
+                |> String.concat Environment.NewLine
+
             let files = mnistFiles |> List.map (fun f -> f + ".gz") |> String.concat ", "
 
             let msg =
                 String.concat
                     Environment.NewLine
-                    [ sprintf "MNIST was not found. It needs the four files %s (gzipped or not) in one folder. Looked in:" files
-                      looked
-                      "To fix it, do one of:"
-                      "  - pass the folder that holds the files explicitly;"
-                      sprintf "  - set %s to a folder with an 'mnist' sub-folder holding them;" EnvironmentVariable
-                      sprintf
-                          "  - download them from %s into %s (Mnist.download does this and checks the sha256 of each file; the checksums are listed in data/mnist/README.md)."
-                          mnistUrl
-                          (resolve None "mnist") ]
+                    [
+                        sprintf
+                            "MNIST was not found. It needs the four files %s (gzipped or not) in one folder. Looked in:"
+                            files
+                        looked
+                        "To fix it, do one of:"
+                        "  - pass the folder that holds the files explicitly;"
+                        sprintf "  - set %s to a folder with an 'mnist' sub-folder holding them;" EnvironmentVariable
+                        sprintf
+                            "  - download them from %s into %s (Mnist.download does this and checks the sha256 of each file; the checksums are listed in data/mnist/README.md)."
+                            mnistUrl
+                            (resolve None "mnist")
+                    ]
 
             raise (FileNotFoundException(msg, files))

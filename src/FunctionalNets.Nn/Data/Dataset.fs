@@ -9,7 +9,12 @@ module Dataset =
     let private checkIndices (what: string) (count: int) (indices: int[]) =
         for i in indices do
             if i < 0 || i >= count then
-                raise (ArgumentOutOfRangeException("indices", sprintf "%s: index %d is out of range for a dataset of %d examples." what i count))
+                raise (
+                    ArgumentOutOfRangeException(
+                        "indices",
+                        sprintf "%s: index %d is out of range for a dataset of %d examples." what i count
+                    )
+                )
 
     /// A uniform integer in [0, bound) from the key's word stream, without modulo bias (Lemire's method
     /// with rejection); `counter` is the next word index and advances by the words used.
@@ -52,7 +57,10 @@ module Dataset =
         if inputs.Rank < 1 || targets.Rank < 1 then
             invalidArg
                 "inputs"
-                (sprintf "Dataset.ofTensors: inputs and targets need a leading example dim; got shapes %O and %O." inputs.Shape targets.Shape)
+                (sprintf
+                    "Dataset.ofTensors: inputs and targets need a leading example dim; got shapes %O and %O."
+                    inputs.Shape
+                    targets.Shape)
 
         let n = inputs.Shape[0]
 
@@ -78,10 +86,16 @@ module Dataset =
                 let ixIn = Tensor.ofArray (ix, [ ix.Length ], inputs.Device)
 
                 let ixTg =
-                    if targets.Device = inputs.Device then ixIn else Tensor.ofArray (ix, [ ix.Length ], targets.Device)
+                    if targets.Device = inputs.Device then
+                        ixIn
+                    else
+                        Tensor.ofArray (ix, [ ix.Length ], targets.Device)
 
-                { Input = Tensor.indexSelect (inputs, 0, ixIn)
-                  Target = Tensor.indexSelect (targets, 0, ixTg) } }
+                {
+                    Input = Tensor.indexSelect (inputs, 0, ixIn)
+                    Target = Tensor.indexSelect (targets, 0, ixTg)
+                }
+        }
 
     /// The examples of ds at the given indices, in that order (indices may repeat).
     let subset (indices: int[]) (ds: IDataset) : IDataset =
@@ -93,7 +107,8 @@ module Dataset =
 
             member _.GetBatch(ix) =
                 checkIndices "Dataset.subset" indices.Length ix
-                ds.GetBatch(Array.map (fun i -> indices[i]) ix) }
+                ds.GetBatch(Array.map (fun i -> indices[i]) ix)
+        }
 
     /// The first min(n, Count) examples (n larger than the dataset takes all of it, as a --limit flag wants).
     let take (n: int) (ds: IDataset) : IDataset =
@@ -106,7 +121,8 @@ module Dataset =
     let map (f: Batch -> Batch) (ds: IDataset) : IDataset =
         { new IDataset with
             member _.Count = ds.Count
-            member _.GetBatch(ix) = f (ds.GetBatch ix) }
+            member _.GetBatch(ix) = f (ds.GetBatch ix)
+        }
 
     /// Splits ds at random into (train, validation): a permutation from the key, its first
     /// round(trainFraction * Count) examples for training and the rest for validation.

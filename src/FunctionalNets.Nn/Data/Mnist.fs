@@ -17,9 +17,11 @@ type MnistSplit =
 /// One MNIST split as the IDX files store it: Count images of 28x28 uint8 pixels, row-major, and their
 /// labels 0..9.
 type MnistRaw =
-    { Images: byte[]
-      Labels: byte[]
-      Count: int }
+    {
+        Images: byte[]
+        Labels: byte[]
+        Count: int
+    }
 
 /// The MNIST reader (LeCun, Cortes, Burges; CC BY-SA 3.0): IDX files, gzipped or not, checked for
 /// layout, size and sha256 before use.
@@ -38,28 +40,57 @@ module Mnist =
     let Side = 28
 
     /// What each canonical file must hold: IDX magic, dims and the sha256 of its uncompressed bytes.
-    type private Spec = { Magic: int; Dims: int[]; Sha256: string }
+    type private Spec =
+        {
+            Magic: int
+            Dims: int[]
+            Sha256: string
+        }
 
     let private specs =
         dict
-            [ "train-images-idx3-ubyte",
-              { Magic = 0x803; Dims = [| 60000; 28; 28 |]; Sha256 = "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db" }
-              "train-labels-idx1-ubyte",
-              { Magic = 0x801; Dims = [| 60000 |]; Sha256 = "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5" }
-              "t10k-images-idx3-ubyte",
-              { Magic = 0x803; Dims = [| 10000; 28; 28 |]; Sha256 = "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7" }
-              "t10k-labels-idx1-ubyte",
-              { Magic = 0x801; Dims = [| 10000 |]; Sha256 = "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2" } ]
+            [
+                "train-images-idx3-ubyte",
+                {
+                    Magic = 0x803
+                    Dims = [| 60000; 28; 28 |]
+                    Sha256 = "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
+                }
+                "train-labels-idx1-ubyte",
+                {
+                    Magic = 0x801
+                    Dims = [| 60000 |]
+                    Sha256 = "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"
+                }
+                "t10k-images-idx3-ubyte",
+                {
+                    Magic = 0x803
+                    Dims = [| 10000; 28; 28 |]
+                    Sha256 = "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"
+                }
+                "t10k-labels-idx1-ubyte",
+                {
+                    Magic = 0x801
+                    Dims = [| 10000 |]
+                    Sha256 = "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"
+                }
+            ]
 
     let private baseName (path: string) =
         let f = string (Path.GetFileName path)
-        if f.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) then f[.. f.Length - 4] else f
+
+        if f.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) then
+            f[.. f.Length - 4]
+        else
+            f
 
     let private bad (path: string) (problem: string) (fix: string) =
         raise (InvalidDataException(sprintf "MNIST file %s: %s. %s" path problem fix))
 
     let private redownload =
-        sprintf "Delete it and download it again from %s (Mnist.download checks each file's sha256)." DataLocation.mnistUrl
+        sprintf
+            "Delete it and download it again from %s (Mnist.download checks each file's sha256)."
+            DataLocation.mnistUrl
 
     /// The file's bytes, decompressed when it starts with the gzip magic 1f 8b.
     let private readBytes (path: string) : byte[] =
@@ -81,24 +112,46 @@ module Mnist =
                 use input = new MemoryStream(raw, false)
                 use gz = new GZipStream(input, CompressionMode.Decompress)
                 // The gzip trailer stores the uncompressed size mod 2^32: a good capacity guess.
-                let hint = if raw.Length >= 4 then BitConverter.ToInt32(raw, raw.Length - 4) else 0
-                use out = new MemoryStream(if hint > 0 && hint < (1 <<< 30) then hint else raw.Length * 4)
+                let hint =
+                    if raw.Length >= 4 then
+                        BitConverter.ToInt32(raw, raw.Length - 4)
+                    else
+                        0
+
+                use out =
+                    new MemoryStream(
+                        if hint > 0 && hint < (1 <<< 30) then
+                            hint
+                        else
+                            raw.Length * 4
+                    )
+
                 gz.CopyTo out
-                if int out.Length = out.Capacity then out.GetBuffer() else out.ToArray()
+
+                if int out.Length = out.Capacity then
+                    out.GetBuffer()
+                else
+                    out.ToArray()
             with
             | :? InvalidDataException
-            | :? EndOfStreamException as e ->
-                bad path (sprintf "the gzip data is corrupt (%s)" e.Message) redownload
+            | :? EndOfStreamException as e -> bad path (sprintf "the gzip data is corrupt (%s)" e.Message) redownload
         else
             raw
 
     let private readBE (b: byte[]) (i: int) =
-        (int b[i] <<< 24) ||| (int b[i + 1] <<< 16) ||| (int b[i + 2] <<< 8) ||| int b[i + 3]
+        (int b[i] <<< 24)
+        ||| (int b[i + 1] <<< 16)
+        ||| (int b[i + 2] <<< 8)
+        ||| int b[i + 3]
 
     // readIdx checking the file against the canonical file `name` (downloads land in temp files first).
     let private readIdxAs (verify: bool) (name: string) (path: string) : int[] * byte[] =
         let bytes = readBytes path
-        let spec = match specs.TryGetValue name with | true, s -> Some s | _ -> None
+
+        let spec =
+            match specs.TryGetValue name with
+            | true, s -> Some s
+            | _ -> None
 
         if bytes.Length < 4 then
             bad path (sprintf "file is truncated: %d bytes, too short for an IDX header" bytes.Length) redownload
@@ -109,17 +162,28 @@ module Mnist =
         | Some s when magic <> s.Magic ->
             bad
                 path
-                (sprintf "bad IDX magic number 0x%08x, expected 0x%08x (%s)" magic s.Magic (if s.Magic = 0x801 then "labels" else "images"))
-                ("The file is not an MNIST IDX file or is swapped with another one. " + redownload)
+                (sprintf
+                    "bad IDX magic number 0x%08x, expected 0x%08x (%s)"
+                    magic
+                    s.Magic
+                    (if s.Magic = 0x801 then "labels" else "images"))
+                ("The file is not an MNIST IDX file or is swapped with another one. "
+                 + redownload)
         | _ when bytes[0] <> 0uy || bytes[1] <> 0uy || bytes[2] <> 0x08uy || bytes[3] = 0uy ->
-            bad path (sprintf "bad IDX magic number 0x%08x, expected 0x000008NN (unsigned bytes, NN dims)" magic) redownload
+            bad
+                path
+                (sprintf "bad IDX magic number 0x%08x, expected 0x000008NN (unsigned bytes, NN dims)" magic)
+                redownload
         | _ -> ()
 
         let ndim = int bytes[3]
         let headerLen = 4 + 4 * ndim
 
         if bytes.Length < headerLen then
-            bad path (sprintf "file is truncated: expected a %d-byte header, got %d bytes" headerLen bytes.Length) redownload
+            bad
+                path
+                (sprintf "file is truncated: expected a %d-byte header, got %d bytes" headerLen bytes.Length)
+                redownload
 
         let dims = Array.init ndim (fun d -> readBE bytes (4 + 4 * d))
 
@@ -129,27 +193,45 @@ module Mnist =
 
             bad
                 path
-                (sprintf "wrong dims %A in the header: this file must hold %d %s%s" dims s.Dims[0] what (if s.Dims.Length = 3 then " of 28x28" else ""))
+                (sprintf
+                    "wrong dims %A in the header: this file must hold %d %s%s"
+                    dims
+                    s.Dims[0]
+                    what
+                    (if s.Dims.Length = 3 then " of 28x28" else ""))
                 redownload
         | _ -> ()
 
-        let expected = dims |> Array.fold (fun acc d -> acc * int64 d) 1L |> (+) (int64 headerLen)
+        let expected =
+            dims |> Array.fold (fun acc d -> acc * int64 d) 1L |> (+) (int64 headerLen)
 
         if int64 bytes.Length < expected then
             bad path (sprintf "file is truncated: expected %d bytes, got %d" expected bytes.Length) redownload
 
         if int64 bytes.Length > expected then
-            bad path (sprintf "file is too long: expected %d bytes, got %d (%d trailing bytes)" expected bytes.Length (int64 bytes.Length - expected)) redownload
+            bad
+                path
+                (sprintf
+                    "file is too long: expected %d bytes, got %d (%d trailing bytes)"
+                    expected
+                    bytes.Length
+                    (int64 bytes.Length - expected))
+                redownload
 
         match spec with
         | Some s when verify ->
-            let actual = Convert.ToHexStringLower(SHA256.HashData(ReadOnlySpan(bytes, 0, int expected)))
+            let actual =
+                Convert.ToHexStringLower(SHA256.HashData(ReadOnlySpan(bytes, 0, int expected)))
 
             if actual <> s.Sha256 then
                 bad
                     path
-                    (sprintf "sha256 of the uncompressed data is %s, expected %s (the file is well-formed but its contents differ from the original)" actual s.Sha256)
-                    ("If the file was damaged: " + redownload
+                    (sprintf
+                        "sha256 of the uncompressed data is %s, expected %s (the file is well-formed but its contents differ from the original)"
+                        actual
+                        s.Sha256)
+                    ("If the file was damaged: "
+                     + redownload
                      + " If you re-encoded it on purpose, load it with verify = false (Mnist.loadWith false dir).")
         | _ -> ()
 
@@ -168,7 +250,8 @@ module Mnist =
 
     let private pathIn (dir: string) (name: string) =
         // A missing file is reported under its .gz name, the form the data is distributed in.
-        DataLocation.tryMnistFile dir name |> Option.defaultValue (Path.Combine(dir, name + ".gz"))
+        DataLocation.tryMnistFile dir name
+        |> Option.defaultValue (Path.Combine(dir, name + ".gz"))
 
     /// One split's raw uint8 images and labels from dir (gzipped or raw IDX files), checked as readIdx
     /// does; also checks that the image and label counts agree and that labels are 0..9.
@@ -194,7 +277,11 @@ module Mnist =
         | Some i -> bad lblPath (sprintf "label %d at index %d is not a digit 0..9" labels[i] i) redownload
         | None -> ()
 
-        { Images = images; Labels = labels; Count = lblDims[0] }
+        {
+            Images = images
+            Labels = labels
+            Count = lblDims[0]
+        }
 
     /// A dataset over raw MNIST: inputs Float32 [n; 1; 28; 28], pixels scaled to [0, 1] then normalised
     /// with Mean and Std; targets Int64 [n]. Pixels stay as bytes (47 MB for the training set rather than
@@ -215,7 +302,12 @@ module Mnist =
                     let i = indices[b]
 
                     if i < 0 || i >= raw.Count then
-                        raise (ArgumentOutOfRangeException("indices", sprintf "MNIST: index %d is out of range for %d examples." i raw.Count))
+                        raise (
+                            ArgumentOutOfRangeException(
+                                "indices",
+                                sprintf "MNIST: index %d is out of range for %d examples." i raw.Count
+                            )
+                        )
 
                     let src = ReadOnlySpan(raw.Images, i * px, px)
                     let dst = Span(x, b * px, px)
@@ -225,13 +317,18 @@ module Mnist =
 
                     y[b] <- int64 raw.Labels[i]
 
-                { Input = Tensor.ofArray (x, [ n; 1; Side; Side ])
-                  Target = Tensor.ofArray (y, [ n ]) } }
+                {
+                    Input = Tensor.ofArray (x, [ n; 1; Side; Side ])
+                    Target = Tensor.ofArray (y, [ n ])
+                }
+        }
 
     /// Both splits from dir; verify = false skips the sha256 check (for re-encoded but well-formed copies).
     let loadWith (verify: bool) (dir: string) : {| Train: IDataset; Test: IDataset |} =
-        {| Train = toDataset (loadRaw verify dir MnistSplit.Train)
-           Test = toDataset (loadRaw verify dir MnistSplit.Test) |}
+        {|
+            Train = toDataset (loadRaw verify dir MnistSplit.Train)
+            Test = toDataset (loadRaw verify dir MnistSplit.Test)
+        |}
 
     /// Both splits from dir (find dir with DataLocation.findMnist), checksums verified: 60,000 training and
     /// 10,000 test examples, inputs Float32 [n; 1; 28; 28] normalised with Mean and Std, targets Int64 [n].

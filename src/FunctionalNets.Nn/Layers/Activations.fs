@@ -1,6 +1,7 @@
 namespace FunctionalNets.Nn
 
 open FunctionalNets
+
 /// Activation layers: no parameters, no state, the output shape is the input shape.
 [<AutoOpen>]
 module ActivationLayers =

@@ -1,6 +1,7 @@
 namespace FunctionalNets.Nn
 
 open FunctionalNets
+
 /// The built-in layers. Layers is a class of static members rather than a module so that each family of
 /// layers can live in its own file and add itself with `type Layers with ...` in an [<AutoOpen>] module;
 /// from F# the members read as module functions: `Layers.linear 784 128`, `Layers.relu`, `Layers.dropout 0.2`.
@@ -46,8 +47,10 @@ type Layers =
                     let bound = 1.0 / sqrt (float inFeatures)
 
                     Node
-                        [ "weight", Leaf weight
-                          "bias", Leaf(Init.uniform (kb, [ outFeatures ], -bound, bound)) ]
+                        [
+                            "weight", Leaf weight
+                            "bias", Leaf(Init.uniform (kb, [ outFeatures ], -bound, bound))
+                        ]
                 else
                     Node [ "weight", Leaf weight ]
 
@@ -57,7 +60,12 @@ type Layers =
             if x.Rank = 0 || x.Shape[-1] <> inFeatures then
                 invalidArg
                     "input"
-                    (sprintf "%s: input %O has last dim %d, expected %d." name x.Shape (if x.Rank = 0 then 0 else x.Shape[-1]) inFeatures)
+                    (sprintf
+                        "%s: input %O has last dim %d, expected %d."
+                        name
+                        x.Shape
+                        (if x.Rank = 0 then 0 else x.Shape[-1])
+                        inFeatures)
 
             let w = Layer.param name "weight" ps
 
@@ -97,7 +105,13 @@ type Layers =
     /// same key gives the same mask.
     static member dropout(p: float) : Layer =
         if not (p >= 0.0 && p < 1.0) then
-            raise (System.ArgumentOutOfRangeException("p", p, sprintf "Dropout: the drop probability must be in [0, 1), got %g." p))
+            raise (
+                System.ArgumentOutOfRangeException(
+                    "p",
+                    p,
+                    sprintf "Dropout: the drop probability must be in [0, 1), got %g." p
+                )
+            )
 
         let name = sprintf "Dropout(p=%g)" p
 
@@ -110,7 +124,9 @@ type Layers =
                 | None ->
                     invalidArg
                         "ctx"
-                        (sprintf "%s: Train mode needs a key for the mask; pass Ctx.train key (or use Ctx.eval for inference)." name)
+                        (sprintf
+                            "%s: Train mode needs a key for the mask; pass Ctx.train key (or use Ctx.eval for inference)."
+                            name)
                 | Some key ->
                     let u = Tensor.rand (key, x.Shape.ToArray(), x.DType, x.Device)
                     // u is uniform on [0, 1), so u >= p keeps an element with probability 1 - p.

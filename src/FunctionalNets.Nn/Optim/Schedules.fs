@@ -27,11 +27,19 @@ module Schedules =
     /// <c>init * decayRate^(step / transitionSteps)</c>, with the exponent floored when staircase is true.
     let exponentialDecay (init: float) (decayRate: float) (transitionSteps: int64) (staircase: bool) : Schedule =
         if transitionSteps <= 0L then
-            invalidArg "transitionSteps" (sprintf "Schedules.exponentialDecay: transitionSteps must be positive, got %d." transitionSteps)
+            invalidArg
+                "transitionSteps"
+                (sprintf "Schedules.exponentialDecay: transitionSteps must be positive, got %d." transitionSteps)
 
         fun step ->
             let step = max 0L step
-            let p = if staircase then float (step / transitionSteps) else float step / float transitionSteps
+
+            let p =
+                if staircase then
+                    float (step / transitionSteps)
+                else
+                    float step / float transitionSteps
+
             init * Math.Pow(decayRate, p)
 
     /// Optax <c>linear_schedule</c>: from init to endValue linearly over transitionSteps, then held at endValue.
@@ -65,21 +73,28 @@ module Schedules =
         if List.length boundaries <> List.length schedules - 1 then
             invalidArg
                 "boundaries"
-                (sprintf "Schedules.join: %d schedules need %d boundaries, got %d." schedules.Length (schedules.Length - 1) boundaries.Length)
+                (sprintf
+                    "Schedules.join: %d schedules need %d boundaries, got %d."
+                    schedules.Length
+                    (schedules.Length - 1)
+                    boundaries.Length)
 
         let first = List.head schedules
         let rest = List.zip boundaries (List.tail schedules)
 
         fun step ->
             // Optax's chain of jnp.where: each later schedule takes over once its boundary is reached.
-            rest |> List.fold (fun value (b, s) -> if step < b then value else s (step - b)) (first step)
+            rest
+            |> List.fold (fun value (b, s) -> if step < b then value else s (step - b)) (first step)
 
     /// Optax <c>warmup_cosine_decay_schedule</c>: linear from init to peak over warmupSteps, then cosine
     /// from peak to endValue over <c>decaySteps - warmupSteps</c>. As in Optax, decaySteps is the total
     /// length of the schedule and includes the warmup; after it the value stays at endValue.
     let warmupCosine (init: float) (peak: float) (warmupSteps: int64) (decaySteps: int64) (endValue: float) : Schedule =
         if decaySteps <= warmupSteps then
-            invalidArg "decaySteps" (sprintf "Schedules.warmupCosine: decaySteps (%d) must exceed warmupSteps (%d)." decaySteps warmupSteps)
+            invalidArg
+                "decaySteps"
+                (sprintf "Schedules.warmupCosine: decaySteps (%d) must exceed warmupSteps (%d)." decaySteps warmupSteps)
 
         // Optax scales the cosine with alpha = end / peak; the cosine then runs from peak to end exactly.
         let alpha = if peak = 0.0 then 0.0 else endValue / peak
@@ -93,7 +108,13 @@ module Schedules =
     /// fraction of the phase elapsed. So step 0 gives initial, step e1 gives maxLr and step totalSteps - 1
     /// gives minLr. PyTorch raises past totalSteps; here steps are clamped to [0, totalSteps - 1].
     /// PyTorch's defaults are pctStart = 0.3, divFactor = 25, finalDivFactor = 1e4.
-    let oneCycle (maxLr: float) (totalSteps: int64) (pctStart: float) (divFactor: float) (finalDivFactor: float) : Schedule =
+    let oneCycle
+        (maxLr: float)
+        (totalSteps: int64)
+        (pctStart: float)
+        (divFactor: float)
+        (finalDivFactor: float)
+        : Schedule =
         if totalSteps <= 1L then
             invalidArg "totalSteps" (sprintf "Schedules.oneCycle: totalSteps must be at least 2, got %d." totalSteps)
 
@@ -104,7 +125,9 @@ module Schedules =
         let minLr = initial / finalDivFactor
         let e1 = pctStart * float totalSteps - 1.0
         let e2 = float totalSteps - 1.0
-        let anneal start stop pct = stop + (start - stop) / 2.0 * (Math.Cos(Math.PI * pct) + 1.0)
+
+        let anneal start stop pct =
+            stop + (start - stop) / 2.0 * (Math.Cos(Math.PI * pct) + 1.0)
 
         fun step ->
             let s = float (Math.Clamp(step, 0L, totalSteps - 1L))
@@ -125,5 +148,4 @@ module Schedules =
 
         let sorted = List.sortBy fst boundariesAndScales
 
-        fun step ->
-            sorted |> List.fold (fun v (b, s) -> if step >= b then v * s else v) init
+        fun step -> sorted |> List.fold (fun v (b, s) -> if step >= b then v * s else v) init

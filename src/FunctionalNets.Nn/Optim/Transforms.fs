@@ -1,6 +1,7 @@
 namespace FunctionalNets.Nn
 
 open FunctionalNets
+
 /// Which parameters weight decay applies to.
 [<RequireQualifiedAccess>]
 type DecayMask =
@@ -14,7 +15,11 @@ type DecayMask =
     /// A mask that skips every parameter whose last path segment is "bias" (the usual choice for AdamW).
     static member ExcludeBiases =
         DecayMask.Path(fun path ->
-            let name = match path.LastIndexOf '.' with -1 -> path | i -> path.Substring(i + 1)
+            let name =
+                match path.LastIndexOf '.' with
+                | -1 -> path
+                | i -> path.Substring(i + 1)
+
             name <> "bias")
 
 /// Gradient transformations in Optax's shape: each is a GradTx whose state is a tensor tree, so an
@@ -26,8 +31,10 @@ module GradTransform =
     let private emptyState: PTree<Tensor> = PTree.empty
 
     let private stateless (f: Params -> Params -> Params) : GradTx =
-        { Init = fun _ -> emptyState
-          Update = fun grads state parameters -> f grads parameters, state }
+        {
+            Init = fun _ -> emptyState
+            Update = fun grads state parameters -> f grads parameters, state
+        }
 
     /// The count starts at zero on the parameters' device, so a checkpointed state reloads where it ran.
     let private zeroCount (parameters: Params) =
@@ -46,7 +53,10 @@ module GradTransform =
         | Node kids ->
             match kids |> List.tryFind (fun (k, _) -> k = name) with
             | Some(_, c) -> c
-            | None -> invalidArg "state" (sprintf "%s: the state has no '%s' entry; was it built by this transformation's Init?" owner name)
+            | None ->
+                invalidArg
+                    "state"
+                    (sprintf "%s: the state has no '%s' entry; was it built by this transformation's Init?" owner name)
         | Leaf _ -> invalidArg "state" (sprintf "%s: expected a state node, got a leaf." owner)
 
     let private countOf owner state =
@@ -58,18 +68,21 @@ module GradTransform =
     let identity: GradTx = stateless (fun grads _ -> grads)
 
     /// Multiplies every gradient by a constant.
-    let scale (factor: float) : GradTx = stateless (fun grads _ -> PTree.map (fun g -> g * factor) grads)
+    let scale (factor: float) : GradTx =
+        stateless (fun grads _ -> PTree.map (fun g -> g * factor) grads)
 
     /// Multiplies every gradient by <c>schedule(count)</c>, count being the number of updates made before
     /// this one (0 for the first). State: <c>{ count }</c>.
     let scaleBySchedule (schedule: Schedule) : GradTx =
-        { Init = fun parameters -> PTree.node [ "count", Leaf(zeroCount parameters) ]
-          Update =
-            fun grads state _ ->
-                let count = countOf "scaleBySchedule" state
-                let n = readCount count
-                let factor = schedule n
-                PTree.map (fun g -> g * factor) grads, PTree.node [ "count", Leaf(nextCount count n) ] }
+        {
+            Init = fun parameters -> PTree.node [ "count", Leaf(zeroCount parameters) ]
+            Update =
+                fun grads state _ ->
+                    let count = countOf "scaleBySchedule" state
+                    let n = readCount count
+                    let factor = schedule n
+                    PTree.map (fun g -> g * factor) grads, PTree.node [ "count", Leaf(nextCount count n) ]
+        }
 
     /// Multiplies by <c>-lr</c>, turning a descent direction into an update (Optax
     /// <c>scale_by_learning_rate</c> with a constant). Stateless.
@@ -77,91 +90,134 @@ module GradTransform =
 
     /// Multiplies by <c>-lr(count)</c>, count being the number of updates made before this one.
     /// State: <c>{ count }</c>.
-    let scaleByLearningRateWith (lr: Schedule) : GradTx = scaleBySchedule (fun step -> -(lr step))
+    let scaleByLearningRateWith (lr: Schedule) : GradTx =
+        scaleBySchedule (fun step -> -(lr step))
 
     /// Adam's moment estimates with bias correction (Optax <c>scale_by_adam</c>, eps_root = 0, which is
     /// also PyTorch's Adam): <c>m = b1 m + (1 - b1) g</c>, <c>v = b2 v + (1 - b2) g^2</c>, update
     /// <c>(m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)</c> with t the 1-based step.
     /// State: <c>{ count; mu; nu }</c>, mu and nu shaped like the parameters.
     let scaleByAdam (b1: float) (b2: float) (eps: float) : GradTx =
-        { Init =
-            fun parameters ->
-                PTree.node
-                    [ "count", Leaf(zeroCount parameters)
-                      "mu", PTree.map Tensor.zerosLike parameters
-                      "nu", PTree.map Tensor.zerosLike parameters ]
-          Update =
-            fun grads state _ ->
-                let owner = "scaleByAdam"
-                let count = countOf owner state
-                let n = readCount count
-                let t = float (n + 1L)
-                // The corrections are host floats: the count is already on the host and they are scalars.
-                let bc1 = 1.0 - System.Math.Pow(b1, t)
-                let bc2 = 1.0 - System.Math.Pow(b2, t)
-                let mu0, nu0 = child owner "mu" state, child owner "nu" state
-                let leaves = [ grads; mu0; nu0 ] |> List.collect PTree.values
+        {
+            Init =
+                fun parameters ->
+                    PTree.node
+                        [
+                            "count", Leaf(zeroCount parameters)
+                            "mu", PTree.map Tensor.zerosLike parameters
+                            "nu", PTree.map Tensor.zerosLike parameters
+                        ]
+            Update =
+                fun grads state _ ->
+                    let owner = "scaleByAdam"
+                    let count = countOf owner state
+                    let n = readCount count
+                    let t = float (n + 1L)
+                    // The corrections are host floats: the count is already on the host and they are scalars.
+                    let bc1 = 1.0 - System.Math.Pow(b1, t)
+                    let bc2 = 1.0 - System.Math.Pow(b2, t)
+                    let mu0, nu0 = child owner "mu" state, child owner "nu" state
+                    let leaves = [ grads; mu0; nu0 ] |> List.collect PTree.values
 
-                if leaves |> List.forall (fun (x: Tensor) -> not x.IsDifferentiable) then
-                    // The usual case: nothing differentiates through the optimizer, so one fused pass per leaf.
-                    let steps =
-                        PTree.map3 (fun (g: Tensor) (m: Tensor) (v: Tensor) -> g.Raw.AdamStep(m.Raw, v.Raw, b1, b2, eps, bc1, bc2)) grads mu0 nu0
+                    if leaves |> List.forall (fun (x: Tensor) -> not x.IsDifferentiable) then
+                        // The usual case: nothing differentiates through the optimizer, so one fused pass per leaf.
+                        let steps =
+                            PTree.map3
+                                (fun (g: Tensor) (m: Tensor) (v: Tensor) ->
+                                    g.Raw.AdamStep(m.Raw, v.Raw, b1, b2, eps, bc1, bc2))
+                                grads
+                                mu0
+                                nu0
 
-                    let part f = PTree.map (fun step -> TConst(f step)) steps
-                    let mu = part (fun (m, _, _) -> m)
-                    let nu = part (fun (_, v, _) -> v)
-                    let updates = part (fun (_, _, u) -> u)
-                    updates, PTree.node [ "count", Leaf(nextCount count n); "mu", mu; "nu", nu ]
-                else
-                    let mu = PTree.map2 (fun m g -> b1 * m + (1.0 - b1) * g) mu0 grads
-                    let nu = PTree.map2 (fun v (g: Tensor) -> b2 * v + (1.0 - b2) * (g * g)) nu0 grads
-                    let updates = PTree.map2 (fun m v -> (m / bc1) / (Tensor.sqrt (v / bc2) + eps)) mu nu
-                    updates, PTree.node [ "count", Leaf(nextCount count n); "mu", mu; "nu", nu ] }
+                        let part f =
+                            PTree.map (fun step -> TConst(f step)) steps
+
+                        let mu = part (fun (m, _, _) -> m)
+                        let nu = part (fun (_, v, _) -> v)
+                        let updates = part (fun (_, _, u) -> u)
+                        updates, PTree.node [ "count", Leaf(nextCount count n); "mu", mu; "nu", nu ]
+                    else
+                        let mu = PTree.map2 (fun m g -> b1 * m + (1.0 - b1) * g) mu0 grads
+                        let nu = PTree.map2 (fun v (g: Tensor) -> b2 * v + (1.0 - b2) * (g * g)) nu0 grads
+
+                        let updates =
+                            PTree.map2 (fun m v -> (m / bc1) / (Tensor.sqrt (v / bc2) + eps)) mu nu
+
+                        updates, PTree.node [ "count", Leaf(nextCount count n); "mu", mu; "nu", nu ]
+        }
 
     /// RMSprop scaling in PyTorch's convention (eps outside the square root, unlike Optax's
     /// <c>scale_by_rms</c>): <c>v = decay v + (1 - decay) g^2</c>, update <c>g / (sqrt(v) + eps)</c>; when
     /// centered, also <c>a = decay a + (1 - decay) g</c> and the update is <c>g / (sqrt(v - a^2) + eps)</c>.
     /// v starts at 0 as in PyTorch. State: <c>{ nu }</c>, or <c>{ mu; nu }</c> when centered (mu = a).
     let scaleByRms (decay: float) (eps: float) (centered: bool) : GradTx =
-        { Init =
-            fun parameters ->
-                let nu = "nu", PTree.map Tensor.zerosLike parameters
+        {
+            Init =
+                fun parameters ->
+                    let nu = "nu", PTree.map Tensor.zerosLike parameters
 
-                if centered then
-                    PTree.node [ "mu", PTree.map Tensor.zerosLike parameters; nu ]
-                else
-                    PTree.node [ nu ]
-          Update =
-            fun grads state _ ->
-                let owner = "scaleByRms"
-                let nu = PTree.map2 (fun v (g: Tensor) -> decay * v + (1.0 - decay) * (g * g)) (child owner "nu" state) grads
+                    if centered then
+                        PTree.node [ "mu", PTree.map Tensor.zerosLike parameters; nu ]
+                    else
+                        PTree.node [ nu ]
+            Update =
+                fun grads state _ ->
+                    let owner = "scaleByRms"
 
-                if centered then
-                    let mu = PTree.map2 (fun a g -> decay * a + (1.0 - decay) * g) (child owner "mu" state) grads
-                    let updates = PTree.map3 (fun g v (a: Tensor) -> g / (Tensor.sqrt (v - a * a) + eps)) grads nu mu
-                    updates, PTree.node [ "mu", mu; "nu", nu ]
-                else
-                    PTree.map2 (fun g v -> g / (Tensor.sqrt v + eps)) grads nu, PTree.node [ "nu", nu ] }
+                    let nu =
+                        PTree.map2
+                            (fun v (g: Tensor) -> decay * v + (1.0 - decay) * (g * g))
+                            (child owner "nu" state)
+                            grads
+
+                    if centered then
+                        let mu =
+                            PTree.map2 (fun a g -> decay * a + (1.0 - decay) * g) (child owner "mu" state) grads
+
+                        let updates =
+                            PTree.map3 (fun g v (a: Tensor) -> g / (Tensor.sqrt (v - a * a) + eps)) grads nu mu
+
+                        updates, PTree.node [ "mu", mu; "nu", nu ]
+                    else
+                        PTree.map2 (fun g v -> g / (Tensor.sqrt v + eps)) grads nu, PTree.node [ "nu", nu ]
+        }
 
     /// Adagrad scaling in PyTorch's convention: <c>sum = sum + g^2</c> (starting at
     /// initialAccumulator), update <c>g / (sqrt(sum) + eps)</c>. State: <c>{ sum }</c>.
     let scaleByAdagrad (initialAccumulator: float) (eps: float) : GradTx =
-        { Init = fun parameters -> PTree.node [ "sum", PTree.map (fun p -> Tensor.fullLike (p, initialAccumulator)) parameters ]
-          Update =
-            fun grads state _ ->
-                let sum = PTree.map2 (fun s (g: Tensor) -> s + g * g) (child "scaleByAdagrad" "sum" state) grads
-                PTree.map2 (fun g s -> g / (Tensor.sqrt s + eps)) grads sum, PTree.node [ "sum", sum ] }
+        {
+            Init =
+                fun parameters ->
+                    PTree.node
+                        [
+                            "sum", PTree.map (fun p -> Tensor.fullLike (p, initialAccumulator)) parameters
+                        ]
+            Update =
+                fun grads state _ ->
+                    let sum =
+                        PTree.map2 (fun s (g: Tensor) -> s + g * g) (child "scaleByAdagrad" "sum" state) grads
+
+                    PTree.map2 (fun g s -> g / (Tensor.sqrt s + eps)) grads sum, PTree.node [ "sum", sum ]
+        }
 
     /// Momentum (Optax <c>trace</c>, PyTorch SGD's momentum buffer with dampening 0):
     /// <c>buf = decay buf + g</c>; the update is buf, or <c>g + decay buf</c> when nesterov.
     /// The buffer starts at 0, which gives PyTorch's first step (buf = g) exactly. State: <c>{ trace }</c>.
     let trace (decay: float) (nesterov: bool) : GradTx =
-        { Init = fun parameters -> PTree.node [ "trace", PTree.map Tensor.zerosLike parameters ]
-          Update =
-            fun grads state _ ->
-                let buf = PTree.map2 (fun b g -> decay * b + g) (child "trace" "trace" state) grads
-                let updates = if nesterov then PTree.map2 (fun g b -> g + decay * b) grads buf else buf
-                updates, PTree.node [ "trace", buf ] }
+        {
+            Init = fun parameters -> PTree.node [ "trace", PTree.map Tensor.zerosLike parameters ]
+            Update =
+                fun grads state _ ->
+                    let buf = PTree.map2 (fun b g -> decay * b + g) (child "trace" "trace" state) grads
+
+                    let updates =
+                        if nesterov then
+                            PTree.map2 (fun g b -> g + decay * b) grads buf
+                        else
+                            buf
+
+                    updates, PTree.node [ "trace", buf ]
+        }
 
     /// Adds <c>weightDecay * param</c> to the gradient of every parameter the mask selects (Optax
     /// <c>add_decayed_weights</c>). Before the scaling it is PyTorch's coupled L2 <c>weight_decay</c>;
@@ -208,24 +264,30 @@ module GradTransform =
     let chain (transforms: GradTx list) : GradTx =
         let txs = Array.ofList transforms
 
-        { Init = fun parameters -> PTree.node [ for i in 0 .. txs.Length - 1 -> string i, txs[i].Init parameters ]
-          Update =
-            fun grads state parameters ->
-                let states =
-                    match state with
-                    | Node kids when kids.Length = txs.Length -> kids |> List.map snd |> Array.ofList
-                    | _ ->
-                        invalidArg "state" (sprintf "chain: expected a state node with %d entries; was it built by this chain's Init?" txs.Length)
+        {
+            Init = fun parameters -> PTree.node [ for i in 0 .. txs.Length - 1 -> string i, txs[i].Init parameters ]
+            Update =
+                fun grads state parameters ->
+                    let states =
+                        match state with
+                        | Node kids when kids.Length = txs.Length -> kids |> List.map snd |> Array.ofList
+                        | _ ->
+                            invalidArg
+                                "state"
+                                (sprintf
+                                    "chain: expected a state node with %d entries; was it built by this chain's Init?"
+                                    txs.Length)
 
-                let updates, nextStates =
-                    Array.zip txs states
-                    |> Array.fold
-                        (fun (u, acc) (tx, st) ->
-                            let u', st' = tx.Update u st parameters
-                            u', st' :: acc)
-                        (grads, [])
+                    let updates, nextStates =
+                        Array.zip txs states
+                        |> Array.fold
+                            (fun (u, acc) (tx, st) ->
+                                let u', st' = tx.Update u st parameters
+                                u', st' :: acc)
+                            (grads, [])
 
-                updates, PTree.node (nextStates |> List.rev |> List.mapi (fun i s -> string i, s)) }
+                    updates, PTree.node (nextStates |> List.rev |> List.mapi (fun i s -> string i, s))
+        }
 
     /// Adds updates to parameters leafwise (Optax <c>apply_updates</c>); updates are cast to each
     /// parameter's dtype so a Float64 schedule never widens Float32 weights.

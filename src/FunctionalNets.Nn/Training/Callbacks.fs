@@ -4,21 +4,30 @@ open FunctionalNets
 open System
 
 /// What a callback sees at the end of an epoch (epochs count from 1).
-type EpochEnd = { Epoch: int; Logs: Logs; State: TrainState }
+type EpochEnd =
+    {
+        Epoch: int
+        Logs: Logs
+        State: TrainState
+    }
 
 /// A callback is a pure state machine in Keras's places: at each epoch end it may change the train state
 /// (ReduceLROnPlateau lowers LrScale), ask to stop, and it returns the callback to use for the next epoch,
 /// which carries its own memory (best value so far, epochs waited). No mutable state is shared.
 type Callback =
-    { Name: string
-      OnEpochEnd: EpochEnd -> CallbackResult
-      OnTrainEnd: TrainState -> TrainState }
+    {
+        Name: string
+        OnEpochEnd: EpochEnd -> CallbackResult
+        OnTrainEnd: TrainState -> TrainState
+    }
 
 /// The outcome of a callback at an epoch end.
 and CallbackResult =
-    { State: TrainState
-      Stop: bool
-      Next: Callback }
+    {
+        State: TrainState
+        Stop: bool
+        Next: Callback
+    }
 
 /// Whether a monitored value should go down (a loss) or up (an accuracy).
 [<RequireQualifiedAccess>]
@@ -37,7 +46,11 @@ module Callbacks =
         | MonitorMode.Max -> true
         | MonitorMode.Auto ->
             let m = monitor.ToLowerInvariant()
-            m.Contains "acc" || m.Contains "precision" || m.Contains "recall" || m.Contains "f1"
+
+            m.Contains "acc"
+            || m.Contains "precision"
+            || m.Contains "recall"
+            || m.Contains "f1"
 
     let private read (name: string) (monitor: string) (e: EpochEnd) =
         match Map.tryFind monitor e.Logs with
@@ -60,69 +73,108 @@ module Callbacks =
     /// A callback from a function that sees each epoch's end and returns true to stop training.
     let create (name: string) (onEpochEnd: EpochEnd -> bool) : Callback =
         let rec cb =
-            { Name = name
-              OnEpochEnd = fun e -> { State = e.State; Stop = onEpochEnd e; Next = cb }
-              OnTrainEnd = id }
+            {
+                Name = name
+                OnEpochEnd =
+                    fun e ->
+                        {
+                            State = e.State
+                            Stop = onEpochEnd e
+                            Next = cb
+                        }
+                OnTrainEnd = id
+            }
 
         cb
 
     /// Stops when the monitored value has not improved by more than minDelta for patience epochs; with
     /// restoreBest the final parameters and state are those of the best epoch.
-    let earlyStopping (monitor: string) (patience: int) (minDelta: float) (mode: MonitorMode) (restoreBest: bool) : Callback =
+    let earlyStopping
+        (monitor: string)
+        (patience: int)
+        (minDelta: float)
+        (mode: MonitorMode)
+        (restoreBest: bool)
+        : Callback =
         let maximize = isMax mode monitor
 
         let rec make (best: float option) (bestState: TrainState option) (wait: int) =
-            { Name = "EarlyStopping"
-              OnEpochEnd =
-                fun e ->
-                    let v = read "EarlyStopping" monitor e
+            {
+                Name = "EarlyStopping"
+                OnEpochEnd =
+                    fun e ->
+                        let v = read "EarlyStopping" monitor e
 
-                    if improved maximize minDelta best v then
-                        { State = e.State
-                          Stop = false
-                          Next = make (Some v) (Some e.State) 0 }
-                    else
-                        let wait = wait + 1
+                        if improved maximize minDelta best v then
+                            {
+                                State = e.State
+                                Stop = false
+                                Next = make (Some v) (Some e.State) 0
+                            }
+                        else
+                            let wait = wait + 1
 
-                        { State = e.State
-                          Stop = wait >= patience
-                          Next = make best bestState wait }
-              OnTrainEnd =
-                fun ts ->
-                    match bestState with
-                    | Some b when restoreBest ->
-                        { ts with
-                            Params = b.Params
-                            State = b.State }
-                    | _ -> ts }
+                            {
+                                State = e.State
+                                Stop = wait >= patience
+                                Next = make best bestState wait
+                            }
+                OnTrainEnd =
+                    fun ts ->
+                        match bestState with
+                        | Some b when restoreBest ->
+                            { ts with
+                                Params = b.Params
+                                State = b.State
+                            }
+                        | _ -> ts
+            }
 
         make None None 0
 
     /// Multiplies the learning-rate scale by factor when the monitored value has not improved for
     /// patience epochs, never below minScale; then counts patience epochs afresh (there is no cooldown).
-    let reduceLROnPlateau (monitor: string) (factor: float) (patience: int) (minScale: float) (mode: MonitorMode) : Callback =
+    let reduceLROnPlateau
+        (monitor: string)
+        (factor: float)
+        (patience: int)
+        (minScale: float)
+        (mode: MonitorMode)
+        : Callback =
         if factor <= 0.0 || factor >= 1.0 then
             invalidArg "factor" (sprintf "ReduceLROnPlateau: factor must be in (0, 1), got %g." factor)
 
         let maximize = isMax mode monitor
 
         let rec make (best: float option) (wait: int) =
-            { Name = "ReduceLROnPlateau"
-              OnEpochEnd =
-                fun e ->
-                    let v = read "ReduceLROnPlateau" monitor e
+            {
+                Name = "ReduceLROnPlateau"
+                OnEpochEnd =
+                    fun e ->
+                        let v = read "ReduceLROnPlateau" monitor e
 
-                    if improved maximize 0.0 best v then
-                        { State = e.State; Stop = false; Next = make (Some v) 0 }
-                    elif wait + 1 >= patience then
-                        let scale = max minScale (e.State.LrScale * factor)
+                        if improved maximize 0.0 best v then
+                            {
+                                State = e.State
+                                Stop = false
+                                Next = make (Some v) 0
+                            }
+                        elif wait + 1 >= patience then
+                            let scale = max minScale (e.State.LrScale * factor)
 
-                        { State = { e.State with LrScale = scale }
-                          Stop = false
-                          Next = make best 0 }
-                    else
-                        { State = e.State; Stop = false; Next = make best (wait + 1) }
-              OnTrainEnd = id }
+                            {
+                                State = { e.State with LrScale = scale }
+                                Stop = false
+                                Next = make best 0
+                            }
+                        else
+                            {
+                                State = e.State
+                                Stop = false
+                                Next = make best (wait + 1)
+                            }
+                OnTrainEnd = id
+            }
 
         make None 0
 
@@ -131,24 +183,40 @@ module Callbacks =
     /// InitialEpoch = that number.
     let modelCheckpoint (path: string) (monitor: string option) (mode: MonitorMode) : Callback =
         let rec make (best: float option) =
-            { Name = "ModelCheckpoint"
-              OnEpochEnd =
-                fun e ->
-                    let file = path.Replace("{epoch}", string e.Epoch)
-                    let meta = Map.ofList [ "epoch", string e.Epoch ]
+            {
+                Name = "ModelCheckpoint"
+                OnEpochEnd =
+                    fun e ->
+                        let file = path.Replace("{epoch}", string e.Epoch)
+                        let meta = Map.ofList [ "epoch", string e.Epoch ]
 
-                    match monitor with
-                    | None ->
-                        Checkpoint.save file e.State meta
-                        { State = e.State; Stop = false; Next = make best }
-                    | Some m ->
-                        let v = read "ModelCheckpoint" m e
-
-                        if improved (isMax mode m) 0.0 best v then
+                        match monitor with
+                        | None ->
                             Checkpoint.save file e.State meta
-                            { State = e.State; Stop = false; Next = make (Some v) }
-                        else
-                            { State = e.State; Stop = false; Next = make best }
-              OnTrainEnd = id }
+
+                            {
+                                State = e.State
+                                Stop = false
+                                Next = make best
+                            }
+                        | Some m ->
+                            let v = read "ModelCheckpoint" m e
+
+                            if improved (isMax mode m) 0.0 best v then
+                                Checkpoint.save file e.State meta
+
+                                {
+                                    State = e.State
+                                    Stop = false
+                                    Next = make (Some v)
+                                }
+                            else
+                                {
+                                    State = e.State
+                                    Stop = false
+                                    Next = make best
+                                }
+                OnTrainEnd = id
+            }
 
         make None

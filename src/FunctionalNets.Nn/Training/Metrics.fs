@@ -1,13 +1,16 @@
 namespace FunctionalNets.Nn
 
 open FunctionalNets
+
 /// A metric accumulated over batches: Update turns one batch's (predictions, targets) into counts that are
 /// summed across batches; Compute turns the sums into the value. Summing counts (not averaging per-batch
 /// values) makes the epoch value exact whatever the batch sizes.
 type Metric =
-    { Name: string
-      Update: Tensor -> Tensor -> float[]
-      Compute: float[] -> float }
+    {
+        Name: string
+        Update: Tensor -> Tensor -> float[]
+        Compute: float[] -> float
+    }
 
 /// Classification metrics. Predictions are scores [N; C] (logits or probabilities); targets are class
 /// indices [N] (Int32/Int64) or one-hot/probability rows [N; C].
@@ -37,7 +40,15 @@ module Metrics =
                 | _ -> invalidOp "unreachable"
 
         if labels.Length <> n then
-            invalidArg "targets" (sprintf "%s: %d targets for %d predictions (shapes %O and %O)." op labels.Length n targets.Shape predictions.Shape)
+            invalidArg
+                "targets"
+                (sprintf
+                    "%s: %d targets for %d predictions (shapes %O and %O)."
+                    op
+                    labels.Length
+                    n
+                    targets.Shape
+                    predictions.Shape)
 
         for l in labels do
             if l < 0L || l >= int64 c then
@@ -49,7 +60,7 @@ module Metrics =
     let private confusionCounts (op: string) (predictions: Tensor) (targets: Tensor) =
         let labels, c = classIndices op predictions targets
         let predicted = Tensor.toArray (Tensor.argmax (predictions, 1)) :?> int64[]
-        let counts = Array.zeroCreate<float> (c * c)
+        let counts = Array.zeroCreate<float>(c * c)
 
         for i in 0 .. labels.Length - 1 do
             let k = int labels[i] * c + int predicted[i]
@@ -59,7 +70,9 @@ module Metrics =
 
     let private binaryCounts (op: string) (threshold: float) (p: Tensor) (t: Tensor) =
         if p.Numel <> t.Numel || p.Rank < 1 || p.Shape[0] <> t.Shape[0] then
-            invalidArg "targets" (sprintf "%s: binary predictions %O and targets %O must hold one value per example." op p.Shape t.Shape)
+            invalidArg
+                "targets"
+                (sprintf "%s: binary predictions %O and targets %O must hold one value per example." op p.Shape t.Shape)
 
         let predicted = Tensor.toFloatArray p
         let labels = Tensor.toFloatArray t
@@ -77,84 +90,105 @@ module Metrics =
     /// Binary accuracy of one score per example ([N] or [N; 1]) against 0/1 targets: a score above
     /// threshold predicts 1 (0.5 for probabilities from a sigmoid, 0.0 for logits).
     let binaryAccuracy (threshold: float) : Metric =
-        { Name = "binary_accuracy"
-          Update = binaryCounts "binaryAccuracy" threshold
-          Compute = fun s -> if s[1] = 0.0 then 0.0 else s[0] / s[1] }
+        {
+            Name = "binary_accuracy"
+            Update = binaryCounts "binaryAccuracy" threshold
+            Compute = fun s -> if s[1] = 0.0 then 0.0 else s[0] / s[1]
+        }
 
     /// Fraction of rows whose highest score is the target class. Binary outputs ([N] or [N; 1]
     /// probabilities) count as right when (score > 0.5) matches the 0/1 target, as Keras's "accuracy" does.
     let accuracy: Metric =
-        { Name = "accuracy"
-          Update =
-            fun p t ->
-                if p.Rank = 1 || (p.Rank = 2 && p.Shape[1] = 1) then
-                    binaryCounts "accuracy" 0.5 p t
-                else
-                    let labels, _ = classIndices "accuracy" p t
-                    let predicted = Tensor.toArray (Tensor.argmax (p, 1)) :?> int64[]
-                    let mutable correct = 0
+        {
+            Name = "accuracy"
+            Update =
+                fun p t ->
+                    if p.Rank = 1 || (p.Rank = 2 && p.Shape[1] = 1) then
+                        binaryCounts "accuracy" 0.5 p t
+                    else
+                        let labels, _ = classIndices "accuracy" p t
+                        let predicted = Tensor.toArray (Tensor.argmax (p, 1)) :?> int64[]
+                        let mutable correct = 0
 
-                    for i in 0 .. labels.Length - 1 do
-                        if labels[i] = predicted[i] then
-                            correct <- correct + 1
+                        for i in 0 .. labels.Length - 1 do
+                            if labels[i] = predicted[i] then
+                                correct <- correct + 1
 
-                    [| float correct; float labels.Length |]
-          Compute = fun s -> if s[1] = 0.0 then 0.0 else s[0] / s[1] }
+                        [| float correct; float labels.Length |]
+            Compute = fun s -> if s[1] = 0.0 then 0.0 else s[0] / s[1]
+        }
 
     /// Fraction of rows whose target is among the k highest scores.
     let topKAccuracy (k: int) : Metric =
         if k < 1 then
             invalidArg "k" (sprintf "Metrics.topKAccuracy: k must be >= 1, got %d." k)
 
-        { Name = sprintf "top%d_accuracy" k
-          Update =
-            fun p t ->
-                let labels, c = classIndices "topKAccuracy" p t
-                let scores = Tensor.toFloatArray p
-                let mutable hits = 0
+        {
+            Name = sprintf "top%d_accuracy" k
+            Update =
+                fun p t ->
+                    let labels, c = classIndices "topKAccuracy" p t
+                    let scores = Tensor.toFloatArray p
+                    let mutable hits = 0
 
-                for i in 0 .. labels.Length - 1 do
-                    let target = scores[i * c + int labels[i]]
-                    // The target is in the top k when fewer than k classes score strictly higher.
-                    let mutable higher = 0
+                    for i in 0 .. labels.Length - 1 do
+                        let target = scores[i * c + int labels[i]]
+                        // The target is in the top k when fewer than k classes score strictly higher.
+                        let mutable higher = 0
 
-                    for j in 0 .. c - 1 do
-                        if scores[i * c + j] > target then
-                            higher <- higher + 1
+                        for j in 0 .. c - 1 do
+                            if scores[i * c + j] > target then
+                                higher <- higher + 1
 
-                    if higher < k then
-                        hits <- hits + 1
+                        if higher < k then
+                            hits <- hits + 1
 
-                [| float hits; float labels.Length |]
-          Compute = fun s -> if s[1] = 0.0 then 0.0 else s[0] / s[1] }
+                    [| float hits; float labels.Length |]
+            Compute = fun s -> if s[1] = 0.0 then 0.0 else s[0] / s[1]
+        }
 
     let private perClass (counts: float[]) =
         let c = int (sqrt (float counts.Length))
 
-        [| for k in 0 .. c - 1 ->
-               let tp = counts[k * c + k]
-               let actual = Array.sum counts[k * c .. k * c + c - 1]
-               let predicted = Seq.sum (seq { for r in 0 .. c - 1 -> counts[r * c + k] })
-               let precision = if predicted = 0.0 then 0.0 else tp / predicted
-               let recall = if actual = 0.0 then 0.0 else tp / actual
-               let f1 = if precision + recall = 0.0 then 0.0 else 2.0 * precision * recall / (precision + recall)
-               precision, recall, f1 |]
+        [|
+            for k in 0 .. c - 1 ->
+                let tp = counts[k * c + k]
+                let actual = Array.sum counts[k * c .. k * c + c - 1]
+                let predicted = Seq.sum (seq { for r in 0 .. c - 1 -> counts[r * c + k] })
+                let precision = if predicted = 0.0 then 0.0 else tp / predicted
+                let recall = if actual = 0.0 then 0.0 else tp / actual
+
+                let f1 =
+                    if precision + recall = 0.0 then
+                        0.0
+                    else
+                        2.0 * precision * recall / (precision + recall)
+
+                precision, recall, f1
+        |]
 
     // Averaged over the classes that occur in the targets or the predictions (scikit-learn's labels=None,
     // torchmetrics' macro): a class absent from both says nothing and must not pull the mean to 0.
     let private macro (name: string) (pick: float * float * float -> float) : Metric =
-        { Name = name
-          Update = confusionCounts name
-          Compute =
-            fun counts ->
-                let c = int (sqrt (float counts.Length))
+        {
+            Name = name
+            Update = confusionCounts name
+            Compute =
+                fun counts ->
+                    let c = int (sqrt (float counts.Length))
 
-                let present k =
-                    Array.sum counts[k * c .. k * c + c - 1] > 0.0
-                    || Seq.sum (seq { for r in 0 .. c - 1 -> counts[r * c + k] }) > 0.0
+                    let present k =
+                        Array.sum counts[k * c .. k * c + c - 1] > 0.0
+                        || Seq.sum (seq { for r in 0 .. c - 1 -> counts[r * c + k] }) > 0.0
 
-                let scores = perClass counts |> Array.indexed |> Array.filter (fst >> present) |> Array.map (snd >> pick)
-                if scores.Length = 0 then 0.0 else Array.average scores }
+                    let scores =
+                        perClass counts
+                        |> Array.indexed
+                        |> Array.filter (fst >> present)
+                        |> Array.map (snd >> pick)
+
+                    if scores.Length = 0 then 0.0 else Array.average scores
+        }
 
     /// Unweighted mean, over the classes present in the targets or the predictions, of TP / (TP + FP)
     /// (0 for a class never predicted, as scikit-learn's zero_division=0).
@@ -178,6 +212,12 @@ module Metrics =
         | None -> u
         | Some s ->
             if s.Length <> u.Length then
-                invalidOp (sprintf "metric %s: batch counts changed length (%d vs %d); do the batches have the same number of classes?" metric.Name s.Length u.Length)
+                invalidOp (
+                    sprintf
+                        "metric %s: batch counts changed length (%d vs %d); do the batches have the same number of classes?"
+                        metric.Name
+                        s.Length
+                        u.Length
+                )
 
             Array.map2 (+) s u

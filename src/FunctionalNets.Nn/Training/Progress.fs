@@ -13,7 +13,9 @@ type internal Progress(epochs: int, batchesPerEpoch: int, live: bool) =
 
     static member Create(epochs: int, batchesPerEpoch: int, verbose: bool) =
         let interactive =
-            verbose && not Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive
+            verbose
+            && not Console.IsOutputRedirected
+            && AnsiConsole.Profile.Capabilities.Interactive
 
         Progress(epochs, batchesPerEpoch, interactive)
 
@@ -30,13 +32,17 @@ type internal Progress(epochs: int, batchesPerEpoch: int, live: bool) =
                 .Progress()
                 .AutoClear(false)
                 .Columns(
-                    [| TaskDescriptionColumn() :> ProgressColumn
-                       ProgressBarColumn()
-                       PercentageColumn()
-                       RemainingTimeColumn() |]
+                    [|
+                        TaskDescriptionColumn() :> ProgressColumn
+                        ProgressBarColumn()
+                        PercentageColumn()
+                        RemainingTimeColumn()
+                    |]
                 )
                 .Start(fun ctx ->
-                    let task = ctx.AddTask(sprintf "epoch %d/%d" epoch epochs, true, float batchesPerEpoch)
+                    let task =
+                        ctx.AddTask(sprintf "epoch %d/%d" epoch epochs, true, float batchesPerEpoch)
+
                     ctxTask <- Some task
 
                     result <-
@@ -59,4 +65,12 @@ type internal Progress(epochs: int, batchesPerEpoch: int, live: bool) =
                 |> List.map (fun (k, v) -> sprintf "%s=%.4f" k v)
                 |> String.concat " "
 
-            Console.WriteLine(sprintf "epoch %d/%d %s %.0f samples/s %.1fs" epoch epochs parts samplesPerSecond watch.Elapsed.TotalSeconds)
+            Console.WriteLine(
+                sprintf
+                    "epoch %d/%d %s %.0f samples/s %.1fs"
+                    epoch
+                    epochs
+                    parts
+                    samplesPerSecond
+                    watch.Elapsed.TotalSeconds
+            )

@@ -6,45 +6,53 @@ open System.Diagnostics
 
 /// Per-epoch logs of a fit: metric names (with val_ prefixes for validation) to their values by epoch.
 type History =
-    { Epochs: Logs list }
+    {
+        Epochs: Logs list
+    }
 
     /// The values of one metric, epoch by epoch.
-    member h.Item(name: string) = h.Epochs |> List.choose (Map.tryFind name)
+    member h.Item(name: string) =
+        h.Epochs |> List.choose (Map.tryFind name)
 
     /// The metric names logged.
     member h.Keys = h.Epochs |> List.collect (Map.toList >> List.map fst) |> List.distinct
 
     /// The history as a map from metric name to per-epoch values.
-    member h.ToMap() = h.Keys |> List.map (fun k -> k, h[k]) |> Map.ofList
+    member h.ToMap() =
+        h.Keys |> List.map (fun k -> k, h[k]) |> Map.ofList
 
 /// How fit runs.
 type FitOptions =
-    { Epochs: int
-      BatchSize: int
-      Shuffle: bool
-      DropLast: bool
-      Validation: IDataset option
-      Metrics: Metric list
-      Callbacks: Callback list
-      /// Progress on the console (a live bar on a terminal, one line per epoch when redirected).
-      Verbose: bool
-      /// Epochs already done (resuming from a checkpoint saved after that epoch).
-      InitialEpoch: int }
+    {
+        Epochs: int
+        BatchSize: int
+        Shuffle: bool
+        DropLast: bool
+        Validation: IDataset option
+        Metrics: Metric list
+        Callbacks: Callback list
+        /// Progress on the console (a live bar on a terminal, one line per epoch when redirected).
+        Verbose: bool
+        /// Epochs already done (resuming from a checkpoint saved after that epoch).
+        InitialEpoch: int
+    }
 
 /// Defaults for FitOptions.
 [<RequireQualifiedAccess>]
 module FitOptions =
     /// 1 epoch, batch 32, shuffled, last partial batch kept, quiet, no validation, metrics or callbacks.
     let defaults =
-        { Epochs = 1
-          BatchSize = 32
-          Shuffle = true
-          DropLast = false
-          Validation = None
-          Metrics = []
-          Callbacks = []
-          Verbose = false
-          InitialEpoch = 0 }
+        {
+            Epochs = 1
+            BatchSize = 32
+            Shuffle = true
+            DropLast = false
+            Validation = None
+            Metrics = []
+            Callbacks = []
+            Verbose = false
+            InitialEpoch = 0
+        }
 
 /// Training as a fold: trainStep maps (state, batch) to the next state; fit folds it over epochs of batches.
 [<RequireQualifiedAccess>]
@@ -57,18 +65,22 @@ module Train =
         let initKey, runKey = Key.split key
         let _, p, s = model.Init initKey (Shape.ofList inputShape)
 
-        { Params = p
-          State = s
-          Opt = tx.Init p
-          Step = 0L
-          Key = runKey
-          LrScale = 1.0 }
+        {
+            Params = p
+            State = s
+            Opt = tx.Init p
+            Step = 0L
+            Key = runKey
+            LrScale = 1.0
+        }
 
     /// One optimisation step; returns the new state, the loss and the predictions (without derivatives).
     let private stepCore (model: Layer) (loss: Loss) (tx: GradTx) (ts: TrainState) (batch: Batch) =
         let ctx =
-            { Mode = Mode.Train
-              Key = Some(Key.foldIn (int ts.Step) (dropoutRoot ts)) }
+            {
+                Mode = Mode.Train
+                Key = Some(Key.foldIn (int ts.Step) (dropoutRoot ts))
+            }
 
         let mutable newState = ts.State
         let mutable predictions = Unchecked.defaultof<Tensor>
@@ -106,7 +118,8 @@ module Train =
                 // State computed inside the differentiated function still carries its tag: strip it.
                 State = PTree.map (fun (t: Tensor) -> t.NoDiff) newState
                 Opt = opt
-                Step = ts.Step + 1L }
+                Step = ts.Step + 1L
+            }
 
         next, lossValue, predictions.NoDiff
 
@@ -122,7 +135,13 @@ module Train =
 
         next, Map.ofList [ "loss", l ]
 
-    let private evalBatches (model: Layer) (ts: TrainState) (data: IDataset) (batchSize: int) (onBatch: Tensor -> Batch -> unit) =
+    let private evalBatches
+        (model: Layer)
+        (ts: TrainState)
+        (data: IDataset)
+        (batchSize: int)
+        (onBatch: Tensor -> Batch -> unit)
+        =
         let loader = DataLoader.create data batchSize false false
         let ctx = { Mode = Mode.Eval; Key = None }
 
@@ -132,7 +151,14 @@ module Train =
                 onBatch y batch)
 
     /// Loss and metrics over a dataset in Eval mode.
-    let evaluate (model: Layer) (loss: Loss) (metrics: Metric list) (ts: TrainState) (data: IDataset) (batchSize: int) : Logs =
+    let evaluate
+        (model: Layer)
+        (loss: Loss)
+        (metrics: Metric list)
+        (ts: TrainState)
+        (data: IDataset)
+        (batchSize: int)
+        : Logs =
         let mutable lossSum = 0.0
         let mutable count = 0
         let sums = Array.create metrics.Length None
@@ -146,7 +172,8 @@ module Train =
             |> List.iteri (fun i m -> sums[i] <- Some(Metrics.accumulate m sums[i] y batch.Target)))
 
         let metricLogs =
-            metrics |> List.mapi (fun i m -> m.Name, m.Compute(defaultArg sums[i] [| 0.0; 0.0 |]))
+            metrics
+            |> List.mapi (fun i m -> m.Name, m.Compute(defaultArg sums[i] [| 0.0; 0.0 |]))
 
         Map.ofList (("loss", (if count = 0 then nan else lossSum / float count)) :: metricLogs)
 
@@ -164,11 +191,20 @@ module Train =
     /// Trains for options.Epochs epochs (counting from InitialEpoch), with validation, metrics and
     /// callbacks; returns the final state and the history. Shuffling and dropout keys derive from the state's
     /// key, the epoch and the step, so a run resumed from a checkpoint continues bit for bit.
-    let fit (model: Layer) (loss: Loss) (tx: GradTx) (options: FitOptions) (train: IDataset) (initial: TrainState) : TrainState * History =
+    let fit
+        (model: Layer)
+        (loss: Loss)
+        (tx: GradTx)
+        (options: FitOptions)
+        (train: IDataset)
+        (initial: TrainState)
+        : TrainState * History =
         if options.BatchSize <= 0 then
             invalidArg "options" (sprintf "fit: BatchSize must be positive, got %d." options.BatchSize)
 
-        let loader = DataLoader.create train options.BatchSize options.Shuffle options.DropLast
+        let loader =
+            DataLoader.create train options.BatchSize options.Shuffle options.DropLast
+
         let batches = DataLoader.count loader
         let progress = Progress.Create(options.Epochs, batches, options.Verbose)
         let mutable ts = initial
@@ -201,7 +237,8 @@ module Train =
                                 let next, l, predictions = stepCore model loss tx ts batch
 
                                 options.Metrics
-                                |> List.iteri (fun i m -> sums[i] <- Some(Metrics.accumulate m sums[i] predictions batch.Target))
+                                |> List.iteri (fun i m ->
+                                    sums[i] <- Some(Metrics.accumulate m sums[i] predictions batch.Target))
 
                                 next, l)
 
@@ -216,14 +253,20 @@ module Train =
                         done' <- done' + 1
 
                         if progress.Live && (done' % 10 = 0 || done' = batches) then
-                            report done' (sprintf "loss=%.4f %.0f samples/s" (lossSum / float seen) (float seen / watch.Elapsed.TotalSeconds))
+                            report
+                                done'
+                                (sprintf
+                                    "loss=%.4f %.0f samples/s"
+                                    (lossSum / float seen)
+                                    (float seen / watch.Elapsed.TotalSeconds))
             )
 
             let trainSeconds = watch.Elapsed.TotalSeconds
 
             let trainLogs =
                 ("loss", lossSum / float (max 1 seen))
-                :: (options.Metrics |> List.mapi (fun i m -> m.Name, m.Compute(defaultArg sums[i] [| 0.0; 0.0 |])))
+                :: (options.Metrics
+                    |> List.mapi (fun i m -> m.Name, m.Compute(defaultArg sums[i] [| 0.0; 0.0 |])))
 
             let valLogs =
                 match options.Validation with
@@ -242,7 +285,14 @@ module Train =
             let results =
                 callbacks
                 |> List.map (fun cb ->
-                    let r = cb.OnEpochEnd { Epoch = epoch; Logs = logs; State = ts }
+                    let r =
+                        cb.OnEpochEnd
+                            {
+                                Epoch = epoch
+                                Logs = logs
+                                State = ts
+                            }
+
                     ts <- r.State
                     r)
 
