@@ -132,6 +132,10 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
         m: RawTensor * v: RawTensor * b1: float * b2: float * eps: float * bc1: float * bc2: float ->
             RawTensor * RawTensor * RawTensor
 
+    // ---- convolution primitives ----
+
+    // ---- pooling and upsampling primitives ----
+
     /// The elements in row-major order as a typed array (float32[], float[], int[], int64[] or bool[]).
     abstract ToArray: unit -> Array
     /// Adds other (same shape and dtype) into this tensor's storage. Only for storage the caller owns.

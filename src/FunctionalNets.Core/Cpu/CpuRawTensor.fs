@@ -415,6 +415,10 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
 
         mOut :> RawTensor, vOut :> RawTensor, u :> RawTensor
 
+    // ---- convolution primitives ----
+
+    // ---- pooling and upsampling primitives ----
+
     override t.ToArray() = t.Data.Clone() :?> Array
 
     override t.AddInPlace(other) =
