@@ -20,3 +20,22 @@ type internal LayersBridge =
     static member Elu(alpha: float) = Layers.elu alpha
     static member Softmax(dim: int) = Layers.softmax dim
     static member LogSoftmax(dim: int) = Layers.logSoftmax dim
+
+    // Normalization and regularization layers (Layers/Normalization.fs).
+    static member BatchNorm1d(features: int) = Layers.batchNorm1d features
+
+    static member BatchNorm1d(features: int, eps: float, momentum: float, affine: bool, trackRunningStats: bool) =
+        Layers.batchNorm1dWith eps momentum affine trackRunningStats features
+
+    static member BatchNorm2d(features: int) = Layers.batchNorm2d features
+
+    static member BatchNorm2d(features: int, eps: float, momentum: float, affine: bool, trackRunningStats: bool) =
+        Layers.batchNorm2dWith eps momentum affine trackRunningStats features
+
+    static member GroupNorm(groups: int, channels: int) = Layers.groupNorm groups channels
+
+    static member GroupNorm(groups: int, channels: int, eps: float, affine: bool) =
+        Layers.groupNormWith eps affine groups channels
+
+    static member Dropout2d(p: float) = Layers.dropout2d p
+    static member GlobalAvgPool() = Layers.globalAvgPool

@@ -1,3 +1,353 @@
 namespace FunctionalNets.Nn
 
-// Placeholder: this part lands here.
+open FunctionalNets
+
+/// Normalization and regularization layers: BatchNorm1d/2d, GroupNorm, Dropout2d and global average pooling.
+/// Shapes follow PyTorch: the batch dim comes first, channels second ([N; C; ...]).
+[<AutoOpen>]
+module NormalizationLayers =
+    // Per-channel tensors ([C]) are viewed as [1; C; 1; ...] so they broadcast against an input of this rank.
+    let private perChannel (rank: int) (t: Tensor) =
+        Tensor.reshape (t, Array.init rank (fun d -> if d = 1 then -1 else 1))
+
+    let private int64Scalar (value: int64) (device: Device) =
+        Tensor.ofArray ([| value |], [], device)
+
+    // The dims a channel's statistics are taken over: the batch dim and every dim after the channel dim.
+    let private statDims (rank: int) = 0 :: [ 2 .. rank - 1 ]
+
+    /// Shared by BatchNorm1d and BatchNorm2d. kind is "BatchNorm1d" or "BatchNorm2d"; ranks are the input
+    /// ranks it accepts, with the batch dim ([2; 3] for 1d, [4] for 2d); expected describes them for messages.
+    let internal batchNorm
+        (kind: string)
+        (ranks: int list)
+        (expected: string)
+        (eps: float)
+        (momentum: float)
+        (affine: bool)
+        (trackRunningStats: bool)
+        (features: int)
+        : Layer =
+        if features < 1 then
+            invalidArg "features" (sprintf "%s: the number of features must be >= 1, got %d." kind features)
+
+        if not (eps > 0.0) then
+            raise (System.ArgumentOutOfRangeException("eps", eps, sprintf "%s: eps must be > 0, got %g." kind eps))
+
+        if not (momentum >= 0.0 && momentum <= 1.0) then
+            raise (
+                System.ArgumentOutOfRangeException(
+                    "momentum",
+                    momentum,
+                    sprintf "%s: momentum must be in [0, 1], got %g." kind momentum
+                )
+            )
+
+        let name = sprintf "%s(%d)" kind features
+
+        // Shapes without the batch dim come from Init, full input shapes from Apply; both must have the
+        // channel count at the channel position and an accepted rank.
+        let check (what: string) (withBatch: bool) (shape: Shape) =
+            let rank = if withBatch then shape.Rank else shape.Rank + 1
+
+            if not (List.contains rank ranks) then
+                invalidArg
+                    what
+                    (sprintf
+                        "%s: %s %O%s has rank %d, expected %s."
+                        name
+                        what
+                        shape
+                        (if withBatch then "" else " (per example, without the batch dim)")
+                        shape.Rank
+                        (if withBatch then
+                             expected
+                         else
+                             expected + " with the batch dim"))
+
+            let c = if withBatch then shape[1] else shape[0]
+
+            if c <> features then
+                invalidArg
+                    what
+                    (sprintf
+                        "%s: %s %O%s has %d channels, expected %d."
+                        name
+                        what
+                        shape
+                        (if withBatch then "" else " (per example, without the batch dim)")
+                        c
+                        features)
+
+        let init (_: Key) (shape: Shape) =
+            check "input shape" false shape
+
+            let ps =
+                if affine then
+                    Node [ "weight", Leaf(Tensor.ones [ features ]); "bias", Leaf(Tensor.zeros [ features ]) ]
+                else
+                    PTree.empty
+
+            let ss =
+                if trackRunningStats then
+                    Node
+                        [
+                            "running_mean", Leaf(Tensor.zeros [ features ])
+                            "running_var", Leaf(Tensor.ones [ features ])
+                            "num_batches_tracked", Leaf(int64Scalar 0L Defaults.Device)
+                        ]
+                else
+                    PTree.empty
+
+            shape, ps, ss
+
+        let affineMap (ps: Params) (rank: int) (xhat: Tensor) =
+            if affine then
+                let w = Layer.param name "weight" ps
+                let b = Layer.param name "bias" ps
+                xhat * perChannel rank w + perChannel rank b
+            else
+                xhat
+
+        let apply (ps: Params) (state: State) (ctx: Ctx) (x: Tensor) =
+            check "input" true x.Shape
+            let rank = x.Rank
+            let dims = statDims rank
+
+            // PyTorch uses batch statistics in Eval too when no running statistics are tracked.
+            if ctx.Mode = Mode.Eval && trackRunningStats then
+                let rm = Layer.param name "running_mean" state
+                let rv = Layer.param name "running_var" state
+                // Running stats carry no derivative; cast them so Float64 inputs meet Float32 state.
+                let rm = perChannel rank (Tensor.cast (rm, x.DType))
+                let rv = perChannel rank (Tensor.cast (rv, x.DType))
+                affineMap ps rank ((x - rm) * Tensor.rsqrt (rv + eps)), state
+            else
+                // Values per channel: the unbiased variance divides by n - 1, so one value is no statistic.
+                let n = x.Numel / features
+
+                if n <= 1 && ctx.Mode = Mode.Train then
+                    invalidArg
+                        "input"
+                        (sprintf
+                            "%s: input %O has %d value per channel; training needs more than 1 (batch size 1 without spatial dims?)."
+                            name
+                            x.Shape
+                            n)
+
+                let mean = Tensor.mean (x, dims, keepDim = true)
+                // Normalization uses the biased variance, as PyTorch does; the gradient flows through both.
+                let var = Tensor.var (x, dims, keepDim = true, unbiased = false)
+                let y = affineMap ps rank ((x - mean) * Tensor.rsqrt (var + eps))
+
+                if ctx.Mode = Mode.Train && trackRunningStats then
+                    let rm = Layer.param name "running_mean" state
+                    let rv = Layer.param name "running_var" state
+                    let count = Layer.param name "num_batches_tracked" state
+                    // The state must not join the graph: the batch statistics' values without derivative
+                    // levels are the statistics of x.NoDiff, and reusing them saves a second pass over x.
+                    let bm = Tensor.cast (Tensor.reshape (mean.NoDiff, [ features ]), rm.DType)
+                    // The running variance is the unbiased one (PyTorch's n / (n - 1) correction).
+                    let bv =
+                        Tensor.cast (Tensor.reshape (var.NoDiff, [ features ]) * (float n / float (n - 1)), rv.DType)
+
+                    let state' =
+                        Node
+                            [
+                                "running_mean", Leaf((1.0 - momentum) * rm.NoDiff + momentum * bm)
+                                "running_var", Leaf((1.0 - momentum) * rv.NoDiff + momentum * bv)
+                                "num_batches_tracked", Leaf(count.NoDiff + int64Scalar 1L count.Device)
+                            ]
+
+                    y, state'
+                else
+                    y, state
+
+        Layer.create name init apply
+
+    type Layers with
+        /// BatchNorm over [N; C] or [N; C; L] inputs with PyTorch's options: eps added to the variance,
+        /// momentum for the running statistics (running = (1 - momentum) * running + momentum * batch),
+        /// affine for the learnable "weight" (init 1) and "bias" (init 0), trackRunningStats for the state
+        /// "running_mean", "running_var" and "num_batches_tracked". Train normalizes with the batch mean and
+        /// biased variance and updates the running mean and the running unbiased variance; Eval normalizes
+        /// with the running statistics (with the batch's when they are not tracked).
+        static member batchNorm1dWith
+            (eps: float)
+            (momentum: float)
+            (affine: bool)
+            (trackRunningStats: bool)
+            (features: int)
+            : Layer =
+            batchNorm "BatchNorm1d" [ 2; 3 ] "[N; C] or [N; C; L]" eps momentum affine trackRunningStats features
+
+        /// BatchNorm over [N; C; H; W] inputs with PyTorch's options (see batchNorm1dWith).
+        static member batchNorm2dWith
+            (eps: float)
+            (momentum: float)
+            (affine: bool)
+            (trackRunningStats: bool)
+            (features: int)
+            : Layer =
+            batchNorm "BatchNorm2d" [ 4 ] "[N; C; H; W]" eps momentum affine trackRunningStats features
+
+        /// PyTorch's BatchNorm1d(features): eps 1e-5, momentum 0.1, affine, tracking running statistics.
+        static member batchNorm1d(features: int) : Layer =
+            Layers.batchNorm1dWith 1e-5 0.1 true true features
+
+        /// PyTorch's BatchNorm2d(features): eps 1e-5, momentum 0.1, affine, tracking running statistics.
+        static member batchNorm2d(features: int) : Layer =
+            Layers.batchNorm2dWith 1e-5 0.1 true true features
+
+        /// GroupNorm over [N; C; ...] inputs: the channels are split into groups of C / groups, and each
+        /// example's group is normalized with its own mean and biased variance (over the group's channels and
+        /// every spatial position), the same in Train and Eval; then a per-channel "weight" (init 1) and
+        /// "bias" (init 0) apply when affine is true. No state.
+        static member groupNormWith (eps: float) (affine: bool) (groups: int) (channels: int) : Layer =
+            if groups < 1 || channels < 1 then
+                invalidArg
+                    "groups"
+                    (sprintf "GroupNorm(%d, %d): groups and channels must be >= 1." groups channels)
+
+            if channels % groups <> 0 then
+                invalidArg
+                    "channels"
+                    (sprintf "GroupNorm(%d, %d): channels must be divisible by groups." groups channels)
+
+            if not (eps > 0.0) then
+                raise (
+                    System.ArgumentOutOfRangeException("eps", eps, sprintf "GroupNorm: eps must be > 0, got %g." eps)
+                )
+
+            let name = sprintf "GroupNorm(%d, %d)" groups channels
+
+            let init (_: Key) (shape: Shape) =
+                if shape.Rank < 1 || shape[0] <> channels then
+                    invalidArg
+                        "shape"
+                        (sprintf
+                            "%s: input shape %O (per example, without the batch dim) has %s, expected [%d; ...]."
+                            name
+                            shape
+                            (if shape.Rank < 1 then
+                                 "no channel dim"
+                             else
+                                 sprintf "%d channels" shape[0])
+                            channels)
+
+                let ps =
+                    if affine then
+                        Node [ "weight", Leaf(Tensor.ones [ channels ]); "bias", Leaf(Tensor.zeros [ channels ]) ]
+                    else
+                        PTree.empty
+
+                shape, ps, PTree.empty
+
+            let apply (ps: Params) (state: State) (_: Ctx) (x: Tensor) =
+                if x.Rank < 2 then
+                    invalidArg "input" (sprintf "%s: input %O has rank %d, expected [N; C; ...]." name x.Shape x.Rank)
+
+                if x.Shape[1] <> channels then
+                    invalidArg
+                        "input"
+                        (sprintf "%s: input %O has %d channels, expected %d." name x.Shape x.Shape[1] channels)
+
+                // [N; G; C/G * spatial]: one row per (example, group), so the statistics are one reduction.
+                let grouped = Tensor.reshape (x, [ x.Shape[0]; groups; -1 ])
+
+                if grouped.Shape[2] = 0 then
+                    invalidArg "input" (sprintf "%s: input %O has no values per group." name x.Shape)
+
+                let mean = Tensor.mean (grouped, [ 2 ], keepDim = true)
+                let var = Tensor.var (grouped, [ 2 ], keepDim = true, unbiased = false)
+
+                let xhat =
+                    Tensor.reshape ((grouped - mean) * Tensor.rsqrt (var + eps), x.Shape.ToArray())
+
+                let y =
+                    if affine then
+                        let w = Layer.param name "weight" ps
+                        let b = Layer.param name "bias" ps
+                        xhat * perChannel x.Rank w + perChannel x.Rank b
+                    else
+                        xhat
+
+                y, state
+
+            Layer.create name init apply
+
+        /// PyTorch's GroupNorm(groups, channels): eps 1e-5, affine.
+        static member groupNorm (groups: int) (channels: int) : Layer =
+            Layers.groupNormWith 1e-5 true groups channels
+
+        /// Channel dropout for [N; C; H; W] (or any [N; C; ...]) inputs: in Train mode each (example, channel)
+        /// map is zeroed as a whole with probability p and the kept maps are scaled by 1 / (1 - p); Eval is
+        /// the identity. The mask [N; C; 1; ...] comes from ctx.Key (Train mode without a key is an error).
+        static member dropout2d(p: float) : Layer =
+            if not (p >= 0.0 && p < 1.0) then
+                raise (
+                    System.ArgumentOutOfRangeException(
+                        "p",
+                        p,
+                        sprintf "Dropout2d: the drop probability must be in [0, 1), got %g." p
+                    )
+                )
+
+            let name = sprintf "Dropout2d(p=%g)" p
+
+            let outShape (shape: Shape) =
+                if shape.Rank < 1 then
+                    invalidArg
+                        "shape"
+                        (sprintf
+                            "%s: input shape %O (per example, without the batch dim) has no channel dim, expected [C; H; W]."
+                            name
+                            shape)
+
+                shape
+
+            Layer.stateless name outShape (fun ctx x ->
+                if x.Rank < 2 then
+                    invalidArg "input" (sprintf "%s: input %O has rank %d, expected [N; C; H; W]." name x.Shape x.Rank)
+
+                match ctx.Mode with
+                | Mode.Eval -> x
+                | Mode.Train when p = 0.0 -> x
+                | Mode.Train ->
+                    match ctx.Key with
+                    | None ->
+                        invalidArg
+                            "ctx"
+                            (sprintf
+                                "%s: Train mode needs a key for the mask; pass Ctx.train key (or use Ctx.eval for inference)."
+                                name)
+                    | Some key ->
+                        let maskShape = Array.init x.Rank (fun d -> if d < 2 then x.Shape[d] else 1)
+                        let u = Tensor.rand (key, maskShape, x.DType, x.Device)
+                        // u is uniform on [0, 1), so u >= p keeps a channel with probability 1 - p; the mask
+                        // holds 0 or 1 / (1 - p) and broadcasts over the spatial dims.
+                        let scale = Tensor.cast (Tensor.ge (u, p), x.DType) * (1.0 / (1.0 - p))
+                        x * scale)
+
+        /// Global average pooling: the mean over the spatial dims, [N; C; H; W] -> [N; C] (PyTorch's
+        /// AdaptiveAvgPool2d(1) followed by flatten).
+        static member globalAvgPool: Layer =
+            Layer.stateless
+                "GlobalAvgPool"
+                (fun shape ->
+                    if shape.Rank <> 3 then
+                        invalidArg
+                            "shape"
+                            (sprintf
+                                "GlobalAvgPool: input shape %O (per example, without the batch dim) has rank %d, expected [C; H; W]."
+                                shape
+                                shape.Rank)
+
+                    Shape.ofList [ shape[0] ])
+                (fun _ x ->
+                    if x.Rank <> 4 then
+                        invalidArg
+                            "input"
+                            (sprintf "GlobalAvgPool: input %O has rank %d, expected [N; C; H; W]." x.Shape x.Rank)
+
+                    Tensor.mean (x, [ 2; 3 ]))
