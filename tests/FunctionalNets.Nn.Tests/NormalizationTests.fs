@@ -28,15 +28,19 @@ let private closeArrays (tol: float) (expected: float[]) (actual: float[]) =
 let private data (n: int) (offset: float) =
     Array.init n (fun i -> float (float32 (sin (float i * 1.7 + offset) * 3.0 + float (i % 5) * 0.4)))
 
-let private f32 (xs: float[]) (shape: int list) = Tensor.ofArray (Array.map float32 xs, shape)
+let private f32 (xs: float[]) (shape: int list) =
+    Tensor.ofArray (Array.map float32 xs, shape)
+
 let private f64 (xs: float[]) (shape: int list) = Tensor.ofArray (xs, shape)
 
 // ---- The direct formula, with plain floats ----
 
 // The values of channel c of an [N; C; S] layout (S = product of the spatial dims, 1 for [N; C]).
 let private channelValues (x: float[]) (n: int) (c: int) (s: int) (ch: int) =
-    [| for i in 0 .. n - 1 do
-           for j in 0 .. s - 1 -> x[(i * c + ch) * s + j] |]
+    [|
+        for i in 0 .. n - 1 do
+            for j in 0 .. s - 1 -> x[(i * c + ch) * s + j]
+    |]
 
 let private mean (v: float[]) = Array.sum v / float v.Length
 
@@ -52,10 +56,16 @@ let private normalize (x: float[]) (c: int) (s: int) (means: float[]) (vars: flo
     x
     |> Array.mapi (fun i a ->
         let ch = (i / s) % c
-        (a - means[ch]) / sqrt (vars[ch] + eps) * (gamma: float[])[ch] + (beta: float[])[ch])
+
+        (a - means[ch]) / sqrt (vars[ch] + eps) * (gamma: float[])[ch]
+        + (beta: float[])[ch])
 
 let private withAffine (gamma: float[]) (beta: float[]) =
-    Node [ "weight", Leaf(f32 gamma [ gamma.Length ]); "bias", Leaf(f32 beta [ beta.Length ]) ]
+    Node
+        [
+            "weight", Leaf(f32 gamma [ gamma.Length ])
+            "bias", Leaf(f32 beta [ beta.Length ])
+        ]
 
 // ---- BatchNorm: Train and Eval against the formula ----
 
@@ -68,10 +78,16 @@ let ``BatchNorm2d Train normalizes with the batch mean and biased variance, then
     let beta = [| 0.25; 1.0; -3.0 |]
     let layer = Layers.batchNorm2d c
     let _, _, state = Layer.init layer key [ c; h; w ]
-    let y, _ = Layer.apply layer (withAffine gamma beta) state (Ctx.train key) (f32 xs [ n; c; h; w ])
+
+    let y, _ =
+        Layer.apply layer (withAffine gamma beta) state (Ctx.train key) (f32 xs [ n; c; h; w ])
+
     Assert.Equal<int[]>([| n; c; h; w |], dims y)
     let chans = Array.init c (channelValues xs n c s)
-    let expected = normalize xs c s (Array.map mean chans) (Array.map biasedVar chans) gamma beta 1e-5
+
+    let expected =
+        normalize xs c s (Array.map mean chans) (Array.map biasedVar chans) gamma beta 1e-5
+
     closeArrays 1e-4 expected (values y)
 
 [<Fact>]
@@ -79,7 +95,10 @@ let ``BatchNorm2d running statistics follow PyTorch's update with the unbiased v
     let n, c, h, w = 3, 2, 2, 2
     let s = h * w
     let x1 = data (n * c * s) 0.0
-    let x2 = data (n * c * s) 5.0 |> Array.map (fun v -> float (float32 (v * 2.0 + 1.0)))
+
+    let x2 =
+        data (n * c * s) 5.0 |> Array.map (fun v -> float (float32 (v * 2.0 + 1.0)))
+
     let layer = Layers.batchNorm2d c
     let _, ps, state0 = Layer.init layer key [ c; h; w ]
 
@@ -94,6 +113,7 @@ let ``BatchNorm2d running statistics follow PyTorch's update with the unbiased v
 
     let step (rm: float[], rv: float[]) (x: float[]) =
         let chans = Array.init c (channelValues x n c s)
+
         Array.map2 (fun r b -> 0.9 * r + 0.1 * b) rm (Array.map mean chans),
         Array.map2 (fun r b -> 0.9 * r + 0.1 * b) rv (Array.map unbiasedVar chans)
 
@@ -146,16 +166,25 @@ let ``BatchNorm1d on [N; C] and [N; C; L] matches the formula in Train and Eval`
         let layer = Layers.batchNorm1d c
         let outShape, _, state = Layer.init layer key (List.tail shape)
         Assert.Equal<int list>(List.tail shape, outShape.ToList())
-        let y, state1 = Layer.apply layer (withAffine gamma beta) state (Ctx.train key) (f32 xs shape)
+
+        let y, state1 =
+            Layer.apply layer (withAffine gamma beta) state (Ctx.train key) (f32 xs shape)
+
         let chans = Array.init c (channelValues xs n c s)
-        let expected = normalize xs c s (Array.map mean chans) (Array.map biasedVar chans) gamma beta 1e-5
+
+        let expected =
+            normalize xs c s (Array.map mean chans) (Array.map biasedVar chans) gamma beta 1e-5
+
         closeArrays 1e-4 expected (values y)
 
         let rm = chans |> Array.map (fun v -> 0.1 * mean v)
         let rv = chans |> Array.map (fun v -> 0.1 * unbiasedVar v + 0.9)
         closeArrays 1e-5 rm (values (leaf "running_mean" state1))
         closeArrays 1e-5 rv (values (leaf "running_var" state1))
-        let yEval, _ = Layer.apply layer (withAffine gamma beta) state1 Ctx.eval (f32 xs shape)
+
+        let yEval, _ =
+            Layer.apply layer (withAffine gamma beta) state1 Ctx.eval (f32 xs shape)
+
         closeArrays 1e-4 (normalize xs c s rm rv gamma beta 1e-5) (values yEval)
 
 [<Fact>]
@@ -184,7 +213,10 @@ let ``batchNormWith honours eps, momentum, affine false and trackRunningStats fa
     let yTrain, stateT = Layer.apply untracked ps state (Ctx.train key) x
     let yEval, _ = Layer.apply untracked ps state Ctx.eval x
     Assert.Empty(paths stateT)
-    let expected = normalize xs c s (Array.map mean chans) (Array.map biasedVar chans) ones zeros 1e-5
+
+    let expected =
+        normalize xs c s (Array.map mean chans) (Array.map biasedVar chans) ones zeros 1e-5
+
     closeArrays 1e-4 expected (values yTrain)
     closeArrays 1e-4 expected (values yEval)
 
@@ -211,7 +243,9 @@ let ``BatchNorm2d Train gradients w.r.t. input, gamma and beta match finite diff
     let r = f64 (data (n * c * h * w) 3.1) shape
 
     let loss (x: Tensor) (g: Tensor) (b: Tensor) =
-        let y, _ = Layer.apply layer (Node [ "weight", Leaf g; "bias", Leaf b ]) state (Ctx.train key) x
+        let y, _ =
+            Layer.apply layer (Node [ "weight", Leaf g; "bias", Leaf b ]) state (Ctx.train key) x
+
         Assert.Equal(DType.Float64, y.DType)
         Tensor.sum (y * r)
 
@@ -230,10 +264,27 @@ let ``BatchNorm2d Eval gradient w.r.t. the input matches finite differences`` ()
     let c = 2
     let layer = Layers.batchNorm2d c
     let _, _, state0 = Layer.init layer key [ c; 2; 2 ]
-    let _, state = Layer.apply layer (withAffine [| 1.0; 1.0 |] [| 0.0; 0.0 |]) state0 (Ctx.train key) (f32 (data 16 0.2) [ 2; c; 2; 2 ])
-    let ps = Node [ "weight", Leaf(f64 [| 2.0; -1.5 |] [ c ]); "bias", Leaf(f64 [| 0.5; 0.1 |] [ c ]) ]
+
+    let _, state =
+        Layer.apply
+            layer
+            (withAffine [| 1.0; 1.0 |] [| 0.0; 0.0 |])
+            state0
+            (Ctx.train key)
+            (f32 (data 16 0.2) [ 2; c; 2; 2 ])
+
+    let ps =
+        Node
+            [
+                "weight", Leaf(f64 [| 2.0; -1.5 |] [ c ])
+                "bias", Leaf(f64 [| 0.5; 0.1 |] [ c ])
+            ]
+
     let r = f64 (data 16 1.9) [ 2; c; 2; 2 ]
-    let f (x: Tensor) = Tensor.sum (fst (Layer.apply layer ps state Ctx.eval x) * r)
+
+    let f (x: Tensor) =
+        Tensor.sum (fst (Layer.apply layer ps state Ctx.eval x) * r)
+
     let x = f64 (data 16 0.6) [ 2; c; 2; 2 ]
     closeArrays 1e-6 (values (Diff.numGrad 1e-6 f x)) (values (Diff.grad f x))
 
@@ -245,7 +296,13 @@ let ``BatchNorm state computed inside a differentiated function carries no deriv
     let mutable captured = PTree.empty
 
     let f (x: Tensor) =
-        let ps = Node [ "weight", Leaf(f64 [| 1.0; 2.0 |] [ 2 ]); "bias", Leaf(f64 [| 0.0; 1.0 |] [ 2 ]) ]
+        let ps =
+            Node
+                [
+                    "weight", Leaf(f64 [| 1.0; 2.0 |] [ 2 ])
+                    "bias", Leaf(f64 [| 0.0; 1.0 |] [ 2 ])
+                ]
+
         let y, s = Layer.apply layer ps state (Ctx.train key) x
         captured <- s
         Tensor.sum (y * y)
@@ -259,7 +316,9 @@ let ``BatchNorm state computed inside a differentiated function carries no deriv
 
 [<Fact>]
 let ``BatchNorm parameters and state sit under the child's index in a sequential, as PyTorch's state_dict`` () =
-    let model = Layer.sequential [ Layers.identity; Layers.batchNorm2d 3; Layers.relu; Layers.globalAvgPool ]
+    let model =
+        Layer.sequential [ Layers.identity; Layers.batchNorm2d 3; Layers.relu; Layers.globalAvgPool ]
+
     let outShape, ps, state = Layer.init model key [ 3; 4; 4 ]
     Assert.Equal<int list>([ 3 ], outShape.ToList())
     Assert.Equal<string list>([ "1.weight"; "1.bias" ], paths ps)
@@ -283,7 +342,8 @@ let ``BatchNorm shape errors name the layer and the shapes`` () =
 
     let ex =
         Assert.Throws<ArgumentException>(fun () ->
-            Layer.apply layer ps state (Ctx.train key) (Tensor.zeros [ 8; 3; 32; 32 ]) |> ignore)
+            Layer.apply layer ps state (Ctx.train key) (Tensor.zeros [ 8; 3; 32; 32 ])
+            |> ignore)
 
     Assert.StartsWith("BatchNorm2d(16): input [8; 3; 32; 32] has 3 channels, expected 16", ex.Message)
 
@@ -317,7 +377,9 @@ let ``BatchNorm shape errors name the layer and the shapes`` () =
     // Eval with a single example is fine.
     Layer.apply bn1 ps state Ctx.eval (Tensor.zeros [ 1; 4 ]) |> ignore
 
-    Assert.Throws<ArgumentException>(fun () -> Layers.batchNorm2d 0 |> ignore) |> ignore
+    Assert.Throws<ArgumentException>(fun () -> Layers.batchNorm2d 0 |> ignore)
+    |> ignore
+
     Assert.Throws<ArgumentOutOfRangeException>(fun () -> Layers.batchNorm2dWith 1e-5 1.5 true true 3 |> ignore)
     |> ignore
 
@@ -355,9 +417,19 @@ let ``GroupNorm normalizes each example's channel group with its own biased stat
 [<Fact>]
 let ``GroupNorm gradient w.r.t. the input matches finite differences`` () =
     let layer = Layers.groupNorm 2 4
-    let ps = Node [ "weight", Leaf(f64 [| 1.0; 2.0; -1.0; 0.5 |] [ 4 ]); "bias", Leaf(f64 [| 0.0; 0.1; 0.2; 0.3 |] [ 4 ]) ]
+
+    let ps =
+        Node
+            [
+                "weight", Leaf(f64 [| 1.0; 2.0; -1.0; 0.5 |] [ 4 ])
+                "bias", Leaf(f64 [| 0.0; 0.1; 0.2; 0.3 |] [ 4 ])
+            ]
+
     let r = f64 (data 24 2.2) [ 2; 4; 3 ]
-    let f (x: Tensor) = Tensor.sum (fst (Layer.apply layer ps PTree.empty Ctx.eval x) * r)
+
+    let f (x: Tensor) =
+        Tensor.sum (fst (Layer.apply layer ps PTree.empty Ctx.eval x) * r)
+
     let x = f64 (data 24 0.4) [ 2; 4; 3 ]
     closeArrays 1e-6 (values (Diff.numGrad 1e-6 f x)) (values (Diff.grad f x))
 
@@ -369,10 +441,14 @@ let ``GroupNorm rejects indivisible channels and wrong inputs`` () =
 
     let ex =
         Assert.Throws<ArgumentException>(fun () ->
-            Layer.apply layer PTree.empty PTree.empty Ctx.eval (Tensor.zeros [ 2; 6; 3; 3 ]) |> ignore)
+            Layer.apply layer PTree.empty PTree.empty Ctx.eval (Tensor.zeros [ 2; 6; 3; 3 ])
+            |> ignore)
 
     Assert.StartsWith("GroupNorm(2, 4): input [2; 6; 3; 3] has 6 channels, expected 4", ex.Message)
-    let ex = Assert.Throws<ArgumentException>(fun () -> Layer.init layer key [ 6; 3 ] |> ignore)
+
+    let ex =
+        Assert.Throws<ArgumentException>(fun () -> Layer.init layer key [ 6; 3 ] |> ignore)
+
     Assert.Contains("GroupNorm(2, 4): input shape [6; 3]", ex.Message)
 
 // ---- Dropout2d ----
@@ -403,20 +479,30 @@ let ``Dropout2d zeroes whole channels and scales the kept ones by exactly 1 / (1
 
     // The same key gives the same mask; another key another one.
     Assert.Equal<float[]>(ys, values (fst (Layer.apply layer PTree.empty PTree.empty (Ctx.train key) x)))
-    Assert.NotEqual<float[]>(ys, values (fst (Layer.apply layer PTree.empty PTree.empty (Ctx.train (Key.create 12L)) x)))
+
+    Assert.NotEqual<float[]>(
+        ys,
+        values (fst (Layer.apply layer PTree.empty PTree.empty (Ctx.train (Key.create 12L)) x))
+    )
 
 [<Fact>]
 let ``Dropout2d with p = 0.25 scales by 4/3 and keeps about three quarters of the channels`` () =
     let n, c = 50, 40
     let x = Tensor.ones [ n; c; 2; 2 ]
-    let y, _ = Layer.apply (Layers.dropout2d 0.25) PTree.empty PTree.empty (Ctx.train key) x
+
+    let y, _ =
+        Layer.apply (Layers.dropout2d 0.25) PTree.empty PTree.empty (Ctx.train key) x
+
     let ys = values y
     let scale = float (1.0f / 0.75f)
 
     for v in ys do
         Assert.True(v = 0.0 || abs (v - scale) < 1e-6, sprintf "unexpected value %g" v)
 
-    let keptFraction = (ys |> Array.filter (fun v -> v <> 0.0) |> Array.length |> float) / float ys.Length
+    let keptFraction =
+        (ys |> Array.filter (fun v -> v <> 0.0) |> Array.length |> float)
+        / float ys.Length
+
     Assert.InRange(keptFraction, 0.7, 0.8)
 
 [<Fact>]
@@ -427,10 +513,13 @@ let ``Dropout2d is the identity in Eval and needs a key in Train`` () =
 
     let ex =
         Assert.Throws<ArgumentException>(fun () ->
-            Layer.apply layer PTree.empty PTree.empty { Mode = Mode.Train; Key = None } x |> ignore)
+            Layer.apply layer PTree.empty PTree.empty { Mode = Mode.Train; Key = None } x
+            |> ignore)
 
     Assert.Contains("Dropout2d(p=0.3)", ex.Message)
-    Assert.Throws<ArgumentOutOfRangeException>(fun () -> Layers.dropout2d 1.0 |> ignore) |> ignore
+
+    Assert.Throws<ArgumentOutOfRangeException>(fun () -> Layers.dropout2d 1.0 |> ignore)
+    |> ignore
 
 // ---- GlobalAvgPool ----
 
@@ -453,4 +542,6 @@ let ``GlobalAvgPool averages over height and width`` () =
             Layer.apply layer ps state Ctx.eval (Tensor.zeros [ 2; 3 ]) |> ignore)
 
     Assert.StartsWith("GlobalAvgPool: input [2; 3] has rank 2", ex.Message)
-    Assert.Throws<ArgumentException>(fun () -> Layer.init layer key [ 3; 4 ] |> ignore) |> ignore
+
+    Assert.Throws<ArgumentException>(fun () -> Layer.init layer key [ 3; 4 ] |> ignore)
+    |> ignore

@@ -58,7 +58,10 @@ module NormalizationLayers =
                         name
                         what
                         shape
-                        (if withBatch then "" else " (per example, without the batch dim)")
+                        (if withBatch then
+                             ""
+                         else
+                             " (per example, without the batch dim)")
                         shape.Rank
                         (if withBatch then
                              expected
@@ -75,7 +78,10 @@ module NormalizationLayers =
                         name
                         what
                         shape
-                        (if withBatch then "" else " (per example, without the batch dim)")
+                        (if withBatch then
+                             ""
+                         else
+                             " (per example, without the batch dim)")
                         c
                         features)
 
@@ -84,7 +90,11 @@ module NormalizationLayers =
 
             let ps =
                 if affine then
-                    Node [ "weight", Leaf(Tensor.ones [ features ]); "bias", Leaf(Tensor.zeros [ features ]) ]
+                    Node
+                        [
+                            "weight", Leaf(Tensor.ones [ features ])
+                            "bias", Leaf(Tensor.zeros [ features ])
+                        ]
                 else
                     PTree.empty
 
@@ -205,9 +215,7 @@ module NormalizationLayers =
         /// "bias" (init 0) apply when affine is true. No state.
         static member groupNormWith (eps: float) (affine: bool) (groups: int) (channels: int) : Layer =
             if groups < 1 || channels < 1 then
-                invalidArg
-                    "groups"
-                    (sprintf "GroupNorm(%d, %d): groups and channels must be >= 1." groups channels)
+                invalidArg "groups" (sprintf "GroupNorm(%d, %d): groups and channels must be >= 1." groups channels)
 
             if channels % groups <> 0 then
                 invalidArg
@@ -237,7 +245,11 @@ module NormalizationLayers =
 
                 let ps =
                     if affine then
-                        Node [ "weight", Leaf(Tensor.ones [ channels ]); "bias", Leaf(Tensor.zeros [ channels ]) ]
+                        Node
+                            [
+                                "weight", Leaf(Tensor.ones [ channels ])
+                                "bias", Leaf(Tensor.zeros [ channels ])
+                            ]
                     else
                         PTree.empty
 
