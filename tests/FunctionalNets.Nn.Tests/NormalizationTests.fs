@@ -545,3 +545,37 @@ let ``GlobalAvgPool averages over height and width`` () =
 
     Assert.Throws<ArgumentException>(fun () -> Layer.init layer key [ 3; 4 ] |> ignore)
     |> ignore
+
+// ---- Through the training loop ----
+
+[<Fact>]
+let ``Train.trainStep threads BatchNorm state: running stats move, the counter counts and weights train`` () =
+    let model = Layers.batchNorm1d 2 >-> Layers.linear 2 1
+    let ts0 = Train.init model [ 2 ] (Optim.sgd 0.1) (Key.create 3L)
+    let xs = data 16 0.8
+
+    let batch =
+        {
+            Input = f32 xs [ 8; 2 ]
+            Target = f32 (Array.init 8 (fun i -> xs[2 * i] - xs[2 * i + 1])) [ 8; 1 ]
+        }
+
+    let ts1, _ = Train.trainStep model Losses.mse (Optim.sgd 0.1) ts0 batch
+    let ts2, _ = Train.trainStep model Losses.mse (Optim.sgd 0.1) ts1 batch
+    Assert.Equal(2.0, Tensor.toScalar (leaf "0.num_batches_tracked" ts2.State))
+
+    let chans = Array.init 2 (channelValues xs 8 2 1)
+    // Two identical batches from (0, 1): running = 0.19 * batch + 0.81 * initial.
+    closeArrays 1e-5 (chans |> Array.map (fun v -> 0.19 * mean v)) (values (leaf "0.running_mean" ts2.State))
+
+    closeArrays
+        1e-5
+        (chans |> Array.map (fun v -> 0.19 * unbiasedVar v + 0.81))
+        (values (leaf "0.running_var" ts2.State))
+
+    for (path, t) in PTree.leaves ts2.State do
+        Assert.False(t.IsDifferentiable, sprintf "'%s' kept a derivative" path)
+
+    // gamma and beta receive gradients through the normalization.
+    Assert.NotEqual<float[]>(values (leaf "0.weight" ts0.Params), values (leaf "0.weight" ts2.Params))
+    Assert.NotEqual<float[]>(values (leaf "0.bias" ts0.Params), values (leaf "0.bias" ts2.Params))
