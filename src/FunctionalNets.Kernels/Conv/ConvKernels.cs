@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace FunctionalNets.Kernels;
@@ -144,6 +145,7 @@ public static unsafe class ConvKernels
     }
 
     /// <summary>[nb, O, L] to [O, nb, L]: whole L-runs are copied, so this is a cheap regrouping.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposeBatch<T>(T* src, T* dst, int nb, int o, int l) where T : unmanaged
     {
         nint ps = (nint)src, pd = (nint)dst;

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -35,6 +36,8 @@ internal static unsafe class Im2Col
     }
 
     /// <summary>The KH * KW rows of one channel plane, the first at <paramref name="dst"/>.</summary>
+    // Hot loops: compiled optimised from the first call (tier-0 generic span code is several times slower).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void UnfoldPlane<T>(in ConvGeometry g, T* plane, T* dst, long rowStride) where T : unmanaged, INumber<T>
     {
         for (int ki = 0; ki < g.KH; ki++)
@@ -88,6 +91,8 @@ internal static unsafe class Im2Col
         });
     }
 
+    // Hot loops: compiled optimised from the first call (tier-0 generic span code is several times slower).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FoldPlane<T>(in ConvGeometry g, T* src, T* plane, long rowStride) where T : unmanaged, INumber<T>
     {
         for (int ki = 0; ki < g.KH; ki++)
@@ -117,6 +122,8 @@ internal static unsafe class Im2Col
     }
 
     /// <summary>d += s, vectorised.</summary>
+    // Hot loops: compiled optimised from the first call (tier-0 generic span code is several times slower).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Accumulate<T>(ReadOnlySpan<T> s, Span<T> d) where T : unmanaged, INumber<T>
     {
         int i = 0;
