@@ -139,6 +139,7 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
     abstract Conv2d:
         weight: RawTensor * stride: (int * int) * padding: (int * int) * dilation: (int * int) * groups: int ->
             RawTensor
+
     /// With this as the output gradient dy: the gradient of sum(conv2d(x, weight) * dy) with respect to an input x of
     /// inputShape (the transposed convolution; input positions no output reads get zero).
     abstract Conv2dInputGrad:
@@ -149,6 +150,7 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
         dilation: (int * int) *
         groups: int ->
             RawTensor
+
     /// With this as the output gradient dy: the gradient of sum(conv2d(input, w) * dy) with respect to a weight w of
     /// weightShape, summed over the batch.
     abstract Conv2dWeightGrad:

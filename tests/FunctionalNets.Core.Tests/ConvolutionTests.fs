@@ -105,7 +105,9 @@ let naiveConvTranspose2d
                                 if r >= 0 && r < oh && q >= 0 && q < ow then
                                     let o = g * coutG + co
                                     let k = ((ci * coutG + co) * kh + ki) * kw + kj
-                                    y[((b * cout + o) * oh + r) * ow + q] <- y[((b * cout + o) * oh + r) * ow + q] + v * w[k]
+
+                                    y[((b * cout + o) * oh + r) * ow + q] <-
+                                        y[((b * cout + o) * oh + r) * ow + q] + v * w[k]
 
     y, [| n; cout; oh; ow |]
 
@@ -119,7 +121,13 @@ let convGen (maxDim: int) =
     gen {
         let! n = Gen.choose (1, 2)
         let! kind = Gen.choose (0, 2)
-        let! groups, cg = if kind = 2 then Gen.choose (1, 3) |> Gen.map (fun g -> g, 1) else Gen.choose (1, 2) |> Gen.map (fun cg -> kind + 1, cg)
+
+        let! groups, cg =
+            if kind = 2 then
+                Gen.choose (1, 3) |> Gen.map (fun g -> g, 1)
+            else
+                Gen.choose (1, 2) |> Gen.map (fun cg -> kind + 1, cg)
+
         let! og = Gen.choose (1, 2)
         let! kh, kw = Gen.zip (Gen.choose (1, 3)) (Gen.choose (1, 3))
         let! sh, sw = Gen.zip (Gen.choose (1, 2)) (Gen.choose (1, 2))
@@ -171,7 +179,10 @@ let ``Convolution conv2d matches the direct convolution (stride, padding, dilati
         assertCloseTol 1e-10 1e-10 "conv2d Float64" ctx shape (naiveConv2d c xv wv) (values y)
         // Float32 through the single-precision GEMM.
         let y32 =
-            conv2dOf c (Tensor.cast (tensorOf c.InShape xv, DType.Float32)) (Tensor.cast (tensorOf c.WShape wv, DType.Float32))
+            conv2dOf
+                c
+                (Tensor.cast (tensorOf c.InShape xv, DType.Float32))
+                (Tensor.cast (tensorOf c.WShape wv, DType.Float32))
 
         assertCloseTol 1e-4 1e-4 "conv2d Float32" ctx shape (naiveConv2d c xv wv) (values y32))
 
@@ -179,31 +190,121 @@ let ``Convolution conv2d matches the direct convolution (stride, padding, dilati
 let ``Convolution conv2d fixed cases: stride 2, padding 1, dilation 2, groups 2, depthwise, bias`` () =
     let cases =
         [
-            { N = 2; Groups = 1; CG = 3; OG = 4; H = 9; W = 8; KH = 3; KW = 3; Stride = 2, 2; Padding = 1, 1; Dilation = 1, 1; Seed = 1 }
-            { N = 1; Groups = 1; CG = 2; OG = 2; H = 8; W = 9; KH = 3; KW = 2; Stride = 1, 1; Padding = 2, 1; Dilation = 2, 2; Seed = 2 }
-            { N = 2; Groups = 2; CG = 2; OG = 3; H = 6; W = 6; KH = 3; KW = 3; Stride = 1, 2; Padding = 1, 0; Dilation = 1, 1; Seed = 3 }
-            { N = 2; Groups = 4; CG = 1; OG = 1; H = 7; W = 5; KH = 3; KW = 3; Stride = 1, 1; Padding = 1, 1; Dilation = 1, 1; Seed = 4 }
-            { N = 3; Groups = 1; CG = 1; OG = 2; H = 28; W = 28; KH = 5; KW = 5; Stride = 1, 1; Padding = 2, 2; Dilation = 1, 1; Seed = 5 }
+            {
+                N = 2
+                Groups = 1
+                CG = 3
+                OG = 4
+                H = 9
+                W = 8
+                KH = 3
+                KW = 3
+                Stride = 2, 2
+                Padding = 1, 1
+                Dilation = 1, 1
+                Seed = 1
+            }
+            {
+                N = 1
+                Groups = 1
+                CG = 2
+                OG = 2
+                H = 8
+                W = 9
+                KH = 3
+                KW = 2
+                Stride = 1, 1
+                Padding = 2, 1
+                Dilation = 2, 2
+                Seed = 2
+            }
+            {
+                N = 2
+                Groups = 2
+                CG = 2
+                OG = 3
+                H = 6
+                W = 6
+                KH = 3
+                KW = 3
+                Stride = 1, 2
+                Padding = 1, 0
+                Dilation = 1, 1
+                Seed = 3
+            }
+            {
+                N = 2
+                Groups = 4
+                CG = 1
+                OG = 1
+                H = 7
+                W = 5
+                KH = 3
+                KW = 3
+                Stride = 1, 1
+                Padding = 1, 1
+                Dilation = 1, 1
+                Seed = 4
+            }
+            {
+                N = 3
+                Groups = 1
+                CG = 1
+                OG = 2
+                H = 28
+                W = 28
+                KH = 5
+                KW = 5
+                Stride = 1, 1
+                Padding = 2, 2
+                Dilation = 1, 1
+                Seed = 5
+            }
         ]
 
     for c in cases do
         let xv, wv = inputs c
         let bv = valuesOf Real c.O 9
-        let y = Tensor.conv2d (tensorOf c.InShape xv, tensorOf c.WShape wv, stride = c.Stride, padding = c.Padding, dilation = c.Dilation, bias = tensorOf [| c.O |] bv, groups = c.Groups)
+
+        let y =
+            Tensor.conv2d (
+                tensorOf c.InShape xv,
+                tensorOf c.WShape wv,
+                stride = c.Stride,
+                padding = c.Padding,
+                dilation = c.Dilation,
+                bias = tensorOf [| c.O |] bv,
+                groups = c.Groups
+            )
+
         let oh, ow = c.OutHW
-        let expected = naiveConv2d c xv wv |> Array.mapi (fun i v -> v + bv[(i / (oh * ow)) % c.O])
+
+        let expected =
+            naiveConv2d c xv wv |> Array.mapi (fun i v -> v + bv[(i / (oh * ow)) % c.O])
+
         assertCloseTol 1e-10 1e-10 "conv2d with bias" (sprintf "%A" c) [| c.N; c.O; oh; ow |] expected (values y)
 
     // The square-int overload agrees with the pair overload.
     let c = cases[0]
     let xv, wv = inputs c
-    let a = Tensor.conv2d (tensorOf c.InShape xv, tensorOf c.WShape wv, stride = 2, padding = 1)
+
+    let a =
+        Tensor.conv2d (tensorOf c.InShape xv, tensorOf c.WShape wv, stride = 2, padding = 1)
+
     assertCloseTol 1e-12 1e-12 "int overload" "" [||] (naiveConv2d c xv wv) (values a)
 
 [<Fact>]
 let ``Convolution conv1d matches a direct 1-D convolution`` () =
     forAllN 30 (convGen 9) (fun c0 ->
-        let c = { c0 with H = 1; KH = 1; Stride = 1, snd c0.Stride; Padding = 0, snd c0.Padding; Dilation = 1, snd c0.Dilation }
+        let c =
+            { c0 with
+                H = 1
+                KH = 1
+                Stride = 1, snd c0.Stride
+                Padding = 0, snd c0.Padding
+                Dilation = 1, snd c0.Dilation
+            }
+
         let xv, wv = inputs c
         let bv = valuesOf Real c.O (c.Seed + 2)
 
@@ -239,7 +340,16 @@ let ``Convolution convTranspose2d matches the scatter implementation and PyTorch
         let wv = valuesOf Real (numelOf ws) (c.Seed + 1)
 
         let expected, shape =
-            naiveConvTranspose2d (xs[0], xs[1], xs[2], xs[3]) (c.CG, c.KH, c.KW) c.Groups c.Stride c.Padding op c.Dilation xv wv
+            naiveConvTranspose2d
+                (xs[0], xs[1], xs[2], xs[3])
+                (c.CG, c.KH, c.KW)
+                c.Groups
+                c.Stride
+                c.Padding
+                op
+                c.Dilation
+                xv
+                wv
 
         let ctx = sprintf "%A, output padding %A" c op
 
@@ -259,9 +369,12 @@ let ``Convolution convTranspose2d matches the scatter implementation and PyTorch
             let (sh, sw), (ph, pw), (dh, dw) = c.Stride, c.Padding, c.Dilation
 
             let formula =
-                [| c.N; c.CG * c.Groups
-                   (c.H - 1) * sh - 2 * ph + dh * (c.KH - 1) + fst op + 1
-                   (c.W - 1) * sw - 2 * pw + dw * (c.KW - 1) + snd op + 1 |]
+                [|
+                    c.N
+                    c.CG * c.Groups
+                    (c.H - 1) * sh - 2 * ph + dh * (c.KH - 1) + fst op + 1
+                    (c.W - 1) * sw - 2 * pw + dw * (c.KW - 1) + snd op + 1
+                |]
 
             assertShape "convTranspose2d shape" ctx formula (y.Shape.ToArray())
             assertCloseTol 1e-10 1e-10 "convTranspose2d" ctx shape expected (values y))
@@ -273,9 +386,19 @@ let ``Convolution convTranspose2d with bias and int overload`` () =
     let bv = valuesOf Real 6 13
 
     let y =
-        Tensor.convTranspose2d (tensorOf [| 2; 4; 3; 3 |] xv, tensorOf [| 4; 3; 3; 3 |] wv, bias = tensorOf [| 6 |] bv, stride = 2, padding = 1, outputPadding = 1, groups = 2)
+        Tensor.convTranspose2d (
+            tensorOf [| 2; 4; 3; 3 |] xv,
+            tensorOf [| 4; 3; 3; 3 |] wv,
+            bias = tensorOf [| 6 |] bv,
+            stride = 2,
+            padding = 1,
+            outputPadding = 1,
+            groups = 2
+        )
 
-    let expected, shape = naiveConvTranspose2d (2, 4, 3, 3) (3, 3, 3) 2 (2, 2) (1, 1) (1, 1) (1, 1) xv wv
+    let expected, shape =
+        naiveConvTranspose2d (2, 4, 3, 3) (3, 3, 3) 2 (2, 2) (1, 1) (1, 1) (1, 1) xv wv
+
     Assert.Equal<int[]>([| 2; 6; 6; 6 |], shape)
     let expected = expected |> Array.mapi (fun i v -> v + bv[(i / 36) % 6])
     assertCloseTol 1e-10 1e-10 "convTranspose2d with bias" "" shape expected (values y)
@@ -293,7 +416,16 @@ let ``Convolution conv2d gradients wrt input, weight and bias match finite diffe
         checkGradsN
             (sprintf "conv2d %A" c)
             (function
-            | [ x; w; b ] -> Tensor.conv2d (x, w, stride = c.Stride, padding = c.Padding, dilation = c.Dilation, bias = b, groups = c.Groups)
+            | [ x; w; b ] ->
+                Tensor.conv2d (
+                    x,
+                    w,
+                    stride = c.Stride,
+                    padding = c.Padding,
+                    dilation = c.Dilation,
+                    bias = b,
+                    groups = c.Groups
+                )
             | _ -> invalidOp "unreachable")
             [ tensorOf c.InShape xv; tensorOf c.WShape wv; b ]
             c.Seed)
@@ -307,7 +439,14 @@ let ``Convolution conv1d gradients match finite differences`` () =
         checkGrad2
             (sprintf "conv1d %A" c)
             (fun x w ->
-                Tensor.conv1d (x, w, stride = snd c.Stride, padding = snd c.Padding, dilation = snd c.Dilation, groups = c.Groups))
+                Tensor.conv1d (
+                    x,
+                    w,
+                    stride = snd c.Stride,
+                    padding = snd c.Padding,
+                    dilation = snd c.Dilation,
+                    groups = c.Groups
+                ))
             (tensorOf xs (Array.truncate (numelOf xs) (Array.append xv xv)))
             (tensorOf ws (Array.truncate (numelOf ws) (Array.append wv wv)))
             c.Seed)
@@ -321,15 +460,29 @@ let ``Convolution convTranspose2d gradients match finite differences`` () =
         let ow = (c.W - 1) * sw - 2 * pw + snd c.Dilation * (c.KW - 1) + snd op + 1
 
         if oh >= 1 && ow >= 1 then
-            let b = tensorOf [| c.CG * c.Groups |] (valuesOf Real (c.CG * c.Groups) (c.Seed + 3))
+            let b =
+                tensorOf [| c.CG * c.Groups |] (valuesOf Real (c.CG * c.Groups) (c.Seed + 3))
 
             checkGradsN
                 (sprintf "convTranspose2d %A op %A" c op)
                 (function
                 | [ x; w; b ] ->
-                    Tensor.convTranspose2d (x, w, stride = c.Stride, padding = c.Padding, outputPadding = op, dilation = c.Dilation, bias = b, groups = c.Groups)
+                    Tensor.convTranspose2d (
+                        x,
+                        w,
+                        stride = c.Stride,
+                        padding = c.Padding,
+                        outputPadding = op,
+                        dilation = c.Dilation,
+                        bias = b,
+                        groups = c.Groups
+                    )
                 | _ -> invalidOp "unreachable")
-                [ tensorOf xs (valuesOf Real (numelOf xs) c.Seed); tensorOf ws (valuesOf Real (numelOf ws) (c.Seed + 1)); b ]
+                [
+                    tensorOf xs (valuesOf Real (numelOf xs) c.Seed)
+                    tensorOf ws (valuesOf Real (numelOf ws) (c.Seed + 1))
+                    b
+                ]
                 c.Seed)
 
 [<Fact>]
@@ -354,7 +507,11 @@ let ``Convolution second derivatives: the gradients of conv2d are themselves dif
 let private raisesWith (fragments: string list) (f: unit -> Tensor) =
     let ex = Record.Exception(fun () -> f () |> ignore)
     Assert.NotNull ex
-    Assert.True(ex :? ArgumentException, sprintf "expected ArgumentException, got %s: %s" (ex.GetType().Name) ex.Message)
+
+    Assert.True(
+        ex :? ArgumentException,
+        sprintf "expected ArgumentException, got %s: %s" (ex.GetType().Name) ex.Message
+    )
 
     for s in fragments do
         Assert.True(ex.Message.Contains(s: string), sprintf "message should contain %A but was: %s" s ex.Message)
@@ -362,17 +519,41 @@ let private raisesWith (fragments: string list) (f: unit -> Tensor) =
 [<Fact>]
 let ``Convolution errors name the op and the shapes`` () =
     let z (s: int list) = Tensor.zeros (s, DType.Float64)
-    raisesWith [ "conv2d"; "kernel [3; 3] is larger than the padded input [2; 2]" ] (fun () -> Tensor.conv2d (z [ 1; 1; 2; 2 ], z [ 1; 1; 3; 3 ]))
-    raisesWith [ "conv2d"; "dilated [5; 5]" ] (fun () -> Tensor.conv2d (z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], dilation = 2))
-    raisesWith [ "conv2d"; "channel mismatch"; "[4; 2; 3; 3]"; "[1; 3; 5; 5]" ] (fun () -> Tensor.conv2d (z [ 1; 3; 5; 5 ], z [ 4; 2; 3; 3 ]))
-    raisesWith [ "conv2d"; "groups 2 does not divide the 3 input channels" ] (fun () -> Tensor.conv2d (z [ 1; 3; 5; 5 ], z [ 4; 1; 3; 3 ], groups = 2))
-    raisesWith [ "conv2d"; "groups 2 does not divide the 3 output channels" ] (fun () -> Tensor.conv2d (z [ 1; 4; 5; 5 ], z [ 3; 2; 3; 3 ], groups = 2))
+
+    raisesWith [ "conv2d"; "kernel [3; 3] is larger than the padded input [2; 2]" ] (fun () ->
+        Tensor.conv2d (z [ 1; 1; 2; 2 ], z [ 1; 1; 3; 3 ]))
+
+    raisesWith [ "conv2d"; "dilated [5; 5]" ] (fun () ->
+        Tensor.conv2d (z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], dilation = 2))
+
+    raisesWith [ "conv2d"; "channel mismatch"; "[4; 2; 3; 3]"; "[1; 3; 5; 5]" ] (fun () ->
+        Tensor.conv2d (z [ 1; 3; 5; 5 ], z [ 4; 2; 3; 3 ]))
+
+    raisesWith [ "conv2d"; "groups 2 does not divide the 3 input channels" ] (fun () ->
+        Tensor.conv2d (z [ 1; 3; 5; 5 ], z [ 4; 1; 3; 3 ], groups = 2))
+
+    raisesWith [ "conv2d"; "groups 2 does not divide the 3 output channels" ] (fun () ->
+        Tensor.conv2d (z [ 1; 4; 5; 5 ], z [ 3; 2; 3; 3 ], groups = 2))
+
     raisesWith [ "conv2d"; "[N; C; H; W]"; "[3; 5; 5]" ] (fun () -> Tensor.conv2d (z [ 3; 5; 5 ], z [ 4; 3; 3; 3 ]))
     raisesWith [ "conv2d"; "stride" ] (fun () -> Tensor.conv2d (z [ 1; 1; 5; 5 ], z [ 1; 1; 3; 3 ], stride = 0))
-    raisesWith [ "conv2d"; "bias"; "[4]"; "[3]" ] (fun () -> Tensor.conv2d (z [ 1; 1; 5; 5 ], z [ 4; 1; 3; 3 ], bias = z [ 3 ]))
-    raisesWith [ "conv2d"; "dtypes differ" ] (fun () -> Tensor.conv2d (z [ 1; 1; 5; 5 ], Tensor.zeros ([ 1; 1; 3; 3 ], DType.Float32)))
+
+    raisesWith [ "conv2d"; "bias"; "[4]"; "[3]" ] (fun () ->
+        Tensor.conv2d (z [ 1; 1; 5; 5 ], z [ 4; 1; 3; 3 ], bias = z [ 3 ]))
+
+    raisesWith [ "conv2d"; "dtypes differ" ] (fun () ->
+        Tensor.conv2d (z [ 1; 1; 5; 5 ], Tensor.zeros ([ 1; 1; 3; 3 ], DType.Float32)))
+
     raisesWith [ "conv1d"; "[N; C; L]"; "[2; 3]" ] (fun () -> Tensor.conv1d (z [ 2; 3 ], z [ 1; 3; 2 ]))
-    raisesWith [ "conv1d"; "kernel [1; 5] is larger than the padded input [1; 3]" ] (fun () -> Tensor.conv1d (z [ 1; 1; 3 ], z [ 1; 1; 5 ]))
-    raisesWith [ "convTranspose2d"; "channel mismatch"; "[1; 3; 4; 4]"; "[2; 1; 3; 3]" ] (fun () -> Tensor.convTranspose2d (z [ 1; 3; 4; 4 ], z [ 2; 1; 3; 3 ]))
-    raisesWith [ "convTranspose2d"; "output padding [2; 2]"; "stride [2; 2]" ] (fun () -> Tensor.convTranspose2d (z [ 1; 2; 4; 4 ], z [ 2; 1; 3; 3 ], stride = 2, outputPadding = 2))
-    raisesWith [ "convTranspose2d"; "empty output" ] (fun () -> Tensor.convTranspose2d (z [ 1; 2; 1; 1 ], z [ 2; 1; 1; 1 ], padding = 1))
+
+    raisesWith [ "conv1d"; "kernel [1; 5] is larger than the padded input [1; 3]" ] (fun () ->
+        Tensor.conv1d (z [ 1; 1; 3 ], z [ 1; 1; 5 ]))
+
+    raisesWith [ "convTranspose2d"; "channel mismatch"; "[1; 3; 4; 4]"; "[2; 1; 3; 3]" ] (fun () ->
+        Tensor.convTranspose2d (z [ 1; 3; 4; 4 ], z [ 2; 1; 3; 3 ]))
+
+    raisesWith [ "convTranspose2d"; "output padding [2; 2]"; "stride [2; 2]" ] (fun () ->
+        Tensor.convTranspose2d (z [ 1; 2; 4; 4 ], z [ 2; 1; 3; 3 ], stride = 2, outputPadding = 2))
+
+    raisesWith [ "convTranspose2d"; "empty output" ] (fun () ->
+        Tensor.convTranspose2d (z [ 1; 2; 1; 1 ], z [ 2; 1; 1; 1 ], padding = 1))

@@ -428,7 +428,19 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
             groups: int
         ) =
         let (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-        FunctionalNets.Kernels.ConvGeometry.Create(op, input.ToArray(), weight.ToArray(), sh, sw, ph, pw, dh, dw, groups)
+
+        FunctionalNets.Kernels.ConvGeometry.Create(
+            op,
+            input.ToArray(),
+            weight.ToArray(),
+            sh,
+            sw,
+            ph,
+            pw,
+            dh,
+            dw,
+            groups
+        )
 
     member private t.ConvCheck (op: string) (other: RawTensor) =
         t.SameDType op other
@@ -454,7 +466,10 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
 
     override t.Conv2dInputGrad(weight, inputShape, stride, padding, dilation, groups) =
         let w = t.ConvCheck "conv2d input gradient" weight
-        let g = t.ConvGeometry("conv2d input gradient", inputShape, w.Shape, stride, padding, dilation, groups)
+
+        let g =
+            t.ConvGeometry("conv2d input gradient", inputShape, w.Shape, stride, padding, dilation, groups)
+
         g.CheckOutput("conv2d input gradient", shape.ToArray())
         let dx = CpuRawTensor.Alloc(inputShape, dtype)
 
@@ -469,7 +484,10 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
 
     override t.Conv2dWeightGrad(input, weightShape, stride, padding, dilation, groups) =
         let x = t.ConvCheck "conv2d weight gradient" input
-        let g = t.ConvGeometry("conv2d weight gradient", x.Shape, weightShape, stride, padding, dilation, groups)
+
+        let g =
+            t.ConvGeometry("conv2d weight gradient", x.Shape, weightShape, stride, padding, dilation, groups)
+
         g.CheckOutput("conv2d weight gradient", shape.ToArray())
         let dw = CpuRawTensor.Alloc(weightShape, dtype)
 

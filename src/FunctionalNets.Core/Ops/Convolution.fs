@@ -53,7 +53,12 @@ module ConvolutionOps =
                             inputGradOp a xShape t xs[1]
                         else
                             inputGradOp a xShape xs[0] t
-                Vjp = fun xs _ i g -> if i = 0 then conv2dOp a g xs[1] else weightGradOp a xs[1].Shape xs[0] g
+                Vjp =
+                    fun xs _ i g ->
+                        if i = 0 then
+                            conv2dOp a g xs[1]
+                        else
+                            weightGradOp a xs[1].Shape xs[0] g
             }
             [| dy; w |]
 
@@ -70,7 +75,12 @@ module ConvolutionOps =
                             weightGradOp a wShape t xs[1]
                         else
                             weightGradOp a wShape xs[0] t
-                Vjp = fun xs _ i g -> if i = 0 then conv2dOp a xs[1] g else inputGradOp a xs[1].Shape xs[0] g
+                Vjp =
+                    fun xs _ i g ->
+                        if i = 0 then
+                            conv2dOp a xs[1] g
+                        else
+                            inputGradOp a xs[1].Shape xs[0] g
             }
             [| dy; x |]
 
@@ -95,7 +105,9 @@ module ConvolutionOps =
         | None -> y
         | Some b ->
             if b.Rank <> 1 || b.Shape[0] <> channels then
-                invalidArg "bias" (sprintf "%s: bias must be [%d] (one per output channel), got %O." op channels b.Shape)
+                invalidArg
+                    "bias"
+                    (sprintf "%s: bias must be [%d] (one per output channel), got %O." op channels b.Shape)
 
             let dims = Array.init y.Rank (fun d -> if d = 1 then channels else 1)
             TensorCore.add y (TensorCore.reshape dims b)
