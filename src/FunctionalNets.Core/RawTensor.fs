@@ -133,6 +133,34 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
             RawTensor * RawTensor * RawTensor
 
     // ---- convolution primitives ----
+    /// 2-D convolution (cross-correlation, as PyTorch) of this input [N; C; H; W] with weight [O; C/groups; kH; kW]:
+    /// the output is [N; O; oH; oW] with oH = (H + 2 padH - dilH (kH - 1) - 1) / strideH + 1 (likewise oW).
+    /// Pairs are (height, width). Float32 and Float64.
+    abstract Conv2d:
+        weight: RawTensor * stride: (int * int) * padding: (int * int) * dilation: (int * int) * groups: int ->
+            RawTensor
+
+    /// With this as the output gradient dy: the gradient of sum(conv2d(x, weight) * dy) with respect to an input x of
+    /// inputShape (the transposed convolution; input positions no output reads get zero).
+    abstract Conv2dInputGrad:
+        weight: RawTensor *
+        inputShape: Shape *
+        stride: (int * int) *
+        padding: (int * int) *
+        dilation: (int * int) *
+        groups: int ->
+            RawTensor
+
+    /// With this as the output gradient dy: the gradient of sum(conv2d(input, w) * dy) with respect to a weight w of
+    /// weightShape, summed over the batch.
+    abstract Conv2dWeightGrad:
+        input: RawTensor *
+        weightShape: Shape *
+        stride: (int * int) *
+        padding: (int * int) *
+        dilation: (int * int) *
+        groups: int ->
+            RawTensor
 
     // ---- pooling and upsampling primitives ----
 

@@ -416,6 +416,90 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         mOut :> RawTensor, vOut :> RawTensor, u :> RawTensor
 
     // ---- convolution primitives ----
+    // The kernels validate through ConvGeometry, so the messages are the same from every entry point.
+    member private t.ConvGeometry
+        (
+            op: string,
+            input: Shape,
+            weight: Shape,
+            stride: int * int,
+            padding: int * int,
+            dilation: int * int,
+            groups: int
+        ) =
+        let (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+
+        FunctionalNets.Kernels.ConvGeometry.Create(
+            op,
+            input.ToArray(),
+            weight.ToArray(),
+            sh,
+            sw,
+            ph,
+            pw,
+            dh,
+            dw,
+            groups
+        )
+
+    member private t.ConvCheck (op: string) (other: RawTensor) =
+        t.SameDType op other
+
+        if dtype <> DType.Float32 && dtype <> DType.Float64 then
+            invalidOp (sprintf "%s is defined for float32 and float64 tensors, got %O; cast first." op dtype)
+
+        CpuRawTensor.Of(other, op)
+
+    override t.Conv2d(weight, stride, padding, dilation, groups) =
+        let w = t.ConvCheck "conv2d" weight
+        let g = t.ConvGeometry("conv2d", shape, w.Shape, stride, padding, dilation, groups)
+        let y = CpuRawTensor.Alloc(Shape.Wrap g.OutputShape, dtype)
+
+        match t.Data, w.Data, y.Data with
+        | (:? (float32[]) as x), (:? (float32[]) as wd), (:? (float32[]) as yd) ->
+            FunctionalNets.Kernels.ConvKernels.Forward(&g, ReadOnlySpan x, ReadOnlySpan wd, Span yd)
+        | (:? (float[]) as x), (:? (float[]) as wd), (:? (float[]) as yd) ->
+            FunctionalNets.Kernels.ConvKernels.Forward(&g, ReadOnlySpan x, ReadOnlySpan wd, Span yd)
+        | _ -> invalidOp "unreachable"
+
+        y :> RawTensor
+
+    override t.Conv2dInputGrad(weight, inputShape, stride, padding, dilation, groups) =
+        let w = t.ConvCheck "conv2d input gradient" weight
+
+        let g =
+            t.ConvGeometry("conv2d input gradient", inputShape, w.Shape, stride, padding, dilation, groups)
+
+        g.CheckOutput("conv2d input gradient", shape.ToArray())
+        let dx = CpuRawTensor.Alloc(inputShape, dtype)
+
+        match t.Data, w.Data, dx.Data with
+        | (:? (float32[]) as dy), (:? (float32[]) as wd), (:? (float32[]) as d) ->
+            FunctionalNets.Kernels.ConvKernels.InputGrad(&g, ReadOnlySpan dy, ReadOnlySpan wd, Span d)
+        | (:? (float[]) as dy), (:? (float[]) as wd), (:? (float[]) as d) ->
+            FunctionalNets.Kernels.ConvKernels.InputGrad(&g, ReadOnlySpan dy, ReadOnlySpan wd, Span d)
+        | _ -> invalidOp "unreachable"
+
+        dx :> RawTensor
+
+    override t.Conv2dWeightGrad(input, weightShape, stride, padding, dilation, groups) =
+        let x = t.ConvCheck "conv2d weight gradient" input
+
+        let g =
+            t.ConvGeometry("conv2d weight gradient", x.Shape, weightShape, stride, padding, dilation, groups)
+
+        g.CheckOutput("conv2d weight gradient", shape.ToArray())
+        let dw = CpuRawTensor.Alloc(weightShape, dtype)
+
+        match t.Data, x.Data, dw.Data with
+        | (:? (float32[]) as dy), (:? (float32[]) as xd), (:? (float32[]) as d) ->
+            FunctionalNets.Kernels.ConvKernels.WeightGrad(&g, ReadOnlySpan dy, ReadOnlySpan xd, Span d)
+        | (:? (float[]) as dy), (:? (float[]) as xd), (:? (float[]) as d) ->
+            FunctionalNets.Kernels.ConvKernels.WeightGrad(&g, ReadOnlySpan dy, ReadOnlySpan xd, Span d)
+        | _ -> invalidOp "unreachable"
+
+        dw :> RawTensor
+
 
     // ---- pooling and upsampling primitives ----
 

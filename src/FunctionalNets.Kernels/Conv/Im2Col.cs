@@ -1,0 +1,150 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace FunctionalNets.Kernels;
+
+/// <summary>
+/// Unfolding of image patches into matrix rows (im2col) and its adjoint (col2im), for a block of images.
+/// Row c * KH * KW + ki * KW + kj of image n holds input channel c sampled at kernel tap (ki, kj) for every output
+/// pixel (OH * OW values). Where the rows of image n live is a parameter, so one routine serves both layouts the
+/// convolution kernels use: image-major (rows of one image together, for a batch of per-image GEMMs) and row-major
+/// (row r of every image side by side, so a single GEMM sums over the whole batch).
+/// </summary>
+internal static unsafe class Im2Col
+{
+    /// <summary>
+    /// Writes the rows of images [n0, n0 + count) of <paramref name="x"/> (NCHW) into <paramref name="col"/>: row r of
+    /// image n0 + i starts at i * imageStride + r * rowStride. Padding taps become zeros.
+    /// </summary>
+    public static void Unfold<T>(in ConvGeometry g, T* x, int n0, int count, T* col, long imageStride, long rowStride)
+        where T : unmanaged, INumber<T>
+    {
+        var geo = g;
+        nint px = (nint)x, pc = (nint)col;
+        long units = (long)count * g.C;
+        // One unit is one (image, channel) plane: its rows are disjoint from every other unit's.
+        KernelParallel.For(KernelParallel.ChunkCount(units * g.KH * g.KW * g.L), units, (start, end) =>
+        {
+            for (long u = start; u < end; u++)
+            {
+                int i = (int)(u / geo.C), c = (int)(u % geo.C);
+                T* plane = (T*)px + ((long)(n0 + i) * geo.C + c) * geo.H * geo.W;
+                T* dst = (T*)pc + i * imageStride + (long)c * geo.KH * geo.KW * rowStride;
+                UnfoldPlane(geo, plane, dst, rowStride);
+            }
+        });
+    }
+
+    /// <summary>The KH * KW rows of one channel plane, the first at <paramref name="dst"/>.</summary>
+    // Hot loops: compiled optimised from the first call (tier-0 generic span code is several times slower).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UnfoldPlane<T>(in ConvGeometry g, T* plane, T* dst, long rowStride) where T : unmanaged, INumber<T>
+    {
+        for (int ki = 0; ki < g.KH; ki++)
+        for (int kj = 0; kj < g.KW; kj++)
+        {
+            T* row = dst + (ki * g.KW + kj) * rowStride;
+            int iw0 = kj * g.DW - g.PW;
+            ColumnRange(g, iw0, out int lo, out int hi);
+            for (int oh = 0; oh < g.OH; oh++)
+            {
+                var outRow = new Span<T>(row + (long)oh * g.OW, g.OW);
+                int ih = oh * g.SH - g.PH + ki * g.DH;
+                if ((uint)ih >= (uint)g.H)
+                {
+                    outRow.Clear();
+                    continue;
+                }
+                T* src = plane + (long)ih * g.W + iw0;
+                outRow[..lo].Clear();
+                outRow[hi..].Clear();
+                if (g.SW == 1)
+                    new ReadOnlySpan<T>(src + lo, hi - lo).CopyTo(outRow[lo..hi]);
+                else
+                    for (int ow = lo; ow < hi; ow++)
+                        outRow[ow] = src[(long)ow * g.SW];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds the rows of <paramref name="col"/> (laid out as in <see cref="Unfold"/>) back onto the input positions they
+    /// were read from, into images [n0, n0 + count) of <paramref name="dx"/>; padding taps are dropped. dx is not
+    /// cleared first.
+    /// </summary>
+    public static void Fold<T>(in ConvGeometry g, T* col, int n0, int count, T* dx, long imageStride, long rowStride)
+        where T : unmanaged, INumber<T>
+    {
+        var geo = g;
+        nint pdx = (nint)dx, pc = (nint)col;
+        long units = (long)count * g.C;
+        // Each unit owns one output plane of dx, so no two threads ever add to the same element.
+        KernelParallel.For(KernelParallel.ChunkCount(units * g.KH * g.KW * g.L), units, (start, end) =>
+        {
+            for (long u = start; u < end; u++)
+            {
+                int i = (int)(u / geo.C), c = (int)(u % geo.C);
+                T* plane = (T*)pdx + ((long)(n0 + i) * geo.C + c) * geo.H * geo.W;
+                T* src = (T*)pc + i * imageStride + (long)c * geo.KH * geo.KW * rowStride;
+                FoldPlane(geo, src, plane, rowStride);
+            }
+        });
+    }
+
+    // Hot loops: compiled optimised from the first call (tier-0 generic span code is several times slower).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FoldPlane<T>(in ConvGeometry g, T* src, T* plane, long rowStride) where T : unmanaged, INumber<T>
+    {
+        for (int ki = 0; ki < g.KH; ki++)
+        for (int kj = 0; kj < g.KW; kj++)
+        {
+            T* row = src + (ki * g.KW + kj) * rowStride;
+            int iw0 = kj * g.DW - g.PW;
+            ColumnRange(g, iw0, out int lo, out int hi);
+            for (int oh = 0; oh < g.OH; oh++)
+            {
+                int ih = oh * g.SH - g.PH + ki * g.DH;
+                if ((uint)ih >= (uint)g.H)
+                    continue;
+                T* dst = plane + (long)ih * g.W + iw0;
+                T* r = row + (long)oh * g.OW;
+                if (g.SW == 1)
+                {
+                    var d = new Span<T>(dst + lo, hi - lo);
+                    var s = new ReadOnlySpan<T>(r + lo, hi - lo);
+                    Accumulate(s, d);
+                }
+                else
+                    for (int ow = lo; ow < hi; ow++)
+                        dst[(long)ow * g.SW] += r[ow];
+            }
+        }
+    }
+
+    /// <summary>d += s, vectorised.</summary>
+    // Hot loops: compiled optimised from the first call (tier-0 generic span code is several times slower).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Accumulate<T>(ReadOnlySpan<T> s, Span<T> d) where T : unmanaged, INumber<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && d.Length >= Vector<T>.Count)
+        {
+            for (; i <= d.Length - Vector<T>.Count; i += Vector<T>.Count)
+                (new Vector<T>(d[i..]) + new Vector<T>(s[i..])).CopyTo(d[i..]);
+        }
+        for (; i < d.Length; i++)
+            d[i] += s[i];
+    }
+
+    /// <summary>
+    /// The output columns [lo, hi) whose input column ow * SW + iw0 lies inside the image; the rest read padding.
+    /// Computed once per kernel column so the inner loops carry no bounds tests.
+    /// </summary>
+    private static void ColumnRange(in ConvGeometry g, int iw0, out int lo, out int hi)
+    {
+        lo = iw0 >= 0 ? 0 : Math.Min(g.OW, (-iw0 + g.SW - 1) / g.SW);
+        hi = iw0 >= g.W ? 0 : Math.Min(g.OW, (g.W - 1 - iw0) / g.SW + 1);
+        if (hi < lo)
+            hi = lo;
+    }
+}
