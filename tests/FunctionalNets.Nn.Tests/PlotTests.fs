@@ -1,1 +1,317 @@
 module FunctionalNets.Tests.Nn.PlotTests
+
+open System
+open System.Globalization
+open System.IO
+open System.Threading
+open System.Xml.Linq
+open Xunit
+open FunctionalNets
+open FunctionalNets.Nn
+
+let private ns = XNamespace.Get "http://www.w3.org/2000/svg"
+let private parse (svg: string) = XDocument.Parse svg
+
+/// The root element; a parsed document always has one.
+let private root (doc: XDocument) =
+    match doc.Root with
+    | null -> failwith "no root element"
+    | r -> r
+let private all (doc: XDocument) (name: string) = doc.Descendants(ns + name) |> List.ofSeq
+let private attr (name: string) (e: XElement) = e.Attribute(XName.Get name) |> Option.ofObj |> Option.map _.Value
+
+let private has (name: string) (value: string) (e: XElement) = attr name e = Some value
+
+let private inv (s: string) =
+    Double.Parse(s, CultureInfo.InvariantCulture)
+
+/// The (x, y) points of a polyline.
+let private points (e: XElement) =
+    (attr "points" e).Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+    |> Array.map (fun p ->
+        let xy = p.Split ','
+        inv xy[0], inv xy[1])
+
+let private history (rows: (string * float) list list) =
+    { Epochs = rows |> List.map Map.ofList }
+
+/// Five epochs of the usual four metrics, as fit logs them.
+let private fiveEpochs =
+    history
+        [
+            for e in 0..4 ->
+                [
+                    "loss", 2.0 / float (e + 1)
+                    "accuracy", 0.5 + 0.08 * float e
+                    "val_loss", 2.2 / float (e + 1) + 0.05
+                    "val_accuracy", 0.45 + 0.07 * float e
+                ]
+        ]
+
+let private series (doc: XDocument) (key: string) =
+    all doc "g" |> List.filter (fun g -> has "class" "series" g && has "data-key" key g)
+
+let private pointsOf (doc: XDocument) (key: string) =
+    series doc key
+    |> List.collect (fun g -> g.Descendants(ns + "polyline") |> List.ofSeq)
+    |> List.collect (points >> List.ofArray)
+
+let private panelOf (doc: XDocument) (metric: string) =
+    all doc "g" |> List.find (fun g -> has "class" "panel" g && has "data-metric" metric g)
+
+let private texts (e: XElement) (cls: string) =
+    e.Descendants(ns + "text") |> Seq.filter (has "class" cls) |> Seq.map _.Value |> List.ofSeq
+
+[<Fact>]
+let ``training curves: valid SVG, one panel per metric with loss first, one point per epoch per series`` () =
+    let doc = parse (Charts.trainingCurves fiveEpochs)
+    Assert.Equal("svg", (root doc).Name.LocalName)
+
+    let panels = all doc "g" |> List.filter (has "class" "panel") |> List.choose (attr "data-metric")
+    Assert.Equal<string list>([ "loss"; "accuracy" ], panels)
+
+    for key in [ "loss"; "accuracy"; "val_loss"; "val_accuracy" ] do
+        Assert.Equal(5, (pointsOf doc key).Length)
+
+    // Validation dashed, training solid.
+    let dashed key =
+        series doc key
+        |> List.collect (fun g -> g.Descendants(ns + "polyline") |> List.ofSeq)
+        |> List.forall (fun p -> (attr "stroke-dasharray" p).IsSome)
+
+    Assert.True(dashed "val_loss")
+    Assert.False(dashed "loss")
+    Assert.Contains("Training curves", (root doc).Value)
+
+[<Fact>]
+let ``training curves: y ticks cover the data, points lie inside the frame, legend names train and validation`` () =
+    let doc = parse (Charts.trainingCurves fiveEpochs)
+
+    for metric in [ "loss"; "accuracy" ] do
+        let panel = panelOf doc metric
+        let yticks = texts panel "ytick" |> List.map inv
+        let data = fiveEpochs[metric] @ fiveEpochs["val_" + metric]
+        Assert.True(List.min yticks <= List.min data, sprintf "%s: lowest tick %g" metric (List.min yticks))
+        Assert.True(List.max yticks >= List.max data, sprintf "%s: highest tick %g" metric (List.max yticks))
+        Assert.Equal<string list>([ "1"; "2"; "3"; "4"; "5" ], texts panel "xtick")
+
+        let frame =
+            panel.Elements(ns + "rect") |> Seq.find (fun r -> has "fill" "none" r)
+
+        let fx, fy = inv (attr "x" frame).Value, inv (attr "y" frame).Value
+        let fw, fh = inv (attr "width" frame).Value, inv (attr "height" frame).Value
+
+        for p in panel.Descendants(ns + "polyline") do
+            for x, y in points p do
+                Assert.InRange(x, fx - 1e-6, fx + fw + 1e-6)
+                Assert.InRange(y, fy - 1e-6, fy + fh + 1e-6)
+
+        let legend =
+            panel.Descendants(ns + "g") |> Seq.find (has "class" "legend")
+
+        let entries = legend.Descendants(ns + "text") |> Seq.map _.Value |> List.ofSeq
+        Assert.Equal<string list>([ "train"; "validation" ], entries)
+
+[<Fact>]
+let ``training curves: one epoch gives a marker per series, missing val_ keys give no validation entry`` () =
+    let doc = parse (Charts.trainingCurves (history [ [ "loss", 0.7; "accuracy", 0.6 ] ]))
+    Assert.Equal(1, (pointsOf doc "loss").Length)
+
+    let markers =
+        series doc "loss" |> List.collect (fun g -> g.Descendants(ns + "circle") |> List.ofSeq)
+
+    Assert.Single markers |> ignore
+    Assert.Empty(all doc "g" |> List.filter (fun g -> has "class" "series" g && has "data-role" "validation" g))
+    Assert.Empty(all doc "g" |> List.filter (fun g -> has "class" "legend-item" g && has "data-role" "validation" g))
+    Assert.Equal<string list>([ "1" ], texts (panelOf doc "loss") "xtick")
+
+[<Fact>]
+let ``training curves: NaN and missing values are skipped and break the line`` () =
+    let h =
+        history
+            [
+                [ "loss", 1.0; "val_loss", 1.1 ]
+                [ "loss", nan; "val_loss", 0.9 ]
+                [ "loss", 0.6 ] // no val_loss this epoch
+                [ "loss", 0.5; "val_loss", infinity ]
+                [ "loss", 0.4; "val_loss", 0.7 ]
+            ]
+
+    let svg = Charts.trainingCurves h
+    Assert.DoesNotContain("NaN", svg)
+    Assert.DoesNotContain("Infinity", svg)
+    let doc = parse svg
+    Assert.Equal(4, (pointsOf doc "loss").Length)
+    Assert.Equal(3, (pointsOf doc "val_loss").Length)
+    // The gap at epoch 2 splits the train line in two: [1] and [3; 4; 5].
+    let lines key =
+        series doc key |> List.collect (fun g -> g.Descendants(ns + "polyline") |> List.ofSeq)
+
+    Assert.Equal<int list>([ 1; 3 ], lines "loss" |> List.map (fun p -> (points p).Length))
+    // The point after the gap sits at epoch 3, not shifted onto epoch 2.
+    let xs = (lines "loss" |> List.map points)[1] |> Array.map fst
+    let xtickX =
+        (panelOf doc "loss").Descendants(ns + "text")
+        |> Seq.filter (has "class" "xtick")
+        |> Seq.map (fun t -> t.Value, inv (attr "x" t).Value)
+        |> Map.ofSeq
+
+    Assert.Equal(xtickX["3"], xs[0], 6)
+
+[<Fact>]
+let ``training curves: an empty history and an all-NaN metric still give valid pictures`` () =
+    let doc = parse (Charts.trainingCurves { Epochs = [] })
+    Assert.Contains("no epochs", (root doc).Value)
+    let doc = parse (Charts.trainingCurves (history [ [ "loss", nan ]; [ "loss", nan ] ]))
+    Assert.Empty(pointsOf doc "loss")
+    Assert.Contains("no finite values", (root doc).Value)
+
+let private cm = array2D [ [ 50; 2; 0 ]; [ 3; 40; 7 ]; [ 0; 1; 9 ] ]
+
+[<Fact>]
+let ``confusion matrix: C*C cells with the counts as text, rows true and columns predicted`` () =
+    let doc = parse (Charts.confusionMatrix cm (Some [| "cat"; "dog"; "<bird & co>" |]))
+    let groups = all doc "g" |> List.filter (has "class" "cell-group")
+    Assert.Equal(9, groups.Length)
+    Assert.Equal(9, all doc "rect" |> List.filter (has "class" "cell") |> List.length)
+
+    for g in groups do
+        let r = int (attr "data-row" g).Value
+        let k = int (attr "data-col" g).Value
+        let count = g.Elements(ns + "text") |> Seq.find (has "class" "count")
+        Assert.Equal(string cm[r, k], count.Value)
+
+    let rowLabels = all doc "text" |> List.filter (has "class" "row-label") |> List.map _.Value
+    Assert.Equal<string list>([ "cat"; "dog"; "<bird & co>" ], rowLabels)
+    Assert.Contains("Predicted", (root doc).Value)
+    Assert.Contains("True", (root doc).Value)
+
+[<Fact>]
+let ``confusion matrix: text flips to white on dark cells, normalized colours follow row shares`` () =
+    let cellOf (doc: XDocument) r k =
+        all doc "g"
+        |> List.find (fun g -> has "class" "cell-group" g && has "data-row" (string r) g && has "data-col" (string k) g)
+
+    let fillOf (g: XElement) =
+        attr "fill" (g.Elements(ns + "rect") |> Seq.head) |> Option.get
+
+    let textFill (g: XElement) =
+        attr "fill" (g.Elements(ns + "text") |> Seq.head) |> Option.get
+
+    let doc = parse (Charts.confusionMatrix cm None)
+    Assert.Equal("#ffffff", textFill (cellOf doc 0 0)) // the largest count: darkest cell
+    Assert.Equal("#000000", textFill (cellOf doc 0 2)) // zero: palest cell
+    // By count, row 2's diagonal (9) is pale; by row share (90%) it is dark.
+    Assert.Equal("#000000", textFill (cellOf doc 2 2))
+    let normalized = parse (Charts.confusionMatrixWith true cm None)
+    Assert.Equal("#ffffff", textFill (cellOf normalized 2 2))
+    Assert.NotEqual<string>(fillOf (cellOf doc 2 2), fillOf (cellOf normalized 2 2))
+    Assert.Equal("9", (cellOf normalized 2 2).Elements(ns + "text") |> Seq.head |> _.Value)
+
+[<Fact>]
+let ``confusion matrix: bad shapes and name counts are refused; an all-zero matrix still draws`` () =
+    Assert.Throws<ArgumentException>(fun () -> Charts.confusionMatrix (Array2D.zeroCreate 2 3) None |> ignore)
+    |> ignore
+
+    Assert.Throws<ArgumentException>(fun () -> Charts.confusionMatrix cm (Some [| "a"; "b" |]) |> ignore)
+    |> ignore
+
+    let doc = parse (Charts.confusionMatrix (Array2D.zeroCreate 2 2) None)
+    Assert.Equal(4, all doc "rect" |> List.filter (has "class" "cell") |> List.length)
+
+    // From real predictions, through Metrics.confusionMatrix.
+    let preds = Tensor.ofArray ([| 0.9f; 0.1f; 0.2f; 0.8f; 0.7f; 0.3f |], [ 3; 2 ])
+    let targets = Tensor.ofArray ([| 0L; 1L; 1L |], [ 3 ])
+    let m = Metrics.confusionMatrix preds targets
+    let doc = parse (Charts.confusionMatrix m None)
+    let counts = all doc "text" |> List.filter (has "class" "count") |> List.map _.Value
+    Assert.Equal<string list>([ "1"; "0"; "1"; "1" ], counts)
+
+let private filterTiles (doc: XDocument) =
+    all doc "g" |> List.filter (has "class" "filter")
+
+let private pixelFills (tile: XElement) =
+    tile.Elements(ns + "rect")
+    |> Seq.filter (fun r -> not (has "class" "border" r))
+    |> Seq.map (attr "fill" >> Option.get)
+    |> List.ofSeq
+
+[<Fact>]
+let ``filter grid: one image per filter, normalized per filter, grey for one channel`` () =
+    // Filter 0 spans 0..3, filter 1 spans -100..100: each is stretched to black..white on its own.
+    let w =
+        Tensor.ofArray ([| 0.0f; 1.0f; 2.0f; 3.0f; -100.0f; 0.0f; 0.0f; 100.0f; 5.0f; 5.0f; 5.0f; 5.0f |], [ 3; 1; 2; 2 ])
+
+    let doc = parse (Charts.filterGrid w)
+    let tiles = filterTiles doc
+    Assert.Equal(3, tiles.Length)
+    Assert.Equal<string list>([ "#000000"; "#555555"; "#aaaaaa"; "#ffffff" ], pixelFills tiles[0])
+    Assert.Equal<string list>([ "#000000"; "#808080"; "#808080"; "#ffffff" ], pixelFills tiles[1])
+    // A constant filter has no contrast to stretch: mid grey.
+    Assert.Equal<string list>(List.replicate 4 "#808080", pixelFills tiles[2])
+
+    for t in tiles do
+        Assert.Single(t.Elements(ns + "rect") |> Seq.filter (has "class" "border")) |> ignore
+
+[<Fact>]
+let ``filter grid: three channels are colour, other channel counts their mean`` () =
+    // A 1x2 RGB filter: pixel 0 pure red, pixel 1 black (a 1x1 one would be constant).
+    let rgb = Tensor.ofArray ([| 1.0f; 0.0f; 0.0f; 0.0f; 0.0f; 0.0f |], [ 1; 3; 1; 2 ])
+    Assert.Equal<string list>([ "#ff0000"; "#000000" ], pixelFills (filterTiles (parse (Charts.filterGrid rgb))).[0])
+    // Two channels: mean of (0, 2) = 1 and (4, 4) = 4 -> black and white.
+    let two = Tensor.ofArray ([| 0.0f; 4.0f; 2.0f; 4.0f |], [ 1; 2; 1; 2 ])
+    Assert.Equal<string list>([ "#000000"; "#ffffff" ], pixelFills (filterTiles (parse (Charts.filterGrid two))).[0])
+    Assert.Throws<ArgumentException>(fun () -> Charts.filterGrid (Tensor.ofArray ([| 1.0f; 2.0f |], [ 2 ])) |> ignore)
+    |> ignore
+
+[<Fact>]
+let ``save functions write atomically into a new folder and leave no temp file`` () =
+    let dir = Path.Combine(Path.GetTempPath(), "fn-plots-" + Guid.NewGuid().ToString "N", "nested")
+
+    try
+        let w = Tensor.ofArray (Array.init (8 * 3 * 3 * 3) (fun i -> float32 (sin (float i))), [ 8; 3; 3; 3 ])
+        Charts.saveTrainingCurves (Path.Combine(dir, "curves.svg")) fiveEpochs
+        Charts.saveConfusionMatrix (Path.Combine(dir, "cm.svg")) cm None
+        Charts.saveFilterGrid (Path.Combine(dir, "filters.svg")) w
+        // Overwrite: the rename replaces the old file.
+        Charts.saveConfusionMatrix (Path.Combine(dir, "cm.svg")) cm (Some [| "a"; "b"; "c" |])
+        let files = Directory.GetFiles dir |> Array.map (Path.GetFileName >> string) |> Array.sort
+        Assert.Equal<string[]>([| "cm.svg"; "curves.svg"; "filters.svg" |], files)
+        Assert.Equal(Charts.trainingCurves fiveEpochs, File.ReadAllText(Path.Combine(dir, "curves.svg")))
+        Assert.Equal(8, filterTiles (XDocument.Load(Path.Combine(dir, "filters.svg"))) |> List.length)
+        Assert.Contains(">a<", File.ReadAllText(Path.Combine(dir, "cm.svg")))
+
+        // Sample pictures for a person to look at, when asked for.
+        match Environment.GetEnvironmentVariable "FUNCTIONALNETS_PLOT_SAMPLES" with
+        | null
+        | "" -> ()
+        | out ->
+            Charts.saveTrainingCurves (Path.Combine(out, "curves.svg")) fiveEpochs
+            Charts.saveConfusionMatrix (Path.Combine(out, "cm.svg")) cm (Some [| "cat"; "dog"; "bird" |])
+            Charts.saveConfusionMatrixWith (Path.Combine(out, "cm-normalized.svg")) true cm None
+            Charts.saveFilterGrid (Path.Combine(out, "filters.svg")) w
+    finally
+        let top = string (Path.GetDirectoryName dir)
+
+        if Directory.Exists top then
+            Directory.Delete(top, true)
+
+[<Fact>]
+let ``SVG numbers use the invariant culture whatever the thread culture`` () =
+    let saved = Thread.CurrentThread.CurrentCulture
+
+    try
+        // A comma-decimal culture built by hand: the test host may run in globalization-invariant
+        // mode, where named cultures such as de-DE do not exist.
+        let comma = CultureInfo.InvariantCulture.Clone() :?> CultureInfo
+        comma.NumberFormat.NumberDecimalSeparator <- ","
+        comma.NumberFormat.NumberGroupSeparator <- "."
+        Thread.CurrentThread.CurrentCulture <- comma
+        Assert.Equal("1,5", (1.5).ToString())
+        Assert.Equal("1.5", Svg.num 1.5)
+        Assert.Equal("0", Svg.num -0.0001)
+        let svg = Charts.trainingCurves fiveEpochs
+        Assert.Equal(5, (pointsOf (parse svg) "loss").Length)
+        Assert.Throws<ArgumentException>(fun () -> Svg.num nan |> ignore) |> ignore
+    finally
+        Thread.CurrentThread.CurrentCulture <- saved
