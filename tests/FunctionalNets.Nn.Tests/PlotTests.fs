@@ -315,3 +315,188 @@ let ``SVG numbers use the invariant culture whatever the thread culture`` () =
         Assert.Throws<ArgumentException>(fun () -> Svg.num nan |> ignore) |> ignore
     finally
         Thread.CurrentThread.CurrentCulture <- saved
+
+// ---- PNG ---------------------------------------------------------------------------------------
+
+/// A PNG decoded independently of the encoder: chunks checked against a bit-by-bit CRC, IDAT
+/// inflated with ZLibStream and unfiltered (all five filter types). Returns width, height and a
+/// pixel reader giving 0xRRGGBB.
+let private decodePng (bytes: byte[]) =
+    Assert.Equal<byte[]>([| 137uy; 80uy; 78uy; 71uy; 13uy; 10uy; 26uy; 10uy |], bytes[0..7])
+
+    let be (i: int) =
+        (int bytes[i] <<< 24) ||| (int bytes[i + 1] <<< 16) ||| (int bytes[i + 2] <<< 8) ||| int bytes[i + 3]
+
+    let bitCrc (data: byte[]) =
+        let mutable c = 0xFFFFFFFFu
+
+        for b in data do
+            c <- c ^^^ uint32 b
+
+            for _ in 0..7 do
+                c <- if c &&& 1u = 1u then (c >>> 1) ^^^ 0xEDB88320u else c >>> 1
+
+        ~~~c
+
+    let mutable pos = 8
+    let chunks = ResizeArray<string * byte[]>()
+
+    while pos < bytes.Length do
+        let len = be pos
+        let kind = Text.Encoding.ASCII.GetString(bytes, pos + 4, 4)
+        let data = bytes[pos + 8 .. pos + 8 + len - 1]
+        Assert.Equal(bitCrc bytes[pos + 4 .. pos + 8 + len - 1], uint32 (be (pos + 8 + len)))
+        chunks.Add(kind, data)
+        pos <- pos + 12 + len
+
+    Assert.Equal<string list>([ "IHDR"; "IDAT"; "IEND" ], chunks |> Seq.map fst |> List.ofSeq)
+    let ihdr = snd chunks[0]
+    let w = (int ihdr[0] <<< 24) ||| (int ihdr[1] <<< 16) ||| (int ihdr[2] <<< 8) ||| int ihdr[3]
+    let h = (int ihdr[4] <<< 24) ||| (int ihdr[5] <<< 16) ||| (int ihdr[6] <<< 8) ||| int ihdr[7]
+    Assert.Equal<byte[]>([| 8uy; 2uy; 0uy; 0uy; 0uy |], ihdr[8..12])
+
+    let raw =
+        use input = new MemoryStream(snd chunks[1])
+        use z = new IO.Compression.ZLibStream(input, IO.Compression.CompressionMode.Decompress)
+        use out = new MemoryStream()
+        z.CopyTo out
+        out.ToArray()
+
+    let stride = w * 3
+    Assert.Equal(h * (stride + 1), raw.Length)
+    let px = Array.zeroCreate<byte> (h * stride)
+
+    for y in 0 .. h - 1 do
+        let f = raw[y * (stride + 1)]
+
+        for i in 0 .. stride - 1 do
+            let x = raw[y * (stride + 1) + 1 + i]
+            let a = if i >= 3 then int px[y * stride + i - 3] else 0
+            let b = if y > 0 then int px[(y - 1) * stride + i] else 0
+            let c = if i >= 3 && y > 0 then int px[(y - 1) * stride + i - 3] else 0
+
+            let pred =
+                match f with
+                | 0uy -> 0
+                | 1uy -> a
+                | 2uy -> b
+                | 3uy -> (a + b) / 2
+                | 4uy ->
+                    let p = a + b - c
+                    let pa, pb, pc = abs (p - a), abs (p - b), abs (p - c)
+                    if pa <= pb && pa <= pc then a elif pb <= pc then b else c
+                | _ -> failwithf "bad filter %d" f
+
+            px[y * stride + i] <- byte ((int x + pred) &&& 0xFF)
+
+    let get x y =
+        let i = y * stride + x * 3
+        (int px[i] <<< 16) ||| (int px[i + 1] <<< 8) ||| int px[i + 2]
+
+    w, h, get
+
+[<Fact>]
+let ``PNG: CRC-32 matches the standard check value and a raster round-trips pixel for pixel`` () =
+    let check = Text.Encoding.ASCII.GetBytes "123456789"
+    Assert.Equal(0xCBF43926u, Png.crc32 check 0 check.Length)
+    let r = Raster(7, 5)
+    r.FillRect(1, 1, 3, 2, 0x123456)
+    r.Set(6, 4, 0xff0000)
+    r.Line(0, 4, 5, 4, 0x00ff00, 1, None, 0) |> ignore
+    let w, h, get = decodePng (Png.fromRaster r)
+    Assert.Equal((7, 5), (w, h))
+
+    for y in 0..4 do
+        for x in 0..6 do
+            Assert.Equal(r.Get(x, y), get x y)
+
+    Assert.Equal(0x123456, get 2 2)
+    Assert.Equal(0xffffff, get 0 0)
+    Assert.Equal(0x00ff00, get 3 4)
+
+[<Fact>]
+let ``PNG: the filter grid has one framed block per filter with per-filter normalized pixels`` () =
+    let w =
+        Tensor.ofArray ([| 0.0f; 1.0f; 2.0f; 3.0f; -100.0f; 0.0f; 0.0f; 100.0f; 5.0f; 5.0f; 5.0f; 5.0f |], [ 3; 1; 2; 2 ])
+
+    let width, height, get = decodePng (Charts.filterGridPng w)
+    // 2x2 filters at 24 pixels per weight (48 / 2), gap 8, two columns and two rows.
+    Assert.Equal((8 + 2 * (48 + 8), 8 + 2 * (48 + 8)), (width, height))
+    let at f x y = get (8 + (f % 2) * 56 + x * 24 + 12) (8 + (f / 2) * 56 + y * 24 + 12)
+    Assert.Equal<int list>([ 0x000000; 0x555555; 0xaaaaaa; 0xffffff ], [ at 0 0 0; at 0 1 0; at 0 0 1; at 0 1 1 ])
+    Assert.Equal<int list>([ 0x000000; 0x808080; 0x808080; 0xffffff ], [ at 1 0 0; at 1 1 0; at 1 0 1; at 1 1 1 ])
+    Assert.Equal(0x808080, at 2 0 0)
+    // The border one pixel outside the first filter, and white background between filters.
+    Assert.Equal(0x888888, get 6 20)
+    Assert.Equal(0xffffff, get 4 20)
+    Assert.Equal(0xffffff, get 3 3)
+
+[<Fact>]
+let ``PNG: the heatmap has C*C cells in the map colours with contrasting count digits`` () =
+    let raster = Charts.confusionMatrixRaster false cm
+    let width, height, get = decodePng (Png.fromRaster raster)
+    Assert.Equal((raster.Width, raster.Height), (width, height))
+    // cm is 3x3: cells of 48 pixels; find the grid by its frame colour on the diagonal.
+    let cell = 48
+    let gx = Seq.find (fun x -> get x (height - 11) = 0x444444) (seq { 0 .. width - 1 }) + 1
+    let gy = Seq.find (fun y -> get (width - 11) y = 0x444444) (seq { 0 .. height - 1 }) + 1
+    let maxCount = 50.0
+
+    for r in 0..2 do
+        for k in 0..2 do
+            let red, green, blue = Charts.heatColor (float cm[r, k] / maxCount)
+            let bg = Png.rgb red green blue
+            // A corner of the cell is background; the count's digits are the contrasting ink.
+            Assert.Equal(bg, get (gx + k * cell + 1) (gy + r * cell + 1))
+            let ink = if Charts.darkTextOn (red, green, blue) then 0x000000 else 0xffffff
+
+            let inked =
+                seq {
+                    for y in gy + r * cell .. gy + (r + 1) * cell - 1 do
+                        for x in gx + k * cell .. gx + (k + 1) * cell - 1 -> get x y
+                }
+                |> Seq.filter ((=) ink)
+                |> Seq.length
+
+            Assert.True(inked > 0, sprintf "cell %d,%d has no digits" r k)
+
+[<Fact>]
+let ``PNG: training curves draw both series colours and save atomically`` () =
+    let width, height, get = decodePng (Charts.trainingCurvesPng fiveEpochs)
+    Assert.Equal((2 * 440, 300), (width, height))
+
+    let colours =
+        seq {
+            for y in 0 .. height - 1 do
+                for x in 0 .. width - 1 -> get x y
+        }
+        |> Set.ofSeq
+
+    Assert.Contains(0x1f77b4, colours)
+    Assert.Contains(0xff7f0e, colours)
+    // One epoch and an empty history still draw.
+    decodePng (Charts.trainingCurvesPng (history [ [ "loss", 1.0 ] ])) |> ignore
+    decodePng (Charts.trainingCurvesPng { Epochs = [] }) |> ignore
+
+    let dir = Path.Combine(Path.GetTempPath(), "fn-plots-png-" + Guid.NewGuid().ToString "N")
+
+    try
+        let w = Tensor.ofArray (Array.init (16 * 3 * 5 * 5) (fun i -> float32 (cos (0.37 * float i))), [ 16; 3; 5; 5 ])
+        Charts.saveTrainingCurvesPng (Path.Combine(dir, "curves.png")) fiveEpochs
+        Charts.saveConfusionMatrixPng (Path.Combine(dir, "cm.png")) true cm
+        Charts.saveFilterGridPng (Path.Combine(dir, "filters.png")) w
+        let files = Directory.GetFiles dir |> Array.map (Path.GetFileName >> string) |> Array.sort
+        Assert.Equal<string[]>([| "cm.png"; "curves.png"; "filters.png" |], files)
+
+        for f in files do
+            decodePng (File.ReadAllBytes(Path.Combine(dir, f))) |> ignore
+
+        match Environment.GetEnvironmentVariable "FUNCTIONALNETS_PLOT_SAMPLES" with
+        | null
+        | "" -> ()
+        | out ->
+            for f in files do
+                File.Copy(Path.Combine(dir, f), Path.Combine(out, "raster-" + f), true)
+    finally
+        if Directory.Exists dir then
+            Directory.Delete(dir, true)

@@ -429,8 +429,6 @@ module Charts =
         let gridSize = cell * float c
         let below = (if rotate then longest * 0.72 + 16.0 else 22.0) + 28.0
         let barX = gx + gridSize + 24.0
-        let width = barX + 18.0 + 56.0
-        let height = gy + gridSize + below
         let intensity = cellIntensities normalize matrix
         let total = matrix |> Seq.cast<int> |> Seq.sumBy int64
         let correct = Seq.sum [ for i in 0 .. c - 1 -> int64 matrix[i, i] ]
@@ -444,6 +442,10 @@ module Charts =
                     ""
 
             (if normalize then "Confusion matrix (colour = share of true class)" else "Confusion matrix") + acc
+
+        // Wide enough for the title too: a small matrix must not clip it.
+        let width = max (barX + 18.0 + 56.0) (textWidth 16.0 title * 1.1 + 40.0)
+        let height = gy + gridSize + below
 
         let cells =
             [
@@ -657,10 +659,6 @@ module Charts =
         let gap = 8.0
         let cols, rows = gridShape o
         let top = 48.0
-        let width = max 320.0 (2.0 * gap + float cols * (tileW + gap))
-        let left = (width - float cols * (tileW + gap) + gap) / 2.0
-        let height = top + float rows * (tileH + gap) + gap
-
         let title =
             sprintf
                 "First-layer filters [%s]%s"
@@ -670,6 +668,12 @@ module Charts =
                  | [| _; 1; _; _ |]
                  | [| _; _; _ |] -> " grey"
                  | _ -> " channel mean")
+
+        let width =
+            max (textWidth 15.0 title * 1.1 + 40.0) (2.0 * gap + float cols * (tileW + gap))
+
+        let left = (width - float cols * (tileW + gap) + gap) / 2.0
+        let height = top + float rows * (tileH + gap) + gap
 
         let tiles =
             images
@@ -706,3 +710,173 @@ module Charts =
     /// Writes filterGrid weights to path atomically, creating the folder if needed.
     let saveFilterGrid (path: string) (weights: Tensor) : unit =
         PlotFiles.writeTextAtomic path (filterGrid weights)
+
+    // ---- PNG versions ------------------------------------------------------------------------
+    // The same pictures rasterized in pure .NET. The raster font has only digits, '.', '-' and '%',
+    // so the PNGs carry numbers (counts, tick labels, class indices) but no words: titles, axis names
+    // and class names are in the SVG versions.
+
+    let private pngTextScale (s: string) (room: int) =
+        // The largest scale (up to 3) at which s fits in a room x room square with a margin.
+        [ 3; 2; 1 ]
+        |> List.tryFind (fun k -> Raster.TextWidth(s, k) <= room - 4 && 5 * k <= room - 4)
+
+    /// The confusion-matrix heatmap as a raster: cells coloured as in confusionMatrixWith, counts in
+    /// the cells where they fit (white on dark, black on light), class indices along both axes.
+    let confusionMatrixRaster (normalize: bool) (matrix: int[,]) : Raster =
+        let c = checkSquare "confusionMatrixRaster" matrix
+        let cell = Math.Clamp(512 / c, 8, 48)
+        let indexScale = if cell >= 14 then 2 else 1
+        let margin = 10
+        let gx = margin + Raster.TextWidth(string (c - 1), indexScale) + 6
+        let gy = margin + 5 * indexScale + 6
+        let grid = cell * c
+        let r = Raster(gx + grid + margin, gy + grid + margin)
+        let intensity = cellIntensities normalize matrix
+
+        for row in 0 .. c - 1 do
+            for k in 0 .. c - 1 do
+                let color = heatColor intensity[row, k]
+                let cr, cg, cb = color
+                let x, y = gx + k * cell, gy + row * cell
+                r.FillRect(x, y, cell, cell, Png.rgb cr cg cb)
+                let text = string matrix[row, k]
+
+                match pngTextScale text cell with
+                | Some s ->
+                    let tw = Raster.TextWidth(text, s)
+                    let ink = if darkTextOn color then 0x000000 else 0xFFFFFF
+                    r.Text(x + (cell - tw) / 2, y + (cell - 5 * s) / 2, text, ink, s) |> ignore
+                | None -> ()
+
+        // Indices: rows (true class) on the left, columns (predicted) on top.
+        for i in 0 .. c - 1 do
+            let t = string i
+            let tw = Raster.TextWidth(t, indexScale)
+
+            if cell >= 5 * indexScale + 2 then
+                r.Text(gx - 6 - tw, gy + i * cell + (cell - 5 * indexScale) / 2, t, 0x333333, indexScale) |> ignore
+
+            if cell >= tw + 2 then
+                r.Text(gx + i * cell + (cell - tw) / 2, gy - 6 - 5 * indexScale, t, 0x333333, indexScale) |> ignore
+
+        r.StrokeRect(gx - 1, gy - 1, grid + 2, grid + 2, 0x444444)
+        r
+
+    /// confusionMatrixRaster as PNG bytes.
+    let confusionMatrixPng (normalize: bool) (matrix: int[,]) : byte[] =
+        Png.fromRaster (confusionMatrixRaster normalize matrix)
+
+    /// Writes confusionMatrixPng normalize matrix to path atomically, creating the folder if needed.
+    let saveConfusionMatrixPng (path: string) (normalize: bool) (matrix: int[,]) : unit =
+        PlotFiles.writeAtomic path (confusionMatrixPng normalize matrix)
+
+    /// The filter grid as a raster: the layout of filterGrid, each weight a square block of pixels,
+    /// each filter framed by a one-pixel grey border one pixel outside it.
+    let filterGridRaster (weights: Tensor) : Raster =
+        let images, kh, kw = filterImages weights
+        let pixel = max 4 (48 / max kh kw)
+        let tileW, tileH = pixel * kw, pixel * kh
+        let gap = 8
+        let cols, rows = gridShape images.Length
+        let r = Raster(gap + cols * (tileW + gap), gap + rows * (tileH + gap))
+
+        images
+        |> Array.iteri (fun f img ->
+            let x0 = gap + (f % cols) * (tileW + gap)
+            let y0 = gap + (f / cols) * (tileH + gap)
+
+            for y in 0 .. kh - 1 do
+                for x in 0 .. kw - 1 do
+                    let cr, cg, cb = img[y * kw + x]
+                    r.FillRect(x0 + x * pixel, y0 + y * pixel, pixel, pixel, Png.rgb cr cg cb)
+
+            r.StrokeRect(x0 - 2, y0 - 2, tileW + 4, tileH + 4, 0x888888))
+
+        r
+
+    /// filterGridRaster as PNG bytes.
+    let filterGridPng (weights: Tensor) : byte[] = Png.fromRaster (filterGridRaster weights)
+
+    /// Writes filterGridPng weights to path atomically, creating the folder if needed.
+    let saveFilterGridPng (path: string) (weights: Tensor) : unit =
+        PlotFiles.writeAtomic path (filterGridPng weights)
+
+    /// Training curves as a raster: the panels of trainingCurves (loss first), train solid blue and
+    /// validation dashed orange, grid lines and numeric tick labels; no titles or legend text (the
+    /// raster font has no letters), so the colours and dashes carry the meaning.
+    let trainingCurvesRaster (history: History) : Raster =
+        let epochCount = history.Epochs.Length
+        let panels = panelsOf history
+        let n = max 1 panels.Length
+        let cols = if n <= 3 then n else int (ceil (sqrt (float n)))
+        let rows = (n + cols - 1) / cols
+        let pw, ph = 440, 300
+        let r = Raster(cols * pw, rows * ph)
+        let blue, orange = 0x1f77b4, 0xff7f0e
+
+        panels
+        |> List.iteri (fun i (_, series) ->
+            let x0, y0 = (i % cols) * pw, (i / cols) * ph
+            let px0, px1 = x0 + 64, x0 + pw - 20
+            let py0, py1 = y0 + 20, y0 + ph - 34
+            let xlo, xhi = if epochCount <= 1 then 0.5, 1.5 else 1.0, float epochCount
+
+            let xstep =
+                let s = niceStep (xhi - xlo) 8
+                if s <= 1.0 then 1.0 else Math.Ceiling s
+
+            let finite = series |> List.collect (fun s -> s.Values |> Array.filter isFinite |> List.ofArray)
+
+            let ylo, yhi, ystep =
+                match finite with
+                | [] -> niceRange 0.0 1.0
+                | xs -> niceRange (List.min xs) (List.max xs)
+
+            let decimals = decimalsFor ystep
+            let sx (e: float) = px0 + int (Math.Round((e - xlo) / (xhi - xlo) * float (px1 - px0)))
+            let sy (v: float) = py1 - int (Math.Round((v - ylo) / (yhi - ylo) * float (py1 - py0)))
+
+            for t in ticks ylo yhi ystep do
+                let y = sy t
+                r.FillRect(px0, y, px1 - px0, 1, 0xe5e5e5)
+                r.FillRect(px0 - 5, y, 5, 1, 0x444444)
+                let s = fmt decimals t
+                r.Text(px0 - 9 - Raster.TextWidth(s, 2), y - 5, s, 0x333333, 2) |> ignore
+
+            for k in int (ceil (xlo / xstep)) .. int (floor (xhi / xstep)) do
+                let t = float k * xstep
+
+                if t >= 1.0 then
+                    let x = sx t
+                    r.FillRect(x, py0, 1, py1 - py0, 0xf0f0f0)
+                    r.FillRect(x, py1, 1, 5, 0x444444)
+                    let s = string (int t)
+                    r.Text(x - Raster.TextWidth(s, 2) / 2, py1 + 9, s, 0x333333, 2) |> ignore
+
+            r.StrokeRect(px0, py0, px1 - px0 + 1, py1 - py0 + 1, 0x444444)
+
+            for s in series do
+                let color = if s.Validation then orange else blue
+                let dash = if s.Validation then Some(7, 4) else None
+
+                for run in runs s.Values do
+                    let pts = run |> List.map (fun (e, v) -> sx e, sy v)
+                    let mutable phase = 0
+
+                    for (ax, ay), (bx, by) in List.pairwise pts do
+                        phase <- r.Line(ax, ay, bx, by, color, 2, dash, phase)
+
+                    if epochCount <= 40 || run.Length = 1 then
+                        for x, y in pts do
+                            r.FillRect(x - 2, y - 2, 5, 5, color))
+
+        r
+
+    /// trainingCurvesRaster as PNG bytes.
+    let trainingCurvesPng (history: History) : byte[] =
+        Png.fromRaster (trainingCurvesRaster history)
+
+    /// Writes trainingCurvesPng history to path atomically, creating the folder if needed.
+    let saveTrainingCurvesPng (path: string) (history: History) : unit =
+        PlotFiles.writeAtomic path (trainingCurvesPng history)
