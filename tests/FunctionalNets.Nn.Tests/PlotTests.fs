@@ -290,6 +290,35 @@ let ``save functions write atomically into a new folder and leave no temp file``
             Charts.saveConfusionMatrix (Path.Combine(out, "cm.svg")) cm (Some [| "cat"; "dog"; "bird" |])
             Charts.saveConfusionMatrixWith (Path.Combine(out, "cm-normalized.svg")) true cm None
             Charts.saveFilterGrid (Path.Combine(out, "filters.svg")) w
+            // Bigger cases: ten named classes, 60 epochs with a gap, 32 smooth 7x7 RGB filters.
+            let rng = Random 7
+            let cifar = [| "airplane"; "automobile"; "bird"; "cat"; "deer"; "dog"; "frog"; "horse"; "ship"; "truck" |]
+            let big = Array2D.init 10 10 (fun r k -> if r = k then 700 + rng.Next 250 else rng.Next 40)
+            Charts.saveConfusionMatrix (Path.Combine(out, "cm-cifar.svg")) big (Some cifar)
+            let long =
+                history
+                    [
+                        for e in 1..60 ->
+                            [
+                                "loss", (if e = 30 then nan else 2.0 * exp (-0.05 * float e) + 0.02 * rng.NextDouble())
+                                "val_loss", 2.1 * exp (-0.04 * float e) + 0.1
+                                "accuracy", 1.0 - 0.9 * exp (-0.06 * float e)
+                                "val_accuracy", 0.95 - 0.9 * exp (-0.05 * float e)
+                                "top5", 1.0 - 0.5 * exp (-0.1 * float e)
+                            ]
+                    ]
+            Charts.saveTrainingCurves (Path.Combine(out, "curves-long.svg")) long
+            let gabor =
+                Array.init (32 * 3 * 7 * 7) (fun i ->
+                    let x, y, c, o = i % 7 - 3, (i / 7) % 7 - 3, (i / 49) % 3, i / 147
+                    let th = float o * Math.PI / 8.0
+                    float32 (exp (-(float (x * x + y * y)) / 8.0) * cos (1.3 * (float x * cos th + float y * sin th) + float c))
+                )
+            let gw = Tensor.ofArray (gabor, [ 32; 3; 7; 7 ])
+            Charts.saveFilterGrid (Path.Combine(out, "filters-gabor.svg")) gw
+            Charts.saveFilterGridPng (Path.Combine(out, "raster-filters-gabor.png")) gw
+            Charts.saveConfusionMatrixPng (Path.Combine(out, "raster-cm-cifar.png")) false big
+            Charts.saveTrainingCurvesPng (Path.Combine(out, "raster-curves-long.png")) long
     finally
         let top = string (Path.GetDirectoryName dir)
 

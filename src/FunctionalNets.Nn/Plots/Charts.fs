@@ -443,8 +443,11 @@ module Charts =
 
             (if normalize then "Confusion matrix (colour = share of true class)" else "Confusion matrix") + acc
 
-        // Wide enough for the title too: a small matrix must not clip it.
-        let width = max (barX + 18.0 + 56.0) (textWidth 16.0 title * 1.1 + 40.0)
+        // Wide enough for the title too: a small matrix must not clip it. When the title is what sets
+        // the width, the matrix is centred under it (shift) instead of hugging the left edge.
+        let contentWidth = barX + 18.0 + 56.0
+        let width = max contentWidth (textWidth 16.0 title + 40.0)
+        let shift = (width - contentWidth) / 2.0
         let height = gy + gridSize + below
 
         let cells =
@@ -548,11 +551,8 @@ module Charts =
                         [ "class", "bar-label"; "font-size", "11"; "fill", "#333333" ]
             ]
 
-        Svg.document
-            width
-            height
-            ([
-                Svg.label (width / 2.0) 28.0 "middle" title [ "font-size", "16"; "font-weight", "bold"; "fill", "#111111" ]
+        let content =
+            [
                 Svg.group [ "class", "cells"; "shape-rendering", "crispEdges" ] cells
                 Svg.rect gx gy gridSize gridSize [ "fill", "none"; "stroke", "#444444" ]
                 Svg.label (gx + gridSize / 2.0) (height - 12.0) "middle" "Predicted class" [ "font-size", "13"; "fill", "#111111" ]
@@ -566,10 +566,18 @@ module Charts =
                         "fill", "#111111"
                         "transform", sprintf "translate(18,%s) rotate(-90)" (Svg.num (gy + gridSize / 2.0))
                     ]
-             ]
-             @ rowLabels
-             @ colLabels
-             @ bar)
+            ]
+            @ rowLabels
+            @ colLabels
+            @ bar
+
+        Svg.document
+            width
+            height
+            [
+                Svg.label (width / 2.0) 28.0 "middle" title [ "font-size", "16"; "font-weight", "bold"; "fill", "#111111" ]
+                Svg.group [ "transform", sprintf "translate(%s,0)" (Svg.num shift) ] content
+            ]
 
     /// A confusion-matrix heatmap with colour by count (see confusionMatrixWith).
     let confusionMatrix (matrix: int[,]) (classNames: string[] option) : string =
