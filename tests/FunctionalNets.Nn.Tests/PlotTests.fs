@@ -17,8 +17,12 @@ let private root (doc: XDocument) =
     match doc.Root with
     | null -> failwith "no root element"
     | r -> r
-let private all (doc: XDocument) (name: string) = doc.Descendants(ns + name) |> List.ofSeq
-let private attr (name: string) (e: XElement) = e.Attribute(XName.Get name) |> Option.ofObj |> Option.map _.Value
+
+let private all (doc: XDocument) (name: string) =
+    doc.Descendants(ns + name) |> List.ofSeq
+
+let private attr (name: string) (e: XElement) =
+    e.Attribute(XName.Get name) |> Option.ofObj |> Option.map _.Value
 
 let private has (name: string) (value: string) (e: XElement) = attr name e = Some value
 
@@ -49,7 +53,8 @@ let private fiveEpochs =
         ]
 
 let private series (doc: XDocument) (key: string) =
-    all doc "g" |> List.filter (fun g -> has "class" "series" g && has "data-key" key g)
+    all doc "g"
+    |> List.filter (fun g -> has "class" "series" g && has "data-key" key g)
 
 let private pointsOf (doc: XDocument) (key: string) =
     series doc key
@@ -57,17 +62,25 @@ let private pointsOf (doc: XDocument) (key: string) =
     |> List.collect (points >> List.ofArray)
 
 let private panelOf (doc: XDocument) (metric: string) =
-    all doc "g" |> List.find (fun g -> has "class" "panel" g && has "data-metric" metric g)
+    all doc "g"
+    |> List.find (fun g -> has "class" "panel" g && has "data-metric" metric g)
 
 let private texts (e: XElement) (cls: string) =
-    e.Descendants(ns + "text") |> Seq.filter (has "class" cls) |> Seq.map _.Value |> List.ofSeq
+    e.Descendants(ns + "text")
+    |> Seq.filter (has "class" cls)
+    |> Seq.map _.Value
+    |> List.ofSeq
 
 [<Fact>]
 let ``training curves: valid SVG, one panel per metric with loss first, one point per epoch per series`` () =
     let doc = parse (Charts.trainingCurves fiveEpochs)
     Assert.Equal("svg", (root doc).Name.LocalName)
 
-    let panels = all doc "g" |> List.filter (has "class" "panel") |> List.choose (attr "data-metric")
+    let panels =
+        all doc "g"
+        |> List.filter (has "class" "panel")
+        |> List.choose (attr "data-metric")
+
     Assert.Equal<string list>([ "loss"; "accuracy" ], panels)
 
     for key in [ "loss"; "accuracy"; "val_loss"; "val_accuracy" ] do
@@ -95,8 +108,7 @@ let ``training curves: y ticks cover the data, points lie inside the frame, lege
         Assert.True(List.max yticks >= List.max data, sprintf "%s: highest tick %g" metric (List.max yticks))
         Assert.Equal<string list>([ "1"; "2"; "3"; "4"; "5" ], texts panel "xtick")
 
-        let frame =
-            panel.Elements(ns + "rect") |> Seq.find (fun r -> has "fill" "none" r)
+        let frame = panel.Elements(ns + "rect") |> Seq.find (fun r -> has "fill" "none" r)
 
         let fx, fy = inv (attr "x" frame).Value, inv (attr "y" frame).Value
         let fw, fh = inv (attr "width" frame).Value, inv (attr "height" frame).Value
@@ -106,24 +118,39 @@ let ``training curves: y ticks cover the data, points lie inside the frame, lege
                 Assert.InRange(x, fx - 1e-6, fx + fw + 1e-6)
                 Assert.InRange(y, fy - 1e-6, fy + fh + 1e-6)
 
-        let legend =
-            panel.Descendants(ns + "g") |> Seq.find (has "class" "legend")
+        let legend = panel.Descendants(ns + "g") |> Seq.find (has "class" "legend")
 
         let entries = legend.Descendants(ns + "text") |> Seq.map _.Value |> List.ofSeq
         Assert.Equal<string list>([ "train"; "validation" ], entries)
 
 [<Fact>]
 let ``training curves: one epoch gives a marker per series, missing val_ keys give no validation entry`` () =
-    let doc = parse (Charts.trainingCurves (history [ [ "loss", 0.7; "accuracy", 0.6 ] ]))
+    let doc =
+        parse (Charts.trainingCurves (history [ [ "loss", 0.7; "accuracy", 0.6 ] ]))
+
     Assert.Equal(1, (pointsOf doc "loss").Length)
 
     let markers =
-        series doc "loss" |> List.collect (fun g -> g.Descendants(ns + "circle") |> List.ofSeq)
+        series doc "loss"
+        |> List.collect (fun g -> g.Descendants(ns + "circle") |> List.ofSeq)
 
     Assert.Single markers |> ignore
-    Assert.Empty(all doc "g" |> List.filter (fun g -> has "class" "series" g && has "data-role" "validation" g))
-    Assert.Empty(all doc "g" |> List.filter (fun g -> has "class" "legend-item" g && has "data-role" "validation" g))
+
+    Assert.Empty(
+        all doc "g"
+        |> List.filter (fun g -> has "class" "series" g && has "data-role" "validation" g)
+    )
+
+    Assert.Empty(
+        all doc "g"
+        |> List.filter (fun g -> has "class" "legend-item" g && has "data-role" "validation" g)
+    )
+
     Assert.Equal<string list>([ "1" ], texts (panelOf doc "loss") "xtick")
+    // Validation only (no train counterpart): the panel still appears, with just that series.
+    let doc = parse (Charts.trainingCurves (history [ [ "val_loss", 0.9 ]; [ "val_loss", 0.8 ] ]))
+    Assert.Equal(2, (pointsOf doc "val_loss").Length)
+    Assert.Equal(Some "loss", attr "data-metric" (panelOf doc "loss"))
 
 [<Fact>]
 let ``training curves: NaN and missing values are skipped and break the line`` () =
@@ -145,11 +172,13 @@ let ``training curves: NaN and missing values are skipped and break the line`` (
     Assert.Equal(3, (pointsOf doc "val_loss").Length)
     // The gap at epoch 2 splits the train line in two: [1] and [3; 4; 5].
     let lines key =
-        series doc key |> List.collect (fun g -> g.Descendants(ns + "polyline") |> List.ofSeq)
+        series doc key
+        |> List.collect (fun g -> g.Descendants(ns + "polyline") |> List.ofSeq)
 
     Assert.Equal<int list>([ 1; 3 ], lines "loss" |> List.map (fun p -> (points p).Length))
     // The point after the gap sits at epoch 3, not shifted onto epoch 2.
     let xs = (lines "loss" |> List.map points)[1] |> Array.map fst
+
     let xtickX =
         (panelOf doc "loss").Descendants(ns + "text")
         |> Seq.filter (has "class" "xtick")
@@ -162,7 +191,10 @@ let ``training curves: NaN and missing values are skipped and break the line`` (
 let ``training curves: an empty history and an all-NaN metric still give valid pictures`` () =
     let doc = parse (Charts.trainingCurves { Epochs = [] })
     Assert.Contains("no epochs", (root doc).Value)
-    let doc = parse (Charts.trainingCurves (history [ [ "loss", nan ]; [ "loss", nan ] ]))
+
+    let doc =
+        parse (Charts.trainingCurves (history [ [ "loss", nan ]; [ "loss", nan ] ]))
+
     Assert.Empty(pointsOf doc "loss")
     Assert.Contains("no finite values", (root doc).Value)
 
@@ -181,8 +213,13 @@ let ``confusion matrix: C*C cells with the counts as text, rows true and columns
         let count = g.Elements(ns + "text") |> Seq.find (has "class" "count")
         Assert.Equal(string cm[r, k], count.Value)
 
-    let rowLabels = all doc "text" |> List.filter (has "class" "row-label") |> List.map _.Value
+    let rowLabels =
+        all doc "text" |> List.filter (has "class" "row-label") |> List.map _.Value
+
     Assert.Equal<string list>([ "cat"; "dog"; "<bird & co>" ], rowLabels)
+    // A control character has no XML spelling; it is dropped so the picture still parses.
+    let doc = parse (Charts.confusionMatrix cm (Some [| "a\u0001b"; "dog"; "cat" |]))
+    Assert.Contains("ab", all doc "text" |> List.filter (has "class" "row-label") |> List.map _.Value)
     Assert.Contains("Predicted", (root doc).Value)
     Assert.Contains("True", (root doc).Value)
 
@@ -190,7 +227,10 @@ let ``confusion matrix: C*C cells with the counts as text, rows true and columns
 let ``confusion matrix: text flips to white on dark cells, normalized colours follow row shares`` () =
     let cellOf (doc: XDocument) r k =
         all doc "g"
-        |> List.find (fun g -> has "class" "cell-group" g && has "data-row" (string r) g && has "data-col" (string k) g)
+        |> List.find (fun g ->
+            has "class" "cell-group" g
+            && has "data-row" (string r) g
+            && has "data-col" (string k) g)
 
     let fillOf (g: XElement) =
         attr "fill" (g.Elements(ns + "rect") |> Seq.head) |> Option.get
@@ -240,7 +280,23 @@ let private pixelFills (tile: XElement) =
 let ``filter grid: one image per filter, normalized per filter, grey for one channel`` () =
     // Filter 0 spans 0..3, filter 1 spans -100..100: each is stretched to black..white on its own.
     let w =
-        Tensor.ofArray ([| 0.0f; 1.0f; 2.0f; 3.0f; -100.0f; 0.0f; 0.0f; 100.0f; 5.0f; 5.0f; 5.0f; 5.0f |], [ 3; 1; 2; 2 ])
+        Tensor.ofArray (
+            [|
+                0.0f
+                1.0f
+                2.0f
+                3.0f
+                -100.0f
+                0.0f
+                0.0f
+                100.0f
+                5.0f
+                5.0f
+                5.0f
+                5.0f
+            |],
+            [ 3; 1; 2; 2 ]
+        )
 
     let doc = parse (Charts.filterGrid w)
     let tiles = filterTiles doc
@@ -251,7 +307,8 @@ let ``filter grid: one image per filter, normalized per filter, grey for one cha
     Assert.Equal<string list>(List.replicate 4 "#808080", pixelFills tiles[2])
 
     for t in tiles do
-        Assert.Single(t.Elements(ns + "rect") |> Seq.filter (has "class" "border")) |> ignore
+        Assert.Single(t.Elements(ns + "rect") |> Seq.filter (has "class" "border"))
+        |> ignore
 
 [<Fact>]
 let ``filter grid: three channels are colour, other channel counts their mean`` () =
@@ -261,21 +318,28 @@ let ``filter grid: three channels are colour, other channel counts their mean`` 
     // Two channels: mean of (0, 2) = 1 and (4, 4) = 4 -> black and white.
     let two = Tensor.ofArray ([| 0.0f; 4.0f; 2.0f; 4.0f |], [ 1; 2; 1; 2 ])
     Assert.Equal<string list>([ "#000000"; "#ffffff" ], pixelFills (filterTiles (parse (Charts.filterGrid two))).[0])
+
     Assert.Throws<ArgumentException>(fun () -> Charts.filterGrid (Tensor.ofArray ([| 1.0f; 2.0f |], [ 2 ])) |> ignore)
     |> ignore
 
 [<Fact>]
 let ``save functions write atomically into a new folder and leave no temp file`` () =
-    let dir = Path.Combine(Path.GetTempPath(), "fn-plots-" + Guid.NewGuid().ToString "N", "nested")
+    let dir =
+        Path.Combine(Path.GetTempPath(), "fn-plots-" + Guid.NewGuid().ToString "N", "nested")
 
     try
-        let w = Tensor.ofArray (Array.init (8 * 3 * 3 * 3) (fun i -> float32 (sin (float i))), [ 8; 3; 3; 3 ])
+        let w =
+            Tensor.ofArray (Array.init (8 * 3 * 3 * 3) (fun i -> float32 (sin (float i))), [ 8; 3; 3; 3 ])
+
         Charts.saveTrainingCurves (Path.Combine(dir, "curves.svg")) fiveEpochs
         Charts.saveConfusionMatrix (Path.Combine(dir, "cm.svg")) cm None
         Charts.saveFilterGrid (Path.Combine(dir, "filters.svg")) w
         // Overwrite: the rename replaces the old file.
         Charts.saveConfusionMatrix (Path.Combine(dir, "cm.svg")) cm (Some [| "a"; "b"; "c" |])
-        let files = Directory.GetFiles dir |> Array.map (Path.GetFileName >> string) |> Array.sort
+
+        let files =
+            Directory.GetFiles dir |> Array.map (Path.GetFileName >> string) |> Array.sort
+
         Assert.Equal<string[]>([| "cm.svg"; "curves.svg"; "filters.svg" |], files)
         Assert.Equal(Charts.trainingCurves fiveEpochs, File.ReadAllText(Path.Combine(dir, "curves.svg")))
         Assert.Equal(8, filterTiles (XDocument.Load(Path.Combine(dir, "filters.svg"))) |> List.length)
@@ -292,28 +356,55 @@ let ``save functions write atomically into a new folder and leave no temp file``
             Charts.saveFilterGrid (Path.Combine(out, "filters.svg")) w
             // Bigger cases: ten named classes, 60 epochs with a gap, 32 smooth 7x7 RGB filters.
             let rng = Random 7
-            let cifar = [| "airplane"; "automobile"; "bird"; "cat"; "deer"; "dog"; "frog"; "horse"; "ship"; "truck" |]
-            let big = Array2D.init 10 10 (fun r k -> if r = k then 700 + rng.Next 250 else rng.Next 40)
+
+            let cifar =
+                [|
+                    "airplane"
+                    "automobile"
+                    "bird"
+                    "cat"
+                    "deer"
+                    "dog"
+                    "frog"
+                    "horse"
+                    "ship"
+                    "truck"
+                |]
+
+            let big =
+                Array2D.init 10 10 (fun r k -> if r = k then 700 + rng.Next 250 else rng.Next 40)
+
             Charts.saveConfusionMatrix (Path.Combine(out, "cm-cifar.svg")) big (Some cifar)
+
             let long =
                 history
                     [
                         for e in 1..60 ->
                             [
-                                "loss", (if e = 30 then nan else 2.0 * exp (-0.05 * float e) + 0.02 * rng.NextDouble())
+                                "loss",
+                                (if e = 30 then
+                                     nan
+                                 else
+                                     2.0 * exp (-0.05 * float e) + 0.02 * rng.NextDouble())
                                 "val_loss", 2.1 * exp (-0.04 * float e) + 0.1
                                 "accuracy", 1.0 - 0.9 * exp (-0.06 * float e)
                                 "val_accuracy", 0.95 - 0.9 * exp (-0.05 * float e)
                                 "top5", 1.0 - 0.5 * exp (-0.1 * float e)
                             ]
                     ]
+
             Charts.saveTrainingCurves (Path.Combine(out, "curves-long.svg")) long
+
             let gabor =
                 Array.init (32 * 3 * 7 * 7) (fun i ->
                     let x, y, c, o = i % 7 - 3, (i / 7) % 7 - 3, (i / 49) % 3, i / 147
                     let th = float o * Math.PI / 8.0
-                    float32 (exp (-(float (x * x + y * y)) / 8.0) * cos (1.3 * (float x * cos th + float y * sin th) + float c))
-                )
+
+                    float32 (
+                        exp (-(float (x * x + y * y)) / 8.0)
+                        * cos (1.3 * (float x * cos th + float y * sin th) + float c)
+                    ))
+
             let gw = Tensor.ofArray (gabor, [ 32; 3; 7; 7 ])
             Charts.saveFilterGrid (Path.Combine(out, "filters-gabor.svg")) gw
             Charts.saveFilterGridPng (Path.Combine(out, "raster-filters-gabor.png")) gw
@@ -354,7 +445,10 @@ let private decodePng (bytes: byte[]) =
     Assert.Equal<byte[]>([| 137uy; 80uy; 78uy; 71uy; 13uy; 10uy; 26uy; 10uy |], bytes[0..7])
 
     let be (i: int) =
-        (int bytes[i] <<< 24) ||| (int bytes[i + 1] <<< 16) ||| (int bytes[i + 2] <<< 8) ||| int bytes[i + 3]
+        (int bytes[i] <<< 24)
+        ||| (int bytes[i + 1] <<< 16)
+        ||| (int bytes[i + 2] <<< 8)
+        ||| int bytes[i + 3]
 
     let bitCrc (data: byte[]) =
         let mutable c = 0xFFFFFFFFu
@@ -380,20 +474,34 @@ let private decodePng (bytes: byte[]) =
 
     Assert.Equal<string list>([ "IHDR"; "IDAT"; "IEND" ], chunks |> Seq.map fst |> List.ofSeq)
     let ihdr = snd chunks[0]
-    let w = (int ihdr[0] <<< 24) ||| (int ihdr[1] <<< 16) ||| (int ihdr[2] <<< 8) ||| int ihdr[3]
-    let h = (int ihdr[4] <<< 24) ||| (int ihdr[5] <<< 16) ||| (int ihdr[6] <<< 8) ||| int ihdr[7]
+
+    let w =
+        (int ihdr[0] <<< 24)
+        ||| (int ihdr[1] <<< 16)
+        ||| (int ihdr[2] <<< 8)
+        ||| int ihdr[3]
+
+    let h =
+        (int ihdr[4] <<< 24)
+        ||| (int ihdr[5] <<< 16)
+        ||| (int ihdr[6] <<< 8)
+        ||| int ihdr[7]
+
     Assert.Equal<byte[]>([| 8uy; 2uy; 0uy; 0uy; 0uy |], ihdr[8..12])
 
     let raw =
         use input = new MemoryStream(snd chunks[1])
-        use z = new IO.Compression.ZLibStream(input, IO.Compression.CompressionMode.Decompress)
+
+        use z =
+            new IO.Compression.ZLibStream(input, IO.Compression.CompressionMode.Decompress)
+
         use out = new MemoryStream()
         z.CopyTo out
         out.ToArray()
 
     let stride = w * 3
     Assert.Equal(h * (stride + 1), raw.Length)
-    let px = Array.zeroCreate<byte> (h * stride)
+    let px = Array.zeroCreate<byte>(h * stride)
 
     for y in 0 .. h - 1 do
         let f = raw[y * (stride + 1)]
@@ -402,7 +510,12 @@ let private decodePng (bytes: byte[]) =
             let x = raw[y * (stride + 1) + 1 + i]
             let a = if i >= 3 then int px[y * stride + i - 3] else 0
             let b = if y > 0 then int px[(y - 1) * stride + i] else 0
-            let c = if i >= 3 && y > 0 then int px[(y - 1) * stride + i - 3] else 0
+
+            let c =
+                if i >= 3 && y > 0 then
+                    int px[(y - 1) * stride + i - 3]
+                else
+                    0
 
             let pred =
                 match f with
@@ -413,7 +526,10 @@ let private decodePng (bytes: byte[]) =
                 | 4uy ->
                     let p = a + b - c
                     let pa, pb, pc = abs (p - a), abs (p - b), abs (p - c)
-                    if pa <= pb && pa <= pc then a elif pb <= pc then b else c
+
+                    if pa <= pb && pa <= pc then a
+                    elif pb <= pc then b
+                    else c
                 | _ -> failwithf "bad filter %d" f
 
             px[y * stride + i] <- byte ((int x + pred) &&& 0xFF)
@@ -446,12 +562,31 @@ let ``PNG: CRC-32 matches the standard check value and a raster round-trips pixe
 [<Fact>]
 let ``PNG: the filter grid has one framed block per filter with per-filter normalized pixels`` () =
     let w =
-        Tensor.ofArray ([| 0.0f; 1.0f; 2.0f; 3.0f; -100.0f; 0.0f; 0.0f; 100.0f; 5.0f; 5.0f; 5.0f; 5.0f |], [ 3; 1; 2; 2 ])
+        Tensor.ofArray (
+            [|
+                0.0f
+                1.0f
+                2.0f
+                3.0f
+                -100.0f
+                0.0f
+                0.0f
+                100.0f
+                5.0f
+                5.0f
+                5.0f
+                5.0f
+            |],
+            [ 3; 1; 2; 2 ]
+        )
 
     let width, height, get = decodePng (Charts.filterGridPng w)
     // 2x2 filters at 24 pixels per weight (48 / 2), gap 8, two columns and two rows.
     Assert.Equal((8 + 2 * (48 + 8), 8 + 2 * (48 + 8)), (width, height))
-    let at f x y = get (8 + (f % 2) * 56 + x * 24 + 12) (8 + (f / 2) * 56 + y * 24 + 12)
+
+    let at f x y =
+        get (8 + (f % 2) * 56 + x * 24 + 12) (8 + (f / 2) * 56 + y * 24 + 12)
+
     Assert.Equal<int list>([ 0x000000; 0x555555; 0xaaaaaa; 0xffffff ], [ at 0 0 0; at 0 1 0; at 0 0 1; at 0 1 1 ])
     Assert.Equal<int list>([ 0x000000; 0x808080; 0x808080; 0xffffff ], [ at 1 0 0; at 1 1 0; at 1 0 1; at 1 1 1 ])
     Assert.Equal(0x808080, at 2 0 0)
@@ -467,8 +602,13 @@ let ``PNG: the heatmap has C*C cells in the map colours with contrasting count d
     Assert.Equal((raster.Width, raster.Height), (width, height))
     // cm is 3x3: cells of 48 pixels; find the grid by its frame colour on the diagonal.
     let cell = 48
-    let gx = Seq.find (fun x -> get x (height - 11) = 0x444444) (seq { 0 .. width - 1 }) + 1
-    let gy = Seq.find (fun y -> get (width - 11) y = 0x444444) (seq { 0 .. height - 1 }) + 1
+
+    let gx =
+        Seq.find (fun x -> get x (height - 11) = 0x444444) (seq { 0 .. width - 1 }) + 1
+
+    let gy =
+        Seq.find (fun y -> get (width - 11) y = 0x444444) (seq { 0 .. height - 1 }) + 1
+
     let maxCount = 50.0
 
     for r in 0..2 do
@@ -477,7 +617,12 @@ let ``PNG: the heatmap has C*C cells in the map colours with contrasting count d
             let bg = Png.rgb red green blue
             // A corner of the cell is background; the count's digits are the contrasting ink.
             Assert.Equal(bg, get (gx + k * cell + 1) (gy + r * cell + 1))
-            let ink = if Charts.darkTextOn (red, green, blue) then 0x000000 else 0xffffff
+
+            let ink =
+                if Charts.darkTextOn (red, green, blue) then
+                    0x000000
+                else
+                    0xffffff
 
             let inked =
                 seq {
@@ -507,14 +652,20 @@ let ``PNG: training curves draw both series colours and save atomically`` () =
     decodePng (Charts.trainingCurvesPng (history [ [ "loss", 1.0 ] ])) |> ignore
     decodePng (Charts.trainingCurvesPng { Epochs = [] }) |> ignore
 
-    let dir = Path.Combine(Path.GetTempPath(), "fn-plots-png-" + Guid.NewGuid().ToString "N")
+    let dir =
+        Path.Combine(Path.GetTempPath(), "fn-plots-png-" + Guid.NewGuid().ToString "N")
 
     try
-        let w = Tensor.ofArray (Array.init (16 * 3 * 5 * 5) (fun i -> float32 (cos (0.37 * float i))), [ 16; 3; 5; 5 ])
+        let w =
+            Tensor.ofArray (Array.init (16 * 3 * 5 * 5) (fun i -> float32 (cos (0.37 * float i))), [ 16; 3; 5; 5 ])
+
         Charts.saveTrainingCurvesPng (Path.Combine(dir, "curves.png")) fiveEpochs
         Charts.saveConfusionMatrixPng (Path.Combine(dir, "cm.png")) true cm
         Charts.saveFilterGridPng (Path.Combine(dir, "filters.png")) w
-        let files = Directory.GetFiles dir |> Array.map (Path.GetFileName >> string) |> Array.sort
+
+        let files =
+            Directory.GetFiles dir |> Array.map (Path.GetFileName >> string) |> Array.sort
+
         Assert.Equal<string[]>([| "cm.png"; "curves.png"; "filters.png" |], files)
 
         for f in files do

@@ -9,7 +9,8 @@ module Charts =
 
     // ---- shared helpers ----------------------------------------------------------------------
 
-    let private isFinite (x: float) = not (Double.IsNaN x || Double.IsInfinity x)
+    let private isFinite (x: float) =
+        not (Double.IsNaN x || Double.IsInfinity x)
 
     /// A "nice" tick step (1, 2, 2.5 or 5 times a power of ten) giving about target intervals over span.
     let private niceStep (span: float) (target: int) =
@@ -30,9 +31,12 @@ module Charts =
     /// values equal) is padded first, since a zero span has no scale at all.
     let private niceRange (lo: float) (hi: float) =
         let lo, hi =
-            if hi - lo > 1e-12 * max 1.0 (max (abs lo) (abs hi)) then lo, hi
-            elif lo = 0.0 then -1.0, 1.0
-            else lo - 0.1 * abs lo, hi + 0.1 * abs hi
+            if hi - lo > 1e-12 * max 1.0 (max (abs lo) (abs hi)) then
+                lo, hi
+            elif lo = 0.0 then
+                -1.0, 1.0
+            else
+                lo - 0.1 * abs lo, hi + 0.1 * abs hi
 
         let step = niceStep (hi - lo) 5
         floor (lo / step + 1e-9) * step, ceil (hi / step - 1e-9) * step, step
@@ -46,14 +50,22 @@ module Charts =
     let private decimalsFor (step: float) =
         let rec go d =
             let scaled = step * 10.0 ** float d
-            if d >= 10 || abs (scaled - Math.Round scaled) < 1e-6 * scaled then d else go (d + 1)
+
+            if d >= 10 || abs (scaled - Math.Round scaled) < 1e-6 * scaled then
+                d
+            else
+                go (d + 1)
 
         go 0
 
     let private fmt (decimals: int) (x: float) =
-        let s = x.ToString("F" + string decimals, Globalization.CultureInfo.InvariantCulture)
+        let s =
+            x.ToString("F" + string decimals, Globalization.CultureInfo.InvariantCulture)
         // Rounding can give "-0.00"; a minus sign on zero reads as a bug.
-        if s.TrimStart('-') |> Seq.forall (fun c -> c = '0' || c = '.') then s.TrimStart '-' else s
+        if s.TrimStart('-') |> Seq.forall (fun c -> c = '0' || c = '.') then
+            s.TrimStart '-'
+        else
+            s
 
     /// Rough width of a label in pixels (sans-serif averages about 0.6 em per character); layout only
     /// needs it to reserve room, not to be exact.
@@ -90,7 +102,10 @@ module Charts =
         let keys = history.Keys
 
         let baseOf (k: string) =
-            if k.StartsWith "val_" && k.Length > 4 then k.Substring 4 else k
+            if k.StartsWith "val_" && k.Length > 4 then
+                k.Substring 4
+            else
+                k
 
         let bases =
             keys
@@ -158,8 +173,7 @@ module Charts =
         let py0, py1 = y0 + 44.0, y0 + panelHeight - 50.0
 
         // x: epochs 1..E. One epoch gets half an epoch either side so its point sits mid-panel.
-        let xlo, xhi =
-            if epochCount <= 1 then 0.5, 1.5 else 1.0, float epochCount
+        let xlo, xhi = if epochCount <= 1 then 0.5, 1.5 else 1.0, float epochCount
 
         let xstep =
             // Integer steps only: there is no epoch 2.5.
@@ -167,10 +181,14 @@ module Charts =
             if s <= 1.0 then 1.0 else Math.Ceiling s
 
         let xticks =
-            [ for k in int (ceil (xlo / xstep)) .. int (floor (xhi / xstep)) -> float k * xstep ]
+            [
+                for k in int (ceil (xlo / xstep)) .. int (floor (xhi / xstep)) -> float k * xstep
+            ]
             |> List.filter (fun t -> t >= 1.0)
 
-        let finite = series |> List.collect (fun s -> s.Values |> Array.filter isFinite |> List.ofArray)
+        let finite =
+            series
+            |> List.collect (fun s -> s.Values |> Array.filter isFinite |> List.ofArray)
 
         let ylo, yhi, ystep =
             match finite with
@@ -178,8 +196,13 @@ module Charts =
             | xs -> niceRange (List.min xs) (List.max xs)
 
         let decimals = decimalsFor ystep
-        let sx (e: float) = px0 + (e - xlo) / (xhi - xlo) * (px1 - px0)
-        let sy (v: float) = py1 - (v - ylo) / (yhi - ylo) * (py1 - py0)
+
+        let sx (e: float) =
+            px0 + (e - xlo) / (xhi - xlo) * (px1 - px0)
+
+        let sy (v: float) =
+            py1 - (v - ylo) / (yhi - ylo) * (py1 - py0)
+
         let small = [ "font-size", "11"; "fill", "#333333" ]
 
         let grid =
@@ -372,7 +395,8 @@ module Charts =
 
     /// Whether text on this background should be dark: relative luminance (Rec. 709 weights) above a
     /// middle grey. Dark blue cells get white counts, pale ones black.
-    let darkTextOn ((r, g, b): float * float * float) = 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.5
+    let darkTextOn ((r, g, b): float * float * float) =
+        0.2126 * r + 0.7152 * g + 0.0722 * b > 0.5
 
     let private checkSquare (fn: string) (matrix: int[,]) =
         let c = Array2D.length1 matrix
@@ -441,7 +465,11 @@ module Charts =
                 else
                     ""
 
-            (if normalize then "Confusion matrix (colour = share of true class)" else "Confusion matrix") + acc
+            (if normalize then
+                 "Confusion matrix (colour = share of true class)"
+             else
+                 "Confusion matrix")
+            + acc
 
         // Wide enough for the title too: a small matrix must not clip it. When the title is what sets
         // the width, the matrix is centred under it (shift) instead of hugging the left edge.
@@ -514,7 +542,10 @@ module Charts =
                                 "font-size", Svg.num labelFont
                                 "fill", "#222222"
                                 "transform",
-                                sprintf "translate(%s,%s) rotate(-45)" (Svg.num (x + labelFont * 0.3)) (Svg.num (y + 4.0))
+                                sprintf
+                                    "translate(%s,%s) rotate(-45)"
+                                    (Svg.num (x + labelFont * 0.3))
+                                    (Svg.num (y + 4.0))
                             ]
                     else
                         Svg.label
@@ -539,9 +570,12 @@ module Charts =
                 Svg.rect barX gy 18.0 gridSize [ "fill", "none"; "stroke", "#444444" ]
                 for t in [ 0.0; 0.5; 1.0 ] do
                     let text =
-                        if normalize then sprintf "%d%%" (int (100.0 * t))
-                        elif t = 0.0 then "0"
-                        else fmt (if maxCount > 1 || t = 1.0 then 0 else 1) (t * float maxCount)
+                        if normalize then
+                            sprintf "%d%%" (int (100.0 * t))
+                        elif t = 0.0 then
+                            "0"
+                        else
+                            fmt (if maxCount > 1 || t = 1.0 then 0 else 1) (t * float maxCount)
 
                     Svg.label
                         (barX + 24.0)
@@ -555,7 +589,12 @@ module Charts =
             [
                 Svg.group [ "class", "cells"; "shape-rendering", "crispEdges" ] cells
                 Svg.rect gx gy gridSize gridSize [ "fill", "none"; "stroke", "#444444" ]
-                Svg.label (gx + gridSize / 2.0) (height - 12.0) "middle" "Predicted class" [ "font-size", "13"; "fill", "#111111" ]
+                Svg.label
+                    (gx + gridSize / 2.0)
+                    (height - 12.0)
+                    "middle"
+                    "Predicted class"
+                    [ "font-size", "13"; "fill", "#111111" ]
                 Svg.label
                     0.0
                     0.0
@@ -575,7 +614,12 @@ module Charts =
             width
             height
             [
-                Svg.label (width / 2.0) 28.0 "middle" title [ "font-size", "16"; "font-weight", "bold"; "fill", "#111111" ]
+                Svg.label
+                    (width / 2.0)
+                    28.0
+                    "middle"
+                    title
+                    [ "font-size", "16"; "font-weight", "bold"; "fill", "#111111" ]
                 Svg.group [ "transform", sprintf "translate(%s,0)" (Svg.num shift) ] content
             ]
 
@@ -633,9 +677,7 @@ module Charts =
                             m, m, m)
 
                 let all =
-                    raw
-                    |> Array.collect (fun (r, g, b) -> [| r; g; b |])
-                    |> Array.filter isFinite
+                    raw |> Array.collect (fun (r, g, b) -> [| r; g; b |]) |> Array.filter isFinite
 
                 let lo = if all.Length = 0 then 0.0 else Array.min all
                 let hi = if all.Length = 0 then 0.0 else Array.max all
@@ -667,6 +709,7 @@ module Charts =
         let gap = 8.0
         let cols, rows = gridShape o
         let top = 48.0
+
         let title =
             sprintf
                 "First-layer filters [%s]%s"
@@ -704,7 +747,12 @@ module Charts =
                                     pixel
                                     [ "fill", Svg.rgb r g b ]
                         // The border sits one pixel outside the tile, so it never covers a weight.
-                        Svg.rect (x0 - 1.0) (y0 - 1.0) (tileW + 2.0) (tileH + 2.0) [ "fill", "none"; "stroke", "#888888"; "stroke-width", "1"; "class", "border" ]
+                        Svg.rect
+                            (x0 - 1.0)
+                            (y0 - 1.0)
+                            (tileW + 2.0)
+                            (tileH + 2.0)
+                            [ "fill", "none"; "stroke", "#888888"; "stroke-width", "1"; "class", "border" ]
                     ])
             |> List.ofArray
 
@@ -763,10 +811,12 @@ module Charts =
             let tw = Raster.TextWidth(t, indexScale)
 
             if cell >= 5 * indexScale + 2 then
-                r.Text(gx - 6 - tw, gy + i * cell + (cell - 5 * indexScale) / 2, t, 0x333333, indexScale) |> ignore
+                r.Text(gx - 6 - tw, gy + i * cell + (cell - 5 * indexScale) / 2, t, 0x333333, indexScale)
+                |> ignore
 
             if cell >= tw + 2 then
-                r.Text(gx + i * cell + (cell - tw) / 2, gy - 6 - 5 * indexScale, t, 0x333333, indexScale) |> ignore
+                r.Text(gx + i * cell + (cell - tw) / 2, gy - 6 - 5 * indexScale, t, 0x333333, indexScale)
+                |> ignore
 
         r.StrokeRect(gx - 1, gy - 1, grid + 2, grid + 2, 0x444444)
         r
@@ -804,7 +854,8 @@ module Charts =
         r
 
     /// filterGridRaster as PNG bytes.
-    let filterGridPng (weights: Tensor) : byte[] = Png.fromRaster (filterGridRaster weights)
+    let filterGridPng (weights: Tensor) : byte[] =
+        Png.fromRaster (filterGridRaster weights)
 
     /// Writes filterGridPng weights to path atomically, creating the folder if needed.
     let saveFilterGridPng (path: string) (weights: Tensor) : unit =
@@ -834,7 +885,9 @@ module Charts =
                 let s = niceStep (xhi - xlo) 8
                 if s <= 1.0 then 1.0 else Math.Ceiling s
 
-            let finite = series |> List.collect (fun s -> s.Values |> Array.filter isFinite |> List.ofArray)
+            let finite =
+                series
+                |> List.collect (fun s -> s.Values |> Array.filter isFinite |> List.ofArray)
 
             let ylo, yhi, ystep =
                 match finite with
@@ -842,8 +895,12 @@ module Charts =
                 | xs -> niceRange (List.min xs) (List.max xs)
 
             let decimals = decimalsFor ystep
-            let sx (e: float) = px0 + int (Math.Round((e - xlo) / (xhi - xlo) * float (px1 - px0)))
-            let sy (v: float) = py1 - int (Math.Round((v - ylo) / (yhi - ylo) * float (py1 - py0)))
+
+            let sx (e: float) =
+                px0 + int (Math.Round((e - xlo) / (xhi - xlo) * float (px1 - px0)))
+
+            let sy (v: float) =
+                py1 - int (Math.Round((v - ylo) / (yhi - ylo) * float (py1 - py0)))
 
             for t in ticks ylo yhi ystep do
                 let y = sy t

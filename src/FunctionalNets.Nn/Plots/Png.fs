@@ -47,9 +47,11 @@ type Raster(width: int, height: int) =
     /// A line by Bresenham's algorithm, thickness pixels wide (a square brush), optionally dashed:
     /// dash = (on, off) in steps along the line. The dash phase carries over from one call to the next
     /// through the returned value, so a polyline's dashes flow across its vertices.
-    member r.Line(x0: int, y0: int, x1: int, y1: int, color: int, thickness: int, dash: (int * int) option, phase: int) : int =
+    member r.Line
+        (x0: int, y0: int, x1: int, y1: int, color: int, thickness: int, dash: (int * int) option, phase: int)
+        : int =
         let dx = abs (x1 - x0)
-        let dy = -abs (y1 - y0)
+        let dy = -abs(y1 - y0)
         let sx = if x0 < x1 then 1 else -1
         let sy = if y0 < y1 then 1 else -1
         let lo = -(thickness - 1) / 2
@@ -138,7 +140,11 @@ module Png =
             let mutable c = uint32 n
 
             for _ in 0..7 do
-                c <- if c &&& 1u <> 0u then 0xEDB88320u ^^^ (c >>> 1) else c >>> 1
+                c <-
+                    if c &&& 1u <> 0u then
+                        0xEDB88320u ^^^ (c >>> 1)
+                    else
+                        c >>> 1
 
             c)
 
@@ -186,7 +192,7 @@ module Png =
 
             do
                 use zs = new ZLibStream(z, CompressionLevel.Optimal, true)
-                let row = Array.zeroCreate<byte> (stride + 1)
+                let row = Array.zeroCreate<byte>(stride + 1)
 
                 for y in 0 .. h - 1 do
                     let start = y * stride

@@ -67,7 +67,9 @@ module Svg =
         el "circle" ([ "cx", num cx; "cy", num cy; "r", num r ] @ attrs) []
 
     let polyline (points: (float * float) list) (attrs: (string * string) list) =
-        let pts = points |> List.map (fun (x, y) -> num x + "," + num y) |> String.concat " "
+        let pts =
+            points |> List.map (fun (x, y) -> num x + "," + num y) |> String.concat " "
+
         el "polyline" ([ "points", pts; "fill", "none" ] @ attrs) []
 
     /// A text label at (x, y); anchor is "start", "middle" or "end".
@@ -100,13 +102,21 @@ module Svg =
             | _ ->
                 sb.Append('>') |> ignore
                 // Newlines only between elements, never inside text, so labels keep their exact content.
-                let elementsOnly = children |> List.forall (function Element _ -> true | Text _ -> false)
+                let elementsOnly =
+                    children
+                    |> List.forall (function
+                        | Element _ -> true
+                        | Text _ -> false)
 
                 for c in children do
-                    if elementsOnly then sb.Append('\n') |> ignore
+                    if elementsOnly then
+                        sb.Append('\n') |> ignore
+
                     write sb c
 
-                if elementsOnly then sb.Append('\n') |> ignore
+                if elementsOnly then
+                    sb.Append('\n') |> ignore
+
                 sb.Append("</").Append(name).Append('>') |> ignore
 
     /// Renders a node (and its subtree) as XML text.
