@@ -148,7 +148,9 @@ let ``training curves: one epoch gives a marker per series, missing val_ keys gi
 
     Assert.Equal<string list>([ "1" ], texts (panelOf doc "loss") "xtick")
     // Validation only (no train counterpart): the panel still appears, with just that series.
-    let doc = parse (Charts.trainingCurves (history [ [ "val_loss", 0.9 ]; [ "val_loss", 0.8 ] ]))
+    let doc =
+        parse (Charts.trainingCurves (history [ [ "val_loss", 0.9 ]; [ "val_loss", 0.8 ] ]))
+
     Assert.Equal(2, (pointsOf doc "val_loss").Length)
     Assert.Equal(Some "loss", attr "data-metric" (panelOf doc "loss"))
 
