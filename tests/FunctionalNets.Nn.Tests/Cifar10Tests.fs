@@ -86,6 +86,15 @@ let ``real archive: inputs are the file's R, G, B planes scaled to 0..1`` () =
     let x = Tensor.toArray b.Input :?> float32[]
     let dir = Cifar10.batchesDirOf ignore source.Value
     let raw = File.ReadAllBytes(Path.Combine(dir, Cifar10.TestFile))
+    let home = string (Path.GetDirectoryName(Path.GetFullPath source.Value))
+
+    // A dataset folder marked read-only (as the shared one is) is never written to, even by root: the
+    // extraction goes to the per-user cache.
+    if
+        not (OperatingSystem.IsWindows())
+        && File.GetUnixFileMode home &&& (UnixFileMode.UserWrite ||| UnixFileMode.GroupWrite ||| UnixFileMode.OtherWrite) = UnixFileMode.None
+    then
+        Assert.StartsWith(DataLocation.cacheRoot (), dir)
 
     for k in 0 .. 3071 do
         Assert.Equal(float32 raw[1 + k] / 255.0f, x[k])

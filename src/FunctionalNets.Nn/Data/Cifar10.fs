@@ -272,8 +272,21 @@ module Cifar10 =
             ArchiveMd5
             Url
 
-    /// The folder extractions of this archive go under: the archive's own folder when it is writable,
-    /// else DataLocation.cacheRoot()/cifar10.
+    /// Whether a folder's permission bits allow writing. A process running as root could write into a
+    /// folder marked read-only (a shared dataset folder, say) but should not.
+    let private markedWritable (dir: string) =
+        if OperatingSystem.IsWindows() then
+            true
+        else
+            let anyWrite = UnixFileMode.UserWrite ||| UnixFileMode.GroupWrite ||| UnixFileMode.OtherWrite
+
+            try
+                (File.GetUnixFileMode dir &&& anyWrite) <> UnixFileMode.None
+            with _ ->
+                false
+
+    /// The folders an extraction of this archive may live under, in order of preference: the archive's
+    /// own folder, then DataLocation.cacheRoot()/cifar10.
     let private extractionRoots (archive: string) =
         [ string (Path.GetDirectoryName archive); Path.Combine(DataLocation.cacheRoot (), "cifar10") ]
 
@@ -444,7 +457,14 @@ module Cifar10 =
                                 tryDelete temp
                                 reraise ()
 
-                unpackUnder (extractionRoots archive) []
+                // A new extraction goes into the first root whose permission bits allow writing and where
+                // a folder can be created (a read-only dataset folder falls through to the cache).
+                let roots = extractionRoots archive
+
+                let writable =
+                    roots |> List.filter (fun r -> not (Directory.Exists r) || markedWritable r)
+
+                unpackUnder writable (if writable.Length < roots.Length then [ roots.Head + ": read-only" ] else [])
 
         let md5 =
             File.ReadAllLines(Path.Combine(dir, markerName))
