@@ -14,30 +14,37 @@ open FunctionalNets.Nn
 /// shared/datasets/cifar10-approx/cifar-10-binary.tar.gz found by walking up from the test assembly (the
 /// development machines keep the datasets beside the repository). CI runs where that folder exists, so a
 /// missing archive is a failure with a message, not a skip.
+let private fromEnvironment () =
+    match Environment.GetEnvironmentVariable DataLocation.EnvironmentVariable with
+    | null -> None
+    | s when String.IsNullOrWhiteSpace s -> None
+    | _ -> Some(Cifar10.find None)
+
+let private besideRepository () =
+    let rec up (d: DirectoryInfo | null) =
+        match d with
+        | null -> None
+        | d ->
+            let p =
+                Path.Combine(d.FullName, "shared", "datasets", "cifar10-approx", Cifar10.ArchiveName)
+
+            if File.Exists p then Some p else up d.Parent
+
+    up (DirectoryInfo AppContext.BaseDirectory)
+
 let private source =
     lazy
-        (match Environment.GetEnvironmentVariable DataLocation.EnvironmentVariable with
-         | null -> None
-         | s when String.IsNullOrWhiteSpace s -> None
-         | _ -> Some(Cifar10.find None)
-         |> Option.orElse (
-             let rec up (d: DirectoryInfo | null) =
-                 match d with
-                 | null -> None
-                 | d ->
-                     let p =
-                         Path.Combine(d.FullName, "shared", "datasets", "cifar10-approx", Cifar10.ArchiveName)
-
-                     if File.Exists p then Some p else up d.Parent
-
-             up (DirectoryInfo AppContext.BaseDirectory)
-         )
-         |> Option.defaultWith (fun () ->
-             failwithf
-                 "The CIFAR-10 tests need %s: set %s to a folder with a cifar10 sub-folder holding it, or keep shared/datasets/cifar10-approx/ beside the repository (looked upwards from %s)."
-                 Cifar10.ArchiveName
-                 DataLocation.EnvironmentVariable
-                 AppContext.BaseDirectory))
+        (match fromEnvironment () with
+         | Some p -> p
+         | None ->
+             match besideRepository () with
+             | Some p -> p
+             | None ->
+                 failwithf
+                     "The CIFAR-10 tests need %s: set %s to a folder with a cifar10 sub-folder holding it, or keep shared/datasets/cifar10-approx/ beside the repository (looked upwards from %s)."
+                     Cifar10.ArchiveName
+                     DataLocation.EnvironmentVariable
+                     AppContext.BaseDirectory)
 
 let private warnings = ConcurrentQueue<string>()
 let private loadSeconds = ref 0.0
@@ -53,7 +60,10 @@ let private labels (ds: IDataset) (ix: int[]) =
     Tensor.toArray (ds.GetBatch ix).Target :?> int64[] |> Array.map int
 
 let private counts (ds: IDataset) =
-    Array.countBy id (labels ds [| 0 .. ds.Count - 1 |])
+    // In batches of 1,000: one batch of all 50,000 images would be 600 MB of floats.
+    [| 0..1000 .. ds.Count - 1 |]
+    |> Array.collect (fun s -> labels ds [| s .. min ds.Count (s + 1000) - 1 |])
+    |> Array.countBy id
     |> Array.sortBy fst
     |> Array.map snd
 
@@ -92,11 +102,14 @@ let ``real archive: inputs are the file's R, G, B planes scaled to 0..1`` () =
     // extraction goes to the per-user cache.
     if
         not (OperatingSystem.IsWindows())
-        && File.GetUnixFileMode home &&& (UnixFileMode.UserWrite ||| UnixFileMode.GroupWrite ||| UnixFileMode.OtherWrite) = UnixFileMode.None
+        && File.GetUnixFileMode home
+           &&& (UnixFileMode.UserWrite ||| UnixFileMode.GroupWrite ||| UnixFileMode.OtherWrite)
+            =
+            UnixFileMode.None
     then
         Assert.StartsWith(DataLocation.cacheRoot (), dir)
 
-    for k in 0 .. 3071 do
+    for k in 0..3071 do
         Assert.Equal(float32 raw[1 + k] / 255.0f, x[k])
         Assert.Equal(float32 raw[9999 * 3073 + 1 + k] / 255.0f, x[3072 + k])
 
@@ -108,7 +121,9 @@ let ``real archive: a checksum mismatch warns and names the archive but loads`` 
     let md5 = Cifar10.md5Of source.Value
 
     if md5 <> Cifar10.ArchiveMd5 then
-        let w = Assert.Single(warnings.ToArray() |> Array.filter (fun w -> w.Contains Cifar10.ArchiveMd5))
+        let w =
+            Assert.Single(warnings.ToArray() |> Array.filter (fun w -> w.Contains Cifar10.ArchiveMd5))
+
         Assert.Contains(Path.GetFullPath source.Value, w)
         Assert.Contains(md5, w)
         Assert.Contains("warning", w)
@@ -213,11 +228,13 @@ let private withTemp (f: string -> unit) =
 let ``an archive with the official layout is extracted once, next to it, and a wrong md5 only warns`` () =
     withTemp (fun d ->
         let archive = Path.Combine(d, Cifar10.ArchiveName)
-        let batch = Array.zeroCreate<byte> (int fileBytes)
+        let batch = Array.zeroCreate<byte>(int fileBytes)
         // Record 1 of test_batch: label 7, first red pixel 255.
         batch[3073] <- 7uy
         batch[3074] <- 255uy
-        let meta = Text.Encoding.ASCII.GetBytes(String.Join("\n", Cifar10.ClassNames) + "\n\n")
+
+        let meta =
+            Text.Encoding.ASCII.GetBytes(String.Join("\n", Cifar10.ClassNames) + "\n\n")
 
         writeArchive
             archive
@@ -240,7 +257,9 @@ let ``an archive with the official layout is extracted once, next to it, and a w
         Assert.Contains(Cifar10.md5Of archive, w)
 
         // Extracted beside the archive, renamed into place complete; no temporary folder is left.
-        let extracted = Directory.GetDirectories d |> Array.map (fun p -> string (Path.GetFileName p))
+        let extracted =
+            Directory.GetDirectories d |> Array.map (fun p -> string (Path.GetFileName p))
+
         let only = Assert.Single extracted
         Assert.StartsWith("cifar-10-extracted-", only)
         let batches = Path.Combine(d, only, Cifar10.BatchesFolder)
@@ -259,15 +278,26 @@ let ``a corrupt archive or one lacking files is named with the fix`` () =
     withTemp (fun d ->
         let archive = Path.Combine(d, Cifar10.ArchiveName)
         File.WriteAllBytes(archive, [| 0x1fuy; 0x8buy; 8uy; 0uy; 1uy; 2uy; 3uy; 4uy; 5uy; 6uy; 7uy |])
-        let e = Assert.Throws<InvalidDataException>(fun () -> Cifar10.load archive |> ignore)
+
+        let e =
+            Assert.Throws<InvalidDataException>(fun () -> Cifar10.load archive |> ignore)
+
         Assert.Contains(archive, e.Message)
         Assert.Contains(Cifar10.Url, e.Message)
         Assert.Empty(Directory.GetDirectories d))
 
     withTemp (fun d ->
         let archive = Path.Combine(d, Cifar10.ArchiveName)
-        writeArchive archive [ "cifar-10-batches-bin/" + Cifar10.MetaFile, Text.Encoding.ASCII.GetBytes "airplane\n" ]
-        let e = Assert.Throws<InvalidDataException>(fun () -> Cifar10.load archive |> ignore)
+
+        writeArchive
+            archive
+            [
+                "cifar-10-batches-bin/" + Cifar10.MetaFile, Text.Encoding.ASCII.GetBytes "airplane\n"
+            ]
+
+        let e =
+            Assert.Throws<InvalidDataException>(fun () -> Cifar10.load archive |> ignore)
+
         Assert.Contains(archive, e.Message)
         Assert.Contains("data_batch_1.bin", e.Message)
         Assert.Empty(Directory.GetDirectories d))
@@ -275,7 +305,9 @@ let ``a corrupt archive or one lacking files is named with the fix`` () =
 [<Fact>]
 let ``find accepts an explicit archive or folder and lists where it looked otherwise`` () =
     withTemp (fun d ->
-        let e = Assert.Throws<FileNotFoundException>(fun () -> Cifar10.find (Some d) |> ignore)
+        let e =
+            Assert.Throws<FileNotFoundException>(fun () -> Cifar10.find (Some d) |> ignore)
+
         Assert.Contains(d, e.Message)
         Assert.Contains(Path.Combine(d, "cifar10"), e.Message)
         Assert.Contains(Cifar10.Url, e.Message)

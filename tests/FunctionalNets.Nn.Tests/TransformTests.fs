@@ -53,7 +53,8 @@ let ``normalize rejects a channel count mismatch and non-positive std`` () =
     Assert.Contains("4 channels", e.Message)
 
     Assert.Throws<ArgumentException>(fun () ->
-        Transforms.normalize [| 0.0; 0.0; 0.0; 0.0 |] [| 1.0; 0.0; 1.0; 1.0 |] x |> ignore)
+        Transforms.normalize [| 0.0; 0.0; 0.0; 0.0 |] [| 1.0; 0.0; 1.0; 1.0 |] x
+        |> ignore)
     |> ignore
 
 [<Fact>]
@@ -113,7 +114,9 @@ let ``crop without padding at offset zero is the identity and a smaller crop is 
 [<Fact>]
 let ``crop rejects windows that do not fit`` () =
     let x = images 5L 1 3 8 8
-    Assert.Throws<ArgumentException>(fun () -> Transforms.randomCrop (Key.create 1L) 0 9 x |> ignore) |> ignore
+
+    Assert.Throws<ArgumentException>(fun () -> Transforms.randomCrop (Key.create 1L) 0 9 x |> ignore)
+    |> ignore
 
     Assert.Throws<ArgumentOutOfRangeException>(fun () -> Transforms.cropAt [| (3, 0) |] 1 8 x |> ignore)
     |> ignore
@@ -149,15 +152,22 @@ let ``flip with p 0 is the identity and with p 1 mirrors everything`` () =
 [<Fact>]
 let ``same key same result, different keys differ`` () =
     let x = images 8L 32 3 32 32
-    let run (seed: int64) = floats (Transforms.cifar10Train (Key.create seed) x)
+
+    let run (seed: int64) =
+        floats (Transforms.cifar10Train (Key.create seed) x)
+
     Assert.Equal<float32[]>(run 1L, run 1L)
     Assert.NotEqual<float32[]>(run 1L, run 2L)
 
-    let crop (seed: int64) = floats (Transforms.randomCrop (Key.create seed) 4 32 x)
+    let crop (seed: int64) =
+        floats (Transforms.randomCrop (Key.create seed) 4 32 x)
+
     Assert.Equal<float32[]>(crop 3L, crop 3L)
     Assert.NotEqual<float32[]>(crop 3L, crop 4L)
 
-    let flip (seed: int64) = floats (Transforms.randomHorizontalFlip (Key.create seed) 0.5 x)
+    let flip (seed: int64) =
+        floats (Transforms.randomHorizontalFlip (Key.create seed) 0.5 x)
+
     Assert.Equal<float32[]>(flip 5L, flip 5L)
     Assert.NotEqual<float32[]>(flip 5L, flip 6L)
 
@@ -166,7 +176,11 @@ let ``compose applies the transforms in order with separate keys`` () =
     let x = images 9L 2 3 4 4
 
     let t =
-        Transforms.compose [ Transforms.ignoreKey (fun x -> x + 1.0); Transforms.ignoreKey (fun x -> x * 2.0) ]
+        Transforms.compose
+            [
+                Transforms.ignoreKey (fun x -> x + 1.0)
+                Transforms.ignoreKey (fun x -> x * 2.0)
+            ]
 
     let expected = floats x |> Array.map (fun v -> (v + 1.0f) * 2.0f)
     Assert.Equal<float32[]>(expected, floats (t (Key.create 1L) x))
@@ -174,10 +188,16 @@ let ``compose applies the transforms in order with separate keys`` () =
     // The pipeline's flip uses key 1 of splitN 2: the same as calling it by hand with that key.
     let key = Key.create 11L
     let keys = Key.splitN 2 key
-    let byHand = Transforms.randomHorizontalFlip keys[1] 0.5 (Transforms.randomCrop keys[0] 4 4 x)
+
+    let byHand =
+        Transforms.randomHorizontalFlip keys[1] 0.5 (Transforms.randomCrop keys[0] 4 4 x)
 
     let composed =
-        Transforms.compose [ (fun k -> Transforms.randomCrop k 4 4); (fun k -> Transforms.randomHorizontalFlip k 0.5) ]
+        Transforms.compose
+            [
+                (fun k -> Transforms.randomCrop k 4 4)
+                (fun k -> Transforms.randomHorizontalFlip k 0.5)
+            ]
 
     Assert.Equal<float32[]>(floats byHand, floats (composed key x))
 
@@ -187,7 +207,14 @@ let ``mapWithKey is reproducible per batch and leaves targets alone`` () =
     let x = images 10L n 3 8 8
     let y = Tensor.ofArray (Array.init n int64, [ n ])
     let ds = Dataset.ofTensors x y
-    let aug = Transforms.compose [ (fun k -> Transforms.randomCrop k 2 8); (fun k -> Transforms.randomHorizontalFlip k 0.5) ]
+
+    let aug =
+        Transforms.compose
+            [
+                (fun k -> Transforms.randomCrop k 2 8)
+                (fun k -> Transforms.randomHorizontalFlip k 0.5)
+            ]
+
     let a = Transforms.mapWithKey (Key.create 1L) aug ds
     Assert.Equal(n, a.Count)
     let ix = [| 3; 17; 5; 0 |]
@@ -207,11 +234,17 @@ let ``mapWithKey under a prefetching DataLoader gives the same epoch twice`` () 
     let n = 50
     let x = images 12L n 3 8 8
     let ds = Dataset.ofTensors x (Tensor.ofArray (Array.init n int64, [ n ]))
-    let a = Transforms.mapWithKey (Key.create 5L) (fun k -> Transforms.randomCrop k 2 8) ds
+
+    let a =
+        Transforms.mapWithKey (Key.create 5L) (fun k -> Transforms.randomCrop k 2 8) ds
+
     let loader = DataLoader.create a 8 true false
 
     let epoch (seed: int64) =
-        DataLoader.batches loader (Key.create seed) |> Seq.map (fun b -> floats b.Input) |> Seq.toArray |> Array.concat
+        DataLoader.batches loader (Key.create seed)
+        |> Seq.map (fun b -> floats b.Input)
+        |> Seq.toArray
+        |> Array.concat
 
     Assert.Equal<float32[]>(epoch 1L, epoch 1L)
     Assert.NotEqual<float32[]>(epoch 1L, epoch 2L)

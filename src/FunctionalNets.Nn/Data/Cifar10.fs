@@ -90,7 +90,9 @@ module Cifar10 =
 
     let private pixels = Channels * Side * Side
     let private fileBytes = int64 RecordBytes * int64 RecordsPerFile
-    let private n0 (v: int64) = v.ToString("N0", CultureInfo.InvariantCulture)
+
+    let private n0 (v: int64) =
+        v.ToString("N0", CultureInfo.InvariantCulture)
 
     let private fix =
         sprintf
@@ -278,7 +280,8 @@ module Cifar10 =
         if OperatingSystem.IsWindows() then
             true
         else
-            let anyWrite = UnixFileMode.UserWrite ||| UnixFileMode.GroupWrite ||| UnixFileMode.OtherWrite
+            let anyWrite =
+                UnixFileMode.UserWrite ||| UnixFileMode.GroupWrite ||| UnixFileMode.OtherWrite
 
             try
                 (File.GetUnixFileMode dir &&& anyWrite) <> UnixFileMode.None
@@ -288,7 +291,10 @@ module Cifar10 =
     /// The folders an extraction of this archive may live under, in order of preference: the archive's
     /// own folder, then DataLocation.cacheRoot()/cifar10.
     let private extractionRoots (archive: string) =
-        [ string (Path.GetDirectoryName archive); Path.Combine(DataLocation.cacheRoot (), "cifar10") ]
+        [
+            string (Path.GetDirectoryName archive)
+            Path.Combine(DataLocation.cacheRoot (), "cifar10")
+        ]
 
     /// A name that changes when the archive at this path is replaced (path, length and write time).
     let private extractionName (archive: string) =
@@ -333,6 +339,7 @@ module Cifar10 =
             use file = File.OpenRead archive
             use gz = new GZipStream(file, CompressionMode.Decompress)
             use tar = new TarReader(gz)
+
             let rec next () =
                 match tar.GetNextEntry() with
                 | null -> ()
@@ -400,7 +407,8 @@ module Cifar10 =
                             )
                         )
                     | root :: rest ->
-                        let temp = Path.Combine(root, sprintf ".%s.%s.tmp" name (Guid.NewGuid().ToString "N"))
+                        let temp =
+                            Path.Combine(root, sprintf ".%s.%s.tmp" name (Guid.NewGuid().ToString "N"))
 
                         let created =
                             try
@@ -430,12 +438,7 @@ module Cifar10 =
                                         )
                                     )
                                 | :? InvalidDataException as e ->
-                                    raise (
-                                        InvalidDataException(
-                                            sprintf "CIFAR-10 archive %s: %s" archive e.Message,
-                                            e
-                                        )
-                                    )
+                                    raise (InvalidDataException(sprintf "CIFAR-10 archive %s: %s" archive e.Message, e))
 
                                 let md5 = md5Of archive
 
@@ -464,7 +467,12 @@ module Cifar10 =
                 let writable =
                     roots |> List.filter (fun r -> not (Directory.Exists r) || markedWritable r)
 
-                unpackUnder writable (if writable.Length < roots.Length then [ roots.Head + ": read-only" ] else [])
+                unpackUnder
+                    writable
+                    (if writable.Length < roots.Length then
+                         [ roots.Head + ": read-only" ]
+                     else
+                         [])
 
         let md5 =
             File.ReadAllLines(Path.Combine(dir, markerName))
@@ -534,7 +542,15 @@ module Cifar10 =
 
     /// Both splits and the class names from path (see batchesDirOf), reporting warnings (an archive whose
     /// md5 differs from the official one) through warn.
-    let loadWith (warn: string -> unit) (path: string) : {| Train: IDataset; Test: IDataset; Classes: string[] |} =
+    let loadWith
+        (warn: string -> unit)
+        (path: string)
+        : {|
+            Train: IDataset
+            Test: IDataset
+            Classes: string[]
+        |}
+        =
         let dir = batchesDirOf warn path
         let classes = readClasses (Path.Combine(dir, MetaFile))
 
@@ -549,7 +565,14 @@ module Cifar10 =
     /// inputs Float32 [n; 3; 32; 32] in [0, 1], targets Int64 [n]. An archive is extracted on first use
     /// (next to it, or under the per-user cache when its folder is read-only). An archive whose md5
     /// differs from the official one is used when its layout and sizes are right, with a warning on stderr.
-    let load (path: string) : {| Train: IDataset; Test: IDataset; Classes: string[] |} =
+    let load
+        (path: string)
+        : {|
+            Train: IDataset
+            Test: IDataset
+            Classes: string[]
+        |}
+        =
         loadWith (fun msg -> eprintfn "%s" msg) path
 
     // ---------------------------------------------------------------- finding the data

@@ -52,9 +52,7 @@ module Transforms =
         | None -> ()
 
         if x.Rank < 3 then
-            invalidArg
-                "x"
-                (sprintf "Transforms.normalize: expected [n; c; h; w] or [c; h; w], got shape %O." x.Shape)
+            invalidArg "x" (sprintf "Transforms.normalize: expected [n; c; h; w] or [c; h; w], got shape %O." x.Shape)
 
         let cdim = x.Rank - 3
         let c = x.Shape[cdim]
@@ -117,9 +115,7 @@ module Transforms =
                     pw)
 
         if offsets.Length <> n then
-            invalidArg
-                "offsets"
-                (sprintf "Transforms.cropAt: %d offsets for a batch of %d images." offsets.Length n)
+            invalidArg "offsets" (sprintf "Transforms.cropAt: %d offsets for a batch of %d images." offsets.Length n)
 
         let padded =
             if padding = 0 then
@@ -254,7 +250,12 @@ module Transforms =
     /// The standard CIFAR-10 training augmentation: random crop 32 with padding 4, random horizontal flip
     /// with p = 0.5, then CIFAR-10 normalisation.
     let cifar10Train: Key -> Tensor -> Tensor =
-        compose [ (fun k -> randomCrop k 4 32); (fun k -> randomHorizontalFlip k 0.5); ignoreKey normalizeCifar10 ]
+        compose
+            [
+                (fun k -> randomCrop k 4 32)
+                (fun k -> randomHorizontalFlip k 0.5)
+                ignoreKey normalizeCifar10
+            ]
 
     /// A transform of the inputs as a batch transform (targets unchanged), for Dataset.map.
     let onInput (f: Tensor -> Tensor) : Batch -> Batch =
@@ -276,7 +277,9 @@ module Transforms =
     let mapBatchWithKey (key: Key) (f: Key -> Batch -> Batch) (ds: IDataset) : IDataset =
         { new IDataset with
             member _.Count = ds.Count
-            member _.GetBatch(indices) = f (batchKey key indices) (ds.GetBatch indices)
+
+            member _.GetBatch(indices) =
+                f (batchKey key indices) (ds.GetBatch indices)
         }
 
     /// A dataset whose batches' inputs go through the keyed transform t (e.g. cifar10Train) with a
