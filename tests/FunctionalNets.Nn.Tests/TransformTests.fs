@@ -248,3 +248,19 @@ let ``mapWithKey under a prefetching DataLoader gives the same epoch twice`` () 
 
     Assert.Equal<float32[]>(epoch 1L, epoch 1L)
     Assert.NotEqual<float32[]>(epoch 1L, epoch 2L)
+
+[<Fact>]
+let ``oneHotTargets turns class indices into one-hot rows and keeps the inputs`` () =
+    let x = images 13L 3 1 2 2
+
+    let b =
+        Transforms.oneHotTargets
+            4
+            {
+                Input = x
+                Target = Tensor.ofArray ([| 2L; 0L; 3L |], [ 3 ])
+            }
+
+    Assert.Equal<int[]>([| 3; 4 |], b.Target.Shape.ToArray())
+    Assert.Equal<float32[]>([| 0f; 0f; 1f; 0f; 1f; 0f; 0f; 0f; 0f; 0f; 0f; 1f |], floats b.Target)
+    Assert.Equal<float32[]>(floats x, floats b.Input)

@@ -261,6 +261,14 @@ module Transforms =
     let onInput (f: Tensor -> Tensor) : Batch -> Batch =
         fun batch -> { batch with Input = f batch.Input }
 
+    /// Replaces class-index targets (Int32 or Int64 [n]) by one-hot rows [n; numClasses] of the default
+    /// floating dtype, for losses that take probabilities (label smoothing, mixup).
+    let oneHotTargets (numClasses: int) : Batch -> Batch =
+        fun batch ->
+            { batch with
+                Target = Tensor.oneHot (batch.Target, numClasses)
+            }
+
     /// The key of the batch with these example indices: the base key with the batch size and every index
     /// folded in, in order. It depends on nothing else, so a batch built twice (or on another thread) gets
     /// the same key, and batches holding other examples get independent keys.
