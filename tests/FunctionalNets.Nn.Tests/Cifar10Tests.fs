@@ -1,1 +1,322 @@
 module FunctionalNets.Tests.Nn.Cifar10Tests
+
+open System
+open System.Collections.Concurrent
+open System.Diagnostics
+open System.Formats.Tar
+open System.IO
+open System.IO.Compression
+open Xunit
+open FunctionalNets
+open FunctionalNets.Nn
+
+/// The CIFAR-10 archive the tests read: through FUNCTIONALNETS_DATA (Cifar10.find) when it is set, else
+/// shared/datasets/cifar10-approx/cifar-10-binary.tar.gz found by walking up from the test assembly (the
+/// development machines keep the datasets beside the repository). CI runs where that folder exists, so a
+/// missing archive is a failure with a message, not a skip.
+let private fromEnvironment () =
+    match Environment.GetEnvironmentVariable DataLocation.EnvironmentVariable with
+    | null -> None
+    | s when String.IsNullOrWhiteSpace s -> None
+    | _ -> Some(Cifar10.find None)
+
+let private besideRepository () =
+    let rec up (d: DirectoryInfo | null) =
+        match d with
+        | null -> None
+        | d ->
+            let p =
+                Path.Combine(d.FullName, "shared", "datasets", "cifar10-approx", Cifar10.ArchiveName)
+
+            if File.Exists p then Some p else up d.Parent
+
+    up (DirectoryInfo AppContext.BaseDirectory)
+
+let private source =
+    lazy
+        (match fromEnvironment () with
+         | Some p -> p
+         | None ->
+             match besideRepository () with
+             | Some p -> p
+             | None ->
+                 failwithf
+                     "The CIFAR-10 tests need %s: set %s to a folder with a cifar10 sub-folder holding it, or keep shared/datasets/cifar10-approx/ beside the repository (looked upwards from %s)."
+                     Cifar10.ArchiveName
+                     DataLocation.EnvironmentVariable
+                     AppContext.BaseDirectory)
+
+let private warnings = ConcurrentQueue<string>()
+let private loadSeconds = ref 0.0
+
+let private cifar =
+    lazy
+        (let sw = Stopwatch.StartNew()
+         let c = Cifar10.loadWith warnings.Enqueue source.Value
+         loadSeconds.Value <- sw.Elapsed.TotalSeconds
+         c)
+
+let private labels (ds: IDataset) (ix: int[]) =
+    Tensor.toArray (ds.GetBatch ix).Target :?> int64[] |> Array.map int
+
+let private counts (ds: IDataset) =
+    // In batches of 1,000: one batch of all 50,000 images would be 600 MB of floats.
+    [| 0..1000 .. ds.Count - 1 |]
+    |> Array.collect (fun s -> labels ds [| s .. min ds.Count (s + 1000) - 1 |])
+    |> Array.countBy id
+    |> Array.sortBy fst
+    |> Array.map snd
+
+[<Fact>]
+let ``real archive: counts, first labels and class names`` () =
+    let c = cifar.Value
+    Assert.Equal(50000, c.Train.Count)
+    Assert.Equal(10000, c.Test.Count)
+    Assert.Equal<int[]>([| 6; 9; 9; 4; 1; 1; 2; 7; 8; 3 |], labels c.Train [| 0..9 |])
+    Assert.Equal<int[]>([| 3; 8; 8; 0; 6; 6; 1; 6; 3; 1 |], labels c.Test [| 0..9 |])
+    Assert.Equal<string[]>(Cifar10.ClassNames, c.Classes)
+    Assert.Equal("airplane", c.Classes[0])
+    Assert.Equal("truck", c.Classes[9])
+    // Reading 60,000 images must stay cheap (a fresh extraction of the archive is included when it happens).
+    Assert.True(loadSeconds.Value < 60.0, sprintf "loading CIFAR-10 took %.1f s" loadSeconds.Value)
+
+[<Fact>]
+let ``real archive: 5,000 per class in training and 1,000 in test`` () =
+    let c = cifar.Value
+    Assert.Equal<int[]>(Array.create 10 5000, counts c.Train)
+    Assert.Equal<int[]>(Array.create 10 1000, counts c.Test)
+
+[<Fact>]
+let ``real archive: inputs are the file's R, G, B planes scaled to 0..1`` () =
+    let c = cifar.Value
+    let b = c.Test.GetBatch [| 0; 9999 |]
+    Assert.Equal<int[]>([| 2; 3; 32; 32 |], b.Input.Shape.ToArray())
+    Assert.Equal(DType.Float32, b.Input.DType)
+    Assert.Equal(DType.Int64, b.Target.DType)
+    let x = Tensor.toArray b.Input :?> float32[]
+    let dir = Cifar10.batchesDirOf ignore source.Value
+    let raw = File.ReadAllBytes(Path.Combine(dir, Cifar10.TestFile))
+    let home = string (Path.GetDirectoryName(Path.GetFullPath source.Value))
+
+    // A dataset folder marked read-only (as the shared one is) is never written to, even by root: the
+    // extraction goes to the per-user cache.
+    if
+        not (OperatingSystem.IsWindows())
+        && File.GetUnixFileMode home
+           &&& (UnixFileMode.UserWrite ||| UnixFileMode.GroupWrite ||| UnixFileMode.OtherWrite)
+            =
+            UnixFileMode.None
+    then
+        Assert.StartsWith(DataLocation.cacheRoot (), dir)
+
+    for k in 0..3071 do
+        Assert.Equal(float32 raw[1 + k] / 255.0f, x[k])
+        Assert.Equal(float32 raw[9999 * 3073 + 1 + k] / 255.0f, x[3072 + k])
+
+    Assert.All(x, fun v -> Assert.InRange(v, 0.0f, 1.0f))
+
+[<Fact>]
+let ``real archive: a checksum mismatch warns and names the archive but loads`` () =
+    cifar.Value |> ignore
+    let md5 = Cifar10.md5Of source.Value
+
+    if md5 <> Cifar10.ArchiveMd5 then
+        let w =
+            Assert.Single(warnings.ToArray() |> Array.filter (fun w -> w.Contains Cifar10.ArchiveMd5))
+
+        Assert.Contains(Path.GetFullPath source.Value, w)
+        Assert.Contains(md5, w)
+        Assert.Contains("warning", w)
+    else
+        Assert.Empty warnings
+
+// ---------------------------------------------------------------- broken copies
+
+let private fileBytes = 3073L * 10000L
+
+/// A temp folder with the official layout: every batch file of the right size (zero labels and pixels,
+/// written sparsely so it costs no disk) and batches.meta.txt; `edit` may break it before `check` runs.
+let private withLayout (edit: string -> unit) (check: string -> unit) =
+    let tmp = Directory.CreateTempSubdirectory "fn-cifar-"
+
+    try
+        for f in Cifar10.trainFiles @ [ Cifar10.TestFile ] do
+            use s = File.Create(Path.Combine(tmp.FullName, f))
+            s.SetLength fileBytes
+
+        File.WriteAllLines(Path.Combine(tmp.FullName, Cifar10.MetaFile), Cifar10.ClassNames)
+        edit tmp.FullName
+        check tmp.FullName
+    finally
+        tmp.Delete true
+
+let private setLength (path: string) (len: int64) =
+    use s = new FileStream(path, FileMode.Open)
+    s.SetLength len
+
+[<Fact>]
+let ``a batch file one byte too long or short names the file and the sizes`` () =
+    withLayout (fun d -> setLength (Path.Combine(d, "data_batch_3.bin")) (fileBytes + 1L)) (fun d ->
+        let e = Assert.Throws<InvalidDataException>(fun () -> Cifar10.load d |> ignore)
+        Assert.Contains(Path.Combine(d, "data_batch_3.bin"), e.Message)
+
+        Assert.Contains(
+            "data_batch_3.bin has 30,730,001 bytes; expected 30,730,000 (10,000 records of 3,073 bytes)",
+            e.Message
+        )
+
+        Assert.Contains("download", e.Message))
+
+    withLayout (fun d -> setLength (Path.Combine(d, Cifar10.TestFile)) (fileBytes - 1L)) (fun d ->
+        let e = Assert.Throws<InvalidDataException>(fun () -> Cifar10.load d |> ignore)
+        Assert.Contains(Path.Combine(d, Cifar10.TestFile), e.Message)
+        Assert.Contains("test_batch.bin has 30,729,999 bytes; expected 30,730,000", e.Message)
+        Assert.Contains("truncated", e.Message))
+
+[<Fact>]
+let ``a label byte of 10 names the file, the record and the label`` () =
+    let edit (d: string) =
+        use s = new FileStream(Path.Combine(d, "data_batch_2.bin"), FileMode.Open)
+        s.Position <- 5L * 3073L
+        s.WriteByte 10uy
+
+    withLayout edit (fun d ->
+        let e = Assert.Throws<InvalidDataException>(fun () -> Cifar10.load d |> ignore)
+        Assert.Contains(Path.Combine(d, "data_batch_2.bin"), e.Message)
+        Assert.Contains("record 5 (byte offset 15,365) has label 10", e.Message)
+        Assert.Contains("0..9", e.Message))
+
+[<Fact>]
+let ``a well-formed folder loads, and missing files and bad class lists are named`` () =
+    withLayout ignore (fun d ->
+        let c = Cifar10.load d
+        Assert.Equal(50000, c.Train.Count)
+        Assert.Equal<int[]>(Array.zeroCreate 4, labels c.Test [| 0; 1; 2; 9999 |])
+        Assert.Equal(d, Cifar10.batchesDirOf ignore d))
+
+    withLayout (fun d -> File.Delete(Path.Combine(d, Cifar10.TestFile))) (fun d ->
+        let e = Assert.Throws<FileNotFoundException>(fun () -> Cifar10.load d |> ignore)
+        Assert.Contains("test_batch.bin", e.Message)
+        Assert.Contains(d, e.Message))
+
+    withLayout (fun d -> File.WriteAllLines(Path.Combine(d, Cifar10.MetaFile), Cifar10.ClassNames[..8])) (fun d ->
+        let e = Assert.Throws<InvalidDataException>(fun () -> Cifar10.load d |> ignore)
+        Assert.Contains(Path.Combine(d, Cifar10.MetaFile), e.Message)
+        Assert.Contains("9 class names", e.Message))
+
+// ---------------------------------------------------------------- archives
+
+let private writeArchive (path: string) (members: (string * byte[]) list) =
+    use f = File.Create path
+    use gz = new GZipStream(f, CompressionLevel.Fastest)
+    use tar = new TarWriter(gz, TarEntryFormat.Pax, false)
+
+    for name, data in members do
+        let e = PaxTarEntry(TarEntryType.RegularFile, name)
+        e.DataStream <- new MemoryStream(data)
+        tar.WriteEntry e
+
+let private withTemp (f: string -> unit) =
+    let tmp = Directory.CreateTempSubdirectory "fn-cifar-archive-"
+
+    try
+        f tmp.FullName
+    finally
+        tmp.Delete true
+
+[<Fact>]
+let ``an archive with the official layout is extracted once, next to it, and a wrong md5 only warns`` () =
+    withTemp (fun d ->
+        let archive = Path.Combine(d, Cifar10.ArchiveName)
+        let batch = Array.zeroCreate<byte>(int fileBytes)
+        // Record 1 of test_batch: label 7, first red pixel 255.
+        batch[3073] <- 7uy
+        batch[3074] <- 255uy
+
+        let meta =
+            Text.Encoding.ASCII.GetBytes(String.Join("\n", Cifar10.ClassNames) + "\n\n")
+
+        writeArchive
+            archive
+            [
+                for f in Cifar10.trainFiles @ [ Cifar10.TestFile ] -> "cifar-10-batches-bin/" + f, batch
+                yield "cifar-10-batches-bin/" + Cifar10.MetaFile, meta
+            ]
+
+        let warned = ResizeArray<string>()
+        let c = Cifar10.loadWith warned.Add archive
+        Assert.Equal(10000, c.Test.Count)
+        Assert.Equal<int[]>([| 0; 7; 0 |], labels c.Test [| 0; 1; 2 |])
+        let x = Tensor.toArray (c.Test.GetBatch [| 1 |]).Input :?> float32[]
+        Assert.Equal(1.0f, x[0])
+        Assert.Equal(0.0f, x[1])
+
+        let w = Assert.Single warned
+        Assert.Contains(archive, w)
+        Assert.Contains(Cifar10.ArchiveMd5, w)
+        Assert.Contains(Cifar10.md5Of archive, w)
+
+        // Extracted beside the archive, renamed into place complete; no temporary folder is left.
+        let extracted =
+            Directory.GetDirectories d |> Array.map (fun p -> string (Path.GetFileName p))
+
+        let only = Assert.Single extracted
+        Assert.StartsWith("cifar-10-extracted-", only)
+        let batches = Path.Combine(d, only, Cifar10.BatchesFolder)
+        Assert.Equal(batches, Cifar10.batchesDirOf ignore archive)
+
+        // A second load reuses the extraction (no new write) and warns again.
+        let stamp = File.GetLastWriteTimeUtc(Path.Combine(batches, Cifar10.TestFile))
+        warned.Clear()
+        Assert.Equal(10000, (Cifar10.loadWith warned.Add d).Test.Count)
+        Assert.Single warned |> ignore
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(batches, Cifar10.TestFile)))
+        Assert.Single(Directory.GetDirectories d) |> ignore)
+
+[<Fact>]
+let ``a corrupt archive or one lacking files is named with the fix`` () =
+    withTemp (fun d ->
+        let archive = Path.Combine(d, Cifar10.ArchiveName)
+        File.WriteAllBytes(archive, [| 0x1fuy; 0x8buy; 8uy; 0uy; 1uy; 2uy; 3uy; 4uy; 5uy; 6uy; 7uy |])
+
+        let e =
+            Assert.Throws<InvalidDataException>(fun () -> Cifar10.load archive |> ignore)
+
+        Assert.Contains(archive, e.Message)
+        Assert.Contains(Cifar10.Url, e.Message)
+        Assert.Empty(Directory.GetDirectories d))
+
+    withTemp (fun d ->
+        let archive = Path.Combine(d, Cifar10.ArchiveName)
+
+        writeArchive
+            archive
+            [
+                "cifar-10-batches-bin/" + Cifar10.MetaFile, Text.Encoding.ASCII.GetBytes "airplane\n"
+            ]
+
+        let e =
+            Assert.Throws<InvalidDataException>(fun () -> Cifar10.load archive |> ignore)
+
+        Assert.Contains(archive, e.Message)
+        Assert.Contains("data_batch_1.bin", e.Message)
+        Assert.Empty(Directory.GetDirectories d))
+
+[<Fact>]
+let ``find accepts an explicit archive or folder and lists where it looked otherwise`` () =
+    withTemp (fun d ->
+        let e =
+            Assert.Throws<FileNotFoundException>(fun () -> Cifar10.find (Some d) |> ignore)
+
+        Assert.Contains(d, e.Message)
+        Assert.Contains(Path.Combine(d, "cifar10"), e.Message)
+        Assert.Contains(Cifar10.Url, e.Message)
+
+        let e = Assert.Throws<FileNotFoundException>(fun () -> Cifar10.load d |> ignore)
+        Assert.Contains(d, e.Message)
+
+        let sub = Directory.CreateDirectory(Path.Combine(d, "cifar10"))
+        File.WriteAllBytes(Path.Combine(sub.FullName, Cifar10.ArchiveName), [||])
+        Assert.Equal(sub.FullName, Cifar10.find (Some d))
+        let archive = Path.Combine(sub.FullName, Cifar10.ArchiveName)
+        Assert.Equal(archive, Cifar10.find (Some archive)))
