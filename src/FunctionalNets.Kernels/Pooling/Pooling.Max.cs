@@ -1,0 +1,111 @@
+using System.Numerics;
+
+namespace FunctionalNets.Kernels;
+
+/// <summary>2-D pooling and upsampling kernels over contiguous planes (NCHW layout).</summary>
+public static partial class Pooling
+{
+    /// <summary>
+    /// Max pooling with PyTorch's semantics: padding counts as -infinity, the index is the flat position
+    /// <c>h * W + w</c> within the plane of the first maximum in window order, and NaN wins (propagates).
+    /// </summary>
+    /// <exception cref="ArgumentException">Buffers shorter than the geometry needs.</exception>
+    public static void MaxPool2d<T>(T[] x, PoolWindow g, T[] y, long[] indices) where T : unmanaged, INumber<T>
+    {
+        g.CheckLengths(nameof(MaxPool2d), x.Length, Math.Min(y.Length, indices.Length));
+        bool fast2x2 = g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilationH: 1, DilationW: 1 };
+        g.ForPlanes(g.OutPlane * g.KernelH * g.KernelW, (p0, p1) =>
+        {
+            for (long p = p0; p < p1; p++)
+            {
+                if (fast2x2) MaxPlane2x2(x, g, y, indices, p);
+                else MaxPlane(x, g, y, indices, p);
+            }
+        });
+    }
+
+    // The MNIST-CNN case: every window lies inside the plane, so no bounds checks per element.
+    private static void MaxPlane2x2<T>(T[] x, PoolWindow g, T[] y, long[] indices, long p) where T : unmanaged, INumber<T>
+    {
+        long xb = p * g.InPlane, yb = p * g.OutPlane;
+        int w = g.W;
+        for (int oh = 0; oh < g.OutH; oh++)
+        {
+            int r0 = 2 * oh * w, r1 = r0 + w;
+            long yo = yb + (long)oh * g.OutW;
+            for (int ow = 0; ow < g.OutW; ow++)
+            {
+                int c = 2 * ow;
+                int best = r0 + c;
+                T m = x[xb + best];
+                // Strict > keeps the first maximum; the NaN test makes NaN win as in PyTorch.
+                if (x[xb + r0 + c + 1] > m || T.IsNaN(x[xb + r0 + c + 1])) { best = r0 + c + 1; m = x[xb + best]; }
+                if (!T.IsNaN(m) && (x[xb + r1 + c] > m || T.IsNaN(x[xb + r1 + c]))) { best = r1 + c; m = x[xb + best]; }
+                if (!T.IsNaN(m) && (x[xb + r1 + c + 1] > m || T.IsNaN(x[xb + r1 + c + 1]))) { best = r1 + c + 1; m = x[xb + best]; }
+                y[yo + ow] = m;
+                indices[yo + ow] = best;
+            }
+        }
+    }
+
+    private static void MaxPlane<T>(T[] x, PoolWindow g, T[] y, long[] indices, long p) where T : unmanaged, INumber<T>
+    {
+        long xb = p * g.InPlane, yb = p * g.OutPlane;
+        for (int oh = 0; oh < g.OutH; oh++)
+        {
+            int h0 = oh * g.StrideH - g.PadH;
+            for (int ow = 0; ow < g.OutW; ow++)
+            {
+                int w0 = ow * g.StrideW - g.PadW;
+                long best = -1;
+                T m = T.Zero;
+                for (int i = 0; i < g.KernelH; i++)
+                {
+                    int h = h0 + i * g.DilationH;
+                    if ((uint)h >= (uint)g.H) continue;
+                    for (int j = 0; j < g.KernelW; j++)
+                    {
+                        int w = w0 + j * g.DilationW;
+                        if ((uint)w >= (uint)g.W) continue;
+                        long at = (long)h * g.W + w;
+                        T v = x[xb + at];
+                        if (best < 0 || v > m || (T.IsNaN(v) && !T.IsNaN(m))) { best = at; m = v; }
+                    }
+                }
+                // Output sizes are chosen so every window meets the plane; -1 would only follow from a
+                // geometry the caller did not validate, and is reported rather than written.
+                if (best < 0)
+                    throw new ArgumentException($"{nameof(MaxPool2d)}: window ({oh}, {ow}) lies entirely in the padding of {g}.");
+                y[yb + (long)oh * g.OutW + ow] = m;
+                indices[yb + (long)oh * g.OutW + ow] = best;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The adjoint of max pooling: <paramref name="gradInput"/> (overwritten) is zero except that each output
+    /// gradient is added at the plane position its index names. Planes are independent, so no atomics.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An index outside the plane.</exception>
+    public static void MaxPool2dBackward<T>(T[] gradOutput, long[] indices, PoolWindow g, T[] gradInput) where T : unmanaged, INumber<T>
+    {
+        g.CheckLengths(nameof(MaxPool2dBackward), gradInput.Length, Math.Min(gradOutput.Length, indices.Length));
+        long plane = g.InPlane;
+        g.ForPlanes(g.OutPlane + g.InPlane, (p0, p1) =>
+        {
+            Array.Clear(gradInput, (int)(p0 * plane), (int)((p1 - p0) * plane));
+            for (long p = p0; p < p1; p++)
+            {
+                long xb = p * plane, yb = p * g.OutPlane;
+                for (long o = 0; o < g.OutPlane; o++)
+                {
+                    long at = indices[yb + o];
+                    if ((ulong)at >= (ulong)plane)
+                        throw new ArgumentOutOfRangeException(nameof(indices),
+                            $"{nameof(MaxPool2dBackward)}: index {at} at output {yb + o} is outside a plane of {g.H}x{g.W}.");
+                    gradInput[xb + at] += gradOutput[yb + o];
+                }
+            }
+        });
+    }
+}
