@@ -99,7 +99,35 @@ module PoolingOps =
         let outLen i size =
             Kernels.PoolWindow.OutputLength(size, kernel[i], stride[i], padding[i], dilation[i], ceilMode)
 
-        outLen 0 h, outLen 1 w
+        // With dilation a window's taps can straddle the whole input and land only in padding (PyTorch then
+        // returns -inf and an out-of-plane index); such a window has no value or gradient, so it is refused.
+        let check i size =
+            let o = outLen i size
+
+            for j in 0 .. o - 1 do
+                let start = j * stride[i] - padding[i]
+
+                let hits =
+                    Seq.init kernel[i] (fun t -> start + t * dilation[i])
+                    |> Seq.exists (fun q -> q >= 0 && q < size)
+
+                if not hits then
+                    invalidArg
+                        "dilation"
+                        (sprintf
+                            "%s: output %d along dim %d has a window (kernel %s, stride %s, padding %s, dilation %s) that covers only padding of input %O."
+                            op
+                            j
+                            (x.Rank - 2 + i)
+                            (fmt kernel)
+                            (fmt stride)
+                            (fmt padding)
+                            (fmt dilation)
+                            x.Shape)
+
+            o
+
+        check 0 h, check 1 w
 
     /// The values of x (leading dims, H, W) at the plane positions indices (leading dims, OH, OW) name.
     let private gatherPlanes (indices: RawTensor) (x: RawTensor) =
