@@ -142,15 +142,19 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
     /// Max pooling: values and Int64 flat indices (h * W + w within each plane) of the first maximum.
     abstract MaxPool2d:
         kernel: int[] * stride: int[] * padding: int[] * dilation: int[] * ceilMode: bool -> RawTensor * RawTensor
+
     /// Adjoint of MaxPool2d: this gradient added at the positions indices name, zeros elsewhere.
     abstract MaxPool2dBackward: indices: RawTensor * inputShape: Shape -> RawTensor
+
     /// Average pooling (PyTorch's window clipping and countIncludePad divisor).
     abstract AvgPool2d:
         kernel: int[] * stride: int[] * padding: int[] * ceilMode: bool * countIncludePad: bool -> RawTensor
+
     /// Adjoint of AvgPool2d.
     abstract AvgPool2dBackward:
         inputShape: Shape * kernel: int[] * stride: int[] * padding: int[] * ceilMode: bool * countIncludePad: bool ->
             RawTensor
+
     /// Adaptive average pooling to outputSize (windows [floor(i H / out), ceil((i + 1) H / out))).
     abstract AdaptiveAvgPool2d: outputSize: int[] -> RawTensor
     /// Adjoint of AdaptiveAvgPool2d.

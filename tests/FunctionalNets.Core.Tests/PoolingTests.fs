@@ -28,7 +28,16 @@ type PoolCase =
 /// PyTorch's pooling_output_shape, written out independently of the kernel's version.
 let private outLen (size: int) (k: int) (s: int) (p: int) (d: int) (ceil: bool) =
     let num = float (size + 2 * p - d * (k - 1) - 1)
-    let o = int (if ceil then Math.Ceiling(num / float s) else Math.Floor(num / float s)) + 1
+
+    let o =
+        int (
+            if ceil then
+                Math.Ceiling(num / float s)
+            else
+                Math.Floor(num / float s)
+        )
+        + 1
+
     if ceil && (o - 1) * s >= size + p then o - 1 else o
 
 let private planes (shape: int[]) =
@@ -41,7 +50,10 @@ let private outShapeOf (shape: int[]) (oh: int) (ow: int) =
 /// Max pool reference: values and first-maximum indices (strict > in row-major window order).
 let private maxPoolRef (c: PoolCase) (x: float[]) =
     let np, h, w = planes c.Shape
-    let (kh, kw), (sh, sw), (ph, pw), (dh, dw) = c.Kernel, c.Stride, c.Padding, c.Dilation
+
+    let (kh, kw), (sh, sw), (ph, pw), (dh, dw) =
+        c.Kernel, c.Stride, c.Padding, c.Dilation
+
     let oh, ow = outLen h kh sh ph dh c.Ceil, outLen w kw sw pw dw c.Ceil
     let ys = Array.zeroCreate (np * oh * ow)
     let ix = Array.zeroCreate (np * oh * ow)
@@ -120,7 +132,9 @@ let private adaptiveRef (shape: int[]) (oh: int) (ow: int) (x: float[]) =
 /// Nearest reference: source floor(dst * in / out), clamped.
 let private nearestRef (shape: int[]) (oh: int) (ow: int) (x: float[]) =
     let np, h, w = planes shape
-    let src d n o = min (int (Math.Floor(float d * float n / float o))) (n - 1)
+
+    let src d n o =
+        min (int (Math.Floor(float d * float n / float o))) (n - 1)
 
     Array.init (np * oh * ow) (fun k ->
         let p, i, j = k / (oh * ow), (k / ow) % oh, k % ow
@@ -133,7 +147,10 @@ let private bilinearRef (shape: int[]) (oh: int) (ow: int) (align: bool) (x: flo
     let taps d n o =
         let s =
             if align then
-                (if o > 1 then float (n - 1) / float (o - 1) * float d else 0.0)
+                (if o > 1 then
+                     float (n - 1) / float (o - 1) * float d
+                 else
+                     0.0)
             else
                 max 0.0 (float n / float o * (float d + 0.5) - 0.5)
 
@@ -146,7 +163,9 @@ let private bilinearRef (shape: int[]) (oh: int) (ow: int) (align: bool) (x: flo
         let r0, r1, a = taps i h oh
         let q0, q1, b = taps j w ow
         let at r q = x[p * h * w + r * w + q]
-        (1.0 - a) * ((1.0 - b) * at r0 q0 + b * at r0 q1) + a * ((1.0 - b) * at r1 q0 + b * at r1 q1))
+
+        (1.0 - a) * ((1.0 - b) * at r0 q0 + b * at r0 q1)
+        + a * ((1.0 - b) * at r1 q0 + b * at r1 q1))
 
 // ---------------------------------------------------------------------------------------------------
 // Generators
@@ -180,7 +199,8 @@ let private poolCase (maxKernel: int) (withDilation: bool) =
         let w = max 1 ((kw - 1) * dw + 1 - 2 * pw + extraW)
         // A dilated window can skip over a small input and see only padding (refused by the op, see the
         // bad-input test); fall back to dilation 1, where padding <= kernel / 2 guarantees a real element.
-        let ok = windowsCoverInput h kh sh ph dh ceil && windowsCoverInput w kw sw pw dw ceil
+        let ok =
+            windowsCoverInput h kh sh ph dh ceil && windowsCoverInput w kw sw pw dw ceil
 
         return
             {
@@ -211,7 +231,10 @@ let ``Pooling: maxPool2d values and indices match naive loops (padding, stride, 
 
         for dtype in [ DType.Float64; DType.Float32 ] do
             let x = Tensor.cast (tensorOf c.Shape xs, dtype)
-            let y, idx = Tensor.maxPool2dWithIndices (x, c.Kernel, c.Stride, c.Padding, c.Dilation, c.Ceil)
+
+            let y, idx =
+                Tensor.maxPool2dWithIndices (x, c.Kernel, c.Stride, c.Padding, c.Dilation, c.Ceil)
+
             let ctx = sprintf "%A %O" c dtype
             assertShape "maxPool2d shape" ctx shape (y.Shape.ToArray())
             assertShape "indices shape" ctx shape (idx.Shape.ToArray())
@@ -226,7 +249,10 @@ let ``Pooling: maxPool2d indices name the first maximum of each window on ties``
         let rng = Random(c.Seed)
         let xs = Array.init (numelOf c.Shape) (fun _ -> float (rng.Next 3))
         let _, expected, expectedIdx = maxPoolRef c xs
-        let y, idx = Tensor.maxPool2dWithIndices (tensorOf c.Shape xs, c.Kernel, c.Stride, c.Padding, c.Dilation, c.Ceil)
+
+        let y, idx =
+            Tensor.maxPool2dWithIndices (tensorOf c.Shape xs, c.Kernel, c.Stride, c.Padding, c.Dilation, c.Ceil)
+
         Assert.Equal<float>(expected, values y)
         Assert.Equal<int64>(expectedIdx, indicesOf idx))
 
@@ -246,7 +272,10 @@ let ``Pooling: maxPool2d indices name the first maximum of each window on ties``
             }
 
         let _, expected, expectedIdx = maxPoolRef c xs
-        let y, idx = Tensor.maxPool2dWithIndices (Tensor.cast (tensorOf shape xs, DType.Float32), 2)
+
+        let y, idx =
+            Tensor.maxPool2dWithIndices (Tensor.cast (tensorOf shape xs, DType.Float32), 2)
+
         Assert.Equal<float>(expected, values y)
         Assert.Equal<int64>(expectedIdx, indicesOf idx)
 
@@ -264,7 +293,10 @@ let ``Pooling: avgPool2d matches naive loops with and without countIncludePad`` 
 
         for cip in [ true; false ] do
             let shape, expected = avgPoolRef c cip xs
-            let y = Tensor.avgPool2d (tensorOf c.Shape xs, c.Kernel, c.Stride, c.Padding, c.Ceil, cip)
+
+            let y =
+                Tensor.avgPool2d (tensorOf c.Shape xs, c.Kernel, c.Stride, c.Padding, c.Ceil, cip)
+
             let ctx = sprintf "%A countIncludePad=%b" c cip
             assertShape "avgPool2d shape" ctx shape (y.Shape.ToArray())
             assertClose "avgPool2d values" ctx shape expected (values y))
@@ -285,6 +317,7 @@ let ``Pooling: adaptiveAvgPool2d, upsampleNearest and upsampleBilinear match nai
         let x = tensorOf shape xs
         let outShape = outShapeOf shape oh ow
         let ctx = sprintf "%A -> %d x %d" shape oh ow
+
         let check what expected (y: Tensor) =
             assertShape what ctx outShape (y.Shape.ToArray())
             assertClose what ctx outShape expected (values y)
@@ -305,10 +338,38 @@ let ``Pooling: bilinear 2x2 to 4x4 without alignCorners, computed by hand`` () =
     let x = Tensor.ofArray ([| 1.0f; 2.0f; 3.0f; 4.0f |], [ 1; 1; 2; 2 ])
 
     let expected =
-        [| 1.0; 1.25; 1.75; 2.0; 1.5; 1.75; 2.25; 2.5; 2.5; 2.75; 3.25; 3.5; 3.0; 3.25; 3.75; 4.0 |]
+        [|
+            1.0
+            1.25
+            1.75
+            2.0
+            1.5
+            1.75
+            2.25
+            2.5
+            2.5
+            2.75
+            3.25
+            3.5
+            3.0
+            3.25
+            3.75
+            4.0
+        |]
 
-    assertClose "bilinear 2x2 -> 4x4" "hand-computed" [| 1; 1; 4; 4 |] expected (values (Tensor.upsampleBilinear (x, (4, 4))))
-    assertClose "bilinear by scale 2" "hand-computed" [| 1; 1; 4; 4 |] expected (values (Tensor.upsampleBilinear (x, 2.0)))
+    assertClose
+        "bilinear 2x2 -> 4x4"
+        "hand-computed"
+        [| 1; 1; 4; 4 |]
+        expected
+        (values (Tensor.upsampleBilinear (x, (4, 4))))
+
+    assertClose
+        "bilinear by scale 2"
+        "hand-computed"
+        [| 1; 1; 4; 4 |]
+        expected
+        (values (Tensor.upsampleBilinear (x, 2.0)))
 
     // alignCorners: the corners coincide, so 3x3 samples at 0, 0.5, 1.
     let expectedAligned = [| 1.0; 1.5; 2.0; 2.0; 2.5; 3.0; 3.0; 3.5; 4.0 |]
@@ -327,7 +388,24 @@ let ``Pooling: nearest upsampling at hand-computed points`` () =
     Assert.Equal<float>([| 1.0; 1.0; 2.0; 1.0; 1.0; 2.0; 3.0; 3.0; 4.0 |], values (Tensor.upsampleNearest (x, (3, 3))))
     // Scale 2 repeats every element in a 2x2 block.
     Assert.Equal<float>(
-        [| 1.0; 1.0; 2.0; 2.0; 1.0; 1.0; 2.0; 2.0; 3.0; 3.0; 4.0; 4.0; 3.0; 3.0; 4.0; 4.0 |],
+        [|
+            1.0
+            1.0
+            2.0
+            2.0
+            1.0
+            1.0
+            2.0
+            2.0
+            3.0
+            3.0
+            4.0
+            4.0
+            3.0
+            3.0
+            4.0
+            4.0
+        |],
         values (Tensor.upsampleNearest (x, 2.0))
     )
 
@@ -354,7 +432,10 @@ let ``Pooling: maxPool2d gradients match finite differences`` () =
 let ``Pooling: avgPool2d gradients match finite differences`` () =
     forAllN 25 (Gen.zip (poolCase 3 false) Gens.bool) (fun (c, cip) ->
         let x = tensorOf c.Shape (valuesOf Real (numelOf c.Shape) c.Seed)
-        let f x = Tensor.avgPool2d (x, c.Kernel, c.Stride, c.Padding, c.Ceil, cip)
+
+        let f x =
+            Tensor.avgPool2d (x, c.Kernel, c.Stride, c.Padding, c.Ceil, cip)
+
         checkGrad (sprintf "avgPool2d %A cip=%b" c cip) f x c.Seed)
 
 [<Fact>]
@@ -386,11 +467,7 @@ let ``Pooling: second derivatives through the backward ops match finite differen
 
         checkGrad "grad of avgPool2d" (Diff.grad (fun z -> cube (avg z))) x c.Seed
 
-        checkGrad
-            "grad of upsampleBilinear"
-            (Diff.grad (fun z -> cube (Tensor.upsampleBilinear (z, (3, 5)))))
-            x
-            c.Seed)
+        checkGrad "grad of upsampleBilinear" (Diff.grad (fun z -> cube (Tensor.upsampleBilinear (z, (3, 5))))) x c.Seed)
 
 // ---------------------------------------------------------------------------------------------------
 // Bad input
@@ -419,4 +496,6 @@ let ``Pooling: bad sizes raise ArgumentException naming the op and shapes`` () =
     throwsArg [ "adaptiveAvgPool2d"; "[0; 2]" ] (fun () -> Tensor.adaptiveAvgPool2d (x, (0, 2)))
     throwsArg [ "upsampleNearest"; "scale" ] (fun () -> Tensor.upsampleNearest (x, -1.0))
     throwsArg [ "upsampleBilinear"; "[1; 2; 3; 3]" ] (fun () -> Tensor.upsampleBilinear (x, (0, 3)))
-    throwsArg [ "maxPool2d"; "floating-point" ] (fun () -> Tensor.maxPool2d (Tensor.zeros ([ 1; 1; 2; 2 ], DType.Int64), 2))
+
+    throwsArg [ "maxPool2d"; "floating-point" ] (fun () ->
+        Tensor.maxPool2d (Tensor.zeros ([ 1; 1; 2; 2 ], DType.Int64), 2))

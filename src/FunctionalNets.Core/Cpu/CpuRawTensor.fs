@@ -453,12 +453,8 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
 
     // Runs a float32 or float64 kernel from input to a new output tensor of outShape.
     member private t.PlaneKernel
-        (
-            op: string,
-            outShape: Shape,
-            f32: float32[] -> float32[] -> unit,
-            f64: float[] -> float[] -> unit
-        ) =
+        (op: string, outShape: Shape, f32: float32[] -> float32[] -> unit, f64: float[] -> float[] -> unit)
+        =
         let y = CpuRawTensor.Alloc(outShape, dtype)
 
         match t.Data, y.Data with
@@ -473,10 +469,24 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         let r = d.Length
 
         let oh =
-            FunctionalNets.Kernels.PoolWindow.OutputLength(d[r - 2], kernel[0], stride[0], padding[0], dilation[0], ceilMode)
+            FunctionalNets.Kernels.PoolWindow.OutputLength(
+                d[r - 2],
+                kernel[0],
+                stride[0],
+                padding[0],
+                dilation[0],
+                ceilMode
+            )
 
         let ow =
-            FunctionalNets.Kernels.PoolWindow.OutputLength(d[r - 1], kernel[1], stride[1], padding[1], dilation[1], ceilMode)
+            FunctionalNets.Kernels.PoolWindow.OutputLength(
+                d[r - 1],
+                kernel[1],
+                stride[1],
+                padding[1],
+                dilation[1],
+                ceilMode
+            )
 
         let g = CpuRawTensor.Window(shape, oh, ow, kernel, stride, padding, dilation)
         let outShape = CpuRawTensor.Resized(shape, oh, ow)
@@ -495,7 +505,18 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
 
     override t.MaxPool2dBackward(indices, inputShape) =
         let d = shape.Dims
-        let g = CpuRawTensor.Window(inputShape, d[d.Length - 2], d[d.Length - 1], CpuRawTensor.NoWindow, CpuRawTensor.NoWindow, [| 0; 0 |], CpuRawTensor.NoWindow)
+
+        let g =
+            CpuRawTensor.Window(
+                inputShape,
+                d[d.Length - 2],
+                d[d.Length - 1],
+                CpuRawTensor.NoWindow,
+                CpuRawTensor.NoWindow,
+                [| 0; 0 |],
+                CpuRawTensor.NoWindow
+            )
+
         let ix = CpuRawTensor.Of(indices, "maxPool2dBackward").Data :?> int64[]
 
         t.PlaneKernel(
@@ -508,9 +529,15 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
     override t.AvgPool2d(kernel, stride, padding, ceilMode, countIncludePad) =
         let d = shape.Dims
         let r = d.Length
-        let oh = FunctionalNets.Kernels.PoolWindow.OutputLength(d[r - 2], kernel[0], stride[0], padding[0], 1, ceilMode)
-        let ow = FunctionalNets.Kernels.PoolWindow.OutputLength(d[r - 1], kernel[1], stride[1], padding[1], 1, ceilMode)
-        let g = CpuRawTensor.Window(shape, oh, ow, kernel, stride, padding, CpuRawTensor.NoWindow)
+
+        let oh =
+            FunctionalNets.Kernels.PoolWindow.OutputLength(d[r - 2], kernel[0], stride[0], padding[0], 1, ceilMode)
+
+        let ow =
+            FunctionalNets.Kernels.PoolWindow.OutputLength(d[r - 1], kernel[1], stride[1], padding[1], 1, ceilMode)
+
+        let g =
+            CpuRawTensor.Window(shape, oh, ow, kernel, stride, padding, CpuRawTensor.NoWindow)
 
         t.PlaneKernel(
             "avgPool2d",
@@ -522,7 +549,17 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
     override t.AvgPool2dBackward(inputShape, kernel, stride, padding, _ceilMode, countIncludePad) =
         // The output size (this gradient's last two dims) already reflects ceilMode.
         let d = shape.Dims
-        let g = CpuRawTensor.Window(inputShape, d[d.Length - 2], d[d.Length - 1], kernel, stride, padding, CpuRawTensor.NoWindow)
+
+        let g =
+            CpuRawTensor.Window(
+                inputShape,
+                d[d.Length - 2],
+                d[d.Length - 1],
+                kernel,
+                stride,
+                padding,
+                CpuRawTensor.NoWindow
+            )
 
         t.PlaneKernel(
             "avgPool2dBackward",
@@ -533,7 +570,15 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
 
     // The resampling ops ignore the window fields; only the plane sizes matter.
     member private t.ResampleWindow(inputShape: Shape, outH: int, outW: int) =
-        CpuRawTensor.Window(inputShape, outH, outW, CpuRawTensor.NoWindow, CpuRawTensor.NoWindow, [| 0; 0 |], CpuRawTensor.NoWindow)
+        CpuRawTensor.Window(
+            inputShape,
+            outH,
+            outW,
+            CpuRawTensor.NoWindow,
+            CpuRawTensor.NoWindow,
+            [| 0; 0 |],
+            CpuRawTensor.NoWindow
+        )
 
     override t.AdaptiveAvgPool2d(outputSize) =
         let g = t.ResampleWindow(shape, outputSize[0], outputSize[1])

@@ -34,7 +34,9 @@ module PoolingOps =
             invalidArg "x" (sprintf "%s: expected an NCHW or CHW tensor (rank 4 or 3), got shape %O." op x.Shape)
 
         if not x.DType.IsFloatingPoint then
-            invalidArg "x" (sprintf "%s: expected a floating-point tensor, got %O %O; cast it first." op x.DType x.Shape)
+            invalidArg
+                "x"
+                (sprintf "%s: expected a floating-point tensor, got %O %O; cast it first." op x.DType x.Shape)
 
     let private planeSize (x: Tensor) =
         let d = x.Shape.Dims
@@ -133,7 +135,10 @@ module PoolingOps =
     let private gatherPlanes (indices: RawTensor) (x: RawTensor) =
         let xd, id = x.Shape.Dims, indices.Shape.Dims
         let r = xd.Length
-        let flat (d: int[]) = Shape.Wrap(Array.append d[.. r - 3] [| d[r - 2] * d[r - 1] |])
+
+        let flat (d: int[]) =
+            Shape.Wrap(Array.append d[.. r - 3] [| d[r - 2] * d[r - 1] |])
+
         x.Reshape(flat xd).Gather(r - 2, indices.Reshape(flat id)).Reshape indices.Shape
 
     let private maxPoolCore (op: string) (x: Tensor) kernel stride padding dilation ceilMode =
@@ -141,14 +146,20 @@ module PoolingOps =
         let xr = x.Raw
         let values, indices = xr.MaxPool2d(kernel, stride, padding, dilation, ceilMode)
 
-        if oh <> values.Shape.Dims[values.Shape.Rank - 2] || ow <> values.Shape.Dims[values.Shape.Rank - 1] then
+        if
+            oh <> values.Shape.Dims[values.Shape.Rank - 2]
+            || ow <> values.Shape.Dims[values.Shape.Rank - 1]
+        then
             invalidOp (sprintf "internal: %s computed output %O, expected %d x %d." op values.Shape oh ow)
 
         let inShape = x.Shape
         // Given the argmax, max pooling is a gather (linear); its adjoint scatters into the input's shape.
         // The forward reuses the values the kernel already produced instead of gathering them again.
         let fwd (r: RawTensor) =
-            if Object.ReferenceEquals(r, xr) then values else gatherPlanes indices r
+            if Object.ReferenceEquals(r, xr) then
+                values
+            else
+                gatherPlanes indices r
 
         let adj (g: RawTensor) = g.MaxPool2dBackward(indices, inShape)
 
@@ -232,8 +243,14 @@ module PoolingOps =
         /// Max pooling over the last two dims (NCHW or CHW); stride defaults to the kernel, padding to 0,
         /// dilation to 1. Padding counts as -infinity and must be at most half the kernel.
         static member maxPool2d
-            (x: Tensor, kernel: int * int, ?stride: int * int, ?padding: int * int, ?dilation: int * int, ?ceilMode: bool)
-            =
+            (
+                x: Tensor,
+                kernel: int * int,
+                ?stride: int * int,
+                ?padding: int * int,
+                ?dilation: int * int,
+                ?ceilMode: bool
+            ) =
             fst (
                 maxPoolCore
                     "maxPool2d"
@@ -261,8 +278,14 @@ module PoolingOps =
         /// Max pooling returning (values, indices): Int64 indices h * W + w of the first maximum within each
         /// (n, c) plane, as PyTorch's return_indices. The indices carry no derivative.
         static member maxPool2dWithIndices
-            (x: Tensor, kernel: int * int, ?stride: int * int, ?padding: int * int, ?dilation: int * int, ?ceilMode: bool)
-            =
+            (
+                x: Tensor,
+                kernel: int * int,
+                ?stride: int * int,
+                ?padding: int * int,
+                ?dilation: int * int,
+                ?ceilMode: bool
+            ) =
             maxPoolCore
                 "maxPool2dWithIndices"
                 x
@@ -290,8 +313,14 @@ module PoolingOps =
         /// Average pooling over the last two dims; countIncludePad (default true, as PyTorch) divides by the
         /// window size including padding.
         static member avgPool2d
-            (x: Tensor, kernel: int * int, ?stride: int * int, ?padding: int * int, ?ceilMode: bool, ?countIncludePad: bool)
-            =
+            (
+                x: Tensor,
+                kernel: int * int,
+                ?stride: int * int,
+                ?padding: int * int,
+                ?ceilMode: bool,
+                ?countIncludePad: bool
+            ) =
             avgPoolCore
                 x
                 (pair kernel)
@@ -306,7 +335,14 @@ module PoolingOps =
             =
             let s = defaultArg stride kernel
             let p = defaultArg padding 0
-            avgPoolCore x [| kernel; kernel |] [| s; s |] [| p; p |] (defaultArg ceilMode false) (defaultArg countIncludePad true)
+
+            avgPoolCore
+                x
+                [| kernel; kernel |]
+                [| s; s |]
+                [| p; p |]
+                (defaultArg ceilMode false)
+                (defaultArg countIncludePad true)
 
         /// Adaptive average pooling to an output plane of outputSize (height, width).
         static member adaptiveAvgPool2d(x: Tensor, outputSize: int * int) = adaptiveCore x (pair outputSize)

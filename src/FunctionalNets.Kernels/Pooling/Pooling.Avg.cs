@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -24,7 +25,7 @@ public static partial class Pooling
     public static void AvgPool2d<T>(T[] x, PoolWindow g, bool countIncludePad, T[] y) where T : unmanaged, INumber<T>
     {
         g.CheckLengths(nameof(AvgPool2d), x.Length, y.Length);
-        g.ForPlanes(g.OutPlane * g.KernelH * g.KernelW, (p0, p1) =>
+        g.ForPlanes(g.OutPlane * g.KernelH * g.KernelW, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
         {
             for (long p = p0; p < p1; p++)
             {
@@ -48,7 +49,7 @@ public static partial class Pooling
     {
         g.CheckLengths(nameof(AvgPool2dBackward), gradInput.Length, gradOutput.Length);
         long plane = g.InPlane;
-        g.ForPlanes(g.OutPlane * g.KernelH * g.KernelW + plane, (p0, p1) =>
+        g.ForPlanes(g.OutPlane * g.KernelH * g.KernelW + plane, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
         {
             Array.Clear(gradInput, (int)(p0 * plane), (int)((p1 - p0) * plane));
             for (long p = p0; p < p1; p++)
@@ -76,7 +77,7 @@ public static partial class Pooling
     {
         g.CheckLengths(nameof(AdaptiveAvgPool2d), x.Length, y.Length);
         if (g.OutH == 0 || g.OutW == 0) return;
-        g.ForPlanes(g.InPlane + g.OutPlane, (p0, p1) =>
+        g.ForPlanes(g.InPlane + g.OutPlane, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
         {
             for (long p = p0; p < p1; p++)
             {
@@ -103,7 +104,7 @@ public static partial class Pooling
     {
         g.CheckLengths(nameof(AdaptiveAvgPool2dBackward), gradInput.Length, gradOutput.Length);
         long plane = g.InPlane;
-        g.ForPlanes(g.InPlane + g.OutPlane, (p0, p1) =>
+        g.ForPlanes(g.InPlane + g.OutPlane, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
         {
             Array.Clear(gradInput, (int)(p0 * plane), (int)((p1 - p0) * plane));
             if (g.OutH == 0 || g.OutW == 0) return;

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -14,7 +15,7 @@ public static partial class Pooling
     {
         g.CheckLengths(nameof(MaxPool2d), x.Length, Math.Min(y.Length, indices.Length));
         bool fast2x2 = g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilationH: 1, DilationW: 1 };
-        g.ForPlanes(g.OutPlane * g.KernelH * g.KernelW, (p0, p1) =>
+        g.ForPlanes(g.OutPlane * g.KernelH * g.KernelW, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
         {
             for (long p = p0; p < p1; p++)
             {
@@ -24,30 +25,41 @@ public static partial class Pooling
         });
     }
 
-    // The MNIST-CNN case: every window lies inside the plane, so no bounds checks per element.
+    // v replaces the running maximum m when larger, or when it is the first NaN (NaN propagates as in
+    // PyTorch; the first one keeps the index, matching the strict > used for ordinary ties).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Better<T>(T v, T m) where T : unmanaged, INumber<T> => v > m || (v != v && m == m);
+
+    // The MNIST-CNN case: every window lies inside the plane, so the taps are read without bounds checks
+    // (the geometry guarantees 2 * OutH <= H and 2 * OutW <= W).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaxPlane2x2<T>(T[] x, PoolWindow g, T[] y, long[] indices, long p) where T : unmanaged, INumber<T>
     {
-        long xb = p * g.InPlane, yb = p * g.OutPlane;
-        int w = g.W;
+        int w = g.W, outW = g.OutW;
+        ref T xp = ref x[p * g.InPlane];
+        ref T yp = ref y[p * g.OutPlane];
+        ref long ip = ref indices[p * g.OutPlane];
         for (int oh = 0; oh < g.OutH; oh++)
         {
-            int r0 = 2 * oh * w, r1 = r0 + w;
-            long yo = yb + (long)oh * g.OutW;
-            for (int ow = 0; ow < g.OutW; ow++)
+            int r0 = 2 * oh * w, r1 = r0 + w, o = oh * outW;
+            for (int ow = 0; ow < outW; ow++)
             {
                 int c = 2 * ow;
                 int best = r0 + c;
-                T m = x[xb + best];
-                // Strict > keeps the first maximum; the NaN test makes NaN win as in PyTorch.
-                if (x[xb + r0 + c + 1] > m || T.IsNaN(x[xb + r0 + c + 1])) { best = r0 + c + 1; m = x[xb + best]; }
-                if (!T.IsNaN(m) && (x[xb + r1 + c] > m || T.IsNaN(x[xb + r1 + c]))) { best = r1 + c; m = x[xb + best]; }
-                if (!T.IsNaN(m) && (x[xb + r1 + c + 1] > m || T.IsNaN(x[xb + r1 + c + 1]))) { best = r1 + c + 1; m = x[xb + best]; }
-                y[yo + ow] = m;
-                indices[yo + ow] = best;
+                T m = Unsafe.Add(ref xp, best);
+                T v = Unsafe.Add(ref xp, r0 + c + 1);
+                if (Better(v, m)) { best = r0 + c + 1; m = v; }
+                v = Unsafe.Add(ref xp, r1 + c);
+                if (Better(v, m)) { best = r1 + c; m = v; }
+                v = Unsafe.Add(ref xp, r1 + c + 1);
+                if (Better(v, m)) { best = r1 + c + 1; m = v; }
+                Unsafe.Add(ref yp, o + ow) = m;
+                Unsafe.Add(ref ip, o + ow) = best;
             }
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaxPlane<T>(T[] x, PoolWindow g, T[] y, long[] indices, long p) where T : unmanaged, INumber<T>
     {
         long xb = p * g.InPlane, yb = p * g.OutPlane;
@@ -69,7 +81,7 @@ public static partial class Pooling
                         if ((uint)w >= (uint)g.W) continue;
                         long at = (long)h * g.W + w;
                         T v = x[xb + at];
-                        if (best < 0 || v > m || (T.IsNaN(v) && !T.IsNaN(m))) { best = at; m = v; }
+                        if (best < 0 || Better(v, m)) { best = at; m = v; }
                     }
                 }
                 // Output sizes are chosen so every window meets the plane; -1 would only follow from a
@@ -91,7 +103,7 @@ public static partial class Pooling
     {
         g.CheckLengths(nameof(MaxPool2dBackward), gradInput.Length, Math.Min(gradOutput.Length, indices.Length));
         long plane = g.InPlane;
-        g.ForPlanes(g.OutPlane + g.InPlane, (p0, p1) =>
+        g.ForPlanes(g.OutPlane + g.InPlane, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
         {
             Array.Clear(gradInput, (int)(p0 * plane), (int)((p1 - p0) * plane));
             for (long p = p0; p < p1; p++)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -30,7 +31,7 @@ public static class Upsample
     {
         g.CheckLengths(nameof(Nearest2d), x.Length, y.Length);
         int[] mh = NearestMap(g.H, g.OutH), mw = NearestMap(g.W, g.OutW);
-        g.ForPlanes(g.OutPlane, (p0, p1) =>
+        g.ForPlanes(g.OutPlane, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
         {
             for (long p = p0; p < p1; p++)
             {
@@ -50,7 +51,7 @@ public static class Upsample
         g.CheckLengths(nameof(Nearest2dBackward), gradInput.Length, gradOutput.Length);
         int[] mh = NearestMap(g.H, g.OutH), mw = NearestMap(g.W, g.OutW);
         long plane = g.InPlane;
-        g.ForPlanes(g.OutPlane + plane, (p0, p1) =>
+        g.ForPlanes(g.OutPlane + plane, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
         {
             Array.Clear(gradInput, (int)(p0 * plane), (int)((p1 - p0) * plane));
             for (long p = p0; p < p1; p++)
@@ -103,7 +104,7 @@ public static class Upsample
         if (g.H == 0 || g.W == 0) return;
         var th = TapsOf<T>(g.H, g.OutH, alignCorners);
         var tw = TapsOf<T>(g.W, g.OutW, alignCorners);
-        g.ForPlanes(4 * g.OutPlane, (p0, p1) =>
+        g.ForPlanes(4 * g.OutPlane, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
         {
             for (long p = p0; p < p1; p++)
             {
@@ -132,7 +133,7 @@ public static class Upsample
         if (g.H == 0 || g.W == 0) return;
         var th = TapsOf<T>(g.H, g.OutH, alignCorners);
         var tw = TapsOf<T>(g.W, g.OutW, alignCorners);
-        g.ForPlanes(4 * g.OutPlane + plane, (p0, p1) =>
+        g.ForPlanes(4 * g.OutPlane + plane, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
         {
             Array.Clear(gradInput, (int)(p0 * plane), (int)((p1 - p0) * plane));
             for (long p = p0; p < p1; p++)
