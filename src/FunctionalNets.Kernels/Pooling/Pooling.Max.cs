@@ -14,7 +14,10 @@ public static partial class Pooling
     public static void MaxPool2d<T>(T[] x, PoolWindow g, T[] y, long[] indices) where T : unmanaged, INumber<T>
     {
         g.CheckLengths(nameof(MaxPool2d), x.Length, Math.Min(y.Length, indices.Length));
-        bool fast2x2 = g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilationH: 1, DilationW: 1 };
+        // Ceil mode can let the last window hang over the edge of an odd-sized plane; the fast path needs
+        // every window inside.
+        bool fast2x2 = g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilationH: 1, DilationW: 1 }
+            && 2 * g.OutH <= g.H && 2 * g.OutW <= g.W;
         g.ForPlanes(g.OutPlane * g.KernelH * g.KernelW, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
         {
             for (long p = p0; p < p1; p++)
