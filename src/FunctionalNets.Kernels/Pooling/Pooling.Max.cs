@@ -65,36 +65,48 @@ public static partial class Pooling
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaxPlane<T>(T[] x, PoolWindow g, T[] y, long[] indices, long p) where T : unmanaged, INumber<T>
     {
-        long xb = p * g.InPlane, yb = p * g.OutPlane;
+        // One plane as spans: indices stay int and in range, and the taps inside the plane are found per
+        // window row/column once (TapRange) instead of testing every tap against the edges.
+        ReadOnlySpan<T> xp = new(x, checked((int)(p * g.InPlane)), checked((int)g.InPlane));
+        Span<T> yp = new(y, checked((int)(p * g.OutPlane)), checked((int)g.OutPlane));
+        Span<long> ip = new(indices, checked((int)(p * g.OutPlane)), checked((int)g.OutPlane));
         for (int oh = 0; oh < g.OutH; oh++)
         {
             int h0 = oh * g.StrideH - g.PadH;
+            var (iLo, iHi) = TapRange(h0, g.KernelH, g.DilationH, g.H);
             for (int ow = 0; ow < g.OutW; ow++)
             {
                 int w0 = ow * g.StrideW - g.PadW;
-                long best = -1;
-                T m = T.Zero;
-                for (int i = 0; i < g.KernelH; i++)
+                var (jLo, jHi) = TapRange(w0, g.KernelW, g.DilationW, g.W);
+                // Output sizes are chosen so every window meets the plane; an empty one only follows from a
+                // geometry the caller did not validate, and is reported rather than written.
+                if (iLo >= iHi || jLo >= jHi)
+                    throw new ArgumentException($"{nameof(MaxPool2d)}: window ({oh}, {ow}) lies entirely in the padding of {g}.");
+                int best = (h0 + iLo * g.DilationH) * g.W + w0 + jLo * g.DilationW;
+                T m = xp[best];
+                for (int i = iLo; i < iHi; i++)
                 {
-                    int h = h0 + i * g.DilationH;
-                    if ((uint)h >= (uint)g.H) continue;
-                    for (int j = 0; j < g.KernelW; j++)
+                    int row = (h0 + i * g.DilationH) * g.W + w0;
+                    for (int j = jLo; j < jHi; j++)
                     {
-                        int w = w0 + j * g.DilationW;
-                        if ((uint)w >= (uint)g.W) continue;
-                        long at = (long)h * g.W + w;
-                        T v = x[xb + at];
-                        if (best < 0 || Better(v, m)) { best = at; m = v; }
+                        int at = row + j * g.DilationW;
+                        T v = xp[at];
+                        if (Better(v, m)) { best = at; m = v; }
                     }
                 }
-                // Output sizes are chosen so every window meets the plane; -1 would only follow from a
-                // geometry the caller did not validate, and is reported rather than written.
-                if (best < 0)
-                    throw new ArgumentException($"{nameof(MaxPool2d)}: window ({oh}, {ow}) lies entirely in the padding of {g}.");
-                y[yb + (long)oh * g.OutW + ow] = m;
-                indices[yb + (long)oh * g.OutW + ow] = best;
+                yp[oh * g.OutW + ow] = m;
+                ip[oh * g.OutW + ow] = best;
             }
         }
+    }
+
+    // The taps t in [lo, hi) of a window starting at start (step dilation, k taps) with 0 <= start + t d < size.
+    private static (int lo, int hi) TapRange(int start, int k, int dilation, int size)
+    {
+        int lo = start < 0 ? (-start + dilation - 1) / dilation : 0;
+        int last = size - 1 - start;
+        int hi = last < 0 ? 0 : Math.Min(k, last / dilation + 1);
+        return (lo, Math.Max(lo, hi));
     }
 
     /// <summary>
