@@ -517,6 +517,16 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
                 CpuRawTensor.NoWindow
             )
 
+        // The raw contract is public: a mismatched index tensor must fail here, not as a cast or range error.
+        if indices.DType <> DType.Int64 || not (indices.Shape.Equals shape) then
+            invalidArg
+                "indices"
+                (sprintf
+                    "maxPool2dBackward: expected Int64 indices of the gradient's shape %O, got %O %O."
+                    shape
+                    indices.DType
+                    indices.Shape)
+
         let ix = CpuRawTensor.Of(indices, "maxPool2dBackward").Data :?> int64[]
 
         t.PlaneKernel(
