@@ -163,6 +163,38 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
             RawTensor
 
     // ---- pooling and upsampling primitives ----
+    // Each works on the last two dims (H, W) of a tensor of rank >= 2, every leading dim being a batch of
+    // independent planes; sizes are [height; width] pairs already validated by the caller. Backward
+    // primitives are called on the output gradient and return the input gradient.
+
+    /// Max pooling: values and Int64 flat indices (h * W + w within each plane) of the first maximum.
+    abstract MaxPool2d:
+        kernel: int[] * stride: int[] * padding: int[] * dilation: int[] * ceilMode: bool -> RawTensor * RawTensor
+
+    /// Adjoint of MaxPool2d: this gradient added at the positions indices name, zeros elsewhere.
+    abstract MaxPool2dBackward: indices: RawTensor * inputShape: Shape -> RawTensor
+
+    /// Average pooling (PyTorch's window clipping and countIncludePad divisor).
+    abstract AvgPool2d:
+        kernel: int[] * stride: int[] * padding: int[] * ceilMode: bool * countIncludePad: bool -> RawTensor
+
+    /// Adjoint of AvgPool2d.
+    abstract AvgPool2dBackward:
+        inputShape: Shape * kernel: int[] * stride: int[] * padding: int[] * ceilMode: bool * countIncludePad: bool ->
+            RawTensor
+
+    /// Adaptive average pooling to outputSize (windows [floor(i H / out), ceil((i + 1) H / out))).
+    abstract AdaptiveAvgPool2d: outputSize: int[] -> RawTensor
+    /// Adjoint of AdaptiveAvgPool2d.
+    abstract AdaptiveAvgPool2dBackward: inputShape: Shape -> RawTensor
+    /// Nearest-neighbour resize to outputSize (source index floor(dst * in / out)).
+    abstract UpsampleNearest2d: outputSize: int[] -> RawTensor
+    /// Adjoint of UpsampleNearest2d.
+    abstract UpsampleNearest2dBackward: inputShape: Shape -> RawTensor
+    /// Bilinear resize to outputSize with PyTorch's alignCorners true/false source coordinates.
+    abstract UpsampleBilinear2d: outputSize: int[] * alignCorners: bool -> RawTensor
+    /// Adjoint of UpsampleBilinear2d.
+    abstract UpsampleBilinear2dBackward: inputShape: Shape * alignCorners: bool -> RawTensor
 
     /// The elements in row-major order as a typed array (float32[], float[], int[], int64[] or bool[]).
     abstract ToArray: unit -> Array

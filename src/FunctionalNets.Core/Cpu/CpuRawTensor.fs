@@ -502,6 +502,240 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
 
 
     // ---- pooling and upsampling primitives ----
+    // The pooling geometry over the last two dims: every leading dim folds into the plane count.
+    static member private Window
+        (inShape: Shape, outH: int, outW: int, kernel: int[], stride: int[], padding: int[], dilation: int[])
+        =
+        let d = inShape.Dims
+        let r = d.Length
+        let h, w = d[r - 2], d[r - 1]
+        let planes = if h * w = 0 then 0 else inShape.Numel / (h * w)
+
+        FunctionalNets.Kernels.PoolWindow(
+            planes,
+            h,
+            w,
+            outH,
+            outW,
+            kernel[0],
+            kernel[1],
+            stride[0],
+            stride[1],
+            padding[0],
+            padding[1],
+            dilation[0],
+            dilation[1]
+        )
+
+    static member private Resized(s: Shape, h: int, w: int) =
+        let d = s.ToArray()
+        d[d.Length - 2] <- h
+        d[d.Length - 1] <- w
+        Shape.Wrap d
+
+    static member private NoWindow = [| 1; 1 |]
+
+    // Runs a float32 or float64 kernel from input to a new output tensor of outShape.
+    member private t.PlaneKernel
+        (op: string, outShape: Shape, f32: float32[] -> float32[] -> unit, f64: float[] -> float[] -> unit)
+        =
+        let y = CpuRawTensor.Alloc(outShape, dtype)
+
+        match t.Data, y.Data with
+        | (:? (float32[]) as a), (:? (float32[]) as b) -> f32 a b
+        | (:? (float[]) as a), (:? (float[]) as b) -> f64 a b
+        | _ -> invalidOp (sprintf "%s is defined for float32 and float64 tensors, got %O %O." op dtype shape)
+
+        y :> RawTensor
+
+    override t.MaxPool2d(kernel, stride, padding, dilation, ceilMode) =
+        let d = shape.Dims
+        let r = d.Length
+
+        let oh =
+            FunctionalNets.Kernels.PoolWindow.OutputLength(
+                d[r - 2],
+                kernel[0],
+                stride[0],
+                padding[0],
+                dilation[0],
+                ceilMode
+            )
+
+        let ow =
+            FunctionalNets.Kernels.PoolWindow.OutputLength(
+                d[r - 1],
+                kernel[1],
+                stride[1],
+                padding[1],
+                dilation[1],
+                ceilMode
+            )
+
+        let g = CpuRawTensor.Window(shape, oh, ow, kernel, stride, padding, dilation)
+        let outShape = CpuRawTensor.Resized(shape, oh, ow)
+        let idx = CpuRawTensor.Alloc(outShape, DType.Int64)
+        let ix = idx.Data :?> int64[]
+
+        let y =
+            t.PlaneKernel(
+                "maxPool2d",
+                outShape,
+                (fun a b -> FunctionalNets.Kernels.Pooling.MaxPool2d(a, g, b, ix)),
+                (fun a b -> FunctionalNets.Kernels.Pooling.MaxPool2d(a, g, b, ix))
+            )
+
+        y, idx :> RawTensor
+
+    override t.MaxPool2dBackward(indices, inputShape) =
+        let d = shape.Dims
+
+        let g =
+            CpuRawTensor.Window(
+                inputShape,
+                d[d.Length - 2],
+                d[d.Length - 1],
+                CpuRawTensor.NoWindow,
+                CpuRawTensor.NoWindow,
+                [| 0; 0 |],
+                CpuRawTensor.NoWindow
+            )
+
+        // The raw contract is public: a mismatched index tensor must fail here, not as a cast or range error.
+        if indices.DType <> DType.Int64 || not (indices.Shape.Equals shape) then
+            invalidArg
+                "indices"
+                (sprintf
+                    "maxPool2dBackward: expected Int64 indices of the gradient's shape %O, got %O %O."
+                    shape
+                    indices.DType
+                    indices.Shape)
+
+        let ix = CpuRawTensor.Of(indices, "maxPool2dBackward").Data :?> int64[]
+
+        t.PlaneKernel(
+            "maxPool2dBackward",
+            inputShape,
+            (fun a b -> FunctionalNets.Kernels.Pooling.MaxPool2dBackward(a, ix, g, b)),
+            (fun a b -> FunctionalNets.Kernels.Pooling.MaxPool2dBackward(a, ix, g, b))
+        )
+
+    override t.AvgPool2d(kernel, stride, padding, ceilMode, countIncludePad) =
+        let d = shape.Dims
+        let r = d.Length
+
+        let oh =
+            FunctionalNets.Kernels.PoolWindow.OutputLength(d[r - 2], kernel[0], stride[0], padding[0], 1, ceilMode)
+
+        let ow =
+            FunctionalNets.Kernels.PoolWindow.OutputLength(d[r - 1], kernel[1], stride[1], padding[1], 1, ceilMode)
+
+        let g =
+            CpuRawTensor.Window(shape, oh, ow, kernel, stride, padding, CpuRawTensor.NoWindow)
+
+        t.PlaneKernel(
+            "avgPool2d",
+            CpuRawTensor.Resized(shape, oh, ow),
+            (fun a b -> FunctionalNets.Kernels.Pooling.AvgPool2d(a, g, countIncludePad, b)),
+            (fun a b -> FunctionalNets.Kernels.Pooling.AvgPool2d(a, g, countIncludePad, b))
+        )
+
+    override t.AvgPool2dBackward(inputShape, kernel, stride, padding, _ceilMode, countIncludePad) =
+        // The output size (this gradient's last two dims) already reflects ceilMode.
+        let d = shape.Dims
+
+        let g =
+            CpuRawTensor.Window(
+                inputShape,
+                d[d.Length - 2],
+                d[d.Length - 1],
+                kernel,
+                stride,
+                padding,
+                CpuRawTensor.NoWindow
+            )
+
+        t.PlaneKernel(
+            "avgPool2dBackward",
+            inputShape,
+            (fun a b -> FunctionalNets.Kernels.Pooling.AvgPool2dBackward(a, g, countIncludePad, b)),
+            (fun a b -> FunctionalNets.Kernels.Pooling.AvgPool2dBackward(a, g, countIncludePad, b))
+        )
+
+    // The resampling ops ignore the window fields; only the plane sizes matter.
+    member private t.ResampleWindow(inputShape: Shape, outH: int, outW: int) =
+        CpuRawTensor.Window(
+            inputShape,
+            outH,
+            outW,
+            CpuRawTensor.NoWindow,
+            CpuRawTensor.NoWindow,
+            [| 0; 0 |],
+            CpuRawTensor.NoWindow
+        )
+
+    override t.AdaptiveAvgPool2d(outputSize) =
+        let g = t.ResampleWindow(shape, outputSize[0], outputSize[1])
+
+        t.PlaneKernel(
+            "adaptiveAvgPool2d",
+            CpuRawTensor.Resized(shape, outputSize[0], outputSize[1]),
+            (fun a b -> FunctionalNets.Kernels.Pooling.AdaptiveAvgPool2d(a, g, b)),
+            (fun a b -> FunctionalNets.Kernels.Pooling.AdaptiveAvgPool2d(a, g, b))
+        )
+
+    override t.AdaptiveAvgPool2dBackward(inputShape) =
+        let d = shape.Dims
+        let g = t.ResampleWindow(inputShape, d[d.Length - 2], d[d.Length - 1])
+
+        t.PlaneKernel(
+            "adaptiveAvgPool2dBackward",
+            inputShape,
+            (fun a b -> FunctionalNets.Kernels.Pooling.AdaptiveAvgPool2dBackward(a, g, b)),
+            (fun a b -> FunctionalNets.Kernels.Pooling.AdaptiveAvgPool2dBackward(a, g, b))
+        )
+
+    override t.UpsampleNearest2d(outputSize) =
+        let g = t.ResampleWindow(shape, outputSize[0], outputSize[1])
+
+        t.PlaneKernel(
+            "upsampleNearest",
+            CpuRawTensor.Resized(shape, outputSize[0], outputSize[1]),
+            (fun a b -> FunctionalNets.Kernels.Upsample.Nearest2d(a, g, b)),
+            (fun a b -> FunctionalNets.Kernels.Upsample.Nearest2d(a, g, b))
+        )
+
+    override t.UpsampleNearest2dBackward(inputShape) =
+        let d = shape.Dims
+        let g = t.ResampleWindow(inputShape, d[d.Length - 2], d[d.Length - 1])
+
+        t.PlaneKernel(
+            "upsampleNearestBackward",
+            inputShape,
+            (fun a b -> FunctionalNets.Kernels.Upsample.Nearest2dBackward(a, g, b)),
+            (fun a b -> FunctionalNets.Kernels.Upsample.Nearest2dBackward(a, g, b))
+        )
+
+    override t.UpsampleBilinear2d(outputSize, alignCorners) =
+        let g = t.ResampleWindow(shape, outputSize[0], outputSize[1])
+
+        t.PlaneKernel(
+            "upsampleBilinear",
+            CpuRawTensor.Resized(shape, outputSize[0], outputSize[1]),
+            (fun a b -> FunctionalNets.Kernels.Upsample.Bilinear2d(a, g, alignCorners, b)),
+            (fun a b -> FunctionalNets.Kernels.Upsample.Bilinear2d(a, g, alignCorners, b))
+        )
+
+    override t.UpsampleBilinear2dBackward(inputShape, alignCorners) =
+        let d = shape.Dims
+        let g = t.ResampleWindow(inputShape, d[d.Length - 2], d[d.Length - 1])
+
+        t.PlaneKernel(
+            "upsampleBilinearBackward",
+            inputShape,
+            (fun a b -> FunctionalNets.Kernels.Upsample.Bilinear2dBackward(a, g, alignCorners, b)),
+            (fun a b -> FunctionalNets.Kernels.Upsample.Bilinear2dBackward(a, g, alignCorners, b))
+        )
 
     override t.ToArray() = t.Data.Clone() :?> Array
 
