@@ -21,7 +21,7 @@ public sealed class Layer
 }
 
 /// <summary>The built-in layers, with PyTorch's names, defaults and initialization.</summary>
-public static class Layers
+public static partial class Layers
 {
     // The activation layers are F# extension members of Nn's Layers, whose compiled names C# cannot call;
     // Nn's LayersBridge forwards them under plain names.

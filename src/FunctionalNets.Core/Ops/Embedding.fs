@@ -1,0 +1,3 @@
+namespace FunctionalNets
+
+// Placeholder: this part lands here.

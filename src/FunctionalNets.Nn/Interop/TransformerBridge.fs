@@ -1,0 +1,3 @@
+namespace FunctionalNets.Nn.Interop
+
+// Placeholder: this part lands here.

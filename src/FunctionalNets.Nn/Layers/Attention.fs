@@ -1,0 +1,3 @@
+namespace FunctionalNets.Nn
+
+// Placeholder: this part lands here.

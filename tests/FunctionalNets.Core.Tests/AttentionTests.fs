@@ -1,0 +1,3 @@
+module FunctionalNets.Tests.AttentionTests
+
+// Placeholder: this part lands here.

@@ -1,0 +1,3 @@
+module FunctionalNets.Tests.SequenceOpsTests
+
+// Placeholder: this part lands here.

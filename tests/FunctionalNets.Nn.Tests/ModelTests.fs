@@ -1,0 +1,3 @@
+module FunctionalNets.Tests.Nn.ModelTests
+
+// Placeholder: this part lands here.

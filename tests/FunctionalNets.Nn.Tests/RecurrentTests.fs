@@ -1,0 +1,3 @@
+module FunctionalNets.Tests.Nn.RecurrentTests
+
+// Placeholder: this part lands here.

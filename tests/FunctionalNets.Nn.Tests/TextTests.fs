@@ -1,0 +1,3 @@
+module FunctionalNets.Tests.Nn.TextTests
+
+// Placeholder: this part lands here.

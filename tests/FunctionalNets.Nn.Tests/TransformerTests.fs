@@ -1,0 +1,3 @@
+module FunctionalNets.Tests.Nn.TransformerTests
+
+// Placeholder: this part lands here.
