@@ -6,6 +6,9 @@ let private benches: (string * (unit -> unit)) list =
         "sgemm", SgemmBench.run
         "mlp_step", MlpBench.run
         "mnist_mlp_epoch", MnistMlpEpochBench.run
+        "mnist_cnn_epoch", MnistCnnEpochBench.run
+        "conv2d", ConvBench.run
+        "cnn_profile", CnnProfileBench.run
     ]
 
 let private coreSet = [ "sgemm"; "mlp_step" ]

@@ -77,7 +77,7 @@ module Layer =
         | _ -> PTree.count t = 0
 
     // A child's subtree by its exact name (names never contain '.', so no path splitting is involved).
-    let private child (name: string) (t: PTree<Tensor>) =
+    let internal child (name: string) (t: PTree<Tensor>) =
         match t with
         | Node kids ->
             match kids |> List.tryFind (fun (k, _) -> k = name) with
@@ -87,7 +87,7 @@ module Layer =
 
     // Children without leaves are left out, as PyTorch's state_dict has no entries for a ReLU: the
     // parameter paths read "0.weight", "2.weight" and checkpoints interoperate.
-    let private nonEmpty (entries: (string * PTree<Tensor>) list) =
+    let internal nonEmpty (entries: (string * PTree<Tensor>) list) =
         Node(entries |> List.filter (fun (_, t) -> not (isEmpty t)))
 
     let private describe (children: (string * Layer) list) =

@@ -31,28 +31,37 @@ public static unsafe class ConvKernels
         int block = BlockImages(g);
         long imageCol = (long)g.C * g.KH * g.KW * g.L;
         T[] col = ArrayPool<T>.Shared.Rent((int)(block * imageCol));
+        T[] yT = ArrayPool<T>.Shared.Rent((int)((long)block * g.O * g.L));
         try
         {
             fixed (T* px = x)
             fixed (T* pc = col)
+            fixed (T* py = y)
+            fixed (T* pt = yT)
             {
                 for (int n0 = 0; n0 < g.N; n0 += block)
                 {
                     int nb = Math.Min(block, g.N - n0);
-                    // Image-major: image i's rows at i * imageCol, so each group is one batched GEMM with the weight
-                    // broadcast (stride 0) and outputs written straight into y's NCHW layout.
-                    Im2Col.Unfold(g, px, n0, nb, pc, imageCol, g.L);
+                    long cols = (long)nb * g.L;
+                    // Row-major layout (row r of every image side by side): one GEMM per group of
+                    // [OG, R] x [R, nb * L] keeps both cores busy with large tiles, where a GEMM per image
+                    // (M = OG, N = L, often 64 x 196) spends its time packing; the result [O, nb, L] is then
+                    // regrouped into NCHW by whole L-runs.
+                    Im2Col.Unfold(g, px, n0, nb, pc, g.L, cols);
                     for (int gr = 0; gr < g.Groups; gr++)
-                        GemmBatched(false, false, nb, g.OG, g.L, g.R,
-                            w[(gr * g.OG * g.R)..], 0,
-                            col.AsSpan((int)((long)gr * g.R * g.L)), imageCol,
-                            y[(int)(((long)n0 * g.O + (long)gr * g.OG) * g.L)..], (long)g.O * g.L);
+                        GemmSingle(false, false, g.OG, (int)cols, g.R,
+                            w[(gr * g.OG * g.R)..], g.R,
+                            col.AsSpan((int)((long)gr * g.R * cols)), (int)cols,
+                            T.Zero,
+                            yT.AsSpan((int)((long)gr * g.OG * cols)), (int)cols);
+                    Regroup(pt, py + (long)n0 * g.O * g.L, g.O, nb, g.L);
                 }
             }
         }
         finally
         {
             ArrayPool<T>.Shared.Return(col);
+            ArrayPool<T>.Shared.Return(yT);
         }
     }
 
@@ -72,27 +81,35 @@ public static unsafe class ConvKernels
         int block = BlockImages(g);
         long imageCol = (long)g.C * g.KH * g.KW * g.L;
         T[] col = ArrayPool<T>.Shared.Rent((int)(block * imageCol));
+        T[] dyT = ArrayPool<T>.Shared.Rent((int)((long)block * g.O * g.L));
         try
         {
             fixed (T* pdx = dx)
             fixed (T* pc = col)
+            fixed (T* pdy = dy)
+            fixed (T* pt = dyT)
             {
                 for (int n0 = 0; n0 < g.N; n0 += block)
                 {
                     int nb = Math.Min(block, g.N - n0);
-                    // dcol_g = w_g^T dy_g per image, then every column entry is added back where im2col read it.
+                    long cols = (long)nb * g.L;
+                    // dcol_g = w_g^T dy_g as one GEMM over the block (dy regrouped to [O, nb * L], as in Forward),
+                    // then every column entry is added back where im2col read it.
+                    Regroup(pdy + (long)n0 * g.O * g.L, pt, nb, g.O, g.L);
                     for (int gr = 0; gr < g.Groups; gr++)
-                        GemmBatched(true, false, nb, g.R, g.L, g.OG,
-                            w[(gr * g.OG * g.R)..], 0,
-                            dy[(int)(((long)n0 * g.O + (long)gr * g.OG) * g.L)..], (long)g.O * g.L,
-                            col.AsSpan((int)((long)gr * g.R * g.L)), imageCol);
-                    Im2Col.Fold(g, pc, n0, nb, pdx, imageCol, g.L);
+                        GemmSingle(true, false, g.R, (int)cols, g.OG,
+                            w[(gr * g.OG * g.R)..], g.R,
+                            dyT.AsSpan((int)((long)gr * g.OG * cols)), (int)cols,
+                            T.Zero,
+                            col.AsSpan((int)((long)gr * g.R * cols)), (int)cols);
+                    Im2Col.Fold(g, pc, n0, nb, pdx, g.L, cols);
                 }
             }
         }
         finally
         {
             ArrayPool<T>.Shared.Return(col);
+            ArrayPool<T>.Shared.Return(dyT);
         }
     }
 
@@ -127,7 +144,7 @@ public static unsafe class ConvKernels
                     // so the sum over the batch is the k dimension of one large GEMM per group (which threads well)
                     // instead of nb small products plus a reduction.
                     Im2Col.Unfold(g, px, n0, nb, pc, g.L, cols);
-                    TransposeBatch(pdy + (long)n0 * g.O * g.L, pt, nb, g.O, g.L);
+                    Regroup(pdy + (long)n0 * g.O * g.L, pt, nb, g.O, g.L);
                     for (int gr = 0; gr < g.Groups; gr++)
                         GemmSingle(false, true, g.OG, g.R, (int)cols,
                             dyT.AsSpan((int)((long)gr * g.OG * cols)), (int)cols,
@@ -144,16 +161,16 @@ public static unsafe class ConvKernels
         }
     }
 
-    /// <summary>[nb, O, L] to [O, nb, L]: whole L-runs are copied, so this is a cheap regrouping.</summary>
+    /// <summary>[a, b, L] to [b, a, L]: whole L-runs are copied, so this is a cheap regrouping.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransposeBatch<T>(T* src, T* dst, int nb, int o, int l) where T : unmanaged
+    private static void Regroup<T>(T* src, T* dst, int a, int b, int l) where T : unmanaged
     {
         nint ps = (nint)src, pd = (nint)dst;
-        KernelParallel.For(KernelParallel.ChunkCount((long)nb * o * l), o, (start, end) =>
+        KernelParallel.For(KernelParallel.ChunkCount((long)a * b * l), b, (start, end) =>
         {
             for (long c = start; c < end; c++)
-            for (int i = 0; i < nb; i++)
-                new ReadOnlySpan<T>((T*)ps + ((long)i * o + c) * l, l).CopyTo(new Span<T>((T*)pd + (c * nb + i) * l, l));
+            for (int i = 0; i < a; i++)
+                new ReadOnlySpan<T>((T*)ps + ((long)i * b + c) * l, l).CopyTo(new Span<T>((T*)pd + (c * a + i) * l, l));
         });
     }
 
@@ -161,20 +178,6 @@ public static unsafe class ConvKernels
     {
         if (length < needed)
             throw new ArgumentException($"{op}: the {what} buffer holds {length} elements but the shape needs {needed}.");
-    }
-
-    /// <summary>Batched C = op(A) op(B) (beta 0) on the GEMM of T's precision.</summary>
-    private static void GemmBatched<T>(bool ta, bool tb, int batch, int m, int n, int k,
-        ReadOnlySpan<T> a, long sa, ReadOnlySpan<T> b, long sb, Span<T> c, long sc) where T : unmanaged, INumber<T>
-    {
-        if (typeof(T) == typeof(float))
-            Gemm.SgemmBatched(ta, tb, batch, m, n, k, 1f, MemoryMarshal.Cast<T, float>(a), sa,
-                MemoryMarshal.Cast<T, float>(b), sb, 0f, MemoryMarshal.Cast<T, float>(c), sc);
-        else if (typeof(T) == typeof(double))
-            Gemm.DgemmBatched(ta, tb, batch, m, n, k, 1.0, MemoryMarshal.Cast<T, double>(a), sa,
-                MemoryMarshal.Cast<T, double>(b), sb, 0.0, MemoryMarshal.Cast<T, double>(c), sc);
-        else
-            throw new NotSupportedException($"convolution is defined for float32 and float64, got {typeof(T).Name}.");
     }
 
     /// <summary>C = op(A) op(B) + beta C with explicit leading dimensions, on the GEMM of T's precision.</summary>
