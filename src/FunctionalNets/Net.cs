@@ -40,6 +40,21 @@ public sealed class Net
         model = NnLayerModule.sequential(Interop.List(layers.Select(l => l.Inner)));
     }
 
+    private Net(Layer model)
+    {
+        layers = [model];
+        this.model = model.Inner;
+    }
+
+    /// <summary>A net around one model (e.g. from <see cref="Models"/>), whose parameter names are the model's
+    /// own (no positional prefix).</summary>
+    /// <param name="model">The model.</param>
+    public static Net FromModel(Layer model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return new Net(model);
+    }
+
     /// <summary>A net running the layers one after another; their parameters are named by position as
     /// PyTorch's nn.Sequential names them ("0.weight", "0.bias", "2.weight", ...).</summary>
     /// <param name="layers">The layers, at least one.</param>
