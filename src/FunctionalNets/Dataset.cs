@@ -56,6 +56,25 @@ public sealed class Dataset
         return (b.Input, b.Target);
     }
 
+    /// <summary>Every example's class-index target, in order (for confusion matrices and per-class counts).</summary>
+    /// <exception cref="InvalidOperationException">The targets are not one class index per example.</exception>
+    public int[] Labels()
+    {
+        var labels = new int[Count];
+        const int chunk = 1024;
+        for (int start = 0; start < Count; start += chunk)
+        {
+            var indices = Enumerable.Range(start, Math.Min(chunk, Count - start)).ToArray();
+            var t = Inner.GetBatch(indices).Target;
+            if (t.Rank != 1)
+                throw new InvalidOperationException(
+                    $"Labels: the targets have shape {Interop.ShapeText(t.Shape!.ToArray())} per batch; class labels need one index per example.");
+            var values = t.ToDoubleArray();
+            for (int i = 0; i < values.Length; i++) labels[start + i] = (int)values[i];
+        }
+        return labels;
+    }
+
     /// <summary>A short description.</summary>
     public override string ToString() => $"Dataset({Count} examples)";
 }
@@ -89,6 +108,53 @@ public static class Datasets
         /// <summary>The 10,000 test examples.</summary>
         /// <param name="path">The folder holding the four MNIST files (gzipped or not), or null to search.</param>
         public static Dataset Test(string? path = null) => Load(path, train: false);
+    }
+
+    /// <summary>CIFAR-10: 50,000 training and 10,000 test colour images of 10 classes, inputs Float32
+    /// [3, 32, 32], targets the class indices. Read from the official binary archive
+    /// (cifar-10-binary.tar.gz, extracted on first use) or its extracted folder: the given path, else
+    /// $FUNCTIONALNETS_DATA/cifar10, the per-user cache or the repository's data/cifar10.</summary>
+    public static class Cifar10
+    {
+        private static readonly ConcurrentDictionary<string, Lazy<(IDataset Train, IDataset Test, string[] Classes)>> Cache = new();
+
+        private static readonly Microsoft.FSharp.Core.FSharpFunc<Batch, Batch> Normalized =
+            Interop.Func<Batch, Batch>(b => new Batch(Transforms.normalizeCifar10(b.Input), b.Target));
+
+        private static (IDataset Train, IDataset Test, string[] Classes) Load(string? path)
+        {
+            if (path is not null && string.IsNullOrWhiteSpace(path))
+                throw new ArgumentException("The CIFAR-10 path must not be empty; pass null to search the usual places.", nameof(path));
+            var found = global::FunctionalNets.Nn.Cifar10.find(Interop.Option(path));
+            return Cache.GetOrAdd(found, p => new(() =>
+            {
+                var d = global::FunctionalNets.Nn.Cifar10.load(p);
+                return (d.Train, d.Test, d.Classes);
+            })).Value;
+        }
+
+        /// <summary>The 50,000 training examples. With augment, each batch is randomly cropped (32 with
+        /// 4-pixel padding) and horizontally flipped, reproducibly from the seed and the batch's indices;
+        /// inputs are normalized with the CIFAR-10 channel means and standard deviations either way.</summary>
+        /// <param name="path">The archive, or a folder holding it or its batch files; null to search.</param>
+        /// <param name="augment">Random crop and flip per batch.</param>
+        /// <param name="seed">The seed of the augmentation.</param>
+        public static Dataset Train(string? path = null, bool augment = true, int seed = 0)
+        {
+            var train = Load(path).Train;
+            return new(augment
+                ? Transforms.mapWithKey(KeyModule.create(seed), Transforms.cifar10Train, train)
+                : NnDataset.map(Normalized, train));
+        }
+
+        /// <summary>The 10,000 test examples, normalized with the CIFAR-10 statistics.</summary>
+        /// <param name="path">The archive, or a folder holding it or its batch files; null to search.</param>
+        public static Dataset Test(string? path = null) =>
+            new(NnDataset.map(Normalized, Load(path).Test));
+
+        /// <summary>The class names in label order (airplane, automobile, ...).</summary>
+        /// <param name="path">The archive, or a folder holding it or its batch files; null to search.</param>
+        public static IReadOnlyList<string> Classes(string? path = null) => Load(path).Classes;
     }
 
     private static float[] Rows(float[,] values, string paramName)

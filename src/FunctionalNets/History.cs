@@ -12,6 +12,7 @@ public sealed class History : IReadOnlyDictionary<string, IReadOnlyList<double>>
 
     internal History(NnHistory inner)
     {
+        Inner = inner;
         Epochs = inner.Epochs.Length;
         foreach (var name in inner.Keys)
         {
@@ -19,6 +20,8 @@ public sealed class History : IReadOnlyDictionary<string, IReadOnlyList<double>>
             values[name] = inner.Item(name).ToArray();
         }
     }
+
+    internal NnHistory Inner { get; }
 
     /// <summary>Number of epochs run by the fit (fewer than asked when a callback stopped it).</summary>
     public int Epochs { get; }
