@@ -37,7 +37,7 @@ let private besideRepository () =
 
     up (DirectoryInfo AppContext.BaseDirectory)
 
-let private source =
+let internal source =
     lazy
         (match fromEnvironment () with
          | Some p -> p

@@ -125,3 +125,52 @@ let ``MnistMlp.fsx on 2000 images for 1 epoch prints a test accuracy above 0.8``
         let acc = Double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)
         Assert.True(acc > 0.8 && acc <= 1.0, sprintf "test accuracy %g, expected > 0.8:\n%s" acc out)
     | _ -> failwithf "no test accuracy line in:\n%s" out
+
+let private pictures =
+    [ "training_curves"; "confusion_matrix"; "filters" ]
+    |> List.collect (fun p -> [ p + ".svg"; p + ".png" ])
+
+let private assertPictures (dir: string) =
+    for p in pictures do
+        let file = Path.Combine(dir, p)
+        Assert.True(File.Exists file && FileInfo(file).Length > 200L, sprintf "%s was not written" file)
+
+[<Fact>]
+let ``MnistCnn.fsx on 1000 images for 1 epoch learns and writes its six pictures`` () =
+    let out = Path.Combine(Path.GetTempPath(), sprintf "fn-mnistcnn-%d" (Random.Shared.Next()))
+
+    try
+        let text =
+            runScript "MnistCnn.fsx" [ "--limit"; "1000"; "--epochs"; "1"; "--out"; out ] 240
+
+        Assert.Single(matches @"^epoch 1: [0-9.]+ s, val_accuracy" text) |> ignore
+
+        match matches @"^test accuracy: ([0-9.]+)" text with
+        | [ m ] ->
+            let acc = Double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)
+            Assert.True(acc > 0.7 && acc <= 1.0, sprintf "test accuracy %g, expected > 0.7:\n%s" acc text)
+        | _ -> failwithf "no test accuracy line in:\n%s" text
+
+        assertPictures out
+    finally
+        if Directory.Exists out then
+            Directory.Delete(out, true)
+
+[<Cifar10Tests.RealCifarFact>]
+let ``Cifar10.fsx on 256 images runs an epoch and writes its six pictures`` () =
+    let out = Path.Combine(Path.GetTempPath(), sprintf "fn-cifar-%d" (Random.Shared.Next()))
+
+    try
+        let text =
+            runScript
+                "Cifar10.fsx"
+                [ "--data"; Cifar10Tests.source.Value; "--limit"; "256"; "--epochs"; "1"; "--out"; out ]
+                300
+
+        Assert.Contains("CIFAR-10: 256 training and 256 test images, small, 1 epochs", text)
+        Assert.Single(matches @"^epoch 1: [0-9.]+ s, loss [0-9.]+, val_accuracy" text) |> ignore
+        Assert.Single(matches @"^test accuracy: 0\.[0-9]+ after 1 epochs" text) |> ignore
+        assertPictures out
+    finally
+        if Directory.Exists out then
+            Directory.Delete(out, true)
