@@ -1,29 +1,8 @@
 module FunctionalNets.Bench.MnistCnnEpochBench
 
-open System.Diagnostics
-open FunctionalNets
 open FunctionalNets.Nn
 
-/// One training epoch of the peer's MNIST CNN (conv32-pool-conv64-pool-fc128-dropout0.5-fc10, Adam 1e-3,
-/// batch 64), timed like ../shared/bench/pytorch_mnist.py --model cnn --epochs 1 --batch 64: the clock
-/// covers the training loop only, then the test set is evaluated.
+/// One training epoch of the peer's MNIST CNN (conv32-pool-conv64-pool-fc128-dropout0.5-fc10); the peer is
+/// ../shared/bench/pytorch_mnist.py --model cnn --epochs 1 --batch 64.
 let run () =
-    let mnist = Mnist.load (DataLocation.findMnist None)
-    let model = Models.mnistCnn ()
-    let tx = Optim.adam 1e-3
-    let state = Train.init model [ 1; 28; 28 ] tx (Key.create 0L)
-
-    let options =
-        { FitOptions.defaults with
-            Epochs = 1
-            BatchSize = 64
-        }
-
-    let watch = Stopwatch.StartNew()
-    let trained, _ = Train.fit model Losses.crossEntropy tx options mnist.Train state
-    let seconds = watch.Elapsed.TotalSeconds
-
-    let logs =
-        Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained mnist.Test 1000
-
-    printfn "{\"bench\":\"mnist_cnn_epoch\",\"train_seconds\":%.3f,\"test_accuracy\":%.4f}" seconds logs["accuracy"]
+    EpochBench.runMnist "mnist_cnn_epoch" (Models.mnistCnn ())

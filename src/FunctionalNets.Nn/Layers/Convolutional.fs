@@ -203,6 +203,45 @@ module ConvolutionalLayers =
             outShape (Shape.ofArray (x.Shape.ToArray()[1..])) |> ignore
             run x)
 
+    /// Conv1d and Conv2d: "weight" [outChannels; inChannels / groups; k (; k)], the op applied with the
+    /// layer's options and an optional bias.
+    let private convNd
+        (kind: string)
+        (spatialRank: int)
+        (op: Tensor -> Tensor -> Tensor option -> Tensor)
+        (inChannels: int)
+        (outChannels: int)
+        (kernelSize: int)
+        (stride: int)
+        (padding: int)
+        (dilation: int)
+        (groups: int)
+        (bias: bool)
+        =
+        let name =
+            sprintf
+                "%s(%d->%d, kernel=%d, stride=%d, padding=%d%s%s)"
+                kind
+                inChannels
+                outChannels
+                kernelSize
+                stride
+                padding
+                (if dilation <> 1 then sprintf ", dilation=%d" dilation else "")
+                (if groups <> 1 then sprintf ", groups=%d" groups else "")
+
+        checkConvArgs name inChannels outChannels kernelSize stride padding dilation groups
+
+        convLayer
+            name
+            spatialRank
+            inChannels
+            outChannels
+            ([ outChannels; inChannels / groups ] @ List.replicate spatialRank kernelSize)
+            bias
+            (fun _ size -> outLength size kernelSize stride padding dilation false)
+            op
+
     type Layers with
         /// PyTorch's Conv2d(inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias): a 2-D
         /// cross-correlation of [N; inChannels; H; W] with "weight" [outChannels; inChannels / groups; k; k]
@@ -222,42 +261,20 @@ module ConvolutionalLayers =
             let padding = defaultArg padding 0
             let dilation = defaultArg dilation 1
             let groups = defaultArg groups 1
-            let bias = defaultArg bias true
 
-            let name =
-                sprintf
-                    "Conv2d(%d->%d, kernel=%d, stride=%d, padding=%d%s%s)"
-                    inChannels
-                    outChannels
-                    kernelSize
-                    stride
-                    padding
-                    (if dilation <> 1 then sprintf ", dilation=%d" dilation else "")
-                    (if groups <> 1 then sprintf ", groups=%d" groups else "")
-
-            checkConvArgs name inChannels outChannels kernelSize stride padding dilation groups
-
-            convLayer
-                name
+            convNd
+                "Conv2d"
                 2
+                (fun x w b ->
+                    Tensor.conv2d (x, w, ?bias = b, stride = stride, padding = padding, dilation = dilation, groups = groups))
                 inChannels
                 outChannels
-                [ outChannels; inChannels / groups; kernelSize; kernelSize ]
-                bias
-                (fun _ size -> outLength size kernelSize stride padding dilation false)
-                (fun x w b ->
-                    match b with
-                    | Some b ->
-                        Tensor.conv2d (
-                            x,
-                            w,
-                            bias = b,
-                            stride = stride,
-                            padding = padding,
-                            dilation = dilation,
-                            groups = groups
-                        )
-                    | None -> Tensor.conv2d (x, w, stride = stride, padding = padding, dilation = dilation, groups = groups))
+                kernelSize
+                stride
+                padding
+                dilation
+                groups
+                (defaultArg bias true)
 
         /// PyTorch's Conv1d: [N; inChannels; L] with "weight" [outChannels; inChannels / groups; k] and "bias".
         static member conv1d
@@ -275,42 +292,20 @@ module ConvolutionalLayers =
             let padding = defaultArg padding 0
             let dilation = defaultArg dilation 1
             let groups = defaultArg groups 1
-            let bias = defaultArg bias true
 
-            let name =
-                sprintf
-                    "Conv1d(%d->%d, kernel=%d, stride=%d, padding=%d%s%s)"
-                    inChannels
-                    outChannels
-                    kernelSize
-                    stride
-                    padding
-                    (if dilation <> 1 then sprintf ", dilation=%d" dilation else "")
-                    (if groups <> 1 then sprintf ", groups=%d" groups else "")
-
-            checkConvArgs name inChannels outChannels kernelSize stride padding dilation groups
-
-            convLayer
-                name
+            convNd
+                "Conv1d"
                 1
+                (fun x w b ->
+                    Tensor.conv1d (x, w, ?bias = b, stride = stride, padding = padding, dilation = dilation, groups = groups))
                 inChannels
                 outChannels
-                [ outChannels; inChannels / groups; kernelSize ]
-                bias
-                (fun _ size -> outLength size kernelSize stride padding dilation false)
-                (fun x w b ->
-                    match b with
-                    | Some b ->
-                        Tensor.conv1d (
-                            x,
-                            w,
-                            bias = b,
-                            stride = stride,
-                            padding = padding,
-                            dilation = dilation,
-                            groups = groups
-                        )
-                    | None -> Tensor.conv1d (x, w, stride = stride, padding = padding, dilation = dilation, groups = groups))
+                kernelSize
+                stride
+                padding
+                dilation
+                groups
+                (defaultArg bias true)
 
         /// PyTorch's ConvTranspose2d: [N; inChannels; H; W] -> [N; outChannels; (H - 1) stride - 2 padding +
         /// dilation (k - 1) + outputPadding + 1; ...] with "weight" [inChannels; outChannels / groups; k; k] and
@@ -373,28 +368,16 @@ module ConvolutionalLayers =
                 bias
                 length
                 (fun x w b ->
-                    match b with
-                    | Some b ->
-                        Tensor.convTranspose2d (
-                            x,
-                            w,
-                            bias = b,
-                            stride = stride,
-                            padding = padding,
-                            outputPadding = outputPadding,
-                            groups = groups,
-                            dilation = dilation
-                        )
-                    | None ->
-                        Tensor.convTranspose2d (
-                            x,
-                            w,
-                            stride = stride,
-                            padding = padding,
-                            outputPadding = outputPadding,
-                            groups = groups,
-                            dilation = dilation
-                        ))
+                    Tensor.convTranspose2d (
+                        x,
+                        w,
+                        ?bias = b,
+                        stride = stride,
+                        padding = padding,
+                        outputPadding = outputPadding,
+                        groups = groups,
+                        dilation = dilation
+                    ))
 
         /// PyTorch's MaxPool2d(kernelSize, stride = kernelSize, padding = 0, dilation = 1, ceilMode = false).
         static member maxPool2d(kernelSize: int, ?stride: int, ?padding: int, ?dilation: int, ?ceilMode: bool) : Layer =
