@@ -66,7 +66,10 @@ module Generation =
             let keep =
                 match options.TopK with
                 | Some k when k < v ->
-                    let order = Array.init v id |> Array.sortWith (fun a b -> compare (logits[b], a) (logits[a], b))
+                    let order =
+                        Array.init v id
+                        |> Array.sortWith (fun a b -> compare (logits[b], a) (logits[a], b))
+
                     let kept = Array.zeroCreate v
                     order[.. k - 1] |> Array.iter (fun i -> kept[i] <- true)
                     kept
@@ -74,14 +77,9 @@ module Generation =
 
             let scaled = logits |> Array.map (fun l -> l / options.Temperature)
 
-            let top =
-                Seq.zip scaled keep
-                |> Seq.filter snd
-                |> Seq.map fst
-                |> Seq.max
+            let top = Seq.zip scaled keep |> Seq.filter snd |> Seq.map fst |> Seq.max
 
-            let weights =
-                Array.init v (fun i -> if keep[i] then exp (scaled[i] - top) else 0.0)
+            let weights = Array.init v (fun i -> if keep[i] then exp (scaled[i] - top) else 0.0)
 
             let total = Array.sum weights
             weights |> Array.map (fun w -> w / total)
@@ -140,7 +138,9 @@ module Generation =
                         t
                         t)
 
-            let last = Tensor.toFloatArray (Tensor.select (Tensor.select (logits, 0, 0), 0, t - 1))
+            let last =
+                Tensor.toFloatArray (Tensor.select (Tensor.select (logits, 0, 0), 0, t - 1))
+
             let next = sampleFrom options (Key.foldIn step key) last
             produced[step] <- next
             context.Add next

@@ -152,8 +152,11 @@ let ``GRU outputs equal the gates computed by hand, with b_hn inside the reset p
 
 [<Fact>]
 let ``tanh and relu RNNs equal act(W_ih x + b_ih + W_hh h + b_hh) by hand`` () =
-    checkAgainstReference (CellKind.Rnn RnnNonlinearity.Tanh) (rnnCell tanh) |> ignore
-    checkAgainstReference (CellKind.Rnn RnnNonlinearity.Relu) (rnnCell (max 0.0)) |> ignore
+    checkAgainstReference (CellKind.Rnn RnnNonlinearity.Tanh) (rnnCell tanh)
+    |> ignore
+
+    checkAgainstReference (CellKind.Rnn RnnNonlinearity.Relu) (rnnCell (max 0.0))
+    |> ignore
 
 [<Fact>]
 let ``one LSTM step with hand-picked weights gives the values worked out on paper`` () =
@@ -267,7 +270,14 @@ let ``gradients of a 2-layer bidirectional LSTM match central differences in Flo
     check (fun h -> loss ps x h c0) h0
     check (fun c -> loss ps x h0 c) c0
 
-    for name in [ "weight_ih_l0"; "weight_hh_l0_reverse"; "bias_hh_l0"; "weight_ih_l1_reverse"; "bias_ih_l1" ] do
+    for name in
+        [
+            "weight_ih_l0"
+            "weight_hh_l0_reverse"
+            "bias_hh_l0"
+            "weight_ih_l1_reverse"
+            "bias_ih_l1"
+        ] do
         check (fun w -> loss (withLeaf name w ps) x h0 c0) (leaf name ps)
 
 [<Fact>]
@@ -281,7 +291,10 @@ let ``GRU and RNN gradients match central differences in Float64`` () =
         let ps = paramsF64 cfg 21L
         let x = randn 22L [ 2; 4; 2 ]
         let w = randn 23L [ 2; 4; 6 ]
-        let loss (ps: Params) (x: Tensor) = Tensor.sum (fst (Recurrent.apply cfg ps Ctx.eval x None) * w)
+
+        let loss (ps: Params) (x: Tensor) =
+            Tensor.sum (fst (Recurrent.apply cfg ps Ctx.eval x None) * w)
+
         closeArrays 1e-6 (values (Diff.numGrad 1e-6 (loss ps) x)) (values (Diff.grad (loss ps) x))
 
         for name in [ "weight_hh_l0"; "bias_hh_l0_reverse" ] do
@@ -302,7 +315,7 @@ let ``the reverse direction equals a forward LSTM with the reverse weights over 
     let x = randn 32L [ 2; 5; 3 ]
     let out, final = Recurrent.apply cfg ps Ctx.eval x None
     let p = refParams ps "l0_reverse" 3 2
-    let reversed = Tensor.stack ([ for t in 4 .. -1 .. 0 -> Tensor.select (x, 1, t) ], 1)
+    let reversed = Tensor.stack ([ for t in 4..-1..0 -> Tensor.select (x, 1, t) ], 1)
     let zeros = Array.zeroCreate 4
     let expected = refRun lstmCell p (values reversed) 2 5 zeros zeros
     let backward = Tensor.slice (out, 2, 2, 4)
@@ -328,7 +341,10 @@ let ``running 4 steps equals running 2 steps and then 2 more from the returned s
         let x = randn 42L [ 2; 4; 3 ]
         let whole, wholeState = Recurrent.apply cfg ps Ctx.eval x None
         let first, mid = Recurrent.apply cfg ps Ctx.eval (Tensor.slice (x, 1, 0, 2)) None
-        let second, last = Recurrent.apply cfg ps Ctx.eval (Tensor.slice (x, 1, 2, 4)) (Some mid)
+
+        let second, last =
+            Recurrent.apply cfg ps Ctx.eval (Tensor.slice (x, 1, 2, 4)) (Some mid)
+
         closeArrays 1e-12 (values whole) (values (Tensor.cat ([ first; second ], 1)))
         closeArrays 1e-12 (values wholeState.H) (values last.H)
 
@@ -364,7 +380,10 @@ let ``dropout between layers is off in Eval, draws from the key in Train and nee
     let evalOut, _ = Recurrent.apply cfg ps Ctx.eval x None
     let plain, _ = Recurrent.apply { cfg with Dropout = 0.0 } ps Ctx.eval x None
     closeArrays 0.0 (values plain) (values evalOut)
-    let train k = fst (Recurrent.apply cfg ps (Ctx.train (Key.create k)) x None)
+
+    let train k =
+        fst (Recurrent.apply cfg ps (Ctx.train (Key.create k)) x None)
+
     closeArrays 0.0 (values (train 1L)) (values (train 1L))
     Assert.NotEqual<float[]>(values plain, values (train 1L))
 
@@ -394,7 +413,9 @@ let ``the layers infer shapes; recurrentLast and lastStep keep the final step`` 
     closeArrays 1e-6 (values viaStep) (values last)
 
 [<Fact>]
-let ``a bidirectional recurrentLast joins the forward state after the last step and the reverse one after the first`` () =
+let ``a bidirectional recurrentLast joins the forward state after the last step and the reverse one after the first``
+    ()
+    =
     let cfg =
         { Recurrent.config CellKind.Gru 2 3 with
             Bidirectional = true
@@ -416,7 +437,10 @@ let ``rowsAsSequence turns [N; C; H; W] images into [N; H; C * W] row sequences`
     let y = Layer.predict Layers.rowsAsSequence PTree.empty PTree.empty x
     Assert.Equal<int[]>([| 1; 3; 8 |], dims y)
     // Row 1 of channel 0 is 4..7, of channel 1 is 16..19.
-    closeArrays 0.0 [| 4.0; 5.0; 6.0; 7.0; 16.0; 17.0; 18.0; 19.0 |] (values (Tensor.select (Tensor.select (y, 0, 0), 0, 1)))
+    closeArrays
+        0.0
+        [| 4.0; 5.0; 6.0; 7.0; 16.0; 17.0; 18.0; 19.0 |]
+        (values (Tensor.select (Tensor.select (y, 0, 0), 0, 1)))
 
 // ---- bad input ----
 
@@ -458,7 +482,17 @@ let ``a wrong initial state shape or a missing c0 names the layer and the expect
 
     let e =
         Assert.Throws<ArgumentException>(fun () ->
-            Recurrent.apply cfg ps Ctx.eval x (Some { H = Tensor.zeros [ 1; 5; 2 ]; C = Some good }) |> ignore)
+            Recurrent.apply
+                cfg
+                ps
+                Ctx.eval
+                x
+                (Some
+                    {
+                        H = Tensor.zeros [ 1; 5; 2 ]
+                        C = Some good
+                    })
+            |> ignore)
 
     Assert.Contains("LSTM(3->2, layers=2)", e.Message)
     Assert.Contains("h0 has shape [1; 5; 2], expected [2; 5; 2]", e.Message)

@@ -28,15 +28,22 @@ let ``an unknown character names itself, its position and the vocabulary size`` 
     Assert.Contains("'z'", e.Message)
     Assert.Contains("position 2", e.Message)
     Assert.Contains("3 characters", e.Message)
-    let e2 = Assert.Throws<ArgumentOutOfRangeException>(fun () -> tok.Decode [| 0; 3 |] |> ignore)
+
+    let e2 =
+        Assert.Throws<ArgumentOutOfRangeException>(fun () -> tok.Decode [| 0; 3 |] |> ignore)
+
     Assert.Contains("id 3", e2.Message)
 
 [<Fact>]
 let ``ofChars keeps the given order and rejects duplicates`` () =
     let tok = CharTokenizer.ofChars [ 'b'; 'a' ] :> ITokenizer
     Assert.Equal<int[]>([| 1; 0 |], tok.Encode "ab")
-    Assert.Throws<ArgumentException>(fun () -> CharTokenizer.ofChars [ 'a'; 'a' ] |> ignore) |> ignore
-    Assert.Throws<ArgumentException>(fun () -> CharTokenizer.ofText "" |> ignore) |> ignore
+
+    Assert.Throws<ArgumentException>(fun () -> CharTokenizer.ofChars [ 'a'; 'a' ] |> ignore)
+    |> ignore
+
+    Assert.Throws<ArgumentException>(fun () -> CharTokenizer.ofText "" |> ignore)
+    |> ignore
 
 [<Fact>]
 let ``the byte tokenizer gives UTF-8 bytes, 256 ids, and round-trips non-ASCII text`` () =
@@ -46,7 +53,9 @@ let ``the byte tokenizer gives UTF-8 bytes, 256 ids, and round-trips non-ASCII t
     Assert.Equal<int[]>([| 0x61; 0xC3; 0xA9; 0xE2; 0x82; 0xAC |], tok.Encode "aé€")
     let text = "naïve café, 1611 — Ἐν ἀρχῇ"
     Assert.Equal(text, tok.Decode(tok.Encode text))
-    Assert.Throws<ArgumentOutOfRangeException>(fun () -> tok.Decode [| 256 |] |> ignore) |> ignore
+
+    Assert.Throws<ArgumentOutOfRangeException>(fun () -> tok.Decode [| 256 |] |> ignore)
+    |> ignore
 
 // ---- files ----
 
@@ -99,8 +108,12 @@ let ``windows give inputs and targets shifted by one at each stride`` () =
     Assert.Equal(DType.Int64, batch.Input.DType)
     Assert.Equal<int[]>([| 102; 103; 104; 106; 107; 108 |], longs batch.Input)
     Assert.Equal<int[]>([| 103; 104; 105; 107; 108; 109 |], longs batch.Target)
-    Assert.Throws<ArgumentOutOfRangeException>(fun () -> ds.GetBatch [| 4 |] |> ignore) |> ignore
-    Assert.Throws<ArgumentException>(fun () -> Text.windows 10 1 ids |> ignore) |> ignore
+
+    Assert.Throws<ArgumentOutOfRangeException>(fun () -> ds.GetBatch [| 4 |] |> ignore)
+    |> ignore
+
+    Assert.Throws<ArgumentException>(fun () -> Text.windows 10 1 ids |> ignore)
+    |> ignore
 
 [<Fact>]
 let ``the train/validation split is contiguous and keeps every token once`` () =
@@ -141,7 +154,13 @@ let ``top-k 1 and temperature 0 are greedy for every key`` () =
 
 [<Fact>]
 let ``probabilities are softmax(logits / T), restricted to the top k and renormalized`` () =
-    let p = Generation.probabilities { Generation.options 8 with Temperature = 0.5 } logits
+    let p =
+        Generation.probabilities
+            { Generation.options 8 with
+                Temperature = 0.5
+            }
+            logits
+
     let expected = softmax 0.5 logits
     Array.iter2 (fun (e: float) (a: float) -> Assert.Equal(e, a, 12)) expected p
 
@@ -153,7 +172,11 @@ let ``probabilities are softmax(logits / T), restricted to the top k and renorma
             logits
     // The two largest logits are 2.0 (id 1) and 1.2 (id 3).
     let e1, e3 = exp 2.0, exp 1.2
-    Array.iter2 (fun (e: float) (a: float) -> Assert.Equal(e, a, 12)) [| 0.0; e1 / (e1 + e3); 0.0; e3 / (e1 + e3); 0.0 |] top2
+
+    Array.iter2
+        (fun (e: float) (a: float) -> Assert.Equal(e, a, 12))
+        [| 0.0; e1 / (e1 + e3); 0.0; e3 / (e1 + e3); 0.0 |]
+        top2
 
 [<Fact>]
 let ``a higher temperature flattens the distribution`` () =
@@ -161,14 +184,23 @@ let ``a higher temperature flattens the distribution`` () =
         p |> Array.sumBy (fun v -> if v > 0.0 then -v * log v else 0.0)
 
     let at t =
-        entropy (Generation.probabilities { Generation.options 8 with Temperature = t } logits)
+        entropy (
+            Generation.probabilities
+                { Generation.options 8 with
+                    Temperature = t
+                }
+                logits
+        )
 
     Assert.True(at 0.5 < at 1.0 && at 1.0 < at 2.0 && at 2.0 < log 5.0)
 
 [<Fact>]
 let ``the same key gives the same sample and draws follow the probabilities`` () =
     let o = Generation.options 8
-    let draw k = Generation.sampleFrom o (Key.create k) logits
+
+    let draw k =
+        Generation.sampleFrom o (Key.create k) logits
+
     Assert.Equal(draw 5L, draw 5L)
     let n = 4000
     let counts = Array.zeroCreate 5
@@ -195,7 +227,11 @@ let ``generate feeds back its samples and crops the context to the model's lengt
         let xs = longs ids
 
         let logits =
-            Array.init (t * vocab) (fun j -> if j % vocab = (xs[j / vocab] + 1) % vocab then 10.0 else 0.0)
+            Array.init (t * vocab) (fun j ->
+                if j % vocab = (xs[j / vocab] + 1) % vocab then
+                    10.0
+                else
+                    0.0)
 
         Tensor.ofArray (logits, [ 1; t; vocab ])
 
@@ -206,7 +242,10 @@ let ``generate feeds back its samples and crops the context to the model's lengt
 
     Assert.Equal<int[]>([| 3; 4; 5; 6; 0; 1 |], Generation.generate model greedy (Key.create 0L) [| 1; 2 |] 6)
     Assert.Equal(3, longest)
-    let sampled k = Generation.generate model (Generation.options 3) (Key.create k) [| 1 |] 10
+
+    let sampled k =
+        Generation.generate model (Generation.options 3) (Key.create k) [| 1 |] 10
+
     Assert.Equal<int[]>(sampled 9L, sampled 9L)
 
     let e =

@@ -91,7 +91,9 @@ type CharTokenizer private (chars: char[]) =
 type ByteTokenizer() =
     interface ITokenizer with
         member _.VocabSize = 256
-        member _.Encode(text: string) = Encoding.UTF8.GetBytes text |> Array.map int
+
+        member _.Encode(text: string) =
+            Encoding.UTF8.GetBytes text |> Array.map int
 
         member _.Decode(ids: int[]) =
             ids
@@ -158,7 +160,11 @@ module Text =
                     yield! ancestors (DirectoryInfo(AppContext.BaseDirectory))
                 ]
 
-        match candidates |> List.map (fun d -> Path.Combine(d, fileName)) |> List.tryFind File.Exists with
+        match
+            candidates
+            |> List.map (fun d -> Path.Combine(d, fileName))
+            |> List.tryFind File.Exists
+        with
         | Some path -> path
         | None ->
             raise (
@@ -196,8 +202,8 @@ module Text =
             member _.Count = count
 
             member _.GetBatch(indices) =
-                let inputs = Array.zeroCreate<int64> (indices.Length * blockSize)
-                let targets = Array.zeroCreate<int64> (indices.Length * blockSize)
+                let inputs = Array.zeroCreate<int64>(indices.Length * blockSize)
+                let targets = Array.zeroCreate<int64>(indices.Length * blockSize)
 
                 indices
                 |> Array.iteri (fun row i ->
@@ -233,11 +239,6 @@ module Text =
         ids[.. cut - 1], ids[cut..]
 
     /// Training and validation window datasets (Text.windows) over the two parts of Text.splitIds.
-    let trainValidation
-        (blockSize: int)
-        (stride: int)
-        (validationFraction: float)
-        (ids: int[])
-        : IDataset * IDataset =
+    let trainValidation (blockSize: int) (stride: int) (validationFraction: float) (ids: int[]) : IDataset * IDataset =
         let train, valid = splitIds validationFraction ids
         windows blockSize stride train, windows blockSize stride valid

@@ -106,7 +106,8 @@ module Recurrent =
         if not (cfg.Dropout >= 0.0 && cfg.Dropout < 1.0) then
             fail (sprintf "dropout must be in [0, 1), got %g." cfg.Dropout)
 
-    let private suffix (direction: int) = if direction = 1 then "_reverse" else ""
+    let private suffix (direction: int) =
+        if direction = 1 then "_reverse" else ""
 
     /// PyTorch's parameter names, in its state_dict order: per layer and direction weight_ih_l{k},
     /// weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, with "_reverse" for the backward direction.
@@ -144,7 +145,10 @@ module Recurrent =
             else
                 [ g ]
 
-        Node(names |> List.mapi (fun i n -> n, Leaf(Init.uniform (keys[i], shapeOf n, -k, k))))
+        Node(
+            names
+            |> List.mapi (fun i n -> n, Leaf(Init.uniform (keys[i], shapeOf n, -k, k)))
+        )
 
     // The pieces of x along dim 0, by halving: each slice's adjoint is the size of the tensor it was cut
     // from, so halving costs O(T log T) copies in the backward pass where T slices of the whole would
@@ -195,7 +199,9 @@ module Recurrent =
 
     // One layer in one direction over a time-major input [T; N; F]: the outputs [T; N; H] and the final (h, c).
     let private runDirection (cfg: RecurrentConfig) (ps: Params) (label: string) (reverse: bool) (x: Tensor) (h0, c0) =
-        let p n = Layer.param (name cfg) (sprintf "%s_%s" n label) ps
+        let p n =
+            Layer.param (name cfg) (sprintf "%s_%s" n label) ps
+
         let wih, whh = p "weight_ih", p "weight_hh"
 
         let bih, bhh =
@@ -293,7 +299,9 @@ module Recurrent =
 
         let dirs = directions cfg
         let stateShape = [ cfg.NumLayers * dirs; n; cfg.HiddenSize ]
-        let zeros () = Tensor.zeros (stateShape, x.DType, x.Device)
+
+        let zeros () =
+            Tensor.zeros (stateShape, x.DType, x.Device)
 
         let h0, c0 =
             match state0, cfg.Kind with
@@ -308,7 +316,10 @@ module Recurrent =
                 | None ->
                     invalidArg
                         "state"
-                        (sprintf "%s: the initial state needs a cell state c0 of shape %s." layerName (Shape.format stateShape))
+                        (sprintf
+                            "%s: the initial state needs a cell state c0 of shape %s."
+                            layerName
+                            (Shape.format stateShape))
             | Some s, _ ->
                 checkState cfg "h0" stateShape s.H
                 s.H, s.H
@@ -319,13 +330,24 @@ module Recurrent =
             [ 0 .. cfg.NumLayers - 1 ]
             |> List.fold
                 (fun (input, finals) layer ->
-                    let input = if layer > 0 then dropoutBetween cfg ctx layer input else input
+                    let input =
+                        if layer > 0 then
+                            dropoutBetween cfg ctx layer input
+                        else
+                            input
 
                     let results =
                         [
                             for d in 0 .. dirs - 1 ->
                                 let idx = layer * dirs + d
-                                runDirection cfg ps (sprintf "l%d%s" layer (suffix d)) (d = 1) input (hs0[idx], cs0[idx])
+
+                                runDirection
+                                    cfg
+                                    ps
+                                    (sprintf "l%d%s" layer (suffix d))
+                                    (d = 1)
+                                    input
+                                    (hs0[idx], cs0[idx])
                         ]
 
                     let out =
@@ -350,7 +372,10 @@ module Recurrent =
     /// after the last step, joined with the reverse direction's after the first (what a classifier reads).
     let lastHidden (cfg: RecurrentConfig) (state: RecurrentState) : Tensor =
         let dirs = directions cfg
-        let top = Tensor.slice (state.H, 0, (cfg.NumLayers - 1) * dirs, cfg.NumLayers * dirs)
+
+        let top =
+            Tensor.slice (state.H, 0, (cfg.NumLayers - 1) * dirs, cfg.NumLayers * dirs)
+
         Tensor.cat (unbind top, 1)
 
 /// The recurrent layers.
@@ -372,7 +397,9 @@ module RecurrentLayers =
         if not cfg.BatchFirst then
             invalidArg
                 "cfg"
-                (sprintf "%s: as a Layer the input is batch-first ([N; T; F]); use Recurrent.apply for [T; N; F]." (Recurrent.name cfg))
+                (sprintf
+                    "%s: as a Layer the input is batch-first ([N; T; F]); use Recurrent.apply for [T; N; F]."
+                    (Recurrent.name cfg))
 
         let init (key: Key) (shape: Shape) =
             perExample cfg shape
@@ -397,10 +424,13 @@ module RecurrentLayers =
         /// A recurrent stack that keeps only the top layer's final hidden state, [N; directions * H]
         /// (Recurrent.lastHidden): the usual sequence-classifier body.
         static member recurrentLast(cfg: RecurrentConfig) : Layer =
-            let inner = layerOf cfg (fun _ -> Shape.ofList [ Recurrent.directions cfg * cfg.HiddenSize ]) (fun _ s ->
-                Recurrent.lastHidden cfg s)
+            let inner =
+                layerOf cfg (fun _ -> Shape.ofList [ Recurrent.directions cfg * cfg.HiddenSize ]) (fun _ s ->
+                    Recurrent.lastHidden cfg s)
 
-            { inner with Name = inner.Name + ".last" }
+            { inner with
+                Name = inner.Name + ".last"
+            }
 
         /// A one-layer LSTM over [N; T; inputSize] giving [N; T; hiddenSize].
         static member lstm (inputSize: int) (hiddenSize: int) : Layer =
@@ -440,12 +470,16 @@ module RecurrentLayers =
                     if shape.Rank <> 3 then
                         invalidArg
                             "shape"
-                            (sprintf "RowsAsSequence: input shape %O (per example) must be [channels; height; width]." shape)
+                            (sprintf
+                                "RowsAsSequence: input shape %O (per example) must be [channels; height; width]."
+                                shape)
 
                     Shape.ofList [ shape[1]; shape[0] * shape[2] ])
                 (fun _ x ->
                     if x.Rank <> 4 then
-                        invalidArg "input" (sprintf "RowsAsSequence: input %O must be [batch; channels; height; width]." x.Shape)
+                        invalidArg
+                            "input"
+                            (sprintf "RowsAsSequence: input %O must be [batch; channels; height; width]." x.Shape)
 
                     let rows = Tensor.permute (x, [ 0; 2; 1; 3 ])
                     Tensor.reshape (rows, [ x.Shape[0]; x.Shape[2]; x.Shape[1] * x.Shape[3] ]))
