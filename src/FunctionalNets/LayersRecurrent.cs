@@ -25,7 +25,7 @@ public static partial class Layers
             "relu" => "rnn_relu",
             _ => throw new ArgumentException($"Rnn: nonlinearity must be \"tanh\" or \"relu\", got \"{nonlinearity}\".", nameof(nonlinearity)),
         };
-        return Recurrent(kind, "Rnn", inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences);
+        return MakeRecurrent(kind, "Rnn", inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences);
     }
 
     /// <summary>An LSTM stack with PyTorch's equations (gates i, f, g, o), parameter names and
@@ -40,7 +40,7 @@ public static partial class Layers
     /// <param name="returnSequences">true: every step's output; false: the final hidden state (for classifiers).</param>
     public static Layer Lstm(int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
         double dropout = 0.0, bool bias = true, bool returnSequences = true) =>
-        Recurrent("lstm", "Lstm", inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences);
+        MakeRecurrent("lstm", "Lstm", inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences);
 
     /// <summary>A GRU stack with PyTorch's equations (gates r, z, n), parameter names and initialization,
     /// over batch-first sequences [N, T, inputSize]. Outputs [N, T, directions * hidden], or with
@@ -54,7 +54,7 @@ public static partial class Layers
     /// <param name="returnSequences">true: every step's output; false: the final hidden state (for classifiers).</param>
     public static Layer Gru(int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
         double dropout = 0.0, bool bias = true, bool returnSequences = true) =>
-        Recurrent("gru", "Gru", inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences);
+        MakeRecurrent("gru", "Gru", inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences);
 
     /// <summary>The last time step of a batch-first sequence: [N, T, F] -> [N, F].</summary>
     public static Layer LastStep() => new(Bridge.LastStep());
@@ -63,7 +63,7 @@ public static partial class Layers
     /// [1, 28, 28] digit as 28 steps of 28 features).</summary>
     public static Layer RowsAsSequence() => new(Bridge.RowsAsSequence());
 
-    private static Layer Recurrent(string kind, string name, int inputSize, int hiddenSize, int numLayers,
+    private static Layer MakeRecurrent(string kind, string name, int inputSize, int hiddenSize, int numLayers,
         bool bidirectional, double dropout, bool bias, bool returnSequences)
     {
         if (inputSize < 1)
