@@ -503,6 +503,16 @@ let ``a wrong initial state shape or a missing c0 names the layer and the expect
 
     Assert.Contains("c0", e2.Message)
 
+    let gru = Recurrent.config CellKind.Gru 3 2
+    let gruPs = Recurrent.init gru (Key.create 1L)
+    let h = Tensor.zeros [ 1; 5; 2 ]
+
+    let e3 =
+        Assert.Throws<ArgumentException>(fun () ->
+            Recurrent.apply gru gruPs Ctx.eval x (Some { H = h; C = Some h }) |> ignore)
+
+    Assert.Contains("GRU(3->2): only an LSTM has a cell state", e3.Message)
+
 [<Fact>]
 let ``bad configurations are rejected with the layer's name`` () =
     let e =

@@ -320,8 +320,13 @@ module Recurrent =
                             "%s: the initial state needs a cell state c0 of shape %s."
                             layerName
                             (Shape.format stateShape))
+            | Some { C = Some _ }, _ ->
+                invalidArg
+                    "state"
+                    (sprintf "%s: only an LSTM has a cell state; pass the initial state with C = None." layerName)
             | Some s, _ ->
                 checkState cfg "h0" stateShape s.H
+                // RNN and GRU carry no cell state: h0 fills the unused slot.
                 s.H, s.H
 
         let hs0, cs0 = unbind h0 |> Array.ofList, unbind c0 |> Array.ofList
