@@ -174,3 +174,18 @@ let ``Cifar10.fsx on 256 images runs an epoch and writes its six pictures`` () =
     finally
         if Directory.Exists out then
             Directory.Delete(out, true)
+
+[<Fact>]
+let ``LstmSequence.fsx on 2000 images for 1 epoch beats chance by a margin`` () =
+    let out =
+        runScript "LstmSequence.fsx" [ "--limit"; "2000"; "--epochs"; "1"; "--hidden"; "64" ] 240
+
+    Assert.Contains("sequential MNIST: 2000 training and 2000 test images, 1 epochs", out)
+    Assert.Single(matches @"^epoch 1/1: train loss [0-9.]+" out) |> ignore
+
+    match matches @"^test accuracy: ([0-9.]+)" out with
+    | [ m ] ->
+        // Ten classes: chance is 0.1; one short epoch of an LSTM reading rows gets well past it.
+        let acc = Double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)
+        Assert.True(acc > 0.2 && acc <= 1.0, sprintf "test accuracy %g, expected > 0.2:\n%s" acc out)
+    | _ -> failwithf "no test accuracy line in:\n%s" out
