@@ -110,6 +110,20 @@ public static class Datasets
         public static Dataset Test(string? path = null) => Load(path, train: false);
     }
 
+    /// <summary>A language-model dataset of sliding windows over token ids: example i has input ids
+    /// [s, s + blockSize) and target ids [s + 1, s + blockSize] (the next token at every position), with
+    /// s = i * stride; both Int64 [blockSize].</summary>
+    /// <param name="ids">The token ids, e.g. from <see cref="CharTokenizer.Encode"/>.</param>
+    /// <param name="blockSize">Tokens per example (the model's context).</param>
+    /// <param name="stride">Tokens between the starts of consecutive examples; defaults to blockSize.</param>
+    public static Dataset TextWindows(int[] ids, int blockSize, int? stride = null)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (blockSize < 1) throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "TextWindows: blockSize must be >= 1.");
+        if (stride is < 1) throw new ArgumentOutOfRangeException(nameof(stride), stride, "TextWindows: stride must be >= 1.");
+        return new(global::FunctionalNets.Nn.Text.windows(blockSize, stride ?? blockSize, ids));
+    }
+
     /// <summary>CIFAR-10: 50,000 training and 10,000 test colour images of 10 classes, inputs Float32
     /// [3, 32, 32], targets the class indices. Read from the official binary archive
     /// (cifar-10-binary.tar.gz, extracted on first use) or its extracted folder: the given path, else

@@ -59,6 +59,17 @@ public static class Losses
         return Of("cross_entropy", (p, t) => NnLosses.crossEntropyWith(labelSmoothing, p, t));
     }
 
+    /// <summary>Cross-entropy of a language model's next-token logits [N, T, V] against target ids [N, T],
+    /// averaged over every position (the mean loss per token, in nats; divide by ln 2 for bits).</summary>
+    public static Loss SequenceCrossEntropy() => Of("sequence_cross_entropy", (logits, targets) =>
+    {
+        if (logits.Rank != 3 || targets.Rank != 2)
+            throw new ArgumentException(
+                $"SequenceCrossEntropy: expected logits [N, T, V] and target ids [N, T], got {Interop.ShapeText(logits.Shape!.ToArray())} and {Interop.ShapeText(targets.Shape!.ToArray())}.");
+        int vocab = logits.Shape!.ToArray()[2];
+        return NnLosses.crossEntropy(Ops.Reshape(logits, -1, vocab), Ops.Reshape(targets, -1));
+    });
+
     /// <summary>Negative log-likelihood of log-probabilities (nn.NLLLoss), e.g. after LogSoftmax.</summary>
     public static Loss NLL() => Of("nll", NnLosses.nll);
 

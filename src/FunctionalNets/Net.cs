@@ -242,6 +242,29 @@ public sealed class Net
         return output.NoDiff;
     }
 
+    /// <summary>Continues a prompt with a language model (a net mapping token ids [1, T] to logits [1, T, V],
+    /// e.g. <see cref="Layers.Gpt"/>): each new token is drawn from the softmax of the last position's
+    /// logits divided by the temperature, among the topK most likely tokens when given; temperature 0
+    /// picks the most likely token. The model sees at most the last contextLength tokens.</summary>
+    /// <param name="prompt">The ids to start from (at least one).</param>
+    /// <param name="count">How many ids to generate.</param>
+    /// <param name="contextLength">The model's context length.</param>
+    /// <param name="temperature">The sampling temperature (&gt;= 0).</param>
+    /// <param name="topK">Sample among the k most likely tokens only.</param>
+    /// <param name="seed">The seed of the draws.</param>
+    /// <returns>The generated ids (without the prompt).</returns>
+    public int[] Generate(int[] prompt, int count, int contextLength, double temperature = 1.0, int? topK = null, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        if (contextLength < 1) throw new ArgumentOutOfRangeException(nameof(contextLength), contextLength, "Generate: contextLength must be >= 1.");
+        if (topK is < 1) throw new ArgumentOutOfRangeException(nameof(topK), topK, "Generate: topK must be >= 1.");
+        var ts = Built(nameof(Generate));
+        var options = new global::FunctionalNets.Nn.SamplingOptions(temperature, topK.HasValue ? FSharpOption<int>.Some(topK.Value) : FSharpOption<int>.None, contextLength);
+        var forward = Interop.Func<Tensor, Tensor>(ids =>
+            Scope.run(FuncConvert.FromFunc(() => NnLayerModule.predict(model, ts.Params, ts.State, ids))).NoDiff);
+        return global::FunctionalNets.Nn.Generation.generate(forward, options, KeyModule.create(seed), prompt, count);
+    }
+
     /// <summary>The predicted class of every example: the index of the highest output for [N, C] outputs,
     /// or 1 where the single output is above 0.5 for [N, 1] or [N] outputs (probabilities from a Sigmoid).</summary>
     /// <param name="data">The examples.</param>
