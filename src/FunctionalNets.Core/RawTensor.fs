@@ -213,6 +213,13 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
         input: RawTensor * mean: RawTensor * rstd: RawTensor * weight: RawTensor option * normalized: int ->
             RawTensor * RawTensor * RawTensor
 
+    /// softmax(scale * this) over the last dim S of a [..., L, S] tensor of attention scores, in one pass per row;
+    /// with causal, query i (the index along dim -2) gets weight 0 on keys j > i. Float32 and Float64.
+    abstract AttentionSoftmax: scale: float * causal: bool -> RawTensor
+
+    /// With this as the gradient of AttentionSoftmax's output y: scale * y * (g - sum(g * y)) per row.
+    abstract AttentionSoftmaxBackward: output: RawTensor * scale: float -> RawTensor
+
     /// The elements in row-major order as a typed array (float32[], float[], int[], int64[] or bool[]).
     abstract ToArray: unit -> Array
     /// Adds other (same shape and dtype) into this tensor's storage. Only for storage the caller owns.

@@ -115,6 +115,26 @@ let ``scaledDotProductAttention gradients match finite differences`` () =
             seed)
 
 [<Fact>]
+let ``scaledDotProductAttention second derivatives match finite differences`` () =
+    // checkGrad on a gradient exercises the fused softmax's composite backward rule (reverse over reverse and
+    // forward over reverse).
+    forAllN 8 case (fun ((_, _, _, _, _, kind, seed) as c) ->
+        let q, k, v, mask, _ = build c
+        let cube (t: Tensor) = Tensor.sum (t * t * t)
+        checkGrad (sprintf "grad of attention wrt q %A" c) (Diff.grad (fun q -> cube (sdpa kind mask q k v))) q seed)
+
+[<Fact>]
+let ``Float32 causal attention on a CharGpt-sized batch agrees with the Float64 formula`` () =
+    // Large enough that the fused softmax splits rows across threads.
+    let b, l, e = 8, 64, 16
+    let qs, ks, vs = valuesOf Real (b * l * e) 1, valuesOf Real (b * l * e) 2, valuesOf Real (b * l * e) 3
+    let round = Array.map (fun (v: float) -> float (float32 v))
+    let f32 v = Tensor.cast (tensorOf [| b; l; e |] v, DType.Float32)
+    let y = Tensor.scaledDotProductAttention (f32 qs, f32 ks, f32 vs, isCausal = true)
+    let expected = attentionRef b l l e e (1.0 / 4.0) (fun _ i j -> if j <= i then 0.0 else Double.NegativeInfinity) (round qs) (round ks) (round vs)
+    assertCloseTol 1e-5 1e-4 "float32 causal attention" "[8; 64; 16]" [| b; l; e |] expected (values (Tensor.cast (y, DType.Float64)))
+
+[<Fact>]
 let ``the causal mask leaks nothing: changing keys and values after t never changes outputs up to t`` () =
     let n, t, e = 2, 6, 3
     let q = tensorOf [| n; t; e |] (valuesOf Real (n * t * e) 1)

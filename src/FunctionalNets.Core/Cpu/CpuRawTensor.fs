@@ -768,7 +768,7 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         let arr (o: RawTensor option) : 'T[] =
             match o with
             | Some r -> CpuRawTensor.Of(r, "layerNorm").Data :?> 'T[]
-            | None -> null
+            | None -> Unchecked.defaultof<_>
 
         match t.Data with
         | :? (float32[]) as x ->
@@ -809,7 +809,7 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         let w: Array =
             match weight with
             | Some r -> data r
-            | None -> null
+            | None -> Unchecked.defaultof<_>
 
         match t.Data with
         | :? (float32[]) as g ->
@@ -841,6 +841,34 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         | _ -> invalidArg "dy" (sprintf "layerNormBackward: expected a Float32 or Float64 tensor, got %O %O." dtype shape)
 
         dx :> RawTensor, dw :> RawTensor, db :> RawTensor
+
+    override t.AttentionSoftmax(scale, causal) =
+        let d = shape.Dims
+
+        if d.Length < 2 then
+            invalidArg "x" (sprintf "attentionSoftmax: expected scores [..., L, S], got %O." shape)
+
+        let l, s = d[d.Length - 2], d[d.Length - 1]
+        let rows = int64 shape.Numel / int64 (max 1 s)
+
+        t.PlaneKernel(
+            "attentionSoftmax",
+            shape,
+            (fun a b -> FunctionalNets.Kernels.AttentionSoftmax.Forward(a, rows, l, s, scale, causal, b)),
+            (fun a b -> FunctionalNets.Kernels.AttentionSoftmax.Forward(a, rows, l, s, scale, causal, b))
+        )
+
+    override t.AttentionSoftmaxBackward(output, scale) =
+        let s = shape.Dims[shape.Rank - 1]
+        let rows = int64 shape.Numel / int64 (max 1 s)
+        let y = CpuRawTensor.Of(output, "attentionSoftmaxBackward").Data
+
+        t.PlaneKernel(
+            "attentionSoftmaxBackward",
+            shape,
+            (fun a b -> FunctionalNets.Kernels.AttentionSoftmax.Backward(a, y :?> float32[], rows, s, scale, b)),
+            (fun a b -> FunctionalNets.Kernels.AttentionSoftmax.Backward(a, y :?> float[], rows, s, scale, b))
+        )
 
     override t.ToArray() = t.Data.Clone() :?> Array
 

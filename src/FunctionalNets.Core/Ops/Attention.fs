@@ -44,6 +44,29 @@ module AttentionOps =
                     k.Shape
                     v.Shape)
 
+    /// softmax(scale * scores) over the last dim, query i attending to keys j <= i only when causal: one fused
+    /// kernel pass for the value and one for the first-order gradient (y (g - sum(g y)) scale); derivatives of
+    /// higher order and forward mode use that formula written with tensor ops.
+    let rec internal attentionSoftmax (scale: float) (causal: bool) (scores: Tensor) : Tensor =
+        let rowSum (t: Tensor) = Tensor.sum (t, [ -1 ], true)
+
+        TensorCore.apply
+            {
+                Name = "attentionSoftmax"
+                Raw = fun r -> r[0].AttentionSoftmax(scale, causal)
+                Jvp =
+                    fun _ y _ t ->
+                        let ts = t * scale
+                        y * (ts - rowSum (ts * y))
+                Vjp =
+                    fun _ y _ g ->
+                        if not g.IsDifferentiable && not y.IsDifferentiable then
+                            TConst(g.Raw.AttentionSoftmaxBackward(y.Raw, scale))
+                        else
+                            y * (g - rowSum (g * y)) * scale
+            }
+            [| scores |]
+
     type Tensor with
         /// softmax(q k^T * scale + mask) v over the last two dims, batch dims broadcasting: q [..., L, E],
         /// k [..., S, E], v [..., S, Ev] give [..., L, Ev]. scale defaults to 1 / sqrt E. mask broadcasts to the
@@ -84,7 +107,16 @@ module AttentionOps =
                 invalidArg "mask" (sprintf "%s: give either a mask or isCausal, not both (PyTorch's rule)." op)
 
             let scale = defaultArg scale (1.0 / sqrt (float e))
-            let scores = MatmulOps.matmulT q false k true * scale
+            // The scale folds into the fused softmax unless an additive mask must be added after scaling (or a
+            // non-positive scale would flip the -inf of a Bool mask).
+            let fuseScale =
+                scale > 0.0
+                && (match mask with
+                    | Some m -> m.DType = DType.Bool
+                    | None -> true)
+
+            let raw = MatmulOps.matmulT q false k true
+            let scores = if fuseScale then raw else raw * scale
             let neginf = TConst(q.Raw.Backend.Full(Shape.Scalar, q.DType, System.Double.NegativeInfinity))
 
             let scores =
@@ -113,12 +145,10 @@ module AttentionOps =
                                 op
                                 q.DType
                                 m.DType)
-                | None when isCausal ->
-                    let keep = MaskingOps.triangleMask q.Raw.Backend l s 0 false
-                    Tensor.where (TConst keep, scores, neginf)
                 | None -> scores
 
-            let weights = Tensor.softmax (scores, -1)
+            let weights =
+                attentionSoftmax (if fuseScale then scale else 1.0) (isCausal && mask.IsNone) scores
 
             let weights =
                 if p > 0.0 then

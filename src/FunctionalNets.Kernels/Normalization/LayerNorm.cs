@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -27,7 +28,7 @@ public static class LayerNorm
         CheckLengths(nameof(Forward), rows, n, x.Length, y.Length);
         // Two passes over a row held in cache (mean, then centred squares) keep float32 variance accurate where
         // E[x^2] - E[x]^2 would cancel.
-        KernelParallel.For(KernelParallel.ChunkCount(rows * n * 4), rows, (r0, r1) =>
+        KernelParallel.For(KernelParallel.ChunkCount(rows * n * 4), rows, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r0, r1) =>
         {
             var tmp = new T[n];
             T count = T.CreateTruncating(n), e = T.CreateTruncating(eps);
@@ -64,6 +65,7 @@ public static class LayerNorm
         // Each chunk sums its own dweight/dbias rows; the partial sums are added at the end, so no locking.
         var dws = new T[chunks][];
         var dbs = new T[chunks][];
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Chunk(int c)
         {
             long r0 = rows * c / chunks, r1 = rows * (c + 1) / chunks;

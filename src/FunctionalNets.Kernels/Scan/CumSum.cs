@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -18,7 +19,7 @@ public static class Scan
             throw new ArgumentException(
                 $"Scan.CumSum: [{outer}; {length}; {inner}] needs buffers of {outer * plane}, got {x.Length} and {y.Length}.");
         if (plane == 0) return;
-        KernelParallel.For(KernelParallel.ChunkCount(outer * plane), outer, (o0, o1) =>
+        KernelParallel.For(KernelParallel.ChunkCount(outer * plane), outer, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (o0, o1) =>
         {
             for (long o = o0; o < o1; o++)
             {
