@@ -9,6 +9,8 @@ public enum TransformerActivation
     ReLU,
     /// <summary>The exact (erf) GELU.</summary>
     GELU,
+    /// <summary>The tanh approximation of GELU (GPT-2's).</summary>
+    GELUTanh,
 }
 
 public static partial class Layers
@@ -126,11 +128,11 @@ public static partial class Layers
         Heads(dim, heads, "TransformerEncoderLayer");
         Positive(feedForward, nameof(feedForward), "TransformerEncoderLayer");
         Probability(dropout, nameof(dropout), "TransformerEncoderLayer");
-        return new(TB.TransformerEncoderLayer(dim, heads, feedForward, dropout, activation == TransformerActivation.GELU, normFirst, causal, layerNormEps));
+        return new(TB.TransformerEncoderLayer(dim, heads, feedForward, dropout, (int)activation, normFirst, causal, layerNormEps));
     }
 
     /// <summary>A decoder-only GPT: token ids [N, T] (T &lt;= contextLength, Int64 or Int32) to logits [N, T,
-    /// vocabSize]; token embedding plus learned positions, pre-norm causal blocks with GELU, a final LayerNorm and
+    /// vocabSize]; token embedding plus learned positions, pre-norm causal blocks with tanh GELU, a final LayerNorm and
     /// an LM head tied to the token embedding by default.</summary>
     /// <param name="vocabSize">Number of token ids.</param>
     /// <param name="contextLength">The longest sequence the model reads.</param>

@@ -33,7 +33,9 @@ let private attentionRef
             for i in 0 .. l - 1 do
                 let scores =
                     Array.init s (fun j ->
-                        let dot = Seq.sum (seq { for x in 0 .. e - 1 -> q[(b * l + i) * e + x] * k[(b * s + j) * e + x] })
+                        let dot =
+                            Seq.sum (seq { for x in 0 .. e - 1 -> q[(b * l + i) * e + x] * k[(b * s + j) * e + x] })
+
                         dot * scale + addMask b i j)
 
                 let m = Array.max scores
@@ -91,7 +93,10 @@ let ``scaledDotProductAttention matches softmax(q k^T / sqrt E + mask) v`` () =
         // A causal mask with more queries than keys leaves no key for the first rows only when S = 0, never here.
         let q, k, v, mask, addMask = build c
         let y = sdpa kind mask q k v
-        let expected = attentionRef (numelOf batch) l s e ev (1.0 / sqrt (float e)) addMask (values q) (values k) (values v)
+
+        let expected =
+            attentionRef (numelOf batch) l s e ev (1.0 / sqrt (float e)) addMask (values q) (values k) (values v)
+
         let outShape = Array.append batch [| l; ev |]
         assertClose "attention" (sprintf "%A" c) outShape expected (values y))
 
@@ -100,7 +105,10 @@ let ``scaledDotProductAttention honours an explicit scale`` () =
     let c = [| 2 |], 3, 4, 2, 2, NoMask, 5
     let q, k, v, _, _ = build c
     let y = Tensor.scaledDotProductAttention (q, k, v, scale = 0.3)
-    let expected = attentionRef 2 3 4 2 2 0.3 (fun _ _ _ -> 0.0) (values q) (values k) (values v)
+
+    let expected =
+        attentionRef 2 3 4 2 2 0.3 (fun _ _ _ -> 0.0) (values q) (values k) (values v)
+
     assertClose "attention scale 0.3" "" [| 2; 3; 2 |] expected (values y)
 
 [<Fact>]
@@ -108,11 +116,7 @@ let ``scaledDotProductAttention gradients match finite differences`` () =
     forAllN 20 case (fun ((_, _, _, _, _, kind, seed) as c) ->
         let q, k, v, mask, _ = build c
 
-        checkGradsN
-            (sprintf "attention %A" c)
-            (fun xs -> sdpa kind mask xs[0] xs[1] xs[2])
-            [ q; k; v ]
-            seed)
+        checkGradsN (sprintf "attention %A" c) (fun xs -> sdpa kind mask xs[0] xs[1] xs[2]) [ q; k; v ] seed)
 
 [<Fact>]
 let ``scaledDotProductAttention second derivatives match finite differences`` () =
@@ -127,12 +131,38 @@ let ``scaledDotProductAttention second derivatives match finite differences`` ()
 let ``Float32 causal attention on a CharGpt-sized batch agrees with the Float64 formula`` () =
     // Large enough that the fused softmax splits rows across threads.
     let b, l, e = 8, 64, 16
-    let qs, ks, vs = valuesOf Real (b * l * e) 1, valuesOf Real (b * l * e) 2, valuesOf Real (b * l * e) 3
+
+    let qs, ks, vs =
+        valuesOf Real (b * l * e) 1, valuesOf Real (b * l * e) 2, valuesOf Real (b * l * e) 3
+
     let round = Array.map (fun (v: float) -> float (float32 v))
-    let f32 v = Tensor.cast (tensorOf [| b; l; e |] v, DType.Float32)
+
+    let f32 v =
+        Tensor.cast (tensorOf [| b; l; e |] v, DType.Float32)
+
     let y = Tensor.scaledDotProductAttention (f32 qs, f32 ks, f32 vs, isCausal = true)
-    let expected = attentionRef b l l e e (1.0 / 4.0) (fun _ i j -> if j <= i then 0.0 else Double.NegativeInfinity) (round qs) (round ks) (round vs)
-    assertCloseTol 1e-5 1e-4 "float32 causal attention" "[8; 64; 16]" [| b; l; e |] expected (values (Tensor.cast (y, DType.Float64)))
+
+    let expected =
+        attentionRef
+            b
+            l
+            l
+            e
+            e
+            (1.0 / 4.0)
+            (fun _ i j -> if j <= i then 0.0 else Double.NegativeInfinity)
+            (round qs)
+            (round ks)
+            (round vs)
+
+    assertCloseTol
+        1e-5
+        1e-4
+        "float32 causal attention"
+        "[8; 64; 16]"
+        [| b; l; e |]
+        expected
+        (values (Tensor.cast (y, DType.Float64)))
 
 [<Fact>]
 let ``the causal mask leaks nothing: changing keys and values after t never changes outputs up to t`` () =
@@ -140,8 +170,11 @@ let ``the causal mask leaks nothing: changing keys and values after t never chan
     let q = tensorOf [| n; t; e |] (valuesOf Real (n * t * e) 1)
     let k = valuesOf Real (n * t * e) 2
     let v = valuesOf Real (n * t * e) 3
+
     let run (k: float[]) (v: float[]) =
-        values (Tensor.scaledDotProductAttention (q, tensorOf [| n; t; e |] k, tensorOf [| n; t; e |] v, isCausal = true))
+        values (
+            Tensor.scaledDotProductAttention (q, tensorOf [| n; t; e |] k, tensorOf [| n; t; e |] v, isCausal = true)
+        )
 
     let base' = run k v
 
@@ -170,9 +203,16 @@ let ``attention dropout zeroes weights or rescales them by 1 / (1 - p), reproduc
     let v = Tensor.eye (s, dtype = DType.Float64)
     let plain = values (Tensor.scaledDotProductAttention (q, k, v))
     let key = Key.create 42L
-    let dropped = values (Tensor.scaledDotProductAttention (q, k, v, dropout = p, key = key))
-    let again = values (Tensor.scaledDotProductAttention (q, k, v, dropout = p, key = key))
-    let other = values (Tensor.scaledDotProductAttention (q, k, v, dropout = p, key = Key.create 43L))
+
+    let dropped =
+        values (Tensor.scaledDotProductAttention (q, k, v, dropout = p, key = key))
+
+    let again =
+        values (Tensor.scaledDotProductAttention (q, k, v, dropout = p, key = key))
+
+    let other =
+        values (Tensor.scaledDotProductAttention (q, k, v, dropout = p, key = Key.create 43L))
+
     Assert.Equal<float[]>(dropped, again)
     Assert.NotEqual<float[]>(dropped, other)
     let mutable zeros = 0
@@ -181,7 +221,10 @@ let ``attention dropout zeroes weights or rescales them by 1 / (1 - p), reproduc
         if dropped[i] = 0.0 then
             zeros <- zeros + 1
         else
-            Assert.True(abs (dropped[i] - plain[i] / (1.0 - p)) < 1e-12, sprintf "weight %d is neither 0 nor rescaled" i)
+            Assert.True(
+                abs (dropped[i] - plain[i] / (1.0 - p)) < 1e-12,
+                sprintf "weight %d is neither 0 nor rescaled" i
+            )
 
     // 256 Bernoulli(0.25) draws: mean 64, standard deviation about 7.
     Assert.InRange(zeros, 64 - 30, 64 + 30)
@@ -200,7 +243,14 @@ let ``scaledDotProductAttention rejects a mask of the wrong shape and mismatched
             Assert.Contains(nd, ex.Message)
 
     let badMask = Tensor.ofArray (Array.create 12 true, [ 3; 4 ])
-    throwsArg [ "scaledDotProductAttention"; "mask [3; 4]"; "[2; 3; 5]" ] (fun () -> Tensor.scaledDotProductAttention (q, k, v, badMask))
-    throwsArg [ "scaledDotProductAttention"; "[2; 3; 4]"; "[2; 5; 3]" ] (fun () -> Tensor.scaledDotProductAttention (q, Tensor.zeros [ 2; 5; 3 ], v))
-    throwsArg [ "scaledDotProductAttention"; "[2; 4; 6]" ] (fun () -> Tensor.scaledDotProductAttention (q, k, Tensor.zeros [ 2; 4; 6 ]))
+
+    throwsArg [ "scaledDotProductAttention"; "mask [3; 4]"; "[2; 3; 5]" ] (fun () ->
+        Tensor.scaledDotProductAttention (q, k, v, badMask))
+
+    throwsArg [ "scaledDotProductAttention"; "[2; 3; 4]"; "[2; 5; 3]" ] (fun () ->
+        Tensor.scaledDotProductAttention (q, Tensor.zeros [ 2; 5; 3 ], v))
+
+    throwsArg [ "scaledDotProductAttention"; "[2; 4; 6]" ] (fun () ->
+        Tensor.scaledDotProductAttention (q, k, Tensor.zeros [ 2; 4; 6 ]))
+
     throwsArg [ "dropout"; "key" ] (fun () -> Tensor.scaledDotProductAttention (q, k, v, dropout = 0.1))

@@ -83,7 +83,10 @@ let ``triu and tril keep column - row >= or <= diagonal over the last two dims``
 [<Fact>]
 let ``maskedFill, triu and tril reject bad input naming the op and shapes`` () =
     let x = Tensor.zeros [ 2; 3 ]
-    throwsArg [ "maskedFill"; "[4]"; "[2; 3]" ] (fun () -> Tensor.maskedFill (x, Tensor.ofArray ([| true; false; true; false |], [ 4 ]), 1.0))
+
+    throwsArg [ "maskedFill"; "[4]"; "[2; 3]" ] (fun () ->
+        Tensor.maskedFill (x, Tensor.ofArray ([| true; false; true; false |], [ 4 ]), 1.0))
+
     throwsArg [ "maskedFill"; "Bool" ] (fun () -> Tensor.maskedFill (x, Tensor.zeros [ 2; 3 ], 1.0))
     throwsArg [ "triu"; "[3]" ] (fun () -> Tensor.triu (Tensor.zeros [ 3 ]))
 
@@ -197,8 +200,15 @@ let private layerNormRef (n: int) (eps: float) (w: float[] option) (b: float[] o
         row
         |> Array.mapi (fun i v ->
             let z = (v - mu) / sqrt (var + eps)
-            let z = match w with Some w -> z * w[i] | None -> z
-            match b with Some b -> z + b[i] | None -> z))
+
+            let z =
+                match w with
+                | Some w -> z * w[i]
+                | None -> z
+
+            match b with
+            | Some b -> z + b[i]
+            | None -> z))
 
 let private normCase =
     gen {
@@ -222,7 +232,12 @@ let ``layerNorm matches the formula and its fused gradients match finite differe
         let ctx = sprintf "%A normalized %A affine %d" shape normShape affine
 
         let expected =
-            layerNormRef n eps (if affine >= 1 then Some(values w) else None) (if affine = 2 then Some(values b) else None) (values x)
+            layerNormRef
+                n
+                eps
+                (if affine >= 1 then Some(values w) else None)
+                (if affine = 2 then Some(values b) else None)
+                (values x)
 
         let actual =
             match affine with
@@ -249,7 +264,12 @@ let ``layerNorm second derivatives match finite differences`` () =
         let x = realOf shape seed
         let w = realOf normShape (seed + 1)
         let cube (t: Tensor) = Tensor.sum (t * t * t)
-        checkGrad "grad of layerNorm" (Diff.grad (fun z -> cube (Tensor.layerNorm (z, normShape, w, eps = 0.5)))) x seed)
+
+        checkGrad
+            "grad of layerNorm"
+            (Diff.grad (fun z -> cube (Tensor.layerNorm (z, normShape, w, eps = 0.5))))
+            x
+            seed)
 
 [<Fact>]
 let ``layerNorm Float32 fused kernel agrees with the Float64 formula on a large batch`` () =
@@ -257,23 +277,52 @@ let ``layerNorm Float32 fused kernel agrees with the Float64 formula on a large 
     let xs = valuesOf Real (rows * n) 11 |> Array.map (fun v -> 3.0 + 2.0 * v)
     let ws = valuesOf Real n 12
     let bs = valuesOf Real n 13
-    let f32 (shape: int[]) v = Tensor.cast (tensorOf shape v, DType.Float32)
+
+    let f32 (shape: int[]) v =
+        Tensor.cast (tensorOf shape v, DType.Float32)
+
     let x, w, b = f32 [| rows; n |] xs, f32 [| n |] ws, f32 [| n |] bs
     let y = Tensor.layerNorm (x, [ n ], w, b)
-    let round (v: float[]) = v |> Array.map (fun v -> float (float32 v))
+
+    let round (v: float[]) =
+        v |> Array.map (fun v -> float (float32 v))
+
     let expected = layerNormRef n 1e-5 (Some(round ws)) (Some(round bs)) (round xs)
-    assertCloseTol 1e-4 1e-4 "layerNorm float32" "[300; 256]" [| rows; n |] expected (values (Tensor.cast (y, DType.Float64)))
+
+    assertCloseTol
+        1e-4
+        1e-4
+        "layerNorm float32"
+        "[300; 256]"
+        [| rows; n |]
+        expected
+        (values (Tensor.cast (y, DType.Float64)))
     // The fused gradient against the Float64 composite one (itself checked against finite differences above).
-    let g32 = Diff.grad (fun x -> Tensor.sum (Tensor.layerNorm (x, [ n ], w, b) * Tensor.layerNorm (x, [ n ], w, b))) x
+    let g32 =
+        Diff.grad (fun x -> Tensor.sum (Tensor.layerNorm (x, [ n ], w, b) * Tensor.layerNorm (x, [ n ], w, b))) x
+
     let x64 = tensorOf [| rows; n |] (round xs)
 
     let composite (x: Tensor) =
         let c = x - Tensor.mean (x, [ 1 ], true)
-        let z = c / Tensor.sqrt (Tensor.mean (c * c, [ 1 ], true) + 1e-5) * tensorOf [| n |] (round ws) + tensorOf [| n |] (round bs)
+
+        let z =
+            c / Tensor.sqrt (Tensor.mean (c * c, [ 1 ], true) + 1e-5)
+            * tensorOf [| n |] (round ws)
+            + tensorOf [| n |] (round bs)
+
         Tensor.sum (z * z)
 
     let g64 = Diff.grad composite x64
-    assertCloseTol 1e-3 1e-3 "layerNorm float32 gradient" "[300; 256]" [| rows; n |] (values g64) (values (Tensor.cast (g32, DType.Float64)))
+
+    assertCloseTol
+        1e-3
+        1e-3
+        "layerNorm float32 gradient"
+        "[300; 256]"
+        [| rows; n |]
+        (values g64)
+        (values (Tensor.cast (g32, DType.Float64)))
 
 [<Fact>]
 let ``rmsNorm matches the formula and its gradients match finite differences`` () =
@@ -289,7 +338,9 @@ let ``rmsNorm matches the formula and its gradients match finite differences`` (
             |> Array.chunkBySize n
             |> Array.collect (fun row ->
                 let rms = sqrt ((row |> Array.averageBy (fun v -> v * v)) + 0.01)
-                row |> Array.mapi (fun i v -> v / rms * (if affine > 0 then (values w)[i] else 1.0)))
+
+                row
+                |> Array.mapi (fun i v -> v / rms * (if affine > 0 then (values w)[i] else 1.0)))
 
         let f x =
             if affine > 0 then

@@ -27,7 +27,8 @@ let private closeArrays (tol: float) (expected: float[]) (actual: float[]) =
 let private randn (seed: int) (shape: int list) =
     Tensor.randn (Key.create (int64 seed), shape, DType.Float64)
 
-let private toF64 (ps: Params) = PTree.map (fun (t: Tensor) -> Tensor.cast (t, DType.Float64)) ps
+let private toF64 (ps: Params) =
+    PTree.map (fun (t: Tensor) -> Tensor.cast (t, DType.Float64)) ps
 
 let private throwsArg (needles: string list) (f: unit -> obj) =
     let ex = Record.Exception(fun () -> f () |> ignore)
@@ -113,6 +114,7 @@ let ``sinusoidal table holds sin and cos of p / 10000^(2i / d), and a too long s
         |]
 
     closeArrays 1e-12 expected y
+
     throwsArg [ "SinusoidalPositionalEncoding"; "length 11"; "10 positions" ] (fun () ->
         box (Layer.predict pe PTree.empty PTree.empty (Tensor.zeros [ 1; 11; 4 ])))
 
@@ -121,6 +123,7 @@ let ``sinusoidal table holds sin and cos of p / 10000^(2i / d), and a too long s
     let ly = Layer.predict learned lps PTree.empty (Tensor.zeros [ 2; 5; 4 ])
     let table = values (leaf "weight" lps)
     closeArrays 0.0 (Array.append table[0..19] table[0..19]) (values ly)
+
     throwsArg [ "LearnedPositionalEncoding"; "length 7"; "6 positions" ] (fun () ->
         box (Layer.predict learned lps PTree.empty (Tensor.zeros [ 2; 7; 4 ])))
 
@@ -133,7 +136,9 @@ let ``RoPE preserves pair norms and makes q . k depend only on the position diff
     let rq = values (rope (Tensor.expand (q, [ 7; hd ])))
     let rk = values (rope (Tensor.expand (k, [ 7; hd ])))
     let row (a: float[]) p = a[p * hd .. p * hd + hd - 1]
-    let dot (a: float[]) (b: float[]) = Array.fold2 (fun s x y -> s + x * y) 0.0 a b
+
+    let dot (a: float[]) (b: float[]) =
+        Array.fold2 (fun s x y -> s + x * y) 0.0 a b
     // Pairs (c, c + hd/2) rotate together, so their norms are kept.
     let qv = values q
 
@@ -165,7 +170,8 @@ let private mhaRef (d: int) (h: int) (ps: Params) (x: Tensor) (m: Tensor) (allow
     let xv, mv = values x, values m
     // Row r of the in-projection applied to token t of a [N; T; D] array.
     let proj (src: float[]) (len: int) r bi t =
-        b[r] + Seq.sum (seq { for c in 0 .. d - 1 -> w[r * d + c] * src[(bi * len + t) * d + c] })
+        b[r]
+        + Seq.sum (seq { for c in 0 .. d - 1 -> w[r * d + c] * src[(bi * len + t) * d + c] })
 
     [|
         for bi in 0 .. n - 1 do
@@ -174,8 +180,12 @@ let private mhaRef (d: int) (h: int) (ps: Params) (x: Tensor) (m: Tensor) (allow
                     [|
                         for head in 0 .. h - 1 do
                             let q = Array.init hd (fun e -> proj xv l (head * hd + e) bi i)
-                            let ks = Array.init s (fun j -> Array.init hd (fun e -> proj mv s (d + head * hd + e) bi j))
-                            let vs = Array.init s (fun j -> Array.init hd (fun e -> proj mv s (2 * d + head * hd + e) bi j))
+
+                            let ks =
+                                Array.init s (fun j -> Array.init hd (fun e -> proj mv s (d + head * hd + e) bi j))
+
+                            let vs =
+                                Array.init s (fun j -> Array.init hd (fun e -> proj mv s (2 * d + head * hd + e) bi j))
 
                             let scores =
                                 Array.init s (fun j ->
@@ -187,7 +197,10 @@ let private mhaRef (d: int) (h: int) (ps: Params) (x: Tensor) (m: Tensor) (allow
                             let mx = Array.max scores
                             let e = scores |> Array.map (fun z -> exp (z - mx))
                             let total = Array.sum e
-                            yield! Array.init hd (fun c -> Seq.sum (seq { for j in 0 .. s - 1 -> e[j] / total * vs[j][c] }))
+
+                            yield!
+                                Array.init hd (fun c ->
+                                    Seq.sum (seq { for j in 0 .. s - 1 -> e[j] / total * vs[j][c] }))
                     |]
 
                 for o in 0 .. d - 1 do
@@ -202,21 +215,36 @@ let ``MultiHeadAttention matches a per-head formula: self, causal, key padding a
     let ps =
         MultiHeadAttention.init cfg key
         |> toF64
-        |> PTree.mapWithPath (fun path t -> if path.EndsWith "bias" then randn 9 (t.Shape.ToList()) else t)
+        |> PTree.mapWithPath (fun path t ->
+            if path.EndsWith "bias" then
+                randn 9 (t.Shape.ToList())
+            else
+                t)
 
     let x = randn 1 [ 2; 5; d ]
     let mem = randn 2 [ 2; 3; d ]
-    let run q kv masks = values (MultiHeadAttention.apply cfg ps Ctx.eval q kv masks)
+
+    let run q kv masks =
+        values (MultiHeadAttention.apply cfg ps Ctx.eval q kv masks)
+
     closeArrays 1e-9 (mhaRef d h ps x x (fun _ _ _ -> true)) (run x x AttentionMasks.none)
     closeArrays 1e-9 (mhaRef d h ps x x (fun _ i j -> j <= i)) (run x x AttentionMasks.causal)
     // Example 0 pads its last two keys, example 1 its last one.
-    let pad = Tensor.ofArray ([| false; false; false; true; true; false; false; false; false; true |], [ 2; 5 ])
-    let padded n j = not ((n = 0 && j >= 3) || (n = 1 && j = 4))
+    let pad =
+        Tensor.ofArray ([| false; false; false; true; true; false; false; false; false; true |], [ 2; 5 ])
+
+    let padded n j =
+        not ((n = 0 && j >= 3) || (n = 1 && j = 4))
 
     closeArrays
         1e-9
         (mhaRef d h ps x x (fun n i j -> padded n j && j <= i))
-        (run x x { AttentionMasks.causal with KeyPaddingMask = Some pad })
+        (run
+            x
+            x
+            { AttentionMasks.causal with
+                KeyPaddingMask = Some pad
+            })
 
     // A Bool attention mask: true forbids (PyTorch's nn.MultiheadAttention convention).
     let forbid = Tensor.ofArray (Array.init 15 (fun k -> k % 3 = 1), [ 5; 3 ])
@@ -224,7 +252,12 @@ let ``MultiHeadAttention matches a per-head formula: self, causal, key padding a
     closeArrays
         1e-9
         (mhaRef d h ps x mem (fun _ i j -> (i * 3 + j) % 3 <> 1))
-        (run x mem { AttentionMasks.none with AttnMask = Some forbid })
+        (run
+            x
+            mem
+            { AttentionMasks.none with
+                AttnMask = Some forbid
+            })
 
     closeArrays 1e-9 (mhaRef d h ps x mem (fun _ _ _ -> true)) (run x mem AttentionMasks.none)
 
@@ -235,7 +268,17 @@ let ``MultiHeadAttention rejects masks of the wrong shape naming the layer and s
     let x = Tensor.zeros [ 2; 5; 8 ]
 
     throwsArg [ "MultiHeadAttention(dim=8, heads=2)"; "[4; 5]"; "[5; 5]" ] (fun () ->
-        box (MultiHeadAttention.apply cfg ps Ctx.eval x x { AttentionMasks.none with AttnMask = Some(Tensor.zeros [ 4; 5 ]) }))
+        box (
+            MultiHeadAttention.apply
+                cfg
+                ps
+                Ctx.eval
+                x
+                x
+                { AttentionMasks.none with
+                    AttnMask = Some(Tensor.zeros [ 4; 5 ])
+                }
+        ))
 
     throwsArg [ "MultiHeadAttention(dim=8, heads=2)"; "key padding"; "[2; 5]" ] (fun () ->
         box (
@@ -245,7 +288,9 @@ let ``MultiHeadAttention rejects masks of the wrong shape naming the layer and s
                 Ctx.eval
                 x
                 x
-                { AttentionMasks.none with KeyPaddingMask = Some(Tensor.ofArray (Array.create 8 false, [ 2; 4 ])) }
+                { AttentionMasks.none with
+                    KeyPaddingMask = Some(Tensor.ofArray (Array.create 8 false, [ 2; 4 ]))
+                }
         ))
 
     throwsArg [ "MultiHeadAttention(dim=8, heads=2)"; "[2; 5; 6]" ] (fun () ->
@@ -273,7 +318,10 @@ let ``GPT causal leak: changing token t + 1 never changes the logits at position
     Assert.Equal<int[]>([| 8; 11 |], out.ToArray())
     Assert.True((PTree.tryFind "lm_head" ps).IsNone, "tied weights must not create lm_head")
     let ids = [| 1L; 4L; 2L; 9L; 0L; 3L; 7L; 5L |]
-    let logits (ids: int64[]) = values (Layer.predict model ps st (Tensor.ofArray (ids, [ 1; 8 ])))
+
+    let logits (ids: int64[]) =
+        values (Layer.predict model ps st (Tensor.ofArray (ids, [ 1; 8 ])))
+
     let base' = logits ids
 
     for t in 0..6 do
@@ -301,7 +349,7 @@ let ``GPT rejects an out-of-vocabulary token and a sequence longer than its cont
 [<Fact>]
 let ``Transformer encoder and decoder gradients match finite differences (pre- and post-norm)`` () =
     for normFirst in [ true; false ] do
-        for act in [ FfnActivation.Relu; FfnActivation.Gelu ] do
+        for act in [ FfnActivation.Relu; FfnActivation.Gelu; FfnActivation.GeluTanh ] do
             let cfg =
                 { TransformerEncoderLayer.config 4 2 with
                     FeedForward = 6
@@ -313,7 +361,10 @@ let ``Transformer encoder and decoder gradients match finite differences (pre- a
             let ps = TransformerEncoderLayer.init cfg key |> toF64
             let x = randn 3 [ 2; 3; 4 ]
             let w = randn 4 [ 2; 3; 4 ]
-            let f (x: Tensor) = Tensor.sum (TransformerEncoderLayer.apply cfg ps Ctx.eval x AttentionMasks.causal * w)
+
+            let f (x: Tensor) =
+                Tensor.sum (TransformerEncoderLayer.apply cfg ps Ctx.eval x AttentionMasks.causal * w)
+
             closeArrays 1e-5 (values (Diff.numGrad 1e-6 f x)) (values (Diff.grad f x))
 
             // With respect to the parameters, through a decoder layer reading a memory.
@@ -321,7 +372,10 @@ let ``Transformer encoder and decoder gradients match finite differences (pre- a
             let mem = randn 5 [ 2; 2; 4 ]
 
             let g (p: Params) =
-                Tensor.sum (TransformerDecoderLayer.apply cfg p Ctx.eval x mem AttentionMasks.causal AttentionMasks.none * w)
+                Tensor.sum (
+                    TransformerDecoderLayer.apply cfg p Ctx.eval x mem AttentionMasks.causal AttentionMasks.none
+                    * w
+                )
 
             let grads = Diff.gradTree g dps
 
@@ -334,7 +388,12 @@ let ``Transformer encoder and decoder gradients match finite differences (pre- a
 [<Fact>]
 let ``Transformer layers create PyTorch's parameter names`` () =
     let cfg = TransformerEncoderLayer.config 8 2
-    let enc = TransformerEncoderLayer.init cfg key |> PTree.leaves |> List.map fst |> Set.ofList
+
+    let enc =
+        TransformerEncoderLayer.init cfg key
+        |> PTree.leaves
+        |> List.map fst
+        |> Set.ofList
 
     let expected =
         set
@@ -354,8 +413,22 @@ let ``Transformer layers create PyTorch's parameter names`` () =
             ]
 
     Assert.Equal<Set<string>>(expected, enc)
-    let dec = TransformerDecoderLayer.init cfg key |> PTree.leaves |> List.map fst |> Set.ofList
-    let decExpected = expected + set [ "multihead_attn.in_proj_weight"; "multihead_attn.out_proj.bias"; "norm3.weight" ]
+
+    let dec =
+        TransformerDecoderLayer.init cfg key
+        |> PTree.leaves
+        |> List.map fst
+        |> Set.ofList
+
+    let decExpected =
+        expected
+        + set
+            [
+                "multihead_attn.in_proj_weight"
+                "multihead_attn.out_proj.bias"
+                "norm3.weight"
+            ]
+
     Assert.True(Set.isSubset decExpected dec, sprintf "decoder parameters %A" dec)
     Assert.Equal<int[]>([| 2048; 8 |], (leaf "linear1.weight" (TransformerEncoderLayer.init cfg key)).Shape.ToArray())
 
@@ -363,7 +436,16 @@ let ``Transformer layers create PyTorch's parameter names`` () =
 let ``a tiny GPT learns to reverse a sequence`` () =
     // Sequences [a1..a4, SEP, a4..a1]: the model reads the first 8 tokens and must predict a4..a1.
     let k, digits, sep = 4, 6, 6
-    let cfg = { tinyGpt with VocabSize = 7; ContextLength = 8; Dim = 32; Heads = 2; Layers = 2 }
+
+    let cfg =
+        { tinyGpt with
+            VocabSize = 7
+            ContextLength = 8
+            Dim = 32
+            Heads = 2
+            Layers = 2
+        }
+
     let model = Layers.gpt cfg
     let rng = Random(1)
 
@@ -375,7 +457,11 @@ let ``a tiny GPT learns to reverse a sequence`` () =
 
         let input = seqs |> Array.collect (fun s -> s[.. 2 * k - 1])
         let target = seqs |> Array.collect (fun s -> Array.rev s[.. k - 1])
-        { Input = Tensor.ofArray (input, [ n; 2 * k ]); Target = Tensor.ofArray (target, [ n; k ]) }
+
+        {
+            Input = Tensor.ofArray (input, [ n; 2 * k ])
+            Target = Tensor.ofArray (target, [ n; k ])
+        }
 
     // Logits at positions k .. 2k - 1 predict the reversed part.
     let loss (logits: Tensor) (target: Tensor) =
@@ -391,6 +477,12 @@ let ``a tiny GPT learns to reverse a sequence`` () =
     let test = batch 200
     let logits = Layer.predict model ts.Params ts.State test.Input
     let predicted = Tensor.argmax (Tensor.slice (logits, 1, k, 2 * k), -1)
-    let hits = Array.map2 (fun (p: int64) (t: int64) -> if p = t then 1.0 else 0.0) (Tensor.toArray predicted :?> int64[]) (Tensor.toArray test.Target :?> int64[])
+
+    let hits =
+        Array.map2
+            (fun (p: int64) (t: int64) -> if p = t then 1.0 else 0.0)
+            (Tensor.toArray predicted :?> int64[])
+            (Tensor.toArray test.Target :?> int64[])
+
     let accuracy = Array.average hits
     Assert.True(accuracy > 0.95, sprintf "reverse-task accuracy %.3f after 400 steps, expected > 0.95" accuracy)

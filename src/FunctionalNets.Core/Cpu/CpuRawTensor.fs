@@ -746,9 +746,12 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         match t.Data, y.Data with
         | (:? (float32[]) as a), (:? (float32[]) as b) ->
             FunctionalNets.Kernels.Scan.CumSum(a, outer, d[dim], inner, reverse, b)
-        | (:? (float[]) as a), (:? (float[]) as b) -> FunctionalNets.Kernels.Scan.CumSum(a, outer, d[dim], inner, reverse, b)
-        | (:? (int[]) as a), (:? (int[]) as b) -> FunctionalNets.Kernels.Scan.CumSum(a, outer, d[dim], inner, reverse, b)
-        | (:? (int64[]) as a), (:? (int64[]) as b) -> FunctionalNets.Kernels.Scan.CumSum(a, outer, d[dim], inner, reverse, b)
+        | (:? (float[]) as a), (:? (float[]) as b) ->
+            FunctionalNets.Kernels.Scan.CumSum(a, outer, d[dim], inner, reverse, b)
+        | (:? (int[]) as a), (:? (int[]) as b) ->
+            FunctionalNets.Kernels.Scan.CumSum(a, outer, d[dim], inner, reverse, b)
+        | (:? (int64[]) as a), (:? (int64[]) as b) ->
+            FunctionalNets.Kernels.Scan.CumSum(a, outer, d[dim], inner, reverse, b)
         | _ -> invalidArg "x" (sprintf "cumsum: expected a numeric tensor, got %O %O; cast it first." dtype shape)
 
         y :> RawTensor
@@ -804,7 +807,9 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         let dx = CpuRawTensor.Alloc(shape, dtype)
         let dw = CpuRawTensor.Alloc(Shape.Wrap [| normalized |], dtype)
         let db = CpuRawTensor.Alloc(Shape.Wrap [| normalized |], dtype)
-        let data (r: RawTensor) = CpuRawTensor.Of(r, "layerNormBackward").Data
+
+        let data (r: RawTensor) =
+            CpuRawTensor.Of(r, "layerNormBackward").Data
 
         let w: Array =
             match weight with
@@ -838,7 +843,8 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
                 dw.Data :?> float[],
                 db.Data :?> float[]
             )
-        | _ -> invalidArg "dy" (sprintf "layerNormBackward: expected a Float32 or Float64 tensor, got %O %O." dtype shape)
+        | _ ->
+            invalidArg "dy" (sprintf "layerNormBackward: expected a Float32 or Float64 tensor, got %O %O." dtype shape)
 
         dx :> RawTensor, dw :> RawTensor, db :> RawTensor
 

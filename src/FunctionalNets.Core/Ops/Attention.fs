@@ -29,20 +29,12 @@ module AttentionOps =
         if q.Shape[-1] <> k.Shape[-1] then
             invalidArg
                 "k"
-                (sprintf
-                    "%s: query %O and key %O must have the same last dim (the embedding E)."
-                    op
-                    q.Shape
-                    k.Shape)
+                (sprintf "%s: query %O and key %O must have the same last dim (the embedding E)." op q.Shape k.Shape)
 
         if k.Shape[-2] <> v.Shape[-2] then
             invalidArg
                 "v"
-                (sprintf
-                    "%s: key %O and value %O must have the same sequence length S (dim -2)."
-                    op
-                    k.Shape
-                    v.Shape)
+                (sprintf "%s: key %O and value %O must have the same sequence length S (dim -2)." op k.Shape v.Shape)
 
     /// softmax(scale * scores) over the last dim, query i attending to keys j <= i only when causal: one fused
     /// kernel pass for the value and one for the first-order gradient (y (g - sum(g y)) scale); derivatives of
@@ -75,16 +67,8 @@ module AttentionOps =
         /// probability in [0, 1)) zeroes attention weights with the given key and rescales the rest by 1 / (1 - p).
         /// A query row that may attend to nothing gives NaN, as in PyTorch.
         static member scaledDotProductAttention
-            (
-                q: Tensor,
-                k: Tensor,
-                v: Tensor,
-                ?mask: Tensor,
-                ?isCausal: bool,
-                ?dropout: float,
-                ?key: Key,
-                ?scale: float
-            ) =
+            (q: Tensor, k: Tensor, v: Tensor, ?mask: Tensor, ?isCausal: bool, ?dropout: float, ?key: Key, ?scale: float)
+            =
             checkOperands q k v
             let isCausal = defaultArg isCausal false
             let p = defaultArg dropout 0.0
@@ -117,7 +101,9 @@ module AttentionOps =
 
             let raw = MatmulOps.matmulT q false k true
             let scores = if fuseScale then raw else raw * scale
-            let neginf = TConst(q.Raw.Backend.Full(Shape.Scalar, q.DType, System.Double.NegativeInfinity))
+
+            let neginf =
+                TConst(q.Raw.Backend.Full(Shape.Scalar, q.DType, System.Double.NegativeInfinity))
 
             let scores =
                 match mask with
@@ -152,7 +138,9 @@ module AttentionOps =
 
             let weights =
                 if p > 0.0 then
-                    let u = Tensor.rand (key.Value, weights.Shape.ToArray(), weights.DType, weights.Device)
+                    let u =
+                        Tensor.rand (key.Value, weights.Shape.ToArray(), weights.DType, weights.Device)
+
                     let zero = TConst(q.Raw.Backend.Zeros(Shape.Scalar, q.DType))
                     Tensor.where (Tensor.ge (u, p), weights * (1.0 / (1.0 - p)), zero)
                 else

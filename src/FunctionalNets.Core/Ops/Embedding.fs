@@ -11,9 +11,7 @@ module EmbeddingOps =
         /// repeated ids accumulate. An id outside [0, V) raises an ArgumentException naming it and V.
         static member embedding(weight: Tensor, ids: Tensor) =
             if weight.Rank <> 2 then
-                invalidArg
-                    "weight"
-                    (sprintf "embedding: the weight must be [vocabulary; dim], got %O." weight.Shape)
+                invalidArg "weight" (sprintf "embedding: the weight must be [vocabulary; dim], got %O." weight.Shape)
 
             if ids.DType <> DType.Int64 && ids.DType <> DType.Int32 then
                 invalidArg

@@ -35,7 +35,9 @@ module LayerNormOps =
                     (fmt trailing))
 
         if not x.DType.IsFloatingPoint then
-            invalidArg "x" (sprintf "%s: expected a floating-point tensor, got %O %O; cast it first." op x.DType x.Shape)
+            invalidArg
+                "x"
+                (sprintf "%s: expected a floating-point tensor, got %O %O; cast it first." op x.DType x.Shape)
 
         for name, t in affine do
             if t.Shape.ToArray() <> normalizedShape then
@@ -78,7 +80,9 @@ module LayerNormOps =
 
             let dims, n = checkNormalized "layerNorm" x normalizedShape affine
             let hasW, hasB = weight.IsSome, bias.IsSome
-            let flat (t: RawTensor) = t.Reshape(Shape.Wrap [| t.Shape.Numel |])
+
+            let flat (t: RawTensor) =
+                t.Reshape(Shape.Wrap [| t.Shape.Numel |])
             // Operand order: x, then weight and bias when present.
             let wIndex, bIndex = (if hasW then 1 else -1), (if hasW then 2 else 1)
             // The saved statistics of the raw forward and the fused gradients of one output adjoint (the reverse
@@ -104,7 +108,10 @@ module LayerNormOps =
 
                     let w = if hasW then Some(flat xs[wIndex].Raw) else None
                     let dx, dw, db = g.Raw.LayerNormBackward(xs[0].Raw, m, s, w, n)
-                    let shaped (t: RawTensor) = TConst(t.Reshape(Shape.Create normalizedShape))
+
+                    let shaped (t: RawTensor) =
+                        TConst(t.Reshape(Shape.Create normalizedShape))
+
                     let grads = TConst dx, shaped dw, shaped db
                     fused.Value <- Some(g, grads)
                     grads
@@ -130,7 +137,10 @@ module LayerNormOps =
                         fun xs _ i g ->
                             if not (anyLevel xs g) then
                                 let dx, dw, db = fusedGrads xs g
-                                if i = 0 then dx elif i = wIndex then dw else db
+
+                                if i = 0 then dx
+                                elif i = wIndex then dw
+                                else db
                             else
                                 let xhat, rstd = standardize dims eps xs[0]
 
@@ -164,7 +174,12 @@ module LayerNormOps =
             let dims, _ = checkNormalized "rmsNorm" x normalizedShape affine
 
             let eps =
-                defaultArg eps (if x.DType = DType.Float32 then 1.1920928955078125e-07 else 2.220446049250313e-16)
+                defaultArg
+                    eps
+                    (if x.DType = DType.Float32 then
+                         1.1920928955078125e-07
+                     else
+                         2.220446049250313e-16)
 
             let y = x * Tensor.rsqrt (Tensor.mean (x * x, dims, true) + eps)
 

@@ -7,9 +7,12 @@ module MaskingOps =
     /// The Bool [rows; cols] mask of the elements triu (upper) or tril keeps: j - i >= diagonal (triu) or
     /// j - i <= diagonal (tril), as in PyTorch.
     let internal triangleMask (backend: Backend) (rows: int) (cols: int) (diagonal: int) (upper: bool) =
-        let i = backend.Arange(0.0, 1.0, rows, DType.Int64).Reshape(Shape.Wrap [| rows; 1 |])
+        let i =
+            backend.Arange(0.0, 1.0, rows, DType.Int64).Reshape(Shape.Wrap [| rows; 1 |])
         // Shifting the columns by the diagonal compares j - diagonal with i, which needs no subtraction kernel.
-        let j = backend.Arange(float -diagonal, 1.0, cols, DType.Int64).Reshape(Shape.Wrap [| 1; cols |])
+        let j =
+            backend.Arange(float -diagonal, 1.0, cols, DType.Int64).Reshape(Shape.Wrap [| 1; cols |])
+
         j.Compare((if upper then CompareKind.Ge else CompareKind.Le), i)
 
     let private triangle (op: string) (upper: bool) (x: Tensor) (diagonal: int) =

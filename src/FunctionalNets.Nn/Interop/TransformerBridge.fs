@@ -30,15 +30,19 @@ type internal TransformerBridge =
                 Bias = bias
                 Rope = rope
             }
-            (if causal then AttentionMasks.causal else AttentionMasks.none)
+            (if causal then
+                 AttentionMasks.causal
+             else
+                 AttentionMasks.none)
 
+    /// activation: 0 ReLU, 1 exact GELU, 2 tanh GELU (the C# enum's values).
     static member TransformerEncoderLayer
         (
             dim: int,
             heads: int,
             feedForward: int,
             dropout: float,
-            gelu: bool,
+            activation: int,
             normFirst: bool,
             causal: bool,
             layerNormEps: float
@@ -49,12 +53,19 @@ type internal TransformerBridge =
                 Heads = heads
                 FeedForward = feedForward
                 Dropout = dropout
-                Activation = (if gelu then FfnActivation.Gelu else FfnActivation.Relu)
+                Activation =
+                    (match activation with
+                     | 1 -> FfnActivation.Gelu
+                     | 2 -> FfnActivation.GeluTanh
+                     | _ -> FfnActivation.Relu)
                 NormFirst = normFirst
                 LayerNormEps = layerNormEps
                 Rope = false
             }
-            (if causal then AttentionMasks.causal else AttentionMasks.none)
+            (if causal then
+                 AttentionMasks.causal
+             else
+                 AttentionMasks.none)
 
     static member Gpt
         (vocabSize: int, contextLength: int, dim: int, heads: int, layers: int, dropout: float, tieWeights: bool)

@@ -63,9 +63,7 @@ module MultiHeadAttention =
 
     let internal validate (cfg: AttentionConfig) =
         if cfg.Dim < 1 || cfg.Heads < 1 || cfg.Dim % cfg.Heads <> 0 then
-            invalidArg
-                "cfg"
-                (sprintf "%s: dim and heads must be >= 1 and dim divisible by heads." (nameOf cfg))
+            invalidArg "cfg" (sprintf "%s: dim and heads must be >= 1 and dim divisible by heads." (nameOf cfg))
 
         if not (cfg.Dropout >= 0.0 && cfg.Dropout < 1.0) then
             invalidArg "cfg" (sprintf "%s: dropout must be in [0, 1), got %g." (nameOf cfg) cfg.Dropout)
@@ -104,7 +102,15 @@ module MultiHeadAttention =
         | Leaf _ -> invalidArg name (sprintf "%s: expected a node holding '%s'." layer name)
 
     /// The combined Bool "may attend" or additive mask for scaledDotProductAttention over [N; heads; L; S].
-    let private combineMasks (name: string) (n: int) (heads: int) (l: int) (s: int) (masks: AttentionMasks) (like: Tensor) =
+    let private combineMasks
+        (name: string)
+        (n: int)
+        (heads: int)
+        (l: int)
+        (s: int)
+        (masks: AttentionMasks)
+        (like: Tensor)
+        =
         let attn =
             masks.AttnMask
             |> Option.map (fun m ->
@@ -127,7 +133,11 @@ module MultiHeadAttention =
                             s)
 
                 let m4 = if m.Rank = 3 then Tensor.unsqueeze (m, 1) else m
-                if m.DType = DType.Bool then Choice1Of2(Tensor.logicalNot m4) else Choice2Of2 m4)
+
+                if m.DType = DType.Bool then
+                    Choice1Of2(Tensor.logicalNot m4)
+                else
+                    Choice2Of2 m4)
 
         let padding =
             masks.KeyPaddingMask
@@ -162,13 +172,27 @@ module MultiHeadAttention =
         match attn with
         | Some(Choice2Of2 additive) ->
             match allowed with
-            | Some a -> Some(Tensor.maskedFill (additive + Tensor.zerosLike like, Tensor.logicalNot a, System.Double.NegativeInfinity))
+            | Some a ->
+                Some(
+                    Tensor.maskedFill (
+                        additive + Tensor.zerosLike like,
+                        Tensor.logicalNot a,
+                        System.Double.NegativeInfinity
+                    )
+                )
             | None -> Some additive
         | _ -> allowed
 
     /// Attention of query [N; L; Dim] over key/value [N; S; Dim] (the same tensor for self-attention): project,
     /// split into heads, attend (with RoPE when configured, dropout in Train mode), merge and project out.
-    let apply (cfg: AttentionConfig) (ps: Params) (ctx: Ctx) (query: Tensor) (keyValue: Tensor) (masks: AttentionMasks) =
+    let apply
+        (cfg: AttentionConfig)
+        (ps: Params)
+        (ctx: Ctx)
+        (query: Tensor)
+        (keyValue: Tensor)
+        (masks: AttentionMasks)
+        =
         let name = nameOf cfg
         let d, h = cfg.Dim, cfg.Heads
         let hd = d / h
@@ -180,11 +204,20 @@ module MultiHeadAttention =
         let n, l, s = query.Shape[0], query.Shape[1], keyValue.Shape[1]
 
         if keyValue.Shape[0] <> n then
-            invalidArg "keyValue" (sprintf "%s: query %O and key/value %O have different batch sizes." name query.Shape keyValue.Shape)
+            invalidArg
+                "keyValue"
+                (sprintf "%s: query %O and key/value %O have different batch sizes." name query.Shape keyValue.Shape)
 
         let w = Layer.param name "in_proj_weight" ps
-        let b = if cfg.Bias then Some(Layer.param name "in_proj_bias" ps) else None
-        let heads (t: Tensor) len = Tensor.permute (Tensor.reshape (t, [ n; len; h; hd ]), [ 0; 2; 1; 3 ])
+
+        let b =
+            if cfg.Bias then
+                Some(Layer.param name "in_proj_bias" ps)
+            else
+                None
+
+        let heads (t: Tensor) len =
+            Tensor.permute (Tensor.reshape (t, [ n; len; h; hd ]), [ 0; 2; 1; 3 ])
 
         let q, k, v =
             if obj.ReferenceEquals(query, keyValue) then
@@ -194,8 +227,11 @@ module MultiHeadAttention =
                     | Some b -> Tensor.linear (query, w, b)
                     | None -> Tensor.linear (query, w)
 
-                let parts = Tensor.chunk (qkv, 3, -1)
-                heads parts[0] l, heads parts[1] s, heads parts[2] s
+                // [N; T; 3; heads; hd] -> [3; N; heads; T; hd]: one permute, then q, k and v are contiguous blocks.
+                let split =
+                    Tensor.permute (Tensor.reshape (qkv, [ n; l; 3; h; hd ]), [ 2; 0; 3; 1; 4 ])
+
+                Tensor.select (split, 0, 0), Tensor.select (split, 0, 1), Tensor.select (split, 0, 2)
             else
                 let ws = Tensor.chunk (w, 3, 0)
                 let bs = b |> Option.map (fun b -> Tensor.chunk (b, 3, 0))
@@ -242,7 +278,11 @@ module MultiHeadAttention =
             if shape.Rank <> 2 || shape[-1] <> cfg.Dim then
                 invalidArg
                     "shape"
-                    (sprintf "%s: input shape %O (per example, without the batch dim) must be [T; %d]." name shape cfg.Dim)
+                    (sprintf
+                        "%s: input shape %O (per example, without the batch dim) must be [T; %d]."
+                        name
+                        shape
+                        cfg.Dim)
 
             shape, init cfg key, PTree.empty
 
@@ -256,4 +296,7 @@ module AttentionLayers =
         static member multiHeadAttention (dim: int) (heads: int) (causal: bool) : Layer =
             MultiHeadAttention.layer
                 (MultiHeadAttention.config dim heads)
-                (if causal then AttentionMasks.causal else AttentionMasks.none)
+                (if causal then
+                     AttentionMasks.causal
+                 else
+                     AttentionMasks.none)

@@ -10,7 +10,11 @@ module EmbeddingLayers =
         if ids.DType <> DType.Int64 && ids.DType <> DType.Int32 then
             invalidArg
                 "input"
-                (sprintf "%s: expected Int32 or Int64 token ids, got %O %O; cast them with Tensor.cast." name ids.DType ids.Shape)
+                (sprintf
+                    "%s: expected Int32 or Int64 token ids, got %O %O; cast them with Tensor.cast."
+                    name
+                    ids.DType
+                    ids.Shape)
 
         try
             Tensor.embedding (weight, ids)

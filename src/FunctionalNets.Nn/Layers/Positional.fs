@@ -60,7 +60,9 @@ module PositionalLayers =
         /// sequence raises an ArgumentException naming the layer and both lengths.
         static member sinusoidalPositionalEncoding (maxLen: int) (dim: int) : Layer =
             if maxLen < 1 || dim < 1 then
-                invalidArg "maxLen" (sprintf "SinusoidalPositionalEncoding(%d, %d): maxLen and dim must be >= 1." maxLen dim)
+                invalidArg
+                    "maxLen"
+                    (sprintf "SinusoidalPositionalEncoding(%d, %d): maxLen and dim must be >= 1." maxLen dim)
 
             let name = sprintf "SinusoidalPositionalEncoding(maxLen=%d, dim=%d)" maxLen dim
             let tables = Collections.Concurrent.ConcurrentDictionary<DType, Tensor>()
@@ -80,7 +82,9 @@ module PositionalLayers =
         /// (T <= maxLen). A longer sequence raises an ArgumentException naming the layer and both lengths.
         static member learnedPositionalEncoding (maxLen: int) (dim: int) : Layer =
             if maxLen < 1 || dim < 1 then
-                invalidArg "maxLen" (sprintf "LearnedPositionalEncoding(%d, %d): maxLen and dim must be >= 1." maxLen dim)
+                invalidArg
+                    "maxLen"
+                    (sprintf "LearnedPositionalEncoding(%d, %d): maxLen and dim must be >= 1." maxLen dim)
 
             let name = sprintf "LearnedPositionalEncoding(maxLen=%d, dim=%d)" maxLen dim
 

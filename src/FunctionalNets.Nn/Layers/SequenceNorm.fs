@@ -28,7 +28,12 @@ module SequenceNormLayers =
             if dims.Length < k || List.ofArray dims[dims.Length - k ..] <> normalizedShape then
                 invalidArg
                     "input"
-                    (sprintf "%s: %s %s does not end with the normalized shape %s." name what (fmt (List.ofArray dims)) (fmt normalizedShape))
+                    (sprintf
+                        "%s: %s %s does not end with the normalized shape %s."
+                        name
+                        what
+                        (fmt (List.ofArray dims))
+                        (fmt normalizedShape))
 
         let init (_: Key) (shape: Shape) =
             checkShape "input shape (per example, without the batch dim)" (shape.ToArray())
