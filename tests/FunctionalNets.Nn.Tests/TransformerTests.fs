@@ -261,6 +261,23 @@ let ``MultiHeadAttention matches a per-head formula: self, causal, key padding a
 
     closeArrays 1e-9 (mhaRef d h ps x mem (fun _ _ _ -> true)) (run x mem AttentionMasks.none)
 
+    // A float attention mask together with key padding: -inf on the forbidden positions, 0 elsewhere, must act
+    // like the Bool masks (the additive values are broadcast to every example and head).
+    let additive =
+        Tensor.ofArray (Array.init 25 (fun k -> if k % 5 > k / 5 then Double.NegativeInfinity else 0.0), [ 5; 5 ])
+
+    closeArrays
+        1e-9
+        (mhaRef d h ps x x (fun n i j -> padded n j && j <= i))
+        (run
+            x
+            x
+            { AttentionMasks.none with
+                AttnMask = Some additive
+                KeyPaddingMask = Some pad
+            })
+
+
 [<Fact>]
 let ``MultiHeadAttention rejects masks of the wrong shape naming the layer and sizes`` () =
     let cfg = MultiHeadAttention.config 8 2

@@ -175,7 +175,8 @@ module MultiHeadAttention =
             | Some a ->
                 Some(
                     Tensor.maskedFill (
-                        additive + Tensor.zerosLike like,
+                        // Broadcast to the full scores shape so every forbidden position has its own slot.
+                        additive + Tensor.zeros ([ n; heads; l; s ], like.DType, like.Device),
                         Tensor.logicalNot a,
                         System.Double.NegativeInfinity
                     )
