@@ -503,3 +503,18 @@ let ``a tiny GPT learns to reverse a sequence`` () =
 
     let accuracy = Array.average hits
     Assert.True(accuracy > 0.95, sprintf "reverse-task accuracy %.3f after 400 steps, expected > 0.95" accuracy)
+
+[<Fact>]
+let ``GPT dropout is active in Train mode only and reproducible from the key`` () =
+    let model = Layers.gpt { tinyGpt with Dropout = 0.2 }
+    let _, ps, st = Layer.init model key [ 8 ]
+    let ids = Tensor.ofArray ([| 1L; 4L; 2L; 9L; 0L; 3L; 7L; 5L |], [ 1; 8 ])
+
+    let train (seed: int64) =
+        values (fst (model.Apply ps st (Ctx.train (Key.create seed)) ids))
+
+    let eval () = values (Layer.predict model ps st ids)
+    Assert.Equal<float[]>(eval (), eval ())
+    Assert.Equal<float[]>(train 1L, train 1L)
+    Assert.NotEqual<float[]>(train 1L, train 2L)
+    Assert.NotEqual<float[]>(eval (), train 1L)
