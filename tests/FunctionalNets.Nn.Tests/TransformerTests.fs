@@ -518,3 +518,44 @@ let ``GPT dropout is active in Train mode only and reproducible from the key`` (
     Assert.Equal<float[]>(train 1L, train 1L)
     Assert.NotEqual<float[]>(train 1L, train 2L)
     Assert.NotEqual<float[]>(eval (), train 1L)
+
+[<Fact>]
+let ``MultiHeadAttention with RoPE rotates queries and keys per head before attending`` () =
+    let d, h = 8, 2
+
+    let cfg =
+        { MultiHeadAttention.config d h with
+            Rope = true
+        }
+
+    let ps = MultiHeadAttention.init cfg key |> toF64
+    let x = randn 7 [ 1; 4; d ]
+    let y = values (MultiHeadAttention.apply cfg ps Ctx.eval x x AttentionMasks.causal)
+    // The same computation spelled out: project, split heads, rope q and k, attend causally, merge, project.
+    let w, b = leaf "in_proj_weight" ps, leaf "in_proj_bias" ps
+    let qkv = Tensor.linear (x, w, b)
+
+    let part i =
+        Tensor.slice (qkv, -1, i * d, (i + 1) * d)
+
+    let heads (t: Tensor) =
+        Tensor.permute (Tensor.reshape (t, [ 1; 4; h; d / h ]), [ 0; 2; 1; 3 ])
+
+    let q, k, v = rope (heads (part 0)), rope (heads (part 1)), heads (part 2)
+
+    let scores =
+        Tensor.matmul (q, Tensor.transpose (k, 2, 3)) / sqrt (float (d / h))
+        + Tensor.ofArray (Array.init 16 (fun i -> if i % 4 > i / 4 then Double.NegativeInfinity else 0.0), [ 4; 4 ])
+
+    let merged =
+        Tensor.reshape (Tensor.permute (Tensor.matmul (Tensor.softmax (scores, -1), v), [ 0; 2; 1; 3 ]), [ 1; 4; d ])
+
+    let expected =
+        Tensor.linear (merged, leaf "out_proj.weight" ps, leaf "out_proj.bias" ps)
+
+    closeArrays 1e-9 (values expected) y
+    // And RoPE changes the result (position 0 is unrotated, so compare a later one).
+    let plain =
+        values (MultiHeadAttention.apply { cfg with Rope = false } ps Ctx.eval x x AttentionMasks.causal)
+
+    Assert.NotEqual<float[]>(plain[d..], y[d..])
