@@ -196,6 +196,30 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
     /// Adjoint of UpsampleBilinear2d.
     abstract UpsampleBilinear2dBackward: inputShape: Shape * alignCorners: bool -> RawTensor
 
+    // ---- sequence primitives ----
+    /// Inclusive prefix sums along dim (summing from the end of the dim when reverse is set).
+    abstract CumSum: dim: int * reverse: bool -> RawTensor
+
+    /// Layer normalization of every run of the trailing `normalized` elements (biased variance, as PyTorch):
+    /// returns y = (x - mean) * rstd * weight + bias and, per run, the mean and rstd = 1 / sqrt(var + eps) as
+    /// [runs] tensors for the backward. weight and bias hold `normalized` elements. Float32 and Float64.
+    abstract LayerNorm:
+        normalized: int * weight: RawTensor option * bias: RawTensor option * eps: float ->
+            RawTensor * RawTensor * RawTensor
+
+    /// With this as the output gradient dy of LayerNorm on input: (dx, dweight, dbias), dweight and dbias of
+    /// `normalized` elements summed over the runs, from the saved mean and rstd.
+    abstract LayerNormBackward:
+        input: RawTensor * mean: RawTensor * rstd: RawTensor * weight: RawTensor option * normalized: int ->
+            RawTensor * RawTensor * RawTensor
+
+    /// softmax(scale * this) over the last dim S of a [..., L, S] tensor of attention scores, in one pass per row;
+    /// with causal, query i (the index along dim -2) gets weight 0 on keys j > i. Float32 and Float64.
+    abstract AttentionSoftmax: scale: float * causal: bool -> RawTensor
+
+    /// With this as the gradient of AttentionSoftmax's output y: scale * y * (g - sum(g * y)) per row.
+    abstract AttentionSoftmaxBackward: output: RawTensor * scale: float -> RawTensor
+
     /// The elements in row-major order as a typed array (float32[], float[], int[], int64[] or bool[]).
     abstract ToArray: unit -> Array
     /// Adds other (same shape and dtype) into this tensor's storage. Only for storage the caller owns.

@@ -737,6 +737,145 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
             (fun a b -> FunctionalNets.Kernels.Upsample.Bilinear2dBackward(a, g, alignCorners, b))
         )
 
+    override t.CumSum(dim, reverse) =
+        let d = shape.Dims
+        let outer = Array.fold (fun acc n -> acc * int64 n) 1L d[.. dim - 1]
+        let inner = Array.fold (*) 1 d[dim + 1 ..]
+        let y = CpuRawTensor.Alloc(shape, dtype)
+
+        match t.Data, y.Data with
+        | (:? (float32[]) as a), (:? (float32[]) as b) ->
+            FunctionalNets.Kernels.Scan.CumSum(a, outer, d[dim], inner, reverse, b)
+        | (:? (float[]) as a), (:? (float[]) as b) ->
+            FunctionalNets.Kernels.Scan.CumSum(a, outer, d[dim], inner, reverse, b)
+        | (:? (int[]) as a), (:? (int[]) as b) ->
+            FunctionalNets.Kernels.Scan.CumSum(a, outer, d[dim], inner, reverse, b)
+        | (:? (int64[]) as a), (:? (int64[]) as b) ->
+            FunctionalNets.Kernels.Scan.CumSum(a, outer, d[dim], inner, reverse, b)
+        | _ -> invalidArg "x" (sprintf "cumsum: expected a numeric tensor, got %O %O; cast it first." dtype shape)
+
+        y :> RawTensor
+
+    member private _.Runs(op: string, normalized: int) =
+        if normalized < 1 || shape.Numel % normalized <> 0 then
+            invalidArg "normalized" (sprintf "%s: %d trailing elements do not tile input %O." op normalized shape)
+
+        shape.Numel / normalized
+
+    override t.LayerNorm(normalized, weight, bias, eps) =
+        let runs = t.Runs("layerNorm", normalized)
+        let y = CpuRawTensor.Alloc(shape, dtype)
+        let mean = CpuRawTensor.Alloc(Shape.Wrap [| runs |], dtype)
+        let rstd = CpuRawTensor.Alloc(Shape.Wrap [| runs |], dtype)
+
+        let arr (o: RawTensor option) : 'T[] =
+            match o with
+            | Some r -> CpuRawTensor.Of(r, "layerNorm").Data :?> 'T[]
+            | None -> Unchecked.defaultof<_>
+
+        match t.Data with
+        | :? (float32[]) as x ->
+            FunctionalNets.Kernels.LayerNorm.Forward<float32>(
+                x,
+                int64 runs,
+                normalized,
+                arr weight,
+                arr bias,
+                eps,
+                y.Data :?> float32[],
+                mean.Data :?> float32[],
+                rstd.Data :?> float32[]
+            )
+        | :? (float[]) as x ->
+            FunctionalNets.Kernels.LayerNorm.Forward<float>(
+                x,
+                int64 runs,
+                normalized,
+                arr weight,
+                arr bias,
+                eps,
+                y.Data :?> float[],
+                mean.Data :?> float[],
+                rstd.Data :?> float[]
+            )
+        | _ -> invalidArg "x" (sprintf "layerNorm: expected a Float32 or Float64 tensor, got %O %O." dtype shape)
+
+        y :> RawTensor, mean :> RawTensor, rstd :> RawTensor
+
+    override t.LayerNormBackward(input, mean, rstd, weight, normalized) =
+        let runs = t.Runs("layerNormBackward", normalized)
+        let dx = CpuRawTensor.Alloc(shape, dtype)
+        let dw = CpuRawTensor.Alloc(Shape.Wrap [| normalized |], dtype)
+        let db = CpuRawTensor.Alloc(Shape.Wrap [| normalized |], dtype)
+
+        let data (r: RawTensor) =
+            CpuRawTensor.Of(r, "layerNormBackward").Data
+
+        let w: Array =
+            match weight with
+            | Some r -> data r
+            | None -> Unchecked.defaultof<_>
+
+        match t.Data with
+        | :? (float32[]) as g ->
+            FunctionalNets.Kernels.LayerNorm.Backward<float32>(
+                g,
+                data input :?> float32[],
+                data mean :?> float32[],
+                data rstd :?> float32[],
+                int64 runs,
+                normalized,
+                w :?> float32[],
+                dx.Data :?> float32[],
+                dw.Data :?> float32[],
+                db.Data :?> float32[]
+            )
+        | :? (float[]) as g ->
+            FunctionalNets.Kernels.LayerNorm.Backward<float>(
+                g,
+                data input :?> float[],
+                data mean :?> float[],
+                data rstd :?> float[],
+                int64 runs,
+                normalized,
+                w :?> float[],
+                dx.Data :?> float[],
+                dw.Data :?> float[],
+                db.Data :?> float[]
+            )
+        | _ ->
+            invalidArg "dy" (sprintf "layerNormBackward: expected a Float32 or Float64 tensor, got %O %O." dtype shape)
+
+        dx :> RawTensor, dw :> RawTensor, db :> RawTensor
+
+    override t.AttentionSoftmax(scale, causal) =
+        let d = shape.Dims
+
+        if d.Length < 2 then
+            invalidArg "x" (sprintf "attentionSoftmax: expected scores [..., L, S], got %O." shape)
+
+        let l, s = d[d.Length - 2], d[d.Length - 1]
+        let rows = int64 shape.Numel / int64 (max 1 s)
+
+        t.PlaneKernel(
+            "attentionSoftmax",
+            shape,
+            (fun a b -> FunctionalNets.Kernels.AttentionSoftmax.Forward(a, rows, l, s, scale, causal, b)),
+            (fun a b -> FunctionalNets.Kernels.AttentionSoftmax.Forward(a, rows, l, s, scale, causal, b))
+        )
+
+    override t.AttentionSoftmaxBackward(output, scale) =
+        let s = shape.Dims[shape.Rank - 1]
+        let rows = int64 shape.Numel / int64 (max 1 s)
+        let y = CpuRawTensor.Of(output, "attentionSoftmaxBackward").Data
+
+        t.PlaneKernel(
+            "attentionSoftmaxBackward",
+            shape,
+            (fun a b -> FunctionalNets.Kernels.AttentionSoftmax.Backward(a, y :?> float32[], rows, s, scale, b)),
+            (fun a b -> FunctionalNets.Kernels.AttentionSoftmax.Backward(a, y :?> float[], rows, s, scale, b))
+        )
+
     override t.ToArray() = t.Data.Clone() :?> Array
 
     override t.AddInPlace(other) =

@@ -1,3 +1,149 @@
 namespace FunctionalNets
 
-// Placeholder: this part lands here.
+/// Scaled dot-product attention with PyTorch's semantics (torch.nn.functional.scaled_dot_product_attention).
+[<AutoOpen>]
+module AttentionOps =
+    let private op = "scaledDotProductAttention"
+
+    let private checkOperands (q: Tensor) (k: Tensor) (v: Tensor) =
+        if q.Rank < 2 || k.Rank < 2 || v.Rank < 2 then
+            invalidArg
+                "q"
+                (sprintf
+                    "%s: query, key and value need rank >= 2 ([..., L, E], [..., S, E], [..., S, Ev]), got %O, %O and %O."
+                    op
+                    q.Shape
+                    k.Shape
+                    v.Shape)
+
+        if not q.DType.IsFloatingPoint || q.DType <> k.DType || q.DType <> v.DType then
+            invalidArg
+                "q"
+                (sprintf
+                    "%s: query, key and value must share one floating-point dtype, got %O, %O and %O."
+                    op
+                    q.DType
+                    k.DType
+                    v.DType)
+
+        if q.Shape[-1] <> k.Shape[-1] then
+            invalidArg
+                "k"
+                (sprintf "%s: query %O and key %O must have the same last dim (the embedding E)." op q.Shape k.Shape)
+
+        if k.Shape[-2] <> v.Shape[-2] then
+            invalidArg
+                "v"
+                (sprintf "%s: key %O and value %O must have the same sequence length S (dim -2)." op k.Shape v.Shape)
+
+    /// softmax(scale * scores) over the last dim, query i attending to keys j <= i only when causal: one fused
+    /// kernel pass for the value and one for the first-order gradient (y (g - sum(g y)) scale); derivatives of
+    /// higher order and forward mode use that formula written with tensor ops.
+    let rec internal attentionSoftmax (scale: float) (causal: bool) (scores: Tensor) : Tensor =
+        let rowSum (t: Tensor) = Tensor.sum (t, [ -1 ], true)
+
+        TensorCore.apply
+            {
+                Name = "attentionSoftmax"
+                Raw = fun r -> r[0].AttentionSoftmax(scale, causal)
+                Jvp =
+                    fun _ y _ t ->
+                        let ts = t * scale
+                        y * (ts - rowSum (ts * y))
+                Vjp =
+                    fun _ y _ g ->
+                        if not g.IsDifferentiable && not y.IsDifferentiable then
+                            TConst(g.Raw.AttentionSoftmaxBackward(y.Raw, scale))
+                        else
+                            y * (g - rowSum (g * y)) * scale
+            }
+            [| scores |]
+
+    type Tensor with
+        /// softmax(q k^T * scale + mask) v over the last two dims, batch dims broadcasting: q [..., L, E],
+        /// k [..., S, E], v [..., S, Ev] give [..., L, Ev]. scale defaults to 1 / sqrt E. mask broadcasts to the
+        /// scores [..., L, S]: a Bool mask is true where a query may attend, a floating-point mask is added to the
+        /// scores. isCausal lets query i attend to keys j <= i only (not together with a mask). dropout (a
+        /// probability in [0, 1)) zeroes attention weights with the given key and rescales the rest by 1 / (1 - p).
+        /// A query row that may attend to nothing gives NaN, as in PyTorch.
+        static member scaledDotProductAttention
+            (q: Tensor, k: Tensor, v: Tensor, ?mask: Tensor, ?isCausal: bool, ?dropout: float, ?key: Key, ?scale: float)
+            =
+            checkOperands q k v
+            let isCausal = defaultArg isCausal false
+            let p = defaultArg dropout 0.0
+            let e = q.Shape[-1]
+            let l, s = q.Shape[-2], k.Shape[-2]
+
+            if not (p >= 0.0 && p < 1.0) then
+                raise (
+                    System.ArgumentOutOfRangeException(
+                        "dropout",
+                        p,
+                        sprintf "%s: the dropout probability must be in [0, 1), got %g." op p
+                    )
+                )
+
+            if p > 0.0 && key.IsNone then
+                invalidArg "key" (sprintf "%s: dropout %g needs a key for its mask; pass key (or dropout 0)." op p)
+
+            if isCausal && mask.IsSome then
+                invalidArg "mask" (sprintf "%s: give either a mask or isCausal, not both (PyTorch's rule)." op)
+
+            let scale = defaultArg scale (1.0 / sqrt (float e))
+            // The scale folds into the fused softmax unless an additive mask must be added after scaling (or a
+            // non-positive scale would flip the -inf of a Bool mask).
+            let fuseScale =
+                scale > 0.0
+                && (match mask with
+                    | Some m -> m.DType = DType.Bool
+                    | None -> true)
+
+            let raw = MatmulOps.matmulT q false k true
+            let scores = if fuseScale then raw else raw * scale
+
+            let neginf =
+                TConst(q.Raw.Backend.Full(Shape.Scalar, q.DType, System.Double.NegativeInfinity))
+
+            let scores =
+                match mask with
+                | Some m ->
+                    if not (Shape.canBroadcastTo m.Shape scores.Shape) then
+                        invalidArg
+                            "mask"
+                            (sprintf
+                                "%s: mask %O does not broadcast to the attention scores %O ([..., L, S] for query %O and key %O); use [L; S], [N; 1; L; S] or a shape that broadcasts."
+                                op
+                                m.Shape
+                                scores.Shape
+                                q.Shape
+                                k.Shape)
+
+                    if m.DType = DType.Bool then
+                        Tensor.where (m.NoDiff, scores, neginf)
+                    elif m.DType = q.DType then
+                        scores + m
+                    else
+                        invalidArg
+                            "mask"
+                            (sprintf
+                                "%s: mask must be Bool (true = may attend) or %O like the query, got %O."
+                                op
+                                q.DType
+                                m.DType)
+                | None -> scores
+
+            let weights =
+                attentionSoftmax (if fuseScale then scale else 1.0) (isCausal && mask.IsNone) scores
+
+            let weights =
+                if p > 0.0 then
+                    let u =
+                        Tensor.rand (key.Value, weights.Shape.ToArray(), weights.DType, weights.Device)
+
+                    let zero = TConst(q.Raw.Backend.Zeros(Shape.Scalar, q.DType))
+                    Tensor.where (Tensor.ge (u, p), weights * (1.0 / (1.0 - p)), zero)
+                else
+                    weights
+
+            MatmulOps.matmulT weights false v false

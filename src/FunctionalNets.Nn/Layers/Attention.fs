@@ -1,3 +1,303 @@
 namespace FunctionalNets.Nn
 
-// Placeholder: this part lands here.
+open FunctionalNets
+
+/// The masks a multi-head attention call takes, with PyTorch's nn.MultiheadAttention conventions.
+type AttentionMasks =
+    {
+        /// [L; S] or [N; L; S] (or [N; heads; L; S]): Bool true = this query may NOT attend to this key, or a
+        /// floating-point mask added to the scores.
+        AttnMask: Tensor option
+        /// [N; S] Bool: true marks a padding key that no query attends to.
+        KeyPaddingMask: Tensor option
+        /// Query i attends to keys j <= i only.
+        IsCausal: bool
+    }
+
+/// Attention masks.
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
+module AttentionMasks =
+    /// No mask.
+    let none: AttentionMasks =
+        {
+            AttnMask = None
+            KeyPaddingMask = None
+            IsCausal = false
+        }
+
+    /// A causal mask only.
+    let causal: AttentionMasks = { none with IsCausal = true }
+
+/// The settings of a multi-head attention block.
+type AttentionConfig =
+    {
+        /// Model width (the query, key, value and output features).
+        Dim: int
+        /// Number of heads; Dim must be divisible by it.
+        Heads: int
+        /// Dropout on the attention weights in Train mode.
+        Dropout: float
+        /// Biases on the input and output projections.
+        Bias: bool
+        /// Rotary position embeddings on the queries and keys of each head.
+        Rope: bool
+    }
+
+/// Multi-head attention as a pair of functions, for self-attention (query = key = value) and cross-attention
+/// (keys and values from a memory). Parameters follow PyTorch's nn.MultiheadAttention: "in_proj_weight"
+/// [3 Dim; Dim], "in_proj_bias" [3 Dim], "out_proj" { "weight" [Dim; Dim]; "bias" [Dim] }.
+[<RequireQualifiedAccess>]
+module MultiHeadAttention =
+    /// PyTorch's defaults: no dropout, biases, no RoPE.
+    let config (dim: int) (heads: int) : AttentionConfig =
+        {
+            Dim = dim
+            Heads = heads
+            Dropout = 0.0
+            Bias = true
+            Rope = false
+        }
+
+    let internal nameOf (cfg: AttentionConfig) =
+        sprintf "MultiHeadAttention(dim=%d, heads=%d)" cfg.Dim cfg.Heads
+
+    let internal validate (cfg: AttentionConfig) =
+        if cfg.Dim < 1 || cfg.Heads < 1 || cfg.Dim % cfg.Heads <> 0 then
+            invalidArg "cfg" (sprintf "%s: dim and heads must be >= 1 and dim divisible by heads." (nameOf cfg))
+
+        if not (cfg.Dropout >= 0.0 && cfg.Dropout < 1.0) then
+            invalidArg "cfg" (sprintf "%s: dropout must be in [0, 1), got %g." (nameOf cfg) cfg.Dropout)
+
+        if cfg.Rope && (cfg.Dim / cfg.Heads) % 2 <> 0 then
+            invalidArg "cfg" (sprintf "%s: RoPE needs an even head dim, got %d." (nameOf cfg) (cfg.Dim / cfg.Heads))
+
+    /// Parameters as PyTorch initializes them: xavier_uniform in-projection, zero biases, and the out-projection
+    /// weight of nn.Linear (U(-1/sqrt Dim, 1/sqrt Dim)).
+    let init (cfg: AttentionConfig) (key: Key) : Params =
+        validate cfg
+        let d = cfg.Dim
+        let k1, k2 = Key.split key
+        let bound = 1.0 / sqrt (float d)
+
+        Node
+            [
+                "in_proj_weight", Leaf(Init.xavierUniform (k1, [ 3 * d; d ]))
+                if cfg.Bias then
+                    "in_proj_bias", Leaf(Tensor.zeros [ 3 * d ])
+                "out_proj",
+                Node
+                    [
+                        "weight", Leaf(Init.uniform (k2, [ d; d ], -bound, bound))
+                        if cfg.Bias then
+                            "bias", Leaf(Tensor.zeros [ d ])
+                    ]
+            ]
+
+    let private child (name: string) (layer: string) (ps: Params) =
+        match ps with
+        | Node kids ->
+            match kids |> List.tryFind (fun (k, _) -> k = name) with
+            | Some(_, t) -> t
+            | None -> invalidArg name (sprintf "%s: parameter subtree '%s' is missing." layer name)
+        | Leaf _ -> invalidArg name (sprintf "%s: expected a node holding '%s'." layer name)
+
+    /// The combined Bool "may attend" or additive mask for scaledDotProductAttention over [N; heads; L; S].
+    let private combineMasks
+        (name: string)
+        (n: int)
+        (heads: int)
+        (l: int)
+        (s: int)
+        (masks: AttentionMasks)
+        (like: Tensor)
+        =
+        let attn =
+            masks.AttnMask
+            |> Option.map (fun m ->
+                let ok =
+                    (m.Rank = 2 && m.Shape.ToArray() = [| l; s |])
+                    || (m.Rank = 3 && m.Shape.ToArray() = [| n; l; s |])
+                    || (m.Rank = 4 && m.Shape.ToArray() = [| n; heads; l; s |])
+
+                if not ok then
+                    invalidArg
+                        "attnMask"
+                        (sprintf
+                            "%s: attention mask %O must be [L; S] = [%d; %d], [N; L; S] = [%d; %d; %d] or [N; heads; L; S]."
+                            name
+                            m.Shape
+                            l
+                            s
+                            n
+                            l
+                            s)
+
+                let m4 = if m.Rank = 3 then Tensor.unsqueeze (m, 1) else m
+
+                if m.DType = DType.Bool then
+                    Choice1Of2(Tensor.logicalNot m4)
+                else
+                    Choice2Of2 m4)
+
+        let padding =
+            masks.KeyPaddingMask
+            |> Option.map (fun m ->
+                if m.DType <> DType.Bool || m.Shape.ToArray() <> [| n; s |] then
+                    invalidArg
+                        "keyPaddingMask"
+                        (sprintf "%s: key padding mask %O %O must be Bool [N; S] = [%d; %d]." name m.DType m.Shape n s)
+
+                Tensor.logicalNot (Tensor.reshape (m, [ n; 1; 1; s ])))
+
+        let causal =
+            if masks.IsCausal then
+                Some(Tensor.tril (Tensor.ones ([ l; s ], DType.Bool)))
+            else
+                None
+
+        let bools =
+            [
+                match attn with
+                | Some(Choice1Of2 b) -> b
+                | _ -> ()
+                yield! Option.toList padding
+                yield! Option.toList causal
+            ]
+
+        let allowed =
+            match bools with
+            | [] -> None
+            | first :: rest -> Some(List.fold (fun a b -> Tensor.logicalAnd (a, b)) first rest)
+
+        match attn with
+        | Some(Choice2Of2 additive) ->
+            match allowed with
+            | Some a ->
+                Some(
+                    Tensor.maskedFill (
+                        // Broadcast to the full scores shape so every forbidden position has its own slot.
+                        additive + Tensor.zeros ([ n; heads; l; s ], like.DType, like.Device),
+                        Tensor.logicalNot a,
+                        System.Double.NegativeInfinity
+                    )
+                )
+            | None -> Some additive
+        | _ -> allowed
+
+    /// Attention of query [N; L; Dim] over key/value [N; S; Dim] (the same tensor for self-attention): project,
+    /// split into heads, attend (with RoPE when configured, dropout in Train mode), merge and project out.
+    let apply
+        (cfg: AttentionConfig)
+        (ps: Params)
+        (ctx: Ctx)
+        (query: Tensor)
+        (keyValue: Tensor)
+        (masks: AttentionMasks)
+        =
+        let name = nameOf cfg
+        let d, h = cfg.Dim, cfg.Heads
+        let hd = d / h
+
+        for what, (t: Tensor) in [ "query", query; "key/value", keyValue ] do
+            if t.Rank <> 3 || t.Shape[-1] <> d then
+                invalidArg what (sprintf "%s: %s %O must be [N; T; %d]." name what t.Shape d)
+
+        let n, l, s = query.Shape[0], query.Shape[1], keyValue.Shape[1]
+
+        if keyValue.Shape[0] <> n then
+            invalidArg
+                "keyValue"
+                (sprintf "%s: query %O and key/value %O have different batch sizes." name query.Shape keyValue.Shape)
+
+        let w = Layer.param name "in_proj_weight" ps
+
+        let b =
+            if cfg.Bias then
+                Some(Layer.param name "in_proj_bias" ps)
+            else
+                None
+
+        let heads (t: Tensor) len =
+            Tensor.permute (Tensor.reshape (t, [ n; len; h; hd ]), [ 0; 2; 1; 3 ])
+
+        let q, k, v =
+            if obj.ReferenceEquals(query, keyValue) then
+                // One [N; T; 3 Dim] projection for self-attention: one GEMM instead of three.
+                let qkv =
+                    match b with
+                    | Some b -> Tensor.linear (query, w, b)
+                    | None -> Tensor.linear (query, w)
+
+                // [N; T; 3; heads; hd] -> [3; N; heads; T; hd]: one permute, then q, k and v are contiguous blocks.
+                let split =
+                    Tensor.permute (Tensor.reshape (qkv, [ n; l; 3; h; hd ]), [ 2; 0; 3; 1; 4 ])
+
+                Tensor.select (split, 0, 0), Tensor.select (split, 0, 1), Tensor.select (split, 0, 2)
+            else
+                let ws = Tensor.chunk (w, 3, 0)
+                let bs = b |> Option.map (fun b -> Tensor.chunk (b, 3, 0))
+
+                let proj i (x: Tensor) =
+                    match bs with
+                    | Some bs -> Tensor.linear (x, ws[i], bs[i])
+                    | None -> Tensor.linear (x, ws[i])
+
+                heads (proj 0 query) l, heads (proj 1 keyValue) s, heads (proj 2 keyValue) s
+
+        let q, k = if cfg.Rope then rope q, rope k else q, k
+        let mask = combineMasks name n h l s masks q
+
+        let dropout, key =
+            match ctx.Mode, ctx.Key with
+            | Mode.Train, Some key when cfg.Dropout > 0.0 -> cfg.Dropout, Some key
+            | Mode.Train, None when cfg.Dropout > 0.0 ->
+                invalidArg "ctx" (sprintf "%s: Train mode with dropout needs a key; pass Ctx.train key." name)
+            | _ -> 0.0, None
+
+        let attended =
+            match mask, key with
+            | Some m, Some key -> Tensor.scaledDotProductAttention (q, k, v, m, dropout = dropout, key = key)
+            | Some m, None -> Tensor.scaledDotProductAttention (q, k, v, m)
+            | None, Some key -> Tensor.scaledDotProductAttention (q, k, v, dropout = dropout, key = key)
+            | None, None -> Tensor.scaledDotProductAttention (q, k, v)
+
+        let merged = Tensor.reshape (Tensor.permute (attended, [ 0; 2; 1; 3 ]), [ n; l; d ])
+        let out = child "out_proj" name ps
+        let ow = Layer.param name "weight" out
+
+        if cfg.Bias then
+            Tensor.linear (merged, ow, Layer.param name "bias" out)
+        else
+            Tensor.linear (merged, ow)
+
+    /// Self-attention as a Layer over [N; T; Dim] inputs with fixed masks (e.g. AttentionMasks.causal).
+    let layer (cfg: AttentionConfig) (masks: AttentionMasks) : Layer =
+        validate cfg
+        let name = nameOf cfg
+
+        let init (key: Key) (shape: Shape) =
+            if shape.Rank <> 2 || shape[-1] <> cfg.Dim then
+                invalidArg
+                    "shape"
+                    (sprintf
+                        "%s: input shape %O (per example, without the batch dim) must be [T; %d]."
+                        name
+                        shape
+                        cfg.Dim)
+
+            shape, init cfg key, PTree.empty
+
+        Layer.create name init (fun ps state ctx x -> apply cfg ps ctx x x masks, state)
+
+[<AutoOpen>]
+module AttentionLayers =
+    type Layers with
+        /// Multi-head self-attention over [N; T; dim] inputs (PyTorch's nn.MultiheadAttention(dim, heads,
+        /// batch_first=True) with query = key = value); causal masks future positions.
+        static member multiHeadAttention (dim: int) (heads: int) (causal: bool) : Layer =
+            MultiHeadAttention.layer
+                (MultiHeadAttention.config dim heads)
+                (if causal then
+                     AttentionMasks.causal
+                 else
+                     AttentionMasks.none)
