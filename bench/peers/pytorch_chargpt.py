@@ -2,7 +2,7 @@
 """PyTorch peer for `FunctionalNets.Bench -- chargpt_train`: training throughput (tokens per second) of the
 CharGpt sample's model, a decoder-only GPT with pre-norm blocks: token embedding + learned positions, N blocks of
 x + attn(ln1(x)) and x + mlp(ln2(x)) (causal multi-head self-attention with one fused QKV projection; MLP
-dim -> 4 dim -> dim with GELU), a final LayerNorm and an LM head tied to the token embedding. AdamW, dropout 0.
+dim -> 4 dim -> dim with the tanh GELU, as GPT-2), a final LayerNorm and an LM head tied to the token embedding. AdamW, dropout 0.
 PyTorch 1.13 has no fused scaled_dot_product_attention, so attention is written out (softmax(QK^T / sqrt d) V with a
 causal mask), as nanoGPT's non-flash path does. Inputs are random token ids: throughput does not depend on the text.
 
@@ -34,7 +34,7 @@ class Block(nn.Module):
         att = att.masked_fill(~self.mask[:t, :t], float("-inf")).softmax(dim=-1)
         y = (att @ v).transpose(1, 2).reshape(n, t, d)
         x = x + self.proj(y)
-        return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
+        return x + self.fc2(F.gelu(self.fc1(self.ln2(x)), approximate="tanh"))
 
 
 class Gpt(nn.Module):
