@@ -559,3 +559,23 @@ let ``MultiHeadAttention with RoPE rotates queries and keys per head before atte
         values (MultiHeadAttention.apply { cfg with Rope = false } ps Ctx.eval x x AttentionMasks.causal)
 
     Assert.NotEqual<float[]>(plain[d..], y[d..])
+
+[<Fact>]
+let ``The sinusoidal encoding survives training steps, each in its own Scope, and adds the table`` () =
+    // Regression: a table cached during one step's Scope was released when the step ended, and the next
+    // step read released storage.
+    let model =
+        Layers.linear 3 4 >-> Layers.sinusoidalPositionalEncoding 8 4 >-> Layers.flatten >-> Layers.linear 20 2
+
+    let tx = Optim.adam 1e-2
+    let mutable ts = Train.init model [ 5; 3 ] tx (Key.create 1L)
+    let batch =
+        { Input = Tensor.cast (randn 3 [ 2; 5; 3 ], DType.Float32); Target = Tensor.ofArray ([| 0L; 1L |], [ 2 ]) }
+
+    for _ in 1..3 do
+        ts <- fst (Train.trainStep model Losses.crossEntropy tx ts batch)
+
+    let pe = Layers.sinusoidalPositionalEncoding 8 4
+    let y = Layer.predict pe PTree.empty PTree.empty (Tensor.zeros [ 1; 3; 4 ])
+    // pe[p, 2i] = sin(p / 10000^(2i/4)), pe[p, 2i+1] = cos(...): row 2 is sin 2, cos 2, sin 0.02, cos 0.02.
+    closeArrays 1e-6 [| sin 2.0; cos 2.0; sin 0.02; cos 0.02 |] ((values y)[8..11])

@@ -7,15 +7,16 @@ open FunctionalNets
 /// embeddings (RoPE, Su et al.).
 [<AutoOpen>]
 module PositionalLayers =
+    /// The sinusoidal table's values, row-major [length; dim] (see sinusoidalTable).
+    let sinusoidalValues (length: int) (dim: int) : float[] =
+        Array.init (length * dim) (fun flat ->
+            let p, c = flat / dim, flat % dim
+            let angle = float p / Math.Pow(10000.0, float (c - c % 2) / float dim)
+            if c % 2 = 0 then sin angle else cos angle)
+
     /// The sinusoidal table [length; dim]: pe[p, 2i] = sin(p / 10000^(2i / dim)), pe[p, 2i + 1] = cos(the same).
     let sinusoidalTable (length: int) (dim: int) (dtype: DType) : Tensor =
-        let values =
-            Array.init (length * dim) (fun flat ->
-                let p, c = flat / dim, flat % dim
-                let angle = float p / Math.Pow(10000.0, float (c - c % 2) / float dim)
-                if c % 2 = 0 then sin angle else cos angle)
-
-        Tensor.cast (Tensor.ofArray (values, [ length; dim ]), dtype)
+        Tensor.cast (Tensor.ofArray (sinusoidalValues length dim, [ length; dim ]), dtype)
 
     /// Raises unless a [N; T; D] input fits a positional table of maxLen positions and dim features.
     let internal checkSequence (name: string) (maxLen: int) (dim: int) (x: Tensor) =
@@ -65,7 +66,9 @@ module PositionalLayers =
                     (sprintf "SinusoidalPositionalEncoding(%d, %d): maxLen and dim must be >= 1." maxLen dim)
 
             let name = sprintf "SinusoidalPositionalEncoding(maxLen=%d, dim=%d)" maxLen dim
-            let tables = Collections.Concurrent.ConcurrentDictionary<DType, Tensor>()
+            // Plain values, not a cached tensor: a tensor made during one training step's Scope is released
+            // when that step ends, so each call builds its [T; dim] slice (T * dim values, cheap).
+            let values = sinusoidalValues maxLen dim
 
             let init (_: Key) (shape: Shape) =
                 checkSequence name maxLen dim (Tensor.zeros (shape.ToArray()))
@@ -73,8 +76,9 @@ module PositionalLayers =
 
             let apply (_: Params) (state: State) (_: Ctx) (x: Tensor) =
                 checkSequence name maxLen dim x
-                let table = tables.GetOrAdd(x.DType, (fun d -> sinusoidalTable maxLen dim d))
-                x + Tensor.slice (table, 0, 0, x.Shape[-2]), state
+                let t = x.Shape[-2]
+                let table = Tensor.ofArray (values[.. t * dim - 1], [ t; dim ], x.Device)
+                x + Tensor.cast (table, x.DType), state
 
             Layer.create name init apply
 
