@@ -47,7 +47,7 @@ Console.WriteLine($"{text.Length:N0} characters, vocabulary {tokenizer.VocabSize
 
 var net = Net.Sequential(Layers.Gpt(tokenizer.VocabSize, context, dim: dim, heads: heads, layers: layers));
 long steps = (long)epochs * ((train.Count + batch - 1) / batch);
-net.Compile(Optimizers.AdamW(Schedules.WarmupCosine(0.0, 2e-3, Math.Min(100, steps / 10), steps, 1e-4), weightDecay: 0.01),
+net.Compile(Optimizers.AdamW(Schedules.WarmupCosine(0.0, 2e-3, Math.Clamp(steps / 10, 1, 100), steps, 1e-4), weightDecay: 0.01),
     Losses.SequenceCrossEntropy());
 if (verbose) Console.WriteLine(net.Build(context).Summary());
 

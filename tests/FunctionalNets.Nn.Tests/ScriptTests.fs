@@ -189,3 +189,34 @@ let ``LstmSequence.fsx on 2000 images for 1 epoch beats chance by a margin`` () 
         let acc = Double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)
         Assert.True(acc > 0.2 && acc <= 1.0, sprintf "test accuracy %g, expected > 0.2:\n%s" acc out)
     | _ -> failwithf "no test accuracy line in:\n%s" out
+
+[<Fact>]
+let ``CharGpt.fsx on 30,000 characters trains below the uniform rate and samples from the prompt`` () =
+    let out =
+        runScript "CharGpt.fsx" [ "--limit"; "30000"; "--epochs"; "3"; "--layers"; "1"; "--dim"; "32" ] 300
+
+    let vocab =
+        match matches @"^30000 characters, vocabulary (\d+)," out with
+        | [ m ] -> int m.Groups[1].Value
+        | _ -> failwithf "no corpus line in:\n%s" out
+
+    match matches @"^validation: ([0-9.]+) bits/char" out with
+    | [ m ] ->
+        // An untrained model predicts about uniformly: log2(vocab) bits per character.
+        let bits = Double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)
+        let uniform = Math.Log2(float vocab)
+        Assert.True(bits < uniform - 0.5, sprintf "%g bits/char, uniform %g:\n%s" bits uniform out)
+    | _ -> failwithf "no validation line in:\n%s" out
+
+    Assert.Single(matches @"^And God said" out) |> ignore
+
+[<Fact>]
+let ``TransformerClassifier.fsx on 1000 sequences for 1 epoch beats chance by a margin`` () =
+    let out =
+        runScript "TransformerClassifier.fsx" [ "--limit"; "1000"; "--epochs"; "1" ] 240
+
+    match matches @"^test accuracy: ([0-9.]+)" out with
+    | [ m ] ->
+        let acc = Double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)
+        Assert.True(acc > 0.2 && acc <= 1.0, sprintf "test accuracy %g, expected > 0.2 (chance 0.1):\n%s" acc out)
+    | _ -> failwithf "no test accuracy line in:\n%s" out
