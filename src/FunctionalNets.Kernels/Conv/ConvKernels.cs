@@ -1,24 +1,19 @@
 using System.Buffers;
 using System.Numerics;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
+using System.Runtime.ExceptionServices;
+using FunctionalNets.Kernels.GemmImpl;
 
 namespace FunctionalNets.Kernels;
 
 /// <summary>
 /// 2-D convolution (cross-correlation, as PyTorch) and its two gradients on NCHW data, by im2col + GEMM. Float32 and
-/// Float64. The batch is processed in blocks so the unfolded matrix stays bounded (<see cref="MaxColumnElements"/>);
-/// parallelism comes from the threaded GEMM and from unfolding channel planes concurrently.
+/// Float64. Work is split by image: each worker thread unfolds one image at a time into its own column buffer
+/// (C * KH * KW x OH * OW, a few hundred KiB at MNIST/CIFAR sizes, so it stays in the core's L2 between the unfold and
+/// the product that reads it) and runs single-threaded GEMMs that write straight into the image's NCHW output. A
+/// single image (or one thread) instead threads its GEMMs and unfolds.
 /// </summary>
 public static unsafe class ConvKernels
 {
-    /// <summary>Upper bound on the elements of one im2col block (32 Mi: 128 MiB of float32).</summary>
-    public const long MaxColumnElements = 1L << 25;
-
-    /// <summary>Images per block: as many as fit the bound, at least one.</summary>
-    private static int BlockImages(in ConvGeometry g) =>
-        (int)Math.Clamp(MaxColumnElements / Math.Max(1L, (long)g.C * g.KH * g.KW * g.L), 1, Math.Max(1, g.N));
-
     /// <summary>y [N, O, OH, OW] = conv(x [N, C, H, W], w [O, C/groups, KH, KW]); y is fully overwritten.</summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape requires.</exception>
     public static void Forward<T>(in ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
@@ -28,40 +23,28 @@ public static unsafe class ConvKernels
         CheckLength("conv2d", "weight", w.Length, (long)g.O * g.R);
         CheckLength("conv2d", "output", y.Length, (long)g.N * g.O * g.L);
         if (g.N == 0 || g.O == 0 || g.L == 0) return;
-        int block = BlockImages(g);
-        long imageCol = (long)g.C * g.KH * g.KW * g.L;
-        T[] col = ArrayPool<T>.Shared.Rent((int)(block * imageCol));
-        T[] yT = ArrayPool<T>.Shared.Rent((int)((long)block * g.O * g.L));
-        try
+        if (g.R == 0)
         {
-            fixed (T* px = x)
-            fixed (T* pc = col)
-            fixed (T* py = y)
-            fixed (T* pt = yT)
-            {
-                for (int n0 = 0; n0 < g.N; n0 += block)
-                {
-                    int nb = Math.Min(block, g.N - n0);
-                    long cols = (long)nb * g.L;
-                    // Row-major layout (row r of every image side by side): one GEMM per group of
-                    // [OG, R] x [R, nb * L] keeps both cores busy with large tiles, where a GEMM per image
-                    // (M = OG, N = L, often 64 x 196) spends its time packing; the result [O, nb, L] is then
-                    // regrouped into NCHW by whole L-runs.
-                    Im2Col.Unfold(g, px, n0, nb, pc, g.L, cols);
-                    for (int gr = 0; gr < g.Groups; gr++)
-                        GemmSingle(false, false, g.OG, (int)cols, g.R,
-                            w[(gr * g.OG * g.R)..], g.R,
-                            col.AsSpan((int)((long)gr * g.R * cols)), (int)cols,
-                            T.Zero,
-                            yT.AsSpan((int)((long)gr * g.OG * cols)), (int)cols);
-                    Regroup(pt, py + (long)n0 * g.O * g.L, g.O, nb, g.L);
-                }
-            }
+            y[..(int)((long)g.N * g.O * g.L)].Clear();
+            return;
         }
-        finally
+        var geo = g;
+        var isa = GemmIsaSelector.Current;
+        fixed (T* px = x)
+        fixed (T* pw = w)
+        fixed (T* py = y)
         {
-            ArrayPool<T>.Shared.Return(col);
-            ArrayPool<T>.Shared.Return(yT);
+            nint ax = (nint)px, aw = (nint)pw, ay = (nint)py;
+            ForImages<T>(g, (_, n, col, inner) =>
+            {
+                Im2Col.UnfoldImage(geo, (T*)ax, n, col, inner);
+                for (int gr = 0; gr < geo.Groups; gr++)
+                    GemmLocal.Run(isa, inner, false, false, geo.OG, geo.L, geo.R,
+                        (T*)aw + (long)gr * geo.OG * geo.R, geo.R,
+                        col + (long)gr * geo.R * geo.L, geo.L,
+                        T.Zero,
+                        (T*)ay + ((long)n * geo.O + (long)gr * geo.OG) * geo.L, geo.L);
+            });
         }
     }
 
@@ -76,40 +59,31 @@ public static unsafe class ConvKernels
         CheckLength("conv2d input gradient", "output gradient", dy.Length, (long)g.N * g.O * g.L);
         CheckLength("conv2d input gradient", "weight", w.Length, (long)g.O * g.R);
         CheckLength("conv2d input gradient", "input gradient", dx.Length, (long)g.N * g.C * g.H * g.W);
-        dx[..(int)((long)g.N * g.C * g.H * g.W)].Clear();
-        if (g.N == 0 || g.O == 0 || g.L == 0 || g.C == 0) return;
-        int block = BlockImages(g);
-        long imageCol = (long)g.C * g.KH * g.KW * g.L;
-        T[] col = ArrayPool<T>.Shared.Rent((int)(block * imageCol));
-        T[] dyT = ArrayPool<T>.Shared.Rent((int)((long)block * g.O * g.L));
-        try
+        if (g.N == 0 || g.O == 0 || g.L == 0 || g.C == 0)
         {
-            fixed (T* pdx = dx)
-            fixed (T* pc = col)
-            fixed (T* pdy = dy)
-            fixed (T* pt = dyT)
-            {
-                for (int n0 = 0; n0 < g.N; n0 += block)
-                {
-                    int nb = Math.Min(block, g.N - n0);
-                    long cols = (long)nb * g.L;
-                    // dcol_g = w_g^T dy_g as one GEMM over the block (dy regrouped to [O, nb * L], as in Forward),
-                    // then every column entry is added back where im2col read it.
-                    Regroup(pdy + (long)n0 * g.O * g.L, pt, nb, g.O, g.L);
-                    for (int gr = 0; gr < g.Groups; gr++)
-                        GemmSingle(true, false, g.R, (int)cols, g.OG,
-                            w[(gr * g.OG * g.R)..], g.R,
-                            dyT.AsSpan((int)((long)gr * g.OG * cols)), (int)cols,
-                            T.Zero,
-                            col.AsSpan((int)((long)gr * g.R * cols)), (int)cols);
-                    Im2Col.Fold(g, pc, n0, nb, pdx, g.L, cols);
-                }
-            }
+            dx[..(int)((long)g.N * g.C * g.H * g.W)].Clear();
+            return;
         }
-        finally
+        var geo = g;
+        var isa = GemmIsaSelector.Current;
+        fixed (T* pdy = dy)
+        fixed (T* pw = w)
+        fixed (T* pdx = dx)
         {
-            ArrayPool<T>.Shared.Return(col);
-            ArrayPool<T>.Shared.Return(dyT);
+            nint ady = (nint)pdy, aw = (nint)pw, adx = (nint)pdx;
+            ForImages<T>(g, (_, n, col, inner) =>
+            {
+                // dcol_g [R, L] = w_g^T [R, OG] dy_g [OG, L], then every column entry is added back where im2col read it.
+                for (int gr = 0; gr < geo.Groups; gr++)
+                    GemmLocal.Run(isa, inner, true, false, geo.R, geo.L, geo.OG,
+                        (T*)aw + (long)gr * geo.OG * geo.R, geo.R,
+                        (T*)ady + ((long)n * geo.O + (long)gr * geo.OG) * geo.L, geo.L,
+                        T.Zero,
+                        col + (long)gr * geo.R * geo.L, geo.L);
+                long image = (long)geo.C * geo.H * geo.W;
+                new Span<T>((T*)adx + n * image, (int)image).Clear();
+                Im2Col.FoldImage(geo, col, n, (T*)adx, inner);
+            });
         }
     }
 
@@ -126,71 +100,115 @@ public static unsafe class ConvKernels
         CheckLength("conv2d weight gradient", "weight gradient", dw.Length, (long)g.O * g.R);
         dw[..(g.O * g.R)].Clear();
         if (g.N == 0 || g.O == 0 || g.L == 0 || g.R == 0) return;
-        int block = BlockImages(g);
-        T[] col = ArrayPool<T>.Shared.Rent((int)(block * (long)g.C * g.KH * g.KW * g.L));
-        T[] dyT = ArrayPool<T>.Shared.Rent((int)((long)block * g.O * g.L));
+        var geo = g;
+        var isa = GemmIsaSelector.Current;
+        int workers = Workers(g);
+        int size = g.O * g.R;
+        // Each worker sums its images into its own transposed partial, group gr's [R, OG] block at gr * R * OG:
+        // with R = C KH KW a multiple of the 6-row register tile far more often than O is (288 vs 64, 9 vs 32), the
+        // product R x OG wastes fewer padded lanes than OG x R.
+        T[] parts = ArrayPool<T>.Shared.Rent(workers * size);
+        var used = new bool[workers];
         try
         {
-            fixed (T* px = x)
-            fixed (T* pc = col)
             fixed (T* pdy = dy)
-            fixed (T* pt = dyT)
+            fixed (T* px = x)
+            fixed (T* pp = parts)
             {
-                for (int n0 = 0; n0 < g.N; n0 += block)
+                nint ady = (nint)pdy, ax = (nint)px, ap = (nint)pp;
+                ForImages<T>(g, (worker, n, col, inner) =>
                 {
-                    int nb = Math.Min(block, g.N - n0);
-                    long cols = (long)nb * g.L;
-                    // Row-major layout: image i's part of row r at r * cols + i * L, and dy regrouped as [O, nb * L],
-                    // so the sum over the batch is the k dimension of one large GEMM per group (which threads well)
-                    // instead of nb small products plus a reduction.
-                    Im2Col.Unfold(g, px, n0, nb, pc, g.L, cols);
-                    Regroup(pdy + (long)n0 * g.O * g.L, pt, nb, g.O, g.L);
+                    Im2Col.UnfoldImage(geo, (T*)ax, n, col, inner);
+                    T beta = used[worker] ? T.One : T.Zero;
+                    used[worker] = true;
+                    for (int gr = 0; gr < geo.Groups; gr++)
+                        GemmLocal.Run(isa, inner, false, true, geo.R, geo.OG, geo.L,
+                            col + (long)gr * geo.R * geo.L, geo.L,
+                            (T*)ady + ((long)n * geo.O + (long)gr * geo.OG) * geo.L, geo.L,
+                            beta,
+                            (T*)ap + (long)worker * size + (long)gr * geo.R * geo.OG, geo.OG);
+                });
+                for (int wk = 0; wk < workers; wk++)
+                {
+                    if (!used[wk]) continue;
+                    T* part = pp + (long)wk * size;
                     for (int gr = 0; gr < g.Groups; gr++)
-                        GemmSingle(false, true, g.OG, g.R, (int)cols,
-                            dyT.AsSpan((int)((long)gr * g.OG * cols)), (int)cols,
-                            col.AsSpan((int)((long)gr * g.R * cols)), (int)cols,
-                            n0 == 0 ? T.Zero : T.One,
-                            dw[(gr * g.OG * g.R)..], g.R);
+                    for (int o = 0; o < g.OG; o++)
+                    {
+                        Span<T> row = dw.Slice((gr * g.OG + o) * g.R, g.R);
+                        T* src = part + (long)gr * g.R * g.OG + o;
+                        for (int r = 0; r < g.R; r++)
+                            row[r] += src[(long)r * g.OG];
+                    }
                 }
             }
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(col);
-            ArrayPool<T>.Shared.Return(dyT);
+            ArrayPool<T>.Shared.Return(parts);
         }
     }
 
-    /// <summary>[a, b, L] to [b, a, L]: whole L-runs are copied, so this is a cheap regrouping.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Regroup<T>(T* src, T* dst, int a, int b, int l) where T : unmanaged
+    /// <summary>One image's work: the worker's index, the image, its column buffer, and whether it may use threads.</summary>
+    private delegate void ImageBody<T>(int worker, int n, T* col, bool inner) where T : unmanaged;
+
+    private static int Workers(in ConvGeometry g) =>
+        Math.Max(1, Math.Min(Math.Min(KernelSettings.MaxThreads, Environment.ProcessorCount), g.N));
+
+    /// <summary>
+    /// Runs <paramref name="body"/> once per image. Images are handed out one at a time from a shared counter, so on a
+    /// shared machine a worker slowed by other processes simply takes fewer images.
+    /// </summary>
+    private static void ForImages<T>(in ConvGeometry g, ImageBody<T> body) where T : unmanaged
     {
-        nint ps = (nint)src, pd = (nint)dst;
-        KernelParallel.For(KernelParallel.ChunkCount((long)a * b * l), b, (start, end) =>
+        int workers = Workers(g), count = g.N;
+        int colLength = checked(g.C * g.KH * g.KW * g.L);
+        if (workers == 1)
         {
-            for (long c = start; c < end; c++)
-            for (int i = 0; i < a; i++)
-                new ReadOnlySpan<T>((T*)ps + ((long)i * b + c) * l, l).CopyTo(new Span<T>((T*)pd + (c * a + i) * l, l));
-        });
+            T[] col = ArrayPool<T>.Shared.Rent(colLength);
+            try
+            {
+                fixed (T* pc = col)
+                    for (int n = 0; n < count; n++)
+                        body(0, n, pc, true);
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(col);
+            }
+            return;
+        }
+        int next = -1;
+        try
+        {
+            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
+            {
+                T[] col = ArrayPool<T>.Shared.Rent(colLength);
+                try
+                {
+                    fixed (T* pc = col)
+                    {
+                        int n;
+                        while ((n = Interlocked.Increment(ref next)) < count)
+                            body(worker, n, pc, false);
+                    }
+                }
+                finally
+                {
+                    ArrayPool<T>.Shared.Return(col);
+                }
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+            throw;
+        }
     }
 
     private static void CheckLength(string op, string what, int length, long needed)
     {
         if (length < needed)
             throw new ArgumentException($"{op}: the {what} buffer holds {length} elements but the shape needs {needed}.");
-    }
-
-    /// <summary>C = op(A) op(B) + beta C with explicit leading dimensions, on the GEMM of T's precision.</summary>
-    private static void GemmSingle<T>(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<T> a, int lda,
-        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc) where T : unmanaged, INumber<T>
-    {
-        if (typeof(T) == typeof(float))
-            Gemm.Sgemm(ta, tb, m, n, k, 1f, MemoryMarshal.Cast<T, float>(a), lda, MemoryMarshal.Cast<T, float>(b), ldb,
-                float.CreateTruncating(beta), MemoryMarshal.Cast<T, float>(c), ldc);
-        else if (typeof(T) == typeof(double))
-            Gemm.Dgemm(ta, tb, m, n, k, 1.0, MemoryMarshal.Cast<T, double>(a), lda, MemoryMarshal.Cast<T, double>(b), ldb,
-                double.CreateTruncating(beta), MemoryMarshal.Cast<T, double>(c), ldc);
-        else
-            throw new NotSupportedException($"convolution is defined for float32 and float64, got {typeof(T).Name}.");
     }
 }

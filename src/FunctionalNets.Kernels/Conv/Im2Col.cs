@@ -35,6 +35,40 @@ internal static unsafe class Im2Col
         });
     }
 
+    /// <summary>
+    /// Image n of <paramref name="x"/> unfolded into <paramref name="col"/> as [C * KH * KW, OH * OW] (row r at r * L).
+    /// With <paramref name="threaded"/> the channel planes are spread over threads; otherwise the caller's thread does it all.
+    /// </summary>
+    public static void UnfoldImage<T>(in ConvGeometry g, T* x, int n, T* col, bool threaded) where T : unmanaged, INumber<T>
+    {
+        if (threaded)
+        {
+            Unfold(g, x, n, 1, col, 0, g.L);
+            return;
+        }
+        long plane = (long)g.H * g.W, rows = (long)g.KH * g.KW * g.L;
+        T* image = x + (long)n * g.C * plane;
+        for (int c = 0; c < g.C; c++)
+            UnfoldPlane(g, image + c * plane, col + c * rows, g.L);
+    }
+
+    /// <summary>
+    /// The adjoint of <see cref="UnfoldImage"/>: adds <paramref name="col"/> ([C * KH * KW, OH * OW]) onto image n of
+    /// <paramref name="dx"/>, which is not cleared first.
+    /// </summary>
+    public static void FoldImage<T>(in ConvGeometry g, T* col, int n, T* dx, bool threaded) where T : unmanaged, INumber<T>
+    {
+        if (threaded)
+        {
+            Fold(g, col, n, 1, dx, 0, g.L);
+            return;
+        }
+        long plane = (long)g.H * g.W, rows = (long)g.KH * g.KW * g.L;
+        T* image = dx + (long)n * g.C * plane;
+        for (int c = 0; c < g.C; c++)
+            FoldPlane(g, col + c * rows, image + c * plane, g.L);
+    }
+
     /// <summary>The KH * KW rows of one channel plane, the first at <paramref name="dst"/>.</summary>
     // Hot loops: compiled optimised from the first call (tier-0 generic span code is several times slower).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
