@@ -54,7 +54,9 @@ let run () =
             cpu
 
     for (label, c, o, hw) in [ "conv1", 1, 32, 28; "conv2", 32, 64, 14 ] do
-        let g = ConvGeometry.Create(label, [| n; c; hw; hw |], [| o; c; 3; 3 |], 1, 1, 1, 1, 1, 1, 1)
+        let g =
+            ConvGeometry.Create(label, [| n; c; hw; hw |], [| o; c; 3; 3 |], 1, 1, 1, 1, 1, 1, 1)
+
         let x = randomArray rng (n * c * hw * hw)
         let w = randomArray rng (o * c * 9)
         let y = randomArray rng (n * o * hw * hw)
@@ -64,10 +66,27 @@ let run () =
         report (label + " input grad") (fun () -> ConvKernels.InputGrad(&g, ReadOnlySpan y, ReadOnlySpan w, Span dx))
         report (label + " weight grad") (fun () -> ConvKernels.WeightGrad(&g, ReadOnlySpan y, ReadOnlySpan x, Span dw))
 
+    // conv2's per-image products alone, 64 of them, to show what the unfolding and packing around them cost.
+    for (label, m, nn, k, ta, tb) in
+        [
+            "forward", 64, 196, 288, false, false
+            "input grad", 288, 196, 64, true, false
+            "weight grad", 288, 64, 196, false, true
+        ] do
+        let a = randomArray rng (m * k)
+        let b = randomArray rng (k * nn)
+        let c = Array.zeroCreate<float32>(m * nn)
+        let lda = if ta then m else k
+        let ldb = if tb then k else nn
+
+        report (sprintf "conv2 %s GEMMs only (64 x %dx%dx%d)" label m nn k) (fun () ->
+            for _ in 1..n do
+                Gemm.Sgemm(ta, tb, m, nn, k, 1.0f, ReadOnlySpan a, lda, ReadOnlySpan b, ldb, 0.0f, Span c, nn))
+
     for (c, hw) in [ 32, 28; 64, 14 ] do
         let x = randomArray rng (n * c * hw * hw)
         let pw = PoolWindow(n * c, hw, hw, hw / 2, hw / 2, 2, 2, 2, 2, 0, 0, 1, 1)
-        let y = Array.zeroCreate<float32> (x.Length / 4)
+        let y = Array.zeroCreate<float32>(x.Length / 4)
         let ix = Array.zeroCreate<int64> y.Length
         let dx = Array.zeroCreate<float32> x.Length
         report (sprintf "maxpool2 %dx%d forward" c hw) (fun () -> Pooling.MaxPool2d(x, pw, y, ix))

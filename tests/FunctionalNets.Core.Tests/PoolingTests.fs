@@ -316,12 +316,21 @@ let ``Pooling: float32 2x2 stride-2 max pool (8- and 4-wide steps, overlapping r
 
                 let xs =
                     Array.init (numelOf shape) (fun _ ->
-                        if withNaN && rng.Next 9 = 0 then nan else float (rng.Next 3))
+                        if withNaN && rng.Next 9 = 0 then
+                            nan
+                        else
+                            float (rng.Next 3))
 
                 let expected, expectedIdx = reference 6 h w xs
-                let y, idx = Tensor.maxPool2dWithIndices (Tensor.cast (tensorOf shape xs, DType.Float32), 2)
+
+                let y, idx =
+                    Tensor.maxPool2dWithIndices (Tensor.cast (tensorOf shape xs, DType.Float32), 2)
+
                 let ctx = sprintf "shape %A, NaN %b" shape withNaN
-                let sameValue (e: float) (a: float) = e = a || Double.IsNaN e && Double.IsNaN a
+
+                let sameValue (e: float) (a: float) =
+                    e = a || Double.IsNaN e && Double.IsNaN a
+
                 Assert.True(Array.forall2 sameValue expected (values y), ctx)
                 Assert.Equal<int64>(expectedIdx, indicesOf idx)
 
