@@ -335,6 +335,51 @@ let ``Pooling: float32 2x2 stride-2 max pool (8- and 4-wide steps, overlapping r
                 Assert.Equal<int64>(expectedIdx, indicesOf idx)
 
 [<Fact>]
+let ``Pooling: max pool backward writes every element of 2x2-tiled planes and adds at any in-plane index`` () =
+    // NaN sentinels check that every element is written (zero where no window chose it). Indices are each window's
+    // chosen tap, and for the last plane some point outside their own window (still inside the plane, some twice):
+    // the backward adds at exactly those positions, as the expected scatter below does.
+    let rng = Random 5
+
+    for h, w in [ 2, 2; 4, 6; 6, 4; 8, 14; 10, 10 ] do
+        let planes, oh, ow = 3, h / 2, w / 2
+        let gy = Array.init (planes * oh * ow) (fun _ -> rng.NextDouble() - 0.5)
+
+        let ix =
+            Array.init (planes * oh * ow) (fun o ->
+                let p, i, j = o / (oh * ow), (o / ow) % oh, o % ow
+
+                if p = planes - 1 && o % 3 = 0 then
+                    int64 (rng.Next(h * w))
+                else
+                    int64 ((2 * i + rng.Next 2) * w + 2 * j + rng.Next 2))
+
+        let expected = Array.zeroCreate (planes * h * w)
+
+        for o in 0 .. gy.Length - 1 do
+            let p = o / (oh * ow)
+            let at = p * h * w + int ix[o]
+            expected[at] <- expected[at] + gy[o]
+
+        let g =
+            FunctionalNets.Kernels.PoolWindow(planes, h, w, oh, ow, 2, 2, 2, 2, 0, 0, 1, 1)
+
+        let gx = Array.create expected.Length nan
+        FunctionalNets.Kernels.Pooling.MaxPool2dBackward(gy, ix, g, gx)
+        assertCloseTol 0.0 0.0 "maxPool2dBackward Float64" (sprintf "%dx%d" h w) [| planes; h; w |] expected gx
+        let gx32 = Array.create expected.Length nanf
+        FunctionalNets.Kernels.Pooling.MaxPool2dBackward(Array.map float32 gy, ix, g, gx32)
+
+        assertCloseTol
+            1e-6
+            1e-6
+            "maxPool2dBackward Float32"
+            (sprintf "%dx%d" h w)
+            [| planes; h; w |]
+            expected
+            (Array.map float gx32)
+
+[<Fact>]
 let ``Pooling: maxPool2d propagates NaN like PyTorch`` () =
     let x = tensorOf [| 1; 1; 2; 2 |] [| 1.0; nan; 3.0; 2.0 |]
     let y, idx = Tensor.maxPool2dWithIndices (x, 2)
