@@ -536,11 +536,32 @@ let naiveConvGrads (c: Conv) (x: float[]) (w: float[]) (dy: float[]) =
     dx, dwt
 
 [<Fact>]
-let ``Convolution kernels split by image match the direct formulas on batches of 3 to 9 (Float64 and Float32)`` () =
-    // The kernels hand images to worker threads one at a time and sum per-worker weight-gradient partials; batches
-    // larger than the thread count exercise workers with several images, and odd counts an uneven split.
-    forAllN 25 (Gen.zip (convGen 6) (Gen.choose (3, 9))) (fun (c0, n) ->
-        let c = { c0 with N = n }
+let ``Convolution kernels match the direct formulas on batches of 3 to 9, image by image and blocked (Float64 and Float32)``
+    ()
+    =
+    // The per-image path hands images to worker threads one at a time and sums per-worker weight-gradient partials;
+    // batches larger than the thread count exercise workers with several images, and odd counts an uneven split.
+    // Output planes of 144 pixels or more take the per-image path, smaller ones the blocked one: half the cases
+    // get images big enough (stride 1, 17 pixels or more a side) for the first.
+    let cases =
+        gen {
+            let! c = convGen 6
+            let! n = Gen.choose (3, 9)
+            let! big = Gen.elements [ false; true ]
+
+            return
+                if big then
+                    { c with
+                        N = n
+                        H = c.H + 16
+                        W = c.W + 16
+                        Stride = 1, 1
+                    }
+                else
+                    { c with N = n }
+        }
+
+    forAllN 30 cases (fun c ->
         let xv, wv = inputs c
         let oh, ow = c.OutHW
         let yShape = [| c.N; c.O; oh; ow |]
