@@ -12,7 +12,8 @@ namespace FunctionalNets.Kernels;
 /// Float64. Work is split by image: each worker thread unfolds one image at a time into its own column buffer
 /// (C * KH * KW x OH * OW, a few hundred KiB at MNIST/CIFAR sizes, so it stays in the core's L2 between the unfold and
 /// the product that reads it) and runs single-threaded GEMMs that write straight into the image's NCHW output. A
-/// single image (or one thread) instead threads its GEMMs and unfolds.
+/// single image (or one thread) instead threads its GEMMs and unfolds. Output planes under 144 pixels go by blocks of
+/// images instead, with one threaded GEMM per block (see the blocked path at the end).
 /// </summary>
 public static unsafe class ConvKernels
 {
