@@ -24,12 +24,17 @@ let run () =
     let x2 = Tensor.randn (keys[5], [ n; 32; 14; 14 ])
     let x3 = Tensor.randn (keys[6], [ n; 64; 14; 14 ])
     let x4 = Tensor.randn (keys[7], [ n; 3136 ])
+    let b1 = Tensor.randn (keys[0], [ 1; 32; 1; 1 ])
+    let b2 = Tensor.randn (keys[1], [ 1; 64; 1; 1 ])
     time "conv1 (x grad)" (fun x -> Tensor.conv2d (x, w1, padding = 1)) x0
     time "conv1 (w grad)" (fun w -> Tensor.conv2d (x0, w, padding = 1)) w1
+    time "conv1 bias (x grad)" (fun x -> x + b1) x1
+    time "conv1 bias (b grad)" (fun b -> x1 + b) b1
     time "relu" Tensor.relu x1
     time "maxpool 28" (fun x -> Tensor.maxPool2d (x, 2)) x1
     time "conv2 (x grad)" (fun x -> Tensor.conv2d (x, w2, padding = 1)) x2
     time "conv2 (w grad)" (fun w -> Tensor.conv2d (x2, w, padding = 1)) w2
+    time "conv2 bias (b grad)" (fun b -> x3 + b) b2
     time "maxpool 14" (fun x -> Tensor.maxPool2d (x, 2)) x3
     time "flatten+fc1 (x grad)" (fun x -> Tensor.linear (x, fc)) x4
     time "fc1 (w grad)" (fun w -> Tensor.linear (x4, w)) fc

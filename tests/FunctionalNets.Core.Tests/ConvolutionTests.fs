@@ -501,6 +501,112 @@ let ``Convolution second derivatives: the gradients of conv2d are themselves dif
         checkGrad2 (sprintf "grad_w conv2d %A" c) (fun x w -> Diff.grad (fun w -> loss c x w) w) x w c.Seed)
 
 // ---------------------------------------------------------------------------------------------------
+// The raw kernels on batches larger than the thread count
+// ---------------------------------------------------------------------------------------------------
+
+/// Both gradients of sum(conv2d(x, w) * dy) by the chain rule over the direct convolution's loop nest:
+/// every product x[...] w[...] that adds into y[n, o, i, j] sends dy[n, o, i, j] times the other factor back.
+let naiveConvGrads (c: Conv) (x: float[]) (w: float[]) (dy: float[]) =
+    let (sh, sw), (ph, pw), (dh, dw) = c.Stride, c.Padding, c.Dilation
+    let oh, ow = c.OutHW
+    let dx = Array.zeroCreate x.Length
+    let dwt = Array.zeroCreate w.Length
+
+    for n in 0 .. c.N - 1 do
+        for o in 0 .. c.O - 1 do
+            let g = o / c.OG
+
+            for i in 0 .. oh - 1 do
+                for j in 0 .. ow - 1 do
+                    let d = dy[((n * c.O + o) * oh + i) * ow + j]
+
+                    for cg in 0 .. c.CG - 1 do
+                        let ch = g * c.CG + cg
+
+                        for ki in 0 .. c.KH - 1 do
+                            for kj in 0 .. c.KW - 1 do
+                                let r, q = i * sh - ph + ki * dh, j * sw - pw + kj * dw
+
+                                if r >= 0 && r < c.H && q >= 0 && q < c.W then
+                                    let xi = ((n * c.C + ch) * c.H + r) * c.W + q
+                                    let wi = ((o * c.CG + cg) * c.KH + ki) * c.KW + kj
+                                    dx[xi] <- dx[xi] + d * w[wi]
+                                    dwt[wi] <- dwt[wi] + d * x[xi]
+
+    dx, dwt
+
+[<Fact>]
+let ``Convolution kernels match the direct formulas on batches of 3 to 9, image by image and blocked (Float64 and Float32)``
+    ()
+    =
+    // The per-image path hands images to worker threads one at a time and sums per-worker weight-gradient partials;
+    // batches larger than the thread count exercise workers with several images, and odd counts an uneven split.
+    // Output planes of 144 pixels or more take the per-image path, smaller ones the blocked one: half the cases
+    // get images big enough (stride 1, 17 pixels or more a side) for the first.
+    let cases =
+        gen {
+            let! c = convGen 6
+            let! n = Gen.choose (3, 9)
+            let! big = Gen.elements [ false; true ]
+
+            return
+                if big then
+                    { c with
+                        N = n
+                        H = c.H + 16
+                        W = c.W + 16
+                        Stride = 1, 1
+                    }
+                else
+                    { c with N = n }
+        }
+
+    forAllN 30 cases (fun c ->
+        let xv, wv = inputs c
+        let oh, ow = c.OutHW
+        let yShape = [| c.N; c.O; oh; ow |]
+        let dyv = valuesOf Real (numelOf yShape) (c.Seed + 2)
+
+        let g =
+            FunctionalNets.Kernels.ConvGeometry.Create(
+                "test",
+                c.InShape,
+                c.WShape,
+                fst c.Stride,
+                snd c.Stride,
+                fst c.Padding,
+                snd c.Padding,
+                fst c.Dilation,
+                snd c.Dilation,
+                c.Groups
+            )
+
+        let ctx = sprintf "%A" c
+        let edx, edw = naiveConvGrads c xv wv dyv
+        let ey = naiveConv2d c xv wv
+        // NaN sentinels: every output element must be written.
+        let y = Array.create (numelOf yShape) nan
+        let dx = Array.create xv.Length nan
+        let dw = Array.create wv.Length nan
+        FunctionalNets.Kernels.ConvKernels.Forward(&g, ReadOnlySpan xv, ReadOnlySpan wv, Span y)
+        FunctionalNets.Kernels.ConvKernels.InputGrad(&g, ReadOnlySpan dyv, ReadOnlySpan wv, Span dx)
+        FunctionalNets.Kernels.ConvKernels.WeightGrad(&g, ReadOnlySpan dyv, ReadOnlySpan xv, Span dw)
+        assertCloseTol 1e-10 1e-10 "forward Float64" ctx yShape ey y
+        assertCloseTol 1e-10 1e-10 "input grad Float64" ctx c.InShape edx dx
+        assertCloseTol 1e-10 1e-10 "weight grad Float64" ctx c.WShape edw dw
+        let f32 = Array.map float32
+        let back = Array.map float
+        let y32 = Array.create y.Length nanf
+        let dx32 = Array.create dx.Length nanf
+        let dw32 = Array.create dw.Length nanf
+        FunctionalNets.Kernels.ConvKernels.Forward(&g, ReadOnlySpan(f32 xv), ReadOnlySpan(f32 wv), Span y32)
+        FunctionalNets.Kernels.ConvKernels.InputGrad(&g, ReadOnlySpan(f32 dyv), ReadOnlySpan(f32 wv), Span dx32)
+        FunctionalNets.Kernels.ConvKernels.WeightGrad(&g, ReadOnlySpan(f32 dyv), ReadOnlySpan(f32 xv), Span dw32)
+        assertCloseTol 1e-4 1e-4 "forward Float32" ctx yShape ey (back y32)
+        assertCloseTol 1e-4 1e-4 "input grad Float32" ctx c.InShape edx (back dx32)
+        assertCloseTol 1e-4 1e-4 "weight grad Float32" ctx c.WShape edw (back dw32))
+
+// ---------------------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------------------
 

@@ -281,6 +281,105 @@ let ``Pooling: maxPool2d indices name the first maximum of each window on ties``
         Assert.Equal<int64>(expectedIdx, indicesOf idx)
 
 [<Fact>]
+let ``Pooling: float32 2x2 stride-2 max pool (8- and 4-wide steps, overlapping row ends) matches a NaN-aware loop`` () =
+    // Output widths 1..17 cover the 8-wide steps (with and without an overlapping last step), the 4-wide ones and
+    // the scalar rows; values from {0, 1, 2} make ties common, and NaN must win over numbers (first NaN kept).
+    let reference (planes: int) (h: int) (w: int) (x: float[]) =
+        let oh, ow = h / 2, w / 2
+        let ys = Array.zeroCreate (planes * oh * ow)
+        let ix = Array.zeroCreate (planes * oh * ow)
+
+        for p in 0 .. planes - 1 do
+            for i in 0 .. oh - 1 do
+                for j in 0 .. ow - 1 do
+                    let mutable best = -1
+                    let mutable m = 0.0
+
+                    for a, b in [ 0, 0; 0, 1; 1, 0; 1, 1 ] do
+                        let at = (2 * i + a) * w + 2 * j + b
+                        let v = x[p * h * w + at]
+
+                        if best < 0 || v > m || (Double.IsNaN v && not (Double.IsNaN m)) then
+                            best <- at
+                            m <- v
+
+                    ys[(p * oh + i) * ow + j] <- m
+                    ix[(p * oh + i) * ow + j] <- int64 best
+
+        ys, ix
+
+    for w in 2..2..34 do
+        for h in [ 2; 5; 6 ] do
+            for withNaN in [ false; true ] do
+                let shape = [| 2; 3; h; w |]
+                let rng = Random(w * 100 + h)
+
+                let xs =
+                    Array.init (numelOf shape) (fun _ ->
+                        if withNaN && rng.Next 9 = 0 then
+                            nan
+                        else
+                            float (rng.Next 3))
+
+                let expected, expectedIdx = reference 6 h w xs
+
+                let y, idx =
+                    Tensor.maxPool2dWithIndices (Tensor.cast (tensorOf shape xs, DType.Float32), 2)
+
+                let ctx = sprintf "shape %A, NaN %b" shape withNaN
+
+                let sameValue (e: float) (a: float) =
+                    e = a || Double.IsNaN e && Double.IsNaN a
+
+                Assert.True(Array.forall2 sameValue expected (values y), ctx)
+                Assert.Equal<int64>(expectedIdx, indicesOf idx)
+
+[<Fact>]
+let ``Pooling: max pool backward writes every element of 2x2-tiled planes and adds at any in-plane index`` () =
+    // NaN sentinels check that every element is written (zero where no window chose it). Indices are each window's
+    // chosen tap, and for the last plane some point outside their own window (still inside the plane, some twice):
+    // the backward adds at exactly those positions, as the expected scatter below does.
+    let rng = Random 5
+
+    for h, w in [ 2, 2; 4, 6; 6, 4; 8, 14; 10, 10 ] do
+        let planes, oh, ow = 3, h / 2, w / 2
+        let gy = Array.init (planes * oh * ow) (fun _ -> rng.NextDouble() - 0.5)
+
+        let ix =
+            Array.init (planes * oh * ow) (fun o ->
+                let p, i, j = o / (oh * ow), (o / ow) % oh, o % ow
+
+                if p = planes - 1 && o % 3 = 0 then
+                    int64 (rng.Next(h * w))
+                else
+                    int64 ((2 * i + rng.Next 2) * w + 2 * j + rng.Next 2))
+
+        let expected = Array.zeroCreate (planes * h * w)
+
+        for o in 0 .. gy.Length - 1 do
+            let p = o / (oh * ow)
+            let at = p * h * w + int ix[o]
+            expected[at] <- expected[at] + gy[o]
+
+        let g =
+            FunctionalNets.Kernels.PoolWindow(planes, h, w, oh, ow, 2, 2, 2, 2, 0, 0, 1, 1)
+
+        let gx = Array.create expected.Length nan
+        FunctionalNets.Kernels.Pooling.MaxPool2dBackward(gy, ix, g, gx)
+        assertCloseTol 0.0 0.0 "maxPool2dBackward Float64" (sprintf "%dx%d" h w) [| planes; h; w |] expected gx
+        let gx32 = Array.create expected.Length nanf
+        FunctionalNets.Kernels.Pooling.MaxPool2dBackward(Array.map float32 gy, ix, g, gx32)
+
+        assertCloseTol
+            1e-6
+            1e-6
+            "maxPool2dBackward Float32"
+            (sprintf "%dx%d" h w)
+            [| planes; h; w |]
+            expected
+            (Array.map float gx32)
+
+[<Fact>]
 let ``Pooling: maxPool2d propagates NaN like PyTorch`` () =
     let x = tensorOf [| 1; 1; 2; 2 |] [| 1.0; nan; 3.0; 2.0 |]
     let y, idx = Tensor.maxPool2dWithIndices (x, 2)

@@ -18,11 +18,13 @@ public static partial class Pooling
         // every window inside.
         bool fast2x2 = g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilationH: 1, DilationW: 1 }
             && 2 * g.OutH <= g.H && 2 * g.OutW <= g.W;
+        bool vector2x2 = fast2x2 && typeof(T) == typeof(float) && Vector2x2Supported && g.OutH > 0 && g.OutW > 0;
         g.ForPlanes(g.OutPlane * g.KernelH * g.KernelW, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
         {
             for (long p = p0; p < p1; p++)
             {
-                if (fast2x2) MaxPlane2x2(x, g, y, indices, p);
+                if (vector2x2) MaxPlane2x2Float(Unsafe.As<float[]>(x), g, Unsafe.As<float[]>(y), indices, p);
+                else if (fast2x2) MaxPlane2x2(x, g, y, indices, p);
                 else MaxPlane(x, g, y, indices, p);
             }
         });
