@@ -9,6 +9,7 @@ let private benches: (string * (unit -> unit)) list =
         "mnist_cnn_epoch", MnistCnnEpochBench.run
         "conv2d", ConvBench.run
         "cnn_profile", CnnProfileBench.run
+        "chargpt_train", CharGptBench.run
     ]
 
 let private coreSet = [ "sgemm"; "mlp_step" ]
