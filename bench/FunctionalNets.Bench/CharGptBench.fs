@@ -73,3 +73,63 @@ let run () =
         (float (batch * context) / stepS)
         (median cpu)
         load
+
+/// Where a CharGpt training step goes: forward + backward of each stage at the model's shapes (batch 32 x 128
+/// tokens, dim 128), as process CPU milliseconds per call (summed over threads) and wall milliseconds, medians of 7.
+/// Per-step totals multiply by the count in the label (4 blocks).
+let profile () =
+    let keys = Key.splitN 12 (Key.create 1L)
+    let n, t, d, h, vocab = 32, 128, 128, 4, 96
+    let proc = Process.GetCurrentProcess()
+
+    let time (label: string) (f: Tensor -> Tensor) (x: Tensor) =
+        let both () =
+            Scope.run (fun () -> Diff.grad (fun x -> Tensor.sum (f x)) x |> ignore)
+
+        for _ in 1..2 do
+            both ()
+
+        let cpu = Array.zeroCreate 7
+        let wall = Array.zeroCreate 7
+
+        for i in 0..6 do
+            proc.Refresh()
+            let c0 = proc.TotalProcessorTime
+            let sw = Stopwatch.StartNew()
+            both ()
+            wall[i] <- sw.Elapsed.TotalMilliseconds
+            proc.Refresh()
+            cpu[i] <- (proc.TotalProcessorTime - c0).TotalMilliseconds
+
+        let median (xs: float[]) = (Array.sort xs)[xs.Length / 2]
+
+        printfn
+            "{\"stage\":\"%s\",\"cpu_ms\":%.1f,\"wall_ms\":%.1f}"
+            label
+            (median cpu)
+            (median wall)
+
+    let x = Tensor.randn (keys[0], [ n; t; d ])
+    let w d0 d1 i = Tensor.randn (keys[i], [ d0; d1 ]) * 0.02
+    let qkvW, fc1W, fc2W, projW = w (3 * d) d 1, w (4 * d) d 2, w d (4 * d) 3, w d d 4
+    let hidden = Tensor.randn (keys[5], [ n; t; 4 * d ])
+    let q = Tensor.randn (keys[6], [ n; h; t; d / h ])
+    let tok = w vocab d 7
+    let ids = Tensor.randint (keys[8], 0, vocab, [ n; t ], DType.Int64)
+    let target = Tensor.randint (keys[9], 0, vocab, [ n * t ], DType.Int64)
+    let lnW, lnB = Tensor.ones [ d ], Tensor.zeros [ d ]
+    time "layerNorm x9" (fun x -> Tensor.layerNorm (x, [ d ], lnW, lnB, 1e-5)) x
+    time "qkv linear x4 (x grad)" (fun x -> Tensor.linear (x, qkvW)) x
+    time "qkv linear x4 (w grad)" (fun w -> Tensor.linear (x, w)) qkvW
+    time "head split permute x4" (fun x -> Tensor.permute (Tensor.reshape (Tensor.linear (x, qkvW), [ n; t; 3; h; d / h ]), [ 2; 0; 3; 1; 4 ])) x
+    time "sdpa causal x4 (q grad)" (fun q -> Tensor.scaledDotProductAttention (q, q, q, isCausal = true)) q
+    time "sdpa: q k^T only x4 (q grad)" (fun q -> Tensor.matmulNT (q, q)) q
+    time "sdpa: softmax only x4" (fun s -> Tensor.softmax (s, -1)) (Tensor.randn (keys[10], [ n; h; t; t ]))
+    time "merge permute x4" (fun q -> Tensor.reshape (Tensor.permute (q, [ 0; 2; 1; 3 ]), [ n; t; d ])) q
+    time "out proj x4" (fun x -> Tensor.linear (x, projW)) x
+    time "fc1 x4" (fun x -> Tensor.linear (x, fc1W)) x
+    time "geluTanh x4" Tensor.geluTanh hidden
+    time "fc2 x4" (fun x -> Tensor.linear (x, fc2W)) hidden
+    time "residual add x8" (fun x -> x + x) x
+    time "token embedding x1 (w grad)" (fun w -> Tensor.embedding (w, ids)) tok
+    time "lm head + cross-entropy x1" (fun x -> Losses.crossEntropy (Tensor.linear (Tensor.reshape (x, [ n * t; d ]), tok)) target) x

@@ -10,6 +10,7 @@ let private benches: (string * (unit -> unit)) list =
         "conv2d", ConvBench.run
         "cnn_profile", CnnProfileBench.run
         "chargpt_train", CharGptBench.run
+        "chargpt_profile", CharGptBench.profile
     ]
 
 let private coreSet = [ "sgemm"; "mlp_step" ]
