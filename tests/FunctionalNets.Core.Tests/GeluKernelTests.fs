@@ -79,7 +79,9 @@ let ``GeluKernel: second derivatives match finite differences of the gradient`` 
         let x = tensorOf shape (valuesOf Real (numelOf shape) seed)
         let w = tensorOf shape (valuesOf Real (numelOf shape) (seed + 100))
         // The gradient of sum(gelu(x) * w) is w * gelu'(x); its own derivatives exercise the backward op's rules.
-        let gradOf (x: Tensor) = Diff.grad (fun x -> Tensor.sum (Tensor.geluTanh x * w)) x
+        let gradOf (x: Tensor) =
+            Diff.grad (fun x -> Tensor.sum (Tensor.geluTanh x * w)) x
+
         checkGrad (sprintf "grad geluTanh %A" shape) gradOf x seed
         // And the backward op's derivative with respect to the incoming gradient (it is linear there).
         let vjpOf (g: Tensor) = snd (Diff.vjp Tensor.geluTanh x g)

@@ -14,12 +14,23 @@ module internal GeluTanhGrad =
     let second (x: Tensor) =
         let sc v = TensorCore.scalarLike x v
         let x2 = TensorCore.mul x x
-        let z = TensorCore.mul (TensorCore.mul (sc k) x) (TensorCore.add (sc 1.0) (TensorCore.mul (sc a) x2))
+
+        let z =
+            TensorCore.mul (TensorCore.mul (sc k) x) (TensorCore.add (sc 1.0) (TensorCore.mul (sc a) x2))
+
         let s = Tensor.sigmoid z
         let ds = TensorCore.mul s (TensorCore.sub (sc 1.0) s)
-        let dz = TensorCore.mul (sc k) (TensorCore.add (sc 1.0) (TensorCore.mul (sc (3.0 * a)) x2))
+
+        let dz =
+            TensorCore.mul (sc k) (TensorCore.add (sc 1.0) (TensorCore.mul (sc (3.0 * a)) x2))
+
         let d2z = TensorCore.mul (sc (6.0 * a * k)) x
-        let curv = TensorCore.add (TensorCore.mul (TensorCore.sub (sc 1.0) (TensorCore.mul (sc 2.0) s)) (TensorCore.mul dz dz)) d2z
+
+        let curv =
+            TensorCore.add
+                (TensorCore.mul (TensorCore.sub (sc 1.0) (TensorCore.mul (sc 2.0) s)) (TensorCore.mul dz dz))
+                d2z
+
         TensorCore.add (TensorCore.mul (TensorCore.mul (sc 2.0) ds) dz) (TensorCore.mul (TensorCore.mul x ds) curv)
 
     /// g * gelu'(x); linear in g, so g's derivative rules call it again.
