@@ -10,6 +10,8 @@ let private benches: (string * (unit -> unit)) list =
         "conv2d", ConvBench.run
         "cnn_profile", CnnProfileBench.run
         "conv_kernels", ConvKernelBench.run
+        "chargpt_train", CharGptBench.run
+        "chargpt_profile", CharGptBench.profile
     ]
 
 let private coreSet = [ "sgemm"; "mlp_step" ]

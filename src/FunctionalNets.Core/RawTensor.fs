@@ -220,6 +220,13 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
     /// With this as the gradient of AttentionSoftmax's output y: scale * y * (g - sum(g * y)) per row.
     abstract AttentionSoftmaxBackward: output: RawTensor * scale: float -> RawTensor
 
+    /// The tanh GELU, x sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
+    /// elementwise in one pass. Float32 and Float64.
+    abstract GeluTanh: unit -> RawTensor
+
+    /// With this as the input x of GeluTanh: grad * gelu'(x) elementwise (grad has x's shape), in one pass.
+    abstract GeluTanhBackward: grad: RawTensor -> RawTensor
+
     /// The elements in row-major order as a typed array (float32[], float[], int[], int64[] or bool[]).
     abstract ToArray: unit -> Array
     /// Adds other (same shape and dtype) into this tensor's storage. Only for storage the caller owns.

@@ -876,6 +876,26 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
             (fun a b -> FunctionalNets.Kernels.AttentionSoftmax.Backward(a, y :?> float[], rows, s, scale, b))
         )
 
+    override t.GeluTanh() =
+        t.PlaneKernel(
+            "geluTanh",
+            shape,
+            (fun a b -> FunctionalNets.Kernels.Gelu.TanhForward(ReadOnlySpan a, Span b)),
+            (fun a b -> FunctionalNets.Kernels.Gelu.TanhForward(ReadOnlySpan a, Span b))
+        )
+
+    override t.GeluTanhBackward(grad) =
+        t.SameDType "geluTanhBackward" grad
+        Shape.checkEqual "geluTanhBackward" shape grad.Shape
+        let g = CpuRawTensor.Of(grad, "geluTanhBackward").Data
+
+        t.PlaneKernel(
+            "geluTanhBackward",
+            shape,
+            (fun a b -> FunctionalNets.Kernels.Gelu.TanhBackward(ReadOnlySpan a, ReadOnlySpan(g :?> float32[]), Span b)),
+            (fun a b -> FunctionalNets.Kernels.Gelu.TanhBackward(ReadOnlySpan a, ReadOnlySpan(g :?> float[]), Span b))
+        )
+
     override t.ToArray() = t.Data.Clone() :?> Array
 
     override t.AddInPlace(other) =

@@ -2,6 +2,58 @@ namespace FunctionalNets
 
 open System
 
+/// g * gelu'(x) for the tanh GELU: one fused raw pass, with derivatives written as Tensor ops so that
+/// grad-of-grad works. With z = k x (1 + a x^2), k = 2 sqrt(2/pi), a = 0.044715 and s = sigmoid z,
+/// gelu'(x) = s + x s (1 - s) z' and gelu''(x) = 2 s (1 - s) z' + x s (1 - s) ((1 - 2 s) z'^2 + z''),
+/// where z' = k (1 + 3 a x^2) and z'' = 6 a k x.
+module internal GeluTanhGrad =
+    let private a = 0.044715
+    let private k = 2.0 * sqrt (2.0 / Math.PI)
+
+    /// gelu''(x), composite (only second and higher derivatives use it).
+    let second (x: Tensor) =
+        let sc v = TensorCore.scalarLike x v
+        let x2 = TensorCore.mul x x
+
+        let z =
+            TensorCore.mul (TensorCore.mul (sc k) x) (TensorCore.add (sc 1.0) (TensorCore.mul (sc a) x2))
+
+        let s = Tensor.sigmoid z
+        let ds = TensorCore.mul s (TensorCore.sub (sc 1.0) s)
+
+        let dz =
+            TensorCore.mul (sc k) (TensorCore.add (sc 1.0) (TensorCore.mul (sc (3.0 * a)) x2))
+
+        let d2z = TensorCore.mul (sc (6.0 * a * k)) x
+
+        let curv =
+            TensorCore.add
+                (TensorCore.mul (TensorCore.sub (sc 1.0) (TensorCore.mul (sc 2.0) s)) (TensorCore.mul dz dz))
+                d2z
+
+        TensorCore.add (TensorCore.mul (TensorCore.mul (sc 2.0) ds) dz) (TensorCore.mul (TensorCore.mul x ds) curv)
+
+    /// g * gelu'(x); linear in g, so g's derivative rules call it again.
+    let rec apply (x: Tensor) (g: Tensor) : Tensor =
+        TensorCore.apply
+            {
+                Name = "geluTanhBackward"
+                Raw = fun r -> r[0].GeluTanhBackward r[1]
+                Jvp =
+                    fun xs _ i t ->
+                        if i = 0 then
+                            TensorCore.mul (TensorCore.mul xs[1] (second xs[0])) t
+                        else
+                            apply xs[0] t
+                Vjp =
+                    fun xs _ i adj ->
+                        if i = 0 then
+                            TensorCore.mul (TensorCore.mul xs[1] (second xs[0])) adj
+                        else
+                            apply xs[0] adj
+            }
+            [| x; g |]
+
 /// Activation functions. Each is a composition of differentiable ops or one primitive with its derivative.
 [<AutoOpen>]
 module ActivationOps =
@@ -45,11 +97,19 @@ module ActivationOps =
 
             TensorCore.mul x phi
 
-        /// The tanh approximation of GELU.
+        /// The tanh approximation of GELU (GPT-2's, PyTorch's gelu(approximate="tanh")):
+        /// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). One fused pass forward and one backward.
         static member geluTanh(x: Tensor) =
-            let inner =
-                TensorCore.mul
-                    (s x (sqrt (2.0 / Math.PI)))
-                    (TensorCore.add x (TensorCore.mul (s x 0.044715) (TensorCore.powScalar 3.0 x)))
+            if not x.DType.IsFloatingPoint then
+                invalidArg
+                    "x"
+                    (sprintf "geluTanh: expected a floating-point tensor, got %O %O; cast it first." x.DType x.Shape)
 
-            TensorCore.mul (TensorCore.mul (s x 0.5) x) (TensorCore.add (s x 1.0) (Tensor.tanh inner))
+            TensorCore.apply
+                {
+                    Name = "geluTanh"
+                    Raw = fun r -> r[0].GeluTanh()
+                    Jvp = fun xs _ _ t -> GeluTanhGrad.apply xs[0] t
+                    Vjp = fun xs _ _ g -> GeluTanhGrad.apply xs[0] g
+                }
+                [| x |]

@@ -93,6 +93,19 @@ module MultiHeadAttention =
                     ]
             ]
 
+    /// x @ weight^T + bias over the rows of x [..; in] as one [rows; in] GEMM: a 3-D x would otherwise be a batch
+    /// of small GEMMs against a broadcast weight, and its weight gradient a batch of products summed afterwards.
+    let internal linearRows (x: Tensor) (weight: Tensor) (bias: Tensor option) =
+        let dims = x.Shape.ToArray()
+        let rows = Tensor.reshape (x, [ -1; dims[dims.Length - 1] ])
+
+        let y =
+            match bias with
+            | Some b -> Tensor.linear (rows, weight, b)
+            | None -> Tensor.linear (rows, weight)
+
+        Tensor.reshape (y, Array.append dims[.. dims.Length - 2] [| weight.Shape[0] |])
+
     let private child (name: string) (layer: string) (ps: Params) =
         match ps with
         | Node kids ->
@@ -223,10 +236,7 @@ module MultiHeadAttention =
         let q, k, v =
             if obj.ReferenceEquals(query, keyValue) then
                 // One [N; T; 3 Dim] projection for self-attention: one GEMM instead of three.
-                let qkv =
-                    match b with
-                    | Some b -> Tensor.linear (query, w, b)
-                    | None -> Tensor.linear (query, w)
+                let qkv = linearRows query w b
 
                 // [N; T; 3; heads; hd] -> [3; N; heads; T; hd]: one permute, then q, k and v are contiguous blocks.
                 let split =
@@ -238,14 +248,20 @@ module MultiHeadAttention =
                 let bs = b |> Option.map (fun b -> Tensor.chunk (b, 3, 0))
 
                 let proj i (x: Tensor) =
-                    match bs with
-                    | Some bs -> Tensor.linear (x, ws[i], bs[i])
-                    | None -> Tensor.linear (x, ws[i])
+                    linearRows x ws[i] (bs |> Option.map (fun bs -> bs[i]))
 
                 heads (proj 0 query) l, heads (proj 1 keyValue) s, heads (proj 2 keyValue) s
 
         let q, k = if cfg.Rope then rope q, rope k else q, k
-        let mask = combineMasks name n h l s masks q
+        // A causal mask alone goes to the fused causal softmax instead of a materialised tril mask and a where.
+        let causalOnly =
+            masks.IsCausal && masks.AttnMask.IsNone && masks.KeyPaddingMask.IsNone
+
+        let mask =
+            if causalOnly then
+                None
+            else
+                combineMasks name n h l s masks q
 
         let dropout, key =
             match ctx.Mode, ctx.Key with
@@ -258,17 +274,15 @@ module MultiHeadAttention =
             match mask, key with
             | Some m, Some key -> Tensor.scaledDotProductAttention (q, k, v, m, dropout = dropout, key = key)
             | Some m, None -> Tensor.scaledDotProductAttention (q, k, v, m)
-            | None, Some key -> Tensor.scaledDotProductAttention (q, k, v, dropout = dropout, key = key)
-            | None, None -> Tensor.scaledDotProductAttention (q, k, v)
+            | None, Some key ->
+                Tensor.scaledDotProductAttention (q, k, v, isCausal = causalOnly, dropout = dropout, key = key)
+            | None, None -> Tensor.scaledDotProductAttention (q, k, v, isCausal = causalOnly)
 
         let merged = Tensor.reshape (Tensor.permute (attended, [ 0; 2; 1; 3 ]), [ n; l; d ])
         let out = child "out_proj" name ps
         let ow = Layer.param name "weight" out
 
-        if cfg.Bias then
-            Tensor.linear (merged, ow, Layer.param name "bias" out)
-        else
-            Tensor.linear (merged, ow)
+        linearRows merged ow (if cfg.Bias then Some(Layer.param name "bias" out) else None)
 
     /// Self-attention as a Layer over [N; T; Dim] inputs with fixed masks (e.g. AttentionMasks.causal).
     let layer (cfg: AttentionConfig) (masks: AttentionMasks) : Layer =

@@ -74,7 +74,7 @@ module internal TransformerParts =
         Node [ "weight", Leaf(Tensor.ones [ dim ]); "bias", Leaf(Tensor.zeros [ dim ]) ]
 
     let linear (layer: string) (ps: Params) (x: Tensor) =
-        Tensor.linear (x, Layer.param layer "weight" ps, Layer.param layer "bias" ps)
+        MultiHeadAttention.linearRows x (Layer.param layer "weight" ps) (Some(Layer.param layer "bias" ps))
 
     let norm (layer: string) (eps: float) (ps: Params) (x: Tensor) =
         Tensor.layerNorm (x, [ x.Shape[-1] ], Layer.param layer "weight" ps, Layer.param layer "bias" ps, eps)
@@ -429,6 +429,6 @@ module TransformerLayers =
                     else
                         Layer.param name "weight" (sub name "lm_head" ps)
 
-                Tensor.linear (h, head), state
+                MultiHeadAttention.linearRows h head None, state
 
             Layer.create name init apply
