@@ -104,9 +104,13 @@ module MatmulOps =
                         (if x.Rank = 0 then 0 else x.Shape.Dims[x.Rank - 1])
                         weight.Shape.Dims[1])
 
-            let x2 = if x.Rank = 1 then Tensor.unsqueeze (x, 0) else x
+            // Leading dims fold into rows: one [rows; in] x [in; out] GEMM (whose weight gradient is one GEMM
+            // too) instead of a batch of small products broadcasting the weight and summing its gradients.
+            let dims = x.Shape.ToArray()
+            let rows = Array.fold (*) 1 dims[.. dims.Length - 2]
+            let x2 = TensorCore.reshape [| rows; dims[dims.Length - 1] |] x
             let y = matmulT x2 false weight true
-            let y = if x.Rank = 1 then Tensor.squeeze (y, 0) else y
+            let y = TensorCore.reshape (Array.append dims[.. dims.Length - 2] [| weight.Shape.Dims[0] |]) y
 
             match bias with
             | Some b -> TensorCore.add y b
