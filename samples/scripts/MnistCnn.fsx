@@ -5,7 +5,7 @@
 // Build first, from the repository root:   dotnet build -c Release tests/FunctionalNets.Nn.Tests
 // then run:                                dotnet fsi samples/scripts/MnistCnn.fsx
 // Options:  --limit N    train on the first N training images and test on the first N test images
-//           --epochs E   number of epochs (default 3)
+//           --epochs E   number of epochs (default 6)
 //           --data DIR   the folder holding the four MNIST files (default: DataLocation.findMnist)
 //           --out DIR    where the pictures go (default mnist-cnn-output)
 // e.g. a quick run:       dotnet fsi samples/scripts/MnistCnn.fsx --limit 2000 --epochs 1
@@ -33,7 +33,7 @@ let rec parse (limit, epochs, data, out) args =
     | "--out" :: d :: rest -> parse (limit, epochs, data, d) rest
     | a :: _ -> failwithf "unknown argument '%s'; use --limit N, --epochs E, --data DIR, --out DIR" a
 
-let limit, epochs, dataDir, outDir = parse (None, 3, None, "mnist-cnn-output") args
+let limit, epochs, dataDir, outDir = parse (None, 6, None, "mnist-cnn-output") args
 
 let mnist = Mnist.load (DataLocation.findMnist dataDir)
 let limited (ds: IDataset) = match limit with Some n -> Dataset.take n ds | None -> ds
@@ -41,7 +41,9 @@ let train, test = limited mnist.Train, limited mnist.Test
 printfn "MNIST: %d training and %d test images, %d epochs" train.Count test.Count epochs
 
 let model = Models.mnistCnn ()
-let optimizer = Optim.adam 1e-3
+// Adam under a one-cycle learning rate (warm up to 3e-3, then anneal over every step).
+let steps = int64 epochs * int64 ((train.Count + 63) / 64)
+let optimizer = Optim.adamWith (Schedules.oneCycle 3e-3 (max 2L steps) 0.3 25.0 1e4)
 let initial = Train.init model [ 1; 28; 28 ] optimizer (Key.create 0L)
 printfn "%s, %d parameters" model.Name (Layer.numParams initial.Params)
 
