@@ -30,7 +30,8 @@ let private input (shape: int list) =
 let private init (layer: Layer) (shape: int list) = Layer.init layer key shape
 
 // PyTorch's documented output length for convolution and pooling (floor mode).
-let private outLen size k s p d = (size + 2 * p - d * (k - 1) - 1) / s + 1
+let private outLen size k s p d =
+    (size + 2 * p - d * (k - 1) - 1) / s + 1
 
 /// Direct 2-D cross-correlation from the definition: y[n,o,i,j] = b[o] + sum over the group's channels and
 /// taps of x[n, c, i s + u d - p, j s + v d - p] w[o, c', u, v] (zero outside the image).
@@ -38,7 +39,10 @@ let private naiveConv2d (x: Tensor) (w: Tensor) (b: float[] option) stride paddi
     let xs, ws = values x, values w
     let n, c, h, wd = x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
     let o, cg, kh, kw = w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
-    let oh, ow = outLen h kh stride padding dilation, outLen wd kw stride padding dilation
+
+    let oh, ow =
+        outLen h kh stride padding dilation, outLen wd kw stride padding dilation
+
     let og = o / groups
 
     [|
@@ -60,15 +64,24 @@ let private naiveConv2d (x: Tensor) (w: Tensor) (b: float[] option) stride paddi
                                     if r >= 0 && r < h && q >= 0 && q < wd then
                                         acc <-
                                             acc
-                                            + xs[((ni * c + ci) * h + r) * wd + q] * ws[((oi * cg + cc) * kh + u) * kw + v]
+                                            + xs[((ni * c + ci) * h + r) * wd + q]
+                                              * ws[((oi * cg + cc) * kh + u) * kw + v]
 
                         yield acc
     |]
 
 [<Fact>]
-let ``Conv2d infers PyTorch's output shape and matches the direct formula for stride, padding, dilation and groups`` () =
+let ``Conv2d infers PyTorch's output shape and matches the direct formula for stride, padding, dilation and groups``
+    ()
+    =
     for (cin, cout, k, s, p, d, g) in
-        [ 3, 4, 3, 1, 1, 1, 1; 4, 6, 3, 2, 0, 1, 2; 4, 4, 3, 1, 2, 2, 4; 2, 3, 1, 1, 0, 1, 1; 3, 2, 5, 3, 2, 1, 1 ] do
+        [
+            3, 4, 3, 1, 1, 1, 1
+            4, 6, 3, 2, 0, 1, 2
+            4, 4, 3, 1, 2, 2, 4
+            2, 3, 1, 1, 0, 1, 1
+            3, 2, 5, 3, 2, 1, 1
+        ] do
         let layer =
             Layers.conv2d (cin, cout, k, stride = s, padding = p, dilation = d, groups = g)
 
@@ -127,7 +140,9 @@ let ``Conv1d matches the direct formula over a unit height`` () =
 
 [<Fact>]
 let ``ConvTranspose2d has PyTorch's output size and weight layout and inverts the shapes of Conv2d`` () =
-    let layer = Layers.convTranspose2d (8, 4, 3, stride = 2, padding = 1, outputPadding = 1)
+    let layer =
+        Layers.convTranspose2d (8, 4, 3, stride = 2, padding = 1, outputPadding = 1)
+
     let out, ps, _ = init layer [ 8; 5; 7 ]
     // (H - 1) stride - 2 padding + (k - 1) + outputPadding + 1
     Assert.Equal<int[]>([| 4; 10; 14 |], out.ToArray())
@@ -158,7 +173,9 @@ let ``ConvTranspose2d with stride 1 is the direct formula with flipped, transpos
 [<Fact>]
 let ``MaxPool2d, AvgPool2d and AdaptiveAvgPool2d layers compute hand-checked values`` () =
     let x = Tensor.ofArray (Array.init 16 float32, [ 1; 1; 4; 4 ])
-    let run (layer: Layer) = Layer.predict layer PTree.empty PTree.empty x
+
+    let run (layer: Layer) =
+        Layer.predict layer PTree.empty PTree.empty x
     // 2x2 windows of 0..15 laid out row by row: maxima 5 7 13 15, means 2.5 4.5 10.5 12.5.
     Assert.Equal<float[]>([| 5.0; 7.0; 13.0; 15.0 |], values (run (Layers.maxPool2d 2)))
     Assert.Equal<float[]>([| 2.5; 4.5; 10.5; 12.5 |], values (run (Layers.avgPool2d 2)))
@@ -250,7 +267,14 @@ let ``The model zoo's networks have the parameter counts of their PyTorch defini
     // conv 1*32*9+32, conv 32*64*9+64, fc 3136*128+128, fc 128*10+10
     Assert.Equal((([| 10 |]), 320 + 18496 + 401536 + 1290), count (Models.mnistCnn ()) [ 1; 28; 28 ])
     // bias-free convs, BatchNorm weight and bias per channel, the classifier
-    let small = 3 * 32 * 9 + 32 * 64 * 9 + 64 * 128 * 9 + 128 * 256 * 9 + 2 * (32 + 64 + 128 + 256) + 2570
+    let small =
+        3 * 32 * 9
+        + 32 * 64 * 9
+        + 64 * 128 * 9
+        + 128 * 256 * 9
+        + 2 * (32 + 64 + 128 + 256)
+        + 2570
+
     Assert.Equal((([| 10 |]), small), count (Models.cifarSmall 10) [ 3; 32; 32 ])
     // The CIFAR ResNet-18 (3x3 stem, no max pool) has 11,173,962 parameters for 10 classes.
     Assert.Equal((([| 10 |]), 11173962), count (Models.resnet18Cifar 10) [ 3; 32; 32 ])
@@ -293,6 +317,8 @@ let ``A small CNN learns to tell horizontal from vertical bars`` () =
     for _ in 1..60 do
         state <- fst (Train.trainStep model Losses.crossEntropy tx state { Input = xTrain; Target = yTrain })
 
-    let predicted = Tensor.argmax (Layer.predict model state.Params state.State xTest, dim = 1)
+    let predicted =
+        Tensor.argmax (Layer.predict model state.Params state.State xTest, dim = 1)
+
     let correct = Tensor.toFloatArray (Tensor.eq (predicted, yTest)) |> Array.sum
     Assert.True(correct >= 62.0, sprintf "test accuracy %g / 64" correct)

@@ -110,7 +110,9 @@ module MatmulOps =
             let rows = Array.fold (*) 1 dims[.. dims.Length - 2]
             let x2 = TensorCore.reshape [| rows; dims[dims.Length - 1] |] x
             let y = matmulT x2 false weight true
-            let y = TensorCore.reshape (Array.append dims[.. dims.Length - 2] [| weight.Shape.Dims[0] |]) y
+
+            let y =
+                TensorCore.reshape (Array.append dims[.. dims.Length - 2] [| weight.Shape.Dims[0] |]) y
 
             match bias with
             | Some b -> TensorCore.add y b

@@ -8,8 +8,16 @@ open FunctionalNets.Nn
 [<AbstractClass; Sealed>]
 type internal ConvBridge =
     static member Conv1d
-        (inChannels: int, outChannels: int, kernelSize: int, stride: int, padding: int, dilation: int, groups: int, bias: bool)
-        =
+        (
+            inChannels: int,
+            outChannels: int,
+            kernelSize: int,
+            stride: int,
+            padding: int,
+            dilation: int,
+            groups: int,
+            bias: bool
+        ) =
         Layers.conv1d (
             inChannels,
             outChannels,
@@ -22,8 +30,16 @@ type internal ConvBridge =
         )
 
     static member Conv2d
-        (inChannels: int, outChannels: int, kernelSize: int, stride: int, padding: int, dilation: int, groups: int, bias: bool)
-        =
+        (
+            inChannels: int,
+            outChannels: int,
+            kernelSize: int,
+            stride: int,
+            padding: int,
+            dilation: int,
+            groups: int,
+            bias: bool
+        ) =
         Layers.conv2d (
             inChannels,
             outChannels,
@@ -71,7 +87,8 @@ type internal ConvBridge =
             countIncludePad = countIncludePad
         )
 
-    static member AdaptiveAvgPool2d(height: int, width: int) = Layers.adaptiveAvgPool2d (height, width)
+    static member AdaptiveAvgPool2d(height: int, width: int) =
+        Layers.adaptiveAvgPool2d (height, width)
 
     static member Residual(body: Layer, shortcut: Layer option, activation: Layer option) =
         Layers.residual (body, ?shortcut = shortcut, ?activation = activation)

@@ -89,13 +89,13 @@ module ConvolutionalLayers =
                     (if rank = 3 then "[N; C; L]" else "[N; C; H; W]"))
 
         if channels > 0 && x.Shape[1] <> channels then
-            invalidArg
-                "input"
-                (sprintf "%s: input %O has %d channels, expected %d." name x.Shape x.Shape[1] channels)
+            invalidArg "input" (sprintf "%s: input %O has %d channels, expected %d." name x.Shape x.Shape[1] channels)
 
     let private checkPositive (name: string) (what: string) (value: int) =
         if value < 1 then
-            raise (System.ArgumentOutOfRangeException(what, value, sprintf "%s: %s must be >= 1, got %d." name what value))
+            raise (
+                System.ArgumentOutOfRangeException(what, value, sprintf "%s: %s must be >= 1, got %d." name what value)
+            )
 
     let private checkConvArgs
         (name: string)
@@ -167,11 +167,7 @@ module ConvolutionalLayers =
 
             let w = Layer.param name "weight" ps
 
-            let b =
-                if bias then
-                    Some(Layer.param name "bias" ps)
-                else
-                    None
+            let b = if bias then Some(Layer.param name "bias" ps) else None
 
             run x w b, state
 
@@ -227,7 +223,10 @@ module ConvolutionalLayers =
                 kernelSize
                 stride
                 padding
-                (if dilation <> 1 then sprintf ", dilation=%d" dilation else "")
+                (if dilation <> 1 then
+                     sprintf ", dilation=%d" dilation
+                 else
+                     "")
                 (if groups <> 1 then sprintf ", groups=%d" groups else "")
 
         checkConvArgs name inChannels outChannels kernelSize stride padding dilation groups
@@ -266,7 +265,15 @@ module ConvolutionalLayers =
                 "Conv2d"
                 2
                 (fun x w b ->
-                    Tensor.conv2d (x, w, ?bias = b, stride = stride, padding = padding, dilation = dilation, groups = groups))
+                    Tensor.conv2d (
+                        x,
+                        w,
+                        ?bias = b,
+                        stride = stride,
+                        padding = padding,
+                        dilation = dilation,
+                        groups = groups
+                    ))
                 inChannels
                 outChannels
                 kernelSize
@@ -297,7 +304,15 @@ module ConvolutionalLayers =
                 "Conv1d"
                 1
                 (fun x w b ->
-                    Tensor.conv1d (x, w, ?bias = b, stride = stride, padding = padding, dilation = dilation, groups = groups))
+                    Tensor.conv1d (
+                        x,
+                        w,
+                        ?bias = b,
+                        stride = stride,
+                        padding = padding,
+                        dilation = dilation,
+                        groups = groups
+                    ))
                 inChannels
                 outChannels
                 kernelSize
@@ -355,7 +370,10 @@ module ConvolutionalLayers =
 
             let length _ size =
                 let n =
-                    (size - 1) * stride - 2 * padding + dilation * (kernelSize - 1) + outputPadding + 1
+                    (size - 1) * stride - 2 * padding
+                    + dilation * (kernelSize - 1)
+                    + outputPadding
+                    + 1
 
                 if size >= 1 && n >= 1 then Some n else None
 
@@ -388,18 +406,15 @@ module ConvolutionalLayers =
             let name = poolName "MaxPool2d" kernelSize stride padding
             checkPool name kernelSize stride padding dilation
 
-            poolLayer
-                name
-                (fun _ size -> outLength size kernelSize stride padding dilation ceilMode)
-                (fun x ->
-                    Tensor.maxPool2d (
-                        x,
-                        kernelSize,
-                        stride = stride,
-                        padding = padding,
-                        dilation = dilation,
-                        ceilMode = ceilMode
-                    ))
+            poolLayer name (fun _ size -> outLength size kernelSize stride padding dilation ceilMode) (fun x ->
+                Tensor.maxPool2d (
+                    x,
+                    kernelSize,
+                    stride = stride,
+                    padding = padding,
+                    dilation = dilation,
+                    ceilMode = ceilMode
+                ))
 
         /// PyTorch's AvgPool2d(kernelSize, stride = kernelSize, padding = 0, ceilMode = false,
         /// countIncludePad = true).
@@ -413,18 +428,15 @@ module ConvolutionalLayers =
             let name = poolName "AvgPool2d" kernelSize stride padding
             checkPool name kernelSize stride padding 1
 
-            poolLayer
-                name
-                (fun _ size -> outLength size kernelSize stride padding 1 ceilMode)
-                (fun x ->
-                    Tensor.avgPool2d (
-                        x,
-                        kernelSize,
-                        stride = stride,
-                        padding = padding,
-                        ceilMode = ceilMode,
-                        countIncludePad = countIncludePad
-                    ))
+            poolLayer name (fun _ size -> outLength size kernelSize stride padding 1 ceilMode) (fun x ->
+                Tensor.avgPool2d (
+                    x,
+                    kernelSize,
+                    stride = stride,
+                    padding = padding,
+                    ceilMode = ceilMode,
+                    countIncludePad = countIncludePad
+                ))
 
         /// PyTorch's AdaptiveAvgPool2d((height, width)): averages each input plane down to a fixed output
         /// plane, whatever the input's spatial size.
@@ -434,10 +446,8 @@ module ConvolutionalLayers =
             checkPositive name "width" width
             let target = [| height; width |]
 
-            poolLayer
-                name
-                (fun d size -> if size >= 1 then Some target[d] else None)
-                (fun x -> Tensor.adaptiveAvgPool2d (x, (height, width)))
+            poolLayer name (fun d size -> if size >= 1 then Some target[d] else None) (fun x ->
+                Tensor.adaptiveAvgPool2d (x, (height, width)))
 
         /// PyTorch's AdaptiveAvgPool2d(size): a square output plane.
         static member adaptiveAvgPool2d(size: int) : Layer = Layers.adaptiveAvgPool2d (size, size)

@@ -20,7 +20,9 @@ module ResidualLayers =
                 sprintf
                     "Residual(%s%s%s)"
                     body.Name
-                    (shortcut |> Option.map (fun l -> ", shortcut=" + l.Name) |> Option.defaultValue "")
+                    (shortcut
+                     |> Option.map (fun l -> ", shortcut=" + l.Name)
+                     |> Option.defaultValue "")
                     (activation |> Option.map (fun l -> ", then " + l.Name) |> Option.defaultValue "")
 
             let init (key: Key) (shape: Shape) =
@@ -65,7 +67,12 @@ module ResidualLayers =
                 if yb.Shape <> ysc.Shape then
                     invalidArg
                         "input"
-                        (sprintf "%s: body output %O and shortcut output %O differ for input %O." name yb.Shape ysc.Shape x.Shape)
+                        (sprintf
+                            "%s: body output %O and shortcut output %O differ for input %O."
+                            name
+                            yb.Shape
+                            ysc.Shape
+                            x.Shape)
 
                 let y, sa =
                     match activation with
