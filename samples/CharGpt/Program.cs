@@ -6,7 +6,7 @@
 using System.Diagnostics;
 using FunctionalNets;
 
-int epochs = 1, context = 128, dim = 128, layers = 4, heads = 4, batch = 32, limit = 0;
+int epochs = 2, context = 128, dim = 128, layers = 4, heads = 4, batch = 16, limit = 0;
 string? dataPath = null;
 bool verbose = true;
 for (int i = 0; i < args.Length; i++)

@@ -5,7 +5,7 @@
 // Build first, from the repository root:   dotnet build -c Release tests/FunctionalNets.Nn.Tests
 // then run:                                dotnet fsi samples/scripts/CharGpt.fsx
 // Options:  --limit N    use the first N characters of the corpus
-//           --epochs E   number of epochs (default 1)
+//           --epochs E   number of epochs (default 2)
 //           --layers L   Transformer blocks (default 4); --dim D (default 128)
 // e.g. a quick run:       dotnet fsi samples/scripts/CharGpt.fsx --limit 100000 --layers 2
 #I "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0"
@@ -32,8 +32,8 @@ let rec parse (limit, epochs, layers, dim) args =
     | "--dim" :: n :: rest -> parse (limit, epochs, layers, int n) rest
     | a :: _ -> failwithf "unknown argument '%s'; use --limit N, --epochs E, --layers L, --dim D" a
 
-let limit, epochs, layers, dim = parse (None, 1, 4, 128) args
-let context, batchSize = 128, 32
+let limit, epochs, layers, dim = parse (None, 2, 4, 128) args
+let context, batchSize = 128, 16
 
 let text =
     let all = Text.load (Text.findCorpus None)
