@@ -674,67 +674,75 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
             CpuRawTensor.NoWindow
         )
 
-    override t.AdaptiveAvgPool2d(outputSize) =
+    // A resampling op's forward: this tensor's planes to planes of outputSize; the kernels see the window.
+    member private t.ResampleTo
+        (
+            op: string,
+            outputSize: int[],
+            f32: FunctionalNets.Kernels.PoolWindow -> float32[] -> float32[] -> unit,
+            f64: FunctionalNets.Kernels.PoolWindow -> float[] -> float[] -> unit
+        ) =
         let g = t.ResampleWindow(shape, outputSize[0], outputSize[1])
+        t.PlaneKernel(op, CpuRawTensor.Resized(shape, outputSize[0], outputSize[1]), f32 g, f64 g)
 
-        t.PlaneKernel(
+    // A resampling op's adjoint: this tensor is the output gradient, the result has inputShape.
+    member private t.ResampleBack
+        (
+            op: string,
+            inputShape: Shape,
+            f32: FunctionalNets.Kernels.PoolWindow -> float32[] -> float32[] -> unit,
+            f64: FunctionalNets.Kernels.PoolWindow -> float[] -> float[] -> unit
+        ) =
+        let d = shape.Dims
+        let g = t.ResampleWindow(inputShape, d[d.Length - 2], d[d.Length - 1])
+        t.PlaneKernel(op, inputShape, f32 g, f64 g)
+
+    override t.AdaptiveAvgPool2d(outputSize) =
+        t.ResampleTo(
             "adaptiveAvgPool2d",
-            CpuRawTensor.Resized(shape, outputSize[0], outputSize[1]),
-            (fun a b -> FunctionalNets.Kernels.Pooling.AdaptiveAvgPool2d(a, g, b)),
-            (fun a b -> FunctionalNets.Kernels.Pooling.AdaptiveAvgPool2d(a, g, b))
+            outputSize,
+            (fun g a b -> FunctionalNets.Kernels.Pooling.AdaptiveAvgPool2d(a, g, b)),
+            (fun g a b -> FunctionalNets.Kernels.Pooling.AdaptiveAvgPool2d(a, g, b))
         )
 
     override t.AdaptiveAvgPool2dBackward(inputShape) =
-        let d = shape.Dims
-        let g = t.ResampleWindow(inputShape, d[d.Length - 2], d[d.Length - 1])
-
-        t.PlaneKernel(
+        t.ResampleBack(
             "adaptiveAvgPool2dBackward",
             inputShape,
-            (fun a b -> FunctionalNets.Kernels.Pooling.AdaptiveAvgPool2dBackward(a, g, b)),
-            (fun a b -> FunctionalNets.Kernels.Pooling.AdaptiveAvgPool2dBackward(a, g, b))
+            (fun g a b -> FunctionalNets.Kernels.Pooling.AdaptiveAvgPool2dBackward(a, g, b)),
+            (fun g a b -> FunctionalNets.Kernels.Pooling.AdaptiveAvgPool2dBackward(a, g, b))
         )
 
     override t.UpsampleNearest2d(outputSize) =
-        let g = t.ResampleWindow(shape, outputSize[0], outputSize[1])
-
-        t.PlaneKernel(
+        t.ResampleTo(
             "upsampleNearest",
-            CpuRawTensor.Resized(shape, outputSize[0], outputSize[1]),
-            (fun a b -> FunctionalNets.Kernels.Upsample.Nearest2d(a, g, b)),
-            (fun a b -> FunctionalNets.Kernels.Upsample.Nearest2d(a, g, b))
+            outputSize,
+            (fun g a b -> FunctionalNets.Kernels.Upsample.Nearest2d(a, g, b)),
+            (fun g a b -> FunctionalNets.Kernels.Upsample.Nearest2d(a, g, b))
         )
 
     override t.UpsampleNearest2dBackward(inputShape) =
-        let d = shape.Dims
-        let g = t.ResampleWindow(inputShape, d[d.Length - 2], d[d.Length - 1])
-
-        t.PlaneKernel(
+        t.ResampleBack(
             "upsampleNearestBackward",
             inputShape,
-            (fun a b -> FunctionalNets.Kernels.Upsample.Nearest2dBackward(a, g, b)),
-            (fun a b -> FunctionalNets.Kernels.Upsample.Nearest2dBackward(a, g, b))
+            (fun g a b -> FunctionalNets.Kernels.Upsample.Nearest2dBackward(a, g, b)),
+            (fun g a b -> FunctionalNets.Kernels.Upsample.Nearest2dBackward(a, g, b))
         )
 
     override t.UpsampleBilinear2d(outputSize, alignCorners) =
-        let g = t.ResampleWindow(shape, outputSize[0], outputSize[1])
-
-        t.PlaneKernel(
+        t.ResampleTo(
             "upsampleBilinear",
-            CpuRawTensor.Resized(shape, outputSize[0], outputSize[1]),
-            (fun a b -> FunctionalNets.Kernels.Upsample.Bilinear2d(a, g, alignCorners, b)),
-            (fun a b -> FunctionalNets.Kernels.Upsample.Bilinear2d(a, g, alignCorners, b))
+            outputSize,
+            (fun g a b -> FunctionalNets.Kernels.Upsample.Bilinear2d(a, g, alignCorners, b)),
+            (fun g a b -> FunctionalNets.Kernels.Upsample.Bilinear2d(a, g, alignCorners, b))
         )
 
     override t.UpsampleBilinear2dBackward(inputShape, alignCorners) =
-        let d = shape.Dims
-        let g = t.ResampleWindow(inputShape, d[d.Length - 2], d[d.Length - 1])
-
-        t.PlaneKernel(
+        t.ResampleBack(
             "upsampleBilinearBackward",
             inputShape,
-            (fun a b -> FunctionalNets.Kernels.Upsample.Bilinear2dBackward(a, g, alignCorners, b)),
-            (fun a b -> FunctionalNets.Kernels.Upsample.Bilinear2dBackward(a, g, alignCorners, b))
+            (fun g a b -> FunctionalNets.Kernels.Upsample.Bilinear2dBackward(a, g, alignCorners, b)),
+            (fun g a b -> FunctionalNets.Kernels.Upsample.Bilinear2dBackward(a, g, alignCorners, b))
         )
 
     override t.CumSum(dim, reverse) =
