@@ -21,7 +21,8 @@ open System.Diagnostics
 open FunctionalNets
 open FunctionalNets.Nn
 
-let args = fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
+let args =
+    fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
 
 let rec parse (limit, epochs, layers, dim) args =
     match args with
@@ -37,6 +38,7 @@ let context, batchSize = 128, 16
 
 let text =
     let all = Text.load (Text.findCorpus None)
+
     match limit with
     | Some n when n < all.Length -> all[.. n - 1]
     | _ -> all
@@ -54,7 +56,12 @@ let unigramBits =
         let p = float c / float ids.Length
         -p * Math.Log2 p)
 
-printfn "%d characters, vocabulary %d, %d training windows; unigram baseline %.3f bits/char" text.Length tokenizer.VocabSize train.Count unigramBits
+printfn
+    "%d characters, vocabulary %d, %d training windows; unigram baseline %.3f bits/char"
+    text.Length
+    tokenizer.VocabSize
+    train.Count
+    unigramBits
 
 let model =
     Layers.gpt
@@ -73,8 +80,10 @@ let sequenceLoss (logits: Tensor) (targets: Tensor) =
     Losses.crossEntropy (Tensor.reshape (logits, [ -1; tokenizer.VocabSize ])) (Tensor.reshape (targets, [ -1 ]))
 
 let steps = int64 epochs * int64 ((train.Count + batchSize - 1) / batchSize)
+
 let optimizer =
     Optim.adamwWith (Schedules.warmupCosine 0.0 2e-3 (max 1L (min 100L (steps / 10L))) steps 1e-4)
+
 let initial = Train.init model [ context ] optimizer (Key.create 0L)
 printfn "%s, %d parameters" model.Name (Layer.numParams initial.Params)
 
@@ -83,7 +92,14 @@ let clock = Stopwatch.StartNew()
 let report =
     Callbacks.create "Report" (fun e ->
         let seconds = clock.Elapsed.TotalSeconds
-        printfn "epoch %d: %.1f s, %.0f tokens/s, validation %.3f bits/char" e.Epoch seconds (float (train.Count * context) / seconds) (e.Logs["val_loss"] / log 2.0)
+
+        printfn
+            "epoch %d: %.1f s, %.0f tokens/s, validation %.3f bits/char"
+            e.Epoch
+            seconds
+            (float (train.Count * context) / seconds)
+            (e.Logs["val_loss"] / log 2.0)
+
         clock.Restart()
         false)
 
@@ -96,7 +112,10 @@ let options =
     }
 
 let trained, _ = Train.fit model sequenceLoss optimizer options train initial
-let bits = (Train.evaluate model sequenceLoss [] trained validation 64)["loss"] / log 2.0
+
+let bits =
+    (Train.evaluate model sequenceLoss [] trained validation 64)["loss"] / log 2.0
+
 printfn "validation: %.3f bits/char (unigram baseline %.3f)" bits unigramBits
 
 let prompt = tokenizer.Encode "And God said"
@@ -104,7 +123,11 @@ let prompt = tokenizer.Encode "And God said"
 let sample =
     Generation.generate
         (Layer.predict model trained.Params trained.State)
-        { Temperature = 0.8; TopK = Some 10; ContextLength = context }
+        {
+            Temperature = 0.8
+            TopK = Some 10
+            ContextLength = context
+        }
         (Key.create 1L)
         prompt
         400

@@ -23,10 +23,17 @@ open System.IO
 open FunctionalNets
 open FunctionalNets.Nn
 
-let args = fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
+let args =
+    fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
 
 type Options =
-    { Data: string option; Model: string; Epochs: int option; Limit: int option; Out: string }
+    {
+        Data: string option
+        Model: string
+        Epochs: int option
+        Limit: int option
+        Out: string
+    }
 
 let rec parse (o: Options) args =
     match args with
@@ -36,18 +43,32 @@ let rec parse (o: Options) args =
     | "--epochs" :: n :: rest -> parse { o with Epochs = Some(int n) } rest
     | "--limit" :: n :: rest -> parse { o with Limit = Some(int n) } rest
     | "--out" :: d :: rest -> parse { o with Out = d } rest
-    | a :: _ -> failwithf "unknown argument '%s'; use --data PATH, --model small|resnet18, --epochs E, --limit N, --out DIR" a
+    | a :: _ ->
+        failwithf "unknown argument '%s'; use --data PATH, --model small|resnet18, --epochs E, --limit N, --out DIR" a
 
 let opts =
-    parse { Data = None; Model = "small"; Epochs = None; Limit = None; Out = "cifar10-output" } args
+    parse
+        {
+            Data = None
+            Model = "small"
+            Epochs = None
+            Limit = None
+            Out = "cifar10-output"
+        }
+        args
 
-let epochs = opts.Epochs |> Option.defaultValue (if opts.Model = "small" then 8 else 30)
+let epochs =
+    opts.Epochs |> Option.defaultValue (if opts.Model = "small" then 8 else 30)
+
 let cifar = Cifar10.load (Cifar10.find opts.Data)
 let normalized = Dataset.map (Transforms.onInput Transforms.normalizeCifar10)
 // Each training batch is cropped and flipped with a key derived from the base key and its indices.
 let train =
     Transforms.mapWithKey (Key.create 1L) Transforms.cifar10Train cifar.Train
-    |> fun ds -> match opts.Limit with Some n -> Dataset.take n ds | None -> ds
+    |> fun ds ->
+        match opts.Limit with
+        | Some n -> Dataset.take n ds
+        | None -> ds
 
 let testRaw =
     match opts.Limit with
@@ -58,14 +79,26 @@ let test = normalized testRaw
 printfn "CIFAR-10: %d training and %d test images, %s, %d epochs" train.Count test.Count opts.Model epochs
 
 let model =
-    if opts.Model = "small" then Models.cifarSmall 10 else Models.resnet18Cifar 10
+    if opts.Model = "small" then
+        Models.cifarSmall 10
+    else
+        Models.resnet18Cifar 10
 
 let batchSize = 128
 let steps = int64 epochs * int64 ((train.Count + batchSize - 1) / batchSize)
-let lr = Schedules.oneCycle (if opts.Model = "small" then 0.2 else 0.1) steps 0.3 25.0 1e4
+
+let lr =
+    Schedules.oneCycle (if opts.Model = "small" then 0.2 else 0.1) steps 0.3 25.0 1e4
 
 let optimizer =
-    Optim.sgdCustom ({ Momentum = 0.9; Nesterov = true; WeightDecay = 5e-4 }: Optim.SgdOptions) lr
+    Optim.sgdCustom
+        ({
+            Momentum = 0.9
+            Nesterov = true
+            WeightDecay = 5e-4
+        }
+        : Optim.SgdOptions)
+        lr
 
 let initial = Train.init model [ 3; 32; 32 ] optimizer (Key.create 0L)
 printfn "%d parameters" (Layer.numParams initial.Params)
@@ -75,7 +108,13 @@ let total = Stopwatch.StartNew()
 
 let timer =
     Callbacks.create "EpochTimes" (fun e ->
-        printfn "epoch %d: %.1f s, loss %.3f, val_accuracy %.4f" e.Epoch clock.Elapsed.TotalSeconds e.Logs["loss"] e.Logs["val_accuracy"]
+        printfn
+            "epoch %d: %.1f s, loss %.3f, val_accuracy %.4f"
+            e.Epoch
+            clock.Elapsed.TotalSeconds
+            e.Logs["loss"]
+            e.Logs["val_accuracy"]
+
         clock.Restart()
         false)
 
@@ -88,8 +127,12 @@ let options =
         Callbacks = [ timer ]
     }
 
-let trained, history = Train.fit model Losses.crossEntropy optimizer options train initial
-let logs = Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained test 500
+let trained, history =
+    Train.fit model Losses.crossEntropy optimizer options train initial
+
+let logs =
+    Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained test 500
+
 printfn "test accuracy: %.4f after %d epochs, %.1f minutes" logs["accuracy"] epochs total.Elapsed.TotalMinutes
 
 Directory.CreateDirectory opts.Out |> ignore
@@ -98,7 +141,9 @@ let targets = testRaw.GetBatch(Array.init testRaw.Count id).Target
 let matrix = Metrics.confusionMatrix predictions targets
 // The stem convolution is the first rank-4 weight in parameter order.
 let filters =
-    PTree.leaves trained.Params |> List.map snd |> List.find (fun (t: Tensor) -> t.Rank = 4)
+    PTree.leaves trained.Params
+    |> List.map snd
+    |> List.find (fun (t: Tensor) -> t.Rank = 4)
 
 Charts.saveTrainingCurves (Path.Combine(opts.Out, "training_curves.svg")) history
 Charts.saveTrainingCurvesPng (Path.Combine(opts.Out, "training_curves.png")) history

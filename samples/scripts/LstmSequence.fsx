@@ -23,7 +23,8 @@ open FunctionalNets.Nn
 
 // ---- arguments ----
 
-let args = fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
+let args =
+    fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
 
 let rec parse (limit, epochs, hidden, data) args =
     match args with
@@ -39,7 +40,12 @@ let limit, epochs, hidden, dataDir = parse (None, 5, 128, None) args
 // ---- data ----
 
 let mnist = Mnist.load (DataLocation.findMnist dataDir)
-let limited (ds: IDataset) = match limit with Some n -> Dataset.take n ds | None -> ds
+
+let limited (ds: IDataset) =
+    match limit with
+    | Some n -> Dataset.take n ds
+    | None -> ds
+
 let train = limited mnist.Train
 let test = limited mnist.Test
 printfn "sequential MNIST: %d training and %d test images, %d epochs" train.Count test.Count epochs
@@ -49,9 +55,7 @@ printfn "sequential MNIST: %d training and %d test images, %d epochs" train.Coun
 let lstm = Recurrent.config CellKind.Lstm 28 hidden
 
 let model =
-    Layers.rowsAsSequence
-    >-> Layers.recurrentLast lstm
-    >-> Layers.linear hidden 10
+    Layers.rowsAsSequence >-> Layers.recurrentLast lstm >-> Layers.linear hidden 10
 
 let optimizer = Optim.adam 2e-3
 let batchSize = 128
@@ -90,6 +94,8 @@ printfn "training: %.2f min" total.Elapsed.TotalMinutes
 
 // ---- evaluation ----
 
-let logs = Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] final test 500
+let logs =
+    Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] final test 500
+
 printfn "test loss: %.4f" logs["loss"]
 printfn "test accuracy: %.4f" logs["accuracy"]

@@ -22,7 +22,8 @@ open System.IO
 open FunctionalNets
 open FunctionalNets.Nn
 
-let args = fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
+let args =
+    fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
 
 let rec parse (limit, epochs, data, out) args =
     match args with
@@ -36,7 +37,12 @@ let rec parse (limit, epochs, data, out) args =
 let limit, epochs, dataDir, outDir = parse (None, 6, None, "mnist-cnn-output") args
 
 let mnist = Mnist.load (DataLocation.findMnist dataDir)
-let limited (ds: IDataset) = match limit with Some n -> Dataset.take n ds | None -> ds
+
+let limited (ds: IDataset) =
+    match limit with
+    | Some n -> Dataset.take n ds
+    | None -> ds
+
 let train, test = limited mnist.Train, limited mnist.Test
 printfn "MNIST: %d training and %d test images, %d epochs" train.Count test.Count epochs
 
@@ -65,8 +71,12 @@ let options =
         Callbacks = [ timer ]
     }
 
-let trained, history = Train.fit model Losses.crossEntropy optimizer options train initial
-let logs = Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained test 1000
+let trained, history =
+    Train.fit model Losses.crossEntropy optimizer options train initial
+
+let logs =
+    Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained test 1000
+
 printfn "test accuracy: %.4f" logs["accuracy"]
 
 // ---- pictures ----
@@ -75,7 +85,14 @@ Directory.CreateDirectory outDir |> ignore
 let predictions = Train.predict model trained test 1000
 let targets = test.GetBatch(Array.init test.Count id).Target
 let matrix = Metrics.confusionMatrix predictions targets
-let filters = (PTree.tryFind "0.weight" trained.Params |> Option.get |> function Leaf w -> w | Node _ -> failwith "0.weight")
+
+let filters =
+    (PTree.tryFind "0.weight" trained.Params
+     |> Option.get
+     |> function
+         | Leaf w -> w
+         | Node _ -> failwith "0.weight")
+
 let names = Some(Array.init 10 string)
 Charts.saveTrainingCurves (Path.Combine(outDir, "training_curves.svg")) history
 Charts.saveTrainingCurvesPng (Path.Combine(outDir, "training_curves.png")) history

@@ -25,7 +25,8 @@ open FunctionalNets.Nn
 
 // ---- arguments ----
 
-let args = fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
+let args =
+    fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
 
 let rec parse (limit, epochs, data) args =
     match args with
@@ -40,7 +41,12 @@ let limit, epochs, dataDir = parse (None, 3, None) args
 // ---- data ----
 
 let mnist = Mnist.load (DataLocation.findMnist dataDir)
-let limited (ds: IDataset) = match limit with Some n -> Dataset.take n ds | None -> ds
+
+let limited (ds: IDataset) =
+    match limit with
+    | Some n -> Dataset.take n ds
+    | None -> ds
+
 let train = limited mnist.Train
 let test = limited mnist.Test
 printfn "MNIST: %d training and %d test images, %d epochs" train.Count test.Count epochs
@@ -90,6 +96,8 @@ let final =
 
 // ---- evaluation ----
 
-let logs = Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] final test 256
+let logs =
+    Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] final test 256
+
 printfn "test loss: %.4f" logs["loss"]
 printfn "test accuracy: %.4f" logs["accuracy"]

@@ -20,23 +20,33 @@ let corners = [| 0.0f; 0.0f; 0.0f; 1.0f; 1.0f; 0.0f; 1.0f; 1.0f |]
 let inputs = Tensor.ofArray (corners, [ 4; 2 ])
 
 /// A gate as a batch: the four corners and the gate's outputs as 0/1 targets.
-let gate (truth: float32[]) = { Input = inputs; Target = Tensor.ofArray (truth, [ 4 ]) }
+let gate (truth: float32[]) =
+    {
+        Input = inputs
+        Target = Tensor.ofArray (truth, [ 4 ])
+    }
 
 let gates =
-    [ "AND", gate [| 0.0f; 0.0f; 0.0f; 1.0f |]
-      "OR", gate [| 0.0f; 1.0f; 1.0f; 1.0f |]
-      "NAND", gate [| 1.0f; 1.0f; 1.0f; 0.0f |]
-      "XOR", gate [| 0.0f; 1.0f; 1.0f; 0.0f |] ]
+    [
+        "AND", gate [| 0.0f; 0.0f; 0.0f; 1.0f |]
+        "OR", gate [| 0.0f; 1.0f; 1.0f; 1.0f |]
+        "NAND", gate [| 1.0f; 1.0f; 1.0f; 0.0f |]
+        "XOR", gate [| 0.0f; 1.0f; 1.0f; 0.0f |]
+    ]
 
 let maxEpochs = 100
 let learningRate = 1.0
 
 for name, data in gates do
     // Training is a fold of the learning rule over epochs; the model is an immutable value.
-    let model, converged, epochs = Perceptron.create 2 |> Perceptron.train learningRate maxEpochs data
+    let model, converged, epochs =
+        Perceptron.create 2 |> Perceptron.train learningRate maxEpochs data
+
     let predicted = Tensor.toFloatArray (Perceptron.predict model data.Input)
     let targets = Tensor.toFloatArray data.Target
-    let correct = Array.fold2 (fun n p t -> if p = t then n + 1 else n) 0 predicted targets
+
+    let correct =
+        Array.fold2 (fun n p t -> if p = t then n + 1 else n) 0 predicted targets
 
     if converged then
         printfn "%s converged in %d epochs, %d/4 correct" name epochs correct

@@ -16,7 +16,8 @@
 open FunctionalNets
 open FunctionalNets.Nn
 
-let args = fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
+let args =
+    fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
 
 let rec parse (limit, epochs) args =
     match args with
@@ -27,7 +28,12 @@ let rec parse (limit, epochs) args =
 
 let limit, epochs = parse (None, 3) args
 let mnist = Mnist.load (DataLocation.findMnist None)
-let limited (ds: IDataset) = match limit with Some n -> Dataset.take n ds | None -> ds
+
+let limited (ds: IDataset) =
+    match limit with
+    | Some n -> Dataset.take n ds
+    | None -> ds
+
 let train, test = limited mnist.Train, limited mnist.Test
 let dim = 64
 
@@ -68,5 +74,8 @@ let options =
     }
 
 let trained, _ = Train.fit model Losses.crossEntropy optimizer options train initial
-let logs = Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained test 500
+
+let logs =
+    Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained test 500
+
 printfn "test accuracy: %.4f" logs["accuracy"]

@@ -20,11 +20,15 @@ let corners = [| 0.0f; 0.0f; 0.0f; 1.0f; 1.0f; 0.0f; 1.0f; 1.0f |]
 let targets = [| 0.0f; 1.0f; 1.0f; 0.0f |]
 
 let xor =
-    { Input = Tensor.ofArray (corners, [ 4; 2 ])
-      Target = Tensor.ofArray (targets, [ 4; 1 ]) }
+    {
+        Input = Tensor.ofArray (corners, [ 4; 2 ])
+        Target = Tensor.ofArray (targets, [ 4; 1 ])
+    }
 
 // 2 inputs -> 4 tanh units -> 1 sigmoid output (a probability).
-let model = Layers.linear 2 4 >-> Layers.tanh >-> Layers.linear 4 1 >-> Layers.sigmoid
+let model =
+    Layers.linear 2 4 >-> Layers.tanh >-> Layers.linear 4 1 >-> Layers.sigmoid
+
 let optimizer = Optim.adam 0.05
 let initial = Train.init model [ 2 ] optimizer (Key.create 3L)
 
@@ -34,18 +38,34 @@ let final, losses =
     |> Seq.fold
         (fun (ts, losses) batch ->
             let ts', logs = Train.trainStep model Losses.bce optimizer ts batch
-            ts', (if ts.Step % 50L = 0L then (ts.Step, logs["loss"]) :: losses else losses))
+
+            ts',
+            (if ts.Step % 50L = 0L then
+                 (ts.Step, logs["loss"]) :: losses
+             else
+                 losses))
         (initial, [])
 
 for step, loss in List.rev losses do
     printfn "step %d: loss %.4f" step loss
 
-let probabilities = Tensor.toFloatArray (Layer.predict model final.Params final.State xor.Input)
+let probabilities =
+    Tensor.toFloatArray (Layer.predict model final.Params final.State xor.Input)
+
 let mutable correct = 0
 
 for i in 0..3 do
     let predicted = if probabilities[i] > 0.5 then 1 else 0
-    if predicted = int targets[i] then correct <- correct + 1
-    printfn "%g xor %g -> %.4f predicted %d target %g" corners[2 * i] corners[2 * i + 1] probabilities[i] predicted targets[i]
+
+    if predicted = int targets[i] then
+        correct <- correct + 1
+
+    printfn
+        "%g xor %g -> %.4f predicted %d target %g"
+        corners[2 * i]
+        corners[2 * i + 1]
+        probabilities[i]
+        predicted
+        targets[i]
 
 printfn "correct: %d/4" correct

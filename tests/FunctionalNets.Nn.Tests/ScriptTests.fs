@@ -137,7 +137,8 @@ let private assertPictures (dir: string) =
 
 [<Fact>]
 let ``MnistCnn.fsx on 1000 images for 1 epoch learns and writes its six pictures`` () =
-    let out = Path.Combine(Path.GetTempPath(), sprintf "fn-mnistcnn-%d" (Random.Shared.Next()))
+    let out =
+        Path.Combine(Path.GetTempPath(), sprintf "fn-mnistcnn-%d" (Random.Shared.Next()))
 
     try
         let text =
@@ -158,18 +159,33 @@ let ``MnistCnn.fsx on 1000 images for 1 epoch learns and writes its six pictures
 
 [<Cifar10Tests.RealCifarFact>]
 let ``Cifar10.fsx on 256 images runs an epoch and writes its six pictures`` () =
-    let out = Path.Combine(Path.GetTempPath(), sprintf "fn-cifar-%d" (Random.Shared.Next()))
+    let out =
+        Path.Combine(Path.GetTempPath(), sprintf "fn-cifar-%d" (Random.Shared.Next()))
 
     try
         let text =
             runScript
                 "Cifar10.fsx"
-                [ "--data"; Cifar10Tests.source.Value; "--limit"; "256"; "--epochs"; "1"; "--out"; out ]
+                [
+                    "--data"
+                    Cifar10Tests.source.Value
+                    "--limit"
+                    "256"
+                    "--epochs"
+                    "1"
+                    "--out"
+                    out
+                ]
                 300
 
         Assert.Contains("CIFAR-10: 256 training and 256 test images, small, 1 epochs", text)
-        Assert.Single(matches @"^epoch 1: [0-9.]+ s, loss [0-9.]+, val_accuracy" text) |> ignore
-        Assert.Single(matches @"^test accuracy: 0\.[0-9]+ after 1 epochs" text) |> ignore
+
+        Assert.Single(matches @"^epoch 1: [0-9.]+ s, loss [0-9.]+, val_accuracy" text)
+        |> ignore
+
+        Assert.Single(matches @"^test accuracy: 0\.[0-9]+ after 1 epochs" text)
+        |> ignore
+
         assertPictures out
     finally
         if Directory.Exists out then

@@ -565,12 +565,19 @@ let ``The sinusoidal encoding survives training steps, each in its own Scope, an
     // Regression: a table cached during one step's Scope was released when the step ended, and the next
     // step read released storage.
     let model =
-        Layers.linear 3 4 >-> Layers.sinusoidalPositionalEncoding 8 4 >-> Layers.flatten >-> Layers.linear 20 2
+        Layers.linear 3 4
+        >-> Layers.sinusoidalPositionalEncoding 8 4
+        >-> Layers.flatten
+        >-> Layers.linear 20 2
 
     let tx = Optim.adam 1e-2
     let mutable ts = Train.init model [ 5; 3 ] tx (Key.create 1L)
+
     let batch =
-        { Input = Tensor.cast (randn 3 [ 2; 5; 3 ], DType.Float32); Target = Tensor.ofArray ([| 0L; 1L |], [ 2 ]) }
+        {
+            Input = Tensor.cast (randn 3 [ 2; 5; 3 ], DType.Float32)
+            Target = Tensor.ofArray ([| 0L; 1L |], [ 2 ])
+        }
 
     for _ in 1..3 do
         ts <- fst (Train.trainStep model Losses.crossEntropy tx ts batch)

@@ -33,7 +33,7 @@ public static partial class Pooling
     // v replaces the running maximum m when larger, or when it is the first NaN (NaN propagates as in
     // PyTorch; the first one keeps the index, matching the strict > used for ordinary ties).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Better<T>(T v, T m) where T : unmanaged, INumber<T> => v > m || (v != v && m == m);
+    private static bool Better<T>(T v, T m) where T : unmanaged, INumber<T> => v > m || (T.IsNaN(v) && !T.IsNaN(m));
 
     // The MNIST-CNN case: every window lies inside the plane, so the taps are read without bounds checks
     // (the geometry guarantees 2 * OutH <= H and 2 * OutW <= W).
