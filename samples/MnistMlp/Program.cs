@@ -1,9 +1,10 @@
 // Trains a 784-512-256-10 multilayer perceptron on MNIST and prints the test accuracy.
 //
-//   dotnet run -c Release --project samples/MnistMlp -- [--epochs N] [--data PATH] [--quiet] [--save PATH]
+//   dotnet run -c Release --project samples/MnistMlp -- [--epochs N] [--seed S] [--data PATH] [--quiet] [--save PATH]
 using FunctionalNets;
 
-int epochs = 10;
+int epochs = 12, seed = 0;
+const int batchSize = 128;
 string? dataPath = null, savePath = null;
 bool verbose = true;
 for (int i = 0; i < args.Length; i++)
@@ -11,12 +12,13 @@ for (int i = 0; i < args.Length; i++)
     switch (args[i])
     {
         case "--epochs" when i + 1 < args.Length && int.TryParse(args[i + 1], out var n) && n > 0: epochs = n; i++; break;
+        case "--seed" when i + 1 < args.Length && int.TryParse(args[i + 1], out var s): seed = s; i++; break;
         case "--data" when i + 1 < args.Length: dataPath = args[++i]; break;
         case "--save" when i + 1 < args.Length: savePath = args[++i]; break;
         case "--quiet": verbose = false; break;
         default:
             Console.Error.WriteLine($"unknown or incomplete option '{args[i]}'");
-            Console.Error.WriteLine("usage: MnistMlp [--epochs N] [--data PATH] [--quiet] [--save PATH]");
+            Console.Error.WriteLine("usage: MnistMlp [--epochs N] [--seed S] [--data PATH] [--quiet] [--save PATH]");
             return 2;
     }
 }
@@ -30,10 +32,15 @@ var net = Net.Sequential(
     Layers.Linear(512, 256), Layers.ReLU(), Layers.Dropout(0.2),
     Layers.Linear(256, 10));
 
-net.Compile(Optimizers.Adam(1e-3), Losses.CrossEntropy(), Metrics.Accuracy());
-if (verbose) Console.WriteLine(net.Build(train.InputShape).Summary());
+// Adam under a one-cycle schedule: the rate warms up to its peak and anneals to almost zero, which
+// settles the last epochs where a constant rate keeps the test accuracy wandering around 98%.
+long stepsPerEpoch = (train.Count + batchSize - 1) / batchSize;
+var schedule = Schedules.OneCycle(maxLearningRate: 2e-3, totalSteps: epochs * stepsPerEpoch);
+net.Compile(Optimizers.Adam(schedule), Losses.CrossEntropy(), Metrics.Accuracy());
+net.Build(train.InputShape, seed);
+if (verbose) Console.WriteLine(net.Summary());
 
-net.Fit(train, epochs: epochs, batchSize: 64, validation: test, verbose: verbose);
+net.Fit(train, epochs: epochs, batchSize: batchSize, validation: test, verbose: verbose);
 Console.WriteLine($"test accuracy: {net.Evaluate(test)["accuracy"]:0.0000}");
 
 if (savePath is not null)

@@ -85,29 +85,53 @@ public static class Datasets
     /// <summary>MNIST: 60,000 training and 10,000 test images of handwritten digits; inputs Float32
     /// [1, 28, 28] normalized with the training mean and standard deviation, targets the digits 0..9.
     /// The files are found in the given folder, else in $FUNCTIONALNETS_DATA/mnist, the per-user cache or
-    /// the repository's data/mnist; each split is read once per folder and shared.</summary>
+    /// the repository's data/mnist; each split is read once per folder and shared. In a project of your
+    /// own, call <see cref="Download"/> once (or pass <c>download: true</c>) to fetch the files into the
+    /// per-user cache, where every later run finds them.</summary>
     public static class Mnist
     {
         private static readonly ConcurrentDictionary<(string Dir, bool Train), Lazy<IDataset>> Cache = new();
 
-        private static Dataset Load(string? path, bool train)
+        private static string? CheckedPath(string? path) =>
+            path is not null && string.IsNullOrWhiteSpace(path)
+                ? throw new ArgumentException("The MNIST path must not be empty; pass null to search the usual places.", nameof(path))
+                : path;
+
+        /// <summary>Downloads the four MNIST files (from the mirror torchvision uses) into
+        /// <paramref name="path"/>, else $FUNCTIONALNETS_DATA/mnist, else the per-user cache
+        /// (~/.cache/functionalnets/mnist), checking each file's sha256 before it is moved into place.
+        /// Files already there and valid are kept, so a second call touches no network.</summary>
+        /// <param name="path">The folder to download into, or null for the default location.</param>
+        /// <returns>The folder holding the files.</returns>
+        /// <exception cref="IOException">The network is unreachable or a file failed its checksum; the message
+        /// names the URL and the folder to copy the files into by hand.</exception>
+        public static string Download(string? path = null) =>
+            global::FunctionalNets.Nn.Mnist.download(DataLocation.resolve(Interop.Option(CheckedPath(path)), "mnist"));
+
+        private static Dataset Load(string? path, bool train, bool download)
         {
-            if (path is not null && string.IsNullOrWhiteSpace(path))
-                throw new ArgumentException("The MNIST path must not be empty; pass null to search the usual places.", nameof(path));
-            var dir = DataLocation.findMnist(Interop.Option(path));
+            path = CheckedPath(path);
+            var dir = download && !DataLocation.mnistCandidates(Interop.Option(path)).Any(HasMnist)
+                ? Download(path)
+                : DataLocation.findMnist(Interop.Option(path));
             var split = train ? MnistSplit.Train : MnistSplit.Test;
             var lazy = Cache.GetOrAdd((dir, train), key =>
                 new Lazy<IDataset>(() => global::FunctionalNets.Nn.Mnist.toDataset(global::FunctionalNets.Nn.Mnist.loadRaw(true, key.Dir, split))));
             return new(lazy.Value);
         }
 
+        private static bool HasMnist(string dir) =>
+            DataLocation.mnistFiles.All(f => Microsoft.FSharp.Core.OptionModule.IsSome(DataLocation.tryMnistFile(dir, f)));
+
         /// <summary>The 60,000 training examples.</summary>
         /// <param name="path">The folder holding the four MNIST files (gzipped or not), or null to search.</param>
-        public static Dataset Train(string? path = null) => Load(path, train: true);
+        /// <param name="download">When the files are not found, download them first (see <see cref="Download"/>).</param>
+        public static Dataset Train(string? path = null, bool download = false) => Load(path, train: true, download);
 
         /// <summary>The 10,000 test examples.</summary>
         /// <param name="path">The folder holding the four MNIST files (gzipped or not), or null to search.</param>
-        public static Dataset Test(string? path = null) => Load(path, train: false);
+        /// <param name="download">When the files are not found, download them first (see <see cref="Download"/>).</param>
+        public static Dataset Test(string? path = null, bool download = false) => Load(path, train: false, download);
     }
 
     /// <summary>A language-model dataset of sliding windows over token ids: example i has input ids

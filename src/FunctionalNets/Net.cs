@@ -120,8 +120,14 @@ public sealed class Net
     /// <returns>This net, for chaining.</returns>
     public Net Build(params int[] inputShape) => Build(inputShape, 0);
 
-    private Net Build(int[] shape, int seed)
+    /// <summary>Creates the parameters for inputs of the given per-example shape, drawn from
+    /// <paramref name="seed"/>; the seed also drives the shuffling and dropout of a later Fit.</summary>
+    /// <param name="inputShape">The per-example input shape, e.g. <c>[1, 28, 28]</c>.</param>
+    /// <param name="seed">Seeds the initialization, shuffling and dropout.</param>
+    /// <returns>This net, for chaining.</returns>
+    public Net Build(int[] inputShape, int seed)
     {
+        var shape = inputShape;
         ArgumentNullException.ThrowIfNull(shape, nameof(inputShape));
         foreach (var d in shape)
             if (d < 1)
@@ -132,7 +138,7 @@ public sealed class Net
         var p = init.Item2;
         var opt = optimizer is null ? Interop.EmptyTree : optimizer.Inner.Init.Invoke(p);
         state = new TrainState(p, init.Item3, opt, 0L, keys.Item2, 1.0);
-        inputShape = shape.ToArray();
+        this.inputShape = shape.ToArray();
         return this;
     }
 

@@ -15,13 +15,16 @@ public class ReadmeTests
             Layers.Linear(512, 256), Layers.ReLU(), Layers.Dropout(0.2),
             Layers.Linear(256, 10));
 
+        // download: true fetches the four MNIST files once (sha256-checked) into ~/.cache/functionalnets/mnist.
+        var train = Datasets.Mnist.Train(download: true);
+        var test = Datasets.Mnist.Test(download: true);
+
         var history = net
             .Compile(Optimizers.Adam(1e-3), Losses.CrossEntropy(), Metrics.Accuracy())
-            .Fit(Datasets.Mnist.Train(), epochs: 10, batchSize: 64,
-                 validation: Datasets.Mnist.Test(),
+            .Fit(train, epochs: 10, batchSize: 64, validation: test,
                  callbacks: new[] { Callbacks.EarlyStopping(monitor: "val_loss", patience: 2) });
 
-        Console.WriteLine(net.Evaluate(Datasets.Mnist.Test())["accuracy"]);
+        Console.WriteLine(net.Evaluate(test)["accuracy"]);
         net.Save("mnist.safetensors");
     }
 
