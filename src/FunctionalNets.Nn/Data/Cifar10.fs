@@ -274,27 +274,19 @@ module Cifar10 =
             ArchiveMd5
             Url
 
-    /// Whether a folder's permission bits allow writing. A process running as root could write into a
-    /// folder marked read-only (a shared dataset folder, say) but should not.
-    let private markedWritable (dir: string) =
-        if OperatingSystem.IsWindows() then
-            true
-        else
-            let anyWrite =
-                UnixFileMode.UserWrite ||| UnixFileMode.GroupWrite ||| UnixFileMode.OtherWrite
+    /// The most bytes the archive may hold once decompressed (the tar stream): 256 MiB. The official
+    /// archive holds about 184 MB; inflating stops at the first byte past this or past what the archive's
+    /// size can hold, so a gzip bomb fails early.
+    [<Literal>]
+    let MaxArchiveContent = 268435456L
 
-            try
-                (File.GetUnixFileMode dir &&& anyWrite) <> UnixFileMode.None
-            with _ ->
-                false
+    /// The most bytes batches.meta.txt may hold in an archive (the official one holds 61).
+    [<Literal>]
+    let MaxMetaBytes = 65536L
 
-    /// The folders an extraction of this archive may live under, in order of preference: the archive's
-    /// own folder, then DataLocation.cacheRoot()/cifar10.
-    let private extractionRoots (archive: string) =
-        [
-            string (Path.GetDirectoryName archive)
-            Path.Combine(DataLocation.cacheRoot (), "cifar10")
-        ]
+    /// The folder extractions go under unless the caller names one: DataLocation.cacheRoot()/cifar10.
+    let defaultExtractionRoot () : string =
+        Path.Combine(DataLocation.cacheRoot (), "cifar10")
 
     /// A name that changes when the archive at this path is replaced (path, length and write time).
     let private extractionName (archive: string) =
@@ -316,11 +308,24 @@ module Cifar10 =
             ()
 
     /// Unpacks the batch files of the archive into temp/cifar-10-batches-bin (other members are skipped;
-    /// only the known file names are written, so no member can land outside temp).
+    /// only the known file names are written, so no member can land outside temp). Each wanted member's
+    /// size is checked against the format before a byte of it is written; the gzip stream is inflated
+    /// with a limit and its CRC-32 and length are checked against its trailer.
     let private unpack (archive: string) (temp: string) =
         let target = Path.Combine(temp, BatchesFolder)
         Directory.CreateDirectory target |> ignore
         let wanted = Collections.Generic.HashSet<string>(allFiles)
+        let written = Collections.Generic.HashSet<string>()
+
+        let problem (what: string) =
+            InvalidDataException(
+                sprintf
+                    "CIFAR-10 archive %s could not be unpacked: %s. It is truncated, corrupt or not the official %s; download it again from %s."
+                    archive
+                    what
+                    ArchiveName
+                    Url
+            )
 
         let corrupt (e: exn) =
             raise (
@@ -335,10 +340,24 @@ module Cifar10 =
                 )
             )
 
+        let file =
+            new FileStream(archive, FileMode.Open, FileAccess.Read, FileShare.Read, 1 <<< 16)
+
+        let limit = Math.Min(MaxArchiveContent, Gzip.maxInflated file.Length)
+
+        use gz =
+            try
+                new VerifiedGzipStream(file, limit, fun m -> problem m :> exn)
+            with
+            | :? InvalidDataException ->
+                file.Dispose()
+                reraise ()
+            | e ->
+                file.Dispose()
+                corrupt e
+
         try
-            use file = File.OpenRead archive
-            use gz = new GZipStream(file, CompressionMode.Decompress)
-            use tar = new TarReader(gz)
+            use tar = new TarReader(gz, true)
 
             let rec next () =
                 match tar.GetNextEntry() with
@@ -350,29 +369,65 @@ module Cifar10 =
                         entry.EntryType = TarEntryType.RegularFile
                         || entry.EntryType = TarEntryType.V7RegularFile
 
-                    match entry.DataStream with
-                    | null -> ()
-                    | data when regular && wanted.Contains name ->
-                        use out = File.Create(Path.Combine(target, name))
-                        data.CopyTo out
-                    | _ -> ()
+                    if regular && wanted.Contains name then
+                        let expected = if name = MetaFile then MaxMetaBytes else fileBytes
+
+                        if
+                            (name = MetaFile && entry.Length > MaxMetaBytes)
+                            || (name <> MetaFile && entry.Length <> fileBytes)
+                        then
+                            raise (
+                                problem (
+                                    sprintf
+                                        "its member %s holds %s bytes; %s"
+                                        entry.Name
+                                        (n0 entry.Length)
+                                        (if name = MetaFile then
+                                             sprintf "the class list may hold at most %s" (n0 expected)
+                                         else
+                                             sprintf
+                                                 "a batch file holds %s (%s records of %s bytes)"
+                                                 (n0 fileBytes)
+                                                 (n0 RecordsPerFile)
+                                                 (n0 RecordBytes))
+                                )
+                            )
+
+                        if not (written.Add name) then
+                            raise (problem (sprintf "it holds %s twice" name))
+
+                        match entry.DataStream with
+                        | null -> ()
+                        | data ->
+                            use out = File.Create(Path.Combine(target, name))
+                            data.CopyTo out
 
                     next ()
 
             next ()
+            // The tar stream ends with zero blocks before the gzip data does: read to the end so the
+            // trailer's CRC-32 and length are checked (an archive cut inside its trailer fails here).
+            let rest = Array.zeroCreate<byte> 65536
+
+            while gz.Read(rest, 0, rest.Length) > 0 do
+                ()
         with
-        | :? InvalidDataException
         | :? EndOfStreamException
-        | :? FormatException as e -> corrupt e
+        | :? FormatException
+        | :? ArgumentException
+        | :? InvalidOperationException as e -> corrupt e
+        | :? InvalidDataException as e when not (e.Message.StartsWith "CIFAR-10 archive") -> corrupt e
 
         target
 
-    /// The extracted batches folder of the archive, unpacking it on first use. The archive is unpacked into
-    /// a temporary folder which is renamed into place only once complete and checked, so a crash or a
+    /// The extracted batches folder of the archive under root (a folder the caller names, created if
+    /// needed; never the archive's own folder unless the caller names it), unpacking it on first use. The
+    /// archive is unpacked into a temporary folder which is renamed into place only once complete and checked, so a crash or a
     /// concurrent load never leaves a half-written folder in use. The md5 of the archive is computed then
     /// and kept with the extraction; a mismatch with ArchiveMd5 is reported through warn (each load).
-    let extract (warn: string -> unit) (archive: string) : string =
+    let extractTo (warn: string -> unit) (root: string) (archive: string) : string =
         let archive = Path.GetFullPath archive
+        let root = Path.GetFullPath root
 
         if not (File.Exists archive) then
             raise (
@@ -385,22 +440,20 @@ module Cifar10 =
         let name = extractionName archive
 
         let existing =
-            extractionRoots archive
-            |> List.map (fun r -> Path.Combine(r, name))
-            |> List.tryFind (fun d -> File.Exists(Path.Combine(d, markerName)))
+            Some(Path.Combine(root, name))
+            |> Option.filter (fun d -> File.Exists(Path.Combine(d, markerName)))
 
         let dir =
             match existing with
             | Some d -> d
             | None ->
-                // The first root where a temporary folder can be created (the archive may be read-only).
                 let rec unpackUnder roots (errors: string list) =
                     match roots with
                     | [] ->
                         raise (
                             IOException(
                                 sprintf
-                                    "CIFAR-10 archive %s could not be extracted: no writable folder (%s). Extract it by hand and pass the folder holding %s, or set XDG_CACHE_HOME to a writable folder."
+                                    "CIFAR-10 archive %s could not be extracted: the folder to extract into is not writable (%s). Extract it by hand and pass the folder holding %s, name a writable folder to extract into, or set XDG_CACHE_HOME to a writable folder."
                                     archive
                                     (String.concat "; " (List.rev errors))
                                     BatchesFolder
@@ -412,6 +465,7 @@ module Cifar10 =
 
                         let created =
                             try
+                                Directory.CreateDirectory root |> ignore
                                 Directory.CreateDirectory temp |> ignore
                                 Ok temp
                             with
@@ -460,19 +514,9 @@ module Cifar10 =
                                 tryDelete temp
                                 reraise ()
 
-                // A new extraction goes into the first root whose permission bits allow writing and where
-                // a folder can be created (a read-only dataset folder falls through to the cache).
-                let roots = extractionRoots archive
-
-                let writable =
-                    roots |> List.filter (fun r -> not (Directory.Exists r) || markedWritable r)
-
-                unpackUnder
-                    writable
-                    (if writable.Length < roots.Length then
-                         [ roots.Head + ": read-only" ]
-                     else
-                         [])
+                // Only into the root the caller named or the per-user cache: never beside the archive,
+                // whose folder may be a shared dataset folder (and root ignores read-only bits).
+                unpackUnder [ root ] []
 
         let md5 =
             File.ReadAllLines(Path.Combine(dir, markerName))
@@ -484,18 +528,23 @@ module Cifar10 =
 
         Path.Combine(dir, BatchesFolder)
 
+    /// extractTo under defaultExtractionRoot (): the per-user cache, never the archive's own folder.
+    let extract (warn: string -> unit) (archive: string) : string =
+        extractTo warn (defaultExtractionRoot ()) archive
+
     let private isArchive (path: string) =
         path.EndsWith(".tar.gz", StringComparison.OrdinalIgnoreCase)
         || path.EndsWith(".tgz", StringComparison.OrdinalIgnoreCase)
 
-    /// The batches folder for a path: an archive (extracted on first use, see extract), a folder holding
-    /// the batch files, a folder holding cifar-10-batches-bin/, or a folder holding the archive.
-    let batchesDirOf (warn: string -> unit) (path: string) : string =
+    /// The batches folder for a path: an archive (extracted under extractionRoot on first use, see
+    /// extractTo), a folder holding the batch files, a folder holding cifar-10-batches-bin/, or a folder
+    /// holding the archive.
+    let batchesDirIn (warn: string -> unit) (extractionRoot: string) (path: string) : string =
         let full = Path.GetFullPath path
 
         if File.Exists full then
             if isArchive full then
-                extract warn full
+                extractTo warn extractionRoot full
             else
                 raise (
                     InvalidDataException(
@@ -513,7 +562,7 @@ module Cifar10 =
                 let archive = Path.Combine(full, ArchiveName)
 
                 if File.Exists archive then
-                    extract warn archive
+                    extractTo warn extractionRoot archive
                 else
                     raise (
                         FileNotFoundException(
@@ -540,8 +589,34 @@ module Cifar10 =
                 )
             )
 
+    /// batchesDirIn extracting an archive under defaultExtractionRoot () (the per-user cache).
+    let batchesDirOf (warn: string -> unit) (path: string) : string =
+        batchesDirIn warn (defaultExtractionRoot ()) path
+
+    /// Both splits and the class names from path (see batchesDirIn), an archive being extracted under
+    /// extractionRoot (a folder the caller names; nothing is ever written beside the archive), reporting
+    /// warnings (an archive whose md5 differs from the official one) through warn.
+    let loadFrom
+        (warn: string -> unit)
+        (extractionRoot: string)
+        (path: string)
+        : {|
+            Train: IDataset
+            Test: IDataset
+            Classes: string[]
+        |}
+        =
+        let dir = batchesDirIn warn extractionRoot path
+        let classes = readClasses (Path.Combine(dir, MetaFile))
+
+        {|
+            Train = toDataset (loadRaw dir trainFiles)
+            Test = toDataset (loadRaw dir [ TestFile ])
+            Classes = classes
+        |}
+
     /// Both splits and the class names from path (see batchesDirOf), reporting warnings (an archive whose
-    /// md5 differs from the official one) through warn.
+    /// md5 differs from the official one) through warn. An archive is extracted under the per-user cache.
     let loadWith
         (warn: string -> unit)
         (path: string)
@@ -551,19 +626,12 @@ module Cifar10 =
             Classes: string[]
         |}
         =
-        let dir = batchesDirOf warn path
-        let classes = readClasses (Path.Combine(dir, MetaFile))
-
-        {|
-            Train = toDataset (loadRaw dir trainFiles)
-            Test = toDataset (loadRaw dir [ TestFile ])
-            Classes = classes
-        |}
+        loadFrom warn (defaultExtractionRoot ()) path
 
     /// Both splits and the class names from the archive cifar-10-binary.tar.gz or a folder holding
     /// cifar-10-batches-bin/ (or the batch files themselves): 50,000 training and 10,000 test examples,
     /// inputs Float32 [n; 3; 32; 32] in [0, 1], targets Int64 [n]. An archive is extracted on first use
-    /// (next to it, or under the per-user cache when its folder is read-only). An archive whose md5
+    /// under the per-user cache (DataLocation.cacheRoot()/cifar10), never into the archive's folder. An archive whose md5
     /// differs from the official one is used when its layout and sizes are right, with a warning on stderr.
     let load
         (path: string)
