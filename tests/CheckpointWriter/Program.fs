@@ -1,6 +1,10 @@
 /// Overwrites the checkpoint at argv[0] in a loop, forever, with a large state (step 2, params "big" of
 /// 8M Float32 values all equal to 2.0), printing "writing" before the first write and "wrote" after each
 /// one. The crash-safety test kills this process while it writes.
+///
+/// With "--pause-at opened" or "--pause-at written" it instead writes once and stops inside the write at
+/// that phase (temp file created and header written / temp file flushed, before the rename), printing
+/// "paused <phase> <temp file>" and waiting forever, so a test can kill it at exactly that point.
 module FunctionalNets.Tests.CheckpointWriter.Program
 
 open System
@@ -14,7 +18,8 @@ let BigNumel = 8_000_000
 [<EntryPoint>]
 let main argv =
     match argv with
-    | [| path |] ->
+    | [| path |]
+    | [| path; "--pause-at"; _ |] ->
         let state =
             {
                 Params = PTree.node [ "big", Leaf(Tensor.full ([ BigNumel ], 2.0)) ]
@@ -24,6 +29,17 @@ let main argv =
                 Key = Key.create 2L
                 LrScale = 1.0
             }
+
+        match argv with
+        | [| _; _; phase |] ->
+            SafeTensors.writePhase <-
+                fun p tmp ->
+                    if p = phase then
+                        Console.Out.WriteLine(sprintf "paused %s %s" p tmp)
+                        Console.Out.Flush()
+                        // Wait to be killed (stdin never closes while the test holds it).
+                        Threading.Thread.Sleep Threading.Timeout.Infinite
+        | _ -> ()
 
         Console.Out.WriteLine "writing"
         Console.Out.Flush()
