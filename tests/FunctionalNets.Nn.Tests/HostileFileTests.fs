@@ -544,3 +544,67 @@ let ``after killed saves the next save or load leaves the checkpoint and nothing
 
         Checkpoint.save path good Map.empty
         Assert.Equal(3, Directory.GetFiles(d).Length))
+
+// ---------------------------------------------------------------- more hostile archives and checkpoints
+
+/// A 512-byte ustar header block for a member of the given type and declared size.
+let private tarHeader (name: string) (typeflag: char) (size: int64) =
+    let h = Array.zeroCreate<byte> 512
+
+    let put (at: int) (s: string) =
+        Encoding.ASCII.GetBytes(s).CopyTo(h, at)
+
+    put 0 name
+    put 100 "0000644\000"
+    put 108 "0000000\000"
+    put 116 "0000000\000"
+    put 124 (Convert.ToString(size, 8).PadLeft(11, '0') + "\000")
+    put 136 "00000000000\000"
+    h[156] <- byte typeflag
+    put 257 "ustar\00000"
+    put 148 "        "
+    let sum = h |> Array.sumBy int
+    put 148 (Convert.ToString(sum, 8).PadLeft(6, '0') + "\000 ")
+    h
+
+[<Fact>]
+let ``CIFAR-10: tar headers claiming huge extended headers or long names fail without allocating them`` () =
+    withTemp (fun d ->
+        let src = Directory.CreateDirectory(Path.Combine(d, "src")).FullName
+        let archive = Path.Combine(src, Cifar10.ArchiveName)
+        let root = Path.Combine(d, "extracted")
+
+        for typeflag in [ 'x'; 'g'; 'L'; 'K' ] do
+            // The header claims 1 GiB (and 8 GiB) of header data; 2 kB follow.
+            for size in [ 1L <<< 30; 8L <<< 30 ] do
+                let tar =
+                    Array.concat
+                        [
+                            tarHeader "cifar-10-batches-bin/x" typeflag size
+                            Array.create 2048 (byte 'a')
+                        ]
+
+                File.WriteAllBytes(archive, gzip tar)
+
+                let bytes =
+                    allocatedBy (fun () ->
+                        rejects archive [] (fun () -> Cifar10.loadFrom ignore root archive |> ignore))
+
+                Assert.True(bytes < 4_000_000L, sprintf "type %c, size %d: allocated %d bytes" typeflag size bytes)
+                Assert.Equal<string[]>([| archive |], Directory.GetFileSystemEntries src))
+
+[<Fact>]
+let ``checkpoint: a malformed structure entry names the file instead of an undocumented exception`` () =
+    withTemp (fun d ->
+        let path = Path.Combine(d, "c.safetensors")
+
+        for structure in
+            [
+                "[]"
+                "1"
+                "{\"params\":[[\"w\\ud800\",null]],\"state\":[],\"opt\":[]}"
+                "{\"params\":[[1,null]],\"state\":[],\"opt\":[]}"
+                "{\"params\":{},\"state\":[],\"opt\":[]}"
+            ] do
+            withEntry path "structure" structure
+            rejects path [ "structure" ] (fun () -> Checkpoint.load path |> ignore))

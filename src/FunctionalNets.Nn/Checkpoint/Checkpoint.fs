@@ -81,7 +81,12 @@ module Checkpoint =
                         then
                             bad file "the 'structure' metadata is malformed"
 
-                        let name = string (kid[0].GetString())
+                        let name =
+                            try
+                                string (kid[0].GetString())
+                            with :? InvalidOperationException ->
+                                bad file "the 'structure' metadata holds a name that is not valid Unicode"
+
                         name, readSkeleton file lookup (prefix + "." + name) kid[1]
                 ]
         | _ -> bad file "the 'structure' metadata is malformed"
@@ -235,6 +240,11 @@ module Checkpoint =
                         bad path (sprintf "the 'structure' metadata is not valid JSON (%s)" e.Message)
 
                 use doc = doc
+
+                if doc.RootElement.ValueKind <> JsonValueKind.Object then
+                    bad
+                        path
+                        (sprintf "the 'structure' metadata must be a JSON object, got %O" doc.RootElement.ValueKind)
 
                 let trees =
                     sections

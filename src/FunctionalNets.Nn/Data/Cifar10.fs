@@ -2,7 +2,7 @@ namespace FunctionalNets.Nn
 
 open FunctionalNets
 open System
-open System.Formats.Tar
+open System.Buffers.Binary
 open System.Globalization
 open System.IO
 open System.IO.Compression
@@ -310,7 +310,9 @@ module Cifar10 =
     /// Unpacks the batch files of the archive into temp/cifar-10-batches-bin (other members are skipped;
     /// only the known file names are written, so no member can land outside temp). Each wanted member's
     /// size is checked against the format before a byte of it is written; the gzip stream is inflated
-    /// with a limit and its CRC-32 and length are checked against its trailer.
+    /// with a limit and its CRC-32 and length are checked against its trailer. The tar stream (ustar, with
+    /// pax and GNU extended headers) is read here, block by block: headers are checksummed, and extended
+    /// headers are held in memory only up to 64 KiB, so no header's claim sets an allocation.
     let private unpack (archive: string) (temp: string) =
         let target = Path.Combine(temp, BatchesFolder)
         Directory.CreateDirectory target |> ignore
@@ -356,34 +358,184 @@ module Cifar10 =
                 file.Dispose()
                 corrupt e
 
-        try
-            use tar = new TarReader(gz, true)
+        let fail (what: string) : 'a = raise (problem what)
+        let block = Array.zeroCreate<byte> 512
+        let buffer = Array.zeroCreate<byte> 65536
 
-            let rec next () =
-                match tar.GetNextEntry() with
+        // Exactly n bytes of the tar stream into dst (or nowhere): a short read is a truncated archive.
+        let copy (n: int64) (dst: Stream | null) (what: string) =
+            let mutable left = n
+
+            while left > 0L do
+                let want = int (Math.Min(left, int64 buffer.Length))
+                let got = gz.ReadAtLeast(Span(buffer, 0, want), want, false)
+
+                if got < want then
+                    fail (sprintf "the tar stream ends inside %s" what)
+
+                match dst with
                 | null -> ()
-                | entry ->
-                    let name = string (Path.GetFileName(entry.Name.TrimEnd('/')))
+                | d -> d.Write(buffer, 0, got)
 
-                    let regular =
-                        entry.EntryType = TarEntryType.RegularFile
-                        || entry.EntryType = TarEntryType.V7RegularFile
+                left <- left - int64 got
 
-                    if regular && wanted.Contains name then
-                        let expected = if name = MetaFile then MaxMetaBytes else fileBytes
+        let padding (size: int64) = (512L - size % 512L) % 512L
 
-                        if
-                            (name = MetaFile && entry.Length > MaxMetaBytes)
-                            || (name <> MetaFile && entry.Length <> fileBytes)
-                        then
-                            raise (
-                                problem (
+        let field (at: int) (len: int) =
+            let span = ReadOnlySpan(block, at, len)
+            let n = span.IndexOf 0uy
+            Encoding.UTF8.GetString(if n < 0 then span else span.Slice(0, n))
+
+        // Sizes: octal digits (space or NUL terminated), or the GNU base-256 form (high bit set).
+        let number (at: int) (len: int) (what: string) =
+            if block[at] &&& 0x80uy <> 0uy then
+                if
+                    block[at] <> 0x80uy
+                    || (ReadOnlySpan(block, at + 1, len - 9)).IndexOfAnyExcept 0uy >= 0
+                then
+                    fail (sprintf "a tar header's %s field is negative or too large" what)
+
+                BinaryPrimitives.ReadInt64BigEndian(ReadOnlySpan(block, at + len - 8, 8))
+                |> fun v ->
+                    if v < 0L then
+                        fail (sprintf "a tar header's %s field is negative" what)
+                    else
+                        v
+            else
+                let digits = (field at len).Trim([| ' '; char 0 |])
+                let mutable v = 0L
+
+                for c in digits do
+                    if c < '0' || c > '7' || v > (Int64.MaxValue >>> 3) then
+                        fail (sprintf "a tar header's %s field '%s' is not an octal number" what digits)
+
+                    v <- v * 8L + int64 (int c - int '0')
+
+                v
+
+        // Extended headers (pax 'x'/'g', GNU 'L'/'K') are read into memory only up to this size.
+        let maxExtended = 65536L
+
+        let readExtended (size: int64) (kind: char) =
+            if size > maxExtended then
+                fail (
+                    sprintf
+                        "a tar extended header of type '%c' claims %s bytes, more than the %s allowed"
+                        kind
+                        (n0 size)
+                        (n0 maxExtended)
+                )
+
+            use ms = new MemoryStream()
+            copy size ms "an extended header"
+            copy (padding size) null "an extended header's padding"
+            ms.ToArray()
+
+        // pax records "<length> <key>=<value>\n": the path and size overrides of the next member.
+        let paxRecords (data: byte[]) =
+            let mutable at = 0
+            let mutable path = None
+            let mutable size = None
+
+            while at < data.Length && data[at] <> 0uy do
+                let space = Array.IndexOf(data, byte ' ', at)
+
+                let len =
+                    match
+                        (if space > at then
+                             Int32.TryParse(Encoding.ASCII.GetString(data, at, space - at))
+                         else
+                             (false, 0))
+                    with
+                    | true, n when n > space - at && at + n <= data.Length && data[at + n - 1] = byte '\n' -> n
+                    | _ -> fail "a pax extended header record is malformed"
+
+                let record = Encoding.UTF8.GetString(data, space + 1, at + len - space - 2)
+                let eq = record.IndexOf '='
+
+                if eq < 0 then
+                    fail "a pax extended header record has no '='"
+
+                match record.Substring(0, eq) with
+                | "path" -> path <- Some(record.Substring(eq + 1))
+                | "size" ->
+                    match Int64.TryParse(record.Substring(eq + 1)) with
+                    | true, v when v >= 0L -> size <- Some v
+                    | _ -> fail (sprintf "a pax size record '%s' is not a size" record)
+                | _ -> ()
+
+                at <- at + len
+
+            path, size
+
+        try
+            let mutable nextPath: string option = None
+            let mutable nextSize: int64 option = None
+            let mutable fin = false
+
+            while not fin do
+                let got = gz.ReadAtLeast(Span(block), 512, false)
+
+                if got < 512 then
+                    fail "the tar stream ends without its end-of-archive blocks"
+
+                if (ReadOnlySpan block).IndexOfAnyExcept 0uy < 0 then
+                    fin <- true
+                else
+                    // The checksum: the header's bytes summed with the checksum field read as spaces.
+                    let stored = number 148 8 "checksum"
+                    let mutable sum = 0L
+
+                    for i in 0..511 do
+                        sum <- sum + (if i >= 148 && i < 156 then 32L else int64 block[i])
+
+                    if stored <> sum then
+                        fail (sprintf "a tar header's checksum is %d but its bytes sum to %d" stored sum)
+
+                    let kind = char block[156]
+                    let headerSize = number 124 12 "size"
+                    let size = defaultArg nextSize headerSize
+
+                    let name =
+                        match nextPath with
+                        | Some p -> p
+                        | None ->
+                            let n = field 0 100
+
+                            if (field 257 6).StartsWith "ustar" && block[345] <> 0uy then
+                                field 345 155 + "/" + n
+                            else
+                                n
+
+                    match kind with
+                    | 'x' ->
+                        let p, z = paxRecords (readExtended headerSize kind)
+                        nextPath <- p
+                        nextSize <- z
+                    | 'L' -> nextPath <- Some((Encoding.UTF8.GetString(readExtended headerSize kind)).TrimEnd(char 0))
+                    | 'g'
+                    | 'K' -> readExtended headerSize kind |> ignore
+                    | _ ->
+                        nextPath <- None
+                        nextSize <- None
+                        let baseName = string (Path.GetFileName(name.TrimEnd('/')))
+                        let regular = kind = '0' || kind = char 0 || kind = '7'
+
+                        if regular && wanted.Contains baseName then
+                            let ok =
+                                if baseName = MetaFile then
+                                    size <= MaxMetaBytes
+                                else
+                                    size = fileBytes
+
+                            if not ok then
+                                fail (
                                     sprintf
                                         "its member %s holds %s bytes; %s"
-                                        entry.Name
-                                        (n0 entry.Length)
-                                        (if name = MetaFile then
-                                             sprintf "the class list may hold at most %s" (n0 expected)
+                                        name
+                                        (n0 size)
+                                        (if baseName = MetaFile then
+                                             sprintf "the class list may hold at most %s" (n0 MaxMetaBytes)
                                          else
                                              sprintf
                                                  "a batch file holds %s (%s records of %s bytes)"
@@ -391,32 +543,27 @@ module Cifar10 =
                                                  (n0 RecordsPerFile)
                                                  (n0 RecordBytes))
                                 )
-                            )
 
-                        if not (written.Add name) then
-                            raise (problem (sprintf "it holds %s twice" name))
+                            if not (written.Add baseName) then
+                                fail (sprintf "it holds %s twice" baseName)
 
-                        match entry.DataStream with
-                        | null -> ()
-                        | data ->
-                            use out = File.Create(Path.Combine(target, name))
-                            data.CopyTo out
+                            do
+                                use out = File.Create(Path.Combine(target, baseName))
+                                copy size out name
+                        else
+                            // Skipped through a fixed buffer: nothing is allocated for it.
+                            copy size null name
 
-                    next ()
+                        copy (padding size) null (name + "'s padding")
 
-            next ()
             // The tar stream ends with zero blocks before the gzip data does: read to the end so the
             // trailer's CRC-32 and length are checked (an archive cut inside its trailer fails here).
-            let rest = Array.zeroCreate<byte> 65536
-
-            while gz.Read(rest, 0, rest.Length) > 0 do
+            while gz.Read(buffer, 0, buffer.Length) > 0 do
                 ()
         with
         | :? EndOfStreamException
         | :? FormatException
-        | :? ArgumentException
-        | :? InvalidOperationException as e -> corrupt e
-        | :? InvalidDataException as e when not (e.Message.StartsWith "CIFAR-10 archive") -> corrupt e
+        | :? ArgumentException as e -> corrupt e
 
         target
 
