@@ -608,3 +608,40 @@ let ``checkpoint: a malformed structure entry names the file instead of an undoc
             ] do
             withEntry path "structure" structure
             rejects path [ "structure" ] (fun () -> Checkpoint.load path |> ignore))
+
+[<Fact>]
+let ``CIFAR-10: the temporary folder of a killed extraction is removed by the next one, a live one is kept`` () =
+    withTemp (fun d ->
+        let src = Directory.CreateDirectory(Path.Combine(d, "src")).FullName
+        let archive = Path.Combine(src, Cifar10.ArchiveName)
+        writeTar archive (officialMembers ())
+        let root = Path.Combine(d, "extracted")
+        // The extraction's name, from a first extraction; then its folder is removed again.
+        let batches = Cifar10.batchesDirIn ignore root archive
+        let name = Path.GetFileName(Path.GetDirectoryName batches)
+        Directory.Delete(Path.Combine(root, name), true)
+
+        let tempFolder (guid: string) (locked: bool) =
+            let t =
+                Directory.CreateDirectory(Path.Combine(root, sprintf ".%s.%s.tmp" name guid)).FullName
+
+            File.WriteAllBytes(Path.Combine(t, "data_batch_1.bin"), Array.zeroCreate 1000)
+
+            let lock =
+                new FileStream(Path.Combine(t, ".extracting"), FileMode.CreateNew, FileAccess.Write, FileShare.None)
+
+            if locked then
+                Some lock
+            else
+                lock.Dispose()
+                None
+
+        // A killed extraction (its lock file no longer held) and a live one (held).
+        tempFolder "0123456789abcdef0123456789abcdef" false |> ignore
+        use live = (tempFolder "fedcba9876543210fedcba9876543210" true).Value
+        Assert.Equal(10000, (Cifar10.loadFrom ignore root archive).Test.Count)
+
+        Assert.Equal<string[]>(
+            [| "." + name + ".fedcba9876543210fedcba9876543210.tmp"; name |],
+            Directory.GetDirectories root |> Array.map Path.GetFileName |> Array.sort
+        ))

@@ -307,6 +307,34 @@ module Cifar10 =
         with _ ->
             ()
 
+    /// The file an extraction in progress holds open (FileShare.None) inside its temporary folder.
+    let private lockName = ".extracting"
+
+    /// Removes the temporary folders ".<name>.<guid>.tmp" under root that extractions killed mid-way left
+    /// behind: those whose lock file nobody holds any more. A live extraction's folder is left alone.
+    let private removeStaleExtractions (root: string) (name: string) =
+        try
+            if Directory.Exists root then
+                for d in Directory.EnumerateDirectories(root, "." + name + ".*.tmp") do
+                    let lock = Path.Combine(d, lockName)
+
+                    if File.Exists lock then
+                        let free =
+                            try
+                                use _held =
+                                    new FileStream(lock, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1)
+
+                                true
+                            with
+                            | :? IOException
+                            | :? UnauthorizedAccessException -> false
+
+                        if free then
+                            tryDelete d
+        with
+        | :? IOException
+        | :? UnauthorizedAccessException -> ()
+
     /// Unpacks the batch files of the archive into temp/cifar-10-batches-bin (other members are skipped;
     /// only the known file names are written, so no member can land outside temp). Each wanted member's
     /// size is checked against the format before a byte of it is written; the gzip stream is inflated
@@ -623,7 +651,22 @@ module Cifar10 =
                         | Error e -> unpackUnder rest (e :: errors)
                         | Ok temp ->
                             try
-                                let batches = unpack archive temp
+                                // Held while this process extracts: a killed extraction's lock dies with it,
+                                // which is how a later one knows its folder is stale (removeStaleExtractions).
+                                let lock =
+                                    new FileStream(
+                                        Path.Combine(temp, lockName),
+                                        FileMode.CreateNew,
+                                        FileAccess.Write,
+                                        FileShare.None
+                                    )
+
+                                let batches =
+                                    try
+                                        unpack archive temp
+                                    with _ ->
+                                        lock.Dispose()
+                                        reraise ()
 
                                 try
                                     checkLayout batches
@@ -648,6 +691,9 @@ module Cifar10 =
                                     [| "archive=" + archive; "md5=" + md5 |]
                                 )
 
+                                lock.Dispose()
+                                File.Delete(Path.Combine(temp, lockName))
+
                                 let final = Path.Combine(root, name)
 
                                 try
@@ -663,6 +709,7 @@ module Cifar10 =
 
                 // Only into the root the caller named or the per-user cache: never beside the archive,
                 // whose folder may be a shared dataset folder (and root ignores read-only bits).
+                removeStaleExtractions root name
                 unpackUnder [ root ] []
 
         let md5 =
