@@ -383,12 +383,12 @@ public sealed class Net
         // (an unbuilt net stays unbuilt rather than holding random weights).
         var ts = state;
         var shape = inputShape;
+        // A recorded input shape is checked whether or not the net needs it.
+        var recorded = raw.Item2.TryGetValue(InputShapeKey, out var text) ? ParseInputShape(path, text) : null;
         if (ts is null)
         {
-            if (!raw.Item2.TryGetValue(InputShapeKey, out var text))
-                throw new InvalidOperationException(
-                    $"Load: {path} does not record the input shape; call Build(inputShape) on the net before Load.");
-            shape = ParseInputShape(path, text);
+            shape = recorded ?? throw new InvalidOperationException(
+                $"Load: {path} does not record the input shape; call Build(inputShape) on the net before Load.");
             ts = Initial(shape, 0);
         }
 

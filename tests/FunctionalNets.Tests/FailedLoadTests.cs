@@ -56,6 +56,12 @@ public class FailedLoadTests
             Assert.Contains(path, e.Message);
             Assert.Contains("input_shape", e.Message);
             Assert.False(net.IsBuilt);
+
+            // A built net does not need the entry, but a malformed one is still an error, and the net keeps its state.
+            var built = Mlp(4).Build(2);
+            Assert.Throws<InvalidDataException>(() => built.Load(path));
+            Assert.True(built.IsBuilt);
+            Assert.Equal(new[] { 2 }, built.InputShape);
         }
         finally
         {
