@@ -425,7 +425,9 @@ module Mnist =
     /// Without a network it fails with an IOException that says how to get the files by hand.
     let download (dir: string) : string =
         Directory.CreateDirectory dir |> ignore
-        use http = new HttpClient(Timeout = TimeSpan.FromMinutes 5.0)
+        // The largest file is 9.9 MB: a response past 64 MB is not MNIST and is not buffered.
+        use http =
+            new HttpClient(Timeout = TimeSpan.FromMinutes 5.0, MaxResponseContentBufferSize = (64L <<< 20))
 
         for name in DataLocation.mnistFiles do
             let target = Path.Combine(dir, name + ".gz")
