@@ -132,14 +132,20 @@ public sealed class Net
         foreach (var d in shape)
             if (d < 1)
                 throw new ArgumentOutOfRangeException(nameof(inputShape), $"Build: every dim must be >= 1, got {Interop.ShapeText(shape)}.");
+        state = Initial(shape, seed);
+        this.inputShape = shape.ToArray();
+        return this;
+    }
+
+    /// <summary>A freshly initialized state for the input shape; changes nothing in the net.</summary>
+    private TrainState Initial(int[] shape, int seed)
+    {
         var keys = KeyModule.split(KeyModule.create(seed));
         // Train.init's split: the first key initializes, the second drives shuffling and dropout.
         var init = model.Init.Invoke(keys.Item1).Invoke(Shape.Create(shape));
         var p = init.Item2;
         var opt = optimizer is null ? Interop.EmptyTree : optimizer.Inner.Init.Invoke(p);
-        state = new TrainState(p, init.Item3, opt, 0L, keys.Item2, 1.0);
-        this.inputShape = shape.ToArray();
-        return this;
+        return new TrainState(p, init.Item3, opt, 0L, keys.Item2, 1.0);
     }
 
     private TrainState Built(string operation) =>
@@ -363,7 +369,8 @@ public sealed class Net
     /// <see cref="InvalidDataException"/> names the first mismatch, e.g. "checkpoint mismatch at
     /// params.0.weight: file has [512; 784], model has [256; 784]". A compiled net also loads the
     /// optimizer's state and step, so training resumes where it stopped; an unbuilt net is built for the
-    /// input shape recorded in the file.</summary>
+    /// input shape recorded in the file. A load that fails leaves the net exactly as it was (an unbuilt net
+    /// stays unbuilt).</summary>
     /// <param name="path">The file to read.</param>
     /// <returns>This net, for chaining.</returns>
     public Net Load(string path)
@@ -372,19 +379,39 @@ public sealed class Net
         if (!File.Exists(path)) throw new FileNotFoundException($"Load: no checkpoint at {Path.GetFullPath(path)}.", path);
 
         var raw = Checkpoint.load(path);
-        if (state is null)
+        // Everything is read and checked into locals first: a load that fails leaves the net as it was
+        // (an unbuilt net stays unbuilt rather than holding random weights).
+        var ts = state;
+        var shape = inputShape;
+        // A recorded input shape is checked whether or not the net needs it.
+        var recorded = raw.Item2.TryGetValue(InputShapeKey, out var text) ? ParseInputShape(path, text) : null;
+        if (ts is null)
         {
-            if (!raw.Item2.TryGetValue(InputShapeKey, out var text))
-                throw new InvalidOperationException(
-                    $"Load: {path} does not record the input shape; call Build(inputShape) on the net before Load.");
-            Build(text.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(), 0);
+            shape = recorded ?? throw new InvalidOperationException(
+                $"Load: {path} does not record the input shape; call Build(inputShape) on the net before Load.");
+            ts = Initial(shape, 0);
         }
 
-        var ts = state!;
         // Without an optimizer the file's optimizer state is kept as it is; parameters and state are checked.
         var template = optimizer is null ? new TrainState(ts.Params, ts.State, raw.Item1.Opt, ts.Step, ts.Key, ts.LrScale) : ts;
-        state = Checkpoint.loadInto(path, template).Item1;
+        var loaded = Checkpoint.loadInto(path, template).Item1;
+        state = loaded;
+        inputShape = shape;
         return this;
+    }
+
+    /// <summary>The input shape a checkpoint records ("1,28,28"), or an <see cref="InvalidDataException"/>
+    /// naming the file and the entry.</summary>
+    private static int[] ParseInputShape(string path, string text)
+    {
+        var parts = text.Split(',');
+        var dims = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out dims[i]) || dims[i] < 1)
+                throw new InvalidDataException(
+                    $"checkpoint {path}: the metadata entry '{InputShapeKey}' is '{text}', but it must be the input dims, " +
+                    "comma-separated integers >= 1 such as '1,28,28'. The file is corrupt or was not written by Net.Save.");
+        return dims;
     }
 
     /// <summary>The layers, e.g. <c>Sequential(Flatten, Linear(784->10))</c>.</summary>

@@ -54,10 +54,15 @@ public static class TextCorpus
     /// <summary>The whole text of a .txt or .txt.gz file, or of the shipped corpus.</summary>
     /// <param name="path">A .txt or .txt.gz file, or null to find data/text/kjv.txt.gz ($FUNCTIONALNETS_DATA/text,
     /// or data/text above the current or the application's folder).</param>
-    public static string Load(string? path = null)
+    /// <param name="lenient">Replace bytes that are not UTF-8 with U+FFFD instead of raising.</param>
+    /// <exception cref="FileNotFoundException">No file at the path.</exception>
+    /// <exception cref="InvalidDataException">A .gz file that is corrupt or truncated, gzip data under a plain
+    /// name, a text larger than 512 MiB, or (unless <paramref name="lenient"/>) bytes that are not UTF-8; the
+    /// message names the file and, for UTF-8, the byte offset.</exception>
+    public static string Load(string? path = null, bool lenient = false)
     {
         if (path is not null && string.IsNullOrWhiteSpace(path))
             throw new ArgumentException("TextCorpus.Load: the path must not be empty; pass null for the shipped corpus.", nameof(path));
-        return NnText.load(path ?? NnText.findCorpus(Interop.None<string>()));
+        return NnText.loadWith(lenient, path ?? NnText.findCorpus(Interop.None<string>()));
     }
 }

@@ -242,9 +242,12 @@ let private withTemp (f: string -> unit) =
         tmp.Delete true
 
 [<Fact>]
-let ``an archive with the official layout is extracted once, next to it, and a wrong md5 only warns`` () =
+let ``an archive with the official layout is extracted once, under the folder named for it, and a wrong md5 only warns``
+    ()
+    =
     withTemp (fun d ->
         let archive = Path.Combine(d, Cifar10.ArchiveName)
+        let root = Path.Combine(d, "extracted")
         let batch = Array.zeroCreate<byte>(int fileBytes)
         // Record 1 of test_batch: label 7, first red pixel 255.
         batch[3073] <- 7uy
@@ -261,7 +264,7 @@ let ``an archive with the official layout is extracted once, next to it, and a w
             ]
 
         let warned = ResizeArray<string>()
-        let c = Cifar10.loadWith warned.Add archive
+        let c = Cifar10.loadFrom warned.Add root archive
         Assert.Equal(10000, c.Test.Count)
         Assert.Equal<int[]>([| 0; 7; 0 |], labels c.Test [| 0; 1; 2 |])
         let x = Tensor.toArray (c.Test.GetBatch [| 1 |]).Input :?> float32[]
@@ -273,22 +276,26 @@ let ``an archive with the official layout is extracted once, next to it, and a w
         Assert.Contains(Cifar10.ArchiveMd5, w)
         Assert.Contains(Cifar10.md5Of archive, w)
 
-        // Extracted beside the archive, renamed into place complete; no temporary folder is left.
+        // Extracted under the named folder (never beside the archive), renamed into place complete; no
+        // temporary folder is left.
+        Assert.Equal<string[]>([| archive; root |], Directory.GetFileSystemEntries d |> Array.sort)
+
         let extracted =
-            Directory.GetDirectories d |> Array.map (fun p -> string (Path.GetFileName p))
+            Directory.GetDirectories root
+            |> Array.map (fun p -> string (Path.GetFileName p))
 
         let only = Assert.Single extracted
         Assert.StartsWith("cifar-10-extracted-", only)
-        let batches = Path.Combine(d, only, Cifar10.BatchesFolder)
-        Assert.Equal(batches, Cifar10.batchesDirOf ignore archive)
+        let batches = Path.Combine(root, only, Cifar10.BatchesFolder)
+        Assert.Equal(batches, Cifar10.batchesDirIn ignore root archive)
 
         // A second load reuses the extraction (no new write) and warns again.
         let stamp = File.GetLastWriteTimeUtc(Path.Combine(batches, Cifar10.TestFile))
         warned.Clear()
-        Assert.Equal(10000, (Cifar10.loadWith warned.Add d).Test.Count)
+        Assert.Equal(10000, (Cifar10.loadFrom warned.Add root d).Test.Count)
         Assert.Single warned |> ignore
         Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(batches, Cifar10.TestFile)))
-        Assert.Single(Directory.GetDirectories d) |> ignore)
+        Assert.Single(Directory.GetDirectories root) |> ignore)
 
 [<Fact>]
 let ``a corrupt archive or one lacking files is named with the fix`` () =

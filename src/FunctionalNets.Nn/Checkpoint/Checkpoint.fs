@@ -81,13 +81,18 @@ module Checkpoint =
                         then
                             bad file "the 'structure' metadata is malformed"
 
-                        let name = string (kid[0].GetString())
+                        let name =
+                            try
+                                string (kid[0].GetString())
+                            with :? InvalidOperationException ->
+                                bad file "the 'structure' metadata holds a name that is not valid Unicode"
+
                         name, readSkeleton file lookup (prefix + "." + name) kid[1]
                 ]
         | _ -> bad file "the 'structure' metadata is malformed"
 
     /// Trees from dotted names alone (files written by other tools): children in order of first appearance.
-    let private treeFromNames (section: string) (tensors: (string * Tensor) list) : PTree<Tensor> =
+    let private treeFromNames (file: string) (section: string) (tensors: (string * Tensor) list) : PTree<Tensor> =
         let mine =
             tensors
             |> List.choose (fun (n, t) ->
@@ -98,7 +103,7 @@ module Checkpoint =
                 else
                     None)
 
-        let rec build (items: (string list * Tensor) list) : PTree<Tensor> =
+        let rec build (prefix: string) (items: (string list * Tensor) list) : PTree<Tensor> =
             match items with
             | [ [], t ] -> Leaf t
             | _ ->
@@ -108,9 +113,13 @@ module Checkpoint =
                 for parts, t in items do
                     match parts with
                     | [] ->
-                        invalidArg
-                            "tensors"
-                            (sprintf "Checkpoint: '%s' is both a tensor and a prefix of other tensors." section)
+                        bad
+                            file
+                            (sprintf
+                                "the entry '%s' is a tensor, and also the prefix of other tensors such as '%s.%s'; a name is either a tensor or a group"
+                                prefix
+                                prefix
+                                (items |> List.pick (fun (ps, _) -> List.tryHead ps)))
                     | p :: rest ->
                         if not (groups.ContainsKey p) then
                             order.Add p
@@ -118,9 +127,9 @@ module Checkpoint =
 
                         groups[p].Add(rest, t)
 
-                Node [ for p in order -> p, build (List.ofSeq groups[p]) ]
+                Node [ for p in order -> p, build (prefix + "." + p) (List.ofSeq groups[p]) ]
 
-        build mine
+        build section mine
 
     /// Writes ts and the user's metadata to path atomically. Raises ArgumentException when the user's
     /// metadata uses a reserved key (format, step, key, lr_scale, structure).
@@ -160,9 +169,20 @@ module Checkpoint =
                         "no '%s' entry in the metadata, so it is not a FunctionalNets checkpoint; read plain weights with SafeTensors.read"
                         k)
 
+        match meta.TryFind "format" with
+        | Some f when f <> FormatTag ->
+            bad
+                path
+                (sprintf
+                    "the metadata entry 'format' is '%s', not '%s', so it is not a checkpoint this version reads"
+                    f
+                    FormatTag)
+        | _ -> ()
+
         let step =
             match Int64.TryParse(get "step", NumberStyles.Integer, CultureInfo.InvariantCulture) with
-            | true, s -> s
+            | true, s when s >= 0L -> s
+            | true, s -> bad path (sprintf "the metadata entry 'step' is %d, but a step count cannot be negative" s)
             | _ -> bad path (sprintf "the step '%s' is not an integer" (get "step"))
 
         let key =
@@ -178,7 +198,13 @@ module Checkpoint =
 
         let lr =
             match Double.TryParse(get "lr_scale", NumberStyles.Float, CultureInfo.InvariantCulture) with
-            | true, v -> v
+            | true, v when Double.IsFinite v && v >= 0.0 -> v
+            | true, _ ->
+                bad
+                    path
+                    (sprintf
+                        "the metadata entry 'lr_scale' is '%s', but a learning-rate scale must be a finite number >= 0"
+                        (get "lr_scale"))
             | _ -> bad path (sprintf "lr_scale '%s' is not a number" (get "lr_scale"))
 
         let user = meta |> Map.filter (fun k _ -> not (reservedKeys.Contains k))
@@ -215,6 +241,11 @@ module Checkpoint =
 
                 use doc = doc
 
+                if doc.RootElement.ValueKind <> JsonValueKind.Object then
+                    bad
+                        path
+                        (sprintf "the 'structure' metadata must be a JSON object, got %O" doc.RootElement.ValueKind)
+
                 let trees =
                     sections
                     |> List.map (fun sec ->
@@ -227,7 +258,7 @@ module Checkpoint =
                 | None -> ()
 
                 trees
-            | None -> sections |> List.map (fun sec -> treeFromNames sec tensors)
+            | None -> sections |> List.map (fun sec -> treeFromNames path sec tensors)
 
         match trees with
         | [ p; s; o ] ->

@@ -103,9 +103,57 @@ module SafeTensors =
 
         ms.ToArray()
 
+    /// The temp file a write of path goes through: hidden, unique and in the same folder (so the rename is
+    /// atomic), named ".<file name>.<32 hex digits>.tmp" so that later saves and loads recognise it.
+    let private tempNameFor (full: string) =
+        let dir = string (Path.GetDirectoryName full)
+        Path.Combine(dir, sprintf ".%s.%s.tmp" (string (Path.GetFileName full)) (Guid.NewGuid().ToString "N"))
+
+    let private isTempOf (fileName: string) (candidate: string) =
+        let prefix = "." + fileName + "."
+
+        candidate.Length = prefix.Length + 32 + 4
+        && candidate.StartsWith(prefix, StringComparison.Ordinal)
+        && candidate.EndsWith(".tmp", StringComparison.Ordinal)
+        && candidate.Substring(prefix.Length, 32)
+           |> Seq.forall (fun c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))
+
+    /// Removes the temp files that writes of path left behind when their process was killed. A temp file
+    /// a live writer holds is locked (FileShare.None) and is left alone; failures are ignored (a folder
+    /// this process may not write to keeps its files).
+    let removeStaleTemps (path: string) : unit =
+        try
+            let full = Path.GetFullPath path
+            let dir = string (Path.GetDirectoryName full)
+            let fileName = string (Path.GetFileName full)
+
+            if Directory.Exists dir then
+                for f in Directory.EnumerateFiles(dir, "." + fileName + ".*.tmp") do
+                    if isTempOf fileName (string (Path.GetFileName f)) then
+                        try
+                            // Only a temp file nobody holds open: a killed writer's locks died with it.
+                            use _held =
+                                new FileStream(f, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1)
+
+                            File.Delete f
+                        with
+                        | :? IOException
+                        | :? UnauthorizedAccessException -> ()
+        with
+        | :? IOException
+        | :? UnauthorizedAccessException
+        | :? ArgumentException -> ()
+
+    /// Called by write with "opened" once the temp file is created and its header written, and with
+    /// "written" once it is flushed to disk, before the rename; the argument is the temp file's path. A
+    /// test hook: the crash-safety test's writer process pauses there so that it can be killed at a known
+    /// point.
+    let mutable internal writePhase: string -> string -> unit = fun _ _ -> ()
+
     /// Writes a safetensors file atomically: the bytes go to a temp file in the same folder, which is
     /// flushed to disk and then renamed over path, so a crash leaves either the old file or the new one,
-    /// never a torn one. On failure the temp file is deleted and an existing file at path is untouched.
+    /// never a torn one. On failure the temp file is deleted and an existing file at path is untouched; temp
+    /// files of earlier writes of path that were killed are removed (see removeStaleTemps).
     /// Tensors are stored in list order; names must be unique and non-empty, "__metadata__" is reserved.
     let write (path: string) (tensors: (string * Tensor) list) (metadata: Map<string, string>) : unit =
         let seen = HashSet<string>()
@@ -130,10 +178,9 @@ module SafeTensors =
         Buffer.BlockCopy(json, 0, header, 0, json.Length)
 
         let full = Path.GetFullPath path
-        let dir = string (Path.GetDirectoryName full)
-        // Hidden, unique and in the same folder: the rename is then atomic (same file system).
-        let tmp =
-            Path.Combine(dir, sprintf ".%s.%s.tmp" (string (Path.GetFileName full)) (Guid.NewGuid().ToString "N"))
+        // Earlier writes of this path that were killed left their temp files: remove them first.
+        removeStaleTemps full
+        let tmp = tempNameFor full
 
         try
             do
@@ -144,6 +191,7 @@ module SafeTensors =
                 BinaryPrimitives.WriteUInt64LittleEndian(Span len, uint64 padded)
                 fs.Write(len, 0, 8)
                 fs.Write(header, 0, header.Length)
+                writePhase "opened" tmp
 
                 for _, t in tensors do
                     // Fetched tensor by tensor, so only one tensor's bytes are in memory at a time.
@@ -152,6 +200,7 @@ module SafeTensors =
 
                 // Flush(true) reaches the disk (fsync), so the rename never exposes unwritten data.
                 fs.Flush true
+                writePhase "written" tmp
 
             File.Move(tmp, full, true)
         with _ ->
@@ -182,10 +231,47 @@ module SafeTensors =
             End: int64
         }
 
+    /// The string of a JSON string (a name, dtype or metadata entry); a lone surrogate escape (\ud800),
+    /// which no UTF-8 string can hold, is an error naming the file and where it is.
+    let private text (path: string) (where: string) (get: unit -> string | null) : string =
+        try
+            string (get ())
+        with :? InvalidOperationException ->
+            bad path (sprintf "%s is not valid Unicode (it holds a lone surrogate escape such as \\ud800)" where)
+
+    /// The properties of a JSON object with their names decoded, rejecting a name given twice.
+    let private properties (path: string) (where: string) (o: JsonElement) : (string * JsonElement) list =
+        let seen = HashSet<string>()
+
+        [
+            for p in o.EnumerateObject() do
+                let name = text path (sprintf "a name in %s" where) (fun () -> p.Name)
+
+                if not (seen.Add name) then
+                    bad path (sprintf "%s names '%s' twice" where name)
+
+                name, p.Value
+        ]
+
     let private parseHeader (path: string) (json: byte[]) (dataLength: int64) : Entry list * Map<string, string> =
+        if not (Text.Unicode.Utf8.IsValid(ReadOnlySpan json)) then
+            let mutable at = 0
+            let mutable found = -1
+
+            while found < 0 && at < json.Length do
+                let status, _, used = Rune.DecodeFromUtf8(ReadOnlySpan(json, at, json.Length - at))
+
+                if status = Buffers.OperationStatus.Done then
+                    at <- at + used
+                else
+                    found <- at
+
+            bad path (sprintf "the header is not valid UTF-8 (byte 0x%02x at header offset %d)" json[found] found)
+
         let doc =
             try
-                JsonDocument.Parse(ReadOnlyMemory json, JsonDocumentOptions(MaxDepth = 16))
+                // serde_json, which the reference implementation parses with, nests up to 128 deep.
+                JsonDocument.Parse(ReadOnlyMemory json, JsonDocumentOptions(MaxDepth = 128))
             with :? JsonException as e ->
                 bad path (sprintf "the header is not valid JSON (%s)" e.Message)
 
@@ -197,37 +283,32 @@ module SafeTensors =
 
         let entries = List<Entry>()
         let mutable metadata = Map.empty
-        let names = HashSet<string>()
 
-        // EnumerateObject yields properties in document order, which keeps the order tensors were written in.
-        for prop in root.EnumerateObject() do
-            let name = prop.Name
-
-            if not (names.Add name) then
-                bad path (sprintf "the header names '%s' twice" name)
-
-            let v = prop.Value
-
+        // Properties come in document order, which keeps the order tensors were written in.
+        for name, v in properties path "the header" root do
             if name = "__metadata__" then
                 if v.ValueKind <> JsonValueKind.Object then
                     bad path "__metadata__ must be an object of strings"
 
-                for m in v.EnumerateObject() do
-                    if m.Value.ValueKind <> JsonValueKind.String then
+                for key, value in properties path "__metadata__" v do
+                    if value.ValueKind <> JsonValueKind.String then
                         bad
                             path
                             (sprintf
                                 "metadata value of '%s' is %O, but metadata values must be strings"
-                                m.Name
-                                m.Value.ValueKind)
+                                key
+                                value.ValueKind)
 
-                    metadata <- metadata.Add(m.Name, string (m.Value.GetString()))
+                    metadata <- metadata.Add(key, text path (sprintf "the metadata value of '%s'" key) value.GetString)
             else
                 if v.ValueKind <> JsonValueKind.Object then
                     bad path (sprintf "the entry of tensor '%s' must be an object" name)
 
+                // Unknown fields are allowed (the reference implementation ignores them); repeated ones are not.
+                let fields = properties path (sprintf "the entry of tensor '%s'" name) v |> dict
+
                 let field (f: string) =
-                    match v.TryGetProperty f with
+                    match fields.TryGetValue f with
                     | true, x -> x
                     | _ -> bad path (sprintf "tensor '%s' has no \"%s\"" name f)
 
@@ -235,9 +316,9 @@ module SafeTensors =
 
                 let code =
                     if dtElem.ValueKind = JsonValueKind.String then
-                        string (dtElem.GetString())
+                        text path (sprintf "the dtype of tensor '%s'" name) dtElem.GetString
                     else
-                        bad path (sprintf "tensor '%s': dtype must be a string" name)
+                        bad path (sprintf "tensor '%s': dtype must be a string, got %O" name dtElem.ValueKind)
 
                 let dtype =
                     match dtypeOfCode code with
@@ -254,13 +335,37 @@ module SafeTensors =
                     let a = field f
 
                     if a.ValueKind <> JsonValueKind.Array then
-                        bad path (sprintf "tensor '%s': %s must be an array of non-negative integers" name f)
+                        bad
+                            path
+                            (sprintf
+                                "tensor '%s': %s must be an array of non-negative integers, got %O"
+                                name
+                                f
+                                a.ValueKind)
 
                     [|
                         for x in a.EnumerateArray() do
-                            match x.ValueKind, x.TryGetInt64() with
-                            | JsonValueKind.Number, (true, n) when n >= 0L -> n
-                            | _ -> bad path (sprintf "tensor '%s': %s must be an array of non-negative integers" name f)
+                            // The kind first: TryGetInt64 throws on anything but a number.
+                            if x.ValueKind <> JsonValueKind.Number then
+                                bad
+                                    path
+                                    (sprintf
+                                        "tensor '%s': %s must be an array of non-negative integers, but it holds %O %s"
+                                        name
+                                        f
+                                        x.ValueKind
+                                        (x.GetRawText()))
+
+                            match x.TryGetInt64() with
+                            | true, n when n >= 0L -> n
+                            | _ ->
+                                bad
+                                    path
+                                    (sprintf
+                                        "tensor '%s': %s must be an array of non-negative integers, but it holds %s"
+                                        name
+                                        f
+                                        (x.GetRawText()))
                     |]
 
                 let shape = ints "shape"
@@ -270,13 +375,23 @@ module SafeTensors =
                     bad path (sprintf "tensor '%s': data_offsets must hold two numbers, got %d" name offsets.Length)
 
                 if shape |> Array.exists (fun d -> d > int64 Int32.MaxValue) then
-                    bad path (sprintf "tensor '%s': shape %A has a dimension too large" name shape)
+                    bad
+                        path
+                        (sprintf
+                            "tensor '%s': shape %A has a dimension above %d, the largest FunctionalNets holds"
+                            name
+                            shape
+                            Int32.MaxValue)
 
+                // A zero anywhere makes an empty tensor, however large the other dims.
                 let numel =
-                    try
-                        shape |> Array.fold (fun acc d -> Checked.(*) acc d) 1L
-                    with :? OverflowException ->
-                        bad path (sprintf "tensor '%s': shape %A overflows" name shape)
+                    if shape |> Array.contains 0L then
+                        0L
+                    else
+                        try
+                            shape |> Array.fold (fun acc d -> Checked.(*) acc d) 1L
+                        with :? OverflowException ->
+                            bad path (sprintf "tensor '%s': shape %A overflows" name shape)
 
                 let b, e = offsets[0], offsets[1]
 
@@ -293,7 +408,11 @@ module SafeTensors =
                             e
                             dataLength)
 
-                let expected = numel * int64 dtype.SizeInBytes
+                let expected =
+                    try
+                        Checked.(*) numel (int64 dtype.SizeInBytes)
+                    with :? OverflowException ->
+                        bad path (sprintf "tensor '%s': shape %A overflows" name shape)
 
                 if e - b <> expected then
                     bad
@@ -320,25 +439,41 @@ module SafeTensors =
                         End = e
                     }
 
-        // No two tensors may share bytes (the reference reader requires them back to back as well).
-        let sorted =
-            entries
-            |> Seq.filter (fun x -> x.End > x.Begin)
-            |> Seq.sortBy (fun x -> x.Begin)
-            |> Array.ofSeq
+        // As the reference implementation requires: sorted by offsets, the tensors tile the data exactly,
+        // from byte 0 to the end of the file, with no overlap, no hole and no trailing bytes.
+        let sorted = entries |> Seq.sortBy (fun x -> x.Begin, x.End) |> Array.ofSeq
+        let mutable at = 0L
 
-        for i in 1 .. sorted.Length - 1 do
-            if sorted[i].Begin < sorted[i - 1].End then
+        for i in 0 .. sorted.Length - 1 do
+            let x = sorted[i]
+
+            if x.Begin < at then
+                let p = sorted[i - 1]
+
+                bad
+                    path
+                    (sprintf "tensors '%s' [%d, %d] and '%s' [%d, %d] overlap" p.Name p.Begin p.End x.Name x.Begin x.End)
+
+            if x.Begin > at then
                 bad
                     path
                     (sprintf
-                        "tensors '%s' [%d, %d] and '%s' [%d, %d] overlap"
-                        sorted[i - 1].Name
-                        sorted[i - 1].Begin
-                        sorted[i - 1].End
-                        sorted[i].Name
-                        sorted[i].Begin
-                        sorted[i].End)
+                        "tensor '%s' begins at data offset %d, but the previous tensor ends at %d: the %d bytes between belong to no tensor"
+                        x.Name
+                        x.Begin
+                        at
+                        (x.Begin - at))
+
+            at <- x.End
+
+        if at <> dataLength then
+            bad
+                path
+                (sprintf
+                    "the tensors end at data offset %d but the data holds %d bytes: %d trailing bytes belong to no tensor"
+                    at
+                    dataLength
+                    (dataLength - at))
 
         List.ofSeq entries, metadata
 
@@ -369,11 +504,16 @@ module SafeTensors =
 
     /// Reads a safetensors file: the tensors in the order of the header and the __metadata__ map.
     /// Raises InvalidDataException naming the file and the problem for a short file, a header length past
-    /// the end, bad JSON, an unsupported dtype, or offsets out of range, overlapping or not matching the
-    /// shape; FileNotFoundException when the file does not exist.
+    /// the end, a header that is not UTF-8 JSON (or holds lone surrogates), a name or field given twice, an
+    /// unsupported dtype, a shape or offsets that are not arrays of non-negative integers, offsets out of
+    /// range or not matching the shape, and tensors that do not tile the data exactly (overlaps, holes,
+    /// trailing bytes), as the format requires; FileNotFoundException when the file does not exist.
+    /// Unknown fields in a tensor's entry are ignored, as the reference implementation ignores them.
     let read (path: string) : (string * Tensor) list * Map<string, string> =
         if not (File.Exists path) then
             raise (FileNotFoundException(sprintf "safetensors file %s does not exist; check the path." path, path))
+
+        removeStaleTemps path
 
         use fs =
             new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 <<< 16)

@@ -2,7 +2,7 @@ namespace FunctionalNets.Nn
 
 open FunctionalNets
 open System
-open System.Formats.Tar
+open System.Buffers.Binary
 open System.Globalization
 open System.IO
 open System.IO.Compression
@@ -274,27 +274,19 @@ module Cifar10 =
             ArchiveMd5
             Url
 
-    /// Whether a folder's permission bits allow writing. A process running as root could write into a
-    /// folder marked read-only (a shared dataset folder, say) but should not.
-    let private markedWritable (dir: string) =
-        if OperatingSystem.IsWindows() then
-            true
-        else
-            let anyWrite =
-                UnixFileMode.UserWrite ||| UnixFileMode.GroupWrite ||| UnixFileMode.OtherWrite
+    /// The most bytes the archive may hold once decompressed (the tar stream): 256 MiB. The official
+    /// archive holds about 184 MB; inflating stops at the first byte past this or past what the archive's
+    /// size can hold, so a gzip bomb fails early.
+    [<Literal>]
+    let MaxArchiveContent = 268435456L
 
-            try
-                (File.GetUnixFileMode dir &&& anyWrite) <> UnixFileMode.None
-            with _ ->
-                false
+    /// The most bytes batches.meta.txt may hold in an archive (the official one holds 61).
+    [<Literal>]
+    let MaxMetaBytes = 65536L
 
-    /// The folders an extraction of this archive may live under, in order of preference: the archive's
-    /// own folder, then DataLocation.cacheRoot()/cifar10.
-    let private extractionRoots (archive: string) =
-        [
-            string (Path.GetDirectoryName archive)
-            Path.Combine(DataLocation.cacheRoot (), "cifar10")
-        ]
+    /// The folder extractions go under unless the caller names one: DataLocation.cacheRoot()/cifar10.
+    let defaultExtractionRoot () : string =
+        Path.Combine(DataLocation.cacheRoot (), "cifar10")
 
     /// A name that changes when the archive at this path is replaced (path, length and write time).
     let private extractionName (archive: string) =
@@ -315,12 +307,55 @@ module Cifar10 =
         with _ ->
             ()
 
+    /// The file an extraction in progress holds open (FileShare.None) inside its temporary folder.
+    let private lockName = ".extracting"
+
+    /// Removes the temporary folders ".<name>.<guid>.tmp" under root that extractions killed mid-way left
+    /// behind: those whose lock file nobody holds any more. A live extraction's folder is left alone.
+    let private removeStaleExtractions (root: string) (name: string) =
+        try
+            if Directory.Exists root then
+                for d in Directory.EnumerateDirectories(root, "." + name + ".*.tmp") do
+                    let lock = Path.Combine(d, lockName)
+
+                    if File.Exists lock then
+                        let free =
+                            try
+                                use _held =
+                                    new FileStream(lock, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1)
+
+                                true
+                            with
+                            | :? IOException
+                            | :? UnauthorizedAccessException -> false
+
+                        if free then
+                            tryDelete d
+        with
+        | :? IOException
+        | :? UnauthorizedAccessException -> ()
+
     /// Unpacks the batch files of the archive into temp/cifar-10-batches-bin (other members are skipped;
-    /// only the known file names are written, so no member can land outside temp).
+    /// only the known file names are written, so no member can land outside temp). Each wanted member's
+    /// size is checked against the format before a byte of it is written; the gzip stream is inflated
+    /// with a limit and its CRC-32 and length are checked against its trailer. The tar stream (ustar, with
+    /// pax and GNU extended headers) is read here, block by block: headers are checksummed, and extended
+    /// headers are held in memory only up to 64 KiB, so no header's claim sets an allocation.
     let private unpack (archive: string) (temp: string) =
         let target = Path.Combine(temp, BatchesFolder)
         Directory.CreateDirectory target |> ignore
         let wanted = Collections.Generic.HashSet<string>(allFiles)
+        let written = Collections.Generic.HashSet<string>()
+
+        let problem (what: string) =
+            InvalidDataException(
+                sprintf
+                    "CIFAR-10 archive %s could not be unpacked: %s. It is truncated, corrupt or not the official %s; download it again from %s."
+                    archive
+                    what
+                    ArchiveName
+                    Url
+            )
 
         let corrupt (e: exn) =
             raise (
@@ -335,44 +370,239 @@ module Cifar10 =
                 )
             )
 
-        try
-            use file = File.OpenRead archive
-            use gz = new GZipStream(file, CompressionMode.Decompress)
-            use tar = new TarReader(gz)
+        let file =
+            new FileStream(archive, FileMode.Open, FileAccess.Read, FileShare.Read, 1 <<< 16)
 
-            let rec next () =
-                match tar.GetNextEntry() with
+        let limit = Math.Min(MaxArchiveContent, Gzip.maxInflated file.Length)
+
+        use gz =
+            try
+                new VerifiedGzipStream(file, limit, fun m -> problem m :> exn)
+            with
+            | :? InvalidDataException ->
+                file.Dispose()
+                reraise ()
+            | e ->
+                file.Dispose()
+                corrupt e
+
+        let fail (what: string) : 'a = raise (problem what)
+        let block = Array.zeroCreate<byte> 512
+        let buffer = Array.zeroCreate<byte> 65536
+
+        // Exactly n bytes of the tar stream into dst (or nowhere): a short read is a truncated archive.
+        let copy (n: int64) (dst: Stream | null) (what: string) =
+            let mutable left = n
+
+            while left > 0L do
+                let want = int (Math.Min(left, int64 buffer.Length))
+                let got = gz.ReadAtLeast(Span(buffer, 0, want), want, false)
+
+                if got < want then
+                    fail (sprintf "the tar stream ends inside %s" what)
+
+                match dst with
                 | null -> ()
-                | entry ->
-                    let name = string (Path.GetFileName(entry.Name.TrimEnd('/')))
+                | d -> d.Write(buffer, 0, got)
 
-                    let regular =
-                        entry.EntryType = TarEntryType.RegularFile
-                        || entry.EntryType = TarEntryType.V7RegularFile
+                left <- left - int64 got
 
-                    match entry.DataStream with
-                    | null -> ()
-                    | data when regular && wanted.Contains name ->
-                        use out = File.Create(Path.Combine(target, name))
-                        data.CopyTo out
-                    | _ -> ()
+        let padding (size: int64) = (512L - size % 512L) % 512L
 
-                    next ()
+        let field (at: int) (len: int) =
+            let span = ReadOnlySpan(block, at, len)
+            let n = span.IndexOf 0uy
+            Encoding.UTF8.GetString(if n < 0 then span else span.Slice(0, n))
 
-            next ()
+        // Sizes: octal digits (space or NUL terminated), or the GNU base-256 form (high bit set).
+        let number (at: int) (len: int) (what: string) =
+            if block[at] &&& 0x80uy <> 0uy then
+                if
+                    block[at] <> 0x80uy
+                    || (ReadOnlySpan(block, at + 1, len - 9)).IndexOfAnyExcept 0uy >= 0
+                then
+                    fail (sprintf "a tar header's %s field is negative or too large" what)
+
+                BinaryPrimitives.ReadInt64BigEndian(ReadOnlySpan(block, at + len - 8, 8))
+                |> fun v ->
+                    if v < 0L then
+                        fail (sprintf "a tar header's %s field is negative" what)
+                    else
+                        v
+            else
+                let digits = (field at len).Trim([| ' '; char 0 |])
+                let mutable v = 0L
+
+                for c in digits do
+                    if c < '0' || c > '7' || v > (Int64.MaxValue >>> 3) then
+                        fail (sprintf "a tar header's %s field '%s' is not an octal number" what digits)
+
+                    v <- v * 8L + int64 (int c - int '0')
+
+                v
+
+        // Extended headers (pax 'x'/'g', GNU 'L'/'K') are read into memory only up to this size.
+        let maxExtended = 65536L
+
+        let readExtended (size: int64) (kind: char) =
+            if size > maxExtended then
+                fail (
+                    sprintf
+                        "a tar extended header of type '%c' claims %s bytes, more than the %s allowed"
+                        kind
+                        (n0 size)
+                        (n0 maxExtended)
+                )
+
+            use ms = new MemoryStream()
+            copy size ms "an extended header"
+            copy (padding size) null "an extended header's padding"
+            ms.ToArray()
+
+        // pax records "<length> <key>=<value>\n": the path and size overrides of the next member.
+        let paxRecords (data: byte[]) =
+            let mutable at = 0
+            let mutable path = None
+            let mutable size = None
+
+            while at < data.Length && data[at] <> 0uy do
+                let space = Array.IndexOf(data, byte ' ', at)
+
+                let len =
+                    match
+                        (if space > at then
+                             Int32.TryParse(Encoding.ASCII.GetString(data, at, space - at))
+                         else
+                             (false, 0))
+                    with
+                    | true, n when n > space - at && at + n <= data.Length && data[at + n - 1] = byte '\n' -> n
+                    | _ -> fail "a pax extended header record is malformed"
+
+                let record = Encoding.UTF8.GetString(data, space + 1, at + len - space - 2)
+                let eq = record.IndexOf '='
+
+                if eq < 0 then
+                    fail "a pax extended header record has no '='"
+
+                match record.Substring(0, eq) with
+                | "path" -> path <- Some(record.Substring(eq + 1))
+                | "size" ->
+                    match Int64.TryParse(record.Substring(eq + 1)) with
+                    | true, v when v >= 0L -> size <- Some v
+                    | _ -> fail (sprintf "a pax size record '%s' is not a size" record)
+                | _ -> ()
+
+                at <- at + len
+
+            path, size
+
+        try
+            let mutable nextPath: string option = None
+            let mutable nextSize: int64 option = None
+            let mutable fin = false
+
+            while not fin do
+                let got = gz.ReadAtLeast(Span(block), 512, false)
+
+                if got < 512 then
+                    fail "the tar stream ends without its end-of-archive blocks"
+
+                if (ReadOnlySpan block).IndexOfAnyExcept 0uy < 0 then
+                    fin <- true
+                else
+                    // The checksum: the header's bytes summed with the checksum field read as spaces.
+                    let stored = number 148 8 "checksum"
+                    let mutable sum = 0L
+
+                    for i in 0..511 do
+                        sum <- sum + (if i >= 148 && i < 156 then 32L else int64 block[i])
+
+                    if stored <> sum then
+                        fail (sprintf "a tar header's checksum is %d but its bytes sum to %d" stored sum)
+
+                    let kind = char block[156]
+                    let headerSize = number 124 12 "size"
+                    let size = defaultArg nextSize headerSize
+
+                    let name =
+                        match nextPath with
+                        | Some p -> p
+                        | None ->
+                            let n = field 0 100
+
+                            if (field 257 6).StartsWith "ustar" && block[345] <> 0uy then
+                                field 345 155 + "/" + n
+                            else
+                                n
+
+                    match kind with
+                    | 'x' ->
+                        let p, z = paxRecords (readExtended headerSize kind)
+                        nextPath <- p
+                        nextSize <- z
+                    | 'L' -> nextPath <- Some((Encoding.UTF8.GetString(readExtended headerSize kind)).TrimEnd(char 0))
+                    | 'g'
+                    | 'K' -> readExtended headerSize kind |> ignore
+                    | _ ->
+                        nextPath <- None
+                        nextSize <- None
+                        let baseName = string (Path.GetFileName(name.TrimEnd('/')))
+                        let regular = kind = '0' || kind = char 0 || kind = '7'
+
+                        if regular && wanted.Contains baseName then
+                            let ok =
+                                if baseName = MetaFile then
+                                    size <= MaxMetaBytes
+                                else
+                                    size = fileBytes
+
+                            if not ok then
+                                fail (
+                                    sprintf
+                                        "its member %s holds %s bytes; %s"
+                                        name
+                                        (n0 size)
+                                        (if baseName = MetaFile then
+                                             sprintf "the class list may hold at most %s" (n0 MaxMetaBytes)
+                                         else
+                                             sprintf
+                                                 "a batch file holds %s (%s records of %s bytes)"
+                                                 (n0 fileBytes)
+                                                 (n0 RecordsPerFile)
+                                                 (n0 RecordBytes))
+                                )
+
+                            if not (written.Add baseName) then
+                                fail (sprintf "it holds %s twice" baseName)
+
+                            do
+                                use out = File.Create(Path.Combine(target, baseName))
+                                copy size out name
+                        else
+                            // Skipped through a fixed buffer: nothing is allocated for it.
+                            copy size null name
+
+                        copy (padding size) null (name + "'s padding")
+
+            // The tar stream ends with zero blocks before the gzip data does: read to the end so the
+            // trailer's CRC-32 and length are checked (an archive cut inside its trailer fails here).
+            while gz.Read(buffer, 0, buffer.Length) > 0 do
+                ()
         with
-        | :? InvalidDataException
         | :? EndOfStreamException
-        | :? FormatException as e -> corrupt e
+        | :? FormatException
+        | :? ArgumentException as e -> corrupt e
 
         target
 
-    /// The extracted batches folder of the archive, unpacking it on first use. The archive is unpacked into
-    /// a temporary folder which is renamed into place only once complete and checked, so a crash or a
+    /// The extracted batches folder of the archive under root (a folder the caller names, created if
+    /// needed; never the archive's own folder unless the caller names it), unpacking it on first use. The
+    /// archive is unpacked into a temporary folder which is renamed into place only once complete and checked, so a crash or a
     /// concurrent load never leaves a half-written folder in use. The md5 of the archive is computed then
     /// and kept with the extraction; a mismatch with ArchiveMd5 is reported through warn (each load).
-    let extract (warn: string -> unit) (archive: string) : string =
+    let extractTo (warn: string -> unit) (root: string) (archive: string) : string =
         let archive = Path.GetFullPath archive
+        let root = Path.GetFullPath root
 
         if not (File.Exists archive) then
             raise (
@@ -385,22 +615,20 @@ module Cifar10 =
         let name = extractionName archive
 
         let existing =
-            extractionRoots archive
-            |> List.map (fun r -> Path.Combine(r, name))
-            |> List.tryFind (fun d -> File.Exists(Path.Combine(d, markerName)))
+            Some(Path.Combine(root, name))
+            |> Option.filter (fun d -> File.Exists(Path.Combine(d, markerName)))
 
         let dir =
             match existing with
             | Some d -> d
             | None ->
-                // The first root where a temporary folder can be created (the archive may be read-only).
                 let rec unpackUnder roots (errors: string list) =
                     match roots with
                     | [] ->
                         raise (
                             IOException(
                                 sprintf
-                                    "CIFAR-10 archive %s could not be extracted: no writable folder (%s). Extract it by hand and pass the folder holding %s, or set XDG_CACHE_HOME to a writable folder."
+                                    "CIFAR-10 archive %s could not be extracted: the folder to extract into is not writable (%s). Extract it by hand and pass the folder holding %s, name a writable folder to extract into, or set XDG_CACHE_HOME to a writable folder."
                                     archive
                                     (String.concat "; " (List.rev errors))
                                     BatchesFolder
@@ -412,6 +640,7 @@ module Cifar10 =
 
                         let created =
                             try
+                                Directory.CreateDirectory root |> ignore
                                 Directory.CreateDirectory temp |> ignore
                                 Ok temp
                             with
@@ -422,7 +651,22 @@ module Cifar10 =
                         | Error e -> unpackUnder rest (e :: errors)
                         | Ok temp ->
                             try
-                                let batches = unpack archive temp
+                                // Held while this process extracts: a killed extraction's lock dies with it,
+                                // which is how a later one knows its folder is stale (removeStaleExtractions).
+                                let lock =
+                                    new FileStream(
+                                        Path.Combine(temp, lockName),
+                                        FileMode.CreateNew,
+                                        FileAccess.Write,
+                                        FileShare.None
+                                    )
+
+                                let batches =
+                                    try
+                                        unpack archive temp
+                                    with _ ->
+                                        lock.Dispose()
+                                        reraise ()
 
                                 try
                                     checkLayout batches
@@ -447,6 +691,9 @@ module Cifar10 =
                                     [| "archive=" + archive; "md5=" + md5 |]
                                 )
 
+                                lock.Dispose()
+                                File.Delete(Path.Combine(temp, lockName))
+
                                 let final = Path.Combine(root, name)
 
                                 try
@@ -460,19 +707,10 @@ module Cifar10 =
                                 tryDelete temp
                                 reraise ()
 
-                // A new extraction goes into the first root whose permission bits allow writing and where
-                // a folder can be created (a read-only dataset folder falls through to the cache).
-                let roots = extractionRoots archive
-
-                let writable =
-                    roots |> List.filter (fun r -> not (Directory.Exists r) || markedWritable r)
-
-                unpackUnder
-                    writable
-                    (if writable.Length < roots.Length then
-                         [ roots.Head + ": read-only" ]
-                     else
-                         [])
+                // Only into the root the caller named or the per-user cache: never beside the archive,
+                // whose folder may be a shared dataset folder (and root ignores read-only bits).
+                removeStaleExtractions root name
+                unpackUnder [ root ] []
 
         let md5 =
             File.ReadAllLines(Path.Combine(dir, markerName))
@@ -484,18 +722,23 @@ module Cifar10 =
 
         Path.Combine(dir, BatchesFolder)
 
+    /// extractTo under defaultExtractionRoot (): the per-user cache, never the archive's own folder.
+    let extract (warn: string -> unit) (archive: string) : string =
+        extractTo warn (defaultExtractionRoot ()) archive
+
     let private isArchive (path: string) =
         path.EndsWith(".tar.gz", StringComparison.OrdinalIgnoreCase)
         || path.EndsWith(".tgz", StringComparison.OrdinalIgnoreCase)
 
-    /// The batches folder for a path: an archive (extracted on first use, see extract), a folder holding
-    /// the batch files, a folder holding cifar-10-batches-bin/, or a folder holding the archive.
-    let batchesDirOf (warn: string -> unit) (path: string) : string =
+    /// The batches folder for a path: an archive (extracted under extractionRoot on first use, see
+    /// extractTo), a folder holding the batch files, a folder holding cifar-10-batches-bin/, or a folder
+    /// holding the archive.
+    let batchesDirIn (warn: string -> unit) (extractionRoot: string) (path: string) : string =
         let full = Path.GetFullPath path
 
         if File.Exists full then
             if isArchive full then
-                extract warn full
+                extractTo warn extractionRoot full
             else
                 raise (
                     InvalidDataException(
@@ -513,7 +756,7 @@ module Cifar10 =
                 let archive = Path.Combine(full, ArchiveName)
 
                 if File.Exists archive then
-                    extract warn archive
+                    extractTo warn extractionRoot archive
                 else
                     raise (
                         FileNotFoundException(
@@ -540,8 +783,34 @@ module Cifar10 =
                 )
             )
 
+    /// batchesDirIn extracting an archive under defaultExtractionRoot () (the per-user cache).
+    let batchesDirOf (warn: string -> unit) (path: string) : string =
+        batchesDirIn warn (defaultExtractionRoot ()) path
+
+    /// Both splits and the class names from path (see batchesDirIn), an archive being extracted under
+    /// extractionRoot (a folder the caller names; nothing is ever written beside the archive), reporting
+    /// warnings (an archive whose md5 differs from the official one) through warn.
+    let loadFrom
+        (warn: string -> unit)
+        (extractionRoot: string)
+        (path: string)
+        : {|
+            Train: IDataset
+            Test: IDataset
+            Classes: string[]
+        |}
+        =
+        let dir = batchesDirIn warn extractionRoot path
+        let classes = readClasses (Path.Combine(dir, MetaFile))
+
+        {|
+            Train = toDataset (loadRaw dir trainFiles)
+            Test = toDataset (loadRaw dir [ TestFile ])
+            Classes = classes
+        |}
+
     /// Both splits and the class names from path (see batchesDirOf), reporting warnings (an archive whose
-    /// md5 differs from the official one) through warn.
+    /// md5 differs from the official one) through warn. An archive is extracted under the per-user cache.
     let loadWith
         (warn: string -> unit)
         (path: string)
@@ -551,19 +820,12 @@ module Cifar10 =
             Classes: string[]
         |}
         =
-        let dir = batchesDirOf warn path
-        let classes = readClasses (Path.Combine(dir, MetaFile))
-
-        {|
-            Train = toDataset (loadRaw dir trainFiles)
-            Test = toDataset (loadRaw dir [ TestFile ])
-            Classes = classes
-        |}
+        loadFrom warn (defaultExtractionRoot ()) path
 
     /// Both splits and the class names from the archive cifar-10-binary.tar.gz or a folder holding
     /// cifar-10-batches-bin/ (or the batch files themselves): 50,000 training and 10,000 test examples,
     /// inputs Float32 [n; 3; 32; 32] in [0, 1], targets Int64 [n]. An archive is extracted on first use
-    /// (next to it, or under the per-user cache when its folder is read-only). An archive whose md5
+    /// under the per-user cache (DataLocation.cacheRoot()/cifar10), never into the archive's folder. An archive whose md5
     /// differs from the official one is used when its layout and sizes are right, with a warning on stderr.
     let load
         (path: string)

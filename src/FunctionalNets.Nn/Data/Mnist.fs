@@ -92,51 +92,21 @@ module Mnist =
             "Delete it and download it again from %s (Mnist.download checks each file's sha256)."
             DataLocation.mnistUrl
 
-    /// The file's bytes, decompressed when it starts with the gzip magic 1f 8b.
-    let private readBytes (path: string) : byte[] =
-        if not (File.Exists path) then
-            raise (
-                FileNotFoundException(
-                    sprintf
-                        "MNIST file %s does not exist. Put the four MNIST files in that folder, or see DataLocation.findMnist for where they are looked for (%s)."
-                        path
-                        DataLocation.mnistUrl,
+    /// The most bytes of content (header and data, uncompressed) an IDX file may hold: 1 GiB. Larger
+    /// dims in a header are rejected before anything is allocated.
+    [<Literal>]
+    let MaxIdxBytes = 1073741824L
+
+    let private missing (path: string) =
+        raise (
+            FileNotFoundException(
+                sprintf
+                    "MNIST file %s does not exist. Put the four MNIST files in that folder, or see DataLocation.findMnist for where they are looked for (%s)."
                     path
-                )
+                    DataLocation.mnistUrl,
+                path
             )
-
-        let raw = File.ReadAllBytes path
-
-        if raw.Length >= 2 && raw[0] = 0x1fuy && raw[1] = 0x8buy then
-            try
-                use input = new MemoryStream(raw, false)
-                use gz = new GZipStream(input, CompressionMode.Decompress)
-                // The gzip trailer stores the uncompressed size mod 2^32: a good capacity guess.
-                let hint =
-                    if raw.Length >= 4 then
-                        BitConverter.ToInt32(raw, raw.Length - 4)
-                    else
-                        0
-
-                use out =
-                    new MemoryStream(
-                        if hint > 0 && hint < (1 <<< 30) then
-                            hint
-                        else
-                            raw.Length * 4
-                    )
-
-                gz.CopyTo out
-
-                if int out.Length = out.Capacity then
-                    out.GetBuffer()
-                else
-                    out.ToArray()
-            with
-            | :? InvalidDataException
-            | :? EndOfStreamException as e -> bad path (sprintf "the gzip data is corrupt (%s)" e.Message) redownload
-        else
-            raw
+        )
 
     let private readBE (b: byte[]) (i: int) =
         (int b[i] <<< 24)
@@ -144,19 +114,61 @@ module Mnist =
         ||| (int b[i + 2] <<< 8)
         ||| int b[i + 3]
 
+    /// Reads up to count bytes into buf at offset; returns how many were read (fewer only at the end).
+    let private readUpTo (s: Stream) (buf: byte[]) (offset: int) (count: int) =
+        s.ReadAtLeast(Span(buf, offset, count), count, false)
+
     // readIdx checking the file against the canonical file `name` (downloads land in temp files first).
+    // Reads forward only: the header first, then exactly the data its dims promise (checked against
+    // MaxIdxBytes and against what a file of this size can hold) into one buffer of that size, then one
+    // byte more to prove the end. A gzip file is inflated in bounded chunks and its CRC-32 and length
+    // are checked against the trailer.
     let private readIdxAs (verify: bool) (name: string) (path: string) : int[] * byte[] =
-        let bytes = readBytes path
+        if not (File.Exists path) then
+            missing path
+
+        let file =
+            new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 <<< 16)
+
+        let fileLength = file.Length
+
+        let gzipped =
+            let head = Array.zeroCreate<byte> 2
+            let n = readUpTo file head 0 2
+            file.Position <- 0L
+            n = 2 && Gzip.hasMagic (ReadOnlySpan head)
+
+        let contentLimit =
+            if gzipped then
+                Math.Min(MaxIdxBytes, Gzip.maxInflated fileLength)
+            else
+                fileLength
+
+        let fail (problem: string) =
+            InvalidDataException(sprintf "MNIST file %s: %s. %s" path problem redownload) :> exn
+
+        use input: Stream =
+            if gzipped then
+                try
+                    new VerifiedGzipStream(file, contentLimit, fail) :> Stream
+                with _ ->
+                    file.Dispose()
+                    reraise ()
+            else
+                file :> Stream
 
         let spec =
             match specs.TryGetValue name with
             | true, s -> Some s
             | _ -> None
 
-        if bytes.Length < 4 then
-            bad path (sprintf "file is truncated: %d bytes, too short for an IDX header" bytes.Length) redownload
+        let head = Array.zeroCreate<byte> 4
+        let got = readUpTo input head 0 4
 
-        let magic = readBE bytes 0
+        if got < 4 then
+            bad path (sprintf "file is truncated: %d bytes, too short for an IDX header" got) redownload
+
+        let magic = readBE head 0
 
         match spec with
         | Some s when magic <> s.Magic ->
@@ -169,23 +181,31 @@ module Mnist =
                     (if s.Magic = 0x801 then "labels" else "images"))
                 ("The file is not an MNIST IDX file or is swapped with another one. "
                  + redownload)
-        | _ when bytes[0] <> 0uy || bytes[1] <> 0uy || bytes[2] <> 0x08uy || bytes[3] = 0uy ->
+        | _ when head[0] <> 0uy || head[1] <> 0uy || head[2] <> 0x08uy || head[3] = 0uy ->
             bad
                 path
                 (sprintf "bad IDX magic number 0x%08x, expected 0x000008NN (unsigned bytes, NN dims)" magic)
                 redownload
         | _ -> ()
 
-        let ndim = int bytes[3]
+        let ndim = int head[3]
         let headerLen = 4 + 4 * ndim
+        let header = Array.zeroCreate<byte> headerLen
+        Buffer.BlockCopy(head, 0, header, 0, 4)
+        let got = 4 + readUpTo input header 4 (headerLen - 4)
 
-        if bytes.Length < headerLen then
+        if got < headerLen then
+            bad path (sprintf "file is truncated: expected a %d-byte header, got %d bytes" headerLen got) redownload
+
+        let dims = Array.init ndim (fun d -> readBE header (4 + 4 * d))
+
+        match dims |> Array.tryFindIndex (fun d -> d < 0) with
+        | Some d ->
             bad
                 path
-                (sprintf "file is truncated: expected a %d-byte header, got %d bytes" headerLen bytes.Length)
+                (sprintf "dim %d in the header is %d; IDX dims are sizes and cannot be negative" d dims[d])
                 redownload
-
-        let dims = Array.init ndim (fun d -> readBE bytes (4 + 4 * d))
+        | None -> ()
 
         match spec with
         | Some s when dims <> s.Dims ->
@@ -202,26 +222,90 @@ module Mnist =
                 redownload
         | _ -> ()
 
-        let expected =
-            dims |> Array.fold (fun acc d -> acc * int64 d) 1L |> (+) (int64 headerLen)
+        // The product of up to 255 dims below 2^31 can pass 2^63: stop as soon as it passes the maximum.
+        let dataLen =
+            dims
+            |> Array.fold (fun acc d -> if acc > MaxIdxBytes then acc else acc * int64 d) 1L
 
-        if int64 bytes.Length < expected then
-            bad path (sprintf "file is truncated: expected %d bytes, got %d" expected bytes.Length) redownload
+        let expected = int64 headerLen + dataLen
 
-        if int64 bytes.Length > expected then
+        if dataLen > MaxIdxBytes || expected > MaxIdxBytes then
+            bad
+                path
+                (sprintf
+                    "the header's dims %A promise more than %d bytes of data, the most an IDX file may hold (Mnist.MaxIdxBytes)"
+                    dims
+                    MaxIdxBytes)
+                redownload
+
+        if not gzipped && fileLength < expected then
+            bad path (sprintf "file is truncated: expected %d bytes, got %d" expected fileLength) redownload
+
+        if not gzipped && fileLength > expected then
             bad
                 path
                 (sprintf
                     "file is too long: expected %d bytes, got %d (%d trailing bytes)"
                     expected
-                    bytes.Length
-                    (int64 bytes.Length - expected))
+                    fileLength
+                    (fileLength - expected))
+                redownload
+
+        match input with
+        | :? VerifiedGzipStream as g ->
+            if g.DeclaredSize < uint32 expected then
+                bad
+                    path
+                    (sprintf
+                        "file is truncated: expected %d bytes, got %d (the size the gzip trailer records)"
+                        expected
+                        g.DeclaredSize)
+                    redownload
+
+            if g.DeclaredSize <> uint32 expected then
+                bad
+                    path
+                    (sprintf
+                        "file is too long: expected %d bytes, but the gzip trailer records %d"
+                        expected
+                        g.DeclaredSize)
+                    redownload
+
+            if expected > contentLimit then
+                bad
+                    path
+                    (sprintf
+                        "the header's dims %A promise %d bytes, more than a gzip file of %d bytes can hold"
+                        dims
+                        expected
+                        fileLength)
+                    redownload
+        | _ -> ()
+
+        let data = GC.AllocateUninitializedArray<byte>(int dataLen)
+        let got = readUpTo input data 0 data.Length
+
+        if got < data.Length then
+            bad
+                path
+                (sprintf "file is truncated: expected %d bytes, got %d" expected (int64 headerLen + int64 got))
+                redownload
+
+        // One byte more must not exist (for gzip this read also checks the trailer's CRC-32 and length).
+        let one = Array.zeroCreate<byte> 1
+
+        if readUpTo input one 0 1 > 0 then
+            bad
+                path
+                (sprintf "file is too long: it holds more than the %d bytes its header promises" expected)
                 redownload
 
         match spec with
         | Some s when verify ->
-            let actual =
-                Convert.ToHexStringLower(SHA256.HashData(ReadOnlySpan(bytes, 0, int expected)))
+            use h = IncrementalHash.CreateHash HashAlgorithmName.SHA256
+            h.AppendData header
+            h.AppendData data
+            let actual = Convert.ToHexStringLower(h.GetHashAndReset())
 
             if actual <> s.Sha256 then
                 bad
@@ -235,12 +319,14 @@ module Mnist =
                      + " If you re-encoded it on purpose, load it with verify = false (Mnist.loadWith false dir).")
         | _ -> ()
 
-        dims, bytes[headerLen .. int expected - 1]
+        dims, data
 
     /// Reads an IDX file of unsigned bytes (gzipped or not) and returns its dims and data. For the four
     /// canonical MNIST file names it checks the magic number, the dims and, when verify is true, the sha256
-    /// of the uncompressed bytes; any file is checked for a sane header and exact length. Failures raise
-    /// InvalidDataException naming the file, the problem and the fix.
+    /// of the uncompressed bytes; any file is checked for a sane header (no negative dims, at most
+    /// MaxIdxBytes of content) and exact length, and a gzip file for its CRC-32 and length. Memory is
+    /// allocated for the content the header promises only once the file is known to be able to hold it.
+    /// Failures raise InvalidDataException naming the file, the problem and the fix.
     let readIdx (verify: bool) (path: string) : int[] * byte[] = readIdxAs verify (baseName path) path
 
     let private fileNames (split: MnistSplit) =
@@ -339,7 +425,9 @@ module Mnist =
     /// Without a network it fails with an IOException that says how to get the files by hand.
     let download (dir: string) : string =
         Directory.CreateDirectory dir |> ignore
-        use http = new HttpClient(Timeout = TimeSpan.FromMinutes 5.0)
+        // The largest file is 9.9 MB: a response past 64 MB is not MNIST and is not buffered.
+        use http =
+            new HttpClient(Timeout = TimeSpan.FromMinutes 5.0, MaxResponseContentBufferSize = (64L <<< 20))
 
         for name in DataLocation.mnistFiles do
             let target = Path.Combine(dir, name + ".gz")

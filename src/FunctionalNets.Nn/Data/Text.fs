@@ -112,9 +112,77 @@ type ByteTokenizer() =
 /// Text files and language-model datasets over token ids.
 [<RequireQualifiedAccess>]
 module Text =
-    /// The UTF-8 text of a .txt file, or of a gzip-compressed one when the name ends in ".gz".
-    /// A missing file raises FileNotFoundException naming it; a corrupt .gz raises InvalidDataException.
-    let load (path: string) : string =
+    /// The most bytes of UTF-8 a text file may hold (after decompression): 512 MiB. A .txt.gz file is
+    /// also limited by what its compressed size can hold, so a gzip bomb fails early.
+    [<Literal>]
+    let MaxBytes = 536870912L
+
+    let private invalid (path: string) (problem: string) =
+        raise (InvalidDataException(sprintf "Text.load: '%s' %s." path problem))
+
+    /// The decompressed bytes of a .gz text file, grown in bounded steps as the data arrives (never from
+    /// the trailer's claim), with its CRC-32 and length checked.
+    let private inflate (path: string) : byte[] =
+        let file =
+            new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 <<< 16)
+
+        let limit = Math.Min(MaxBytes, Gzip.maxInflated file.Length)
+
+        let fail (problem: string) =
+            InvalidDataException(
+                sprintf
+                    "Text.load: '%s' is not a valid gzip file: %s. Compress the text again (gzip file.txt) or restore it."
+                    path
+                    problem
+            )
+            :> exn
+
+        use gz =
+            try
+                new VerifiedGzipStream(file, limit, fail)
+            with _ ->
+                file.Dispose()
+                reraise ()
+
+        if int64 gz.DeclaredSize > limit then
+            raise (
+                fail (
+                    sprintf
+                        "its trailer records %d bytes of text, more than the %d it may hold (Text.MaxBytes, or about 1032 times its compressed size)"
+                        gz.DeclaredSize
+                        limit
+                )
+            )
+
+        // Below 4 GiB the trailer's size is exact: fail on the first byte past it, and grow the buffer in
+        // steps as bytes arrive (the claim sets no allocation).
+        let limit = int64 gz.DeclaredSize
+        gz.Limit <- limit
+        let mutable buf = Array.zeroCreate<byte>(int (Math.Min(limit + 1L, 1L <<< 16)))
+        let mutable n = 0
+        let mutable fin = false
+
+        while not fin do
+            if n = buf.Length then
+                let grown =
+                    Array.zeroCreate<byte>(int (Math.Min(int64 buf.Length * 2L, limit + 1L)))
+
+                Buffer.BlockCopy(buf, 0, grown, 0, n)
+                buf <- grown
+
+            let r = gz.Read(buf, n, buf.Length - n)
+
+            if r = 0 then fin <- true else n <- n + r
+
+        if n = buf.Length then buf else buf[.. n - 1]
+
+    /// The UTF-8 text of a .txt file, or of a gzip-compressed one when the name ends in ".gz"; a leading
+    /// byte-order mark is dropped. Raises FileNotFoundException naming a missing file, and
+    /// InvalidDataException naming the file and what is wrong for: a .gz file that is corrupt, truncated
+    /// (its CRC-32 and length are checked) or larger than MaxBytes; a plain file that holds gzip data; and,
+    /// unless lenient is true, bytes that are not UTF-8 (the message gives the first one's offset). With
+    /// lenient = true invalid bytes become U+FFFD.
+    let loadWith (lenient: bool) (path: string) : string =
         if not (File.Exists path) then
             raise (
                 FileNotFoundException(
@@ -123,16 +191,59 @@ module Text =
                 )
             )
 
-        if path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) then
-            try
-                use file = File.OpenRead path
-                use gz = new GZipStream(file, CompressionMode.Decompress)
-                use reader = new StreamReader(gz, Encoding.UTF8)
-                reader.ReadToEnd()
-            with :? InvalidDataException as e ->
-                raise (InvalidDataException(sprintf "Text.load: '%s' is not a valid gzip file (%s)." path e.Message, e))
-        else
-            File.ReadAllText(path, Encoding.UTF8)
+        let bytes =
+            if path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) then
+                inflate path
+            else
+                let len = FileInfo(path).Length
+
+                if len > MaxBytes then
+                    invalid
+                        path
+                        (sprintf "holds %d bytes, more than the %d a text may hold (Text.MaxBytes)" len MaxBytes)
+
+                let b = File.ReadAllBytes path
+
+                if Gzip.hasMagic (ReadOnlySpan b) then
+                    invalid
+                        path
+                        "starts with the gzip magic bytes 1f 8b, so it is compressed; name it with a .gz ending (e.g. corpus.txt.gz) to load it"
+
+                b
+
+        let body =
+            if bytes.Length >= 3 && bytes[0] = 0xEFuy && bytes[1] = 0xBBuy && bytes[2] = 0xBFuy then
+                ReadOnlySpan(bytes, 3, bytes.Length - 3)
+            else
+                ReadOnlySpan bytes
+
+        if not lenient && not (Unicode.Utf8.IsValid body) then
+            let start = bytes.Length - body.Length
+            let mutable at = 0
+            let mutable found = -1
+
+            while found < 0 && at < body.Length do
+                let status, _, used = Rune.DecodeFromUtf8(body.Slice at)
+
+                if status = Buffers.OperationStatus.Done then
+                    at <- at + used
+                else
+                    found <- at
+
+            let offset = start + Math.Max(found, 0)
+
+            invalid
+                path
+                (sprintf
+                    "is not valid UTF-8: the byte 0x%02x at byte offset %d does not begin or continue a character. Convert the file to UTF-8, or load it with Text.loadWith true to replace invalid bytes with U+FFFD"
+                    bytes[offset]
+                    offset)
+
+        Encoding.UTF8.GetString body
+
+    /// The UTF-8 text of a .txt file, or of a gzip-compressed one when the name ends in ".gz": loadWith
+    /// false (invalid UTF-8 raises InvalidDataException naming the byte offset).
+    let load (path: string) : string = loadWith false path
 
     /// The repository's King James Bible (data/text/kjv.txt.gz, public domain): looked for in the explicit
     /// folder if given, else $FUNCTIONALNETS_DATA/text, else data/text in the current directory or the
@@ -186,14 +297,15 @@ module Text =
         if stride < 1 then
             invalidArg "stride" (sprintf "Text.windows: stride must be >= 1, got %d." stride)
 
-        if ids.Length < blockSize + 1 then
+        // In int64: blockSize + 1 wraps for Int32.MaxValue.
+        if int64 ids.Length < int64 blockSize + 1L then
             invalidArg
                 "ids"
                 (sprintf
                     "Text.windows: %d tokens are too few for one window of %d inputs and its shifted targets (needs %d)."
                     ids.Length
                     blockSize
-                    (blockSize + 1))
+                    (int64 blockSize + 1L))
 
         let ids = Array.copy ids
         let count = (ids.Length - blockSize - 1) / stride + 1

@@ -4,6 +4,7 @@ open System.Runtime.CompilerServices
 open FunctionalNets.Nn
 
 [<assembly: InternalsVisibleTo("FunctionalNets")>]
+[<assembly: InternalsVisibleTo("CheckpointWriter")>]
 do ()
 
 /// The activation layers under plain .NET names for the C# host (F# declares them as extension members of
