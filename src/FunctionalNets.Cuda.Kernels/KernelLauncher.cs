@@ -1,0 +1,404 @@
+using System.Collections.Concurrent;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace FunctionalNets.Cuda.Kernels;
+
+/// <summary>
+/// Loads (once per accelerator) and launches the device kernels on the accelerator's default stream. Storage is
+/// passed as untyped byte views; dtype codes are 0 float32, 1 float64, 2 int32, 3 int64, 4 bool (one byte).
+/// Launches are asynchronous; shape metadata buffers are cached by content so a training loop allocates none
+/// after its first step.
+/// </summary>
+public sealed class KernelLauncher : IDisposable
+{
+    private readonly Accelerator acc;
+    private readonly ConcurrentDictionary<string, Delegate> kernels = new();
+    private readonly ConcurrentDictionary<string, MemoryBuffer1D<int, Stride1D.Dense>> metas = new();
+    private readonly ConcurrentDictionary<string, MemoryBuffer1D<double, Stride1D.Dense>> doubles = new();
+
+    /// <summary>A launcher over an accelerator (a CudaAccelerator or the CPU accelerator).</summary>
+    public KernelLauncher(Accelerator accelerator) => acc = accelerator;
+
+    /// <summary>The accelerator the kernels run on.</summary>
+    public Accelerator Accelerator => acc;
+
+
+    private TDelegate K<TDelegate>(string key, Func<Accelerator, TDelegate> load) where TDelegate : Delegate =>
+        (TDelegate)kernels.GetOrAdd(key, _ => load(acc));
+
+    /// <summary>A device copy of small int metadata, cached by content.</summary>
+    public ArrayView<int> Meta(int[] data)
+    {
+        var key = string.Join(",", data);
+        if (metas.Count > 8192) ClearCaches();
+        return metas.GetOrAdd(key, _ => acc.Allocate1D(data)).View;
+    }
+
+    private ArrayView<double> Doubles(double[] data)
+    {
+        var key = string.Join(",", data.Select(d => BitConverter.DoubleToInt64Bits(d)));
+        if (doubles.Count > 8192) ClearCaches();
+        return doubles.GetOrAdd(key, _ => acc.Allocate1D(data)).View;
+    }
+
+    private void ClearCaches()
+    {
+        acc.Synchronize();
+        foreach (var b in metas.Values) b.Dispose();
+        metas.Clear();
+        foreach (var b in doubles.Values) b.Dispose();
+        doubles.Clear();
+    }
+
+    /// <summary>Waits for every launched kernel.</summary>
+    public void Synchronize() => acc.Synchronize();
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        ClearCaches();
+    }
+
+    private static string Tn(int dtype) => dtype switch { 0 => "f32", 1 => "f64", 2 => "i32", 3 => "i64", 4 => "bool", _ => throw new ArgumentException($"unknown dtype code {dtype}") };
+
+    /// <summary>Dispatches a generic action over the element type and its operations.</summary>
+    private interface ITyped { void Run<T, O>() where T : unmanaged where O : struct, INumOps<T>; }
+
+    private static void Dispatch<V>(int dtype, V v) where V : ITyped
+    {
+        switch (dtype)
+        {
+            case 0: v.Run<float, F32Ops>(); break;
+            case 1: v.Run<double, F64Ops>(); break;
+            case 2: v.Run<int, I32Ops>(); break;
+            case 3: v.Run<long, I64Ops>(); break;
+            case 4: v.Run<byte, BoolOps>(); break;
+            default: throw new ArgumentException($"unknown dtype code {dtype}");
+        }
+    }
+
+    // ---- elementwise ----
+
+    private readonly struct UnaryR(KernelLauncher l, ArrayView<byte> x, ArrayView<byte> y, int op, int n) : ITyped
+    {
+        public void Run<T, O>() where T : unmanaged where O : struct, INumOps<T> =>
+            l.K("unary" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, int>(DeviceKernels.Unary<T, O>))
+                (n, x.Cast<T>(), y.Cast<T>(), op);
+    }
+
+    /// <summary>y = f(x) for a UnaryKind code.</summary>
+    public void Unary(int dtype, ArrayView<byte> x, ArrayView<byte> y, int op, int n)
+    {
+        if (n > 0) Dispatch(dtype, new UnaryR(this, x, y, op, n));
+    }
+
+    private readonly struct BinaryR(KernelLauncher l, ArrayView<byte> a, ArrayView<byte> b, ArrayView<byte> y, ArrayView<int> meta, int op, int n, bool compare) : ITyped
+    {
+        public void Run<T, O>() where T : unmanaged where O : struct, INumOps<T>
+        {
+            if (compare)
+                l.K("compare" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<byte>, ArrayView<int>, int>(DeviceKernels.Compare<T, O>))
+                    (n, a.Cast<T>(), b.Cast<T>(), y, meta, op);
+            else
+                l.K("binary" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<int>, int>(DeviceKernels.Binary<T, O>))
+                    (n, a.Cast<T>(), b.Cast<T>(), y.Cast<T>(), meta, op);
+        }
+    }
+
+    /// <summary>y = a op b with broadcasting (meta: rank, out dims, a strides, b strides).</summary>
+    public void Binary(int dtype, ArrayView<byte> a, ArrayView<byte> b, ArrayView<byte> y, int[] meta, int op, int n)
+    {
+        if (n > 0) Dispatch(dtype, new BinaryR(this, a, b, y, Meta(meta), op, n, false));
+    }
+
+    /// <summary>y (bool) = a cmp b with broadcasting.</summary>
+    public void Compare(int dtype, ArrayView<byte> a, ArrayView<byte> b, ArrayView<byte> y, int[] meta, int op, int n)
+    {
+        if (n > 0) Dispatch(dtype, new BinaryR(this, a, b, y, Meta(meta), op, n, true));
+    }
+
+    /// <summary>Logical and/or/xor (op 0/1/2) over bools with broadcasting.</summary>
+    public void Logical(ArrayView<byte> a, ArrayView<byte> b, ArrayView<byte> y, int[] meta, int op, int n)
+    {
+        if (n > 0)
+            K("logical", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, ArrayView<int>, int>(DeviceKernels.Logical))
+                (n, a, b, y, Meta(meta), op);
+    }
+
+    /// <summary>Logical not.</summary>
+    public void Not(ArrayView<byte> x, ArrayView<byte> y, int n)
+    {
+        if (n > 0)
+            K("not", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<byte>>(DeviceKernels.Not))(n, x, y);
+    }
+
+    private readonly struct WhereR(KernelLauncher l, ArrayView<byte> c, ArrayView<byte> a, ArrayView<byte> b, ArrayView<byte> y, ArrayView<int> meta, int n) : ITyped
+    {
+        public void Run<T, O>() where T : unmanaged where O : struct, INumOps<T> =>
+            l.K("where" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<int>>(DeviceKernels.Where<T>))
+                (n, c, a.Cast<T>(), b.Cast<T>(), y.Cast<T>(), meta);
+    }
+
+    /// <summary>y = c ? a : b with broadcasting (meta: rank, dims, c, a, b strides).</summary>
+    public void Where(int dtype, ArrayView<byte> c, ArrayView<byte> a, ArrayView<byte> b, ArrayView<byte> y, int[] meta, int n)
+    {
+        if (n > 0) Dispatch(dtype, new WhereR(this, c, a, b, y, Meta(meta), n));
+    }
+
+    private readonly struct CastOut<TI, OI>(KernelLauncher l, ArrayView<byte> x, ArrayView<byte> y, int n) : ITyped
+        where TI : unmanaged where OI : struct, INumOps<TI>
+    {
+        public void Run<T, O>() where T : unmanaged where O : struct, INumOps<T> =>
+            l.K("cast" + typeof(TI).Name + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TI>, ArrayView<T>>(DeviceKernels.Cast<TI, OI, T, O>))
+                (n, x.Cast<TI>(), y.Cast<T>());
+    }
+
+    private readonly struct CastIn(KernelLauncher l, ArrayView<byte> x, ArrayView<byte> y, int target, int n) : ITyped
+    {
+        public void Run<T, O>() where T : unmanaged where O : struct, INumOps<T> => Dispatch(target, new CastOut<T, O>(l, x, y, n));
+    }
+
+    /// <summary>y = x converted from one dtype to another (floats to ints truncate toward zero).</summary>
+    public void Cast(int from, int to, ArrayView<byte> x, ArrayView<byte> y, int n)
+    {
+        if (n == 0) return;
+        if (from == 3 && to == 2)
+            K("i64i32", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<long>, ArrayView<int>>(DeviceKernels.CastI64ToI32))(n, x.Cast<long>(), y.Cast<int>());
+        else if (from == 2 && to == 3)
+            K("i32i64", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<long>>(DeviceKernels.CastI32ToI64))(n, x.Cast<int>(), y.Cast<long>());
+        else Dispatch(from, new CastIn(this, x, y, to, n));
+    }
+
+    private readonly struct FillR(KernelLauncher l, ArrayView<byte> y, double v, double step, bool arange, int n) : ITyped
+    {
+        public void Run<T, O>() where T : unmanaged where O : struct, INumOps<T>
+        {
+            if (arange)
+                l.K("arange" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, double, double>(DeviceKernels.Arange<T, O>))
+                    (n, y.Cast<T>(), v, step);
+            else
+                l.K("fill" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, double>(DeviceKernels.Fill<T, O>))
+                    (n, y.Cast<T>(), v);
+        }
+    }
+
+    /// <summary>Every element of y set to v.</summary>
+    public void Fill(int dtype, ArrayView<byte> y, double v, int n)
+    {
+        if (n > 0) Dispatch(dtype, new FillR(this, y, v, 0, false, n));
+    }
+
+    /// <summary>y[i] = start + i step.</summary>
+    public void Arange(int dtype, ArrayView<byte> y, double start, double step, int n)
+    {
+        if (n > 0) Dispatch(dtype, new FillR(this, y, start, step, true, n));
+    }
+
+    /// <summary>Strided copy over the meta's shape (operands src, dst), by element size.</summary>
+    public void Copy(int elemSize, ArrayView<byte> src, ArrayView<byte> dst, int[] meta, int srcOff, int dstOff, int n)
+    {
+        if (n == 0) return;
+        var m = Meta(meta);
+        switch (elemSize)
+        {
+            case 1:
+                K("copy1", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<int>, int, int>(DeviceKernels.Copy<byte>))(n, src, dst, m, srcOff, dstOff);
+                break;
+            case 4:
+                K("copy4", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int>(DeviceKernels.Copy<int>))(n, src.Cast<int>(), dst.Cast<int>(), m, srcOff, dstOff);
+                break;
+            default:
+                K("copy8", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<long>, ArrayView<long>, ArrayView<int>, int, int>(DeviceKernels.Copy<long>))(n, src.Cast<long>(), dst.Cast<long>(), m, srcOff, dstOff);
+                break;
+        }
+    }
+
+    // ---- reductions ----
+
+    private readonly struct ReduceR(KernelLauncher l, int kind, ArrayView<byte> x, ArrayView<byte> y, ArrayView<long> idx, int n, int inner, int flag, int count) : ITyped
+    {
+        public void Run<T, O>() where T : unmanaged where O : struct, INumOps<T>
+        {
+            switch (kind)
+            {
+                case 0:
+                    l.K("sum" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, int, int>(DeviceKernels.Sum<T, O>))
+                        (count, x.Cast<T>(), y.Cast<T>(), n, inner);
+                    break;
+                case 1:
+                    l.K("extreme" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<long>, int, int, int>(DeviceKernels.Extreme<T, O>))
+                        (count, x.Cast<T>(), y.Cast<T>(), idx, n, inner, flag);
+                    break;
+                default:
+                    l.K("cumsum" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, int, int, int>(DeviceKernels.CumSum<T, O>))
+                        (count, x.Cast<T>(), y.Cast<T>(), n, inner, flag);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>y[o, i] = sum_j x[o, j, i] over a [outer, n, inner] layout.</summary>
+    public void Sum(int dtype, ArrayView<byte> x, ArrayView<byte> y, int outer, int n, int inner)
+    {
+        if (outer * inner > 0) Dispatch(dtype, new ReduceR(this, 0, x, y, default, n, inner, 0, outer * inner));
+    }
+
+    /// <summary>Max (isMax) or min values and int64 indices along the middle dim of [outer, n, inner].</summary>
+    public void Extreme(int dtype, ArrayView<byte> x, ArrayView<byte> y, ArrayView<byte> idx, int outer, int n, int inner, bool isMax)
+    {
+        if (outer * inner > 0) Dispatch(dtype, new ReduceR(this, 1, x, y, idx.Cast<long>(), n, inner, isMax ? 1 : 0, outer * inner));
+    }
+
+    /// <summary>Inclusive prefix sums along the middle dim of [outer, n, inner].</summary>
+    public void CumSum(int dtype, ArrayView<byte> x, ArrayView<byte> y, int outer, int n, int inner, bool reverse)
+    {
+        if (outer * inner > 0 && n > 0) Dispatch(dtype, new ReduceR(this, 2, x, y, default, n, inner, reverse ? 1 : 0, outer * inner));
+    }
+
+    // ---- GEMM ----
+
+    private readonly struct GemmR(KernelLauncher l, ArrayView<byte> a, ArrayView<byte> b, ArrayView<byte> c, ArrayView<int> p, double alpha, double beta, int count) : ITyped
+    {
+        public void Run<T, O>() where T : unmanaged where O : struct, INumOps<T> =>
+            l.K("gemm" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<int>, double, double>(DeviceKernels.Gemm<T, O>))
+                (count, a.Cast<T>(), b.Cast<T>(), c.Cast<T>(), p, alpha, beta);
+    }
+
+    /// <summary>
+    /// The cuBLAS strided-batched GEMM contract (column-major) on device views:
+    /// p = [transa, transb, m, n, k, lda, ldb, ldc, strideA, strideB, strideC, offA, offB, offC], batch calls.
+    /// </summary>
+    public void GemmStridedBatched(int dtype, ArrayView<byte> a, ArrayView<byte> b, ArrayView<byte> c, int[] p, double alpha, double beta, int batch)
+    {
+        int count = p[2] * p[3] * batch;
+        if (count > 0) Dispatch(dtype, new GemmR(this, a, b, c, Meta(p), alpha, beta, count));
+    }
+
+    // ---- indexing ----
+
+    private readonly struct IndexR(KernelLauncher l, int kind, ArrayView<byte> x, ArrayView<long> index, ArrayView<byte> y, ArrayView<int> meta, int dim, int n, int k, int inner, int count) : ITyped
+    {
+        public void Run<T, O>() where T : unmanaged where O : struct, INumOps<T>
+        {
+            switch (kind)
+            {
+                case 0:
+                    l.K("gather" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, ArrayView<int>, int>(DeviceKernels.Gather<T>))
+                        (count, x.Cast<T>(), index, y.Cast<T>(), meta, dim);
+                    break;
+                case 1: // x is the destination y, y is src
+                    l.K("scatteradd" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, ArrayView<int>, int>(DeviceKernels.ScatterAdd<T, O>))
+                        (count, x.Cast<T>(), index, y.Cast<T>(), meta, dim);
+                    break;
+                case 2:
+                    l.K("indexselect" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, int, int, int>(DeviceKernels.IndexSelect<T>))
+                        (count, x.Cast<T>(), index, y.Cast<T>(), n, k, inner);
+                    break;
+                default:
+                    l.K("indexadd" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, int, int, int>(DeviceKernels.IndexAdd<T, O>))
+                        (count, x.Cast<T>(), index, y.Cast<T>(), n, k, inner);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>torch.gather (meta: rank, index dims, x strides).</summary>
+    public void Gather(int dtype, ArrayView<byte> x, ArrayView<byte> index, ArrayView<byte> y, int[] meta, int dim, int count)
+    {
+        if (count > 0) Dispatch(dtype, new IndexR(this, 0, x, index.Cast<long>(), y, Meta(meta), dim, 0, 0, 0, count));
+    }
+
+    /// <summary>torch.scatter_add into y (meta: rank, index dims, y strides, src strides).</summary>
+    public void ScatterAdd(int dtype, ArrayView<byte> y, ArrayView<byte> index, ArrayView<byte> src, int[] meta, int dim, int count)
+    {
+        if (count > 0) Dispatch(dtype, new IndexR(this, 1, y, index.Cast<long>(), src, Meta(meta), dim, 0, 0, 0, count));
+    }
+
+    /// <summary>torch.index_select over [outer, n, inner] with k indices.</summary>
+    public void IndexSelect(int dtype, ArrayView<byte> x, ArrayView<byte> index, ArrayView<byte> y, int outer, int n, int k, int inner)
+    {
+        if (outer * k * inner > 0) Dispatch(dtype, new IndexR(this, 2, x, index.Cast<long>(), y, default, 0, n, k, inner, outer * k * inner));
+    }
+
+    /// <summary>torch.index_add into y [outer, n, inner] of src [outer, k, inner].</summary>
+    public void IndexAdd(int dtype, ArrayView<byte> y, ArrayView<byte> index, ArrayView<byte> src, int outer, int n, int k, int inner)
+    {
+        if (outer * k * inner > 0) Dispatch(dtype, new IndexR(this, 3, y, index.Cast<long>(), src, default, 0, n, k, inner, outer * k * inner));
+    }
+
+    // ---- fused ----
+
+    private readonly struct FusedR(KernelLauncher l, int kind, ArrayView<byte> a, ArrayView<byte> b, ArrayView<byte> c, ArrayView<byte> d, ArrayView<byte> e, ArrayView<byte> f, ArrayView<double> h, int count) : ITyped
+    {
+        public void Run<T, O>() where T : unmanaged where O : struct, INumOps<T>
+        {
+            switch (kind)
+            {
+                case 0:
+                    l.K("adam" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>>(DeviceKernels.AdamStep<T, O>))
+                        (count, a.Cast<T>(), b.Cast<T>(), c.Cast<T>(), d.Cast<T>(), e.Cast<T>(), f.Cast<T>(), h);
+                    break;
+                case 1:
+                    l.K("gelu" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>>(DeviceKernels.GeluTanh<T, O>))
+                        (count, a.Cast<T>(), b.Cast<T>());
+                    break;
+                case 2:
+                    l.K("gelub" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>>(DeviceKernels.GeluTanhBackward<T, O>))
+                        (count, a.Cast<T>(), b.Cast<T>(), c.Cast<T>());
+                    break;
+                default:
+                    l.K("addinto" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>>(DeviceKernels.AddInto<T, O>))
+                        (count, a.Cast<T>(), b.Cast<T>());
+                    break;
+            }
+        }
+    }
+
+    /// <summary>One fused Adam step: (m', v', update) from the gradient g and the moments m, v.</summary>
+    public void AdamStep(int dtype, ArrayView<byte> g, ArrayView<byte> m, ArrayView<byte> v, ArrayView<byte> m2, ArrayView<byte> v2, ArrayView<byte> u, double b1, double b2, double eps, double bc1, double bc2, int n)
+    {
+        if (n > 0) Dispatch(dtype, new FusedR(this, 0, g, m, v, m2, v2, u, Doubles([b1, b2, eps, bc1, bc2]), n));
+    }
+
+    /// <summary>y = gelu_tanh(x).</summary>
+    public void GeluTanh(int dtype, ArrayView<byte> x, ArrayView<byte> y, int n)
+    {
+        if (n > 0) Dispatch(dtype, new FusedR(this, 1, x, y, default, default, default, default, default, n));
+    }
+
+    /// <summary>y = g * gelu_tanh'(x).</summary>
+    public void GeluTanhBackward(int dtype, ArrayView<byte> x, ArrayView<byte> g, ArrayView<byte> y, int n)
+    {
+        if (n > 0) Dispatch(dtype, new FusedR(this, 2, x, g, y, default, default, default, default, n));
+    }
+
+    /// <summary>y += x elementwise.</summary>
+    public void AddInto(int dtype, ArrayView<byte> y, ArrayView<byte> x, int n)
+    {
+        if (n > 0) Dispatch(dtype, new FusedR(this, 3, y, x, default, default, default, default, default, n));
+    }
+
+    // ---- random ----
+
+    /// <summary>Uniform [0, 1) fills, bit-identical with the CPU backend for the same key.</summary>
+    public void RandomUniform(int dtype, ArrayView<byte> y, uint k0, uint k1, int n)
+    {
+        if (n == 0) return;
+        if (dtype == 0)
+            K("uf32", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, uint, uint>(DeviceKernels.UniformF32))(n, y.Cast<float>(), k0, k1);
+        else
+            K("uf64", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, uint, uint>(DeviceKernels.UniformF64))(n, y.Cast<double>(), k0, k1);
+    }
+
+    /// <summary>Standard normal fills (Box-Muller), the CPU backend's numbers for the same key.</summary>
+    public void RandomNormal(int dtype, ArrayView<byte> y, uint k0, uint k1, int n)
+    {
+        int pairs = (n + 1) / 2;
+        if (n == 0) return;
+        if (dtype == 0)
+            K("nf32", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, uint, uint, int>(DeviceKernels.NormalF32))(pairs, y.Cast<float>(), k0, k1, n);
+        else
+            K("nf64", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, uint, uint, int>(DeviceKernels.NormalF64))(pairs, y.Cast<double>(), k0, k1, n);
+    }
+}
