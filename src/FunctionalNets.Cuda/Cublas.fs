@@ -157,4 +157,5 @@ type internal CublasHandle private (handle: nativeint) =
             |> check "cublasSgemmStridedBatched"
 
     interface IDisposable with
-        member _.Dispose() = CublasNative.cublasDestroy handle |> ignore
+        member _.Dispose() =
+            CublasNative.cublasDestroy handle |> ignore

@@ -19,14 +19,21 @@ module Cuda =
     /// Off by default; takes effect for devices initialised afterwards.
     let allowTf32 (allow: bool) = DeviceRuntimes.allowTf32 <- allow
 
+    let private backendGate = obj ()
+
     /// The backend of CUDA device n, created and registered with Backends at first use. On a machine without a
     /// GPU (and without the simulator switch) this raises an exception that says what was expected, what was
     /// found and what to do; the process can go on using the CPU.
     let backend (index: int) : CudaBackend =
         let device = Device.Cuda index
 
-        lock DeviceRuntimes.all (fun () ->
-            match (try Some(Backends.get device) with :? InvalidOperationException -> None) with
+        lock backendGate (fun () ->
+            match
+                (try
+                    Some(Backends.get device)
+                 with :? InvalidOperationException ->
+                     None)
+            with
             | Some(:? CudaBackend as b) -> b
             | _ ->
                 let b = CudaBackend(DeviceRuntimes.get index)
@@ -46,7 +53,8 @@ module Cuda =
     let memoryStats (index: int) = (DeviceRuntimes.get index).Pool.Stats
 
     /// Frees the cached (unused) device buffers of device n.
-    let emptyCache (index: int) = (DeviceRuntimes.get index).Pool.EmptyCache()
+    let emptyCache (index: int) =
+        (DeviceRuntimes.get index).Pool.EmptyCache()
 
     /// Contract members the CUDA backend still computes on the CPU backend with a copy each way (a documented
     /// gap: correct everywhere, slow on a GPU).
@@ -80,14 +88,21 @@ module Cuda =
         line (
             sprintf
                 "FunctionalNets.Cuda: simulator %s (Cuda.useSimulator or FUNCTIONALNETS_CUDA_SIMULATE=1)"
-                (if isSimulated () then "ON: Device.Cuda n runs on ILGPU's CPU accelerator" else "off")
+                (if isSimulated () then
+                     "ON: Device.Cuda n runs on ILGPU's CPU accelerator"
+                 else
+                     "off")
         )
 
         line (
             sprintf
                 "FUNCTIONALNETS_CUDA_LIBS=%s CUDA_PATH=%s"
-                (Environment.GetEnvironmentVariable "FUNCTIONALNETS_CUDA_LIBS" |> Option.ofObj |> Option.defaultValue "(unset)")
-                (Environment.GetEnvironmentVariable "CUDA_PATH" |> Option.ofObj |> Option.defaultValue "(unset)")
+                (Environment.GetEnvironmentVariable "FUNCTIONALNETS_CUDA_LIBS"
+                 |> Option.ofObj
+                 |> Option.defaultValue "(unset)")
+                (Environment.GetEnvironmentVariable "CUDA_PATH"
+                 |> Option.ofObj
+                 |> Option.defaultValue "(unset)")
         )
 
         for lib in [ "cuda"; "cublas"; "cublasLt"; "cudnn" ] do
@@ -103,7 +118,11 @@ module Cuda =
                     rt.CublasNote
             )
 
-        line ("Host fallbacks (CPU backend, copied each way): " + String.Join(", ", hostFallbacks))
+        line (
+            "Host fallbacks (CPU backend, copied each way): "
+            + String.Join(", ", hostFallbacks)
+        )
+
         sb.ToString()
 
     /// Describe as a method name for C# callers.

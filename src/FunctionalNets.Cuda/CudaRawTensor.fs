@@ -13,12 +13,20 @@ type internal CudaStorage(rt: DeviceRuntime, buffer: MemoryBuffer1D<byte, Stride
 
     member _.View: ArrayView<byte> =
         if released then
-            invalidOp
-                "This CUDA tensor's memory was released when its Scope ended; keep it by returning it from the scope."
+            raise (
+                ReleasedTensorException
+                    "This CUDA tensor's memory was released when the Scope that created it ended; return it from the scope to keep it."
+            )
 
         buffer.View.BaseView
 
     member _.Runtime = rt
+
+    /// New storage of at least bytes, owned by the innermost open Scope.
+    static member Rent(rt: DeviceRuntime, bytes: int64) =
+        let s = CudaStorage(rt, rt.Pool.Rent bytes)
+        ScopeFrame.Track s
+        s
 
     interface IScopedStorage with
         member _.Release() =
@@ -47,7 +55,7 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
 
     member internal t.New(s: Shape, d: DType) =
         let bytes = max 1L (int64 s.Numel * int64 d.SizeInBytes)
-        CudaRawTensor(CudaStorage(t.Rt, t.Rt.Pool.Rent bytes), s, d, backend)
+        CudaRawTensor(CudaStorage.Rent(t.Rt, bytes), s, d, backend)
 
     /// This operand as a tensor of the same device, or a clear error naming both devices.
     member internal t.Of(r: RawTensor, op: string) : CudaRawTensor =
@@ -372,8 +380,15 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
 
     /// dst[dstOff + dstStrides . c] = src[srcOff + srcStrides . c] over dims.
     member internal t.StridedCopy
-        (src: CudaRawTensor, srcOff: int, srcStrides: int[], dst: CudaRawTensor, dstOff: int, dstStrides: int[], dims: int[])
-        =
+        (
+            src: CudaRawTensor,
+            srcOff: int,
+            srcStrides: int[],
+            dst: CudaRawTensor,
+            dstOff: int,
+            dstStrides: int[],
+            dims: int[]
+        ) =
         let n = Array.fold (*) 1 dims
         let meta = Array.concat [ [| dims.Length |]; dims; srcStrides; dstStrides ]
         t.L.Copy(dtype.SizeInBytes, src.View, dst.View, meta, srcOff, dstOff, n)
@@ -415,7 +430,17 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
             offset <- offset + starts[d] * st[d]
 
         let y = t.New(Shape.Create sizes, dtype)
-        t.StridedCopy(t, offset, Array.init st.Length (fun d -> st[d] * steps[d]), y, 0, Shape.contiguousStrides y.Shape, sizes)
+
+        t.StridedCopy(
+            t,
+            offset,
+            Array.init st.Length (fun d -> st[d] * steps[d]),
+            y,
+            0,
+            Shape.contiguousStrides y.Shape,
+            sizes
+        )
+
         y :> RawTensor
 
     override t.SliceScatter(fullShape, starts, steps) =
@@ -454,7 +479,10 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
         let ix = t.Of(index, "gather")
         t.CheckIndex("gather", ix, shape[dim])
         let y = t.New(ix.Shape, dtype)
-        let meta = Array.concat [ [| ix.Shape.Rank |]; ix.Shape.ToArray(); Shape.contiguousStrides shape ]
+
+        let meta =
+            Array.concat [ [| ix.Shape.Rank |]; ix.Shape.ToArray(); Shape.contiguousStrides shape ]
+
         t.L.Gather(CudaRawTensor.Code dtype, t.View, ix.View, y.View, meta, dim, ix.Shape.Numel)
         y :> RawTensor
 
@@ -683,7 +711,7 @@ and [<Sealed>] CudaBackend internal (rt: DeviceRuntime) as this =
 
     let alloc (shape: Shape) (dtype: DType) =
         let bytes = max 1L (int64 shape.Numel * int64 dtype.SizeInBytes)
-        CudaRawTensor(CudaStorage(rt, rt.Pool.Rent bytes), shape, dtype, this)
+        CudaRawTensor(CudaStorage.Rent(rt, bytes), shape, dtype, this)
 
     member internal _.Runtime = rt
     /// True when this device runs on ILGPU's CPU accelerator (Cuda.useSimulator or FUNCTIONALNETS_CUDA_SIMULATE).

@@ -27,7 +27,9 @@ type MemoryStats =
 /// of their size when a Scope releases them, so a training loop stops allocating after its first step. Reuse is
 /// stream-ordered (one stream per device), so a buffer can be handed out again before earlier kernels finish.
 type internal DevicePool(acc: Accelerator) =
-    let buckets = ConcurrentDictionary<int64, ConcurrentBag<MemoryBuffer1D<byte, Stride1D.Dense>>>()
+    let buckets =
+        ConcurrentDictionary<int64, ConcurrentBag<MemoryBuffer1D<byte, Stride1D.Dense>>>()
+
     let mutable inUse = 0L
     let mutable cached = 0L
     let mutable hits = 0L
@@ -128,67 +130,72 @@ module internal DeviceRuntimes =
 
             simulate <- v)
 
-    let private create (index: int) : DeviceRuntime =
+    /// A runtime on ILGPU's CPU accelerator.
+    let createSimulated (index: int) : DeviceRuntime =
+        let ctx =
+            Context.Create(fun b -> b.CPU().EnableAlgorithms().Optimize(OptimizationLevel.O1) |> ignore)
+
+        let acc = ctx.CreateCPUAccelerator(0, CPUAcceleratorMode.Parallel) :> Accelerator
+
+        {
+            Index = index
+            Context = ctx
+            Accelerator = acc
+            Launcher = new KernelLauncher(acc)
+            Pool = DevicePool acc
+            Simulated = true
+            Cublas = None
+            CublasNote = "simulated device: GEMM runs the cuBLAS call contract in an ILGPU kernel"
+        }
+
+    /// A runtime on CUDA GPU n, or a clear error naming what was expected and found and what to do.
+    let createReal (index: int) : DeviceRuntime =
         NativeLibraries.registerIlgpuResolver () |> ignore
 
-        if simulate then
-            let ctx =
-                Context.Create(fun b -> b.CPU().EnableAlgorithms().Optimize(OptimizationLevel.O1) |> ignore)
+        let ctx =
+            try
+                Context.Create(fun b -> b.Cuda().EnableAlgorithms().Optimize(OptimizationLevel.O2) |> ignore)
+            with e ->
+                invalidOp (sprintf "Device.Cuda %d: ILGPU could not initialise CUDA (%s)." index e.Message)
 
-            let acc = ctx.CreateCPUAccelerator(0, CPUAcceleratorMode.Parallel) :> Accelerator
+        let devices = ctx.GetCudaDevices()
 
-            {
-                Index = index
-                Context = ctx
-                Accelerator = acc
-                Launcher = new KernelLauncher(acc)
-                Pool = DevicePool acc
-                Simulated = true
-                Cublas = None
-                CublasNote = "simulated device: GEMM runs the cuBLAS call contract in an ILGPU kernel"
-            }
-        else
-            let ctx =
-                try
-                    Context.Create(fun b -> b.Cuda().EnableAlgorithms().Optimize(OptimizationLevel.O2) |> ignore)
-                with e ->
-                    invalidOp (sprintf "Device.Cuda %d: ILGPU could not initialise CUDA (%s)." index e.Message)
+        if index < 0 || index >= devices.Count then
+            ctx.Dispose()
+            let driver = NativeLibraries.probe "cuda"
 
-            let devices = ctx.GetCudaDevices()
+            invalidOp (
+                sprintf
+                    "Device.Cuda %d: expected an NVIDIA GPU with a working driver, found %d CUDA device(s). %s%sTo run the CUDA backend on the CPU for testing, set FUNCTIONALNETS_CUDA_SIMULATE=1 or call Cuda.useSimulator () before creating tensors; otherwise keep using Device.Cpu. Cuda.describe () lists every path tried."
+                    index
+                    devices.Count
+                    (match driver.Found with
+                     | Some f -> sprintf "The driver library loaded from %s. " f
+                     | None -> "No CUDA driver library (libcuda.so.1) was found. ")
+                    Environment.NewLine
+            )
 
-            if index < 0 || index >= devices.Count then
-                ctx.Dispose()
-                let driver = NativeLibraries.probe "cuda"
+        let acc = ctx.CreateCudaAccelerator(index) :> Accelerator
+        let stream = (acc.DefaultStream :?> CudaStream).StreamPtr
 
-                invalidOp (
-                    sprintf
-                        "Device.Cuda %d: expected an NVIDIA GPU with a working driver, found %d CUDA device(s). %s%sTo run the CUDA backend on the CPU for testing, set FUNCTIONALNETS_CUDA_SIMULATE=1 or call Cuda.useSimulator () before creating tensors; otherwise keep using Device.Cpu. Cuda.describe () lists every path tried."
-                        index
-                        devices.Count
-                        (match driver.Found with
-                         | Some f -> sprintf "The driver library loaded from %s. " f
-                         | None -> "No CUDA driver library (libcuda.so.1) was found. ")
-                        Environment.NewLine
-                )
+        let cublas, note =
+            match CublasHandle.TryCreate(stream, allowTf32) with
+            | Ok h -> Some h, "cuBLAS"
+            | Error why -> None, "cuBLAS not found, GEMM runs the ILGPU kernel: " + why
 
-            let acc = ctx.CreateCudaAccelerator(index) :> Accelerator
-            let stream = (acc.DefaultStream :?> CudaStream).StreamPtr
+        {
+            Index = index
+            Context = ctx
+            Accelerator = acc
+            Launcher = new KernelLauncher(acc)
+            Pool = DevicePool acc
+            Simulated = false
+            Cublas = cublas
+            CublasNote = note
+        }
 
-            let cublas, note =
-                match CublasHandle.TryCreate(stream, allowTf32) with
-                | Ok h -> Some h, "cuBLAS"
-                | Error why -> None, "cuBLAS not found, GEMM runs the ILGPU kernel: " + why
-
-            {
-                Index = index
-                Context = ctx
-                Accelerator = acc
-                Launcher = new KernelLauncher(acc)
-                Pool = DevicePool acc
-                Simulated = false
-                Cublas = cublas
-                CublasNote = note
-            }
+    let private create (index: int) =
+        if simulate then createSimulated index else createReal index
 
     /// The runtime for device n, created at first use.
     let get (index: int) =

@@ -41,9 +41,7 @@ module GemmPlan =
     /// the rest (partial broadcasting such as [2; 1] x [1; 3]) become one call per remaining batch index.
     let matmul (left: int[]) (transLeft: bool) (right: int[]) (transRight: bool) : GemmPlan =
         if left.Length < 2 || right.Length < 2 then
-            invalidArg
-                "left"
-                (sprintf "matmul plan: both operands need rank >= 2, got %A and %A." left right)
+            invalidArg "left" (sprintf "matmul plan: both operands need rank >= 2, got %A and %A." left right)
 
         let rl, cl = left[left.Length - 2], left[left.Length - 1]
         let rr, cr = right[right.Length - 2], right[right.Length - 1]
@@ -63,17 +61,20 @@ module GemmPlan =
         let lb = left[.. left.Length - 3]
         let rb = right[.. right.Length - 3]
         let rank = max lb.Length rb.Length
-        let pad (b: int[]) = Array.append (Array.create (rank - b.Length) 1) b
+
+        let pad (b: int[]) =
+            Array.append (Array.create (rank - b.Length) 1) b
+
         let lb, rb = pad lb, pad rb
 
         let ob =
             Array.init rank (fun d ->
-                if lb[d] = rb[d] || rb[d] = 1 then lb[d]
-                elif lb[d] = 1 then rb[d]
+                if lb[d] = rb[d] || rb[d] = 1 then
+                    lb[d]
+                elif lb[d] = 1 then
+                    rb[d]
                 else
-                    invalidArg
-                        "right"
-                        (sprintf "matmul plan: batch dims %A and %A do not broadcast." left right))
+                    invalidArg "right" (sprintf "matmul plan: batch dims %A and %A do not broadcast." left right))
 
         // Element strides of each operand's batch dims over the output batch dims (0 where broadcast).
         let batchStrides (b: int[]) (matrix: int) =
@@ -186,10 +187,16 @@ module GemmPlan =
 
                     for l in 0 .. c.K - 1 do
                         let av =
-                            if c.TransA then a[oa + l + i * c.Lda] else a[oa + i + l * c.Lda]
+                            if c.TransA then
+                                a[oa + l + i * c.Lda]
+                            else
+                                a[oa + i + l * c.Lda]
 
                         let bv =
-                            if c.TransB then b[ob + j + l * c.Ldb] else b[ob + l + j * c.Ldb]
+                            if c.TransB then
+                                b[ob + j + l * c.Ldb]
+                            else
+                                b[ob + l + j * c.Ldb]
 
                         acc <- acc + av * bv
 
@@ -200,3 +207,7 @@ module GemmPlan =
                             c.Alpha * acc
                         else
                             c.Alpha * acc + c.Beta * cOut[idx]
+
+module internal AssemblyInfo =
+    [<assembly: System.Runtime.CompilerServices.InternalsVisibleTo("FunctionalNets.Cuda.Tests")>]
+    do ()

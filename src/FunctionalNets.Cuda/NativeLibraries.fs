@@ -39,7 +39,13 @@ module NativeLibraries =
             match library with
             | "cuda" -> [ "libcuda.so.1"; "libcuda.so" ]
             | "cublas" -> [ "libcublas.so.13"; "libcublas.so.12"; "libcublas.so.11"; "libcublas.so" ]
-            | "cublasLt" -> [ "libcublasLt.so.13"; "libcublasLt.so.12"; "libcublasLt.so.11"; "libcublasLt.so" ]
+            | "cublasLt" ->
+                [
+                    "libcublasLt.so.13"
+                    "libcublasLt.so.12"
+                    "libcublasLt.so.11"
+                    "libcublasLt.so"
+                ]
             | "cudnn" -> [ "libcudnn.so.9"; "libcudnn.so" ]
             | other -> [ "lib" + other + ".so" ]
 

@@ -1,0 +1,56 @@
+/// A tiny MLP trained a few steps with Adam on the simulated device ends where the CPU run ends.
+module FunctionalNets.Cuda.Tests.TrainingTests
+
+open System
+open Xunit
+open FunctionalNets
+open FunctionalNets.Nn
+open FunctionalNets.Cuda.Tests.Sim
+
+let private train (device: Device) =
+    let model = Layer.sequential [ Layers.linear 6 8; Layers.relu; Layers.linear 8 3 ]
+    let tx = Optim.adam 1e-2
+    let old = Defaults.Device
+    Defaults.Device <- device
+
+    try
+        let mutable ts = Train.init model [ 4; 6 ] tx (Key.create 7L)
+
+        let x =
+            Tensor.create (Array2D.init 4 6 (fun i j -> float32 (sin (float (i * 6 + j)))), device = device)
+
+        let y = Tensor.create ([ 0L; 2L; 1L; 2L ], device = device)
+        let mutable losses = []
+
+        for _ in 1..5 do
+            let next, logs =
+                Train.trainStep model Losses.crossEntropy tx ts { Input = x; Target = y }
+
+            ts <- next
+            losses <- logs["loss"] :: losses
+
+        List.rev losses,
+        PTree.leaves ts.Params
+        |> List.map (fun (_, t: Tensor) -> t.Raw.ToArray() :?> float32[])
+    finally
+        Defaults.Device <- old
+
+[<Fact>]
+let ``an MLP trained 5 Adam steps on the simulated device ends within tolerance of the CPU`` () =
+    let g = gpu ()
+    let lossCpu, pCpu = train Device.Cpu
+    let lossGpu, pGpu = train g.Device
+
+    List.iter2
+        (fun (a: float) (b: float) -> Assert.True(abs (a - b) < 1e-4, sprintf "loss %g vs %g" a b))
+        lossCpu
+        lossGpu
+
+    Assert.True(List.last lossCpu < List.head lossCpu, "the CPU run learns")
+
+    List.iter2
+        (fun (a: float32[]) (b: float32[]) ->
+            for i in 0 .. a.Length - 1 do
+                Assert.True(abs (a[i] - b[i]) < 1e-4f, sprintf "param %d: %g vs %g" i a[i] b[i]))
+        pCpu
+        pGpu
