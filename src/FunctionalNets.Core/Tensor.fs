@@ -128,7 +128,12 @@ module TensorCore =
                 tag <- x.NestingTag
 
         if tag = 0u then
-            TConst(op.Raw(Array.map rawOf xs))
+            let raws = Array.map rawOf xs
+
+            try
+                TConst(op.Raw raws)
+            with :? NotImplementedException as e when raws.Length > 0 ->
+                raise (RawTensor.MissingPrimitive(raws[0].Backend, op.Name, e))
         else
             let primals = xs |> Array.map (fun x -> if x.NestingTag = tag then x.Primal else x)
             let y = apply op primals

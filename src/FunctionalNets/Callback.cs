@@ -71,6 +71,26 @@ public static class Callbacks
         return new(NnCallbacks.modelCheckpoint(path, Interop.Option(monitor), NnMonitorMode.Auto));
     }
 
+    /// <summary>Writes one CSV row per epoch (Keras's CSVLogger): "epoch", then the loss, the metrics and
+    /// their val_ versions, under a header written at the first epoch.</summary>
+    /// <param name="path">The CSV file; its folder is created if missing.</param>
+    /// <param name="append">Continue an existing file (a resumed run) instead of starting it afresh.</param>
+    public static Callback CsvLogger(string path, bool append = false)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("CsvLogger: the path must not be empty.", nameof(path));
+        return new(NnCallbacks.csvLogger(path, append));
+    }
+
+    /// <summary>Writes TensorBoard event files into logDir (view with <c>tensorboard --logdir DIR</c>): every
+    /// logged value as a scalar per epoch and, with histograms, a histogram of every parameter.</summary>
+    /// <param name="logDir">The folder for the event files; created if missing.</param>
+    /// <param name="histograms">Also write a histogram of each parameter ("0.weight", ...) per epoch.</param>
+    public static Callback TensorBoard(string logDir, bool histograms = true)
+    {
+        if (string.IsNullOrWhiteSpace(logDir)) throw new ArgumentException("TensorBoard: the log folder must not be empty.", nameof(logDir));
+        return new(NnCallbacks.tensorBoard(logDir, histograms));
+    }
+
     /// <summary>A callback from a function of (epoch, logs), epochs counting from 1 and logs mapping names
     /// ("loss", "accuracy", "val_loss", ...) to the epoch's values. Returning true stops training.</summary>
     /// <param name="onEpochEnd">The function.</param>

@@ -99,7 +99,7 @@ module PoolingOps =
                     (fmt padding))
 
         let outLen i size =
-            Kernels.PoolWindow.OutputLength(size, kernel[i], stride[i], padding[i], dilation[i], ceilMode)
+            PoolGeometry.outputLength size kernel[i] stride[i] padding[i] dilation[i] ceilMode
 
         // With dilation a window's taps can straddle the whole input and land only in padding (PyTorch then
         // returns -inf and an out-of-plane index); such a window has no value or gradient, so it is refused.

@@ -124,13 +124,12 @@ module GradTransform =
                         let steps =
                             PTree.map3
                                 (fun (g: Tensor) (m: Tensor) (v: Tensor) ->
-                                    g.Raw.AdamStep(m.Raw, v.Raw, b1, b2, eps, bc1, bc2))
+                                    Tensor.adamStep (g, m, v, b1, b2, eps, bc1, bc2))
                                 grads
                                 mu0
                                 nu0
 
-                        let part f =
-                            PTree.map (fun step -> TConst(f step)) steps
+                        let part f = PTree.map f steps
 
                         let mu = part (fun (m, _, _) -> m)
                         let nu = part (fun (_, v, _) -> v)

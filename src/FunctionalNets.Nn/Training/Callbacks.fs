@@ -2,6 +2,8 @@ namespace FunctionalNets.Nn
 
 open FunctionalNets
 open System
+open System.Globalization
+open System.IO
 
 /// What a callback sees at the end of an epoch (epochs count from 1).
 type EpochEnd =
@@ -216,6 +218,113 @@ module Callbacks =
                                     Stop = false
                                     Next = make best
                                 }
+                OnTrainEnd = id
+            }
+
+        make None
+
+    // Keras's order in an epoch line: the loss, the metrics, then the same for validation.
+    let private columnOrder (key: string) =
+        let isVal = key.StartsWith("val_", StringComparison.Ordinal)
+        let baseName = if isVal then key.Substring 4 else key
+        (isVal, baseName <> "loss", baseName)
+
+    let private ensureFolder (path: string) =
+        match Path.GetDirectoryName(Path.GetFullPath path) with
+        | null -> ()
+        | dir -> Directory.CreateDirectory dir |> ignore
+
+    /// Writes one CSV row per epoch to path (Keras's CSVLogger): an "epoch" column, then the loss, the metrics
+    /// and their val_ counterparts, as the first epoch logged them. With append, rows follow an existing
+    /// file's (a resumed run); otherwise the file is started afresh, with a header, at the first epoch.
+    let csvLogger (path: string) (append: bool) : Callback =
+        if String.IsNullOrWhiteSpace path then
+            invalidArg "path" "CsvLogger: the path must not be empty."
+
+        let cell (v: float) =
+            v.ToString("R", CultureInfo.InvariantCulture)
+
+        let rec make (columns: string list option) =
+            {
+                Name = "CsvLogger"
+                OnEpochEnd =
+                    fun e ->
+                        let known = columns.IsSome
+
+                        let columns =
+                            columns
+                            |> Option.defaultWith (fun () -> e.Logs |> Map.keys |> Seq.sortBy columnOrder |> List.ofSeq)
+
+                        let line (cells: string list) = String.concat "," cells + "\n"
+
+                        let row =
+                            line (
+                                string e.Epoch
+                                :: (columns
+                                    |> List.map (fun c ->
+                                        Map.tryFind c e.Logs |> Option.map cell |> Option.defaultValue ""))
+                            )
+
+                        if known || (append && File.Exists path && FileInfo(path).Length > 0L) then
+                            File.AppendAllText(path, row)
+                        else
+                            ensureFolder path
+                            File.WriteAllText(path, line ("epoch" :: columns) + row)
+
+                        {
+                            State = e.State
+                            Stop = false
+                            Next = make (Some columns)
+                        }
+                OnTrainEnd = id
+            }
+
+        make None
+
+    /// Writes TensorBoard event files into logDir (`tensorboard --logdir DIR` reads them): at each epoch end,
+    /// every logged value as a scalar (tags as logged: "loss", "accuracy", "val_loss", ...) at step = epoch,
+    /// and with histograms a histogram of every parameter under its path ("0.weight").
+    let tensorBoard (logDir: string) (histograms: bool) : Callback =
+        if String.IsNullOrWhiteSpace logDir then
+            invalidArg "logDir" "TensorBoard: the log folder must not be empty."
+
+        let rec make (file: string option) =
+            {
+                Name = "TensorBoard"
+                OnEpochEnd =
+                    fun e ->
+                        let file =
+                            file
+                            |> Option.defaultWith (fun () ->
+                                Path.Combine(logDir, EventFile.fileName DateTimeOffset.UtcNow))
+
+                        let scalars =
+                            e.Logs
+                            |> Map.toList
+                            |> List.sortBy (fst >> columnOrder)
+                            |> List.map (fun (k, v) -> k, SummaryValue.Scalar v)
+
+                        let weights =
+                            if histograms then
+                                PTree.leaves e.State.Params
+                                |> List.map (fun (path, w) ->
+                                    path, SummaryValue.Histogram(EventFile.histogram 30 (Tensor.toFloatArray w)))
+                            else
+                                []
+
+                        let wallTime = float (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) / 1000.0
+
+                        EventFile.append
+                            file
+                            [
+                                EventFile.encodeEvent wallTime (int64 e.Epoch) (Choice2Of2(scalars @ weights))
+                            ]
+
+                        {
+                            State = e.State
+                            Stop = false
+                            Next = make (Some file)
+                        }
                 OnTrainEnd = id
             }
 
