@@ -379,6 +379,83 @@ public sealed class KernelLauncher : IDisposable
         if (n > 0) Dispatch(dtype, new FusedR(this, 3, y, x, default, default, default, default, default, n));
     }
 
+    // ---- convolution lowering and pooling (g: C, H, W, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw) ----
+
+    private readonly struct ConvPoolR(KernelLauncher l, int kind, ArrayView<byte> a, ArrayView<byte> b, ArrayView<byte> c, ArrayView<int> g, int flag, int p1, int p2, int count) : ITyped
+    {
+        public void Run<T, O>() where T : unmanaged where O : struct, INumOps<T>
+        {
+            switch (kind)
+            {
+                case 0:
+                    l.K("im2col" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<int>>(ConvPoolKernels.Im2col<T>))
+                        (count, a.Cast<T>(), b.Cast<T>(), g);
+                    break;
+                case 1:
+                    l.K("col2im" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<int>>(ConvPoolKernels.Col2im<T, O>))
+                        (count, a.Cast<T>(), b.Cast<T>(), g);
+                    break;
+                case 2:
+                    l.K("maxpool" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<long>, ArrayView<int>>(ConvPoolKernels.MaxPool<T, O>))
+                        (count, a.Cast<T>(), b.Cast<T>(), c.Cast<long>(), g);
+                    break;
+                case 3:
+                    l.K("maxpoolb" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, int, int>(ConvPoolKernels.MaxPoolBackward<T, O>))
+                        (count, a.Cast<T>(), b.Cast<long>(), c.Cast<T>(), p1, p2);
+                    break;
+                case 4:
+                    l.K("avgpool" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<int>, int>(ConvPoolKernels.AvgPool<T, O>))
+                        (count, a.Cast<T>(), b.Cast<T>(), g, flag);
+                    break;
+                default:
+                    l.K("avgpoolb" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<int>, int>(ConvPoolKernels.AvgPoolBackward<T, O>))
+                        (count, a.Cast<T>(), b.Cast<T>(), g, flag);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>cols [N, C KH KW, OH OW] from x [N, C, H, W].</summary>
+    public void Im2col(int dtype, ArrayView<byte> x, ArrayView<byte> cols, int[] g, int n)
+    {
+        int count = n * g[0] * g[3] * g[4] * g[5] * g[6];
+        if (count > 0) Dispatch(dtype, new ConvPoolR(this, 0, x, cols, default, Meta(g), 0, 0, 0, count));
+    }
+
+    /// <summary>dx [N, C, H, W] from cols (the adjoint of Im2col).</summary>
+    public void Col2im(int dtype, ArrayView<byte> cols, ArrayView<byte> dx, int[] g, int n)
+    {
+        int count = n * g[0] * g[1] * g[2];
+        if (count > 0) Dispatch(dtype, new ConvPoolR(this, 1, cols, dx, default, Meta(g), 0, 0, 0, count));
+    }
+
+    /// <summary>Max pooling of planes: values and int64 in-plane indices.</summary>
+    public void MaxPool(int dtype, ArrayView<byte> x, ArrayView<byte> y, ArrayView<byte> idx, int[] g, int planes)
+    {
+        int count = planes * g[5] * g[6];
+        if (count > 0) Dispatch(dtype, new ConvPoolR(this, 2, x, y, idx, Meta(g), 0, 0, 0, count));
+    }
+
+    /// <summary>dx (zeroed by the caller) += dy at the pooled indices.</summary>
+    public void MaxPoolBackward(int dtype, ArrayView<byte> dy, ArrayView<byte> idx, ArrayView<byte> dx, int outPlane, int inPlane, int count)
+    {
+        if (count > 0) Dispatch(dtype, new ConvPoolR(this, 3, dy, idx, dx, default, 0, outPlane, inPlane, count));
+    }
+
+    /// <summary>Average pooling of planes.</summary>
+    public void AvgPool(int dtype, ArrayView<byte> x, ArrayView<byte> y, int[] g, int planes, bool countIncludePad)
+    {
+        int count = planes * g[5] * g[6];
+        if (count > 0) Dispatch(dtype, new ConvPoolR(this, 4, x, y, default, Meta(g), countIncludePad ? 1 : 0, 0, 0, count));
+    }
+
+    /// <summary>dx (zeroed by the caller) += the adjoint of average pooling.</summary>
+    public void AvgPoolBackward(int dtype, ArrayView<byte> dy, ArrayView<byte> dx, int[] g, int planes, bool countIncludePad)
+    {
+        int count = planes * g[5] * g[6];
+        if (count > 0) Dispatch(dtype, new ConvPoolR(this, 5, dy, dx, default, Meta(g), countIncludePad ? 1 : 0, 0, 0, count));
+    }
+
     // ---- random ----
 
     /// <summary>Uniform [0, 1) fills, bit-identical with the CPU backend for the same key.</summary>

@@ -60,23 +60,12 @@ module Cuda =
     /// gap: correct everywhere, slow on a GPU).
     let hostFallbacks =
         [
-            "Conv2d"
-            "Conv2dInputGrad"
-            "Conv2dWeightGrad"
-            "MaxPool2d"
-            "MaxPool2dBackward"
-            "AvgPool2d"
-            "AvgPool2dBackward"
             "AdaptiveAvgPool2d"
             "AdaptiveAvgPool2dBackward"
             "UpsampleNearest2d"
             "UpsampleNearest2dBackward"
             "UpsampleBilinear2d"
             "UpsampleBilinear2dBackward"
-            "LayerNorm"
-            "LayerNormBackward"
-            "AttentionSoftmax"
-            "AttentionSoftmaxBackward"
         ]
 
     /// What the backend found: the simulator switch, each native library with every path tried, the devices in

@@ -573,33 +573,232 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
 
         mOut :> RawTensor, vOut :> RawTensor, u :> RawTensor
 
-    // ---- host fallbacks (see Cuda.hostFallbacks): computed by the CPU backend with a copy each way ----
+    /// Runs one planned GEMM call: cuBLAS on a GPU that has it, else the ILGPU kernel of the same contract.
+    /// The call's A operand is the right matrix, its B the left one (see GemmPlan).
+    member internal t.RunGemm(call: GemmCall, left: CudaRawTensor, right: CudaRawTensor, out: CudaRawTensor) =
+        match t.Rt.Cublas with
+        | Some h ->
+            h.Run(
+                call,
+                (dtype = DType.Float64),
+                Transfer.Address right.View,
+                Transfer.Address left.View,
+                Transfer.Address out.View
+            )
+        | None ->
+            t.L.GemmStridedBatched(
+                CudaRawTensor.Code dtype,
+                right.View,
+                left.View,
+                out.View,
+                GemmPlan.kernelArgs call,
+                call.Alpha,
+                call.Beta,
+                call.BatchCount
+            )
+
+    /// The im2col meta: C, H, W, KH, KW, OH, OW, strides, paddings, dilations.
+    static member private ConvMeta(geo: ConvGeometry, (sh, sw), (ph, pw), (dh, dw)) =
+        [|
+            geo.C
+            geo.H
+            geo.W
+            geo.KH
+            geo.KW
+            geo.OH
+            geo.OW
+            sh
+            sw
+            ph
+            pw
+            dh
+            dw
+        |]
+
+    member private t.Im2col(x: CudaRawTensor, geo: ConvGeometry, meta: int[]) =
+        let cols =
+            t.New(Shape.Create [| geo.N; geo.C * geo.KH * geo.KW; geo.OH * geo.OW |], dtype)
+
+        t.L.Im2col(CudaRawTensor.Code dtype, x.View, cols.View, meta, geo.N)
+        cols
 
     override t.Conv2d(weight, stride, padding, dilation, groups) =
-        let w = (t.Of(weight, "conv2d")).ToCpu()
-        t.OnHost(fun x -> x.Conv2d(w, stride, padding, dilation, groups))
+        t.RequireFloat "conv2d"
+        t.SameDType "conv2d" weight
+        let w = t.Of(weight, "conv2d")
+
+        let geo =
+            ConvGeometry.Create("conv2d", shape.ToArray(), w.Shape.ToArray(), stride, padding, dilation, groups)
+
+        let meta = CudaRawTensor.ConvMeta(geo, stride, padding, dilation)
+        let cols = t.Im2col(t, geo, meta)
+        let y = t.New(Shape.Create geo.OutputShape, dtype)
+        let l = geo.OH * geo.OW
+        let og, cgk = geo.O / groups, geo.C / groups * geo.KH * geo.KW
+        let ck = geo.C * geo.KH * geo.KW
+
+        for gi in 0 .. groups - 1 do
+            let call =
+                GemmPlan.rowMajor
+                    false
+                    false
+                    og
+                    l
+                    cgk
+                    (cgk, gi * og * cgk, 0)
+                    (l, gi * cgk * l, ck * l)
+                    (l, gi * og * l, geo.O * l)
+                    geo.N
+
+            t.RunGemm(call, w, cols, y)
+
+        (cols.Storage).Release()
+        y :> RawTensor
 
     override t.Conv2dInputGrad(weight, inputShape, stride, padding, dilation, groups) =
-        let w = (t.Of(weight, "conv2d")).ToCpu()
-        t.OnHost(fun g -> g.Conv2dInputGrad(w, inputShape, stride, padding, dilation, groups))
+        t.RequireFloat "conv2d"
+        t.SameDType "conv2d" weight
+        let w = t.Of(weight, "conv2d")
+
+        let geo =
+            ConvGeometry.Create("conv2d", inputShape.ToArray(), w.Shape.ToArray(), stride, padding, dilation, groups)
+
+        let meta = CudaRawTensor.ConvMeta(geo, stride, padding, dilation)
+        let l = geo.OH * geo.OW
+        let og, cgk = geo.O / groups, geo.C / groups * geo.KH * geo.KW
+        let ck = geo.C * geo.KH * geo.KW
+        let dcols = t.New(Shape.Create [| geo.N; ck; l |], dtype)
+
+        for gi in 0 .. groups - 1 do
+            let call =
+                GemmPlan.rowMajor
+                    true
+                    false
+                    cgk
+                    l
+                    og
+                    (cgk, gi * og * cgk, 0)
+                    (l, gi * og * l, geo.O * l)
+                    (l, gi * cgk * l, ck * l)
+                    geo.N
+
+            t.RunGemm(call, w, t, dcols)
+
+        let dx = t.New(inputShape, dtype)
+        t.L.Col2im(CudaRawTensor.Code dtype, dcols.View, dx.View, meta, geo.N)
+        (dcols.Storage).Release()
+        dx :> RawTensor
 
     override t.Conv2dWeightGrad(input, weightShape, stride, padding, dilation, groups) =
-        let x = (t.Of(input, "conv2d")).ToCpu()
-        t.OnHost(fun g -> g.Conv2dWeightGrad(x, weightShape, stride, padding, dilation, groups))
+        t.RequireFloat "conv2d"
+        t.SameDType "conv2d" input
+        let x = t.Of(input, "conv2d")
+
+        let geo =
+            ConvGeometry.Create("conv2d", x.Shape.ToArray(), weightShape.ToArray(), stride, padding, dilation, groups)
+
+        let meta = CudaRawTensor.ConvMeta(geo, stride, padding, dilation)
+        let cols = t.Im2col(x, geo, meta)
+        let l = geo.OH * geo.OW
+        let og, cgk = geo.O / groups, geo.C / groups * geo.KH * geo.KW
+        let ck = geo.C * geo.KH * geo.KW
+        let perSample = t.New(Shape.Create [| geo.N; geo.O; cgk |], dtype)
+
+        for gi in 0 .. groups - 1 do
+            let call =
+                GemmPlan.rowMajor
+                    false
+                    true
+                    og
+                    cgk
+                    l
+                    (l, gi * og * l, geo.O * l)
+                    (l, gi * cgk * l, ck * l)
+                    (cgk, gi * og * cgk, geo.O * cgk)
+                    geo.N
+
+            t.RunGemm(call, t, cols, perSample)
+
+        let dw = t.New(weightShape, dtype)
+        t.L.Sum(CudaRawTensor.Code dtype, perSample.View, dw.View, 1, geo.N, geo.O * cgk)
+        (cols.Storage).Release()
+        (perSample.Storage).Release()
+        dw :> RawTensor
+
+    /// The pooling meta of this tensor's planes and an output of oh x ow.
+    static member private PoolMeta
+        (h: int, w: int, kernel: int[], oh: int, ow: int, stride: int[], padding: int[], dilation: int[])
+        =
+        [|
+            0
+            h
+            w
+            kernel[0]
+            kernel[1]
+            oh
+            ow
+            stride[0]
+            stride[1]
+            padding[0]
+            padding[1]
+            dilation[0]
+            dilation[1]
+        |]
+
+    member private _.Planes(s: Shape) =
+        let d = s.ToArray()
+        Array.fold (*) 1 d[.. d.Length - 3], d[d.Length - 2], d[d.Length - 1]
+
+    static member private WithPlane(s: Shape, h: int, w: int) =
+        let d = s.ToArray()
+        d[d.Length - 2] <- h
+        d[d.Length - 1] <- w
+        Shape.Create d
 
     override t.MaxPool2d(kernel, stride, padding, dilation, ceilMode) =
-        let v, i = t.ToCpu().MaxPool2d(kernel, stride, padding, dilation, ceilMode)
-        t.FromCpu v :> RawTensor, t.FromCpu i :> RawTensor
+        let planes, h, w = t.Planes shape
+
+        let oh =
+            PoolGeometry.outputLength h kernel[0] stride[0] padding[0] dilation[0] ceilMode
+
+        let ow =
+            PoolGeometry.outputLength w kernel[1] stride[1] padding[1] dilation[1] ceilMode
+
+        let outShape = CudaRawTensor.WithPlane(shape, oh, ow)
+        let y = t.New(outShape, dtype)
+        let idx = t.New(outShape, DType.Int64)
+        let meta = CudaRawTensor.PoolMeta(h, w, kernel, oh, ow, stride, padding, dilation)
+        t.L.MaxPool(CudaRawTensor.Code dtype, t.View, y.View, idx.View, meta, planes)
+        y :> RawTensor, idx :> RawTensor
 
     override t.MaxPool2dBackward(indices, inputShape) =
-        let ix = (t.Of(indices, "maxPool2d")).ToCpu()
-        t.OnHost(fun g -> g.MaxPool2dBackward(ix, inputShape))
+        let ix = t.Of(indices, "maxPool2dBackward")
+        let _, h, w = t.Planes inputShape
+        let _, oh, ow = t.Planes shape
+        let dx = t.New(inputShape, dtype)
+        t.L.Fill(CudaRawTensor.Code dtype, dx.View, 0.0, inputShape.Numel)
+        t.L.MaxPoolBackward(CudaRawTensor.Code dtype, t.View, ix.View, dx.View, oh * ow, h * w, shape.Numel)
+        dx :> RawTensor
 
     override t.AvgPool2d(kernel, stride, padding, ceilMode, countIncludePad) =
-        t.OnHost(fun x -> x.AvgPool2d(kernel, stride, padding, ceilMode, countIncludePad))
+        let planes, h, w = t.Planes shape
+        let oh = PoolGeometry.outputLength h kernel[0] stride[0] padding[0] 1 ceilMode
+        let ow = PoolGeometry.outputLength w kernel[1] stride[1] padding[1] 1 ceilMode
+        let y = t.New(CudaRawTensor.WithPlane(shape, oh, ow), dtype)
+        let meta = CudaRawTensor.PoolMeta(h, w, kernel, oh, ow, stride, padding, [| 1; 1 |])
+        t.L.AvgPool(CudaRawTensor.Code dtype, t.View, y.View, meta, planes, countIncludePad)
+        y :> RawTensor
 
-    override t.AvgPool2dBackward(inputShape, kernel, stride, padding, ceilMode, countIncludePad) =
-        t.OnHost(fun g -> g.AvgPool2dBackward(inputShape, kernel, stride, padding, ceilMode, countIncludePad))
+    override t.AvgPool2dBackward(inputShape, kernel, stride, padding, _ceilMode, countIncludePad) =
+        let planes, h, w = t.Planes inputShape
+        let _, oh, ow = t.Planes shape
+        let dx = t.New(inputShape, dtype)
+        t.L.Fill(CudaRawTensor.Code dtype, dx.View, 0.0, inputShape.Numel)
+        let meta = CudaRawTensor.PoolMeta(h, w, kernel, oh, ow, stride, padding, [| 1; 1 |])
+        t.L.AvgPoolBackward(CudaRawTensor.Code dtype, t.View, dx.View, meta, planes, countIncludePad)
+        dx :> RawTensor
+
+    // ---- host fallbacks (see Cuda.hostFallbacks): computed by the CPU backend with a copy each way ----
 
     override t.AdaptiveAvgPool2d(outputSize) =
         t.OnHost(fun x -> x.AdaptiveAvgPool2d outputSize)
@@ -627,28 +826,6 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
         let y = t.New(shape, dtype)
         t.L.CumSum(CudaRawTensor.Code dtype, t.View, y.View, outer, n, inner, reverse)
         y :> RawTensor
-
-    override t.LayerNorm(normalized, weight, bias, eps) =
-        let w = weight |> Option.map (fun w -> (t.Of(w, "layerNorm")).ToCpu())
-        let b = bias |> Option.map (fun b -> (t.Of(b, "layerNorm")).ToCpu())
-        let y, mean, rstd = t.ToCpu().LayerNorm(normalized, w, b, eps)
-        t.FromCpu y :> RawTensor, t.FromCpu mean :> RawTensor, t.FromCpu rstd :> RawTensor
-
-    override t.LayerNormBackward(input, mean, rstd, weight, normalized) =
-        let cpu (r: RawTensor) = (t.Of(r, "layerNormBackward")).ToCpu()
-        let w = weight |> Option.map cpu
-
-        let dx, dw, db =
-            t.ToCpu().LayerNormBackward(cpu input, cpu mean, cpu rstd, w, normalized)
-
-        t.FromCpu dx :> RawTensor, t.FromCpu dw :> RawTensor, t.FromCpu db :> RawTensor
-
-    override t.AttentionSoftmax(scale, causal) =
-        t.OnHost(fun x -> x.AttentionSoftmax(scale, causal))
-
-    override t.AttentionSoftmaxBackward(output, scale) =
-        let y = (t.Of(output, "attentionSoftmaxBackward")).ToCpu()
-        t.OnHost(fun g -> g.AttentionSoftmaxBackward(y, scale))
 
     override t.GeluTanh() =
         t.RequireFloat "geluTanh"

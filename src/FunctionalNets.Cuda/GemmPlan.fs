@@ -153,6 +153,39 @@ module GemmPlan =
             Calls = calls
         }
 
+    /// One row-major product C_b = op(L_b) op(R_b) ([m x k] times [k x n]) for b < batch, each operand given by its
+    /// stored row length (ld), offset and batch stride, as the equivalent column-major cuBLAS call (A = R, B = L).
+    let rowMajor
+        (transL: bool)
+        (transR: bool)
+        (m: int)
+        (n: int)
+        (k: int)
+        (ldL: int, offL: int, strideL: int)
+        (ldR: int, offR: int, strideR: int)
+        (ldC: int, offC: int, strideC: int)
+        (batch: int)
+        =
+        {
+            TransA = transR
+            TransB = transL
+            M = n
+            N = m
+            K = k
+            Alpha = 1.0
+            OffsetA = offR
+            Lda = ldR
+            StrideA = strideR
+            OffsetB = offL
+            Ldb = ldL
+            StrideB = strideL
+            Beta = 0.0
+            OffsetC = offC
+            Ldc = ldC
+            StrideC = strideC
+            BatchCount = batch
+        }
+
     /// The call's integer arguments in the order the device GEMM kernel reads them:
     /// transa, transb, m, n, k, lda, ldb, ldc, strideA, strideB, strideC, offA, offB, offC.
     let kernelArgs (c: GemmCall) =

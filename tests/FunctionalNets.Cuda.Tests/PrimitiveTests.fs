@@ -291,20 +291,88 @@ let ``cumsum, adam step, gelu and creation ops agree`` () =
         [ c; r[0] ])
 
 [<Fact>]
-let ``host-fallback members give the CPU backend's results through the device`` () =
+let ``conv2d and its gradients (im2col/col2im + GEMM) agree over strides, padding, dilation and groups`` () =
+    let cases =
+        [ // input, weight, stride, padding, dilation, groups
+            [ 2; 3; 5; 5 ], [ 4; 3; 3; 3 ], (1, 1), (1, 1), (1, 1), 1
+            [ 1; 4; 6; 5 ], [ 6; 2; 2; 3 ], (2, 1), (0, 1), (1, 1), 2
+            [ 2; 2; 7; 7 ], [ 3; 2; 3; 2 ], (2, 2), (2, 1), (2, 1), 1
+        ]
+
+    for (xs, ws, st, pd, dl, gr) in cases do
+        let nx, nw = List.fold (*) 1 xs, List.fold (*) 1 ws
+        let x = input (f32 (floats -1.0 1.0 nx)) xs
+        let w = input (f32 (floats -1.0 1.0 nw)) ws
+        let what = sprintf "conv %A %A s%A p%A d%A g%d" xs ws st pd dl gr
+        agree1 what 1e-5 [ x; w ] (fun r -> r[0].Conv2d(r[1], st, pd, dl, gr))
+
+        let ys =
+            cpu.FromArray(x.Data, Shape.ofList xs).Conv2d(cpu.FromArray(w.Data, Shape.ofList ws), st, pd, dl, gr).Shape
+
+        let dy = input (f32 (floats -1.0 1.0 ys.Numel)) (ys.ToList())
+
+        agree1 (what + " input grad") 1e-5 [ dy; w ] (fun r ->
+            r[0].Conv2dInputGrad(r[1], Shape.ofList xs, st, pd, dl, gr))
+
+        agree1 (what + " weight grad") 1e-5 [ dy; x ] (fun r ->
+            r[0].Conv2dWeightGrad(r[1], Shape.ofList ws, st, pd, dl, gr))
+
+    let x64 = input (f64 (floats -1.0 1.0 50)) [ 1; 2; 5; 5 ]
+    let w64 = input (f64 (floats -1.0 1.0 18)) [ 1; 2; 3; 3 ]
+    agree1 "conv f64" 1e-12 [ x64; w64 ] (fun r -> r[0].Conv2d(r[1], (1, 1), (0, 0), (1, 1), 1))
+
+[<Fact>]
+let ``max and average pooling and their adjoints agree (padding, dilation, ceil mode)`` () =
+    let x = input (f32 (floats -1.0 1.0 (2 * 3 * 7 * 6))) [ 2; 3; 7; 6 ]
+
+    for (k, s, p, d, ceil) in
+        [
+            [| 2; 2 |], [| 2; 2 |], [| 0; 0 |], [| 1; 1 |], false
+            [| 3; 3 |], [| 2; 2 |], [| 1; 1 |], [| 1; 1 |], true
+            [| 2; 3 |], [| 1; 2 |], [| 1; 0 |], [| 2; 1 |], false
+        ] do
+        agree (sprintf "maxpool k%A s%A p%A d%A ceil=%b" k s p d ceil) 1e-6 [ x ] (fun r ->
+            let v, i = r[0].MaxPool2d(k, s, p, d, ceil)
+            [ v; i; v.MaxPool2dBackward(i, r[0].Shape) ])
+
+    for (k, s, p, ceil, inc) in
+        [
+            [| 2; 2 |], [| 2; 2 |], [| 0; 0 |], false, true
+            [| 3; 3 |], [| 2; 2 |], [| 1; 1 |], true, true
+            [| 3; 2 |], [| 2; 1 |], [| 1; 1 |], true, false
+        ] do
+        agree (sprintf "avgpool k%A s%A p%A ceil=%b inc=%b" k s p ceil inc) 1e-6 [ x ] (fun r ->
+            let y = r[0].AvgPool2d(k, s, p, ceil, inc)
+            [ y; y.AvgPool2dBackward(r[0].Shape, k, s, p, ceil, inc) ])
+
+[<Fact>]
+let ``fused defaults and host fallbacks agree: layer norm, attention softmax, adaptive pooling, upsampling`` () =
     let x = input (f32 (floats -1.0 1.0 150)) [ 2; 3; 5; 5 ]
-    let w = input (f32 (floats -1.0 1.0 (4 * 3 * 3 * 3))) [ 4; 3; 3; 3 ]
-    agree1 "conv2d" 1e-5 [ x; w ] (fun r -> r[0].Conv2d(r[1], (1, 1), (1, 1), (1, 1), 1))
+    let w = input (f32 (floats 0.5 1.5 5)) [ 5 ]
 
-    agree "maxpool" 0.0 [ x ] (fun r ->
-        let v, i = r[0].MaxPool2d([| 2; 2 |], [| 2; 2 |], [| 0; 0 |], [| 1; 1 |], false)
-        [ v; i; v.MaxPool2dBackward(i, r[0].Shape) ])
+    agree "layernorm" 1e-5 [ x; w; w ] (fun r ->
+        let y, m, rs = r[0].LayerNorm(5, Some r[1], Some r[2], 1e-5)
+        let dx, dw, db = r[0].LayerNormBackward(r[0], m, rs, Some r[1], 5)
+        [ y; m; rs; dx; dw; db ])
 
-    agree1 "layernorm" 1e-5 [ x ] (fun r ->
-        let y, _, _ = r[0].LayerNorm(5, None, None, 1e-5)
-        y)
+    agree "attention softmax" 1e-6 [ x ] (fun r ->
+        let y = r[0].AttentionSoftmax(0.5, true)
+        [ y; r[0].AttentionSoftmaxBackward(y, 0.5) ])
 
-    agree1 "attention softmax" 1e-6 [ x ] (fun r -> r[0].AttentionSoftmax(0.5, true))
+    agree "adaptive avg pool" 1e-6 [ x ] (fun r ->
+        let y = r[0].AdaptiveAvgPool2d [| 2; 3 |]
+        [ y; y.AdaptiveAvgPool2dBackward r[0].Shape ])
+
+    agree "upsample" 1e-6 [ x ] (fun r ->
+        let y = r[0].UpsampleNearest2d [| 7; 9 |]
+        let z = r[0].UpsampleBilinear2d([| 7; 9 |], false)
+
+        [
+            y
+            y.UpsampleNearest2dBackward r[0].Shape
+            z
+            z.UpsampleBilinear2dBackward(r[0].Shape, false)
+        ])
 
 [<Fact>]
 let ``mixing devices names both devices`` () =
