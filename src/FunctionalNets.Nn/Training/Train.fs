@@ -82,16 +82,18 @@ module Train =
                 Key = Some(Key.foldIn (int ts.Step) (dropoutRoot ts))
             }
 
-        let mutable newState = ts.State
-        let mutable predictions = Unchecked.defaultof<Tensor>
-
+        // The new layer state and the predictions come back as the auxiliary output, without derivatives.
         let objective (p: Params) =
             let y, s = model.Apply p ts.State ctx batch.Input
-            newState <- s
-            predictions <- y
-            loss y batch.Target
+            loss y batch.Target, PTree.node [ "state", s; "predictions", Leaf y ]
 
-        let value, grads = Diff.valueAndGradTree objective ts.Params
+        let (value, aux), grads = Diff.valueAndGradTreeAux objective ts.Params
+
+        let newState, predictions =
+            match aux with
+            | Node [ _, s; _, Leaf y ] -> s, y
+            | _ -> invalidOp "unreachable"
+
         let lossValue = Tensor.toScalar value
 
         if Double.IsNaN lossValue || Double.IsInfinity lossValue then
@@ -115,13 +117,12 @@ module Train =
         let next =
             { ts with
                 Params = Optim.applyUpdates ts.Params updates
-                // State computed inside the differentiated function still carries its tag: strip it.
-                State = PTree.map (fun (t: Tensor) -> t.NoDiff) newState
+                State = newState
                 Opt = opt
                 Step = ts.Step + 1L
             }
 
-        next, lossValue, predictions.NoDiff
+        next, lossValue, predictions
 
     let private keepState (ts: TrainState) : obj = box [ ts.Params; ts.State; ts.Opt ]
 

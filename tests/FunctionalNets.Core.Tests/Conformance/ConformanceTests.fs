@@ -108,3 +108,30 @@ let ``Conformance: a backend missing a required primitive names it and the backe
 
     Assert.Contains("RawTensor.MatMul", e.Message)
     Assert.Contains("no-matmul", e.Message)
+
+[<Fact>]
+let ``Required tier: ops on the fused members give the CPU backend's values and gradients`` () =
+    let run (b: Backend) =
+        let x0 = TConst(Suite.tensor b DType.Float64 Suite.Real 7 [| 2; 3; 4; 6 |])
+        let w = TConst(Suite.tensor b DType.Float64 Suite.Real 8 [| 6 |])
+
+        let f (x: Tensor) =
+            let h = Tensor.geluTanh (Tensor.layerNorm (x, [ 6 ], weight = w))
+            let a = Tensor.scaledDotProductAttention (h, h, h, isCausal = true)
+            let p = Tensor.maxPool2d (a, 2)
+            Tensor.sum (p * p)
+
+        let v, g = Diff.valueAndGrad f x0
+        let m, s, u = Tensor.adamStep (g, x0, x0 * x0, 0.9, 0.999, 1e-8, 0.1, 0.001)
+        [| v.Raw; g.Raw; m.Raw; s.Raw; u.Raw |]
+
+    let expected = run (Suite.oracle ())
+    let required = requiredTier ()
+    let actual = run required
+
+    for i in 0 .. expected.Length - 1 do
+        Suite.agree (sprintf "output %d" i) (Suite.Close(1e-5, 1e-10)) expected[i] actual[i]
+
+    // RequiredTierRawTensor does not override the fused members, so the values above came from their defaults,
+    // which reached the CPU kernels through the required primitives only.
+    Assert.Contains("RawTensor.Binary", required.Calls)
