@@ -16,4 +16,7 @@ let ``every kernel compiles to PTX for sm_80 without a GPU`` () =
         |> Seq.map (fun struct (k, e, _) -> k + ": " + e)
         |> List.ofSeq
 
-    Assert.True(failed.IsEmpty, sprintf "%d of %d kernels failed to compile to PTX:\n%s" failed.Length results.Count (String.concat "\n" failed))
+    Assert.True(
+        failed.IsEmpty,
+        sprintf "%d of %d kernels failed to compile to PTX:\n%s" failed.Length results.Count (String.concat "\n" failed)
+    )

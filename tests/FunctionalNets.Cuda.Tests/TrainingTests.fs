@@ -54,3 +54,58 @@ let ``an MLP trained 5 Adam steps on the simulated device ends within tolerance 
                 Assert.True(abs (a[i] - b[i]) < 1e-4f, sprintf "param %d: %g vs %g" i a[i] b[i]))
         pCpu
         pGpu
+
+[<Fact>]
+let ``a train state moved to the device mid-run continues like the CPU run`` () =
+    let g = gpu ()
+    let model = Layer.sequential [ Layers.linear 6 8; Layers.relu; Layers.linear 8 3 ]
+    let tx = Optim.adam 1e-2
+    let x = Tensor.create (Array2D.init 4 6 (fun i j -> float32 (cos (float (i + j)))))
+    let y = Tensor.create ([ 1L; 0L; 2L; 2L ])
+    let batch = { Input = x; Target = y }
+
+    let gBatch =
+        {
+            Input = Tensor.toDevice (g.Device, x)
+            Target = Tensor.toDevice (g.Device, y)
+        }
+
+    let step b ts =
+        fst (Train.trainStep model Losses.crossEntropy tx ts b)
+
+    let ts0 = Train.init model [ 4; 6 ] tx (Key.create 3L)
+    let cpuRun = ts0 |> step batch |> step batch |> step batch |> step batch
+
+    let mixed =
+        ts0
+        |> step batch
+        |> step batch
+        |> Train.toDevice g.Device
+        |> step gBatch
+        |> step gBatch
+
+    Assert.Equal(g.Device, (PTree.leaves mixed.Params |> List.head |> snd).Device)
+    let back = Train.toDevice Device.Cpu mixed
+
+    List.iter2
+        (fun (_, a: Tensor) (_, b: Tensor) ->
+            let a, b = a.Raw.ToArray() :?> float32[], b.Raw.ToArray() :?> float32[]
+
+            for i in 0 .. a.Length - 1 do
+                Assert.True(abs (a[i] - b[i]) < 1e-5f, sprintf "param %d: %g vs %g" i a[i] b[i]))
+        (PTree.leaves cpuRun.Params)
+        (PTree.leaves back.Params)
+
+[<Fact>]
+let ``toDevice round-trips values and refuses tensors that carry derivatives`` () =
+    let g = gpu ()
+    let x = Tensor.create ([ 1.5; -2.0; 3.25 ], DType.Float64)
+    let d = Tensor.toDevice (g.Device, x)
+    Assert.Equal(g.Device, d.Device)
+    Assert.Equal<float[]>([| 1.5; -2.0; 3.25 |], (Tensor.toDevice (Device.Cpu, d)).Raw.ToArray() :?> float[])
+
+    let e =
+        Assert.Throws<InvalidOperationException>(fun () ->
+            Diff.grad (fun t -> Tensor.sum (Tensor.toDevice (g.Device, t))) x |> ignore)
+
+    Assert.Contains("carries derivatives", e.Message)

@@ -124,6 +124,18 @@ module Train =
 
         next, lossValue, predictions
 
+    /// The train state with its parameters, layer state and optimizer state moved to a device (Tensor.toDevice
+    /// on every leaf); step, key and learning-rate scale are unchanged, so training continues bit-for-bit where
+    /// the devices agree.
+    let toDevice (device: Device) (ts: TrainState) : TrainState =
+        let move = PTree.map (fun (t: Tensor) -> Tensor.toDevice (device, t))
+
+        { ts with
+            Params = move ts.Params
+            State = move ts.State
+            Opt = move ts.Opt
+        }
+
     let private keepState (ts: TrainState) : obj = box [ ts.Params; ts.State; ts.Opt ]
 
     /// One training step on a batch, inside its own scope: every intermediate is released, only the new
