@@ -55,6 +55,76 @@ let ``an MLP trained 5 Adam steps on the simulated device ends within tolerance 
         pCpu
         pGpu
 
+/// Trains model for a few Adam steps on device from the same key and batch; returns losses and parameters.
+let private trainModel (model: Layer) (inputShape: int list) (input: Tensor) (target: Tensor) (device: Device) =
+    let tx = Optim.adam 1e-2
+    let old = Defaults.Device
+    Defaults.Device <- device
+
+    try
+        let mutable ts = Train.init model inputShape tx (Key.create 11L)
+
+        let batch =
+            {
+                Input = Tensor.toDevice (device, input)
+                Target = Tensor.toDevice (device, target)
+            }
+
+        let losses =
+            [
+                for _ in 1..3 do
+                    let next, logs = Train.trainStep model Losses.crossEntropy tx ts batch
+                    ts <- next
+                    yield logs["loss"]
+            ]
+
+        losses,
+        PTree.leaves ts.Params
+        |> List.map (fun (_, t: Tensor) -> t.Raw.ToArray() :?> float32[])
+    finally
+        Defaults.Device <- old
+
+[<Fact>]
+let ``a small CNN trained 3 Adam steps on the simulated device ends within tolerance of the CPU`` () =
+    let g = gpu ()
+
+    let model =
+        Layer.sequential
+            [
+                Layers.conv2d (1, 4, 3, padding = 1)
+                Layers.relu
+                Layers.maxPool2d 2
+                Layers.conv2d (4, 4, 3, groups = 2)
+                Layers.relu
+                Layers.avgPool2d 2
+                Layers.flatten
+                Layers.linear 4 3
+            ]
+
+    let x =
+        Tensor.create (
+            Array.init (2 * 8 * 8) (fun i -> float32 (sin (float i * 0.37)))
+            |> Array.chunkBySize 8
+            |> Array.chunkBySize 8
+            |> Array.map (fun p -> [| p |])
+        )
+
+    let y = Tensor.create ([ 2L; 0L ])
+    let lossCpu, pCpu = trainModel model [ 1; 8; 8 ] x y Device.Cpu
+    let lossGpu, pGpu = trainModel model [ 1; 8; 8 ] x y g.Device
+
+    List.iter2
+        (fun (a: float) (b: float) -> Assert.True(abs (a - b) < 1e-4, sprintf "loss %g vs %g" a b))
+        lossCpu
+        lossGpu
+
+    List.iter2
+        (fun (a: float32[]) (b: float32[]) ->
+            for i in 0 .. a.Length - 1 do
+                Assert.True(abs (a[i] - b[i]) < 1e-4f, sprintf "param %d: %g vs %g" i a[i] b[i]))
+        pCpu
+        pGpu
+
 [<Fact>]
 let ``a train state moved to the device mid-run continues like the CPU run`` () =
     let g = gpu ()
