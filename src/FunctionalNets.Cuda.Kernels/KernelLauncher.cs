@@ -456,6 +456,33 @@ public sealed class KernelLauncher : IDisposable
         if (count > 0) Dispatch(dtype, new ConvPoolR(this, 5, dy, dx, default, Meta(g), countIncludePad ? 1 : 0, 0, 0, count));
     }
 
+    private readonly struct ResampleR(KernelLauncher l, bool backward, ArrayView<byte> a, ArrayView<byte> b, ArrayView<int> g, int count) : ITyped
+    {
+        public void Run<T, O>() where T : unmanaged where O : struct, INumOps<T>
+        {
+            if (backward)
+                l.K("resampleb" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<int>>(ResampleKernels.ResampleBackward<T, O>))
+                    (count, a.Cast<T>(), b.Cast<T>(), g);
+            else
+                l.K("resample" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<int>>(ResampleKernels.Resample<T, O>))
+                    (count, a.Cast<T>(), b.Cast<T>(), g);
+        }
+    }
+
+    /// <summary>Adaptive average pooling (mode 0), nearest (1) or bilinear (2) resizing of planes; g = [H, W, OH, OW, mode, alignCorners].</summary>
+    public void Resample(int dtype, ArrayView<byte> x, ArrayView<byte> y, int[] g, int planes)
+    {
+        int count = planes * g[2] * g[3];
+        if (count > 0 && g[0] * g[1] > 0) Dispatch(dtype, new ResampleR(this, false, x, y, Meta(g), count));
+    }
+
+    /// <summary>dx (zeroed by the caller) += the adjoint of Resample.</summary>
+    public void ResampleBackward(int dtype, ArrayView<byte> dy, ArrayView<byte> dx, int[] g, int planes)
+    {
+        int count = planes * g[2] * g[3];
+        if (count > 0 && g[0] * g[1] > 0) Dispatch(dtype, new ResampleR(this, true, dy, dx, Meta(g), count));
+    }
+
     // ---- random ----
 
     /// <summary>Uniform [0, 1) fills, bit-identical with the CPU backend for the same key.</summary>

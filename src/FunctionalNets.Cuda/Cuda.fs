@@ -56,17 +56,9 @@ module Cuda =
     let emptyCache (index: int) =
         (DeviceRuntimes.get index).Pool.EmptyCache()
 
-    /// Contract members the CUDA backend still computes on the CPU backend with a copy each way (a documented
-    /// gap: correct everywhere, slow on a GPU).
-    let hostFallbacks =
-        [
-            "AdaptiveAvgPool2d"
-            "AdaptiveAvgPool2dBackward"
-            "UpsampleNearest2d"
-            "UpsampleNearest2dBackward"
-            "UpsampleBilinear2d"
-            "UpsampleBilinear2dBackward"
-        ]
+    /// Contract members the CUDA backend computes on the CPU backend with a copy each way (none: every member runs
+    /// as device kernels, or as the contract's defaults composed of them).
+    let hostFallbacks: string list = []
 
     /// What the backend found: the simulator switch, each native library with every path tried, the devices in
     /// use and how their GEMM runs, and the host fallbacks.
@@ -109,7 +101,10 @@ module Cuda =
 
         line (
             "Host fallbacks (CPU backend, copied each way): "
-            + String.Join(", ", hostFallbacks)
+            + (if hostFallbacks.IsEmpty then
+                   "none"
+               else
+                   String.Join(", ", hostFallbacks))
         )
 
         sb.ToString()

@@ -99,18 +99,6 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
                     yield Shape.broadcastStrides s outShape
             ]
 
-    /// Moves to the CPU backend (a synchronising copy).
-    member internal t.ToCpu() =
-        (Backends.get Device.Cpu).FromArray(t.ToArray(), shape)
-
-    /// Copies a CPU result back to this device.
-    member internal t.FromCpu(r: RawTensor) =
-        backend.FromArray(r.ToArray(), r.Shape) :?> CudaRawTensor
-
-    /// The op computed on the CPU backend with a copy each way. Used only for the members listed as host
-    /// fallbacks in Cuda.describe (); each is a documented gap, not a silent choice.
-    member internal t.OnHost(f: RawTensor -> RawTensor) = t.FromCpu(f (t.ToCpu())) :> RawTensor
-
     override _.Backend = backend
     override _.Storage = storage :> IScopedStorage
 
@@ -798,25 +786,50 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
         t.L.AvgPoolBackward(CudaRawTensor.Code dtype, t.View, dx.View, meta, planes, countIncludePad)
         dx :> RawTensor
 
-    // ---- host fallbacks (see Cuda.hostFallbacks): computed by the CPU backend with a copy each way ----
+    member private t.ResampleTo(oh: int, ow: int, mode: int, align: bool) =
+        t.RequireFloat "resample"
+        let planes, h, w = t.Planes shape
+        let y = t.New(CudaRawTensor.WithPlane(shape, oh, ow), dtype)
+        let meta = [| h; w; oh; ow; mode; (if align then 1 else 0) |]
+
+        if h * w = 0 then
+            t.L.Fill(CudaRawTensor.Code dtype, y.View, 0.0, y.Shape.Numel)
+
+        t.L.Resample(CudaRawTensor.Code dtype, t.View, y.View, meta, planes)
+        y :> RawTensor
+
+    member private t.ResampleBack(inputShape: Shape, mode: int, align: bool) =
+        t.RequireFloat "resample"
+        let planes, h, w = t.Planes inputShape
+        let _, oh, ow = t.Planes shape
+        let dx = t.New(inputShape, dtype)
+        t.L.Fill(CudaRawTensor.Code dtype, dx.View, 0.0, inputShape.Numel)
+
+        t.L.ResampleBackward(
+            CudaRawTensor.Code dtype,
+            t.View,
+            dx.View,
+            [| h; w; oh; ow; mode; (if align then 1 else 0) |],
+            planes
+        )
+
+        dx :> RawTensor
 
     override t.AdaptiveAvgPool2d(outputSize) =
-        t.OnHost(fun x -> x.AdaptiveAvgPool2d outputSize)
+        t.ResampleTo(outputSize[0], outputSize[1], 0, false)
 
-    override t.AdaptiveAvgPool2dBackward(inputShape) =
-        t.OnHost(fun g -> g.AdaptiveAvgPool2dBackward inputShape)
+    override t.AdaptiveAvgPool2dBackward(inputShape) = t.ResampleBack(inputShape, 0, false)
 
     override t.UpsampleNearest2d(outputSize) =
-        t.OnHost(fun x -> x.UpsampleNearest2d outputSize)
+        t.ResampleTo(outputSize[0], outputSize[1], 1, false)
 
-    override t.UpsampleNearest2dBackward(inputShape) =
-        t.OnHost(fun g -> g.UpsampleNearest2dBackward inputShape)
+    override t.UpsampleNearest2dBackward(inputShape) = t.ResampleBack(inputShape, 1, false)
 
     override t.UpsampleBilinear2d(outputSize, alignCorners) =
-        t.OnHost(fun x -> x.UpsampleBilinear2d(outputSize, alignCorners))
+        t.ResampleTo(outputSize[0], outputSize[1], 2, alignCorners)
 
     override t.UpsampleBilinear2dBackward(inputShape, alignCorners) =
-        t.OnHost(fun g -> g.UpsampleBilinear2dBackward(inputShape, alignCorners))
+        t.ResampleBack(inputShape, 2, alignCorners)
 
     override t.CumSum(dim, reverse) =
         if dtype = DType.Bool then

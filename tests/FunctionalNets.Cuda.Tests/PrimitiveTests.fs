@@ -346,7 +346,7 @@ let ``max and average pooling and their adjoints agree (padding, dilation, ceil 
             [ y; y.AvgPool2dBackward(r[0].Shape, k, s, p, ceil, inc) ])
 
 [<Fact>]
-let ``fused defaults and host fallbacks agree: layer norm, attention softmax, adaptive pooling, upsampling`` () =
+let ``layer norm and attention softmax (contract defaults), adaptive pooling and upsampling agree`` () =
     let x = input (f32 (floats -1.0 1.0 150)) [ 2; 3; 5; 5 ]
     let w = input (f32 (floats 0.5 1.5 5)) [ 5 ]
 
@@ -359,20 +359,20 @@ let ``fused defaults and host fallbacks agree: layer norm, attention softmax, ad
         let y = r[0].AttentionSoftmax(0.5, true)
         [ y; r[0].AttentionSoftmaxBackward(y, 0.5) ])
 
-    agree "adaptive avg pool" 1e-6 [ x ] (fun r ->
-        let y = r[0].AdaptiveAvgPool2d [| 2; 3 |]
-        [ y; y.AdaptiveAvgPool2dBackward r[0].Shape ])
+    for size in [ [| 2; 3 |]; [| 7; 4 |]; [| 1; 1 |] ] do
+        agree (sprintf "adaptive avg pool %A" size) 1e-6 [ x ] (fun r ->
+            let y = r[0].AdaptiveAvgPool2d size
+            [ y; y.AdaptiveAvgPool2dBackward r[0].Shape ])
 
-    agree "upsample" 1e-6 [ x ] (fun r ->
-        let y = r[0].UpsampleNearest2d [| 7; 9 |]
-        let z = r[0].UpsampleBilinear2d([| 7; 9 |], false)
+    for size in [ [| 7; 9 |]; [| 10; 10 |]; [| 3; 2 |] ] do
+        agree (sprintf "upsample nearest %A" size) 1e-6 [ x ] (fun r ->
+            let y = r[0].UpsampleNearest2d size
+            [ y; y.UpsampleNearest2dBackward r[0].Shape ])
 
-        [
-            y
-            y.UpsampleNearest2dBackward r[0].Shape
-            z
-            z.UpsampleBilinear2dBackward(r[0].Shape, false)
-        ])
+        for align in [ false; true ] do
+            agree (sprintf "upsample bilinear %A align=%b" size align) 1e-5 [ x ] (fun r ->
+                let z = r[0].UpsampleBilinear2d(size, align)
+                [ z; z.UpsampleBilinear2dBackward(r[0].Shape, align) ])
 
 [<Fact>]
 let ``mixing devices names both devices`` () =
