@@ -152,10 +152,21 @@ public static class DeviceKernels
 
     // ---- indexing ----
 
+    /// <summary>Records an out-of-range index (op code, the value clamped to int, the bound) in the error view; the
+    /// host reads it at its next synchronisation instead of stopping the stream for a check.</summary>
+    private static void Report(ArrayView<int> err, int op, long value, int bound)
+    {
+        Atomic.Exchange(ref err[0], op);
+        err[1] = value > int.MaxValue ? int.MaxValue : value < int.MinValue ? int.MinValue : (int)value;
+        err[2] = bound;
+    }
+
     /// <summary>torch.gather: meta = [rank, index dims, x strides]; y has the index's shape.</summary>
-    public static void Gather<T>(Index1D i, ArrayView<T> x, ArrayView<long> index, ArrayView<T> y, ArrayView<int> meta, int dim)
+    public static void Gather<T>(Index1D i, ArrayView<T> x, ArrayView<long> index, ArrayView<T> y, ArrayView<int> meta, int dim, ArrayView<int> err, int bound)
         where T : unmanaged
     {
+        long v = index[i];
+        if (v < 0 || v >= bound) { Report(err, 1, v, bound); y[i] = default; return; }
         int rank = meta[0];
         int rem = i, off = 0;
         for (int d = rank - 1; d >= 0; d--)
@@ -170,9 +181,11 @@ public static class DeviceKernels
     }
 
     /// <summary>torch.scatter_add into y (already a copy of the input): meta = [rank, index dims, y strides, src strides].</summary>
-    public static void ScatterAdd<T, O>(Index1D i, ArrayView<T> y, ArrayView<long> index, ArrayView<T> src, ArrayView<int> meta, int dim)
+    public static void ScatterAdd<T, O>(Index1D i, ArrayView<T> y, ArrayView<long> index, ArrayView<T> src, ArrayView<int> meta, int dim, ArrayView<int> err, int bound)
         where T : unmanaged where O : struct, INumOps<T>
     {
+        long v = index[i];
+        if (v < 0 || v >= bound) { Report(err, 2, v, bound); return; }
         int rank = meta[0];
         int rem = i, offY = 0, offS = 0;
         for (int d = rank - 1; d >= 0; d--)
@@ -188,21 +201,25 @@ public static class DeviceKernels
     }
 
     /// <summary>torch.index_select over [outer, n, inner] with k indices: y is [outer, k, inner].</summary>
-    public static void IndexSelect<T>(Index1D i, ArrayView<T> x, ArrayView<long> index, ArrayView<T> y, int n, int k, int inner)
+    public static void IndexSelect<T>(Index1D i, ArrayView<T> x, ArrayView<long> index, ArrayView<T> y, int n, int k, int inner, ArrayView<int> err)
         where T : unmanaged
     {
         int o = i / (k * inner), r = i % (k * inner);
         int j = r / inner, q = r % inner;
-        y[i] = x[(o * n + (int)index[j]) * inner + q];
+        long v = index[j];
+        if (v < 0 || v >= n) { Report(err, 3, v, n); y[i] = default; return; }
+        y[i] = x[(o * n + (int)v) * inner + q];
     }
 
     /// <summary>torch.index_add into y (a copy of the input [outer, n, inner]) of src [outer, k, inner].</summary>
-    public static void IndexAdd<T, O>(Index1D i, ArrayView<T> y, ArrayView<long> index, ArrayView<T> src, int n, int k, int inner)
+    public static void IndexAdd<T, O>(Index1D i, ArrayView<T> y, ArrayView<long> index, ArrayView<T> src, int n, int k, int inner, ArrayView<int> err)
         where T : unmanaged where O : struct, INumOps<T>
     {
         int o = i / (k * inner), r = i % (k * inner);
         int j = r / inner, q = r % inner;
-        default(O).AtomicAdd(ref y[(o * n + (int)index[j]) * inner + q], src[i]);
+        long v = index[j];
+        if (v < 0 || v >= n) { Report(err, 4, v, n); return; }
+        default(O).AtomicAdd(ref y[(o * n + (int)v) * inner + q], src[i]);
     }
 
     /// <summary>Adds x into y elementwise (same shape).</summary>

@@ -51,6 +51,38 @@ public sealed class KernelLauncher : IDisposable
         doubles.Clear();
     }
 
+    private MemoryBuffer1D<int, Stride1D.Dense>? errors;
+
+    private ArrayView<int> ErrorView
+    {
+        get
+        {
+            if (errors is null)
+            {
+                errors = acc.Allocate1D<int>(3);
+                errors.MemSetToZero();
+            }
+            return errors.View;
+        }
+    }
+
+    private static readonly string[] IndexOps = ["", "gather", "scatterAdd", "indexSelect", "indexAdd"];
+
+    /// <summary>
+    /// Waits for the stream and returns the first out-of-range index a kernel met since the last call, as
+    /// (op name, value, dim size), clearing it; null when there was none.
+    /// </summary>
+    public (string Op, int Value, int Bound)? TakeIndexError()
+    {
+        if (errors is null) return null;
+        acc.Synchronize();
+        var e = errors.GetAsArray1D();
+        if (e[0] == 0) return null;
+        errors.MemSetToZero();
+        acc.Synchronize();
+        return (IndexOps[Math.Clamp(e[0], 0, 4)], e[1], e[2]);
+    }
+
     /// <summary>Waits for every launched kernel.</summary>
     public void Synchronize() => acc.Synchronize();
 
@@ -277,54 +309,54 @@ public sealed class KernelLauncher : IDisposable
 
     // ---- indexing ----
 
-    private readonly struct IndexR(KernelLauncher l, int kind, ArrayView<byte> x, ArrayView<long> index, ArrayView<byte> y, ArrayView<int> meta, int dim, int n, int k, int inner, int count) : ITyped
+    private readonly struct IndexR(KernelLauncher l, int kind, ArrayView<byte> x, ArrayView<long> index, ArrayView<byte> y, ArrayView<int> meta, int dim, int n, int k, int inner, int count, ArrayView<int> err) : ITyped
     {
         public void Run<T, O>() where T : unmanaged where O : struct, INumOps<T>
         {
             switch (kind)
             {
                 case 0:
-                    l.K("gather" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, ArrayView<int>, int>(DeviceKernels.Gather<T>))
-                        (count, x.Cast<T>(), index, y.Cast<T>(), meta, dim);
+                    l.K("gather" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, ArrayView<int>, int, ArrayView<int>, int>(DeviceKernels.Gather<T>))
+                        (count, x.Cast<T>(), index, y.Cast<T>(), meta, dim, err, n);
                     break;
                 case 1: // x is the destination y, y is src
-                    l.K("scatteradd" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, ArrayView<int>, int>(DeviceKernels.ScatterAdd<T, O>))
-                        (count, x.Cast<T>(), index, y.Cast<T>(), meta, dim);
+                    l.K("scatteradd" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, ArrayView<int>, int, ArrayView<int>, int>(DeviceKernels.ScatterAdd<T, O>))
+                        (count, x.Cast<T>(), index, y.Cast<T>(), meta, dim, err, n);
                     break;
                 case 2:
-                    l.K("indexselect" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, int, int, int>(DeviceKernels.IndexSelect<T>))
-                        (count, x.Cast<T>(), index, y.Cast<T>(), n, k, inner);
+                    l.K("indexselect" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, int, int, int, ArrayView<int>>(DeviceKernels.IndexSelect<T>))
+                        (count, x.Cast<T>(), index, y.Cast<T>(), n, k, inner, err);
                     break;
                 default:
-                    l.K("indexadd" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, int, int, int>(DeviceKernels.IndexAdd<T, O>))
-                        (count, x.Cast<T>(), index, y.Cast<T>(), n, k, inner);
+                    l.K("indexadd" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, int, int, int, ArrayView<int>>(DeviceKernels.IndexAdd<T, O>))
+                        (count, x.Cast<T>(), index, y.Cast<T>(), n, k, inner, err);
                     break;
             }
         }
     }
 
-    /// <summary>torch.gather (meta: rank, index dims, x strides).</summary>
-    public void Gather(int dtype, ArrayView<byte> x, ArrayView<byte> index, ArrayView<byte> y, int[] meta, int dim, int count)
+    /// <summary>torch.gather (meta: rank, index dims, x strides) along a dim of size bound.</summary>
+    public void Gather(int dtype, ArrayView<byte> x, ArrayView<byte> index, ArrayView<byte> y, int[] meta, int dim, int bound, int count)
     {
-        if (count > 0) Dispatch(dtype, new IndexR(this, 0, x, index.Cast<long>(), y, Meta(meta), dim, 0, 0, 0, count));
+        if (count > 0) Dispatch(dtype, new IndexR(this, 0, x, index.Cast<long>(), y, Meta(meta), dim, bound, 0, 0, count, ErrorView));
     }
 
-    /// <summary>torch.scatter_add into y (meta: rank, index dims, y strides, src strides).</summary>
-    public void ScatterAdd(int dtype, ArrayView<byte> y, ArrayView<byte> index, ArrayView<byte> src, int[] meta, int dim, int count)
+    /// <summary>torch.scatter_add into y (meta: rank, index dims, y strides, src strides) along a dim of size bound.</summary>
+    public void ScatterAdd(int dtype, ArrayView<byte> y, ArrayView<byte> index, ArrayView<byte> src, int[] meta, int dim, int bound, int count)
     {
-        if (count > 0) Dispatch(dtype, new IndexR(this, 1, y, index.Cast<long>(), src, Meta(meta), dim, 0, 0, 0, count));
+        if (count > 0) Dispatch(dtype, new IndexR(this, 1, y, index.Cast<long>(), src, Meta(meta), dim, bound, 0, 0, count, ErrorView));
     }
 
     /// <summary>torch.index_select over [outer, n, inner] with k indices.</summary>
     public void IndexSelect(int dtype, ArrayView<byte> x, ArrayView<byte> index, ArrayView<byte> y, int outer, int n, int k, int inner)
     {
-        if (outer * k * inner > 0) Dispatch(dtype, new IndexR(this, 2, x, index.Cast<long>(), y, default, 0, n, k, inner, outer * k * inner));
+        if (outer * k * inner > 0) Dispatch(dtype, new IndexR(this, 2, x, index.Cast<long>(), y, default, 0, n, k, inner, outer * k * inner, ErrorView));
     }
 
     /// <summary>torch.index_add into y [outer, n, inner] of src [outer, k, inner].</summary>
     public void IndexAdd(int dtype, ArrayView<byte> y, ArrayView<byte> index, ArrayView<byte> src, int outer, int n, int k, int inner)
     {
-        if (outer * k * inner > 0) Dispatch(dtype, new IndexR(this, 3, y, index.Cast<long>(), src, default, 0, n, k, inner, outer * k * inner));
+        if (outer * k * inner > 0) Dispatch(dtype, new IndexR(this, 3, y, index.Cast<long>(), src, default, 0, n, k, inner, outer * k * inner, ErrorView));
     }
 
     // ---- fused ----

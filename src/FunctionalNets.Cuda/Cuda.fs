@@ -45,9 +45,11 @@ module Cuda =
         backend index |> ignore
         Device.Cuda index
 
-    /// Waits for every kernel launched on device n.
+    /// Waits for every kernel launched on device n; raises an out-of-range index a kernel met since the last check.
     let synchronize (index: int) =
-        (DeviceRuntimes.get index).Accelerator.Synchronize()
+        let rt = DeviceRuntimes.get index
+        rt.Accelerator.Synchronize()
+        CudaRawTensor.RaiseIndexErrors rt.Launcher
 
     /// The caching allocator's counters for device n.
     let memoryStats (index: int) = (DeviceRuntimes.get index).Pool.Stats

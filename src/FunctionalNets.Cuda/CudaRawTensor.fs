@@ -99,6 +99,22 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
                     yield Shape.broadcastStrides s outShape
             ]
 
+    /// Waits for the device and raises the first out-of-range index its kernels recorded.
+    static member internal RaiseIndexErrors(l: KernelLauncher) =
+        let e = l.TakeIndexError()
+
+        if e.HasValue then
+            let struct (op, value, bound) =
+                e.Value.ToTuple() |> fun (a, b, c) -> struct (a, b, c)
+
+            invalidArg
+                "index"
+                (sprintf
+                    "%s: index %d is out of range for a dim of size %d (found by the kernel; raised at the next synchronisation)."
+                    op
+                    value
+                    bound)
+
     override _.Backend = backend
     override _.Storage = storage :> IScopedStorage
 
@@ -452,33 +468,29 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
 
         y :> RawTensor
 
-    /// Index values checked on the host (one synchronising copy): never an out-of-range read inside a kernel.
-    member private t.CheckIndex(op: string, index: CudaRawTensor, bound: int) =
+    /// Index dtype check. Index values are checked inside the kernels (an out-of-range index is skipped and
+    /// recorded); the error is raised at the next synchronisation (ToArray, Cuda.synchronize), naming the op, the
+    /// index and the dim size, so that no op stops the stream for a check.
+    member private t.CheckIndex(op: string, index: CudaRawTensor) =
         if index.DType <> DType.Int64 then
             invalidArg "index" (sprintf "%s: the index must be Int64, got %O." op index.DType)
 
-        let ix = index.ToArray() :?> int64[]
-
-        for v in ix do
-            if v < 0L || v >= int64 bound then
-                invalidArg "index" (sprintf "%s: index %d is out of range for a dim of size %d." op v bound)
-
     override t.Gather(dim, index) =
         let ix = t.Of(index, "gather")
-        t.CheckIndex("gather", ix, shape[dim])
+        t.CheckIndex("gather", ix)
         let y = t.New(ix.Shape, dtype)
 
         let meta =
             Array.concat [ [| ix.Shape.Rank |]; ix.Shape.ToArray(); Shape.contiguousStrides shape ]
 
-        t.L.Gather(CudaRawTensor.Code dtype, t.View, ix.View, y.View, meta, dim, ix.Shape.Numel)
+        t.L.Gather(CudaRawTensor.Code dtype, t.View, ix.View, y.View, meta, dim, shape[dim], ix.Shape.Numel)
         y :> RawTensor
 
     override t.ScatterAdd(dim, index, src) =
         let ix = t.Of(index, "scatterAdd")
         let s = t.Of(src, "scatterAdd")
         t.SameDType "scatterAdd" src
-        t.CheckIndex("scatterAdd", ix, shape[dim])
+        t.CheckIndex("scatterAdd", ix)
         let y = t.Clone() :?> CudaRawTensor
 
         let meta =
@@ -490,7 +502,7 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
                     Shape.contiguousStrides s.Shape
                 ]
 
-        t.L.ScatterAdd(CudaRawTensor.Code dtype, y.View, ix.View, s.View, meta, dim, ix.Shape.Numel)
+        t.L.ScatterAdd(CudaRawTensor.Code dtype, y.View, ix.View, s.View, meta, dim, shape[dim], ix.Shape.Numel)
         y :> RawTensor
 
     member private t.Around(dim: int) =
@@ -499,7 +511,7 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
 
     override t.IndexSelect(dim, index) =
         let ix = t.Of(index, "indexSelect")
-        t.CheckIndex("indexSelect", ix, shape[dim])
+        t.CheckIndex("indexSelect", ix)
         let outer, n, inner = t.Around dim
         let k = ix.Shape.Numel
         let y = t.New(Shape.withDim dim k shape, dtype)
@@ -510,7 +522,7 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
         let ix = t.Of(index, "indexAdd")
         let s = t.Of(src, "indexAdd")
         t.SameDType "indexAdd" src
-        t.CheckIndex("indexAdd", ix, shape[dim])
+        t.CheckIndex("indexAdd", ix)
         let outer, n, inner = t.Around dim
         let k = ix.Shape.Numel
         let y = t.Clone() :?> CudaRawTensor
@@ -865,7 +877,7 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
             | DType.Int64 -> Array.zeroCreate<int64> n
             | DType.Bool -> Array.zeroCreate<byte> n
 
-        t.Rt.Accelerator.Synchronize()
+        CudaRawTensor.RaiseIndexErrors t.L
         Transfer.ToHost(t.View, a)
 
         match a with

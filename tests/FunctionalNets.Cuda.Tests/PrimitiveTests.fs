@@ -245,8 +245,15 @@ let ``an out-of-range index is a clear error, not a kernel fault`` () =
     let g = gpu ()
     let x = g.FromArray(f32 (floats -1.0 1.0 4), Shape.ofList [ 4 ])
     let ix = g.FromArray([| 1L; 9L |], Shape.ofList [ 2 ])
-    let e = Assert.Throws<ArgumentException>(fun () -> x.IndexSelect(0, ix) |> ignore)
-    Assert.Contains("index 9 is out of range", e.Message)
+    let y = x.IndexSelect(0, ix)
+    let e = Assert.Throws<ArgumentException>(fun () -> y.ToArray() |> ignore)
+    Assert.Contains("indexSelect: index 9 is out of range for a dim of size 4", e.Message)
+    // The error is reported once; the device goes on working.
+    Assert.Equal<float32[]>([| 1.0f; 2.0f |], g.FromArray([| 1.0f; 2.0f |], Shape.ofList [ 2 ]).ToArray() :?> float32[])
+    let ix2 = g.FromArray([| 0L; -1L |], Shape.ofList [ 1; 2 ])
+    x.Reshape(Shape.ofList [ 1; 4 ]).Gather(1, ix2) |> ignore
+    let e2 = Assert.Throws<ArgumentException>(fun () -> Cuda.synchronize 0)
+    Assert.Contains("gather: index -1", e2.Message)
 
 [<Fact>]
 let ``cumsum, adam step, gelu and creation ops agree`` () =
