@@ -106,7 +106,7 @@ module Train =
                 )
             )
 
-        let updates, opt = tx.Update grads ts.Opt ts.Params
+        let updates, opt = tx.Update ts.Step grads ts.Opt ts.Params
 
         let updates =
             if ts.LrScale = 1.0 then
