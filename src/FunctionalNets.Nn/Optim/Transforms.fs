@@ -24,8 +24,9 @@ type DecayMask =
 
 /// Gradient transformations in Optax's shape: each is a GradTx whose state is a tensor tree, so an
 /// optimizer is a fold over steps and its state is saved with the weights. Transformations without
-/// state use an empty node. Counts are Float64 scalar tensors (exact up to 2^53 steps); a
-/// transformation that needs the count reads it back to the host once per update.
+/// state use an empty node. Every Update receives the step (the number of updates before this one) from the
+/// host, so no update reads the device. Transformations that depend on the step also keep a Float64 scalar
+/// "count" leaf in their state, written from the host step, so checkpoints keep their layout.
 [<RequireQualifiedAccess>]
 module GradTransform =
     let private emptyState: PTree<Tensor> = PTree.empty
@@ -33,7 +34,7 @@ module GradTransform =
     let private stateless (f: Params -> Params -> Params) : GradTx =
         {
             Init = fun _ -> emptyState
-            Update = fun grads state parameters -> f grads parameters, state
+            Update = fun _ grads state parameters -> f grads parameters, state
         }
 
     /// The count starts at zero on the parameters' device, so a checkpointed state reloads where it ran.
@@ -44,8 +45,6 @@ module GradTransform =
 
     let private nextCount (count: Tensor) (n: int64) =
         Tensor.scalar (float (n + 1L), DType.Float64, count.Device)
-
-    let private readCount (count: Tensor) = int64 (Tensor.toScalar count)
 
     /// Looks up a named child of a state node, with an error that says which transformation it belongs to.
     let private child (owner: string) (name: string) (state: PTree<Tensor>) =
@@ -77,9 +76,9 @@ module GradTransform =
         {
             Init = fun parameters -> PTree.node [ "count", Leaf(zeroCount parameters) ]
             Update =
-                fun grads state _ ->
+                fun step grads state _ ->
                     let count = countOf "scaleBySchedule" state
-                    let n = readCount count
+                    let n = step
                     let factor = schedule n
                     PTree.map (fun g -> g * factor) grads, PTree.node [ "count", Leaf(nextCount count n) ]
         }
@@ -108,12 +107,12 @@ module GradTransform =
                             "nu", PTree.map Tensor.zerosLike parameters
                         ]
             Update =
-                fun grads state _ ->
+                fun step grads state _ ->
                     let owner = "scaleByAdam"
                     let count = countOf owner state
-                    let n = readCount count
+                    let n = step
                     let t = float (n + 1L)
-                    // The corrections are host floats: the count is already on the host and they are scalars.
+                    // The corrections are host floats: the step comes from the host and they are scalars.
                     let bc1 = 1.0 - System.Math.Pow(b1, t)
                     let bc2 = 1.0 - System.Math.Pow(b2, t)
                     let mu0, nu0 = child owner "mu" state, child owner "nu" state
@@ -145,6 +144,43 @@ module GradTransform =
                         updates, PTree.node [ "count", Leaf(nextCount count n); "mu", mu; "nu", nu ]
         }
 
+    /// AMSGrad (PyTorch's Adam with amsgrad = true): Adam's moments, plus the running maximum of the second
+    /// moment, <c>nuMax = max(nuMax, nu)</c>, used in the denominator:
+    /// <c>(m / (1 - b1^t)) / (sqrt(nuMax / (1 - b2^t)) + eps)</c>. State: <c>{ count; mu; nu; nuMax }</c>.
+    let scaleByAmsgrad (b1: float) (b2: float) (eps: float) : GradTx =
+        {
+            Init =
+                fun parameters ->
+                    PTree.node
+                        [
+                            "count", Leaf(zeroCount parameters)
+                            "mu", PTree.map Tensor.zerosLike parameters
+                            "nu", PTree.map Tensor.zerosLike parameters
+                            "nuMax", PTree.map Tensor.zerosLike parameters
+                        ]
+            Update =
+                fun step grads state _ ->
+                    let owner = "scaleByAmsgrad"
+                    let count = countOf owner state
+                    let t = float (step + 1L)
+                    let bc1 = 1.0 - System.Math.Pow(b1, t)
+                    let bc2 = 1.0 - System.Math.Pow(b2, t)
+
+                    let mu =
+                        PTree.map2 (fun m g -> b1 * m + (1.0 - b1) * g) (child owner "mu" state) grads
+
+                    let nu =
+                        PTree.map2 (fun v (g: Tensor) -> b2 * v + (1.0 - b2) * (g * g)) (child owner "nu" state) grads
+
+                    let nuMax =
+                        PTree.map2 (fun a b -> Tensor.maximum (a, b)) (child owner "nuMax" state) nu
+
+                    let updates =
+                        PTree.map2 (fun m v -> (m / bc1) / (Tensor.sqrt (v / bc2) + eps)) mu nuMax
+
+                    updates, PTree.node [ "count", Leaf(nextCount count step); "mu", mu; "nu", nu; "nuMax", nuMax ]
+        }
+
     /// RMSprop scaling in PyTorch's convention (eps outside the square root, unlike Optax's
     /// <c>scale_by_rms</c>): <c>v = decay v + (1 - decay) g^2</c>, update <c>g / (sqrt(v) + eps)</c>; when
     /// centered, also <c>a = decay a + (1 - decay) g</c> and the update is <c>g / (sqrt(v - a^2) + eps)</c>.
@@ -160,7 +196,7 @@ module GradTransform =
                     else
                         PTree.node [ nu ]
             Update =
-                fun grads state _ ->
+                fun _ grads state _ ->
                     let owner = "scaleByRms"
 
                     let nu =
@@ -192,7 +228,7 @@ module GradTransform =
                             "sum", PTree.map (fun p -> Tensor.fullLike (p, initialAccumulator)) parameters
                         ]
             Update =
-                fun grads state _ ->
+                fun _ grads state _ ->
                     let sum =
                         PTree.map2 (fun s (g: Tensor) -> s + g * g) (child "scaleByAdagrad" "sum" state) grads
 
@@ -206,7 +242,7 @@ module GradTransform =
         {
             Init = fun parameters -> PTree.node [ "trace", PTree.map Tensor.zerosLike parameters ]
             Update =
-                fun grads state _ ->
+                fun _ grads state _ ->
                     let buf = PTree.map2 (fun b g -> decay * b + g) (child "trace" "trace" state) grads
 
                     let updates =
@@ -266,7 +302,7 @@ module GradTransform =
         {
             Init = fun parameters -> PTree.node [ for i in 0 .. txs.Length - 1 -> string i, txs[i].Init parameters ]
             Update =
-                fun grads state parameters ->
+                fun step grads state parameters ->
                     let states =
                         match state with
                         | Node kids when kids.Length = txs.Length -> kids |> List.map snd |> Array.ofList
@@ -281,7 +317,7 @@ module GradTransform =
                         Array.zip txs states
                         |> Array.fold
                             (fun (u, acc) (tx, st) ->
-                                let u', st' = tx.Update u st parameters
+                                let u', st' = tx.Update step u st parameters
                                 u', st' :: acc)
                             (grads, [])
 
