@@ -25,7 +25,19 @@ public sealed class KernelLauncher : IDisposable
 
 
     private TDelegate K<TDelegate>(string key, Func<Accelerator, TDelegate> load) where TDelegate : Delegate =>
-        (TDelegate)kernels.GetOrAdd(key, _ => load(acc));
+        (TDelegate)kernels.GetOrAdd(key, _ =>
+        {
+            try
+            {
+                return load(acc);
+            }
+            catch (Exception e)
+            {
+                throw new InvalidOperationException(
+                    $"FunctionalNets.Cuda: the kernel '{key}' failed to compile for {acc.Name} ({acc.AcceleratorType}): {e.Message} " +
+                    "Tensors on Device.Cpu are unaffected; Cuda.describe () shows the device and libraries in use.", e);
+            }
+        });
 
     /// <summary>A device copy of small int metadata, cached by content.</summary>
     public ArrayView<int> Meta(int[] data)

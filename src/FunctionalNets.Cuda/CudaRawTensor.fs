@@ -353,26 +353,7 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
         let y = t.New(Shape.Create plan.OutShape, dtype)
 
         for call in plan.Calls do
-            match t.Rt.Cublas with
-            | Some h ->
-                h.Run(
-                    call,
-                    (dtype = DType.Float64),
-                    Transfer.Address o.View,
-                    Transfer.Address t.View,
-                    Transfer.Address y.View
-                )
-            | None ->
-                t.L.GemmStridedBatched(
-                    CudaRawTensor.Code dtype,
-                    o.View,
-                    t.View,
-                    y.View,
-                    GemmPlan.kernelArgs call,
-                    call.Alpha,
-                    call.Beta,
-                    call.BatchCount
-                )
+            t.RunGemm(call, t, o, y)
 
         y :> RawTensor
 
@@ -577,6 +558,10 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
     /// The call's A operand is the right matrix, its B the left one (see GemmPlan).
     member internal t.RunGemm(call: GemmCall, left: CudaRawTensor, right: CudaRawTensor, out: CudaRawTensor) =
         match t.Rt.Cublas with
+        | _ when call.M = 0 || call.N = 0 || call.BatchCount = 0 -> ()
+        | Some _ when call.K = 0 ->
+            // cuBLAS rejects leading dimensions of 0; an empty inner dim gives zeros (beta is 0 in every plan).
+            t.L.Fill(CudaRawTensor.Code dtype, out.View, 0.0, out.Shape.Numel)
         | Some h ->
             h.Run(
                 call,
