@@ -30,6 +30,40 @@ let private sgemm (dev: Device) (n: int) (reps: int) =
     let tflops = 2.0 * float n ** 3.0 * float reps / s / 1e12
     printfn "{\"check\":\"sgemm\",\"n\":%d,\"reps\":%d,\"seconds\":%.4f,\"tflops\":%.3f}" n reps s tflops
 
+/// Threefry fills on the device against the CPU backend, bit for bit (uniform is integer arithmetic; normal goes
+/// through the device's double log/cos/sin, so a last-bit difference there is reported, not hidden).
+let private threefry (dev: Device) =
+    let g = Backends.get dev
+    let cpu = Backends.get Device.Cpu
+
+    for dtype in [ DType.Float32; DType.Float64 ] do
+        for kind in [ "uniform"; "normal" ] do
+            let key = Key.create 20260101L
+            let s = Shape.ofList [ 100_003 ]
+
+            let fill (b: Backend) =
+                let r =
+                    if kind = "uniform" then
+                        b.RandomUniform(key, s, dtype)
+                    else
+                        b.RandomNormal(key, s, dtype)
+
+                match r.ToArray() with
+                | :? (float32[]) as a -> a |> Array.map (fun v -> int64 (BitConverter.SingleToInt32Bits v))
+                | :? (float[]) as a -> a |> Array.map BitConverter.DoubleToInt64Bits
+                | _ -> [||]
+
+            let e, a = fill cpu, fill g
+            let differing = Array.fold2 (fun n x y -> if x = y then n else n + 1) 0 e a
+
+            printfn
+                "{\"check\":\"threefry_bitexact\",\"kind\":\"%s\",\"dtype\":\"%O\",\"n\":%d,\"differing\":%d,\"ok\":%b}"
+                kind
+                dtype
+                e.Length
+                differing
+                (differing = 0)
+
 let private mlpSteps (dev: Device) (dataDir: string option) (batch: int) (steps: int) =
     let mnist = Mnist.load (DataLocation.findMnist dataDir)
 
@@ -129,6 +163,7 @@ let main argv =
              | Some e -> ",\"error\":" + json e
              | None -> "")
 
+    threefry dev
     if smoke then sgemm dev 64 2 else sgemm dev 4096 20
 
     if smoke then
