@@ -87,17 +87,39 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
             invalidArg "this" (sprintf "%s is defined for float32 and float64 tensors, got %O; cast first." op dtype)
 
     /// [rank; dims; strides of each operand broadcast to dims].
-    static member internal BroadcastMeta(outShape: Shape, operands: Shape list) =
-        let dims = outShape.ToArray()
-        let rank = dims.Length
+    /// [rank; dims; strides of each operand] with size-1 dims dropped and adjacent dims merged wherever every
+    /// operand walks them as one (stride[d] = stride[d + 1] * dims[d + 1]), so that a same-shape elementwise op
+    /// indexes as rank 1 and a bias add as rank 2: fewer divisions per element in every kernel.
+    static member internal Coalesced(dims: int[], strides: int[] list) =
+        let keep = [| 0 .. dims.Length - 1 |] |> Array.filter (fun d -> dims[d] <> 1)
+        let ds = ResizeArray<int>()
+        let ss = strides |> List.map (fun _ -> ResizeArray<int>())
+
+        for d in keep do
+            let k = ds.Count
+
+            let mergeable =
+                k > 0
+                && List.forall2 (fun (s: int[]) (acc: ResizeArray<int>) -> acc[k - 1] = s[d] * dims[d]) strides ss
+
+            if mergeable then
+                ds[k - 1] <- ds[k - 1] * dims[d]
+                List.iter2 (fun (s: int[]) (acc: ResizeArray<int>) -> acc[k - 1] <- s[d]) strides ss
+            else
+                ds.Add dims[d]
+                List.iter2 (fun (s: int[]) (acc: ResizeArray<int>) -> acc.Add s[d]) strides ss
 
         Array.concat
             [
-                yield [| rank |]
-                yield dims
-                for s in operands do
-                    yield Shape.broadcastStrides s outShape
+                yield [| ds.Count |]
+                yield ds.ToArray()
+                for acc in ss do
+                    yield acc.ToArray()
             ]
+
+    /// The coalesced meta of operands broadcast to outShape.
+    static member internal BroadcastMeta(outShape: Shape, operands: Shape list) =
+        CudaRawTensor.Coalesced(outShape.ToArray(), operands |> List.map (fun s -> Shape.broadcastStrides s outShape))
 
     /// Waits for the device and raises the first out-of-range index its kernels recorded.
     static member internal RaiseIndexErrors(l: KernelLauncher) =
@@ -375,7 +397,7 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
             dims: int[]
         ) =
         let n = Array.fold (*) 1 dims
-        let meta = Array.concat [ [| dims.Length |]; dims; srcStrides; dstStrides ]
+        let meta = CudaRawTensor.Coalesced(dims, [ srcStrides; dstStrides ])
         t.L.Copy(dtype.SizeInBytes, src.View, dst.View, meta, srcOff, dstOff, n)
 
     override t.Permute(perm) =

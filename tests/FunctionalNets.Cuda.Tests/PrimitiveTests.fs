@@ -410,3 +410,16 @@ let ``scopes return device buffers to the caching allocator`` () =
 
     let after = Cuda.memoryStats 0
     Assert.True(after.CacheHits > before.CacheHits, sprintf "expected cache hits, got %A -> %A" before after)
+
+[<Fact>]
+let ``broadcast metadata coalesces dims every operand walks as one`` () =
+    let s (d: int list) = Shape.ofList d
+    // Same shape: one dim of 24 with unit strides.
+    Assert.Equal<int[]>([| 1; 24; 1; 1 |], CudaRawTensor.BroadcastMeta(s [ 2; 3; 4 ], [ s [ 2; 3; 4 ]; s [ 2; 3; 4 ] ]))
+    // A bias over the last dim stays rank 2; size-1 dims disappear.
+    Assert.Equal<int[]>(
+        [| 2; 2; 3; 3; 1; 0; 1 |],
+        CudaRawTensor.BroadcastMeta(s [ 2; 1; 3 ], [ s [ 2; 1; 3 ]; s [ 3 ] ])
+    )
+    // A scalar result has rank 0.
+    Assert.Equal<int[]>([| 0 |], CudaRawTensor.BroadcastMeta(s [ 1; 1 ], [ s [ 1 ]; s [ 1; 1 ] ]))
