@@ -20,6 +20,17 @@ module PoolGeometry =
 
             int outLen
 
+    /// The source index of output position dst in nearest-neighbour resizing from inLen to outLen (PyTorch's
+    /// 'nearest': floor(dst * inLen / outLen) with a float32 scale, exact for equal and doubled sizes).
+    let nearestSource (dst: int) (inLen: int) (outLen: int) =
+        if outLen = inLen then
+            dst
+        elif outLen = 2 * inLen then
+            dst >>> 1
+        else
+            let scale = float32 inLen / float32 outLen
+            min (int (floor (float32 dst * scale))) (inLen - 1)
+
 /// A validated 2-D convolution: input [N; C; H; W], weight [O; C/groups; KH; KW], output [N; O; OH; OW].
 type ConvGeometry =
     {

@@ -176,10 +176,6 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
     abstract AdaptiveAvgPool2d: outputSize: int[] -> RawTensor
     /// Adjoint of AdaptiveAvgPool2d.
     abstract AdaptiveAvgPool2dBackward: inputShape: Shape -> RawTensor
-    /// Nearest-neighbour resize to outputSize (source index floor(dst * in / out)).
-    abstract UpsampleNearest2d: outputSize: int[] -> RawTensor
-    /// Adjoint of UpsampleNearest2d.
-    abstract UpsampleNearest2dBackward: inputShape: Shape -> RawTensor
     /// Bilinear resize to outputSize with PyTorch's alignCorners true/false source coordinates.
     abstract UpsampleBilinear2d: outputSize: int[] * alignCorners: bool -> RawTensor
     /// Adjoint of UpsampleBilinear2d.
@@ -257,6 +253,37 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
 
         g.Backend.Zeros(flat inputShape.Dims, g.DType).ScatterAdd(r - 2, indices.Reshape fi, g.Reshape fi).Reshape
             inputShape
+
+    /// Nearest-neighbour resize of the last two dims to outputSize (source index PoolGeometry.nearestSource).
+    abstract UpsampleNearest2d: outputSize: int[] -> RawTensor
+
+    default x.UpsampleNearest2d(outputSize) =
+        let r = x.Shape.Rank
+        let d = x.Shape.Dims
+        let map = RawTensor.NearestMap(x.Backend)
+
+        x.IndexSelect(r - 2, map d[r - 2] outputSize[0]).IndexSelect(r - 1, map d[r - 1] outputSize[1])
+
+    /// Adjoint of UpsampleNearest2d: each output gradient added at its source element.
+    abstract UpsampleNearest2dBackward: inputShape: Shape -> RawTensor
+
+    default g.UpsampleNearest2dBackward(inputShape) =
+        let r = g.Shape.Rank
+        let d, inDims = g.Shape.Dims, inputShape.Dims
+        let map = RawTensor.NearestMap(g.Backend)
+        let rows = Array.copy d
+        rows[r - 1] <- inDims[r - 1]
+
+        let byColumns =
+            g.Backend.Zeros(Shape.Wrap rows, g.DType).IndexAdd(r - 1, map inDims[r - 1] d[r - 1], g)
+
+        g.Backend.Zeros(inputShape, g.DType).IndexAdd(r - 2, map inDims[r - 2] d[r - 2], byColumns)
+
+    static member private NearestMap (b: Backend) (inLen: int) (outLen: int) =
+        b.FromArray(
+            Array.init outLen (fun i -> int64 (PoolGeometry.nearestSource i inLen outLen)),
+            Shape.Wrap [| outLen |]
+        )
 
     /// Layer normalization of every run of the trailing `normalized` elements (biased variance, as PyTorch):
     /// returns y = (x - mean) * rstd * weight + bias and, per run, the mean and rstd = 1 / sqrt(var + eps) as

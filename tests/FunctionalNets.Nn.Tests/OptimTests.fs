@@ -462,3 +462,17 @@ let ``optimizer updates take the step from the caller, not from the device`` () 
     let u, s = tx.Update 41L g (tx.Init p) p
     Assert.Equal(-41.0, flat u |> Array.head)
     Assert.Equal(42.0, PTree.leaves s |> List.exactlyOne |> snd |> Tensor.toScalar)
+
+[<Fact>]
+let ``typed optimizer states convert to and from the checkpoint tree`` () =
+    let p = start ()
+    let tree = (Optim.scaleByAdam 0.9 0.999 1e-8).Init p
+    let s = AdamState.OfTree("test", tree)
+    Assert.Equal(0.0, Tensor.toScalar s.Count)
+    Assert.Equal<string list>(PTree.leaves tree |> List.map fst, PTree.leaves (s.ToTree()) |> List.map fst)
+
+    let e =
+        Assert.Throws<ArgumentException>(fun () -> AdamState.OfTree("scaleByAdam", PTree.node [ "mu", p ]) |> ignore)
+
+    Assert.Contains("scaleByAdam", e.Message)
+    Assert.Contains("'count'", e.Message)

@@ -46,23 +46,6 @@ module GradTransform =
     let private nextCount (count: Tensor) (n: int64) =
         Tensor.scalar (float (n + 1L), DType.Float64, count.Device)
 
-    /// Looks up a named child of a state node, with an error that says which transformation it belongs to.
-    let private child (owner: string) (name: string) (state: PTree<Tensor>) =
-        match state with
-        | Node kids ->
-            match kids |> List.tryFind (fun (k, _) -> k = name) with
-            | Some(_, c) -> c
-            | None ->
-                invalidArg
-                    "state"
-                    (sprintf "%s: the state has no '%s' entry; was it built by this transformation's Init?" owner name)
-        | Leaf _ -> invalidArg "state" (sprintf "%s: expected a state node, got a leaf." owner)
-
-    let private countOf owner state =
-        match child owner "count" state with
-        | Leaf c -> c
-        | Node _ -> invalidArg "state" (sprintf "%s: the 'count' entry must be a scalar leaf." owner)
-
     /// Passes gradients through unchanged.
     let identity: GradTx = stateless (fun grads _ -> grads)
 
@@ -74,13 +57,17 @@ module GradTransform =
     /// this one (0 for the first). State: <c>{ count }</c>.
     let scaleBySchedule (schedule: Schedule) : GradTx =
         {
-            Init = fun parameters -> PTree.node [ "count", Leaf(zeroCount parameters) ]
+            Init = fun parameters -> ({ Count = zeroCount parameters }: CountState).ToTree()
             Update =
                 fun step grads state _ ->
-                    let count = countOf "scaleBySchedule" state
-                    let n = step
-                    let factor = schedule n
-                    PTree.map (fun g -> g * factor) grads, PTree.node [ "count", Leaf(nextCount count n) ]
+                    let s = CountState.OfTree("scaleBySchedule", state)
+                    let factor = schedule step
+
+                    PTree.map (fun g -> g * factor) grads,
+                    { s with
+                        Count = nextCount s.Count step
+                    }
+                        .ToTree()
         }
 
     /// Multiplies by <c>-lr</c>, turning a descent direction into an update (Optax
@@ -100,22 +87,22 @@ module GradTransform =
         {
             Init =
                 fun parameters ->
-                    PTree.node
-                        [
-                            "count", Leaf(zeroCount parameters)
-                            "mu", PTree.map Tensor.zerosLike parameters
-                            "nu", PTree.map Tensor.zerosLike parameters
-                        ]
+                    ({
+                        Count = zeroCount parameters
+                        Mu = PTree.map Tensor.zerosLike parameters
+                        Nu = PTree.map Tensor.zerosLike parameters
+                    }
+                    : AdamState)
+                        .ToTree()
             Update =
                 fun step grads state _ ->
-                    let owner = "scaleByAdam"
-                    let count = countOf owner state
-                    let n = step
-                    let t = float (n + 1L)
+                    let s = AdamState.OfTree("scaleByAdam", state)
+                    let count = nextCount s.Count step
+                    let t = float (step + 1L)
                     // The corrections are host floats: the step comes from the host and they are scalars.
                     let bc1 = 1.0 - System.Math.Pow(b1, t)
                     let bc2 = 1.0 - System.Math.Pow(b2, t)
-                    let mu0, nu0 = child owner "mu" state, child owner "nu" state
+                    let mu0, nu0 = s.Mu, s.Nu
                     let leaves = [ grads; mu0; nu0 ] |> List.collect PTree.values
 
                     if leaves |> List.forall (fun (x: Tensor) -> not x.IsDifferentiable) then
@@ -133,7 +120,7 @@ module GradTransform =
                         let mu = part (fun (m, _, _) -> m)
                         let nu = part (fun (_, v, _) -> v)
                         let updates = part (fun (_, _, u) -> u)
-                        updates, PTree.node [ "count", Leaf(nextCount count n); "mu", mu; "nu", nu ]
+                        updates, { Count = count; Mu = mu; Nu = nu }.ToTree()
                     else
                         let mu = PTree.map2 (fun m g -> b1 * m + (1.0 - b1) * g) mu0 grads
                         let nu = PTree.map2 (fun v (g: Tensor) -> b2 * v + (1.0 - b2) * (g * g)) nu0 grads
@@ -141,7 +128,7 @@ module GradTransform =
                         let updates =
                             PTree.map2 (fun m v -> (m / bc1) / (Tensor.sqrt (v / bc2) + eps)) mu nu
 
-                        updates, PTree.node [ "count", Leaf(nextCount count n); "mu", mu; "nu", nu ]
+                        updates, { Count = count; Mu = mu; Nu = nu }.ToTree()
         }
 
     /// AMSGrad (PyTorch's Adam with amsgrad = true): Adam's moments, plus the running maximum of the second
@@ -151,34 +138,38 @@ module GradTransform =
         {
             Init =
                 fun parameters ->
-                    PTree.node
-                        [
-                            "count", Leaf(zeroCount parameters)
-                            "mu", PTree.map Tensor.zerosLike parameters
-                            "nu", PTree.map Tensor.zerosLike parameters
-                            "nuMax", PTree.map Tensor.zerosLike parameters
-                        ]
+                    ({
+                        Count = zeroCount parameters
+                        Mu = PTree.map Tensor.zerosLike parameters
+                        Nu = PTree.map Tensor.zerosLike parameters
+                        NuMax = PTree.map Tensor.zerosLike parameters
+                    }
+                    : AmsgradState)
+                        .ToTree()
             Update =
                 fun step grads state _ ->
-                    let owner = "scaleByAmsgrad"
-                    let count = countOf owner state
+                    let s = AmsgradState.OfTree("scaleByAmsgrad", state)
                     let t = float (step + 1L)
                     let bc1 = 1.0 - System.Math.Pow(b1, t)
                     let bc2 = 1.0 - System.Math.Pow(b2, t)
 
-                    let mu =
-                        PTree.map2 (fun m g -> b1 * m + (1.0 - b1) * g) (child owner "mu" state) grads
+                    let mu = PTree.map2 (fun m g -> b1 * m + (1.0 - b1) * g) s.Mu grads
 
-                    let nu =
-                        PTree.map2 (fun v (g: Tensor) -> b2 * v + (1.0 - b2) * (g * g)) (child owner "nu" state) grads
+                    let nu = PTree.map2 (fun v (g: Tensor) -> b2 * v + (1.0 - b2) * (g * g)) s.Nu grads
 
-                    let nuMax =
-                        PTree.map2 (fun a b -> Tensor.maximum (a, b)) (child owner "nuMax" state) nu
+                    let nuMax = PTree.map2 (fun a b -> Tensor.maximum (a, b)) s.NuMax nu
 
                     let updates =
                         PTree.map2 (fun m v -> (m / bc1) / (Tensor.sqrt (v / bc2) + eps)) mu nuMax
 
-                    updates, PTree.node [ "count", Leaf(nextCount count step); "mu", mu; "nu", nu; "nuMax", nuMax ]
+                    updates,
+                    {
+                        Count = nextCount s.Count step
+                        Mu = mu
+                        Nu = nu
+                        NuMax = nuMax
+                    }
+                        .ToTree()
         }
 
     /// RMSprop scaling in PyTorch's convention (eps outside the square root, unlike Optax's
@@ -189,32 +180,32 @@ module GradTransform =
         {
             Init =
                 fun parameters ->
-                    let nu = "nu", PTree.map Tensor.zerosLike parameters
-
-                    if centered then
-                        PTree.node [ "mu", PTree.map Tensor.zerosLike parameters; nu ]
-                    else
-                        PTree.node [ nu ]
+                    {
+                        Mu =
+                            (if centered then
+                                 Some(PTree.map Tensor.zerosLike parameters)
+                             else
+                                 None)
+                        Nu = PTree.map Tensor.zerosLike parameters
+                    }
+                        .ToTree()
             Update =
                 fun _ grads state _ ->
-                    let owner = "scaleByRms"
+                    let s = RmsState.OfTree("scaleByRms", centered, state)
 
                     let nu =
-                        PTree.map2
-                            (fun v (g: Tensor) -> decay * v + (1.0 - decay) * (g * g))
-                            (child owner "nu" state)
-                            grads
+                        PTree.map2 (fun v (g: Tensor) -> decay * v + (1.0 - decay) * (g * g)) s.Nu grads
 
-                    if centered then
-                        let mu =
-                            PTree.map2 (fun a g -> decay * a + (1.0 - decay) * g) (child owner "mu" state) grads
+                    match s.Mu with
+                    | Some mu0 ->
+                        let mu = PTree.map2 (fun a g -> decay * a + (1.0 - decay) * g) mu0 grads
 
                         let updates =
                             PTree.map3 (fun g v (a: Tensor) -> g / (Tensor.sqrt (v - a * a) + eps)) grads nu mu
 
-                        updates, PTree.node [ "mu", mu; "nu", nu ]
-                    else
-                        PTree.map2 (fun g v -> g / (Tensor.sqrt v + eps)) grads nu, PTree.node [ "nu", nu ]
+                        updates, { Mu = Some mu; Nu = nu }.ToTree()
+                    | None ->
+                        PTree.map2 (fun g v -> g / (Tensor.sqrt v + eps)) grads nu, { Mu = None; Nu = nu }.ToTree()
         }
 
     /// Adagrad scaling in PyTorch's convention: <c>sum = sum + g^2</c> (starting at
@@ -223,16 +214,15 @@ module GradTransform =
         {
             Init =
                 fun parameters ->
-                    PTree.node
-                        [
-                            "sum", PTree.map (fun p -> Tensor.fullLike (p, initialAccumulator)) parameters
-                        ]
+                    {
+                        Sum = PTree.map (fun p -> Tensor.fullLike (p, initialAccumulator)) parameters
+                    }
+                        .ToTree()
             Update =
                 fun _ grads state _ ->
-                    let sum =
-                        PTree.map2 (fun s (g: Tensor) -> s + g * g) (child "scaleByAdagrad" "sum" state) grads
-
-                    PTree.map2 (fun g s -> g / (Tensor.sqrt s + eps)) grads sum, PTree.node [ "sum", sum ]
+                    let s = AdagradState.OfTree("scaleByAdagrad", state)
+                    let sum = PTree.map2 (fun s (g: Tensor) -> s + g * g) s.Sum grads
+                    PTree.map2 (fun g s -> g / (Tensor.sqrt s + eps)) grads sum, { Sum = sum }.ToTree()
         }
 
     /// Momentum (Optax <c>trace</c>, PyTorch SGD's momentum buffer with dampening 0):
@@ -240,10 +230,16 @@ module GradTransform =
     /// The buffer starts at 0, which gives PyTorch's first step (buf = g) exactly. State: <c>{ trace }</c>.
     let trace (decay: float) (nesterov: bool) : GradTx =
         {
-            Init = fun parameters -> PTree.node [ "trace", PTree.map Tensor.zerosLike parameters ]
+            Init =
+                fun parameters ->
+                    {
+                        Trace = PTree.map Tensor.zerosLike parameters
+                    }
+                        .ToTree()
             Update =
                 fun _ grads state _ ->
-                    let buf = PTree.map2 (fun b g -> decay * b + g) (child "trace" "trace" state) grads
+                    let buf =
+                        PTree.map2 (fun b g -> decay * b + g) (TraceState.OfTree("trace", state)).Trace grads
 
                     let updates =
                         if nesterov then
@@ -251,7 +247,7 @@ module GradTransform =
                         else
                             buf
 
-                    updates, PTree.node [ "trace", buf ]
+                    updates, { Trace = buf }.ToTree()
         }
 
     /// Adds <c>weightDecay * param</c> to the gradient of every parameter the mask selects (Optax

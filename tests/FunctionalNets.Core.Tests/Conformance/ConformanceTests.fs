@@ -91,6 +91,8 @@ let ``Conformance: the fused members have defaults (virtual, not abstract)`` () 
             "AttentionSoftmaxBackward"
             "GeluTanh"
             "GeluTanhBackward"
+            "UpsampleNearest2d"
+            "UpsampleNearest2dBackward"
         ]
 
     for name in fused do

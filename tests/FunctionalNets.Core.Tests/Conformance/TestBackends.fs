@@ -138,12 +138,6 @@ type RequiredTierRawTensor(inner: RawTensor, backend: WrappingBackend) =
     override t.AdaptiveAvgPool2dBackward s =
         t.Wrap "AdaptiveAvgPool2dBackward" (inner.AdaptiveAvgPool2dBackward s)
 
-    override t.UpsampleNearest2d o =
-        t.Wrap "UpsampleNearest2d" (inner.UpsampleNearest2d o)
-
-    override t.UpsampleNearest2dBackward s =
-        t.Wrap "UpsampleNearest2dBackward" (inner.UpsampleNearest2dBackward s)
-
     override t.UpsampleBilinear2d(o, a) =
         t.Wrap "UpsampleBilinear2d" (inner.UpsampleBilinear2d(o, a))
 
@@ -192,6 +186,12 @@ and FullRawTensor(inner: RawTensor, backend: WrappingBackend) =
             )
 
         t.Wrap "LayerNormBackward" a, t.Wrap "LayerNormBackward" b, t.Wrap "LayerNormBackward" c
+
+    override t.UpsampleNearest2d o =
+        t.Wrap "UpsampleNearest2d" (inner.UpsampleNearest2d o)
+
+    override t.UpsampleNearest2dBackward s =
+        t.Wrap "UpsampleNearest2dBackward" (inner.UpsampleNearest2dBackward s)
 
     override t.AttentionSoftmax(s, c) =
         t.Wrap "AttentionSoftmax" (inner.AttentionSoftmax(s, c))
