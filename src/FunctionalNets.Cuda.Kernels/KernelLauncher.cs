@@ -527,6 +527,64 @@ public sealed class KernelLauncher : IDisposable
         if (count > 0 && g[0] * g[1] > 0) Dispatch(dtype, new ResampleR(this, true, dy, dx, Meta(g), count));
     }
 
+    // ---- fused row kernels ----
+
+    private readonly struct RowR(KernelLauncher l, int kind, ArrayView<byte> a, ArrayView<byte> b, ArrayView<byte> c, ArrayView<byte> d, ArrayView<byte> e, ArrayView<byte> f, int i1, int i2, int i3, double d1, int count) : ITyped
+    {
+        public void Run<T, O>() where T : unmanaged where O : struct, INumOps<T>
+        {
+            switch (kind)
+            {
+                case 0:
+                    l.K("ln" + typeof(T).Name, k => k.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, int, int, double>(RowKernels.LayerNorm<T, O>))
+                        (count, a.Cast<T>(), b.Cast<T>(), c.Cast<T>(), d.Cast<T>(), e.Cast<T>(), f.Cast<T>(), i1, i2, d1);
+                    break;
+                case 1:
+                    l.K("lnb" + typeof(T).Name, k => k.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, int, int>(RowKernels.LayerNormBackward<T, O>))
+                        (count, a.Cast<T>(), b.Cast<T>(), c.Cast<T>(), d.Cast<T>(), e.Cast<T>(), f.Cast<T>(), i1, i2);
+                    break;
+                case 2:
+                    l.K("lnp" + typeof(T).Name, k => k.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, int, int>(RowKernels.LayerNormParamGrads<T, O>))
+                        (count, a.Cast<T>(), b.Cast<T>(), c.Cast<T>(), d.Cast<T>(), e.Cast<T>(), f.Cast<T>(), i1, i2);
+                    break;
+                case 3:
+                    l.K("attn" + typeof(T).Name, k => k.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, int, int, double, int>(RowKernels.AttentionSoftmax<T, O>))
+                        (count, a.Cast<T>(), b.Cast<T>(), i1, i2, d1, i3);
+                    break;
+                default:
+                    l.K("attnb" + typeof(T).Name, k => k.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, int, double>(RowKernels.AttentionSoftmaxBackward<T, O>))
+                        (count, a.Cast<T>(), b.Cast<T>(), c.Cast<T>(), i1, d1);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Layer norm of runs x n (flags: 1 weight, 2 bias; absent ones may be any view).</summary>
+    public void LayerNorm(int dtype, ArrayView<byte> x, ArrayView<byte> w, ArrayView<byte> b, ArrayView<byte> y, ArrayView<byte> mean, ArrayView<byte> rstd, int runs, int n, int flags, double eps)
+    {
+        if (runs > 0 && n > 0) Dispatch(dtype, new RowR(this, 0, x, w, b, y, mean, rstd, n, flags, 0, eps, runs));
+    }
+
+    /// <summary>LayerNorm's input gradient, and its weight and bias gradients summed over the runs.</summary>
+    public void LayerNormBackward(int dtype, ArrayView<byte> dy, ArrayView<byte> x, ArrayView<byte> mean, ArrayView<byte> rstd, ArrayView<byte> w, bool hasWeight, ArrayView<byte> dx, ArrayView<byte> dw, ArrayView<byte> db, int runs, int n)
+    {
+        if (runs == 0 || n == 0) return;
+        Dispatch(dtype, new RowR(this, 1, dy, x, mean, rstd, w, dx, n, hasWeight ? 1 : 0, 0, 0, runs));
+        Dispatch(dtype, new RowR(this, 2, dy, x, mean, rstd, dw, db, runs, n, 0, 0, n));
+    }
+
+    /// <summary>Scaled (optionally causal) softmax over rows of s.</summary>
+    public void AttentionSoftmax(int dtype, ArrayView<byte> x, ArrayView<byte> y, int rows, int l, int s, double scale, bool causal)
+    {
+        if (rows > 0 && s > 0) Dispatch(dtype, new RowR(this, 3, x, y, default, default, default, default, l, s, causal ? 1 : 0, scale, rows));
+    }
+
+    /// <summary>The adjoint of AttentionSoftmax from its output y.</summary>
+    public void AttentionSoftmaxBackward(int dtype, ArrayView<byte> g, ArrayView<byte> y, ArrayView<byte> dx, int rows, int s, double scale)
+    {
+        if (rows > 0 && s > 0) Dispatch(dtype, new RowR(this, 4, g, y, dx, default, default, default, s, 0, 0, scale, rows));
+    }
+
     // ---- random ----
 
     /// <summary>Uniform [0, 1) fills, bit-identical with the CPU backend for the same key.</summary>

@@ -26,7 +26,7 @@ public static class PtxCheck
     /// <summary>Every kernel method closed over the element types it is launched with.</summary>
     public static IEnumerable<MethodInfo> Kernels()
     {
-        foreach (var host in new[] { typeof(DeviceKernels), typeof(ConvPoolKernels), typeof(ResampleKernels) })
+        foreach (var host in new[] { typeof(DeviceKernels), typeof(ConvPoolKernels), typeof(ResampleKernels), typeof(RowKernels) })
             foreach (var m in host.GetMethods(BindingFlags.Public | BindingFlags.Static))
             {
                 var ps = m.GetParameters();

@@ -859,6 +859,97 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
         t.L.CumSum(CudaRawTensor.Code dtype, t.View, y.View, outer, n, inner, reverse)
         y :> RawTensor
 
+    member private t.Runs(op: string, normalized: int) =
+        if normalized < 1 || shape.Numel % normalized <> 0 then
+            invalidArg "normalized" (sprintf "%s: %d trailing elements do not tile input %O." op normalized shape)
+
+        shape.Numel / normalized
+
+    override t.LayerNorm(normalized, weight, bias, eps) =
+        t.RequireFloat "layerNorm"
+        let runs = t.Runs("layerNorm", normalized)
+        let y = t.New(shape, dtype)
+        let mean = t.New(Shape.Create [| runs |], dtype)
+        let rstd = t.New(Shape.Create [| runs |], dtype)
+
+        let view (o: RawTensor option) =
+            o |> Option.map (fun r -> t.Of(r, "layerNorm").View)
+
+        let w, b = view weight, view bias
+
+        let flags = (if w.IsSome then 1 else 0) ||| (if b.IsSome then 2 else 0)
+
+        t.L.LayerNorm(
+            CudaRawTensor.Code dtype,
+            t.View,
+            defaultArg w t.View,
+            defaultArg b t.View,
+            y.View,
+            mean.View,
+            rstd.View,
+            runs,
+            normalized,
+            flags,
+            eps
+        )
+
+        y :> RawTensor, mean :> RawTensor, rstd :> RawTensor
+
+    override t.LayerNormBackward(input, mean, rstd, weight, normalized) =
+        t.RequireFloat "layerNormBackward"
+        let runs = t.Runs("layerNormBackward", normalized)
+        let x = t.Of(input, "layerNormBackward")
+        let m = t.Of(mean, "layerNormBackward")
+        let rs = t.Of(rstd, "layerNormBackward")
+        let w = weight |> Option.map (fun r -> t.Of(r, "layerNormBackward"))
+        let dx = t.New(shape, dtype)
+        let dw = t.New(Shape.Create [| normalized |], dtype)
+        let db = t.New(Shape.Create [| normalized |], dtype)
+
+        t.L.LayerNormBackward(
+            CudaRawTensor.Code dtype,
+            t.View,
+            x.View,
+            m.View,
+            rs.View,
+            (match w with
+             | Some w -> w.View
+             | None -> t.View),
+            w.IsSome,
+            dx.View,
+            dw.View,
+            db.View,
+            runs,
+            normalized
+        )
+
+        dx :> RawTensor, dw :> RawTensor, db :> RawTensor
+
+    override t.AttentionSoftmax(scale, causal) =
+        t.RequireFloat "attentionSoftmax"
+
+        if shape.Rank < 2 then
+            invalidArg "x" (sprintf "attentionSoftmax: expected scores [..., L, S], got %O." shape)
+
+        let l, s = shape[shape.Rank - 2], shape[shape.Rank - 1]
+        let y = t.New(shape, dtype)
+
+        if s > 0 then
+            t.L.AttentionSoftmax(CudaRawTensor.Code dtype, t.View, y.View, shape.Numel / s, l, s, scale, causal)
+
+        y :> RawTensor
+
+    override t.AttentionSoftmaxBackward(output, scale) =
+        t.RequireFloat "attentionSoftmaxBackward"
+        let y = t.Of(output, "attentionSoftmaxBackward")
+        let s = shape[shape.Rank - 1]
+        let dx = t.New(shape, dtype)
+
+        if s > 0 then
+            t.L.AttentionSoftmaxBackward(CudaRawTensor.Code dtype, t.View, y.View, dx.View, shape.Numel / s, s, scale)
+
+        dx :> RawTensor
+
     override t.GeluTanh() =
         t.RequireFloat "geluTanh"
         let y = t.New(shape, dtype)
