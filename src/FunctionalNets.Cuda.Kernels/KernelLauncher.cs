@@ -568,8 +568,9 @@ public sealed class KernelLauncher : IDisposable
     /// <summary>LayerNorm's input gradient, and its weight and bias gradients summed over the runs.</summary>
     public void LayerNormBackward(int dtype, ArrayView<byte> dy, ArrayView<byte> x, ArrayView<byte> mean, ArrayView<byte> rstd, ArrayView<byte> w, bool hasWeight, ArrayView<byte> dx, ArrayView<byte> dw, ArrayView<byte> db, int runs, int n)
     {
-        if (runs == 0 || n == 0) return;
-        Dispatch(dtype, new RowR(this, 1, dy, x, mean, rstd, w, dx, n, hasWeight ? 1 : 0, 0, 0, runs));
+        if (n == 0) return;
+        // With no runs the column pass still writes zeros into dweight and dbias.
+        if (runs > 0) Dispatch(dtype, new RowR(this, 1, dy, x, mean, rstd, w, dx, n, hasWeight ? 1 : 0, 0, 0, runs));
         Dispatch(dtype, new RowR(this, 2, dy, x, mean, rstd, dw, db, runs, n, 0, 0, n));
     }
 

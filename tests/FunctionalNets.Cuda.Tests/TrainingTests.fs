@@ -179,3 +179,53 @@ let ``toDevice round-trips values and refuses tensors that carry derivatives`` (
             Diff.grad (fun t -> Tensor.sum (Tensor.toDevice (g.Device, t))) x |> ignore)
 
     Assert.Contains("carries derivatives", e.Message)
+
+[<Fact>]
+let ``a tiny GPT (embedding, causal attention, LayerNorm, GELU) trained 2 Adam steps on the simulated device matches the CPU``
+    ()
+    =
+    let g = gpu ()
+
+    let cfg =
+        {
+            VocabSize = 7
+            ContextLength = 4
+            Dim = 8
+            Heads = 2
+            Layers = 1
+            Dropout = 0.0
+            TieWeights = true
+        }
+
+    let model = Layers.gpt cfg
+
+    let loss (logits: Tensor) (target: Tensor) =
+        Losses.crossEntropy (Tensor.reshape (logits, [ -1; 7 ])) (Tensor.reshape (target, [ -1 ]))
+
+    let run (device: Device) =
+        let tx = Optim.adam 1e-2
+        let old = Defaults.Device
+        Defaults.Device <- device
+
+        try
+            let mutable ts = Train.init model [ 4 ] tx (Key.create 5L)
+
+            let batch =
+                {
+                    Input = Tensor.toDevice (device, Tensor.ofArray ([| 1L; 2L; 3L; 4L; 6L; 5L; 0L; 2L |], [ 2; 4 ]))
+                    Target = Tensor.toDevice (device, Tensor.ofArray ([| 2L; 3L; 4L; 5L; 5L; 0L; 2L; 1L |], [ 2; 4 ]))
+                }
+
+            [
+                for _ in 1..2 do
+                    let next, logs = Train.trainStep model loss tx ts batch
+                    ts <- next
+                    yield logs["loss"]
+            ]
+        finally
+            Defaults.Device <- old
+
+    List.iter2
+        (fun (a: float) (b: float) -> Assert.True(abs (a - b) < 1e-4, sprintf "loss %g vs %g" a b))
+        (run Device.Cpu)
+        (run g.Device)
