@@ -245,10 +245,14 @@ module Train =
             epoch <- epoch + 1
             let shuffleKey = Key.foldIn epoch (shuffleRoot ts)
             let sums = Array.create options.Metrics.Length None
-            // The loss is summed on the tensors' device (sum of loss * batch size, Float64) and read at log points
-            // only: at the end of the epoch and at each progress refresh. Predictions wait (on the device) for
-            // the metrics until the next read, at most logInterval steps.
+            // The loss (sum of loss * batch size, Float64) and the counts of metrics that have an OnDevice form
+            // are summed on the tensors' device and read at log points only: at the end of the epoch and at each
+            // progress refresh. For the other metrics the predictions wait (on the device) until the next read,
+            // at most logInterval steps.
+            let metrics = Array.ofList options.Metrics
             let mutable lossAcc = Unchecked.defaultof<Tensor>
+            let deviceAcc: Tensor[] = Array.zeroCreate metrics.Length
+            let hostMetrics = metrics |> Array.exists (fun m -> m.OnDevice.IsNone)
             let mutable lossSum = 0.0
             let mutable firstUnread = ts.Step
             let pending = Collections.Generic.List<Tensor * Tensor>()
@@ -265,9 +269,24 @@ module Train =
                     lossSum <- lossSum + total
                     lossAcc <- Unchecked.defaultof<Tensor>
 
+                for i in 0 .. metrics.Length - 1 do
+                    if not (isNull (box deviceAcc[i])) then
+                        let counts = Metrics.checkDeviceCounts metrics[i] (Tensor.toFloatArray deviceAcc[i])
+
+                        sums[i] <-
+                            Some(
+                                match sums[i] with
+                                | Some s -> Array.map2 (+) s counts
+                                | None -> counts
+                            )
+
+                        deviceAcc[i] <- Unchecked.defaultof<Tensor>
+
                 for predictions, targets in pending do
-                    options.Metrics
-                    |> List.iteri (fun i m -> sums[i] <- Some(Metrics.accumulate m sums[i] predictions targets))
+                    metrics
+                    |> Array.iteri (fun i m ->
+                        if m.OnDevice.IsNone then
+                            sums[i] <- Some(Metrics.accumulate m sums[i] predictions targets))
 
                 pending.Clear()
                 firstUnread <- ts.Step
@@ -281,20 +300,29 @@ module Train =
                         let previous = ts
                         let n = batch.Input.Shape[0]
                         let acc0 = lossAcc
-                        let keepPredictions = not options.Metrics.IsEmpty
+                        let counts0 = Array.copy deviceAcc
 
-                        let next, acc, predictions =
+                        let next, acc, counts, predictions =
                             Scope.runKeeping
-                                (fun (next, acc, predictions) -> box [ keepState next; box acc; box predictions ])
+                                (fun (next, acc, counts: Tensor[], predictions) ->
+                                    box [ keepState next; box acc; box (List.ofArray counts); box predictions ])
                                 (fun () ->
                                     let next, l, predictions = stepCore model loss tx ts batch
                                     let weighted = Tensor.cast (l, DType.Float64) * float n
 
-                                    let acc = if isNull (box acc0) then weighted else acc0 + weighted
+                                    let add (a0: Tensor) (x: Tensor) = if isNull (box a0) then x else a0 + x
+
+                                    let counts =
+                                        metrics
+                                        |> Array.mapi (fun i m ->
+                                            match m.OnDevice with
+                                            | Some f -> add counts0[i] (f predictions batch.Target)
+                                            | None -> Unchecked.defaultof<Tensor>)
 
                                     next,
-                                    acc,
-                                    (if keepPredictions then
+                                    add acc0 weighted,
+                                    counts,
+                                    (if hostMetrics then
                                          predictions
                                      else
                                          Unchecked.defaultof<Tensor>))
@@ -305,8 +333,9 @@ module Train =
                         ts <- next
                         donatable <- true
                         lossAcc <- acc
+                        Array.blit counts 0 deviceAcc 0 counts.Length
 
-                        if keepPredictions then
+                        if hostMetrics then
                             pending.Add((predictions, batch.Target))
 
                         seen <- seen + n
