@@ -82,7 +82,7 @@ let sequenceLoss (logits: Tensor) (targets: Tensor) =
 let steps = int64 epochs * int64 ((train.Count + batchSize - 1) / batchSize)
 
 let optimizer =
-    Optim.adamwWith (Schedules.warmupCosine 0.0 2e-3 (max 1L (min 100L (steps / 10L))) steps 1e-4)
+    Optim.adamw (Schedules.warmupCosine 0.0 2e-3 (max 1L (min 100L (steps / 10L))) steps 1e-4)
 
 let initial = Train.init model [ context ] optimizer (Key.create 0L)
 printfn "%s, %d parameters" model.Name (Layer.numParams initial.Params)

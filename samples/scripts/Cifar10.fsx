@@ -90,15 +90,7 @@ let steps = int64 epochs * int64 ((train.Count + batchSize - 1) / batchSize)
 let lr =
     Schedules.oneCycle (if opts.Model = "small" then 0.2 else 0.1) steps 0.3 25.0 1e4
 
-let optimizer =
-    Optim.sgdCustom
-        ({
-            Momentum = 0.9
-            Nesterov = true
-            WeightDecay = 5e-4
-        }
-        : Optim.SgdOptions)
-        lr
+let optimizer = Optim.sgd (lr, momentum = 0.9, nesterov = true, weightDecay = 5e-4)
 
 let initial = Train.init model [ 3; 32; 32 ] optimizer (Key.create 0L)
 printfn "%d parameters" (Layer.numParams initial.Params)

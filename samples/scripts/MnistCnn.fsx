@@ -49,7 +49,7 @@ printfn "MNIST: %d training and %d test images, %d epochs" train.Count test.Coun
 let model = Models.mnistCnn ()
 // Adam under a one-cycle learning rate (warm up to 3e-3, then anneal over every step).
 let steps = int64 epochs * int64 ((train.Count + 63) / 64)
-let optimizer = Optim.adamWith (Schedules.oneCycle 3e-3 (max 2L steps) 0.3 25.0 1e4)
+let optimizer = Optim.adam (Schedules.oneCycle 3e-3 (max 2L steps) 0.3 25.0 1e4)
 let initial = Train.init model [ 1; 28; 28 ] optimizer (Key.create 0L)
 printfn "%s, %d parameters" model.Name (Layer.numParams initial.Params)
 

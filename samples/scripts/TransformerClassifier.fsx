@@ -60,7 +60,7 @@ let model =
         ]
 
 let steps = int64 epochs * int64 ((train.Count + 127) / 128)
-let optimizer = Optim.adamwWith (Schedules.oneCycle 2e-3 steps 0.3 25.0 1e4)
+let optimizer = Optim.adamw (Schedules.oneCycle 2e-3 steps 0.3 25.0 1e4)
 let initial = Train.init model [ 1; 28; 28 ] optimizer (Key.create 0L)
 printfn "%d training and %d test sequences, %d parameters" train.Count test.Count (Layer.numParams initial.Params)
 

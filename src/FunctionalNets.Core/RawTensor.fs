@@ -124,14 +124,6 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
     /// Constant padding: before[d] and after[d] elements added on each side of dim d.
     abstract Pad: before: int[] * after: int[] * value: float -> RawTensor
 
-    /// One fused Adam step with this tensor as the gradient: returns (m', v', update) where
-    /// m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2 and update = (m'/bc1) / (sqrt(v'/bc2) + eps).
-    /// One pass over the data instead of a dozen elementwise ops (optimizers use it when no derivative
-    /// flows through the optimizer itself).
-    abstract AdamStep:
-        m: RawTensor * v: RawTensor * b1: float * b2: float * eps: float * bc1: float * bc2: float ->
-            RawTensor * RawTensor * RawTensor
-
     // ---- convolution primitives ----
     /// 2-D convolution (cross-correlation, as PyTorch) of this input [N; C; H; W] with weight [O; C/groups; kH; kW]:
     /// the output is [N; O; oH; oW] with oH = (H + 2 padH - dilH (kH - 1) - 1) / strideH + 1 (likewise oW).
@@ -171,9 +163,6 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
     abstract MaxPool2d:
         kernel: int[] * stride: int[] * padding: int[] * dilation: int[] * ceilMode: bool -> RawTensor * RawTensor
 
-    /// Adjoint of MaxPool2d: this gradient added at the positions indices name, zeros elsewhere.
-    abstract MaxPool2dBackward: indices: RawTensor * inputShape: Shape -> RawTensor
-
     /// Average pooling (PyTorch's window clipping and countIncludePad divisor).
     abstract AvgPool2d:
         kernel: int[] * stride: int[] * padding: int[] * ceilMode: bool * countIncludePad: bool -> RawTensor
@@ -187,10 +176,6 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
     abstract AdaptiveAvgPool2d: outputSize: int[] -> RawTensor
     /// Adjoint of AdaptiveAvgPool2d.
     abstract AdaptiveAvgPool2dBackward: inputShape: Shape -> RawTensor
-    /// Nearest-neighbour resize to outputSize (source index floor(dst * in / out)).
-    abstract UpsampleNearest2d: outputSize: int[] -> RawTensor
-    /// Adjoint of UpsampleNearest2d.
-    abstract UpsampleNearest2dBackward: inputShape: Shape -> RawTensor
     /// Bilinear resize to outputSize with PyTorch's alignCorners true/false source coordinates.
     abstract UpsampleBilinear2d: outputSize: int[] * alignCorners: bool -> RawTensor
     /// Adjoint of UpsampleBilinear2d.
@@ -200,33 +185,6 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
     /// Inclusive prefix sums along dim (summing from the end of the dim when reverse is set).
     abstract CumSum: dim: int * reverse: bool -> RawTensor
 
-    /// Layer normalization of every run of the trailing `normalized` elements (biased variance, as PyTorch):
-    /// returns y = (x - mean) * rstd * weight + bias and, per run, the mean and rstd = 1 / sqrt(var + eps) as
-    /// [runs] tensors for the backward. weight and bias hold `normalized` elements. Float32 and Float64.
-    abstract LayerNorm:
-        normalized: int * weight: RawTensor option * bias: RawTensor option * eps: float ->
-            RawTensor * RawTensor * RawTensor
-
-    /// With this as the output gradient dy of LayerNorm on input: (dx, dweight, dbias), dweight and dbias of
-    /// `normalized` elements summed over the runs, from the saved mean and rstd.
-    abstract LayerNormBackward:
-        input: RawTensor * mean: RawTensor * rstd: RawTensor * weight: RawTensor option * normalized: int ->
-            RawTensor * RawTensor * RawTensor
-
-    /// softmax(scale * this) over the last dim S of a [..., L, S] tensor of attention scores, in one pass per row;
-    /// with causal, query i (the index along dim -2) gets weight 0 on keys j > i. Float32 and Float64.
-    abstract AttentionSoftmax: scale: float * causal: bool -> RawTensor
-
-    /// With this as the gradient of AttentionSoftmax's output y: scale * y * (g - sum(g * y)) per row.
-    abstract AttentionSoftmaxBackward: output: RawTensor * scale: float -> RawTensor
-
-    /// The tanh GELU, x sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
-    /// elementwise in one pass. Float32 and Float64.
-    abstract GeluTanh: unit -> RawTensor
-
-    /// With this as the input x of GeluTanh: grad * gelu'(x) elementwise (grad has x's shape), in one pass.
-    abstract GeluTanhBackward: grad: RawTensor -> RawTensor
-
     /// The elements in row-major order as a typed array (float32[], float[], int[], int64[] or bool[]).
     abstract ToArray: unit -> Array
     /// Adds other (same shape and dtype) into this tensor's storage. Only for storage the caller owns.
@@ -234,10 +192,294 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
     /// A copy with its own storage.
     abstract Clone: unit -> RawTensor
 
+    // ---- the fused tier ----
+    // Virtual members with defaults composed from the required primitives above: a new backend is complete once
+    // it implements the abstract members, and overrides these only where a fused kernel pays (the CPU backend
+    // overrides all of them). The defaults are the reference semantics, checked against the CPU kernels by the
+    // backend conformance suite.
+
+    /// A scalar of this tensor's dtype on its backend.
+    member private t.ScalarOf(v: float) =
+        t.Backend.Full(Shape.Scalar, t.DType, v)
+
+    static member private Runs(op: string, shape: Shape, normalized: int) =
+        if normalized < 1 || shape.Numel % normalized <> 0 then
+            invalidArg "normalized" (sprintf "%s: %d trailing elements do not tile input %O." op normalized shape)
+
+        shape.Numel / normalized
+
+    static member private CheckFloat(op: string, t: RawTensor) =
+        if t.DType <> DType.Float32 && t.DType <> DType.Float64 then
+            invalidOp (sprintf "%s is defined for float32 and float64 tensors, got %O %O." op t.DType t.Shape)
+
+    /// One fused Adam step with this tensor as the gradient: returns (m', v', update) where
+    /// m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2 and update = (m'/bc1) / (sqrt(v'/bc2) + eps).
+    /// m and v have this tensor's shape and dtype. Float32 and Float64.
+    abstract AdamStep:
+        m: RawTensor * v: RawTensor * b1: float * b2: float * eps: float * bc1: float * bc2: float ->
+            RawTensor * RawTensor * RawTensor
+
+    default g.AdamStep(m, v, b1, b2, eps, bc1, bc2) =
+        RawTensor.CheckFloat("adamStep", g)
+
+        for o in [ m; v ] do
+            Shape.checkEqual "adamStep" g.Shape o.Shape
+
+        let s = g.ScalarOf
+
+        let m1 =
+            m.Binary(BinaryKind.Mul, s b1).Binary(BinaryKind.Add, g.Binary(BinaryKind.Mul, s (1.0 - b1)))
+
+        let v1 =
+            v
+                .Binary(BinaryKind.Mul, s b2)
+                .Binary(BinaryKind.Add, g.Binary(BinaryKind.Mul, g).Binary(BinaryKind.Mul, s (1.0 - b2)))
+
+        let denom =
+            v1.Binary(BinaryKind.Div, s bc2).Unary(UnaryKind.Sqrt).Binary(BinaryKind.Add, s eps)
+
+        m1, v1, m1.Binary(BinaryKind.Div, s bc1).Binary(BinaryKind.Div, denom)
+
+    /// Adjoint of MaxPool2d: this gradient added at the positions indices name, zeros elsewhere.
+    abstract MaxPool2dBackward: indices: RawTensor * inputShape: Shape -> RawTensor
+
+    default g.MaxPool2dBackward(indices, inputShape) =
+        let r = inputShape.Rank
+
+        let flat (d: int[]) =
+            Shape.Wrap(Array.append d[.. r - 3] [| d[r - 2] * d[r - 1] |])
+
+        let fi = flat g.Shape.Dims
+
+        g.Backend.Zeros(flat inputShape.Dims, g.DType).ScatterAdd(r - 2, indices.Reshape fi, g.Reshape fi).Reshape
+            inputShape
+
+    /// Nearest-neighbour resize of the last two dims to outputSize (source index PoolGeometry.nearestSource).
+    abstract UpsampleNearest2d: outputSize: int[] -> RawTensor
+
+    default x.UpsampleNearest2d(outputSize) =
+        let r = x.Shape.Rank
+        let d = x.Shape.Dims
+        let map = RawTensor.NearestMap(x.Backend)
+
+        x.IndexSelect(r - 2, map d[r - 2] outputSize[0]).IndexSelect(r - 1, map d[r - 1] outputSize[1])
+
+    /// Adjoint of UpsampleNearest2d: each output gradient added at its source element.
+    abstract UpsampleNearest2dBackward: inputShape: Shape -> RawTensor
+
+    default g.UpsampleNearest2dBackward(inputShape) =
+        let r = g.Shape.Rank
+        let d, inDims = g.Shape.Dims, inputShape.Dims
+        let map = RawTensor.NearestMap(g.Backend)
+        let rows = Array.copy d
+        rows[r - 1] <- inDims[r - 1]
+
+        let byColumns =
+            g.Backend.Zeros(Shape.Wrap rows, g.DType).IndexAdd(r - 1, map inDims[r - 1] d[r - 1], g)
+
+        g.Backend.Zeros(inputShape, g.DType).IndexAdd(r - 2, map inDims[r - 2] d[r - 2], byColumns)
+
+    static member private NearestMap (b: Backend) (inLen: int) (outLen: int) =
+        b.FromArray(
+            Array.init outLen (fun i -> int64 (PoolGeometry.nearestSource i inLen outLen)),
+            Shape.Wrap [| outLen |]
+        )
+
+    /// Layer normalization of every run of the trailing `normalized` elements (biased variance, as PyTorch):
+    /// returns y = (x - mean) * rstd * weight + bias and, per run, the mean and rstd = 1 / sqrt(var + eps) as
+    /// [runs] tensors for the backward. weight and bias hold `normalized` elements. Float32 and Float64.
+    abstract LayerNorm:
+        normalized: int * weight: RawTensor option * bias: RawTensor option * eps: float ->
+            RawTensor * RawTensor * RawTensor
+
+    default x.LayerNorm(normalized, weight, bias, eps) =
+        RawTensor.CheckFloat("layerNorm", x)
+        let runs = RawTensor.Runs("layerNorm", x.Shape, normalized)
+        let x2 = x.Reshape(Shape.Wrap [| runs; normalized |])
+        let n = x.ScalarOf(float normalized)
+        let mean = x2.Sum([| 1 |], true).Binary(BinaryKind.Div, n)
+        let xc = x2.Binary(BinaryKind.Sub, mean)
+
+        let rstd =
+            xc
+                .Binary(BinaryKind.Mul, xc)
+                .Sum([| 1 |], true)
+                .Binary(BinaryKind.Div, n)
+                .Binary(BinaryKind.Add, x.ScalarOf eps)
+                .Unary(UnaryKind.Rsqrt)
+
+        let mutable y = xc.Binary(BinaryKind.Mul, rstd)
+
+        match weight with
+        | Some w -> y <- y.Binary(BinaryKind.Mul, w.Reshape(Shape.Wrap [| normalized |]))
+        | None -> ()
+
+        match bias with
+        | Some b -> y <- y.Binary(BinaryKind.Add, b.Reshape(Shape.Wrap [| normalized |]))
+        | None -> ()
+
+        let r = Shape.Wrap [| runs |]
+        y.Reshape x.Shape, mean.Reshape r, rstd.Reshape r
+
+    /// With this as the output gradient dy of LayerNorm on input: (dx, dweight, dbias), dweight and dbias of
+    /// `normalized` elements summed over the runs, from the saved mean and rstd.
+    abstract LayerNormBackward:
+        input: RawTensor * mean: RawTensor * rstd: RawTensor * weight: RawTensor option * normalized: int ->
+            RawTensor * RawTensor * RawTensor
+
+    default dy.LayerNormBackward(input, mean, rstd, weight, normalized) =
+        RawTensor.CheckFloat("layerNormBackward", dy)
+        let runs = RawTensor.Runs("layerNormBackward", dy.Shape, normalized)
+        let rows = Shape.Wrap [| runs; normalized |]
+        let col = Shape.Wrap [| runs; 1 |]
+        let g = dy.Reshape rows
+        let rs = rstd.Reshape col
+
+        let xhat =
+            input.Reshape(rows).Binary(BinaryKind.Sub, mean.Reshape col).Binary(BinaryKind.Mul, rs)
+
+        let gw =
+            match weight with
+            | Some w -> g.Binary(BinaryKind.Mul, w.Reshape(Shape.Wrap [| normalized |]))
+            | None -> g
+
+        let n = dy.ScalarOf(float normalized)
+        let meanGw = gw.Sum([| 1 |], true).Binary(BinaryKind.Div, n)
+
+        let meanGwX =
+            gw.Binary(BinaryKind.Mul, xhat).Sum([| 1 |], true).Binary(BinaryKind.Div, n)
+
+        let dx =
+            gw
+                .Binary(BinaryKind.Sub, meanGw)
+                .Binary(BinaryKind.Sub, xhat.Binary(BinaryKind.Mul, meanGwX))
+                .Binary(BinaryKind.Mul, rs)
+
+        dx.Reshape dy.Shape, g.Binary(BinaryKind.Mul, xhat).Sum([| 0 |], false), g.Sum([| 0 |], false)
+
+    /// softmax(scale * this) over the last dim S of a [..., L, S] tensor of attention scores, in one pass per row;
+    /// with causal, query i (the index along dim -2) gets weight 0 on keys j > i. Float32 and Float64.
+    abstract AttentionSoftmax: scale: float * causal: bool -> RawTensor
+
+    default x.AttentionSoftmax(scale, causal) =
+        RawTensor.CheckFloat("attentionSoftmax", x)
+        let d = x.Shape.Dims
+
+        if d.Length < 2 then
+            invalidArg "x" (sprintf "attentionSoftmax: expected scores [..., L, S], got %O." x.Shape)
+
+        let r = d.Length
+        let l, s = d[r - 2], d[r - 1]
+        let z = x.Binary(BinaryKind.Mul, x.ScalarOf scale)
+
+        if x.Shape.Numel = 0 then
+            z
+        else
+            let z =
+                if causal then
+                    let b = x.Backend
+                    let rows = b.Arange(0.0, 1.0, l, DType.Int64).Reshape(Shape.Wrap [| l; 1 |])
+                    let cols = b.Arange(0.0, 1.0, s, DType.Int64).Reshape(Shape.Wrap [| 1; s |])
+                    x.ScalarOf(System.Double.NegativeInfinity).Where(cols.Compare(CompareKind.Gt, rows), z)
+                else
+                    z
+
+            let mx, _ = z.MaxAlong(r - 1, true)
+            let e = z.Binary(BinaryKind.Sub, mx).Unary(UnaryKind.Exp)
+            e.Binary(BinaryKind.Div, e.Sum([| r - 1 |], true))
+
+    /// With this as the gradient of AttentionSoftmax's output y: scale * y * (g - sum(g * y)) per row.
+    abstract AttentionSoftmaxBackward: output: RawTensor * scale: float -> RawTensor
+
+    default g.AttentionSoftmaxBackward(output, scale) =
+        RawTensor.CheckFloat("attentionSoftmaxBackward", g)
+        Shape.checkEqual "attentionSoftmaxBackward" g.Shape output.Shape
+        let last = g.Shape.Rank - 1
+        let dot = g.Binary(BinaryKind.Mul, output).Sum([| last |], true)
+
+        g.Binary(BinaryKind.Sub, dot).Binary(BinaryKind.Mul, output).Binary(BinaryKind.Mul, g.ScalarOf scale)
+
+    /// The tanh GELU, x sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
+    /// elementwise in one pass. Float32 and Float64.
+    abstract GeluTanh: unit -> RawTensor
+
+    default x.GeluTanh() =
+        RawTensor.CheckFloat("geluTanh", x)
+        let s = x.ScalarOf
+        let x3 = x.Binary(BinaryKind.Mul, x).Binary(BinaryKind.Mul, x)
+
+        let u =
+            x.Binary(BinaryKind.Add, x3.Binary(BinaryKind.Mul, s 0.044715)).Binary(BinaryKind.Mul, s RawTensor.GeluC)
+
+        u.Unary(UnaryKind.Tanh).Binary(BinaryKind.Add, s 1.0).Binary(BinaryKind.Mul, x).Binary(BinaryKind.Mul, s 0.5)
+
+    /// With this as the input x of GeluTanh: grad * gelu'(x) elementwise (grad has x's shape), in one pass.
+    abstract GeluTanhBackward: grad: RawTensor -> RawTensor
+
+    default x.GeluTanhBackward(grad) =
+        RawTensor.CheckFloat("geluTanhBackward", x)
+        Shape.checkEqual "geluTanhBackward" x.Shape grad.Shape
+        let s = x.ScalarOf
+        let x2 = x.Binary(BinaryKind.Mul, x)
+
+        let u =
+            x
+                .Binary(BinaryKind.Add, x2.Binary(BinaryKind.Mul, x).Binary(BinaryKind.Mul, s 0.044715))
+                .Binary(BinaryKind.Mul, s RawTensor.GeluC)
+
+        let th = u.Unary(UnaryKind.Tanh)
+        // d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2)
+        let du =
+            x2
+                .Binary(BinaryKind.Mul, s (3.0 * 0.044715))
+                .Binary(BinaryKind.Add, s 1.0)
+                .Binary(BinaryKind.Mul, s RawTensor.GeluC)
+
+        let sech2 = s(1.0).Binary(BinaryKind.Sub, th.Binary(BinaryKind.Mul, th))
+
+        let d =
+            th
+                .Binary(BinaryKind.Add, s 1.0)
+                .Binary(BinaryKind.Add, x.Binary(BinaryKind.Mul, sech2).Binary(BinaryKind.Mul, du))
+                .Binary(BinaryKind.Mul, s 0.5)
+
+        grad.Binary(BinaryKind.Mul, d)
+
+    static member private GeluC = sqrt (2.0 / System.Math.PI)
+
+    /// The error for a backend that left a required primitive unimplemented (a stub raising NotImplementedException):
+    /// names the primitive, the backend and the op that needed it.
+    static member MissingPrimitive(backend: Backend, op: string, e: NotImplementedException) : exn =
+        let primitive =
+            match e.TargetSite with
+            | null -> "?"
+            | m when
+                not (isNull m.DeclaringType)
+                && typeof<RawTensor>.IsAssignableFrom m.DeclaringType
+                ->
+                "RawTensor." + m.Name
+            | m when not (isNull m.DeclaringType) && typeof<Backend>.IsAssignableFrom m.DeclaringType ->
+                "Backend." + m.Name
+            | m -> m.Name
+
+        NotSupportedException(
+            sprintf
+                "The %s backend (%O) does not implement the required primitive %s, which %s needs. Every abstract member of RawTensor and Backend must be implemented; the fused members have defaults."
+                backend.Name
+                backend.Device
+                primitive
+                op,
+            e
+        )
+
+
 /// Creates raw tensors on one device.
 and [<AbstractClass>] Backend() =
     /// The device this backend allocates on.
     abstract Device: Device
+    /// The backend's name in messages (the type name unless overridden).
+    abstract Name: string
+    default b.Name = b.GetType().Name
     /// A tensor of zeros.
     abstract Zeros: Shape * DType -> RawTensor
     /// A tensor with every element equal to value (converted to dtype).

@@ -86,6 +86,37 @@ type OpDef =
         Vjp: Tensor[] -> Tensor -> int -> Tensor -> Tensor
     }
 
+/// What the rules of an op with residuals receive at one derivative level.
+type OpContext =
+    {
+        /// The operands' primals at this level.
+        Primals: Tensor[]
+        /// The output's primal.
+        Output: Tensor
+        /// The values the raw forward saved beside its output. They are constants at every level: a rule uses them
+        /// where it needs no derivative through them (max-pool indices, which are piecewise constant; LayerNorm's
+        /// mean and rstd when the operands and the adjoint are constants) and recomputes them with Tensor ops where
+        /// it does.
+        Residuals: Tensor[]
+        /// Whether operand i is active at this level (its tangent is given, or its adjoint asked for).
+        Active: bool[]
+    }
+
+/// An op whose raw forward returns saved values (residuals) with its output, and whose rules see all operands at
+/// once: one adjoint rule returns the adjoints of every active operand (as tinygrad's Function.backward), so work
+/// shared between operands (a fused backward kernel) is done once, with no cache keyed on the adjoint.
+type ResidualOpDef =
+    {
+        Name: string
+        /// The value and the residuals from raw operands.
+        Forward: RawTensor[] -> RawTensor * RawTensor[]
+        /// The output's tangent from the operands' tangents (None for operands inactive at this level).
+        Jvp: OpContext -> Tensor option[] -> Tensor
+        /// From the output's adjoint, the adjoint of each operand (same shape), at least of the active ones; the
+        /// entries of inactive operands are ignored (they may be null).
+        Vjp: OpContext -> Tensor -> Tensor[]
+    }
+
 /// Tags for derivative levels.
 module Tags =
     let mutable private last = 0
@@ -106,12 +137,15 @@ module TensorCore =
     let private scalarOf (like: Tensor) (v: float) =
         TConst(like.Raw.Backend.Full(Shape.Scalar, like.DType, v))
 
-    let private checkVjpShape (op: OpDef) (i: int) (x: Tensor) (g: Tensor) =
+    let private checkVjpShape (opName: string) (i: int) (x: Tensor) (g: Tensor) =
+        if isNull (box g) then
+            invalidOp (sprintf "internal: the adjoint rule of %s gave no adjoint for active operand %d." opName i)
+
         if not (g.Shape.Equals x.Shape) then
             invalidOp (
                 sprintf
                     "internal: the adjoint rule of %s gave shape %O for operand %d of shape %O."
-                    op.Name
+                    opName
                     g.Shape
                     i
                     x.Shape
@@ -128,7 +162,12 @@ module TensorCore =
                 tag <- x.NestingTag
 
         if tag = 0u then
-            TConst(op.Raw(Array.map rawOf xs))
+            let raws = Array.map rawOf xs
+
+            try
+                TConst(op.Raw raws)
+            with :? NotImplementedException as e when raws.Length > 0 ->
+                raise (RawTensor.MissingPrimitive(raws[0].Backend, op.Name, e))
         else
             let primals = xs |> Array.map (fun x -> if x.NestingTag = tag then x.Primal else x)
             let y = apply op primals
@@ -162,10 +201,74 @@ module TensorCore =
                         Backward =
                             fun g ->
                                 active
-                                |> Array.map (fun i -> checkVjpShape op i primals[i] (op.Vjp primals y i g))
+                                |> Array.map (fun i -> checkVjpShape op.Name i primals[i] (op.Vjp primals y i g))
                     }
 
                 TReverse(y, node, tag)
+            | TConst _ -> invalidOp "unreachable"
+
+    /// Applies an op with residuals to operands at any mix of derivative levels: returns the output and the
+    /// residuals (constants) of its raw forward.
+    and applyResidual (op: ResidualOpDef) (xs: Tensor[]) : Tensor * Tensor[] =
+        let mutable tag = 0u
+
+        for x in xs do
+            if x.NestingTag > tag then
+                tag <- x.NestingTag
+
+        if tag = 0u then
+            let raws = Array.map rawOf xs
+
+            let y, res =
+                try
+                    op.Forward raws
+                with :? NotImplementedException as e when raws.Length > 0 ->
+                    raise (RawTensor.MissingPrimitive(raws[0].Backend, op.Name, e))
+
+            TConst y, Array.map TConst res
+        else
+            let primals = xs |> Array.map (fun x -> if x.NestingTag = tag then x.Primal else x)
+            let y, res = applyResidual op primals
+            let active = xs |> Array.map (fun x -> x.NestingTag = tag)
+
+            let ctx =
+                {
+                    Primals = primals
+                    Output = y
+                    Residuals = res
+                    Active = active
+                }
+
+            match xs |> Array.find (fun x -> x.NestingTag = tag) with
+            | TForward _ ->
+                let tangents =
+                    xs
+                    |> Array.map (fun x ->
+                        match x with
+                        | TForward(_, dx, tg) when tg = tag -> Some dx
+                        | _ -> None)
+
+                TForward(y, op.Jvp ctx tangents, tag), res
+            | TReverse _ ->
+                let idx =
+                    [|
+                        for i in 0 .. xs.Length - 1 do
+                            if active[i] then
+                                i
+                    |]
+
+                let node =
+                    {
+                        Id = Interlocked.Increment(&lastNode)
+                        Name = op.Name
+                        Inputs = idx |> Array.map (fun i -> xs[i])
+                        Backward =
+                            fun g ->
+                                let gs = op.Vjp ctx g
+                                idx |> Array.map (fun i -> checkVjpShape op.Name i primals[i] gs[i])
+                    }
+
+                TReverse(y, node, tag), res
             | TConst _ -> invalidOp "unreachable"
 
     /// A scalar constant with the dtype and device of `like`.

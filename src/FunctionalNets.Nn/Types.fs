@@ -33,11 +33,13 @@ type Loss = Tensor -> Tensor -> Tensor
 type Schedule = int64 -> float
 
 /// A gradient transformation in Optax's shape: Init builds the optimizer state from the parameters;
-/// Update maps (gradients, state, parameters) to (updates, new state). Updates are added to parameters.
+/// Update maps (step, gradients, state, parameters) to (updates, new state). Updates are added to parameters.
+/// step is the number of updates made before this one, passed in from the host-side TrainState, so that no
+/// update reads a value back from the device.
 type GradTx =
     {
         Init: Params -> PTree<Tensor>
-        Update: Params -> PTree<Tensor> -> Params -> Params * PTree<Tensor>
+        Update: int64 -> Params -> PTree<Tensor> -> Params -> Params * PTree<Tensor>
     }
 
 /// Everything a training run carries from step to step. Trees are immutable, so keeping an old one

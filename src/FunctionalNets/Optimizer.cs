@@ -26,7 +26,7 @@ public sealed class Optimizer
         if (!(maxNorm > 0.0 && double.IsFinite(maxNorm)))
             throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "WithGradientClipping: maxNorm must be a positive finite number.");
         return new($"{Name} clipped to norm {maxNorm}",
-            Optim.chain(Interop.List(new[] { Optim.clipByGlobalNorm(maxNorm), Inner })));
+            OptimModule.chain(Interop.List(new[] { OptimModule.clipByGlobalNorm(maxNorm), Inner })));
     }
 
     /// <summary>A short description.</summary>
@@ -95,9 +95,8 @@ public static class Optimizers
         NonNegative(weightDecay, nameof(weightDecay));
         if (nesterov && momentum <= 0.0)
             throw new ArgumentException("SGD: Nesterov momentum needs momentum > 0.", nameof(nesterov));
-        var options = new Optim.SgdOptions(momentum, nesterov, weightDecay);
         return new($"SGD(lr={learningRate.Name}, momentum={momentum}{(nesterov ? ", nesterov" : "")}, weight_decay={weightDecay})",
-            Optim.sgdCustom(options, learningRate.Inner));
+            Optim.sgd(learningRate.Inner, momentum, nesterov, weightDecay));
     }
 
     // ---- Adam / AdamW ----
@@ -108,12 +107,13 @@ public static class Optimizers
     /// <param name="beta2">Decay of the second moment, in [0, 1).</param>
     /// <param name="epsilon">Added to the denominator (&gt; 0).</param>
     /// <param name="weightDecay">L2 penalty added to the gradient.</param>
-    public static Optimizer Adam(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.0)
+    /// <param name="amsgrad">Use the running maximum of the second moment (AMSGrad).</param>
+    public static Optimizer Adam(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.0, bool amsgrad = false)
     {
         LearningRate(learningRate);
-        if (beta1 == 0.9 && beta2 == 0.999 && epsilon == 1e-8 && weightDecay == 0.0)
+        if (beta1 == 0.9 && beta2 == 0.999 && epsilon == 1e-8 && weightDecay == 0.0 && !amsgrad)
             return new($"Adam(lr={learningRate})", Optim.adam(learningRate));
-        return Adam(Lr(learningRate), beta1, beta2, epsilon, weightDecay);
+        return Adam(Lr(learningRate), beta1, beta2, epsilon, weightDecay, amsgrad);
     }
 
     /// <summary>Adam with a scheduled learning rate.</summary>
@@ -122,15 +122,16 @@ public static class Optimizers
     /// <param name="beta2">Decay of the second moment, in [0, 1).</param>
     /// <param name="epsilon">Added to the denominator (&gt; 0).</param>
     /// <param name="weightDecay">L2 penalty added to the gradient.</param>
-    public static Optimizer Adam(Schedule learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.0)
+    /// <param name="amsgrad">Use the running maximum of the second moment (AMSGrad).</param>
+    public static Optimizer Adam(Schedule learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.0, bool amsgrad = false)
     {
         ArgumentNullException.ThrowIfNull(learningRate);
         Beta(beta1, nameof(beta1));
         Beta(beta2, nameof(beta2));
         Positive(epsilon, nameof(epsilon));
         NonNegative(weightDecay, nameof(weightDecay));
-        return new($"Adam(lr={learningRate.Name}, betas=({beta1}, {beta2}), eps={epsilon}, weight_decay={weightDecay})",
-            Optim.adamCustom(new Optim.AdamOptions(beta1, beta2, epsilon, weightDecay), learningRate.Inner));
+        return new($"Adam(lr={learningRate.Name}, betas=({beta1}, {beta2}), eps={epsilon}, weight_decay={weightDecay}{(amsgrad ? ", amsgrad" : "")})",
+            Optim.adam(learningRate.Inner, beta1, beta2, epsilon, weightDecay, amsgrad));
     }
 
     /// <summary>AdamW (torch.optim.AdamW): Adam with decoupled weight decay on every parameter.</summary>
@@ -139,12 +140,13 @@ public static class Optimizers
     /// <param name="beta2">Decay of the second moment, in [0, 1).</param>
     /// <param name="epsilon">Added to the denominator (&gt; 0).</param>
     /// <param name="weightDecay">Decoupled decay factor.</param>
-    public static Optimizer AdamW(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.01)
+    /// <param name="amsgrad">Use the running maximum of the second moment (AMSGrad).</param>
+    public static Optimizer AdamW(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.01, bool amsgrad = false)
     {
         LearningRate(learningRate);
-        if (beta1 == 0.9 && beta2 == 0.999 && epsilon == 1e-8 && weightDecay == 0.01)
-            return new($"AdamW(lr={learningRate})", Optim.adamw(learningRate));
-        return AdamW(Lr(learningRate), beta1, beta2, epsilon, weightDecay);
+        if (beta1 == 0.9 && beta2 == 0.999 && epsilon == 1e-8 && weightDecay == 0.01 && !amsgrad)
+            return new($"AdamW(lr={learningRate})", Optim.adamw(learningRate, mask: null));
+        return AdamW(Lr(learningRate), beta1, beta2, epsilon, weightDecay, amsgrad);
     }
 
     /// <summary>AdamW with a scheduled learning rate (the decay follows the same schedule, as in PyTorch).</summary>
@@ -153,15 +155,16 @@ public static class Optimizers
     /// <param name="beta2">Decay of the second moment, in [0, 1).</param>
     /// <param name="epsilon">Added to the denominator (&gt; 0).</param>
     /// <param name="weightDecay">Decoupled decay factor.</param>
-    public static Optimizer AdamW(Schedule learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.01)
+    /// <param name="amsgrad">Use the running maximum of the second moment (AMSGrad).</param>
+    public static Optimizer AdamW(Schedule learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.01, bool amsgrad = false)
     {
         ArgumentNullException.ThrowIfNull(learningRate);
         Beta(beta1, nameof(beta1));
         Beta(beta2, nameof(beta2));
         Positive(epsilon, nameof(epsilon));
         NonNegative(weightDecay, nameof(weightDecay));
-        return new($"AdamW(lr={learningRate.Name}, betas=({beta1}, {beta2}), eps={epsilon}, weight_decay={weightDecay})",
-            Optim.adamwCustom(new Optim.AdamWOptions(beta1, beta2, epsilon, weightDecay, DecayMask.All), learningRate.Inner));
+        return new($"AdamW(lr={learningRate.Name}, betas=({beta1}, {beta2}), eps={epsilon}, weight_decay={weightDecay}{(amsgrad ? ", amsgrad" : "")})",
+            Optim.adamw(learningRate.Inner, beta1, beta2, epsilon, weightDecay, amsgrad, mask: null));
     }
 
     // ---- RMSprop ----
@@ -196,7 +199,7 @@ public static class Optimizers
         Beta(momentum, nameof(momentum));
         NonNegative(weightDecay, nameof(weightDecay));
         return new($"RMSprop(lr={learningRate.Name}, alpha={alpha}, eps={epsilon}, momentum={momentum}{(centered ? ", centered" : "")}, weight_decay={weightDecay})",
-            Optim.rmspropCustom(new Optim.RmspropOptions(alpha, epsilon, momentum, centered, weightDecay), learningRate.Inner));
+            Optim.rmsprop(learningRate.Inner, alpha, epsilon, momentum, centered, weightDecay));
     }
 
     // ---- Adagrad ----
@@ -226,6 +229,6 @@ public static class Optimizers
         Positive(epsilon, nameof(epsilon));
         NonNegative(weightDecay, nameof(weightDecay));
         return new($"Adagrad(lr={learningRate.Name}, initial_accumulator={initialAccumulator}, eps={epsilon}, weight_decay={weightDecay})",
-            Optim.adagradCustom(new Optim.AdagradOptions(initialAccumulator, epsilon, weightDecay), learningRate.Inner));
+            Optim.adagrad(learningRate.Inner, initialAccumulator, epsilon, weightDecay));
     }
 }

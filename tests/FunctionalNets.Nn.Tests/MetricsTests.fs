@@ -218,3 +218,27 @@ let ``a label out of range or a count mismatch is a clear error`` () =
         Assert.ThrowsAny<ArgumentException>(fun () -> Metrics.topKAccuracy 0 |> ignore)
 
     Assert.Contains("k must be", e.Message)
+
+[<Fact>]
+let ``accuracy's device counts equal its host counts and flag out-of-range targets`` () =
+    let p =
+        scores
+            [|
+                [| 0.1f; 0.9f; 0.0f |]
+                [| 0.8f; 0.1f; 0.1f |]
+                [| 0.2f; 0.3f; 0.5f |]
+                [| 0.6f; 0.3f; 0.1f |]
+            |]
+
+    let t = labels [| 1L; 0L; 1L; 2L |]
+    let onDevice = Metrics.accuracy.OnDevice.Value p t
+    Assert.Equal<float[]>([| 2.0; 4.0; 0.0 |], Tensor.toFloatArray onDevice)
+    Assert.Equal<float[]>(Metrics.accuracy.Update p t, Metrics.checkDeviceCounts Metrics.accuracy [| 2.0; 4.0; 0.0 |])
+    let bad = Metrics.accuracy.OnDevice.Value p (labels [| 1L; 0L; 7L; -1L |])
+    Assert.Equal(2.0, (Tensor.toFloatArray bad)[2])
+
+    let e =
+        Assert.Throws<ArgumentException>(fun () ->
+            Metrics.checkDeviceCounts Metrics.accuracy (Tensor.toFloatArray bad) |> ignore)
+
+    Assert.Contains("out of range", e.Message)

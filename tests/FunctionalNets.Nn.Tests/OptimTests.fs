@@ -39,7 +39,7 @@ let private run (tx: GradTx) (n: int) =
             List.rev acc
         else
             let g = Diff.gradTree loss p
-            let u, s' = tx.Update g s p
+            let u, s' = tx.Update (int64 k) g s p
             let p' = Optim.applyUpdates p u
             go (k + 1) p' s' (flat p' :: acc)
 
@@ -81,7 +81,7 @@ let ``sgd matches p - lr g`` () =
     let lr = 0.1
     let expected = runRef 3 (fun _ p g -> Array.map2 (fun p g -> p - lr * g) p g)
     matches expected (run (Optim.sgd lr) 3)
-    matches expected (run (Optim.sgdWith (Schedules.constant lr)) 3)
+    matches expected (run (Optim.sgd (Schedules.constant lr)) 3)
 
 [<Fact>]
 let ``sgd with coupled weight decay matches PyTorch's weight_decay`` () =
@@ -90,15 +90,7 @@ let ``sgd with coupled weight decay matches PyTorch's weight_decay`` () =
     let expected =
         runRef 3 (fun _ p g -> Array.map2 (fun p g -> p - lr * (g + wd * p)) p g)
 
-    matches
-        expected
-        (run
-            (Optim.sgdCustom
-                { Optim.SgdOptions.Default with
-                    WeightDecay = wd
-                }
-                (Schedules.constant lr))
-            3)
+    matches expected (run (Optim.sgd (Schedules.constant lr, weightDecay = wd)) 3)
 
 /// PyTorch SGD with momentum: buf = g on the first step, then mu buf + g (dampening 0).
 let private momentumRef (lr: float) (mu: float) (wd: float) (nesterov: bool) =
@@ -116,24 +108,23 @@ let private momentumRef (lr: float) (mu: float) (wd: float) (nesterov: bool) =
 
 [<Fact>]
 let ``momentum matches PyTorch SGD momentum`` () =
-    matches (momentumRef 0.1 0.9 0.0 false) (run (Optim.momentum 0.1 0.9) 3)
-    matches (momentumRef 0.1 0.9 0.0 false) (run (Optim.momentumWith (Schedules.constant 0.1) 0.9) 3)
+    matches (momentumRef 0.1 0.9 0.0 false) (run (Optim.sgd (0.1, momentum = 0.9)) 3)
+    matches (momentumRef 0.1 0.9 0.0 false) (run (Optim.sgd (Schedules.constant 0.1, momentum = 0.9)) 3)
 
 [<Fact>]
 let ``nesterov matches PyTorch SGD nesterov`` () =
-    matches (momentumRef 0.05 0.8 0.0 true) (run (Optim.nesterov 0.05 0.8) 3)
-    matches (momentumRef 0.05 0.8 0.0 true) (run (Optim.nesterovWith (Schedules.constant 0.05) 0.8) 3)
+    matches (momentumRef 0.05 0.8 0.0 true) (run (Optim.sgd (0.05, momentum = 0.8, nesterov = true)) 3)
+
+    matches
+        (momentumRef 0.05 0.8 0.0 true)
+        (run (Optim.sgd (Schedules.constant 0.05, momentum = 0.8, nesterov = true)) 3)
 
 [<Fact>]
-let ``sgdCustom combines weight decay and nesterov as PyTorch does`` () =
-    let opts =
-        { Optim.SgdOptions.Default with
-            Momentum = 0.7
-            Nesterov = true
-            WeightDecay = 0.01
-        }
+let ``sgd combines weight decay and nesterov as PyTorch does`` () =
+    let tx =
+        Optim.sgd (Schedules.constant 0.1, momentum = 0.7, nesterov = true, weightDecay = 0.01)
 
-    matches (momentumRef 0.1 0.7 0.01 true) (run (Optim.sgdCustom opts (Schedules.constant 0.1)) 3)
+    matches (momentumRef 0.1 0.7 0.01 true) (run tx 3)
 
 [<Fact>]
 let ``adagrad matches PyTorch Adagrad`` () =
@@ -155,12 +146,7 @@ let ``adagrad matches PyTorch Adagrad`` () =
                 sum2[i] <- sum2[i] + g[i] * g[i]
                 p[i] - lr * g[i] / (sqrt sum2[i] + eps)))
 
-    let opts =
-        { Optim.AdagradOptions.Default with
-            InitialAccumulator = init
-        }
-
-    matches expectedInit (run (Optim.adagradCustom opts (Schedules.constant lr)) 3)
+    matches expectedInit (run (Optim.adagrad (Schedules.constant lr, initialAccumulator = init)) 3)
 
 /// PyTorch RMSprop: square_avg, optional grad_avg (centered) and momentum buffer, eps outside the sqrt.
 let private rmspropRef (lr: float) (alpha: float) (eps: float) (momentum: float) (centered: bool) =
@@ -188,18 +174,14 @@ let private rmspropRef (lr: float) (alpha: float) (eps: float) (momentum: float)
 [<Fact>]
 let ``rmsprop matches PyTorch RMSprop`` () =
     matches (rmspropRef 0.01 0.99 1e-8 0.0 false) (run (Optim.rmsprop 0.01) 3)
-    matches (rmspropRef 0.01 0.99 1e-8 0.0 false) (run (Optim.rmspropWith (Schedules.constant 0.01)) 3)
+    matches (rmspropRef 0.01 0.99 1e-8 0.0 false) (run (Optim.rmsprop (Schedules.constant 0.01)) 3)
 
 [<Fact>]
 let ``rmsprop centered with momentum matches PyTorch RMSprop`` () =
-    let opts =
-        { Optim.RmspropOptions.Default with
-            Alpha = 0.9
-            Momentum = 0.5
-            Centered = true
-        }
+    let tx =
+        Optim.rmsprop (Schedules.constant 0.01, alpha = 0.9, momentum = 0.5, centered = true)
 
-    matches (rmspropRef 0.01 0.9 1e-8 0.5 true) (run (Optim.rmspropCustom opts (Schedules.constant 0.01)) 3)
+    matches (rmspropRef 0.01 0.9 1e-8 0.5 true) (run tx 3)
 
 /// PyTorch Adam / AdamW, written as in torch.optim's docs and single-tensor implementation:
 /// step_size = lr / bc1, denom = sqrt(v) / sqrt(bc2) + eps. lrAt gets the 1-based step.
@@ -237,41 +219,27 @@ let ``adam matches PyTorch Adam`` () =
 [<Fact>]
 let ``adam with a schedule uses lr at count = step - 1`` () =
     let sched: Schedule = fun t -> 0.1 * 0.5 ** float t
-    matches (adamRef (fun t -> sched (int64 (t - 1))) 0.9 0.999 1e-8 0.0 0.0 all) (run (Optim.adamWith sched) 3)
+    matches (adamRef (fun t -> sched (int64 (t - 1))) 0.9 0.999 1e-8 0.0 0.0 all) (run (Optim.adam sched) 3)
 
 [<Fact>]
-let ``adamCustom with L2 weight decay matches PyTorch Adam weight_decay`` () =
-    let opts =
-        { Optim.AdamOptions.Default with
-            B1 = 0.8
-            B2 = 0.99
-            Eps = 1e-6
-            WeightDecay = 0.1
-        }
-
+let ``adam with L2 weight decay matches PyTorch Adam weight_decay`` () =
     matches
         (adamRef (fun _ -> 0.05) 0.8 0.99 1e-6 0.1 0.0 all)
-        (run (Optim.adamCustom opts (Schedules.constant 0.05)) 3)
+        (run (Optim.adam (Schedules.constant 0.05, b1 = 0.8, b2 = 0.99, eps = 1e-6, weightDecay = 0.1)) 3)
 
 [<Fact>]
 let ``adamw matches PyTorch AdamW`` () =
     matches (adamRef (fun _ -> 0.1) 0.9 0.999 1e-8 0.0 0.01 all) (run (Optim.adamw 0.1) 3)
     let sched = Schedules.stepDecay 0.1 2L 0.5
-    matches (adamRef (fun t -> sched (int64 (t - 1))) 0.9 0.999 1e-8 0.0 0.01 all) (run (Optim.adamwWith sched) 3)
+    matches (adamRef (fun t -> sched (int64 (t - 1))) 0.9 0.999 1e-8 0.0 0.01 all) (run (Optim.adamw sched) 3)
 
 [<Fact>]
 let ``adamw with a mask leaves biases undecayed`` () =
-    let opts =
-        { Optim.AdamWOptions.Default with
-            WeightDecay = 0.5
-            Mask = DecayMask.ExcludeBiases
-        }
-
     let decays = isBias |> Array.map not
 
     matches
         (adamRef (fun _ -> 0.1) 0.9 0.999 1e-8 0.0 0.5 decays)
-        (run (Optim.adamwCustom opts (Schedules.constant 0.1)) 3)
+        (run (Optim.adamw (Schedules.constant 0.1, weightDecay = 0.5, mask = DecayMask.ExcludeBiases)) 3)
 
 [<Fact>]
 let ``adam minimizes a quadratic`` () =
@@ -280,14 +248,14 @@ let ``adam minimizes a quadratic`` () =
     let f (p: PTree<Tensor>) =
         let d = leaf p - target in Tensor.sum (d * d)
 
-    let tx = Optim.adamWith (Schedules.cosine 0.1 300L 0.0)
+    let tx = Optim.adam (Schedules.cosine 0.1 300L 0.0)
     let p0 = PTree.node [ "x", Leaf(vec [ 0.0; 0.0; 0.0 ]) ]
 
     let final =
         Seq.init 300 id
         |> Seq.fold
-            (fun (p, s) _ ->
-                let u, s' = tx.Update (Diff.gradTree f p) s p
+            (fun (p, s) k ->
+                let u, s' = tx.Update (int64 k) (Diff.gradTree f p) s p
                 Optim.applyUpdates p u, s')
             (p0, tx.Init p0)
         |> fst
@@ -303,7 +271,7 @@ let private grads (w: float list) (b: float list) =
 
 let private update (tx: GradTx) (g: PTree<Tensor>) =
     let p = start ()
-    fst (tx.Update g (tx.Init p) p)
+    fst (tx.Update 0L g (tx.Init p) p)
 
 [<Fact>]
 let ``chain applies transformations in order`` () =
@@ -364,7 +332,7 @@ let ``scaleByLearningRateWith sees the count advance`` () =
 
     let steps =
         [ 1..3 ]
-        |> List.scan (fun (_, s) _ -> tx.Update g s p) (g, tx.Init p)
+        |> List.scan (fun (_, s) k -> tx.Update (int64 (k - 1)) g s p) (g, tx.Init p)
         |> List.tail
 
     let updates = steps |> List.map (fst >> flat >> Array.head)
@@ -383,8 +351,8 @@ let ``scaleBySchedule multiplies by the schedule without negating`` () =
     let tx = Optim.scaleBySchedule (Schedules.piecewise 2.0 [ 1L, 0.5 ])
     let p = start ()
     let g = grads [ 1.0; -1.0 ] [ 4.0 ]
-    let u1, s1 = tx.Update g (tx.Init p) p
-    let u2, _ = tx.Update g s1 p
+    let u1, s1 = tx.Update 0L g (tx.Init p) p
+    let u2, _ = tx.Update 1L g s1 p
     closeArr 0.0 [| 2.0; -2.0; 8.0 |] (flat u1)
     closeArr 0.0 [| 1.0; -1.0; 4.0 |] (flat u2)
 
@@ -393,7 +361,7 @@ let ``optimizer state round-trips through its leaves`` () =
     let tx = Optim.chain [ Optim.clipByGlobalNorm 10.0; Optim.adamw 0.1 ]
     let p0 = start ()
     let g = Diff.gradTree loss p0
-    let u1, s1 = tx.Update g (tx.Init p0) p0
+    let u1, s1 = tx.Update 0L g (tx.Init p0) p0
     let p1 = Optim.applyUpdates p0 u1
     let entries = PTree.leaves s1
 
@@ -421,7 +389,7 @@ let ``optimizer state round-trips through its leaves`` () =
                  Tensor.ofArray (data, shape)))
 
     let next (s: PTree<Tensor>) =
-        let u, _ = tx.Update (Diff.gradTree loss p1) s p1
+        let u, _ = tx.Update 1L (Diff.gradTree loss p1) s p1
         flat (Optim.applyUpdates p1 u)
 
     closeArr 0.0 (next s1) (next restored)
@@ -437,9 +405,9 @@ let ``applyUpdates keeps the parameters' dtype`` () =
 [<Fact>]
 let ``adam works on Float32 parameters`` () =
     let p = PTree.node [ "w", Leaf(Tensor.create ([ 1.0; -2.0 ], DType.Float32)) ]
-    let tx = Optim.adamWith (Schedules.constant 0.1)
+    let tx = Optim.adam (Schedules.constant 0.1)
     let g = PTree.map (fun (x: Tensor) -> x * 2.0) p
-    let u, s = tx.Update g (tx.Init p) p
+    let u, s = tx.Update 0L g (tx.Init p) p
     Assert.Equal(DType.Float32, (leaf (Optim.applyUpdates p u)).DType)
     // The first Adam step moves every element by lr (m̂ / sqrt(v̂) = sign(g)).
     closeArr 1e-6 [| -0.1; 0.1 |] (flat u)
@@ -450,7 +418,7 @@ let ``chain rejects a state it did not build`` () =
     let tx = Optim.adam 0.1
     let p = start ()
 
-    Assert.Throws<ArgumentException>(fun () -> tx.Update p PTree.empty p |> ignore)
+    Assert.Throws<ArgumentException>(fun () -> tx.Update 0L p PTree.empty p |> ignore)
     |> ignore
 
 [<Fact>]
@@ -464,4 +432,47 @@ let ``ExcludeBiases matches the last path segment in nested trees`` () =
 
     let g = PTree.map Tensor.zerosLike p
     let tx = Optim.addDecayedWeights 0.5 DecayMask.ExcludeBiases
-    closeArr 0.0 [| 1.0; 0.0; 1.0 |] (flat (fst (tx.Update g (tx.Init p) p)))
+    closeArr 0.0 [| 1.0; 0.0; 1.0 |] (flat (fst (tx.Update 0L g (tx.Init p) p)))
+
+[<Fact>]
+let ``adam with amsgrad matches PyTorch's AMSGrad`` () =
+    let m = Array.zeroCreate 3
+    let v = Array.zeroCreate 3
+    let vmax = Array.zeroCreate 3
+    let lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
+
+    let expected =
+        runRef 3 (fun t p g ->
+            Array.init 3 (fun i ->
+                m[i] <- b1 * m[i] + (1.0 - b1) * g[i]
+                v[i] <- b2 * v[i] + (1.0 - b2) * g[i] * g[i]
+                vmax[i] <- max vmax[i] v[i]
+                let bc1 = 1.0 - b1 ** float t
+                let bc2 = 1.0 - b2 ** float t
+                p[i] - lr / bc1 * m[i] / (sqrt vmax[i] / sqrt bc2 + eps)))
+
+    matches expected (run (Optim.adam (lr, amsgrad = true)) 3)
+
+[<Fact>]
+let ``optimizer updates take the step from the caller, not from the device`` () =
+    // The schedule sees the step passed in, whatever count the state holds.
+    let tx = Optim.scaleByLearningRateWith (fun t -> float t)
+    let p = start ()
+    let g = grads [ 1.0; 1.0 ] [ 1.0 ]
+    let u, s = tx.Update 41L g (tx.Init p) p
+    Assert.Equal(-41.0, flat u |> Array.head)
+    Assert.Equal(42.0, PTree.leaves s |> List.exactlyOne |> snd |> Tensor.toScalar)
+
+[<Fact>]
+let ``typed optimizer states convert to and from the checkpoint tree`` () =
+    let p = start ()
+    let tree = (Optim.scaleByAdam 0.9 0.999 1e-8).Init p
+    let s = AdamState.OfTree("test", tree)
+    Assert.Equal(0.0, Tensor.toScalar s.Count)
+    Assert.Equal<string list>(PTree.leaves tree |> List.map fst, PTree.leaves (s.ToTree()) |> List.map fst)
+
+    let e =
+        Assert.Throws<ArgumentException>(fun () -> AdamState.OfTree("scaleByAdam", PTree.node [ "mu", p ]) |> ignore)
+
+    Assert.Contains("scaleByAdam", e.Message)
+    Assert.Contains("'count'", e.Message)

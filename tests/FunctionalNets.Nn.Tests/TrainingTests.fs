@@ -576,3 +576,28 @@ let ``a wrong input shape into fit raises the layer's clear error`` () =
     Assert.Contains("Linear(784->10)", e.Message)
     Assert.Contains("729", e.Message)
     Assert.Contains("expected 784", e.Message)
+
+[<Fact>]
+let ``fit reads the loss at its log points and names the step range of a NaN loss`` () =
+    let model = Layers.linear 2 1
+    let tx = Optim.sgd 0.1
+    // The NaN is in the second of two batches; the loss is read at the end of the epoch.
+    let x = Tensor.ofArray ([| 1.0; 2.0; 0.5; 2.0; 1.0; nan; 0.5; 2.0 |], [ 4; 2 ])
+    let data = Dataset.ofTensors x (Tensor.ofArray ([| 1.0; 2.0; 3.0; 4.0 |], [ 4; 1 ]))
+
+    let e =
+        Assert.Throws<ArithmeticException>(fun () ->
+            Train.fit
+                model
+                Losses.mse
+                tx
+                { FitOptions.defaults with
+                    BatchSize = 2
+                    Shuffle = false
+                }
+                data
+                (regressionState tx)
+            |> ignore)
+
+    Assert.Contains("between steps 0 and 1", e.Message)
+    Assert.Contains("learning rate", e.Message)

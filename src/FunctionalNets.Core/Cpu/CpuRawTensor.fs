@@ -68,7 +68,13 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
 
     override t.Unary(k) =
         let y = CpuRawTensor.Alloc(shape, dtype)
-        CpuKernels.unary dtype k t.Data y.Data
+
+        // Some span kernels (TensorPrimitives.Sigmoid) refuse empty spans; an empty tensor maps to an empty one.
+        if shape.Numel > 0 then
+            CpuKernels.unary dtype k t.Data y.Data
+        elif not dtype.IsFloatingPoint then
+            CpuKernels.unary dtype k t.Data y.Data
+
         y :> RawTensor
 
     override t.Binary(k, other) =
@@ -553,24 +559,10 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         let r = d.Length
 
         let oh =
-            FunctionalNets.Kernels.PoolWindow.OutputLength(
-                d[r - 2],
-                kernel[0],
-                stride[0],
-                padding[0],
-                dilation[0],
-                ceilMode
-            )
+            PoolGeometry.outputLength (d[r - 2]) kernel[0] stride[0] padding[0] dilation[0] ceilMode
 
         let ow =
-            FunctionalNets.Kernels.PoolWindow.OutputLength(
-                d[r - 1],
-                kernel[1],
-                stride[1],
-                padding[1],
-                dilation[1],
-                ceilMode
-            )
+            PoolGeometry.outputLength (d[r - 1]) kernel[1] stride[1] padding[1] dilation[1] ceilMode
 
         let g = CpuRawTensor.Window(shape, oh, ow, kernel, stride, padding, dilation)
         let outShape = CpuRawTensor.Resized(shape, oh, ow)
@@ -625,10 +617,10 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         let r = d.Length
 
         let oh =
-            FunctionalNets.Kernels.PoolWindow.OutputLength(d[r - 2], kernel[0], stride[0], padding[0], 1, ceilMode)
+            PoolGeometry.outputLength (d[r - 2]) kernel[0] stride[0] padding[0] 1 ceilMode
 
         let ow =
-            FunctionalNets.Kernels.PoolWindow.OutputLength(d[r - 1], kernel[1], stride[1], padding[1], 1, ceilMode)
+            PoolGeometry.outputLength (d[r - 1]) kernel[1] stride[1] padding[1] 1 ceilMode
 
         let g =
             CpuRawTensor.Window(shape, oh, ow, kernel, stride, padding, CpuRawTensor.NoWindow)

@@ -69,6 +69,26 @@ module Diff =
             value, PTree.map2 (leafAdjoint adj) leaves xs
         | _ -> value, PTree.map zerosLike xs
 
+    /// valueAndGradTree for an f that also returns an auxiliary tensor tree (JAX's has_aux): ((value, aux), grads).
+    /// The aux tree comes back without this call's derivative level (as the value does), so state or predictions
+    /// computed inside f can be returned through it instead of through a mutable captured by f.
+    let valueAndGradTreeAux
+        (f: PTree<Tensor> -> Tensor * PTree<Tensor>)
+        (xs: PTree<Tensor>)
+        : (Tensor * PTree<Tensor>) * PTree<Tensor> =
+        let tag = Tags.next ()
+        let leaves = xs |> PTree.map (Reverse.leaf tag)
+        let y, aux = f leaves
+        requireScalar "grad" y
+        let value = primalAt tag y
+        let aux = aux |> PTree.map (primalAt tag)
+
+        match y with
+        | TReverse(_, _, t) when t = tag ->
+            let adj = Reverse.sweep y (onesLike y)
+            (value, aux), PTree.map2 (leafAdjoint adj) leaves xs
+        | _ -> (value, aux), PTree.map zerosLike xs
+
     /// The gradient of a scalar f at a tree of inputs.
     let gradTree (f: PTree<Tensor> -> Tensor) (xs: PTree<Tensor>) : PTree<Tensor> = snd (valueAndGradTree f xs)
 
@@ -83,6 +103,19 @@ module Diff =
 
         match g with
         | Leaf g -> value, g
+        | _ -> invalidOp "unreachable"
+
+    /// The value of a scalar f, its auxiliary output (JAX's has_aux) and its gradient at x: ((value, aux), grad).
+    let valueAndGradAux (f: Tensor -> Tensor * PTree<Tensor>) (x: Tensor) : (Tensor * PTree<Tensor>) * Tensor =
+        let va, g =
+            valueAndGradTreeAux
+                (function
+                | Leaf t -> f t
+                | _ -> invalidOp "unreachable")
+                (Leaf x)
+
+        match g with
+        | Leaf g -> va, g
         | _ -> invalidOp "unreachable"
 
     /// The gradient of a scalar f at x.

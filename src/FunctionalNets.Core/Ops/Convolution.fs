@@ -1,7 +1,5 @@
 namespace FunctionalNets
 
-open FunctionalNets.Kernels
-
 /// Convolutions (PyTorch semantics): conv1d, conv2d with stride, padding, dilation and groups (depthwise
 /// included) and convTranspose2d. Everything is built from three ops over the backend primitives: the
 /// convolution and its two gradients. Each is linear in each operand, and the derivatives of each are written
@@ -19,8 +17,7 @@ module ConvolutionOps =
 
     /// Validates a convolution of input x with weight w under the name op (the error messages name it).
     let internal geometry (op: string) (x: Shape) (w: Shape) (a: ConvArgs) =
-        let (sh, sw), (ph, pw), (dh, dw) = a.Stride, a.Padding, a.Dilation
-        ConvGeometry.Create(op, x.ToArray(), w.ToArray(), sh, sw, ph, pw, dh, dw, a.Groups)
+        ConvGeometry.Create(op, x.ToArray(), w.ToArray(), a.Stride, a.Padding, a.Dilation, a.Groups)
 
     /// conv2d(x, w). Linear in each operand: the tangent is the convolution of the tangent, and the adjoints
     /// are the two gradient ops.

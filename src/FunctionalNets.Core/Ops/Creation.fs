@@ -220,3 +220,21 @@ module CreationOps =
 
         /// The value with every derivative level removed (no gradient flows through it).
         static member detach(x: Tensor) = x.NoDiff
+
+        /// The same values on another device (a copy through host memory; the tensor itself when already there).
+        /// The device's backend must be loaded (for CUDA: FunctionalNets.Cuda's Cuda.init). Tensors carrying
+        /// derivatives are refused: move the inputs and parameters before differentiating.
+        static member toDevice(device: Device, x: Tensor) =
+            if x.Device = device then
+                x
+            else
+                match x with
+                | TConst r -> TConst((Backends.get device).FromArray(r.ToArray(), r.Shape))
+                | _ ->
+                    invalidOp (
+                        sprintf
+                            "toDevice: the tensor %O on %O carries derivatives; move inputs and parameters to %O before calling grad/jvp."
+                            x.Shape
+                            x.Device
+                            device
+                    )

@@ -85,72 +85,70 @@ module LayerNormOps =
                 t.Reshape(Shape.Wrap [| t.Shape.Numel |])
             // Operand order: x, then weight and bias when present.
             let wIndex, bIndex = (if hasW then 1 else -1), (if hasW then 2 else 1)
-            // The saved statistics of the raw forward and the fused gradients of one output adjoint (the reverse
-            // sweep asks for each operand's adjoint in turn; one kernel pass serves them all).
-            let stats: (RawTensor * RawTensor) option ref = ref None
-            let fused: (Tensor * (Tensor * Tensor * Tensor)) option ref = ref None
-
-            let raw (r: RawTensor[]) =
-                let w = if hasW then Some(flat r[wIndex]) else None
-                let b = if hasB then Some(flat r[bIndex]) else None
-                let y, m, s = r[0].LayerNorm(n, w, b, eps)
-                stats.Value <- Some(m, s)
-                y
-
-            let fusedGrads (xs: Tensor[]) (g: Tensor) =
-                match fused.Value with
-                | Some(g0, grads) when obj.ReferenceEquals(g0, g) -> grads
-                | _ ->
-                    let m, s =
-                        match stats.Value with
-                        | Some st -> st
-                        | None -> let _, m, s = xs[0].Raw.LayerNorm(n, None, None, eps) in m, s
-
-                    let w = if hasW then Some(flat xs[wIndex].Raw) else None
-                    let dx, dw, db = g.Raw.LayerNormBackward(xs[0].Raw, m, s, w, n)
-
-                    let shaped (t: RawTensor) =
-                        TConst(t.Reshape(Shape.Create normalizedShape))
-
-                    let grads = TConst dx, shaped dw, shaped db
-                    fused.Value <- Some(g, grads)
-                    grads
 
             let anyLevel (xs: Tensor[]) (g: Tensor) =
                 g.IsDifferentiable || xs |> Array.exists (fun t -> t.IsDifferentiable)
 
-            TensorCore.apply
+            let shaped (t: RawTensor) =
+                TConst(t.Reshape(Shape.Create normalizedShape))
+
+            TensorCore.applyResidual
                 {
                     Name = "layerNorm"
-                    Raw = raw
+                    // The residuals are the per-run mean and rstd the fused backward needs.
+                    Forward =
+                        fun r ->
+                            let w = if hasW then Some(flat r[wIndex]) else None
+                            let b = if hasB then Some(flat r[bIndex]) else None
+                            let y, m, s = r[0].LayerNorm(n, w, b, eps)
+                            y, [| m; s |]
                     Jvp =
-                        fun xs y i t ->
-                            if i = 0 then
-                                let xhat, rstd = standardize dims eps xs[0]
-                                let dxhat = rstd * (t - mean dims t - xhat * mean dims (t * xhat))
-                                if hasW then dxhat * xs[wIndex] else dxhat
-                            elif i = wIndex then
-                                fst (standardize dims eps xs[0]) * t
-                            else
-                                TensorCore.expand y.Shape t
+                        fun c ts ->
+                            let xs = c.Primals
+
+                            let part i =
+                                match ts[i] with
+                                | None -> None
+                                | Some t when i = 0 ->
+                                    let xhat, rstd = standardize dims eps xs[0]
+                                    let dxhat = rstd * (t - mean dims t - xhat * mean dims (t * xhat))
+                                    Some(if hasW then dxhat * xs[wIndex] else dxhat)
+                                | Some t when i = wIndex -> Some(fst (standardize dims eps xs[0]) * t)
+                                | Some t -> Some(TensorCore.expand c.Output.Shape t)
+
+                            Array.init xs.Length part |> Array.choose id |> Array.reduce TensorCore.add
                     Vjp =
-                        fun xs _ i g ->
-                            if not (anyLevel xs g) then
-                                let dx, dw, db = fusedGrads xs g
+                        fun c g ->
+                            let xs = c.Primals
 
-                                if i = 0 then dx
-                                elif i = wIndex then dw
-                                else db
+                            if not (anyLevel xs g) then
+                                // First order on constants: one fused pass from the saved statistics gives all three.
+                                let w = if hasW then Some(flat xs[wIndex].Raw) else None
+
+                                let dx, dw, db =
+                                    g.Raw.LayerNormBackward(xs[0].Raw, c.Residuals[0].Raw, c.Residuals[1].Raw, w, n)
+
+                                [|
+                                    yield TConst dx
+                                    if hasW then
+                                        yield shaped dw
+                                    if hasB then
+                                        yield shaped db
+                                |]
                             else
+                                // Higher orders: the same gradients written with Tensor ops, so they differentiate.
                                 let xhat, rstd = standardize dims eps xs[0]
 
-                                if i = 0 then
-                                    let gw = if hasW then g * xs[wIndex] else g
-                                    rstd * (gw - mean dims gw - xhat * mean dims (gw * xhat))
-                                elif i = wIndex then
-                                    TensorCore.sumToShape xs[wIndex].Shape (g * xhat)
-                                else
-                                    TensorCore.sumToShape xs[bIndex].Shape g
+                                Array.init xs.Length (fun i ->
+                                    if not c.Active[i] then
+                                        Unchecked.defaultof<Tensor>
+                                    elif i = 0 then
+                                        let gw = if hasW then g * xs[wIndex] else g
+                                        rstd * (gw - mean dims gw - xhat * mean dims (gw * xhat))
+                                    elif i = wIndex then
+                                        TensorCore.sumToShape xs[wIndex].Shape (g * xhat)
+                                    else
+                                        TensorCore.sumToShape xs[bIndex].Shape g)
                 }
                 [|
                     yield x
@@ -159,6 +157,7 @@ module LayerNormOps =
                     if hasB then
                         yield bias.Value
                 |]
+            |> fst
 
         /// RMS normalization (PyTorch's rms_norm): x / sqrt(mean(x^2) + eps) over the trailing dims named by
         /// normalizedShape, times weight (of normalizedShape) when given. eps defaults to the dtype's machine

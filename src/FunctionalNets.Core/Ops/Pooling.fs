@@ -99,7 +99,7 @@ module PoolingOps =
                     (fmt padding))
 
         let outLen i size =
-            Kernels.PoolWindow.OutputLength(size, kernel[i], stride[i], padding[i], dilation[i], ceilMode)
+            PoolGeometry.outputLength size kernel[i] stride[i] padding[i] dilation[i] ceilMode
 
         // With dilation a window's taps can straddle the whole input and land only in padding (PyTorch then
         // returns -inf and an out-of-plane index); such a window has no value or gradient, so it is refused.
@@ -143,32 +143,38 @@ module PoolingOps =
 
     let private maxPoolCore (op: string) (x: Tensor) kernel stride padding dilation ceilMode =
         let oh, ow = poolGeometry op x kernel stride padding dilation ceilMode
-        let xr = x.Raw
-        let values, indices = xr.MaxPool2d(kernel, stride, padding, dilation, ceilMode)
-
-        if
-            oh <> values.Shape.Dims[values.Shape.Rank - 2]
-            || ow <> values.Shape.Dims[values.Shape.Rank - 1]
-        then
-            invalidOp (sprintf "internal: %s computed output %O, expected %d x %d." op values.Shape oh ow)
-
         let inShape = x.Shape
-        // Given the argmax, max pooling is a gather (linear); its adjoint scatters into the input's shape.
-        // The forward reuses the values the kernel already produced instead of gathering them again.
-        let fwd (r: RawTensor) =
-            if Object.ReferenceEquals(r, xr) then
-                values
-            else
-                gatherPlanes indices r
+        // Given the argmax (the op's residual), max pooling is a gather (linear): its tangent is the gather of the
+        // tangent and its adjoint scatters into the input's shape, each the other's adjoint, at every order.
+        let gather (indices: RawTensor) =
+            linearOp op (op + "Backward") (gatherPlanes indices) (fun g -> g.MaxPool2dBackward(indices, inShape))
 
-        let adj (g: RawTensor) = g.MaxPool2dBackward(indices, inShape)
+        let scatter (indices: RawTensor) =
+            linearOp (op + "Backward") op (fun g -> g.MaxPool2dBackward(indices, inShape)) (gatherPlanes indices)
 
-        let y =
-            match x with
-            | TConst _ -> TConst values
-            | _ -> linearOp op (op + "Backward") fwd adj x
+        let y, residuals =
+            TensorCore.applyResidual
+                {
+                    Name = op
+                    Forward =
+                        fun r ->
+                            let values, indices = r[0].MaxPool2d(kernel, stride, padding, dilation, ceilMode)
 
-        y, TConst indices
+                            if
+                                oh <> values.Shape.Dims[values.Shape.Rank - 2]
+                                || ow <> values.Shape.Dims[values.Shape.Rank - 1]
+                            then
+                                invalidOp (
+                                    sprintf "internal: %s computed output %O, expected %d x %d." op values.Shape oh ow
+                                )
+
+                            values, [| indices |]
+                    Jvp = fun c ts -> gather c.Residuals[0].Raw ts[0].Value
+                    Vjp = fun c g -> [| scatter c.Residuals[0].Raw g |]
+                }
+                [| x |]
+
+        y, residuals[0]
 
     let private avgPoolCore (x: Tensor) kernel stride padding ceilMode countIncludePad =
         let op = "avgPool2d"

@@ -24,8 +24,9 @@ type DecayMask =
 
 /// Gradient transformations in Optax's shape: each is a GradTx whose state is a tensor tree, so an
 /// optimizer is a fold over steps and its state is saved with the weights. Transformations without
-/// state use an empty node. Counts are Float64 scalar tensors (exact up to 2^53 steps); a
-/// transformation that needs the count reads it back to the host once per update.
+/// state use an empty node. Every Update receives the step (the number of updates before this one) from the
+/// host, so no update reads the device. Transformations that depend on the step also keep a Float64 scalar
+/// "count" leaf in their state, written from the host step, so checkpoints keep their layout.
 [<RequireQualifiedAccess>]
 module GradTransform =
     let private emptyState: PTree<Tensor> = PTree.empty
@@ -33,7 +34,7 @@ module GradTransform =
     let private stateless (f: Params -> Params -> Params) : GradTx =
         {
             Init = fun _ -> emptyState
-            Update = fun grads state parameters -> f grads parameters, state
+            Update = fun _ grads state parameters -> f grads parameters, state
         }
 
     /// The count starts at zero on the parameters' device, so a checkpointed state reloads where it ran.
@@ -44,25 +45,6 @@ module GradTransform =
 
     let private nextCount (count: Tensor) (n: int64) =
         Tensor.scalar (float (n + 1L), DType.Float64, count.Device)
-
-    let private readCount (count: Tensor) = int64 (Tensor.toScalar count)
-
-    /// Looks up a named child of a state node, with an error that says which transformation it belongs to.
-    let private child (owner: string) (name: string) (state: PTree<Tensor>) =
-        match state with
-        | Node kids ->
-            match kids |> List.tryFind (fun (k, _) -> k = name) with
-            | Some(_, c) -> c
-            | None ->
-                invalidArg
-                    "state"
-                    (sprintf "%s: the state has no '%s' entry; was it built by this transformation's Init?" owner name)
-        | Leaf _ -> invalidArg "state" (sprintf "%s: expected a state node, got a leaf." owner)
-
-    let private countOf owner state =
-        match child owner "count" state with
-        | Leaf c -> c
-        | Node _ -> invalidArg "state" (sprintf "%s: the 'count' entry must be a scalar leaf." owner)
 
     /// Passes gradients through unchanged.
     let identity: GradTx = stateless (fun grads _ -> grads)
@@ -75,13 +57,17 @@ module GradTransform =
     /// this one (0 for the first). State: <c>{ count }</c>.
     let scaleBySchedule (schedule: Schedule) : GradTx =
         {
-            Init = fun parameters -> PTree.node [ "count", Leaf(zeroCount parameters) ]
+            Init = fun parameters -> ({ Count = zeroCount parameters }: CountState).ToTree()
             Update =
-                fun grads state _ ->
-                    let count = countOf "scaleBySchedule" state
-                    let n = readCount count
-                    let factor = schedule n
-                    PTree.map (fun g -> g * factor) grads, PTree.node [ "count", Leaf(nextCount count n) ]
+                fun step grads state _ ->
+                    let s = CountState.OfTree("scaleBySchedule", state)
+                    let factor = schedule step
+
+                    PTree.map (fun g -> g * factor) grads,
+                    { s with
+                        Count = nextCount s.Count step
+                    }
+                        .ToTree()
         }
 
     /// Multiplies by <c>-lr</c>, turning a descent direction into an update (Optax
@@ -101,22 +87,22 @@ module GradTransform =
         {
             Init =
                 fun parameters ->
-                    PTree.node
-                        [
-                            "count", Leaf(zeroCount parameters)
-                            "mu", PTree.map Tensor.zerosLike parameters
-                            "nu", PTree.map Tensor.zerosLike parameters
-                        ]
+                    ({
+                        Count = zeroCount parameters
+                        Mu = PTree.map Tensor.zerosLike parameters
+                        Nu = PTree.map Tensor.zerosLike parameters
+                    }
+                    : AdamState)
+                        .ToTree()
             Update =
-                fun grads state _ ->
-                    let owner = "scaleByAdam"
-                    let count = countOf owner state
-                    let n = readCount count
-                    let t = float (n + 1L)
-                    // The corrections are host floats: the count is already on the host and they are scalars.
+                fun step grads state _ ->
+                    let s = AdamState.OfTree("scaleByAdam", state)
+                    let count = nextCount s.Count step
+                    let t = float (step + 1L)
+                    // The corrections are host floats: the step comes from the host and they are scalars.
                     let bc1 = 1.0 - System.Math.Pow(b1, t)
                     let bc2 = 1.0 - System.Math.Pow(b2, t)
-                    let mu0, nu0 = child owner "mu" state, child owner "nu" state
+                    let mu0, nu0 = s.Mu, s.Nu
                     let leaves = [ grads; mu0; nu0 ] |> List.collect PTree.values
 
                     if leaves |> List.forall (fun (x: Tensor) -> not x.IsDifferentiable) then
@@ -124,18 +110,17 @@ module GradTransform =
                         let steps =
                             PTree.map3
                                 (fun (g: Tensor) (m: Tensor) (v: Tensor) ->
-                                    g.Raw.AdamStep(m.Raw, v.Raw, b1, b2, eps, bc1, bc2))
+                                    Tensor.adamStep (g, m, v, b1, b2, eps, bc1, bc2))
                                 grads
                                 mu0
                                 nu0
 
-                        let part f =
-                            PTree.map (fun step -> TConst(f step)) steps
+                        let part f = PTree.map f steps
 
                         let mu = part (fun (m, _, _) -> m)
                         let nu = part (fun (_, v, _) -> v)
                         let updates = part (fun (_, _, u) -> u)
-                        updates, PTree.node [ "count", Leaf(nextCount count n); "mu", mu; "nu", nu ]
+                        updates, { Count = count; Mu = mu; Nu = nu }.ToTree()
                     else
                         let mu = PTree.map2 (fun m g -> b1 * m + (1.0 - b1) * g) mu0 grads
                         let nu = PTree.map2 (fun v (g: Tensor) -> b2 * v + (1.0 - b2) * (g * g)) nu0 grads
@@ -143,7 +128,48 @@ module GradTransform =
                         let updates =
                             PTree.map2 (fun m v -> (m / bc1) / (Tensor.sqrt (v / bc2) + eps)) mu nu
 
-                        updates, PTree.node [ "count", Leaf(nextCount count n); "mu", mu; "nu", nu ]
+                        updates, { Count = count; Mu = mu; Nu = nu }.ToTree()
+        }
+
+    /// AMSGrad (PyTorch's Adam with amsgrad = true): Adam's moments, plus the running maximum of the second
+    /// moment, <c>nuMax = max(nuMax, nu)</c>, used in the denominator:
+    /// <c>(m / (1 - b1^t)) / (sqrt(nuMax / (1 - b2^t)) + eps)</c>. State: <c>{ count; mu; nu; nuMax }</c>.
+    let scaleByAmsgrad (b1: float) (b2: float) (eps: float) : GradTx =
+        {
+            Init =
+                fun parameters ->
+                    ({
+                        Count = zeroCount parameters
+                        Mu = PTree.map Tensor.zerosLike parameters
+                        Nu = PTree.map Tensor.zerosLike parameters
+                        NuMax = PTree.map Tensor.zerosLike parameters
+                    }
+                    : AmsgradState)
+                        .ToTree()
+            Update =
+                fun step grads state _ ->
+                    let s = AmsgradState.OfTree("scaleByAmsgrad", state)
+                    let t = float (step + 1L)
+                    let bc1 = 1.0 - System.Math.Pow(b1, t)
+                    let bc2 = 1.0 - System.Math.Pow(b2, t)
+
+                    let mu = PTree.map2 (fun m g -> b1 * m + (1.0 - b1) * g) s.Mu grads
+
+                    let nu = PTree.map2 (fun v (g: Tensor) -> b2 * v + (1.0 - b2) * (g * g)) s.Nu grads
+
+                    let nuMax = PTree.map2 (fun a b -> Tensor.maximum (a, b)) s.NuMax nu
+
+                    let updates =
+                        PTree.map2 (fun m v -> (m / bc1) / (Tensor.sqrt (v / bc2) + eps)) mu nuMax
+
+                    updates,
+                    {
+                        Count = nextCount s.Count step
+                        Mu = mu
+                        Nu = nu
+                        NuMax = nuMax
+                    }
+                        .ToTree()
         }
 
     /// RMSprop scaling in PyTorch's convention (eps outside the square root, unlike Optax's
@@ -154,32 +180,32 @@ module GradTransform =
         {
             Init =
                 fun parameters ->
-                    let nu = "nu", PTree.map Tensor.zerosLike parameters
-
-                    if centered then
-                        PTree.node [ "mu", PTree.map Tensor.zerosLike parameters; nu ]
-                    else
-                        PTree.node [ nu ]
+                    {
+                        Mu =
+                            (if centered then
+                                 Some(PTree.map Tensor.zerosLike parameters)
+                             else
+                                 None)
+                        Nu = PTree.map Tensor.zerosLike parameters
+                    }
+                        .ToTree()
             Update =
-                fun grads state _ ->
-                    let owner = "scaleByRms"
+                fun _ grads state _ ->
+                    let s = RmsState.OfTree("scaleByRms", centered, state)
 
                     let nu =
-                        PTree.map2
-                            (fun v (g: Tensor) -> decay * v + (1.0 - decay) * (g * g))
-                            (child owner "nu" state)
-                            grads
+                        PTree.map2 (fun v (g: Tensor) -> decay * v + (1.0 - decay) * (g * g)) s.Nu grads
 
-                    if centered then
-                        let mu =
-                            PTree.map2 (fun a g -> decay * a + (1.0 - decay) * g) (child owner "mu" state) grads
+                    match s.Mu with
+                    | Some mu0 ->
+                        let mu = PTree.map2 (fun a g -> decay * a + (1.0 - decay) * g) mu0 grads
 
                         let updates =
                             PTree.map3 (fun g v (a: Tensor) -> g / (Tensor.sqrt (v - a * a) + eps)) grads nu mu
 
-                        updates, PTree.node [ "mu", mu; "nu", nu ]
-                    else
-                        PTree.map2 (fun g v -> g / (Tensor.sqrt v + eps)) grads nu, PTree.node [ "nu", nu ]
+                        updates, { Mu = Some mu; Nu = nu }.ToTree()
+                    | None ->
+                        PTree.map2 (fun g v -> g / (Tensor.sqrt v + eps)) grads nu, { Mu = None; Nu = nu }.ToTree()
         }
 
     /// Adagrad scaling in PyTorch's convention: <c>sum = sum + g^2</c> (starting at
@@ -188,16 +214,15 @@ module GradTransform =
         {
             Init =
                 fun parameters ->
-                    PTree.node
-                        [
-                            "sum", PTree.map (fun p -> Tensor.fullLike (p, initialAccumulator)) parameters
-                        ]
+                    {
+                        Sum = PTree.map (fun p -> Tensor.fullLike (p, initialAccumulator)) parameters
+                    }
+                        .ToTree()
             Update =
-                fun grads state _ ->
-                    let sum =
-                        PTree.map2 (fun s (g: Tensor) -> s + g * g) (child "scaleByAdagrad" "sum" state) grads
-
-                    PTree.map2 (fun g s -> g / (Tensor.sqrt s + eps)) grads sum, PTree.node [ "sum", sum ]
+                fun _ grads state _ ->
+                    let s = AdagradState.OfTree("scaleByAdagrad", state)
+                    let sum = PTree.map2 (fun s (g: Tensor) -> s + g * g) s.Sum grads
+                    PTree.map2 (fun g s -> g / (Tensor.sqrt s + eps)) grads sum, { Sum = sum }.ToTree()
         }
 
     /// Momentum (Optax <c>trace</c>, PyTorch SGD's momentum buffer with dampening 0):
@@ -205,10 +230,16 @@ module GradTransform =
     /// The buffer starts at 0, which gives PyTorch's first step (buf = g) exactly. State: <c>{ trace }</c>.
     let trace (decay: float) (nesterov: bool) : GradTx =
         {
-            Init = fun parameters -> PTree.node [ "trace", PTree.map Tensor.zerosLike parameters ]
+            Init =
+                fun parameters ->
+                    {
+                        Trace = PTree.map Tensor.zerosLike parameters
+                    }
+                        .ToTree()
             Update =
-                fun grads state _ ->
-                    let buf = PTree.map2 (fun b g -> decay * b + g) (child "trace" "trace" state) grads
+                fun _ grads state _ ->
+                    let buf =
+                        PTree.map2 (fun b g -> decay * b + g) (TraceState.OfTree("trace", state)).Trace grads
 
                     let updates =
                         if nesterov then
@@ -216,7 +247,7 @@ module GradTransform =
                         else
                             buf
 
-                    updates, PTree.node [ "trace", buf ]
+                    updates, { Trace = buf }.ToTree()
         }
 
     /// Adds <c>weightDecay * param</c> to the gradient of every parameter the mask selects (Optax
@@ -267,7 +298,7 @@ module GradTransform =
         {
             Init = fun parameters -> PTree.node [ for i in 0 .. txs.Length - 1 -> string i, txs[i].Init parameters ]
             Update =
-                fun grads state parameters ->
+                fun step grads state parameters ->
                     let states =
                         match state with
                         | Node kids when kids.Length = txs.Length -> kids |> List.map snd |> Array.ofList
@@ -282,7 +313,7 @@ module GradTransform =
                         Array.zip txs states
                         |> Array.fold
                             (fun (u, acc) (tx, st) ->
-                                let u', st' = tx.Update u st parameters
+                                let u', st' = tx.Update step u st parameters
                                 u', st' :: acc)
                             (grads, [])
 

@@ -10,6 +10,10 @@ type Metric =
         Name: string
         Update: Tensor -> Tensor -> float[]
         Compute: float[] -> float
+        /// Optionally, the same counts computed on the tensors' device (a Float64 vector, no host read), plus a
+        /// last entry counting invalid targets; Train.fit sums these on the device and reads them at its log
+        /// points, raising CheckCounts' error there. None: fit runs Update at its log points.
+        OnDevice: (Tensor -> Tensor -> Tensor) option
     }
 
 /// Classification metrics. Predictions are scores [N; C] (logits or probabilities); targets are class
@@ -87,6 +91,35 @@ module Metrics =
 
         [| float correct; float labels.Length |]
 
+    /// [correct; rows; invalid] as a Float64 vector on the predictions' device, with no host read: the argmax
+    /// of [N; C] scores against class-index targets [N] (or one-hot/probability rows [N; C]); invalid counts the
+    /// targets outside [0, C), which checkDeviceCounts reports when the sums are read.
+    let private classCountsOnDevice (op: string) (p: Tensor) (t: Tensor) =
+        let n, c = p.Shape[0], p.Shape[1]
+
+        let labels =
+            if t.DType.IsFloatingPoint && t.Rank = 2 then
+                Tensor.argmax (t, 1)
+            else
+                Tensor.cast (t, DType.Int64)
+
+        if labels.Numel <> n then
+            invalidArg
+                "targets"
+                (sprintf "%s: %d targets for %d predictions (shapes %O and %O)." op labels.Numel n t.Shape p.Shape)
+
+        let labels = Tensor.reshape (labels, [ n ])
+
+        let count (b: Tensor) =
+            Tensor.sum (Tensor.cast (b, DType.Float64))
+
+        let correct = count (Tensor.eq (labels, Tensor.argmax (p, 1)))
+
+        let invalid =
+            count (Tensor.logicalOr (Tensor.lt (labels, 0.0), Tensor.ge (labels, float c)))
+
+        Tensor.stack [ correct; Tensor.scalar (float n, DType.Float64, p.Device); invalid ]
+
     /// Binary accuracy of one score per example ([N] or [N; 1]) against 0/1 targets: a score above
     /// threshold predicts 1 (0.5 for probabilities from a sigmoid, 0.0 for logits).
     let binaryAccuracy (threshold: float) : Metric =
@@ -94,6 +127,7 @@ module Metrics =
             Name = "binary_accuracy"
             Update = binaryCounts "binaryAccuracy" threshold
             Compute = fun s -> if s[1] = 0.0 then 0.0 else s[0] / s[1]
+            OnDevice = None
         }
 
     /// Fraction of rows whose highest score is the target class. Binary outputs ([N] or [N; 1]
@@ -116,6 +150,14 @@ module Metrics =
 
                         [| float correct; float labels.Length |]
             Compute = fun s -> if s[1] = 0.0 then 0.0 else s[0] / s[1]
+            OnDevice =
+                Some(fun p t ->
+                    if p.Rank = 2 && p.Shape[1] > 1 then
+                        classCountsOnDevice "accuracy" p t
+                    else
+                        // Binary outputs: the host counts, as a vector with no invalid entry.
+                        let u = binaryCounts "accuracy" 0.5 p t
+                        Tensor.create ([ u[0]; u[1]; 0.0 ], DType.Float64, p.Device))
         }
 
     /// Fraction of rows whose target is among the k highest scores.
@@ -145,6 +187,7 @@ module Metrics =
 
                     [| float hits; float labels.Length |]
             Compute = fun s -> if s[1] = 0.0 then 0.0 else s[0] / s[1]
+            OnDevice = None
         }
 
     let private perClass (counts: float[]) =
@@ -188,6 +231,7 @@ module Metrics =
                         |> Array.map (snd >> pick)
 
                     if scores.Length = 0 then 0.0 else Array.average scores
+            OnDevice = None
         }
 
     /// Unweighted mean, over the classes present in the targets or the predictions, of TP / (TP + FP)
@@ -203,6 +247,20 @@ module Metrics =
         let counts = confusionCounts "confusionMatrix" predictions targets
         let c = int (sqrt (float counts.Length))
         Array2D.init c c (fun r k -> int counts[r * c + k])
+
+    /// Device counts read back: raises when targets were invalid, else the counts Compute takes.
+    let checkDeviceCounts (metric: Metric) (counts: float[]) =
+        let invalid = counts[counts.Length - 1]
+
+        if invalid > 0.0 then
+            invalidArg
+                "targets"
+                (sprintf
+                    "%s: %g targets are out of range for the number of classes (class indices must be in [0, C))."
+                    metric.Name
+                    invalid)
+
+        counts[.. counts.Length - 2]
 
     /// Runs Update on one batch and adds into running sums (created on first use).
     let accumulate (metric: Metric) (sums: float[] option) (predictions: Tensor) (targets: Tensor) =

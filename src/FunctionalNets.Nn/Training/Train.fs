@@ -74,7 +74,23 @@ module Train =
             LrScale = 1.0
         }
 
-    /// One optimisation step; returns the new state, the loss and the predictions (without derivatives).
+    /// The error for a loss that became NaN or Inf somewhere in steps first..last (read at a log point).
+    let private nonFiniteLoss (value: float) (first: int64) (last: int64) =
+        let where =
+            if first >= last then
+                sprintf "at step %d" last
+            else
+                sprintf "between steps %d and %d" first last
+
+        ArithmeticException(
+            sprintf
+                "The loss became %g %s. Lower the learning rate, check the inputs and targets for NaN or Inf, or clip the gradients (Optim.clipByGlobalNorm)."
+                value
+                where
+        )
+
+    /// One optimisation step; returns the new state, the loss (a scalar on the tensors' device, not read) and
+    /// the predictions (without derivatives).
     let private stepCore (model: Layer) (loss: Loss) (tx: GradTx) (ts: TrainState) (batch: Batch) =
         let ctx =
             {
@@ -82,29 +98,19 @@ module Train =
                 Key = Some(Key.foldIn (int ts.Step) (dropoutRoot ts))
             }
 
-        let mutable newState = ts.State
-        let mutable predictions = Unchecked.defaultof<Tensor>
-
+        // The new layer state and the predictions come back as the auxiliary output, without derivatives.
         let objective (p: Params) =
             let y, s = model.Apply p ts.State ctx batch.Input
-            newState <- s
-            predictions <- y
-            loss y batch.Target
+            loss y batch.Target, PTree.node [ "state", s; "predictions", Leaf y ]
 
-        let value, grads = Diff.valueAndGradTree objective ts.Params
-        let lossValue = Tensor.toScalar value
+        let (value, aux), grads = Diff.valueAndGradTreeAux objective ts.Params
 
-        if Double.IsNaN lossValue || Double.IsInfinity lossValue then
-            raise (
-                ArithmeticException(
-                    sprintf
-                        "The loss became %g at step %d. Lower the learning rate, check the inputs and targets for NaN or Inf, or clip the gradients (Optim.clipByGlobalNorm)."
-                        lossValue
-                        ts.Step
-                )
-            )
+        let newState, predictions =
+            match aux with
+            | Node [ _, s; _, Leaf y ] -> s, y
+            | _ -> invalidOp "unreachable"
 
-        let updates, opt = tx.Update grads ts.Opt ts.Params
+        let updates, opt = tx.Update ts.Step grads ts.Opt ts.Params
 
         let updates =
             if ts.LrScale = 1.0 then
@@ -115,23 +121,42 @@ module Train =
         let next =
             { ts with
                 Params = Optim.applyUpdates ts.Params updates
-                // State computed inside the differentiated function still carries its tag: strip it.
-                State = PTree.map (fun (t: Tensor) -> t.NoDiff) newState
+                State = newState
                 Opt = opt
                 Step = ts.Step + 1L
             }
 
-        next, lossValue, predictions.NoDiff
+        next, value, predictions
+
+    /// The train state with its parameters, layer state and optimizer state moved to a device (Tensor.toDevice
+    /// on every leaf); step, key and learning-rate scale are unchanged, so training continues bit-for-bit where
+    /// the devices agree.
+    let toDevice (device: Device) (ts: TrainState) : TrainState =
+        let move = PTree.map (fun (t: Tensor) -> Tensor.toDevice (device, t))
+
+        { ts with
+            Params = move ts.Params
+            State = move ts.State
+            Opt = move ts.Opt
+        }
 
     let private keepState (ts: TrainState) : obj = box [ ts.Params; ts.State; ts.Opt ]
 
+    /// How many steps fit lets pass between reads of the loss and metrics when it refreshes a live progress bar
+    /// or has predictions waiting for the metrics.
+    let private logInterval = 10
+
     /// One training step on a batch, inside its own scope: every intermediate is released, only the new
-    /// state is kept. Logs hold "loss".
+    /// state is kept. Logs hold "loss" (read to the host, so one device round trip per call; Train.fit reads
+    /// only at its log points).
     let trainStep (model: Layer) (loss: Loss) (tx: GradTx) (ts: TrainState) (batch: Batch) : TrainState * Logs =
         let next, l =
             Scope.runKeeping (fun (next, _) -> keepState next) (fun () ->
                 let next, l, _ = stepCore model loss tx ts batch
-                next, l)
+                next, Tensor.toScalar l)
+
+        if Double.IsNaN l || Double.IsInfinity l then
+            raise (nonFiniteLoss l ts.Step ts.Step)
 
         next, Map.ofList [ "loss", l ]
 
@@ -220,9 +245,51 @@ module Train =
             epoch <- epoch + 1
             let shuffleKey = Key.foldIn epoch (shuffleRoot ts)
             let sums = Array.create options.Metrics.Length None
+            // The loss (sum of loss * batch size, Float64) and the counts of metrics that have an OnDevice form
+            // are summed on the tensors' device and read at log points only: at the end of the epoch and at each
+            // progress refresh. For the other metrics the predictions wait (on the device) until the next read,
+            // at most logInterval steps.
+            let metrics = Array.ofList options.Metrics
+            let mutable lossAcc = Unchecked.defaultof<Tensor>
+            let deviceAcc: Tensor[] = Array.zeroCreate metrics.Length
+            let hostMetrics = metrics |> Array.exists (fun m -> m.OnDevice.IsNone)
             let mutable lossSum = 0.0
+            let mutable firstUnread = ts.Step
+            let pending = Collections.Generic.List<Tensor * Tensor>()
             let mutable seen = 0
             let watch = Stopwatch.StartNew()
+
+            let read () =
+                if not (isNull (box lossAcc)) then
+                    let total = Tensor.toScalar lossAcc
+
+                    if Double.IsNaN total || Double.IsInfinity total then
+                        raise (nonFiniteLoss total firstUnread (ts.Step - 1L))
+
+                    lossSum <- lossSum + total
+                    lossAcc <- Unchecked.defaultof<Tensor>
+
+                for i in 0 .. metrics.Length - 1 do
+                    if not (isNull (box deviceAcc[i])) then
+                        let counts = Metrics.checkDeviceCounts metrics[i] (Tensor.toFloatArray deviceAcc[i])
+
+                        sums[i] <-
+                            Some(
+                                match sums[i] with
+                                | Some s -> Array.map2 (+) s counts
+                                | None -> counts
+                            )
+
+                        deviceAcc[i] <- Unchecked.defaultof<Tensor>
+
+                for predictions, targets in pending do
+                    metrics
+                    |> Array.iteri (fun i m ->
+                        if m.OnDevice.IsNone then
+                            sums[i] <- Some(Metrics.accumulate m sums[i] predictions targets))
+
+                pending.Clear()
+                firstUnread <- ts.Step
 
             progress.RunEpoch(
                 epoch,
@@ -231,28 +298,55 @@ module Train =
 
                     for batch in DataLoader.batches loader shuffleKey do
                         let previous = ts
+                        let n = batch.Input.Shape[0]
+                        let acc0 = lossAcc
+                        let counts0 = Array.copy deviceAcc
 
-                        let next, l =
-                            Scope.runKeeping (fun (next, _) -> keepState next) (fun () ->
-                                let next, l, predictions = stepCore model loss tx ts batch
+                        let next, acc, counts, predictions =
+                            Scope.runKeeping
+                                (fun (next, acc, counts: Tensor[], predictions) ->
+                                    box [ keepState next; box acc; box (List.ofArray counts); box predictions ])
+                                (fun () ->
+                                    let next, l, predictions = stepCore model loss tx ts batch
+                                    let weighted = Tensor.cast (l, DType.Float64) * float n
 
-                                options.Metrics
-                                |> List.iteri (fun i m ->
-                                    sums[i] <- Some(Metrics.accumulate m sums[i] predictions batch.Target))
+                                    let add (a0: Tensor) (x: Tensor) = if isNull (box a0) then x else a0 + x
 
-                                next, l)
+                                    let counts =
+                                        metrics
+                                        |> Array.mapi (fun i m ->
+                                            match m.OnDevice with
+                                            | Some f -> add counts0[i] (f predictions batch.Target)
+                                            | None -> Unchecked.defaultof<Tensor>)
+
+                                    next,
+                                    add acc0 weighted,
+                                    counts,
+                                    (if hostMetrics then
+                                         predictions
+                                     else
+                                         Unchecked.defaultof<Tensor>))
 
                         if donatable then
                             Scope.donate (keepState previous) (keepState next)
 
                         ts <- next
                         donatable <- true
-                        let n = batch.Input.Shape[0]
-                        lossSum <- lossSum + l * float n
+                        lossAcc <- acc
+                        Array.blit counts 0 deviceAcc 0 counts.Length
+
+                        if hostMetrics then
+                            pending.Add((predictions, batch.Target))
+
                         seen <- seen + n
                         done' <- done' + 1
 
-                        if progress.Live && (done' % 10 = 0 || done' = batches) then
+                        let refresh = progress.Live && (done' % logInterval = 0 || done' = batches)
+
+                        if refresh || pending.Count >= logInterval then
+                            read ()
+
+                        if refresh then
                             report
                                 done'
                                 (sprintf
@@ -261,6 +355,7 @@ module Train =
                                     (float seen / watch.Elapsed.TotalSeconds))
             )
 
+            read ()
             let trainSeconds = watch.Elapsed.TotalSeconds
 
             let trainLogs =

@@ -1,0 +1,19 @@
+namespace FunctionalNets
+
+/// Fused optimizer steps as Tensor ops, so that optimizers in Nn never reach below Tensor.
+[<AutoOpen>]
+module OptimizerOps =
+    type Tensor with
+        /// One Adam step with g as the gradient, on constants (no derivative flows through it): returns
+        /// (m', v', update) with m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2 and
+        /// update = (m' / bc1) / (sqrt(v' / bc2) + eps). One fused pass on backends that have the kernel.
+        static member adamStep
+            (g: Tensor, m: Tensor, v: Tensor, b1: float, b2: float, eps: float, bc1: float, bc2: float)
+            : Tensor * Tensor * Tensor =
+            if g.IsDifferentiable || m.IsDifferentiable || v.IsDifferentiable then
+                invalidArg
+                    "g"
+                    "adamStep: the fused Adam step takes constants; write the step with Tensor arithmetic to differentiate through it."
+
+            let m1, v1, u = g.Raw.AdamStep(m.Raw, v.Raw, b1, b2, eps, bc1, bc2)
+            TConst m1, TConst v1, TConst u

@@ -1,0 +1,139 @@
+/// Runs the backend conformance suite (Suite.fs) on every backend under test, proves that it catches deliberately
+/// wrong backends, and checks by reflection that it exercises every member of the contract.
+module FunctionalNets.Tests.Conformance.ConformanceTests
+
+open System
+open Xunit
+open FunctionalNets
+open FunctionalNets.Tests.Conformance.TestBackends
+
+/// The backends the suite runs on. A new backend is one line here: its name and how to get it.
+let backendsUnderTest: (string * Lazy<Backend>) list =
+    [
+        "cpu", lazy (Backends.get Device.Cpu)
+        "required-tier", lazy (requiredTier () :> Backend)
+    ]
+
+/// (backend, check) pairs, one test case each.
+let conformanceCases: seq<obj[]> =
+    seq {
+        for name, _ in backendsUnderTest do
+            for c in Suite.checks do
+                yield [| box name; box c.Name |]
+    }
+
+[<Theory; MemberData(nameof conformanceCases)>]
+let ``Conformance: backend agrees with the CPU oracle`` (backend: string, check: string) =
+    let b = backendsUnderTest |> List.find (fun (n, _) -> n = backend) |> snd
+    Suite.runCheck b.Value check
+
+[<Fact>]
+let ``Conformance: a backend one ulp off in Binary fails the suite, in Binary only`` () =
+    let b = faulty (UlpOff "RawTensor.Binary")
+    let failed = Suite.failures b
+    Assert.Equal<string list>([ "RawTensor.Binary" ], failed |> List.map fst)
+    Assert.Contains("Binary", snd failed.Head)
+    Assert.Contains("the oracle gives", snd failed.Head)
+
+[<Fact>]
+let ``Conformance: a backend with two elements of Permute swapped fails the suite`` () =
+    let b = faulty (IndexOff "RawTensor.Permute")
+    let e = Assert.ThrowsAny<exn>(fun () -> Suite.runCheck b "RawTensor.Permute")
+    Assert.Contains("Permute", e.Message)
+
+[<Fact>]
+let ``Conformance: a backend with a wrong fused member fails the suite`` () =
+    for m, check in
+        [
+            "RawTensor.GeluTanh", "RawTensor.GeluTanh, RawTensor.GeluTanhBackward"
+            "RawTensor.LayerNorm", "RawTensor.LayerNorm, RawTensor.LayerNormBackward"
+        ] do
+        let e = Assert.ThrowsAny<exn>(fun () -> Suite.runCheck (faulty (IndexOff m)) check)
+        Assert.Contains(m.Substring 10, e.Message)
+
+[<Fact>]
+let ``Conformance: every abstract and virtual member of RawTensor and Backend is exercised by the suite`` () =
+    let members = Suite.contractMembers ()
+    // The reflection sees the members we know of (a guard against an empty or wrong enumeration).
+    for m in
+        [
+            "RawTensor.Unary"
+            "RawTensor.AdamStep"
+            "RawTensor.Backend"
+            "Backend.Zeros"
+            "Backend.Name"
+        ] do
+        Assert.Contains(m, members)
+
+    let declared = Suite.checks |> List.collect (fun c -> c.Members) |> Set.ofList
+
+    let undeclared = members |> List.filter (fun m -> not (declared.Contains m))
+    Assert.True(undeclared.IsEmpty, sprintf "members no conformance check declares: %A" undeclared)
+    // Run the whole suite on a backend that records every member called.
+    let b = recording ()
+
+    for c in Suite.checks do
+        c.Run b
+
+    let called = b.Calls
+    let unexercised = members |> List.filter (fun m -> not (called.Contains m))
+    Assert.True(unexercised.IsEmpty, sprintf "members the conformance suite never calls: %A" unexercised)
+
+[<Fact>]
+let ``Conformance: the fused members have defaults (virtual, not abstract)`` () =
+    let fused =
+        [
+            "AdamStep"
+            "MaxPool2dBackward"
+            "LayerNorm"
+            "LayerNormBackward"
+            "AttentionSoftmax"
+            "AttentionSoftmaxBackward"
+            "GeluTanh"
+            "GeluTanhBackward"
+            "UpsampleNearest2d"
+            "UpsampleNearest2dBackward"
+        ]
+
+    for name in fused do
+        let m = typeof<RawTensor>.GetMethod name
+        Assert.True(m.IsVirtual && not m.IsAbstract, sprintf "RawTensor.%s should be virtual with a default" name)
+
+[<Fact>]
+let ``Conformance: a backend missing a required primitive names it and the backend at the first call`` () =
+    let b = withoutMatMul ()
+    let x = TConst(b.Full(Shape.Create [| 2; 3 |], DType.Float32, 1.0))
+    let y = TConst(b.Full(Shape.Create [| 3; 2 |], DType.Float32, 1.0))
+
+    let e =
+        Assert.Throws<NotSupportedException>(fun () -> Tensor.matmul (x, y) |> ignore)
+
+    Assert.Contains("RawTensor.MatMul", e.Message)
+    Assert.Contains("no-matmul", e.Message)
+
+[<Fact>]
+let ``Required tier: ops on the fused members give the CPU backend's values and gradients`` () =
+    let run (b: Backend) =
+        let x0 = TConst(Suite.tensor b DType.Float64 Suite.Real 7 [| 2; 3; 4; 6 |])
+        let w = TConst(Suite.tensor b DType.Float64 Suite.Real 8 [| 6 |])
+
+        let f (x: Tensor) =
+            let h = Tensor.geluTanh (Tensor.layerNorm (x, [ 6 ], weight = w))
+            let a = Tensor.scaledDotProductAttention (h, h, h, isCausal = true)
+            let p = Tensor.maxPool2d (a, 2)
+            Tensor.sum (p * p)
+
+        let v, g = Diff.valueAndGrad f x0
+        let m, s, u = Tensor.adamStep (g, x0, x0 * x0, 0.9, 0.999, 1e-8, 0.1, 0.001)
+        [| v.Raw; g.Raw; m.Raw; s.Raw; u.Raw |]
+
+    let expected = run (Suite.oracle ())
+    let required = requiredTier ()
+    let actual = run required
+
+    for i in 0 .. expected.Length - 1 do
+        Suite.agree (sprintf "output %d" i) (Suite.Close(1e-5, 1e-10)) expected[i] actual[i]
+
+    // RequiredTierRawTensor does not override the fused members, so the values above came from their defaults,
+    // which reached the CPU kernels through the required primitives only.
+    Assert.Contains("RawTensor.Binary", required.Calls)
