@@ -46,24 +46,21 @@ public static partial class Reduce
         }
     }
 
-    /// <summary>Sum of all elements (0 for an empty span).</summary>
+    /// <summary>Sum of all elements (0 for an empty span); the same bits for any thread count.</summary>
     public static unsafe T SumAll<T>(ReadOnlySpan<T> x) where T : unmanaged, INumber<T>
     {
-        int chunks = KernelParallel.ChunkCount(x.Length);
-        if (chunks <= 1) return TensorPrimitives.Sum(x);
-        // Per-chunk partial sums, combined in chunk order so the result only depends on the thread cap.
-        var partial = new T[chunks];
+        int parts = KernelParallel.PartCount(x.Length, x.Length);
+        if (parts <= 1) return TensorPrimitives.Sum(x);
+        // Per-part partial sums over a split fixed by the length alone, combined in part order.
+        var partial = new T[parts];
         fixed (T* px = x)
         {
             T* cx = px;
             long len = x.Length;
-            KernelParallel.For(chunks, chunks, (s, e) =>
+            KernelParallel.ForParts(parts, c =>
             {
-                for (long c = s; c < e; c++)
-                {
-                    long a = len * c / chunks, b = len * (c + 1) / chunks;
-                    partial[c] = TensorPrimitives.Sum(new ReadOnlySpan<T>(cx + a, (int)(b - a)));
-                }
+                long a = len * c / parts, b = len * (c + 1) / parts;
+                partial[c] = TensorPrimitives.Sum(new ReadOnlySpan<T>(cx + a, (int)(b - a)));
             });
         }
         T total = T.Zero;
