@@ -22,6 +22,7 @@ public static unsafe class ConvKernels
 {
     /// <summary>y [N, O, OH, OW] = conv(x [N, C, H, W], w [O, C/groups, KH, KW]); y is fully overwritten.</summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape requires.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(in ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
         where T : unmanaged, INumber<T>
     {
@@ -64,6 +65,7 @@ public static unsafe class ConvKernels
     /// convolution. Input positions no output reads (the remainder of a stride) get zero; dx is fully overwritten.
     /// </summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape requires.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void InputGrad<T>(in ConvGeometry g, ReadOnlySpan<T> dy, ReadOnlySpan<T> w, Span<T> dx)
         where T : unmanaged, INumber<T>
     {
@@ -108,6 +110,7 @@ public static unsafe class ConvKernels
     /// dw is fully overwritten.
     /// </summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape requires.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightGrad<T>(in ConvGeometry g, ReadOnlySpan<T> dy, ReadOnlySpan<T> x, Span<T> dw)
         where T : unmanaged, INumber<T>
     {
@@ -210,6 +213,7 @@ public static unsafe class ConvKernels
     /// from a shared counter, so on a shared machine a worker slowed by other processes simply takes fewer; a unit's
     /// result must therefore not depend on which worker runs it (each writes only its own outputs).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForUnits<T>(in ConvGeometry g, int count, ImageBody<T> body) where T : unmanaged
     {
         int workers = Workers(count);
@@ -272,6 +276,7 @@ public static unsafe class ConvKernels
 
     /// <summary>y [N, O, OH, OW] = conv(x [N, C, H, W], w [O, C/groups, KH, KW]); y is fully overwritten.</summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape requires.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardBlocked<T>(in ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
         where T : unmanaged, INumber<T>
     {
@@ -317,6 +322,7 @@ public static unsafe class ConvKernels
     /// convolution. Input positions no output reads (the remainder of a stride) get zero; dx is fully overwritten.
     /// </summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape requires.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InputGradBlocked<T>(in ConvGeometry g, ReadOnlySpan<T> dy, ReadOnlySpan<T> w, Span<T> dx)
         where T : unmanaged, INumber<T>
     {
@@ -361,6 +367,7 @@ public static unsafe class ConvKernels
     /// dw is fully overwritten.
     /// </summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape requires.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WeightGradBlocked<T>(in ConvGeometry g, ReadOnlySpan<T> dy, ReadOnlySpan<T> x, Span<T> dw)
         where T : unmanaged, INumber<T>
     {

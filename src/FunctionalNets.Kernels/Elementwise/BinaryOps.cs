@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -100,6 +101,7 @@ internal struct PowOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
     }
 
     /// <summary>Integer power by repeated squaring (same wrap-around result as repeated multiplication).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T IntPow(T a, T e)
     {
         if (e < T.Zero)
@@ -115,6 +117,7 @@ internal struct PowOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
         return result;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y)
     {
         if (typeof(T) == typeof(float)) TensorPrimitives.Pow(Cast<float>(a), Cast<float>(b), CastW<float>(y));
@@ -122,6 +125,7 @@ internal struct PowOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
         else for (int i = 0; i < y.Length; i++) y[i] = Scalar(a[i], b[i]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y)
     {
         if (typeof(T) == typeof(float)) TensorPrimitives.Pow(Cast<float>(a), (float)(object)b, CastW<float>(y));
@@ -129,6 +133,7 @@ internal struct PowOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
         else for (int i = 0; i < y.Length; i++) y[i] = Scalar(a[i], b);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y)
     {
         if (typeof(T) == typeof(float)) TensorPrimitives.Pow((float)(object)a, Cast<float>(b), CastW<float>(y));

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -22,6 +23,7 @@ public static partial class Elementwise
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void UnaryRange<T>(UnaryOp op, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         switch (op)
@@ -60,6 +62,7 @@ public static partial class Elementwise
     }
 
     /// <summary>Step(x) = 1 if x &gt; 0 else 0, vectorised as a compare mask ANDed with ones.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void StepRange<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = 0;

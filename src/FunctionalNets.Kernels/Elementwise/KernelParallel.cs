@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Runtime.ExceptionServices;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -30,6 +31,7 @@ internal static class KernelParallel
     /// Runs body(part) for every part in [0, <paramref name="parts"/>) on up to <see cref="KernelSettings.MaxThreads"/>
     /// threads; parts are handed out on demand, so a part's result must not depend on which thread runs it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForParts(int parts, Action<int> body)
     {
         int threads = Math.Min(KernelSettings.MaxThreads, parts);

@@ -22,6 +22,7 @@ public static class LayerNorm
     /// writes each row's mean and rstd for the backward. <paramref name="weight"/> and <paramref name="bias"/> may be
     /// null (then 1 and 0).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(T[] x, long rows, int n, T[]? weight, T[]? bias, double eps, T[] y, T[] mean, T[] rstd)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -57,6 +58,7 @@ public static class LayerNorm
     /// statistics: dx = rstd (gw - mean(gw) - xhat mean(gw xhat)) with gw = dy * weight, and the per-feature sums
     /// dweight = sum over rows of dy * xhat, dbias = sum over rows of dy.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<T>(T[] dy, T[] x, T[] mean, T[] rstd, long rows, int n, T[]? weight, T[] dx, T[] dweight, T[] dbias)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -26,6 +27,7 @@ public static partial class Reduce
     }
 
     /// <summary>Sums outers [o0, o1) restricted to inner columns [c0, c1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void SumBlock<T>(T* x, T* y, int o0, int o1, int n, int inner, int c0, int c1) where T : unmanaged, INumber<T>
     {
         int width = c1 - c0;
@@ -47,6 +49,7 @@ public static partial class Reduce
     }
 
     /// <summary>Sum of all elements (0 for an empty span); the same bits for any thread count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe T SumAll<T>(ReadOnlySpan<T> x) where T : unmanaged, INumber<T>
     {
         int parts = KernelParallel.PartCount(x.Length, x.Length);
