@@ -45,7 +45,7 @@ public static partial class Elementwise
             case UnaryOp.Cos: TensorPrimitives.Cos(x, y); break;
             case UnaryOp.Tanh: TensorPrimitives.Tanh(x, y); break;
             case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, y); break;
-            case UnaryOp.Relu: TensorPrimitives.Max(x, T.Zero, y); break;
+            case UnaryOp.Relu: Lanes.ApplyScalarB<T, LaneMax<T>>(x, T.Zero, y); break;
             case UnaryOp.Step: StepRange(x, y); break;
             case UnaryOp.Reciprocal: TensorPrimitives.Reciprocal(x, y); break;
             case UnaryOp.Square: TensorPrimitives.Multiply(x, x, y); break;

@@ -44,7 +44,7 @@ public static partial class Reduce
             var acc = new Span<T>(y + (long)o * inner + c0, width);
             new ReadOnlySpan<T>(xo + c0, width).CopyTo(acc);
             for (int j = 1; j < n; j++)
-                TensorPrimitives.Add(acc, new ReadOnlySpan<T>(xo + (long)j * inner + c0, width), acc);
+                Lanes.Apply<T, LaneAdd<T>>(acc, new ReadOnlySpan<T>(xo + (long)j * inner + c0, width), acc);
         }
     }
 
