@@ -22,6 +22,7 @@ public static class AttentionSoftmax
     /// only and the others get weight 0 (PyTorch's is_causal, aligned top-left). A row whose scores are all -inf
     /// gives NaN, as in PyTorch.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(T[] x, long rows, int l, int s, double scale, bool causal, T[] y)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -53,6 +54,7 @@ public static class AttentionSoftmax
     /// The adjoint of <see cref="Forward{T}"/> from its output y: dx = scale * y * (g - sum(g * y)) per row (masked
     /// positions have y = 0, so they get 0).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<T>(T[] g, T[] y, long rows, int s, double scale, T[] dx)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

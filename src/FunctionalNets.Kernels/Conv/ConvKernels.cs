@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.ExceptionServices;
@@ -14,11 +15,14 @@ namespace FunctionalNets.Kernels;
 /// the product that reads it) and runs single-threaded GEMMs that write straight into the image's NCHW output. A
 /// single image (or one thread) instead threads its GEMMs and unfolds. Output planes under 144 pixels go by blocks of
 /// images instead, with one threaded GEMM per block (see the blocked path at the end).
+/// Every result is bit-identical whatever the thread count: threads only ever split outputs, and the one sum across
+/// images (the weight gradient) is cut and combined by the shape alone.
 /// </summary>
 public static unsafe class ConvKernels
 {
     /// <summary>y [N, O, OH, OW] = conv(x [N, C, H, W], w [O, C/groups, KH, KW]); y is fully overwritten.</summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape requires.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(in ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
         where T : unmanaged, INumber<T>
     {
@@ -61,6 +65,7 @@ public static unsafe class ConvKernels
     /// convolution. Input positions no output reads (the remainder of a stride) get zero; dx is fully overwritten.
     /// </summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape requires.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void InputGrad<T>(in ConvGeometry g, ReadOnlySpan<T> dy, ReadOnlySpan<T> w, Span<T> dx)
         where T : unmanaged, INumber<T>
     {
@@ -105,6 +110,7 @@ public static unsafe class ConvKernels
     /// dw is fully overwritten.
     /// </summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape requires.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightGrad<T>(in ConvGeometry g, ReadOnlySpan<T> dy, ReadOnlySpan<T> x, Span<T> dw)
         where T : unmanaged, INumber<T>
     {
@@ -120,13 +126,15 @@ public static unsafe class ConvKernels
         }
         var geo = g;
         var isa = GemmIsaSelector.Current;
-        int workers = Workers(g);
+        int slots = WeightGradSlots(g);
         int size = g.O * g.R;
-        // Each worker sums its images into its own transposed partial, group gr's [R, OG] block at gr * R * OG:
-        // with R = C KH KW a multiple of the 6-row register tile far more often than O is (288 vs 64, 9 vs 32), the
-        // product R x OG wastes fewer padded lanes than OG x R.
-        T[] parts = ArrayPool<T>.Shared.Rent(workers * size);
-        var used = new bool[workers];
+        // The batch is cut into a fixed number of runs of consecutive images (a function of the shape only); each run
+        // is summed in image order into its own partial, and the partials are added in run order. Which worker takes
+        // which run does not matter, so the result is bit-identical for any thread count or scheduling.
+        // A partial holds group gr's transposed [R, OG] block at gr * R * OG: with R = C KH KW a multiple of the
+        // 6-row register tile far more often than O is (288 vs 64, 9 vs 32), the product R x OG wastes fewer padded
+        // lanes than OG x R.
+        T[] parts = ArrayPool<T>.Shared.Rent(slots * size);
         try
         {
             fixed (T* pdy = dy)
@@ -134,30 +142,32 @@ public static unsafe class ConvKernels
             fixed (T* pp = parts)
             {
                 nint ady = (nint)pdy, ax = (nint)px, ap = (nint)pp;
-                ForImages<T>(g, (worker, n, col, inner) =>
+                ForUnits<T>(g, slots, (_, slot, col, inner) =>
                 {
-                    Im2Col.UnfoldImage(geo, (T*)ax, n, col, inner);
-                    T beta = used[worker] ? T.One : T.Zero;
-                    used[worker] = true;
-                    for (int gr = 0; gr < geo.Groups; gr++)
-                        GemmLocal.Run(isa, inner, false, true, geo.R, geo.OG, geo.L,
-                            col + (long)gr * geo.R * geo.L, geo.L,
-                            (T*)ady + ((long)n * geo.O + (long)gr * geo.OG) * geo.L, geo.L,
-                            beta,
-                            (T*)ap + (long)worker * size + (long)gr * geo.R * geo.OG, geo.OG);
-                });
-                for (int wk = 0; wk < workers; wk++)
-                {
-                    if (!used[wk]) continue;
-                    T* part = pp + (long)wk * size;
-                    for (int gr = 0; gr < g.Groups; gr++)
-                    for (int o = 0; o < g.OG; o++)
+                    int n0 = (int)((long)geo.N * slot / slots), n1 = (int)((long)geo.N * (slot + 1) / slots);
+                    T* part = (T*)ap + (long)slot * size;
+                    for (int n = n0; n < n1; n++)
                     {
-                        Span<T> row = dw.Slice((gr * g.OG + o) * g.R, g.R);
-                        T* src = part + (long)gr * g.R * g.OG + o;
-                        for (int r = 0; r < g.R; r++)
-                            row[r] += src[(long)r * g.OG];
+                        Im2Col.UnfoldImage(geo, (T*)ax, n, col, inner);
+                        T beta = n == n0 ? T.Zero : T.One;
+                        for (int gr = 0; gr < geo.Groups; gr++)
+                            GemmLocal.Run(isa, inner, false, true, geo.R, geo.OG, geo.L,
+                                col + (long)gr * geo.R * geo.L, geo.L,
+                                (T*)ady + ((long)n * geo.O + (long)gr * geo.OG) * geo.L, geo.L,
+                                beta,
+                                part + (long)gr * geo.R * geo.OG, geo.OG);
                     }
+                });
+                var total = new Span<T>(pp, size);
+                for (int s = 1; s < slots; s++)
+                    TensorPrimitives.Add(total, new ReadOnlySpan<T>(pp + (long)s * size, size), total);
+                for (int gr = 0; gr < g.Groups; gr++)
+                for (int o = 0; o < g.OG; o++)
+                {
+                    Span<T> row = dw.Slice((gr * g.OG + o) * g.R, g.R);
+                    T* src = pp + (long)gr * g.R * g.OG + o;
+                    for (int r = 0; r < g.R; r++)
+                        row[r] = src[(long)r * g.OG];
                 }
             }
         }
@@ -167,8 +177,22 @@ public static unsafe class ConvKernels
         }
     }
 
-    /// <summary>One image's work: the worker's index, the image, its column buffer, and whether it may use threads.</summary>
-    private delegate void ImageBody<T>(int worker, int n, T* col, bool inner) where T : unmanaged;
+    /// <summary>Most runs of images the weight gradient's batch is cut into (see <see cref="WeightGradSlots"/>).</summary>
+    private const int MaxWeightGradSlots = 16;
+
+    /// <summary>Most elements all the weight gradient's partial sums may hold together (16 Mi).</summary>
+    private const long MaxWeightGradPartials = 1L << 24;
+
+    /// <summary>
+    /// How many runs of images the weight gradient sums separately: enough for the workers to share them out on a
+    /// busy machine, bounded by the batch and by the partials' memory; never dependent on the thread count.
+    /// </summary>
+    private static int WeightGradSlots(in ConvGeometry g) =>
+        (int)Math.Max(1, Math.Min(Math.Min(MaxWeightGradSlots, g.N), MaxWeightGradPartials / Math.Max(1L, (long)g.O * g.R)));
+
+    /// <summary>One unit of work (an image, or a run of images): the worker's index, the unit, the worker's column
+    /// buffer, and whether the unit may use threads itself.</summary>
+    private delegate void ImageBody<T>(int worker, int unit, T* col, bool inner) where T : unmanaged;
 
     /// <summary>
     /// Output planes of at least this many pixels go image by image; smaller ones by blocks of images (see the
@@ -178,16 +202,21 @@ public static unsafe class ConvKernels
 
     private static bool PerImage(in ConvGeometry g) => g.L >= PerImageMinPixels;
 
-    private static int Workers(in ConvGeometry g) =>
-        Math.Max(1, Math.Min(Math.Min(KernelSettings.MaxThreads, Environment.ProcessorCount), g.N));
+    private static int Workers(int units) =>
+        Math.Max(1, Math.Min(Math.Min(KernelSettings.MaxThreads, Environment.ProcessorCount), units));
+
+    /// <summary>Runs <paramref name="body"/> once per image (see <see cref="ForUnits"/>).</summary>
+    private static void ForImages<T>(in ConvGeometry g, ImageBody<T> body) where T : unmanaged => ForUnits(g, g.N, body);
 
     /// <summary>
-    /// Runs <paramref name="body"/> once per image. Images are handed out one at a time from a shared counter, so on a
-    /// shared machine a worker slowed by other processes simply takes fewer images.
+    /// Runs <paramref name="body"/> once per unit in [0, <paramref name="count"/>). Units are handed out one at a time
+    /// from a shared counter, so on a shared machine a worker slowed by other processes simply takes fewer; a unit's
+    /// result must therefore not depend on which worker runs it (each writes only its own outputs).
     /// </summary>
-    private static void ForImages<T>(in ConvGeometry g, ImageBody<T> body) where T : unmanaged
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForUnits<T>(in ConvGeometry g, int count, ImageBody<T> body) where T : unmanaged
     {
-        int workers = Workers(g), count = g.N;
+        int workers = Workers(count);
         int colLength = checked(g.C * g.KH * g.KW * g.L);
         if (workers == 1)
         {
@@ -247,6 +276,7 @@ public static unsafe class ConvKernels
 
     /// <summary>y [N, O, OH, OW] = conv(x [N, C, H, W], w [O, C/groups, KH, KW]); y is fully overwritten.</summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape requires.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardBlocked<T>(in ConvGeometry g, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> y)
         where T : unmanaged, INumber<T>
     {
@@ -292,6 +322,7 @@ public static unsafe class ConvKernels
     /// convolution. Input positions no output reads (the remainder of a stride) get zero; dx is fully overwritten.
     /// </summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape requires.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InputGradBlocked<T>(in ConvGeometry g, ReadOnlySpan<T> dy, ReadOnlySpan<T> w, Span<T> dx)
         where T : unmanaged, INumber<T>
     {
@@ -336,6 +367,7 @@ public static unsafe class ConvKernels
     /// dw is fully overwritten.
     /// </summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape requires.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WeightGradBlocked<T>(in ConvGeometry g, ReadOnlySpan<T> dy, ReadOnlySpan<T> x, Span<T> dw)
         where T : unmanaged, INumber<T>
     {

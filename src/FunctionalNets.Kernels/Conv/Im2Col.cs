@@ -17,6 +17,7 @@ internal static unsafe class Im2Col
     /// Writes the rows of images [n0, n0 + count) of <paramref name="x"/> (NCHW) into <paramref name="col"/>: row r of
     /// image n0 + i starts at i * imageStride + r * rowStride. Padding taps become zeros.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Unfold<T>(in ConvGeometry g, T* x, int n0, int count, T* col, long imageStride, long rowStride)
         where T : unmanaged, INumber<T>
     {
@@ -40,6 +41,7 @@ internal static unsafe class Im2Col
     /// Image n of <paramref name="x"/> unfolded into <paramref name="col"/> as [C * KH * KW, OH * OW] (row r at r * L).
     /// With <paramref name="threaded"/> the channel planes are spread over threads; otherwise the caller's thread does it all.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void UnfoldImage<T>(in ConvGeometry g, T* x, int n, T* col, bool threaded) where T : unmanaged, INumber<T>
     {
         if (threaded)
@@ -57,6 +59,7 @@ internal static unsafe class Im2Col
     /// The adjoint of <see cref="UnfoldImage"/>: adds <paramref name="col"/> ([C * KH * KW, OH * OW]) onto image n of
     /// <paramref name="dx"/>, which is not cleared first.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FoldImage<T>(in ConvGeometry g, T* col, int n, T* dx, bool threaded) where T : unmanaged, INumber<T>
     {
         if (threaded)
@@ -110,6 +113,7 @@ internal static unsafe class Im2Col
     /// were read from, into images [n0, n0 + count) of <paramref name="dx"/>; padding taps are dropped. dx is not
     /// cleared first.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Fold<T>(in ConvGeometry g, T* col, int n0, int count, T* dx, long imageStride, long rowStride)
         where T : unmanaged, INumber<T>
     {

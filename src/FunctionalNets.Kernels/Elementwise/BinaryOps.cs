@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -17,25 +18,25 @@ internal interface IBinaryOp<T> where T : unmanaged, INumber<T>
 internal struct AddOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
 {
     public static T Scalar(T a, T b) => a + b;
-    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Add(a, b, y);
-    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y) => TensorPrimitives.Add(a, b, y);
-    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Add(b, a, y);
+    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => Lanes.Apply<T, LaneAdd<T>>(a, b, y);
+    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y) => Lanes.ApplyScalarB<T, LaneAdd<T>>(a, b, y);
+    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y) => Lanes.ApplyScalarA<T, LaneAdd<T>>(a, b, y);
 }
 
 internal struct SubOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
 {
     public static T Scalar(T a, T b) => a - b;
-    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Subtract(a, b, y);
-    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y) => TensorPrimitives.Subtract(a, b, y);
-    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Subtract(a, b, y);
+    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => Lanes.Apply<T, LaneSub<T>>(a, b, y);
+    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y) => Lanes.ApplyScalarB<T, LaneSub<T>>(a, b, y);
+    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y) => Lanes.ApplyScalarA<T, LaneSub<T>>(a, b, y);
 }
 
 internal struct MulOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
 {
     public static T Scalar(T a, T b) => a * b;
-    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Multiply(a, b, y);
-    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y) => TensorPrimitives.Multiply(a, b, y);
-    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Multiply(b, a, y);
+    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => Lanes.Apply<T, LaneMul<T>>(a, b, y);
+    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y) => Lanes.ApplyScalarB<T, LaneMul<T>>(a, b, y);
+    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y) => Lanes.ApplyScalarA<T, LaneMul<T>>(a, b, y);
 }
 
 internal struct DivOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
@@ -53,20 +54,32 @@ internal struct DivOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
 
     public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y)
     {
-        if (NumericTraits<T>.IsInteger && b.Contains(T.Zero)) throw Zero();
-        TensorPrimitives.Divide(a, b, y);
+        if (NumericTraits<T>.IsInteger)
+        {
+            if (b.Contains(T.Zero)) throw Zero();
+            TensorPrimitives.Divide(a, b, y);
+        }
+        else Lanes.Apply<T, LaneDiv<T>>(a, b, y);
     }
 
     public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y)
     {
-        if (NumericTraits<T>.IsInteger && b == T.Zero) throw Zero();
-        TensorPrimitives.Divide(a, b, y);
+        if (NumericTraits<T>.IsInteger)
+        {
+            if (b == T.Zero) throw Zero();
+            TensorPrimitives.Divide(a, b, y);
+        }
+        else Lanes.ApplyScalarB<T, LaneDiv<T>>(a, b, y);
     }
 
     public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y)
     {
-        if (NumericTraits<T>.IsInteger && b.Contains(T.Zero)) throw Zero();
-        TensorPrimitives.Divide(a, b, y);
+        if (NumericTraits<T>.IsInteger)
+        {
+            if (b.Contains(T.Zero)) throw Zero();
+            TensorPrimitives.Divide(a, b, y);
+        }
+        else Lanes.ApplyScalarA<T, LaneDiv<T>>(a, b, y);
     }
 }
 
@@ -74,17 +87,17 @@ internal struct MaxOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
 {
     // T.Max on IEEE types returns NaN if either input is NaN (torch.maximum semantics), as does TensorPrimitives.Max.
     public static T Scalar(T a, T b) => T.Max(a, b);
-    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Max(a, b, y);
-    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y) => TensorPrimitives.Max(a, b, y);
-    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Max(b, a, y);
+    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => Lanes.Apply<T, LaneMax<T>>(a, b, y);
+    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y) => Lanes.ApplyScalarB<T, LaneMax<T>>(a, b, y);
+    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y) => Lanes.ApplyScalarA<T, LaneMax<T>>(a, b, y);
 }
 
 internal struct MinOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
 {
     public static T Scalar(T a, T b) => T.Min(a, b);
-    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Min(a, b, y);
-    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y) => TensorPrimitives.Min(a, b, y);
-    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Min(b, a, y);
+    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => Lanes.Apply<T, LaneMin<T>>(a, b, y);
+    public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y) => Lanes.ApplyScalarB<T, LaneMin<T>>(a, b, y);
+    public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y) => Lanes.ApplyScalarA<T, LaneMin<T>>(a, b, y);
 }
 
 internal struct PowOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
@@ -100,6 +113,7 @@ internal struct PowOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
     }
 
     /// <summary>Integer power by repeated squaring (same wrap-around result as repeated multiplication).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T IntPow(T a, T e)
     {
         if (e < T.Zero)
@@ -115,6 +129,7 @@ internal struct PowOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
         return result;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y)
     {
         if (typeof(T) == typeof(float)) TensorPrimitives.Pow(Cast<float>(a), Cast<float>(b), CastW<float>(y));
@@ -122,6 +137,7 @@ internal struct PowOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
         else for (int i = 0; i < y.Length; i++) y[i] = Scalar(a[i], b[i]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunScalarB(ReadOnlySpan<T> a, T b, Span<T> y)
     {
         if (typeof(T) == typeof(float)) TensorPrimitives.Pow(Cast<float>(a), (float)(object)b, CastW<float>(y));
@@ -129,6 +145,7 @@ internal struct PowOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
         else for (int i = 0; i < y.Length; i++) y[i] = Scalar(a[i], b);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunScalarA(T a, ReadOnlySpan<T> b, Span<T> y)
     {
         if (typeof(T) == typeof(float)) TensorPrimitives.Pow((float)(object)a, Cast<float>(b), CastW<float>(y));

@@ -13,14 +13,14 @@ public static partial class Elementwise
         if (acc.Length != x.Length)
             throw new ArgumentException($"Elementwise.AddInPlace: acc has {acc.Length} elements but x has {x.Length}.");
         int chunks = KernelParallel.ChunkCount(x.Length);
-        if (chunks <= 1) { TensorPrimitives.Add(acc, x, acc); return; }
+        if (chunks <= 1) { Lanes.Apply<T, LaneAdd<T>>(acc, x, acc); return; }
         fixed (T* pa = acc, px = x)
         {
             T* ca = pa, cx = px;
             KernelParallel.For(chunks, x.Length, (s, e) =>
             {
                 var a = new Span<T>(ca + s, (int)(e - s));
-                TensorPrimitives.Add(a, new ReadOnlySpan<T>(cx + s, (int)(e - s)), a);
+                Lanes.Apply<T, LaneAdd<T>>(a, new ReadOnlySpan<T>(cx + s, (int)(e - s)), a);
             });
         }
     }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.CompilerServices;
 namespace FunctionalNets.Kernels;
 
 /// <summary>CPU elementwise kernels over contiguous row-major buffers with stride-based broadcasting.</summary>
@@ -57,6 +58,7 @@ internal static unsafe class BinaryKernel
     {
         public T* A, B, Y;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Row(long linear, long o0, long o1, long o2, long s0, long s1, long s2, int len)
         {
             T* a = A + o0, b = B + o1;

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.CompilerServices;
 namespace FunctionalNets.Kernels;
 
 public static partial class Elementwise
@@ -51,6 +52,7 @@ internal unsafe struct CompareBody<T, TCmp> : IRowBody where T : unmanaged, INum
     public T* A, B;
     public bool* Y;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public readonly void Row(long linear, long o0, long o1, long o2, long s0, long s1, long s2, int len)
     {
         T* a = A + o0, b = B + o1;

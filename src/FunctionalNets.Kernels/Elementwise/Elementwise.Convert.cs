@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -49,6 +50,7 @@ public static partial class Elementwise
     }
 
     /// <summary>y = x != 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ToBool<T>(ReadOnlySpan<T> x, Span<bool> y) where T : unmanaged, INumber<T>
     {
         if (x.Length != y.Length)

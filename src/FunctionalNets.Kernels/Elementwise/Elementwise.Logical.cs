@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -20,6 +21,7 @@ public static partial class Elementwise
         Logical(2, "Elementwise.LogicalXor", a, aStrides, b, bStrides, y, shape);
 
     /// <summary>y = NOT x over same-length spans (may alias).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LogicalNot(ReadOnlySpan<bool> x, Span<bool> y)
     {
         if (x.Length != y.Length)
@@ -51,6 +53,7 @@ internal unsafe struct LogicalBody : IRowBody
     public int Kind; // 0 and, 1 or, 2 xor
     public byte* A, B, Y;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public readonly void Row(long linear, long o0, long o1, long o2, long s0, long s1, long s2, int len)
     {
         byte* a = A + o0, b = B + o1, y = Y + linear;

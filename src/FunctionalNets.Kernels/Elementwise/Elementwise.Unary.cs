@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -22,6 +23,7 @@ public static partial class Elementwise
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void UnaryRange<T>(UnaryOp op, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         switch (op)
@@ -43,7 +45,7 @@ public static partial class Elementwise
             case UnaryOp.Cos: TensorPrimitives.Cos(x, y); break;
             case UnaryOp.Tanh: TensorPrimitives.Tanh(x, y); break;
             case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, y); break;
-            case UnaryOp.Relu: TensorPrimitives.Max(x, T.Zero, y); break;
+            case UnaryOp.Relu: Lanes.ApplyScalarB<T, LaneMax<T>>(x, T.Zero, y); break;
             case UnaryOp.Step: StepRange(x, y); break;
             case UnaryOp.Reciprocal: TensorPrimitives.Reciprocal(x, y); break;
             case UnaryOp.Square: TensorPrimitives.Multiply(x, x, y); break;
@@ -60,6 +62,7 @@ public static partial class Elementwise
     }
 
     /// <summary>Step(x) = 1 if x &gt; 0 else 0, vectorised as a compare mask ANDed with ones.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void StepRange<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = 0;

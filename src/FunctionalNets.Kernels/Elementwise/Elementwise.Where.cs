@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.CompilerServices;
 namespace FunctionalNets.Kernels;
 
 public static partial class Elementwise
@@ -30,6 +31,7 @@ internal unsafe struct WhereBody<T> : IRowBody where T : unmanaged
     public bool* C;
     public T* A, B, Y;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public readonly void Row(long linear, long o0, long o1, long o2, long s0, long s1, long s2, int len)
     {
         bool* c = C + o0;

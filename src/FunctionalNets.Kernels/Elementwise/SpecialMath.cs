@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.CompilerServices;
 namespace FunctionalNets.Kernels;
 
 /// <summary>Scalar special functions that System.Math lacks or computes too loosely for gradient checks.</summary>
@@ -33,6 +34,7 @@ internal static class SpecialMath
         return Math.Exp(-hi) * (1.0 - lo);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double ErfSeries(double x)
     {
         if (x < 1e-8) return TwoOverSqrtPi * x; // the x^3 term is below double precision
@@ -48,6 +50,7 @@ internal static class SpecialMath
     }
 
     /// <summary>erfc(x) = e^{-x^2}/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))), evaluated bottom-up.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double ErfcContinuedFraction(double x)
     {
         double t = x;

@@ -65,6 +65,7 @@ public static class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Batched<T>(string op, bool transA, bool transB, int batch, int m, int n, int k, T alpha,
         ReadOnlySpan<T> a, long strideA, ReadOnlySpan<T> b, long strideB, T beta, Span<T> c, long strideC)
         where T : unmanaged, INumber<T>
@@ -142,6 +143,7 @@ public static class Gemm
     }
 
     /// <summary>C = beta * C, the whole answer when k or alpha is 0; beta == 0 writes zeros without reading C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Scale<T>(in GemmProblem<T> p) where T : unmanaged, INumber<T>
     {
         for (int i = 0; i < p.M; i++)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels.GemmImpl;
 
@@ -10,6 +11,7 @@ namespace FunctionalNets.Kernels.GemmImpl;
 internal static unsafe class GemmDriver<T, TK> where T : unmanaged, INumber<T> where TK : struct, IMicroKernel<T>
 {
     /// <summary>Computes rows [i0, i1) x columns [j0, j1) of C for problem <paramref name="p"/> (k &gt; 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(in GemmProblem<T> p, int i0, int i1, int j0, int j1)
     {
         int mr = TK.MR, nr = TK.NR;
@@ -48,6 +50,7 @@ internal static unsafe class GemmDriver<T, TK> where T : unmanaged, INumber<T> w
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MacroKernel(int kc, int mc, int nc, T* packA, T* packB, T* c, nint ldc, T alpha, T beta, T* tile)
     {
         int mr = TK.MR, nr = TK.NR;

@@ -12,6 +12,7 @@ namespace FunctionalNets.Kernels.GemmImpl;
 internal static unsafe class GemmPacking
 {
     /// <summary>Packs rows [ic, ic+mc) x depth [pc, pc+kc) of op(A) into ceil(mc/mr) panels of kc*mr values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA<T>(in GemmProblem<T> p, int mr, int ic, int mc, int pc, int kc, T* dst) where T : unmanaged
     {
         for (int ir = 0; ir < mc; ir += mr, dst += (nint)kc * mr)
@@ -25,6 +26,7 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>Packs depth [pc, pc+kc) x columns [jc, jc+nc) of op(B) into ceil(nc/nr) panels of kc*nr values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB<T>(in GemmProblem<T> p, int nr, int pc, int kc, int jc, int nc, T* dst) where T : unmanaged
     {
         for (int jr = 0; jr < nc; jr += nr, dst += (nint)kc * nr)
@@ -38,6 +40,7 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>dst[q*width + i] = src[q*ld + i] for i &lt; count, zero up to width: the operand is already laid out by depth.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyStrips<T>(T* src, nint ld, int count, int kc, int width, T* dst) where T : unmanaged
     {
         nuint bytes = (nuint)(count * sizeof(T));
@@ -81,6 +84,7 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>dst[q*width + i] = src[i*ld + q] for i &lt; count, zero up to width: the operand must be transposed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GatherStrips<T>(T* src, nint ld, int count, int kc, int width, T* dst) where T : unmanaged
     {
         int q0 = 0;

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels.GemmImpl;
 
@@ -56,6 +57,7 @@ internal static class GemmThreading
     }
 
     /// <summary>Runs a batch; small matrices are spread over threads whole, big ones are each threaded inside.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void RunBatched<T, TK>(GemmProblem<T> first, int batch, long strideA, long strideB, long strideC)
         where T : unmanaged, INumber<T> where TK : struct, IMicroKernel<T>
     {
@@ -89,6 +91,7 @@ internal static class GemmThreading
     {
         private int next = -1;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int worker)
         {
             int part;
@@ -111,6 +114,7 @@ internal static class GemmThreading
     private sealed class BatchJob<T, TK>(GemmProblem<T> first, int batch, int parts, long sa, long sb, long sc)
         where T : unmanaged, INumber<T> where TK : struct, IMicroKernel<T>
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int part)
         {
             int lo = (int)((long)batch * part / parts), hi = (int)((long)batch * (part + 1) / parts);

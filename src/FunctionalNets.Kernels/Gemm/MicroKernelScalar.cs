@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels.GemmImpl;
 
@@ -14,6 +15,7 @@ internal readonly unsafe struct ScalarKernel<T> : IMicroKernel<T> where T : unma
     public static int MC => 64;
     public static int NC => 1024;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(nint kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
     {
         T c00 = T.Zero, c01 = T.Zero, c02 = T.Zero, c03 = T.Zero;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace FunctionalNets.Kernels;
 
 /// <summary>Validation shared by the indexing kernels: shapes up front, index values as they are used.</summary>
@@ -25,6 +26,7 @@ internal static class IndexChecks
     }
 
     /// <summary>inner[d] &lt;= outer[d] for every d (skipping <paramref name="exceptDim"/> when it is &gt;= 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Fits(string op, string a, ReadOnlySpan<int> aShape, string b, ReadOnlySpan<int> bShape, int exceptDim)
     {
         for (int d = 0; d < aShape.Length; d++)
@@ -33,6 +35,7 @@ internal static class IndexChecks
     }
 
     /// <summary>Row-major element strides of <paramref name="shape"/> written into <paramref name="strides"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ContiguousStrides(ReadOnlySpan<int> shape, Span<int> strides)
     {
         long s = 1;

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -78,6 +79,7 @@ internal unsafe struct GatherBody<T> : IRowBody where T : unmanaged
     public long DimStride;
     public int Dim, Size;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public readonly void Row(long linear, long o0, long o1, long o2, long s0, long s1, long s2, int len)
     {
         T* x = X + o0, y = Y + linear;
@@ -98,6 +100,7 @@ internal unsafe struct ScatterAddBody<T> : IRowBody where T : unmanaged, INumber
     public long DimStride;
     public int Dim, Size;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public readonly void Row(long linear, long o0, long o1, long o2, long s0, long s1, long s2, int len)
     {
         T* y = Y + o0, s = S + o1;

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -8,6 +9,7 @@ public static partial class Indexing
     /// <summary>torch.index_select: y has x's shape with shape[dim] = index.Length; y[.., j, ..] = x[.., index[j], ..].</summary>
     /// <exception cref="ArgumentException">Shape or length mismatch.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An index value outside [0, xShape[dim]).</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IndexSelect<T>(ReadOnlySpan<T> x, ReadOnlySpan<int> xShape, int dim, ReadOnlySpan<long> index, Span<T> y) where T : unmanaged
     {
         const string op = "IndexSelect";
@@ -37,6 +39,7 @@ public static partial class Indexing
     /// <summary>torch.index_add_: y[.., index[j], ..] += src[.., j, ..]; src has y's shape with shape[dim] = index.Length.</summary>
     /// <exception cref="ArgumentException">Shape or length mismatch.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An index value outside [0, yShape[dim]).</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void IndexAdd<T>(Span<T> y, ReadOnlySpan<int> yShape, int dim, ReadOnlySpan<long> index, ReadOnlySpan<T> src) where T : unmanaged, INumber<T>
     {
         const string op = "IndexAdd";

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -52,6 +53,7 @@ internal unsafe struct AssignBody<T> : IRowBody where T : unmanaged
 {
     public T* X, Y;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public readonly void Row(long linear, long o0, long o1, long o2, long s0, long s1, long s2, int len)
     {
         T* x = X + linear, y = Y + o0;
@@ -65,6 +67,7 @@ internal unsafe struct AccumulateBody<T> : IRowBody where T : unmanaged, INumber
 {
     public T* X, Y;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public readonly void Row(long linear, long o0, long o1, long o2, long s0, long s1, long s2, int len)
     {
         T* x = X + linear, y = Y + o0;

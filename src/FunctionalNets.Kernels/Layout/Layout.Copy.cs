@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace FunctionalNets.Kernels;
 
 /// <summary>Strided gathers/scatters between a contiguous buffer and a strided view (permute, slice, expand, cat, pad).</summary>
@@ -29,6 +30,7 @@ internal unsafe struct CopyBody<T> : IRowBody where T : unmanaged
 {
     public T* X, Y;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public readonly void Row(long linear, long o0, long o1, long o2, long s0, long s1, long s2, int len)
     {
         T* x = X + o0, y = Y + linear;

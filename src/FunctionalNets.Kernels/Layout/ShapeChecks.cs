@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.CompilerServices;
 namespace FunctionalNets.Kernels;
 
 /// <summary>Formats shapes for error messages.</summary>
@@ -12,6 +13,7 @@ internal static class ShapeText
 internal static class ShapeChecks
 {
     /// <summary>Number of elements in <paramref name="shape"/>; throws on negative dims.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static long Count(string op, ReadOnlySpan<int> shape)
     {
         long n = 1;
@@ -36,6 +38,7 @@ internal static class ShapeChecks
     }
 
     /// <summary>Checks that every position base + sum_k i_k * strides[k] lies inside a buffer of <paramref name="length"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Extent(string op, string name, long baseOffset, ReadOnlySpan<int> strides, ReadOnlySpan<int> shape, int length)
     {
         Rank(op, name + " strides", strides, shape);

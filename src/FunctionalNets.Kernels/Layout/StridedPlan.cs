@@ -34,6 +34,7 @@ internal struct StridedPlan
     public readonly long Rows => Inner == 0 ? 0 : Total / Inner;
 
     /// <summary>Builds a collapsed plan. Unused operand strides may be empty spans (treated as all zero).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static StridedPlan Create(string op, ReadOnlySpan<int> shape, ReadOnlySpan<int> s0, ReadOnlySpan<int> s1, ReadOnlySpan<int> s2)
     {
         var p = new StridedPlan();
@@ -116,6 +117,7 @@ internal static class StridedRunner
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunRange<TBody>(in StridedPlan p, ref TBody body, long rowStart, long rowEnd, long c0, long c1) where TBody : struct, IRowBody
     {
         int last = p.Rank - 1;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace FunctionalNets.Kernels;
 
 /// <summary>
@@ -27,6 +28,7 @@ internal static unsafe class TiledTranspose
         else KernelParallel.For(chunks, units, (s, e) => RunUnits(in p, x, y, s, e));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunUnits<T>(in StridedPlan p, T* x, T* y, long unitStart, long unitEnd) where T : unmanaged
     {
         int last = p.Rank - 1;

@@ -22,6 +22,7 @@ public static class LayerNorm
     /// writes each row's mean and rstd for the backward. <paramref name="weight"/> and <paramref name="bias"/> may be
     /// null (then 1 and 0).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(T[] x, long rows, int n, T[]? weight, T[]? bias, double eps, T[] y, T[] mean, T[] rstd)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -57,12 +58,14 @@ public static class LayerNorm
     /// statistics: dx = rstd (gw - mean(gw) - xhat mean(gw xhat)) with gw = dy * weight, and the per-feature sums
     /// dweight = sum over rows of dy * xhat, dbias = sum over rows of dy.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<T>(T[] dy, T[] x, T[] mean, T[] rstd, long rows, int n, T[]? weight, T[] dx, T[] dweight, T[] dbias)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckLengths(nameof(Backward), rows, n, x.Length, dy.Length);
-        int chunks = (int)Math.Min(KernelParallel.ChunkCount(rows * n * 6), Math.Max(1, rows));
-        // Each chunk sums its own dweight/dbias rows; the partial sums are added at the end, so no locking.
+        int chunks = KernelParallel.PartCount(rows * n * 6, rows);
+        // Each chunk (a run of rows fixed by the shape alone) sums its own dweight/dbias rows; the partial sums are
+        // added in chunk order at the end, so no locking and the same bits for any thread count.
         var dws = new T[chunks][];
         var dbs = new T[chunks][];
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -96,8 +99,7 @@ public static class LayerNorm
             dws[c] = dw;
             dbs[c] = db;
         }
-        if (chunks <= 1) Chunk(0);
-        else Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, Chunk);
+        KernelParallel.ForParts(chunks, Chunk);
         dws[0].AsSpan().CopyTo(dweight);
         dbs[0].AsSpan().CopyTo(dbias);
         for (int c = 1; c < chunks; c++)

@@ -22,6 +22,7 @@ public static partial class Pooling
     /// Average pooling with PyTorch's semantics (no dilation; <paramref name="countIncludePad"/> divides by the
     /// window clipped to the padded plane, otherwise by the real elements it covers).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AvgPool2d<T>(T[] x, PoolWindow g, bool countIncludePad, T[] y) where T : unmanaged, INumber<T>
     {
         g.CheckLengths(nameof(AvgPool2d), x.Length, y.Length);
@@ -45,6 +46,7 @@ public static partial class Pooling
     }
 
     /// <summary>The adjoint of <see cref="AvgPool2d{T}"/>: each output gradient spread evenly (by its divisor) over its window.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AvgPool2dBackward<T>(T[] gradOutput, PoolWindow g, bool countIncludePad, T[] gradInput) where T : unmanaged, INumber<T>
     {
         g.CheckLengths(nameof(AvgPool2dBackward), gradInput.Length, gradOutput.Length);
@@ -73,6 +75,7 @@ public static partial class Pooling
     private static int AdaptiveEnd(int i, int n, int outLen) => (int)(((long)(i + 1) * n + outLen - 1) / outLen);
 
     /// <summary>Adaptive average pooling to <c>OutH x OutW</c> (kernel, stride and padding of <paramref name="g"/> are ignored).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AdaptiveAvgPool2d<T>(T[] x, PoolWindow g, T[] y) where T : unmanaged, INumber<T>
     {
         g.CheckLengths(nameof(AdaptiveAvgPool2d), x.Length, y.Length);
@@ -100,6 +103,7 @@ public static partial class Pooling
     }
 
     /// <summary>The adjoint of <see cref="AdaptiveAvgPool2d{T}"/> (windows may overlap, so contributions add).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AdaptiveAvgPool2dBackward<T>(T[] gradOutput, PoolWindow g, T[] gradInput) where T : unmanaged, INumber<T>
     {
         g.CheckLengths(nameof(AdaptiveAvgPool2dBackward), gradInput.Length, gradOutput.Length);

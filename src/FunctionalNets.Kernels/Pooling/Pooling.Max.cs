@@ -11,6 +11,7 @@ public static partial class Pooling
     /// <c>h * W + w</c> within the plane of the first maximum in window order, and NaN wins (propagates).
     /// </summary>
     /// <exception cref="ArgumentException">Buffers shorter than the geometry needs.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxPool2d<T>(T[] x, PoolWindow g, T[] y, long[] indices) where T : unmanaged, INumber<T>
     {
         g.CheckLengths(nameof(MaxPool2d), x.Length, Math.Min(y.Length, indices.Length));
@@ -116,6 +117,7 @@ public static partial class Pooling
     /// gradient is added at the plane position its index names. Planes are independent, so no atomics.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">An index outside the plane.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxPool2dBackward<T>(T[] gradOutput, long[] indices, PoolWindow g, T[] gradInput) where T : unmanaged, INumber<T>
     {
         g.CheckLengths(nameof(MaxPool2dBackward), gradInput.Length, Math.Min(gradOutput.Length, indices.Length));

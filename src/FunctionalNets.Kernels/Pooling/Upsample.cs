@@ -19,6 +19,7 @@ public static class Upsample
         return Math.Min((int)MathF.Floor(dst * scale), inLen - 1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int[] NearestMap(int inLen, int outLen)
     {
         var map = new int[outLen];
@@ -27,6 +28,7 @@ public static class Upsample
     }
 
     /// <summary>Nearest-neighbour upsampling (any sizes, downsampling included).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Nearest2d<T>(T[] x, PoolWindow g, T[] y) where T : unmanaged, INumber<T>
     {
         g.CheckLengths(nameof(Nearest2d), x.Length, y.Length);
@@ -46,6 +48,7 @@ public static class Upsample
     }
 
     /// <summary>The adjoint of <see cref="Nearest2d{T}"/>: each output gradient added at its source element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Nearest2dBackward<T>(T[] gradOutput, PoolWindow g, T[] gradInput) where T : unmanaged, INumber<T>
     {
         g.CheckLengths(nameof(Nearest2dBackward), gradInput.Length, gradOutput.Length);
@@ -86,6 +89,7 @@ public static class Upsample
 
     private readonly record struct Taps<T>(int[] I0, int[] I1, T[] L0, T[] L1);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Taps<T> TapsOf<T>(int inLen, int outLen, bool alignCorners) where T : unmanaged, INumber<T>
     {
         var t = new Taps<T>(new int[outLen], new int[outLen], new T[outLen], new T[outLen]);
@@ -98,6 +102,7 @@ public static class Upsample
     }
 
     /// <summary>Bilinear upsampling with PyTorch's formulas (see <see cref="LinearTaps"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Bilinear2d<T>(T[] x, PoolWindow g, bool alignCorners, T[] y) where T : unmanaged, INumber<T>
     {
         g.CheckLengths(nameof(Bilinear2d), x.Length, y.Length);
@@ -126,6 +131,7 @@ public static class Upsample
     }
 
     /// <summary>The adjoint of <see cref="Bilinear2d{T}"/>: each output gradient spread over its four taps by their weights.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Bilinear2dBackward<T>(T[] gradOutput, PoolWindow g, bool alignCorners, T[] gradInput) where T : unmanaged, INumber<T>
     {
         g.CheckLengths(nameof(Bilinear2dBackward), gradInput.Length, gradOutput.Length);

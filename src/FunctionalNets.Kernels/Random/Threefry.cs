@@ -34,6 +34,7 @@ public static class Threefry
         return (a[0], a[1]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BlockScalar(uint k0, uint k1, uint c0, uint c1, out uint y0, out uint y1)
     {
         uint k2 = Parity ^ k0 ^ k1;

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -18,6 +19,7 @@ public static partial class Reduce
     public static void Min<T>(ReadOnlySpan<T> x, int outer, int n, int inner, Span<T> y, Span<long> indices) where T : unmanaged, INumber<T> =>
         Extreme<T, LessPick<T>>("Reduce.Min", x, outer, n, inner, y, indices);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Extreme<T, TPick>(string op, ReadOnlySpan<T> x, int outer, int n, int inner, Span<T> y, Span<long> indices)
         where T : unmanaged, INumber<T> where TPick : struct, IPick<T>
     {
@@ -66,6 +68,7 @@ public static partial class Reduce
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static long FirstIndexOf<T>(ReadOnlySpan<T> row, T v) where T : unmanaged, INumber<T>
     {
         if (T.IsNaN(v))

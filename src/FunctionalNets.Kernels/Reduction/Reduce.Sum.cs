@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -26,6 +27,7 @@ public static partial class Reduce
     }
 
     /// <summary>Sums outers [o0, o1) restricted to inner columns [c0, c1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void SumBlock<T>(T* x, T* y, int o0, int o1, int n, int inner, int c0, int c1) where T : unmanaged, INumber<T>
     {
         int width = c1 - c0;
@@ -42,28 +44,26 @@ public static partial class Reduce
             var acc = new Span<T>(y + (long)o * inner + c0, width);
             new ReadOnlySpan<T>(xo + c0, width).CopyTo(acc);
             for (int j = 1; j < n; j++)
-                TensorPrimitives.Add(acc, new ReadOnlySpan<T>(xo + (long)j * inner + c0, width), acc);
+                Lanes.Apply<T, LaneAdd<T>>(acc, new ReadOnlySpan<T>(xo + (long)j * inner + c0, width), acc);
         }
     }
 
-    /// <summary>Sum of all elements (0 for an empty span).</summary>
+    /// <summary>Sum of all elements (0 for an empty span); the same bits for any thread count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe T SumAll<T>(ReadOnlySpan<T> x) where T : unmanaged, INumber<T>
     {
-        int chunks = KernelParallel.ChunkCount(x.Length);
-        if (chunks <= 1) return TensorPrimitives.Sum(x);
-        // Per-chunk partial sums, combined in chunk order so the result only depends on the thread cap.
-        var partial = new T[chunks];
+        int parts = KernelParallel.PartCount(x.Length, x.Length);
+        if (parts <= 1) return TensorPrimitives.Sum(x);
+        // Per-part partial sums over a split fixed by the length alone, combined in part order.
+        var partial = new T[parts];
         fixed (T* px = x)
         {
             T* cx = px;
             long len = x.Length;
-            KernelParallel.For(chunks, chunks, (s, e) =>
+            KernelParallel.ForParts(parts, c =>
             {
-                for (long c = s; c < e; c++)
-                {
-                    long a = len * c / chunks, b = len * (c + 1) / chunks;
-                    partial[c] = TensorPrimitives.Sum(new ReadOnlySpan<T>(cx + a, (int)(b - a)));
-                }
+                long a = len * c / parts, b = len * (c + 1) / parts;
+                partial[c] = TensorPrimitives.Sum(new ReadOnlySpan<T>(cx + a, (int)(b - a)));
             });
         }
         T total = T.Zero;

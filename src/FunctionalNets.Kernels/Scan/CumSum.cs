@@ -11,6 +11,7 @@ public static class Scan
     /// y[o, j, i] = sum over k &lt;= j of x[o, k, i] (or k &gt;= j when <paramref name="reverse"/>). Rows of the
     /// inner dims are added as whole vectors, so a scan over a leading dim is as fast as a copy.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void CumSum<T>(T[] x, long outer, int length, int inner, bool reverse, T[] y)
         where T : unmanaged, INumber<T>
     {

@@ -1,0 +1,122 @@
+namespace FunctionalNets.Tests
+
+open System
+open Xunit
+open FunctionalNets.Kernels
+
+/// Tests that change the process-wide KernelSettings.MaxThreads run alone: no other test class runs while they do.
+[<CollectionDefinition("KernelSettings.MaxThreads", DisableParallelization = true)>]
+type KernelThreadsCollection() = class end
+
+/// Every kernel that sums across threads gives the same bits for 1, 2, 3 and 4 kernel threads (DESIGN.md section 4).
+[<Collection("KernelSettings.MaxThreads")>]
+type ThreadCountTests() =
+
+    static let threadCounts = [ 1; 2; 3; 4; 2; 2; 2; 2; 3; 2 ]
+
+    static let randomFloats (seed: int) (n: int) =
+        let rng = Random seed
+        Array.init n (fun _ -> float32 (rng.NextDouble() - 0.5))
+
+    /// Runs f under each thread cap (restoring the cap afterwards) and asserts every result has the bits of the first.
+    static let sameForAnyThreads (what: string) (f: unit -> float32[]) =
+        let saved = KernelSettings.MaxThreads
+
+        let results =
+            try
+                [
+                    for t in threadCounts do
+                        KernelSettings.MaxThreads <- t
+                        t, f ()
+                ]
+            finally
+                KernelSettings.MaxThreads <- saved
+
+        let _, first = List.head results
+
+        for t, r in List.tail results do
+            Assert.Equal(first.Length, r.Length)
+
+            match Array.tryFindIndex id (Array.map2 (fun (a: float32) b -> a.Equals b |> not) first r) with
+            | Some i ->
+                Assert.Fail(sprintf "%s: %d threads differ from 1 at element %d (%.9g vs %.9g)" what t i first[i] r[i])
+            | None -> ()
+
+    static let weightGrad (input: int[]) (weight: int[]) pad =
+        let mutable g =
+            ConvGeometry.Create("conv2d", input, weight, 1, 1, pad, pad, 1, 1, 1)
+
+        let x = randomFloats 1 (Array.reduce (*) input)
+        let dy = randomFloats 2 (g.N * g.O * g.L)
+
+        fun () ->
+            let dw = Array.zeroCreate<float32>(Array.reduce (*) weight)
+            ConvKernels.WeightGrad(&g, ReadOnlySpan dy, ReadOnlySpan x, Span dw)
+            dw
+
+    [<Fact>]
+    member _.``conv2d weight gradient (per-image path) is bit-identical for any thread count``() =
+        sameForAnyThreads "weight grad 64x32x14x14" (weightGrad [| 64; 32; 14; 14 |] [| 64; 32; 3; 3 |] 1)
+        sameForAnyThreads "weight grad 5x3x28x28" (weightGrad [| 5; 3; 28; 28 |] [| 7; 3; 5; 5 |] 2)
+
+    [<Fact>]
+    member _.``conv2d weight gradient (blocked path) is bit-identical for any thread count``() =
+        sameForAnyThreads "weight grad 32x64x8x8" (weightGrad [| 32; 64; 8; 8 |] [| 64; 64; 3; 3 |] 1)
+
+    [<Fact>]
+    member _.``layer norm backward is bit-identical for any thread count``() =
+        let rows, n = 700, 96
+        let x = randomFloats 3 (rows * n)
+        let dy = randomFloats 4 (rows * n)
+        let weight = randomFloats 5 n
+        let mean = Array.zeroCreate<float32> rows
+        let rstd = Array.zeroCreate<float32> rows
+        LayerNorm.Forward(x, int64 rows, n, weight, null, 1e-5, Array.zeroCreate (rows * n), mean, rstd)
+
+        sameForAnyThreads "layer norm dweight, dbias, dx" (fun () ->
+            let dx = Array.zeroCreate<float32>(rows * n)
+            let dw = Array.zeroCreate<float32> n
+            let db = Array.zeroCreate<float32> n
+            LayerNorm.Backward(dy, x, mean, rstd, int64 rows, n, weight, dx, dw, db)
+            Array.concat [ dw; db; dx ])
+
+    [<Fact>]
+    member _.``sums are bit-identical for any thread count``() =
+        let x = randomFloats 6 300_001
+        sameForAnyThreads "SumAll" (fun () -> [| Reduce.SumAll(ReadOnlySpan x) |])
+
+        for outer, n, inner in [ (1, 300_001, 1); (3, 1000, 100); (1000, 300, 1); (1, 3, 100_000) ] do
+            let x = randomFloats 7 (outer * n * inner)
+
+            sameForAnyThreads (sprintf "Reduce.Sum [%d, %d, %d]" outer n inner) (fun () ->
+                let y = Array.zeroCreate<float32>(outer * inner)
+                Reduce.Sum(ReadOnlySpan x, outer, n, inner, Span y)
+                y)
+
+    [<Fact>]
+    member _.``GEMM is bit-identical for any thread count``() =
+        for m, n, k in [ (517, 263, 301); (64, 1000, 784); (1000, 10, 128) ] do
+            let a = randomFloats 8 (m * k)
+            let b = randomFloats 9 (k * n)
+
+            for ta, tb in [ (false, false); (true, false); (false, true) ] do
+                sameForAnyThreads (sprintf "Sgemm %dx%dx%d %b %b" m n k ta tb) (fun () ->
+                    let c = Array.zeroCreate<float32>(m * n)
+
+                    Gemm.Sgemm(
+                        ta,
+                        tb,
+                        m,
+                        n,
+                        k,
+                        1.0f,
+                        ReadOnlySpan a,
+                        (if ta then m else k),
+                        ReadOnlySpan b,
+                        (if tb then k else n),
+                        0.0f,
+                        Span c,
+                        n
+                    )
+
+                    c)
