@@ -17,11 +17,15 @@
 #r "Spectre.Console.dll"
 #r "FunctionalNets.Core.dll"
 #r "FunctionalNets.Nn.dll"
+#r "SkiaSharp.dll"
+#r "ScottPlot.dll"
+#r "FunctionalNets.Plots.dll"
 
 open System.Diagnostics
 open System.IO
 open FunctionalNets
 open FunctionalNets.Nn
+open FunctionalNets.Plots
 
 let args =
     fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
@@ -137,10 +141,10 @@ let filters =
     |> List.map snd
     |> List.find (fun (t: Tensor) -> t.Rank = 4)
 
-Charts.saveTrainingCurves (Path.Combine(opts.Out, "training_curves.svg")) history
-Charts.saveTrainingCurvesPng (Path.Combine(opts.Out, "training_curves.png")) history
-Charts.saveConfusionMatrix (Path.Combine(opts.Out, "confusion_matrix.svg")) matrix (Some cifar.Classes)
-Charts.saveConfusionMatrixPng (Path.Combine(opts.Out, "confusion_matrix.png")) false matrix
-Charts.saveFilterGrid (Path.Combine(opts.Out, "filters.svg")) filters
-Charts.saveFilterGridPng (Path.Combine(opts.Out, "filters.png")) filters
+TrainingCurves.save (Path.Combine(opts.Out, "training_curves.svg")) history
+TrainingCurves.save (Path.Combine(opts.Out, "training_curves.png")) history
+ConfusionMatrix.save (Path.Combine(opts.Out, "confusion_matrix.svg")) false (Some cifar.Classes) matrix
+ConfusionMatrix.save (Path.Combine(opts.Out, "confusion_matrix.png")) false (Some cifar.Classes) matrix
+ImageGrid.saveFilters (Path.Combine(opts.Out, "filters.svg")) filters
+ImageGrid.saveFilters (Path.Combine(opts.Out, "filters.png")) filters
 printfn "pictures written to %s" (Path.GetFullPath opts.Out)

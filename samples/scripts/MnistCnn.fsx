@@ -16,11 +16,15 @@
 #r "Spectre.Console.dll"
 #r "FunctionalNets.Core.dll"
 #r "FunctionalNets.Nn.dll"
+#r "SkiaSharp.dll"
+#r "ScottPlot.dll"
+#r "FunctionalNets.Plots.dll"
 
 open System.Diagnostics
 open System.IO
 open FunctionalNets
 open FunctionalNets.Nn
+open FunctionalNets.Plots
 
 let args =
     fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
@@ -94,10 +98,10 @@ let filters =
          | Node _ -> failwith "0.weight")
 
 let names = Some(Array.init 10 string)
-Charts.saveTrainingCurves (Path.Combine(outDir, "training_curves.svg")) history
-Charts.saveTrainingCurvesPng (Path.Combine(outDir, "training_curves.png")) history
-Charts.saveConfusionMatrix (Path.Combine(outDir, "confusion_matrix.svg")) matrix names
-Charts.saveConfusionMatrixPng (Path.Combine(outDir, "confusion_matrix.png")) false matrix
-Charts.saveFilterGrid (Path.Combine(outDir, "filters.svg")) filters
-Charts.saveFilterGridPng (Path.Combine(outDir, "filters.png")) filters
+TrainingCurves.save (Path.Combine(outDir, "training_curves.svg")) history
+TrainingCurves.save (Path.Combine(outDir, "training_curves.png")) history
+ConfusionMatrix.save (Path.Combine(outDir, "confusion_matrix.svg")) false names matrix
+ConfusionMatrix.save (Path.Combine(outDir, "confusion_matrix.png")) false names matrix
+ImageGrid.saveFilters (Path.Combine(outDir, "filters.svg")) filters
+ImageGrid.saveFilters (Path.Combine(outDir, "filters.png")) filters
 printfn "pictures written to %s" (Path.GetFullPath outDir)

@@ -1,0 +1,93 @@
+namespace FunctionalNets.Plots
+
+open System
+open System.IO
+open SkiaSharp
+open ScottPlot
+
+/// The file formats a picture can be written in; the path's extension chooses one.
+[<RequireQualifiedAccess>]
+type ImageFormat =
+    | Png
+    | Svg
+
+/// Rendering a ScottPlot figure to bytes and writing it to disk atomically.
+module Figure =
+
+    /// The format named by the path's extension (.png or .svg), or an ArgumentException naming the caller.
+    let formatOf (caller: string) (path: string) : ImageFormat =
+        if String.IsNullOrWhiteSpace path then
+            invalidArg "path" (sprintf "%s: the path must not be empty." caller)
+
+        match Path.GetExtension(path).ToLowerInvariant() with
+        | ".png" -> ImageFormat.Png
+        | ".svg" -> ImageFormat.Svg
+        | _ -> invalidArg "path" (sprintf "%s: '%s' must end in .png or .svg, which selects the format." caller path)
+
+    /// Draws a figure of width x height pixels into the chosen format. `draw` receives the canvas and the
+    /// pixel rectangle to fill; SVG and PNG go through the same drawing code, so they show the same picture.
+    let render (format: ImageFormat) (width: int) (height: int) (draw: SKCanvas -> PixelRect -> unit) : byte[] =
+        let area = PixelRect(0.0f, float32 width, float32 height, 0.0f)
+
+        match format with
+        | ImageFormat.Png ->
+            use surface = SKSurface.Create(SKImageInfo(width, height))
+            surface.Canvas.Clear SKColors.White
+            draw surface.Canvas area
+            use image = surface.Snapshot()
+            use data = image.Encode(SKEncodedImageFormat.Png, 100)
+            data.ToArray()
+        | ImageFormat.Svg ->
+            use stream = new MemoryStream()
+
+            // The SVG canvas writes its closing tags when disposed, so it must be gone before the bytes are read.
+            do
+                use canvas =
+                    SKSvgCanvas.Create(SKRect(0.0f, 0.0f, float32 width, float32 height), stream)
+
+                canvas.Clear SKColors.White
+                draw canvas area
+
+            stream.ToArray()
+
+    /// Writes the bytes to `path` through a temporary file in the same folder, so a reader never sees a
+    /// half-written picture and a failure leaves an existing file as it was.
+    let writeAtomically (caller: string) (path: string) (bytes: byte[]) : unit =
+        let full = Path.GetFullPath path
+
+        let folder =
+            match Path.GetDirectoryName full with
+            | null -> invalidArg "path" (sprintf "%s: '%s' names no file." caller path)
+            | f -> f
+
+        if not (Directory.Exists folder) then
+            raise (
+                DirectoryNotFoundException(
+                    sprintf "%s: the folder '%s' does not exist; create it before saving '%s'." caller folder path
+                )
+            )
+
+        let temp =
+            Path.Combine(folder, sprintf ".%s.%s.tmp" (Path.GetFileName full) (Guid.NewGuid().ToString "N"))
+
+        try
+            File.WriteAllBytes(temp, bytes)
+            File.Move(temp, full, true)
+        finally
+            if File.Exists temp then
+                File.Delete temp
+
+    /// Renders with `draw` in the format the path names and writes the file atomically.
+    let save (caller: string) (path: string) (width: int) (height: int) (draw: SKCanvas -> PixelRect -> unit) =
+        let format = formatOf caller path
+        render format width height draw |> writeAtomically caller path
+
+    /// A multiplot of the given plots in a grid of `columns` columns, drawn into the rectangle.
+    let drawGrid (columns: int) (plots: Plot list) (canvas: SKCanvas) (area: PixelRect) : unit =
+        // A Multiplot made without a plot starts with a blank one of its own; start from the first instead.
+        let multiplot = Multiplot(List.head plots)
+        List.tail plots |> List.iter multiplot.AddPlot
+        let columns = max 1 (min columns plots.Length)
+        let rows = (plots.Length + columns - 1) / columns
+        multiplot.Layout <- MultiplotLayouts.Grid(rows, columns)
+        multiplot.Render(canvas, area)
