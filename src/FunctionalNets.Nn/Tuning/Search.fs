@@ -33,6 +33,8 @@ type TrialResult =
 type SearchResult =
     {
         Goal: Goal
+        /// The space searched.
+        Space: SearchSpace
         Trials: TrialResult list
         Best: TrialResult
         /// Epochs trained over all trials: the search's cost.
@@ -156,11 +158,12 @@ module Search =
                     Run = None
                 })
 
-    let private finish (caller: string) (goal: Goal) (trials: TrialResult list) =
+    let private finish (caller: string) (goal: Goal) (space: SearchSpace) (trials: TrialResult list) =
         match ranked goal trials with
         | best :: _ when best.Error.IsNone && not (Double.IsNaN best.Score) ->
             {
                 Goal = goal
+                Space = space
                 Trials = trials |> List.sortBy _.Index
                 Best = best
                 TotalEpochs = trials |> List.sumBy _.Epochs
@@ -192,7 +195,7 @@ module Search =
 
         start options startTrial epochs configs
         |> List.map _.Result
-        |> finish "Search.grid" options.Goal
+        |> finish "Search.grid" options.Goal space
 
     /// The configurations random search draws: `trials` samples from the space with keys split from the run's key.
     let randomConfigs (key: Key) (trials: int) (space: SearchSpace) : TrialConfig list =
@@ -219,7 +222,7 @@ module Search =
 
         start options startTrial epochs configs
         |> List.map _.Result
-        |> finish "Search.random" options.Goal
+        |> finish "Search.random" options.Goal space
 
     /// Successive halving: `trials` random configurations train `minEpochs` epochs; the best 1/`eta` of
     /// them (at least one) go on until they have trained `eta` times as long, and so on until the
@@ -298,7 +301,7 @@ module Search =
 
                 rung target continued (stopped @ failed @ (halted |> List.map _.Result))
 
-        rung minEpochs first [] |> finish caller options.Goal
+        rung minEpochs first [] |> finish caller options.Goal space
 
     /// The trials as a text table, best first, one column per hyperparameter.
     let table (result: SearchResult) : string =
