@@ -110,13 +110,11 @@ let ``MNIST: gzip bombs fail at the first byte past what the header promises`` (
         let forged = Array.copy bomb
         BinaryPrimitives.WriteUInt32LittleEndian(Span(forged, forged.Length - 4, 4), 10008u)
         File.WriteAllBytes(path, forged)
-        let watch = Stopwatch.StartNew()
 
         let bytes =
             allocatedBy (fun () -> rejects path [ "10008" ] (fun () -> Mnist.readIdx false path |> ignore))
 
-        Assert.True(bytes < 2_000_000L, sprintf "allocated %d bytes" bytes)
-        Assert.True(watch.Elapsed.TotalSeconds < 2.0, sprintf "took %.1fs" watch.Elapsed.TotalSeconds))
+        Assert.True(bytes < 2_000_000L, sprintf "allocated %d bytes" bytes))
 
 [<Fact>]
 let ``MNIST: a .gz cut inside its trailer, or with a wrong CRC-32, is rejected`` () =

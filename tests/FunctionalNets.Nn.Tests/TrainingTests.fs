@@ -463,7 +463,6 @@ let ``a process killed while writing a checkpoint never leaves a corrupt file wh
 
         Checkpoint.save path good Map.empty
         let dll = writerDll ()
-        let watch = Stopwatch.StartNew()
 
         // Kill at known points, which the writer signals on stdout (no timing guesses): inside the first
         // write (temp file open with the header written; temp file complete and flushed, not yet renamed),
@@ -513,9 +512,7 @@ let ``a process killed while writing a checkpoint never leaves a corrupt file wh
             Assert.Equal<string[]>([| path |], Directory.GetFiles dir)
 
             // Start each round from the good checkpoint again.
-            Checkpoint.save path good Map.empty
-
-        Assert.True(watch.Elapsed.TotalSeconds < 30.0, sprintf "took %.1fs" watch.Elapsed.TotalSeconds))
+            Checkpoint.save path good Map.empty)
 
 // ---------- bad input ----------
 
