@@ -13,6 +13,7 @@ let private benches: (string * (unit -> unit)) list =
         "chargpt_train", CharGptBench.run
         "chargpt_profile", CharGptBench.profile
         "fold_vs_fit", StepBench.run
+        "gelu", GeluBench.run
     ]
 
 let private coreSet = [ "sgemm"; "mlp_step" ]
