@@ -18,22 +18,40 @@ let runMnist (name: string) (model: Layer) =
             BatchSize = 64
         }
 
+    // FN_BENCH_EPOCHS=n runs n epochs in one process, one line each, to show how steady consecutive epochs are.
+    let epochs =
+        match System.Int32.TryParse(System.Environment.GetEnvironmentVariable "FN_BENCH_EPOCHS") with
+        | true, n when n > 0 -> n
+        | _ -> 1
+
     // Process CPU time beside the wall clock: on a machine shared with other work the wall time mostly
-    // measures the load, the CPU time the work.
+    // measures the load, the CPU time the work. The per-thread split shows whether the kernels' helper threads
+    // worked beside the training thread (an epoch whose CPU seconds equal its wall seconds may have used one core).
     let proc = Process.GetCurrentProcess()
-    let cpu0 = proc.TotalProcessorTime
-    let watch = Stopwatch.StartNew()
-    let trained, _ = Train.fit model Losses.crossEntropy tx options mnist.Train state
-    let seconds = watch.Elapsed.TotalSeconds
-    proc.Refresh()
-    let cpuSeconds = (proc.TotalProcessorTime - cpu0).TotalSeconds
+    let mutable trained = state
 
-    let logs =
-        Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained mnist.Test 1000
+    for epoch in 1..epochs do
+        proc.Refresh()
+        let cpu0 = proc.TotalProcessorTime
+        let threads0 = ThreadCpu.snapshot ()
+        let gen2 = System.GC.CollectionCount 2
+        let watch = Stopwatch.StartNew()
+        let next, _ = Train.fit model Losses.crossEntropy tx options mnist.Train trained
+        let seconds = watch.Elapsed.TotalSeconds
+        proc.Refresh()
+        let cpuSeconds = (proc.TotalProcessorTime - cpu0).TotalSeconds
+        let threads = ThreadCpu.json threads0 (ThreadCpu.snapshot ())
+        trained <- next
 
-    printfn
-        "{\"bench\":\"%s\",\"train_seconds\":%.3f,\"train_cpu_seconds\":%.3f,\"test_accuracy\":%.4f}"
-        name
-        seconds
-        cpuSeconds
-        logs["accuracy"]
+        let logs =
+            Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained mnist.Test 1000
+
+        printfn
+            "{\"bench\":\"%s\",\"epoch\":%d,\"train_seconds\":%.3f,\"train_cpu_seconds\":%.3f,\"gen2_collections\":%d,\"test_accuracy\":%.4f,\"threads\":%s}"
+            name
+            epoch
+            seconds
+            cpuSeconds
+            (System.GC.CollectionCount 2 - gen2)
+            logs["accuracy"]
+            threads

@@ -12,6 +12,8 @@ let private benches: (string * (unit -> unit)) list =
         "conv_kernels", ConvKernelBench.run
         "chargpt_train", CharGptBench.run
         "chargpt_profile", CharGptBench.profile
+        "fold_vs_fit", StepBench.run
+        "gelu", GeluBench.run
     ]
 
 let private coreSet = [ "sgemm"; "mlp_step" ]

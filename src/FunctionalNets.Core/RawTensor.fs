@@ -61,6 +61,13 @@ type IScopedStorage =
     /// Returns the memory to its allocator; any later read of a tensor on it raises.
     abstract Release: unit -> unit
 
+/// Storage whose memory can return to its allocator once the garbage collector finds it unreachable. A scope
+/// calls Unowned on what leaves the outermost scope of a thread: from then on only the GC knows when the last
+/// tensor on it is gone (a user's own `Seq.fold Train.trainStep` drops each state without saying so).
+type IReclaimableStorage =
+    /// The storage is now owned by no scope; reclaim its memory when it is collected.
+    abstract Unowned: unit -> unit
+
 /// The backend contract: storage plus primitive, non-differentiable kernels. Every backend (CPU, CUDA)
 /// implements the same small set; differentiable ops are built from these in Tensor. The CPU backend is
 /// the specification the others are tested against.

@@ -56,6 +56,12 @@ module Scope =
     /// Runs f inside a new scope; keeps only the values that keep selects from the result.
     let runKeeping (keep: 'T -> obj) (f: unit -> 'T) : 'T =
         let parent = ScopeFrame.Current
+
+        // No kernel of this thread is running outside a scope, so arrays collected since its last outermost
+        // scope can go back to the CPU pool now.
+        if isNull parent then
+            FunctionalNets.Cpu.CpuPool.drainReclaimed ()
+
         let frame = ScopeFrame(parent)
         ScopeFrame.SetCurrent frame
         let mutable ok = false
@@ -71,6 +77,10 @@ module Scope =
                 if kept.Contains s then
                     if not (isNull parent) then
                         parent.Owned.Add s
+                    else
+                        match s with
+                        | :? IReclaimableStorage as r -> r.Unowned()
+                        | _ -> ()
                 else
                     s.Release()
 

@@ -131,3 +131,37 @@ let ``trees returned from a scope keep every leaf`` () =
 
     Assert.Equal<float[]>([| 2.0; 2.0 |], Tensor.toFloatArray (get tree "a"))
     Assert.Equal<float[]>([| -1.0; -1.0; -1.0 |], Tensor.toFloatArray (get tree "b.c"))
+
+/// A value kept by an outermost scope and then dropped (as a user's own fold drops each state) gives its buffer
+/// back to the pool once collected, at the thread's next outermost scope; without that every step allocated anew.
+[<Fact>]
+let ``buffers of dropped values kept by an outermost scope are reused after a collection`` () =
+    // A length no other test uses, so no other thread rents these buffers.
+    let n = 77_773
+
+    let step () =
+        Scope.run (fun () -> Tensor.ones [ n ] * 2.0) |> ignore
+        GC.Collect()
+        GC.WaitForPendingFinalizers()
+
+    step ()
+    step ()
+    let misses0 = CpuPool.threadMissCount ()
+
+    for _ in 1..10 do
+        step ()
+
+    Assert.Equal(0L, CpuPool.threadMissCount () - misses0)
+
+/// A value kept by an outermost scope and still referenced is never reclaimed, whatever is collected or allocated.
+[<Fact>]
+let ``a kept value that is still referenced keeps its buffer through collections`` () =
+    let n = 77_771
+    let kept = Scope.run (fun () -> Tensor.ones [ n ] * 3.0)
+
+    for i in 1..5 do
+        GC.Collect()
+        GC.WaitForPendingFinalizers()
+        Scope.run (fun () -> Tensor.ones [ n ] * float (10 + i)) |> ignore
+
+    Assert.All(Tensor.toArray kept :?> float32[], fun v -> Assert.Equal(3.0f, v))

@@ -62,6 +62,26 @@ module CpuPool =
                 st.Push a
                 pooledBytes <- pooledBytes + bytes)
 
+    /// Per thread: arrays of collected storages that left that thread's outermost scope, waiting for its next
+    /// outermost scope to hand them to the pool. They wait because only there is it certain that no kernel of the
+    /// thread still reads one: the collector may find a storage dead while a kernel is still using its array.
+    let private reclaimed =
+        new System.Threading.ThreadLocal<System.Collections.Concurrent.ConcurrentQueue<struct (DType * Array)>>(fun () ->
+            System.Collections.Concurrent.ConcurrentQueue())
+
+    /// The calling thread's queue of reclaimed arrays (see reclaimed), for a storage to put its array on when it is collected.
+    let reclaimQueue () = reclaimed.Value
+
+    /// Gives the calling thread's reclaimed arrays to the pool. Only for the start of an outermost scope.
+    let drainReclaimed () =
+        if reclaimed.IsValueCreated then
+            let queue = reclaimed.Value
+            let mutable item = struct (DType.Float32, null)
+
+            while queue.TryDequeue(&item) do
+                let struct (dtype, a) = item
+                give dtype a
+
     /// How many rents so far found no idle array of their size and allocated a new one.
     let missCount () =
         System.Threading.Interlocked.Read(&misses)

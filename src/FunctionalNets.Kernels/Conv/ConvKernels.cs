@@ -3,7 +3,6 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.ExceptionServices;
 using FunctionalNets.Kernels.GemmImpl;
 
 namespace FunctionalNets.Kernels;
@@ -234,31 +233,23 @@ public static unsafe class ConvKernels
             return;
         }
         int next = -1;
-        try
+        KernelPool.Run(workers, workers, worker =>
         {
-            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
+            T[] col = ArrayPool<T>.Shared.Rent(colLength);
+            try
             {
-                T[] col = ArrayPool<T>.Shared.Rent(colLength);
-                try
+                fixed (T* pc = col)
                 {
-                    fixed (T* pc = col)
-                    {
-                        int n;
-                        while ((n = Interlocked.Increment(ref next)) < count)
-                            body(worker, n, pc, false);
-                    }
+                    int n;
+                    while ((n = Interlocked.Increment(ref next)) < count)
+                        body(worker, n, pc, false);
                 }
-                finally
-                {
-                    ArrayPool<T>.Shared.Return(col);
-                }
-            });
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-            throw;
-        }
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(col);
+            }
+        });
     }
 
     // ---- The blocked path, for small output planes ----

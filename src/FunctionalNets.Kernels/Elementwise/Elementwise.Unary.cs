@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace FunctionalNets.Kernels;
 
@@ -50,6 +51,9 @@ public static partial class Elementwise
             case UnaryOp.Reciprocal: TensorPrimitives.Reciprocal(x, y); break;
             case UnaryOp.Square: TensorPrimitives.Multiply(x, x, y); break;
             case UnaryOp.Softplus: for (int i = 0; i < x.Length; i++) y[i] = SpecialMath.Softplus(x[i]); break;
+            case UnaryOp.Erf when typeof(T) == typeof(float):
+                ErfFloat.Apply(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
+                break;
             case UnaryOp.Erf: for (int i = 0; i < x.Length; i++) y[i] = T.CreateTruncating(SpecialMath.Erf(double.CreateTruncating(x[i]))); break;
             case UnaryOp.Floor: TensorPrimitives.Floor(x, y); break;
             case UnaryOp.Ceil: TensorPrimitives.Ceiling(x, y); break;

@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
-using System.Runtime.ExceptionServices;
 using System.Runtime.CompilerServices;
 
 namespace FunctionalNets.Kernels;
@@ -31,25 +30,7 @@ internal static class KernelParallel
     /// Runs body(part) for every part in [0, <paramref name="parts"/>) on up to <see cref="KernelSettings.MaxThreads"/>
     /// threads; parts are handed out on demand, so a part's result must not depend on which thread runs it.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ForParts(int parts, Action<int> body)
-    {
-        int threads = Math.Min(KernelSettings.MaxThreads, parts);
-        if (threads <= 1)
-        {
-            for (int i = 0; i < parts; i++) body(i);
-            return;
-        }
-        try
-        {
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-            throw;
-        }
-    }
+    public static void ForParts(int parts, Action<int> body) => KernelPool.Run(parts, KernelSettings.MaxThreads, body);
 
     /// <summary>Below this many elements threading costs more than it saves.</summary>
     public const long MinParallelWork = 1 << 16;
@@ -72,19 +53,10 @@ internal static class KernelParallel
     {
         if (chunks > units) chunks = (int)Math.Max(1, units);
         if (chunks <= 1) { body(0, units); return; }
-        try
+        KernelPool.Run(chunks, chunks, i =>
         {
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, i =>
-            {
-                long start = units * i / chunks, end = units * (i + 1) / chunks;
-                body(start, end);
-            });
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            // Callers expect the kernel's own exception type (e.g. DivideByZeroException), not a wrapper.
-            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-            throw;
-        }
+            long start = units * i / chunks, end = units * (i + 1) / chunks;
+            body(start, end);
+        });
     }
 }

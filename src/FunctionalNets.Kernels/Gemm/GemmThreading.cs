@@ -53,7 +53,7 @@ internal static class GemmThreading
         int perThread = (int)Math.Clamp(extent / ((long)MinChunkExtent * threads), 1, 4);
         int chunks = threads * perThread;
         var job = new SliceJob<T, TK>(p, chunks, splitN);
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.Run);
+        KernelPool.Run(threads, threads, job.Run);
     }
 
     /// <summary>Runs a batch; small matrices are spread over threads whole, big ones are each threaded inside.</summary>
@@ -76,7 +76,7 @@ internal static class GemmThreading
             return;
         }
         var job = new BatchJob<T, TK>(first, batch, threads, strideA, strideB, strideC);
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.Run);
+        KernelPool.Run(threads, threads, job.Run);
     }
 
     private static unsafe GemmProblem<T> Shift<T>(in GemmProblem<T> p, int i, long sa, long sb, long sc) where T : unmanaged =>
