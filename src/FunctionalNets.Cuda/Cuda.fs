@@ -91,14 +91,21 @@ module Cuda =
         for lib in [ "cuda"; "cublas"; "cublasLt"; "cudnn" ] do
             line (NativeLibraries.describeProbe (NativeLibraries.probe lib))
 
+        line (
+            match CudnnHandle.TryVersion() with
+            | Ok v -> sprintf "cuDNN version %d: conv2d runs through cuDNN on a GPU" v
+            | Error _ -> "cuDNN: libcudnn.so.9 not found; conv2d runs as im2col + GEMM (cuBLAS where found)"
+        )
+
         for rt in DeviceRuntimes.all () do
             line (
                 sprintf
-                    "cuda:%d = %s (%s); GEMM: %s"
+                    "cuda:%d = %s (%s); GEMM: %s; conv2d: %s"
                     rt.Index
                     rt.Accelerator.Name
                     (if rt.Simulated then "simulated" else "GPU")
                     rt.CublasNote
+                    rt.ConvNote
             )
 
         line (

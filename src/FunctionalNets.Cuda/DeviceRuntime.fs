@@ -104,6 +104,9 @@ type internal DeviceRuntime =
         Simulated: bool
         Cublas: CublasHandle option
         CublasNote: string
+        /// cuDNN for conv2d (GPU with libcudnn.so.9 only); None runs im2col + GEMM.
+        Cudnn: CudnnHandle option
+        ConvNote: string
     }
 
 /// Creates device runtimes. A real CUDA accelerator is used for Device.Cuda n; ILGPU's CPU accelerator only when
@@ -146,6 +149,9 @@ module internal DeviceRuntimes =
             Simulated = true
             Cublas = None
             CublasNote = "simulated device: GEMM runs the cuBLAS call contract in an ILGPU kernel"
+            Cudnn = None
+            ConvNote =
+                "simulated device: im2col + the GEMM kernel (the cuDNN plan is tested on the CPU by its reference)"
         }
 
     /// A runtime on CUDA GPU n, or a clear error naming what was expected and found and what to do.
@@ -183,6 +189,11 @@ module internal DeviceRuntimes =
             | Ok h -> Some h, "cuBLAS"
             | Error why -> None, "cuBLAS not found, GEMM runs the ILGPU kernel: " + why
 
+        let cudnn, convNote =
+            match CudnnHandle.TryCreate(stream, allowTf32) with
+            | Ok h -> Some h, "cuDNN (legacy convolution API; im2col + GEMM where cuDNN declines a shape)"
+            | Error why -> None, "im2col + GEMM (cuDNN not used: " + why + ")"
+
         {
             Index = index
             Context = ctx
@@ -192,6 +203,8 @@ module internal DeviceRuntimes =
             Simulated = false
             Cublas = cublas
             CublasNote = note
+            Cudnn = cudnn
+            ConvNote = convNote
         }
 
     let private create (index: int) =
