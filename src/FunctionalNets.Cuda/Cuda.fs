@@ -54,6 +54,18 @@ module Cuda =
     /// The caching allocator's counters for device n.
     let memoryStats (index: int) = (DeviceRuntimes.get index).Pool.Stats
 
+    /// Host<->device copies of device n so far: uploads, downloads (each a host read that waits for the device),
+    /// uploads that waited for a pinned slot, and the pinned host bytes held.
+    let transferStats (index: int) =
+        let s = (DeviceRuntimes.get index).Staging
+
+        {|
+            Uploads = s.Uploads
+            Downloads = s.Downloads
+            SlotWaits = s.SlotWaits
+            PinnedBytes = s.PinnedBytes
+        |}
+
     /// Frees the cached (unused) device buffers of device n.
     let emptyCache (index: int) =
         (DeviceRuntimes.get index).Pool.EmptyCache()

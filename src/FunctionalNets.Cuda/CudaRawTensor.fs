@@ -1057,7 +1057,7 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
             | DType.Bool -> Array.zeroCreate<byte> n
 
         CudaRawTensor.RaiseIndexErrors t.L
-        Transfer.ToHost(t.View, a)
+        t.Rt.Staging.ToHost(t.View, a)
 
         match a with
         | :? (byte[]) as b -> b |> Array.map (fun v -> v <> 0uy) :> Array
@@ -1119,7 +1119,7 @@ and [<Sealed>] CudaBackend internal (rt: DeviceRuntime) as this =
                 (sprintf "Tensor data has %d elements but shape %O needs %d." data.Length shape shape.Numel)
 
         let y = alloc shape dtype
-        Transfer.ToDevice(data, y.View)
+        rt.Staging.ToDevice(data, y.View)
         y :> RawTensor
 
     override _.Arange(start, step, count, dtype) =

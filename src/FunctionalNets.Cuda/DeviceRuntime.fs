@@ -101,6 +101,8 @@ type internal DeviceRuntime =
         Accelerator: Accelerator
         Launcher: KernelLauncher
         Pool: DevicePool
+        /// Pinned host buffers for host<->device copies; counts uploads and downloads (host reads).
+        Staging: PinnedStaging
         Simulated: bool
         Cublas: CublasHandle option
         CublasNote: string
@@ -136,7 +138,7 @@ module internal DeviceRuntimes =
     /// A runtime on ILGPU's CPU accelerator.
     let createSimulated (index: int) : DeviceRuntime =
         let ctx =
-            Context.Create(fun b -> b.CPU().EnableAlgorithms().Optimize(OptimizationLevel.O1) |> ignore)
+            Context.Create(fun b -> b.CPU().EnableAlgorithms().Profiling().Optimize(OptimizationLevel.O1) |> ignore)
 
         let acc = ctx.CreateCPUAccelerator(0, CPUAcceleratorMode.Parallel) :> Accelerator
 
@@ -146,6 +148,7 @@ module internal DeviceRuntimes =
             Accelerator = acc
             Launcher = new KernelLauncher(acc)
             Pool = DevicePool acc
+            Staging = new PinnedStaging(acc)
             Simulated = true
             Cublas = None
             CublasNote = "simulated device: GEMM runs the cuBLAS call contract in an ILGPU kernel"
@@ -160,7 +163,8 @@ module internal DeviceRuntimes =
 
         let ctx =
             try
-                Context.Create(fun b -> b.Cuda().EnableAlgorithms().Optimize(OptimizationLevel.O2) |> ignore)
+                Context.Create(fun b ->
+                    b.Cuda().EnableAlgorithms().Profiling().Optimize(OptimizationLevel.O2) |> ignore)
             with e ->
                 invalidOp (sprintf "Device.Cuda %d: ILGPU could not initialise CUDA (%s)." index e.Message)
 
@@ -200,6 +204,7 @@ module internal DeviceRuntimes =
             Accelerator = acc
             Launcher = new KernelLauncher(acc)
             Pool = DevicePool acc
+            Staging = new PinnedStaging(acc)
             Simulated = false
             Cublas = cublas
             CublasNote = note
