@@ -24,6 +24,7 @@ type internal CudaStorage(rt: DeviceRuntime, buffer: MemoryBuffer1D<byte, Stride
 
     /// New storage of at least bytes, owned by the innermost open Scope.
     static member Rent(rt: DeviceRuntime, bytes: int64) =
+        DeviceRuntimes.bindThread rt
         let s = CudaStorage(rt, rt.Pool.Rent bytes)
         ScopeFrame.Track s
         s
@@ -1056,6 +1057,7 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
             | DType.Int64 -> Array.zeroCreate<int64> n
             | DType.Bool -> Array.zeroCreate<byte> n
 
+        DeviceRuntimes.bindThread t.Rt
         CudaRawTensor.RaiseIndexErrors t.L
         t.Rt.Staging.ToHost(t.View, a)
 

@@ -127,6 +127,12 @@ module internal DeviceRuntimes =
 
     let simulating () = simulate
 
+    /// Makes the device's context current on the calling thread (a CUDA context is per thread: the data loader's
+    /// prefetch thread and the training thread both launch work). A thread-static check when already bound.
+    let bindThread (rt: DeviceRuntime) =
+        if not (obj.ReferenceEquals(Accelerator.Current, rt.Accelerator)) then
+            rt.Accelerator.Bind()
+
     let setSimulate (v: bool) =
         lock gate (fun () ->
             if not runtimes.IsEmpty && v <> simulate then
