@@ -7,7 +7,7 @@ namespace FunctionalNets.Cuda.Kernels;
 /// <summary>Host/device copies of typed arrays (float32[], float[], int[], long[], bool[]) through byte views.</summary>
 public static class Transfer
 {
-    private static Span<byte> Bytes(Array a) => a switch
+    internal static Span<byte> Bytes(Array a) => a switch
     {
         float[] f => MemoryMarshal.AsBytes(f.AsSpan()),
         double[] d => MemoryMarshal.AsBytes(d.AsSpan()),

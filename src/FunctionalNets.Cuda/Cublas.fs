@@ -64,27 +64,13 @@ module internal CublasNative =
 
 /// A cuBLAS handle bound to one stream, running GemmPlan calls on raw device pointers.
 type internal CublasHandle private (handle: nativeint) =
-    static let resolver =
-        lazy
-            (try
-                NativeLibrary.SetDllImportResolver(
-                    typeof<CublasHandle>.Assembly,
-                    DllImportResolver(fun name _ _ ->
-                        match name with
-                        | "cublas" -> (NativeLibraries.probe "cublas").Handle
-                        | "cudnn" -> (NativeLibraries.probe "cudnn").Handle
-                        | _ -> IntPtr.Zero)
-                )
-             with :? InvalidOperationException ->
-                 ())
-
     static let check (what: string) (status: int) =
         if status <> 0 then
             invalidOp (sprintf "cuBLAS %s failed with status %d (see cublasStatus_t)." what status)
 
     /// A handle on the stream, or None with the reason when libcublas is missing.
     static member TryCreate(stream: nativeint, allowTf32: bool) : Result<CublasHandle, string> =
-        resolver.Force()
+        NativeLibraries.registerOwnResolver ()
         let probe = NativeLibraries.probe "cublas"
 
         match probe.Found with

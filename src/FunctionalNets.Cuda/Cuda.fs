@@ -54,6 +54,18 @@ module Cuda =
     /// The caching allocator's counters for device n.
     let memoryStats (index: int) = (DeviceRuntimes.get index).Pool.Stats
 
+    /// Host<->device copies of device n so far: uploads, downloads (each a host read that waits for the device),
+    /// uploads that waited for a pinned slot, and the pinned host bytes held.
+    let transferStats (index: int) =
+        let s = (DeviceRuntimes.get index).Staging
+
+        {|
+            Uploads = s.Uploads
+            Downloads = s.Downloads
+            SlotWaits = s.SlotWaits
+            PinnedBytes = s.PinnedBytes
+        |}
+
     /// Frees the cached (unused) device buffers of device n.
     let emptyCache (index: int) =
         (DeviceRuntimes.get index).Pool.EmptyCache()
@@ -91,14 +103,21 @@ module Cuda =
         for lib in [ "cuda"; "cublas"; "cublasLt"; "cudnn" ] do
             line (NativeLibraries.describeProbe (NativeLibraries.probe lib))
 
+        line (
+            match CudnnHandle.TryVersion() with
+            | Ok v -> sprintf "cuDNN version %d: conv2d runs through cuDNN on a GPU" v
+            | Error _ -> "cuDNN: libcudnn.so.9 not found; conv2d runs as im2col + GEMM (cuBLAS where found)"
+        )
+
         for rt in DeviceRuntimes.all () do
             line (
                 sprintf
-                    "cuda:%d = %s (%s); GEMM: %s"
+                    "cuda:%d = %s (%s); GEMM: %s; conv2d: %s"
                     rt.Index
                     rt.Accelerator.Name
                     (if rt.Simulated then "simulated" else "GPU")
                     rt.CublasNote
+                    rt.ConvNote
             )
 
         line (

@@ -24,6 +24,7 @@ type internal CudaStorage(rt: DeviceRuntime, buffer: MemoryBuffer1D<byte, Stride
 
     /// New storage of at least bytes, owned by the innermost open Scope.
     static member Rent(rt: DeviceRuntime, bytes: int64) =
+        DeviceRuntimes.bindThread rt
         let s = CudaStorage(rt, rt.Pool.Rent bytes)
         ScopeFrame.Track s
         s
@@ -622,6 +623,27 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
             dw
         |]
 
+    /// cuDNN's descriptors and algorithms for this conv on a GPU that has libcudnn.so.9, else None (im2col + GEMM).
+    member private t.Cudnn(input: Shape, weight: Shape, stride, padding, dilation, groups: int) =
+        match t.Rt.Cudnn with
+        | Some h when input.Numel > 0 && weight.Numel > 0 ->
+            let plan =
+                ConvPlan.create (input.ToArray()) (weight.ToArray()) stride padding dilation groups
+
+            match h.Prepare(plan, (dtype = DType.Float64)) with
+            | Ok c -> Some(h, c)
+            | Error _ -> None
+        | _ -> None
+
+    /// Runs f with a device workspace of at least bytes, returned to the allocator after the (stream-ordered) call.
+    member private t.WithWorkspace(bytes: int64, f: nativeint -> unit) =
+        let ws = t.Rt.Pool.Rent(max 256L bytes)
+
+        try
+            f (Transfer.Address ws.View.BaseView)
+        finally
+            t.Rt.Pool.Return ws
+
     member private t.Im2col(x: CudaRawTensor, geo: ConvGeometry, meta: int[]) =
         let cols =
             t.New(Shape.Create [| geo.N; geo.C * geo.KH * geo.KW; geo.OH * geo.OW |], dtype)
@@ -637,30 +659,50 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
         let geo =
             ConvGeometry.Create("conv2d", shape.ToArray(), w.Shape.ToArray(), stride, padding, dilation, groups)
 
-        let meta = CudaRawTensor.ConvMeta(geo, stride, padding, dilation)
-        let cols = t.Im2col(t, geo, meta)
-        let y = t.New(Shape.Create geo.OutputShape, dtype)
-        let l = geo.OH * geo.OW
-        let og, cgk = geo.O / groups, geo.C / groups * geo.KH * geo.KW
-        let ck = geo.C * geo.KH * geo.KW
+        match t.Cudnn(shape, w.Shape, stride, padding, dilation, groups) with
+        | Some(h, c) ->
+            let y = t.New(Shape.Create geo.OutputShape, dtype)
 
-        for gi in 0 .. groups - 1 do
-            let call =
-                GemmPlan.rowMajor
-                    false
-                    false
-                    og
-                    l
-                    cgk
-                    (cgk, gi * og * cgk, 0)
-                    (l, gi * cgk * l, ck * l)
-                    (l, gi * og * l, geo.O * l)
-                    geo.N
+            t.WithWorkspace(
+                c.Forward.WorkspaceBytes,
+                fun ws ->
+                    h.Forward(
+                        c,
+                        (dtype = DType.Float64),
+                        Transfer.Address t.View,
+                        Transfer.Address w.View,
+                        Transfer.Address y.View,
+                        ws
+                    )
+            )
 
-            t.RunGemm(call, w, cols, y)
+            y :> RawTensor
+        | None ->
 
-        (cols.Storage).Release()
-        y :> RawTensor
+            let meta = CudaRawTensor.ConvMeta(geo, stride, padding, dilation)
+            let cols = t.Im2col(t, geo, meta)
+            let y = t.New(Shape.Create geo.OutputShape, dtype)
+            let l = geo.OH * geo.OW
+            let og, cgk = geo.O / groups, geo.C / groups * geo.KH * geo.KW
+            let ck = geo.C * geo.KH * geo.KW
+
+            for gi in 0 .. groups - 1 do
+                let call =
+                    GemmPlan.rowMajor
+                        false
+                        false
+                        og
+                        l
+                        cgk
+                        (cgk, gi * og * cgk, 0)
+                        (l, gi * cgk * l, ck * l)
+                        (l, gi * og * l, geo.O * l)
+                        geo.N
+
+                t.RunGemm(call, w, cols, y)
+
+            (cols.Storage).Release()
+            y :> RawTensor
 
     override t.Conv2dInputGrad(weight, inputShape, stride, padding, dilation, groups) =
         t.RequireFloat "conv2d"
@@ -670,31 +712,51 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
         let geo =
             ConvGeometry.Create("conv2d", inputShape.ToArray(), w.Shape.ToArray(), stride, padding, dilation, groups)
 
-        let meta = CudaRawTensor.ConvMeta(geo, stride, padding, dilation)
-        let l = geo.OH * geo.OW
-        let og, cgk = geo.O / groups, geo.C / groups * geo.KH * geo.KW
-        let ck = geo.C * geo.KH * geo.KW
-        let dcols = t.New(Shape.Create [| geo.N; ck; l |], dtype)
+        match t.Cudnn(inputShape, w.Shape, stride, padding, dilation, groups) with
+        | Some(h, c) ->
+            let dx = t.New(inputShape, dtype)
 
-        for gi in 0 .. groups - 1 do
-            let call =
-                GemmPlan.rowMajor
-                    true
-                    false
-                    cgk
-                    l
-                    og
-                    (cgk, gi * og * cgk, 0)
-                    (l, gi * og * l, geo.O * l)
-                    (l, gi * cgk * l, ck * l)
-                    geo.N
+            t.WithWorkspace(
+                c.BackwardData.WorkspaceBytes,
+                fun ws ->
+                    h.BackwardData(
+                        c,
+                        (dtype = DType.Float64),
+                        Transfer.Address w.View,
+                        Transfer.Address t.View,
+                        Transfer.Address dx.View,
+                        ws
+                    )
+            )
 
-            t.RunGemm(call, w, t, dcols)
+            dx :> RawTensor
+        | None ->
 
-        let dx = t.New(inputShape, dtype)
-        t.L.Col2im(CudaRawTensor.Code dtype, dcols.View, dx.View, meta, geo.N)
-        (dcols.Storage).Release()
-        dx :> RawTensor
+            let meta = CudaRawTensor.ConvMeta(geo, stride, padding, dilation)
+            let l = geo.OH * geo.OW
+            let og, cgk = geo.O / groups, geo.C / groups * geo.KH * geo.KW
+            let ck = geo.C * geo.KH * geo.KW
+            let dcols = t.New(Shape.Create [| geo.N; ck; l |], dtype)
+
+            for gi in 0 .. groups - 1 do
+                let call =
+                    GemmPlan.rowMajor
+                        true
+                        false
+                        cgk
+                        l
+                        og
+                        (cgk, gi * og * cgk, 0)
+                        (l, gi * og * l, geo.O * l)
+                        (l, gi * cgk * l, ck * l)
+                        geo.N
+
+                t.RunGemm(call, w, t, dcols)
+
+            let dx = t.New(inputShape, dtype)
+            t.L.Col2im(CudaRawTensor.Code dtype, dcols.View, dx.View, meta, geo.N)
+            (dcols.Storage).Release()
+            dx :> RawTensor
 
     override t.Conv2dWeightGrad(input, weightShape, stride, padding, dilation, groups) =
         t.RequireFloat "conv2d"
@@ -704,33 +766,53 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
         let geo =
             ConvGeometry.Create("conv2d", x.Shape.ToArray(), weightShape.ToArray(), stride, padding, dilation, groups)
 
-        let meta = CudaRawTensor.ConvMeta(geo, stride, padding, dilation)
-        let cols = t.Im2col(x, geo, meta)
-        let l = geo.OH * geo.OW
-        let og, cgk = geo.O / groups, geo.C / groups * geo.KH * geo.KW
-        let ck = geo.C * geo.KH * geo.KW
-        let perSample = t.New(Shape.Create [| geo.N; geo.O; cgk |], dtype)
+        match t.Cudnn(x.Shape, weightShape, stride, padding, dilation, groups) with
+        | Some(h, c) ->
+            let dw = t.New(weightShape, dtype)
 
-        for gi in 0 .. groups - 1 do
-            let call =
-                GemmPlan.rowMajor
-                    false
-                    true
-                    og
-                    cgk
-                    l
-                    (l, gi * og * l, geo.O * l)
-                    (l, gi * cgk * l, ck * l)
-                    (cgk, gi * og * cgk, geo.O * cgk)
-                    geo.N
+            t.WithWorkspace(
+                c.BackwardFilter.WorkspaceBytes,
+                fun ws ->
+                    h.BackwardFilter(
+                        c,
+                        (dtype = DType.Float64),
+                        Transfer.Address x.View,
+                        Transfer.Address t.View,
+                        Transfer.Address dw.View,
+                        ws
+                    )
+            )
 
-            t.RunGemm(call, t, cols, perSample)
+            dw :> RawTensor
+        | None ->
 
-        let dw = t.New(weightShape, dtype)
-        t.L.Sum(CudaRawTensor.Code dtype, perSample.View, dw.View, 1, geo.N, geo.O * cgk)
-        (cols.Storage).Release()
-        (perSample.Storage).Release()
-        dw :> RawTensor
+            let meta = CudaRawTensor.ConvMeta(geo, stride, padding, dilation)
+            let cols = t.Im2col(x, geo, meta)
+            let l = geo.OH * geo.OW
+            let og, cgk = geo.O / groups, geo.C / groups * geo.KH * geo.KW
+            let ck = geo.C * geo.KH * geo.KW
+            let perSample = t.New(Shape.Create [| geo.N; geo.O; cgk |], dtype)
+
+            for gi in 0 .. groups - 1 do
+                let call =
+                    GemmPlan.rowMajor
+                        false
+                        true
+                        og
+                        cgk
+                        l
+                        (l, gi * og * l, geo.O * l)
+                        (l, gi * cgk * l, ck * l)
+                        (cgk, gi * og * cgk, geo.O * cgk)
+                        geo.N
+
+                t.RunGemm(call, t, cols, perSample)
+
+            let dw = t.New(weightShape, dtype)
+            t.L.Sum(CudaRawTensor.Code dtype, perSample.View, dw.View, 1, geo.N, geo.O * cgk)
+            (cols.Storage).Release()
+            (perSample.Storage).Release()
+            dw :> RawTensor
 
     /// The pooling meta of this tensor's planes and an output of oh x ow.
     static member private PoolMeta
@@ -975,8 +1057,9 @@ type CudaRawTensor internal (storage: CudaStorage, shape: Shape, dtype: DType, b
             | DType.Int64 -> Array.zeroCreate<int64> n
             | DType.Bool -> Array.zeroCreate<byte> n
 
+        DeviceRuntimes.bindThread t.Rt
         CudaRawTensor.RaiseIndexErrors t.L
-        Transfer.ToHost(t.View, a)
+        t.Rt.Staging.ToHost(t.View, a)
 
         match a with
         | :? (byte[]) as b -> b |> Array.map (fun v -> v <> 0uy) :> Array
@@ -1038,7 +1121,7 @@ and [<Sealed>] CudaBackend internal (rt: DeviceRuntime) as this =
                 (sprintf "Tensor data has %d elements but shape %O needs %d." data.Length shape shape.Numel)
 
         let y = alloc shape dtype
-        Transfer.ToDevice(data, y.View)
+        rt.Staging.ToDevice(data, y.View)
         y :> RawTensor
 
     override _.Arange(start, step, count, dtype) =

@@ -101,9 +101,14 @@ type internal DeviceRuntime =
         Accelerator: Accelerator
         Launcher: KernelLauncher
         Pool: DevicePool
+        /// Pinned host buffers for host<->device copies; counts uploads and downloads (host reads).
+        Staging: PinnedStaging
         Simulated: bool
         Cublas: CublasHandle option
         CublasNote: string
+        /// cuDNN for conv2d (GPU with libcudnn.so.9 only); None runs im2col + GEMM.
+        Cudnn: CudnnHandle option
+        ConvNote: string
     }
 
 /// Creates device runtimes. A real CUDA accelerator is used for Device.Cuda n; ILGPU's CPU accelerator only when
@@ -122,6 +127,12 @@ module internal DeviceRuntimes =
 
     let simulating () = simulate
 
+    /// Makes the device's context current on the calling thread (a CUDA context is per thread: the data loader's
+    /// prefetch thread and the training thread both launch work). A thread-static check when already bound.
+    let bindThread (rt: DeviceRuntime) =
+        if not (obj.ReferenceEquals(Accelerator.Current, rt.Accelerator)) then
+            rt.Accelerator.Bind()
+
     let setSimulate (v: bool) =
         lock gate (fun () ->
             if not runtimes.IsEmpty && v <> simulate then
@@ -133,7 +144,7 @@ module internal DeviceRuntimes =
     /// A runtime on ILGPU's CPU accelerator.
     let createSimulated (index: int) : DeviceRuntime =
         let ctx =
-            Context.Create(fun b -> b.CPU().EnableAlgorithms().Optimize(OptimizationLevel.O1) |> ignore)
+            Context.Create(fun b -> b.CPU().EnableAlgorithms().Profiling().Optimize(OptimizationLevel.O1) |> ignore)
 
         let acc = ctx.CreateCPUAccelerator(0, CPUAcceleratorMode.Parallel) :> Accelerator
 
@@ -143,9 +154,13 @@ module internal DeviceRuntimes =
             Accelerator = acc
             Launcher = new KernelLauncher(acc)
             Pool = DevicePool acc
+            Staging = new PinnedStaging(acc)
             Simulated = true
             Cublas = None
             CublasNote = "simulated device: GEMM runs the cuBLAS call contract in an ILGPU kernel"
+            Cudnn = None
+            ConvNote =
+                "simulated device: im2col + the GEMM kernel (the cuDNN plan is tested on the CPU by its reference)"
         }
 
     /// A runtime on CUDA GPU n, or a clear error naming what was expected and found and what to do.
@@ -154,7 +169,8 @@ module internal DeviceRuntimes =
 
         let ctx =
             try
-                Context.Create(fun b -> b.Cuda().EnableAlgorithms().Optimize(OptimizationLevel.O2) |> ignore)
+                Context.Create(fun b ->
+                    b.Cuda().EnableAlgorithms().Profiling().Optimize(OptimizationLevel.O2) |> ignore)
             with e ->
                 invalidOp (sprintf "Device.Cuda %d: ILGPU could not initialise CUDA (%s)." index e.Message)
 
@@ -183,15 +199,23 @@ module internal DeviceRuntimes =
             | Ok h -> Some h, "cuBLAS"
             | Error why -> None, "cuBLAS not found, GEMM runs the ILGPU kernel: " + why
 
+        let cudnn, convNote =
+            match CudnnHandle.TryCreate(stream, allowTf32) with
+            | Ok h -> Some h, "cuDNN (legacy convolution API; im2col + GEMM where cuDNN declines a shape)"
+            | Error why -> None, "im2col + GEMM (cuDNN not used: " + why + ")"
+
         {
             Index = index
             Context = ctx
             Accelerator = acc
             Launcher = new KernelLauncher(acc)
             Pool = DevicePool acc
+            Staging = new PinnedStaging(acc)
             Simulated = false
             Cublas = cublas
             CublasNote = note
+            Cudnn = cudnn
+            ConvNote = convNote
         }
 
     let private create (index: int) =

@@ -198,3 +198,21 @@ module NativeLibraries =
 
     /// Registers the resolver for ILGPU's assembly (once; idempotent).
     let registerIlgpuResolver () = registered.Value
+
+    /// Resolves this assembly's own DllImport names ("cublas", "cudnn") to what the loader found.
+    let private ownResolver =
+        DllImportResolver(fun name _ _ ->
+            match name with
+            | "cublas"
+            | "cudnn" -> (probe name).Handle
+            | _ -> IntPtr.Zero)
+
+    let private ownRegistered =
+        lazy
+            (try
+                NativeLibrary.SetDllImportResolver(typeof<LibraryProbe>.Assembly, ownResolver)
+             with :? InvalidOperationException ->
+                 ())
+
+    /// Registers the resolver for this assembly's cuBLAS and cuDNN imports (once; idempotent).
+    let registerOwnResolver () = ownRegistered.Force()

@@ -99,8 +99,13 @@ module Losses =
         let classes = scores.Shape[1]
 
         // Reading the labels is one small copy per step; it turns an out-of-range label into a message
-        // instead of a wrong gather.
-        for v in Tensor.toFloatArray labels do
+        // instead of a wrong gather. On a GPU that read would stall every step, so there the gather kernel
+        // records an out-of-range label and raises it at the next read.
+        for v in
+            (if labels.Device = Device.Cpu then
+                 Tensor.toFloatArray labels
+             else
+                 [||]) do
             if v < 0.0 || v >= float classes then
                 raise (
                     System.ArgumentOutOfRangeException(

@@ -23,7 +23,7 @@ namespace FunctionalNets;
 /// is an immutable F# value that training folds over, so nothing else ever sees a half-updated net.
 /// A net is not meant to be trained from two threads at once.
 /// </summary>
-public sealed class Net
+public sealed partial class Net
 {
     private const string InputShapeKey = "input_shape";
     private readonly NnLayer model;
@@ -149,15 +149,15 @@ public sealed class Net
     }
 
     private TrainState Built(string operation) =>
-        state ?? throw new InvalidOperationException(
+        Placed(state) ?? throw new InvalidOperationException(
             $"Net.{operation}: the net is not built yet; call Build(inputShape), e.g. net.Build(1, 28, 28), or Fit first.");
 
     private TrainState EnsureBuilt(Dataset data, int seed)
     {
-        if (state is { } ts) return ts;
+        if (Placed(state) is { } ts) return ts;
         if (data.Count == 0) throw new ArgumentException("The dataset is empty.", nameof(data));
         Build(data.InputShape, seed);
-        return state!;
+        return Placed(state)!;
     }
 
     private (Optimizer Optimizer, Loss Loss) Compiled(string operation) =>
@@ -180,6 +180,7 @@ public sealed class Net
     /// <param name="verbose">Print progress.</param>
     /// <param name="seed">Seeds the parameters' initialization, shuffling and dropout when this call builds the net.</param>
     /// <param name="initialEpoch">Epochs already done (to resume from a checkpoint saved after that epoch).</param>
+    /// <param name="device">Moves the net there first (as <see cref="To"/>); null keeps the net's device.</param>
     /// <returns>The logged values, epoch by epoch.</returns>
     public History Fit(
         Dataset train,
@@ -190,7 +191,8 @@ public sealed class Net
         bool shuffle = true,
         bool verbose = true,
         int seed = 0,
-        int initialEpoch = 0)
+        int initialEpoch = 0,
+        Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "Fit: epochs must be >= 1.");
@@ -202,7 +204,10 @@ public sealed class Net
         for (int i = 0; i < cbs.Length; i++)
             if (cbs[i] is null) throw new ArgumentException($"Fit: callback {i} is null.", nameof(callbacks));
         var (opt, lossFn) = Compiled(nameof(Fit));
+        if (device is not null) To(device);
         var ts = EnsureBuilt(train, seed);
+        train = OnDevice(train);
+        validation = validation is null ? null : OnDevice(validation);
 
         var options = new FitOptions(
             epochs,
@@ -229,6 +234,7 @@ public sealed class Net
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Evaluate: batchSize must be >= 1.");
         var (_, lossFn) = Compiled(nameof(Evaluate));
         var ts = EnsureBuilt(data, 0);
+        data = OnDevice(data);
         return Interop.Dictionary(Train.evaluate(model, lossFn.Inner, NnMetrics, ts, data.Inner, batchSize));
     }
 
@@ -241,6 +247,7 @@ public sealed class Net
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Predict: batchSize must be >= 1.");
         var ts = EnsureBuilt(data, 0);
         if (data.Count == 0) throw new ArgumentException("Predict: the dataset is empty.", nameof(data));
+        data = OnDevice(data);
         return Train.predict(model, ts, data.Inner, batchSize);
     }
 
@@ -249,7 +256,8 @@ public sealed class Net
     public Tensor Predict(Tensor inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        var ts = state ?? (inputs.Rank >= 1 ? Build(inputs.Shape!.ToArray()[1..], 0).state! : Built(nameof(Predict)));
+        var ts = Placed(state) ?? (inputs.Rank >= 1 ? Build(inputs.Shape!.ToArray()[1..], 0).Placed(state)! : Built(nameof(Predict)));
+        inputs = OnDevice(inputs);
         var output = Scope.run(FuncConvert.FromFunc(() => NnLayerModule.predict(model, ts.Params, ts.State, inputs)));
         return output.NoDiff;
     }
@@ -273,7 +281,7 @@ public sealed class Net
         var ts = Built(nameof(Generate));
         var options = new global::FunctionalNets.Nn.SamplingOptions(temperature, topK.HasValue ? FSharpOption<int>.Some(topK.Value) : FSharpOption<int>.None, contextLength);
         var forward = Interop.Func<Tensor, Tensor>(ids =>
-            Scope.run(FuncConvert.FromFunc(() => NnLayerModule.predict(model, ts.Params, ts.State, ids))).NoDiff);
+            Scope.run(FuncConvert.FromFunc(() => NnLayerModule.predict(model, ts.Params, ts.State, OnDevice(ids)))).NoDiff);
         return global::FunctionalNets.Nn.Generation.generate(forward, options, KeyModule.create(seed), prompt, count);
     }
 

@@ -56,6 +56,9 @@ let ``describe lists every library and the simulator state`` () =
 
     Assert.Contains("tried", d)
     Assert.Contains("simulator", d)
+    // No libcudnn.so.9 on CI machines: describe must say that conv2d falls back to im2col + GEMM.
+    if (NativeLibraries.probe "cudnn").Found.IsNone then
+        Assert.Contains("conv2d runs as im2col + GEMM", d)
 
 [<Fact>]
 let ``without a driver a real device is a clear error and the CPU keeps working`` () =

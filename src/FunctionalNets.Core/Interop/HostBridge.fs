@@ -31,6 +31,7 @@ type internal TensorBridge =
         Tensor.randn (key, shape, ?dtype = dtype, ?device = device)
 
     static member ToFloatArray(x: Tensor) : float[] = Tensor.toFloatArray x
+    static member ToDevice(device: Device, x: Tensor) = Tensor.toDevice (device, x)
     static member ToArray(x: Tensor) : Array = Tensor.toArray x
     static member ToScalar(x: Tensor) : float = Tensor.toScalar x
     static member Cast(x: Tensor, dtype: DType) = Tensor.cast (x, dtype)
