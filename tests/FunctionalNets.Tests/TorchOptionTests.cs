@@ -106,4 +106,32 @@ public class TorchOptionTests
         Same(new[] { 2.404098033669134, 2.6 }, V(2.4, 2.6).Softplus(2, 5).ToDoubleArray());
         Same(new[] { 0.9918374288468401, 1 }, Ops.Grad(x => x.Softplus(2, 5).Sum(), V(2.4, 2.6)).ToDoubleArray());
     }
+
+    [Fact]
+    public void OneCycle_options_momentum_and_warm_restarts_match_torch()
+    {
+        // OneCycleLR(SGD([p], lr=0.1, momentum=0.9), max_lr=1.0, total_steps=12, three_phase=True, pct_start=0.25,
+        // anneal_strategy='linear'): param_groups[0]['lr'] and ['momentum'] before each step
+        var lr = Schedules.OneCycle(1.0, 12, pctStart: 0.25, annealStrategy: AnnealStrategy.Linear, threePhase: true);
+        var mom = Schedules.OneCycleMomentum(12, pctStart: 0.25, annealStrategy: AnnealStrategy.Linear, threePhase: true);
+        Same(new[] { 0.04, 0.52, 1.0, 0.52, 0.040000000000000036, 0.034286285714285714 },
+            Enumerable.Range(0, 6).Select(i => lr.ValueAt(i)).ToArray());
+        Same(new[] { 0.95, 0.8999999999999999, 0.85, 0.8999999999999999, 0.95, 0.95 },
+            Enumerable.Range(0, 6).Select(i => mom.ValueAt(i)).ToArray());
+        // CosineAnnealingWarmRestarts(SGD([p], lr=0.1), T_0=3, T_mult=2, eta_min=0.01)
+        var sgdr = Schedules.CosineWarmRestarts(0.1, 3, tMult: 2, etaMin: 0.01);
+        Same(new[] { 0.1, 0.0775, 0.032500000000000015, 0.1, 0.09397114317029975, 0.0775 },
+            Enumerable.Range(0, 6).Select(i => sgdr.ValueAt(i)).ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => Schedules.OneCycle(1.0, 12, pctStart: 0.6, threePhase: true));
+    }
+
+    [Fact]
+    public void SGD_dampening_and_cycled_momentum_build_and_validate()
+    {
+        Assert.Contains("dampening=0.5", Optimizers.SGD(0.1, momentum: 0.9, dampening: 0.5).Name);
+        Assert.Contains("OneCycleMomentum", Optimizers.SGD(Schedules.OneCycle(0.5, 4), momentumSchedule: Schedules.OneCycleMomentum(4)).Name);
+        Assert.Contains("OneCycleMomentum", Optimizers.Adam(Schedules.OneCycle(0.5, 4), beta1Schedule: Schedules.OneCycleMomentum(4)).Name);
+        Assert.Throws<ArgumentException>(() => Optimizers.SGD(0.1, momentum: 0.9, nesterov: true, dampening: 0.1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Optimizers.SGD(0.1, momentum: 0.9, dampening: 1.5));
+    }
 }
