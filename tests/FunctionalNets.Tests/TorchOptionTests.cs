@@ -134,4 +134,33 @@ public class TorchOptionTests
         Assert.Throws<ArgumentException>(() => Optimizers.SGD(0.1, momentum: 0.9, nesterov: true, dampening: 0.1));
         Assert.Throws<ArgumentOutOfRangeException>(() => Optimizers.SGD(0.1, momentum: 0.9, dampening: 1.5));
     }
+
+    [Fact]
+    public void Regression_metrics_match_scikit_learns_example()
+    {
+        // y_true = [3, -0.5, 2, 7], y_pred = [2.5, 0.0, 2, 8]: r2_score 0.9486081370449679 (sklearn's docs);
+        // MAE (0.5 + 0.5 + 0 + 1) / 4, RMSE sqrt((0.25 + 0.25 + 0 + 1) / 4)
+        var p = V(2.5, 0.0, 2, 8);
+        var t = V(3, -0.5, 2, 7);
+        Same(new[] { 0.5, Math.Sqrt(0.375), 0.9486081370449679 },
+            new[] { Metrics.MAE().Compute(p, t), Metrics.RMSE().Compute(p, t), Metrics.R2().Compute(p, t) });
+        Assert.Equal("r2", Metrics.R2().Name);
+    }
+
+    [Fact]
+    public void ClassificationReport_has_rows_averages_and_a_table()
+    {
+        // Targets [0,0,0,1,1,2,2,2,2,3], predicted [0,1,0,1,1,2,0,2,2,1]; by hand: class 1 has precision 2/4,
+        // recall 2/2, F1 2/3, support 2; accuracy 7/10; weighted precision (3 * 2/3 + 2 * 1/2 + 4 * 1 + 0) / 10.
+        int[] predicted = { 0, 1, 0, 1, 1, 2, 0, 2, 2, 1 };
+        var scores = Ops.FromArray(Enumerable.Range(0, 40).Select(i => predicted[i / 4] == i % 4 ? 1.0 : 0.0).ToArray(), 10, 4);
+        var targets = Ops.FromArray(new long[] { 0, 0, 0, 1, 1, 2, 2, 2, 2, 3 }, 10);
+        var report = Metrics.ClassificationReport(scores, targets, new[] { "cat", "dog", "bird", "fish" });
+        var dog = report.Classes[1];
+        Assert.Equal("dog", dog.Name);
+        Same(new[] { 0.5, 1.0, 2.0 / 3.0 }, new[] { dog.Precision, dog.Recall, dog.F1 });
+        Assert.Equal(2, dog.Support);
+        Same(new[] { 0.7, 0.7 }, new[] { report.Accuracy, report.WeightedAverage.Precision });
+        Assert.Contains("weighted avg      0.70      0.70      0.68        10", report.ToString());
+    }
 }
