@@ -430,7 +430,14 @@ module TensorCore =
     and pow (a: Tensor) (b: Tensor) : Tensor =
         let partial (xs: Tensor[]) (y: Tensor) (i: int) =
             if i = 0 then
-                mul xs[1] (pow xs[0] (sub xs[1] (scalarLike xs[1] 1.0)))
+                // b a^(b-1) is 0 * inf at a = 0, b = 0; torch defines that derivative as 0. Where b = 0 the
+                // exponent is replaced by 1 (a constant shift), so the product is 0 * 1.
+                let b = xs[1]
+
+                let zeroExp =
+                    b.Raw.Compare(CompareKind.Eq, b.Raw.Backend.Zeros(Shape.Scalar, b.DType)).Cast b.DType
+
+                mul b (pow xs[0] (sub (add b (TConst zeroExp)) (scalarLike b 1.0)))
             else
                 // y * log a is 0 * -inf where a = 0; PyTorch defines that derivative as 0. Replacing those
                 // bases by 1 (a constant shift, no derivative) makes log a exactly 0 there.

@@ -1,5 +1,6 @@
 using Microsoft.FSharp.Core;
 using NnLosses = FunctionalNets.Nn.Losses;
+using NnReduction = FunctionalNets.Nn.Reduction;
 
 namespace FunctionalNets;
 
@@ -32,31 +33,119 @@ public sealed class Loss
     public override string ToString() => Name;
 }
 
-/// <summary>The built-in losses (PyTorch's definitions, mean reduction).</summary>
+/// <summary>How a loss reduces its per-element values (torch's <c>reduction</c>).</summary>
+public enum Reduction
+{
+    /// <summary>The mean (torch's default; the weighted mean with class weights).</summary>
+    Mean,
+    /// <summary>The sum.</summary>
+    Sum,
+    /// <summary>No reduction: the per-element (per-example for cross-entropy and NLL) losses. Such a loss
+    /// computes values; training needs a scalar loss.</summary>
+    None,
+    /// <summary>The sum divided by the batch size: KL divergence per example (torch's 'batchmean'; KLDiv only).</summary>
+    BatchMean,
+}
+
+/// <summary>The built-in losses (PyTorch's definitions and options; mean reduction by default).</summary>
 public static class Losses
 {
     private static Loss Of(string name, Func<Tensor, Tensor, Tensor> f) => new(name, Interop.Func2(f));
 
+    private static NnReduction Nn(Reduction reduction) => reduction switch
+    {
+        Reduction.Mean => NnReduction.Mean,
+        Reduction.Sum => NnReduction.Sum,
+        Reduction.None => NnReduction.None,
+        Reduction.BatchMean => NnReduction.BatchMean,
+        _ => throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "Losses: unknown reduction; use Mean, Sum, None or BatchMean."),
+    };
+
+    // A per-class vector as a tensor (the loss casts it to the predictions' dtype).
+    private static Microsoft.FSharp.Core.FSharpOption<Tensor> Vector(double[]? values) =>
+        values is null ? Interop.None<Tensor>() : Interop.Some(Ops.FromArray(values, values.Length));
+
     /// <summary>Mean squared error (nn.MSELoss); predictions and targets have the same shape.</summary>
-    public static Loss MSE() => Of("mse", NnLosses.mse);
+    /// <param name="reduction">Mean (default), Sum or None.</param>
+    public static Loss MSE(Reduction reduction = Reduction.Mean)
+    {
+        var r = Nn(reduction);
+        return Of("mse", (p, t) => NnLosses.mseBy(r, p, t));
+    }
 
     /// <summary>Mean absolute error (nn.L1Loss).</summary>
-    public static Loss MAE() => Of("mae", NnLosses.mae);
+    /// <param name="reduction">Mean (default), Sum or None.</param>
+    public static Loss MAE(Reduction reduction = Reduction.Mean)
+    {
+        var r = Nn(reduction);
+        return Of("mae", (p, t) => NnLosses.maeBy(r, p, t));
+    }
+
+    /// <summary>Huber loss (nn.HuberLoss): 0.5 d² where |d| &lt; delta, delta (|d| - delta / 2) elsewhere.</summary>
+    /// <param name="delta">Where the loss turns from quadratic to linear (positive).</param>
+    /// <param name="reduction">Mean (default), Sum or None.</param>
+    public static Loss Huber(double delta = 1.0, Reduction reduction = Reduction.Mean)
+    {
+        if (!(delta > 0.0) || double.IsInfinity(delta))
+            throw new ArgumentOutOfRangeException(nameof(delta), delta, "Losses.Huber: delta must be a positive finite number.");
+        var r = Nn(reduction);
+        return Of("huber", (p, t) => NnLosses.huberBy(delta, r, p, t));
+    }
+
+    /// <summary>Smooth L1 loss (nn.SmoothL1Loss): 0.5 d² / beta where |d| &lt; beta, |d| - beta / 2 elsewhere;
+    /// beta = 0 is the L1 loss.</summary>
+    /// <param name="beta">Where the loss turns from quadratic to linear (non-negative).</param>
+    /// <param name="reduction">Mean (default), Sum or None.</param>
+    public static Loss SmoothL1(double beta = 1.0, Reduction reduction = Reduction.Mean)
+    {
+        if (!(beta >= 0.0) || double.IsInfinity(beta))
+            throw new ArgumentOutOfRangeException(nameof(beta), beta, "Losses.SmoothL1: beta must be a non-negative finite number.");
+        var r = Nn(reduction);
+        return Of("smooth_l1", (p, t) => NnLosses.smoothL1By(beta, r, p, t));
+    }
+
+    /// <summary>KL divergence (nn.KLDivLoss): predictions are log-probabilities, targets probabilities (or
+    /// log-probabilities with <paramref name="logTarget"/>). Use <see cref="Reduction.BatchMean"/> for the
+    /// divergence per example; torch's Mean averages over every element.</summary>
+    /// <param name="reduction">Mean (default), BatchMean, Sum or None.</param>
+    /// <param name="logTarget">Whether the targets are log-probabilities.</param>
+    public static Loss KLDiv(Reduction reduction = Reduction.Mean, bool logTarget = false)
+    {
+        var r = Nn(reduction);
+        return Of("kl_div", (p, t) => NnLosses.klDivBy(logTarget, r, p, t));
+    }
 
     /// <summary>Binary cross-entropy of probabilities (nn.BCELoss), e.g. after a Sigmoid layer.</summary>
-    public static Loss BCE() => Of("bce", NnLosses.bce);
+    /// <param name="reduction">Mean (default), Sum or None.</param>
+    public static Loss BCE(Reduction reduction = Reduction.Mean)
+    {
+        var r = Nn(reduction);
+        return Of("bce", (p, t) => NnLosses.bceBy(r, p, t));
+    }
 
     /// <summary>Binary cross-entropy of logits (nn.BCEWithLogitsLoss), numerically stable.</summary>
-    public static Loss BCEWithLogits() => Of("bce_with_logits", NnLosses.bceWithLogits);
+    /// <param name="posWeight">Weights of the positive term, one per class (the last dim); null for 1.</param>
+    /// <param name="reduction">Mean (default), Sum or None.</param>
+    public static Loss BCEWithLogits(double[]? posWeight = null, Reduction reduction = Reduction.Mean)
+    {
+        var r = Nn(reduction);
+        var w = Vector(posWeight);
+        return Of("bce_with_logits", (p, t) => NnLosses.bceWithLogitsBy(w, r, p, t));
+    }
 
     /// <summary>Cross-entropy of logits (nn.CrossEntropyLoss): integer targets are class indices, floating
     /// targets of the logits' shape are class probabilities.</summary>
     /// <param name="labelSmoothing">Label smoothing in [0, 1].</param>
-    public static Loss CrossEntropy(double labelSmoothing = 0.0)
+    /// <param name="weight">A weight per class; the mean then divides by the summed weights of the targets.</param>
+    /// <param name="ignoreIndex">A class index whose targets count for nothing (torch's default -100).</param>
+    /// <param name="reduction">Mean (default), Sum or None (one loss per example).</param>
+    public static Loss CrossEntropy(double labelSmoothing = 0.0, double[]? weight = null, int ignoreIndex = -100, Reduction reduction = Reduction.Mean)
     {
         if (!(labelSmoothing >= 0.0 && labelSmoothing <= 1.0))
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "CrossEntropy: label smoothing must be in [0, 1].");
-        return Of("cross_entropy", (p, t) => NnLosses.crossEntropyWith(labelSmoothing, p, t));
+        var r = Nn(reduction);
+        var w = Vector(weight);
+        return Of("cross_entropy", (p, t) => NnLosses.crossEntropyBy(w, ignoreIndex, labelSmoothing, r, p, t));
     }
 
     /// <summary>Cross-entropy of a language model's next-token logits [N, T, V] against target ids [N, T],
@@ -71,7 +160,15 @@ public static class Losses
     });
 
     /// <summary>Negative log-likelihood of log-probabilities (nn.NLLLoss), e.g. after LogSoftmax.</summary>
-    public static Loss NLL() => Of("nll", NnLosses.nll);
+    /// <param name="weight">A weight per class; the mean then divides by the summed weights of the targets.</param>
+    /// <param name="ignoreIndex">A class index whose targets count for nothing (torch's default -100).</param>
+    /// <param name="reduction">Mean (default), Sum or None (one loss per example).</param>
+    public static Loss NLL(double[]? weight = null, int ignoreIndex = -100, Reduction reduction = Reduction.Mean)
+    {
+        var r = Nn(reduction);
+        var w = Vector(weight);
+        return Of("nll", (p, t) => NnLosses.nllBy(w, ignoreIndex, r, p, t));
+    }
 
     /// <summary>A loss from a C# function of (predictions, targets) returning a scalar tensor, e.g.
     /// <c>Losses.Custom("mse", (p, t) =&gt; (p - t).Square().Mean())</c>. Build it from differentiable ops.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.FSharp.Core;
+using TB = FunctionalNets.Bridges.TensorBridge;
 
 namespace FunctionalNets;
 
@@ -28,7 +29,6 @@ public static class Ops
         internal static readonly Func<Tensor, Tensor> Relu = FunctionalNets.Bridges.TensorBridge.Relu;
         internal static readonly Func<Tensor, Tensor> Gelu = FunctionalNets.Bridges.TensorBridge.Gelu;
         internal static readonly Func<Tensor, Tensor> Silu = FunctionalNets.Bridges.TensorBridge.Silu;
-        internal static readonly Func<Tensor, Tensor> Softplus = FunctionalNets.Bridges.TensorBridge.Softplus;
         internal static readonly Func<Tensor, Tensor> Sigmoid = FunctionalNets.Bridges.TensorBridge.Sigmoid;
         internal static readonly Func<Tensor, Tensor> Tanh = FunctionalNets.Bridges.TensorBridge.Tanh;
         internal static readonly Func<Tensor, Tensor> Exp = FunctionalNets.Bridges.TensorBridge.Exp;
@@ -157,9 +157,82 @@ public static class Ops
     /// <param name="x">The input.</param>
     public static Tensor Silu(this Tensor x) => B.Silu(x);
 
-    /// <summary>log(1 + e^x), computed without overflow.</summary>
+    /// <summary>torch's F.softplus: log(1 + e^(beta x)) / beta, and x itself (derivative exactly 1) where
+    /// beta x &gt; threshold.</summary>
     /// <param name="x">The input.</param>
-    public static Tensor Softplus(this Tensor x) => B.Softplus(x);
+    /// <param name="beta">The sharpness (positive).</param>
+    /// <param name="threshold">Above beta x = threshold the function is the identity.</param>
+    public static Tensor Softplus(this Tensor x, double beta = 1.0, double threshold = 20.0) => TB.Softplus(x, beta, threshold);
+
+    /// <summary>The maximum over all elements, or over <paramref name="dims"/> (torch's amax): equal maxima share
+    /// the gradient evenly.</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="dims">The dims to reduce; all when empty.</param>
+    public static Tensor Max(this Tensor x, params int[] dims) =>
+        TB.Max(x, dims.Length == 0 ? Interop.None<IEnumerable<int>>() : Interop.Some<IEnumerable<int>>(dims), Interop.None<bool>());
+
+    /// <summary>The minimum over all elements, or over <paramref name="dims"/> (torch's amin): equal minima share
+    /// the gradient evenly.</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="dims">The dims to reduce; all when empty.</param>
+    public static Tensor Min(this Tensor x, params int[] dims) =>
+        TB.Min(x, dims.Length == 0 ? Interop.None<IEnumerable<int>>() : Interop.Some<IEnumerable<int>>(dims), Interop.None<bool>());
+
+    /// <summary>torch's max(dim): the maximum along <paramref name="dim"/> and the Int64 index of the first one,
+    /// which receives the whole gradient.</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="dim">The dim to reduce.</param>
+    /// <param name="keepDim">Whether to keep the reduced dim with size 1.</param>
+    public static (Tensor Values, Tensor Indices) MaxWithIndices(this Tensor x, int dim, bool keepDim = false)
+    {
+        var r = TB.MaxWithIndices(x, dim, keepDim);
+        return (r.Item1, r.Item2);
+    }
+
+    /// <summary>Elementwise maximum with broadcasting; equal operands each get half the gradient (torch).</summary>
+    /// <param name="a">The first operand.</param>
+    /// <param name="b">The second operand.</param>
+    public static Tensor Maximum(this Tensor a, Tensor b) => TB.Maximum(a, b);
+
+    /// <summary>Elementwise minimum with broadcasting; equal operands each get half the gradient (torch).</summary>
+    /// <param name="a">The first operand.</param>
+    /// <param name="b">The second operand.</param>
+    public static Tensor Minimum(this Tensor a, Tensor b) => TB.Minimum(a, b);
+
+    /// <summary>Standard deviation along <paramref name="dim"/>; a constant slice has gradient 0 (torch).</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="dim">The dim to reduce.</param>
+    /// <param name="unbiased">Divide by n - 1 (default) or n.</param>
+    public static Tensor Std(this Tensor x, int dim, bool unbiased = true) =>
+        TB.Std(x, Interop.Some<IEnumerable<int>>(new[] { dim }), Interop.None<bool>(), Interop.Some(unbiased));
+
+    /// <summary>Variance along <paramref name="dim"/>.</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="dim">The dim to reduce.</param>
+    /// <param name="unbiased">Divide by n - 1 (default) or n.</param>
+    public static Tensor Var(this Tensor x, int dim, bool unbiased = true) =>
+        TB.Var(x, Interop.Some<IEnumerable<int>>(new[] { dim }), Interop.None<bool>(), Interop.Some(unbiased));
+
+    /// <summary>log(sum(exp x)) along <paramref name="dim"/> without overflow; a slice of -inf gives -inf.</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="dim">The dim to reduce.</param>
+    /// <param name="keepDim">Whether to keep the reduced dim with size 1.</param>
+    public static Tensor LogSumExp(this Tensor x, int dim, bool keepDim = false) => TB.LogSumExp(x, dim, keepDim);
+
+    /// <summary>x ** exponent elementwise with broadcasting; pow(0, 0) has derivative 0 (torch).</summary>
+    /// <param name="x">The base.</param>
+    /// <param name="exponent">The exponent.</param>
+    public static Tensor Pow(this Tensor x, Tensor exponent) => TB.Pow(x, exponent);
+
+    /// <summary>The gradient of a scalar function at <paramref name="x"/> (reverse mode).</summary>
+    /// <param name="f">A function returning a one-element tensor, built from differentiable ops.</param>
+    /// <param name="x">Where to differentiate.</param>
+    public static Tensor Grad(Func<Tensor, Tensor> f, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        return TB.Grad(f, x);
+    }
+
 
     /// <summary>e^x.</summary>
     /// <param name="x">The input.</param>

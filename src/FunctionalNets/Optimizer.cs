@@ -75,12 +75,15 @@ public static class Optimizers
     /// <param name="momentum">Momentum factor in [0, 1); 0 disables it.</param>
     /// <param name="nesterov">Nesterov momentum (needs momentum &gt; 0).</param>
     /// <param name="weightDecay">L2 penalty added to the gradient.</param>
-    public static Optimizer SGD(double learningRate = 0.01, double momentum = 0.0, bool nesterov = false, double weightDecay = 0.0)
+    /// <param name="dampening">Dampening of the momentum buffer's gradient term, in [0, 1] (torch's dampening).</param>
+    /// <param name="momentumSchedule">A momentum per step replacing <paramref name="momentum"/>, e.g.
+    /// <see cref="Schedules.OneCycleMomentum"/> (torch's OneCycleLR with cycle_momentum=True).</param>
+    public static Optimizer SGD(double learningRate = 0.01, double momentum = 0.0, bool nesterov = false, double weightDecay = 0.0, double dampening = 0.0, Schedule? momentumSchedule = null)
     {
         LearningRate(learningRate);
-        if (momentum == 0.0 && !nesterov && weightDecay == 0.0)
-            return new($"SGD(lr={learningRate})", Optim.sgd(learningRate));
-        return SGD(Lr(learningRate), momentum, nesterov, weightDecay);
+        if (momentum == 0.0 && !nesterov && weightDecay == 0.0 && momentumSchedule is null)
+            return new($"SGD(lr={learningRate})", Optim.sgd(learningRate, momentumSchedule: null));
+        return SGD(Lr(learningRate), momentum, nesterov, weightDecay, dampening, momentumSchedule);
     }
 
     /// <summary>SGD with a scheduled learning rate.</summary>
@@ -88,15 +91,21 @@ public static class Optimizers
     /// <param name="momentum">Momentum factor in [0, 1); 0 disables it.</param>
     /// <param name="nesterov">Nesterov momentum (needs momentum &gt; 0).</param>
     /// <param name="weightDecay">L2 penalty added to the gradient.</param>
-    public static Optimizer SGD(Schedule learningRate, double momentum = 0.0, bool nesterov = false, double weightDecay = 0.0)
+    /// <param name="dampening">Dampening of the momentum buffer's gradient term, in [0, 1] (torch's dampening).</param>
+    /// <param name="momentumSchedule">A momentum per step replacing <paramref name="momentum"/>, e.g.
+    /// <see cref="Schedules.OneCycleMomentum"/> (torch's OneCycleLR with cycle_momentum=True).</param>
+    public static Optimizer SGD(Schedule learningRate, double momentum = 0.0, bool nesterov = false, double weightDecay = 0.0, double dampening = 0.0, Schedule? momentumSchedule = null)
     {
         ArgumentNullException.ThrowIfNull(learningRate);
         Beta(momentum, nameof(momentum));
         NonNegative(weightDecay, nameof(weightDecay));
-        if (nesterov && momentum <= 0.0)
-            throw new ArgumentException("SGD: Nesterov momentum needs momentum > 0.", nameof(nesterov));
-        return new($"SGD(lr={learningRate.Name}, momentum={momentum}{(nesterov ? ", nesterov" : "")}, weight_decay={weightDecay})",
-            Optim.sgd(learningRate.Inner, momentum, nesterov, weightDecay));
+        if (!(dampening >= 0.0 && dampening <= 1.0))
+            throw new ArgumentOutOfRangeException(nameof(dampening), dampening, "SGD: dampening must lie in [0, 1].");
+        if (nesterov && (momentum <= 0.0 && momentumSchedule is null || dampening != 0.0))
+            throw new ArgumentException("SGD: Nesterov momentum needs momentum > 0 and dampening 0.", nameof(nesterov));
+        var momentumText = momentumSchedule is null ? $"{momentum}" : momentumSchedule.Name;
+        return new($"SGD(lr={learningRate.Name}, momentum={momentumText}{(dampening != 0.0 ? $", dampening={dampening}" : "")}{(nesterov ? ", nesterov" : "")}, weight_decay={weightDecay})",
+            Optim.sgd(learningRate.Inner, momentum, nesterov, weightDecay, dampening, Interop.Option(momentumSchedule?.Inner)));
     }
 
     // ---- Adam / AdamW ----
@@ -108,12 +117,14 @@ public static class Optimizers
     /// <param name="epsilon">Added to the denominator (&gt; 0).</param>
     /// <param name="weightDecay">L2 penalty added to the gradient.</param>
     /// <param name="amsgrad">Use the running maximum of the second moment (AMSGrad).</param>
-    public static Optimizer Adam(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.0, bool amsgrad = false)
+    /// <param name="beta1Schedule">A beta1 per step replacing <paramref name="beta1"/>, e.g.
+    /// <see cref="Schedules.OneCycleMomentum"/> (torch's OneCycleLR with cycle_momentum=True).</param>
+    public static Optimizer Adam(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.0, bool amsgrad = false, Schedule? beta1Schedule = null)
     {
         LearningRate(learningRate);
-        if (beta1 == 0.9 && beta2 == 0.999 && epsilon == 1e-8 && weightDecay == 0.0 && !amsgrad)
-            return new($"Adam(lr={learningRate})", Optim.adam(learningRate));
-        return Adam(Lr(learningRate), beta1, beta2, epsilon, weightDecay, amsgrad);
+        if (beta1 == 0.9 && beta2 == 0.999 && epsilon == 1e-8 && weightDecay == 0.0 && !amsgrad && beta1Schedule is null)
+            return new($"Adam(lr={learningRate})", Optim.adam(learningRate, b1Schedule: null));
+        return Adam(Lr(learningRate), beta1, beta2, epsilon, weightDecay, amsgrad, beta1Schedule);
     }
 
     /// <summary>Adam with a scheduled learning rate.</summary>
@@ -123,15 +134,17 @@ public static class Optimizers
     /// <param name="epsilon">Added to the denominator (&gt; 0).</param>
     /// <param name="weightDecay">L2 penalty added to the gradient.</param>
     /// <param name="amsgrad">Use the running maximum of the second moment (AMSGrad).</param>
-    public static Optimizer Adam(Schedule learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.0, bool amsgrad = false)
+    /// <param name="beta1Schedule">A beta1 per step replacing <paramref name="beta1"/>, e.g.
+    /// <see cref="Schedules.OneCycleMomentum"/> (torch's OneCycleLR with cycle_momentum=True).</param>
+    public static Optimizer Adam(Schedule learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.0, bool amsgrad = false, Schedule? beta1Schedule = null)
     {
         ArgumentNullException.ThrowIfNull(learningRate);
         Beta(beta1, nameof(beta1));
         Beta(beta2, nameof(beta2));
         Positive(epsilon, nameof(epsilon));
         NonNegative(weightDecay, nameof(weightDecay));
-        return new($"Adam(lr={learningRate.Name}, betas=({beta1}, {beta2}), eps={epsilon}, weight_decay={weightDecay}{(amsgrad ? ", amsgrad" : "")})",
-            Optim.adam(learningRate.Inner, beta1, beta2, epsilon, weightDecay, amsgrad));
+        return new($"Adam(lr={learningRate.Name}, betas=({beta1Schedule?.Name ?? beta1.ToString()}, {beta2}), eps={epsilon}, weight_decay={weightDecay}{(amsgrad ? ", amsgrad" : "")})",
+            Optim.adam(learningRate.Inner, beta1, beta2, epsilon, weightDecay, amsgrad, Interop.Option(beta1Schedule?.Inner)));
     }
 
     /// <summary>AdamW (torch.optim.AdamW): Adam with decoupled weight decay on every parameter.</summary>
@@ -141,12 +154,14 @@ public static class Optimizers
     /// <param name="epsilon">Added to the denominator (&gt; 0).</param>
     /// <param name="weightDecay">Decoupled decay factor.</param>
     /// <param name="amsgrad">Use the running maximum of the second moment (AMSGrad).</param>
-    public static Optimizer AdamW(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.01, bool amsgrad = false)
+    /// <param name="beta1Schedule">A beta1 per step replacing <paramref name="beta1"/>, e.g.
+    /// <see cref="Schedules.OneCycleMomentum"/> (torch's OneCycleLR with cycle_momentum=True).</param>
+    public static Optimizer AdamW(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.01, bool amsgrad = false, Schedule? beta1Schedule = null)
     {
         LearningRate(learningRate);
-        if (beta1 == 0.9 && beta2 == 0.999 && epsilon == 1e-8 && weightDecay == 0.01 && !amsgrad)
-            return new($"AdamW(lr={learningRate})", Optim.adamw(learningRate, mask: null));
-        return AdamW(Lr(learningRate), beta1, beta2, epsilon, weightDecay, amsgrad);
+        if (beta1 == 0.9 && beta2 == 0.999 && epsilon == 1e-8 && weightDecay == 0.01 && !amsgrad && beta1Schedule is null)
+            return new($"AdamW(lr={learningRate})", Optim.adamw(learningRate, mask: null, b1Schedule: null));
+        return AdamW(Lr(learningRate), beta1, beta2, epsilon, weightDecay, amsgrad, beta1Schedule);
     }
 
     /// <summary>AdamW with a scheduled learning rate (the decay follows the same schedule, as in PyTorch).</summary>
@@ -156,15 +171,17 @@ public static class Optimizers
     /// <param name="epsilon">Added to the denominator (&gt; 0).</param>
     /// <param name="weightDecay">Decoupled decay factor.</param>
     /// <param name="amsgrad">Use the running maximum of the second moment (AMSGrad).</param>
-    public static Optimizer AdamW(Schedule learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.01, bool amsgrad = false)
+    /// <param name="beta1Schedule">A beta1 per step replacing <paramref name="beta1"/>, e.g.
+    /// <see cref="Schedules.OneCycleMomentum"/> (torch's OneCycleLR with cycle_momentum=True).</param>
+    public static Optimizer AdamW(Schedule learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.01, bool amsgrad = false, Schedule? beta1Schedule = null)
     {
         ArgumentNullException.ThrowIfNull(learningRate);
         Beta(beta1, nameof(beta1));
         Beta(beta2, nameof(beta2));
         Positive(epsilon, nameof(epsilon));
         NonNegative(weightDecay, nameof(weightDecay));
-        return new($"AdamW(lr={learningRate.Name}, betas=({beta1}, {beta2}), eps={epsilon}, weight_decay={weightDecay}{(amsgrad ? ", amsgrad" : "")})",
-            Optim.adamw(learningRate.Inner, beta1, beta2, epsilon, weightDecay, amsgrad, mask: null));
+        return new($"AdamW(lr={learningRate.Name}, betas=({beta1Schedule?.Name ?? beta1.ToString()}, {beta2}), eps={epsilon}, weight_decay={weightDecay}{(amsgrad ? ", amsgrad" : "")})",
+            Optim.adamw(learningRate.Inner, beta1, beta2, epsilon, weightDecay, amsgrad, mask: null, b1Schedule: Interop.Option(beta1Schedule?.Inner)));
     }
 
     // ---- RMSprop ----

@@ -26,6 +26,15 @@ public sealed class Schedule
     public override string ToString() => Name;
 }
 
+/// <summary>How a one-cycle phase moves between its values (torch's anneal_strategy).</summary>
+public enum AnnealStrategy
+{
+    /// <summary>Half a cosine (torch's default).</summary>
+    Cos,
+    /// <summary>A straight line.</summary>
+    Linear,
+}
+
 /// <summary>The built-in schedules (PyTorch's and Optax's definitions).</summary>
 public static class Schedules
 {
@@ -95,20 +104,70 @@ public static class Schedules
             NnSchedules.warmupCosine(initValue, peakValue, warmupSteps, decaySteps, endValue));
     }
 
-    /// <summary>PyTorch's OneCycleLR (cosine annealing, two phases).</summary>
-    /// <param name="maxLearningRate">The peak value.</param>
-    /// <param name="totalSteps">Length of the cycle (&gt;= 2).</param>
-    /// <param name="pctStart">Fraction of the cycle spent increasing, in (0, 1).</param>
-    /// <param name="divFactor">The initial value is maxLearningRate / divFactor.</param>
-    /// <param name="finalDivFactor">The final value is the initial one / finalDivFactor.</param>
-    public static Schedule OneCycle(double maxLearningRate, long totalSteps, double pctStart = 0.3, double divFactor = 25.0, double finalDivFactor = 1e4)
+    private static void CheckOneCycle(long totalSteps, double pctStart, bool threePhase)
     {
         if (totalSteps < 2) throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, "totalSteps must be at least 2.");
-        if (!(pctStart > 0.0 && pctStart < 1.0)) throw new ArgumentOutOfRangeException(nameof(pctStart), pctStart, "pctStart must lie in (0, 1).");
+        double limit = threePhase ? 0.5 : 1.0;
+        if (!(pctStart > 0.0 && pctStart < limit))
+            throw new ArgumentOutOfRangeException(nameof(pctStart), pctStart, $"pctStart must lie in (0, {limit}){(threePhase ? " with threePhase" : "")}.");
+    }
+
+    private static Nn.Anneal Nn(AnnealStrategy strategy) => strategy switch
+    {
+        AnnealStrategy.Cos => FunctionalNets.Nn.Anneal.Cos,
+        AnnealStrategy.Linear => FunctionalNets.Nn.Anneal.Linear,
+        _ => throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "annealStrategy must be Cos or Linear."),
+    };
+
+    /// <summary>PyTorch's OneCycleLR learning rate: up from maxLearningRate / divFactor to maxLearningRate, then down
+    /// to the initial value / finalDivFactor (with <paramref name="threePhase"/>: up, back down to the initial value,
+    /// then down to the final one).</summary>
+    /// <param name="maxLearningRate">The peak value.</param>
+    /// <param name="totalSteps">Length of the cycle (&gt;= 2).</param>
+    /// <param name="pctStart">Fraction of the cycle spent increasing, in (0, 1) (in (0, 0.5) with three phases).</param>
+    /// <param name="divFactor">The initial value is maxLearningRate / divFactor.</param>
+    /// <param name="finalDivFactor">The final value is the initial one / finalDivFactor.</param>
+    /// <param name="annealStrategy">Cosine (default) or linear phases.</param>
+    /// <param name="threePhase">torch's three_phase.</param>
+    public static Schedule OneCycle(double maxLearningRate, long totalSteps, double pctStart = 0.3, double divFactor = 25.0, double finalDivFactor = 1e4, AnnealStrategy annealStrategy = AnnealStrategy.Cos, bool threePhase = false)
+    {
+        CheckOneCycle(totalSteps, pctStart, threePhase);
         if (!(divFactor > 0.0)) throw new ArgumentOutOfRangeException(nameof(divFactor), divFactor, "divFactor must be positive.");
         if (!(finalDivFactor > 0.0)) throw new ArgumentOutOfRangeException(nameof(finalDivFactor), finalDivFactor, "finalDivFactor must be positive.");
         return new($"OneCycle({maxLearningRate}, {totalSteps})",
-            NnSchedules.oneCycle(maxLearningRate, totalSteps, pctStart, divFactor, finalDivFactor));
+            NnSchedules.oneCycleWith(Nn(annealStrategy), threePhase, maxLearningRate, totalSteps, pctStart, divFactor, finalDivFactor));
+    }
+
+    /// <summary>The momentum PyTorch's OneCycleLR(cycle_momentum=True) cycles with the learning rate of the same
+    /// phases: from maxMomentum down to baseMomentum while the rate rises, and back. Give it to
+    /// <c>Optimizers.SGD(momentumSchedule: ...)</c> or <c>Optimizers.Adam(beta1Schedule: ...)</c>.</summary>
+    /// <param name="totalSteps">Length of the cycle (&gt;= 2), as for the learning rate.</param>
+    /// <param name="pctStart">Fraction of the cycle spent increasing the rate.</param>
+    /// <param name="baseMomentum">The lowest momentum (torch's default 0.85).</param>
+    /// <param name="maxMomentum">The highest momentum (torch's default 0.95).</param>
+    /// <param name="annealStrategy">Cosine (default) or linear phases.</param>
+    /// <param name="threePhase">torch's three_phase.</param>
+    public static Schedule OneCycleMomentum(long totalSteps, double pctStart = 0.3, double baseMomentum = 0.85, double maxMomentum = 0.95, AnnealStrategy annealStrategy = AnnealStrategy.Cos, bool threePhase = false)
+    {
+        CheckOneCycle(totalSteps, pctStart, threePhase);
+        Finite(baseMomentum, nameof(baseMomentum));
+        Finite(maxMomentum, nameof(maxMomentum));
+        return new($"OneCycleMomentum({baseMomentum}, {maxMomentum}, {totalSteps})",
+            NnSchedules.oneCycleMomentum(Nn(annealStrategy), threePhase, baseMomentum, maxMomentum, totalSteps, pctStart));
+    }
+
+    /// <summary>PyTorch's CosineAnnealingWarmRestarts (SGDR), stepped once per update: a cosine from learningRate
+    /// down towards etaMin over t0 steps, restarting with cycles tMult times longer each time.</summary>
+    /// <param name="learningRate">The value at the start of each cycle.</param>
+    /// <param name="t0">Length of the first cycle (&gt; 0).</param>
+    /// <param name="tMult">Growth factor of the cycle length (&gt;= 1).</param>
+    /// <param name="etaMin">The floor.</param>
+    public static Schedule CosineWarmRestarts(double learningRate, long t0, int tMult = 1, double etaMin = 0.0)
+    {
+        Finite(learningRate, nameof(learningRate));
+        Positive(t0, nameof(t0));
+        if (tMult < 1) throw new ArgumentOutOfRangeException(nameof(tMult), tMult, "tMult must be at least 1.");
+        return new($"CosineWarmRestarts({learningRate}, {t0}, {tMult}, {etaMin})", NnSchedules.cosineWarmRestarts(learningRate, t0, tMult, etaMin));
     }
 
     /// <summary>initValue multiplied by every scale whose boundary step has been reached (Optax's

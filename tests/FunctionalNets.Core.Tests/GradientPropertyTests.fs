@@ -1155,17 +1155,18 @@ let ``Gradient: documented conventions at kinks and ties`` () =
 
     eq "relu'(0) = 0 (as in PyTorch)" [ 0.0; 0.0; 1.0 ] (gradOf Tensor.relu [ 0.0; -1.0; 2.0 ])
     eq "abs'(0) = 0 (as in PyTorch)" [ 0.0; -1.0; 1.0 ] (gradOf Tensor.abs [ 0.0; -1.0; 2.0 ])
-    eq "max: the gradient goes to the first maximum" [ 0.0; 1.0; 0.0 ] (gradOf Tensor.max [ 0.0; 3.0; 3.0 ])
-    eq "min: the gradient goes to the first minimum" [ 1.0; 0.0; 0.0 ] (gradOf Tensor.min [ -1.0; -1.0; 2.0 ])
+    // torch's amax/amin share the gradient among equal extremes (TorchEdgeTests has torch's values).
+    eq "max: equal maxima share the gradient" [ 0.0; 0.5; 0.5 ] (gradOf Tensor.max [ 0.0; 3.0; 3.0 ])
+    eq "min: equal minima share the gradient" [ 0.5; 0.5; 0.0 ] (gradOf Tensor.min [ -1.0; -1.0; 2.0 ])
 
     eq
-        "maximum: ties send the gradient to a"
-        [ 1.0; 1.0 ]
+        "maximum: ties send half the gradient to a (torch)"
+        [ 0.5; 1.0 ]
         (gradOf (fun a -> Tensor.maximum (a, vec [ 1.0; 1.0 ])) [ 1.0; 2.0 ])
 
     eq
-        "minimum: ties send the gradient to a"
-        [ 1.0; 0.0 ]
+        "minimum: ties send half the gradient to a (torch)"
+        [ 0.5; 0.0 ]
         (gradOf (fun a -> Tensor.minimum (a, vec [ 1.0; 1.0 ])) [ 1.0; 2.0 ])
 
     eq
@@ -1211,3 +1212,26 @@ let ``Gradient: d/db pow(a, b) is 0 where a = 0`` () =
         [| 2 |]
         [| 0.0; 0.0 |]
         (gradOf (fun b -> Tensor.pow (zeros, b)) [ 2.0; 3.0 ])
+
+[<Fact>]
+let ``Gradient: maxWithIndices and minWithIndices values along a dim, no ties`` () =
+    forAll (withArgs Distinct 1 3 (fun sh -> Gen.zip (Gens.dimOf sh.Length) Gens.bool)) (fun (x, (d, keep)) ->
+        let t = tensorOfInput x
+
+        checkGrad
+            (sprintf "maxWithIndices(%d, %b)" d keep)
+            (fun t -> fst (Tensor.maxWithIndices (t, d, keep)))
+            t
+            x.Seed
+
+        checkGrad
+            (sprintf "minWithIndices(%d, %b)" d keep)
+            (fun t -> fst (Tensor.minWithIndices (t, d, keep)))
+            t
+            x.Seed)
+
+[<Fact>]
+let ``Gradient: softplus with beta and threshold, away from the threshold`` () =
+    // beta 2, threshold 3: beta x crosses the threshold at x = 1.5, kept out of [1.4, 1.6] by the domain below.
+    unaryProp "softplus(2, 3)" (Uniform(-3.0, 1.4)) (fun x -> Tensor.softplus (x, 2.0, 3.0))
+    unaryProp "softplus(2, 3) above" (Uniform(1.6, 4.0)) (fun x -> Tensor.softplus (x, 2.0, 3.0))

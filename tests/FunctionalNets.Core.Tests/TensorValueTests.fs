@@ -204,8 +204,8 @@ let ``max, min, argmax, argmin with ties pick the first index`` () =
     let yd = arr y
     closeArr 0.0 (reduceRef yd [| 2; 3; 4 |] [| 0; 2 |] Array.max) (arr (Tensor.max (y, [ 0; 2 ])))
     closeArr 0.0 (reduceRef yd [| 2; 3; 4 |] [| 1; 2 |] Array.min) (arr (Tensor.min (y, [ -1; -2 ])))
-    // The gradient of max goes to the first maximum only.
-    close [| 0.0; 1.0; 0.0 |] (Diff.grad (fun v -> Tensor.max v) (Tensor.create ([ 1.0; 3.0; 3.0 ], F64)))
+    // The gradient of max is shared by equal maxima (torch's x.max() of [1, 3, 3]: grad [0, 0.5, 0.5]).
+    close [| 0.0; 0.5; 0.5 |] (Diff.grad (fun v -> Tensor.max v) (Tensor.create ([ 1.0; 3.0; 3.0 ], F64)))
 
 // ---------------------------------------------------------------- softmax family
 

@@ -38,7 +38,27 @@ type internal TensorBridge =
     static member Relu(x: Tensor) = Tensor.relu x
     static member Gelu(x: Tensor) = Tensor.gelu x
     static member Silu(x: Tensor) = Tensor.silu x
-    static member Softplus(x: Tensor) = Tensor.softplus x
+    static member Softplus(x: Tensor, beta: float, threshold: float) = Tensor.softplus (x, beta, threshold)
+
+    static member Max(x: Tensor, dims: int seq option, keepDim: bool option) =
+        Tensor.max (x, ?dims = dims, ?keepDim = keepDim)
+
+    static member Min(x: Tensor, dims: int seq option, keepDim: bool option) =
+        Tensor.min (x, ?dims = dims, ?keepDim = keepDim)
+
+    static member MaxWithIndices(x: Tensor, dim: int, keepDim: bool) = Tensor.maxWithIndices (x, dim, keepDim)
+    static member Maximum(a: Tensor, b: Tensor) = Tensor.maximum (a, b)
+    static member Minimum(a: Tensor, b: Tensor) = Tensor.minimum (a, b)
+
+    static member Std(x: Tensor, dims: int seq option, keepDim: bool option, unbiased: bool option) =
+        Tensor.std (x, ?dims = dims, ?keepDim = keepDim, ?unbiased = unbiased)
+
+    static member Var(x: Tensor, dims: int seq option, keepDim: bool option, unbiased: bool option) =
+        Tensor.var (x, ?dims = dims, ?keepDim = keepDim, ?unbiased = unbiased)
+
+    static member LogSumExp(x: Tensor, dim: int, keepDim: bool) = Tensor.logsumexp (x, dim, keepDim)
+    static member Pow(x: Tensor, exponent: Tensor) = Tensor.pow (x, exponent)
+    static member Grad(f: Func<Tensor, Tensor>, x: Tensor) = Diff.grad (fun t -> f.Invoke t) x
     static member Sigmoid(x: Tensor) = Tensor.sigmoid x
     static member Tanh(x: Tensor) = Tensor.tanh x
     static member Exp(x: Tensor) = Tensor.exp x

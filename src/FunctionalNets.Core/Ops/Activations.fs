@@ -81,9 +81,22 @@ module ActivationOps =
 
             TensorCore.add (TensorCore.mul st x) (TensorCore.mul (TensorCore.sub (s x 1.0) st) neg)
 
-        /// log(1 + e^x), computed without overflow (derivative sigmoid(x)).
+        /// log(1 + e^x), computed without overflow (derivative sigmoid(x)), with no threshold: the smooth
+        /// function everywhere (what BCE with logits needs). torch's F.softplus defaults are
+        /// <c>softplus(x, 1.0, 20.0)</c>.
         static member softplus(x: Tensor) =
             TensorCore.unary "softplus" UnaryKind.Softplus (fun x _ -> Tensor.sigmoid x) x
+
+        /// torch's F.softplus(x, beta, threshold): log(1 + e^(beta x)) / beta, and x itself where
+        /// beta x > threshold, so the value is x and the derivative exactly 1 there (torch's reversion to the
+        /// identity for numerical stability).
+        static member softplus(x: Tensor, beta: float, threshold: float) =
+            if not (beta > 0.0) || Double.IsInfinity beta then
+                invalidArg "beta" (sprintf "softplus: beta must be a positive finite number, got %g." beta)
+
+            let bx = TensorCore.mul x (s x beta)
+            let smooth = TensorCore.div (Tensor.softplus bx) (s x beta)
+            Tensor.where (Tensor.gt (bx.NoDiff, threshold), x, smooth)
 
         /// x * sigmoid(x) (also called swish).
         static member silu(x: Tensor) = TensorCore.mul x (Tensor.sigmoid x)

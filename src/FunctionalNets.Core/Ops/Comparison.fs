@@ -19,6 +19,32 @@ module ComparisonOps =
 
     let private sc (like: Tensor) (v: float) = TensorCore.scalarLike like v
 
+    // The selection of a (where a wins, by kind) or b, whose derivative at equal operands is half to each, as
+    // torch's maximum/minimum: a where() would send all of it to one side. The weights are constants: the
+    // comparison is the same at every derivative level.
+    let private tieSplit (name: string) (wins: CompareKind) (a: Tensor) (b: Tensor) =
+        let a0, b0 = a.NoDiff, b.NoDiff
+        let aWins = cmp name wins a0 b0
+        let tie = cmp name CompareKind.Eq a0 b0
+        let outShape = aWins.Shape
+        let asFloat (m: Tensor) = TConst(m.Raw.Cast a.DType)
+
+        let weightA =
+            TensorCore.add (asFloat aWins) (TensorCore.mul (asFloat tie) (sc a 0.5))
+
+        let weightB = TensorCore.sub (sc a 1.0) weightA
+        let weight i = if i = 0 then weightA else weightB
+        let pickA = aWins.Raw.Logical(LogicalKind.Or, tie.Raw)
+
+        TensorCore.apply
+            {
+                Name = name
+                Raw = fun r -> r[0].Where(pickA, r[1])
+                Jvp = fun _ _ i t -> TensorCore.mul (TensorCore.expand outShape t) (weight i)
+                Vjp = fun xs _ i g -> TensorCore.sumToShape xs[i].Shape (TensorCore.mul g (weight i))
+            }
+            [| a; b |]
+
     type Tensor with
         /// a = b elementwise.
         static member eq(a: Tensor, b: Tensor) = cmp "eq" CompareKind.Eq a b
@@ -92,13 +118,11 @@ module ComparisonOps =
                 }
                 [| a; b |]
 
-        /// Elementwise maximum with broadcasting (ties send the gradient to a).
-        static member maximum(a: Tensor, b: Tensor) =
-            Tensor.where (Tensor.ge (a.NoDiff, b.NoDiff), a, b)
+        /// Elementwise maximum with broadcasting; at ties each operand gets half the gradient (torch.maximum).
+        static member maximum(a: Tensor, b: Tensor) = tieSplit "maximum" CompareKind.Gt a b
 
-        /// Elementwise minimum with broadcasting (ties send the gradient to a).
-        static member minimum(a: Tensor, b: Tensor) =
-            Tensor.where (Tensor.le (a.NoDiff, b.NoDiff), a, b)
+        /// Elementwise minimum with broadcasting; at ties each operand gets half the gradient (torch.minimum).
+        static member minimum(a: Tensor, b: Tensor) = tieSplit "minimum" CompareKind.Lt a b
 
         /// x limited to [min, max] (either bound optional); the derivative is 1 inside and 0 outside.
         static member clamp(x: Tensor, ?min: float, ?max: float) =

@@ -12,39 +12,89 @@ module ReductionOps =
         dims |> Array.fold (fun acc d -> acc * x.Shape.Dims[d]) 1
 
     /// Moves the reduced dims last and merges them, so one MaxAlong/MinAlong over the last dim does the work.
-    let private extreme (op: string) (isMax: bool) (x: Tensor) (dims: int[]) (keepDim: bool) =
-        if x.Numel = 0 then
-            invalidArg "x" (sprintf "%s: cannot reduce an empty tensor %O." op x.Shape)
-
+    let private extremeRaw (isMax: bool) (r: RawTensor) (dims: int[]) (outShape: Shape) =
         let keptDims =
             [|
-                for d in 0 .. x.Rank - 1 do
+                for d in 0 .. r.Shape.Rank - 1 do
                     if not (Array.contains d dims) then
                         d
             |]
 
-        let perm = Array.append keptDims dims
-        let moved = Tensor.permute (x, perm)
-        let keptSizes = keptDims |> Array.map (fun d -> x.Shape.Dims[d])
-        let merged = TensorCore.reshape (Array.append keptSizes [| countOf x dims |]) moved
-        let r = merged.Raw
+        let keptSizes = keptDims |> Array.map (fun d -> r.Shape.Dims[d])
+        let reduced = dims |> Array.fold (fun acc d -> acc * r.Shape.Dims[d]) 1
 
-        let _, idx =
+        let merged =
+            r.Permute(Array.append keptDims dims).Reshape(Shape.Create(Array.append keptSizes [| reduced |]))
+
+        let values, _ =
             if isMax then
-                r.MaxAlong(merged.Rank - 1, true)
+                merged.MaxAlong(keptSizes.Length, false)
             else
-                r.MinAlong(merged.Rank - 1, true)
+                merged.MinAlong(keptSizes.Length, false)
 
-        let values = Tensor.gather (merged, merged.Rank - 1, TConst idx)
+        values.Reshape outShape
+
+    /// The extreme over dims. Its derivative is shared evenly among the elements equal to the extreme, as
+    /// torch's amax/amin and max()/min() without a dim do (a gather at the first one would favour one of them).
+    let private extreme (op: string) (isMax: bool) (x: Tensor) (dims: int[]) (keepDim: bool) =
+        if x.Numel = 0 then
+            invalidArg "x" (sprintf "%s: cannot reduce an empty tensor %O." op x.Shape)
+
+        let inShape = x.Shape
+
+        let kept =
+            inShape.Dims |> Array.mapi (fun i n -> if Array.contains i dims then 1 else n)
 
         let outShape =
             if keepDim then
-                x.Shape.ToArray()
-                |> Array.mapi (fun i n -> if Array.contains i dims then 1 else n)
+                Shape.Create kept
             else
-                keptSizes
+                Shape.Create(
+                    inShape.Dims
+                    |> Array.indexed
+                    |> Array.filter (fun (i, _) -> not (Array.contains i dims))
+                    |> Array.map snd
+                )
 
-        TensorCore.reshape outShape values
+        // Constants: which elements tie for the extreme, each weighted 1 / (number of ties in its slice).
+        let weights (x0: Tensor) (y: Tensor) =
+            let hit =
+                TConst(x0.Raw.Compare(CompareKind.Eq, y.Raw.Reshape(Shape.Create kept)).Cast x0.DType)
+
+            TensorCore.div hit (TensorCore.sumDims dims true hit)
+
+        TensorCore.apply
+            {
+                Name = op
+                Raw = fun r -> extremeRaw isMax r[0] dims outShape
+                Jvp = fun xs y _ t -> TensorCore.sumDims dims keepDim (TensorCore.mul t (weights xs[0] y))
+                Vjp =
+                    fun xs y _ g ->
+                        TensorCore.mul (TensorCore.expand inShape (TensorCore.reshape kept g)) (weights xs[0] y)
+            }
+            [| x |]
+
+    /// (values, Int64 indices) of the first extreme along dim; the derivative goes to that index, as torch's
+    /// max(dim)/min(dim).
+    let private extremeWithIndices (op: string) (isMax: bool) (x: Tensor) (dim: int) (keepDim: bool) =
+        if x.Numel = 0 then
+            invalidArg "x" (sprintf "%s: cannot reduce an empty tensor %O." op x.Shape)
+
+        let dim = Shape.normDim op x.Rank dim
+
+        let _, idx =
+            if isMax then
+                x.Raw.MaxAlong(dim, true)
+            else
+                x.Raw.MinAlong(dim, true)
+
+        let values = Tensor.gather (x, dim, TConst idx)
+
+        if keepDim then
+            values, TConst idx
+        else
+            let dims = Shape.removeDim dim x.Shape
+            TensorCore.reshape dims.Dims values, TConst(idx.Reshape dims)
 
     type Tensor with
         /// Sum over dims (all when none are given).
@@ -74,7 +124,8 @@ module ReductionOps =
         static member mean(x: Tensor, dim: int, ?keepDim: bool) =
             Tensor.mean (x, [ dim ], ?keepDim = keepDim)
 
-        /// Maximum over dims (all when none are given); the gradient goes to the first maximum.
+        /// Maximum over dims (all when none are given), torch's amax: the gradient is shared evenly among equal
+        /// maxima. <c>maxWithIndices</c> is torch's max(dim), whose gradient goes to the returned index.
         static member max(x: Tensor, ?dims: int seq, ?keepDim: bool) =
             extreme "max" true x (dimsOrAll "max" x dims) (defaultArg keepDim false)
 
@@ -82,13 +133,24 @@ module ReductionOps =
         static member max(x: Tensor, dim: int, ?keepDim: bool) =
             Tensor.max (x, [ dim ], ?keepDim = keepDim)
 
-        /// Minimum over dims (all when none are given); the gradient goes to the first minimum.
+        /// Minimum over dims (all when none are given), torch's amin: the gradient is shared evenly among equal
+        /// minima. <c>minWithIndices</c> is torch's min(dim), whose gradient goes to the returned index.
         static member min(x: Tensor, ?dims: int seq, ?keepDim: bool) =
             extreme "min" false x (dimsOrAll "min" x dims) (defaultArg keepDim false)
 
         /// Minimum over one dim.
         static member min(x: Tensor, dim: int, ?keepDim: bool) =
             Tensor.min (x, [ dim ], ?keepDim = keepDim)
+
+        /// torch's max(dim): the maximum along dim and the Int64 index of the first maximum, where all the
+        /// gradient goes.
+        static member maxWithIndices(x: Tensor, dim: int, ?keepDim: bool) =
+            extremeWithIndices "maxWithIndices" true x dim (defaultArg keepDim false)
+
+        /// torch's min(dim): the minimum along dim and the Int64 index of the first minimum, where all the
+        /// gradient goes.
+        static member minWithIndices(x: Tensor, dim: int, ?keepDim: bool) =
+            extremeWithIndices "minWithIndices" false x dim (defaultArg keepDim false)
 
         /// Int64 position of the first maximum along dim (of the flattened tensor when no dim is given).
         static member argmax(x: Tensor, ?dim: int, ?keepDim: bool) =
@@ -122,9 +184,17 @@ module ReductionOps =
         static member var(x: Tensor, dim: int, ?keepDim: bool, ?unbiased: bool) =
             Tensor.var (x, [ dim ], ?keepDim = keepDim, ?unbiased = unbiased)
 
-        /// Standard deviation over dims (all when none are given); unbiased unless told otherwise.
+        /// Standard deviation over dims (all when none are given); unbiased unless told otherwise. A constant slice
+        /// has derivative 0 (torch's), not the 0 * inf of sqrt's derivative at 0.
         static member std(x: Tensor, ?dims: int seq, ?keepDim: bool, ?unbiased: bool) =
-            Tensor.sqrt (Tensor.var (x, ?dims = dims, ?keepDim = keepDim, ?unbiased = unbiased))
+            let v = Tensor.var (x, ?dims = dims, ?keepDim = keepDim, ?unbiased = unbiased)
+            let positive = Tensor.gt (v.NoDiff, 0.0)
+            // sqrt only sees positive variances (1 elsewhere), and the zero branch is a constant.
+            Tensor.where (
+                positive,
+                Tensor.sqrt (Tensor.where (positive, v, Tensor.onesLike v)),
+                Tensor.zerosLike v.NoDiff
+            )
 
         /// Standard deviation over one dim.
         static member std(x: Tensor, dim: int, ?keepDim: bool, ?unbiased: bool) =

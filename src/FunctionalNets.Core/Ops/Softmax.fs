@@ -9,7 +9,10 @@ module SoftmaxOps =
             let ds = Shape.normDims "logsumexp" x.Rank dims
             let keepDim = defaultArg keepDim false
             // The max is a constant shift: it cancels in the derivative, so no gradient flows through it.
-            let m = (Tensor.max (x.NoDiff, ds, true))
+            let m = Tensor.max (x.NoDiff, ds, true)
+            // An infinite maximum (a slice of -inf, or a +inf) is replaced by 0 as torch does, so a slice of
+            // -inf gives log 0 = -inf instead of -inf - -inf = NaN.
+            let m = Tensor.where (Tensor.eq (Tensor.abs m, infinity), Tensor.zerosLike m, m)
 
             let lse =
                 TensorCore.add (Tensor.log (Tensor.sum (TensorCore.exp (TensorCore.sub x m), ds, true))) m

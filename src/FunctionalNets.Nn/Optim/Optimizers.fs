@@ -85,34 +85,43 @@ type Optim =
         else
             []
 
-    static member private Sgd(lr: LearningRate, momentum: float, nesterov: bool, weightDecay: float) =
-        if nesterov && momentum <= 0.0 then
-            invalidArg "nesterov" "Optim.sgd: Nesterov momentum needs momentum > 0 (as in PyTorch)."
+    static member private Sgd
+        (lr: LearningRate, momentum: float, nesterov: bool, weightDecay: float, dampening: float, momentumSchedule)
+        =
+        if
+            nesterov
+            && (momentum <= 0.0 && Option.isNone momentumSchedule || dampening <> 0.0)
+        then
+            invalidArg "nesterov" "Optim.sgd: Nesterov momentum needs momentum > 0 and dampening 0 (as in PyTorch)."
 
+        if not (dampening >= 0.0 && dampening <= 1.0) then
+            invalidArg "dampening" (sprintf "Optim.sgd: dampening must lie in [0, 1], got %g." dampening)
+
+        let momentumTx =
+            match momentumSchedule with
+            | Some(schedule: Schedule) -> [ GradTransform.traceWith schedule dampening nesterov ]
+            | None when momentum <> 0.0 -> [ GradTransform.traceWith (fun _ -> momentum) dampening nesterov ]
+            | None -> []
+
+        GradTransform.chain (Optim.CoupledDecay weightDecay @ momentumTx @ [ lr.Transform ])
+
+    // Adam's or AMSGrad's scaling, beta1 constant or scheduled.
+    static member private AdamScaling(b1: float, b1Schedule: Schedule option, b2, eps, amsgrad) =
+        let b1 = defaultArg b1Schedule (fun _ -> b1)
+
+        if amsgrad then
+            GradTransform.scaleByAmsgradWith b1 b2 eps
+        else
+            GradTransform.scaleByAdamWith b1 b2 eps
+
+    static member private Adam(lr: LearningRate, b1, b2, eps, weightDecay, amsgrad, b1Schedule) =
         GradTransform.chain (
             Optim.CoupledDecay weightDecay
-            @ (if momentum <> 0.0 then
-                   [ GradTransform.trace momentum nesterov ]
-               else
-                   [])
-            @ [ lr.Transform ]
+            @ [ Optim.AdamScaling(b1, b1Schedule, b2, eps, amsgrad); lr.Transform ]
         )
 
-    static member private Adam(lr: LearningRate, b1, b2, eps, weightDecay, amsgrad) =
-        let scaling =
-            if amsgrad then
-                GradTransform.scaleByAmsgrad b1 b2 eps
-            else
-                GradTransform.scaleByAdam b1 b2 eps
-
-        GradTransform.chain (Optim.CoupledDecay weightDecay @ [ scaling; lr.Transform ])
-
-    static member private AdamW(lr: LearningRate, b1, b2, eps, weightDecay, mask: DecayMask, amsgrad) =
-        let scaling =
-            if amsgrad then
-                GradTransform.scaleByAmsgrad b1 b2 eps
-            else
-                GradTransform.scaleByAdam b1 b2 eps
+    static member private AdamW(lr: LearningRate, b1, b2, eps, weightDecay, mask: DecayMask, amsgrad, b1Schedule) =
+        let scaling = Optim.AdamScaling(b1, b1Schedule, b2, eps, amsgrad)
         // -lr * (adam + wd * p) is PyTorch's p - lr*wd*p - lr*adam: both terms use the same p and lr_t.
         GradTransform.chain (
             [ scaling ]
@@ -142,16 +151,19 @@ type Optim =
             @ [ GradTransform.scaleByAdagrad initialAccumulator eps; lr.Transform ]
         )
 
-    /// Stochastic gradient descent (PyTorch's SGD): coupled L2 weightDecay, then momentum (Nesterov's when
-    /// nesterov), then -learningRate.
+    /// Stochastic gradient descent (PyTorch's SGD): coupled L2 weightDecay, then momentum with dampening
+    /// (Nesterov's when nesterov), then -learningRate. momentumSchedule, when given, replaces momentum by a value
+    /// per step (<c>Schedules.oneCycleMomentum</c> is torch's OneCycleLR(cycle_momentum=True)).
     static member sgd
         (
             learningRate: float,
             [<Optional; DefaultParameterValue(0.0)>] momentum: float,
             [<Optional; DefaultParameterValue(false)>] nesterov: bool,
-            [<Optional; DefaultParameterValue(0.0)>] weightDecay: float
+            [<Optional; DefaultParameterValue(0.0)>] weightDecay: float,
+            [<Optional; DefaultParameterValue(0.0)>] dampening: float,
+            ?momentumSchedule: Schedule
         ) : GradTx =
-        Optim.Sgd(LearningRate.Constant learningRate, momentum, nesterov, weightDecay)
+        Optim.Sgd(LearningRate.Constant learningRate, momentum, nesterov, weightDecay, dampening, momentumSchedule)
 
     /// sgd with a learning-rate schedule.
     static member sgd
@@ -159,12 +171,15 @@ type Optim =
             learningRate: Schedule,
             [<Optional; DefaultParameterValue(0.0)>] momentum: float,
             [<Optional; DefaultParameterValue(false)>] nesterov: bool,
-            [<Optional; DefaultParameterValue(0.0)>] weightDecay: float
+            [<Optional; DefaultParameterValue(0.0)>] weightDecay: float,
+            [<Optional; DefaultParameterValue(0.0)>] dampening: float,
+            ?momentumSchedule: Schedule
         ) : GradTx =
-        Optim.Sgd(LearningRate.Scheduled learningRate, momentum, nesterov, weightDecay)
+        Optim.Sgd(LearningRate.Scheduled learningRate, momentum, nesterov, weightDecay, dampening, momentumSchedule)
 
     /// Adam (PyTorch's, eps outside the square root) with coupled L2 weightDecay; amsgrad keeps the running
-    /// maximum of the second moment.
+    /// maximum of the second moment. b1Schedule, when given, replaces b1 by a value per step
+    /// (<c>Schedules.oneCycleMomentum</c> is torch's OneCycleLR(cycle_momentum=True)).
     static member adam
         (
             learningRate: float,
@@ -172,9 +187,10 @@ type Optim =
             [<Optional; DefaultParameterValue(0.999)>] b2: float,
             [<Optional; DefaultParameterValue(1e-8)>] eps: float,
             [<Optional; DefaultParameterValue(0.0)>] weightDecay: float,
-            [<Optional; DefaultParameterValue(false)>] amsgrad: bool
+            [<Optional; DefaultParameterValue(false)>] amsgrad: bool,
+            ?b1Schedule: Schedule
         ) : GradTx =
-        Optim.Adam(LearningRate.Constant learningRate, b1, b2, eps, weightDecay, amsgrad)
+        Optim.Adam(LearningRate.Constant learningRate, b1, b2, eps, weightDecay, amsgrad, b1Schedule)
 
     /// adam with a learning-rate schedule.
     static member adam
@@ -184,12 +200,13 @@ type Optim =
             [<Optional; DefaultParameterValue(0.999)>] b2: float,
             [<Optional; DefaultParameterValue(1e-8)>] eps: float,
             [<Optional; DefaultParameterValue(0.0)>] weightDecay: float,
-            [<Optional; DefaultParameterValue(false)>] amsgrad: bool
+            [<Optional; DefaultParameterValue(false)>] amsgrad: bool,
+            ?b1Schedule: Schedule
         ) : GradTx =
-        Optim.Adam(LearningRate.Scheduled learningRate, b1, b2, eps, weightDecay, amsgrad)
+        Optim.Adam(LearningRate.Scheduled learningRate, b1, b2, eps, weightDecay, amsgrad, b1Schedule)
 
     /// AdamW (decoupled weight decay, PyTorch's default 0.01), decaying the parameters mask selects (all by
-    /// default).
+    /// default); b1Schedule as in adam.
     static member adamw
         (
             learningRate: float,
@@ -198,7 +215,8 @@ type Optim =
             [<Optional; DefaultParameterValue(1e-8)>] eps: float,
             [<Optional; DefaultParameterValue(0.01)>] weightDecay: float,
             [<Optional; DefaultParameterValue(false)>] amsgrad: bool,
-            ?mask: DecayMask
+            ?mask: DecayMask,
+            ?b1Schedule: Schedule
         ) : GradTx =
         Optim.AdamW(
             LearningRate.Constant learningRate,
@@ -207,7 +225,8 @@ type Optim =
             eps,
             weightDecay,
             defaultArg mask DecayMask.All,
-            amsgrad
+            amsgrad,
+            b1Schedule
         )
 
     /// adamw with a learning-rate schedule.
@@ -219,7 +238,8 @@ type Optim =
             [<Optional; DefaultParameterValue(1e-8)>] eps: float,
             [<Optional; DefaultParameterValue(0.01)>] weightDecay: float,
             [<Optional; DefaultParameterValue(false)>] amsgrad: bool,
-            ?mask: DecayMask
+            ?mask: DecayMask,
+            ?b1Schedule: Schedule
         ) : GradTx =
         Optim.AdamW(
             LearningRate.Scheduled learningRate,
@@ -228,7 +248,8 @@ type Optim =
             eps,
             weightDecay,
             defaultArg mask DecayMask.All,
-            amsgrad
+            amsgrad,
+            b1Schedule
         )
 
     /// RMSprop in PyTorch's convention (alpha the smoothing constant, eps outside the square root), with

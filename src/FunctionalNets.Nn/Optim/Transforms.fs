@@ -83,7 +83,9 @@ module GradTransform =
     /// also PyTorch's Adam): <c>m = b1 m + (1 - b1) g</c>, <c>v = b2 v + (1 - b2) g^2</c>, update
     /// <c>(m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)</c> with t the 1-based step.
     /// State: <c>{ count; mu; nu }</c>, mu and nu shaped like the parameters.
-    let scaleByAdam (b1: float) (b2: float) (eps: float) : GradTx =
+    let scaleByAdamWith (b1: Schedule) (b2: float) (eps: float) : GradTx =
+        let b1Of = b1
+
         {
             Init =
                 fun parameters ->
@@ -97,6 +99,9 @@ module GradTransform =
             Update =
                 fun step grads state _ ->
                     let s = AdamState.OfTree("scaleByAdam", state)
+                    // torch reads beta1 from the param group at each step (a scheduler may cycle it) and corrects
+                    // the bias with the current value.
+                    let b1 = b1Of step
                     let count = nextCount s.Count step
                     let t = float (step + 1L)
                     // The corrections are host floats: the step comes from the host and they are scalars.
@@ -131,10 +136,15 @@ module GradTransform =
                         updates, { Count = count; Mu = mu; Nu = nu }.ToTree()
         }
 
+    /// Adam's scaling with a constant beta1; see scaleByAdamWith.
+    let scaleByAdam (b1: float) (b2: float) (eps: float) : GradTx = scaleByAdamWith (fun _ -> b1) b2 eps
+
     /// AMSGrad (PyTorch's Adam with amsgrad = true): Adam's moments, plus the running maximum of the second
     /// moment, <c>nuMax = max(nuMax, nu)</c>, used in the denominator:
     /// <c>(m / (1 - b1^t)) / (sqrt(nuMax / (1 - b2^t)) + eps)</c>. State: <c>{ count; mu; nu; nuMax }</c>.
-    let scaleByAmsgrad (b1: float) (b2: float) (eps: float) : GradTx =
+    let scaleByAmsgradWith (b1: Schedule) (b2: float) (eps: float) : GradTx =
+        let b1Of = b1
+
         {
             Init =
                 fun parameters ->
@@ -149,6 +159,7 @@ module GradTransform =
             Update =
                 fun step grads state _ ->
                     let s = AmsgradState.OfTree("scaleByAmsgrad", state)
+                    let b1 = b1Of step
                     let t = float (step + 1L)
                     let bc1 = 1.0 - System.Math.Pow(b1, t)
                     let bc2 = 1.0 - System.Math.Pow(b2, t)
@@ -171,6 +182,9 @@ module GradTransform =
                     }
                         .ToTree()
         }
+
+    /// AMSGrad's scaling with a constant beta1; see scaleByAmsgradWith.
+    let scaleByAmsgrad (b1: float) (b2: float) (eps: float) : GradTx = scaleByAmsgradWith (fun _ -> b1) b2 eps
 
     /// RMSprop scaling in PyTorch's convention (eps outside the square root, unlike Optax's
     /// <c>scale_by_rms</c>): <c>v = decay v + (1 - decay) g^2</c>, update <c>g / (sqrt(v) + eps)</c>; when
@@ -225,10 +239,10 @@ module GradTransform =
                     PTree.map2 (fun g s -> g / (Tensor.sqrt s + eps)) grads sum, { Sum = sum }.ToTree()
         }
 
-    /// Momentum (Optax <c>trace</c>, PyTorch SGD's momentum buffer with dampening 0):
-    /// <c>buf = decay buf + g</c>; the update is buf, or <c>g + decay buf</c> when nesterov.
-    /// The buffer starts at 0, which gives PyTorch's first step (buf = g) exactly. State: <c>{ trace }</c>.
-    let trace (decay: float) (nesterov: bool) : GradTx =
+    /// PyTorch SGD's momentum buffer with a momentum evaluated at each step (a schedule, e.g. one-cycle's) and
+    /// dampening: <c>buf = g</c> on the first update, then <c>buf = momentum buf + (1 - dampening) g</c>; the update
+    /// is buf, or <c>g + momentum buf</c> when nesterov. State: <c>{ trace }</c>.
+    let traceWith (momentum: Schedule) (dampening: float) (nesterov: bool) : GradTx =
         {
             Init =
                 fun parameters ->
@@ -237,9 +251,16 @@ module GradTransform =
                     }
                         .ToTree()
             Update =
-                fun _ grads state _ ->
+                fun step grads state _ ->
+                    let decay = momentum step
+                    let previous = (TraceState.OfTree("trace", state)).Trace
+
+                    // torch starts the buffer at the gradient itself, undampened.
                     let buf =
-                        PTree.map2 (fun b g -> decay * b + g) (TraceState.OfTree("trace", state)).Trace grads
+                        if step = 0L || dampening = 0.0 then
+                            PTree.map2 (fun b g -> decay * b + g) previous grads
+                        else
+                            PTree.map2 (fun b g -> decay * b + (1.0 - dampening) * g) previous grads
 
                     let updates =
                         if nesterov then
@@ -249,6 +270,11 @@ module GradTransform =
 
                     updates, { Trace = buf }.ToTree()
         }
+
+    /// Momentum (Optax <c>trace</c>, PyTorch SGD's momentum buffer with dampening 0):
+    /// <c>buf = decay buf + g</c>; the update is buf, or <c>g + decay buf</c> when nesterov.
+    /// The buffer starts at 0, which gives PyTorch's first step (buf = g) exactly. State: <c>{ trace }</c>.
+    let trace (decay: float) (nesterov: bool) : GradTx = traceWith (fun _ -> decay) 0.0 nesterov
 
     /// Adds <c>weightDecay * param</c> to the gradient of every parameter the mask selects (Optax
     /// <c>add_decayed_weights</c>). Before the scaling it is PyTorch's coupled L2 <c>weight_decay</c>;

@@ -61,7 +61,7 @@ module Metrics =
         labels, c
 
     /// Counts [C*C] of (target, predicted) pairs, row = target, column = predicted.
-    let private confusionCounts (op: string) (predictions: Tensor) (targets: Tensor) =
+    let internal confusionCounts (op: string) (predictions: Tensor) (targets: Tensor) =
         let labels, c = classIndices op predictions targets
         let predicted = Tensor.toArray (Tensor.argmax (predictions, 1)) :?> int64[]
         let counts = Array.zeroCreate<float>(c * c)
@@ -190,7 +190,7 @@ module Metrics =
             OnDevice = None
         }
 
-    let private perClass (counts: float[]) =
+    let internal perClass (counts: float[]) =
         let c = int (sqrt (float counts.Length))
 
         [|
@@ -241,6 +241,97 @@ module Metrics =
     let macroRecall: Metric = macro "recall" (fun (_, r, _) -> r)
     /// Unweighted mean over classes of the F1 score.
     let macroF1: Metric = macro "f1" (fun (_, _, f) -> f)
+
+    // ---- regression ----
+
+    // Predictions and targets as columns: [N] or [N; K] (K outputs), targets of the same element count per row.
+    let private regressionColumns (op: string) (predictions: Tensor) (targets: Tensor) =
+        if not predictions.DType.IsFloatingPoint then
+            invalidArg
+                "predictions"
+                (sprintf "%s: predictions must be floating-point, got %O %O." op predictions.DType predictions.Shape)
+
+        let n = if predictions.Rank = 0 then 1 else predictions.Shape[0]
+
+        if predictions.Numel <> targets.Numel || targets.Rank = 0 || targets.Shape[0] <> n then
+            invalidArg
+                "targets"
+                (sprintf
+                    "%s: predictions %O and targets %O must hold the same values per example ([N] or [N; K])."
+                    op
+                    predictions.Shape
+                    targets.Shape)
+
+        let k = if n = 0 then 1 else predictions.Numel / n
+        Tensor.toFloatArray predictions, Tensor.toFloatArray targets, n, k
+
+    /// Mean absolute error over every element ("mae").
+    let mae: Metric =
+        {
+            Name = "mae"
+            Update =
+                fun p t ->
+                    let p, t, _, _ = regressionColumns "Metrics.mae" p t
+                    [| Array.fold2 (fun acc a b -> acc + abs (a - b)) 0.0 p t; float p.Length |]
+            Compute = fun s -> if s[1] = 0.0 then 0.0 else s[0] / s[1]
+            OnDevice = None
+        }
+
+    /// Root mean squared error over every element ("rmse"): the square root of the epoch's mean squared error.
+    let rmse: Metric =
+        {
+            Name = "rmse"
+            Update =
+                fun p t ->
+                    let p, t, _, _ = regressionColumns "Metrics.rmse" p t
+
+                    [|
+                        Array.fold2 (fun acc a b -> acc + (a - b) * (a - b)) 0.0 p t
+                        float p.Length
+                    |]
+            Compute = fun s -> if s[1] = 0.0 then 0.0 else sqrt (s[0] / s[1])
+            OnDevice = None
+        }
+
+    /// The coefficient of determination R² = 1 - SS_res / SS_tot ("r2"), per output column and averaged over
+    /// the columns (scikit-learn's r2_score, multioutput='uniform_average'). A constant target column scores 1
+    /// when predicted exactly and 0 otherwise (scikit-learn's force_finite). The counts are, per column, the sums
+    /// of y, y² and (y - p)², and the row count last, so batches add up exactly.
+    let r2: Metric =
+        {
+            Name = "r2"
+            Update =
+                fun p t ->
+                    let p, t, n, k = regressionColumns "Metrics.r2" p t
+                    let sums = Array.zeroCreate (3 * k + 1)
+
+                    for i in 0 .. n - 1 do
+                        for j in 0 .. k - 1 do
+                            let y, d = t[i * k + j], t[i * k + j] - p[i * k + j]
+                            sums[3 * j] <- sums[3 * j] + y
+                            sums[3 * j + 1] <- sums[3 * j + 1] + y * y
+                            sums[3 * j + 2] <- sums[3 * j + 2] + d * d
+
+                    sums[3 * k] <- float n
+                    sums
+            Compute =
+                fun s ->
+                    let k = (s.Length - 1) / 3
+                    let n = s[s.Length - 1]
+
+                    if n = 0.0 then
+                        0.0
+                    else
+                        Array.init k (fun j ->
+                            let total = max 0.0 (s[3 * j + 1] - s[3 * j] * s[3 * j] / n)
+                            let residual = s[3 * j + 2]
+
+                            if total > 0.0 then 1.0 - residual / total
+                            elif residual = 0.0 then 1.0
+                            else 0.0)
+                        |> Array.average
+            OnDevice = None
+        }
 
     /// The confusion matrix: entry [target, predicted] counts the rows with that pair.
     let confusionMatrix (predictions: Tensor) (targets: Tensor) : int[,] =

@@ -1,0 +1,166 @@
+using FunctionalNets;
+using Xunit;
+
+namespace FunctionalNets.Tests;
+
+/// <summary>torch's loss options and edge semantics from C#. Expected values are what torch 1.13 gives in
+/// float64 for the same inputs; each test names the torch expression (F = torch.nn.functional).</summary>
+public class TorchOptionTests
+{
+    private static Tensor M(double[,] rows)
+    {
+        int n = rows.GetLength(0), m = rows.GetLength(1);
+        var flat = new double[n * m];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < m; j++)
+                flat[i * m + j] = rows[i, j];
+        return Ops.FromArray(flat, n, m);
+    }
+
+    private static Tensor V(params double[] xs) => Ops.FromArray(xs, xs.Length);
+
+    private static void Same(double[] expected, double[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(expected[i] == actual[i] || Math.Abs(expected[i] - actual[i]) <= 1e-10 * (1 + Math.Abs(expected[i])),
+                $"element {i}: expected {expected[i]:R}, got {actual[i]:R}");
+    }
+
+    // x = [[0.5,-1.0,2.0,0.1],[1.5,0.3,-0.7,0.0],[-0.2,0.8,0.4,-1.1]], w = [0.5,2.0,1.0,3.0]
+    private static readonly Tensor X = M(new[,] { { 0.5, -1.0, 2.0, 0.1 }, { 1.5, 0.3, -0.7, 0.0 }, { -0.2, 0.8, 0.4, -1.1 } });
+    private static readonly double[] W = { 0.5, 2.0, 1.0, 3.0 };
+
+    [Fact]
+    public void CrossEntropy_and_NLL_with_weights_ignoreIndex_and_reduction_match_torch()
+    {
+        var y = Ops.FromArray(new long[] { 2, -100, 1 }, 3);
+        // F.cross_entropy(x, torch.tensor([2,-100,1]), weight=w) and reduction='none'
+        Same(new[] { 0.6393899091536156 }, Losses.CrossEntropy(weight: W).Compute(X, y).ToDoubleArray());
+        Same(new[] { 0.35240593810343074, 0.0, 1.565763789357416 },
+            Losses.CrossEntropy(weight: W, reduction: Reduction.None).Compute(X, y).ToDoubleArray());
+        // F.cross_entropy(x, torch.tensor([2,0,1]), weight=w, ignore_index=0, label_smoothing=0.2)
+        Same(new[] { 0.9520014425409575 },
+            Losses.CrossEntropy(0.2, W, ignoreIndex: 0).Compute(X, Ops.FromArray(new long[] { 2, 0, 1 }, 3)).ToDoubleArray());
+        // F.nll_loss(torch.log_softmax(x,1), torch.tensor([3,3,0]), weight=w)
+        Same(new[] { 2.0959724871304295 },
+            Losses.NLL(weight: W).Compute(X.LogSoftmax(1), Ops.FromArray(new long[] { 3, 3, 0 }, 3)).ToDoubleArray());
+    }
+
+    // a = [[0.5,-1.0,2.0],[1.5,0.3,-3.7]], t = [[0.,1.,0.3],[1.,0.,2.0]]
+    private static readonly Tensor A = M(new[,] { { 0.5, -1.0, 2.0 }, { 1.5, 0.3, -3.7 } });
+    private static readonly Tensor T = M(new[,] { { 0.0, 1.0, 0.3 }, { 1.0, 0.0, 2.0 } });
+
+    [Fact]
+    public void Regression_losses_with_options_match_torch()
+    {
+        // F.mse_loss(a, t, reduction='sum'), F.l1_loss(a, t, reduction='none')
+        Same(new[] { 39.970000000000006 }, Losses.MSE(Reduction.Sum).Compute(A, T).ToDoubleArray());
+        Same(new[] { 0.5, 2.0, 1.7, 0.5, 0.3, 5.7 }, Losses.MAE(Reduction.None).Compute(A, T).ToDoubleArray());
+        // F.huber_loss(a, t, delta=0.5), F.smooth_l1_loss(a, t, beta=0.5, reduction='sum')
+        Same(new[] { 0.77 }, Losses.Huber(delta: 0.5).Compute(A, T).ToDoubleArray());
+        Same(new[] { 9.24 }, Losses.SmoothL1(beta: 0.5, reduction: Reduction.Sum).Compute(A, T).ToDoubleArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => Losses.Huber(delta: 0));
+    }
+
+    [Fact]
+    public void BCEWithLogits_posWeight_and_KLDiv_match_torch()
+    {
+        var yb = M(new[,] { { 0.0, 1.0, 1.0 }, { 1.0, 0.0, 0.5 } });
+        // F.binary_cross_entropy_with_logits(a, yb, pos_weight=torch.tensor([2.0,0.5,3.0]))
+        Same(new[] { 1.477919892228288 }, Losses.BCEWithLogits(posWeight: new[] { 2.0, 0.5, 3.0 }).Compute(A, yb).ToDoubleArray());
+        // tp = torch.softmax(torch.tensor([[1.,0.,-1.],[0.,0.,3.]]), 1) with tp[0,2] = 0;
+        // F.kl_div(torch.log_softmax(a, 1), tp, reduction='batchmean')
+        var tp = M(new[,] { { 0.6652409557748218, 0.2447284710547976, 0.0 }, { 0.04527850074362907, 0.04527850074362907, 0.9094429985127419 } });
+        Same(new[] { 3.0101761332393564 }, Losses.KLDiv(Reduction.BatchMean).Compute(A.LogSoftmax(1), tp).ToDoubleArray());
+        var e = Assert.Throws<ArgumentException>(() => Losses.MSE(Reduction.BatchMean).Compute(A, T));
+        Assert.Contains("klDiv", e.Message);
+    }
+
+    [Fact]
+    public void BCE_gradient_at_p_0_and_1_is_torchs()
+    {
+        // p = torch.tensor([0., 1., 0.3]), y = [1, 0, 1]: F.binary_cross_entropy(p, y, reduction='sum').backward()
+        // gives p.grad [-1000000003995.8029, 1000000003995.8029, -3.333333333333333]
+        var y = V(1, 0, 1);
+        var g = Ops.Grad(p => Losses.BCE(Reduction.Sum).Compute(p, y), V(0, 1, 0.3));
+        Same(new[] { -1000000003995.8029, 1000000003995.8029, -3.333333333333333 }, g.ToDoubleArray());
+    }
+
+    [Fact]
+    public void Edge_gradients_match_torch()
+    {
+        // x.amax() of [1, 3, 3, 2]: grad [0, .5, .5, 0]; x.max(0).values: grad [0, 1, 0, 0]
+        Same(new[] { 0, 0.5, 0.5, 0 }, Ops.Grad(x => x.Max(), V(1, 3, 3, 2)).ToDoubleArray());
+        Same(new[] { 0.0, 1, 0, 0 }, Ops.Grad(x => x.MaxWithIndices(0).Values, V(1, 3, 3, 2)).ToDoubleArray());
+        // torch.maximum(x, torch.tensor([1., 5.])).sum() at x = [1, 2]: grad [.5, 0]
+        Same(new[] { 0.5, 0 }, Ops.Grad(x => x.Maximum(V(1, 5)).Sum(), V(1, 2)).ToDoubleArray());
+        Same(new[] { 0.5, 1 }, Ops.Grad(x => x.Minimum(V(1, 5)).Sum(), V(1, 2)).ToDoubleArray());
+        // x.std(0) of [2, 2, 2]: grad [0, 0, 0]
+        Same(new double[] { 0, 0, 0 }, Ops.Grad(x => x.Std(0), V(2, 2, 2)).ToDoubleArray());
+        // torch.logsumexp(torch.tensor([-inf, -inf]), 0) is -inf
+        Assert.Equal(double.NegativeInfinity, V(double.NegativeInfinity, double.NegativeInfinity).LogSumExp(0).ToScalar());
+        // torch.pow(x, torch.zeros(2)).sum() at x = [0, 2]: grad [0, 0]
+        Same(new double[] { 0, 0 }, Ops.Grad(x => x.Pow(V(0, 0)).Sum(), V(0, 2)).ToDoubleArray());
+        // F.softplus(x, beta=2, threshold=5) at [2.4, 2.6]: value [2.404098033669134, 2.6], grad [0.9918374288468401, 1]
+        Same(new[] { 2.404098033669134, 2.6 }, V(2.4, 2.6).Softplus(2, 5).ToDoubleArray());
+        Same(new[] { 0.9918374288468401, 1 }, Ops.Grad(x => x.Softplus(2, 5).Sum(), V(2.4, 2.6)).ToDoubleArray());
+    }
+
+    [Fact]
+    public void OneCycle_options_momentum_and_warm_restarts_match_torch()
+    {
+        // OneCycleLR(SGD([p], lr=0.1, momentum=0.9), max_lr=1.0, total_steps=12, three_phase=True, pct_start=0.25,
+        // anneal_strategy='linear'): param_groups[0]['lr'] and ['momentum'] before each step
+        var lr = Schedules.OneCycle(1.0, 12, pctStart: 0.25, annealStrategy: AnnealStrategy.Linear, threePhase: true);
+        var mom = Schedules.OneCycleMomentum(12, pctStart: 0.25, annealStrategy: AnnealStrategy.Linear, threePhase: true);
+        Same(new[] { 0.04, 0.52, 1.0, 0.52, 0.040000000000000036, 0.034286285714285714 },
+            Enumerable.Range(0, 6).Select(i => lr.ValueAt(i)).ToArray());
+        Same(new[] { 0.95, 0.8999999999999999, 0.85, 0.8999999999999999, 0.95, 0.95 },
+            Enumerable.Range(0, 6).Select(i => mom.ValueAt(i)).ToArray());
+        // CosineAnnealingWarmRestarts(SGD([p], lr=0.1), T_0=3, T_mult=2, eta_min=0.01)
+        var sgdr = Schedules.CosineWarmRestarts(0.1, 3, tMult: 2, etaMin: 0.01);
+        Same(new[] { 0.1, 0.0775, 0.032500000000000015, 0.1, 0.09397114317029975, 0.0775 },
+            Enumerable.Range(0, 6).Select(i => sgdr.ValueAt(i)).ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => Schedules.OneCycle(1.0, 12, pctStart: 0.6, threePhase: true));
+    }
+
+    [Fact]
+    public void SGD_dampening_and_cycled_momentum_build_and_validate()
+    {
+        Assert.Contains("dampening=0.5", Optimizers.SGD(0.1, momentum: 0.9, dampening: 0.5).Name);
+        Assert.Contains("OneCycleMomentum", Optimizers.SGD(Schedules.OneCycle(0.5, 4), momentumSchedule: Schedules.OneCycleMomentum(4)).Name);
+        Assert.Contains("OneCycleMomentum", Optimizers.Adam(Schedules.OneCycle(0.5, 4), beta1Schedule: Schedules.OneCycleMomentum(4)).Name);
+        Assert.Throws<ArgumentException>(() => Optimizers.SGD(0.1, momentum: 0.9, nesterov: true, dampening: 0.1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Optimizers.SGD(0.1, momentum: 0.9, dampening: 1.5));
+    }
+
+    [Fact]
+    public void Regression_metrics_match_scikit_learns_example()
+    {
+        // y_true = [3, -0.5, 2, 7], y_pred = [2.5, 0.0, 2, 8]: r2_score 0.9486081370449679 (sklearn's docs);
+        // MAE (0.5 + 0.5 + 0 + 1) / 4, RMSE sqrt((0.25 + 0.25 + 0 + 1) / 4)
+        var p = V(2.5, 0.0, 2, 8);
+        var t = V(3, -0.5, 2, 7);
+        Same(new[] { 0.5, Math.Sqrt(0.375), 0.9486081370449679 },
+            new[] { Metrics.MAE().Compute(p, t), Metrics.RMSE().Compute(p, t), Metrics.R2().Compute(p, t) });
+        Assert.Equal("r2", Metrics.R2().Name);
+    }
+
+    [Fact]
+    public void ClassificationReport_has_rows_averages_and_a_table()
+    {
+        // Targets [0,0,0,1,1,2,2,2,2,3], predicted [0,1,0,1,1,2,0,2,2,1]; by hand: class 1 has precision 2/4,
+        // recall 2/2, F1 2/3, support 2; accuracy 7/10; weighted precision (3 * 2/3 + 2 * 1/2 + 4 * 1 + 0) / 10.
+        int[] predicted = { 0, 1, 0, 1, 1, 2, 0, 2, 2, 1 };
+        var scores = Ops.FromArray(Enumerable.Range(0, 40).Select(i => predicted[i / 4] == i % 4 ? 1.0 : 0.0).ToArray(), 10, 4);
+        var targets = Ops.FromArray(new long[] { 0, 0, 0, 1, 1, 2, 2, 2, 2, 3 }, 10);
+        var report = Metrics.ClassificationReport(scores, targets, new[] { "cat", "dog", "bird", "fish" });
+        var dog = report.Classes[1];
+        Assert.Equal("dog", dog.Name);
+        Same(new[] { 0.5, 1.0, 2.0 / 3.0 }, new[] { dog.Precision, dog.Recall, dog.F1 });
+        Assert.Equal(2, dog.Support);
+        Same(new[] { 0.7, 0.7 }, new[] { report.Accuracy, report.WeightedAverage.Precision });
+        Assert.Contains("weighted avg      0.70      0.70      0.68        10", report.ToString());
+    }
+}
