@@ -366,9 +366,10 @@ public sealed class Net
 
     /// <summary>Reads a checkpoint written by <see cref="Save"/> (or the ModelCheckpoint callback) into
     /// this net. Every parameter must be in the file with the shape the net has, or an
-    /// <see cref="InvalidDataException"/> names the first mismatch, e.g. "checkpoint mismatch at
-    /// params.0.weight: file has [512; 784], model has [256; 784]". A compiled net also loads the
-    /// optimizer's state and step, so training resumes where it stopped; an unbuilt net is built for the
+    /// <see cref="InvalidDataException"/> names the mismatch. A net compiled with the optimizer that wrote
+    /// the file also loads the optimizer's state, so training resumes where it stopped; under another
+    /// optimizer the weights, the step and the learning-rate scale load and the optimizer starts afresh. An
+    /// unbuilt net is built for the
     /// input shape recorded in the file. A load that fails leaves the net exactly as it was (an unbuilt net
     /// stays unbuilt).</summary>
     /// <param name="path">The file to read.</param>
@@ -392,10 +393,55 @@ public sealed class Net
             ts = Initial(shape, 0);
         }
 
-        // Without an optimizer the file's optimizer state is kept as it is; parameters and state are checked.
+        // Without an optimizer the file's optimizer state is kept as it is; with one, the file's optimizer
+        // state is restored when it was saved by the same optimizer and started afresh otherwise, so a
+        // checkpoint written under Adam loads into a net compiled with SGD. Parameters and state are checked.
         var template = optimizer is null ? new TrainState(ts.Params, ts.State, raw.Item1.Opt, ts.Step, ts.Key, ts.LrScale) : ts;
-        var loaded = Checkpoint.loadInto(path, template).Item1;
+        var loaded = Checkpoint.loadModel(path, template).Item1;
         state = loaded;
+        inputShape = shape;
+        return this;
+    }
+
+    /// <summary>Writes the weights alone as a plain safetensors state_dict under PyTorch's names ("0.weight",
+    /// "1.running_mean", "1.num_batches_tracked" as int64, "0.weight_ih_l0", ...), the file that
+    /// <c>model.load_state_dict(safetensors.torch.load_file(path), strict=True)</c> accepts for the equivalent
+    /// torch modules. No optimizer state; written atomically.</summary>
+    /// <param name="path">The file to write; its folder must exist.</param>
+    public void SaveWeights(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("SaveWeights: the path must not be empty.", nameof(path));
+        var ts = Built(nameof(SaveWeights));
+        var meta = new Dictionary<string, string> { [InputShapeKey] = string.Join(",", inputShape!) };
+        Checkpoint.saveWeights(path, ts.Params, ts.State, Interop.Map(meta));
+    }
+
+    /// <summary>Reads weights into this net, whatever it was compiled with: a state_dict written by
+    /// <see cref="SaveWeights"/> or by PyTorch (<c>safetensors.torch.save_file(model.state_dict(), path)</c>),
+    /// or the weights of a full checkpoint from <see cref="Save"/>. As torch's <c>load_state_dict(strict=True)</c>,
+    /// the file must hold exactly the net's parameters and buffers with the net's shapes, or an
+    /// <see cref="InvalidDataException"/> lists the missing and unexpected keys; float64 values load into a
+    /// float32 net. The optimizer state and the step are kept. An unbuilt net is built for the input shape the
+    /// file records (files from torch record none: call <see cref="Build(int[])"/> first). A failed load leaves
+    /// the net as it was.</summary>
+    /// <param name="path">The file to read.</param>
+    /// <returns>This net, for chaining.</returns>
+    public Net LoadWeights(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("LoadWeights: the path must not be empty.", nameof(path));
+        if (!File.Exists(path)) throw new FileNotFoundException($"LoadWeights: no weights file at {Path.GetFullPath(path)}.", path);
+        var ts = state;
+        var shape = inputShape;
+        if (ts is null)
+        {
+            var meta = SafeTensors.read(path).Item2;
+            shape = meta.TryFind(InputShapeKey) is { } text ? ParseInputShape(path, text.Value) : throw new InvalidOperationException(
+                $"LoadWeights: {path} does not record the input shape (files written by torch do not); call Build(inputShape) on the net first, e.g. net.Build(1, 28, 28).");
+            ts = Initial(shape, 0);
+        }
+
+        var loaded = Checkpoint.loadWeights(path, ts.Params, ts.State);
+        state = new TrainState(loaded.Item1, loaded.Item2, ts.Opt, ts.Step, ts.Key, ts.LrScale);
         inputShape = shape;
         return this;
     }
