@@ -24,6 +24,9 @@ type Layer =
         Name: string
         Init: Key -> Shape -> Shape * Params * State
         Apply: Params -> State -> Ctx -> Tensor -> Tensor * State
+        /// The children a sequential container runs one after another, by name (each child's parameters and
+        /// state live under its name); empty for every other layer. Summaries list them.
+        Sequence: (string * Layer) list
     }
 
 /// A loss: prediction -> target -> scalar tensor.

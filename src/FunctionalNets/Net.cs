@@ -214,7 +214,7 @@ public sealed class Net
             Interop.List(cbs.Select(c => c.Inner)),
             verbose,
             initialEpoch);
-        var result = Train.fit(model, lossFn.Inner, opt.Inner, options, train.Inner, ts);
+        var result = CSharpTerms.Run(() => Train.fit(model, lossFn.Inner, opt.Inner, options, train.Inner, ts));
         state = result.Item1;
         return new History(result.Item2);
     }
@@ -229,7 +229,7 @@ public sealed class Net
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Evaluate: batchSize must be >= 1.");
         var (_, lossFn) = Compiled(nameof(Evaluate));
         var ts = EnsureBuilt(data, 0);
-        return Interop.Dictionary(Train.evaluate(model, lossFn.Inner, NnMetrics, ts, data.Inner, batchSize));
+        return Interop.Dictionary(CSharpTerms.Run(() => Train.evaluate(model, lossFn.Inner, NnMetrics, ts, data.Inner, batchSize)));
     }
 
     /// <summary>The net's outputs for every example of a dataset, in order, in evaluation mode.</summary>
@@ -317,21 +317,17 @@ public sealed class Net
     public IReadOnlyDictionary<string, Tensor> Parameters =>
         Interop.Leaves(Built(nameof(Parameters)).Params).ToDictionary(kv => kv.Key, kv => kv.Value);
 
-    /// <summary>A Keras-like table of the layers, their output shapes and parameter counts.</summary>
+    /// <summary>A Keras-like table: a row per layer (nested sequential containers and zoo models expanded,
+    /// each row named by its state_dict path) with its output shape and parameter count, then the total.</summary>
     public string Summary()
     {
         var ts = Built(nameof(Summary));
-        var paramsByChild = Interop.Children(ts.Params).ToDictionary(kv => kv.Key, kv => NnLayerModule.numParams(kv.Value));
-        var rows = new List<(string Layer, string Shape, string Params)>();
-        var shape = Shape.Create(inputShape!);
-        var key = KeyModule.create(0);
-        for (int i = 0; i < layers.Length; i++)
-        {
-            // Init only infers the output shape here; the parameters it creates are dropped.
-            shape = layers[i].Inner.Init.Invoke(key).Invoke(shape).Item1;
-            var n = paramsByChild.GetValueOrDefault(i.ToString(CultureInfo.InvariantCulture));
-            rows.Add(($"{i}: {layers[i].Name}", Interop.ShapeText([-1, .. shape!.ToArray()]).Replace("-1", "N"), n.ToString("N0", CultureInfo.InvariantCulture)));
-        }
+        var rows = global::FunctionalNets.Nn.Summary.rows(model, Shape.Create(inputShape!), ts.Params)
+            .Select(r => (
+                Layer: r.Path.Length == 0 ? r.Name : $"{r.Path}: {r.Name}",
+                Shape: Interop.ShapeText([-1, .. r.OutputShape.ToArray()]).Replace("-1", "N"),
+                Params: r.Params.ToString("N0", CultureInfo.InvariantCulture)))
+            .ToList();
 
         int w1 = Math.Max("Layer".Length, rows.Max(r => r.Layer.Length));
         int w2 = Math.Max("Output shape".Length, rows.Max(r => r.Shape.Length));

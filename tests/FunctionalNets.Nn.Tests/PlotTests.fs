@@ -37,7 +37,10 @@ let private points (e: XElement) =
         inv xy[0], inv xy[1])
 
 let private history (rows: (string * float) list list) =
-    { Epochs = rows |> List.map Map.ofList }
+    {
+        Epochs = rows |> List.map Map.ofList
+        Messages = []
+    }
 
 /// Five epochs of the usual four metrics, as fit logs them.
 let private fiveEpochs =
@@ -191,7 +194,7 @@ let ``training curves: NaN and missing values are skipped and break the line`` (
 
 [<Fact>]
 let ``training curves: an empty history and an all-NaN metric still give valid pictures`` () =
-    let doc = parse (Charts.trainingCurves { Epochs = [] })
+    let doc = parse (Charts.trainingCurves { Epochs = []; Messages = [] })
     Assert.Contains("no epochs", (root doc).Value)
 
     let doc =
@@ -652,7 +655,7 @@ let ``PNG: training curves draw both series colours and save atomically`` () =
     Assert.Contains(0xff7f0e, colours)
     // One epoch and an empty history still draw.
     decodePng (Charts.trainingCurvesPng (history [ [ "loss", 1.0 ] ])) |> ignore
-    decodePng (Charts.trainingCurvesPng { Epochs = [] }) |> ignore
+    decodePng (Charts.trainingCurvesPng { Epochs = []; Messages = [] }) |> ignore
 
     let dir =
         Path.Combine(Path.GetTempPath(), "fn-plots-png-" + Guid.NewGuid().ToString "N")
