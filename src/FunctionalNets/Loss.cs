@@ -15,6 +15,10 @@ public sealed class Loss
 
     internal FSharpFunc<Tensor, FSharpFunc<Tensor, Tensor>> Inner { get; }
 
+    /// <summary>How to build this loss again, recorded in checkpoints so that Net.Load can compile a net; null
+    /// for custom losses.</summary>
+    internal CompileRecipe? Recipe { get; init; }
+
     /// <summary>The loss's name.</summary>
     public string Name { get; }
 
@@ -35,7 +39,8 @@ public sealed class Loss
 /// <summary>The built-in losses (PyTorch's definitions, mean reduction).</summary>
 public static class Losses
 {
-    private static Loss Of(string name, Func<Tensor, Tensor, Tensor> f) => new(name, Interop.Func2(f));
+    // Built-in losses are rebuilt from their name (CompileRecipe); Custom clears the recipe.
+    private static Loss Of(string name, Func<Tensor, Tensor, Tensor> f) => new(name, Interop.Func2(f)) { Recipe = CompileRecipe.Of(name) };
 
     /// <summary>Mean squared error (nn.MSELoss); predictions and targets have the same shape.</summary>
     public static Loss MSE() => Of("mse", NnLosses.mse);
@@ -56,7 +61,10 @@ public static class Losses
     {
         if (!(labelSmoothing >= 0.0 && labelSmoothing <= 1.0))
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "CrossEntropy: label smoothing must be in [0, 1].");
-        return Of("cross_entropy", (p, t) => NnLosses.crossEntropyWith(labelSmoothing, p, t));
+        return new("cross_entropy", Interop.Func2((p, t) => NnLosses.crossEntropyWith(labelSmoothing, p, t)))
+        {
+            Recipe = CompileRecipe.Of("cross_entropy", (nameof(labelSmoothing), labelSmoothing)),
+        };
     }
 
     /// <summary>Cross-entropy of a language model's next-token logits [N, T, V] against target ids [N, T],
@@ -82,13 +90,13 @@ public static class Losses
         if (string.IsNullOrWhiteSpace(name))
             throw new ArgumentException("The loss name must not be empty.", nameof(name));
         ArgumentNullException.ThrowIfNull(loss);
-        return Of(name, (p, t) =>
+        return new(name, Interop.Func2((p, t) =>
         {
             var value = loss(p, t) ?? throw new InvalidOperationException($"Loss '{name}' returned null.");
             if (value.Numel != 1)
                 throw new InvalidOperationException(
                     $"Loss '{name}' returned a tensor of shape {Interop.ShapeText(value.Shape)}; a loss must return a scalar (reduce it, e.g. with Ops.Mean).");
             return value;
-        });
+        }));
     }
 }

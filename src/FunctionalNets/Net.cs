@@ -32,6 +32,8 @@ public sealed class Net
     private Loss? loss;
     private Metric[] metrics = [];
     private TrainState? state;
+    // Why the last Load could not compile the net from its checkpoint, for the "not compiled" message.
+    private string? uncompiledReason;
     private int[]? inputShape;
 
     private Net(Layer[] layers)
@@ -165,7 +167,8 @@ public sealed class Net
             ? (optimizer, loss)
             : throw new InvalidOperationException(
                 $"Net.{operation}: the net is not compiled; call Compile(optimizer, loss, metrics) first, e.g. " +
-                "net.Compile(Optimizers.Adam(1e-3), Losses.CrossEntropy(), Metrics.Accuracy()).");
+                "net.Compile(Optimizers.Adam(1e-3), Losses.CrossEntropy(), Metrics.Accuracy())." +
+                (uncompiledReason is null ? "" : $" (Load could not compile it: {uncompiledReason}.)"));
 
     private FSharpList<NnMetric> NnMetrics => Interop.List(metrics.Select(m => m.Inner));
 
@@ -357,6 +360,7 @@ public sealed class Net
             ["model"] = model.Name,
         };
         if (optimizer is not null) meta["optimizer"] = optimizer.Name;
+        if (optimizer is not null && loss is not null) meta[CompileRecipe.MetadataKey] = CompileRecipe.Record(optimizer, loss, metrics);
         Checkpoint.save(path, ts, Interop.Map(meta));
     }
 
@@ -365,7 +369,9 @@ public sealed class Net
     /// <see cref="InvalidDataException"/> names the mismatch. A net compiled with the optimizer that wrote
     /// the file also loads the optimizer's state, so training resumes where it stopped; under another
     /// optimizer the weights, the step and the learning-rate scale load and the optimizer starts afresh. An
-    /// unbuilt net is built for the
+    /// uncompiled net is compiled with the optimizer, loss and metrics the saved net was compiled with, where the
+    /// file records them (files from Save do, unless a part was a schedule or custom), so it can Evaluate and
+    /// resume Fit at once; older files load uncompiled. An unbuilt net is built for the
     /// input shape recorded in the file. A load that fails leaves the net exactly as it was (an unbuilt net
     /// stays unbuilt).</summary>
     /// <param name="path">The file to read.</param>
@@ -389,12 +395,27 @@ public sealed class Net
             ts = Initial(shape, 0);
         }
 
+        // An uncompiled net is compiled as the saved one was, where the file records how (Keras's load_model).
+        string? why = null;
+        var compiled = optimizer is null && raw.Item2.TryGetValue(CompileRecipe.MetadataKey, out var entry)
+            ? CompileRecipe.Rebuild(path, entry, out why)
+            : null;
+        if (compiled is { } c)
+            ts = new TrainState(ts.Params, ts.State, c.Optimizer.Inner.Init.Invoke(ts.Params), ts.Step, ts.Key, ts.LrScale);
+
         // Without an optimizer the file's optimizer state is kept as it is; with one, the file's optimizer
         // state is restored when it was saved by the same optimizer and started afresh otherwise, so a
         // checkpoint written under Adam loads into a net compiled with SGD. Parameters and state are checked.
-        var template = optimizer is null ? new TrainState(ts.Params, ts.State, raw.Item1.Opt, ts.Step, ts.Key, ts.LrScale) : ts;
+        var template = optimizer is null && compiled is null ? new TrainState(ts.Params, ts.State, raw.Item1.Opt, ts.Step, ts.Key, ts.LrScale) : ts;
         var loaded = Checkpoint.loadModel(path, template).Item1;
         state = loaded;
+        if (compiled is { } r)
+        {
+            optimizer = r.Optimizer;
+            loss = r.Loss;
+            metrics = r.Metrics;
+        }
+        uncompiledReason = optimizer is null ? why : null;
         inputShape = shape;
         return this;
     }
