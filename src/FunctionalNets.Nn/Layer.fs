@@ -25,6 +25,7 @@ module Layer =
             Name = name
             Init = init
             Apply = apply
+            Sequence = []
         }
 
     /// A layer without parameters or state: outShape maps the per-example input shape (it may raise on a
@@ -34,6 +35,7 @@ module Layer =
             Name = name
             Init = fun _ shape -> outShape shape, PTree.empty, PTree.empty
             Apply = fun _ state ctx x -> f ctx x, state
+            Sequence = []
         }
 
     /// Initializes a layer for inputs of the given per-example shape (without the batch dim): the output
@@ -150,6 +152,7 @@ module Layer =
             Name = describe children
             Init = init
             Apply = apply
+            Sequence = children
         }
 
     /// Runs layers one after another, naming them "0", "1", ... as PyTorch's nn.Sequential does, so the
@@ -175,6 +178,66 @@ module Layer =
         let s = sequential parts
         chains.Add(s, parts)
         s
+
+/// One row of a model summary: a layer that is not a sequential container.
+type SummaryRow =
+    {
+        /// The dotted path of the layer's parameters ("0", "3.1"), as in the state_dict.
+        Path: string
+        /// The layer's name, e.g. "Conv2d(1->32, k=3)".
+        Name: string
+        /// The output shape per example (without the batch dim).
+        OutputShape: Shape
+        /// The number of trainable parameters (elements) under Path.
+        Params: int
+    }
+
+/// Summaries of models (Keras's model.summary()).
+[<RequireQualifiedAccess>]
+module Summary =
+    let rec private rowsOf (prefix: string) (layer: Layer) (shape: Shape) (parameters: Params) =
+        // Init infers the shapes; the parameters it creates on the way are dropped.
+        layer.Sequence
+        |> List.fold
+            (fun (shape, rows) (name, child: Layer) ->
+                let path = if prefix = "" then name else prefix + "." + name
+                let sub = Layer.child name parameters
+
+                if child.Sequence.IsEmpty then
+                    let out, _, _ = child.Init (Key.create 0) shape
+
+                    out,
+                    rows
+                    @ [
+                        {
+                            Path = path
+                            Name = child.Name
+                            OutputShape = out
+                            Params = Layer.numParams sub
+                        }
+                    ]
+                else
+                    let out, inner = rowsOf path child shape sub
+                    out, rows @ inner)
+            (shape, [])
+
+    /// A row per layer of a model for inputs of the given per-example shape, its sequential containers
+    /// expanded (nested ones too, with dotted paths), so the rows' parameters add up to the model's. A model
+    /// that is not a sequential container is one row.
+    let rows (model: Layer) (inputShape: Shape) (parameters: Params) : SummaryRow list =
+        if model.Sequence.IsEmpty then
+            let out, _, _ = model.Init (Key.create 0) inputShape
+
+            [
+                {
+                    Path = ""
+                    Name = model.Name
+                    OutputShape = out
+                    Params = Layer.numParams parameters
+                }
+            ]
+        else
+            snd (rowsOf "" model inputShape parameters)
 
 /// The layer composition operator.
 [<AutoOpen>]

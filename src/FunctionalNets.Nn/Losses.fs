@@ -441,6 +441,23 @@ module Losses =
         =
         checkSmoothing "crossEntropy" labelSmoothing
 
+        if target.DType.IsFloatingPoint && logits.Rank >= 2 && logits.Shape[1] = 1 then
+            // Softmax over one column is 1 whatever the logits: the loss would be 0 and nothing would learn.
+            invalidArg
+                "input"
+                (sprintf
+                    "Losses.crossEntropy: the logits %O have a single class column, so their softmax is always 1 and the loss 0 whatever the targets. For two classes, use Losses.bceWithLogits with one output column and 0/1 targets, or give the last layer 2 outputs and integer class indices."
+                    logits.Shape)
+
+        if target.DType.IsFloatingPoint && target.Rank = logits.Rank - 1 then
+            invalidArg
+                "target"
+                (sprintf
+                    "Losses.crossEntropy: the targets %O are %O, but class labels must be integer class indices (Int64 or Int32); cast them (Tensor.cast (t, DType.Int64)), or give class probabilities of the logits' shape %O."
+                    target.Shape
+                    target.DType
+                    logits.Shape)
+
         if target.DType.IsFloatingPoint then
             crossEntropyProbsBy weight labelSmoothing reduction logits target
         else

@@ -24,6 +24,9 @@ type Layer =
         Name: string
         Init: Key -> Shape -> Shape * Params * State
         Apply: Params -> State -> Ctx -> Tensor -> Tensor * State
+        /// The children a sequential container runs one after another, by name (each child's parameters and
+        /// state live under its name); empty for every other layer. Summaries list them.
+        Sequence: (string * Layer) list
     }
 
 /// A loss: prediction -> target -> scalar tensor.
@@ -67,3 +70,11 @@ type IDataset =
     abstract Count: int
     /// The examples at the given indices stacked into one batch (inputs [n; ...], targets [n; ...] or [n]).
     abstract GetBatch: indices: int[] -> Batch
+
+/// A dataset whose batches draw randomness (augmentation) from a key. The DataLoader gives every batch of an
+/// epoch its own key derived from the epoch's key, so a run's augmentation is fixed by its seed and differs
+/// from epoch to epoch; GetBatch without a key uses a key derived from the indices alone.
+type IKeyedDataset =
+    inherit IDataset
+    /// The examples at the given indices, with the batch's randomness drawn from key.
+    abstract GetBatchWithKey: key: Key * indices: int[] -> Batch

@@ -82,13 +82,17 @@ public static class Callbacks
     }
 
     /// <summary>Writes TensorBoard event files into logDir (view with <c>tensorboard --logdir DIR</c>): every
-    /// logged value as a scalar per epoch and, with histograms, a histogram of every parameter.</summary>
+    /// logged value ("loss", metrics, "val_" ones, "lr") as a scalar per epoch and, with histograms, a
+    /// histogram of every parameter; with updateFreq n &gt; 0 also the epoch's running loss and the learning
+    /// rate every n optimizer steps, as "batch_loss" and "batch_lr" (Keras's update_freq).</summary>
     /// <param name="logDir">The folder for the event files; created if missing.</param>
     /// <param name="histograms">Also write a histogram of each parameter ("0.weight", ...) per epoch.</param>
-    public static Callback TensorBoard(string logDir, bool histograms = true)
+    /// <param name="updateFreq">Write step scalars every this many optimizer steps; 0 per epoch only.</param>
+    public static Callback TensorBoard(string logDir, bool histograms = true, int updateFreq = 0)
     {
         if (string.IsNullOrWhiteSpace(logDir)) throw new ArgumentException("TensorBoard: the log folder must not be empty.", nameof(logDir));
-        return new(NnCallbacks.tensorBoard(logDir, histograms));
+        if (updateFreq < 0) throw new ArgumentOutOfRangeException(nameof(updateFreq), updateFreq, "TensorBoard: updateFreq must be >= 0 (0 writes per epoch only).");
+        return new(NnCallbacks.tensorBoardWith(logDir, histograms, updateFreq));
     }
 
     /// <summary>A callback from a function of (epoch, logs), epochs counting from 1 and logs mapping names

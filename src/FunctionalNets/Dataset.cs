@@ -1,7 +1,9 @@
+using Microsoft.FSharp.Core;
 using System.Collections.Concurrent;
 using FunctionalNets.Nn;
 using IDataset = FunctionalNets.Nn.IDataset;
 using NnDataset = FunctionalNets.Nn.Dataset;
+using NnTransforms = FunctionalNets.Nn.Transforms;
 
 namespace FunctionalNets;
 
@@ -45,6 +47,43 @@ public sealed class Dataset
             throw new ArgumentOutOfRangeException(nameof(trainFraction), trainFraction, "Split: trainFraction must be in [0, 1].");
         var parts = NnDataset.split(trainFraction, KeyModule.create(seed), Inner);
         return (new(parts.Item1), new(parts.Item2));
+    }
+
+    /// <summary>This dataset with its inputs passed through the transforms in order, e.g.
+    /// <c>train.Map(Transforms.RandomCrop(28, padding: 2), Transforms.RandomErasing(p: 0.5))</c>. Random
+    /// transforms draw from the key Fit gives each batch (from the run's seed, the epoch and the batch), so the
+    /// same seed gives the same augmented batches and every epoch draws new ones. Map the training set only.
+    /// The transforms are tried on the first example at once, so a transform that does not fit the data fails
+    /// here rather than in Fit.</summary>
+    /// <param name="transforms">The transforms, at least one.</param>
+    public Dataset Map(params Transform[] transforms) => MapSeeded(0, transforms);
+
+    /// <summary>Map with the seed folded into every batch key (Cifar10.Train's seed); 0 leaves keys as they are.</summary>
+    internal Dataset MapSeeded(int seed, Transform[] transforms)
+    {
+        ArgumentNullException.ThrowIfNull(transforms);
+        if (transforms.Length == 0) throw new ArgumentException("Map: give at least one transform.", nameof(transforms));
+        for (int i = 0; i < transforms.Length; i++)
+            if (transforms[i] is null) throw new ArgumentException($"Map: transform {i} is null.", nameof(transforms));
+        var pipeline = NnTransforms.compose(Interop.List(transforms.Select(t => t.Inner)));
+        var mapped = new Dataset(NnDataset.mapWithKey(
+            FuncConvert.FromFunc<Key, Batch, Batch>((k, b) =>
+                new Batch(FSharpFunc<Key, Tensor>.InvokeFast(pipeline, seed == 0 ? k : KeyModule.foldIn(seed, k), b.Input), b.Target)),
+            Inner));
+        if (Count > 0)
+        {
+            try
+            {
+                CSharpTerms.Run(() => mapped.Inner.GetBatch([0]));
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException(
+                    $"Map({string.Join(", ", transforms.Select(t => t.Name))}) does not fit inputs of shape {Interop.ShapeText([.. InputShape])}: {e.Message}",
+                    nameof(transforms), e);
+            }
+        }
+        return mapped;
     }
 
     /// <summary>The inputs and targets of the examples at the given indices, stacked along a new batch dim.</summary>
@@ -157,7 +196,7 @@ public static class Datasets
         private static readonly ConcurrentDictionary<string, Lazy<(IDataset Train, IDataset Test, string[] Classes)>> Cache = new();
 
         private static readonly Microsoft.FSharp.Core.FSharpFunc<Batch, Batch> Normalized =
-            Interop.Func<Batch, Batch>(b => new Batch(Transforms.normalizeCifar10(b.Input), b.Target));
+            Interop.Func<Batch, Batch>(b => new Batch(NnTransforms.normalizeCifar10(b.Input), b.Target));
 
         private static (IDataset Train, IDataset Test, string[] Classes) Load(string? path)
         {
@@ -172,17 +211,21 @@ public static class Datasets
         }
 
         /// <summary>The 50,000 training examples. With augment, each batch is randomly cropped (32 with
-        /// 4-pixel padding) and horizontally flipped, reproducibly from the seed and the batch's indices;
-        /// inputs are normalized with the CIFAR-10 channel means and standard deviations either way.</summary>
+        /// 4-pixel padding) and horizontally flipped (<see cref="Dataset.Map"/> with <see cref="Transforms"/>),
+        /// afresh every epoch and reproducibly from Fit's seed and this seed; inputs are normalized with the
+        /// CIFAR-10 channel means and standard deviations either way.</summary>
         /// <param name="path">The archive, or a folder holding it or its batch files; null to search.</param>
         /// <param name="augment">Random crop and flip per batch.</param>
         /// <param name="seed">The seed of the augmentation.</param>
         public static Dataset Train(string? path = null, bool augment = true, int seed = 0)
         {
             var train = Load(path).Train;
-            return new(augment
-                ? Transforms.mapWithKey(KeyModule.create(seed), Transforms.cifar10Train, train)
-                : NnDataset.map(Normalized, train));
+            return augment
+                ? new Dataset(train).MapSeeded(seed, [
+                    Transforms.RandomCrop(32, padding: 4),
+                    Transforms.RandomHorizontalFlip(),
+                    Transforms.Normalize(NnTransforms.cifar10Mean, NnTransforms.cifar10Std)])
+                : new(NnDataset.map(Normalized, train));
         }
 
         /// <summary>The 10,000 test examples, normalized with the CIFAR-10 statistics.</summary>

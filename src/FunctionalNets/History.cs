@@ -4,7 +4,8 @@ using NnHistory = FunctionalNets.Nn.History;
 namespace FunctionalNets;
 
 /// <summary>What <see cref="Net.Fit"/> logged: each name ("loss", "accuracy", "val_loss", ...) to its
-/// values, one per epoch run, e.g. <c>history["val_accuracy"][^1]</c>.</summary>
+/// values, one per epoch run, e.g. <c>history["val_accuracy"][^1]</c>; names in Keras's order (the loss, the
+/// metrics, their "val_" versions, then the learning rate "lr").</summary>
 public sealed class History : IReadOnlyDictionary<string, IReadOnlyList<double>>
 {
     private readonly Dictionary<string, IReadOnlyList<double>> values = new();
@@ -22,6 +23,11 @@ public sealed class History : IReadOnlyDictionary<string, IReadOnlyList<double>>
     }
 
     internal NnHistory Inner { get; }
+
+    /// <summary>What the callbacks did, in order, e.g. "Epoch 7: early stopping: val_loss has not decreased by
+    /// more than 0 for 2 epochs (best val_loss = 0.31 at epoch 5; restoring the weights of epoch 5)." Fit also
+    /// prints them when verbose.</summary>
+    public IReadOnlyList<string> Messages => Inner.Messages.ToArray();
 
     /// <summary>Number of epochs run by the fit (fewer than asked when a callback stopped it).</summary>
     public int Epochs { get; }

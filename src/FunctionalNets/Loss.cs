@@ -16,6 +16,10 @@ public sealed class Loss
 
     internal FSharpFunc<Tensor, FSharpFunc<Tensor, Tensor>> Inner { get; }
 
+    /// <summary>How to build this loss again, recorded in checkpoints so that Net.Load can compile a net; null
+    /// for custom losses.</summary>
+    internal CompileRecipe? Recipe { get; init; }
+
     /// <summary>The loss's name.</summary>
     public string Name { get; }
 
@@ -50,7 +54,12 @@ public enum Reduction
 /// <summary>The built-in losses (PyTorch's definitions and options; mean reduction by default).</summary>
 public static class Losses
 {
-    private static Loss Of(string name, Func<Tensor, Tensor, Tensor> f) => new(name, Interop.Func2(f));
+    // Built-in losses are rebuilt from their name and options (CompileRecipe); Custom clears the recipe, and so
+    // do per-class weight vectors, which the recipe does not record.
+    private static Loss Of(string name, Func<Tensor, Tensor, Tensor> f, params (string Name, object Value)[] options) =>
+        new(name, Interop.Func2(f)) { Recipe = CompileRecipe.Of(name, options) };
+
+    private static Loss Unrecorded(string name, Func<Tensor, Tensor, Tensor> f) => new(name, Interop.Func2(f));
 
     private static NnReduction Nn(Reduction reduction) => reduction switch
     {
@@ -70,7 +79,7 @@ public static class Losses
     public static Loss MSE(Reduction reduction = Reduction.Mean)
     {
         var r = Nn(reduction);
-        return Of("mse", (p, t) => NnLosses.mseBy(r, p, t));
+        return Of("mse", (p, t) => NnLosses.mseBy(r, p, t), (nameof(reduction), reduction.ToString()));
     }
 
     /// <summary>Mean absolute error (nn.L1Loss).</summary>
@@ -78,7 +87,7 @@ public static class Losses
     public static Loss MAE(Reduction reduction = Reduction.Mean)
     {
         var r = Nn(reduction);
-        return Of("mae", (p, t) => NnLosses.maeBy(r, p, t));
+        return Of("mae", (p, t) => NnLosses.maeBy(r, p, t), (nameof(reduction), reduction.ToString()));
     }
 
     /// <summary>Huber loss (nn.HuberLoss): 0.5 d² where |d| &lt; delta, delta (|d| - delta / 2) elsewhere.</summary>
@@ -89,7 +98,7 @@ public static class Losses
         if (!(delta > 0.0) || double.IsInfinity(delta))
             throw new ArgumentOutOfRangeException(nameof(delta), delta, "Losses.Huber: delta must be a positive finite number.");
         var r = Nn(reduction);
-        return Of("huber", (p, t) => NnLosses.huberBy(delta, r, p, t));
+        return Of("huber", (p, t) => NnLosses.huberBy(delta, r, p, t), (nameof(delta), delta), (nameof(reduction), reduction.ToString()));
     }
 
     /// <summary>Smooth L1 loss (nn.SmoothL1Loss): 0.5 d² / beta where |d| &lt; beta, |d| - beta / 2 elsewhere;
@@ -101,7 +110,7 @@ public static class Losses
         if (!(beta >= 0.0) || double.IsInfinity(beta))
             throw new ArgumentOutOfRangeException(nameof(beta), beta, "Losses.SmoothL1: beta must be a non-negative finite number.");
         var r = Nn(reduction);
-        return Of("smooth_l1", (p, t) => NnLosses.smoothL1By(beta, r, p, t));
+        return Of("smooth_l1", (p, t) => NnLosses.smoothL1By(beta, r, p, t), (nameof(beta), beta), (nameof(reduction), reduction.ToString()));
     }
 
     /// <summary>KL divergence (nn.KLDivLoss): predictions are log-probabilities, targets probabilities (or
@@ -112,7 +121,7 @@ public static class Losses
     public static Loss KLDiv(Reduction reduction = Reduction.Mean, bool logTarget = false)
     {
         var r = Nn(reduction);
-        return Of("kl_div", (p, t) => NnLosses.klDivBy(logTarget, r, p, t));
+        return Of("kl_div", (p, t) => NnLosses.klDivBy(logTarget, r, p, t), (nameof(logTarget), logTarget), (nameof(reduction), reduction.ToString()));
     }
 
     /// <summary>Binary cross-entropy of probabilities (nn.BCELoss), e.g. after a Sigmoid layer.</summary>
@@ -120,7 +129,7 @@ public static class Losses
     public static Loss BCE(Reduction reduction = Reduction.Mean)
     {
         var r = Nn(reduction);
-        return Of("bce", (p, t) => NnLosses.bceBy(r, p, t));
+        return Of("bce", (p, t) => NnLosses.bceBy(r, p, t), (nameof(reduction), reduction.ToString()));
     }
 
     /// <summary>Binary cross-entropy of logits (nn.BCEWithLogitsLoss), numerically stable.</summary>
@@ -130,7 +139,8 @@ public static class Losses
     {
         var r = Nn(reduction);
         var w = Vector(posWeight);
-        return Of("bce_with_logits", (p, t) => NnLosses.bceWithLogitsBy(w, r, p, t));
+        Func<Tensor, Tensor, Tensor> f = (p, t) => NnLosses.bceWithLogitsBy(w, r, p, t);
+        return posWeight is null ? Of("bce_with_logits", f, (nameof(reduction), reduction.ToString())) : Unrecorded("bce_with_logits", f);
     }
 
     /// <summary>Cross-entropy of logits (nn.CrossEntropyLoss): integer targets are class indices, floating
@@ -145,7 +155,10 @@ public static class Losses
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "CrossEntropy: label smoothing must be in [0, 1].");
         var r = Nn(reduction);
         var w = Vector(weight);
-        return Of("cross_entropy", (p, t) => NnLosses.crossEntropyBy(w, ignoreIndex, labelSmoothing, r, p, t));
+        Func<Tensor, Tensor, Tensor> f = (p, t) => NnLosses.crossEntropyBy(w, ignoreIndex, labelSmoothing, r, p, t);
+        return weight is null
+            ? Of("cross_entropy", f, (nameof(labelSmoothing), labelSmoothing), (nameof(ignoreIndex), ignoreIndex), (nameof(reduction), reduction.ToString()))
+            : Unrecorded("cross_entropy", f);
     }
 
     /// <summary>Cross-entropy of a language model's next-token logits [N, T, V] against target ids [N, T],
@@ -167,7 +180,8 @@ public static class Losses
     {
         var r = Nn(reduction);
         var w = Vector(weight);
-        return Of("nll", (p, t) => NnLosses.nllBy(w, ignoreIndex, r, p, t));
+        Func<Tensor, Tensor, Tensor> f = (p, t) => NnLosses.nllBy(w, ignoreIndex, r, p, t);
+        return weight is null ? Of("nll", f, (nameof(ignoreIndex), ignoreIndex), (nameof(reduction), reduction.ToString())) : Unrecorded("nll", f);
     }
 
     /// <summary>A loss from a C# function of (predictions, targets) returning a scalar tensor, e.g.
@@ -179,13 +193,13 @@ public static class Losses
         if (string.IsNullOrWhiteSpace(name))
             throw new ArgumentException("The loss name must not be empty.", nameof(name));
         ArgumentNullException.ThrowIfNull(loss);
-        return Of(name, (p, t) =>
+        return new(name, Interop.Func2((p, t) =>
         {
             var value = loss(p, t) ?? throw new InvalidOperationException($"Loss '{name}' returned null.");
             if (value.Numel != 1)
                 throw new InvalidOperationException(
                     $"Loss '{name}' returned a tensor of shape {Interop.ShapeText(value.Shape)}; a loss must return a scalar (reduce it, e.g. with Ops.Mean).");
             return value;
-        });
+        }));
     }
 }

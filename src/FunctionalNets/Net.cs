@@ -32,6 +32,8 @@ public sealed partial class Net
     private Loss? loss;
     private Metric[] metrics = [];
     private TrainState? state;
+    // Why the last Load could not compile the net from its checkpoint, for the "not compiled" message.
+    private string? uncompiledReason;
     private int[]? inputShape;
 
     private Net(Layer[] layers)
@@ -165,7 +167,8 @@ public sealed partial class Net
             ? (optimizer, loss)
             : throw new InvalidOperationException(
                 $"Net.{operation}: the net is not compiled; call Compile(optimizer, loss, metrics) first, e.g. " +
-                "net.Compile(Optimizers.Adam(1e-3), Losses.CrossEntropy(), Metrics.Accuracy()).");
+                "net.Compile(Optimizers.Adam(1e-3), Losses.CrossEntropy(), Metrics.Accuracy())." +
+                (uncompiledReason is null ? "" : $" (Load could not compile it: {uncompiledReason}.)"));
 
     private FSharpList<NnMetric> NnMetrics => Interop.List(metrics.Select(m => m.Inner));
 
@@ -219,7 +222,7 @@ public sealed partial class Net
             Interop.List(cbs.Select(c => c.Inner)),
             verbose,
             initialEpoch);
-        var result = Train.fit(model, lossFn.Inner, opt.Inner, options, train.Inner, ts);
+        var result = CSharpTerms.Run(() => Train.fit(model, lossFn.Inner, opt.Inner, options, train.Inner, ts));
         state = result.Item1;
         return new History(result.Item2);
     }
@@ -235,7 +238,7 @@ public sealed partial class Net
         var (_, lossFn) = Compiled(nameof(Evaluate));
         var ts = EnsureBuilt(data, 0);
         data = OnDevice(data);
-        return Interop.Dictionary(Train.evaluate(model, lossFn.Inner, NnMetrics, ts, data.Inner, batchSize));
+        return Interop.Dictionary(CSharpTerms.Run(() => Train.evaluate(model, lossFn.Inner, NnMetrics, ts, data.Inner, batchSize)));
     }
 
     /// <summary>The net's outputs for every example of a dataset, in order, in evaluation mode.</summary>
@@ -325,21 +328,17 @@ public sealed partial class Net
     public IReadOnlyDictionary<string, Tensor> Parameters =>
         Interop.Leaves(Built(nameof(Parameters)).Params).ToDictionary(kv => kv.Key, kv => kv.Value);
 
-    /// <summary>A Keras-like table of the layers, their output shapes and parameter counts.</summary>
+    /// <summary>A Keras-like table: a row per layer (nested sequential containers and zoo models expanded,
+    /// each row named by its state_dict path) with its output shape and parameter count, then the total.</summary>
     public string Summary()
     {
         var ts = Built(nameof(Summary));
-        var paramsByChild = Interop.Children(ts.Params).ToDictionary(kv => kv.Key, kv => NnLayerModule.numParams(kv.Value));
-        var rows = new List<(string Layer, string Shape, string Params)>();
-        var shape = Shape.Create(inputShape!);
-        var key = KeyModule.create(0);
-        for (int i = 0; i < layers.Length; i++)
-        {
-            // Init only infers the output shape here; the parameters it creates are dropped.
-            shape = layers[i].Inner.Init.Invoke(key).Invoke(shape).Item1;
-            var n = paramsByChild.GetValueOrDefault(i.ToString(CultureInfo.InvariantCulture));
-            rows.Add(($"{i}: {layers[i].Name}", Interop.ShapeText([-1, .. shape!.ToArray()]).Replace("-1", "N"), n.ToString("N0", CultureInfo.InvariantCulture)));
-        }
+        var rows = global::FunctionalNets.Nn.Summary.rows(model, Shape.Create(inputShape!), ts.Params)
+            .Select(r => (
+                Layer: r.Path.Length == 0 ? r.Name : $"{r.Path}: {r.Name}",
+                Shape: Interop.ShapeText([-1, .. r.OutputShape.ToArray()]).Replace("-1", "N"),
+                Params: r.Params.ToString("N0", CultureInfo.InvariantCulture)))
+            .ToList();
 
         int w1 = Math.Max("Layer".Length, rows.Max(r => r.Layer.Length));
         int w2 = Math.Max("Output shape".Length, rows.Max(r => r.Shape.Length));
@@ -369,14 +368,18 @@ public sealed partial class Net
             ["model"] = model.Name,
         };
         if (optimizer is not null) meta["optimizer"] = optimizer.Name;
+        if (optimizer is not null && loss is not null) meta[CompileRecipe.MetadataKey] = CompileRecipe.Record(optimizer, loss, metrics);
         Checkpoint.save(path, ts, Interop.Map(meta));
     }
 
     /// <summary>Reads a checkpoint written by <see cref="Save"/> (or the ModelCheckpoint callback) into
     /// this net. Every parameter must be in the file with the shape the net has, or an
-    /// <see cref="InvalidDataException"/> names the first mismatch, e.g. "checkpoint mismatch at
-    /// params.0.weight: file has [512; 784], model has [256; 784]". A compiled net also loads the
-    /// optimizer's state and step, so training resumes where it stopped; an unbuilt net is built for the
+    /// <see cref="InvalidDataException"/> names the mismatch. A net compiled with the optimizer that wrote
+    /// the file also loads the optimizer's state, so training resumes where it stopped; under another
+    /// optimizer the weights, the step and the learning-rate scale load and the optimizer starts afresh. An
+    /// uncompiled net is compiled with the optimizer, loss and metrics the saved net was compiled with, where the
+    /// file records them (files from Save do, unless a part was a schedule or custom), so it can Evaluate and
+    /// resume Fit at once; older files load uncompiled. An unbuilt net is built for the
     /// input shape recorded in the file. A load that fails leaves the net exactly as it was (an unbuilt net
     /// stays unbuilt).</summary>
     /// <param name="path">The file to read.</param>
@@ -400,10 +403,70 @@ public sealed partial class Net
             ts = Initial(shape, 0);
         }
 
-        // Without an optimizer the file's optimizer state is kept as it is; parameters and state are checked.
-        var template = optimizer is null ? new TrainState(ts.Params, ts.State, raw.Item1.Opt, ts.Step, ts.Key, ts.LrScale) : ts;
-        var loaded = Checkpoint.loadInto(path, template).Item1;
+        // An uncompiled net is compiled as the saved one was, where the file records how (Keras's load_model).
+        string? why = null;
+        var compiled = optimizer is null && raw.Item2.TryGetValue(CompileRecipe.MetadataKey, out var entry)
+            ? CompileRecipe.Rebuild(path, entry, out why)
+            : null;
+        if (compiled is { } c)
+            ts = new TrainState(ts.Params, ts.State, c.Optimizer.Inner.Init.Invoke(ts.Params), ts.Step, ts.Key, ts.LrScale);
+
+        // Without an optimizer the file's optimizer state is kept as it is; with one, the file's optimizer
+        // state is restored when it was saved by the same optimizer and started afresh otherwise, so a
+        // checkpoint written under Adam loads into a net compiled with SGD. Parameters and state are checked.
+        var template = optimizer is null && compiled is null ? new TrainState(ts.Params, ts.State, raw.Item1.Opt, ts.Step, ts.Key, ts.LrScale) : ts;
+        var loaded = Checkpoint.loadModel(path, template).Item1;
         state = loaded;
+        if (compiled is { } r)
+        {
+            optimizer = r.Optimizer;
+            loss = r.Loss;
+            metrics = r.Metrics;
+        }
+        uncompiledReason = optimizer is null ? why : null;
+        inputShape = shape;
+        return this;
+    }
+
+    /// <summary>Writes the weights alone as a plain safetensors state_dict under PyTorch's names ("0.weight",
+    /// "1.running_mean", "1.num_batches_tracked" as int64, "0.weight_ih_l0", ...), the file that
+    /// <c>model.load_state_dict(safetensors.torch.load_file(path), strict=True)</c> accepts for the equivalent
+    /// torch modules. No optimizer state; written atomically.</summary>
+    /// <param name="path">The file to write; its folder must exist.</param>
+    public void SaveWeights(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("SaveWeights: the path must not be empty.", nameof(path));
+        var ts = Built(nameof(SaveWeights));
+        var meta = new Dictionary<string, string> { [InputShapeKey] = string.Join(",", inputShape!) };
+        Checkpoint.saveWeights(path, ts.Params, ts.State, Interop.Map(meta));
+    }
+
+    /// <summary>Reads weights into this net, whatever it was compiled with: a state_dict written by
+    /// <see cref="SaveWeights"/> or by PyTorch (<c>safetensors.torch.save_file(model.state_dict(), path)</c>),
+    /// or the weights of a full checkpoint from <see cref="Save"/>. As torch's <c>load_state_dict(strict=True)</c>,
+    /// the file must hold exactly the net's parameters and buffers with the net's shapes, or an
+    /// <see cref="InvalidDataException"/> lists the missing and unexpected keys; float64 values load into a
+    /// float32 net. The optimizer state and the step are kept. An unbuilt net is built for the input shape the
+    /// file records (files from torch record none: call <see cref="Build(int[])"/> first). A failed load leaves
+    /// the net as it was.</summary>
+    /// <param name="path">The file to read.</param>
+    /// <returns>This net, for chaining.</returns>
+    public Net LoadWeights(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("LoadWeights: the path must not be empty.", nameof(path));
+        if (!File.Exists(path)) throw new FileNotFoundException($"LoadWeights: no weights file at {Path.GetFullPath(path)}.", path);
+        var ts = state;
+        var shape = inputShape;
+        if (ts is null)
+        {
+            var meta = SafeTensors.read(path).Item2;
+            shape = meta.TryFind(InputShapeKey) is { } text ? ParseInputShape(path, text.Value) : throw new InvalidOperationException(
+                $"LoadWeights: {path} does not record the input shape (files written by torch do not); call Build(inputShape) on the net first, e.g. net.Build(1, 28, 28).");
+            ts = Initial(shape, 0);
+        }
+
+        var loaded = Checkpoint.loadWeights(path, ts.Params, ts.State);
+        state = new TrainState(loaded.Item1, loaded.Item2, ts.Opt, ts.Step, ts.Key, ts.LrScale);
         inputShape = shape;
         return this;
     }

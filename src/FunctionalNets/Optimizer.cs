@@ -15,6 +15,10 @@ public sealed class Optimizer
 
     internal NnGradTx Inner { get; }
 
+    /// <summary>How to build this optimizer again (factory and arguments), recorded in checkpoints so that
+    /// Net.Load can compile a net; null for optimizers that cannot be rebuilt (schedules, custom ones).</summary>
+    internal CompileRecipe? Recipe { get; init; }
+
     /// <summary>A short description, e.g. <c>Adam(lr=0.001)</c>.</summary>
     public string Name { get; }
 
@@ -26,7 +30,10 @@ public sealed class Optimizer
         if (!(maxNorm > 0.0 && double.IsFinite(maxNorm)))
             throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "WithGradientClipping: maxNorm must be a positive finite number.");
         return new($"{Name} clipped to norm {maxNorm}",
-            OptimModule.chain(Interop.List(new[] { OptimModule.clipByGlobalNorm(maxNorm), Inner })));
+            OptimModule.chain(Interop.List(new[] { OptimModule.clipByGlobalNorm(maxNorm), Inner })))
+        {
+            Recipe = Recipe?.With("clipNorm", maxNorm),
+        };
     }
 
     /// <summary>A short description.</summary>
@@ -61,6 +68,9 @@ public static class Optimizers
             throw new ArgumentOutOfRangeException(paramName, value, $"{paramName} must be a positive finite number.");
     }
 
+    private static Optimizer Recorded(Optimizer optimizer, CompileRecipe recipe) =>
+        new(optimizer.Name, optimizer.Inner) { Recipe = recipe };
+
     private static Schedule Lr(double lr)
     {
         LearningRate(lr);
@@ -80,10 +90,13 @@ public static class Optimizers
     /// <see cref="Schedules.OneCycleMomentum"/> (torch's OneCycleLR with cycle_momentum=True).</param>
     public static Optimizer SGD(double learningRate = 0.01, double momentum = 0.0, bool nesterov = false, double weightDecay = 0.0, double dampening = 0.0, Schedule? momentumSchedule = null)
     {
+        var recipe = CompileRecipe.Of("SGD", (nameof(learningRate), learningRate), (nameof(momentum), momentum), (nameof(nesterov), nesterov), (nameof(weightDecay), weightDecay));
         LearningRate(learningRate);
-        if (momentum == 0.0 && !nesterov && weightDecay == 0.0 && momentumSchedule is null)
-            return new($"SGD(lr={learningRate})", Optim.sgd(learningRate, momentumSchedule: null));
-        return SGD(Lr(learningRate), momentum, nesterov, weightDecay, dampening, momentumSchedule);
+        Optimizer built = momentum == 0.0 && !nesterov && weightDecay == 0.0 && dampening == 0.0 && momentumSchedule is null
+            ? new($"SGD(lr={learningRate})", Optim.sgd(learningRate, momentumSchedule: null))
+            : SGD(Lr(learningRate), momentum, nesterov, weightDecay, dampening, momentumSchedule);
+        // A momentum schedule is not recorded, so a net compiled with one is not rebuilt from a checkpoint.
+        return momentumSchedule is null ? Recorded(built, recipe.With(nameof(dampening), dampening)) : built;
     }
 
     /// <summary>SGD with a scheduled learning rate.</summary>
@@ -121,10 +134,12 @@ public static class Optimizers
     /// <see cref="Schedules.OneCycleMomentum"/> (torch's OneCycleLR with cycle_momentum=True).</param>
     public static Optimizer Adam(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.0, bool amsgrad = false, Schedule? beta1Schedule = null)
     {
+        var recipe = CompileRecipe.Of("Adam", (nameof(learningRate), learningRate), (nameof(beta1), beta1), (nameof(beta2), beta2), (nameof(epsilon), epsilon), (nameof(weightDecay), weightDecay), (nameof(amsgrad), amsgrad));
         LearningRate(learningRate);
-        if (beta1 == 0.9 && beta2 == 0.999 && epsilon == 1e-8 && weightDecay == 0.0 && !amsgrad && beta1Schedule is null)
-            return new($"Adam(lr={learningRate})", Optim.adam(learningRate, b1Schedule: null));
-        return Adam(Lr(learningRate), beta1, beta2, epsilon, weightDecay, amsgrad, beta1Schedule);
+        Optimizer built = beta1 == 0.9 && beta2 == 0.999 && epsilon == 1e-8 && weightDecay == 0.0 && !amsgrad && beta1Schedule is null
+            ? new($"Adam(lr={learningRate})", Optim.adam(learningRate, b1Schedule: null))
+            : Adam(Lr(learningRate), beta1, beta2, epsilon, weightDecay, amsgrad, beta1Schedule);
+        return beta1Schedule is null ? Recorded(built, recipe) : built;
     }
 
     /// <summary>Adam with a scheduled learning rate.</summary>
@@ -158,10 +173,12 @@ public static class Optimizers
     /// <see cref="Schedules.OneCycleMomentum"/> (torch's OneCycleLR with cycle_momentum=True).</param>
     public static Optimizer AdamW(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.01, bool amsgrad = false, Schedule? beta1Schedule = null)
     {
+        var recipe = CompileRecipe.Of("AdamW", (nameof(learningRate), learningRate), (nameof(beta1), beta1), (nameof(beta2), beta2), (nameof(epsilon), epsilon), (nameof(weightDecay), weightDecay), (nameof(amsgrad), amsgrad));
         LearningRate(learningRate);
-        if (beta1 == 0.9 && beta2 == 0.999 && epsilon == 1e-8 && weightDecay == 0.01 && !amsgrad && beta1Schedule is null)
-            return new($"AdamW(lr={learningRate})", Optim.adamw(learningRate, mask: null, b1Schedule: null));
-        return AdamW(Lr(learningRate), beta1, beta2, epsilon, weightDecay, amsgrad, beta1Schedule);
+        Optimizer built = beta1 == 0.9 && beta2 == 0.999 && epsilon == 1e-8 && weightDecay == 0.01 && !amsgrad && beta1Schedule is null
+            ? new($"AdamW(lr={learningRate})", Optim.adamw(learningRate, mask: null, b1Schedule: null))
+            : AdamW(Lr(learningRate), beta1, beta2, epsilon, weightDecay, amsgrad, beta1Schedule);
+        return beta1Schedule is null ? Recorded(built, recipe) : built;
     }
 
     /// <summary>AdamW with a scheduled learning rate (the decay follows the same schedule, as in PyTorch).</summary>
@@ -195,10 +212,11 @@ public static class Optimizers
     /// <param name="weightDecay">L2 penalty added to the gradient.</param>
     public static Optimizer RMSprop(double learningRate = 0.01, double alpha = 0.99, double epsilon = 1e-8, double momentum = 0.0, bool centered = false, double weightDecay = 0.0)
     {
+        var recipe = CompileRecipe.Of("RMSprop", (nameof(learningRate), learningRate), (nameof(alpha), alpha), (nameof(epsilon), epsilon), (nameof(momentum), momentum), (nameof(centered), centered), (nameof(weightDecay), weightDecay));
         LearningRate(learningRate);
         if (alpha == 0.99 && epsilon == 1e-8 && momentum == 0.0 && !centered && weightDecay == 0.0)
-            return new($"RMSprop(lr={learningRate})", Optim.rmsprop(learningRate));
-        return RMSprop(Lr(learningRate), alpha, epsilon, momentum, centered, weightDecay);
+            return Recorded(new Optimizer($"RMSprop(lr={learningRate})", Optim.rmsprop(learningRate)), recipe);
+        return Recorded(RMSprop(Lr(learningRate), alpha, epsilon, momentum, centered, weightDecay), recipe);
     }
 
     /// <summary>RMSprop with a scheduled learning rate.</summary>
@@ -228,10 +246,11 @@ public static class Optimizers
     /// <param name="weightDecay">L2 penalty added to the gradient.</param>
     public static Optimizer Adagrad(double learningRate = 0.01, double initialAccumulator = 0.0, double epsilon = 1e-10, double weightDecay = 0.0)
     {
+        var recipe = CompileRecipe.Of("Adagrad", (nameof(learningRate), learningRate), (nameof(initialAccumulator), initialAccumulator), (nameof(epsilon), epsilon), (nameof(weightDecay), weightDecay));
         LearningRate(learningRate);
         if (initialAccumulator == 0.0 && epsilon == 1e-10 && weightDecay == 0.0)
-            return new($"Adagrad(lr={learningRate})", Optim.adagrad(learningRate));
-        return Adagrad(Lr(learningRate), initialAccumulator, epsilon, weightDecay);
+            return Recorded(new Optimizer($"Adagrad(lr={learningRate})", Optim.adagrad(learningRate)), recipe);
+        return Recorded(Adagrad(Lr(learningRate), initialAccumulator, epsilon, weightDecay), recipe);
     }
 
     /// <summary>Adagrad with a scheduled learning rate.</summary>

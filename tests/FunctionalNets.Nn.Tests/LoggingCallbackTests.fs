@@ -252,14 +252,14 @@ let ``CsvLogger writes a header, then one row per epoch with the History's value
         let path = Path.Combine(dir, "sub", "log.csv")
         let _, history = fitWith [ Callbacks.csvLogger path false ]
         let lines = File.ReadAllLines path
-        Assert.Equal("epoch,loss,accuracy,val_loss,val_accuracy", lines[0])
+        Assert.Equal("epoch,loss,accuracy,val_loss,val_accuracy,lr", lines[0])
         Assert.Equal(4, lines.Length)
 
         for epoch in 1..3 do
             let cells = lines[epoch].Split ','
             Assert.Equal(string epoch, cells[0])
 
-            [ "loss"; "accuracy"; "val_loss"; "val_accuracy" ]
+            [ "loss"; "accuracy"; "val_loss"; "val_accuracy"; "lr" ]
             |> List.iteri (fun i k ->
                 Assert.Equal(history[k].[epoch - 1], Double.Parse(cells[i + 1], CultureInfo.InvariantCulture)))
 
@@ -268,3 +268,39 @@ let ``CsvLogger writes a header, then one row per epoch with the History's value
         let lines = File.ReadAllLines path
         Assert.Equal(7, lines.Length)
         Assert.Equal(1, lines |> Array.filter (fun l -> l.StartsWith "epoch") |> Array.length))
+
+[<Fact>]
+let ``TensorBoard with updateFreq writes the running loss and the learning rate every n steps`` () =
+    withTemp (fun dir ->
+        let tx = Optim.adam 0.05
+        let ts0 = Train.init model [ 2 ] tx (Key.create 5L)
+
+        let options =
+            { FitOptions.defaults with
+                Epochs = 3
+                BatchSize = 1
+                Shuffle = false
+                Callbacks = [ Callbacks.tensorBoardWith dir false 2 ]
+            }
+
+        let _, history = Train.fit model Losses.crossEntropy tx options blobs ts0
+
+        let events =
+            readRecords (Directory.GetFiles dir).[0] |> List.map parseEvent |> List.tail
+        // 4 steps per epoch: step events at 2, 4 (then epoch 1), 6, 8 (then epoch 2), 10, 12 (then epoch 3).
+        let steps = events |> List.filter (fun e -> e.Scalars.ContainsKey "batch_loss")
+        Assert.Equal<int64 list>([ 2L; 4L; 6L; 8L; 10L; 12L ], steps |> List.map _.Step)
+        Assert.Equal<int64 list>([ 2L; 4L; 1L; 6L; 8L; 2L; 10L; 12L; 3L ], events |> List.map _.Step)
+
+        for e in steps do
+            Assert.Equal<string list>([ "batch_loss"; "batch_lr" ], e.Scalars |> Map.keys |> List.ofSeq)
+            Assert.Equal(0.05f, e.Scalars["batch_lr"])
+
+        // At an epoch's last step the running loss is the epoch's loss.
+        for epoch in 1..3 do
+            let atEnd = steps |> List.find (fun e -> e.Step = int64 (4 * epoch))
+            Assert.Equal(float32 history["loss"].[epoch - 1], atEnd.Scalars["batch_loss"])
+
+        // The epoch events carry the learning rate too.
+        for e in events |> List.filter (fun e -> e.Scalars.ContainsKey "loss") do
+            Assert.Equal(0.05f, e.Scalars["lr"]))

@@ -10,7 +10,10 @@ open FunctionalNets.Nn
 open FunctionalNets.Plots
 
 let private history (rows: (string * float) list list) =
-    { Epochs = rows |> List.map Map.ofList }
+    {
+        Epochs = rows |> List.map Map.ofList
+        Messages = []
+    }
 
 /// A fresh folder for one test's files, removed afterwards.
 let private withFolder (body: string -> unit) =

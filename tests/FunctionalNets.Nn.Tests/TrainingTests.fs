@@ -148,7 +148,10 @@ let ``fit learns XOR with a 2-4-1 MLP and Adam; History logs loss, accuracy and 
         )
 
     Assert.Equal(300L, ts.Step)
-    Assert.Equal<string list>([ "accuracy"; "loss"; "val_accuracy"; "val_loss" ], List.sort history.Keys)
+    // Keras's order: the loss, the metrics, their val_ versions, then the learning rate.
+    Assert.Equal<string list>([ "loss"; "accuracy"; "val_loss"; "val_accuracy"; "lr" ], history.Keys)
+    // Adam(0.05) with no schedule or plateau callback: the rate logged each epoch is the constant.
+    Assert.All(history["lr"], (fun lr -> Assert.Equal(0.05, lr)))
 
     for k in history.Keys do
         Assert.Equal(300, history[k].Length)
@@ -184,7 +187,7 @@ let ``fit learns XOR with a 2-4-1 MLP and Adam; History logs loss, accuracy and 
             xorData
             ts0
 
-    Assert.Equal<string list>([ "accuracy"; "loss" ], List.sort h2.Keys)
+    Assert.Equal<string list>([ "loss"; "accuracy"; "lr" ], h2.Keys)
     Assert.Equal(2, h2.Epochs.Length)
 
 // ---------- callbacks ----------

@@ -69,9 +69,12 @@ public class LifecycleTests
     public void EarlyStopping_on_a_missing_metric_says_what_was_logged()
     {
         var net = Mlp(4).Compile(Optimizers.SGD(), Losses.CrossEntropy());
-        var e = Assert.Throws<InvalidOperationException>(() =>
+        var e = Assert.Throws<ArgumentException>(() =>
             net.Fit(TestData.Blobs(), epochs: 2, verbose: false, callbacks: [Callbacks.EarlyStopping()]));
-        Assert.Contains("val_loss", e.Message);
+        Assert.Contains("EarlyStopping monitors 'val_loss'", e.Message);
+        Assert.Contains("Pass a validation set", e.Message);
+        // Before the first epoch: not a step was taken.
+        Assert.Equal(0, net.Step);
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public class LoggingCallbackTests
                 callbacks: new[] { Callbacks.CsvLogger(csv), Callbacks.TensorBoard(Path.Combine(dir, "tb")) });
 
             var lines = File.ReadAllLines(csv);
-            Assert.Equal("epoch,loss,accuracy", lines[0]);
+            Assert.Equal("epoch,loss,accuracy,lr", lines[0]);
             Assert.Equal(3, lines.Length);
             Assert.Equal(history["loss"][1], double.Parse(lines[2].Split(',')[1], CultureInfo.InvariantCulture));
 

@@ -31,7 +31,7 @@ public class TrainingTests
         var history = net.Compile(Optimizers.Adam(1e-3), Losses.CrossEntropy(), Metrics.Accuracy())
             .Fit(train, epochs: 3, batchSize: 64, validation: test, verbose: false);
 
-        Assert.Equal(new[] { "accuracy", "loss", "val_accuracy", "val_loss" }, history.Keys.Order());
+        Assert.Equal(new[] { "loss", "accuracy", "val_loss", "val_accuracy", "lr" }, history.Keys);
         var eval = net.Evaluate(test);
         Assert.True(eval["accuracy"] > 0.85, $"accuracy {eval["accuracy"]}");
         Assert.Equal(history["val_accuracy"][^1], eval["accuracy"], 6);

@@ -333,3 +333,120 @@ module Checkpoint =
             LrScale = lr
         },
         user
+
+    /// A model's PyTorch state_dict: its parameters' leaves then its state's leaves (BatchNorm's
+    /// running_mean, running_var and num_batches_tracked), under their paths ("0.weight", "1.running_var").
+    let stateDict (parameters: Params) (state: State) : (string * Tensor) list =
+        PTree.leaves parameters @ PTree.leaves state
+
+    /// Writes a plain safetensors state_dict (PyTorch's names, no optimizer, no "params." prefix) that
+    /// `model.load_state_dict(safetensors.torch.load_file(path), strict=True)` accepts for the equivalent
+    /// torch modules. The metadata holds "format" = "pt" (as safetensors.torch writes it) and the extra
+    /// entries given. Written atomically, like save.
+    let saveWeights (path: string) (parameters: Params) (state: State) (metadata: Map<string, string>) : unit =
+        SafeTensors.write path (stateDict parameters state) (Map.add "format" "pt" metadata)
+
+    // The state_dict a file holds: a plain one as it is, a full checkpoint's params and state without
+    // their section prefix (its optimizer state is not weights).
+    let private weightsIn (path: string) (tensors: (string * Tensor) list) (meta: Map<string, string>) =
+        if meta.TryFind "format" = Some FormatTag then
+            tensors
+            |> List.choose (fun (n, t) ->
+                [ "params."; "state." ]
+                |> List.tryFind (fun p -> n.StartsWith(p, StringComparison.Ordinal))
+                |> Option.map (fun p -> n.Substring p.Length, t))
+        else
+            tensors
+
+    /// Reads a state_dict into the shape of a model's parameters and state (a template from the model's
+    /// Init) as torch's `load_state_dict(strict=True)` does: every key of the model must be in the file and
+    /// the file must hold no other, each with the model's shape; values are converted to the model's dtype
+    /// within the same kind (float64 into float32, int32 into int64) and moved to its device. Reads plain
+    /// safetensors files (written by saveWeights or by safetensors.torch.save_file) and full checkpoints
+    /// (their parameters and state; the optimizer state is ignored). Raises InvalidDataException listing the
+    /// missing and unexpected keys, or naming the first key whose shape or kind differs.
+    let loadWeights (path: string) (parameters: Params) (state: State) : Params * State =
+        let tensors, meta = SafeTensors.read path
+        let byName = Dictionary<string, Tensor>()
+
+        for n, t in weightsIn path tensors meta do
+            byName[n] <- t
+
+        let keys = stateDict parameters state |> List.map fst
+        let missing = keys |> List.filter (byName.ContainsKey >> not)
+        let known = HashSet<string>(keys)
+
+        let unexpected =
+            byName.Keys |> Seq.filter (known.Contains >> not) |> Seq.sort |> List.ofSeq
+
+        if not missing.IsEmpty || not unexpected.IsEmpty then
+            let list (what: string) (names: string list) =
+                if names.IsEmpty then
+                    []
+                else
+                    [
+                        sprintf "%s key(s): %s" what (names |> List.truncate 20 |> String.concat ", ")
+                    ]
+
+            raise (
+                InvalidDataException(
+                    sprintf
+                        "loadWeights %s: the file's state_dict does not match the model. %s. The file must hold exactly the model's parameters and buffers under PyTorch's names (the model has %s); build the same layers as the net that wrote it."
+                        path
+                        (list "Missing" missing @ list "Unexpected" unexpected |> String.concat "; ")
+                        (keys |> List.truncate 8 |> String.concat ", ")
+                )
+            )
+
+        let take (name: string) (m: Tensor) =
+            let f = byName[name]
+
+            let problem =
+                if not (f.Shape.Equals m.Shape) then
+                    Some(sprintf "the file has shape %O, the model %O" f.Shape m.Shape)
+                elif f.DType.IsFloatingPoint <> m.DType.IsFloatingPoint then
+                    Some(sprintf "the file has dtype %O, the model %O" f.DType m.DType)
+                else
+                    None
+
+            match problem with
+            | Some p ->
+                raise (
+                    InvalidDataException(
+                        sprintf
+                            "loadWeights %s: size mismatch for %s: %s. Build the same layers as the net that wrote the file."
+                            path
+                            name
+                            p
+                    )
+                )
+            | None ->
+                let f = if f.DType = m.DType then f else Tensor.cast (f, m.DType)
+
+                if f.Device = m.Device then
+                    f
+                else
+                    Tensor.toDevice (m.Device, f)
+
+        PTree.mapWithPath take parameters, PTree.mapWithPath take state
+
+    /// Reads a full checkpoint into a template (see loadInto) whatever optimizer the template was built
+    /// with: the parameters and the state must match the template; the optimizer state is taken from the
+    /// file when it matches the template's tree leaf for leaf (same optimizer), otherwise the template's
+    /// fresh optimizer state is kept. The step, key and learning-rate scale come from the file. The
+    /// boolean says whether the optimizer state was restored.
+    let loadModel (path: string) (template: TrainState) : TrainState * Map<string, string> * bool =
+        let sameOptimizer =
+            try
+                Some(loadInto path template)
+            with :? InvalidDataException ->
+                None
+
+        match sameOptimizer with
+        | Some(ts, user) -> ts, user, true
+        | None ->
+            // Checked against the file's own optimizer tree, so a mismatch in the weights is reported
+            // under the checkpoint's names; only then is the other optimizer's state the reason.
+            let raw, _ = load path
+            let ts, user = loadInto path { template with Opt = raw.Opt }
+            { ts with Opt = template.Opt }, user, false

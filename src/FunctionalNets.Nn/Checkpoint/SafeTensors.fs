@@ -178,6 +178,21 @@ module SafeTensors =
         Buffer.BlockCopy(json, 0, header, 0, json.Length)
 
         let full = Path.GetFullPath path
+
+        // Checked here so that the error names the folder the caller gave, not the temp file inside it.
+        match Path.GetDirectoryName full with
+        | null -> ()
+        | dir when not (Directory.Exists dir) ->
+            raise (
+                DirectoryNotFoundException(
+                    sprintf
+                        "Cannot write %s: the folder %s does not exist. Create it first (Directory.CreateDirectory) or save elsewhere."
+                        path
+                        dir
+                )
+            )
+        | _ -> ()
+
         // Earlier writes of this path that were killed left their temp files: remove them first.
         removeStaleTemps full
         let tmp = tempNameFor full

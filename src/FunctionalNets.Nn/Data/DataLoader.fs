@@ -25,7 +25,7 @@ type DataLoader =
 
 /// The batches of one epoch, built on a worker task while the consumer uses the previous batch.
 /// At most `prefetch` finished batches wait in the queue, plus one under construction.
-type internal PrefetchEnumerator(ds: IDataset, batches: int[][], prefetch: int) =
+type internal PrefetchEnumerator(fetch: int -> int[] -> Batch, batches: int[][], prefetch: int) =
     let queue = new BlockingCollection<Batch>(ConcurrentQueue<Batch>(), prefetch)
     let cts = new CancellationTokenSource()
     let mutable failure: ExceptionDispatchInfo option = None
@@ -36,9 +36,9 @@ type internal PrefetchEnumerator(ds: IDataset, batches: int[][], prefetch: int) 
     let produce () =
         try
             try
-                for ix in batches do
+                for j in 0 .. batches.Length - 1 do
                     cts.Token.ThrowIfCancellationRequested()
-                    let b = ds.GetBatch ix
+                    let b = fetch j batches[j]
                     // Blocks while the queue is full: that is the bound on work done ahead.
                     queue.Add(b, cts.Token)
             with
@@ -158,17 +158,25 @@ module DataLoader =
     /// a for loop early included) cancels and awaits it. Batches are created outside any Scope.
     let batches (loader: DataLoader) (key: Key) : seq<Batch> =
         let ds = loader.Dataset
+        // A keyed dataset (augmentation) gets batch j's key from the epoch's key; the shuffle keeps using the
+        // key itself, so adding augmentation does not change the order of the examples.
+        let augmentation = snd (Key.split key)
+
+        let fetch (j: int) (ix: int[]) =
+            Dataset.getBatchWith (Key.foldIn j augmentation) ds ix
 
         if loader.Prefetch = 0 then
             seq {
-                for ix in indices loader key do
-                    yield ds.GetBatch ix
+                let all = indices loader key
+
+                for j in 0 .. all.Length - 1 do
+                    yield fetch j all[j]
             }
         else
             { new IEnumerable<Batch> with
                 member _.GetEnumerator() =
-                    new PrefetchEnumerator(ds, indices loader key, loader.Prefetch) :> IEnumerator<Batch>
+                    new PrefetchEnumerator(fetch, indices loader key, loader.Prefetch) :> IEnumerator<Batch>
               interface IEnumerable with
                   member _.GetEnumerator() =
-                      new PrefetchEnumerator(ds, indices loader key, loader.Prefetch) :> IEnumerator
+                      new PrefetchEnumerator(fetch, indices loader key, loader.Prefetch) :> IEnumerator
             }

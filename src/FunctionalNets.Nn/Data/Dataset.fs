@@ -97,18 +97,39 @@ module Dataset =
                 }
         }
 
+    /// The key of the batch with these example indices when no key is given: the base key with the batch
+    /// size and every index folded in, in order. A batch built twice (or on another thread) gets the same key,
+    /// batches holding other examples get independent keys.
+    let indicesKey (key: Key) (indices: int[]) : Key =
+        let mutable k = Key.foldIn indices.Length key
+
+        for i in indices do
+            k <- Key.foldIn i k
+
+        k
+
+    /// The examples at indices, drawing any randomness from key when ds is keyed (IKeyedDataset).
+    let getBatchWith (key: Key) (ds: IDataset) (indices: int[]) : Batch =
+        match ds with
+        | :? IKeyedDataset as k -> k.GetBatchWithKey(key, indices)
+        | _ -> ds.GetBatch indices
+
+    // A dataset built on ds that passes keys through to it, so augmentation survives subset, take and map.
+    let private keyed (count: int) (get: Key -> int[] -> Batch) : IDataset =
+        { new IKeyedDataset with
+            member _.Count = count
+            member _.GetBatch(ix) = get (indicesKey (Key.create 0L) ix) ix
+            member _.GetBatchWithKey(key, ix) = get key ix
+        }
+
     /// The examples of ds at the given indices, in that order (indices may repeat).
     let subset (indices: int[]) (ds: IDataset) : IDataset =
         checkIndices "Dataset.subset" ds.Count indices
         let indices = Array.copy indices
 
-        { new IDataset with
-            member _.Count = indices.Length
-
-            member _.GetBatch(ix) =
-                checkIndices "Dataset.subset" indices.Length ix
-                ds.GetBatch(Array.map (fun i -> indices[i]) ix)
-        }
+        keyed indices.Length (fun key ix ->
+            checkIndices "Dataset.subset" indices.Length ix
+            getBatchWith key ds (Array.map (fun i -> indices[i]) ix))
 
     /// The first min(n, Count) examples (n larger than the dataset takes all of it, as a --limit flag wants).
     let take (n: int) (ds: IDataset) : IDataset =
@@ -117,12 +138,17 @@ module Dataset =
 
         subset (Array.init (min n ds.Count) id) ds
 
-    /// Applies a batch transform (normalisation, augmentation, one-hot targets) to every batch.
+    /// Applies a batch transform (normalisation, one-hot targets) to every batch.
     let map (f: Batch -> Batch) (ds: IDataset) : IDataset =
-        { new IDataset with
-            member _.Count = ds.Count
-            member _.GetBatch(ix) = f (ds.GetBatch ix)
-        }
+        keyed ds.Count (fun key ix -> f (getBatchWith key ds ix))
+
+    /// Applies a random batch transform (augmentation, see Transforms) to every batch with the batch's key:
+    /// under fit, a key from the run's key, the epoch and the batch's position, so the same seed gives the same
+    /// augmented batches and every epoch draws afresh. ds gets its own part of the key.
+    let mapWithKey (f: Key -> Batch -> Batch) (ds: IDataset) : IDataset =
+        keyed ds.Count (fun key ix ->
+            let inner, mine = Key.split key
+            f mine (getBatchWith inner ds ix))
 
     /// Splits ds at random into (train, validation): a permutation from the key, its first
     /// round(trainFraction * Count) examples for training and the rest for validation.

@@ -230,6 +230,199 @@ module Transforms =
         checkImages "randomHorizontalFlip" x
         flipWhere (flipFlags key x.Shape[0] p) x
 
+    /// Mirrors the images whose flag is set top to bottom (reverses their rows); the others are copied.
+    let flipRowsWhere (flags: bool[]) (x: Tensor) : Tensor =
+        checkImages "flipRowsWhere" x
+        let dims = x.Shape.ToArray()
+        let n, c, h, w = dims[0], dims[1], dims[2], dims[3]
+
+        if flags.Length <> n then
+            invalidArg "flags" (sprintf "Transforms.flipRowsWhere: %d flags for a batch of %d images." flags.Length n)
+
+        let plane = h * w
+        let index = GC.AllocateUninitializedArray<int64>(n * c * plane)
+
+        for b in 0 .. n - 1 do
+            let first = b * c * plane
+
+            for i in 0 .. h - 1 do
+                let src = int64 (if flags[b] then h - 1 - i else i)
+                Array.fill index (first + i * w) w src
+
+            for ch in 1 .. c - 1 do
+                Array.blit index first index (first + ch * plane) plane
+
+        Tensor.gather (x, 2, Tensor.ofArray (index, [ n; c; h; w ], x.Device))
+
+    /// Mirrors each image top to bottom with probability p, independently per image (see flipFlags).
+    let randomVerticalFlip (key: Key) (p: float) (x: Tensor) : Tensor =
+        checkImages "randomVerticalFlip" x
+        flipRowsWhere (flipFlags key x.Shape[0] p) x
+
+    // Uniform draws for image b: its own key (foldIn b), words taken in order.
+    let private drawsFor (key: Key) (b: int) =
+        let k = Key.foldIn b key
+        let mutable i = 0L
+
+        fun () ->
+            let u = float (Key.uniform32OfWord (Key.word k i))
+            i <- i + 1L
+            u
+
+    /// Image b's rectangle (top, left, height, width) that random erasing draws, or None when it keeps the
+    /// image: with probability p, torchvision's RandomErasing rule, an area of scale (lo, hi) of the image and
+    /// an aspect ratio log-uniform in ratio, up to 10 tries for a rectangle that fits.
+    let erasingBoxes
+        (key: Key)
+        (n: int)
+        (h: int)
+        (w: int)
+        (p: float)
+        (scale: float * float)
+        (ratio: float * float)
+        : (int * int * int * int) option[] =
+        Array.init n (fun b ->
+            let u = drawsFor key b
+
+            if u () >= p then
+                None
+            else
+                let area = float (h * w)
+                let logLo, logHi = log (fst ratio), log (snd ratio)
+
+                let rec attempt k =
+                    if k = 10 then
+                        None
+                    else
+                        let target = area * (fst scale + (snd scale - fst scale) * u ())
+                        let aspect = exp (logLo + (logHi - logLo) * u ())
+                        let eh = int (Math.Round(sqrt (target * aspect)))
+                        let ew = int (Math.Round(sqrt (target / aspect)))
+                        let ut, ul = u (), u ()
+
+                        if eh >= 1 && ew >= 1 && eh < h && ew < w then
+                            Some(int (ut * float (h - eh + 1)), int (ul * float (w - ew + 1)), eh, ew)
+                        else
+                            attempt (k + 1)
+
+                attempt 0)
+
+    /// Random erasing (torchvision's RandomErasing, Zhong et al. 2017): each image, with probability p, gets a
+    /// rectangle set to value in every channel (see erasingBoxes for the rectangle's draw). Typically after
+    /// normalisation, with value 0.
+    let randomErasing
+        (key: Key)
+        (p: float)
+        (scale: float * float)
+        (ratio: float * float)
+        (value: float)
+        (x: Tensor)
+        : Tensor =
+        checkImages "randomErasing" x
+
+        if not (p >= 0.0 && p <= 1.0) then
+            invalidArg "p" (sprintf "Transforms.randomErasing: p must be in [0, 1], got %g." p)
+
+        if not (fst scale > 0.0 && fst scale <= snd scale && snd scale <= 1.0) then
+            invalidArg "scale" (sprintf "Transforms.randomErasing: scale must satisfy 0 < lo <= hi <= 1, got %A." scale)
+
+        if not (fst ratio > 0.0 && fst ratio <= snd ratio) then
+            invalidArg "ratio" (sprintf "Transforms.randomErasing: ratio must satisfy 0 < lo <= hi, got %A." ratio)
+
+        let dims = x.Shape.ToArray()
+        let n, h, w = dims[0], dims[2], dims[3]
+        let boxes = erasingBoxes key n h w p scale ratio
+
+        if boxes |> Array.forall Option.isNone then
+            x
+        else
+            let keep = Array.create (n * h * w) 1.0
+
+            boxes
+            |> Array.iteri (fun b box ->
+                match box with
+                | Some(top, left, eh, ew) ->
+                    for i in top .. top + eh - 1 do
+                        Array.fill keep (b * h * w + i * w + left) ew 0.0
+                | None -> ())
+
+            let mask = Tensor.cast (Tensor.ofArray (keep, [ n; 1; h; w ], x.Device), x.DType)
+
+            if value = 0.0 then
+                x * mask
+            else
+                x * mask + (1.0 - mask) * value
+
+    /// A random affine map per image, nearest-neighbour, zero outside the image: a rotation by an angle
+    /// uniform in [-degrees, degrees] and a scaling uniform in [scaleMin, scaleMax] about the image's centre,
+    /// then a shift by whole pixels uniform in [-translate * w, translate * w] across and the same with h down.
+    /// Output pixel (i, j) reads input pixel R^-1 ((i, j) - c - t) / s + c, rounded. degrees 0, translate 0 and
+    /// scale 1 return the images unchanged; degrees 0 and scale 1 are an integer shift (RandomAffine's translate).
+    let randomAffine
+        (key: Key)
+        (degrees: float)
+        (translate: float)
+        (scaleMin: float)
+        (scaleMax: float)
+        (x: Tensor)
+        : Tensor =
+        checkImages "randomAffine" x
+
+        if not (degrees >= 0.0 && degrees <= 180.0) then
+            invalidArg "degrees" (sprintf "Transforms.randomAffine: degrees must be in [0, 180], got %g." degrees)
+
+        if not (translate >= 0.0 && translate < 1.0) then
+            invalidArg "translate" (sprintf "Transforms.randomAffine: translate must be in [0, 1), got %g." translate)
+
+        if not (scaleMin > 0.0 && scaleMin <= scaleMax) then
+            invalidArg
+                "scaleMin"
+                (sprintf
+                    "Transforms.randomAffine: the scale range must satisfy 0 < scaleMin <= scaleMax, got [%g, %g]."
+                    scaleMin
+                    scaleMax)
+
+        let dims = x.Shape.ToArray()
+        let n, c, h, w = dims[0], dims[1], dims[2], dims[3]
+        // One zero pixel of padding all round: out-of-image reads point at the padded corner (0, 0).
+        let pw = w + 2
+        let padded = Tensor.pad (x, [ (1, 1); (1, 1) ])
+        let plane = h * w
+        let index = GC.AllocateUninitializedArray<int64>(n * c * plane)
+        let ci, cj = float (h - 1) / 2.0, float (w - 1) / 2.0
+
+        for b in 0 .. n - 1 do
+            let u = drawsFor key b
+            let angle = (2.0 * u () - 1.0) * degrees * Math.PI / 180.0
+            let s = scaleMin + (scaleMax - scaleMin) * u ()
+
+            let shift (size: int) =
+                Math.Round((2.0 * u () - 1.0) * translate * float size)
+
+            let tj = shift w
+            let ti = shift h
+            let cos, sin = Math.Cos angle, Math.Sin angle
+            let first = b * c * plane
+
+            for i in 0 .. h - 1 do
+                for j in 0 .. w - 1 do
+                    let di, dj = float i - ci - ti, float j - cj - tj
+                    // The inverse rotation, then the inverse scaling.
+                    let si = int (Math.Round((cos * di - sin * dj) / s + ci))
+                    let sj = int (Math.Round((sin * di + cos * dj) / s + cj))
+
+                    index[first + i * w + j] <-
+                        if si >= 0 && si < h && sj >= 0 && sj < w then
+                            int64 ((si + 1) * pw + sj + 1)
+                        else
+                            0L
+
+            for ch in 1 .. c - 1 do
+                Array.blit index first index (first + ch * plane) plane
+
+        let flat = Tensor.reshape (padded, [ n; c; (h + 2) * pw ])
+        Tensor.reshape (Tensor.gather (flat, 2, Tensor.ofArray (index, [ n; c; plane ], x.Device)), [ n; c; h; w ])
+
     /// A deterministic transform as a keyed one (it ignores the key), for use in compose.
     let ignoreKey (f: Tensor -> Tensor) : Key -> Tensor -> Tensor = fun _ x -> f x
 
@@ -269,16 +462,8 @@ module Transforms =
                 Target = Tensor.oneHot (batch.Target, numClasses)
             }
 
-    /// The key of the batch with these example indices: the base key with the batch size and every index
-    /// folded in, in order. It depends on nothing else, so a batch built twice (or on another thread) gets
-    /// the same key, and batches holding other examples get independent keys.
-    let batchKey (key: Key) (indices: int[]) : Key =
-        let mutable k = Key.foldIn indices.Length key
-
-        for i in indices do
-            k <- Key.foldIn i k
-
-        k
+    /// The key of the batch with these example indices (Dataset.indicesKey).
+    let batchKey (key: Key) (indices: int[]) : Key = Dataset.indicesKey key indices
 
     /// A dataset whose GetBatch applies the keyed batch transform f with the batch's key (batchKey key
     /// indices). Reproducible: the same base key and indices give the same batch.

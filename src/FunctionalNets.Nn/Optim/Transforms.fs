@@ -72,12 +72,13 @@ module GradTransform =
 
     /// Multiplies by <c>-lr</c>, turning a descent direction into an update (Optax
     /// <c>scale_by_learning_rate</c> with a constant). Stateless.
-    let scaleByLearningRate (lr: float) : GradTx = scale -lr
+    let scaleByLearningRate (lr: float) : GradTx =
+        scale -lr |> LearningRates.annotate (fun _ -> lr)
 
     /// Multiplies by <c>-lr(count)</c>, count being the number of updates made before this one.
     /// State: <c>{ count }</c>.
     let scaleByLearningRateWith (lr: Schedule) : GradTx =
-        scaleBySchedule (fun step -> -(lr step))
+        scaleBySchedule (fun step -> -(lr step)) |> LearningRates.annotate lr
 
     /// Adam's moment estimates with bias correction (Optax <c>scale_by_adam</c>, eps_root = 0, which is
     /// also PyTorch's Adam): <c>m = b1 m + (1 - b1) g</c>, <c>v = b2 v + (1 - b2) g^2</c>, update
@@ -316,9 +317,7 @@ module GradTransform =
     let clipByValue (maxDelta: float) : GradTx =
         stateless (fun grads _ -> PTree.map (fun g -> Tensor.clamp (g, -maxDelta, maxDelta)) grads)
 
-    /// Applies transformations in order, each to the previous one's updates (Optax <c>chain</c>).
-    /// The state is a node <c>{ "0": s0; "1": s1; ... }</c>, so paths read "1.mu.0.weight".
-    let chain (transforms: GradTx list) : GradTx =
+    let private chainAll (transforms: GradTx list) : GradTx =
         let txs = Array.ofList transforms
 
         {
@@ -345,6 +344,14 @@ module GradTransform =
 
                     updates, PTree.node (nextStates |> List.rev |> List.mapi (fun i s -> string i, s))
         }
+
+    /// Applies transformations in order, each to the previous one's updates (Optax <c>chain</c>).
+    /// The state is a node <c>{ "0": s0; "1": s1; ... }</c>, so paths read "1.mu.0.weight". The chain
+    /// applies the learning rate of its first member that has one (LearningRates).
+    let chain (transforms: GradTx list) : GradTx =
+        match List.tryPick LearningRates.tryFind transforms with
+        | Some lr -> LearningRates.annotate lr (chainAll transforms)
+        | None -> chainAll transforms
 
     /// Adds updates to parameters leafwise (Optax <c>apply_updates</c>); updates are cast to each
     /// parameter's dtype so a Float64 schedule never widens Float32 weights.

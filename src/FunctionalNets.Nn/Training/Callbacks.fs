@@ -13,12 +13,29 @@ type EpochEnd =
         State: TrainState
     }
 
+/// What a callback sees every StepFrequency optimizer steps: the step count after the update, the logs so
+/// far in the epoch ("loss" is the epoch's running mean, as Keras logs it per batch; "lr" where known) and
+/// the state.
+type StepEnd =
+    {
+        Epoch: int
+        Step: int64
+        Logs: Logs
+        State: TrainState
+    }
+
 /// A callback is a pure state machine in Keras's places: at each epoch end it may change the train state
-/// (ReduceLROnPlateau lowers LrScale), ask to stop, and it returns the callback to use for the next epoch,
-/// which carries its own memory (best value so far, epochs waited). No mutable state is shared.
+/// (ReduceLROnPlateau lowers LrScale), ask to stop, say what it did, and it returns the callback to use for
+/// the next epoch, which carries its own memory (best value so far, epochs waited). No mutable state is
+/// shared.
 type Callback =
     {
         Name: string
+        /// The log names the callback reads ("val_loss"): fit checks before the first epoch that it will log them.
+        Monitors: string list
+        /// Run OnStepEnd every this many optimizer steps; 0 never.
+        StepFrequency: int
+        OnStepEnd: StepEnd -> Callback
         OnEpochEnd: EpochEnd -> CallbackResult
         OnTrainEnd: TrainState -> TrainState
     }
@@ -29,6 +46,8 @@ and CallbackResult =
         State: TrainState
         Stop: bool
         Next: Callback
+        /// What the callback did, in a sentence fit prints and keeps in the history ("Epoch 7: early stopping ...").
+        Message: string option
     }
 
 /// Whether a monitored value should go down (a loss) or up (an accuracy).
@@ -74,7 +93,7 @@ module Callbacks =
 
     /// A callback from a function that sees each epoch's end and returns true to stop training.
     let create (name: string) (onEpochEnd: EpochEnd -> bool) : Callback =
-        let rec cb =
+        let rec make () =
             {
                 Name = name
                 OnEpochEnd =
@@ -82,15 +101,20 @@ module Callbacks =
                         {
                             State = e.State
                             Stop = onEpochEnd e
-                            Next = cb
+                            Next = make ()
+                            Message = None
                         }
                 OnTrainEnd = id
+                Monitors = []
+                StepFrequency = 0
+                OnStepEnd = fun _ -> make ()
             }
 
-        cb
+        make ()
 
     /// Stops when the monitored value has not improved by more than minDelta for patience epochs; with
-    /// restoreBest the final parameters and state are those of the best epoch.
+    /// restoreBest the final parameters and state are those of the best epoch. When it stops, its message
+    /// says at which epoch, why, and which weights the net keeps.
     let earlyStopping
         (monitor: string)
         (patience: int)
@@ -100,26 +124,66 @@ module Callbacks =
         : Callback =
         let maximize = isMax mode monitor
 
-        let rec make (best: float option) (bestState: TrainState option) (wait: int) =
+        let rec make (best: (float * int) option) (bestState: TrainState option) (wait: int) =
             {
                 Name = "EarlyStopping"
+                Monitors = [ monitor ]
+                StepFrequency = 0
+                OnStepEnd = fun _ -> make best bestState wait
                 OnEpochEnd =
                     fun e ->
                         let v = read "EarlyStopping" monitor e
 
-                        if improved maximize minDelta best v then
+                        if improved maximize minDelta (Option.map fst best) v then
                             {
                                 State = e.State
                                 Stop = false
-                                Next = make (Some v) (Some e.State) 0
+                                Next = make (Some(v, e.Epoch)) (Some e.State) 0
+                                Message = None
                             }
                         else
                             let wait = wait + 1
+                            let stop = wait >= patience
+
+                            let message =
+                                if not stop then
+                                    None
+                                else
+                                    let kept =
+                                        match best with
+                                        | Some(b, at) when restoreBest ->
+                                            sprintf
+                                                "best %s = %.6g at epoch %d; restoring the weights of epoch %d"
+                                                monitor
+                                                b
+                                                at
+                                                at
+                                        | Some(b, at) ->
+                                            sprintf
+                                                "best %s = %.6g at epoch %d; keeping the weights of epoch %d (restoreBestWeights is off)"
+                                                monitor
+                                                b
+                                                at
+                                                e.Epoch
+                                        | None -> sprintf "%s was never a number; keeping the last weights" monitor
+
+                                    Some(
+                                        sprintf
+                                            "Epoch %d: early stopping: %s has not %s by more than %g for %d epoch%s (%s)."
+                                            e.Epoch
+                                            monitor
+                                            (if maximize then "increased" else "decreased")
+                                            minDelta
+                                            patience
+                                            (if patience = 1 then "" else "s")
+                                            kept
+                                    )
 
                             {
                                 State = e.State
-                                Stop = wait >= patience
+                                Stop = stop
                                 Next = make best bestState wait
+                                Message = message
                             }
                 OnTrainEnd =
                     fun ts ->
@@ -151,6 +215,9 @@ module Callbacks =
         let rec make (best: float option) (wait: int) =
             {
                 Name = "ReduceLROnPlateau"
+                Monitors = [ monitor ]
+                StepFrequency = 0
+                OnStepEnd = fun _ -> make best wait
                 OnEpochEnd =
                     fun e ->
                         let v = read "ReduceLROnPlateau" monitor e
@@ -160,20 +227,49 @@ module Callbacks =
                                 State = e.State
                                 Stop = false
                                 Next = make (Some v) 0
+                                Message = None
                             }
                         elif wait + 1 >= patience then
-                            let scale = max minScale (e.State.LrScale * factor)
+                            let old = e.State.LrScale
+                            let scale = max minScale (old * factor)
+
+                            // The rate itself where fit logged it, else the scale of the optimizer's rate.
+                            let rate =
+                                match e.Logs.TryFind EpochLog.LearningRate with
+                                | Some lr when old > 0.0 ->
+                                    sprintf "the learning rate from %.6g to %.6g" lr (lr * scale / old)
+                                | _ -> sprintf "the learning-rate scale from %.6g to %.6g" old scale
 
                             {
                                 State = { e.State with LrScale = scale }
                                 Stop = false
                                 Next = make best 0
+                                Message =
+                                    Some(
+                                        if scale = old then
+                                            sprintf
+                                                "Epoch %d: ReduceLROnPlateau: %s has not improved for %d epoch%s, but the learning-rate scale is already at its minimum %.6g."
+                                                e.Epoch
+                                                monitor
+                                                patience
+                                                (if patience = 1 then "" else "s")
+                                                minScale
+                                        else
+                                            sprintf
+                                                "Epoch %d: ReduceLROnPlateau: %s has not improved for %d epoch%s; reducing %s."
+                                                e.Epoch
+                                                monitor
+                                                patience
+                                                (if patience = 1 then "" else "s")
+                                                rate
+                                    )
                             }
                         else
                             {
                                 State = e.State
                                 Stop = false
                                 Next = make best (wait + 1)
+                                Message = None
                             }
                 OnTrainEnd = id
             }
@@ -187,6 +283,9 @@ module Callbacks =
         let rec make (best: float option) =
             {
                 Name = "ModelCheckpoint"
+                Monitors = Option.toList monitor
+                StepFrequency = 0
+                OnStepEnd = fun _ -> make best
                 OnEpochEnd =
                     fun e ->
                         let file = path.Replace("{epoch}", string e.Epoch)
@@ -200,6 +299,7 @@ module Callbacks =
                                 State = e.State
                                 Stop = false
                                 Next = make best
+                                Message = None
                             }
                         | Some m ->
                             let v = read "ModelCheckpoint" m e
@@ -211,23 +311,19 @@ module Callbacks =
                                     State = e.State
                                     Stop = false
                                     Next = make (Some v)
+                                    Message = None
                                 }
                             else
                                 {
                                     State = e.State
                                     Stop = false
                                     Next = make best
+                                    Message = None
                                 }
                 OnTrainEnd = id
             }
 
         make None
-
-    // Keras's order in an epoch line: the loss, the metrics, then the same for validation.
-    let private columnOrder (key: string) =
-        let isVal = key.StartsWith("val_", StringComparison.Ordinal)
-        let baseName = if isVal then key.Substring 4 else key
-        (isVal, baseName <> "loss", baseName)
 
     let private ensureFolder (path: string) =
         match Path.GetDirectoryName(Path.GetFullPath path) with
@@ -247,13 +343,17 @@ module Callbacks =
         let rec make (columns: string list option) =
             {
                 Name = "CsvLogger"
+                Monitors = []
+                StepFrequency = 0
+                OnStepEnd = fun _ -> make columns
                 OnEpochEnd =
                     fun e ->
                         let known = columns.IsSome
 
                         let columns =
                             columns
-                            |> Option.defaultWith (fun () -> e.Logs |> Map.keys |> Seq.sortBy columnOrder |> List.ofSeq)
+                            |> Option.defaultWith (fun () ->
+                                e.Logs |> Map.keys |> Seq.sortBy EpochLog.columnOrder |> List.ofSeq)
 
                         let line (cells: string list) = String.concat "," cells + "\n"
 
@@ -275,6 +375,7 @@ module Callbacks =
                             State = e.State
                             Stop = false
                             Next = make (Some columns)
+                            Message = None
                         }
                 OnTrainEnd = id
             }
@@ -282,27 +383,49 @@ module Callbacks =
         make None
 
     /// Writes TensorBoard event files into logDir (`tensorboard --logdir DIR` reads them): at each epoch end,
-    /// every logged value as a scalar (tags as logged: "loss", "accuracy", "val_loss", ...) at step = epoch,
-    /// and with histograms a histogram of every parameter under its path ("0.weight").
-    let tensorBoard (logDir: string) (histograms: bool) : Callback =
+    /// every logged value as a scalar (tags as logged: "loss", "accuracy", "val_loss", ..., "lr") at step =
+    /// epoch, and with histograms a histogram of every parameter under its path ("0.weight"); with updateFreq
+    /// n > 0 also, every n optimizer steps, the epoch's running loss and the learning rate under
+    /// "batch_loss" and "batch_lr" at step = the optimizer step (Keras's update_freq).
+    let tensorBoardWith (logDir: string) (histograms: bool) (updateFreq: int) : Callback =
         if String.IsNullOrWhiteSpace logDir then
             invalidArg "logDir" "TensorBoard: the log folder must not be empty."
+
+        if updateFreq < 0 then
+            invalidArg
+                "updateFreq"
+                (sprintf
+                    "TensorBoard: updateFreq must be >= 0 (0 writes per epoch only, n every n steps), got %d."
+                    updateFreq)
+
+        let wallTime () =
+            float (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) / 1000.0
+
+        let fileOf (file: string option) =
+            file
+            |> Option.defaultWith (fun () -> Path.Combine(logDir, EventFile.fileName DateTimeOffset.UtcNow))
 
         let rec make (file: string option) =
             {
                 Name = "TensorBoard"
-                OnEpochEnd =
-                    fun e ->
-                        let file =
-                            file
-                            |> Option.defaultWith (fun () ->
-                                Path.Combine(logDir, EventFile.fileName DateTimeOffset.UtcNow))
+                Monitors = []
+                StepFrequency = updateFreq
+                OnStepEnd =
+                    fun s ->
+                        let file = fileOf file
 
                         let scalars =
-                            e.Logs
-                            |> Map.toList
-                            |> List.sortBy (fst >> columnOrder)
-                            |> List.map (fun (k, v) -> k, SummaryValue.Scalar v)
+                            EpochLog.ordered s.Logs
+                            |> List.map (fun (k, v) -> "batch_" + k, SummaryValue.Scalar v)
+
+                        EventFile.append file [ EventFile.encodeEvent (wallTime ()) s.Step (Choice2Of2 scalars) ]
+                        make (Some file)
+                OnEpochEnd =
+                    fun e ->
+                        let file = fileOf file
+
+                        let scalars =
+                            EpochLog.ordered e.Logs |> List.map (fun (k, v) -> k, SummaryValue.Scalar v)
 
                         let weights =
                             if histograms then
@@ -312,20 +435,22 @@ module Callbacks =
                             else
                                 []
 
-                        let wallTime = float (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) / 1000.0
-
                         EventFile.append
                             file
                             [
-                                EventFile.encodeEvent wallTime (int64 e.Epoch) (Choice2Of2(scalars @ weights))
+                                EventFile.encodeEvent (wallTime ()) (int64 e.Epoch) (Choice2Of2(scalars @ weights))
                             ]
 
                         {
                             State = e.State
                             Stop = false
                             Next = make (Some file)
+                            Message = None
                         }
                 OnTrainEnd = id
             }
 
         make None
+
+    /// tensorBoardWith logDir histograms 0: scalars (and histograms) per epoch only.
+    let tensorBoard (logDir: string) (histograms: bool) : Callback = tensorBoardWith logDir histograms 0

@@ -59,11 +59,7 @@ type internal Progress(epochs: int, batchesPerEpoch: int, live: bool) =
     /// The epoch's closing line (printed in both modes unless quiet).
     member _.EpochLine(verbose: bool, epoch: int, logs: Logs, samplesPerSecond: float) =
         if verbose then
-            let parts =
-                logs
-                |> Map.toList
-                |> List.map (fun (k, v) -> sprintf "%s=%.4f" k v)
-                |> String.concat " "
+            let parts = EpochLog.line logs
 
             Console.WriteLine(
                 sprintf

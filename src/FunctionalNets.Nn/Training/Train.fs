@@ -8,14 +8,20 @@ open System.Diagnostics
 type History =
     {
         Epochs: Logs list
+        /// What the callbacks did, in order ("Epoch 7: early stopping: ..."); fit also prints them when verbose.
+        Messages: string list
     }
 
     /// The values of one metric, epoch by epoch.
     member h.Item(name: string) =
         h.Epochs |> List.choose (Map.tryFind name)
 
-    /// The metric names logged.
-    member h.Keys = h.Epochs |> List.collect (Map.toList >> List.map fst) |> List.distinct
+    /// The metric names logged, in Keras's order (loss, metrics, val_ ones, lr).
+    member h.Keys =
+        h.Epochs
+        |> List.collect (Map.toList >> List.map fst)
+        |> List.distinct
+        |> List.sortBy EpochLog.columnOrder
 
     /// The history as a map from metric name to per-epoch values.
     member h.ToMap() =
@@ -231,6 +237,17 @@ module Train =
             DataLoader.create train options.BatchSize options.Shuffle options.DropLast
 
         let batches = DataLoader.count loader
+        let learningRate = LearningRates.tryFind tx
+
+        FitChecks.monitors
+            options.Callbacks
+            (FitChecks.loggedNames
+                (options.Metrics |> List.map (fun m -> m.Name))
+                options.Validation.IsSome
+                learningRate.IsSome)
+
+        options.Validation |> Option.iter (FitChecks.validation train)
+        FitChecks.inputDType initial.Params train
         let progress = Progress.Create(options.Epochs, batches, options.Verbose)
         let mutable ts = initial
         // The caller's state and any state a callback may have kept must stay readable; every other
@@ -238,6 +255,7 @@ module Train =
         let mutable donatable = false
         let mutable callbacks = options.Callbacks
         let mutable history = []
+        let mutable messages = []
         let mutable stop = false
         let mutable epoch = options.InitialEpoch
 
@@ -341,6 +359,37 @@ module Train =
                         seen <- seen + n
                         done' <- done' + 1
 
+                        let due =
+                            callbacks
+                            |> List.exists (fun cb -> cb.StepFrequency > 0 && ts.Step % int64 cb.StepFrequency = 0L)
+
+                        if due then
+                            read ()
+
+                            let stepLogs =
+                                Map.ofList (
+                                    ("loss", lossSum / float seen)
+                                    :: (learningRate
+                                        |> Option.map (fun lr -> EpochLog.LearningRate, lr (ts.Step - 1L) * ts.LrScale)
+                                        |> Option.toList)
+                                )
+
+                            donatable <- false
+
+                            callbacks <-
+                                callbacks
+                                |> List.map (fun cb ->
+                                    if cb.StepFrequency > 0 && ts.Step % int64 cb.StepFrequency = 0L then
+                                        cb.OnStepEnd
+                                            {
+                                                Epoch = epoch
+                                                Step = ts.Step
+                                                Logs = stepLogs
+                                                State = ts
+                                            }
+                                    else
+                                        cb)
+
                         let refresh = progress.Live && (done' % logInterval = 0 || done' = batches)
 
                         if refresh || pending.Count >= logInterval then
@@ -371,7 +420,12 @@ module Train =
                     |> List.map (fun (k, x) -> "val_" + k, x)
                 | None -> []
 
-            let logs = Map.ofList (trainLogs @ valLogs)
+            let lrLogs =
+                match learningRate with
+                | Some lr -> [ EpochLog.LearningRate, lr (max 0L (ts.Step - 1L)) * ts.LrScale ]
+                | None -> []
+
+            let logs = Map.ofList (trainLogs @ valLogs @ lrLogs)
             progress.EpochLine(options.Verbose, epoch, logs, float seen / trainSeconds)
 
             if not callbacks.IsEmpty then
@@ -392,10 +446,24 @@ module Train =
                     r)
 
             callbacks <- results |> List.map (fun r -> r.Next)
+
+            for r in results do
+                match r.Message with
+                | Some m ->
+                    if options.Verbose then
+                        Console.WriteLine m
+
+                    messages <- m :: messages
+                | None -> ()
+
             stop <- results |> List.exists (fun r -> r.Stop)
             history <- history @ [ logs ]
 
         for cb in callbacks do
             ts <- cb.OnTrainEnd ts
 
-        ts, { Epochs = history }
+        ts,
+        {
+            Epochs = history
+            Messages = List.rev messages
+        }
