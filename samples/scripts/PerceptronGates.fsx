@@ -8,7 +8,6 @@
 #I "../../tests/FunctionalNets.Nn.Tests/bin/Debug/net10.0"
 #r "FunctionalNets.Kernels.dll"
 #r "System.Numerics.Tensors.dll"
-#r "Spectre.Console.dll"
 #r "FunctionalNets.Core.dll"
 #r "FunctionalNets.Nn.dll"
 

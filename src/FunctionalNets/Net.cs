@@ -221,6 +221,7 @@ public sealed partial class Net
             NnMetrics,
             Interop.List(cbs.Select(c => c.Inner)),
             verbose,
+            verbose && ConsoleProgress.ForConsole() is { } display ? FSharpOption<IFitProgress>.Some(display) : FSharpOption<IFitProgress>.None,
             initialEpoch);
         var result = CSharpTerms.Run(() => Train.fit(model, lossFn.Inner, opt.Inner, options, train.Inner, ts));
         state = result.Item1;

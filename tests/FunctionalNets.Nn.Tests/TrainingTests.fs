@@ -601,3 +601,61 @@ let ``fit reads the loss at its log points and names the step range of a NaN los
 
     Assert.Contains("between steps 0 and 1", e.Message)
     Assert.Contains("learning rate", e.Message)
+
+/// A progress display that records what fit shows it.
+type private RecordingProgress(live: bool) =
+    member val Epochs = Collections.Generic.List<int * int * int>()
+    member val Reports = Collections.Generic.List<int * int>()
+    member val Lines = Collections.Generic.List<string>()
+
+    interface IFitProgress with
+        member _.Live = live
+
+        member this.RunEpoch(epoch, epochs, batches, body) =
+            this.Epochs.Add((epoch, epochs, batches))
+            body (fun done' _ -> this.Reports.Add((epoch, done')))
+
+        member this.EpochEnded line = this.Lines.Add line
+
+[<Fact>]
+let ``fit shows each epoch through the supplied progress display, and nothing when quiet`` () =
+    let tx = Optim.sgd 0.01
+    let data = Dataset.ofTensors regressionBatch.Input regressionBatch.Target
+    // 5 examples in batches of 2: 3 batches an epoch.
+    let count = regressionBatch.Input.Shape[0]
+    let batches = (count + 1) / 2
+    let display = RecordingProgress(true)
+
+    let options =
+        { FitOptions.defaults with
+            Epochs = 2
+            BatchSize = 2
+            Verbose = true
+            Progress = Some(display :> IFitProgress)
+        }
+
+    Train.fit (Layers.linear 2 1) Losses.mse tx options data (regressionState tx)
+    |> ignore
+
+    Assert.Equal<(int * int * int) list>([ 1, 2, batches; 2, 2, batches ], List.ofSeq display.Epochs)
+    // A live display hears of the last batch of each epoch.
+    Assert.Contains((1, batches), display.Reports)
+    Assert.Contains((2, batches), display.Reports)
+    Assert.Equal(2, display.Lines.Count)
+    Assert.StartsWith("epoch 1/2 loss=", display.Lines[0])
+    let quiet = RecordingProgress(true)
+
+    Train.fit
+        (Layers.linear 2 1)
+        Losses.mse
+        tx
+        { options with
+            Verbose = false
+            Progress = Some(quiet :> IFitProgress)
+        }
+        data
+        (regressionState tx)
+    |> ignore
+
+    Assert.Empty quiet.Epochs
+    Assert.Empty quiet.Lines

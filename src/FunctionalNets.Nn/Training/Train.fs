@@ -37,8 +37,10 @@ type FitOptions =
         Validation: IDataset option
         Metrics: Metric list
         Callbacks: Callback list
-        /// Progress on the console (a live bar on a terminal, one line per epoch when redirected).
+        /// Show progress: a line per epoch, or what Progress shows.
         Verbose: bool
+        /// How progress is shown when Verbose (None: one console line per epoch).
+        Progress: IFitProgress option
         /// Epochs already done (resuming from a checkpoint saved after that epoch).
         InitialEpoch: int
     }
@@ -57,6 +59,7 @@ module FitOptions =
             Metrics = []
             Callbacks = []
             Verbose = false
+            Progress = None
             InitialEpoch = 0
         }
 
@@ -248,7 +251,10 @@ module Train =
 
         options.Validation |> Option.iter (FitChecks.validation train)
         FitChecks.inputDType initial.Params train
-        let progress = Progress.Create(options.Epochs, batches, options.Verbose)
+
+        let progress =
+            Progress.Create(options.Epochs, batches, options.Verbose, options.Progress)
+
         let mutable ts = initial
         // The caller's state and any state a callback may have kept must stay readable; every other
         // state a step replaces is donated back to the allocator.
@@ -426,7 +432,7 @@ module Train =
                 | None -> []
 
             let logs = Map.ofList (trainLogs @ valLogs @ lrLogs)
-            progress.EpochLine(options.Verbose, epoch, logs, float seen / trainSeconds)
+            progress.EpochLine(epoch, logs, float seen / trainSeconds)
 
             if not callbacks.IsEmpty then
                 donatable <- false
