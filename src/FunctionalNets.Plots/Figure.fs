@@ -57,7 +57,7 @@ module Figure =
         render format width height draw |> AtomicFile.writeAllBytes caller path
 
     /// A multiplot of the given plots in a grid of `columns` columns, drawn into the rectangle.
-    let drawGrid (columns: int) (plots: Plot list) (canvas: SKCanvas) (area: PixelRect) : unit =
+    let private drawGrid (columns: int) (plots: Plot list) (canvas: SKCanvas) (area: PixelRect) : unit =
         // A Multiplot made without a plot starts with a blank one of its own; start from the first instead.
         let multiplot = Multiplot(List.head plots)
         List.tail plots |> List.iter multiplot.AddPlot
@@ -65,3 +65,19 @@ module Figure =
         let rows = (plots.Length + columns - 1) / columns
         multiplot.Layout <- MultiplotLayouts.Grid(rows, columns)
         multiplot.Render(canvas, area)
+
+    /// Saves the plots as one picture, `columns` panels of panelWidth x panelHeight a row, and disposes them.
+    let saveGrid
+        (caller: string)
+        (path: string)
+        (columns: int)
+        (panelWidth: int)
+        (panelHeight: int)
+        (plots: Plot list)
+        =
+        try
+            let columns = max 1 (min columns plots.Length)
+            let rows = (plots.Length + columns - 1) / columns
+            save caller path (panelWidth * columns) (panelHeight * rows) (drawGrid columns plots)
+        finally
+            plots |> List.iter (fun p -> p.Dispose())
