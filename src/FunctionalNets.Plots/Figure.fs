@@ -4,6 +4,7 @@ open System
 open System.IO
 open SkiaSharp
 open ScottPlot
+open FunctionalNets.Nn
 
 /// The file formats a picture can be written in; the path's extension chooses one.
 [<RequireQualifiedAccess>]
@@ -50,40 +51,13 @@ module Figure =
 
             stream.ToArray()
 
-    /// Writes the bytes to `path` through a temporary file in the same folder, so a reader never sees a
-    /// half-written picture and a failure leaves an existing file as it was.
-    let writeAtomically (caller: string) (path: string) (bytes: byte[]) : unit =
-        let full = Path.GetFullPath path
-
-        let folder =
-            match Path.GetDirectoryName full with
-            | null -> invalidArg "path" (sprintf "%s: '%s' names no file." caller path)
-            | f -> f
-
-        if not (Directory.Exists folder) then
-            raise (
-                DirectoryNotFoundException(
-                    sprintf "%s: the folder '%s' does not exist; create it before saving '%s'." caller folder path
-                )
-            )
-
-        let temp =
-            Path.Combine(folder, sprintf ".%s.%s.tmp" (Path.GetFileName full) (Guid.NewGuid().ToString "N"))
-
-        try
-            File.WriteAllBytes(temp, bytes)
-            File.Move(temp, full, true)
-        finally
-            if File.Exists temp then
-                File.Delete temp
-
     /// Renders with `draw` in the format the path names and writes the file atomically.
     let save (caller: string) (path: string) (width: int) (height: int) (draw: SKCanvas -> PixelRect -> unit) =
         let format = formatOf caller path
-        render format width height draw |> writeAtomically caller path
+        render format width height draw |> AtomicFile.writeAllBytes caller path
 
     /// A multiplot of the given plots in a grid of `columns` columns, drawn into the rectangle.
-    let drawGrid (columns: int) (plots: Plot list) (canvas: SKCanvas) (area: PixelRect) : unit =
+    let private drawGrid (columns: int) (plots: Plot list) (canvas: SKCanvas) (area: PixelRect) : unit =
         // A Multiplot made without a plot starts with a blank one of its own; start from the first instead.
         let multiplot = Multiplot(List.head plots)
         List.tail plots |> List.iter multiplot.AddPlot
@@ -91,3 +65,19 @@ module Figure =
         let rows = (plots.Length + columns - 1) / columns
         multiplot.Layout <- MultiplotLayouts.Grid(rows, columns)
         multiplot.Render(canvas, area)
+
+    /// Saves the plots as one picture, `columns` panels of panelWidth x panelHeight a row, and disposes them.
+    let saveGrid
+        (caller: string)
+        (path: string)
+        (columns: int)
+        (panelWidth: int)
+        (panelHeight: int)
+        (plots: Plot list)
+        =
+        try
+            let columns = max 1 (min columns plots.Length)
+            let rows = (plots.Length + columns - 1) / columns
+            save caller path (panelWidth * columns) (panelHeight * rows) (drawGrid columns plots)
+        finally
+            plots |> List.iter (fun p -> p.Dispose())

@@ -3,6 +3,7 @@ namespace FunctionalNets.Plots
 open System
 open ScottPlot
 open FunctionalNets
+open FunctionalNets.Nn
 
 /// A small image: Height x Width pixels, row-major, each an (r, g, b) triple in [0, 1].
 type Tile =
@@ -163,7 +164,7 @@ module ImageGrid =
         let bytes =
             Figure.render format (width + 40) (height + 80) (fun canvas area -> plot.Render(canvas, area))
 
-        Figure.writeAtomically caller path bytes
+        AtomicFile.writeAllBytes caller path bytes
 
     /// Writes the filters of a convolution weight [O, C, kH, kW] as a grid (.png or .svg by extension).
     let saveFilters (path: string) (weights: Tensor) : unit =

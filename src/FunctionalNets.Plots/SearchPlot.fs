@@ -93,10 +93,4 @@ module SearchPlot =
                 plot.YLabel "objective"
                 plot)
 
-        let columns = min 3 plots.Length
-        let rows = (plots.Length + columns - 1) / columns
-
-        try
-            Figure.save caller path (360 * columns) (300 * rows) (Figure.drawGrid columns plots)
-        finally
-            plots |> List.iter (fun p -> p.Dispose())
+        Figure.saveGrid caller path 3 360 300 plots

@@ -97,10 +97,4 @@ module TrainingCurves =
             invalidArg "history" (sprintf "%s: the history has no epochs; train for at least one epoch first." caller)
 
         let plots = panels history |> List.map plotOf
-        let columns = min 2 plots.Length
-        let rows = (plots.Length + columns - 1) / columns
-
-        try
-            Figure.save caller path (480 * columns) (360 * rows) (Figure.drawGrid columns plots)
-        finally
-            plots |> List.iter (fun p -> p.Dispose())
+        Figure.saveGrid caller path 2 480 360 plots

@@ -58,10 +58,4 @@ module WeightHistograms =
                 plot.Axes.Margins(bottom = 0.0) |> ignore
                 plot)
 
-        let columns = min 3 plots.Length
-        let rows = (plots.Length + columns - 1) / columns
-
-        try
-            Figure.save caller path (360 * columns) (280 * rows) (Figure.drawGrid columns plots)
-        finally
-            plots |> List.iter (fun p -> p.Dispose())
+        Figure.saveGrid caller path 3 360 280 plots

@@ -28,9 +28,11 @@ public class ChartsTests
 
             using (var curves = Decode(Path.Combine(dir, "curves.png")))
             {
-                // Loss and accuracy panels side by side, 480 x 360 each.
+                // A 480 x 360 panel per metric (loss, accuracy and whatever else the history holds, a "val_"
+                // series sharing its metric's panel), two panels a row.
+                int panels = history.Keys.Select(k => k.StartsWith("val_") ? k[4..] : k).Distinct().Count();
                 Assert.Equal(960, curves.Width);
-                Assert.Equal(360, curves.Height);
+                Assert.Equal(360 * ((panels + 1) / 2), curves.Height);
             }
             // Four parameters (two weights, two biases): three panels a row, 360 x 280 each.
             using (var weights = Decode(Path.Combine(dir, "weights.png")))

@@ -1,7 +1,7 @@
 namespace FunctionalNets.Nn
 
 open System
-open System.IO
+
 open System.Threading.Tasks
 open FunctionalNets
 
@@ -367,25 +367,5 @@ module Search =
                     |> List.map quote
                     |> String.concat ","))
 
-        let full = Path.GetFullPath path
-
-        let folder =
-            match Path.GetDirectoryName full with
-            | null -> invalidArg "path" (sprintf "Search.saveCsv: '%s' names no file." path)
-            | f -> f
-
-        if not (Directory.Exists folder) then
-            raise (
-                DirectoryNotFoundException(
-                    sprintf "Search.saveCsv: the folder '%s' does not exist; create it first." folder
-                )
-            )
-
-        let temp = full + "." + Guid.NewGuid().ToString("N") + ".tmp"
-
-        try
-            File.WriteAllLines(temp, lines)
-            File.Move(temp, full, true)
-        finally
-            if File.Exists temp then
-                File.Delete temp
+        let text = String.Join("\n", lines) + "\n"
+        AtomicFile.writeAllBytes "Search.saveCsv" path (Text.Encoding.UTF8.GetBytes text)

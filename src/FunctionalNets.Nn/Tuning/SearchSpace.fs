@@ -38,46 +38,35 @@ type TrialConfig =
         Values: Map<string, HyperValue>
     }
 
-    /// The real value named `name` (an integer is widened), or an exception naming the parameter.
-    member this.Float(name: string) =
+    member private this.Find(name: string) =
         match this.Values.TryFind name with
-        | Some(HyperValue.Real v) -> v
-        | Some(HyperValue.Integer v) -> float v
-        | Some(HyperValue.Label v) ->
-            invalidArg "name" (sprintf "TrialConfig: '%s' is the label '%s', not a number." name v)
+        | Some v -> v
         | None ->
             invalidArg
                 "name"
                 (sprintf
-                    "TrialConfig: no hyperparameter '%s'; the trial has %A."
+                    "TrialConfig: no hyperparameter '%s'; the trial has %s."
                     name
-                    (Map.keys this.Values |> List.ofSeq))
+                    (String.Join(", ", Map.keys this.Values)))
+
+    /// The real value named `name` (an integer is widened), or an exception naming the parameter.
+    member this.Float(name: string) =
+        match this.Find name with
+        | HyperValue.Real v -> v
+        | HyperValue.Integer v -> float v
+        | other -> invalidArg "name" (sprintf "TrialConfig: '%s' is the label %O, not a number." name other)
 
     /// The integer value named `name`, or an exception naming the parameter.
     member this.Int(name: string) =
-        match this.Values.TryFind name with
-        | Some(HyperValue.Integer v) -> v
-        | Some other -> invalidArg "name" (sprintf "TrialConfig: '%s' is %O, not an integer." name other)
-        | None ->
-            invalidArg
-                "name"
-                (sprintf
-                    "TrialConfig: no hyperparameter '%s'; the trial has %A."
-                    name
-                    (Map.keys this.Values |> List.ofSeq))
+        match this.Find name with
+        | HyperValue.Integer v -> v
+        | other -> invalidArg "name" (sprintf "TrialConfig: '%s' is %O, not an integer." name other)
 
     /// The label named `name`, or an exception naming the parameter.
     member this.Label(name: string) =
-        match this.Values.TryFind name with
-        | Some(HyperValue.Label v) -> v
-        | Some other -> invalidArg "name" (sprintf "TrialConfig: '%s' is %O, not a label." name other)
-        | None ->
-            invalidArg
-                "name"
-                (sprintf
-                    "TrialConfig: no hyperparameter '%s'; the trial has %A."
-                    name
-                    (Map.keys this.Values |> List.ofSeq))
+        match this.Find name with
+        | HyperValue.Label v -> v
+        | other -> invalidArg "name" (sprintf "TrialConfig: '%s' is %O, not a label." name other)
 
     /// "name=value" pairs in name order, as a trial is reported.
     override this.ToString() =
