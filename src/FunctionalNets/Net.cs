@@ -244,7 +244,7 @@ public sealed class Net
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Predict: batchSize must be >= 1.");
         var ts = EnsureBuilt(data, 0);
         if (data.Count == 0) throw new ArgumentException("Predict: the dataset is empty.", nameof(data));
-        return Train.predict(model, ts, data.Inner, batchSize);
+        return CSharpTerms.Run(() => Train.predict(model, ts, data.Inner, batchSize));
     }
 
     /// <summary>The net's outputs for a batch of inputs (leading batch dim), in evaluation mode.</summary>
@@ -253,7 +253,7 @@ public sealed class Net
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var ts = state ?? (inputs.Rank >= 1 ? Build(inputs.Shape!.ToArray()[1..], 0).state! : Built(nameof(Predict)));
-        var output = Scope.run(FuncConvert.FromFunc(() => NnLayerModule.predict(model, ts.Params, ts.State, inputs)));
+        var output = CSharpTerms.Run(() => Scope.run(FuncConvert.FromFunc(() => NnLayerModule.predict(model, ts.Params, ts.State, inputs))));
         return output.NoDiff;
     }
 
