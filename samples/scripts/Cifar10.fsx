@@ -65,7 +65,12 @@ let normalized = Dataset.map (Transforms.onInput Transforms.normalizeCifar10)
 // Each training batch is cropped and flipped with a key fit derives from the run's key, the epoch and the
 // batch: the same seed gives the same batches, and every epoch draws new crops and flips.
 let train =
-    Dataset.mapWithKey (fun key batch -> { batch with Input = Transforms.cifar10Train key batch.Input }) cifar.Train
+    Dataset.mapWithKey
+        (fun key batch ->
+            { batch with
+                Input = Transforms.cifar10Train key batch.Input
+            })
+        cifar.Train
     |> fun ds ->
         match opts.Limit with
         | Some n -> Dataset.take n ds
