@@ -65,9 +65,15 @@ let epochs =
 
 let cifar = Cifar10.load (Cifar10.find opts.Data)
 let normalized = Dataset.map (Transforms.onInput Transforms.normalizeCifar10)
-// Each training batch is cropped and flipped with a key derived from the base key and its indices.
+// Each training batch is cropped and flipped with a key fit derives from the run's key, the epoch and the
+// batch: the same seed gives the same batches, and every epoch draws new crops and flips.
 let train =
-    Transforms.mapWithKey (Key.create 1L) Transforms.cifar10Train cifar.Train
+    Dataset.mapWithKey
+        (fun key batch ->
+            { batch with
+                Input = Transforms.cifar10Train key batch.Input
+            })
+        cifar.Train
     |> fun ds ->
         match opts.Limit with
         | Some n -> Dataset.take n ds

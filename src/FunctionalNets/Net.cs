@@ -252,7 +252,7 @@ public sealed partial class Net
         var ts = EnsureBuilt(data, 0);
         if (data.Count == 0) throw new ArgumentException("Predict: the dataset is empty.", nameof(data));
         data = OnDevice(data);
-        return Train.predict(model, ts, data.Inner, batchSize);
+        return CSharpTerms.Run(() => Train.predict(model, ts, data.Inner, batchSize));
     }
 
     /// <summary>The net's outputs for a batch of inputs (leading batch dim), in evaluation mode.</summary>
@@ -262,7 +262,7 @@ public sealed partial class Net
         ArgumentNullException.ThrowIfNull(inputs);
         var ts = Placed(state) ?? (inputs.Rank >= 1 ? Build(inputs.Shape!.ToArray()[1..], 0).Placed(state)! : Built(nameof(Predict)));
         inputs = OnDevice(inputs);
-        var output = Scope.run(FuncConvert.FromFunc(() => NnLayerModule.predict(model, ts.Params, ts.State, inputs)));
+        var output = CSharpTerms.Run(() => Scope.run(FuncConvert.FromFunc(() => NnLayerModule.predict(model, ts.Params, ts.State, inputs))));
         return output.NoDiff;
     }
 
@@ -382,13 +382,16 @@ public sealed partial class Net
     /// file records them (files from Save do, unless a part was a schedule or custom), so it can Evaluate and
     /// resume Fit at once; older files load uncompiled. An unbuilt net is built for the
     /// input shape recorded in the file. A load that fails leaves the net exactly as it was (an unbuilt net
-    /// stays unbuilt).</summary>
+    /// stays unbuilt). A plain state_dict (from <see cref="SaveWeights"/> or torch) loads as with
+    /// <see cref="LoadWeights"/>.</summary>
     /// <param name="path">The file to read.</param>
     /// <returns>This net, for chaining.</returns>
     public Net Load(string path)
     {
         if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("Load: the path must not be empty.", nameof(path));
         if (!File.Exists(path)) throw new FileNotFoundException($"Load: no checkpoint at {Path.GetFullPath(path)}.", path);
+        // A plain state_dict (from SaveWeights or torch) has no training state: its weights are what it holds.
+        if (!SafeTensors.readMetadata(path).ContainsKey("step")) return LoadWeights(path);
 
         var raw = Checkpoint.load(path);
         // Everything is read and checked into locals first: a load that fails leaves the net as it was
@@ -460,7 +463,7 @@ public sealed partial class Net
         var shape = inputShape;
         if (ts is null)
         {
-            var meta = SafeTensors.read(path).Item2;
+            var meta = SafeTensors.readMetadata(path);
             shape = meta.TryFind(InputShapeKey) is { } text ? ParseInputShape(path, text.Value) : throw new InvalidOperationException(
                 $"LoadWeights: {path} does not record the input shape (files written by torch do not); call Build(inputShape) on the net first, e.g. net.Build(1, 28, 28).");
             ts = Initial(shape, 0);

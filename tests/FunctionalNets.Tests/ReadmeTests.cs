@@ -28,6 +28,15 @@ public class ReadmeTests
         net.Save("mnist.safetensors");
     }
 
+    // Verbatim from README.md's augmentation and weights paragraph (compiled, not run).
+    internal static void ReadmeAugmentationExample(Net net, Dataset train)
+    {
+        var augmented = train.Map(Transforms.RandomCrop(28, padding: 2), Transforms.RandomErasing(p: 0.5));
+        net.Fit(augmented, epochs: 5, callbacks: [Callbacks.TensorBoard("runs/mnist", updateFreq: 100)]);
+        net.SaveWeights("mnist-weights.safetensors");   // torch: model.load_state_dict(load_file(path), strict=True)
+        Console.WriteLine(net.Summary());
+    }
+
     [Fact]
     public void Readme_example_runs_on_a_subset()
     {

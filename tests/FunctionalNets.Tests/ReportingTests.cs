@@ -68,4 +68,14 @@ public class ReportingTests
         Assert.Contains("Net.Fit: the validation input is [784] per example but the training input is [1, 28, 28]", e.Message);
         Assert.Equal(0, mlp.Step);
     }
+
+    [Fact]
+    public void The_logged_lr_follows_a_schedule()
+    {
+        // 30 examples in batches of 10: steps 0-2 in epoch 1, 3-5 in epoch 2, 6-8 in epoch 3. StepDecay(0.1, 3, 0.5)
+        // is 0.1 * 0.5^floor(step / 3), and each epoch logs the rate of its last step: 0.1, 0.05, 0.025.
+        var net = Net.Sequential(Layers.Linear(2, 3)).Compile(Optimizers.SGD(Schedules.StepDecay(0.1, 3, 0.5)), Losses.CrossEntropy());
+        var history = net.Fit(TestData.Blobs(30), epochs: 3, batchSize: 10, verbose: false);
+        Assert.Equal(new[] { 0.1, 0.05, 0.025 }, history["lr"]);
+    }
 }

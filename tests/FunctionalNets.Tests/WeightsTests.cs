@@ -63,6 +63,11 @@ public class WeightsTests
         SameParameters(source, target);
         Assert.Equal(3, target.Step);
 
+        // Load of a plain state_dict reads its weights into a compiled net.
+        var viaLoad = Mlp().Compile(Optimizers.SGD(0.1), Losses.CrossEntropy()).Load(path);
+        SameParameters(source, viaLoad);
+        Assert.True(viaLoad.IsCompiled);
+
         // Full checkpoints give their weights too, and an unbuilt net builds from the recorded input shape.
         source.Save(path);
         SameParameters(source, Mlp().LoadWeights(path));

@@ -517,6 +517,48 @@ module SafeTensors =
 
         Tensor.ofArray (data, entry.Shape)
 
+    // Opens path and parses its header: the open stream, the entries, the metadata and where the data starts.
+    let private openHeader (path: string) =
+        if not (File.Exists path) then
+            raise (FileNotFoundException(sprintf "safetensors file %s does not exist; check the path." path, path))
+
+        removeStaleTemps path
+
+        let fs =
+            new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 <<< 16)
+
+        try
+            let fileLength = fs.Length
+
+            if fileLength < 8L then
+                bad path (sprintf "file is too short (%d bytes); it needs at least the 8-byte header length" fileLength)
+
+            let lenBytes = Array.zeroCreate<byte> 8
+            fs.ReadExactly(lenBytes, 0, 8)
+            let headerLen = BinaryPrimitives.ReadUInt64LittleEndian(ReadOnlySpan lenBytes)
+
+            if headerLen > uint64 (fileLength - 8L) then
+                bad path (sprintf "header length %d runs past the end of the file (%d bytes)" headerLen fileLength)
+
+            if int64 headerLen > maxHeader then
+                bad path (sprintf "header length %d is implausibly large (limit %d)" headerLen maxHeader)
+
+            let json = Array.zeroCreate<byte>(int headerLen)
+            fs.ReadExactly(json, 0, json.Length)
+            let dataStart = 8L + int64 headerLen
+            let entries, metadata = parseHeader path json (fileLength - dataStart)
+            fs, entries, metadata, dataStart
+        with _ ->
+            fs.Dispose()
+            reraise ()
+
+    /// The metadata of a safetensors file (its "__metadata__" entries), checked as read does but without
+    /// reading the tensors' data.
+    let readMetadata (path: string) : Map<string, string> =
+        let fs, _, metadata, _ = openHeader path
+        fs.Dispose()
+        metadata
+
     /// Reads a safetensors file: the tensors in the order of the header and the __metadata__ map.
     /// Raises InvalidDataException naming the file and the problem for a short file, a header length past
     /// the end, a header that is not UTF-8 JSON (or holds lone surrogates), a name or field given twice, an
@@ -525,33 +567,8 @@ module SafeTensors =
     /// trailing bytes), as the format requires; FileNotFoundException when the file does not exist.
     /// Unknown fields in a tensor's entry are ignored, as the reference implementation ignores them.
     let read (path: string) : (string * Tensor) list * Map<string, string> =
-        if not (File.Exists path) then
-            raise (FileNotFoundException(sprintf "safetensors file %s does not exist; check the path." path, path))
-
-        removeStaleTemps path
-
-        use fs =
-            new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 <<< 16)
-
-        let fileLength = fs.Length
-
-        if fileLength < 8L then
-            bad path (sprintf "file is too short (%d bytes); it needs at least the 8-byte header length" fileLength)
-
-        let lenBytes = Array.zeroCreate<byte> 8
-        fs.ReadExactly(lenBytes, 0, 8)
-        let headerLen = BinaryPrimitives.ReadUInt64LittleEndian(ReadOnlySpan lenBytes)
-
-        if headerLen > uint64 (fileLength - 8L) then
-            bad path (sprintf "header length %d runs past the end of the file (%d bytes)" headerLen fileLength)
-
-        if int64 headerLen > maxHeader then
-            bad path (sprintf "header length %d is implausibly large (limit %d)" headerLen maxHeader)
-
-        let json = Array.zeroCreate<byte>(int headerLen)
-        fs.ReadExactly(json, 0, json.Length)
-        let dataStart = 8L + int64 headerLen
-        let entries, metadata = parseHeader path json (fileLength - dataStart)
+        let fs, entries, metadata, dataStart = openHeader path
+        use fs = fs
 
         let tensors =
             entries

@@ -1,9 +1,10 @@
 # Runs the PyTorch side of TorchInteropTests. Safetensors is written and read by hand (the package is not
 # installed here): 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}},
 # then the raw little-endian bytes.
-#   python3 state_dict_interop.py write MODEL DIR  -> DIR/torch.safetensors (state_dict), DIR/io.safetensors (x, y)
-#   python3 state_dict_interop.py check MODEL DIR  -> loads DIR/ours.safetensors with strict=True, runs
-#                                                      DIR/io.safetensors's x, prints max |y_torch - y_ours|
+#   python3 state_dict_interop.py write DIR MODEL...  -> DIR/MODEL/torch.safetensors (state_dict), DIR/MODEL/io.safetensors (x, y)
+#   python3 state_dict_interop.py check DIR MODEL...  -> loads DIR/MODEL/ours.safetensors with strict=True, runs
+#                                                        DIR/MODEL/io.safetensors's x, prints "MODEL maxdiff D"
+# One process for every model: importing torch is most of the time.
 import json, struct, sys
 import numpy as np
 import torch
@@ -73,8 +74,7 @@ def build(model):
     raise SystemExit("unknown model " + model)
 
 
-def main():
-    mode, model, folder = sys.argv[1:4]
+def run(mode, model, folder):
     torch.manual_seed(7)
     net, shape = build(model)
     if mode == "write":
@@ -89,7 +89,7 @@ def main():
             y = net(x)
         save(folder + "/torch.safetensors", net.state_dict())
         save(folder + "/io.safetensors", {"x": x, "y": y})
-        print("ok")
+        print(model, "ok")
     else:
         state = load(folder + "/ours.safetensors")
         for name, t in state.items():
@@ -100,9 +100,16 @@ def main():
         io = load(folder + "/io.safetensors")
         with torch.no_grad():
             y = net(io["x"])
-        print("maxdiff %.9g" % (y - io["y"]).abs().max().item())
+        print("%s maxdiff %.9g" % (model, (y - io["y"]).abs().max().item()))
         if model == "cnn":
-            print("batches %d" % state["1.num_batches_tracked"].item())
+            print("cnn batches %d" % state["1.num_batches_tracked"].item())
+
+
+def main():
+    torch.set_num_threads(1)
+    mode, folder = sys.argv[1:3]
+    for model in sys.argv[3:]:
+        run(mode, model, folder + "/" + model)
 
 
 main()
