@@ -2,7 +2,7 @@
 /// JSON lines: what the backend found, the conformance suite member by member, SGEMM throughput, and timed
 /// MNIST MLP training steps with the loss beside the CPU's, then an MNIST MLP epoch, the MNIST CNN to 99.2% and a
 /// CIFAR-10 ResNet-18 to 93% (Training.fs). Usage: GpuCheck [--smoke] [--data DIR] [--cifar ARCHIVE]
-/// [--cnn-epochs N] [--cifar-epochs N] [--cifar-seconds S] [--quick]
+/// [--cnn-epochs N] [--cnn-seconds S] [--cifar-epochs N] [--cifar-seconds S] [--quick]
 module FunctionalNets.GpuCheck.Program
 
 open System
@@ -198,7 +198,13 @@ let main argv =
 
         // Training to the accuracy bars; smoke runs a handful of examples through the same code.
         Training.mnistMlpEpoch dev mnist.Train limit (512, 256)
-        Training.mnistCnn dev (mnist.Train, mnist.Test) (intOption "--cnn-epochs" (if smoke then 1 else 4)) limit 90.0
+
+        Training.mnistCnn
+            dev
+            (mnist.Train, mnist.Test)
+            (intOption "--cnn-epochs" (if smoke then 1 else 4))
+            limit
+            (float (intOption "--cnn-seconds" 90))
 
     match cifar with
     | Some _ when quick -> ()
