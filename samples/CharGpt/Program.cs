@@ -2,13 +2,14 @@
 // loss in bits per character next to the unigram baseline, and prints generated text.
 //
 //   dotnet run -c Release --project samples/CharGpt -- [--epochs N] [--context T] [--dim D] [--layers L]
-//       [--heads H] [--batch B] [--limit CHARS] [--data FILE] [--quiet]
+//       [--heads H] [--batch B] [--limit CHARS] [--data FILE] [--device cpu|cuda|cuda-sim] [--quiet]
 using System.Diagnostics;
 using FunctionalNets;
 
 int epochs = 2, context = 128, dim = 128, layers = 4, heads = 4, batch = 16, limit = 0;
 string? dataPath = null;
 bool verbose = true;
+string deviceName = "cpu";
 for (int i = 0; i < args.Length; i++)
 {
     bool Int(out int v) { v = 0; return i + 1 < args.Length && int.TryParse(args[i + 1], out v) && v > 0; }
@@ -22,12 +23,21 @@ for (int i = 0; i < args.Length; i++)
         case "--batch" when Int(out var v): batch = v; i++; break;
         case "--limit" when Int(out var v): limit = v; i++; break;
         case "--data" when i + 1 < args.Length: dataPath = args[++i]; break;
+        case "--device" when i + 1 < args.Length: deviceName = args[++i]; break;
         case "--quiet": verbose = false; break;
         default:
             Console.Error.WriteLine($"unknown or incomplete option '{args[i]}'");
-            Console.Error.WriteLine("usage: CharGpt [--epochs N] [--context T] [--dim D] [--layers L] [--heads H] [--batch B] [--limit CHARS] [--data FILE] [--quiet]");
+            Console.Error.WriteLine("usage: CharGpt [--epochs N] [--context T] [--dim D] [--layers L] [--heads H] [--batch B] [--limit CHARS] [--data FILE] [--device cpu|cuda|cuda-sim] [--quiet]");
             return 2;
     }
+}
+
+// "cuda" without a GPU prints what was expected, what was found and what to do, and exits; it never falls back
+// to the simulator ("cuda-sim", for tests) or to the CPU.
+if (!Devices.TryParse(deviceName, out var device, out var deviceError))
+{
+    Console.Error.WriteLine(deviceError);
+    return 3;
 }
 
 var text = TextCorpus.Load(dataPath);
@@ -60,7 +70,7 @@ var report = Callbacks.Lambda((epoch, logs) =>
     clock.Restart();
     return false;
 }, "Report");
-net.Fit(train, epochs: epochs, batchSize: batch, validation: validation, callbacks: [report], verbose: verbose);
+net.Fit(train, epochs: epochs, batchSize: batch, validation: validation, callbacks: [report], verbose: verbose, device: device);
 
 double bits = net.Evaluate(validation)["loss"] / Math.Log(2);
 Console.WriteLine($"validation: {bits:0.000} bits/char (unigram baseline {unigramBits:0.000})");

@@ -4,7 +4,7 @@
 // (training curves, confusion matrix, first-layer filters) as SVG and PNG.
 //
 //   dotnet run -c Release --project samples/Cifar10 -- [--model small|resnet18] [--epochs N] [--batch N]
-//       [--data PATH] [--out DIR] [--limit N] [--quiet]
+//       [--data PATH] [--out DIR] [--limit N] [--device cpu|cuda|cuda-sim] [--quiet]
 //
 // --data is the cifar-10-binary.tar.gz archive or a folder holding it or its batch files; without it the
 // usual places are searched ($FUNCTIONALNETS_DATA/cifar10, the per-user cache, data/cifar10).
@@ -17,6 +17,7 @@ int batch = 128, limit = 0;
 string? dataPath = null;
 string outDir = "cifar10-output";
 bool verbose = true;
+string deviceName = "cpu";
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -27,12 +28,21 @@ for (int i = 0; i < args.Length; i++)
         case "--limit" when i + 1 < args.Length && int.TryParse(args[i + 1], out var l) && l > 0: limit = l; i++; break;
         case "--data" when i + 1 < args.Length: dataPath = args[++i]; break;
         case "--out" when i + 1 < args.Length: outDir = args[++i]; break;
+        case "--device" when i + 1 < args.Length: deviceName = args[++i]; break;
         case "--quiet": verbose = false; break;
         default:
             Console.Error.WriteLine($"unknown or incomplete option '{args[i]}'");
-            Console.Error.WriteLine("usage: Cifar10 [--model small|resnet18] [--epochs N] [--batch N] [--data PATH] [--out DIR] [--limit N] [--quiet]");
+            Console.Error.WriteLine("usage: Cifar10 [--model small|resnet18] [--epochs N] [--batch N] [--data PATH] [--out DIR] [--limit N] [--device cpu|cuda|cuda-sim] [--quiet]");
             return 2;
     }
+}
+
+// "cuda" without a GPU prints what was expected, what was found and what to do, and exits; it never falls back
+// to the simulator ("cuda-sim", for tests) or to the CPU.
+if (!Devices.TryParse(deviceName, out var device, out var deviceError))
+{
+    Console.Error.WriteLine(deviceError);
+    return 3;
 }
 
 int epochs = epochsArg ?? (model == "small" ? 8 : 30);
@@ -56,7 +66,7 @@ var epochTimes = Callbacks.Lambda((epoch, logs) =>
     return false;
 }, "EpochTimes");
 
-var history = net.Fit(train, epochs: epochs, batchSize: batch, validation: test, callbacks: [epochTimes], verbose: verbose);
+var history = net.Fit(train, epochs: epochs, batchSize: batch, validation: test, callbacks: [epochTimes], verbose: verbose, device: device);
 Console.WriteLine($"test accuracy: {net.Evaluate(test)["accuracy"]:0.0000} after {epochs} epochs, {total.Elapsed.TotalMinutes:0.0} minutes");
 
 Directory.CreateDirectory(outDir);

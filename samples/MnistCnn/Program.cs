@@ -2,7 +2,7 @@
 // prints each epoch's time and the test accuracy, and writes its pictures: training curves, the confusion
 // matrix and the first layer's filters, as SVG and PNG.
 //
-//   dotnet run -c Release --project samples/MnistCnn -- [--epochs N] [--data PATH] [--out DIR] [--quiet]
+//   dotnet run -c Release --project samples/MnistCnn -- [--epochs N] [--data PATH] [--out DIR] [--device cpu|cuda|cuda-sim] [--quiet]
 using System.Diagnostics;
 using FunctionalNets;
 
@@ -10,6 +10,7 @@ int epochs = 6;
 string? dataPath = null;
 string outDir = "mnist-cnn-output";
 bool verbose = true;
+string deviceName = "cpu";
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -17,12 +18,21 @@ for (int i = 0; i < args.Length; i++)
         case "--epochs" when i + 1 < args.Length && int.TryParse(args[i + 1], out var n) && n > 0: epochs = n; i++; break;
         case "--data" when i + 1 < args.Length: dataPath = args[++i]; break;
         case "--out" when i + 1 < args.Length: outDir = args[++i]; break;
+        case "--device" when i + 1 < args.Length: deviceName = args[++i]; break;
         case "--quiet": verbose = false; break;
         default:
             Console.Error.WriteLine($"unknown or incomplete option '{args[i]}'");
-            Console.Error.WriteLine("usage: MnistCnn [--epochs N] [--data PATH] [--out DIR] [--quiet]");
+            Console.Error.WriteLine("usage: MnistCnn [--epochs N] [--data PATH] [--out DIR] [--device cpu|cuda|cuda-sim] [--quiet]");
             return 2;
     }
+}
+
+// "cuda" without a GPU prints what was expected, what was found and what to do, and exits; it never falls back
+// to the simulator ("cuda-sim", for tests) or to the CPU.
+if (!Devices.TryParse(deviceName, out var device, out var deviceError))
+{
+    Console.Error.WriteLine(deviceError);
+    return 3;
 }
 
 var train = Datasets.Mnist.Train(dataPath);
@@ -43,7 +53,7 @@ var epochTimes = Callbacks.Lambda((epoch, logs) =>
     return false;
 }, "EpochTimes");
 
-var history = net.Fit(train, epochs: epochs, batchSize: 64, validation: test, callbacks: [epochTimes], verbose: verbose);
+var history = net.Fit(train, epochs: epochs, batchSize: 64, validation: test, callbacks: [epochTimes], verbose: verbose, device: device);
 Console.WriteLine($"test accuracy: {net.Evaluate(test)["accuracy"]:0.0000}");
 
 Directory.CreateDirectory(outDir);

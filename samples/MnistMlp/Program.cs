@@ -1,12 +1,13 @@
 // Trains a 784-512-256-10 multilayer perceptron on MNIST and prints the test accuracy.
 //
-//   dotnet run -c Release --project samples/MnistMlp -- [--epochs N] [--seed S] [--data PATH] [--quiet] [--save PATH]
+//   dotnet run -c Release --project samples/MnistMlp -- [--epochs N] [--seed S] [--data PATH] [--device cpu|cuda|cuda-sim] [--quiet] [--save PATH]
 using FunctionalNets;
 
 int epochs = 12, seed = 0;
 const int batchSize = 128;
 string? dataPath = null, savePath = null;
 bool verbose = true;
+string deviceName = "cpu";
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -15,12 +16,21 @@ for (int i = 0; i < args.Length; i++)
         case "--seed" when i + 1 < args.Length && int.TryParse(args[i + 1], out var s): seed = s; i++; break;
         case "--data" when i + 1 < args.Length: dataPath = args[++i]; break;
         case "--save" when i + 1 < args.Length: savePath = args[++i]; break;
+        case "--device" when i + 1 < args.Length: deviceName = args[++i]; break;
         case "--quiet": verbose = false; break;
         default:
             Console.Error.WriteLine($"unknown or incomplete option '{args[i]}'");
-            Console.Error.WriteLine("usage: MnistMlp [--epochs N] [--seed S] [--data PATH] [--quiet] [--save PATH]");
+            Console.Error.WriteLine("usage: MnistMlp [--epochs N] [--seed S] [--data PATH] [--device cpu|cuda|cuda-sim] [--quiet] [--save PATH]");
             return 2;
     }
+}
+
+// "cuda" without a GPU prints what was expected, what was found and what to do, and exits; it never falls back
+// to the simulator ("cuda-sim", for tests) or to the CPU.
+if (!Devices.TryParse(deviceName, out var device, out var deviceError))
+{
+    Console.Error.WriteLine(deviceError);
+    return 3;
 }
 
 var train = Datasets.Mnist.Train(dataPath);
@@ -40,7 +50,7 @@ net.Compile(Optimizers.Adam(schedule), Losses.CrossEntropy(), Metrics.Accuracy()
 net.Build(train.InputShape, seed);
 if (verbose) Console.WriteLine(net.Summary());
 
-net.Fit(train, epochs: epochs, batchSize: batchSize, validation: test, verbose: verbose);
+net.Fit(train, epochs: epochs, batchSize: batchSize, validation: test, verbose: verbose, device: device);
 Console.WriteLine($"test accuracy: {net.Evaluate(test)["accuracy"]:0.0000}");
 
 if (savePath is not null)

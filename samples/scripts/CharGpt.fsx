@@ -10,18 +10,26 @@
 // e.g. a quick run:       dotnet fsi samples/scripts/CharGpt.fsx --limit 100000 --layers 2
 #I "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0"
 #I "../../tests/FunctionalNets.Nn.Tests/bin/Debug/net10.0"
+// --device needs the CUDA backend, whose test build holds everything these #r lines name as well.
+#I "../../tests/FunctionalNets.Cuda.Tests/bin/Release/net10.0"
+#I "../../tests/FunctionalNets.Cuda.Tests/bin/Debug/net10.0"
 #r "FunctionalNets.Kernels.dll"
 #r "System.Numerics.Tensors.dll"
 #r "FunctionalNets.Core.dll"
 #r "FunctionalNets.Nn.dll"
+#load "ScriptDevice.fsx"
 
 open System
 open System.Diagnostics
 open FunctionalNets
 open FunctionalNets.Nn
 
-let args =
-    fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
+let device, args =
+    fsi.CommandLineArgs
+    |> Array.skip 1
+    |> Array.filter ((<>) "--")
+    |> List.ofArray
+    |> ScriptDevice.take
 
 let rec parse (limit, epochs, layers, dim) args =
     match args with
@@ -30,7 +38,8 @@ let rec parse (limit, epochs, layers, dim) args =
     | "--epochs" :: n :: rest -> parse (limit, int n, layers, dim) rest
     | "--layers" :: n :: rest -> parse (limit, epochs, int n, dim) rest
     | "--dim" :: n :: rest -> parse (limit, epochs, layers, int n) rest
-    | a :: _ -> failwithf "unknown argument '%s'; use --limit N, --epochs E, --layers L, --dim D" a
+    | a :: _ ->
+        failwithf "unknown argument '%s'; use --limit N, --epochs E, --layers L, --dim D, --device cpu|cuda|cuda-sim" a
 
 let limit, epochs, layers, dim = parse (None, 2, 4, 128) args
 let context, batchSize = 128, 16
@@ -106,14 +115,16 @@ let options =
     { FitOptions.defaults with
         Epochs = epochs
         BatchSize = batchSize
-        Validation = Some validation
+        Validation = Some(ScriptDevice.data device validation)
         Callbacks = [ report ]
     }
 
-let trained, _ = Train.fit model sequenceLoss optimizer options train initial
+let trained, _ =
+    Train.fit model sequenceLoss optimizer options (ScriptDevice.data device train) (Train.toDevice device initial)
 
 let bits =
-    (Train.evaluate model sequenceLoss [] trained validation 64)["loss"] / log 2.0
+    (Train.evaluate model sequenceLoss [] trained (ScriptDevice.data device validation) 64)["loss"]
+    / log 2.0
 
 printfn "validation: %.3f bits/char (unigram baseline %.3f)" bits unigramBits
 
@@ -121,7 +132,7 @@ let prompt = tokenizer.Encode "And God said"
 
 let sample =
     Generation.generate
-        (Layer.predict model trained.Params trained.State)
+        (fun ids -> Layer.predict model trained.Params trained.State (Tensor.toDevice (device, ids)))
         {
             Temperature = 0.8
             TopK = Some 10

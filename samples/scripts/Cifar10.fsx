@@ -12,6 +12,9 @@
 //           --out DIR     where the pictures go (default cifar10-output)
 #I "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0"
 #I "../../tests/FunctionalNets.Nn.Tests/bin/Debug/net10.0"
+// --device needs the CUDA backend, whose test build holds everything these #r lines name as well.
+#I "../../tests/FunctionalNets.Cuda.Tests/bin/Release/net10.0"
+#I "../../tests/FunctionalNets.Cuda.Tests/bin/Debug/net10.0"
 #r "FunctionalNets.Kernels.dll"
 #r "System.Numerics.Tensors.dll"
 #r "FunctionalNets.Core.dll"
@@ -19,6 +22,7 @@
 #r "SkiaSharp.dll"
 #r "ScottPlot.dll"
 #r "FunctionalNets.Plots.dll"
+#load "ScriptDevice.fsx"
 
 open System.Diagnostics
 open System.IO
@@ -26,8 +30,12 @@ open FunctionalNets
 open FunctionalNets.Nn
 open FunctionalNets.Plots
 
-let args =
-    fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
+let device, args =
+    fsi.CommandLineArgs
+    |> Array.skip 1
+    |> Array.filter ((<>) "--")
+    |> List.ofArray
+    |> ScriptDevice.take
 
 type Options =
     {
@@ -47,7 +55,9 @@ let rec parse (o: Options) args =
     | "--limit" :: n :: rest -> parse { o with Limit = Some(int n) } rest
     | "--out" :: d :: rest -> parse { o with Out = d } rest
     | a :: _ ->
-        failwithf "unknown argument '%s'; use --data PATH, --model small|resnet18, --epochs E, --limit N, --out DIR" a
+        failwithf
+            "unknown argument '%s'; use --data PATH, --model small|resnet18, --epochs E, --limit N, --out DIR, --device cpu|cuda|cuda-sim"
+            a
 
 let opts =
     parse
@@ -123,21 +133,27 @@ let options =
     { FitOptions.defaults with
         Epochs = epochs
         BatchSize = batchSize
-        Validation = Some test
+        Validation = Some(ScriptDevice.data device test)
         Metrics = [ Metrics.accuracy ]
         Callbacks = [ timer ]
     }
 
 let trained, history =
-    Train.fit model Losses.crossEntropy optimizer options train initial
+    Train.fit
+        model
+        Losses.crossEntropy
+        optimizer
+        options
+        (ScriptDevice.data device train)
+        (Train.toDevice device initial)
 
 let logs =
-    Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained test 500
+    Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained (ScriptDevice.data device test) 500
 
 printfn "test accuracy: %.4f after %d epochs, %.1f minutes" logs["accuracy"] epochs total.Elapsed.TotalMinutes
 
 Directory.CreateDirectory opts.Out |> ignore
-let predictions = Train.predict model trained test 500
+let predictions = Train.predict model trained (ScriptDevice.data device test) 500
 let targets = testRaw.GetBatch(Array.init testRaw.Count id).Target
 let matrix = Metrics.confusionMatrix predictions targets
 // The stem convolution is the first rank-4 weight in parameter order.

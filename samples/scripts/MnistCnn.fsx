@@ -11,6 +11,9 @@
 // e.g. a quick run:       dotnet fsi samples/scripts/MnistCnn.fsx --limit 2000 --epochs 1
 #I "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0"
 #I "../../tests/FunctionalNets.Nn.Tests/bin/Debug/net10.0"
+// --device needs the CUDA backend, whose test build holds everything these #r lines name as well.
+#I "../../tests/FunctionalNets.Cuda.Tests/bin/Release/net10.0"
+#I "../../tests/FunctionalNets.Cuda.Tests/bin/Debug/net10.0"
 #r "FunctionalNets.Kernels.dll"
 #r "System.Numerics.Tensors.dll"
 #r "FunctionalNets.Core.dll"
@@ -18,6 +21,7 @@
 #r "SkiaSharp.dll"
 #r "ScottPlot.dll"
 #r "FunctionalNets.Plots.dll"
+#load "ScriptDevice.fsx"
 
 open System.Diagnostics
 open System.IO
@@ -25,8 +29,12 @@ open FunctionalNets
 open FunctionalNets.Nn
 open FunctionalNets.Plots
 
-let args =
-    fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
+let device, args =
+    fsi.CommandLineArgs
+    |> Array.skip 1
+    |> Array.filter ((<>) "--")
+    |> List.ofArray
+    |> ScriptDevice.take
 
 let rec parse (limit, epochs, data, out) args =
     match args with
@@ -35,7 +43,10 @@ let rec parse (limit, epochs, data, out) args =
     | "--epochs" :: n :: rest -> parse (limit, int n, data, out) rest
     | "--data" :: d :: rest -> parse (limit, epochs, Some d, out) rest
     | "--out" :: d :: rest -> parse (limit, epochs, data, d) rest
-    | a :: _ -> failwithf "unknown argument '%s'; use --limit N, --epochs E, --data DIR, --out DIR" a
+    | a :: _ ->
+        failwithf
+            "unknown argument '%s'; use --limit N, --epochs E, --data DIR, --out DIR, --device cpu|cuda|cuda-sim"
+            a
 
 let limit, epochs, dataDir, outDir = parse (None, 6, None, "mnist-cnn-output") args
 
@@ -69,23 +80,29 @@ let options =
     { FitOptions.defaults with
         Epochs = epochs
         BatchSize = 64
-        Validation = Some test
+        Validation = Some(ScriptDevice.data device test)
         Metrics = [ Metrics.accuracy ]
         Callbacks = [ timer ]
     }
 
 let trained, history =
-    Train.fit model Losses.crossEntropy optimizer options train initial
+    Train.fit
+        model
+        Losses.crossEntropy
+        optimizer
+        options
+        (ScriptDevice.data device train)
+        (Train.toDevice device initial)
 
 let logs =
-    Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained test 1000
+    Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained (ScriptDevice.data device test) 1000
 
 printfn "test accuracy: %.4f" logs["accuracy"]
 
 // ---- pictures ----
 
 Directory.CreateDirectory outDir |> ignore
-let predictions = Train.predict model trained test 1000
+let predictions = Train.predict model trained (ScriptDevice.data device test) 1000
 let targets = test.GetBatch(Array.init test.Count id).Target
 let matrix = Metrics.confusionMatrix predictions targets
 

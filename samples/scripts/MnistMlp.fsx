@@ -12,10 +12,14 @@
 // Either build works: a Release build (the command above) or the Debug build `dotnet test` makes.
 #I "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0"
 #I "../../tests/FunctionalNets.Nn.Tests/bin/Debug/net10.0"
+// --device needs the CUDA backend, whose test build holds everything these #r lines name as well.
+#I "../../tests/FunctionalNets.Cuda.Tests/bin/Release/net10.0"
+#I "../../tests/FunctionalNets.Cuda.Tests/bin/Debug/net10.0"
 #r "FunctionalNets.Kernels.dll"
 #r "System.Numerics.Tensors.dll"
 #r "FunctionalNets.Core.dll"
 #r "FunctionalNets.Nn.dll"
+#load "ScriptDevice.fsx"
 
 open System
 open System.Diagnostics
@@ -24,8 +28,12 @@ open FunctionalNets.Nn
 
 // ---- arguments ----
 
-let args =
-    fsi.CommandLineArgs |> Array.skip 1 |> Array.filter ((<>) "--") |> List.ofArray
+let device, args =
+    fsi.CommandLineArgs
+    |> Array.skip 1
+    |> Array.filter ((<>) "--")
+    |> List.ofArray
+    |> ScriptDevice.take
 
 let rec parse (limit, epochs, data) args =
     match args with
@@ -33,7 +41,7 @@ let rec parse (limit, epochs, data) args =
     | "--limit" :: n :: rest -> parse (Some(int n), epochs, data) rest
     | "--epochs" :: n :: rest -> parse (limit, int n, data) rest
     | "--data" :: d :: rest -> parse (limit, epochs, Some d) rest
-    | a :: _ -> failwithf "unknown argument '%s'; use --limit N, --epochs E, --data DIR" a
+    | a :: _ -> failwithf "unknown argument '%s'; use --limit N, --epochs E, --data DIR, --device cpu|cuda|cuda-sim" a
 
 let limit, epochs, dataDir = parse (None, 3, None) args
 
@@ -46,8 +54,8 @@ let limited (ds: IDataset) =
     | Some n -> Dataset.take n ds
     | None -> ds
 
-let train = limited mnist.Train
-let test = limited mnist.Test
+let train = ScriptDevice.data device (limited mnist.Train)
+let test = ScriptDevice.data device (limited mnist.Test)
 printfn "MNIST: %d training and %d test images, %d epochs" train.Count test.Count epochs
 
 // ---- model and optimizer ----
@@ -63,7 +71,7 @@ let optimizer = Optim.adam 2e-3
 let batchSize = 32
 let loader = DataLoader.create train batchSize true false
 let key = Key.create 42L
-let initial = Train.init model [ 1; 28; 28 ] optimizer key
+let initial = Train.init model [ 1; 28; 28 ] optimizer key |> Train.toDevice device
 printfn "%s, %d parameters" model.Name (Layer.numParams initial.Params)
 
 // ---- training: an epoch is a fold of trainStep over the epoch's batches ----

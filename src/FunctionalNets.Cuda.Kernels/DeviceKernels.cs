@@ -126,25 +126,42 @@ public static class DeviceKernels
     // ---- GEMM with cuBLAS's contract ----
 
     /// <summary>
-    /// Exactly cublasGemmStridedBatched's contract in column-major storage, one thread per element of C:
-    /// C_b = alpha op(A_b) op(B_b) + beta C_b for b &lt; batch, with op(X) = X or X^T.
-    /// p = [transa, transb, m, n, k, lda, ldb, ldc, strideA, strideB, strideC, offA, offB, offC].
+    /// Exactly cublasGemmStridedBatched's contract in column-major storage (p = [transa, transb, m, n, k, lda, ldb,
+    /// ldc, strideA, strideB, strideC, offA, offB, offC]; C is read only when beta is not 0), tiled: each group of tile x tile threads computes a tile of C,
+    /// staging tile-wide slices of op(A) and op(B) in shared memory (dynamic, 2 tile^2 elements) so each element
+    /// of A and B is read from global memory once per tile instead of once per output. Grid: (ceil(m / tile),
+    /// ceil(n / tile) * batch); tilesN = ceil(n / tile).
     /// </summary>
-    public static void Gemm<T, O>(Index1D t, ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, ArrayView<int> p, double alpha, double beta)
+    public static void GemmTiled<T, O>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, ArrayView<int> p, double alpha, double beta, int tilesN)
         where T : unmanaged where O : struct, INumOps<T>
     {
+        var sh = SharedMemory.GetDynamic<T>();
+        int tile = Group.DimX, tx = Group.IdxX, ty = Group.IdxY;
         int transa = p[0], transb = p[1], m = p[2], n = p[3], k = p[4];
         int lda = p[5], ldb = p[6], ldc = p[7];
-        int bi = t / (m * n), rem = t % (m * n);
-        int j = rem / m, row = rem % m;
-        int aBase = p[11] + bi * p[8], bBase = p[12] + bi * p[9], cIdx = p[13] + bi * p[10] + row + j * ldc;
-        T acc = default(O).FromDouble(0.0);
-        for (int l = 0; l < k; l++)
+        int bi = Grid.IdxY / tilesN;
+        int row = Grid.IdxX * tile + tx, col = Grid.IdxY % tilesN * tile + ty;
+        int aBase = p[11] + bi * p[8], bBase = p[12] + bi * p[9];
+        int sb = tile * tile;
+        T zero = default(O).FromDouble(0.0);
+        T acc = zero;
+        for (int l0 = 0; l0 < k; l0 += tile)
         {
-            T av = transa != 0 ? a[aBase + l + row * lda] : a[aBase + row + l * lda];
-            T bv = transb != 0 ? b[bBase + j + l * ldb] : b[bBase + l + j * ldb];
-            acc = default(O).Add(acc, default(O).Mul(av, bv));
+            // Thread (tx, ty) stages op(A)[row, l0 + ty] and op(B)[l0 + tx, col].
+            int la = l0 + ty, lb = l0 + tx;
+            sh[tx * tile + ty] = row < m && la < k
+                ? (transa != 0 ? a[aBase + la + row * lda] : a[aBase + row + la * lda])
+                : zero;
+            sh[sb + tx * tile + ty] = col < n && lb < k
+                ? (transb != 0 ? b[bBase + col + lb * ldb] : b[bBase + lb + col * ldb])
+                : zero;
+            Group.Barrier();
+            for (int q = 0; q < tile; q++)
+                acc = default(O).Add(acc, default(O).Mul(sh[tx * tile + q], sh[sb + q * tile + ty]));
+            Group.Barrier();
         }
+        if (row >= m || col >= n) return;
+        int cIdx = p[13] + bi * p[10] + row + col * ldc;
         double r = alpha * default(O).ToDouble(acc);
         if (beta != 0.0) r += beta * default(O).ToDouble(c[cIdx]);
         c[cIdx] = alpha == 1.0 && beta == 0.0 ? acc : default(O).FromDouble(r);

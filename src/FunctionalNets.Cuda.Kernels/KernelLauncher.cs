@@ -302,21 +302,29 @@ public sealed class KernelLauncher : IDisposable
 
     // ---- GEMM ----
 
-    private readonly struct GemmR(KernelLauncher l, ArrayView<byte> a, ArrayView<byte> b, ArrayView<byte> c, ArrayView<int> p, double alpha, double beta, int count) : ITyped
+    private readonly struct GemmTiledR(KernelLauncher l, ArrayView<byte> a, ArrayView<byte> b, ArrayView<byte> c, ArrayView<int> p, double alpha, double beta, int tilesM, int tilesN, int batch) : ITyped
     {
-        public void Run<T, O>() where T : unmanaged where O : struct, INumOps<T> =>
-            l.K("gemm" + typeof(T).Name, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<int>, double, double>(DeviceKernels.Gemm<T, O>))
-                (count, a.Cast<T>(), b.Cast<T>(), c.Cast<T>(), p, alpha, beta);
+        public void Run<T, O>() where T : unmanaged where O : struct, INumOps<T>
+        {
+            int tile = l.GemmTile;
+            var config = new KernelConfig(new Index2D(tilesM, tilesN * batch), new Index2D(tile, tile), SharedMemoryConfig.RequestDynamic<T>(2 * tile * tile));
+            l.K("gemmTiled" + typeof(T).Name, a => a.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<int>, double, double, int>(DeviceKernels.GemmTiled<T, O>))
+                (config, a.Cast<T>(), b.Cast<T>(), c.Cast<T>(), p, alpha, beta, tilesN);
+        }
     }
 
+    /// <summary>The GEMM tile side: 16 on a GPU, less where a group holds fewer threads (the CPU accelerator: 4).</summary>
+    public int GemmTile => Math.Min(16, (int)Math.Sqrt(acc.MaxNumThreadsPerGroup));
+
     /// <summary>
-    /// The cuBLAS strided-batched GEMM contract (column-major) on device views:
+    /// The cuBLAS strided-batched GEMM contract (column-major) on device views, tiled through shared memory:
     /// p = [transa, transb, m, n, k, lda, ldb, ldc, strideA, strideB, strideC, offA, offB, offC], batch calls.
     /// </summary>
     public void GemmStridedBatched(int dtype, ArrayView<byte> a, ArrayView<byte> b, ArrayView<byte> c, int[] p, double alpha, double beta, int batch)
     {
-        int count = p[2] * p[3] * batch;
-        if (count > 0) Dispatch(dtype, new GemmR(this, a, b, c, Meta(p), alpha, beta, count));
+        if (p[2] * p[3] * batch == 0) return;
+        int tile = GemmTile;
+        Dispatch(dtype, new GemmTiledR(this, a, b, c, Meta(p), alpha, beta, (p[2] + tile - 1) / tile, (p[3] + tile - 1) / tile, batch));
     }
 
     // ---- indexing ----

@@ -23,6 +23,9 @@ public static class PtxCheck
         (typeof(byte), typeof(BoolOps)),
     ];
 
+    /// <summary>Kernels launched with an explicit group size (shared memory, barriers).</summary>
+    private static bool ExplicitlyGrouped(MethodInfo m) => m.Name == nameof(DeviceKernels.GemmTiled);
+
     /// <summary>Every kernel method closed over the element types it is launched with.</summary>
     public static IEnumerable<MethodInfo> Kernels()
     {
@@ -30,7 +33,7 @@ public static class PtxCheck
             foreach (var m in host.GetMethods(BindingFlags.Public | BindingFlags.Static))
             {
                 var ps = m.GetParameters();
-                if (ps.Length == 0 || ps[0].ParameterType != typeof(Index1D)) continue;
+                if (ps.Length == 0 || (ps[0].ParameterType != typeof(Index1D) && !ExplicitlyGrouped(m))) continue;
                 var args = m.GetGenericArguments();
                 if (args.Length == 0) yield return m;
                 else if (args.Length == 1)
@@ -55,7 +58,9 @@ public static class PtxCheck
             var name = m.DeclaringType!.Name + "." + m.Name + "<" + string.Join(",", m.GetGenericArguments().Select(a => a.Name)) + ">";
             try
             {
-                var entry = EntryPointDescription.FromImplicitlyGroupedKernel(m);
+                var entry = ExplicitlyGrouped(m)
+                    ? EntryPointDescription.FromExplicitlyGroupedKernel(m)
+                    : EntryPointDescription.FromImplicitlyGroupedKernel(m);
                 var compiled = backend.Compile(entry, default(KernelSpecialization));
                 results.Add((name, null, ((PTXCompiledKernel)compiled).PTXAssembly.Length));
             }

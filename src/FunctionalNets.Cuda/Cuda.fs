@@ -45,6 +45,38 @@ module Cuda =
         backend index |> ignore
         Device.Cuda index
 
+    /// A device from its command-line name: "cpu", "cuda" (GPU 0), "cuda:N" (GPU N) or "cuda-sim" (device 0 on the
+    /// simulator, chosen for the whole process); case-insensitive; CUDA devices are initialised now. An unknown
+    /// name raises ArgumentException listing the accepted ones; "cuda" without a GPU raises init's
+    /// InvalidOperationException (what was expected, what was found, what to do). Never substitutes a device.
+    let parseDevice (name: string) : Device =
+        let n = (if isNull name then "" else name).Trim().ToLowerInvariant()
+
+        let unknown () =
+            invalidArg
+                "name"
+                (sprintf
+                    "Unknown device '%s': use cpu, cuda, cuda:N (the GPU's index) or cuda-sim (the CUDA backend simulated on the CPU)."
+                    name)
+
+        match n with
+        | "cpu" -> Device.Cpu
+        | "cuda" -> init 0
+        | "cuda-sim" ->
+            useSimulator ()
+            init 0
+        | _ when n.StartsWith "cuda:" ->
+            match
+                Int32.TryParse(
+                    n.Substring 5,
+                    Globalization.NumberStyles.None,
+                    Globalization.CultureInfo.InvariantCulture
+                )
+            with
+            | true, i -> init i
+            | _ -> unknown ()
+        | _ -> unknown ()
+
     /// Waits for every kernel launched on device n; raises an out-of-range index a kernel met since the last check.
     let synchronize (index: int) =
         let rt = DeviceRuntimes.get index

@@ -58,7 +58,13 @@ type internal DevicePool(acc: Accelerator) =
 
             try
                 acc.Allocate1D<byte>(size)
-            with :? AcceleratorException as e ->
+            with
+            | :? AcceleratorException
+            | :? OutOfMemoryException as e ->
+                // A failed allocation leaves the counters as they were.
+                Interlocked.Add(&inUse, -size) |> ignore
+                Interlocked.Decrement(&allocs) |> ignore
+
                 invalidOp (
                     sprintf
                         "Out of device memory on %s: could not allocate %d bytes (%d in use, %d cached). Free tensors with Scope.run, use a smaller batch, or call Cuda.emptyCache (). (%s)"

@@ -42,14 +42,29 @@ public static class Devices
     public static Device Parse(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        var n = name.Trim().ToLowerInvariant();
-        if (n == "cpu") return Cpu;
-        if (n == "cuda-sim") return CudaSimulated;
-        if (n == "cuda") return Cuda();
-        if (n.StartsWith("cuda:", StringComparison.Ordinal)
-            && int.TryParse(n.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i))
-            return Cuda(i);
-        throw new ArgumentException($"Unknown device '{name}': use cpu, cuda, cuda:N (the GPU's index) or cuda-sim (the CUDA backend simulated on the CPU).", nameof(name));
+        return CudaApi.parseDevice(name);
+    }
+
+    /// <summary>The command-line form of <see cref="Parse"/> for programs: false, with the message to print, when
+    /// the name is unknown or the device cannot be used (e.g. "cuda" on a machine without a GPU says what was
+    /// expected, what was found and what to do). It never substitutes another device.</summary>
+    /// <param name="name">The name (see <see cref="Parse"/>).</param>
+    /// <param name="device">The device, when the result is true.</param>
+    /// <param name="error">Why not, when the result is false.</param>
+    public static bool TryParse(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Device? device, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
+        try
+        {
+            device = Parse(name);
+            error = null;
+            return true;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            device = null;
+            error = e.Message;
+            return false;
+        }
     }
 
     /// <summary>What the CUDA backend found: the simulator switch, every native library with each path tried, the

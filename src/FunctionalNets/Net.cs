@@ -134,7 +134,7 @@ public sealed partial class Net
         foreach (var d in shape)
             if (d < 1)
                 throw new ArgumentOutOfRangeException(nameof(inputShape), $"Build: every dim must be >= 1, got {Interop.ShapeText(shape)}.");
-        state = Initial(shape, seed);
+        state = Placed(Initial(shape, seed));
         this.inputShape = shape.ToArray();
         return this;
     }
@@ -237,8 +237,8 @@ public sealed partial class Net
         ArgumentNullException.ThrowIfNull(data);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Evaluate: batchSize must be >= 1.");
         var (_, lossFn) = Compiled(nameof(Evaluate));
-        var ts = EnsureBuilt(data, 0);
         data = OnDevice(data);
+        var ts = EnsureBuilt(data, 0);
         return Interop.Dictionary(CSharpTerms.Run(() => Train.evaluate(model, lossFn.Inner, NnMetrics, ts, data.Inner, batchSize)));
     }
 
@@ -249,9 +249,9 @@ public sealed partial class Net
     {
         ArgumentNullException.ThrowIfNull(data);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Predict: batchSize must be >= 1.");
+        data = OnDevice(data);
         var ts = EnsureBuilt(data, 0);
         if (data.Count == 0) throw new ArgumentException("Predict: the dataset is empty.", nameof(data));
-        data = OnDevice(data);
         return CSharpTerms.Run(() => Train.predict(model, ts, data.Inner, batchSize));
     }
 
@@ -260,8 +260,9 @@ public sealed partial class Net
     public Tensor Predict(Tensor inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        var ts = Placed(state) ?? (inputs.Rank >= 1 ? Build(inputs.Shape!.ToArray()[1..], 0).Placed(state)! : Built(nameof(Predict)));
+        Placed(state);
         inputs = OnDevice(inputs);
+        var ts = state ?? (inputs.Rank >= 1 ? Build(inputs.Shape!.ToArray()[1..], 0).state! : Built(nameof(Predict)));
         var output = CSharpTerms.Run(() => Scope.run(FuncConvert.FromFunc(() => NnLayerModule.predict(model, ts.Params, ts.State, inputs))));
         return output.NoDiff;
     }

@@ -1,5 +1,4 @@
 using FunctionalNets.Nn;
-using Microsoft.FSharp.Core;
 
 namespace FunctionalNets;
 
@@ -38,11 +37,6 @@ public sealed partial class Net
 
     private Tensor OnDevice(Tensor t) => FunctionalNets.Bridges.TensorBridge.ToDevice(device, t);
 
-    /// <summary>The dataset with each batch moved to the net's device (the dataset itself where that is the CPU).</summary>
-    private Dataset OnDevice(Dataset data) =>
-        device.Equals(Device.Cpu)
-            ? data
-            : new Dataset(global::FunctionalNets.Nn.Dataset.map(
-                FuncConvert.FromFunc<Batch, Batch>(b => new Batch(OnDevice(b.Input), OnDevice(b.Target))),
-                data.Inner));
+    /// <summary>The dataset with each batch moved to the net's device.</summary>
+    private Dataset OnDevice(Dataset data) => new(global::FunctionalNets.Nn.Dataset.toDevice(device, data.Inner));
 }

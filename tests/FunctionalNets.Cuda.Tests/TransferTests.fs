@@ -1,6 +1,7 @@
 /// Host<->device copies through pinned buffers, and the promise that a training step reads nothing to the host.
 module FunctionalNets.Cuda.Tests.TransferTests
 
+open System
 open Xunit
 open FunctionalNets
 open FunctionalNets.Nn
@@ -82,3 +83,19 @@ let ``an out-of-range label on the device is still reported, at the next read`` 
             Tensor.toScalar (Losses.crossEntropy logits labels) |> ignore)
 
     Assert.Contains("index 5 is out of range", e.Message)
+
+[<Fact>]
+let ``out of device memory is a clear error that leaves the allocator's counters as they were`` () =
+    gpu () |> ignore
+    let pool = (DeviceRuntimes.get 0).Pool
+    let before = pool.Stats
+    // 1 PiB: more than any device (or this simulating host) has.
+    let e =
+        Assert.Throws<InvalidOperationException>(fun () -> pool.Rent(1L <<< 50) |> ignore)
+
+    Assert.Contains("Out of device memory", e.Message)
+    Assert.Contains("smaller batch", e.Message)
+    Assert.Equal(before, pool.Stats)
+    // The device keeps working.
+    let t = (gpu ()).FromArray([| 1.0f; 2.0f |], Shape.ofArray [| 2 |])
+    Assert.Equal<float32[]>([| 1.0f; 2.0f |], t.ToArray() :?> float32[])

@@ -1,6 +1,8 @@
 /// The GPU check: on Device.Cuda 0 (or, with --smoke, on ILGPU's CPU accelerator with tiny settings) it prints
 /// JSON lines: what the backend found, the conformance suite member by member, SGEMM throughput, and timed
-/// MNIST MLP training steps with the loss beside the CPU's. Usage: GpuCheck [--smoke] [--data DIR]
+/// MNIST MLP training steps with the loss beside the CPU's, then an MNIST MLP epoch, the MNIST CNN to 99.2% and a
+/// CIFAR-10 ResNet-18 to 93% (Training.fs). Usage: GpuCheck [--smoke] [--data DIR] [--cifar ARCHIVE]
+/// [--cnn-epochs N] [--cnn-seconds S] [--cifar-epochs N] [--cifar-seconds S] [--quick]
 module FunctionalNets.GpuCheck.Program
 
 open System
@@ -121,10 +123,24 @@ let private mlpSteps (dev: Device) (dataDir: string option) (batch: int) (steps:
 let main argv =
     let smoke = Array.contains "--smoke" argv
 
-    let dataDir =
-        match Array.tryFindIndex ((=) "--data") argv with
+    let option (name: string) =
+        match Array.tryFindIndex ((=) name) argv with
         | Some i when i + 1 < argv.Length -> Some argv[i + 1]
         | _ -> None
+
+    let dataDir = option "--data"
+    // The CIFAR-10 archive (cifar-10-binary.tar.gz): --cifar PATH, else FUNCTIONALNETS_DATA/cifar10; no run without.
+    let cifar =
+        option "--cifar"
+        |> Option.orElse (
+            Environment.GetEnvironmentVariable "FUNCTIONALNETS_DATA"
+            |> Option.ofObj
+            |> Option.map (fun d -> IO.Path.Combine(d, "cifar10"))
+            |> Option.filter IO.Directory.Exists
+        )
+
+    let intOption name fallback =
+        option name |> Option.map int |> Option.defaultValue fallback
 
     if smoke then
         Cuda.useSimulator ()
@@ -166,10 +182,41 @@ let main argv =
     threefry dev
     if smoke then sgemm dev 64 2 else sgemm dev 4096 20
 
-    if smoke then
-        mlpSteps dev dataDir 16 3
+    // --quick (CI, with --smoke): the training code once through a narrow MLP; the real models' smoke runs take
+    // minutes on the simulator, which runs one OS thread per GPU thread.
+    let quick = Array.contains "--quick" argv
+    let mnist = Mnist.load (DataLocation.findMnist dataDir)
+    let limit = if smoke then Some 8 else None
+
+    if quick then
+        Training.mnistMlpEpoch dev mnist.Train limit (32, 16)
     else
-        mlpSteps dev dataDir 128 200
+        if smoke then
+            mlpSteps dev dataDir 16 3
+        else
+            mlpSteps dev dataDir 128 200
+
+        // Training to the accuracy bars; smoke runs a handful of examples through the same code.
+        Training.mnistMlpEpoch dev mnist.Train limit (512, 256)
+
+        Training.mnistCnn
+            dev
+            (mnist.Train, mnist.Test)
+            (intOption "--cnn-epochs" (if smoke then 1 else 4))
+            limit
+            (float (intOption "--cnn-seconds" 90))
+
+    match cifar with
+    | Some _ when quick -> ()
+    | Some archive ->
+        Training.cifarResnet
+            dev
+            archive
+            (intOption "--cifar-epochs" (if smoke then 1 else 18))
+            (if smoke then Some 8 else None)
+            (float (intOption "--cifar-seconds" 270))
+            smoke
+    | None -> printfn "{\"check\":\"cifar10_resnet18\",\"skipped\":\"no archive: pass --cifar PATH\"}"
 
     printfn "{\"check\":\"summary\",\"conformance_failed\":%d}" failed
     if failed = 0 then 0 else 1

@@ -150,6 +150,16 @@ module Dataset =
             let inner, mine = Key.split key
             f mine (getBatchWith inner ds ix))
 
+    /// The dataset with each batch moved to a device as it is read (a batch already there is not copied): what
+    /// fit, evaluate and predict need when the model's parameters live on a GPU.
+    let toDevice (device: Device) (ds: IDataset) : IDataset =
+        ds
+        |> map (fun b ->
+            {
+                Input = Tensor.toDevice (device, b.Input)
+                Target = Tensor.toDevice (device, b.Target)
+            })
+
     /// Splits ds at random into (train, validation): a permutation from the key, its first
     /// round(trainFraction * Count) examples for training and the rest for validation.
     /// trainFraction is the share of the TRAINING part, e.g. 0.9 gives 90% / 10%.
