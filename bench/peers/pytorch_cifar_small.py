@@ -4,7 +4,8 @@ four conv3x3(no bias)-BatchNorm-ReLU blocks of 32, 64, 128, 256 channels with 2x
 average pool, linear 256->10) for one epoch with Adam 1e-3, batch 64, inputs in [0, 1] as our loader gives them.
 
 Run:   /usr/bin/python3 bench/peers/pytorch_cifar_small.py --threads 2 [--limit N] [--data PATH]
-PATH is the official binary archive (cifar-10-binary.tar.gz) or a folder holding cifar-10-batches-bin/.
+PATH is the official binary archive (cifar-10-binary.tar.gz), a folder holding it, or a folder holding
+cifar-10-batches-bin/ (or the batch files themselves).
 Prints one JSON line: train_seconds (the training loop only), train_cpu_seconds (process user + system time over
 the same stretch) and test_accuracy.
 """
@@ -25,6 +26,9 @@ RECORD = 1 + 3 * 32 * 32
 def read_batches(path, names):
     """The records of the named batch files, from the archive or a folder, as (x float [n,3,32,32] in [0,1], y long)."""
     chunks = []
+    archive = os.path.join(path, "cifar-10-binary.tar.gz")
+    if os.path.isdir(path) and not os.path.isdir(os.path.join(path, "cifar-10-batches-bin")) and os.path.isfile(archive):
+        path = archive
     if os.path.isfile(path):
         with tarfile.open(path, "r:gz") as tar:
             members = {os.path.basename(m.name): m for m in tar.getmembers()}
