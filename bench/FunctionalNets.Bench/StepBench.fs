@@ -49,8 +49,8 @@ let private weightsOf (ts: TrainState) =
 
 /// One epoch (938 steps, no shuffling so both loops see the same batches) trained three ways from the same state:
 /// Train.fit; a user's own `Seq.fold Train.trainStep` over DataLoader.batches; and, as the yardstick, the same
-/// step on 50 batches already in memory, in turn (forward + backward + Adam, nothing else; not one batch repeated,
-/// which the network soon fits, so its gradients shrink into float32 subnormals that cost the CPU far more). Prints wall and CPU
+/// step on 50 batches already in memory, in turn (forward + backward + Adam, nothing else; not one batch repeated:
+/// the network soon fits it and the loop then cost more CPU per step than an epoch, probably through subnormals). Prints wall and CPU
 /// time per step, full collections per 1,000 steps, and whether fold and fit end with bit-identical weights.
 let run () =
     let mnist = Mnist.load (DataLocation.findMnist None)
