@@ -4,13 +4,12 @@ open System.Diagnostics
 open FunctionalNets
 open FunctionalNets.Nn
 
-/// One training epoch of model on MNIST (Adam 1e-3, batch 64), timed like ../shared/bench/pytorch_mnist.py
-/// --epochs 1 --batch 64: the clock covers the training loop only, then the test set is evaluated; prints
+/// One training epoch of model (Adam 1e-3, batch 64), timed like ../shared/bench/pytorch_mnist.py --epochs 1
+/// --batch 64: the clock covers the training loop only, then the test set is evaluated; prints
 /// {"bench":name,"train_seconds":...,"train_cpu_seconds":...,"test_accuracy":...}.
-let runMnist (name: string) (model: Layer) =
-    let mnist = Mnist.load (DataLocation.findMnist None)
+let run (name: string) (model: Layer) (inputShape: int list) (train: IDataset) (test: IDataset) =
     let tx = Optim.adam 1e-3
-    let state = Train.init model [ 1; 28; 28 ] tx (Key.create 0L)
+    let state = Train.init model inputShape tx (Key.create 0L)
 
     let options =
         { FitOptions.defaults with
@@ -36,7 +35,7 @@ let runMnist (name: string) (model: Layer) =
         let threads0 = ThreadCpu.snapshot ()
         let gen2 = System.GC.CollectionCount 2
         let watch = Stopwatch.StartNew()
-        let next, _ = Train.fit model Losses.crossEntropy tx options mnist.Train trained
+        let next, _ = Train.fit model Losses.crossEntropy tx options train trained
         let seconds = watch.Elapsed.TotalSeconds
         proc.Refresh()
         let cpuSeconds = (proc.TotalProcessorTime - cpu0).TotalSeconds
@@ -44,7 +43,7 @@ let runMnist (name: string) (model: Layer) =
         trained <- next
 
         let logs =
-            Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained mnist.Test 1000
+            Train.evaluate model Losses.crossEntropy [ Metrics.accuracy ] trained test 1000
 
         printfn
             "{\"bench\":\"%s\",\"epoch\":%d,\"train_seconds\":%.3f,\"train_cpu_seconds\":%.3f,\"gen2_collections\":%d,\"test_accuracy\":%.4f,\"threads\":%s}"
@@ -55,3 +54,8 @@ let runMnist (name: string) (model: Layer) =
             (System.GC.CollectionCount 2 - gen2)
             logs["accuracy"]
             threads
+
+/// run on MNIST (28 x 28 grey images).
+let runMnist (name: string) (model: Layer) =
+    let mnist = Mnist.load (DataLocation.findMnist None)
+    run name model [ 1; 28; 28 ] mnist.Train mnist.Test

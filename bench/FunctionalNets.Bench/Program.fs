@@ -7,6 +7,7 @@ let private benches: (string * (unit -> unit)) list =
         "mlp_step", MlpBench.run
         "mnist_mlp_epoch", MnistMlpEpochBench.run
         "mnist_cnn_epoch", MnistCnnEpochBench.run
+        "cifar_small_epoch", CifarSmallEpochBench.run
         "conv2d", ConvBench.run
         "cnn_profile", CnnProfileBench.run
         "conv_kernels", ConvKernelBench.run

@@ -14,9 +14,10 @@ type KernelPoolTests() =
     member _.``two items run at the same time on a thread outside the ThreadPool while every pool thread is blocked``
         ()
         =
-        // Occupy more ThreadPool threads than it starts with: a kernel split over the pool would now get no helper.
+        // Occupy as many ThreadPool threads as it starts with: a kernel split over the pool would now get no helper
+        // until the pool noticed the starvation and added threads.
         use release = new ManualResetEventSlim(false)
-        let blockers = Environment.ProcessorCount * 2
+        let blockers = Environment.ProcessorCount
         use started = new CountdownEvent(blockers)
 
         for _ in 1..blockers do
