@@ -163,4 +163,24 @@ public class TorchOptionTests
         Same(new[] { 0.7, 0.7 }, new[] { report.Accuracy, report.WeightedAverage.Precision });
         Assert.Contains("weighted avg      0.70      0.70      0.68        10", report.ToString());
     }
+
+    [Fact]
+    public void Pad_modes_and_same_convolution_match_torch()
+    {
+        // F.pad(torch.tensor([[1., 2., 3., 4.]]), (2, 1), mode=m) for reflect, replicate and circular
+        var x = M(new[,] { { 1.0, 2.0, 3.0, 4.0 } });
+        Same(new[] { 3.0, 2, 1, 2, 3, 4, 3 }, x.Pad(new[] { (2, 1) }, PaddingMode.Reflect).ToDoubleArray());
+        Same(new[] { 1.0, 1, 1, 2, 3, 4, 4 }, x.Pad(new[] { (2, 1) }, PaddingMode.Replicate).ToDoubleArray());
+        Same(new[] { 3.0, 4, 1, 2, 3, 4, 1 }, x.Pad(new[] { (2, 1) }, PaddingMode.Circular).ToDoubleArray());
+
+        // padding='same' with an even kernel pads one row and column at the bottom/right (torch): the same weights
+        // on the input padded that way explicitly, without padding, give the same output.
+        var input = Ops.FromArray(Enumerable.Range(0, 12).Select(i => i * 0.5f - 1f).ToArray(), 1, 1, 3, 4);
+        var same = Net.Sequential(Layers.Conv2d(1, 2, 2, same: true, paddingMode: PaddingMode.Reflect)).Build(new[] { 1, 3, 4 }, 7);
+        var valid = Net.Sequential(Layers.Conv2d(1, 2, 2)).Build(new[] { 1, 4, 5 }, 7);
+        var y = same.Predict(input);
+        Assert.Equal(new[] { 1, 2, 3, 4 }, y.Dims());
+        Same(valid.Predict(input.Pad(new[] { (0, 1), (0, 1) }, PaddingMode.Reflect)).ToDoubleArray(), y.ToDoubleArray());
+        Assert.Throws<ArgumentException>(() => Layers.Conv2d(1, 2, 3, stride: 2, same: true));
+    }
 }
