@@ -183,4 +183,32 @@ public class TorchOptionTests
         Same(valid.Predict(input.Pad(new[] { (0, 1), (0, 1) }, PaddingMode.Reflect)).ToDoubleArray(), y.ToDoubleArray());
         Assert.Throws<ArgumentException>(() => Layers.Conv2d(1, 2, 3, stride: 2, same: true));
     }
+
+    [Fact]
+    public void Layer_options_Softplus_Embedding_and_cumulative_BatchNorm()
+    {
+        // F.softplus(torch.tensor([[1.0, 25.0]]), beta=2.0, threshold=20.0): [1.0634640055214863, 25.0]
+        var softplus = Net.Sequential(Layers.Softplus(beta: 2.0)).Build(2);
+        Same(new[] { 1.0634640055214863, 25.0 }, softplus.Predict(M(new[,] { { 1.0, 25.0 } })).ToDoubleArray());
+
+        // nn.Embedding(5, 3, padding_idx=-1).weight[4] is zero; the padding row's output is that row.
+        var embedding = Net.Sequential(Layers.Embedding(5, 3, paddingIdx: -1, maxNorm: 1.0)).Build(2);
+        Same(new double[] { 0, 0, 0 }, embedding.Parameters["0.weight"].ToDoubleArray()[12..15]);
+        var rows = embedding.Predict(Ops.FromArray(new long[] { 4, 0 }, 1, 2)).ToDoubleArray();
+        Same(new double[] { 0, 0, 0 }, rows[0..3]);
+        // max_norm=1.0: the looked-up row has norm at most 1 (+1e-7 slack of torch's renorm)
+        Assert.True(Math.Sqrt(rows[3] * rows[3] + rows[4] * rows[4] + rows[5] * rows[5]) <= 1.0 + 1e-6);
+
+        // BatchNorm1d(momentum: null) is torch's cumulative average: after one training batch the running statistics
+        // are that batch's (mean [2, 0.5], unbiased variance [2, 4.5]), so evaluation normalises with them
+        // (momentum 0.1 would give a running mean of [0.2, 0.05]).
+        var bn = Net.Sequential(Layers.BatchNorm1d(2, momentum: null)).Build(2);
+        bn.Compile(Optimizers.SGD(1e-9), Losses.MSE()); // a negligible step keeps weight 1 and bias 0
+        var x = M(new[,] { { 1.0, 2.0 }, { 3.0, -1.0 } }).Cast(DType.Float32);
+        bn.Fit(Datasets.FromTensors(x, Ops.Zeros(2, 2)), epochs: 1, batchSize: 2);
+        var y = bn.Predict(x).ToDoubleArray();
+        var expected = new[] { -1 / Math.Sqrt(2 + 1e-5), 1.5 / Math.Sqrt(4.5 + 1e-5), 1 / Math.Sqrt(2 + 1e-5), -1.5 / Math.Sqrt(4.5 + 1e-5) };
+        for (int i = 0; i < 4; i++)
+            Assert.True(Math.Abs(expected[i] - y[i]) < 1e-5, $"element {i}: expected {expected[i]}, got {y[i]}");
+    }
 }
