@@ -133,3 +133,151 @@ let ``Softplus layer with beta and threshold matches torch`` () =
     let x = m [| [| 1.0; 25.0 |]; [| -2.0; 10.5 |] |]
     let y, _ = (Layers.softplusWith 2.0 20.0).Apply PTree.empty PTree.empty train x
     close [| 1.0634640055214863; 25.0; 0.009074963958904869; 10.5 |] (Tensor.toFloatArray y)
+
+[<Fact>]
+let ``LSTM with proj_size, two layers, bidirectional, matches torch`` () =
+    // m = nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True, proj_size=2).double(); the i-th of
+    // m.named_parameters() filled with torch.arange(numel).reshape(shape).sin() * (0.3 + 0.05 i);
+    // x = (torch.arange(18).reshape(2, 3, 3) * 0.31).cos(); out, (h, c) = m(x)
+    let cfg =
+        { Recurrent.config CellKind.Lstm 3 4 with
+            NumLayers = 2
+            Bidirectional = true
+            ProjSize = 2
+        }
+
+    let shapes = Recurrent.init cfg (Key.create 0L)
+
+    let ps =
+        PTree.Node(
+            PTree.leaves shapes
+            |> List.mapi (fun i (name, t: Tensor) ->
+                let n = t.Numel
+
+                name,
+                PTree.Leaf(
+                    Tensor.ofArray (Array.init n (fun j -> sin (float j) * (0.3 + 0.05 * float i)), t.Shape.ToArray())
+                ))
+        )
+
+    Assert.Equal<string list>(
+        [ "weight_ih_l0"; "weight_hh_l0"; "bias_ih_l0"; "bias_hh_l0"; "weight_hr_l0" ],
+        PTree.leaves ps |> List.map fst |> List.take 5
+    )
+
+    Assert.Equal<int[]>([| 16; 4 |], (Layer.param "t" "weight_ih_l1" ps).Shape.ToArray())
+    let x = Tensor.ofArray (Array.init 18 (fun i -> cos (float i * 0.31)), [ 2; 3; 3 ])
+    let out, final = Recurrent.apply cfg ps Ctx.eval x None
+    Assert.Equal<int[]>([| 2; 3; 4 |], out.Shape.ToArray())
+
+    close
+        [|
+            -0.14172262291594942
+            -0.4410935380815719
+            -0.568490858397242
+            -0.7933134331059313
+            -0.34267715544419636
+            -0.5571059610788046
+            -0.5209360494490982
+            -0.7105224763084788
+            -0.4367003898640251
+            -0.6397047239074013
+            -0.20673978863333278
+            -0.7343605235323758
+            -0.12055920202350306
+            -0.48947195680686273
+            -0.5807922429723432
+            -0.8006228077295685
+            -0.338539998461619
+            -0.5869212306295574
+            -0.5216420769741839
+            -0.7284461323345143
+            -0.4352128462737074
+            -0.6472461659194134
+            -0.19145376948362214
+            -0.7495130119701543
+        |]
+        (Tensor.toFloatArray out)
+
+    Assert.Equal<int[]>([| 4; 2; 2 |], final.H.Shape.ToArray())
+    Assert.Equal<int[]>([| 4; 2; 4 |], final.C.Value.Shape.ToArray())
+
+    close
+        [|
+            -0.10689432275066243
+            -0.2241611234874051
+            -0.1124033948714187
+            -0.2308744202260904
+            -0.17353394088697682
+            -0.4968819487840579
+            -0.27675871604681407
+            -0.30118631981994043
+            -0.4367003898640251
+            -0.6397047239074013
+            -0.4352128462737074
+            -0.6472461659194134
+            -0.568490858397242
+            -0.7933134331059313
+            -0.5807922429723432
+            -0.8006228077295685
+        |]
+        (Tensor.toFloatArray final.H)
+
+    close
+        [|
+            0.39353012626462464
+            0.4324974667200078
+            -0.555317855502184
+            -0.681317100466516
+            0.5779883105698307
+            0.194247843519577
+            -0.4297328786690641
+            -0.7558512560986335
+            0.7167876645936133
+            0.5747542802328605
+            -1.1726224608151794
+            -0.6794340415849779
+            0.303124250700396
+            0.37332932848219075
+            -0.5557381243689932
+            -1.1586537789994806
+            0.3992867566390499
+            0.6522385403520978
+            -1.0819213682327147
+            -0.9314327303759582
+            0.38449161390165615
+            0.6888467745248731
+            -1.0948370002717336
+            -0.929134042793716
+            0.2859693660219259
+            0.7346107492468344
+            -1.1618584889682262
+            -0.8561762762438896
+            0.2715664978100407
+            0.8078271090577427
+            -1.1869695716087427
+            -0.8618842108758769
+        |]
+        (Tensor.toFloatArray final.C.Value)
+
+[<Fact>]
+let ``proj_size outside [0, hidden) or on a GRU is refused`` () =
+    let bad cfg =
+        Assert.Throws<System.ArgumentException>(fun () -> Recurrent.validate cfg)
+        |> fun e -> e.Message
+
+    Assert.Contains(
+        "projSize must be in [0, hiddenSize)",
+        bad
+            { Recurrent.config CellKind.Lstm 3 4 with
+                ProjSize = 4
+            }
+    )
+
+    Assert.Contains(
+        "only for the LSTM",
+        bad
+            { Recurrent.config CellKind.Gru 3 4 with
+                ProjSize = 2
+            }
+    )

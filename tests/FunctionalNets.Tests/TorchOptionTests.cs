@@ -211,4 +211,16 @@ public class TorchOptionTests
         for (int i = 0; i < 4; i++)
             Assert.True(Math.Abs(expected[i] - y[i]) < 1e-5, $"element {i}: expected {expected[i]}, got {y[i]}");
     }
+
+    [Fact]
+    public void Lstm_projSize_has_torchs_parameter_shapes_and_output_size()
+    {
+        // nn.LSTM(3, 4, proj_size=2, bidirectional=True, batch_first=True): weight_hh_l0 [16, 2], weight_hr_l0 [2, 4],
+        // output [N, T, 2 * 2]
+        var net = Net.Sequential(Layers.Lstm(3, 4, bidirectional: true, projSize: 2)).Build(5, 3);
+        Assert.Equal(new[] { 16, 2 }, net.Parameters["0.weight_hh_l0"].Dims());
+        Assert.Equal(new[] { 2, 4 }, net.Parameters["0.weight_hr_l0_reverse"].Dims());
+        Assert.Equal(new[] { 1, 5, 4 }, net.Predict(Ops.Zeros(1, 5, 3)).Dims());
+        Assert.Throws<ArgumentOutOfRangeException>(() => Layers.Lstm(3, 4, projSize: 4));
+    }
 }
