@@ -47,6 +47,16 @@ internal static class Interop
             ? node.Item.Select(t => new KeyValuePair<string, PTree<Tensor>>(t.Item1, t.Item2)).ToList()
             : [];
 
+    /// <summary>The core's padding mode for the C# enum.</summary>
+    internal static PadMode PadMode(PaddingMode mode) => mode switch
+    {
+        PaddingMode.Zeros => FunctionalNets.PadMode.NewConstant(0.0),
+        PaddingMode.Reflect => FunctionalNets.PadMode.Reflect,
+        PaddingMode.Replicate => FunctionalNets.PadMode.Replicate,
+        PaddingMode.Circular => FunctionalNets.PadMode.Circular,
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown padding mode; use Zeros, Reflect, Replicate or Circular."),
+    };
+
     internal static string ShapeText(int[] dims) => "[" + string.Join(", ", dims) + "]";
 
     internal static string ShapeText(Shape? shape) => shape is null ? "[]" : ShapeText(shape.ToArray());

@@ -32,7 +32,7 @@ public static partial class Layers
         internal static readonly Func<NnLayer> Tanh = FunctionalNets.Nn.Interop.LayersBridge.Tanh;
         internal static readonly Func<NnLayer> Silu = FunctionalNets.Nn.Interop.LayersBridge.Silu;
         internal static readonly Func<NnLayer> Gelu = FunctionalNets.Nn.Interop.LayersBridge.Gelu;
-        internal static readonly Func<NnLayer> Softplus = FunctionalNets.Nn.Interop.LayersBridge.Softplus;
+        internal static readonly Func<double, double, NnLayer> Softplus = FunctionalNets.Nn.Interop.LayersBridge.Softplus;
         internal static readonly Func<double, NnLayer> LeakyRelu = FunctionalNets.Nn.Interop.LayersBridge.LeakyRelu;
         internal static readonly Func<double, NnLayer> Elu = FunctionalNets.Nn.Interop.LayersBridge.Elu;
         internal static readonly Func<int, NnLayer> Softmax = FunctionalNets.Nn.Interop.LayersBridge.Softmax;
@@ -99,8 +99,15 @@ public static partial class Layers
     /// <summary>The exact GELU, x * Phi(x).</summary>
     public static Layer GELU() => new(Act.Gelu());
 
-    /// <summary>log(1 + e^x).</summary>
-    public static Layer Softplus() => new(Act.Softplus());
+    /// <summary>torch's nn.Softplus: log(1 + e^(beta x)) / beta, and x itself (derivative 1) where beta x &gt; threshold.</summary>
+    /// <param name="beta">The sharpness (positive).</param>
+    /// <param name="threshold">Above beta x = threshold the layer is the identity.</param>
+    public static Layer Softplus(double beta = 1.0, double threshold = 20.0)
+    {
+        if (!(beta > 0.0) || double.IsInfinity(beta))
+            throw new ArgumentOutOfRangeException(nameof(beta), beta, "Softplus: beta must be a positive finite number.");
+        return new(Act.Softplus(beta, threshold));
+    }
 
     /// <summary>Softmax along a dim counted with the batch dim (-1 or 1 for [N, C] scores).</summary>
     /// <param name="dim">The dim.</param>

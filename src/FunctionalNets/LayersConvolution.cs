@@ -2,6 +2,19 @@ using Bridge = FunctionalNets.Nn.Interop.ConvBridge;
 
 namespace FunctionalNets;
 
+/// <summary>How a convolution fills the border it pads (torch's padding_mode).</summary>
+public enum PaddingMode
+{
+    /// <summary>Zeros (torch's default).</summary>
+    Zeros = 0,
+    /// <summary>The mirror image without repeating the edge.</summary>
+    Reflect = 1,
+    /// <summary>The edge repeated.</summary>
+    Replicate = 2,
+    /// <summary>The input wrapped around.</summary>
+    Circular = 3,
+}
+
 public static partial class Layers
 {
     private static void CheckConv(string name, int inChannels, int outChannels, int kernelSize, int stride, int padding, int dilation, int groups)
@@ -28,11 +41,18 @@ public static partial class Layers
     /// <param name="dilation">The spacing between kernel taps.</param>
     /// <param name="groups">Channel groups convolved separately.</param>
     /// <param name="bias">Whether to add a learned bias.</param>
+    /// <param name="same">torch's padding='same': the output keeps the input's size (stride 1 only; an even kernel
+    /// pads the extra element at the end). padding 0 is torch's 'valid'.</param>
+    /// <param name="paddingMode">How the border is filled (torch's padding_mode).</param>
     public static Layer Conv2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0,
-        int dilation = 1, int groups = 1, bool bias = true)
+        int dilation = 1, int groups = 1, bool bias = true, bool same = false, PaddingMode paddingMode = PaddingMode.Zeros)
     {
         CheckConv("Conv2d", inChannels, outChannels, kernelSize, stride, padding, dilation, groups);
-        return new(Bridge.Conv2d(inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias));
+        if (same && stride != 1)
+            throw new ArgumentException($"Conv2d: padding 'same' needs stride 1 (as in PyTorch), got stride {stride}.", nameof(same));
+        if (same && padding != 0)
+            throw new ArgumentException("Conv2d: give either padding or same, not both.", nameof(padding));
+        return new(Bridge.Conv2d(inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias, same, Interop.PadMode(paddingMode)));
     }
 
     /// <summary>A 1-D convolution of [N, inChannels, L] with "weight" [outChannels, inChannels / groups, k]
@@ -45,11 +65,18 @@ public static partial class Layers
     /// <param name="dilation">The spacing between kernel taps.</param>
     /// <param name="groups">Channel groups convolved separately.</param>
     /// <param name="bias">Whether to add a learned bias.</param>
+    /// <param name="same">torch's padding='same': the output keeps the input's size (stride 1 only; an even kernel
+    /// pads the extra element at the end). padding 0 is torch's 'valid'.</param>
+    /// <param name="paddingMode">How the border is filled (torch's padding_mode).</param>
     public static Layer Conv1d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0,
-        int dilation = 1, int groups = 1, bool bias = true)
+        int dilation = 1, int groups = 1, bool bias = true, bool same = false, PaddingMode paddingMode = PaddingMode.Zeros)
     {
         CheckConv("Conv1d", inChannels, outChannels, kernelSize, stride, padding, dilation, groups);
-        return new(Bridge.Conv1d(inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias));
+        if (same && stride != 1)
+            throw new ArgumentException($"Conv1d: padding 'same' needs stride 1 (as in PyTorch), got stride {stride}.", nameof(same));
+        if (same && padding != 0)
+            throw new ArgumentException("Conv1d: give either padding or same, not both.", nameof(padding));
+        return new(Bridge.Conv1d(inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias, same, Interop.PadMode(paddingMode)));
     }
 
     /// <summary>A transposed 2-D convolution (the gradient of Conv2d with respect to its input), as PyTorch's

@@ -8,10 +8,11 @@ public static partial class Layers
     /// in training (updating the running mean and variance), running statistics in evaluation.</summary>
     /// <param name="features">The channel count C.</param>
     /// <param name="eps">Added to the variance.</param>
-    /// <param name="momentum">Weight of the batch statistics in the running ones.</param>
+    /// <param name="momentum">Weight of the batch statistics in the running ones; null is torch's momentum=None, the
+    /// cumulative average of every batch's statistics.</param>
     /// <param name="affine">Learn a per-channel scale and shift.</param>
     /// <param name="trackRunningStats">Keep running statistics for evaluation.</param>
-    public static Layer BatchNorm1d(int features, double eps = 1e-5, double momentum = 0.1, bool affine = true, bool trackRunningStats = true)
+    public static Layer BatchNorm1d(int features, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
     {
         if (features < 1) throw new ArgumentOutOfRangeException(nameof(features), features, "BatchNorm1d: features must be >= 1.");
         return new(Bridge.BatchNorm1d(features, eps, momentum, affine, trackRunningStats));
@@ -20,10 +21,11 @@ public static partial class Layers
     /// <summary>Batch normalization over [N, C, H, W], as PyTorch's nn.BatchNorm2d (see <see cref="BatchNorm1d"/>).</summary>
     /// <param name="features">The channel count C.</param>
     /// <param name="eps">Added to the variance.</param>
-    /// <param name="momentum">Weight of the batch statistics in the running ones.</param>
+    /// <param name="momentum">Weight of the batch statistics in the running ones; null is torch's momentum=None, the
+    /// cumulative average of every batch's statistics.</param>
     /// <param name="affine">Learn a per-channel scale and shift.</param>
     /// <param name="trackRunningStats">Keep running statistics for evaluation.</param>
-    public static Layer BatchNorm2d(int features, double eps = 1e-5, double momentum = 0.1, bool affine = true, bool trackRunningStats = true)
+    public static Layer BatchNorm2d(int features, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
     {
         if (features < 1) throw new ArgumentOutOfRangeException(nameof(features), features, "BatchNorm2d: features must be >= 1.");
         return new(Bridge.BatchNorm2d(features, eps, momentum, affine, trackRunningStats));

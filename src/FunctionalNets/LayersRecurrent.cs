@@ -25,7 +25,7 @@ public static partial class Layers
             "relu" => "rnn_relu",
             _ => throw new ArgumentException($"Rnn: nonlinearity must be \"tanh\" or \"relu\", got \"{nonlinearity}\".", nameof(nonlinearity)),
         };
-        return MakeRecurrent(kind, "Rnn", inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences);
+        return MakeRecurrent(kind, "Rnn", inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences, 0);
     }
 
     /// <summary>An LSTM stack with PyTorch's equations (gates i, f, g, o), parameter names and
@@ -38,9 +38,15 @@ public static partial class Layers
     /// <param name="dropout">Dropout on each layer's output but the last's, in training; in [0, 1).</param>
     /// <param name="bias">Whether the cells have biases.</param>
     /// <param name="returnSequences">true: every step's output; false: the final hidden state (for classifiers).</param>
+    /// <param name="projSize">torch's proj_size: the hidden state (and each direction's output) is projected to
+    /// this many features by "weight_hr_l{k}"; 0 (default) for none, else in [1, hiddenSize).</param>
     public static Layer Lstm(int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
-        double dropout = 0.0, bool bias = true, bool returnSequences = true) =>
-        MakeRecurrent("lstm", "Lstm", inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences);
+        double dropout = 0.0, bool bias = true, bool returnSequences = true, int projSize = 0)
+    {
+        if (projSize < 0 || projSize >= hiddenSize && projSize > 0)
+            throw new ArgumentOutOfRangeException(nameof(projSize), projSize, $"Lstm({inputSize}->{hiddenSize}): projSize must be in [0, hiddenSize).");
+        return MakeRecurrent("lstm", "Lstm", inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences, projSize);
+    }
 
     /// <summary>A GRU stack with PyTorch's equations (gates r, z, n), parameter names and initialization,
     /// over batch-first sequences [N, T, inputSize]. Outputs [N, T, directions * hidden], or with
@@ -54,7 +60,7 @@ public static partial class Layers
     /// <param name="returnSequences">true: every step's output; false: the final hidden state (for classifiers).</param>
     public static Layer Gru(int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
         double dropout = 0.0, bool bias = true, bool returnSequences = true) =>
-        MakeRecurrent("gru", "Gru", inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences);
+        MakeRecurrent("gru", "Gru", inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences, 0);
 
     /// <summary>The last time step of a batch-first sequence: [N, T, F] -> [N, F].</summary>
     public static Layer LastStep() => new(Bridge.LastStep());
@@ -64,7 +70,7 @@ public static partial class Layers
     public static Layer RowsAsSequence() => new(Bridge.RowsAsSequence());
 
     private static Layer MakeRecurrent(string kind, string name, int inputSize, int hiddenSize, int numLayers,
-        bool bidirectional, double dropout, bool bias, bool returnSequences)
+        bool bidirectional, double dropout, bool bias, bool returnSequences, int projSize)
     {
         if (inputSize < 1)
             throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, $"{name}({inputSize}->{hiddenSize}): inputSize must be >= 1.");
@@ -74,6 +80,6 @@ public static partial class Layers
             throw new ArgumentOutOfRangeException(nameof(numLayers), numLayers, $"{name}({inputSize}->{hiddenSize}): numLayers must be >= 1.");
         if (!(dropout >= 0.0 && dropout < 1.0))
             throw new ArgumentOutOfRangeException(nameof(dropout), dropout, $"{name}({inputSize}->{hiddenSize}): dropout must be in [0, 1), got {dropout}.");
-        return new(Bridge.Recurrent(kind, inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences));
+        return new(Bridge.Recurrent(kind, inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences, projSize));
     }
 }

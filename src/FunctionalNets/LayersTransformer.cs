@@ -40,11 +40,13 @@ public static partial class Layers
     /// <see cref="ArgumentException"/> naming the layer, the id and the vocabulary size.</summary>
     /// <param name="numEmbeddings">Vocabulary size (&gt;= 1).</param>
     /// <param name="dim">Vector size (&gt;= 1).</param>
-    public static Layer Embedding(int numEmbeddings, int dim)
+    /// <param name="paddingIdx">A row (negative counts from the end) that starts at zero and gets no gradient.</param>
+    /// <param name="maxNorm">Looked-up rows with a larger L2 norm are scaled down to it in the forward.</param>
+    public static Layer Embedding(int numEmbeddings, int dim, int? paddingIdx = null, double? maxNorm = null)
     {
         Positive(numEmbeddings, nameof(numEmbeddings), "Embedding");
         Positive(dim, nameof(dim), "Embedding");
-        return new(TB.Embedding(numEmbeddings, dim));
+        return new(TB.Embedding(numEmbeddings, dim, paddingIdx, maxNorm));
     }
 
     /// <summary>PyTorch's nn.LayerNorm over the last dim: mean 0, variance 1 per position, then "weight" (init 1)

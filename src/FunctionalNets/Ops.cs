@@ -224,6 +224,17 @@ public static class Ops
     /// <param name="exponent">The exponent.</param>
     public static Tensor Pow(this Tensor x, Tensor exponent) => TB.Pow(x, exponent);
 
+    /// <summary>torch's F.pad: the trailing dims padded by <paramref name="padding"/> = (before, after) pairs, the
+    /// last pair for the last dim, filled by <paramref name="mode"/> (Zeros is constant 0).</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="padding">(before, after) per trailing dim, in dim order.</param>
+    /// <param name="mode">How the border is filled.</param>
+    public static Tensor Pad(this Tensor x, (int Before, int After)[] padding, PaddingMode mode = PaddingMode.Zeros)
+    {
+        ArgumentNullException.ThrowIfNull(padding);
+        return TB.Pad(x, padding.Select(p => Tuple.Create(p.Before, p.After)).ToArray(), Interop.PadMode(mode));
+    }
+
     /// <summary>The gradient of a scalar function at <paramref name="x"/> (reverse mode).</summary>
     /// <param name="f">A function returning a one-element tensor, built from differentiable ops.</param>
     /// <param name="x">Where to differentiate.</param>

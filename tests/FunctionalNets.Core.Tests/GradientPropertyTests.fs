@@ -1235,3 +1235,22 @@ let ``Gradient: softplus with beta and threshold, away from the threshold`` () =
     // beta 2, threshold 3: beta x crosses the threshold at x = 1.5, kept out of [1.4, 1.6] by the domain below.
     unaryProp "softplus(2, 3)" (Uniform(-3.0, 1.4)) (fun x -> Tensor.softplus (x, 2.0, 3.0))
     unaryProp "softplus(2, 3) above" (Uniform(1.6, 4.0)) (fun x -> Tensor.softplus (x, 2.0, 3.0))
+
+[<Fact>]
+let ``Gradient: pad with reflect, replicate and circular modes`` () =
+    // Trailing dims padded by up to size - 1 on each side (reflect's limit), random per side.
+    let g =
+        gen {
+            let! x = Gens.inputRank Real 1 3
+            let k = min 2 x.Shape.Length
+
+            let! pads = Gen.arrayOfLength k (Gen.zip (Gen.choose (0, 3)) (Gen.choose (0, 3)))
+
+            let dims = x.Shape[x.Shape.Length - k ..]
+            let pads = Array.map2 (fun n (a, b) -> min a (n - 1), min b (n - 1)) dims pads
+            let! mode = Gen.elements [ PadMode.Reflect; PadMode.Replicate; PadMode.Circular ]
+            return x, pads, mode
+        }
+
+    forAll g (fun (x, pads, mode) ->
+        checkGrad (sprintf "pad(%A, %A)" pads mode) (fun t -> Tensor.pad (t, pads, mode)) (tensorOfInput x) x.Seed)

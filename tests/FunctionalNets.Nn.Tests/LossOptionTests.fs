@@ -328,3 +328,34 @@ let ``batchmean is refused outside KL divergence`` () =
         Assert.Throws<System.ArgumentException>(fun () -> Criterion.mse (Reduction.BatchMean) a t |> ignore)
 
     Assert.Contains("only defined for klDiv", e.Message)
+
+[<Fact>]
+let ``bce's derivative rules agree with central differences away from the clamps`` () =
+    // Float64, p in (0.05, 0.95), y in [0, 1]: reverse mode for p and y, forward mode for p.
+    let p = v [| 0.07; 0.31; 0.5; 0.77; 0.93 |]
+    let y = v [| 0.0; 1.0; 0.25; 0.6; 1.0 |]
+
+    let f p y =
+        Tensor.sum (Criterion.bce (Reduction.Sum) p y)
+
+    let h = 1e-6
+
+    let numeric (g: float[] -> float) (x: float[]) =
+        Array.init x.Length (fun i ->
+            let shifted d =
+                Array.mapi (fun j xj -> if j = i then xj + d else xj) x
+
+            (g (shifted h) - g (shifted -h)) / (2.0 * h))
+
+    let at (t: float[]) = v t
+    let gp = numeric (fun pv -> Tensor.toScalar (f (at pv) y)) (arr p)
+    let gy = numeric (fun yv -> Tensor.toScalar (f p (at yv))) (arr y)
+
+    let near (e: float[]) (a: float[]) =
+        Array.iter2 (fun e a -> Assert.True(abs (e - a) <= 1e-6 * (1.0 + abs e), sprintf "%g vs %g" e a)) e a
+
+    near gp (arr (Diff.grad (fun p -> f p y) p))
+    near gy (arr (Diff.grad (fun y -> f p y) y))
+    // forward mode: the tangent along e_2 is the third partial derivative
+    let tangent = Diff.jvp (fun p -> f p y) p (v [| 0.0; 0.0; 1.0; 0.0; 0.0 |])
+    near [| gp[2] |] (arr (snd tangent))

@@ -163,4 +163,64 @@ public class TorchOptionTests
         Same(new[] { 0.7, 0.7 }, new[] { report.Accuracy, report.WeightedAverage.Precision });
         Assert.Contains("weighted avg      0.70      0.70      0.68        10", report.ToString());
     }
+
+    [Fact]
+    public void Pad_modes_and_same_convolution_match_torch()
+    {
+        // F.pad(torch.tensor([[1., 2., 3., 4.]]), (2, 1), mode=m) for reflect, replicate and circular
+        var x = M(new[,] { { 1.0, 2.0, 3.0, 4.0 } });
+        Same(new[] { 3.0, 2, 1, 2, 3, 4, 3 }, x.Pad(new[] { (2, 1) }, PaddingMode.Reflect).ToDoubleArray());
+        Same(new[] { 1.0, 1, 1, 2, 3, 4, 4 }, x.Pad(new[] { (2, 1) }, PaddingMode.Replicate).ToDoubleArray());
+        Same(new[] { 3.0, 4, 1, 2, 3, 4, 1 }, x.Pad(new[] { (2, 1) }, PaddingMode.Circular).ToDoubleArray());
+
+        // padding='same' with an even kernel pads one row and column at the bottom/right (torch): the same weights
+        // on the input padded that way explicitly, without padding, give the same output.
+        var input = Ops.FromArray(Enumerable.Range(0, 12).Select(i => i * 0.5f - 1f).ToArray(), 1, 1, 3, 4);
+        var same = Net.Sequential(Layers.Conv2d(1, 2, 2, same: true, paddingMode: PaddingMode.Reflect)).Build(new[] { 1, 3, 4 }, 7);
+        var valid = Net.Sequential(Layers.Conv2d(1, 2, 2)).Build(new[] { 1, 4, 5 }, 7);
+        var y = same.Predict(input);
+        Assert.Equal(new[] { 1, 2, 3, 4 }, y.Dims());
+        Same(valid.Predict(input.Pad(new[] { (0, 1), (0, 1) }, PaddingMode.Reflect)).ToDoubleArray(), y.ToDoubleArray());
+        Assert.Throws<ArgumentException>(() => Layers.Conv2d(1, 2, 3, stride: 2, same: true));
+    }
+
+    [Fact]
+    public void Layer_options_Softplus_Embedding_and_cumulative_BatchNorm()
+    {
+        // F.softplus(torch.tensor([[1.0, 25.0]]), beta=2.0, threshold=20.0): [1.0634640055214863, 25.0]
+        var softplus = Net.Sequential(Layers.Softplus(beta: 2.0)).Build(2);
+        Same(new[] { 1.0634640055214863, 25.0 }, softplus.Predict(M(new[,] { { 1.0, 25.0 } })).ToDoubleArray());
+
+        // nn.Embedding(5, 3, padding_idx=-1).weight[4] is zero; the padding row's output is that row.
+        var embedding = Net.Sequential(Layers.Embedding(5, 3, paddingIdx: -1, maxNorm: 1.0)).Build(2);
+        Same(new double[] { 0, 0, 0 }, embedding.Parameters["0.weight"].ToDoubleArray()[12..15]);
+        var rows = embedding.Predict(Ops.FromArray(new long[] { 4, 0 }, 1, 2)).ToDoubleArray();
+        Same(new double[] { 0, 0, 0 }, rows[0..3]);
+        // max_norm=1.0: the looked-up row has norm at most 1 (+1e-7 slack of torch's renorm)
+        Assert.True(Math.Sqrt(rows[3] * rows[3] + rows[4] * rows[4] + rows[5] * rows[5]) <= 1.0 + 1e-6);
+
+        // BatchNorm1d(momentum: null) is torch's cumulative average: after one training batch the running statistics
+        // are that batch's (mean [2, 0.5], unbiased variance [2, 4.5]), so evaluation normalises with them
+        // (momentum 0.1 would give a running mean of [0.2, 0.05]).
+        var bn = Net.Sequential(Layers.BatchNorm1d(2, momentum: null)).Build(2);
+        bn.Compile(Optimizers.SGD(1e-9), Losses.MSE()); // a negligible step keeps weight 1 and bias 0
+        var x = M(new[,] { { 1.0, 2.0 }, { 3.0, -1.0 } }).Cast(DType.Float32);
+        bn.Fit(Datasets.FromTensors(x, Ops.Zeros(2, 2)), epochs: 1, batchSize: 2);
+        var y = bn.Predict(x).ToDoubleArray();
+        var expected = new[] { -1 / Math.Sqrt(2 + 1e-5), 1.5 / Math.Sqrt(4.5 + 1e-5), 1 / Math.Sqrt(2 + 1e-5), -1.5 / Math.Sqrt(4.5 + 1e-5) };
+        for (int i = 0; i < 4; i++)
+            Assert.True(Math.Abs(expected[i] - y[i]) < 1e-5, $"element {i}: expected {expected[i]}, got {y[i]}");
+    }
+
+    [Fact]
+    public void Lstm_projSize_has_torchs_parameter_shapes_and_output_size()
+    {
+        // nn.LSTM(3, 4, proj_size=2, bidirectional=True, batch_first=True): weight_hh_l0 [16, 2], weight_hr_l0 [2, 4],
+        // output [N, T, 2 * 2]
+        var net = Net.Sequential(Layers.Lstm(3, 4, bidirectional: true, projSize: 2)).Build(5, 3);
+        Assert.Equal(new[] { 16, 2 }, net.Parameters["0.weight_hh_l0"].Dims());
+        Assert.Equal(new[] { 2, 4 }, net.Parameters["0.weight_hr_l0_reverse"].Dims());
+        Assert.Equal(new[] { 1, 5, 4 }, net.Predict(Ops.Zeros(1, 5, 3)).Dims());
+        Assert.Throws<ArgumentOutOfRangeException>(() => Layers.Lstm(3, 4, projSize: 4));
+    }
 }

@@ -59,6 +59,8 @@ type internal TensorBridge =
     static member LogSumExp(x: Tensor, dim: int, keepDim: bool) = Tensor.logsumexp (x, dim, keepDim)
     static member Pow(x: Tensor, exponent: Tensor) = Tensor.pow (x, exponent)
     static member Grad(f: Func<Tensor, Tensor>, x: Tensor) = Diff.grad (fun t -> f.Invoke t) x
+
+    static member Pad(x: Tensor, padding: (int * int)[], mode: PadMode) = Tensor.pad (x, padding, mode)
     static member Sigmoid(x: Tensor) = Tensor.sigmoid x
     static member Tanh(x: Tensor) = Tensor.tanh x
     static member Exp(x: Tensor) = Tensor.exp x

@@ -69,6 +69,24 @@ module AttentionOps =
         static member scaledDotProductAttention
             (q: Tensor, k: Tensor, v: Tensor, ?mask: Tensor, ?isCausal: bool, ?dropout: float, ?key: Key, ?scale: float)
             =
+            fst (
+                Tensor.scaledDotProductAttentionWithWeights (
+                    q,
+                    k,
+                    v,
+                    ?mask = mask,
+                    ?isCausal = isCausal,
+                    ?dropout = dropout,
+                    ?key = key,
+                    ?scale = scale
+                )
+            )
+
+        /// scaledDotProductAttention returning (output, attention weights [..., L, S]); the weights are those
+        /// multiplied with v, after dropout, as torch's MultiheadAttention(need_weights=True) returns them.
+        static member scaledDotProductAttentionWithWeights
+            (q: Tensor, k: Tensor, v: Tensor, ?mask: Tensor, ?isCausal: bool, ?dropout: float, ?key: Key, ?scale: float)
+            =
             checkOperands q k v
             let isCausal = defaultArg isCausal false
             let p = defaultArg dropout 0.0
@@ -146,4 +164,4 @@ module AttentionOps =
                 else
                     weights
 
-            MatmulOps.matmulT weights false v false
+            MatmulOps.matmulT weights false v false, weights

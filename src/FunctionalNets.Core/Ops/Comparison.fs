@@ -22,25 +22,29 @@ module ComparisonOps =
     // The selection of a (where a wins, by kind) or b, whose derivative at equal operands is half to each, as
     // torch's maximum/minimum: a where() would send all of it to one side. The weights are constants: the
     // comparison is the same at every derivative level.
-    let private tieSplit (name: string) (wins: CompareKind) (a: Tensor) (b: Tensor) =
+    let private tieSplit (name: string) (wins: CompareKind) (picks: CompareKind) (a: Tensor) (b: Tensor) =
         let a0, b0 = a.NoDiff, b.NoDiff
-        let aWins = cmp name wins a0 b0
-        let tie = cmp name CompareKind.Eq a0 b0
-        let outShape = aWins.Shape
-        let asFloat (m: Tensor) = TConst(m.Raw.Cast a.DType)
+        // The forward is one comparison and one selection; the weights are only built when differentiating.
+        let pickA = cmp name picks a0 b0
 
-        let weightA =
-            TensorCore.add (asFloat aWins) (TensorCore.mul (asFloat tie) (sc a 0.5))
+        let weights =
+            lazy
+                (let asFloat (m: Tensor) = TConst(m.Raw.Cast a.DType)
+                 let tie = asFloat (cmp name CompareKind.Eq a0 b0)
 
-        let weightB = TensorCore.sub (sc a 1.0) weightA
-        let weight i = if i = 0 then weightA else weightB
-        let pickA = aWins.Raw.Logical(LogicalKind.Or, tie.Raw)
+                 let weightA =
+                     TensorCore.add (asFloat (cmp name wins a0 b0)) (TensorCore.mul tie (sc a 0.5))
+
+                 weightA, TensorCore.sub (sc a 1.0) weightA)
+
+        let weight i =
+            if i = 0 then fst weights.Value else snd weights.Value
 
         TensorCore.apply
             {
                 Name = name
-                Raw = fun r -> r[0].Where(pickA, r[1])
-                Jvp = fun _ _ i t -> TensorCore.mul (TensorCore.expand outShape t) (weight i)
+                Raw = fun r -> r[0].Where(pickA.Raw, r[1])
+                Jvp = fun _ _ i t -> TensorCore.mul (TensorCore.expand pickA.Shape t) (weight i)
                 Vjp = fun xs _ i g -> TensorCore.sumToShape xs[i].Shape (TensorCore.mul g (weight i))
             }
             [| a; b |]
@@ -119,10 +123,12 @@ module ComparisonOps =
                 [| a; b |]
 
         /// Elementwise maximum with broadcasting; at ties each operand gets half the gradient (torch.maximum).
-        static member maximum(a: Tensor, b: Tensor) = tieSplit "maximum" CompareKind.Gt a b
+        static member maximum(a: Tensor, b: Tensor) =
+            tieSplit "maximum" CompareKind.Gt CompareKind.Ge a b
 
         /// Elementwise minimum with broadcasting; at ties each operand gets half the gradient (torch.minimum).
-        static member minimum(a: Tensor, b: Tensor) = tieSplit "minimum" CompareKind.Lt a b
+        static member minimum(a: Tensor, b: Tensor) =
+            tieSplit "minimum" CompareKind.Lt CompareKind.Le a b
 
         /// x limited to [min, max] (either bound optional); the derivative is 1 inside and 0 outside.
         static member clamp(x: Tensor, ?min: float, ?max: float) =

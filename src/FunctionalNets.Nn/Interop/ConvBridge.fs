@@ -16,7 +16,9 @@ type internal ConvBridge =
             padding: int,
             dilation: int,
             groups: int,
-            bias: bool
+            bias: bool,
+            same: bool,
+            paddingMode: FunctionalNets.PadMode
         ) =
         Layers.conv1d (
             inChannels,
@@ -26,7 +28,9 @@ type internal ConvBridge =
             padding = padding,
             dilation = dilation,
             groups = groups,
-            bias = bias
+            bias = bias,
+            same = same,
+            paddingMode = paddingMode
         )
 
     static member Conv2d
@@ -38,7 +42,9 @@ type internal ConvBridge =
             padding: int,
             dilation: int,
             groups: int,
-            bias: bool
+            bias: bool,
+            same: bool,
+            paddingMode: FunctionalNets.PadMode
         ) =
         Layers.conv2d (
             inChannels,
@@ -48,7 +54,9 @@ type internal ConvBridge =
             padding = padding,
             dilation = dilation,
             groups = groups,
-            bias = bias
+            bias = bias,
+            same = same,
+            paddingMode = paddingMode
         )
 
     static member ConvTranspose2d

@@ -16,7 +16,7 @@ type internal LayersBridge =
     static member Tanh() = Layers.tanh
     static member Silu() = Layers.silu
     static member Gelu() = Layers.gelu
-    static member Softplus() = Layers.softplus
+    static member Softplus(beta: float, threshold: float) = Layers.softplusWith beta threshold
     static member LeakyRelu(slope: float) = Layers.leakyRelu slope
     static member Elu(alpha: float) = Layers.elu alpha
     static member Softmax(dim: int) = Layers.softmax dim
@@ -25,13 +25,23 @@ type internal LayersBridge =
     // Normalization and regularization layers (Layers/Normalization.fs).
     static member BatchNorm1d(features: int) = Layers.batchNorm1d features
 
-    static member BatchNorm1d(features: int, eps: float, momentum: float, affine: bool, trackRunningStats: bool) =
-        Layers.batchNorm1dWith eps momentum affine trackRunningStats features
+    static member BatchNorm1d
+        (features: int, eps: float, momentum: System.Nullable<float>, affine: bool, trackRunningStats: bool)
+        =
+        if momentum.HasValue then
+            Layers.batchNorm1dWith eps momentum.Value affine trackRunningStats features
+        else
+            Layers.batchNorm1dCumulative eps affine trackRunningStats features
 
     static member BatchNorm2d(features: int) = Layers.batchNorm2d features
 
-    static member BatchNorm2d(features: int, eps: float, momentum: float, affine: bool, trackRunningStats: bool) =
-        Layers.batchNorm2dWith eps momentum affine trackRunningStats features
+    static member BatchNorm2d
+        (features: int, eps: float, momentum: System.Nullable<float>, affine: bool, trackRunningStats: bool)
+        =
+        if momentum.HasValue then
+            Layers.batchNorm2dWith eps momentum.Value affine trackRunningStats features
+        else
+            Layers.batchNorm2dCumulative eps affine trackRunningStats features
 
     static member GroupNorm(groups: int, channels: int) = Layers.groupNorm groups channels
 

@@ -17,7 +17,8 @@ type internal RecurrentBridge =
             bidirectional: bool,
             dropout: float,
             bias: bool,
-            returnSequences: bool
+            returnSequences: bool,
+            projSize: int
         ) =
         let cellKind =
             match kind with
@@ -36,6 +37,7 @@ type internal RecurrentBridge =
                 Bidirectional = bidirectional
                 Dropout = dropout
                 Bias = bias
+                ProjSize = projSize
             }
 
         if returnSequences then

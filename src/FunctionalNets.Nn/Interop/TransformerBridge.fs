@@ -6,7 +6,15 @@ open FunctionalNets.Nn
 /// and records are awkward to call from C#).
 [<AbstractClass; Sealed>]
 type internal TransformerBridge =
-    static member Embedding(numEmbeddings: int, dim: int) = Layers.embedding numEmbeddings dim
+    static member Embedding
+        (numEmbeddings: int, dim: int, paddingIdx: System.Nullable<int>, maxNorm: System.Nullable<float>)
+        =
+        Layers.embeddingWith (
+            numEmbeddings,
+            dim,
+            ?paddingIdx = Option.ofNullable paddingIdx,
+            ?maxNorm = Option.ofNullable maxNorm
+        )
 
     static member LayerNorm(normalizedShape: int[], eps: float, affine: bool) =
         Layers.layerNormWith eps affine (List.ofArray normalizedShape)

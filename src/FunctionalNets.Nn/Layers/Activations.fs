@@ -44,8 +44,21 @@ module ActivationLayers =
         /// The exact GELU, x * Phi(x) (PyTorch's default approximate='none').
         static member gelu: Layer = elementwise "GELU" Tensor.gelu
 
-        /// log(1 + e^x).
-        static member softplus: Layer = elementwise "Softplus" Tensor.softplus
+        /// torch's nn.Softplus(beta, threshold): log(1 + e^(beta x)) / beta, and x where beta x > threshold.
+        static member softplusWith (beta: float) (threshold: float) : Layer =
+            if not (beta > 0.0) || System.Double.IsInfinity beta then
+                invalidArg "beta" (sprintf "Softplus: beta must be a positive finite number, got %g." beta)
+
+            let name =
+                if beta = 1.0 && threshold = 20.0 then
+                    "Softplus"
+                else
+                    sprintf "Softplus(beta=%g, threshold=%g)" beta threshold
+
+            elementwise name (fun x -> Tensor.softplus (x, beta, threshold))
+
+        /// torch's nn.Softplus(): log(1 + e^x), and x itself above 20.
+        static member softplus: Layer = Layers.softplusWith 1.0 20.0
 
         /// Softmax along dim, counted with the batch dim (dim 1 or -1 for [N; C] scores).
         static member softmax(dim: int) : Layer =

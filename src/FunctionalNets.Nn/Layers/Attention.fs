@@ -28,6 +28,16 @@ module AttentionMasks =
     /// A causal mask only.
     let causal: AttentionMasks = { none with IsCausal = true }
 
+/// Which attention weights MultiHeadAttention.forward returns (torch's need_weights, average_attn_weights).
+[<RequireQualifiedAccess>]
+type AttentionWeights =
+    /// None (torch's need_weights=False).
+    | None
+    /// Averaged over the heads, [N; L; S] (torch's default average_attn_weights=True).
+    | Averaged
+    /// One map per head, [N; heads; L; S].
+    | PerHead
+
 /// The settings of a multi-head attention block.
 type AttentionConfig =
     {
@@ -92,6 +102,38 @@ module MultiHeadAttention =
                             "bias", Leaf(Tensor.zeros [ d ])
                     ]
             ]
+
+    /// Parameters for keys of kdim and values of vdim features (torch's nn.MultiheadAttention(dim, heads, kdim=,
+    /// vdim=)): when either differs from Dim, separate "q_proj_weight" [Dim; Dim], "k_proj_weight" [Dim; kdim] and
+    /// "v_proj_weight" [Dim; vdim] (each xavier_uniform) replace "in_proj_weight", as in torch; otherwise init.
+    let initWith (cfg: AttentionConfig) (kdim: int) (vdim: int) (key: Key) : Params =
+        validate cfg
+
+        if kdim < 1 || vdim < 1 then
+            invalidArg "kdim" (sprintf "%s: kdim and vdim must be >= 1, got %d and %d." (nameOf cfg) kdim vdim)
+
+        if kdim = cfg.Dim && vdim = cfg.Dim then
+            init cfg key
+        else
+            let d = cfg.Dim
+            let ks = Key.splitN 4 key
+            let bound = 1.0 / sqrt (float d)
+
+            Node
+                [
+                    "q_proj_weight", Leaf(Init.xavierUniform (ks[0], [ d; d ]))
+                    "k_proj_weight", Leaf(Init.xavierUniform (ks[1], [ d; kdim ]))
+                    "v_proj_weight", Leaf(Init.xavierUniform (ks[2], [ d; vdim ]))
+                    if cfg.Bias then
+                        "in_proj_bias", Leaf(Tensor.zeros [ 3 * d ])
+                    "out_proj",
+                    Node
+                        [
+                            "weight", Leaf(Init.uniform (ks[3], [ d; d ], -bound, bound))
+                            if cfg.Bias then
+                                "bias", Leaf(Tensor.zeros [ d ])
+                        ]
+                ]
 
     /// x @ weight^T + bias over the rows of x [..; in] as one [rows; in] GEMM: a 3-D x would otherwise be a batch
     /// of small GEMMs against a broadcast weight, and its weight gradient a batch of products summed afterwards.
@@ -197,32 +239,55 @@ module MultiHeadAttention =
             | None -> Some additive
         | _ -> allowed
 
-    /// Attention of query [N; L; Dim] over key/value [N; S; Dim] (the same tensor for self-attention): project,
-    /// split into heads, attend (with RoPE when configured, dropout in Train mode), merge and project out.
-    let apply
+    /// Attention of query [N; L; Dim] over key [N; S; kdim] and value [N; S; vdim] (the same tensor for
+    /// self-attention): project, split into heads, attend (with RoPE when configured, dropout in Train mode), merge
+    /// and project out. Returns the output [N; L; Dim] and, when asked, the attention weights (torch's
+    /// MultiheadAttention(batch_first=True) with need_weights; weights averaged over heads or per head).
+    let forward
         (cfg: AttentionConfig)
         (ps: Params)
         (ctx: Ctx)
         (query: Tensor)
-        (keyValue: Tensor)
+        (key: Tensor)
+        (value: Tensor)
         (masks: AttentionMasks)
-        =
+        (weights: AttentionWeights)
+        : Tensor * Tensor option =
         let name = nameOf cfg
         let d, h = cfg.Dim, cfg.Heads
         let hd = d / h
 
-        for what, (t: Tensor) in [ "query", query; "key/value", keyValue ] do
-            if t.Rank <> 3 || t.Shape[-1] <> d then
-                invalidArg what (sprintf "%s: %s %O must be [N; T; %d]." name what t.Shape d)
+        let separate =
+            match ps with
+            | Node kids -> kids |> List.exists (fun (k, _) -> k = "q_proj_weight")
+            | Leaf _ -> false
 
-        let n, l, s = query.Shape[0], query.Shape[1], keyValue.Shape[1]
+        let projection (i: int) =
+            if separate then
+                Layer.param name ([| "q_proj_weight"; "k_proj_weight"; "v_proj_weight" |][i]) ps
+            else
+                (Tensor.chunk (Layer.param name "in_proj_weight" ps, 3, 0))[i]
 
-        if keyValue.Shape[0] <> n then
+        for what, (t: Tensor), width in
+            [
+                "query", query, d
+                "key", key, (projection 1).Shape[1]
+                "value", value, (projection 2).Shape[1]
+            ] do
+            if t.Rank <> 3 || t.Shape[-1] <> width then
+                invalidArg what (sprintf "%s: %s %O must be [N; T; %d]." name what t.Shape width)
+
+        let n, l, s = query.Shape[0], query.Shape[1], key.Shape[1]
+
+        if key.Shape[0] <> n || value.Shape[0] <> n || value.Shape[1] <> s then
             invalidArg
-                "keyValue"
-                (sprintf "%s: query %O and key/value %O have different batch sizes." name query.Shape keyValue.Shape)
-
-        let w = Layer.param name "in_proj_weight" ps
+                "key"
+                (sprintf
+                    "%s: query %O, key %O and value %O must share the batch size, and key and value the length."
+                    name
+                    query.Shape
+                    key.Shape
+                    value.Shape)
 
         let b =
             if cfg.Bias then
@@ -234,9 +299,13 @@ module MultiHeadAttention =
             Tensor.permute (Tensor.reshape (t, [ n; len; h; hd ]), [ 0; 2; 1; 3 ])
 
         let q, k, v =
-            if obj.ReferenceEquals(query, keyValue) then
+            if
+                not separate
+                && obj.ReferenceEquals(query, key)
+                && obj.ReferenceEquals(key, value)
+            then
                 // One [N; T; 3 Dim] projection for self-attention: one GEMM instead of three.
-                let qkv = linearRows query w b
+                let qkv = linearRows query (Layer.param name "in_proj_weight" ps) b
 
                 // [N; T; 3; heads; hd] -> [3; N; heads; T; hd]: one permute, then q, k and v are contiguous blocks.
                 let split =
@@ -244,18 +313,21 @@ module MultiHeadAttention =
 
                 Tensor.select (split, 0, 0), Tensor.select (split, 0, 1), Tensor.select (split, 0, 2)
             else
-                let ws = Tensor.chunk (w, 3, 0)
                 let bs = b |> Option.map (fun b -> Tensor.chunk (b, 3, 0))
 
                 let proj i (x: Tensor) =
-                    linearRows x ws[i] (bs |> Option.map (fun bs -> bs[i]))
+                    linearRows x (projection i) (bs |> Option.map (fun bs -> bs[i]))
 
-                heads (proj 0 query) l, heads (proj 1 keyValue) s, heads (proj 2 keyValue) s
+                heads (proj 0 query) l, heads (proj 1 key) s, heads (proj 2 value) s
 
         let q, k = if cfg.Rope then rope q, rope k else q, k
-        // A causal mask alone goes to the fused causal softmax instead of a materialised tril mask and a where.
+        // A causal mask alone goes to the fused causal softmax instead of a materialised tril mask and a where
+        // (unless the weights are wanted: they need the mask applied explicitly).
         let causalOnly =
-            masks.IsCausal && masks.AttnMask.IsNone && masks.KeyPaddingMask.IsNone
+            masks.IsCausal
+            && masks.AttnMask.IsNone
+            && masks.KeyPaddingMask.IsNone
+            && weights = AttentionWeights.None
 
         let mask =
             if causalOnly then
@@ -263,26 +335,54 @@ module MultiHeadAttention =
             else
                 combineMasks name n h l s masks q
 
-        let dropout, key =
+        let dropout, dropKey =
             match ctx.Mode, ctx.Key with
             | Mode.Train, Some key when cfg.Dropout > 0.0 -> cfg.Dropout, Some key
             | Mode.Train, None when cfg.Dropout > 0.0 ->
                 invalidArg "ctx" (sprintf "%s: Train mode with dropout needs a key; pass Ctx.train key." name)
             | _ -> 0.0, None
 
-        let attended =
-            match mask, key with
-            | Some m, Some key -> Tensor.scaledDotProductAttention (q, k, v, m, dropout = dropout, key = key)
-            | Some m, None -> Tensor.scaledDotProductAttention (q, k, v, m)
+        let attended, attention =
+            match mask, dropKey with
+            | Some m, Some key -> Tensor.scaledDotProductAttentionWithWeights (q, k, v, m, dropout = dropout, key = key)
+            | Some m, None -> Tensor.scaledDotProductAttentionWithWeights (q, k, v, m)
             | None, Some key ->
-                Tensor.scaledDotProductAttention (q, k, v, isCausal = causalOnly, dropout = dropout, key = key)
-            | None, None -> Tensor.scaledDotProductAttention (q, k, v, isCausal = causalOnly)
+                Tensor.scaledDotProductAttentionWithWeights (
+                    q,
+                    k,
+                    v,
+                    isCausal = causalOnly,
+                    dropout = dropout,
+                    key = key
+                )
+            | None, None -> Tensor.scaledDotProductAttentionWithWeights (q, k, v, isCausal = causalOnly)
 
         let merged = Tensor.reshape (Tensor.permute (attended, [ 0; 2; 1; 3 ]), [ n; l; d ])
         let out = child "out_proj" name ps
         let ow = Layer.param name "weight" out
 
-        linearRows merged ow (if cfg.Bias then Some(Layer.param name "bias" out) else None)
+        let output =
+            linearRows merged ow (if cfg.Bias then Some(Layer.param name "bias" out) else None)
+
+        let weightsOut =
+            match weights with
+            | AttentionWeights.None -> Option.None
+            | AttentionWeights.Averaged -> Some(Tensor.mean (attention, 1))
+            | AttentionWeights.PerHead -> Some attention
+
+        output, weightsOut
+
+    /// Attention of query [N; L; Dim] over key/value [N; S; Dim] (the same tensor for self-attention): forward
+    /// without the weights.
+    let apply
+        (cfg: AttentionConfig)
+        (ps: Params)
+        (ctx: Ctx)
+        (query: Tensor)
+        (keyValue: Tensor)
+        (masks: AttentionMasks)
+        =
+        fst (forward cfg ps ctx query keyValue keyValue masks AttentionWeights.None)
 
     /// Self-attention as a Layer over [N; T; Dim] inputs with fixed masks (e.g. AttentionMasks.causal).
     let layer (cfg: AttentionConfig) (masks: AttentionMasks) : Layer =

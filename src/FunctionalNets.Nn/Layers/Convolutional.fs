@@ -199,12 +199,14 @@ module ConvolutionalLayers =
             outShape (Shape.ofArray (x.Shape.ToArray()[1..])) |> ignore
             run x)
 
-    /// Conv1d and Conv2d: "weight" [outChannels; inChannels / groups; k (; k)], the op applied with the
-    /// layer's options and an optional bias.
+    /// Conv1d and Conv2d: "weight" [outChannels; inChannels / groups; k (; k)], the op (given its symmetric
+    /// padding) applied with the layer's options and an optional bias. same pads dilation (k - 1) in total per
+    /// spatial dim, the odd element on the right/bottom (torch's padding='same', stride 1 only); a paddingMode
+    /// other than zeros pads the input explicitly first (torch's F.pad(mode) then a convolution without padding).
     let private convNd
         (kind: string)
         (spatialRank: int)
-        (op: Tensor -> Tensor -> Tensor option -> Tensor)
+        (op: Tensor -> Tensor -> Tensor option -> int -> Tensor)
         (inChannels: int)
         (outChannels: int)
         (kernelSize: int)
@@ -213,23 +215,55 @@ module ConvolutionalLayers =
         (dilation: int)
         (groups: int)
         (bias: bool)
+        (same: bool)
+        (paddingMode: PadMode)
         =
+        let paddingText = if same then "same" else string padding
+
+        let modeText =
+            match paddingMode with
+            | PadMode.Constant 0.0 -> ""
+            | PadMode.Constant v -> sprintf ", padding_mode=constant %g" v
+            | m -> sprintf ", padding_mode=%s" ((sprintf "%A" m).ToLowerInvariant())
+
         let name =
             sprintf
-                "%s(%d->%d, kernel=%d, stride=%d, padding=%d%s%s)"
+                "%s(%d->%d, kernel=%d, stride=%d, padding=%s%s%s%s)"
                 kind
                 inChannels
                 outChannels
                 kernelSize
                 stride
-                padding
+                paddingText
                 (if dilation <> 1 then
                      sprintf ", dilation=%d" dilation
                  else
                      "")
                 (if groups <> 1 then sprintf ", groups=%d" groups else "")
+                modeText
 
         checkConvArgs name inChannels outChannels kernelSize stride padding dilation groups
+
+        if same && stride <> 1 then
+            invalidArg "same" (sprintf "%s: padding 'same' needs stride 1 (as in PyTorch), got stride %d." name stride)
+
+        if same && padding <> 0 then
+            invalidArg "padding" (sprintf "%s: give either padding or same, not both." name)
+
+        let before, after =
+            if same then
+                let total = dilation * (kernelSize - 1)
+                total / 2, total - total / 2
+            else
+                padding, padding
+
+        let explicitPadding = before <> after || paddingMode <> PadMode.Constant 0.0
+
+        let run (x: Tensor) (w: Tensor) (b: Tensor option) =
+            if explicitPadding && (before > 0 || after > 0) then
+                op (Tensor.pad (x, List.replicate spatialRank (before, after), paddingMode)) w b 0
+            else
+                op x w b before
 
         convLayer
             name
@@ -238,13 +272,18 @@ module ConvolutionalLayers =
             outChannels
             ([ outChannels; inChannels / groups ] @ List.replicate spatialRank kernelSize)
             bias
-            (fun _ size -> outLength size kernelSize stride padding dilation false)
-            op
+            (fun _ size ->
+                // (before + after) / 2 is the symmetric padding giving the same length (the kernel arithmetic
+                // only sees their sum).
+                outLength (size + (before + after) % 2) kernelSize stride ((before + after) / 2) dilation false)
+            run
 
     type Layers with
-        /// PyTorch's Conv2d(inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias): a 2-D
-        /// cross-correlation of [N; inChannels; H; W] with "weight" [outChannels; inChannels / groups; k; k]
-        /// plus "bias" [outChannels]. groups = inChannels = outChannels is a depthwise convolution.
+        /// PyTorch's Conv2d(inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias,
+        /// padding_mode): a 2-D cross-correlation of [N; inChannels; H; W] with "weight" [outChannels; inChannels /
+        /// groups; k; k] plus "bias" [outChannels]. groups = inChannels = outChannels is a depthwise convolution.
+        /// same is torch's padding='same' (even kernels pad the extra row/column at the bottom/right); padding 0
+        /// is 'valid'. paddingMode fills the border (zeros by default: PadMode.Constant 0.0).
         static member conv2d
             (
                 inChannels: int,
@@ -254,17 +293,18 @@ module ConvolutionalLayers =
                 ?padding: int,
                 ?dilation: int,
                 ?groups: int,
-                ?bias: bool
+                ?bias: bool,
+                ?same: bool,
+                ?paddingMode: PadMode
             ) : Layer =
             let stride = defaultArg stride 1
-            let padding = defaultArg padding 0
             let dilation = defaultArg dilation 1
             let groups = defaultArg groups 1
 
             convNd
                 "Conv2d"
                 2
-                (fun x w b ->
+                (fun x w b padding ->
                     Tensor.conv2d (
                         x,
                         w,
@@ -278,12 +318,15 @@ module ConvolutionalLayers =
                 outChannels
                 kernelSize
                 stride
-                padding
+                (defaultArg padding 0)
                 dilation
                 groups
                 (defaultArg bias true)
+                (defaultArg same false)
+                (defaultArg paddingMode (PadMode.Constant 0.0))
 
-        /// PyTorch's Conv1d: [N; inChannels; L] with "weight" [outChannels; inChannels / groups; k] and "bias".
+        /// PyTorch's Conv1d: [N; inChannels; L] with "weight" [outChannels; inChannels / groups; k] and "bias";
+        /// same and paddingMode as in conv2d.
         static member conv1d
             (
                 inChannels: int,
@@ -293,17 +336,18 @@ module ConvolutionalLayers =
                 ?padding: int,
                 ?dilation: int,
                 ?groups: int,
-                ?bias: bool
+                ?bias: bool,
+                ?same: bool,
+                ?paddingMode: PadMode
             ) : Layer =
             let stride = defaultArg stride 1
-            let padding = defaultArg padding 0
             let dilation = defaultArg dilation 1
             let groups = defaultArg groups 1
 
             convNd
                 "Conv1d"
                 1
-                (fun x w b ->
+                (fun x w b padding ->
                     Tensor.conv1d (
                         x,
                         w,
@@ -317,10 +361,12 @@ module ConvolutionalLayers =
                 outChannels
                 kernelSize
                 stride
-                padding
+                (defaultArg padding 0)
                 dilation
                 groups
                 (defaultArg bias true)
+                (defaultArg same false)
+                (defaultArg paddingMode (PadMode.Constant 0.0))
 
         /// PyTorch's ConvTranspose2d: [N; inChannels; H; W] -> [N; outChannels; (H - 1) stride - 2 padding +
         /// dilation (k - 1) + outputPadding + 1; ...] with "weight" [inChannels; outChannels / groups; k; k] and

@@ -23,7 +23,7 @@ module NormalizationLayers =
         (ranks: int list)
         (expected: string)
         (eps: float)
-        (momentum: float)
+        (momentum: float option)
         (affine: bool)
         (trackRunningStats: bool)
         (features: int)
@@ -34,14 +34,16 @@ module NormalizationLayers =
         if not (eps > 0.0) then
             raise (System.ArgumentOutOfRangeException("eps", eps, sprintf "%s: eps must be > 0, got %g." kind eps))
 
-        if not (momentum >= 0.0 && momentum <= 1.0) then
+        match momentum with
+        | Some m when not (m >= 0.0 && m <= 1.0) ->
             raise (
                 System.ArgumentOutOfRangeException(
                     "momentum",
-                    momentum,
-                    sprintf "%s: momentum must be in [0, 1], got %g." kind momentum
+                    m,
+                    sprintf "%s: momentum must be in [0, 1], got %g." kind m
                 )
             )
+        | _ -> ()
 
         let name = sprintf "%s(%d)" kind features
 
@@ -161,12 +163,23 @@ module NormalizationLayers =
                     let bv =
                         Tensor.cast (Tensor.reshape (var.NoDiff, [ features ]) * (float n / float (n - 1)), rv.DType)
 
+                    let counted = count.NoDiff + int64Scalar 1L count.Device
+
+                    // momentum None is torch's cumulative moving average: the factor 1 / num_batches_tracked after
+                    // the increment, a tensor computed on the device (no host read of the count).
+                    let blend (running: Tensor) (batch: Tensor) =
+                        match momentum with
+                        | Some m -> (1.0 - m) * running.NoDiff + m * batch
+                        | None ->
+                            let factor = 1.0 / Tensor.cast (counted, running.DType)
+                            (1.0 - factor) * running.NoDiff + factor * batch
+
                     let state' =
                         Node
                             [
-                                "running_mean", Leaf((1.0 - momentum) * rm.NoDiff + momentum * bm)
-                                "running_var", Leaf((1.0 - momentum) * rv.NoDiff + momentum * bv)
-                                "num_batches_tracked", Leaf(count.NoDiff + int64Scalar 1L count.Device)
+                                "running_mean", Leaf(blend rm bm)
+                                "running_var", Leaf(blend rv bv)
+                                "num_batches_tracked", Leaf counted
                             ]
 
                     y, state'
@@ -189,7 +202,7 @@ module NormalizationLayers =
             (trackRunningStats: bool)
             (features: int)
             : Layer =
-            batchNorm "BatchNorm1d" [ 2; 3 ] "[N; C] or [N; C; L]" eps momentum affine trackRunningStats features
+            batchNorm "BatchNorm1d" [ 2; 3 ] "[N; C] or [N; C; L]" eps (Some momentum) affine trackRunningStats features
 
         /// BatchNorm over [N; C; H; W] inputs with PyTorch's options (see batchNorm1dWith).
         static member batchNorm2dWith
@@ -199,7 +212,16 @@ module NormalizationLayers =
             (trackRunningStats: bool)
             (features: int)
             : Layer =
-            batchNorm "BatchNorm2d" [ 4 ] "[N; C; H; W]" eps momentum affine trackRunningStats features
+            batchNorm "BatchNorm2d" [ 4 ] "[N; C; H; W]" eps (Some momentum) affine trackRunningStats features
+
+        /// BatchNorm1d with momentum None (torch's BatchNorm1d(momentum=None)): the running statistics are the
+        /// cumulative average of every batch's, running += (batch - running) / num_batches_tracked.
+        static member batchNorm1dCumulative (eps: float) (affine: bool) (trackRunningStats: bool) (features: int) =
+            batchNorm "BatchNorm1d" [ 2; 3 ] "[N; C] or [N; C; L]" eps None affine trackRunningStats features
+
+        /// BatchNorm2d with momentum None: the cumulative average of the batch statistics (see batchNorm1dCumulative).
+        static member batchNorm2dCumulative (eps: float) (affine: bool) (trackRunningStats: bool) (features: int) =
+            batchNorm "BatchNorm2d" [ 4 ] "[N; C; H; W]" eps None affine trackRunningStats features
 
         /// PyTorch's BatchNorm1d(features): eps 1e-5, momentum 0.1, affine, tracking running statistics.
         static member batchNorm1d(features: int) : Layer =

@@ -31,6 +31,9 @@ type RecurrentConfig =
         /// Dropout on the outputs of every layer but the last, in Train mode (PyTorch's dropout argument).
         Dropout: float
         Bias: bool
+        /// LSTM only: the hidden state is projected to ProjSize features by "weight_hr_l{k}" [ProjSize; H]
+        /// (torch's proj_size); 0 for none.
+        ProjSize: int
     }
 
 /// The hidden state of a recurrent stack, [NumLayers * directions; N; HiddenSize] (PyTorch's h_n layout:
@@ -52,6 +55,7 @@ module Recurrent =
             BatchFirst = true
             Dropout = 0.0
             Bias = true
+            ProjSize = 0
         }
 
     /// The gate blocks per cell: 1 (RNN), 4 (LSTM), 3 (GRU).
@@ -63,6 +67,10 @@ module Recurrent =
 
     /// 2 for a bidirectional stack, else 1.
     let directions (cfg: RecurrentConfig) = if cfg.Bidirectional then 2 else 1
+
+    /// The size of the hidden state h (and of each direction's output): ProjSize when projecting, else HiddenSize.
+    let outputSize (cfg: RecurrentConfig) =
+        if cfg.ProjSize > 0 then cfg.ProjSize else cfg.HiddenSize
 
     /// The display name: "LSTM(28->128)", "GRU(16->32, layers=2, bidirectional)".
     let name (cfg: RecurrentConfig) =
@@ -85,6 +93,8 @@ module Recurrent =
                     "bias=false"
                 if not cfg.BatchFirst then
                     "batch_first=false"
+                if cfg.ProjSize > 0 then
+                    sprintf "proj_size=%d" cfg.ProjSize
             ]
 
         sprintf "%s(%d->%d%s)" kind cfg.InputSize cfg.HiddenSize (extras |> List.map ((+) ", ") |> String.concat "")
@@ -106,6 +116,12 @@ module Recurrent =
         if not (cfg.Dropout >= 0.0 && cfg.Dropout < 1.0) then
             fail (sprintf "dropout must be in [0, 1), got %g." cfg.Dropout)
 
+        if cfg.ProjSize < 0 || cfg.ProjSize >= cfg.HiddenSize && cfg.ProjSize > 0 then
+            fail (sprintf "projSize must be in [0, hiddenSize), got %d (as in PyTorch)." cfg.ProjSize)
+
+        if cfg.ProjSize > 0 && cfg.Kind <> CellKind.Lstm then
+            fail "projSize is only for the LSTM (as in PyTorch)."
+
     let private suffix (direction: int) =
         if direction = 1 then "_reverse" else ""
 
@@ -122,6 +138,9 @@ module Recurrent =
                     if cfg.Bias then
                         sprintf "bias_ih_%s" s
                         sprintf "bias_hh_%s" s
+
+                    if cfg.ProjSize > 0 then
+                        sprintf "weight_hr_%s" s
         ]
 
     /// Parameters with PyTorch's names and initialization: every weight and bias U(-k, k) with
@@ -139,9 +158,17 @@ module Recurrent =
             let layer = int ((n.Split '_').[2].Substring 1)
 
             if n.StartsWith "weight_ih" then
-                [ g; (if layer = 0 then cfg.InputSize else directions cfg * h) ]
+                [
+                    g
+                    (if layer = 0 then
+                         cfg.InputSize
+                     else
+                         directions cfg * outputSize cfg)
+                ]
             elif n.StartsWith "weight_hh" then
-                [ g; h ]
+                [ g; outputSize cfg ]
+            elif n.StartsWith "weight_hr" then
+                [ cfg.ProjSize; h ]
             else
                 [ g ]
 
@@ -166,7 +193,15 @@ module Recurrent =
 
     // One time step: xp is the input projection (with the biases folded in where the equations allow),
     // state is (h, c); returns the new (h, c).
-    let private step (kind: CellKind) (h: int) (whh: Tensor) (bhh: Tensor option) (xp: Tensor) (hPrev, cPrev) =
+    let private step
+        (kind: CellKind)
+        (h: int)
+        (whh: Tensor)
+        (bhh: Tensor option)
+        (whr: Tensor option)
+        (xp: Tensor)
+        (hPrev, cPrev)
+        =
         match kind with
         | CellKind.Rnn act ->
             let pre = xp + Tensor.matmulNT (hPrev, whh)
@@ -184,7 +219,11 @@ module Recurrent =
             let g = Tensor.tanh (part z 2 h)
             let o = Tensor.sigmoid (part z 3 h)
             let c = f * cPrev + i * g
-            o * Tensor.tanh c, c
+            let hNew = o * Tensor.tanh c
+
+            match whr with
+            | Some w -> Tensor.matmulNT (hNew, w), c
+            | None -> hNew, c
         | CellKind.Gru ->
             // b_hn stays inside r * (...), so the hidden projection keeps its own bias.
             let hp =
@@ -203,6 +242,7 @@ module Recurrent =
             Layer.param (name cfg) (sprintf "%s_%s" n label) ps
 
         let wih, whh = p "weight_ih", p "weight_hh"
+        let whr = if cfg.ProjSize > 0 then Some(p "weight_hr") else None
 
         let bih, bhh =
             if cfg.Bias then
@@ -230,7 +270,7 @@ module Recurrent =
             order
             |> Array.mapFold
                 (fun state xt ->
-                    let next = step cfg.Kind cfg.HiddenSize whh stepBias xt state
+                    let next = step cfg.Kind cfg.HiddenSize whh stepBias whr xt state
                     fst next, next)
                 (h0, c0)
 
@@ -298,20 +338,19 @@ module Recurrent =
             invalidArg "x" (sprintf "%s: input %O has no time steps." layerName x.Shape)
 
         let dirs = directions cfg
-        let stateShape = [ cfg.NumLayers * dirs; n; cfg.HiddenSize ]
-
-        let zeros () =
-            Tensor.zeros (stateShape, x.DType, x.Device)
+        let stateShape = [ cfg.NumLayers * dirs; n; outputSize cfg ]
+        // With a projection the cell state keeps the hidden size (torch's c_0 [layers; N; hidden_size]).
+        let cellShape = [ cfg.NumLayers * dirs; n; cfg.HiddenSize ]
 
         let h0, c0 =
             match state0, cfg.Kind with
-            | None, _ -> zeros (), zeros ()
+            | None, _ -> Tensor.zeros (stateShape, x.DType, x.Device), Tensor.zeros (cellShape, x.DType, x.Device)
             | Some s, CellKind.Lstm ->
                 checkState cfg "h0" stateShape s.H
 
                 match s.C with
                 | Some c ->
-                    checkState cfg "c0" stateShape c
+                    checkState cfg "c0" cellShape c
                     s.H, c
                 | None ->
                     invalidArg
@@ -319,7 +358,7 @@ module Recurrent =
                         (sprintf
                             "%s: the initial state needs a cell state c0 of shape %s."
                             layerName
-                            (Shape.format stateShape))
+                            (Shape.format cellShape))
             | Some { C = Some _ }, _ ->
                 invalidArg
                     "state"
@@ -423,14 +462,14 @@ module RecurrentLayers =
         static member recurrent(cfg: RecurrentConfig) : Layer =
             layerOf
                 cfg
-                (fun shape -> Shape.ofList [ shape[0]; Recurrent.directions cfg * cfg.HiddenSize ])
+                (fun shape -> Shape.ofList [ shape[0]; Recurrent.directions cfg * Recurrent.outputSize cfg ])
                 (fun out _ -> out)
 
         /// A recurrent stack that keeps only the top layer's final hidden state, [N; directions * H]
         /// (Recurrent.lastHidden): the usual sequence-classifier body.
         static member recurrentLast(cfg: RecurrentConfig) : Layer =
             let inner =
-                layerOf cfg (fun _ -> Shape.ofList [ Recurrent.directions cfg * cfg.HiddenSize ]) (fun _ s ->
+                layerOf cfg (fun _ -> Shape.ofList [ Recurrent.directions cfg * Recurrent.outputSize cfg ]) (fun _ s ->
                     Recurrent.lastHidden cfg s)
 
             { inner with
