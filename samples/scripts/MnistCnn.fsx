@@ -11,9 +11,6 @@
 // e.g. a quick run:       dotnet fsi samples/scripts/MnistCnn.fsx --limit 2000 --epochs 1
 #I "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0"
 #I "../../tests/FunctionalNets.Nn.Tests/bin/Debug/net10.0"
-// --device needs the CUDA backend, whose test build holds everything these #r lines name as well.
-#I "../../tests/FunctionalNets.Cuda.Tests/bin/Release/net10.0"
-#I "../../tests/FunctionalNets.Cuda.Tests/bin/Debug/net10.0"
 #r "FunctionalNets.Kernels.dll"
 #r "System.Numerics.Tensors.dll"
 #r "FunctionalNets.Core.dll"

@@ -12,9 +12,6 @@
 // Either build works: a Release build (the command above) or the Debug build `dotnet test` makes.
 #I "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0"
 #I "../../tests/FunctionalNets.Nn.Tests/bin/Debug/net10.0"
-// --device needs the CUDA backend, whose test build holds everything these #r lines name as well.
-#I "../../tests/FunctionalNets.Cuda.Tests/bin/Release/net10.0"
-#I "../../tests/FunctionalNets.Cuda.Tests/bin/Debug/net10.0"
 #r "FunctionalNets.Kernels.dll"
 #r "System.Numerics.Tensors.dll"
 #r "FunctionalNets.Core.dll"

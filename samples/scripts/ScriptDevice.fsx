@@ -1,5 +1,5 @@
 // --device cpu|cuda|cuda-sim for the scripts, loaded with #load "ScriptDevice.fsx" after the core assemblies (the
-// script's #I lines name the CUDA backend's test build:  dotnet build -c Release tests/FunctionalNets.Cuda.Tests).
+// Nn test build the scripts' #I lines name holds the CUDA backend too).
 #r "ILGPU.dll"
 #r "ILGPU.Algorithms.dll"
 #r "FunctionalNets.Cuda.Kernels.dll"
