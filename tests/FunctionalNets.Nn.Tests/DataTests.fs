@@ -167,19 +167,26 @@ let ``an exception in GetBatch reaches the consumer`` () =
 
 [<Fact>]
 let ``resolve prefers the explicit path, then the environment, then the cache`` () =
-    let saved = Environment.GetEnvironmentVariable DataLocation.EnvironmentVariable
+    // The environment is passed in, so no test changes the process's variables while others run.
+    let environment (vars: (string * string) list) (name: string) =
+        vars |> List.tryFind (fst >> (=) name) |> Option.map snd
 
-    try
-        let explicitDir = Path.Combine(Path.GetTempPath(), "fn-explicit")
-        Assert.Equal(Path.GetFullPath explicitDir, DataLocation.resolve (Some explicitDir) "mnist")
-        let root = Path.Combine(Path.GetTempPath(), "fn-data-root")
-        Environment.SetEnvironmentVariable(DataLocation.EnvironmentVariable, root)
-        Assert.Equal(Path.Combine(root, "mnist"), DataLocation.resolve None "mnist")
-        Environment.SetEnvironmentVariable(DataLocation.EnvironmentVariable, null)
-        let cached = DataLocation.resolve None "mnist"
-        Assert.EndsWith(Path.Combine("functionalnets", "mnist"), cached)
-    finally
-        Environment.SetEnvironmentVariable(DataLocation.EnvironmentVariable, saved)
+    let root = Path.Combine(Path.GetTempPath(), "fn-data-root")
+
+    let withRoot =
+        environment [ DataLocation.EnvironmentVariable, root; "XDG_CACHE_HOME", "/xdg" ]
+
+    let explicitDir = Path.Combine(Path.GetTempPath(), "fn-explicit")
+    Assert.Equal(Path.GetFullPath explicitDir, DataLocation.resolveWith withRoot (Some explicitDir) "mnist")
+    Assert.Equal(Path.Combine(root, "mnist"), DataLocation.resolveWith withRoot None "mnist")
+
+    Assert.Equal(
+        Path.Combine("/xdg", "functionalnets", "mnist"),
+        DataLocation.resolveWith (environment [ "XDG_CACHE_HOME", "/xdg" ]) None "mnist"
+    )
+
+    let cached = DataLocation.resolveWith (environment []) None "mnist"
+    Assert.EndsWith(Path.Combine(".cache", "functionalnets", "mnist"), cached)
 
 [<Fact>]
 let ``findMnist finds the repository copy and explains a missing one`` () =

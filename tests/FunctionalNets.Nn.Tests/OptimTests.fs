@@ -230,8 +230,9 @@ let ``adam with L2 weight decay matches PyTorch Adam weight_decay`` () =
 [<Fact>]
 let ``adamw matches PyTorch AdamW`` () =
     matches (adamRef (fun _ -> 0.1) 0.9 0.999 1e-8 0.0 0.01 all) (run (Optim.adamw 0.1) 3)
-    let sched = Schedules.stepDecay 0.1 2L 0.5
-    matches (adamRef (fun t -> sched (int64 (t - 1))) 0.9 0.999 1e-8 0.0 0.01 all) (run (Optim.adamw sched) 3)
+    // StepLR(step_size=2, gamma=0.5) from 0.1: step t (from 1) uses 0.1 * 0.5^floor((t - 1) / 2).
+    let stepLr (t: int) = 0.1 * 0.5 ** float ((t - 1) / 2)
+    matches (adamRef stepLr 0.9 0.999 1e-8 0.0 0.01 all) (run (Optim.adamw (Schedules.stepDecay 0.1 2L 0.5)) 3)
 
 [<Fact>]
 let ``adamw with a mask leaves biases undecayed`` () =

@@ -31,10 +31,9 @@ module DataLocation =
         | s when String.IsNullOrWhiteSpace s -> None
         | s -> Some s
 
-    /// The per-user cache root: $XDG_CACHE_HOME/functionalnets, else ~/.cache/functionalnets on Unix,
-    /// else %LOCALAPPDATA%\functionalnets on Windows.
-    let cacheRoot () : string =
-        match envValue "XDG_CACHE_HOME" with
+    /// cacheRoot with the environment read through `environment` (a variable's value, or None when unset).
+    let cacheRootWith (environment: string -> string option) : string =
+        match environment "XDG_CACHE_HOME" with
         | Some xdg -> Path.Combine(xdg, "functionalnets")
         | None ->
             if OperatingSystem.IsWindows() then
@@ -50,16 +49,28 @@ module DataLocation =
 
                 Path.Combine(home, ".cache", "functionalnets")
 
+    /// The per-user cache root: $XDG_CACHE_HOME/functionalnets, else ~/.cache/functionalnets on Unix,
+    /// else %LOCALAPPDATA%\functionalnets on Windows.
+    let cacheRoot () : string = cacheRootWith envValue
+
+    /// resolve with the environment read through `environment` (a variable's value, or None when unset).
+    let resolveWith
+        (environment: string -> string option)
+        (explicitPath: string option)
+        (datasetName: string)
+        : string =
+        match explicitPath with
+        | Some p -> Path.GetFullPath p
+        | None ->
+            match environment EnvironmentVariable with
+            | Some root -> Path.GetFullPath(Path.Combine(root, datasetName))
+            | None -> Path.Combine(cacheRootWith environment, datasetName)
+
     /// The folder for a dataset: the explicit path if given; else $FUNCTIONALNETS_DATA/&lt;datasetName&gt; if
     /// the variable is set; else the per-user cache folder (see cacheRoot) joined with datasetName.
     /// The folder is not created and need not exist.
     let resolve (explicitPath: string option) (datasetName: string) : string =
-        match explicitPath with
-        | Some p -> Path.GetFullPath p
-        | None ->
-            match envValue EnvironmentVariable with
-            | Some root -> Path.GetFullPath(Path.Combine(root, datasetName))
-            | None -> Path.Combine(cacheRoot (), datasetName)
+        resolveWith envValue explicitPath datasetName
 
     /// The path of an MNIST file in dir: the ".gz" form if present, else the uncompressed one, else None.
     let tryMnistFile (dir: string) (baseName: string) : string option =
