@@ -891,3 +891,18 @@ let ``ToString prints PyTorch-like text`` () =
     |> ignore
 
     Assert.Equal("tensor([1.0000])", inner)
+
+[<Fact>]
+let ``numGrad is the central difference: exact for a quadratic, 3x^2 + eps^2 for sum x^3`` () =
+    let x = Tensor.ofArray ([| -1.5; 0.0; 0.25; 2.0 |], [ 4 ])
+    let eps = 1e-3
+    // (f(x + e) - f(x - e)) / 2e: for x^2 exactly 2x; for x^3 exactly 3x^2 + e^2 (hand expansion).
+    let square = Tensor.toFloatArray (Diff.numGrad eps (fun t -> Tensor.sum (t * t)) x)
+
+    let cube =
+        Tensor.toFloatArray (Diff.numGrad eps (fun t -> Tensor.sum (t * t * t)) x)
+
+    [| -1.5; 0.0; 0.25; 2.0 |]
+    |> Array.iteri (fun i v ->
+        Assert.Equal(2.0 * v, square[i], 9)
+        Assert.Equal(3.0 * v * v + eps * eps, cube[i], 9))
