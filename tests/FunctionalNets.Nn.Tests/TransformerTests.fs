@@ -586,3 +586,94 @@ let ``The sinusoidal encoding survives training steps, each in its own Scope, an
     let y = Layer.predict pe PTree.empty PTree.empty (Tensor.zeros [ 1; 3; 4 ])
     // pe[p, 2i] = sin(p / 10000^(2i/4)), pe[p, 2i+1] = cos(...): row 2 is sin 2, cos 2, sin 0.02, cos 0.02.
     closeArrays 1e-6 [| sin 2.0; cos 2.0; sin 0.02; cos 0.02 |] ((values y)[8..11])
+
+[<Fact>]
+let ``Transformer encoder and decoder layers equal their definitions: norms before or after, residuals around each block``
+    ()
+    =
+    let d = 4
+    let eps = 1e-5
+
+    let attnCfg: AttentionConfig =
+        {
+            Dim = d
+            Heads = 2
+            Dropout = 0.0
+            Bias = true
+            Rope = false
+        }
+
+    // Off their initial values (LayerNorm starts as weight 1, bias 0), so every parameter shows.
+    let perturb (ps: Params) =
+        PTree.mapWithPath
+            (fun path (t: Tensor) ->
+                let v =
+                    values t
+                    |> Array.mapi (fun i x -> x + 0.2 * sin (float i * 0.7 + float path.Length))
+
+                Tensor.ofArray (v, t.Shape.ToArray()))
+            (toF64 ps)
+
+    let tree (name: string) (ps: Params) = (PTree.tryFind name ps).Value
+
+    let param (name: string) (ps: Params) = leaf name ps
+
+    // LayerNorm over the last dim from its formula (biased variance), not the fused kernel.
+    let ln (p: string) (ps: Params) (h: Tensor) =
+        let mu = Tensor.mean (h, -1, keepDim = true)
+        let c = h - mu
+        let var = Tensor.mean (c * c, -1, keepDim = true)
+        c / Tensor.sqrt (var + eps) * param (p + ".weight") ps + param (p + ".bias") ps
+
+    let linear (p: string) (ps: Params) (h: Tensor) =
+        Tensor.matmul (h, Tensor.transpose (param (p + ".weight") ps))
+        + param (p + ".bias") ps
+
+    let ff (ps: Params) (h: Tensor) =
+        linear "linear2" ps (Tensor.relu (linear "linear1" ps h))
+
+    let x = randn 7 [ 2; 3; d ]
+    let mem = randn 8 [ 2; 2; d ]
+
+    for normFirst in [ false; true ] do
+        let cfg =
+            { TransformerEncoderLayer.config d 2 with
+                FeedForward = 6
+                Dropout = 0.0
+                NormFirst = normFirst
+            }
+
+        let attn (name: string) (ps: Params) (q: Tensor) (kv: Tensor) masks =
+            MultiHeadAttention.apply attnCfg (tree name ps) Ctx.eval q kv masks
+
+        // Post-norm (torch's default): h = norm(h + block h); pre-norm: h = h + block (norm h).
+        let block (norm: string) (ps: Params) (f: Tensor -> Tensor) (h: Tensor) =
+            if normFirst then
+                h + f (ln norm ps h)
+            else
+                ln norm ps (h + f h)
+
+        let eps' = perturb (TransformerEncoderLayer.init cfg key)
+
+        let expected =
+            x
+            |> block "norm1" eps' (fun h -> attn "self_attn" eps' h h AttentionMasks.causal)
+            |> block "norm2" eps' (ff eps')
+
+        closeArrays
+            1e-10
+            (values expected)
+            (values (TransformerEncoderLayer.apply cfg eps' Ctx.eval x AttentionMasks.causal))
+
+        let dps = perturb (TransformerDecoderLayer.init cfg key)
+
+        let expectedDecoder =
+            x
+            |> block "norm1" dps (fun h -> attn "self_attn" dps h h AttentionMasks.causal)
+            |> block "norm2" dps (fun h -> attn "multihead_attn" dps h mem AttentionMasks.none)
+            |> block "norm3" dps (ff dps)
+
+        closeArrays
+            1e-10
+            (values expectedDecoder)
+            (values (TransformerDecoderLayer.apply cfg dps Ctx.eval x mem AttentionMasks.causal AttentionMasks.none))
