@@ -26,6 +26,9 @@ internal static partial class CSharpTerms
     [GeneratedRegex(@"^fit: ")]
     private static partial Regex FSharpFit();
 
+    [GeneratedRegex(@"\bDevice\.Cuda (\d+):")]
+    private static partial Regex FSharpCudaDevice();
+
     /// <summary>The message in C# terms.</summary>
     internal static string Translate(string message)
     {
@@ -34,6 +37,9 @@ internal static partial class CSharpTerms
             ? n
             : char.ToUpperInvariant(s.Groups[1].Value[0]) + s.Groups[1].Value[1..]));
         m = FSharpFit().Replace(m, "Net.Fit: ");
+        m = FSharpCudaDevice().Replace(m, "Devices.Cuda($1):")
+            .Replace("call Cuda.useSimulator () before creating tensors", "choose Devices.CudaSimulated before creating tensors")
+            .Replace("Cuda.describe ()", "Devices.Describe()");
         return m.Replace("Tensor.cast (", "Ops.Cast(").Replace("Tensor.cast", "Ops.Cast");
     }
 

@@ -20,7 +20,7 @@ public static class Devices
     public static Device Cuda(int index = 0)
     {
         if (index < 0) throw new ArgumentOutOfRangeException(nameof(index), index, "Devices.Cuda: the GPU index must be >= 0.");
-        return CudaApi.init(index);
+        return CSharpTerms.Run(() => CudaApi.init(index));
     }
 
     /// <summary>The CUDA backend run on ILGPU's CPU accelerator (every GPU kernel executes, one OS thread per GPU
@@ -42,7 +42,7 @@ public static class Devices
     public static Device Parse(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        return CudaApi.parseDevice(name);
+        return CSharpTerms.Run(() => CudaApi.parseDevice(name));
     }
 
     /// <summary>The command-line form of <see cref="Parse"/> for programs: false, with the message to print, when

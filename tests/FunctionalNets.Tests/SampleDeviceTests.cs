@@ -44,6 +44,11 @@ public class SampleDeviceTests
         Assert.Contains("expected an NVIDIA GPU", error);
         Assert.Contains("FUNCTIONALNETS_CUDA_SIMULATE=1", error);
         Assert.Contains("Device.Cpu", error);
+        // In the C# host's words, not the F# core's.
+        Assert.Contains("Devices.Cuda(0):", error);
+        Assert.Contains("Devices.CudaSimulated", error);
+        Assert.Contains("Devices.Describe()", error);
+        Assert.DoesNotContain("Cuda.useSimulator", error);
     }
 
     [Fact]
