@@ -225,13 +225,8 @@ let private writeArchive (path: string) (members: (string * byte[]) list) =
         e.DataStream <- new MemoryStream(data)
         tar.WriteEntry e
 
-let private withTemp (f: string -> unit) =
-    let tmp = Directory.CreateTempSubdirectory "fn-cifar-archive-"
-
-    try
-        f tmp.FullName
-    finally
-        tmp.Delete true
+let private withTemp f =
+    TestFiles.withTemp "fn-cifar-archive-" f
 
 [<Fact>]
 let ``an archive with the official layout is extracted once, under the folder named for it, and a wrong md5 only warns``

@@ -15,22 +15,9 @@ open Xunit
 open FunctionalNets
 open FunctionalNets.Nn
 
-let private withTemp (f: string -> unit) =
-    let d = Directory.CreateTempSubdirectory "fn-fuzz-"
+let private gzip = TestFiles.gzip
 
-    try
-        f d.FullName
-    finally
-        d.Delete true
-
-let private gzip (bytes: byte[]) =
-    use ms = new MemoryStream()
-
-    do
-        use gz = new GZipStream(ms, CompressionLevel.Fastest)
-        gz.Write(bytes, 0, bytes.Length)
-
-    ms.ToArray()
+let private withTemp f = TestFiles.withTemp "fn-fuzz-" f
 
 /// CRC-32 bit by bit: an oracle independent of the library's table-driven one.
 let private crc32 (data: byte[]) =

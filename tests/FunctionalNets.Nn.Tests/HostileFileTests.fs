@@ -14,22 +14,9 @@ open Xunit
 open FunctionalNets
 open FunctionalNets.Nn
 
-let private withTemp (f: string -> 'a) : 'a =
-    let d = Directory.CreateTempSubdirectory "fn-hostile-"
+let private gzip = TestFiles.gzip
 
-    try
-        f d.FullName
-    finally
-        d.Delete true
-
-let private gzip (bytes: byte[]) =
-    use ms = new MemoryStream()
-
-    do
-        use gz = new GZipStream(ms, CompressionLevel.Fastest)
-        gz.Write(bytes, 0, bytes.Length)
-
-    ms.ToArray()
+let private withTemp f = TestFiles.withTemp "fn-hostile-" f
 
 /// The gzip of `header` followed by `zeros` zero bytes, written in chunks (no large buffer here).
 let private gzipBomb (header: byte[]) (zeros: int64) =

@@ -209,13 +209,7 @@ let private fitWith (callbacks: Callback list) =
 
     Train.fit model Losses.crossEntropy tx options blobs ts0
 
-let private withTemp (f: string -> unit) =
-    let d = Directory.CreateTempSubdirectory "fn-logging-"
-
-    try
-        f d.FullName
-    finally
-        d.Delete true
+let private withTemp f = TestFiles.withTemp "fn-logging-" f
 
 [<Fact>]
 let ``TensorBoard writes checksummed records: the file version, then per epoch the logged scalars and weight histograms``

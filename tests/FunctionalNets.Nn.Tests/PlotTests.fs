@@ -15,17 +15,7 @@ let private history (rows: (string * float) list list) =
         Messages = []
     }
 
-/// A fresh folder for one test's files, removed afterwards.
-let private withFolder (body: string -> unit) =
-    let dir =
-        Path.Combine(Path.GetTempPath(), "fn-plots-" + Guid.NewGuid().ToString "N")
-
-    Directory.CreateDirectory dir |> ignore
-
-    try
-        body dir
-    finally
-        Directory.Delete(dir, true)
+let private withFolder body = TestFiles.withTemp "fn-plots-" body
 
 let private decode (path: string) =
     match SKBitmap.Decode path with
