@@ -164,3 +164,14 @@ module Key =
                 dst[2 * p + 1] <- r * sin t
 
             p <- p + 1
+
+/// The key operations under .NET names for C# callers (F# code uses the Key module's functions).
+type Key with
+    /// A key from an integer seed: the same seed gives the same numbers on every device.
+    static member Create(seed: int64) = Key.create seed
+
+    /// n independent keys derived from this one.
+    member k.SplitN(n: int) = Key.splitN n k
+
+    /// A key derived from this one and an integer (a step number, an example index, a layer id).
+    member k.FoldIn(data: int) = Key.foldIn data k

@@ -7,11 +7,24 @@ open System
 type Shape private (dims: int[]) =
     /// Creates a shape from dimension sizes; every size must be non-negative.
     static member Create(dims: int[]) =
+        Shape.Checked("Shape.Create", nameof dims, dims)
+
+    /// The one check of sizes given by a caller: null and negative sizes are refused naming the op and the parameter.
+    static member internal Checked(op: string, name: string, dims: int[]) =
+        if isNull dims then
+            raise (ArgumentNullException(name, sprintf "%s: %s is null; pass the sizes (none for a scalar)." op name))
+
         for d in dims do
             if d < 0 then
-                invalidArg
-                    (nameof dims)
-                    (sprintf "Shape [%s] has a negative dimension; every size must be >= 0." (String.Join("; ", dims)))
+                raise (
+                    ArgumentOutOfRangeException(
+                        name,
+                        sprintf
+                            "%s: shape [%s] has a negative dimension; every size must be >= 0."
+                            op
+                            (String.Join("; ", dims))
+                    )
+                )
 
         Shape(Array.copy dims)
 

@@ -2,6 +2,7 @@ namespace FunctionalNets
 
 open System
 open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
 open System.Threading
 
 /// An immutable tensor: a constant, a forward-mode dual number (primal, tangent, tag) or a reverse-mode
@@ -367,6 +368,9 @@ module TensorCore =
         (a: Tensor)
         (b: Tensor)
         =
+        Args.notNull name "a" a |> ignore
+        Args.notNull name "b" b |> ignore
+
         if a.DType <> b.DType then
             invalidArg
                 "b"
@@ -458,6 +462,8 @@ module TensorCore =
 
     /// An elementwise function of one tensor, given its derivative as a function of (x, y).
     and unary (name: string) (kind: UnaryKind) (deriv: Tensor -> Tensor -> Tensor) (x: Tensor) : Tensor =
+        Args.notNull name "x" x |> ignore
+
         if not x.DType.IsFloatingPoint && kind <> UnaryKind.Neg && kind <> UnaryKind.Abs then
             invalidArg
                 "x"
@@ -561,3 +567,153 @@ type Tensor with
 
     static member Pow(a: float, b: Tensor) =
         TensorCore.pow (TensorCore.scalarLike b a) b
+
+/// Creating tensors: static members of Tensor itself, so C# calls them as Tensor.Zeros(...) and F# as
+/// Tensor.zeros(...). A dtype or device left out (null from C#) is the process default (Defaults).
+type Tensor with
+    static member private Backend(device: Device) = Backends.get (Args.device device)
+
+    /// A tensor holding a copy of a typed array (float32[], float[], int[], int64[] or bool[]), row-major, with a
+    /// shape whose element count is the array's length.
+    [<CompiledName("OfArray")>]
+    static member ofArray(data: Array, shape: int seq, [<Optional>] device: Device) =
+        let data = Args.notNull "ofArray" "data" data
+        let shape = Args.shape "ofArray" "shape" shape
+
+        match data with
+        | :? (float32[])
+        | :? (float[])
+        | :? (int[])
+        | :? (int64[])
+        | :? (bool[]) -> ()
+        | _ ->
+            invalidArg
+                "data"
+                (sprintf
+                    "ofArray: %s is not tensor data; pass float32[], float[], int[], int64[] or bool[]."
+                    (data.GetType().Name))
+
+        if data.Length <> shape.Numel then
+            invalidArg
+                "data"
+                (sprintf "ofArray: the array has %d elements but shape %O needs %d." data.Length shape shape.Numel)
+
+        TConst((Tensor.Backend device).FromArray(data, shape))
+
+    /// A tensor from nested data: F# lists/arrays (tensor [[1.0; 2.0]; [3.0; 4.0]]), multi-dimensional .NET
+    /// arrays or sequences of numbers or bools. Doubles become the default floating-point dtype unless a dtype is
+    /// given (as PyTorch does with Python floats).
+    [<CompiledName("Create")>]
+    static member create(value: obj, [<Optional>] dtype: DType, [<Optional>] device: Device) =
+        let data, dims = TensorData.flatten (Args.notNull "create" "value" value)
+        let t = Tensor.ofArray (data, dims, device)
+        // F# floats are read as doubles so an explicit Float64 keeps every digit; without a dtype they
+        // become the default floating-point type, as Python floats become float32 in PyTorch.
+        let target =
+            match Args.opt dtype, data with
+            | Some d, _ -> d
+            | None, (:? (float[])) -> Defaults.DType
+            | None, _ -> t.DType
+
+        if target <> t.DType then TConst(t.Raw.Cast target) else t
+
+    /// A scalar (rank 0) tensor.
+    [<CompiledName("Scalar")>]
+    static member scalar(value: float, [<Optional>] dtype: DType, [<Optional>] device: Device) =
+        TConst((Tensor.Backend device).Full(Shape.Scalar, Args.dtypeOr Defaults.DType dtype, value))
+
+    /// Zeros.
+    [<CompiledName("Zeros")>]
+    static member zeros(shape: int seq, [<Optional>] dtype: DType, [<Optional>] device: Device) =
+        TConst((Tensor.Backend device).Zeros(Args.shape "zeros" "shape" shape, Args.dtypeOr Defaults.DType dtype))
+
+    /// Ones.
+    [<CompiledName("Ones")>]
+    static member ones(shape: int seq, [<Optional>] dtype: DType, [<Optional>] device: Device) =
+        Tensor.full (shape, 1.0, dtype, device)
+
+    /// Every element equal to value.
+    [<CompiledName("Full")>]
+    static member full(shape: int seq, value: float, [<Optional>] dtype: DType, [<Optional>] device: Device) =
+        TConst((Tensor.Backend device).Full(Args.shape "full" "shape" shape, Args.dtypeOr Defaults.DType dtype, value))
+
+    /// start, start + step, ... up to but excluding stop (the default floating-point dtype unless one is given).
+    [<CompiledName("Arange")>]
+    static member arange
+        (
+            stop: float,
+            [<Optional; DefaultParameterValue(0.0)>] start: float,
+            [<Optional; DefaultParameterValue(1.0)>] step: float,
+            [<Optional>] dtype: DType,
+            [<Optional>] device: Device
+        ) =
+        if step = 0.0 then
+            invalidArg "step" "arange: step must not be zero."
+
+        let count = max 0 (int (Math.Ceiling((stop - start) / step)))
+        TConst((Tensor.Backend device).Arange(start, step, count, Args.dtypeOr Defaults.DType dtype))
+
+    /// count evenly spaced values from start to stop inclusive.
+    [<CompiledName("Linspace")>]
+    static member linspace
+        (start: float, stop: float, count: int, [<Optional>] dtype: DType, [<Optional>] device: Device)
+        =
+        if count < 0 then
+            raise (ArgumentOutOfRangeException("count", sprintf "linspace: count must be >= 0, got %d." count))
+
+        let step =
+            if count > 1 then
+                (stop - start) / float (count - 1)
+            else
+                0.0
+
+        TConst((Tensor.Backend device).Arange(start, step, count, Args.dtypeOr Defaults.DType dtype))
+
+    /// The n x m identity (m defaults to n).
+    [<CompiledName("Eye")>]
+    static member eye(n: int, [<Optional>] m: Nullable<int>, [<Optional>] dtype: DType, [<Optional>] device: Device) =
+        let m = if m.HasValue then m.Value else n
+        let shape = Args.shape "eye" (if n < 0 then "n" else "m") [ n; m ]
+        let data = Array.zeroCreate<float> shape.Numel
+
+        for i in 0 .. (min n m) - 1 do
+            data[i * m + i] <- 1.0
+
+        TConst((Tensor.Backend device).FromArray(data, shape).Cast(Args.dtypeOr Defaults.DType dtype))
+
+    /// Uniform [0, 1) values drawn from a key.
+    [<CompiledName("Rand")>]
+    static member rand(key: Key, shape: int seq, [<Optional>] dtype: DType, [<Optional>] device: Device) =
+        TConst(
+            (Tensor.Backend device)
+                .RandomUniform(key, Args.shape "rand" "shape" shape, Args.dtypeOr Defaults.DType dtype)
+        )
+
+    /// Standard normal values drawn from a key.
+    [<CompiledName("Randn")>]
+    static member randn(key: Key, shape: int seq, [<Optional>] dtype: DType, [<Optional>] device: Device) =
+        TConst(
+            (Tensor.Backend device)
+                .RandomNormal(key, Args.shape "randn" "shape" shape, Args.dtypeOr Defaults.DType dtype)
+        )
+
+    /// Uniform integers in [low, high) drawn from a key (Int64 unless a dtype is given).
+    [<CompiledName("RandInt")>]
+    static member randint
+        (key: Key, low: int, high: int, shape: int seq, [<Optional>] dtype: DType, [<Optional>] device: Device)
+        =
+        if high <= low then
+            invalidArg "high" (sprintf "randint: high (%d) must be greater than low (%d)." high low)
+
+        let u =
+            (Tensor.Backend device).RandomUniform(key, Args.shape "randint" "shape" shape, DType.Float64)
+
+        let b = u.Backend
+
+        let scaled =
+            u.Binary(BinaryKind.Mul, b.Full(Shape.Scalar, DType.Float64, float (high - low)))
+
+        let shifted =
+            scaled.Unary(UnaryKind.Floor).Binary(BinaryKind.Add, b.Full(Shape.Scalar, DType.Float64, float low))
+
+        TConst(shifted.Cast(Args.dtypeOr DType.Int64 dtype))

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace FunctionalNets;
 
 /// <summary>Puts the F# core's error messages in the C# host's words: shapes as <c>[1, 28, 28]</c> rather than
-/// <c>[1; 28; 28]</c>, and the host's names (<c>Losses.CrossEntropy</c>, <c>Ops.Cast</c>, <c>Net.Fit</c>) for
+/// <c>[1; 28; 28]</c>, and the host's names (<c>Losses.CrossEntropy</c>, <c>x.Cast</c>, <c>Net.Fit</c>) for
 /// the F# ones, so that what a C# user reads names what a C# user calls.</summary>
 internal static partial class CSharpTerms
 {
@@ -40,7 +40,7 @@ internal static partial class CSharpTerms
         m = FSharpCudaDevice().Replace(m, "Devices.Cuda($1):")
             .Replace("call Cuda.useSimulator () before creating tensors", "choose Devices.CudaSimulated before creating tensors")
             .Replace("Cuda.describe ()", "Devices.Describe()");
-        return m.Replace("Tensor.cast (", "Ops.Cast(").Replace("Tensor.cast", "Ops.Cast");
+        return m.Replace("Tensor.cast (", "x.Cast(").Replace("Tensor.cast", "x.Cast");
     }
 
     /// <summary>Runs f; an ArgumentException, InvalidOperationException or InvalidDataException from the core

@@ -259,7 +259,7 @@ public static class Datasets
         for (int i = 0; i < labels.Length; i++)
             if (labels[i] < 0)
                 throw new ArgumentOutOfRangeException(nameof(labels), labels[i], $"FromArrays: label {labels[i]} at index {i} is negative.");
-        return FromTensors(Ops.FromArray(x, n, d), Ops.FromArray(Array.ConvertAll(labels, l => (long)l), n));
+        return FromTensors(Tensor.OfArray(x, [n, d]), Tensor.OfArray(Array.ConvertAll(labels, l => (long)l), [n]));
     }
 
     /// <summary>A regression (or multi-label) dataset: inputs [N, D] and targets [N, K], one example per row.</summary>
@@ -272,7 +272,7 @@ public static class Datasets
         int n = inputs.GetLength(0);
         if (targets.GetLength(0) != n)
             throw new ArgumentException($"FromArrays: {n} input rows but {targets.GetLength(0)} target rows.", nameof(targets));
-        return FromTensors(Ops.FromArray(x, n, inputs.GetLength(1)), Ops.FromArray(y, n, targets.GetLength(1)));
+        return FromTensors(Tensor.OfArray(x, [n, inputs.GetLength(1)]), Tensor.OfArray(y, [n, targets.GetLength(1)]));
     }
 
     /// <summary>A dataset over two tensors whose first dim indexes the examples.</summary>

@@ -129,7 +129,7 @@ public static partial class Layers
     /// <summary>A layer without parameters from a function of the batch, e.g.
     /// <c>Layers.Lambda(x =&gt; x * 2.0)</c>. Its output shape is found by running the function once on a
     /// batch of one zero example when the net is built. Build the function from differentiable ops
-    /// (<see cref="Ops"/>, the tensor operators) so gradients flow through it.</summary>
+    /// (the tensor ops such as <c>x.Relu()</c> and the operators) so gradients flow through it.</summary>
     /// <param name="forward">Maps a batch (leading batch dim) to a batch.</param>
     /// <param name="name">The display name.</param>
     public static Layer Lambda(Func<Tensor, Tensor> forward, string name = "Lambda")
@@ -140,7 +140,7 @@ public static partial class Layers
         Shape? OutShape(Shape? shape)
         {
             ArgumentNullException.ThrowIfNull(shape);
-            var probe = Ops.Zeros([1, .. shape.ToArray()]);
+            var probe = Tensor.Zeros([1, .. shape.ToArray()]);
             var y = forward(probe) ?? throw new InvalidOperationException($"{name}: the function returned null.");
             var dims = y.Shape!.ToArray();
             if (dims.Length == 0 || dims[0] != 1)
@@ -161,7 +161,7 @@ public static partial class Layers
     /// <param name="name">The display name.</param>
     /// <param name="outputShape">Maps the per-example input shape (without the batch dim) to the output's.</param>
     /// <param name="createParameters">Creates the named initial parameters for a per-example input shape
-    /// (e.g. with <see cref="Ops.Randn"/>); names must be non-empty and contain no '.'.</param>
+    /// (e.g. with <c>Tensor.Randn</c>); names must be non-empty and contain no '.'.</param>
     /// <param name="forward">Maps the parameters (by name) and a batch to the output batch, with
     /// differentiable ops.</param>
     public static Layer Custom(

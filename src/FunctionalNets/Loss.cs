@@ -72,7 +72,7 @@ public static class Losses
 
     // A per-class vector as a tensor (the loss casts it to the predictions' dtype).
     private static Microsoft.FSharp.Core.FSharpOption<Tensor> Vector(double[]? values) =>
-        values is null ? Interop.None<Tensor>() : Interop.Some(Ops.FromArray(values, values.Length));
+        values is null ? Interop.None<Tensor>() : Interop.Some(Tensor.OfArray(values, [values.Length]));
 
     /// <summary>Mean squared error (nn.MSELoss); predictions and targets have the same shape.</summary>
     /// <param name="reduction">Mean (default), Sum or None.</param>
@@ -169,7 +169,7 @@ public static class Losses
             throw new ArgumentException(
                 $"SequenceCrossEntropy: expected logits [N, T, V] and target ids [N, T], got {Interop.ShapeText(logits.Shape!.ToArray())} and {Interop.ShapeText(targets.Shape!.ToArray())}.");
         int vocab = logits.Shape!.ToArray()[2];
-        return NnLosses.crossEntropy(Ops.Reshape(logits, -1, vocab), Ops.Reshape(targets, -1));
+        return NnLosses.crossEntropy(logits.Reshape([-1, vocab]), targets.Reshape([-1]));
     });
 
     /// <summary>Negative log-likelihood of log-probabilities (nn.NLLLoss), e.g. after LogSoftmax.</summary>
@@ -198,7 +198,7 @@ public static class Losses
             var value = loss(p, t) ?? throw new InvalidOperationException($"Loss '{name}' returned null.");
             if (value.Numel != 1)
                 throw new InvalidOperationException(
-                    $"Loss '{name}' returned a tensor of shape {Interop.ShapeText(value.Shape)}; a loss must return a scalar (reduce it, e.g. with Ops.Mean).");
+                    $"Loss '{name}' returned a tensor of shape {Interop.ShapeText(value.Shape)}; a loss must return a scalar (reduce it, e.g. with x.Mean()).");
             return value;
         }));
     }

@@ -35,7 +35,7 @@ public sealed partial class Net
         return moved;
     }
 
-    private Tensor OnDevice(Tensor t) => FunctionalNets.Bridges.TensorBridge.ToDevice(device, t);
+    private Tensor OnDevice(Tensor t) => CreationOps.ToDevice(device, t);
 
     /// <summary>The dataset with each batch moved to the net's device.</summary>
     private Dataset OnDevice(Dataset data) => new(global::FunctionalNets.Nn.Dataset.toDevice(device, data.Inner));

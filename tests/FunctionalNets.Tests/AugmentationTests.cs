@@ -7,7 +7,7 @@ public class AugmentationTests
 {
     // Images [n, 1, h, w] with distinct positive pixels 1, 2, 3, ...
     private static Tensor Distinct(int n, int h, int w) =>
-        Ops.FromArray(Enumerable.Range(1, n * h * w).Select(v => (float)v).ToArray(), n, 1, h, w);
+        Tensor.OfArray(Enumerable.Range(1, n * h * w).Select(v => (float)v).ToArray(), [n, 1, h, w]);
 
     [Fact]
     public void RandomCrop_with_padding_is_a_window_of_the_zero_padded_image_found_by_search()
@@ -43,7 +43,7 @@ public class AugmentationTests
     public void Mapped_datasets_train_reproducibly_and_fail_at_Map_when_a_transform_does_not_fit()
     {
         var n = 12;
-        var data = Datasets.FromTensors(Distinct(n, 6, 6), Ops.FromArray(Enumerable.Range(0, n).Select(i => (long)(i % 3)).ToArray(), n));
+        var data = Datasets.FromTensors(Distinct(n, 6, 6), Tensor.OfArray(Enumerable.Range(0, n).Select(i => (long)(i % 3)).ToArray(), [n]));
         var train = data.Map(Transforms.RandomCrop(6, padding: 1), Transforms.RandomHorizontalFlip(), Transforms.RandomErasing(p: 0.5),
             Transforms.RandomAffine(degrees: 10, translate: 0.1), Transforms.RandomVerticalFlip(p: 0.1));
 

@@ -23,7 +23,7 @@ public class ChartsTests
             Charts.SaveConfusionMatrix(new[] { 0, 1, 2, 2 }, new[] { 0, 2, 2, 1 }, Path.Combine(dir, "cm.svg"), new[] { "a", "b", "c" });
             Charts.SaveWeightHistograms(net.Parameters, Path.Combine(dir, "weights.png"));
             // Two 4x4 images, black then white, drawn from [0, 1].
-            var images = Ops.FromArray(Enumerable.Repeat(0f, 16).Concat(Enumerable.Repeat(1f, 16)).ToArray(), 2, 4, 4);
+            var images = Tensor.OfArray(Enumerable.Repeat(0f, 16).Concat(Enumerable.Repeat(1f, 16)).ToArray(), [2, 4, 4]);
             Charts.SaveImageGrid(images, Path.Combine(dir, "samples.png"), title: "two");
 
             using (var curves = Decode(Path.Combine(dir, "curves.png")))

@@ -55,7 +55,7 @@ public class CompileRestoreTests
         Assert.DoesNotContain("Load could not", Assert.Throws<InvalidOperationException>(() => old.Evaluate(TestData.Blobs())).Message);
 
         // A custom loss cannot be rebuilt: the net loads uncompiled and Evaluate says why.
-        Mlp().Compile(Optimizers.SGD(0.1), Losses.Custom("mine", (p, t) => Ops.Mean(p))).Build(2).Save(path);
+        Mlp().Compile(Optimizers.SGD(0.1), Losses.Custom("mine", (p, t) => p.Mean())).Build(2).Save(path);
         var custom = Mlp().Load(path);
         Assert.False(custom.IsCompiled);
         var e = Assert.Throws<InvalidOperationException>(() => custom.Evaluate(TestData.Blobs()));

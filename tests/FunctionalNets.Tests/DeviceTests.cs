@@ -33,7 +33,7 @@ public class DeviceTests
     public void Fit_on_the_simulated_device_matches_the_cpu_and_checkpoints_cross_devices()
     {
         var data = TestData.Blobs(n: 12, seed: 5);
-        var probe = Ops.FromArray(new float[] { -2, 0, 2, 0, 0, 2.5f, 0.3f, -0.4f }, 4, 2);
+        var probe = Tensor.OfArray(new float[] { -2, 0, 2, 0, 0, 2.5f, 0.3f, -0.4f }, [4, 2]);
 
         var cpu = NewNet();
         var hCpu = cpu.Fit(data, epochs: 2, batchSize: 6, verbose: false, seed: 3);

@@ -38,7 +38,7 @@ public class LayerValueTests
                                 expected[(o * oh + y) * ow + xx] += x[(c * H + i) * W + j] * w[((c * O + o) * K + ky) * K + kx];
                             }
 
-        var output = net.Predict(Ops.FromArray(x, N, C, H, W));
+        var output = net.Predict(Tensor.OfArray(x, [N, C, H, W]));
         Assert.Equal(new[] { N, O, oh, ow }, output.Dims());
         var got = output.ToDoubleArray();
         for (int i = 0; i < expected.Length; i++) Close(expected[i], got[i], $"element {i}");
@@ -52,7 +52,7 @@ public class LayerValueTests
         const int N = 2, C = 4, G = 2, H = 3, W = 2;
         var net = Net.Sequential(Layers.GroupNorm(G, C)).Build([C, H, W], seed: 1);
         var x = Input(N * C * H * W);
-        var got = net.Predict(Ops.FromArray(x, N, C, H, W)).ToDoubleArray();
+        var got = net.Predict(Tensor.OfArray(x, [N, C, H, W])).ToDoubleArray();
         int per = C / G * H * W;
         for (int n = 0; n < N; n++)
             for (int g = 0; g < G; g++)

@@ -34,9 +34,9 @@ public class MultiHeadAttentionBlockTests
         double[] xq = Enumerable.Range(0, L * dim).Select(i => Math.Sin(0.7 * i)).ToArray();
         double[] xk = Enumerable.Range(0, S * kdim).Select(i => Math.Cos(0.3 * i + 0.2)).ToArray();
         double[] xv = Enumerable.Range(0, S * vdim).Select(i => 0.1 * i - 0.6).ToArray();
-        var query = Ops.FromArray(xq.Select(v => (float)v).ToArray(), 1, L, dim);
-        var key = Ops.FromArray(xk.Select(v => (float)v).ToArray(), 1, S, kdim);
-        var value = Ops.FromArray(xv.Select(v => (float)v).ToArray(), 1, S, vdim);
+        var query = Tensor.OfArray(xq.Select(v => (float)v).ToArray(), [1, L, dim]);
+        var key = Tensor.OfArray(xk.Select(v => (float)v).ToArray(), [1, S, kdim]);
+        var value = Tensor.OfArray(xv.Select(v => (float)v).ToArray(), [1, S, vdim]);
 
         // torch: q = query Wq^T + b[0:d], k = key Wk^T + b[d:2d], v = value Wv^T + b[2d:3d]; per head h the weights
         // are softmax(q_h k_h^T / sqrt(hd)); the output is concat_h(weights_h v_h) Wo^T + bo.
@@ -93,7 +93,7 @@ public class MultiHeadAttentionBlockTests
     {
         var block = new MultiHeadAttentionBlock(4, 2, kdim: 3);
         var e = Assert.ThrowsAny<ArgumentException>(() =>
-            block.Forward(Ops.Zeros(1, 2, 4), Ops.Zeros(1, 3, 4), Ops.Zeros(1, 3, 4)));
+            block.Forward(Tensor.Zeros([1, 2, 4]), Tensor.Zeros([1, 3, 4]), Tensor.Zeros([1, 3, 4])));
         Assert.Contains("key", e.Message);
         Assert.Contains("3]", e.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new MultiHeadAttentionBlock(4, 3));

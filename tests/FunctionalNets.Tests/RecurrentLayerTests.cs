@@ -17,7 +17,7 @@ public class RecurrentLayerTests
         Assert.Contains("1.weight_ih_l0", net.ParameterNames);
         Assert.Contains("1.bias_hh_l1_reverse", net.ParameterNames);
         Assert.Equal(new[] { 64, 32 }, net.Parameters["1.weight_ih_l1"].Dims());
-        Assert.Equal(new[] { 3, 10 }, net.Predict(Ops.Zeros(3, 1, 28, 28)).Dims());
+        Assert.Equal(new[] { 3, 10 }, net.Predict(Tensor.Zeros([3, 1, 28, 28])).Dims());
     }
 
     [Fact]
@@ -27,11 +27,11 @@ public class RecurrentLayerTests
         {
             var net = Net.Sequential(layer);
             net.Build(7, 4);
-            Assert.Equal(new[] { 2, 7, 10 }, net.Predict(Ops.Zeros(2, 7, 4)).Dims());
+            Assert.Equal(new[] { 2, 7, 10 }, net.Predict(Tensor.Zeros([2, 7, 4])).Dims());
         }
         var last = Net.Sequential(Layers.Gru(4, 5), Layers.LastStep());
         last.Build(7, 4);
-        Assert.Equal(new[] { 2, 5 }, last.Predict(Ops.Zeros(2, 7, 4)).Dims());
+        Assert.Equal(new[] { 2, 5 }, last.Predict(Tensor.Zeros([2, 7, 4])).Dims());
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public class RecurrentLayerTests
             for (int s = 0; s < t; s++) x[i * t + s] = (float)(rng.NextDouble() * 2 - 1);
             y[i] = x[i * t] > 0 ? 1 : 0;
         }
-        var data = Datasets.FromTensors(Ops.FromArray(x, n, t, 1), Ops.FromArray(y, n));
+        var data = Datasets.FromTensors(Tensor.OfArray(x, [n, t, 1]), Tensor.OfArray(y, [n]));
         var net = Net.Sequential(Layers.Lstm(1, 12, returnSequences: false), Layers.Linear(12, 2))
             .Compile(Optimizers.Adam(0.02), Losses.CrossEntropy(), Metrics.Accuracy());
         net.Fit(data, epochs: 30, batchSize: 32, verbose: false, seed: 1);

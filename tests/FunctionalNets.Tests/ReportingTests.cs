@@ -48,20 +48,20 @@ public class ReportingTests
     public void Errors_from_Fit_use_the_CSharp_names_and_shapes()
     {
         // Float labels for cross-entropy: C# names, shapes with commas.
-        var x = Ops.FromArray(new float[12], 4, 3);
-        var labels = Ops.FromArray(new float[] { 0, 1, 2, 1 }, 4);
+        var x = Tensor.OfArray(new float[12], [4, 3]);
+        var labels = Tensor.OfArray(new float[] { 0, 1, 2, 1 }, [4]);
         var net = Net.Sequential(Layers.Linear(3, 3)).Compile(Optimizers.SGD(0.1), Losses.CrossEntropy());
         var e = Assert.Throws<ArgumentException>(() => net.Fit(Datasets.FromTensors(x, labels), verbose: false));
         Assert.Contains("Losses.CrossEntropy", e.Message);
         Assert.Contains("integer class indices", e.Message);
         Assert.Contains("[4]", e.Message);
-        Assert.Contains("Ops.Cast(", e.Message);
+        Assert.Contains("x.Cast(", e.Message);
         Assert.DoesNotContain("Tensor.cast", e.Message);
 
         // A validation set of the wrong shape fails before any step, with both shapes as C# writes them.
-        var images = Ops.FromArray(new float[4 * 784], 4, 1, 28, 28);
-        var ids = Ops.FromArray(new long[] { 0, 1, 2, 3 }, 4);
-        var flat = Ops.FromArray(new float[4 * 784], 4, 784);
+        var images = Tensor.OfArray(new float[4 * 784], [4, 1, 28, 28]);
+        var ids = Tensor.OfArray(new long[] { 0, 1, 2, 3 }, [4]);
+        var flat = Tensor.OfArray(new float[4 * 784], [4, 784]);
         var mlp = Net.Sequential(Layers.Flatten(), Layers.Linear(784, 10)).Compile(Optimizers.SGD(0.1), Losses.CrossEntropy());
         e = Assert.Throws<ArgumentException>(() =>
             mlp.Fit(Datasets.FromTensors(images, ids), validation: Datasets.FromTensors(flat, ids), verbose: false));

@@ -75,11 +75,11 @@ public class TorchInteropTests
             if (model == "cnn")
             {
                 // Two training steps move the BatchNorm running statistics and count num_batches_tracked.
-                var train = Datasets.FromTensors(Ops.FromArray(Noise(16 * per), [16, .. shape]), Ops.FromArray(Noise(16 * 5), 16, 5));
+                var train = Datasets.FromTensors(Tensor.OfArray(Noise(16 * per), [16, .. shape]), Tensor.OfArray(Noise(16 * 5), [16, 5]));
                 net.Compile(Optimizers.Adam(1e-2), Losses.MSE()).Fit(train, epochs: 1, batchSize: 8, verbose: false);
             }
 
-            var x = Ops.FromArray(Noise(4 * per), [4, .. shape]);
+            var x = Tensor.OfArray(Noise(4 * per), [4, .. shape]);
             var y = net.Predict(x);
             net.SaveWeights(Path.Combine(dir, "ours.safetensors"));
             SafeTensors.write(Path.Combine(dir, "io.safetensors"),

@@ -14,10 +14,14 @@ public class TorchOptionTests
         for (int i = 0; i < n; i++)
             for (int j = 0; j < m; j++)
                 flat[i * m + j] = rows[i, j];
-        return Ops.FromArray(flat, n, m);
+        return Tensor.OfArray(flat, [n, m]);
     }
 
-    private static Tensor V(params double[] xs) => Ops.FromArray(xs, xs.Length);
+    private static Tensor V(params double[] xs) => Tensor.OfArray(xs, [xs.Length]);
+
+    // The gradient through the F# Diff module until the C# gradient API (Diff.Grad) lands beside it.
+    private static Tensor Grad(Func<Tensor, Tensor> f, Tensor x) =>
+        FunctionalNets.Diff.grad(Microsoft.FSharp.Core.FuncConvert.FromFunc(f), x);
 
     private static void Same(double[] expected, double[] actual)
     {
@@ -34,17 +38,17 @@ public class TorchOptionTests
     [Fact]
     public void CrossEntropy_and_NLL_with_weights_ignoreIndex_and_reduction_match_torch()
     {
-        var y = Ops.FromArray(new long[] { 2, -100, 1 }, 3);
+        var y = Tensor.OfArray(new long[] { 2, -100, 1 }, [3]);
         // F.cross_entropy(x, torch.tensor([2,-100,1]), weight=w) and reduction='none'
         Same(new[] { 0.6393899091536156 }, Losses.CrossEntropy(weight: W).Compute(X, y).ToDoubleArray());
         Same(new[] { 0.35240593810343074, 0.0, 1.565763789357416 },
             Losses.CrossEntropy(weight: W, reduction: Reduction.None).Compute(X, y).ToDoubleArray());
         // F.cross_entropy(x, torch.tensor([2,0,1]), weight=w, ignore_index=0, label_smoothing=0.2)
         Same(new[] { 0.9520014425409575 },
-            Losses.CrossEntropy(0.2, W, ignoreIndex: 0).Compute(X, Ops.FromArray(new long[] { 2, 0, 1 }, 3)).ToDoubleArray());
+            Losses.CrossEntropy(0.2, W, ignoreIndex: 0).Compute(X, Tensor.OfArray(new long[] { 2, 0, 1 }, [3])).ToDoubleArray());
         // F.nll_loss(torch.log_softmax(x,1), torch.tensor([3,3,0]), weight=w)
         Same(new[] { 2.0959724871304295 },
-            Losses.NLL(weight: W).Compute(X.LogSoftmax(1), Ops.FromArray(new long[] { 3, 3, 0 }, 3)).ToDoubleArray());
+            Losses.NLL(weight: W).Compute(X.LogSoftmax(1), Tensor.OfArray(new long[] { 3, 3, 0 }, [3])).ToDoubleArray());
     }
 
     // a = [[0.5,-1.0,2.0],[1.5,0.3,-3.7]], t = [[0.,1.,0.3],[1.,0.,2.0]]
@@ -83,7 +87,7 @@ public class TorchOptionTests
         // p = torch.tensor([0., 1., 0.3]), y = [1, 0, 1]: F.binary_cross_entropy(p, y, reduction='sum').backward()
         // gives p.grad [-1000000003995.8029, 1000000003995.8029, -3.333333333333333]
         var y = V(1, 0, 1);
-        var g = Ops.Grad(p => Losses.BCE(Reduction.Sum).Compute(p, y), V(0, 1, 0.3));
+        var g = Grad(p => Losses.BCE(Reduction.Sum).Compute(p, y), V(0, 1, 0.3));
         Same(new[] { -1000000003995.8029, 1000000003995.8029, -3.333333333333333 }, g.ToDoubleArray());
     }
 
@@ -91,20 +95,20 @@ public class TorchOptionTests
     public void Edge_gradients_match_torch()
     {
         // x.amax() of [1, 3, 3, 2]: grad [0, .5, .5, 0]; x.max(0).values: grad [0, 1, 0, 0]
-        Same(new[] { 0, 0.5, 0.5, 0 }, Ops.Grad(x => x.Max(), V(1, 3, 3, 2)).ToDoubleArray());
-        Same(new[] { 0.0, 1, 0, 0 }, Ops.Grad(x => x.MaxWithIndices(0).Values, V(1, 3, 3, 2)).ToDoubleArray());
+        Same(new[] { 0, 0.5, 0.5, 0 }, Grad(x => x.Max(), V(1, 3, 3, 2)).ToDoubleArray());
+        Same(new[] { 0.0, 1, 0, 0 }, Grad(x => x.MaxWithIndices(0).Item1, V(1, 3, 3, 2)).ToDoubleArray());
         // torch.maximum(x, torch.tensor([1., 5.])).sum() at x = [1, 2]: grad [.5, 0]
-        Same(new[] { 0.5, 0 }, Ops.Grad(x => x.Maximum(V(1, 5)).Sum(), V(1, 2)).ToDoubleArray());
-        Same(new[] { 0.5, 1 }, Ops.Grad(x => x.Minimum(V(1, 5)).Sum(), V(1, 2)).ToDoubleArray());
+        Same(new[] { 0.5, 0 }, Grad(x => x.Maximum(V(1, 5)).Sum(), V(1, 2)).ToDoubleArray());
+        Same(new[] { 0.5, 1 }, Grad(x => x.Minimum(V(1, 5)).Sum(), V(1, 2)).ToDoubleArray());
         // x.std(0) of [2, 2, 2]: grad [0, 0, 0]
-        Same(new double[] { 0, 0, 0 }, Ops.Grad(x => x.Std(0), V(2, 2, 2)).ToDoubleArray());
+        Same(new double[] { 0, 0, 0 }, Grad(x => x.Std(0), V(2, 2, 2)).ToDoubleArray());
         // torch.logsumexp(torch.tensor([-inf, -inf]), 0) is -inf
         Assert.Equal(double.NegativeInfinity, V(double.NegativeInfinity, double.NegativeInfinity).LogSumExp(0).ToScalar());
         // torch.pow(x, torch.zeros(2)).sum() at x = [0, 2]: grad [0, 0]
-        Same(new double[] { 0, 0 }, Ops.Grad(x => x.Pow(V(0, 0)).Sum(), V(0, 2)).ToDoubleArray());
+        Same(new double[] { 0, 0 }, Grad(x => x.Pow(V(0, 0)).Sum(), V(0, 2)).ToDoubleArray());
         // F.softplus(x, beta=2, threshold=5) at [2.4, 2.6]: value [2.404098033669134, 2.6], grad [0.9918374288468401, 1]
         Same(new[] { 2.404098033669134, 2.6 }, V(2.4, 2.6).Softplus(2, 5).ToDoubleArray());
-        Same(new[] { 0.9918374288468401, 1 }, Ops.Grad(x => x.Softplus(2, 5).Sum(), V(2.4, 2.6)).ToDoubleArray());
+        Same(new[] { 0.9918374288468401, 1 }, Grad(x => x.Softplus(2, 5).Sum(), V(2.4, 2.6)).ToDoubleArray());
     }
 
     [Fact]
@@ -153,8 +157,8 @@ public class TorchOptionTests
         // Targets [0,0,0,1,1,2,2,2,2,3], predicted [0,1,0,1,1,2,0,2,2,1]; by hand: class 1 has precision 2/4,
         // recall 2/2, F1 2/3, support 2; accuracy 7/10; weighted precision (3 * 2/3 + 2 * 1/2 + 4 * 1 + 0) / 10.
         int[] predicted = { 0, 1, 0, 1, 1, 2, 0, 2, 2, 1 };
-        var scores = Ops.FromArray(Enumerable.Range(0, 40).Select(i => predicted[i / 4] == i % 4 ? 1.0 : 0.0).ToArray(), 10, 4);
-        var targets = Ops.FromArray(new long[] { 0, 0, 0, 1, 1, 2, 2, 2, 2, 3 }, 10);
+        var scores = Tensor.OfArray(Enumerable.Range(0, 40).Select(i => predicted[i / 4] == i % 4 ? 1.0 : 0.0).ToArray(), [10, 4]);
+        var targets = Tensor.OfArray(new long[] { 0, 0, 0, 1, 1, 2, 2, 2, 2, 3 }, [10]);
         var report = Metrics.ClassificationReport(scores, targets, new[] { "cat", "dog", "bird", "fish" });
         var dog = report.Classes[1];
         Assert.Equal("dog", dog.Name);
@@ -169,18 +173,18 @@ public class TorchOptionTests
     {
         // F.pad(torch.tensor([[1., 2., 3., 4.]]), (2, 1), mode=m) for reflect, replicate and circular
         var x = M(new[,] { { 1.0, 2.0, 3.0, 4.0 } });
-        Same(new[] { 3.0, 2, 1, 2, 3, 4, 3 }, x.Pad(new[] { (2, 1) }, PaddingMode.Reflect).ToDoubleArray());
-        Same(new[] { 1.0, 1, 1, 2, 3, 4, 4 }, x.Pad(new[] { (2, 1) }, PaddingMode.Replicate).ToDoubleArray());
-        Same(new[] { 3.0, 4, 1, 2, 3, 4, 1 }, x.Pad(new[] { (2, 1) }, PaddingMode.Circular).ToDoubleArray());
+        Same(new[] { 3.0, 2, 1, 2, 3, 4, 3 }, x.Pad([Tuple.Create(2, 1)], PadMode.Reflect).ToDoubleArray());
+        Same(new[] { 1.0, 1, 1, 2, 3, 4, 4 }, x.Pad([Tuple.Create(2, 1)], PadMode.Replicate).ToDoubleArray());
+        Same(new[] { 3.0, 4, 1, 2, 3, 4, 1 }, x.Pad([Tuple.Create(2, 1)], PadMode.Circular).ToDoubleArray());
 
         // padding='same' with an even kernel pads one row and column at the bottom/right (torch): the same weights
         // on the input padded that way explicitly, without padding, give the same output.
-        var input = Ops.FromArray(Enumerable.Range(0, 12).Select(i => i * 0.5f - 1f).ToArray(), 1, 1, 3, 4);
+        var input = Tensor.OfArray(Enumerable.Range(0, 12).Select(i => i * 0.5f - 1f).ToArray(), [1, 1, 3, 4]);
         var same = Net.Sequential(Layers.Conv2d(1, 2, 2, same: true, paddingMode: PaddingMode.Reflect)).Build(new[] { 1, 3, 4 }, 7);
         var valid = Net.Sequential(Layers.Conv2d(1, 2, 2)).Build(new[] { 1, 4, 5 }, 7);
         var y = same.Predict(input);
         Assert.Equal(new[] { 1, 2, 3, 4 }, y.Dims());
-        Same(valid.Predict(input.Pad(new[] { (0, 1), (0, 1) }, PaddingMode.Reflect)).ToDoubleArray(), y.ToDoubleArray());
+        Same(valid.Predict(input.Pad([Tuple.Create(0, 1), Tuple.Create(0, 1)], PadMode.Reflect)).ToDoubleArray(), y.ToDoubleArray());
         Assert.Throws<ArgumentException>(() => Layers.Conv2d(1, 2, 3, stride: 2, same: true));
     }
 
@@ -194,7 +198,7 @@ public class TorchOptionTests
         // nn.Embedding(5, 3, padding_idx=-1).weight[4] is zero; the padding row's output is that row.
         var embedding = Net.Sequential(Layers.Embedding(5, 3, paddingIdx: -1, maxNorm: 1.0)).Build(2);
         Same(new double[] { 0, 0, 0 }, embedding.Parameters["0.weight"].ToDoubleArray()[12..15]);
-        var rows = embedding.Predict(Ops.FromArray(new long[] { 4, 0 }, 1, 2)).ToDoubleArray();
+        var rows = embedding.Predict(Tensor.OfArray(new long[] { 4, 0 }, [1, 2])).ToDoubleArray();
         Same(new double[] { 0, 0, 0 }, rows[0..3]);
         // max_norm=1.0: the looked-up row has norm at most 1 (+1e-7 slack of torch's renorm)
         Assert.True(Math.Sqrt(rows[3] * rows[3] + rows[4] * rows[4] + rows[5] * rows[5]) <= 1.0 + 1e-6);
@@ -205,7 +209,7 @@ public class TorchOptionTests
         var bn = Net.Sequential(Layers.BatchNorm1d(2, momentum: null)).Build(2);
         bn.Compile(Optimizers.SGD(1e-9), Losses.MSE()); // a negligible step keeps weight 1 and bias 0
         var x = M(new[,] { { 1.0, 2.0 }, { 3.0, -1.0 } }).Cast(DType.Float32);
-        bn.Fit(Datasets.FromTensors(x, Ops.Zeros(2, 2)), epochs: 1, batchSize: 2);
+        bn.Fit(Datasets.FromTensors(x, Tensor.Zeros([2, 2])), epochs: 1, batchSize: 2);
         var y = bn.Predict(x).ToDoubleArray();
         var expected = new[] { -1 / Math.Sqrt(2 + 1e-5), 1.5 / Math.Sqrt(4.5 + 1e-5), 1 / Math.Sqrt(2 + 1e-5), -1.5 / Math.Sqrt(4.5 + 1e-5) };
         for (int i = 0; i < 4; i++)
@@ -220,7 +224,7 @@ public class TorchOptionTests
         var net = Net.Sequential(Layers.Lstm(3, 4, bidirectional: true, projSize: 2)).Build(5, 3);
         Assert.Equal(new[] { 16, 2 }, net.Parameters["0.weight_hh_l0"].Dims());
         Assert.Equal(new[] { 2, 4 }, net.Parameters["0.weight_hr_l0_reverse"].Dims());
-        Assert.Equal(new[] { 1, 5, 4 }, net.Predict(Ops.Zeros(1, 5, 3)).Dims());
+        Assert.Equal(new[] { 1, 5, 4 }, net.Predict(Tensor.Zeros([1, 5, 3])).Dims());
         Assert.Throws<ArgumentOutOfRangeException>(() => Layers.Lstm(3, 4, projSize: 4));
     }
 }

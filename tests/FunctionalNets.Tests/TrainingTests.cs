@@ -14,7 +14,7 @@ public class TrainingTests
 
         Assert.Equal(300, history.Epochs);
         Assert.True(history["loss"][^1] < 0.1, $"final loss {history["loss"][^1]}");
-        var p = net.Predict(Ops.FromArray(new float[] { 0, 0, 0, 1, 1, 0, 1, 1 }, 4, 2)).ToDoubleArray();
+        var p = net.Predict(Tensor.OfArray(new float[] { 0, 0, 0, 1, 1, 0, 1, 1 }, [4, 2])).ToDoubleArray();
         Assert.True(p[0] < 0.5 && p[1] > 0.5 && p[2] > 0.5 && p[3] < 0.5, "predictions " + string.Join(", ", p));
         Assert.Equal(new[] { 0, 1, 1, 0 }, net.PredictClasses(TestData.Xor()));
     }
@@ -60,8 +60,8 @@ public class TrainingTests
             inputShape => [3],
             inputShape => new Dictionary<string, Tensor>
             {
-                ["w"] = Ops.Randn(7, 3, inputShape[^1]) * 0.1,
-                ["b"] = Ops.Zeros(3),
+                ["w"] = Tensor.Randn(Key.Create(7), [3, inputShape[^1]]) * 0.1,
+                ["b"] = Tensor.Zeros([3]),
             },
             (p, x) => x.Matmul(p["w"].Transpose()) + p["b"]);
         var net = Net.Sequential(affine).Build(2);
@@ -90,8 +90,8 @@ public class TrainingTests
         Assert.True(history["loss"][^1] < 0.05, "loss " + history["loss"][^1]);
         Assert.True(history["loss"][^1] < history["loss"][0]);
         // The custom loss is the built-in MSE's value.
-        var y = net.Predict(Ops.FromArray(new float[] { 0, 1 }, 1, 2));
-        var t = Ops.FromArray(new float[] { 1 }, 1, 1);
+        var y = net.Predict(Tensor.OfArray(new float[] { 0, 1 }, [1, 2]));
+        var t = Tensor.OfArray(new float[] { 1 }, [1, 1]);
         Assert.Equal(Losses.MSE().Compute(y, t).ToScalar(), mse.Compute(y, t).ToScalar(), 6);
     }
 

@@ -79,8 +79,8 @@ public class WeightsTests
         double[] w = [1, 2, 3, 4, 5, 6], b = [0.5, -0.5, 0.25];
         SafeTensors.write(path, ListModule.OfSeq(new[]
         {
-            Tuple.Create("0.weight", Ops.FromArray(w, 3, 2)),
-            Tuple.Create("0.bias", Ops.FromArray(b, 3)),
+            Tuple.Create("0.weight", Tensor.OfArray(w, [3, 2])),
+            Tuple.Create("0.bias", Tensor.OfArray(b, [3])),
         }), MapModule.Empty<string, string>());
         var net = Net.Sequential(Layers.Linear(2, 3)).Build(2).LoadWeights(path);
         Assert.Equal(DType.Float32, net.Parameters["0.weight"].DType);

@@ -1,5 +1,7 @@
 namespace FunctionalNets
 
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
 open System
 
 /// g * gelu'(x) for the tanh GELU: one fused raw pass, with derivatives written as Tensor ops so that
@@ -55,25 +57,26 @@ module internal GeluTanhGrad =
             [| x; g |]
 
 /// Activation functions. Each is a composition of differentiable ops or one primitive with its derivative.
-[<AutoOpen>]
+[<AutoOpen; Extension>]
 module ActivationOps =
     let private s (like: Tensor) v = TensorCore.scalarLike like v
 
     type Tensor with
         /// max(x, 0) (derivative: step(x), 0 at 0 as in PyTorch).
+        [<CompiledName("Relu"); Extension>]
         static member relu(x: Tensor) =
             TensorCore.unary "relu" UnaryKind.Relu (fun x _ -> Tensor.step x) x
 
         /// x where x > 0, slope * x elsewhere.
-        static member leakyRelu(x: Tensor, ?slope: float) =
-            let slope = defaultArg slope 0.01
+        [<CompiledName("LeakyRelu"); Extension>]
+        static member leakyRelu(x: Tensor, [<Optional; DefaultParameterValue(0.01)>] slope: float) =
             let st = Tensor.step x
             // step * (1 - slope) + slope is 1 above zero and slope below, and carries no derivative itself.
             TensorCore.mul x (TensorCore.add (TensorCore.mul st (s x (1.0 - slope))) (s x slope))
 
         /// x where x > 0, alpha * (e^x - 1) elsewhere.
-        static member elu(x: Tensor, ?alpha: float) =
-            let alpha = defaultArg alpha 1.0
+        [<CompiledName("Elu"); Extension>]
+        static member elu(x: Tensor, [<Optional; DefaultParameterValue(1.0)>] alpha: float) =
             let st = Tensor.step x
 
             let neg =
@@ -84,12 +87,14 @@ module ActivationOps =
         /// log(1 + e^x), computed without overflow (derivative sigmoid(x)), with no threshold: the smooth
         /// function everywhere (what BCE with logits needs). torch's F.softplus defaults are
         /// <c>softplus(x, 1.0, 20.0)</c>.
+        [<CompiledName("Softplus"); Extension>]
         static member softplus(x: Tensor) =
             TensorCore.unary "softplus" UnaryKind.Softplus (fun x _ -> Tensor.sigmoid x) x
 
         /// torch's F.softplus(x, beta, threshold): log(1 + e^(beta x)) / beta, and x itself where
         /// beta x > threshold, so the value is x and the derivative exactly 1 there (torch's reversion to the
         /// identity for numerical stability).
+        [<CompiledName("Softplus"); Extension>]
         static member softplus(x: Tensor, beta: float, threshold: float) =
             if not (beta > 0.0) || Double.IsInfinity beta then
                 invalidArg "beta" (sprintf "softplus: beta must be a positive finite number, got %g." beta)
@@ -99,9 +104,11 @@ module ActivationOps =
             Tensor.where (Tensor.gt (bx.NoDiff, threshold), x, smooth)
 
         /// x * sigmoid(x) (also called swish).
+        [<CompiledName("Silu"); Extension>]
         static member silu(x: Tensor) = TensorCore.mul x (Tensor.sigmoid x)
 
         /// The exact GELU, x * Phi(x) with Phi the standard normal CDF (PyTorch's default).
+        [<CompiledName("Gelu"); Extension>]
         static member gelu(x: Tensor) =
             let phi =
                 TensorCore.mul
@@ -112,6 +119,7 @@ module ActivationOps =
 
         /// The tanh approximation of GELU (GPT-2's, PyTorch's gelu(approximate="tanh")):
         /// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). One fused pass forward and one backward.
+        [<CompiledName("GeluTanh"); Extension>]
         static member geluTanh(x: Tensor) =
             if not x.DType.IsFloatingPoint then
                 invalidArg

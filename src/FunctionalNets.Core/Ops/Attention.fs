@@ -1,7 +1,11 @@
 namespace FunctionalNets
 
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+open System
+
 /// Scaled dot-product attention with PyTorch's semantics (torch.nn.functional.scaled_dot_product_attention).
-[<AutoOpen>]
+[<AutoOpen; Extension>]
 module AttentionOps =
     let private op = "scaledDotProductAttention"
 
@@ -66,30 +70,39 @@ module AttentionOps =
         /// scores. isCausal lets query i attend to keys j <= i only (not together with a mask). dropout (a
         /// probability in [0, 1)) zeroes attention weights with the given key and rescales the rest by 1 / (1 - p).
         /// A query row that may attend to nothing gives NaN, as in PyTorch.
+        [<CompiledName("ScaledDotProductAttention"); Extension>]
         static member scaledDotProductAttention
-            (q: Tensor, k: Tensor, v: Tensor, ?mask: Tensor, ?isCausal: bool, ?dropout: float, ?key: Key, ?scale: float)
-            =
-            fst (
-                Tensor.scaledDotProductAttentionWithWeights (
-                    q,
-                    k,
-                    v,
-                    ?mask = mask,
-                    ?isCausal = isCausal,
-                    ?dropout = dropout,
-                    ?key = key,
-                    ?scale = scale
-                )
-            )
+            (
+                q: Tensor,
+                k: Tensor,
+                v: Tensor,
+                [<Optional>] mask: Tensor,
+                [<Optional; DefaultParameterValue(false)>] isCausal: bool,
+                [<Optional; DefaultParameterValue(0.0)>] dropout: float,
+                [<Optional>] key: Nullable<Key>,
+                [<Optional>] scale: Nullable<float>
+            ) =
+            fst (Tensor.scaledDotProductAttentionWithWeights (q, k, v, mask, isCausal, dropout, key, scale))
 
         /// scaledDotProductAttention returning (output, attention weights [..., L, S]); the weights are those
         /// multiplied with v, after dropout, as torch's MultiheadAttention(need_weights=True) returns them.
+        [<CompiledName("ScaledDotProductAttentionWithWeights"); Extension>]
         static member scaledDotProductAttentionWithWeights
-            (q: Tensor, k: Tensor, v: Tensor, ?mask: Tensor, ?isCausal: bool, ?dropout: float, ?key: Key, ?scale: float)
-            =
+            (
+                q: Tensor,
+                k: Tensor,
+                v: Tensor,
+                [<Optional>] mask: Tensor,
+                [<Optional; DefaultParameterValue(false)>] isCausal: bool,
+                [<Optional; DefaultParameterValue(0.0)>] dropout: float,
+                [<Optional>] key: Nullable<Key>,
+                [<Optional>] scale: Nullable<float>
+            ) =
+            let mask = Args.opt mask
+            let key = Option.ofNullable key
+            let scale = Option.ofNullable scale
             checkOperands q k v
-            let isCausal = defaultArg isCausal false
-            let p = defaultArg dropout 0.0
+            let p = dropout
             let e = q.Shape[-1]
             let l, s = q.Shape[-2], k.Shape[-2]
 

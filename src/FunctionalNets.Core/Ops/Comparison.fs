@@ -1,7 +1,11 @@
 namespace FunctionalNets
 
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+open System
+
 /// Comparisons, selection, clamping and logic. Comparisons give Bool tensors and carry no derivative.
-[<AutoOpen>]
+[<AutoOpen; Extension>]
 module ComparisonOps =
     let private cmp (name: string) (kind: CompareKind) (a: Tensor) (b: Tensor) =
         if a.DType <> b.DType then
@@ -51,46 +55,74 @@ module ComparisonOps =
 
     type Tensor with
         /// a = b elementwise.
+        [<CompiledName("Eq"); Extension>]
         static member eq(a: Tensor, b: Tensor) = cmp "eq" CompareKind.Eq a b
+
         /// a <> b elementwise.
+        [<CompiledName("Ne"); Extension>]
         static member ne(a: Tensor, b: Tensor) = cmp "ne" CompareKind.Ne a b
+
         /// a < b elementwise.
+        [<CompiledName("Lt"); Extension>]
         static member lt(a: Tensor, b: Tensor) = cmp "lt" CompareKind.Lt a b
+
         /// a <= b elementwise.
+        [<CompiledName("Le"); Extension>]
         static member le(a: Tensor, b: Tensor) = cmp "le" CompareKind.Le a b
+
         /// a > b elementwise.
+        [<CompiledName("Gt"); Extension>]
         static member gt(a: Tensor, b: Tensor) = cmp "gt" CompareKind.Gt a b
+
         /// a >= b elementwise.
+        [<CompiledName("Ge"); Extension>]
         static member ge(a: Tensor, b: Tensor) = cmp "ge" CompareKind.Ge a b
+
         /// a = b elementwise.
+        [<CompiledName("Eq"); Extension>]
         static member eq(a: Tensor, b: float) = cmp "eq" CompareKind.Eq a (sc a b)
+
         /// a <> b elementwise.
+        [<CompiledName("Ne"); Extension>]
         static member ne(a: Tensor, b: float) = cmp "ne" CompareKind.Ne a (sc a b)
+
         /// a < b elementwise.
+        [<CompiledName("Lt"); Extension>]
         static member lt(a: Tensor, b: float) = cmp "lt" CompareKind.Lt a (sc a b)
+
         /// a <= b elementwise.
+        [<CompiledName("Le"); Extension>]
         static member le(a: Tensor, b: float) = cmp "le" CompareKind.Le a (sc a b)
+
         /// a > b elementwise.
+        [<CompiledName("Gt"); Extension>]
         static member gt(a: Tensor, b: float) = cmp "gt" CompareKind.Gt a (sc a b)
+
         /// a >= b elementwise.
+        [<CompiledName("Ge"); Extension>]
         static member ge(a: Tensor, b: float) = cmp "ge" CompareKind.Ge a (sc a b)
 
         /// Elementwise and of Bool tensors.
+        [<CompiledName("LogicalAnd"); Extension>]
         static member logicalAnd(a: Tensor, b: Tensor) =
             TConst(a.Raw.Logical(LogicalKind.And, b.Raw))
 
         /// Elementwise or of Bool tensors.
+        [<CompiledName("LogicalOr"); Extension>]
         static member logicalOr(a: Tensor, b: Tensor) =
             TConst(a.Raw.Logical(LogicalKind.Or, b.Raw))
 
         /// Elementwise exclusive or of Bool tensors.
+        [<CompiledName("LogicalXor"); Extension>]
         static member logicalXor(a: Tensor, b: Tensor) =
             TConst(a.Raw.Logical(LogicalKind.Xor, b.Raw))
 
         /// Elementwise not of a Bool tensor.
+        [<CompiledName("LogicalNot"); Extension>]
         static member logicalNot(a: Tensor) = TConst(a.Raw.LogicalNot())
 
         /// a where cond is true, b elsewhere; all three broadcast together. Differentiable in a and b.
+        [<CompiledName("Where"); Extension>]
         static member where(cond: Tensor, a: Tensor, b: Tensor) =
             if cond.DType <> DType.Bool then
                 invalidArg
@@ -123,15 +155,21 @@ module ComparisonOps =
                 [| a; b |]
 
         /// Elementwise maximum with broadcasting; at ties each operand gets half the gradient (torch.maximum).
+        [<CompiledName("Maximum"); Extension>]
         static member maximum(a: Tensor, b: Tensor) =
             tieSplit "maximum" CompareKind.Gt CompareKind.Ge a b
 
         /// Elementwise minimum with broadcasting; at ties each operand gets half the gradient (torch.minimum).
+        [<CompiledName("Minimum"); Extension>]
         static member minimum(a: Tensor, b: Tensor) =
             tieSplit "minimum" CompareKind.Lt CompareKind.Le a b
 
         /// x limited to [min, max] (either bound optional); the derivative is 1 inside and 0 outside.
-        static member clamp(x: Tensor, ?min: float, ?max: float) =
+        [<CompiledName("Clamp"); Extension>]
+        static member clamp(x: Tensor, [<Optional>] min: Nullable<float>, [<Optional>] max: Nullable<float>) =
+            let min = Option.ofNullable min
+            let max = Option.ofNullable max
+
             let lowered =
                 match min with
                 | Some lo -> Tensor.where (Tensor.lt (x.NoDiff, lo), TensorCore.expand x.Shape (sc x lo), x)

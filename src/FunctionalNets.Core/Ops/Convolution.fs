@@ -1,10 +1,14 @@
 namespace FunctionalNets
 
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+open System
+
 /// Convolutions (PyTorch semantics): conv1d, conv2d with stride, padding, dilation and groups (depthwise
 /// included) and convTranspose2d. Everything is built from three ops over the backend primitives: the
 /// convolution and its two gradients. Each is linear in each operand, and the derivatives of each are written
 /// with the other two, so derivatives of any order stay differentiable.
-[<AutoOpen>]
+[<AutoOpen; Extension>]
 module ConvolutionOps =
     /// The hyper-parameters of one 2-D convolution; pairs are (height, width).
     type internal ConvArgs =
@@ -191,33 +195,47 @@ module ConvolutionOps =
         /// 2-D convolution (cross-correlation) of x [N; C; H; W] with weight [O; C/groups; kH; kW], PyTorch's
         /// conv2d: output [N; O; (H + 2 padding - dilation (kH - 1) - 1) / stride + 1; ...], plus bias [O] when
         /// given. Square stride/padding/dilation as ints; use the overload taking pairs for (height, width).
+        [<CompiledName("Conv2d"); Extension>]
         static member conv2d
-            (x: Tensor, weight: Tensor, ?bias: Tensor, ?stride: int, ?padding: int, ?dilation: int, ?groups: int)
-            =
+            (
+                x: Tensor,
+                weight: Tensor,
+                [<Optional>] bias: Tensor,
+                [<Optional; DefaultParameterValue(1)>] stride: int,
+                [<Optional; DefaultParameterValue(0)>] padding: int,
+                [<Optional; DefaultParameterValue(1)>] dilation: int,
+                [<Optional; DefaultParameterValue(1)>] groups: int
+            ) =
+            let bias = Args.opt bias
+
             conv2dWith
                 "conv2d"
                 x
                 weight
                 bias
                 {
-                    Stride = pair (defaultArg stride 1)
-                    Padding = pair (defaultArg padding 0)
-                    Dilation = pair (defaultArg dilation 1)
-                    Groups = defaultArg groups 1
+                    Stride = pair (stride)
+                    Padding = pair (padding)
+                    Dilation = pair (dilation)
+                    Groups = groups
                 }
 
         /// conv2d with (height, width) pairs: stride and padding are required here, which is what tells this
         /// overload apart from the square one.
+        [<CompiledName("Conv2d"); Extension>]
         static member conv2d
             (
                 x: Tensor,
                 weight: Tensor,
                 stride: int * int,
                 padding: int * int,
-                ?dilation: int * int,
-                ?bias: Tensor,
-                ?groups: int
+                [<Optional>] dilation: (int * int),
+                [<Optional>] bias: Tensor,
+                [<Optional; DefaultParameterValue(1)>] groups: int
             ) =
+            let dilation = Args.opt dilation
+            let bias = Args.opt bias
+
             conv2dWith
                 "conv2d"
                 x
@@ -227,13 +245,23 @@ module ConvolutionOps =
                     Stride = stride
                     Padding = padding
                     Dilation = defaultArg dilation (1, 1)
-                    Groups = defaultArg groups 1
+                    Groups = groups
                 }
 
         /// 1-D convolution of x [N; C; L] with weight [O; C/groups; k], plus bias [O]: conv2d over a unit height.
+        [<CompiledName("Conv1d"); Extension>]
         static member conv1d
-            (x: Tensor, weight: Tensor, ?bias: Tensor, ?stride: int, ?padding: int, ?dilation: int, ?groups: int)
-            =
+            (
+                x: Tensor,
+                weight: Tensor,
+                [<Optional>] bias: Tensor,
+                [<Optional; DefaultParameterValue(1)>] stride: int,
+                [<Optional; DefaultParameterValue(0)>] padding: int,
+                [<Optional; DefaultParameterValue(1)>] dilation: int,
+                [<Optional>] groups: Nullable<int>
+            ) =
+            let bias = Args.opt bias
+            let groups = Option.ofNullable groups
             let op = "conv1d"
 
             if x.Rank <> 3 || weight.Rank <> 3 then
@@ -257,9 +285,9 @@ module ConvolutionOps =
                     w4
                     None
                     {
-                        Stride = 1, defaultArg stride 1
-                        Padding = 0, defaultArg padding 0
-                        Dilation = 1, defaultArg dilation 1
+                        Stride = 1, stride
+                        Padding = 0, padding
+                        Dilation = 1, dilation
                         Groups = defaultArg groups 1
                     }
 
@@ -269,41 +297,49 @@ module ConvolutionOps =
         /// [C_in; C_out/groups; kH; kW], output [N; C_out; (H - 1) stride - 2 padding + dilation (kH - 1) +
         /// outputPadding + 1; ...], plus bias [C_out]. It is the gradient of conv2d with respect to its input.
         /// outputPadding must be smaller than the stride.
+        [<CompiledName("ConvTranspose2d"); Extension>]
         static member convTranspose2d
             (
                 x: Tensor,
                 weight: Tensor,
-                ?bias: Tensor,
-                ?stride: int,
-                ?padding: int,
-                ?outputPadding: int,
-                ?groups: int,
-                ?dilation: int
+                [<Optional>] bias: Tensor,
+                [<Optional; DefaultParameterValue(1)>] stride: int,
+                [<Optional; DefaultParameterValue(0)>] padding: int,
+                [<Optional; DefaultParameterValue(0)>] outputPadding: int,
+                [<Optional; DefaultParameterValue(1)>] groups: int,
+                [<Optional; DefaultParameterValue(1)>] dilation: int
             ) =
+            let bias = Args.opt bias
+
             convTranspose2dWith
                 x
                 weight
                 bias
                 {
-                    Stride = pair (defaultArg stride 1)
-                    Padding = pair (defaultArg padding 0)
-                    Dilation = pair (defaultArg dilation 1)
-                    Groups = defaultArg groups 1
+                    Stride = pair (stride)
+                    Padding = pair (padding)
+                    Dilation = pair (dilation)
+                    Groups = groups
                 }
-                (pair (defaultArg outputPadding 0))
+                (pair (outputPadding))
 
         /// convTranspose2d with (height, width) pairs; stride and padding are required in this overload.
+        [<CompiledName("ConvTranspose2d"); Extension>]
         static member convTranspose2d
             (
                 x: Tensor,
                 weight: Tensor,
                 stride: int * int,
                 padding: int * int,
-                ?outputPadding: int * int,
-                ?dilation: int * int,
-                ?bias: Tensor,
-                ?groups: int
+                [<Optional>] outputPadding: (int * int),
+                [<Optional>] dilation: (int * int),
+                [<Optional>] bias: Tensor,
+                [<Optional; DefaultParameterValue(1)>] groups: int
             ) =
+            let outputPadding = Args.opt outputPadding
+            let dilation = Args.opt dilation
+            let bias = Args.opt bias
+
             convTranspose2dWith
                 x
                 weight
@@ -312,6 +348,6 @@ module ConvolutionOps =
                     Stride = stride
                     Padding = padding
                     Dilation = defaultArg dilation (1, 1)
-                    Groups = defaultArg groups 1
+                    Groups = groups
                 }
                 (defaultArg outputPadding (0, 0))

@@ -1,7 +1,10 @@
 namespace FunctionalNets
 
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+
 /// Cumulative sums.
-[<AutoOpen>]
+[<AutoOpen; Extension>]
 module CumulativeOps =
     // A prefix sum is linear; its adjoint is the suffix sum (the same scan run from the other end).
     let rec private scan (dim: int) (reverse: bool) (x: Tensor) : Tensor =
@@ -17,6 +20,7 @@ module CumulativeOps =
     type Tensor with
         /// Inclusive cumulative sum along dim (negative dims count from the end): y[.., j, ..] is the sum of
         /// x[.., k, ..] for k <= j. Bool inputs are summed as Int64 (PyTorch's promotion).
+        [<CompiledName("CumSum"); Extension>]
         static member cumsum(x: Tensor, dim: int) =
             if x.Rank = 0 then
                 if dim <> 0 && dim <> -1 then

@@ -1,14 +1,17 @@
 namespace FunctionalNets
 
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
 open System.Linq
 
 /// Embedding lookup: rows of a weight matrix gathered by integer ids.
-[<AutoOpen>]
+[<AutoOpen; Extension>]
 module EmbeddingOps =
     type Tensor with
         /// Rows of weight [V; D] picked by ids (Int32 or Int64, any shape): the result is [ids shape; D]. The
         /// gradient with respect to weight adds each output row back into the row its id names (scatter-add), so
         /// repeated ids accumulate. An id outside [0, V) raises an ArgumentException naming it and V.
+        [<CompiledName("Embedding"); Extension>]
         static member embedding(weight: Tensor, ids: Tensor) =
             if weight.Rank <> 2 then
                 invalidArg "weight" (sprintf "embedding: the weight must be [vocabulary; dim], got %O." weight.Shape)

@@ -1,9 +1,11 @@
 namespace FunctionalNets
 
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
 open System
 
 /// Slicing, joining, splitting, gathering and padding.
-[<AutoOpen>]
+[<AutoOpen; Extension>]
 module IndexingOps =
     let private int64Index (op: string) (index: Tensor) =
         match index.DType with
@@ -68,9 +70,18 @@ module IndexingOps =
 
     type Tensor with
         /// Elements start, start+step, ... before stop along dim (Python slice rules; negative indices count from the end).
-        static member slice(x: Tensor, dim: int, ?start: int, ?stop: int, ?step: int) =
+        [<CompiledName("Slice"); Extension>]
+        static member slice
+            (
+                x: Tensor,
+                dim: int,
+                [<Optional>] start: Nullable<int>,
+                [<Optional>] stop: Nullable<int>,
+                [<Optional; DefaultParameterValue(1)>] step: int
+            ) =
+            let start = Option.ofNullable start
+            let stop = Option.ofNullable stop
             let dim = Shape.normDim "slice" x.Rank dim
-            let step = defaultArg step 1
             let s, size = resolveRange "slice" x.Shape.Dims[dim] start stop step
             let starts = Array.zeroCreate x.Rank
             let steps = Array.create x.Rank 1
@@ -81,6 +92,7 @@ module IndexingOps =
             sliceAll starts steps sizes x
 
         /// The sub-tensor at position index along dim (that dim removed).
+        [<CompiledName("Select"); Extension>]
         static member select(x: Tensor, dim: int, index: int) =
             let dim = Shape.normDim "select" x.Rank dim
             let n = x.Shape.Dims[dim]
@@ -98,14 +110,15 @@ module IndexingOps =
             TensorCore.reshape (Shape.removeDim dim x.Shape).Dims sliced
 
         /// Joins tensors along an existing dim; all other dims must match.
-        static member cat(tensors: Tensor seq, ?dim: int) =
+        [<CompiledName("Cat"); Extension>]
+        static member cat(tensors: Tensor seq, [<Optional; DefaultParameterValue(0)>] dim: int) =
             let xs = Array.ofSeq tensors
 
             if xs.Length = 0 then
                 invalidArg "tensors" "cat: needs at least one tensor."
 
             let first = xs[0]
-            let dim = Shape.normDim "cat" first.Rank (defaultArg dim 0)
+            let dim = Shape.normDim "cat" first.Rank dim
 
             for x in xs do
                 if x.Rank <> first.Rank || x.DType <> first.DType then
@@ -152,7 +165,8 @@ module IndexingOps =
                     xs
 
         /// Joins tensors of equal shape along a new dim.
-        static member stack(tensors: Tensor seq, ?dim: int) =
+        [<CompiledName("Stack"); Extension>]
+        static member stack(tensors: Tensor seq, [<Optional; DefaultParameterValue(0)>] dim: int) =
             let xs = Array.ofSeq tensors
 
             if xs.Length = 0 then
@@ -164,12 +178,13 @@ module IndexingOps =
                         "tensors"
                         (sprintf "stack: every tensor must have the same shape; got %O and %O." xs[0].Shape x.Shape)
 
-            let dim = Shape.normDim "stack" (xs[0].Rank + 1) (defaultArg dim 0)
+            let dim = Shape.normDim "stack" (xs[0].Rank + 1) dim
             Tensor.cat (xs |> Array.map (fun x -> Tensor.unsqueeze (x, dim)), dim)
 
         /// Pieces of the given sizes along dim (the sizes must add up to the dim's size).
-        static member split(x: Tensor, sizes: int seq, ?dim: int) =
-            let dim = Shape.normDim "split" x.Rank (defaultArg dim 0)
+        [<CompiledName("Split"); Extension>]
+        static member split(x: Tensor, sizes: int seq, [<Optional; DefaultParameterValue(0)>] dim: int) =
+            let dim = Shape.normDim "split" x.Rank dim
             let sizes = Array.ofSeq sizes
 
             if Array.sum sizes <> x.Shape.Dims[dim] || Array.exists (fun s -> s < 0) sizes then
@@ -186,8 +201,9 @@ module IndexingOps =
             Array.init sizes.Length (fun i -> Tensor.slice (x, dim, offsets[i], offsets[i + 1]))
 
         /// n pieces of (nearly) equal size along dim, the last one possibly smaller.
-        static member chunk(x: Tensor, n: int, ?dim: int) =
-            let dim = Shape.normDim "chunk" x.Rank (defaultArg dim 0)
+        [<CompiledName("Chunk"); Extension>]
+        static member chunk(x: Tensor, n: int, [<Optional; DefaultParameterValue(0)>] dim: int) =
+            let dim = Shape.normDim "chunk" x.Rank dim
 
             if n <= 0 then
                 invalidArg "n" (sprintf "chunk: n must be positive, got %d." n)
@@ -198,6 +214,7 @@ module IndexingOps =
             Tensor.split (x, sizes, dim)
 
         /// torch.gather: out[i][j] = x[index[i][j]][j] for dim 0 (and likewise for other dims).
+        [<CompiledName("Gather"); Extension>]
         static member gather(x: Tensor, dim: int, index: Tensor) =
             let dim = Shape.normDim "gather" x.Rank dim
 
@@ -225,6 +242,7 @@ module IndexingOps =
                 [| x |]
 
         /// torch.scatter_add: a copy of x with src added at the positions index names along dim.
+        [<CompiledName("ScatterAdd"); Extension>]
         static member scatterAdd(x: Tensor, dim: int, index: Tensor, src: Tensor) =
             let dim = Shape.normDim "scatterAdd" x.Rank dim
 
@@ -258,6 +276,7 @@ module IndexingOps =
                 [| x; src |]
 
         /// torch.index_select: the slices at the given positions along dim.
+        [<CompiledName("IndexSelect"); Extension>]
         static member indexSelect(x: Tensor, dim: int, index: Tensor) =
             let dim = Shape.normDim "indexSelect" x.Rank dim
 
@@ -277,6 +296,7 @@ module IndexingOps =
                 [| x |]
 
         /// torch.index_add: a copy of x with src's slices added at the positions index names along dim.
+        [<CompiledName("IndexAdd"); Extension>]
         static member indexAdd(x: Tensor, dim: int, index: Tensor, src: Tensor) =
             let dim = Shape.normDim "indexAdd" x.Rank dim
 
@@ -318,7 +338,8 @@ module IndexingOps =
                 [| x; src |]
 
         /// Constant padding of the trailing dims: padding[k] = (before, after) for dim (rank - padding.Length + k).
-        static member pad(x: Tensor, padding: (int * int) seq, ?value: float) =
+        [<CompiledName("Pad"); Extension>]
+        static member pad(x: Tensor, padding: (int * int) seq, [<Optional; DefaultParameterValue(0.0)>] value: float) =
             let padding = Array.ofSeq padding
 
             if padding.Length > x.Rank then
@@ -341,7 +362,6 @@ module IndexingOps =
             let after =
                 Array.init x.Rank (fun d -> if d < lead then 0 else snd padding[d - lead])
 
-            let value = defaultArg value 0.0
             let sizes = x.Shape.ToArray()
             let ones = Array.create x.Rank 1
 
@@ -355,11 +375,12 @@ module IndexingOps =
                 [| x |]
 
         /// One-hot rows: an Int tensor of class indices of shape S gives S @ [numClasses] (Float32 unless a dtype is given).
-        static member oneHot(indices: Tensor, numClasses: int, ?dtype: DType) =
+        [<CompiledName("OneHot"); Extension>]
+        static member oneHot(indices: Tensor, numClasses: int, [<Optional>] dtype: DType) =
             if indices.DType.IsFloatingPoint || indices.DType = DType.Bool then
                 invalidArg "indices" (sprintf "oneHot: indices must be Int32 or Int64, got %O." indices.DType)
 
-            let dtype = defaultArg dtype Defaults.DType
+            let dtype = Args.dtypeOr Defaults.DType dtype
             let ix = int64Index "oneHot" indices
 
             for v in (ix.ToArray() :?> int64[]) do

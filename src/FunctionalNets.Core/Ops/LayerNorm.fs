@@ -1,7 +1,11 @@
 namespace FunctionalNets
 
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+open System
+
 /// Layer normalization (a fused kernel for the value and the first-order gradient) and RMS normalization.
-[<AutoOpen>]
+[<AutoOpen; Extension>]
 module LayerNormOps =
     let private fmt (dims: int[]) =
         sprintf "[%s]" (System.String.Join("; ", dims))
@@ -64,9 +68,18 @@ module LayerNormOps =
         /// scaled to variance 1 (biased, plus eps, default 1e-5), then multiplied by weight and shifted by bias
         /// (both of normalizedShape) when given. The value and the reverse-mode gradient come from one fused
         /// kernel pass each; higher derivatives and forward mode use the same formula written with tensor ops.
-        static member layerNorm(x: Tensor, normalizedShape: int seq, ?weight: Tensor, ?bias: Tensor, ?eps: float) =
+        [<CompiledName("LayerNorm"); Extension>]
+        static member layerNorm
+            (
+                x: Tensor,
+                normalizedShape: int seq,
+                [<Optional>] weight: Tensor,
+                [<Optional>] bias: Tensor,
+                [<Optional; DefaultParameterValue(1e-5)>] eps: float
+            ) =
+            let weight = Args.opt weight
+            let bias = Args.opt bias
             let normalizedShape = Array.ofSeq normalizedShape
-            let eps = defaultArg eps 1e-5
 
             let affine =
                 [
@@ -162,7 +175,12 @@ module LayerNormOps =
         /// RMS normalization (PyTorch's rms_norm): x / sqrt(mean(x^2) + eps) over the trailing dims named by
         /// normalizedShape, times weight (of normalizedShape) when given. eps defaults to the dtype's machine
         /// epsilon, as in PyTorch.
-        static member rmsNorm(x: Tensor, normalizedShape: int seq, ?weight: Tensor, ?eps: float) =
+        [<CompiledName("RmsNorm"); Extension>]
+        static member rmsNorm
+            (x: Tensor, normalizedShape: int seq, [<Optional>] weight: Tensor, [<Optional>] eps: Nullable<float>)
+            =
+            let weight = Args.opt weight
+            let eps = Option.ofNullable eps
             let normalizedShape = Array.ofSeq normalizedShape
 
             let affine =

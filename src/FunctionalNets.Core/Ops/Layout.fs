@@ -1,7 +1,11 @@
 namespace FunctionalNets
 
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+open System
+
 /// Reshaping and reordering dimensions.
-[<AutoOpen>]
+[<AutoOpen; Extension>]
 module LayoutOps =
     let rec private permuteCore (perm: int[]) (x: Tensor) : Tensor =
         if perm |> Array.mapi (fun i p -> i = p) |> Array.forall id then
@@ -21,9 +25,11 @@ module LayoutOps =
 
     type Tensor with
         /// Reshape to dims (one entry may be -1); shares storage where the backend can.
+        [<CompiledName("Reshape"); Extension>]
         static member reshape(x: Tensor, dims: int seq) = TensorCore.reshape (Array.ofSeq dims) x
 
         /// Dimensions reordered: result dim i is x's dim perm[i] (negative entries count from the end).
+        [<CompiledName("Permute"); Extension>]
         static member permute(x: Tensor, perm: int seq) =
             let perm = perm |> Seq.map (Shape.normDim "permute" x.Rank) |> Array.ofSeq
 
@@ -35,26 +41,38 @@ module LayoutOps =
             permuteCore perm x
 
         /// Swaps two dimensions (by default the last two).
-        static member transpose(x: Tensor, ?dim0: int, ?dim1: int) =
-            if x.Rank < 2 && dim0.IsNone then
+        [<CompiledName("Transpose"); Extension>]
+        static member transpose
+            (
+                x: Tensor,
+                [<Optional; DefaultParameterValue(-2)>] dim0: int,
+                [<Optional; DefaultParameterValue(-1)>] dim1: int
+            ) =
+            if x.Rank < 2 && dim0 = -2 && dim1 = -1 then
                 invalidArg
                     "x"
                     (sprintf "transpose: needs rank >= 2, got %O; pass dims explicitly or use unsqueeze." x.Shape)
 
-            let d0 = Shape.normDim "transpose" x.Rank (defaultArg dim0 -2)
-            let d1 = Shape.normDim "transpose" x.Rank (defaultArg dim1 -1)
+            let d0 = Shape.normDim "transpose" x.Rank dim0
+            let d1 = Shape.normDim "transpose" x.Rank dim1
             let perm = Array.init x.Rank id
             perm[d0] <- d1
             perm[d1] <- d0
             permuteCore perm x
 
         /// Merges dims startDim..endDim (default all) into one.
-        static member flatten(x: Tensor, ?startDim: int, ?endDim: int) =
+        [<CompiledName("Flatten"); Extension>]
+        static member flatten
+            (
+                x: Tensor,
+                [<Optional; DefaultParameterValue(0)>] startDim: int,
+                [<Optional; DefaultParameterValue(-1)>] endDim: int
+            ) =
             if x.Rank = 0 then
                 TensorCore.reshape [| 1 |] x
             else
-                let s = Shape.normDim "flatten" x.Rank (defaultArg startDim 0)
-                let e = Shape.normDim "flatten" x.Rank (defaultArg endDim -1)
+                let s = Shape.normDim "flatten" x.Rank startDim
+                let e = Shape.normDim "flatten" x.Rank endDim
 
                 if e < s then
                     invalidArg "endDim" (sprintf "flatten: endDim %d comes before startDim %d for %O." e s x.Shape)
@@ -64,7 +82,9 @@ module LayoutOps =
                 TensorCore.reshape (Array.concat [ d[.. s - 1]; [| merged |]; d[e + 1 ..] ]) x
 
         /// Removes dimension dim if it has size 1, or every size-1 dim when none is given.
-        static member squeeze(x: Tensor, ?dim: int) =
+        [<CompiledName("Squeeze"); Extension>]
+        static member squeeze(x: Tensor, [<Optional>] dim: Nullable<int>) =
+            let dim = Option.ofNullable dim
             let d = x.Shape.ToArray()
 
             match dim with
@@ -78,12 +98,14 @@ module LayoutOps =
             | None -> TensorCore.reshape (d |> Array.filter (fun n -> n <> 1)) x
 
         /// Inserts a size-1 dimension at dim (-1 appends).
+        [<CompiledName("Unsqueeze"); Extension>]
         static member unsqueeze(x: Tensor, dim: int) =
             let dim = Shape.normDim "unsqueeze" (x.Rank + 1) dim
             let d = x.Shape.ToArray()
             TensorCore.reshape (Array.concat [ d[.. dim - 1]; [| 1 |]; d[dim..] ]) x
 
         /// Broadcast to a larger shape (size-1 dims repeat, new leading dims are added; -1 keeps a size).
+        [<CompiledName("Expand"); Extension>]
         static member expand(x: Tensor, shape: int seq) =
             let dims = Array.ofSeq shape
             let lead = dims.Length - x.Rank
@@ -95,9 +117,11 @@ module LayoutOps =
             TensorCore.expand (Shape.Create dims) x
 
         /// Broadcast to the shape of other.
+        [<CompiledName("ExpandAs"); Extension>]
         static member expandAs(x: Tensor, other: Tensor) = TensorCore.expand other.Shape x
 
         /// Both tensors broadcast to their common shape.
+        [<CompiledName("BroadcastPair"); Extension>]
         static member broadcastPair(a: Tensor, b: Tensor) =
             let s = Shape.broadcast "broadcast" a.Shape b.Shape
             TensorCore.expand s a, TensorCore.expand s b

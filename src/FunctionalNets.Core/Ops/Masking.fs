@@ -1,8 +1,11 @@
 namespace FunctionalNets
 
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+
 /// maskedFill and the triangular parts triu/tril: selections by a constant Bool mask, differentiable in x
 /// (the gradient flows to the kept elements only).
-[<AutoOpen>]
+[<AutoOpen; Extension>]
 module MaskingOps =
     /// The Bool [rows; cols] mask of the elements triu (upper) or tril keeps: j - i >= diagonal (triu) or
     /// j - i <= diagonal (tril), as in PyTorch.
@@ -27,6 +30,7 @@ module MaskingOps =
     type Tensor with
         /// PyTorch's masked_fill: value where mask is true, x elsewhere. mask is a Bool tensor that broadcasts to
         /// x's shape (the result has x's shape); no gradient reaches the filled elements.
+        [<CompiledName("MaskedFill"); Extension>]
         static member maskedFill(x: Tensor, mask: Tensor, value: float) =
             if mask.DType <> DType.Bool then
                 invalidArg
@@ -49,10 +53,12 @@ module MaskingOps =
 
         /// The upper triangle of the last two dims: elements with column - row >= diagonal (default 0), zeros
         /// elsewhere (PyTorch's triu).
-        static member triu(x: Tensor, ?diagonal: int) =
-            triangle "triu" true x (defaultArg diagonal 0)
+        [<CompiledName("Triu"); Extension>]
+        static member triu(x: Tensor, [<Optional; DefaultParameterValue(0)>] diagonal: int) =
+            triangle "triu" true x (diagonal)
 
         /// The lower triangle of the last two dims: elements with column - row <= diagonal (default 0), zeros
         /// elsewhere (PyTorch's tril).
-        static member tril(x: Tensor, ?diagonal: int) =
-            triangle "tril" false x (defaultArg diagonal 0)
+        [<CompiledName("Tril"); Extension>]
+        static member tril(x: Tensor, [<Optional; DefaultParameterValue(0)>] diagonal: int) =
+            triangle "tril" false x (diagonal)

@@ -1,7 +1,10 @@
 namespace FunctionalNets
 
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+
 /// Matrix products: batched, broadcasting over batch dims, with operands read transposed without copies.
-[<AutoOpen>]
+[<AutoOpen; Extension>]
 module MatmulOps =
     /// op(a) @ op(b) over the last two dims, where op transposes when its flag is set.
     let rec internal matmulT (a: Tensor) (ta: bool) (b: Tensor) (tb: bool) : Tensor =
@@ -46,7 +49,11 @@ module MatmulOps =
 
     type Tensor with
         /// Matrix product with PyTorch's rules: 1-D operands are treated as vectors, batch dims broadcast.
+        [<CompiledName("Matmul"); Extension>]
         static member matmul(a: Tensor, b: Tensor) =
+            Args.notNull "matmul" "a" a |> ignore
+            Args.notNull "matmul" "b" b |> ignore
+
             if a.Rank = 0 || b.Rank = 0 then
                 invalidArg "a" (sprintf "matmul: both operands need at least one dim, got %O and %O." a.Shape b.Shape)
 
@@ -83,13 +90,18 @@ module MatmulOps =
             if b.Rank = 1 then Tensor.squeeze (y, -1) else y
 
         /// a @ b^T without materialising the transpose (b's last two dims swapped).
+        [<CompiledName("MatmulNT"); Extension>]
         static member matmulNT(a: Tensor, b: Tensor) = matmulT a false b true
 
         /// a^T @ b without materialising the transpose.
+        [<CompiledName("MatmulTN"); Extension>]
         static member matmulTN(a: Tensor, b: Tensor) = matmulT a true b false
 
         /// x @ weight^T + bias, PyTorch's linear: weight is [out; in], x is [...; in].
-        static member linear(x: Tensor, weight: Tensor, ?bias: Tensor) =
+        [<CompiledName("Linear"); Extension>]
+        static member linear(x: Tensor, weight: Tensor, [<Optional>] bias: Tensor) =
+            let bias = Args.opt bias
+
             if weight.Rank <> 2 then
                 invalidArg "weight" (sprintf "linear: weight must be [out; in], got %O." weight.Shape)
 
@@ -119,6 +131,7 @@ module MatmulOps =
             | None -> y
 
         /// Dot product of two 1-D tensors.
+        [<CompiledName("Dot"); Extension>]
         static member dot(a: Tensor, b: Tensor) =
             if a.Rank <> 1 || b.Rank <> 1 || a.Numel <> b.Numel then
                 invalidArg "b" (sprintf "dot: expects two 1-D tensors of equal length, got %O and %O." a.Shape b.Shape)

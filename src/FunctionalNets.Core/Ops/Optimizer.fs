@@ -1,12 +1,16 @@
 namespace FunctionalNets
 
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+
 /// Fused optimizer steps as Tensor ops, so that optimizers in Nn never reach below Tensor.
-[<AutoOpen>]
+[<AutoOpen; Extension>]
 module OptimizerOps =
     type Tensor with
         /// One Adam step with g as the gradient, on constants (no derivative flows through it): returns
         /// (m', v', update) with m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2 and
         /// update = (m' / bc1) / (sqrt(v' / bc2) + eps). One fused pass on backends that have the kernel.
+        [<CompiledName("AdamStep"); Extension>]
         static member adamStep
             (g: Tensor, m: Tensor, v: Tensor, b1: float, b2: float, eps: float, bc1: float, bc2: float)
             : Tensor * Tensor * Tensor =

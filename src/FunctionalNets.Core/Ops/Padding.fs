@@ -1,5 +1,8 @@
 namespace FunctionalNets
 
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+
 /// How Tensor.pad fills the border (torch's F.pad modes).
 [<RequireQualifiedAccess>]
 type PadMode =
@@ -14,7 +17,7 @@ type PadMode =
 
 /// Padding with torch's modes, built from index selection along each padded dim (so the derivative is the
 /// scatter-add of index selection, and no backend needs a new primitive).
-[<AutoOpen>]
+[<AutoOpen; Extension>]
 module PaddingOps =
     // The source index of output position j of a dim of n elements padded by `before` on the left.
     let private source (mode: PadMode) (n: int) (before: int) (j: int) =
@@ -32,6 +35,7 @@ module PaddingOps =
     type Tensor with
         /// torch's F.pad(x, pad, mode) with padding[k] = (before, after) for dim (rank - padding.Length + k):
         /// constant, reflect (each side at most size - 1), replicate or circular (each side at most size).
+        [<CompiledName("Pad"); Extension>]
         static member pad(x: Tensor, padding: (int * int) seq, mode: PadMode) =
             let padding = Array.ofSeq padding
 

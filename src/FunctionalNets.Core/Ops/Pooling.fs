@@ -1,5 +1,7 @@
 namespace FunctionalNets
 
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
 open System
 
 /// 2-D pooling and upsampling over the last two dims of NCHW (or CHW) tensors.
@@ -7,7 +9,7 @@ open System
 /// Every op here is linear in x once its data-dependent choices (max pooling's argmax indices) are fixed,
 /// so each is declared as a pair: the op A and its adjoint A^T, where A's tangent rule is A itself and its
 /// adjoint rule is A^T, and the other way round. Both are differentiable, so grad-of-grad works.
-[<AutoOpen>]
+[<AutoOpen; Extension>]
 module PoolingOps =
     let private pair (a, b) = [| a; b |]
     let private fmt (a: int[]) = sprintf "[%s]" (String.Join("; ", a))
@@ -248,15 +250,20 @@ module PoolingOps =
     type Tensor with
         /// Max pooling over the last two dims (NCHW or CHW); stride defaults to the kernel, padding to 0,
         /// dilation to 1. Padding counts as -infinity and must be at most half the kernel.
+        [<CompiledName("MaxPool2d"); Extension>]
         static member maxPool2d
             (
                 x: Tensor,
                 kernel: int * int,
-                ?stride: int * int,
-                ?padding: int * int,
-                ?dilation: int * int,
-                ?ceilMode: bool
+                [<Optional>] stride: (int * int),
+                [<Optional>] padding: (int * int),
+                [<Optional>] dilation: (int * int),
+                [<Optional; DefaultParameterValue(false)>] ceilMode: bool
             ) =
+            let stride = Args.opt stride
+            let padding = Args.opt padding
+            let dilation = Args.opt dilation
+
             fst (
                 maxPoolCore
                     "maxPool2d"
@@ -265,33 +272,41 @@ module PoolingOps =
                     (pair (defaultArg stride kernel))
                     (pair (defaultArg padding (0, 0)))
                     (pair (defaultArg dilation (1, 1)))
-                    (defaultArg ceilMode false)
+                    (ceilMode)
             )
 
         /// Max pooling with a square kernel (and square stride, padding and dilation).
-        static member maxPool2d(x: Tensor, kernel: int, ?stride: int, ?padding: int, ?dilation: int, ?ceilMode: bool) =
+        [<CompiledName("MaxPool2d"); Extension>]
+        static member maxPool2d
+            (
+                x: Tensor,
+                kernel: int,
+                [<Optional>] stride: Nullable<int>,
+                [<Optional; DefaultParameterValue(0)>] padding: int,
+                [<Optional; DefaultParameterValue(1)>] dilation: int,
+                [<Optional; DefaultParameterValue(false)>] ceilMode: bool
+            ) =
+            let stride = Option.ofNullable stride
             let sq (v: int) = (v, v)
 
-            Tensor.maxPool2d (
-                x,
-                sq kernel,
-                sq (defaultArg stride kernel),
-                sq (defaultArg padding 0),
-                sq (defaultArg dilation 1),
-                defaultArg ceilMode false
-            )
+            Tensor.maxPool2d (x, sq kernel, sq (defaultArg stride kernel), sq (padding), sq (dilation), ceilMode)
 
         /// Max pooling returning (values, indices): Int64 indices h * W + w of the first maximum within each
         /// (n, c) plane, as PyTorch's return_indices. The indices carry no derivative.
+        [<CompiledName("MaxPool2dWithIndices"); Extension>]
         static member maxPool2dWithIndices
             (
                 x: Tensor,
                 kernel: int * int,
-                ?stride: int * int,
-                ?padding: int * int,
-                ?dilation: int * int,
-                ?ceilMode: bool
+                [<Optional>] stride: (int * int),
+                [<Optional>] padding: (int * int),
+                [<Optional>] dilation: (int * int),
+                [<Optional; DefaultParameterValue(false)>] ceilMode: bool
             ) =
+            let stride = Args.opt stride
+            let padding = Args.opt padding
+            let dilation = Args.opt dilation
+
             maxPoolCore
                 "maxPool2dWithIndices"
                 x
@@ -299,76 +314,100 @@ module PoolingOps =
                 (pair (defaultArg stride kernel))
                 (pair (defaultArg padding (0, 0)))
                 (pair (defaultArg dilation (1, 1)))
-                (defaultArg ceilMode false)
+                (ceilMode)
 
         /// maxPool2dWithIndices with a square kernel (and square stride, padding and dilation).
+        [<CompiledName("MaxPool2dWithIndices"); Extension>]
         static member maxPool2dWithIndices
-            (x: Tensor, kernel: int, ?stride: int, ?padding: int, ?dilation: int, ?ceilMode: bool)
-            =
+            (
+                x: Tensor,
+                kernel: int,
+                [<Optional>] stride: Nullable<int>,
+                [<Optional; DefaultParameterValue(0)>] padding: int,
+                [<Optional; DefaultParameterValue(1)>] dilation: int,
+                [<Optional; DefaultParameterValue(false)>] ceilMode: bool
+            ) =
+            let stride = Option.ofNullable stride
             let sq (v: int) = (v, v)
 
             Tensor.maxPool2dWithIndices (
                 x,
                 sq kernel,
                 sq (defaultArg stride kernel),
-                sq (defaultArg padding 0),
-                sq (defaultArg dilation 1),
-                defaultArg ceilMode false
+                sq (padding),
+                sq (dilation),
+                ceilMode
             )
 
         /// Average pooling over the last two dims; countIncludePad (default true, as PyTorch) divides by the
         /// window size including padding.
+        [<CompiledName("AvgPool2d"); Extension>]
         static member avgPool2d
             (
                 x: Tensor,
                 kernel: int * int,
-                ?stride: int * int,
-                ?padding: int * int,
-                ?ceilMode: bool,
-                ?countIncludePad: bool
+                [<Optional>] stride: (int * int),
+                [<Optional>] padding: (int * int),
+                [<Optional; DefaultParameterValue(false)>] ceilMode: bool,
+                [<Optional; DefaultParameterValue(true)>] countIncludePad: bool
             ) =
+            let stride = Args.opt stride
+            let padding = Args.opt padding
+
             avgPoolCore
                 x
                 (pair kernel)
                 (pair (defaultArg stride kernel))
                 (pair (defaultArg padding (0, 0)))
-                (defaultArg ceilMode false)
-                (defaultArg countIncludePad true)
+                (ceilMode)
+                (countIncludePad)
 
         /// Average pooling with a square kernel (and square stride and padding).
+        [<CompiledName("AvgPool2d"); Extension>]
         static member avgPool2d
-            (x: Tensor, kernel: int, ?stride: int, ?padding: int, ?ceilMode: bool, ?countIncludePad: bool)
-            =
+            (
+                x: Tensor,
+                kernel: int,
+                [<Optional>] stride: Nullable<int>,
+                [<Optional; DefaultParameterValue(0)>] padding: int,
+                [<Optional; DefaultParameterValue(false)>] ceilMode: bool,
+                [<Optional; DefaultParameterValue(true)>] countIncludePad: bool
+            ) =
+            let stride = Option.ofNullable stride
             let s = defaultArg stride kernel
-            let p = defaultArg padding 0
+            let p = padding
 
-            avgPoolCore
-                x
-                [| kernel; kernel |]
-                [| s; s |]
-                [| p; p |]
-                (defaultArg ceilMode false)
-                (defaultArg countIncludePad true)
+            avgPoolCore x [| kernel; kernel |] [| s; s |] [| p; p |] (ceilMode) (countIncludePad)
 
         /// Adaptive average pooling to an output plane of outputSize (height, width).
+        [<CompiledName("AdaptiveAvgPool2d"); Extension>]
         static member adaptiveAvgPool2d(x: Tensor, outputSize: int * int) = adaptiveCore x (pair outputSize)
 
         /// Adaptive average pooling to a square output plane.
+        [<CompiledName("AdaptiveAvgPool2d"); Extension>]
         static member adaptiveAvgPool2d(x: Tensor, outputSize: int) =
             adaptiveCore x [| outputSize; outputSize |]
 
         /// Nearest-neighbour resize to outputSize (height, width); source index floor(dst * in / out).
+        [<CompiledName("UpsampleNearest"); Extension>]
         static member upsampleNearest(x: Tensor, outputSize: int * int) = nearestCore x (pair outputSize)
 
         /// Nearest-neighbour resize by a scale factor: output size floor(in * scale), indices from the sizes.
+        [<CompiledName("UpsampleNearest"); Extension>]
         static member upsampleNearest(x: Tensor, scale: float) =
             nearestCore x (scaledSize "upsampleNearest" x scale)
 
         /// Bilinear resize to outputSize (height, width); alignCorners defaults to false (PyTorch's default).
-        static member upsampleBilinear(x: Tensor, outputSize: int * int, ?alignCorners: bool) =
-            bilinearCore x (pair outputSize) (defaultArg alignCorners false)
+        [<CompiledName("UpsampleBilinear"); Extension>]
+        static member upsampleBilinear
+            (x: Tensor, outputSize: int * int, [<Optional; DefaultParameterValue(false)>] alignCorners: bool)
+            =
+            bilinearCore x (pair outputSize) (alignCorners)
 
         /// Bilinear resize by a scale factor: output size floor(in * scale), coordinates from the sizes (as
         /// PyTorch with recompute_scale_factor=True).
-        static member upsampleBilinear(x: Tensor, scale: float, ?alignCorners: bool) =
-            bilinearCore x (scaledSize "upsampleBilinear" x scale) (defaultArg alignCorners false)
+        [<CompiledName("UpsampleBilinear"); Extension>]
+        static member upsampleBilinear
+            (x: Tensor, scale: float, [<Optional; DefaultParameterValue(false)>] alignCorners: bool)
+            =
+            bilinearCore x (scaledSize "upsampleBilinear" x scale) (alignCorners)

@@ -1,9 +1,15 @@
 namespace FunctionalNets
 
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+open System
+
 /// Sums, means, extrema, variances over any set of dims.
-[<AutoOpen>]
+[<AutoOpen; Extension>]
 module ReductionOps =
     let private dimsOrAll (op: string) (x: Tensor) (dims: int seq option) =
+        Args.notNull op "x" x |> ignore
+
         match dims with
         | None -> Array.init x.Rank id
         | Some ds -> Shape.normDims op x.Rank ds
@@ -98,9 +104,12 @@ module ReductionOps =
 
     type Tensor with
         /// Sum over dims (all when none are given).
-        static member sum(x: Tensor, ?dims: int seq, ?keepDim: bool) =
+        [<CompiledName("Sum"); Extension>]
+        static member sum
+            (x: Tensor, [<Optional>] dims: int seq, [<Optional; DefaultParameterValue(false)>] keepDim: bool)
+            =
+            let dims = Args.opt dims
             let dims = dimsOrAll "sum" x dims
-            let keepDim = defaultArg keepDim false
 
             if dims.Length = 0 then
                 x
@@ -108,86 +117,136 @@ module ReductionOps =
                 TensorCore.sumDims dims keepDim x
 
         /// Sum over one dim.
-        static member sum(x: Tensor, dim: int, ?keepDim: bool) =
-            Tensor.sum (x, [ dim ], ?keepDim = keepDim)
+        [<CompiledName("Sum"); Extension>]
+        static member sum(x: Tensor, dim: int, [<Optional; DefaultParameterValue(false)>] keepDim: bool) =
+            Tensor.sum (x, [ dim ], keepDim = keepDim)
 
         /// Mean over dims (all when none are given).
-        static member mean(x: Tensor, ?dims: int seq, ?keepDim: bool) =
+        [<CompiledName("Mean"); Extension>]
+        static member mean
+            (x: Tensor, [<Optional>] dims: int seq, [<Optional; DefaultParameterValue(false)>] keepDim: bool)
+            =
+            let dims = Args.opt dims
+
             if not x.DType.IsFloatingPoint then
                 invalidArg "x" (sprintf "mean: expected a floating-point tensor, got %O; cast it first." x.DType)
 
             let ds = dimsOrAll "mean" x dims
-            let s = Tensor.sum (x, ds, ?keepDim = keepDim)
+            let s = Tensor.sum (x, ds, keepDim = keepDim)
             TensorCore.mul s (TensorCore.scalarLike s (1.0 / float (countOf x ds)))
 
         /// Mean over one dim.
-        static member mean(x: Tensor, dim: int, ?keepDim: bool) =
-            Tensor.mean (x, [ dim ], ?keepDim = keepDim)
+        [<CompiledName("Mean"); Extension>]
+        static member mean(x: Tensor, dim: int, [<Optional; DefaultParameterValue(false)>] keepDim: bool) =
+            Tensor.mean (x, [ dim ], keepDim = keepDim)
 
         /// Maximum over dims (all when none are given), torch's amax: the gradient is shared evenly among equal
         /// maxima. <c>maxWithIndices</c> is torch's max(dim), whose gradient goes to the returned index.
-        static member max(x: Tensor, ?dims: int seq, ?keepDim: bool) =
-            extreme "max" true x (dimsOrAll "max" x dims) (defaultArg keepDim false)
+        [<CompiledName("Max"); Extension>]
+        static member max
+            (x: Tensor, [<Optional>] dims: int seq, [<Optional; DefaultParameterValue(false)>] keepDim: bool)
+            =
+            let dims = Args.opt dims
+            extreme "max" true x (dimsOrAll "max" x dims) keepDim
 
         /// Maximum over one dim.
-        static member max(x: Tensor, dim: int, ?keepDim: bool) =
-            Tensor.max (x, [ dim ], ?keepDim = keepDim)
+        [<CompiledName("Max"); Extension>]
+        static member max(x: Tensor, dim: int, [<Optional; DefaultParameterValue(false)>] keepDim: bool) =
+            Tensor.max (x, [ dim ], keepDim = keepDim)
 
         /// Minimum over dims (all when none are given), torch's amin: the gradient is shared evenly among equal
         /// minima. <c>minWithIndices</c> is torch's min(dim), whose gradient goes to the returned index.
-        static member min(x: Tensor, ?dims: int seq, ?keepDim: bool) =
-            extreme "min" false x (dimsOrAll "min" x dims) (defaultArg keepDim false)
+        [<CompiledName("Min"); Extension>]
+        static member min
+            (x: Tensor, [<Optional>] dims: int seq, [<Optional; DefaultParameterValue(false)>] keepDim: bool)
+            =
+            let dims = Args.opt dims
+            extreme "min" false x (dimsOrAll "min" x dims) keepDim
 
         /// Minimum over one dim.
-        static member min(x: Tensor, dim: int, ?keepDim: bool) =
-            Tensor.min (x, [ dim ], ?keepDim = keepDim)
+        [<CompiledName("Min"); Extension>]
+        static member min(x: Tensor, dim: int, [<Optional; DefaultParameterValue(false)>] keepDim: bool) =
+            Tensor.min (x, [ dim ], keepDim = keepDim)
 
         /// torch's max(dim): the maximum along dim and the Int64 index of the first maximum, where all the
         /// gradient goes.
-        static member maxWithIndices(x: Tensor, dim: int, ?keepDim: bool) =
-            extremeWithIndices "maxWithIndices" true x dim (defaultArg keepDim false)
+        [<CompiledName("MaxWithIndices"); Extension>]
+        static member maxWithIndices(x: Tensor, dim: int, [<Optional; DefaultParameterValue(false)>] keepDim: bool) =
+            extremeWithIndices "maxWithIndices" true x dim keepDim
 
         /// torch's min(dim): the minimum along dim and the Int64 index of the first minimum, where all the
         /// gradient goes.
-        static member minWithIndices(x: Tensor, dim: int, ?keepDim: bool) =
-            extremeWithIndices "minWithIndices" false x dim (defaultArg keepDim false)
+        [<CompiledName("MinWithIndices"); Extension>]
+        static member minWithIndices(x: Tensor, dim: int, [<Optional; DefaultParameterValue(false)>] keepDim: bool) =
+            extremeWithIndices "minWithIndices" false x dim keepDim
 
         /// Int64 position of the first maximum along dim (of the flattened tensor when no dim is given).
-        static member argmax(x: Tensor, ?dim: int, ?keepDim: bool) =
+        [<CompiledName("Argmax"); Extension>]
+        static member argmax
+            (x: Tensor, [<Optional>] dim: Nullable<int>, [<Optional; DefaultParameterValue(false)>] keepDim: bool)
+            =
+            let dim = Option.ofNullable dim
+
             if x.Numel = 0 then
                 invalidArg "x" (sprintf "argmax: cannot take the argmax of an empty tensor %O." x.Shape)
 
             match dim with
             | None -> TConst(snd (x.Raw.Reshape(Shape.Create [| x.Numel |]).MaxAlong(0, false)))
-            | Some d -> TConst(snd (x.Raw.MaxAlong(Shape.normDim "argmax" x.Rank d, defaultArg keepDim false)))
+            | Some d -> TConst(snd (x.Raw.MaxAlong(Shape.normDim "argmax" x.Rank d, keepDim)))
 
         /// Int64 position of the first minimum along dim (of the flattened tensor when no dim is given).
-        static member argmin(x: Tensor, ?dim: int, ?keepDim: bool) =
+        [<CompiledName("Argmin"); Extension>]
+        static member argmin
+            (x: Tensor, [<Optional>] dim: Nullable<int>, [<Optional; DefaultParameterValue(false)>] keepDim: bool)
+            =
+            let dim = Option.ofNullable dim
+
             if x.Numel = 0 then
                 invalidArg "x" (sprintf "argmin: cannot take the argmin of an empty tensor %O." x.Shape)
 
             match dim with
             | None -> TConst(snd (x.Raw.Reshape(Shape.Create [| x.Numel |]).MinAlong(0, false)))
-            | Some d -> TConst(snd (x.Raw.MinAlong(Shape.normDim "argmin" x.Rank d, defaultArg keepDim false)))
+            | Some d -> TConst(snd (x.Raw.MinAlong(Shape.normDim "argmin" x.Rank d, keepDim)))
 
         /// Variance over dims (all when none are given); unbiased (divides by n - 1) unless told otherwise.
-        static member var(x: Tensor, ?dims: int seq, ?keepDim: bool, ?unbiased: bool) =
+        [<CompiledName("Var"); Extension>]
+        static member var
+            (
+                x: Tensor,
+                [<Optional>] dims: int seq,
+                [<Optional; DefaultParameterValue(false)>] keepDim: bool,
+                [<Optional; DefaultParameterValue(true)>] unbiased: bool
+            ) =
+            let dims = Args.opt dims
             let ds = dimsOrAll "var" x dims
             let n = countOf x ds
-            let unbiased = defaultArg unbiased true
             let centered = TensorCore.sub x (Tensor.mean (x, ds, true))
-            let ss = Tensor.sum (TensorCore.mul centered centered, ds, ?keepDim = keepDim)
+            let ss = Tensor.sum (TensorCore.mul centered centered, ds, keepDim = keepDim)
             let denom = if unbiased then float (n - 1) else float n
             TensorCore.div ss (TensorCore.scalarLike ss denom)
 
         /// Variance over one dim.
-        static member var(x: Tensor, dim: int, ?keepDim: bool, ?unbiased: bool) =
-            Tensor.var (x, [ dim ], ?keepDim = keepDim, ?unbiased = unbiased)
+        [<CompiledName("Var"); Extension>]
+        static member var
+            (
+                x: Tensor,
+                dim: int,
+                [<Optional; DefaultParameterValue(false)>] keepDim: bool,
+                [<Optional; DefaultParameterValue(true)>] unbiased: bool
+            ) =
+            Tensor.var (x, [ dim ], keepDim = keepDim, unbiased = unbiased)
 
         /// Standard deviation over dims (all when none are given); unbiased unless told otherwise. A constant slice
         /// has derivative 0 (torch's), not the 0 * inf of sqrt's derivative at 0.
-        static member std(x: Tensor, ?dims: int seq, ?keepDim: bool, ?unbiased: bool) =
-            let v = Tensor.var (x, ?dims = dims, ?keepDim = keepDim, ?unbiased = unbiased)
+        [<CompiledName("Std"); Extension>]
+        static member std
+            (
+                x: Tensor,
+                [<Optional>] dims: int seq,
+                [<Optional; DefaultParameterValue(false)>] keepDim: bool,
+                [<Optional; DefaultParameterValue(true)>] unbiased: bool
+            ) =
+            let v = Tensor.var (x, dims, keepDim, unbiased)
             let positive = Tensor.gt (v.NoDiff, 0.0)
             // sqrt only sees positive variances (1 elsewhere), and the zero branch is a constant.
             Tensor.where (
@@ -197,5 +256,12 @@ module ReductionOps =
             )
 
         /// Standard deviation over one dim.
-        static member std(x: Tensor, dim: int, ?keepDim: bool, ?unbiased: bool) =
-            Tensor.std (x, [ dim ], ?keepDim = keepDim, ?unbiased = unbiased)
+        [<CompiledName("Std"); Extension>]
+        static member std
+            (
+                x: Tensor,
+                dim: int,
+                [<Optional; DefaultParameterValue(false)>] keepDim: bool,
+                [<Optional; DefaultParameterValue(true)>] unbiased: bool
+            ) =
+            Tensor.std (x, [ dim ], keepDim = keepDim, unbiased = unbiased)

@@ -1,13 +1,16 @@
 namespace FunctionalNets
 
+open System.Runtime.CompilerServices
+open System.Runtime.InteropServices
+
 /// softmax, logSoftmax and logsumexp, stabilised by subtracting the (constant) maximum.
-[<AutoOpen>]
+[<AutoOpen; Extension>]
 module SoftmaxOps =
     type Tensor with
         /// log(sum(exp x)) over dims, computed without overflow.
-        static member logsumexp(x: Tensor, dims: int seq, ?keepDim: bool) =
+        [<CompiledName("LogSumExp"); Extension>]
+        static member logsumexp(x: Tensor, dims: int seq, [<Optional; DefaultParameterValue(false)>] keepDim: bool) =
             let ds = Shape.normDims "logsumexp" x.Rank dims
-            let keepDim = defaultArg keepDim false
             // The max is a constant shift: it cancels in the derivative, so no gradient flows through it.
             let m = Tensor.max (x.NoDiff, ds, true)
             // An infinite maximum (a slice of -inf, or a +inf) is replaced by 0 as torch does, so a slice of
@@ -31,16 +34,19 @@ module SoftmaxOps =
                     lse
 
         /// log(sum(exp x)) over one dim.
-        static member logsumexp(x: Tensor, dim: int, ?keepDim: bool) =
-            Tensor.logsumexp (x, [ dim ], ?keepDim = keepDim)
+        [<CompiledName("LogSumExp"); Extension>]
+        static member logsumexp(x: Tensor, dim: int, [<Optional; DefaultParameterValue(false)>] keepDim: bool) =
+            Tensor.logsumexp (x, [ dim ], keepDim = keepDim)
 
         /// x - logsumexp(x) along dim.
-        static member logSoftmax(x: Tensor, ?dim: int) =
-            let dim = Shape.normDim "logSoftmax" x.Rank (defaultArg dim -1)
+        [<CompiledName("LogSoftmax"); Extension>]
+        static member logSoftmax(x: Tensor, [<Optional; DefaultParameterValue(-1)>] dim: int) =
+            let dim = Shape.normDim "logSoftmax" x.Rank dim
             // (x - m) - log sum exp(x - m): adding m back before subtracting would round it away in float32.
             let z = TensorCore.sub x (Tensor.max (x.NoDiff, [ dim ], true))
             TensorCore.sub z (Tensor.log (Tensor.sum (TensorCore.exp z, [ dim ], true)))
 
         /// exp(x) / sum(exp(x)) along dim.
-        static member softmax(x: Tensor, ?dim: int) =
-            TensorCore.exp (Tensor.logSoftmax (x, ?dim = dim))
+        [<CompiledName("Softmax"); Extension>]
+        static member softmax(x: Tensor, [<Optional; DefaultParameterValue(-1)>] dim: int) =
+            TensorCore.exp (Tensor.logSoftmax (x, dim))

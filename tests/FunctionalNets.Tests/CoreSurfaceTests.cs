@@ -1,0 +1,147 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
+using FunctionalNets;
+using Xunit;
+
+namespace FunctionalNets.Tests;
+
+/// <summary>The F# core's tensor ops as C# sees them: every public static method that takes or returns a tensor has
+/// a PascalCase name and only .NET types in its signature, and TensorOpsFromCSharpTests calls each of them.</summary>
+public class CoreSurfaceTests
+{
+    // The lifting machinery (TensorCore), F#-only sugar (TensorMembers: slicing, x.T), the differentiation modules
+    // (Diff, Reverse), scopes and trees are not tensor ops; every other public static member of Core that takes or
+    // returns a tensor is.
+    private static readonly HashSet<string> NotOps = ["TensorCore", "TensorMembers", "Diff", "DiffModule", "Reverse", "Scope", "PTree", "PTreeModule"];
+
+    private static bool IsTensor(Type t) =>
+        t == typeof(Tensor) || t == typeof(IEnumerable<Tensor>) || t == typeof(Tensor[]);
+
+    /// <summary>The public tensor ops of FunctionalNets.Core, as (declaring type, method).</summary>
+    internal static List<MethodInfo> CoreOps() =>
+        typeof(Tensor).Assembly.GetExportedTypes()
+            .Where(t => !NotOps.Contains(t.Name) && !t.IsNested)
+            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
+            .Where(m => !m.IsSpecialName && !(m.DeclaringType == typeof(Tensor) && m.Name.StartsWith("New")))
+            .Where(m => IsTensor(m.ReturnType) || (m.GetParameters() is [var p, ..] && IsTensor(p.ParameterType)))
+            .ToList();
+
+    private static string Describe(MethodInfo m) =>
+        $"{m.DeclaringType!.Name}.{m.Name}({string.Join(", ", m.GetParameters().Select(p => p.ParameterType.Name + " " + p.Name))})";
+
+    // Parameters C# cannot write naturally: F# types, and System.Tuple (C# writes value tuples).
+    private static bool Awkward(Type t) =>
+        PublicApiTests.MentionsFSharp(t) || (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(Tuple<,>))
+        || (t.IsGenericType && t.GetGenericArguments().Any(Awkward));
+
+    [Fact]
+    public void The_scan_sees_the_op_families()
+    {
+        var names = CoreOps().Select(m => m.Name).ToHashSet();
+        Assert.True(names.Count >= 100, $"only {names.Count} ops found: {string.Join(", ", names.Order())}");
+        foreach (var op in new[] { "Relu", "Slice", "Cat", "Stack", "Sin", "Where", "Maximum", "Gather", "ScatterAdd", "Pad", "Conv2d", "MaxPool2d", "Zeros", "OfArray" })
+            Assert.Contains(op, names);
+    }
+
+    [Fact]
+    public void Every_core_op_has_a_PascalCase_name_and_no_FSharp_type()
+    {
+        var bad = CoreOps()
+            .Where(m => !char.IsUpper(m.Name[0]) || m.Name.Contains('.') || PublicApiTests.MentionsFSharp(m.ReturnType)
+                        || m.GetParameters().Any(p => PublicApiTests.MentionsFSharp(p.ParameterType)))
+            .Select(Describe)
+            .ToList();
+        Assert.True(bad.Count == 0, "not callable from C# as written:\n" + string.Join("\n", bad));
+    }
+
+    [Fact]
+    public void Ops_on_a_tensor_are_extension_methods()
+    {
+        var bad = CoreOps()
+            .Where(m => m.DeclaringType != typeof(Tensor) && m.GetParameters() is [var p, ..] && IsTensor(p.ParameterType))
+            .Where(m => !m.IsDefined(typeof(ExtensionAttribute)))
+            .Select(Describe)
+            .ToList();
+        Assert.True(bad.Count == 0, "C# cannot call these as x.Op(...):\n" + string.Join("\n", bad));
+    }
+
+    [Fact]
+    public void Every_core_op_is_called_from_CSharp()
+    {
+        var source = File.ReadAllText(Path.Combine(SourceFolder(), "TensorOpsFromCSharpTests.cs"));
+        var called = Regex.Matches(source, @"\b([A-Z]\w*)\s*\(").Select(m => m.Groups[1].Value).ToHashSet();
+        var missing = CoreOps().Select(m => m.Name).Distinct().Where(n => !called.Contains(n)).Order().ToList();
+        Assert.True(missing.Count == 0, "ops with no call in TensorOpsFromCSharpTests.cs:\n" + string.Join("\n", missing));
+    }
+
+    [Fact]
+    public void The_coverage_scan_would_see_a_missing_op()
+    {
+        // The scan reads call syntax, so a name only mentioned in a comment or a string does not count as called.
+        var called = Regex.Matches("// Relu\nvar y = x.Sigmoid();", @"\b([A-Z]\w*)\s*\(").Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(["Sigmoid"], called);
+    }
+
+    [Fact]
+    public void Tuple_parameters_are_the_only_awkward_ones_left()
+    {
+        // Kernel, stride and padding pairs are System.Tuple (F# tuples) in the core: C# passes Tuple.Create(2, 3) or
+        // the square int overload. Nothing else in a signature is awkward for C#.
+        var awkward = CoreOps()
+            .Where(m => m.GetParameters().Any(p => Awkward(p.ParameterType)))
+            .Select(m => m.Name)
+            .Distinct()
+            .Order()
+            .ToList();
+        Assert.Equal(["AdaptiveAvgPool2d", "AvgPool2d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "MaxPool2dWithIndices", "Pad", "UpsampleBilinear", "UpsampleNearest"], awkward);
+    }
+
+    private static string SourceFolder([CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
+}
+
+/// <summary>Bad arguments from C# to the core's tensor ops: an ArgumentException naming the parameter and the op.</summary>
+public class CoreArgumentTests
+{
+    private static readonly Tensor X = Tensor.OfArray(new[] { 1.0, 2 }, [2]);
+
+    private static void Names<TException>(string param, string op, Action call) where TException : ArgumentException
+    {
+        var e = Assert.Throws<TException>(call);
+        Assert.Equal(param, e.ParamName);
+        Assert.Contains(op, e.Message);
+    }
+
+    [Fact]
+    public void Null_tensors_and_arrays()
+    {
+        Names<ArgumentNullException>("x", "relu", () => ((Tensor)null!).Relu());
+        Names<ArgumentNullException>("b", "add", () => _ = X + (Tensor)null!);
+        Names<ArgumentNullException>("b", "matmul", () => X.Matmul(null!));
+        Names<ArgumentNullException>("x", "sum", () => ((Tensor)null!).Sum());
+        Names<ArgumentNullException>("data", "ofArray", () => Tensor.OfArray(null!, [2]));
+        Names<ArgumentNullException>("shape", "zeros", () => Tensor.Zeros(null!));
+    }
+
+    [Fact]
+    public void Negative_and_mismatched_shapes()
+    {
+        Names<ArgumentOutOfRangeException>("shape", "zeros", () => Tensor.Zeros([2, -1]));
+        Names<ArgumentOutOfRangeException>("shape", "randn", () => Tensor.Randn(Key.Create(0), [-3]));
+        Names<ArgumentException>("data", "ofArray", () => Tensor.OfArray(new[] { 1.0, 2, 3 }, [2]));
+        Names<ArgumentException>("data", "ofArray", () => Tensor.OfArray(new string[] { "a" }, [1]));
+        Names<ArgumentOutOfRangeException>("dims", "Shape.Create", () => Shape.Create([-1]));
+        // An empty shape is the scalar shape (torch.zeros(()) is a scalar too).
+        Assert.Equal(0, Tensor.Zeros([]).Rank);
+    }
+
+    [Fact]
+    public void Wrong_dtypes()
+    {
+        var ints = Tensor.OfArray(new long[] { 1, 2 }, [2]);
+        Names<ArgumentException>("x", "exp", () => ints.Exp());
+        Names<ArgumentException>("b", "add", () => _ = X + ints);
+        Names<ArgumentException>("x", "mean", () => ints.Mean());
+        Names<ArgumentException>("indices", "oneHot", () => X.OneHot(3));
+    }
+}
