@@ -13,14 +13,12 @@ module internal Args =
 
         value
 
-    /// Each element of a collection argument, or ArgumentNullException naming the op and the entry.
-    let allNotNull (op: string) (name: string) (values: 'T seq) : 'T[] =
-        let values = Array.ofSeq (notNull op name values)
+    /// Nothing, or ArgumentNullException naming the op and the parameter (the check at the entry of every op).
+    let required (op: string) (name: string) (value: 'T) : unit = notNull op name value |> ignore
 
-        values
-        |> Array.iteri (fun i v -> notNull op (sprintf "%s[%d]" name i) v |> ignore)
-
-        values
+    /// Nothing, or ArgumentNullException naming the op and the collection or its null entry.
+    let requiredAll (op: string) (name: string) (values: 'T seq) : unit =
+        Seq.iteri (fun i v -> notNull op (sprintf "%s[%d]" name i) v |> ignore) (notNull op name values)
 
     /// A shape given by a caller (an empty sequence is the scalar shape); null and negative sizes are refused by
     /// the shape's own check.

@@ -276,7 +276,9 @@ module TensorCore =
     and scalarLike (like: Tensor) (v: float) = scalarOf like v
 
     /// An integer tensor meeting a fractional scalar becomes floating point first (PyTorch's promotion).
-    and promoteFor (v: float) (x: Tensor) =
+    and promoteFor (op: string) (name: string) (v: float) (x: Tensor) =
+        Args.required op name x
+
         if
             not x.DType.IsFloatingPoint
             && x.DType <> DType.Bool
@@ -368,8 +370,8 @@ module TensorCore =
         (a: Tensor)
         (b: Tensor)
         =
-        Args.notNull name "a" a |> ignore
-        Args.notNull name "b" b |> ignore
+        Args.required name "a" a
+        Args.required name "b" b
 
         if a.DType <> b.DType then
             invalidArg
@@ -462,7 +464,7 @@ module TensorCore =
 
     /// An elementwise function of one tensor, given its derivative as a function of (x, y).
     and unary (name: string) (kind: UnaryKind) (deriv: Tensor -> Tensor -> Tensor) (x: Tensor) : Tensor =
-        Args.notNull name "x" x |> ignore
+        Args.required name "x" x
 
         if not x.DType.IsFloatingPoint && kind <> UnaryKind.Neg && kind <> UnaryKind.Abs then
             invalidArg
@@ -480,6 +482,8 @@ module TensorCore =
 
     /// -x.
     and neg (x: Tensor) : Tensor =
+        Args.required "neg" "x" x
+
         if x.DType.IsFloatingPoint then
             apply
                 {
@@ -502,6 +506,8 @@ module TensorCore =
 
     /// x ** p for a constant exponent (faster than pow with a tensor exponent).
     and powScalar (p: float) (x: Tensor) : Tensor =
+        Args.required "pow" "x" x
+
         if p = 1.0 then
             x
         elif p = 0.0 then
@@ -524,49 +530,51 @@ type Tensor with
     static member (+)(a: Tensor, b: Tensor) = TensorCore.add a b
 
     static member (+)(a: Tensor, b: float) =
-        let a = TensorCore.promoteFor b a
+        let a = TensorCore.promoteFor "add" "a" b a
         TensorCore.add a (TensorCore.scalarLike a b)
 
     static member (+)(a: float, b: Tensor) =
-        let b = TensorCore.promoteFor a b
+        let b = TensorCore.promoteFor "add" "b" a b
         TensorCore.add (TensorCore.scalarLike b a) b
 
     static member (-)(a: Tensor, b: Tensor) = TensorCore.sub a b
 
     static member (-)(a: Tensor, b: float) =
-        let a = TensorCore.promoteFor b a
+        let a = TensorCore.promoteFor "sub" "a" b a
         TensorCore.sub a (TensorCore.scalarLike a b)
 
     static member (-)(a: float, b: Tensor) =
-        let b = TensorCore.promoteFor a b
+        let b = TensorCore.promoteFor "sub" "b" a b
         TensorCore.sub (TensorCore.scalarLike b a) b
 
     static member (*)(a: Tensor, b: Tensor) = TensorCore.mul a b
 
     static member (*)(a: Tensor, b: float) =
-        let a = TensorCore.promoteFor b a
+        let a = TensorCore.promoteFor "mul" "a" b a
         TensorCore.mul a (TensorCore.scalarLike a b)
 
     static member (*)(a: float, b: Tensor) =
-        let b = TensorCore.promoteFor a b
+        let b = TensorCore.promoteFor "mul" "b" a b
         TensorCore.mul (TensorCore.scalarLike b a) b
 
     static member (/)(a: Tensor, b: Tensor) = TensorCore.div a b
 
     static member (/)(a: Tensor, b: float) =
-        let a = TensorCore.promoteFor b a
+        let a = TensorCore.promoteFor "div" "a" b a
         TensorCore.div a (TensorCore.scalarLike a b)
 
     static member (/)(a: float, b: Tensor) =
-        let b = TensorCore.promoteFor a b
+        let b = TensorCore.promoteFor "div" "b" a b
         TensorCore.div (TensorCore.scalarLike b a) b
 
     static member (~-)(a: Tensor) = TensorCore.neg a
     static member Pow(a: Tensor, b: Tensor) = TensorCore.pow a b
-    static member Pow(a: Tensor, b: float) = TensorCore.powScalar b a
+
+    static member Pow(a: Tensor, b: float) =
+        TensorCore.powScalar b (Args.notNull "pow" "a" a)
 
     static member Pow(a: float, b: Tensor) =
-        TensorCore.pow (TensorCore.scalarLike b a) b
+        TensorCore.pow (TensorCore.scalarLike (Args.notNull "pow" "b" b) a) b
 
 /// Creating tensors: static members of Tensor itself, so C# calls them as Tensor.Zeros(...) and F# as
 /// Tensor.zeros(...). A dtype or device left out (null from C#) is the process default (Defaults).
@@ -630,7 +638,7 @@ type Tensor with
     /// Ones.
     [<CompiledName("Ones")>]
     static member ones(shape: int seq, [<Optional>] dtype: DType, [<Optional>] device: Device) =
-        Tensor.full (shape, 1.0, dtype, device)
+        TConst((Tensor.Backend device).Full(Args.shape "ones" "shape" shape, Args.dtypeOr Defaults.DType dtype, 1.0))
 
     /// Every element equal to value.
     [<CompiledName("Full")>]
@@ -702,11 +710,12 @@ type Tensor with
     static member randint
         (key: Key, low: int, high: int, shape: int seq, [<Optional>] dtype: DType, [<Optional>] device: Device)
         =
+        let shape = Args.shape "randint" "shape" shape
+
         if high <= low then
             invalidArg "high" (sprintf "randint: high (%d) must be greater than low (%d)." high low)
 
-        let u =
-            (Tensor.Backend device).RandomUniform(key, Args.shape "randint" "shape" shape, DType.Float64)
+        let u = (Tensor.Backend device).RandomUniform(key, shape, DType.Float64)
 
         let b = u.Backend
 

@@ -535,7 +535,7 @@ let ``MultiHeadAttention with RoPE rotates queries and keys per head before atte
     let w, b = leaf "in_proj_weight" ps, leaf "in_proj_bias" ps
     let qkv = Tensor.linear (x, w, b)
 
-    let part i =
+    let part (i: int) =
         Tensor.slice (qkv, -1, i * d, (i + 1) * d)
 
     let heads (t: Tensor) =

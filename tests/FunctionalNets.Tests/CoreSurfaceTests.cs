@@ -1,4 +1,5 @@
 using System.Reflection;
+using Microsoft.FSharp.Core;
 using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using FunctionalNets;
@@ -121,6 +122,70 @@ public class CoreArgumentTests
         Names<ArgumentNullException>("x", "sum", () => ((Tensor)null!).Sum());
         Names<ArgumentNullException>("data", "ofArray", () => Tensor.OfArray(null!, [2]));
         Names<ArgumentNullException>("shape", "zeros", () => Tensor.Zeros(null!));
+    }
+
+    // A value for each parameter type an op takes, so that only the parameter under test is null.
+    private static object? Sample(ParameterInfo p)
+    {
+        var t = p.ParameterType;
+        if (p.IsOptional) return p.HasDefaultValue && p.DefaultValue is not DBNull ? p.DefaultValue : (t.IsValueType ? Activator.CreateInstance(t) : null);
+        if (t == typeof(Tensor)) return Tensor.Ones([1, 1, 2, 2]);
+        if (t == typeof(IEnumerable<Tensor>) || t == typeof(Tensor[])) return new[] { Tensor.Ones([2]) };
+        if (t == typeof(int)) return 1;
+        if (t == typeof(long)) return 1L;
+        if (t == typeof(double)) return 1.0;
+        if (t == typeof(bool)) return false;
+        if (t == typeof(IEnumerable<int>) || t == typeof(int[])) return new[] { 1 };
+        if (t == typeof(DType)) return DType.Float32;
+        if (t == typeof(Device)) return Device.Cpu;
+        if (t == typeof(Key)) return Key.Create(0);
+        if (t == typeof(PadMode)) return PadMode.Reflect;
+        if (t == typeof(Tuple<int, int>)) return Tuple.Create(1, 1);
+        if (t == typeof(IEnumerable<Tuple<int, int>>)) return new[] { Tuple.Create(1, 1) };
+        if (t == typeof(Array)) return new float[1];
+        if (t == typeof(object)) return 1.0;
+        throw new InvalidOperationException($"no sample for {t} ({p.Member.Name}); add one");
+    }
+
+    [Fact]
+    public void A_null_argument_to_any_core_op_names_the_parameter_and_the_op()
+    {
+        var failures = new List<string>();
+        var checkedCount = 0;
+        foreach (var m in CoreSurfaceTests.CoreOps())
+        {
+            var ps = m.GetParameters();
+            // The F# name the messages use (relu, toFloatArray) is recorded beside the compiled one.
+            var op = m.GetCustomAttribute<CompilationSourceNameAttribute>()?.SourceName ?? m.Name;
+            for (var i = 0; i < ps.Length; i++)
+            {
+                if (ps[i].ParameterType.IsValueType || ps[i].IsOptional) continue;
+                var args = ps.Select(Sample).ToArray();
+                args[i] = null;
+                checkedCount++;
+                try
+                {
+                    m.Invoke(null, args);
+                    failures.Add($"{m.DeclaringType!.Name}.{m.Name}({ps[i].Name}: null) did not throw");
+                }
+                catch (TargetInvocationException e) when (e.InnerException is ArgumentNullException a
+                                                          && a.ParamName == ps[i].Name && a.Message.Contains(op, StringComparison.OrdinalIgnoreCase)) { }
+                catch (TargetInvocationException e)
+                {
+                    failures.Add($"{m.DeclaringType!.Name}.{m.Name}({ps[i].Name}: null): {e.InnerException?.GetType().Name}: {e.InnerException?.Message}");
+                }
+            }
+        }
+        Assert.True(checkedCount >= 150, $"only {checkedCount} parameters checked");
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    [Fact]
+    public void A_null_entry_in_a_tensor_list_is_named()
+    {
+        var e = Assert.Throws<ArgumentNullException>(() => new[] { Tensor.Ones([2]), null! }.Cat());
+        Assert.Equal("tensors[1]", e.ParamName);
+        Assert.Contains("cat", e.Message);
     }
 
     [Fact]

@@ -26,6 +26,23 @@ public class TensorOpsFromCSharpTests
     private static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
 
     [Fact]
+    public void The_readme_example()
+    {
+        // Verbatim from README.md's "Tensors from C#" paragraph.
+        var x = Tensor.OfArray(new[] { 1f, -2f, 3f, -4f }, [2, 2]);
+        var y = (x.Relu() * 2.0 + 1.0).Sum(dims: [1], keepDim: true);   // [[4], [8]]
+        var z = ComparisonOps.Where(x.Gt(0.0), x, x.Abs().Sqrt());      // [[1, 1.414], [3, 2]]
+        var w = new[] { x, z }.Cat(dim: 0).Softmax(dim: -1);            // [4, 2], rows summing to 1
+
+        // relu gives 1, 0, 3, 0; times 2 plus 1 gives 3, 1, 7, 1; the row sums are 4 and 8.
+        Same([4, 8], y);
+        Assert.Equal([2, 1], y.Dims());
+        Same([1, Math.Sqrt(2), 3, 2], z, 1e-6);
+        Assert.Equal([4, 2], w.Dims());
+        Same([1, 1, 1, 1], w.Sum(1), 1e-6);
+    }
+
+    [Fact]
     public void Creation()
     {
         Same([1, 2, 3, 4], Tensor.OfArray(new[] { 1.0, 2, 3, 4 }, [2, 2]));

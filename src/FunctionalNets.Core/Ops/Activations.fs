@@ -65,11 +65,13 @@ module ActivationOps =
         /// max(x, 0) (derivative: step(x), 0 at 0 as in PyTorch).
         [<CompiledName("Relu"); Extension>]
         static member relu(x: Tensor) =
+            Args.required "relu" "x" x
             TensorCore.unary "relu" UnaryKind.Relu (fun x _ -> Tensor.step x) x
 
         /// x where x > 0, slope * x elsewhere.
         [<CompiledName("LeakyRelu"); Extension>]
         static member leakyRelu(x: Tensor, [<Optional; DefaultParameterValue(0.01)>] slope: float) =
+            Args.required "leakyRelu" "x" x
             let st = Tensor.step x
             // step * (1 - slope) + slope is 1 above zero and slope below, and carries no derivative itself.
             TensorCore.mul x (TensorCore.add (TensorCore.mul st (s x (1.0 - slope))) (s x slope))
@@ -77,6 +79,7 @@ module ActivationOps =
         /// x where x > 0, alpha * (e^x - 1) elsewhere.
         [<CompiledName("Elu"); Extension>]
         static member elu(x: Tensor, [<Optional; DefaultParameterValue(1.0)>] alpha: float) =
+            Args.required "elu" "x" x
             let st = Tensor.step x
 
             let neg =
@@ -89,6 +92,7 @@ module ActivationOps =
         /// <c>softplus(x, 1.0, 20.0)</c>.
         [<CompiledName("Softplus"); Extension>]
         static member softplus(x: Tensor) =
+            Args.required "softplus" "x" x
             TensorCore.unary "softplus" UnaryKind.Softplus (fun x _ -> Tensor.sigmoid x) x
 
         /// torch's F.softplus(x, beta, threshold): log(1 + e^(beta x)) / beta, and x itself where
@@ -96,6 +100,8 @@ module ActivationOps =
         /// identity for numerical stability).
         [<CompiledName("Softplus"); Extension>]
         static member softplus(x: Tensor, beta: float, threshold: float) =
+            Args.required "softplus" "x" x
+
             if not (beta > 0.0) || Double.IsInfinity beta then
                 invalidArg "beta" (sprintf "softplus: beta must be a positive finite number, got %g." beta)
 
@@ -105,11 +111,16 @@ module ActivationOps =
 
         /// x * sigmoid(x) (also called swish).
         [<CompiledName("Silu"); Extension>]
-        static member silu(x: Tensor) = TensorCore.mul x (Tensor.sigmoid x)
+        static member silu(x: Tensor) =
+            Args.required "silu" "x" x
+
+            TensorCore.mul x (Tensor.sigmoid x)
 
         /// The exact GELU, x * Phi(x) with Phi the standard normal CDF (PyTorch's default).
         [<CompiledName("Gelu"); Extension>]
         static member gelu(x: Tensor) =
+            Args.required "gelu" "x" x
+
             let phi =
                 TensorCore.mul
                     (s x 0.5)
@@ -121,6 +132,8 @@ module ActivationOps =
         /// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). One fused pass forward and one backward.
         [<CompiledName("GeluTanh"); Extension>]
         static member geluTanh(x: Tensor) =
+            Args.required "geluTanh" "x" x
+
             if not x.DType.IsFloatingPoint then
                 invalidArg
                     "x"

@@ -82,6 +82,9 @@ module AttentionOps =
                 [<Optional>] key: Nullable<Key>,
                 [<Optional>] scale: Nullable<float>
             ) =
+            Args.required "scaledDotProductAttention" "q" q
+            Args.required "scaledDotProductAttention" "k" k
+            Args.required "scaledDotProductAttention" "v" v
             fst (Tensor.scaledDotProductAttentionWithWeights (q, k, v, mask, isCausal, dropout, key, scale))
 
         /// scaledDotProductAttention returning (output, attention weights [..., L, S]); the weights are those
@@ -98,6 +101,9 @@ module AttentionOps =
                 [<Optional>] key: Nullable<Key>,
                 [<Optional>] scale: Nullable<float>
             ) =
+            Args.required "scaledDotProductAttentionWithWeights" "q" q
+            Args.required "scaledDotProductAttentionWithWeights" "k" k
+            Args.required "scaledDotProductAttentionWithWeights" "v" v
             let mask = Args.opt mask
             let key = Option.ofNullable key
             let scale = Option.ofNullable scale

@@ -56,74 +56,129 @@ module ComparisonOps =
     type Tensor with
         /// a = b elementwise.
         [<CompiledName("Eq"); Extension>]
-        static member eq(a: Tensor, b: Tensor) = cmp "eq" CompareKind.Eq a b
+        static member eq(a: Tensor, b: Tensor) =
+            Args.required "eq" "a" a
+            Args.required "eq" "b" b
+
+            cmp "eq" CompareKind.Eq a b
 
         /// a <> b elementwise.
         [<CompiledName("Ne"); Extension>]
-        static member ne(a: Tensor, b: Tensor) = cmp "ne" CompareKind.Ne a b
+        static member ne(a: Tensor, b: Tensor) =
+            Args.required "ne" "a" a
+            Args.required "ne" "b" b
+
+            cmp "ne" CompareKind.Ne a b
 
         /// a < b elementwise.
         [<CompiledName("Lt"); Extension>]
-        static member lt(a: Tensor, b: Tensor) = cmp "lt" CompareKind.Lt a b
+        static member lt(a: Tensor, b: Tensor) =
+            Args.required "lt" "a" a
+            Args.required "lt" "b" b
+
+            cmp "lt" CompareKind.Lt a b
 
         /// a <= b elementwise.
         [<CompiledName("Le"); Extension>]
-        static member le(a: Tensor, b: Tensor) = cmp "le" CompareKind.Le a b
+        static member le(a: Tensor, b: Tensor) =
+            Args.required "le" "a" a
+            Args.required "le" "b" b
+
+            cmp "le" CompareKind.Le a b
 
         /// a > b elementwise.
         [<CompiledName("Gt"); Extension>]
-        static member gt(a: Tensor, b: Tensor) = cmp "gt" CompareKind.Gt a b
+        static member gt(a: Tensor, b: Tensor) =
+            Args.required "gt" "a" a
+            Args.required "gt" "b" b
+
+            cmp "gt" CompareKind.Gt a b
 
         /// a >= b elementwise.
         [<CompiledName("Ge"); Extension>]
-        static member ge(a: Tensor, b: Tensor) = cmp "ge" CompareKind.Ge a b
+        static member ge(a: Tensor, b: Tensor) =
+            Args.required "ge" "a" a
+            Args.required "ge" "b" b
+
+            cmp "ge" CompareKind.Ge a b
 
         /// a = b elementwise.
         [<CompiledName("Eq"); Extension>]
-        static member eq(a: Tensor, b: float) = cmp "eq" CompareKind.Eq a (sc a b)
+        static member eq(a: Tensor, b: float) =
+            Args.required "eq" "a" a
+
+            cmp "eq" CompareKind.Eq a (sc a b)
 
         /// a <> b elementwise.
         [<CompiledName("Ne"); Extension>]
-        static member ne(a: Tensor, b: float) = cmp "ne" CompareKind.Ne a (sc a b)
+        static member ne(a: Tensor, b: float) =
+            Args.required "ne" "a" a
+
+            cmp "ne" CompareKind.Ne a (sc a b)
 
         /// a < b elementwise.
         [<CompiledName("Lt"); Extension>]
-        static member lt(a: Tensor, b: float) = cmp "lt" CompareKind.Lt a (sc a b)
+        static member lt(a: Tensor, b: float) =
+            Args.required "lt" "a" a
+
+            cmp "lt" CompareKind.Lt a (sc a b)
 
         /// a <= b elementwise.
         [<CompiledName("Le"); Extension>]
-        static member le(a: Tensor, b: float) = cmp "le" CompareKind.Le a (sc a b)
+        static member le(a: Tensor, b: float) =
+            Args.required "le" "a" a
+
+            cmp "le" CompareKind.Le a (sc a b)
 
         /// a > b elementwise.
         [<CompiledName("Gt"); Extension>]
-        static member gt(a: Tensor, b: float) = cmp "gt" CompareKind.Gt a (sc a b)
+        static member gt(a: Tensor, b: float) =
+            Args.required "gt" "a" a
+
+            cmp "gt" CompareKind.Gt a (sc a b)
 
         /// a >= b elementwise.
         [<CompiledName("Ge"); Extension>]
-        static member ge(a: Tensor, b: float) = cmp "ge" CompareKind.Ge a (sc a b)
+        static member ge(a: Tensor, b: float) =
+            Args.required "ge" "a" a
+
+            cmp "ge" CompareKind.Ge a (sc a b)
 
         /// Elementwise and of Bool tensors.
         [<CompiledName("LogicalAnd"); Extension>]
         static member logicalAnd(a: Tensor, b: Tensor) =
+            Args.required "logicalAnd" "a" a
+            Args.required "logicalAnd" "b" b
             TConst(a.Raw.Logical(LogicalKind.And, b.Raw))
 
         /// Elementwise or of Bool tensors.
         [<CompiledName("LogicalOr"); Extension>]
         static member logicalOr(a: Tensor, b: Tensor) =
+            Args.required "logicalOr" "a" a
+            Args.required "logicalOr" "b" b
             TConst(a.Raw.Logical(LogicalKind.Or, b.Raw))
 
         /// Elementwise exclusive or of Bool tensors.
         [<CompiledName("LogicalXor"); Extension>]
         static member logicalXor(a: Tensor, b: Tensor) =
+            Args.required "logicalXor" "a" a
+            Args.required "logicalXor" "b" b
             TConst(a.Raw.Logical(LogicalKind.Xor, b.Raw))
 
         /// Elementwise not of a Bool tensor.
         [<CompiledName("LogicalNot"); Extension>]
-        static member logicalNot(a: Tensor) = TConst(a.Raw.LogicalNot())
+        static member logicalNot(a: Tensor) =
+            Args.required "logicalNot" "a" a
+
+            TConst(a.Raw.LogicalNot())
 
         /// a where cond is true, b elsewhere; all three broadcast together. Differentiable in a and b.
         [<CompiledName("Where"); Extension>]
         static member where(cond: Tensor, a: Tensor, b: Tensor) =
+            Args.required "where" "cond" cond
+            Args.required "where" "a" a
+            Args.required "where" "b" b
+
             if cond.DType <> DType.Bool then
                 invalidArg
                     "cond"
@@ -157,16 +212,21 @@ module ComparisonOps =
         /// Elementwise maximum with broadcasting; at ties each operand gets half the gradient (torch.maximum).
         [<CompiledName("Maximum"); Extension>]
         static member maximum(a: Tensor, b: Tensor) =
+            Args.required "maximum" "a" a
+            Args.required "maximum" "b" b
             tieSplit "maximum" CompareKind.Gt CompareKind.Ge a b
 
         /// Elementwise minimum with broadcasting; at ties each operand gets half the gradient (torch.minimum).
         [<CompiledName("Minimum"); Extension>]
         static member minimum(a: Tensor, b: Tensor) =
+            Args.required "minimum" "a" a
+            Args.required "minimum" "b" b
             tieSplit "minimum" CompareKind.Lt CompareKind.Le a b
 
         /// x limited to [min, max] (either bound optional); the derivative is 1 inside and 0 outside.
         [<CompiledName("Clamp"); Extension>]
         static member clamp(x: Tensor, [<Optional>] min: Nullable<float>, [<Optional>] max: Nullable<float>) =
+            Args.required "clamp" "x" x
             let min = Option.ofNullable min
             let max = Option.ofNullable max
 

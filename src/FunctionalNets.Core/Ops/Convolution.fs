@@ -206,6 +206,8 @@ module ConvolutionOps =
                 [<Optional; DefaultParameterValue(1)>] dilation: int,
                 [<Optional; DefaultParameterValue(1)>] groups: int
             ) =
+            Args.required "conv2d" "x" x
+            Args.required "conv2d" "weight" weight
             let bias = Args.opt bias
 
             conv2dWith
@@ -233,6 +235,10 @@ module ConvolutionOps =
                 [<Optional>] bias: Tensor,
                 [<Optional; DefaultParameterValue(1)>] groups: int
             ) =
+            Args.required "conv2d" "x" x
+            Args.required "conv2d" "weight" weight
+            Args.required "conv2d" "stride" stride
+            Args.required "conv2d" "padding" padding
             let dilation = Args.opt dilation
             let bias = Args.opt bias
 
@@ -260,6 +266,8 @@ module ConvolutionOps =
                 [<Optional; DefaultParameterValue(1)>] dilation: int,
                 [<Optional>] groups: Nullable<int>
             ) =
+            Args.required "conv1d" "x" x
+            Args.required "conv1d" "weight" weight
             let bias = Args.opt bias
             let groups = Option.ofNullable groups
             let op = "conv1d"
@@ -309,6 +317,8 @@ module ConvolutionOps =
                 [<Optional; DefaultParameterValue(1)>] groups: int,
                 [<Optional; DefaultParameterValue(1)>] dilation: int
             ) =
+            Args.required "convTranspose2d" "x" x
+            Args.required "convTranspose2d" "weight" weight
             let bias = Args.opt bias
 
             convTranspose2dWith
@@ -336,6 +346,10 @@ module ConvolutionOps =
                 [<Optional>] bias: Tensor,
                 [<Optional; DefaultParameterValue(1)>] groups: int
             ) =
+            Args.required "convTranspose2d" "x" x
+            Args.required "convTranspose2d" "weight" weight
+            Args.required "convTranspose2d" "stride" stride
+            Args.required "convTranspose2d" "padding" padding
             let outputPadding = Args.opt outputPadding
             let dilation = Args.opt dilation
             let bias = Args.opt bias

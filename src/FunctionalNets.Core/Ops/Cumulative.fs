@@ -22,6 +22,8 @@ module CumulativeOps =
         /// x[.., k, ..] for k <= j. Bool inputs are summed as Int64 (PyTorch's promotion).
         [<CompiledName("CumSum"); Extension>]
         static member cumsum(x: Tensor, dim: int) =
+            Args.required "cumsum" "x" x
+
             if x.Rank = 0 then
                 if dim <> 0 && dim <> -1 then
                     invalidArg "dim" (sprintf "cumsum: dim %d is out of range for a scalar (use 0 or -1)." dim)

@@ -13,6 +13,9 @@ module EmbeddingOps =
         /// repeated ids accumulate. An id outside [0, V) raises an ArgumentException naming it and V.
         [<CompiledName("Embedding"); Extension>]
         static member embedding(weight: Tensor, ids: Tensor) =
+            Args.required "embedding" "weight" weight
+            Args.required "embedding" "ids" ids
+
             if weight.Rank <> 2 then
                 invalidArg "weight" (sprintf "embedding: the weight must be [vocabulary; dim], got %O." weight.Shape)
 

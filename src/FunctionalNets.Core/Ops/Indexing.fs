@@ -79,6 +79,7 @@ module IndexingOps =
                 [<Optional>] stop: Nullable<int>,
                 [<Optional; DefaultParameterValue(1)>] step: int
             ) =
+            Args.required "slice" "x" x
             let start = Option.ofNullable start
             let stop = Option.ofNullable stop
             let dim = Shape.normDim "slice" x.Rank dim
@@ -94,6 +95,7 @@ module IndexingOps =
         /// The sub-tensor at position index along dim (that dim removed).
         [<CompiledName("Select"); Extension>]
         static member select(x: Tensor, dim: int, index: int) =
+            Args.required "select" "x" x
             let dim = Shape.normDim "select" x.Rank dim
             let n = x.Shape.Dims[dim]
             let i = if index < 0 then index + n else index
@@ -112,6 +114,7 @@ module IndexingOps =
         /// Joins tensors along an existing dim; all other dims must match.
         [<CompiledName("Cat"); Extension>]
         static member cat(tensors: Tensor seq, [<Optional; DefaultParameterValue(0)>] dim: int) =
+            Args.requiredAll "cat" "tensors" tensors
             let xs = Array.ofSeq tensors
 
             if xs.Length = 0 then
@@ -167,6 +170,7 @@ module IndexingOps =
         /// Joins tensors of equal shape along a new dim.
         [<CompiledName("Stack"); Extension>]
         static member stack(tensors: Tensor seq, [<Optional; DefaultParameterValue(0)>] dim: int) =
+            Args.requiredAll "stack" "tensors" tensors
             let xs = Array.ofSeq tensors
 
             if xs.Length = 0 then
@@ -184,6 +188,8 @@ module IndexingOps =
         /// Pieces of the given sizes along dim (the sizes must add up to the dim's size).
         [<CompiledName("Split"); Extension>]
         static member split(x: Tensor, sizes: int seq, [<Optional; DefaultParameterValue(0)>] dim: int) =
+            Args.required "split" "x" x
+            Args.required "split" "sizes" sizes
             let dim = Shape.normDim "split" x.Rank dim
             let sizes = Array.ofSeq sizes
 
@@ -203,6 +209,7 @@ module IndexingOps =
         /// n pieces of (nearly) equal size along dim, the last one possibly smaller.
         [<CompiledName("Chunk"); Extension>]
         static member chunk(x: Tensor, n: int, [<Optional; DefaultParameterValue(0)>] dim: int) =
+            Args.required "chunk" "x" x
             let dim = Shape.normDim "chunk" x.Rank dim
 
             if n <= 0 then
@@ -216,6 +223,8 @@ module IndexingOps =
         /// torch.gather: out[i][j] = x[index[i][j]][j] for dim 0 (and likewise for other dims).
         [<CompiledName("Gather"); Extension>]
         static member gather(x: Tensor, dim: int, index: Tensor) =
+            Args.required "gather" "x" x
+            Args.required "gather" "index" index
             let dim = Shape.normDim "gather" x.Rank dim
 
             if index.Rank <> x.Rank then
@@ -244,6 +253,9 @@ module IndexingOps =
         /// torch.scatter_add: a copy of x with src added at the positions index names along dim.
         [<CompiledName("ScatterAdd"); Extension>]
         static member scatterAdd(x: Tensor, dim: int, index: Tensor, src: Tensor) =
+            Args.required "scatterAdd" "x" x
+            Args.required "scatterAdd" "index" index
+            Args.required "scatterAdd" "src" src
             let dim = Shape.normDim "scatterAdd" x.Rank dim
 
             if not (index.Shape.Equals src.Shape) || index.Rank <> x.Rank then
@@ -278,6 +290,8 @@ module IndexingOps =
         /// torch.index_select: the slices at the given positions along dim.
         [<CompiledName("IndexSelect"); Extension>]
         static member indexSelect(x: Tensor, dim: int, index: Tensor) =
+            Args.required "indexSelect" "x" x
+            Args.required "indexSelect" "index" index
             let dim = Shape.normDim "indexSelect" x.Rank dim
 
             if index.Rank <> 1 then
@@ -298,6 +312,9 @@ module IndexingOps =
         /// torch.index_add: a copy of x with src's slices added at the positions index names along dim.
         [<CompiledName("IndexAdd"); Extension>]
         static member indexAdd(x: Tensor, dim: int, index: Tensor, src: Tensor) =
+            Args.required "indexAdd" "x" x
+            Args.required "indexAdd" "index" index
+            Args.required "indexAdd" "src" src
             let dim = Shape.normDim "indexAdd" x.Rank dim
 
             let otherDimsDiffer =
@@ -340,6 +357,8 @@ module IndexingOps =
         /// Constant padding of the trailing dims: padding[k] = (before, after) for dim (rank - padding.Length + k).
         [<CompiledName("Pad"); Extension>]
         static member pad(x: Tensor, padding: (int * int) seq, [<Optional; DefaultParameterValue(0.0)>] value: float) =
+            Args.required "pad" "x" x
+            Args.required "pad" "padding" padding
             let padding = Array.ofSeq padding
 
             if padding.Length > x.Rank then
@@ -377,6 +396,8 @@ module IndexingOps =
         /// One-hot rows: an Int tensor of class indices of shape S gives S @ [numClasses] (Float32 unless a dtype is given).
         [<CompiledName("OneHot"); Extension>]
         static member oneHot(indices: Tensor, numClasses: int, [<Optional>] dtype: DType) =
+            Args.required "oneHot" "indices" indices
+
             if indices.DType.IsFloatingPoint || indices.DType = DType.Bool then
                 invalidArg "indices" (sprintf "oneHot: indices must be Int32 or Int64, got %O." indices.DType)
 

@@ -77,6 +77,8 @@ module LayerNormOps =
                 [<Optional>] bias: Tensor,
                 [<Optional; DefaultParameterValue(1e-5)>] eps: float
             ) =
+            Args.required "layerNorm" "x" x
+            Args.required "layerNorm" "normalizedShape" normalizedShape
             let weight = Args.opt weight
             let bias = Args.opt bias
             let normalizedShape = Array.ofSeq normalizedShape
@@ -179,6 +181,8 @@ module LayerNormOps =
         static member rmsNorm
             (x: Tensor, normalizedShape: int seq, [<Optional>] weight: Tensor, [<Optional>] eps: Nullable<float>)
             =
+            Args.required "rmsNorm" "x" x
+            Args.required "rmsNorm" "normalizedShape" normalizedShape
             let weight = Args.opt weight
             let eps = Option.ofNullable eps
             let normalizedShape = Array.ofSeq normalizedShape

@@ -26,11 +26,17 @@ module LayoutOps =
     type Tensor with
         /// Reshape to dims (one entry may be -1); shares storage where the backend can.
         [<CompiledName("Reshape"); Extension>]
-        static member reshape(x: Tensor, dims: int seq) = TensorCore.reshape (Array.ofSeq dims) x
+        static member reshape(x: Tensor, dims: int seq) =
+            Args.required "reshape" "x" x
+            Args.required "reshape" "dims" dims
+
+            TensorCore.reshape (Array.ofSeq dims) x
 
         /// Dimensions reordered: result dim i is x's dim perm[i] (negative entries count from the end).
         [<CompiledName("Permute"); Extension>]
         static member permute(x: Tensor, perm: int seq) =
+            Args.required "permute" "x" x
+            Args.required "permute" "perm" perm
             let perm = perm |> Seq.map (Shape.normDim "permute" x.Rank) |> Array.ofSeq
 
             if perm.Length <> x.Rank || (Array.distinct perm).Length <> perm.Length then
@@ -48,6 +54,8 @@ module LayoutOps =
                 [<Optional; DefaultParameterValue(-2)>] dim0: int,
                 [<Optional; DefaultParameterValue(-1)>] dim1: int
             ) =
+            Args.required "transpose" "x" x
+
             if x.Rank < 2 && dim0 = -2 && dim1 = -1 then
                 invalidArg
                     "x"
@@ -68,6 +76,8 @@ module LayoutOps =
                 [<Optional; DefaultParameterValue(0)>] startDim: int,
                 [<Optional; DefaultParameterValue(-1)>] endDim: int
             ) =
+            Args.required "flatten" "x" x
+
             if x.Rank = 0 then
                 TensorCore.reshape [| 1 |] x
             else
@@ -84,6 +94,7 @@ module LayoutOps =
         /// Removes dimension dim if it has size 1, or every size-1 dim when none is given.
         [<CompiledName("Squeeze"); Extension>]
         static member squeeze(x: Tensor, [<Optional>] dim: Nullable<int>) =
+            Args.required "squeeze" "x" x
             let dim = Option.ofNullable dim
             let d = x.Shape.ToArray()
 
@@ -100,6 +111,7 @@ module LayoutOps =
         /// Inserts a size-1 dimension at dim (-1 appends).
         [<CompiledName("Unsqueeze"); Extension>]
         static member unsqueeze(x: Tensor, dim: int) =
+            Args.required "unsqueeze" "x" x
             let dim = Shape.normDim "unsqueeze" (x.Rank + 1) dim
             let d = x.Shape.ToArray()
             TensorCore.reshape (Array.concat [ d[.. dim - 1]; [| 1 |]; d[dim..] ]) x
@@ -107,6 +119,8 @@ module LayoutOps =
         /// Broadcast to a larger shape (size-1 dims repeat, new leading dims are added; -1 keeps a size).
         [<CompiledName("Expand"); Extension>]
         static member expand(x: Tensor, shape: int seq) =
+            Args.required "expand" "x" x
+            Args.required "expand" "shape" shape
             let dims = Array.ofSeq shape
             let lead = dims.Length - x.Rank
 
@@ -118,10 +132,16 @@ module LayoutOps =
 
         /// Broadcast to the shape of other.
         [<CompiledName("ExpandAs"); Extension>]
-        static member expandAs(x: Tensor, other: Tensor) = TensorCore.expand other.Shape x
+        static member expandAs(x: Tensor, other: Tensor) =
+            Args.required "expandAs" "x" x
+            Args.required "expandAs" "other" other
+
+            TensorCore.expand other.Shape x
 
         /// Both tensors broadcast to their common shape.
         [<CompiledName("BroadcastPair"); Extension>]
         static member broadcastPair(a: Tensor, b: Tensor) =
+            Args.required "broadcastPair" "a" a
+            Args.required "broadcastPair" "b" b
             let s = Shape.broadcast "broadcast" a.Shape b.Shape
             TensorCore.expand s a, TensorCore.expand s b

@@ -32,6 +32,9 @@ module MaskingOps =
         /// x's shape (the result has x's shape); no gradient reaches the filled elements.
         [<CompiledName("MaskedFill"); Extension>]
         static member maskedFill(x: Tensor, mask: Tensor, value: float) =
+            Args.required "maskedFill" "x" x
+            Args.required "maskedFill" "mask" mask
+
             if mask.DType <> DType.Bool then
                 invalidArg
                     "mask"
@@ -55,10 +58,12 @@ module MaskingOps =
         /// elsewhere (PyTorch's triu).
         [<CompiledName("Triu"); Extension>]
         static member triu(x: Tensor, [<Optional; DefaultParameterValue(0)>] diagonal: int) =
+            Args.required "triu" "x" x
             triangle "triu" true x (diagonal)
 
         /// The lower triangle of the last two dims: elements with column - row <= diagonal (default 0), zeros
         /// elsewhere (PyTorch's tril).
         [<CompiledName("Tril"); Extension>]
         static member tril(x: Tensor, [<Optional; DefaultParameterValue(0)>] diagonal: int) =
+            Args.required "tril" "x" x
             triangle "tril" false x (diagonal)

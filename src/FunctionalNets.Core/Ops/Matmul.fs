@@ -51,8 +51,8 @@ module MatmulOps =
         /// Matrix product with PyTorch's rules: 1-D operands are treated as vectors, batch dims broadcast.
         [<CompiledName("Matmul"); Extension>]
         static member matmul(a: Tensor, b: Tensor) =
-            Args.notNull "matmul" "a" a |> ignore
-            Args.notNull "matmul" "b" b |> ignore
+            Args.required "matmul" "a" a
+            Args.required "matmul" "b" b
 
             if a.Rank = 0 || b.Rank = 0 then
                 invalidArg "a" (sprintf "matmul: both operands need at least one dim, got %O and %O." a.Shape b.Shape)
@@ -91,15 +91,25 @@ module MatmulOps =
 
         /// a @ b^T without materialising the transpose (b's last two dims swapped).
         [<CompiledName("MatmulNT"); Extension>]
-        static member matmulNT(a: Tensor, b: Tensor) = matmulT a false b true
+        static member matmulNT(a: Tensor, b: Tensor) =
+            Args.required "matmulNT" "a" a
+            Args.required "matmulNT" "b" b
+
+            matmulT a false b true
 
         /// a^T @ b without materialising the transpose.
         [<CompiledName("MatmulTN"); Extension>]
-        static member matmulTN(a: Tensor, b: Tensor) = matmulT a true b false
+        static member matmulTN(a: Tensor, b: Tensor) =
+            Args.required "matmulTN" "a" a
+            Args.required "matmulTN" "b" b
+
+            matmulT a true b false
 
         /// x @ weight^T + bias, PyTorch's linear: weight is [out; in], x is [...; in].
         [<CompiledName("Linear"); Extension>]
         static member linear(x: Tensor, weight: Tensor, [<Optional>] bias: Tensor) =
+            Args.required "linear" "x" x
+            Args.required "linear" "weight" weight
             let bias = Args.opt bias
 
             if weight.Rank <> 2 then
@@ -133,6 +143,9 @@ module MatmulOps =
         /// Dot product of two 1-D tensors.
         [<CompiledName("Dot"); Extension>]
         static member dot(a: Tensor, b: Tensor) =
+            Args.required "dot" "a" a
+            Args.required "dot" "b" b
+
             if a.Rank <> 1 || b.Rank <> 1 || a.Numel <> b.Numel then
                 invalidArg "b" (sprintf "dot: expects two 1-D tensors of equal length, got %O and %O." a.Shape b.Shape)
 

@@ -14,6 +14,10 @@ module OptimizerOps =
         static member adamStep
             (g: Tensor, m: Tensor, v: Tensor, b1: float, b2: float, eps: float, bc1: float, bc2: float)
             : Tensor * Tensor * Tensor =
+            Args.required "adamStep" "g" g
+            Args.required "adamStep" "m" m
+            Args.required "adamStep" "v" v
+
             if g.IsDifferentiable || m.IsDifferentiable || v.IsDifferentiable then
                 invalidArg
                     "g"

@@ -37,6 +37,9 @@ module PaddingOps =
         /// constant, reflect (each side at most size - 1), replicate or circular (each side at most size).
         [<CompiledName("Pad"); Extension>]
         static member pad(x: Tensor, padding: (int * int) seq, mode: PadMode) =
+            Args.required "pad" "x" x
+            Args.required "pad" "padding" padding
+            Args.required "pad" "mode" mode
             let padding = Array.ofSeq padding
 
             match mode with

@@ -260,6 +260,8 @@ module PoolingOps =
                 [<Optional>] dilation: (int * int),
                 [<Optional; DefaultParameterValue(false)>] ceilMode: bool
             ) =
+            Args.required "maxPool2d" "x" x
+            Args.required "maxPool2d" "kernel" kernel
             let stride = Args.opt stride
             let padding = Args.opt padding
             let dilation = Args.opt dilation
@@ -286,6 +288,7 @@ module PoolingOps =
                 [<Optional; DefaultParameterValue(1)>] dilation: int,
                 [<Optional; DefaultParameterValue(false)>] ceilMode: bool
             ) =
+            Args.required "maxPool2d" "x" x
             let stride = Option.ofNullable stride
             let sq (v: int) = (v, v)
 
@@ -303,6 +306,8 @@ module PoolingOps =
                 [<Optional>] dilation: (int * int),
                 [<Optional; DefaultParameterValue(false)>] ceilMode: bool
             ) =
+            Args.required "maxPool2dWithIndices" "x" x
+            Args.required "maxPool2dWithIndices" "kernel" kernel
             let stride = Args.opt stride
             let padding = Args.opt padding
             let dilation = Args.opt dilation
@@ -327,6 +332,7 @@ module PoolingOps =
                 [<Optional; DefaultParameterValue(1)>] dilation: int,
                 [<Optional; DefaultParameterValue(false)>] ceilMode: bool
             ) =
+            Args.required "maxPool2dWithIndices" "x" x
             let stride = Option.ofNullable stride
             let sq (v: int) = (v, v)
 
@@ -351,6 +357,8 @@ module PoolingOps =
                 [<Optional; DefaultParameterValue(false)>] ceilMode: bool,
                 [<Optional; DefaultParameterValue(true)>] countIncludePad: bool
             ) =
+            Args.required "avgPool2d" "x" x
+            Args.required "avgPool2d" "kernel" kernel
             let stride = Args.opt stride
             let padding = Args.opt padding
 
@@ -373,6 +381,7 @@ module PoolingOps =
                 [<Optional; DefaultParameterValue(false)>] ceilMode: bool,
                 [<Optional; DefaultParameterValue(true)>] countIncludePad: bool
             ) =
+            Args.required "avgPool2d" "x" x
             let stride = Option.ofNullable stride
             let s = defaultArg stride kernel
             let p = padding
@@ -381,20 +390,30 @@ module PoolingOps =
 
         /// Adaptive average pooling to an output plane of outputSize (height, width).
         [<CompiledName("AdaptiveAvgPool2d"); Extension>]
-        static member adaptiveAvgPool2d(x: Tensor, outputSize: int * int) = adaptiveCore x (pair outputSize)
+        static member adaptiveAvgPool2d(x: Tensor, outputSize: int * int) =
+            Args.required "adaptiveAvgPool2d" "x" x
+            Args.required "adaptiveAvgPool2d" "outputSize" outputSize
+
+            adaptiveCore x (pair outputSize)
 
         /// Adaptive average pooling to a square output plane.
         [<CompiledName("AdaptiveAvgPool2d"); Extension>]
         static member adaptiveAvgPool2d(x: Tensor, outputSize: int) =
+            Args.required "adaptiveAvgPool2d" "x" x
             adaptiveCore x [| outputSize; outputSize |]
 
         /// Nearest-neighbour resize to outputSize (height, width); source index floor(dst * in / out).
         [<CompiledName("UpsampleNearest"); Extension>]
-        static member upsampleNearest(x: Tensor, outputSize: int * int) = nearestCore x (pair outputSize)
+        static member upsampleNearest(x: Tensor, outputSize: int * int) =
+            Args.required "upsampleNearest" "x" x
+            Args.required "upsampleNearest" "outputSize" outputSize
+
+            nearestCore x (pair outputSize)
 
         /// Nearest-neighbour resize by a scale factor: output size floor(in * scale), indices from the sizes.
         [<CompiledName("UpsampleNearest"); Extension>]
         static member upsampleNearest(x: Tensor, scale: float) =
+            Args.required "upsampleNearest" "x" x
             nearestCore x (scaledSize "upsampleNearest" x scale)
 
         /// Bilinear resize to outputSize (height, width); alignCorners defaults to false (PyTorch's default).
@@ -402,6 +421,8 @@ module PoolingOps =
         static member upsampleBilinear
             (x: Tensor, outputSize: int * int, [<Optional; DefaultParameterValue(false)>] alignCorners: bool)
             =
+            Args.required "upsampleBilinear" "x" x
+            Args.required "upsampleBilinear" "outputSize" outputSize
             bilinearCore x (pair outputSize) (alignCorners)
 
         /// Bilinear resize by a scale factor: output size floor(in * scale), coordinates from the sizes (as
@@ -410,4 +431,5 @@ module PoolingOps =
         static member upsampleBilinear
             (x: Tensor, scale: float, [<Optional; DefaultParameterValue(false)>] alignCorners: bool)
             =
+            Args.required "upsampleBilinear" "x" x
             bilinearCore x (scaledSize "upsampleBilinear" x scale) (alignCorners)

@@ -8,8 +8,6 @@ open System
 [<AutoOpen; Extension>]
 module ReductionOps =
     let private dimsOrAll (op: string) (x: Tensor) (dims: int seq option) =
-        Args.notNull op "x" x |> ignore
-
         match dims with
         | None -> Array.init x.Rank id
         | Some ds -> Shape.normDims op x.Rank ds
@@ -108,6 +106,7 @@ module ReductionOps =
         static member sum
             (x: Tensor, [<Optional>] dims: int seq, [<Optional; DefaultParameterValue(false)>] keepDim: bool)
             =
+            Args.required "sum" "x" x
             let dims = Args.opt dims
             let dims = dimsOrAll "sum" x dims
 
@@ -119,6 +118,7 @@ module ReductionOps =
         /// Sum over one dim.
         [<CompiledName("Sum"); Extension>]
         static member sum(x: Tensor, dim: int, [<Optional; DefaultParameterValue(false)>] keepDim: bool) =
+            Args.required "sum" "x" x
             Tensor.sum (x, [ dim ], keepDim = keepDim)
 
         /// Mean over dims (all when none are given).
@@ -126,6 +126,7 @@ module ReductionOps =
         static member mean
             (x: Tensor, [<Optional>] dims: int seq, [<Optional; DefaultParameterValue(false)>] keepDim: bool)
             =
+            Args.required "mean" "x" x
             let dims = Args.opt dims
 
             if not x.DType.IsFloatingPoint then
@@ -138,6 +139,7 @@ module ReductionOps =
         /// Mean over one dim.
         [<CompiledName("Mean"); Extension>]
         static member mean(x: Tensor, dim: int, [<Optional; DefaultParameterValue(false)>] keepDim: bool) =
+            Args.required "mean" "x" x
             Tensor.mean (x, [ dim ], keepDim = keepDim)
 
         /// Maximum over dims (all when none are given), torch's amax: the gradient is shared evenly among equal
@@ -146,12 +148,14 @@ module ReductionOps =
         static member max
             (x: Tensor, [<Optional>] dims: int seq, [<Optional; DefaultParameterValue(false)>] keepDim: bool)
             =
+            Args.required "max" "x" x
             let dims = Args.opt dims
             extreme "max" true x (dimsOrAll "max" x dims) keepDim
 
         /// Maximum over one dim.
         [<CompiledName("Max"); Extension>]
         static member max(x: Tensor, dim: int, [<Optional; DefaultParameterValue(false)>] keepDim: bool) =
+            Args.required "max" "x" x
             Tensor.max (x, [ dim ], keepDim = keepDim)
 
         /// Minimum over dims (all when none are given), torch's amin: the gradient is shared evenly among equal
@@ -160,24 +164,28 @@ module ReductionOps =
         static member min
             (x: Tensor, [<Optional>] dims: int seq, [<Optional; DefaultParameterValue(false)>] keepDim: bool)
             =
+            Args.required "min" "x" x
             let dims = Args.opt dims
             extreme "min" false x (dimsOrAll "min" x dims) keepDim
 
         /// Minimum over one dim.
         [<CompiledName("Min"); Extension>]
         static member min(x: Tensor, dim: int, [<Optional; DefaultParameterValue(false)>] keepDim: bool) =
+            Args.required "min" "x" x
             Tensor.min (x, [ dim ], keepDim = keepDim)
 
         /// torch's max(dim): the maximum along dim and the Int64 index of the first maximum, where all the
         /// gradient goes.
         [<CompiledName("MaxWithIndices"); Extension>]
         static member maxWithIndices(x: Tensor, dim: int, [<Optional; DefaultParameterValue(false)>] keepDim: bool) =
+            Args.required "maxWithIndices" "x" x
             extremeWithIndices "maxWithIndices" true x dim keepDim
 
         /// torch's min(dim): the minimum along dim and the Int64 index of the first minimum, where all the
         /// gradient goes.
         [<CompiledName("MinWithIndices"); Extension>]
         static member minWithIndices(x: Tensor, dim: int, [<Optional; DefaultParameterValue(false)>] keepDim: bool) =
+            Args.required "minWithIndices" "x" x
             extremeWithIndices "minWithIndices" false x dim keepDim
 
         /// Int64 position of the first maximum along dim (of the flattened tensor when no dim is given).
@@ -185,6 +193,7 @@ module ReductionOps =
         static member argmax
             (x: Tensor, [<Optional>] dim: Nullable<int>, [<Optional; DefaultParameterValue(false)>] keepDim: bool)
             =
+            Args.required "argmax" "x" x
             let dim = Option.ofNullable dim
 
             if x.Numel = 0 then
@@ -199,6 +208,7 @@ module ReductionOps =
         static member argmin
             (x: Tensor, [<Optional>] dim: Nullable<int>, [<Optional; DefaultParameterValue(false)>] keepDim: bool)
             =
+            Args.required "argmin" "x" x
             let dim = Option.ofNullable dim
 
             if x.Numel = 0 then
@@ -217,6 +227,7 @@ module ReductionOps =
                 [<Optional; DefaultParameterValue(false)>] keepDim: bool,
                 [<Optional; DefaultParameterValue(true)>] unbiased: bool
             ) =
+            Args.required "var" "x" x
             let dims = Args.opt dims
             let ds = dimsOrAll "var" x dims
             let n = countOf x ds
@@ -234,6 +245,7 @@ module ReductionOps =
                 [<Optional; DefaultParameterValue(false)>] keepDim: bool,
                 [<Optional; DefaultParameterValue(true)>] unbiased: bool
             ) =
+            Args.required "var" "x" x
             Tensor.var (x, [ dim ], keepDim = keepDim, unbiased = unbiased)
 
         /// Standard deviation over dims (all when none are given); unbiased unless told otherwise. A constant slice
@@ -246,6 +258,7 @@ module ReductionOps =
                 [<Optional; DefaultParameterValue(false)>] keepDim: bool,
                 [<Optional; DefaultParameterValue(true)>] unbiased: bool
             ) =
+            Args.required "std" "x" x
             let v = Tensor.var (x, dims, keepDim, unbiased)
             let positive = Tensor.gt (v.NoDiff, 0.0)
             // sqrt only sees positive variances (1 elsewhere), and the zero branch is a constant.
@@ -264,4 +277,5 @@ module ReductionOps =
                 [<Optional; DefaultParameterValue(false)>] keepDim: bool,
                 [<Optional; DefaultParameterValue(true)>] unbiased: bool
             ) =
+            Args.required "std" "x" x
             Tensor.std (x, [ dim ], keepDim = keepDim, unbiased = unbiased)

@@ -10,6 +10,8 @@ module SoftmaxOps =
         /// log(sum(exp x)) over dims, computed without overflow.
         [<CompiledName("LogSumExp"); Extension>]
         static member logsumexp(x: Tensor, dims: int seq, [<Optional; DefaultParameterValue(false)>] keepDim: bool) =
+            Args.required "logsumexp" "x" x
+            Args.required "logsumexp" "dims" dims
             let ds = Shape.normDims "logsumexp" x.Rank dims
             // The max is a constant shift: it cancels in the derivative, so no gradient flows through it.
             let m = Tensor.max (x.NoDiff, ds, true)
@@ -36,11 +38,13 @@ module SoftmaxOps =
         /// log(sum(exp x)) over one dim.
         [<CompiledName("LogSumExp"); Extension>]
         static member logsumexp(x: Tensor, dim: int, [<Optional; DefaultParameterValue(false)>] keepDim: bool) =
+            Args.required "logsumexp" "x" x
             Tensor.logsumexp (x, [ dim ], keepDim = keepDim)
 
         /// x - logsumexp(x) along dim.
         [<CompiledName("LogSoftmax"); Extension>]
         static member logSoftmax(x: Tensor, [<Optional; DefaultParameterValue(-1)>] dim: int) =
+            Args.required "logSoftmax" "x" x
             let dim = Shape.normDim "logSoftmax" x.Rank dim
             // (x - m) - log sum exp(x - m): adding m back before subtracting would round it away in float32.
             let z = TensorCore.sub x (Tensor.max (x.NoDiff, [ dim ], true))
@@ -49,4 +53,5 @@ module SoftmaxOps =
         /// exp(x) / sum(exp(x)) along dim.
         [<CompiledName("Softmax"); Extension>]
         static member softmax(x: Tensor, [<Optional; DefaultParameterValue(-1)>] dim: int) =
+            Args.required "softmax" "x" x
             TensorCore.exp (Tensor.logSoftmax (x, dim))
