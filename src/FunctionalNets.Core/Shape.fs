@@ -16,15 +16,12 @@ type Shape private (dims: int[]) =
 
         for d in dims do
             if d < 0 then
-                raise (
-                    ArgumentOutOfRangeException(
-                        name,
-                        sprintf
-                            "%s: shape [%s] has a negative dimension; every size must be >= 0."
-                            op
-                            (String.Join("; ", dims))
-                    )
-                )
+                invalidArg
+                    name
+                    (sprintf
+                        "%s: shape [%s] has a negative dimension; every size must be >= 0."
+                        op
+                        (String.Join("; ", dims)))
 
         Shape(Array.copy dims)
 

@@ -667,7 +667,7 @@ type Tensor with
         (start: float, stop: float, count: int, [<Optional>] dtype: DType, [<Optional>] device: Device)
         =
         if count < 0 then
-            raise (ArgumentOutOfRangeException("count", sprintf "linspace: count must be >= 0, got %d." count))
+            invalidArg "count" (sprintf "linspace: count must be >= 0, got %d." count)
 
         let step =
             if count > 1 then

@@ -65,7 +65,6 @@ module ActivationOps =
         /// max(x, 0) (derivative: step(x), 0 at 0 as in PyTorch).
         [<CompiledName("Relu"); Extension>]
         static member relu(x: Tensor) =
-            Args.required "relu" "x" x
             TensorCore.unary "relu" UnaryKind.Relu (fun x _ -> Tensor.step x) x
 
         /// x where x > 0, slope * x elsewhere.
@@ -92,7 +91,6 @@ module ActivationOps =
         /// <c>softplus(x, 1.0, 20.0)</c>.
         [<CompiledName("Softplus"); Extension>]
         static member softplus(x: Tensor) =
-            Args.required "softplus" "x" x
             TensorCore.unary "softplus" UnaryKind.Softplus (fun x _ -> Tensor.sigmoid x) x
 
         /// torch's F.softplus(x, beta, threshold): log(1 + e^(beta x)) / beta, and x itself where

@@ -8,6 +8,9 @@ open System
 [<AutoOpen; Extension>]
 module ComparisonOps =
     let private cmp (name: string) (kind: CompareKind) (a: Tensor) (b: Tensor) =
+        Args.required name "a" a
+        Args.required name "b" b
+
         if a.DType <> b.DType then
             invalidArg
                 "b"
@@ -56,51 +59,27 @@ module ComparisonOps =
     type Tensor with
         /// a = b elementwise.
         [<CompiledName("Eq"); Extension>]
-        static member eq(a: Tensor, b: Tensor) =
-            Args.required "eq" "a" a
-            Args.required "eq" "b" b
-
-            cmp "eq" CompareKind.Eq a b
+        static member eq(a: Tensor, b: Tensor) = cmp "eq" CompareKind.Eq a b
 
         /// a <> b elementwise.
         [<CompiledName("Ne"); Extension>]
-        static member ne(a: Tensor, b: Tensor) =
-            Args.required "ne" "a" a
-            Args.required "ne" "b" b
-
-            cmp "ne" CompareKind.Ne a b
+        static member ne(a: Tensor, b: Tensor) = cmp "ne" CompareKind.Ne a b
 
         /// a < b elementwise.
         [<CompiledName("Lt"); Extension>]
-        static member lt(a: Tensor, b: Tensor) =
-            Args.required "lt" "a" a
-            Args.required "lt" "b" b
-
-            cmp "lt" CompareKind.Lt a b
+        static member lt(a: Tensor, b: Tensor) = cmp "lt" CompareKind.Lt a b
 
         /// a <= b elementwise.
         [<CompiledName("Le"); Extension>]
-        static member le(a: Tensor, b: Tensor) =
-            Args.required "le" "a" a
-            Args.required "le" "b" b
-
-            cmp "le" CompareKind.Le a b
+        static member le(a: Tensor, b: Tensor) = cmp "le" CompareKind.Le a b
 
         /// a > b elementwise.
         [<CompiledName("Gt"); Extension>]
-        static member gt(a: Tensor, b: Tensor) =
-            Args.required "gt" "a" a
-            Args.required "gt" "b" b
-
-            cmp "gt" CompareKind.Gt a b
+        static member gt(a: Tensor, b: Tensor) = cmp "gt" CompareKind.Gt a b
 
         /// a >= b elementwise.
         [<CompiledName("Ge"); Extension>]
-        static member ge(a: Tensor, b: Tensor) =
-            Args.required "ge" "a" a
-            Args.required "ge" "b" b
-
-            cmp "ge" CompareKind.Ge a b
+        static member ge(a: Tensor, b: Tensor) = cmp "ge" CompareKind.Ge a b
 
         /// a = b elementwise.
         [<CompiledName("Eq"); Extension>]

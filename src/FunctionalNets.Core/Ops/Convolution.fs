@@ -216,9 +216,9 @@ module ConvolutionOps =
                 weight
                 bias
                 {
-                    Stride = pair (stride)
-                    Padding = pair (padding)
-                    Dilation = pair (dilation)
+                    Stride = pair stride
+                    Padding = pair padding
+                    Dilation = pair dilation
                     Groups = groups
                 }
 
@@ -231,7 +231,7 @@ module ConvolutionOps =
                 weight: Tensor,
                 stride: int * int,
                 padding: int * int,
-                [<Optional>] dilation: (int * int),
+                [<Optional>] dilation: int * int,
                 [<Optional>] bias: Tensor,
                 [<Optional; DefaultParameterValue(1)>] groups: int
             ) =
@@ -264,12 +264,11 @@ module ConvolutionOps =
                 [<Optional; DefaultParameterValue(1)>] stride: int,
                 [<Optional; DefaultParameterValue(0)>] padding: int,
                 [<Optional; DefaultParameterValue(1)>] dilation: int,
-                [<Optional>] groups: Nullable<int>
+                [<Optional; DefaultParameterValue(1)>] groups: int
             ) =
             Args.required "conv1d" "x" x
             Args.required "conv1d" "weight" weight
             let bias = Args.opt bias
-            let groups = Option.ofNullable groups
             let op = "conv1d"
 
             if x.Rank <> 3 || weight.Rank <> 3 then
@@ -296,7 +295,7 @@ module ConvolutionOps =
                         Stride = 1, stride
                         Padding = 0, padding
                         Dilation = 1, dilation
-                        Groups = defaultArg groups 1
+                        Groups = groups
                     }
 
             addBias op weight.Shape[0] bias (TensorCore.reshape [| y.Shape[0]; y.Shape[1]; y.Shape[3] |] y)
@@ -326,12 +325,12 @@ module ConvolutionOps =
                 weight
                 bias
                 {
-                    Stride = pair (stride)
-                    Padding = pair (padding)
-                    Dilation = pair (dilation)
+                    Stride = pair stride
+                    Padding = pair padding
+                    Dilation = pair dilation
                     Groups = groups
                 }
-                (pair (outputPadding))
+                (pair outputPadding)
 
         /// convTranspose2d with (height, width) pairs; stride and padding are required in this overload.
         [<CompiledName("ConvTranspose2d"); Extension>]
@@ -341,8 +340,8 @@ module ConvolutionOps =
                 weight: Tensor,
                 stride: int * int,
                 padding: int * int,
-                [<Optional>] outputPadding: (int * int),
-                [<Optional>] dilation: (int * int),
+                [<Optional>] outputPadding: int * int,
+                [<Optional>] dilation: int * int,
                 [<Optional>] bias: Tensor,
                 [<Optional; DefaultParameterValue(1)>] groups: int
             ) =

@@ -59,11 +59,11 @@ module MaskingOps =
         [<CompiledName("Triu"); Extension>]
         static member triu(x: Tensor, [<Optional; DefaultParameterValue(0)>] diagonal: int) =
             Args.required "triu" "x" x
-            triangle "triu" true x (diagonal)
+            triangle "triu" true x diagonal
 
         /// The lower triangle of the last two dims: elements with column - row <= diagonal (default 0), zeros
         /// elsewhere (PyTorch's tril).
         [<CompiledName("Tril"); Extension>]
         static member tril(x: Tensor, [<Optional; DefaultParameterValue(0)>] diagonal: int) =
             Args.required "tril" "x" x
-            triangle "tril" false x (diagonal)
+            triangle "tril" false x diagonal

@@ -255,9 +255,9 @@ module PoolingOps =
             (
                 x: Tensor,
                 kernel: int * int,
-                [<Optional>] stride: (int * int),
-                [<Optional>] padding: (int * int),
-                [<Optional>] dilation: (int * int),
+                [<Optional>] stride: int * int,
+                [<Optional>] padding: int * int,
+                [<Optional>] dilation: int * int,
                 [<Optional; DefaultParameterValue(false)>] ceilMode: bool
             ) =
             Args.required "maxPool2d" "x" x
@@ -274,7 +274,7 @@ module PoolingOps =
                     (pair (defaultArg stride kernel))
                     (pair (defaultArg padding (0, 0)))
                     (pair (defaultArg dilation (1, 1)))
-                    (ceilMode)
+                    ceilMode
             )
 
         /// Max pooling with a square kernel (and square stride, padding and dilation).
@@ -292,7 +292,7 @@ module PoolingOps =
             let stride = Option.ofNullable stride
             let sq (v: int) = (v, v)
 
-            Tensor.maxPool2d (x, sq kernel, sq (defaultArg stride kernel), sq (padding), sq (dilation), ceilMode)
+            Tensor.maxPool2d (x, sq kernel, sq (defaultArg stride kernel), sq padding, sq dilation, ceilMode)
 
         /// Max pooling returning (values, indices): Int64 indices h * W + w of the first maximum within each
         /// (n, c) plane, as PyTorch's return_indices. The indices carry no derivative.
@@ -301,9 +301,9 @@ module PoolingOps =
             (
                 x: Tensor,
                 kernel: int * int,
-                [<Optional>] stride: (int * int),
-                [<Optional>] padding: (int * int),
-                [<Optional>] dilation: (int * int),
+                [<Optional>] stride: int * int,
+                [<Optional>] padding: int * int,
+                [<Optional>] dilation: int * int,
                 [<Optional; DefaultParameterValue(false)>] ceilMode: bool
             ) =
             Args.required "maxPool2dWithIndices" "x" x
@@ -319,7 +319,7 @@ module PoolingOps =
                 (pair (defaultArg stride kernel))
                 (pair (defaultArg padding (0, 0)))
                 (pair (defaultArg dilation (1, 1)))
-                (ceilMode)
+                ceilMode
 
         /// maxPool2dWithIndices with a square kernel (and square stride, padding and dilation).
         [<CompiledName("MaxPool2dWithIndices"); Extension>]
@@ -336,14 +336,7 @@ module PoolingOps =
             let stride = Option.ofNullable stride
             let sq (v: int) = (v, v)
 
-            Tensor.maxPool2dWithIndices (
-                x,
-                sq kernel,
-                sq (defaultArg stride kernel),
-                sq (padding),
-                sq (dilation),
-                ceilMode
-            )
+            Tensor.maxPool2dWithIndices (x, sq kernel, sq (defaultArg stride kernel), sq padding, sq dilation, ceilMode)
 
         /// Average pooling over the last two dims; countIncludePad (default true, as PyTorch) divides by the
         /// window size including padding.
@@ -352,8 +345,8 @@ module PoolingOps =
             (
                 x: Tensor,
                 kernel: int * int,
-                [<Optional>] stride: (int * int),
-                [<Optional>] padding: (int * int),
+                [<Optional>] stride: int * int,
+                [<Optional>] padding: int * int,
                 [<Optional; DefaultParameterValue(false)>] ceilMode: bool,
                 [<Optional; DefaultParameterValue(true)>] countIncludePad: bool
             ) =
@@ -367,8 +360,8 @@ module PoolingOps =
                 (pair kernel)
                 (pair (defaultArg stride kernel))
                 (pair (defaultArg padding (0, 0)))
-                (ceilMode)
-                (countIncludePad)
+                ceilMode
+                countIncludePad
 
         /// Average pooling with a square kernel (and square stride and padding).
         [<CompiledName("AvgPool2d"); Extension>]
@@ -386,7 +379,7 @@ module PoolingOps =
             let s = defaultArg stride kernel
             let p = padding
 
-            avgPoolCore x [| kernel; kernel |] [| s; s |] [| p; p |] (ceilMode) (countIncludePad)
+            avgPoolCore x [| kernel; kernel |] [| s; s |] [| p; p |] ceilMode countIncludePad
 
         /// Adaptive average pooling to an output plane of outputSize (height, width).
         [<CompiledName("AdaptiveAvgPool2d"); Extension>]
@@ -423,7 +416,7 @@ module PoolingOps =
             =
             Args.required "upsampleBilinear" "x" x
             Args.required "upsampleBilinear" "outputSize" outputSize
-            bilinearCore x (pair outputSize) (alignCorners)
+            bilinearCore x (pair outputSize) alignCorners
 
         /// Bilinear resize by a scale factor: output size floor(in * scale), coordinates from the sizes (as
         /// PyTorch with recompute_scale_factor=True).
@@ -432,4 +425,4 @@ module PoolingOps =
             (x: Tensor, scale: float, [<Optional; DefaultParameterValue(false)>] alignCorners: bool)
             =
             Args.required "upsampleBilinear" "x" x
-            bilinearCore x (scaledSize "upsampleBilinear" x scale) (alignCorners)
+            bilinearCore x (scaledSize "upsampleBilinear" x scale) alignCorners

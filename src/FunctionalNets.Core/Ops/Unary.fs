@@ -17,17 +17,11 @@ module UnaryOps =
     type Tensor with
         /// e^x.
         [<CompiledName("Exp"); Extension>]
-        static member exp(x: Tensor) =
-            Args.required "exp" "x" x
-
-            TensorCore.exp x
+        static member exp(x: Tensor) = TensorCore.exp x
 
         /// Natural logarithm.
         [<CompiledName("Log"); Extension>]
-        static member log(x: Tensor) =
-            Args.required "log" "x" x
-
-            TensorCore.log x
+        static member log(x: Tensor) = TensorCore.log x
 
         /// |x| (derivative sign(x), 0 at 0 as in PyTorch).
         [<CompiledName("Abs"); Extension>]
@@ -51,55 +45,46 @@ module UnaryOps =
         /// Square root.
         [<CompiledName("Sqrt"); Extension>]
         static member sqrt(x: Tensor) =
-            Args.required "sqrt" "x" x
             u "sqrt" UnaryKind.Sqrt (fun _ y -> TensorCore.div (TensorCore.scalarLike y 0.5) y) x
 
         /// 1 / sqrt(x).
         [<CompiledName("Rsqrt"); Extension>]
         static member rsqrt(x: Tensor) =
-            Args.required "rsqrt" "x" x
             u "rsqrt" UnaryKind.Rsqrt (fun x y -> TensorCore.mul (TensorCore.scalarLike x -0.5) (TensorCore.div y x)) x
 
         /// Sine.
         [<CompiledName("Sin"); Extension>]
         static member sin(x: Tensor) =
-            Args.required "sin" "x" x
             u "sin" UnaryKind.Sin (fun x _ -> Tensor.cos x) x
 
         /// Cosine.
         [<CompiledName("Cos"); Extension>]
         static member cos(x: Tensor) =
-            Args.required "cos" "x" x
             u "cos" UnaryKind.Cos (fun x _ -> TensorCore.neg (Tensor.sin x)) x
 
         /// Hyperbolic tangent.
         [<CompiledName("Tanh"); Extension>]
         static member tanh(x: Tensor) =
-            Args.required "tanh" "x" x
             u "tanh" UnaryKind.Tanh (fun _ y -> TensorCore.sub (one y) (TensorCore.mul y y)) x
 
         /// 1 / (1 + e^-x).
         [<CompiledName("Sigmoid"); Extension>]
         static member sigmoid(x: Tensor) =
-            Args.required "sigmoid" "x" x
             u "sigmoid" UnaryKind.Sigmoid (fun _ y -> TensorCore.mul y (TensorCore.sub (one y) y)) x
 
         /// log(1 + x).
         [<CompiledName("Log1p"); Extension>]
         static member log1p(x: Tensor) =
-            Args.required "log1p" "x" x
             u "log1p" UnaryKind.Log1p (fun x _ -> TensorCore.div (one x) (TensorCore.add (one x) x)) x
 
         /// e^x - 1.
         [<CompiledName("Expm1"); Extension>]
         static member expm1(x: Tensor) =
-            Args.required "expm1" "x" x
             u "expm1" UnaryKind.Expm1 (fun _ y -> TensorCore.add y (one y)) x
 
         /// 1 / x.
         [<CompiledName("Reciprocal"); Extension>]
         static member reciprocal(x: Tensor) =
-            Args.required "reciprocal" "x" x
             u "reciprocal" UnaryKind.Reciprocal (fun _ y -> TensorCore.neg (TensorCore.mul y y)) x
 
         /// x * x.
@@ -111,10 +96,7 @@ module UnaryOps =
 
         /// x ** p for a constant p.
         [<CompiledName("Pow"); Extension>]
-        static member pow(x: Tensor, p: float) =
-            Args.required "pow" "x" x
-
-            TensorCore.powScalar p x
+        static member pow(x: Tensor, p: float) = TensorCore.powScalar p x
 
         /// x ** p elementwise with broadcasting.
         [<CompiledName("Pow"); Extension>]
@@ -127,8 +109,6 @@ module UnaryOps =
         /// The error function (derivative 2/sqrt(pi) e^(-x^2)).
         [<CompiledName("Erf"); Extension>]
         static member erf(x: Tensor) =
-            Args.required "erf" "x" x
-
             u
                 "erf"
                 UnaryKind.Erf
