@@ -120,27 +120,6 @@ module Fetch =
 
             response.Content.ReadAsStream()
 
-    // Copies at most remote.Size + 1 bytes of source into target, hashing them: a source that is longer than
-    // the file must be is detected without reading it all. Returns the bytes copied and their sha256.
-    let private copyHashed (remote: RemoteFile) (source: Stream) (target: Stream) =
-        use hash = IncrementalHash.CreateHash HashAlgorithmName.SHA256
-        let buffer = Array.zeroCreate<byte>(1 <<< 16)
-        let mutable total = 0L
-        let mutable reading = true
-
-        while reading do
-            let want = int (Math.Min(int64 buffer.Length, remote.Size + 1L - total))
-            let got = if want <= 0 then 0 else source.Read(buffer, 0, want)
-
-            if got = 0 then
-                reading <- false
-            else
-                target.Write(buffer, 0, got)
-                hash.AppendData(buffer, 0, got)
-                total <- total + int64 got
-
-        total, Convert.ToHexStringLower(hash.GetHashAndReset())
-
     let private unreachable (dataset: string) (remote: RemoteFile) (dir: string) (reason: string) (inner: exn) =
         IOException(
             sprintf
@@ -156,6 +135,36 @@ module Fetch =
                 DataLocation.EnvironmentVariable,
             inner
         )
+
+    // Copies at most remote.Size + 1 bytes of source into target, hashing them: a source that is longer than
+    // the file must be is detected without reading it all. Returns the bytes copied and their sha256. A
+    // failed read (a connection dropped mid-transfer) raises what `cut` makes of it.
+    let private copyHashed (remote: RemoteFile) (cut: IOException -> exn) (source: Stream) (target: Stream) =
+        use hash = IncrementalHash.CreateHash HashAlgorithmName.SHA256
+        let buffer = Array.zeroCreate<byte>(1 <<< 16)
+        let mutable total = 0L
+        let mutable reading = true
+
+        while reading do
+            let want = int (Math.Min(int64 buffer.Length, remote.Size + 1L - total))
+
+            let got =
+                if want <= 0 then
+                    0
+                else
+                    try
+                        source.Read(buffer, 0, want)
+                    with :? IOException as e ->
+                        raise (cut e)
+
+            if got = 0 then
+                reading <- false
+            else
+                target.Write(buffer, 0, got)
+                hash.AppendData(buffer, 0, got)
+                total <- total + int64 got
+
+        total, Convert.ToHexStringLower(hash.GetHashAndReset())
 
     /// The path of remote's file in dir, downloaded from remote.Url unless a valid copy (right size and
     /// sha256) is already there: then nothing is read from the network and the file is not touched. dir is
@@ -188,7 +197,11 @@ module Fetch =
                     let size, sha =
                         use source = openSource http remote.Url
                         use out = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None)
-                        copyHashed remote source out
+
+                        let cut (e: IOException) =
+                            unreachable dataset remote dir ("the transfer broke off: " + e.Message) e :> exn
+
+                        copyHashed remote cut source out
 
                     let arrived what =
                         InvalidDataException(
