@@ -283,12 +283,13 @@ module Fetch =
         with _ ->
             ()
 
-    /// A name that changes when the archive at this path is replaced (path, length and write time).
+    /// A name that changes when the archive at this path is replaced (path, length and write time). The
+    /// trailing "sha256" marks this marker format: folders from before it recorded an md5 and are not reused.
     let private extractionName (prefix: string) (archive: string) =
         let info = FileInfo archive
 
         let id =
-            sprintf "%s|%d|%d" info.FullName info.Length info.LastWriteTimeUtc.Ticks
+            sprintf "%s|%d|%d|sha256" info.FullName info.Length info.LastWriteTimeUtc.Ticks
             |> Encoding.UTF8.GetBytes
             |> SHA256.HashData
             |> Convert.ToHexStringLower
