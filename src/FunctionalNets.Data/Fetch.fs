@@ -36,7 +36,9 @@ type MemberChoice =
 /// the archive they came from (computed once, at extraction).
 type Extraction =
     {
+        /// The complete extraction folder (root/&lt;prefix&gt;&lt;id&gt;); the archive's members are written in it.
         Folder: string
+        /// The lower-case hex sha256 of the archive, as recorded when it was extracted.
         ArchiveSha256: string
     }
 
