@@ -15,6 +15,7 @@
 #r "FunctionalNets.Kernels.dll"
 #r "System.Numerics.Tensors.dll"
 #r "FunctionalNets.Core.dll"
+#r "FunctionalNets.Data.dll"
 #r "FunctionalNets.Nn.dll"
 #r "SkiaSharp.dll"
 #r "ScottPlot.dll"

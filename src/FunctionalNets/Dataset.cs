@@ -138,7 +138,7 @@ public static class Datasets
 
         /// <summary>Downloads the four MNIST files (from the mirror torchvision uses) into
         /// <paramref name="path"/>, else $FUNCTIONALNETS_DATA/mnist, else the per-user cache
-        /// (~/.cache/functionalnets/mnist), checking each file's sha256 before it is moved into place.
+        /// (~/.cache/functionalnets/mnist), checking each file's size and sha256 before it is moved into place.
         /// Files already there and valid are kept, so a second call touches no network.</summary>
         /// <param name="path">The folder to download into, or null for the default location.</param>
         /// <returns>The folder holding the files.</returns>
@@ -232,6 +232,22 @@ public static class Datasets
         /// <param name="path">The archive, or a folder holding it or its batch files; null to search.</param>
         public static Dataset Test(string? path = null) =>
             new(NnDataset.map(Normalized, Load(path).Test));
+
+        /// <summary>Downloads the official archive cifar-10-binary.tar.gz (170 MB, from the authors' site) into
+        /// <paramref name="path"/>, else $FUNCTIONALNETS_DATA/cifar10, else the per-user cache
+        /// (~/.cache/functionalnets/cifar10), checking its size and sha256 before it is moved into place. An
+        /// archive already there and valid is kept, so a second call touches no network.</summary>
+        /// <param name="path">The folder to download into, or null for the default location.</param>
+        /// <returns>The path of the archive, which <see cref="Train"/> and <see cref="Test"/> accept.</returns>
+        /// <exception cref="IOException">The network is unreachable; the message names the URL and the folder
+        /// to copy the archive into by hand.</exception>
+        /// <exception cref="InvalidDataException">What arrived has the wrong size or sha256.</exception>
+        public static string Download(string? path = null)
+        {
+            if (path is not null && string.IsNullOrWhiteSpace(path))
+                throw new ArgumentException("The CIFAR-10 path must not be empty; pass null for the default location.", nameof(path));
+            return global::FunctionalNets.Nn.Cifar10.download(DataLocation.resolve(Interop.Option(path), "cifar10"));
+        }
 
         /// <summary>The class names in label order (airplane, automobile, ...).</summary>
         /// <param name="path">The archive, or a folder holding it or its batch files; null to search.</param>

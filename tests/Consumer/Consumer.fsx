@@ -2,6 +2,7 @@
 // gradients of a function, then a small MLP trained on an MNIST subset, failing below the accuracy bar.
 //
 //   dotnet fsi Consumer.fsx [DATA_DIR]
+#r "nuget: FunctionalNets.Data, 0.1.0"
 #r "nuget: FunctionalNets.Nn, 0.1.0"
 
 open FunctionalNets

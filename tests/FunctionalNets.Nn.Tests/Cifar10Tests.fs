@@ -15,6 +15,11 @@ open FunctionalNets.Nn
 /// development machines and CI keep the datasets beside the repository). A newcomer's fresh clone has
 /// neither, and the README's test command must still pass there, so the real-archive tests are skipped
 /// with the reason printed (the archive is ~170 MB and is not shipped in the repository).
+/// The lower-case hex sha256 of a file, computed here rather than by the library under test.
+let private sha256 (path: string) =
+    use s = File.OpenRead path
+    Convert.ToHexStringLower(Security.Cryptography.SHA256.HashData s)
+
 let private fromEnvironment () =
     match Environment.GetEnvironmentVariable DataLocation.EnvironmentVariable with
     | null -> None
@@ -127,14 +132,14 @@ let ``real archive: inputs are the file's R, G, B planes scaled to 0..1`` () =
 [<RealCifarFact>]
 let ``real archive: a checksum mismatch warns and names the archive but loads`` () =
     cifar.Value |> ignore
-    let md5 = Cifar10.md5Of source.Value
+    let sha = sha256 source.Value
 
-    if md5 <> Cifar10.ArchiveMd5 then
+    if sha <> Cifar10.ArchiveSha256 then
         let w =
-            Assert.Single(warnings.ToArray() |> Array.filter (fun w -> w.Contains Cifar10.ArchiveMd5))
+            Assert.Single(warnings.ToArray() |> Array.filter (fun w -> w.Contains Cifar10.ArchiveSha256))
 
         Assert.Contains(Path.GetFullPath source.Value, w)
-        Assert.Contains(md5, w)
+        Assert.Contains(sha, w)
         Assert.Contains("warning", w)
     else
         Assert.Empty warnings
@@ -229,7 +234,7 @@ let private withTemp f =
     TestFiles.withTemp "fn-cifar-archive-" f
 
 [<Fact>]
-let ``an archive with the official layout is extracted once, under the folder named for it, and a wrong md5 only warns``
+let ``an archive with the official layout is extracted once, under the folder named for it, and a wrong sha256 only warns``
     ()
     =
     withTemp (fun d ->
@@ -260,8 +265,8 @@ let ``an archive with the official layout is extracted once, under the folder na
 
         let w = Assert.Single warned
         Assert.Contains(archive, w)
-        Assert.Contains(Cifar10.ArchiveMd5, w)
-        Assert.Contains(Cifar10.md5Of archive, w)
+        Assert.Contains(Cifar10.ArchiveSha256, w)
+        Assert.Contains(sha256 archive, w)
 
         // Extracted under the named folder (never beside the archive), renamed into place complete; no
         // temporary folder is left.

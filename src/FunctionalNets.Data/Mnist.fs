@@ -4,9 +4,7 @@ open FunctionalNets
 open System
 open System.IO
 open System.IO.Compression
-open System.Net.Http
 open System.Security.Cryptography
-open System.Threading.Tasks
 
 /// Which MNIST split.
 [<RequireQualifiedAccess>]
@@ -420,52 +418,45 @@ module Mnist =
     /// 10,000 test examples, inputs Float32 [n; 1; 28; 28] normalised with Mean and Std, targets Int64 [n].
     let load (dir: string) : {| Train: IDataset; Test: IDataset |} = loadWith true dir
 
-    /// Downloads the four files into dir (created if needed) from DataLocation.mnistUrl, verifying each
-    /// file's sha256 before it is moved into place; files already present and valid are kept. Returns dir.
+    /// The four files as the canonical mirror (DataLocation.mnistUrl) serves them: gzipped, each with its
+    /// published size and sha256 (of the .gz file; readIdx checks the sha256 of the uncompressed bytes).
+    let remoteFiles: RemoteFile list =
+        [
+            "train-images-idx3-ubyte", 9912422L, "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"
+            "train-labels-idx1-ubyte", 28881L, "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"
+            "t10k-images-idx3-ubyte", 1648877L, "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"
+            "t10k-labels-idx1-ubyte", 4542L, "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"
+        ]
+        |> List.map (fun (name, size, sha) ->
+            {
+                FileName = name + ".gz"
+                Url = DataLocation.mnistUrl + name + ".gz"
+                Size = size
+                Sha256 = sha
+            })
+
+    /// Downloads the four files into dir (created if needed) through Fetch.download, which checks each
+    /// file's size and sha256 before it is renamed into place; files already present and valid (gzipped or
+    /// not, re-compressed copies included: readIdx checks their content) are kept untouched. Returns dir.
     /// Without a network it fails with an IOException that says how to get the files by hand.
     let download (dir: string) : string =
-        Directory.CreateDirectory dir |> ignore
-        // The largest file is 9.9 MB: a response past 64 MB is not MNIST and is not buffered.
-        use http =
-            new HttpClient(Timeout = TimeSpan.FromMinutes 5.0, MaxResponseContentBufferSize = (64L <<< 20))
+        let dir = Path.GetFullPath dir
 
-        for name in DataLocation.mnistFiles do
-            let target = Path.Combine(dir, name + ".gz")
+        for remote in remoteFiles do
+            let name = remote.FileName[.. remote.FileName.Length - 4]
 
             let valid =
-                File.Exists target
-                && (try
-                        readIdx true target |> ignore
+                match DataLocation.tryMnistFile dir name with
+                | Some path ->
+                    try
+                        readIdx true path |> ignore
                         true
-                    with _ ->
-                        false)
+                    with
+                    | :? InvalidDataException
+                    | :? IOException -> false
+                | None -> false
 
             if not valid then
-                let url = DataLocation.mnistUrl + name + ".gz"
-                let tmp = target + ".download"
-
-                try
-                    try
-                        let bytes = http.GetByteArrayAsync(url).GetAwaiter().GetResult()
-                        File.WriteAllBytes(tmp, bytes)
-                        readIdxAs true name tmp |> ignore
-                        File.Move(tmp, target, true)
-                    with
-                    | :? HttpRequestException
-                    | :? TaskCanceledException as e ->
-                        raise (
-                            IOException(
-                                sprintf
-                                    "Could not download %s (%s). Without a network, copy the four MNIST files into %s by hand, or set %s or pass their folder explicitly."
-                                    url
-                                    e.Message
-                                    dir
-                                    DataLocation.EnvironmentVariable,
-                                e
-                            )
-                        )
-                finally
-                    if File.Exists tmp then
-                        File.Delete tmp
+                Fetch.download "MNIST" remote dir |> ignore
 
         dir
