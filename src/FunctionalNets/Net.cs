@@ -98,6 +98,7 @@ public sealed partial class Net
     /// <returns>This net, for chaining.</returns>
     public Net Compile(Optimizer optimizer, Loss loss, params Metric[] metrics)
     {
+        Alive(nameof(Compile));
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(loss);
         metrics ??= [];
@@ -129,6 +130,7 @@ public sealed partial class Net
     /// <returns>This net, for chaining.</returns>
     public Net Build(int[] inputShape, int seed)
     {
+        Alive(nameof(Build));
         var shape = inputShape;
         ArgumentNullException.ThrowIfNull(shape, nameof(inputShape));
         foreach (var d in shape)
@@ -150,9 +152,12 @@ public sealed partial class Net
         return new TrainState(p, init.Item3, opt, 0L, keys.Item2, 1.0);
     }
 
-    private TrainState Built(string operation) =>
-        Placed(state) ?? throw new InvalidOperationException(
+    private TrainState Built(string operation)
+    {
+        Alive(operation);
+        return Placed(state) ?? throw new InvalidOperationException(
             $"Net.{operation}: the net is not built yet; call Build(inputShape), e.g. net.Build(1, 28, 28), or Fit first.");
+    }
 
     private TrainState EnsureBuilt(Dataset data, int seed)
     {
@@ -162,13 +167,16 @@ public sealed partial class Net
         return Placed(state)!;
     }
 
-    private (Optimizer Optimizer, Loss Loss) Compiled(string operation) =>
-        optimizer is not null && loss is not null
+    private (Optimizer Optimizer, Loss Loss) Compiled(string operation)
+    {
+        Alive(operation);
+        return optimizer is not null && loss is not null
             ? (optimizer, loss)
             : throw new InvalidOperationException(
                 $"Net.{operation}: the net is not compiled; call Compile(optimizer, loss, metrics) first, e.g. " +
                 "net.Compile(Optimizers.Adam(1e-3), Losses.CrossEntropy(), Metrics.Accuracy())." +
                 (uncompiledReason is null ? "" : $" (Load could not compile it: {uncompiledReason}.)"));
+    }
 
     private FSharpList<NnMetric> NnMetrics => Interop.List(metrics.Select(m => m.Inner));
 
@@ -247,6 +255,7 @@ public sealed partial class Net
     /// <param name="batchSize">Examples per forward pass.</param>
     public Tensor Predict(Dataset data, int batchSize = 256)
     {
+        Alive(nameof(Predict));
         ArgumentNullException.ThrowIfNull(data);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Predict: batchSize must be >= 1.");
         data = OnDevice(data);
@@ -259,6 +268,7 @@ public sealed partial class Net
     /// <param name="inputs">The inputs [N, ...].</param>
     public Tensor Predict(Tensor inputs)
     {
+        Alive(nameof(Predict));
         ArgumentNullException.ThrowIfNull(inputs);
         Placed(state);
         inputs = OnDevice(inputs);
@@ -326,10 +336,6 @@ public sealed partial class Net
     /// <summary>The parameters' names in order, as PyTorch's state_dict names them ("0.weight", "0.bias", ...).</summary>
     public IReadOnlyList<string> ParameterNames => Interop.Leaves(Built(nameof(ParameterNames)).Params).Select(kv => kv.Key).ToList();
 
-    /// <summary>The parameters by name (copies are not made: tensors are immutable).</summary>
-    public IReadOnlyDictionary<string, Tensor> Parameters =>
-        Interop.Leaves(Built(nameof(Parameters)).Params).ToDictionary(kv => kv.Key, kv => kv.Value);
-
     /// <summary>A Keras-like table: a row per layer (nested sequential containers and zoo models expanded,
     /// each row named by its state_dict path) with its output shape and parameter count, then the total.</summary>
     public string Summary()
@@ -389,6 +395,7 @@ public sealed partial class Net
     /// <returns>This net, for chaining.</returns>
     public Net Load(string path)
     {
+        Alive(nameof(Load));
         if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("Load: the path must not be empty.", nameof(path));
         if (!File.Exists(path)) throw new FileNotFoundException($"Load: no checkpoint at {Path.GetFullPath(path)}.", path);
         // A plain state_dict (from SaveWeights or torch) has no training state: its weights are what it holds.
@@ -458,6 +465,7 @@ public sealed partial class Net
     /// <returns>This net, for chaining.</returns>
     public Net LoadWeights(string path)
     {
+        Alive(nameof(LoadWeights));
         if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("LoadWeights: the path must not be empty.", nameof(path));
         if (!File.Exists(path)) throw new FileNotFoundException($"LoadWeights: no weights file at {Path.GetFullPath(path)}.", path);
         var ts = state;

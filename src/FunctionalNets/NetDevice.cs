@@ -18,6 +18,7 @@ public sealed partial class Net
     /// <returns>This net, for chaining.</returns>
     public Net To(Device device)
     {
+        Alive(nameof(To));
         ArgumentNullException.ThrowIfNull(device);
         // Moved into a local first: a failed copy leaves the net where it was.
         var moved = state is null ? null : Train.toDevice(device, state);

@@ -1,4 +1,5 @@
 using FunctionalNets.Nn;
+using Microsoft.FSharp.Core;
 using NnGradTx = FunctionalNets.Nn.GradTx;
 
 namespace FunctionalNets;
@@ -34,6 +35,40 @@ public sealed class Optimizer
         {
             Recipe = Recipe?.With("clipNorm", maxNorm),
         };
+    }
+
+    /// <summary>The optimizer's state before its first step (moments at zero, counts at zero) for these
+    /// parameters, for a hand-written training loop: <c>var state = optimizer.Init(parameters);</c>. Fit keeps the
+    /// same state inside the net.</summary>
+    /// <param name="parameters">The parameters to optimize, e.g. <see cref="Net.Parameters"/>.</param>
+    public ParameterTree Init(ParameterTree parameters)
+    {
+        var p = Guard.NotNull(parameters, nameof(parameters), "Optimizer.Init");
+        return new ParameterTree(CSharpTerms.Run(() => Inner.Init.Invoke(p.Inner)));
+    }
+
+    /// <summary>One optimizer step, exactly as Fit takes it: the gradient transformation (schedules read at
+    /// <paramref name="step"/>) maps the gradients to updates, which are added to the parameters:
+    /// <c>(parameters, state) = optimizer.Update(step, grads, state, parameters);</c>. Nothing is modified; the new
+    /// parameters and state come back.</summary>
+    /// <param name="step">How many updates were made before this one (0 for the first).</param>
+    /// <param name="gradients">The gradients, a tree of the parameters' paths and shapes.</param>
+    /// <param name="state">The state from <see cref="Init"/> or from the previous Update.</param>
+    /// <param name="parameters">The parameters before the step.</param>
+    public (ParameterTree Parameters, ParameterTree State) Update(long step, ParameterTree gradients, ParameterTree state, ParameterTree parameters)
+    {
+        const string method = "Optimizer.Update";
+        if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, $"{method}: step must be >= 0.");
+        var g = Guard.NotNull(gradients, nameof(gradients), method);
+        var s = Guard.NotNull(state, nameof(state), method);
+        var p = Guard.NotNull(parameters, nameof(parameters), method);
+        Guard.SamePaths(p, g, nameof(gradients), method);
+        var next = CSharpTerms.Run(() =>
+        {
+            var r = FSharpFunc<long, PTree<Tensor>>.InvokeFast(Inner.Update, step, g.Inner, s.Inner, p.Inner);
+            return Tuple.Create(OptimModule.applyUpdates(p.Inner, r.Item1), r.Item2);
+        });
+        return (new ParameterTree(next.Item1), new ParameterTree(next.Item2));
     }
 
     /// <summary>A short description.</summary>
