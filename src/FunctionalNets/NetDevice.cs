@@ -19,7 +19,7 @@ public sealed partial class Net
     public Net To(Device device)
     {
         Alive(nameof(To));
-        ArgumentNullException.ThrowIfNull(device);
+        Guard.NotNull(device, nameof(device), "Net.To");
         // Moved into a local first: a failed copy leaves the net where it was.
         var moved = state is null ? null : Train.toDevice(device, state);
         this.device = device;

@@ -91,4 +91,20 @@ public class OptimizerUpdateTests
         Assert.Throws<ArgumentOutOfRangeException>(() => adam.Update(-1, p0, adam.Init(p0), p0));
         Assert.Equal("state", Assert.Throws<ArgumentNullException>(() => adam.Update(0, p0, null!, p0)).ParamName);
     }
+
+    [Fact]
+    public void Bad_arguments_to_the_factories_and_to_Fit_name_the_method_and_the_parameter()
+    {
+        var beta = Assert.Throws<ArgumentOutOfRangeException>(() => Optimizers.Adam(beta1: 1.5));
+        Assert.Equal("beta1", beta.ParamName);
+        Assert.Contains("Optimizers.Adam", beta.Message);
+        var lr = Assert.Throws<ArgumentOutOfRangeException>(() => Optimizers.RMSprop(-1.0));
+        Assert.Equal("learningRate", lr.ParamName);
+        Assert.Contains("Optimizers.RMSprop", lr.Message);
+        using var net = Net.Sequential(Layers.Linear(2, 1)).Compile(Optimizers.SGD(), Losses.MSE());
+        var train = Assert.Throws<ArgumentNullException>(() => net.Fit(null!));
+        Assert.Equal("train", train.ParamName);
+        Assert.Contains("Net.Fit", train.Message);
+        Assert.Contains("Net.Build", Assert.Throws<ArgumentOutOfRangeException>(() => net.Build(2, -1)).Message);
+    }
 }
