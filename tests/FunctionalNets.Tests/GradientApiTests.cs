@@ -30,6 +30,15 @@ public class GradientApiTests
     }
 
     [Fact]
+    public void NumGrad_approximates_3x2_by_central_differences()
+    {
+        Equal(X.Select(x => 3 * x * x).ToArray(), Diff.NumGrad(x => Cube(x).Sum(), T(X), 1e-4), 1e-7);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Diff.NumGrad(x => x.Sum(), T(X), 0.0));
+        Assert.Equal("eps", e.ParamName);
+        Assert.Contains("Diff.NumGrad", e.Message);
+    }
+
+    [Fact]
     public void Grad_nests_gradient_of_the_sum_of_a_gradient_is_6x()
     {
         var g2 = Diff.Grad(x => Diff.Grad(y => Cube(y).Sum(), x).Sum(), T(X));

@@ -17,7 +17,7 @@ public class LoopSurfaceTests
     {
         var diff = typeof(Diff).GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly);
         Assert.Equal(
-            new[] { "Grad", "Hessian", "Hvp", "Jacobian", "Jvp", "ValueAndGrad", "Vjp" },
+            new[] { "Grad", "Hessian", "Hvp", "Jacobian", "Jvp", "NumGrad", "ValueAndGrad", "Vjp" },
             diff.Select(m => m.Name).Distinct().Order());
         var scope = typeof(Scope.Handle).GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly)
             .Append(typeof(Scope).GetMethod(nameof(Scope.Open))!);
