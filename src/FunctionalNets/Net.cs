@@ -70,25 +70,25 @@ public sealed partial class Net
     }
 
     /// <summary>The layers, in order.</summary>
-    public IReadOnlyList<Layer> Layers => layers;
+    public IReadOnlyList<Layer> Layers => Alive(nameof(Layers), layers);
 
     /// <summary>Whether the parameters exist (after <see cref="Build(int[])"/>, <see cref="Fit"/> or <see cref="Load"/>).</summary>
-    public bool IsBuilt => state is not null;
+    public bool IsBuilt => Alive(nameof(IsBuilt), state is not null);
 
     /// <summary>Whether <see cref="Compile"/> has been called.</summary>
-    public bool IsCompiled => optimizer is not null;
+    public bool IsCompiled => Alive(nameof(IsCompiled), optimizer is not null);
 
     /// <summary>The per-example input shape the net was built for (without the batch dim), or null.</summary>
-    public int[]? InputShape => inputShape?.ToArray();
+    public int[]? InputShape => Alive(nameof(InputShape), inputShape?.ToArray());
 
     /// <summary>Number of optimizer steps taken so far.</summary>
-    public long Step => state?.Step ?? 0;
+    public long Step => Alive(nameof(Step), state?.Step ?? 0);
 
     /// <summary>The optimizer given to <see cref="Compile"/>, or null.</summary>
-    public Optimizer? Optimizer => optimizer;
+    public Optimizer? Optimizer => Alive(nameof(Optimizer), optimizer);
 
     /// <summary>The loss given to <see cref="Compile"/>, or null.</summary>
-    public Loss? Loss => loss;
+    public Loss? Loss => Alive(nameof(Loss), loss);
 
     /// <summary>Sets the optimizer, the loss and the metrics to log. Compiling a built net keeps its
     /// weights and starts the optimizer's state afresh (compile before <see cref="Load"/> to resume a run).</summary>

@@ -9,7 +9,7 @@ public sealed partial class Net
     private Device device = Device.Cpu;
 
     /// <summary>The device the net trains and predicts on (see <see cref="To"/>).</summary>
-    public Device Device => device;
+    public Device Device => Alive(nameof(Device), device);
 
     /// <summary>Moves the net to a device (<see cref="Devices"/>): its parameters, state and optimizer state now,
     /// and every later batch of Fit, Evaluate and Predict as it runs; outputs are on that device. Checkpoints load

@@ -7,8 +7,8 @@ public sealed partial class Net : IDisposable
 
     /// <summary>Releases the net's parameters, state and optimizer state now rather than when the garbage
     /// collector finds them. Tensors read from the net (<see cref="Parameters"/>, <see cref="State"/>) or given to
-    /// it (<see cref="SetParameters"/>) are released with it. Afterwards every method throws an
-    /// <see cref="ObjectDisposedException"/>; disposing twice does nothing.</summary>
+    /// it (<see cref="SetParameters"/>) are released with it. Afterwards every member but ToString throws
+    /// an <see cref="ObjectDisposedException"/> naming it; disposing twice does nothing.</summary>
     public void Dispose()
     {
         if (disposed) return;
@@ -16,6 +16,13 @@ public sealed partial class Net : IDisposable
         var ts = state;
         state = null;
         if (ts is not null) Scope.donate(new object[] { ts.Params, ts.State, ts.Opt }, null);
+    }
+
+    /// <summary>The value of a property, after checking that the net is alive.</summary>
+    private T Alive<T>(string property, T value)
+    {
+        Alive(property);
+        return value;
     }
 
     /// <summary>The one check that the net is still alive, naming the method called.</summary>

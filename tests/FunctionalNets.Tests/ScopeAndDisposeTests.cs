@@ -69,5 +69,8 @@ public class ScopeAndDisposeTests
             net.Fit(Datasets.FromArrays(new float[,] { { 1, 2 } }, new float[,] { { 1 } }), verbose: false)).Message);
         Assert.Contains("Net.Build", Assert.Throws<ObjectDisposedException>(() => net.Build(2)).Message);
         Assert.Contains("Net.SetParameters", Assert.Throws<ObjectDisposedException>(() => net.SetParameters(ParameterTree.Empty)).Message);
+        Assert.Contains("Net.Step", Assert.Throws<ObjectDisposedException>(() => net.Step).Message);
+        Assert.Contains("Net.Predict", Assert.Throws<ObjectDisposedException>(() => net.Predict(Ops.Ones(1, 2))).Message);
+        Assert.False(string.IsNullOrEmpty(net.ToString()));   // ToString still works, for debuggers
     }
 }
