@@ -4,7 +4,7 @@ namespace FunctionalNets;
 
 /// <summary>
 /// Derivatives of functions of a <see cref="ParameterTree"/> (a net's parameters): the value and the gradient,
-/// with an auxiliary output as JAX's <c>value_and_grad(has_aux=True)</c>, and Jacobian-vector and
+/// with an auxiliary output as JAX's <c>value_and_grad(has_aux=True)</c>, and Jacobian-vector, Hessian-vector and
 /// vector-Jacobian products. The gradients come back as a tree of the same paths. For functions of one tensor,
 /// <see cref="Diff"/> has the same operators (<c>Diff.Grad</c>, <c>Diff.Jvp</c>, <c>Diff.Vjp</c>, <c>Diff.Hvp</c>).
 /// A custom training step:
@@ -81,5 +81,22 @@ public static class Gradients
         Guard.SamePaths(p, v, nameof(tangents), "Gradients.Jvp");
         var r = CSharpTerms.Run(() => DiffModule.jvpTree(Interop.Func<PTree<Tensor>, Tensor>(t => f(new ParameterTree(t))), p.Inner, v.Inner));
         return (r.Item1, r.Item2);
+    }
+
+    /// <summary>The Hessian-vector product Hv of a scalar-valued <paramref name="f"/> at the parameters, a tree of
+    /// the same paths, without building the Hessian: the gradient of the scalar ⟨∇f(p), v⟩ (reverse over reverse;
+    /// the nested derivatives do not confuse each other).</summary>
+    /// <param name="f">The function; it must return a tensor with one element.</param>
+    /// <param name="parameters">Where to differentiate.</param>
+    /// <param name="vector">v: a tree of the same paths and shapes as the parameters.</param>
+    public static ParameterTree Hvp(Func<ParameterTree, Tensor> f, ParameterTree parameters, ParameterTree vector)
+    {
+        Guard.NotNull(f, nameof(f), "Gradients.Hvp");
+        var p = Guard.NotNull(parameters, nameof(parameters), "Gradients.Hvp");
+        var v = Guard.NotNull(vector, nameof(vector), "Gradients.Hvp");
+        Guard.SamePaths(p, v, nameof(vector), "Gradients.Hvp");
+        if (p.Count == 0) return p;
+        // Ops.Sum is the host's bridge to the core's sum until the ops are callable from C# directly.
+        return Grad(q => Grad(f, q).Select(g => (g.Value * v[g.Key]).Sum()).Aggregate((a, b) => a + b), p);
     }
 }

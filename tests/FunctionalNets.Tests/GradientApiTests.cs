@@ -152,4 +152,21 @@ public class GradientApiTests
         Assert.Contains("Gradients.Jvp", bad.Message);
         Assert.Contains("0.weight", bad.Message);
     }
+
+    [Fact]
+    public void Hvp_over_a_tree_includes_the_mixed_second_derivatives()
+    {
+        using var net = Net.Sequential(Layers.Linear(2, 3)).Build([2], seed: 4);
+        var p = net.Parameters;
+        var v = p.Zip(p, (t, _) => t.Dims().Length == 2
+            ? Ops.FromArray(new float[] { 1, -1, 0.5f, 2, 0, 1 }, 3, 2)
+            : Ops.FromArray(new float[] { 0.5f, -2, 1 }, 3));
+        // f = sum W^3 + (sum W)(sum b): d2f/dW_i dW_k = 6 W_i [i = k], d2f/dW_i db_j = 1, d2f/db db = 0, so
+        // (Hv)_W_i = 6 W_i v_W_i + sum_j v_b_j and (Hv)_b_j = sum_i v_W_i.
+        var hv = Gradients.Hvp(q => (q["0.weight"] * q["0.weight"] * q["0.weight"]).Sum() + q["0.weight"].Sum() * q["0.bias"].Sum(), p, v);
+        double[] w = p["0.weight"].ToDoubleArray(), vw = v["0.weight"].ToDoubleArray(), vb = v["0.bias"].ToDoubleArray();
+        Equal(w.Select((x, i) => 6 * x * vw[i] + vb.Sum()).ToArray(), hv["0.weight"], 1e-5);
+        Equal(Enumerable.Repeat(vw.Sum(), 3).ToArray(), hv["0.bias"], 1e-5);
+        Assert.Contains("Gradients.Hvp", Assert.Throws<ArgumentException>(() => Gradients.Hvp(q => q["0.bias"].Sum(), p, ParameterTree.Empty)).Message);
+    }
 }
