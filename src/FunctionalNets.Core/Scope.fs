@@ -31,6 +31,10 @@ module Scope =
                     | TReverse(p, _, _) -> stack.Push p
                 | :? RawTensor as r -> kept.Add r.Storage |> ignore
                 | :? PTree<Tensor> as tree -> PTree.fold (fun () (t: Tensor) -> stack.Push t) () tree
+                // Dictionaries from names to tensors (the C# host's parameter trees).
+                | :? IEnumerable<KeyValuePair<string, Tensor>> as d ->
+                    for kv in d do
+                        stack.Push kv.Value
                 | :? ITuple as tup ->
                     for i in 0 .. tup.Length - 1 do
                         stack.Push tup[i]
@@ -53,8 +57,26 @@ module Scope =
                             if p.GetIndexParameters().Length = 0 && not p.PropertyType.IsValueType then
                                 stack.Push(p.GetValue o)
 
-    /// Runs f inside a new scope; keeps only the values that keep selects from the result.
-    let runKeeping (keep: 'T -> obj) (f: unit -> 'T) : 'T =
+    /// Ends frame, whose parent is parent: the storages reachable from kept move to the parent (or become
+    /// unowned at the outermost level), every other storage the frame owns is released.
+    let private close (frame: ScopeFrame) (parent: ScopeFrame) (keep: obj) =
+        ScopeFrame.SetCurrent parent
+        let kept = HashSet<IScopedStorage>(HashIdentity.Reference)
+        collect kept keep
+
+        for s in frame.Owned do
+            if kept.Contains s then
+                if not (isNull parent) then
+                    parent.Owned.Add s
+                else
+                    match s with
+                    | :? IReclaimableStorage as r -> r.Unowned()
+                    | _ -> ()
+            else
+                s.Release()
+
+    /// Opens a frame on this thread and returns it with its parent.
+    let private push () =
         let parent = ScopeFrame.Current
 
         // No kernel of this thread is running outside a scope, so arrays collected since its last outermost
@@ -64,33 +86,70 @@ module Scope =
 
         let frame = ScopeFrame(parent)
         ScopeFrame.SetCurrent frame
+        frame, parent
+
+    /// Runs f inside a new scope; keeps only the values that keep selects from the result.
+    let runKeeping (keep: 'T -> obj) (f: unit -> 'T) : 'T =
+        let frame, parent = push ()
         let mutable ok = false
 
         try
             let result = f ()
             ok <- true
-            ScopeFrame.SetCurrent parent
-            let kept = HashSet<IScopedStorage>(HashIdentity.Reference)
-            collect kept (keep result)
-
-            for s in frame.Owned do
-                if kept.Contains s then
-                    if not (isNull parent) then
-                        parent.Owned.Add s
-                    else
-                        match s with
-                        | :? IReclaimableStorage as r -> r.Unowned()
-                        | _ -> ()
-                else
-                    s.Release()
-
+            close frame parent (keep result)
             result
         finally
             if not ok then
-                ScopeFrame.SetCurrent parent
+                close frame parent null
 
-                for s in frame.Owned do
-                    s.Release()
+    /// A scope opened by Scope.Open and ended by Dispose (C#'s `using var scope = Scope.Open();`, F#'s `use`).
+    /// Every tensor created on this thread while it is open belongs to it; Dispose releases all of them except
+    /// the values passed to Keep, which move to the enclosing scope. Scopes end innermost first, on the thread
+    /// that opened them.
+    [<Sealed>]
+    type Handle internal (frame: ScopeFrame, parent: ScopeFrame) =
+        let kept = List<obj>()
+        let mutable disposed = false
+
+        /// <summary>Marks a value (a tensor, or tensors inside tuples, arrays, lists, parameter trees) to survive
+        /// the scope's end, moving it to the enclosing scope; returns it.</summary>
+        /// <param name="value">The value to keep.</param>
+        member _.Keep<'T>(value: 'T) : 'T =
+            if disposed then
+                raise (
+                    ObjectDisposedException(
+                        "Scope",
+                        "Scope.Keep: this scope has ended; keep values before it is disposed."
+                    )
+                )
+
+            kept.Add(box value)
+            value
+
+        /// Number of storages the scope owns now (tensors created in it and not yet released).
+        member _.Count = frame.Count
+
+        /// Releases every storage the scope owns except what Keep marked, and restores the enclosing scope.
+        member _.Dispose() =
+            if not disposed then
+                if not (obj.ReferenceEquals(ScopeFrame.Current, frame)) then
+                    raise (
+                        InvalidOperationException(
+                            "Scope.Dispose: this scope is not the innermost open scope of this thread; end scopes in the reverse order of opening them, on the thread that opened them (a `using` statement does)."
+                        )
+                    )
+
+                disposed <- true
+                close frame parent (kept.ToArray())
+
+        interface IDisposable with
+            member h.Dispose() = h.Dispose()
+
+    /// Opens a scope that lasts until the returned handle is disposed: `using var scope = Scope.Open();` in C#,
+    /// `use scope = Scope.Open ()` in F#. See Handle.
+    let Open () : Handle =
+        let frame, parent = push ()
+        new Handle(frame, parent)
 
     /// Runs f inside a new scope and releases everything it created except what it returns.
     let run (f: unit -> 'T) : 'T = runKeeping box f

@@ -53,7 +53,7 @@ public sealed partial class Net
     /// <param name="model">The model.</param>
     public static Net FromModel(Layer model)
     {
-        ArgumentNullException.ThrowIfNull(model);
+        Guard.NotNull(model, nameof(model), "Net.FromModel");
         return new Net(model);
     }
 
@@ -62,7 +62,7 @@ public sealed partial class Net
     /// <param name="layers">The layers, at least one.</param>
     public static Net Sequential(params Layer[] layers)
     {
-        ArgumentNullException.ThrowIfNull(layers);
+        Guard.NotNull(layers, nameof(layers), "Net.Sequential");
         if (layers.Length == 0) throw new ArgumentException("Net.Sequential needs at least one layer.", nameof(layers));
         for (int i = 0; i < layers.Length; i++)
             if (layers[i] is null) throw new ArgumentException($"Net.Sequential: layer {i} is null.", nameof(layers));
@@ -70,25 +70,25 @@ public sealed partial class Net
     }
 
     /// <summary>The layers, in order.</summary>
-    public IReadOnlyList<Layer> Layers => layers;
+    public IReadOnlyList<Layer> Layers => Alive(nameof(Layers), layers);
 
     /// <summary>Whether the parameters exist (after <see cref="Build(int[])"/>, <see cref="Fit"/> or <see cref="Load"/>).</summary>
-    public bool IsBuilt => state is not null;
+    public bool IsBuilt => Alive(nameof(IsBuilt), state is not null);
 
     /// <summary>Whether <see cref="Compile"/> has been called.</summary>
-    public bool IsCompiled => optimizer is not null;
+    public bool IsCompiled => Alive(nameof(IsCompiled), optimizer is not null);
 
     /// <summary>The per-example input shape the net was built for (without the batch dim), or null.</summary>
-    public int[]? InputShape => inputShape?.ToArray();
+    public int[]? InputShape => Alive(nameof(InputShape), inputShape?.ToArray());
 
     /// <summary>Number of optimizer steps taken so far.</summary>
-    public long Step => state?.Step ?? 0;
+    public long Step => Alive(nameof(Step), state?.Step ?? 0);
 
     /// <summary>The optimizer given to <see cref="Compile"/>, or null.</summary>
-    public Optimizer? Optimizer => optimizer;
+    public Optimizer? Optimizer => Alive(nameof(Optimizer), optimizer);
 
     /// <summary>The loss given to <see cref="Compile"/>, or null.</summary>
-    public Loss? Loss => loss;
+    public Loss? Loss => Alive(nameof(Loss), loss);
 
     /// <summary>Sets the optimizer, the loss and the metrics to log. Compiling a built net keeps its
     /// weights and starts the optimizer's state afresh (compile before <see cref="Load"/> to resume a run).</summary>
@@ -98,14 +98,15 @@ public sealed partial class Net
     /// <returns>This net, for chaining.</returns>
     public Net Compile(Optimizer optimizer, Loss loss, params Metric[] metrics)
     {
-        ArgumentNullException.ThrowIfNull(optimizer);
-        ArgumentNullException.ThrowIfNull(loss);
+        Alive(nameof(Compile));
+        Guard.NotNull(optimizer, nameof(optimizer), "Net.Compile");
+        Guard.NotNull(loss, nameof(loss), "Net.Compile");
         metrics ??= [];
         for (int i = 0; i < metrics.Length; i++)
-            if (metrics[i] is null) throw new ArgumentException($"Compile: metric {i} is null.", nameof(metrics));
+            if (metrics[i] is null) throw new ArgumentException($"Net.Compile: metric {i} is null.", nameof(metrics));
         var dup = metrics.GroupBy(m => m.Name).FirstOrDefault(g => g.Count() > 1);
-        if (dup is not null) throw new ArgumentException($"Compile: the metric '{dup.Key}' is given twice.", nameof(metrics));
-        if (metrics.Any(m => m.Name == "loss")) throw new ArgumentException("Compile: a metric may not be named 'loss'.", nameof(metrics));
+        if (dup is not null) throw new ArgumentException($"Net.Compile: the metric '{dup.Key}' is given twice.", nameof(metrics));
+        if (metrics.Any(m => m.Name == "loss")) throw new ArgumentException("Net.Compile: a metric may not be named 'loss'.", nameof(metrics));
 
         this.optimizer = optimizer;
         this.loss = loss;
@@ -129,11 +130,12 @@ public sealed partial class Net
     /// <returns>This net, for chaining.</returns>
     public Net Build(int[] inputShape, int seed)
     {
+        Alive(nameof(Build));
         var shape = inputShape;
-        ArgumentNullException.ThrowIfNull(shape, nameof(inputShape));
+        Guard.NotNull(shape, nameof(inputShape), "Net.Build");
         foreach (var d in shape)
             if (d < 1)
-                throw new ArgumentOutOfRangeException(nameof(inputShape), $"Build: every dim must be >= 1, got {Interop.ShapeText(shape)}.");
+                throw new ArgumentOutOfRangeException(nameof(inputShape), $"Net.Build: every dim must be >= 1, got {Interop.ShapeText(shape)}.");
         state = Placed(Initial(shape, seed));
         this.inputShape = shape.ToArray();
         return this;
@@ -150,9 +152,12 @@ public sealed partial class Net
         return new TrainState(p, init.Item3, opt, 0L, keys.Item2, 1.0);
     }
 
-    private TrainState Built(string operation) =>
-        Placed(state) ?? throw new InvalidOperationException(
+    private TrainState Built(string operation)
+    {
+        Alive(operation);
+        return Placed(state) ?? throw new InvalidOperationException(
             $"Net.{operation}: the net is not built yet; call Build(inputShape), e.g. net.Build(1, 28, 28), or Fit first.");
+    }
 
     private TrainState EnsureBuilt(Dataset data, int seed)
     {
@@ -162,13 +167,16 @@ public sealed partial class Net
         return Placed(state)!;
     }
 
-    private (Optimizer Optimizer, Loss Loss) Compiled(string operation) =>
-        optimizer is not null && loss is not null
+    private (Optimizer Optimizer, Loss Loss) Compiled(string operation)
+    {
+        Alive(operation);
+        return optimizer is not null && loss is not null
             ? (optimizer, loss)
             : throw new InvalidOperationException(
                 $"Net.{operation}: the net is not compiled; call Compile(optimizer, loss, metrics) first, e.g. " +
                 "net.Compile(Optimizers.Adam(1e-3), Losses.CrossEntropy(), Metrics.Accuracy())." +
                 (uncompiledReason is null ? "" : $" (Load could not compile it: {uncompiledReason}.)"));
+    }
 
     private FSharpList<NnMetric> NnMetrics => Interop.List(metrics.Select(m => m.Inner));
 
@@ -197,15 +205,15 @@ public sealed partial class Net
         int initialEpoch = 0,
         Device? device = null)
     {
-        ArgumentNullException.ThrowIfNull(train);
-        if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "Fit: epochs must be >= 1.");
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Fit: batchSize must be >= 1.");
+        Guard.NotNull(train, nameof(train), "Net.Fit");
+        if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "Net.Fit: epochs must be >= 1.");
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Net.Fit: batchSize must be >= 1.");
         if (initialEpoch < 0 || initialEpoch > epochs)
-            throw new ArgumentOutOfRangeException(nameof(initialEpoch), initialEpoch, $"Fit: initialEpoch must be in [0, epochs = {epochs}].");
-        if (train.Count == 0) throw new ArgumentException("Fit: the training dataset is empty.", nameof(train));
+            throw new ArgumentOutOfRangeException(nameof(initialEpoch), initialEpoch, $"Net.Fit: initialEpoch must be in [0, epochs = {epochs}].");
+        if (train.Count == 0) throw new ArgumentException("Net.Fit: the training dataset is empty.", nameof(train));
         var cbs = callbacks?.ToArray() ?? [];
         for (int i = 0; i < cbs.Length; i++)
-            if (cbs[i] is null) throw new ArgumentException($"Fit: callback {i} is null.", nameof(callbacks));
+            if (cbs[i] is null) throw new ArgumentException($"Net.Fit: callback {i} is null.", nameof(callbacks));
         var (opt, lossFn) = Compiled(nameof(Fit));
         if (device is not null) To(device);
         var ts = EnsureBuilt(train, seed);
@@ -234,8 +242,8 @@ public sealed partial class Net
     /// <param name="batchSize">Examples per forward pass.</param>
     public IReadOnlyDictionary<string, double> Evaluate(Dataset data, int batchSize = 256)
     {
-        ArgumentNullException.ThrowIfNull(data);
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Evaluate: batchSize must be >= 1.");
+        Guard.NotNull(data, nameof(data), "Net.Evaluate");
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Net.Evaluate: batchSize must be >= 1.");
         var (_, lossFn) = Compiled(nameof(Evaluate));
         data = OnDevice(data);
         var ts = EnsureBuilt(data, 0);
@@ -247,11 +255,12 @@ public sealed partial class Net
     /// <param name="batchSize">Examples per forward pass.</param>
     public Tensor Predict(Dataset data, int batchSize = 256)
     {
-        ArgumentNullException.ThrowIfNull(data);
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Predict: batchSize must be >= 1.");
+        Alive(nameof(Predict));
+        Guard.NotNull(data, nameof(data), "Net.Predict");
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Net.Predict: batchSize must be >= 1.");
         data = OnDevice(data);
         var ts = EnsureBuilt(data, 0);
-        if (data.Count == 0) throw new ArgumentException("Predict: the dataset is empty.", nameof(data));
+        if (data.Count == 0) throw new ArgumentException("Net.Predict: the dataset is empty.", nameof(data));
         return CSharpTerms.Run(() => Train.predict(model, ts, data.Inner, batchSize));
     }
 
@@ -259,7 +268,8 @@ public sealed partial class Net
     /// <param name="inputs">The inputs [N, ...].</param>
     public Tensor Predict(Tensor inputs)
     {
-        ArgumentNullException.ThrowIfNull(inputs);
+        Alive(nameof(Predict));
+        Guard.NotNull(inputs, nameof(inputs), "Net.Predict");
         Placed(state);
         inputs = OnDevice(inputs);
         var ts = state ?? (inputs.Rank >= 1 ? Build(inputs.Shape!.ToArray()[1..], 0).state! : Built(nameof(Predict)));
@@ -280,9 +290,9 @@ public sealed partial class Net
     /// <returns>The generated ids (without the prompt).</returns>
     public int[] Generate(int[] prompt, int count, int contextLength, double temperature = 1.0, int? topK = null, int seed = 0)
     {
-        ArgumentNullException.ThrowIfNull(prompt);
-        if (contextLength < 1) throw new ArgumentOutOfRangeException(nameof(contextLength), contextLength, "Generate: contextLength must be >= 1.");
-        if (topK is < 1) throw new ArgumentOutOfRangeException(nameof(topK), topK, "Generate: topK must be >= 1.");
+        Guard.NotNull(prompt, nameof(prompt), "Net.Generate");
+        if (contextLength < 1) throw new ArgumentOutOfRangeException(nameof(contextLength), contextLength, "Net.Generate: contextLength must be >= 1.");
+        if (topK is < 1) throw new ArgumentOutOfRangeException(nameof(topK), topK, "Net.Generate: topK must be >= 1.");
         var ts = Built(nameof(Generate));
         var options = new global::FunctionalNets.Nn.SamplingOptions(temperature, topK.HasValue ? FSharpOption<int>.Some(topK.Value) : FSharpOption<int>.None, contextLength);
         var forward = Interop.Func<Tensor, Tensor>(ids =>
@@ -307,7 +317,7 @@ public sealed partial class Net
         if (dims.Length == 1 || (dims.Length == 2 && dims[1] == 1))
             return v.Select(x => x > 0.5 ? 1 : 0).ToArray();
         if (dims.Length != 2)
-            throw new InvalidOperationException($"PredictClasses: outputs of shape {Interop.ShapeText(dims)} are not [N, C] scores.");
+            throw new InvalidOperationException($"Net.PredictClasses: outputs of shape {Interop.ShapeText(dims)} are not [N, C] scores.");
         int n = dims[0], c = dims[1];
         var classes = new int[n];
         for (int i = 0; i < n; i++)
@@ -325,10 +335,6 @@ public sealed partial class Net
 
     /// <summary>The parameters' names in order, as PyTorch's state_dict names them ("0.weight", "0.bias", ...).</summary>
     public IReadOnlyList<string> ParameterNames => Interop.Leaves(Built(nameof(ParameterNames)).Params).Select(kv => kv.Key).ToList();
-
-    /// <summary>The parameters by name (copies are not made: tensors are immutable).</summary>
-    public IReadOnlyDictionary<string, Tensor> Parameters =>
-        Interop.Leaves(Built(nameof(Parameters)).Params).ToDictionary(kv => kv.Key, kv => kv.Value);
 
     /// <summary>A Keras-like table: a row per layer (nested sequential containers and zoo models expanded,
     /// each row named by its state_dict path) with its output shape and parameter count, then the total.</summary>
@@ -362,7 +368,7 @@ public sealed partial class Net
     /// <param name="path">The file to write.</param>
     public void Save(string path)
     {
-        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("Save: the path must not be empty.", nameof(path));
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("Net.Save: the path must not be empty.", nameof(path));
         var ts = Built(nameof(Save));
         var meta = new Dictionary<string, string>
         {
@@ -389,8 +395,9 @@ public sealed partial class Net
     /// <returns>This net, for chaining.</returns>
     public Net Load(string path)
     {
-        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("Load: the path must not be empty.", nameof(path));
-        if (!File.Exists(path)) throw new FileNotFoundException($"Load: no checkpoint at {Path.GetFullPath(path)}.", path);
+        Alive(nameof(Load));
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("Net.Load: the path must not be empty.", nameof(path));
+        if (!File.Exists(path)) throw new FileNotFoundException($"Net.Load: no checkpoint at {Path.GetFullPath(path)}.", path);
         // A plain state_dict (from SaveWeights or torch) has no training state: its weights are what it holds.
         if (!SafeTensors.readMetadata(path).ContainsKey("step")) return LoadWeights(path);
 
@@ -404,7 +411,7 @@ public sealed partial class Net
         if (ts is null)
         {
             shape = recorded ?? throw new InvalidOperationException(
-                $"Load: {path} does not record the input shape; call Build(inputShape) on the net before Load.");
+                $"Net.Load: {path} does not record the input shape; call Build(inputShape) on the net before Load.");
             ts = Initial(shape, 0);
         }
 
@@ -440,7 +447,7 @@ public sealed partial class Net
     /// <param name="path">The file to write; its folder must exist.</param>
     public void SaveWeights(string path)
     {
-        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("SaveWeights: the path must not be empty.", nameof(path));
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("Net.SaveWeights: the path must not be empty.", nameof(path));
         var ts = Built(nameof(SaveWeights));
         var meta = new Dictionary<string, string> { [InputShapeKey] = string.Join(",", inputShape!) };
         Checkpoint.saveWeights(path, ts.Params, ts.State, Interop.Map(meta));
@@ -458,15 +465,16 @@ public sealed partial class Net
     /// <returns>This net, for chaining.</returns>
     public Net LoadWeights(string path)
     {
-        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("LoadWeights: the path must not be empty.", nameof(path));
-        if (!File.Exists(path)) throw new FileNotFoundException($"LoadWeights: no weights file at {Path.GetFullPath(path)}.", path);
+        Alive(nameof(LoadWeights));
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("Net.LoadWeights: the path must not be empty.", nameof(path));
+        if (!File.Exists(path)) throw new FileNotFoundException($"Net.LoadWeights: no weights file at {Path.GetFullPath(path)}.", path);
         var ts = state;
         var shape = inputShape;
         if (ts is null)
         {
             var meta = SafeTensors.readMetadata(path);
             shape = meta.TryFind(InputShapeKey) is { } text ? ParseInputShape(path, text.Value) : throw new InvalidOperationException(
-                $"LoadWeights: {path} does not record the input shape (files written by torch do not); call Build(inputShape) on the net first, e.g. net.Build(1, 28, 28).");
+                $"Net.LoadWeights: {path} does not record the input shape (files written by torch do not); call Build(inputShape) on the net first, e.g. net.Build(1, 28, 28).");
             ts = Initial(shape, 0);
         }
 

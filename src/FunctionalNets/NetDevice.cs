@@ -9,7 +9,7 @@ public sealed partial class Net
     private Device device = Device.Cpu;
 
     /// <summary>The device the net trains and predicts on (see <see cref="To"/>).</summary>
-    public Device Device => device;
+    public Device Device => Alive(nameof(Device), device);
 
     /// <summary>Moves the net to a device (<see cref="Devices"/>): its parameters, state and optimizer state now,
     /// and every later batch of Fit, Evaluate and Predict as it runs; outputs are on that device. Checkpoints load
@@ -18,7 +18,8 @@ public sealed partial class Net
     /// <returns>This net, for chaining.</returns>
     public Net To(Device device)
     {
-        ArgumentNullException.ThrowIfNull(device);
+        Alive(nameof(To));
+        Guard.NotNull(device, nameof(device), "Net.To");
         // Moved into a local first: a failed copy leaves the net where it was.
         var moved = state is null ? null : Train.toDevice(device, state);
         this.device = device;

@@ -1,4 +1,6 @@
 using FunctionalNets.Nn;
+using System.Runtime.CompilerServices;
+using Microsoft.FSharp.Core;
 using NnGradTx = FunctionalNets.Nn.GradTx;
 
 namespace FunctionalNets;
@@ -28,12 +30,46 @@ public sealed class Optimizer
     public Optimizer WithGradientClipping(double maxNorm)
     {
         if (!(maxNorm > 0.0 && double.IsFinite(maxNorm)))
-            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "WithGradientClipping: maxNorm must be a positive finite number.");
+            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "Optimizer.WithGradientClipping: maxNorm must be a positive finite number.");
         return new($"{Name} clipped to norm {maxNorm}",
             OptimModule.chain(Interop.List(new[] { OptimModule.clipByGlobalNorm(maxNorm), Inner })))
         {
             Recipe = Recipe?.With("clipNorm", maxNorm),
         };
+    }
+
+    /// <summary>The optimizer's state before its first step (moments at zero, counts at zero) for these
+    /// parameters, for a hand-written training loop: <c>var state = optimizer.Init(parameters);</c>. Fit keeps the
+    /// same state inside the net.</summary>
+    /// <param name="parameters">The parameters to optimize, e.g. <see cref="Net.Parameters"/>.</param>
+    public ParameterTree Init(ParameterTree parameters)
+    {
+        var p = Guard.NotNull(parameters, nameof(parameters), "Optimizer.Init");
+        return new ParameterTree(CSharpTerms.Run(() => Inner.Init.Invoke(p.Inner)));
+    }
+
+    /// <summary>One optimizer step, exactly as Fit takes it: the gradient transformation (schedules read at
+    /// <paramref name="step"/>) maps the gradients to updates, which are added to the parameters:
+    /// <c>(parameters, state) = optimizer.Update(step, grads, state, parameters);</c>. Nothing is modified; the new
+    /// parameters and state come back.</summary>
+    /// <param name="step">How many updates were made before this one (0 for the first).</param>
+    /// <param name="gradients">The gradients, a tree of the parameters' paths and shapes.</param>
+    /// <param name="state">The state from <see cref="Init"/> or from the previous Update.</param>
+    /// <param name="parameters">The parameters before the step.</param>
+    public (ParameterTree Parameters, ParameterTree State) Update(long step, ParameterTree gradients, ParameterTree state, ParameterTree parameters)
+    {
+        const string method = "Optimizer.Update";
+        if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, $"{method}: step must be >= 0.");
+        var g = Guard.NotNull(gradients, nameof(gradients), method);
+        var s = Guard.NotNull(state, nameof(state), method);
+        var p = Guard.NotNull(parameters, nameof(parameters), method);
+        Guard.SamePaths(p, g, nameof(gradients), method);
+        var next = CSharpTerms.Run(() =>
+        {
+            var r = FSharpFunc<long, PTree<Tensor>>.InvokeFast(Inner.Update, step, g.Inner, s.Inner, p.Inner);
+            return Tuple.Create(OptimModule.applyUpdates(p.Inner, r.Item1), r.Item2);
+        });
+        return (new ParameterTree(next.Item1), new ParameterTree(next.Item2));
     }
 
     /// <summary>A short description.</summary>
@@ -44,36 +80,37 @@ public sealed class Optimizer
 /// rate or a <see cref="Schedule"/>.</summary>
 public static class Optimizers
 {
-    private static void LearningRate(double lr)
+    // The factory calling a check is named in its message (CallerMemberName), so each check is written once.
+    private static void LearningRate(double lr, [CallerMemberName] string method = "")
     {
         if (!(lr > 0.0 && double.IsFinite(lr)))
-            throw new ArgumentOutOfRangeException("learningRate", lr, "The learning rate must be a positive finite number.");
+            throw new ArgumentOutOfRangeException("learningRate", lr, $"Optimizers.{method}: the learning rate must be a positive finite number.");
     }
 
-    private static void NonNegative(double value, string paramName)
+    private static void NonNegative(double value, string paramName, [CallerMemberName] string method = "")
     {
         if (!(value >= 0.0 && double.IsFinite(value)))
-            throw new ArgumentOutOfRangeException(paramName, value, $"{paramName} must be a finite number >= 0.");
+            throw new ArgumentOutOfRangeException(paramName, value, $"Optimizers.{method}: {paramName} must be a finite number >= 0.");
     }
 
-    private static void Beta(double value, string paramName)
+    private static void Beta(double value, string paramName, [CallerMemberName] string method = "")
     {
         if (!(value >= 0.0 && value < 1.0))
-            throw new ArgumentOutOfRangeException(paramName, value, $"{paramName} must be in [0, 1).");
+            throw new ArgumentOutOfRangeException(paramName, value, $"Optimizers.{method}: {paramName} must be in [0, 1).");
     }
 
-    private static void Positive(double value, string paramName)
+    private static void Positive(double value, string paramName, [CallerMemberName] string method = "")
     {
         if (!(value > 0.0 && double.IsFinite(value)))
-            throw new ArgumentOutOfRangeException(paramName, value, $"{paramName} must be a positive finite number.");
+            throw new ArgumentOutOfRangeException(paramName, value, $"Optimizers.{method}: {paramName} must be a positive finite number.");
     }
 
     private static Optimizer Recorded(Optimizer optimizer, CompileRecipe recipe) =>
         new(optimizer.Name, optimizer.Inner) { Recipe = recipe };
 
-    private static Schedule Lr(double lr)
+    private static Schedule Lr(double lr, [CallerMemberName] string method = "")
     {
-        LearningRate(lr);
+        LearningRate(lr, method);
         return Schedules.Constant(lr);
     }
 
@@ -109,13 +146,13 @@ public static class Optimizers
     /// <see cref="Schedules.OneCycleMomentum"/> (torch's OneCycleLR with cycle_momentum=True).</param>
     public static Optimizer SGD(Schedule learningRate, double momentum = 0.0, bool nesterov = false, double weightDecay = 0.0, double dampening = 0.0, Schedule? momentumSchedule = null)
     {
-        ArgumentNullException.ThrowIfNull(learningRate);
+        Guard.NotNull(learningRate, nameof(learningRate), "Optimizers.SGD");
         Beta(momentum, nameof(momentum));
         NonNegative(weightDecay, nameof(weightDecay));
         if (!(dampening >= 0.0 && dampening <= 1.0))
-            throw new ArgumentOutOfRangeException(nameof(dampening), dampening, "SGD: dampening must lie in [0, 1].");
+            throw new ArgumentOutOfRangeException(nameof(dampening), dampening, "Optimizers.SGD: dampening must lie in [0, 1].");
         if (nesterov && (momentum <= 0.0 && momentumSchedule is null || dampening != 0.0))
-            throw new ArgumentException("SGD: Nesterov momentum needs momentum > 0 and dampening 0.", nameof(nesterov));
+            throw new ArgumentException("Optimizers.SGD: Nesterov momentum needs momentum > 0 and dampening 0.", nameof(nesterov));
         var momentumText = momentumSchedule is null ? $"{momentum}" : momentumSchedule.Name;
         return new($"SGD(lr={learningRate.Name}, momentum={momentumText}{(dampening != 0.0 ? $", dampening={dampening}" : "")}{(nesterov ? ", nesterov" : "")}, weight_decay={weightDecay})",
             Optim.sgd(learningRate.Inner, momentum, nesterov, weightDecay, dampening, Interop.Option(momentumSchedule?.Inner)));
@@ -153,7 +190,7 @@ public static class Optimizers
     /// <see cref="Schedules.OneCycleMomentum"/> (torch's OneCycleLR with cycle_momentum=True).</param>
     public static Optimizer Adam(Schedule learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.0, bool amsgrad = false, Schedule? beta1Schedule = null)
     {
-        ArgumentNullException.ThrowIfNull(learningRate);
+        Guard.NotNull(learningRate, nameof(learningRate), "Optimizers.Adam");
         Beta(beta1, nameof(beta1));
         Beta(beta2, nameof(beta2));
         Positive(epsilon, nameof(epsilon));
@@ -192,7 +229,7 @@ public static class Optimizers
     /// <see cref="Schedules.OneCycleMomentum"/> (torch's OneCycleLR with cycle_momentum=True).</param>
     public static Optimizer AdamW(Schedule learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.01, bool amsgrad = false, Schedule? beta1Schedule = null)
     {
-        ArgumentNullException.ThrowIfNull(learningRate);
+        Guard.NotNull(learningRate, nameof(learningRate), "Optimizers.AdamW");
         Beta(beta1, nameof(beta1));
         Beta(beta2, nameof(beta2));
         Positive(epsilon, nameof(epsilon));
@@ -228,7 +265,7 @@ public static class Optimizers
     /// <param name="weightDecay">L2 penalty added to the gradient.</param>
     public static Optimizer RMSprop(Schedule learningRate, double alpha = 0.99, double epsilon = 1e-8, double momentum = 0.0, bool centered = false, double weightDecay = 0.0)
     {
-        ArgumentNullException.ThrowIfNull(learningRate);
+        Guard.NotNull(learningRate, nameof(learningRate), "Optimizers.RMSprop");
         Beta(alpha, nameof(alpha));
         Positive(epsilon, nameof(epsilon));
         Beta(momentum, nameof(momentum));
@@ -260,7 +297,7 @@ public static class Optimizers
     /// <param name="weightDecay">L2 penalty added to the gradient.</param>
     public static Optimizer Adagrad(Schedule learningRate, double initialAccumulator = 0.0, double epsilon = 1e-10, double weightDecay = 0.0)
     {
-        ArgumentNullException.ThrowIfNull(learningRate);
+        Guard.NotNull(learningRate, nameof(learningRate), "Optimizers.Adagrad");
         NonNegative(initialAccumulator, nameof(initialAccumulator));
         Positive(epsilon, nameof(epsilon));
         NonNegative(weightDecay, nameof(weightDecay));

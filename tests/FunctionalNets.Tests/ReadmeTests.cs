@@ -37,6 +37,31 @@ public class ReadmeTests
         Console.WriteLine(net.Summary());
     }
 
+    // Verbatim from README.md's custom-loop paragraph (compiled, not run: CustomLoopTests runs the same loop).
+    internal static void ReadmeCustomLoopExample(Dataset train)
+    {
+        using var net = Net.Sequential(Layers.Flatten(), Layers.Linear(784, 10)).Build([1, 28, 28], seed: 0);
+        var (optimizer, loss) = (Optimizers.Adam(1e-3), Losses.CrossEntropy());
+        var (parameters, state) = (net.Parameters, net.State);
+        var optimizerState = optimizer.Init(parameters);
+        var loader = new DataLoader(train, batchSize: 64);
+        long step = 0;
+        foreach (var (inputs, targets) in loader.Batches(net.EpochKey(1)))
+        {
+            using var scope = Scope.Open();   // releases the step's intermediate tensors at the end of the iteration
+            var (value, newState, grads) = Gradients.ValueAndGrad(p =>
+            {
+                var (outputs, s) = net.Apply(p, state, inputs, training: true, step: step);
+                return (loss.Compute(outputs, targets), s);
+            }, parameters);
+            (parameters, optimizerState) = optimizer.Update(step, grads, optimizerState, parameters);
+            state = newState;
+            scope.Keep((parameters, optimizerState, state));
+            step++;
+        }
+        net.SetParameters(parameters).SetState(state);
+    }
+
     [Fact]
     public void Readme_example_runs_on_a_subset()
     {

@@ -1,8 +1,9 @@
 namespace FunctionalNets
 
 /// The differentiation operators. Each call takes a fresh tag, so they nest: grad (grad f) works and
-/// a derivative taken inside another never confuses the two perturbations.
-[<RequireQualifiedAccess>]
+/// a derivative taken inside another never confuses the two perturbations. C# calls the same operators
+/// through the Diff type's members (DiffMembers.fs), which take Func delegates.
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Diff =
     let private onesLike (y: Tensor) =
         TConst(y.Raw.Backend.Full(y.Shape, y.DType, 1.0))

@@ -69,6 +69,17 @@ module Train =
     let private shuffleRoot (ts: TrainState) = fst (Key.split ts.Key)
     let private dropoutRoot (ts: TrainState) = snd (Key.split ts.Key)
 
+    /// The context the model runs in at training step `step` of a run in state ts: Train mode with that step's
+    /// dropout key (what trainStep and fit use, so a hand-written loop can draw the same randomness).
+    let stepContext (ts: TrainState) (step: int64) : Ctx =
+        {
+            Mode = Mode.Train
+            Key = Some(Key.foldIn (int step) (dropoutRoot ts))
+        }
+
+    /// The key fit shuffles epoch `epoch` (counted from 1) of a run in state ts with.
+    let epochKey (ts: TrainState) (epoch: int) : Key = Key.foldIn epoch (shuffleRoot ts)
+
     /// A fresh train state: parameters and state from the model's Init, the optimizer's state, step 0.
     let init (model: Layer) (inputShape: int list) (tx: GradTx) (key: Key) : TrainState =
         let initKey, runKey = Key.split key
@@ -101,11 +112,7 @@ module Train =
     /// One optimisation step; returns the new state, the loss (a scalar on the tensors' device, not read) and
     /// the predictions (without derivatives).
     let private stepCore (model: Layer) (loss: Loss) (tx: GradTx) (ts: TrainState) (batch: Batch) =
-        let ctx =
-            {
-                Mode = Mode.Train
-                Key = Some(Key.foldIn (int ts.Step) (dropoutRoot ts))
-            }
+        let ctx = stepContext ts ts.Step
 
         // The new layer state and the predictions come back as the auxiliary output, without derivatives.
         let objective (p: Params) =
@@ -267,7 +274,7 @@ module Train =
 
         while not stop && epoch < options.Epochs do
             epoch <- epoch + 1
-            let shuffleKey = Key.foldIn epoch (shuffleRoot ts)
+            let shuffleKey = epochKey ts epoch
             let sums = Array.create options.Metrics.Length None
             // The loss (sum of loss * batch size, Float64) and the counts of metrics that have an OnDevice form
             // are summed on the tensors' device and read at log points only: at the end of the epoch and at each
