@@ -8,7 +8,7 @@ public class GradientApiTests
 {
     private static readonly double[] X = { 1.0, 2.0, -3.0 };
 
-    private static Tensor T(params double[] values) => Ops.FromArray(values, values.Length);
+    private static Tensor T(params double[] values) => Tensor.OfArray(values, [values.Length]);
 
     private static void Equal(double[] expected, Tensor actual, double tol = 1e-12)
     {
@@ -141,7 +141,7 @@ public class GradientApiTests
         Assert.Equal(w.Sum(v => 2 * v * 0.5) + 3 * 0.5, jvp.ToScalar(), 5);
 
         // f(p) = 3 W: v^T J is 3 v for W and zero for b, which f does not read.
-        var cotangent = Ops.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, 3, 2);
+        var cotangent = Tensor.OfArray(new float[] { 1, 2, 3, 4, 5, 6 }, [3, 2]);
         var (fw, vjp) = Gradients.Vjp(q => q["0.weight"] * 3.0, p, cotangent);
         Equal(w.Select(v => 3 * v).ToArray(), fw, 1e-6);
         Equal(new double[] { 3, 6, 9, 12, 15, 18 }, vjp["0.weight"]);
@@ -159,8 +159,8 @@ public class GradientApiTests
         using var net = Net.Sequential(Layers.Linear(2, 3)).Build([2], seed: 4);
         var p = net.Parameters;
         var v = p.Zip(p, (t, _) => t.Dims().Length == 2
-            ? Ops.FromArray(new float[] { 1, -1, 0.5f, 2, 0, 1 }, 3, 2)
-            : Ops.FromArray(new float[] { 0.5f, -2, 1 }, 3));
+            ? Tensor.OfArray(new float[] { 1, -1, 0.5f, 2, 0, 1 }, [3, 2])
+            : Tensor.OfArray(new float[] { 0.5f, -2, 1 }, [3]));
         // f = sum W^3 + (sum W)(sum b): d2f/dW_i dW_k = 6 W_i [i = k], d2f/dW_i db_j = 1, d2f/db db = 0, so
         // (Hv)_W_i = 6 W_i v_W_i + sum_j v_b_j and (Hv)_b_j = sum_i v_W_i.
         var hv = Gradients.Hvp(q => (q["0.weight"] * q["0.weight"] * q["0.weight"]).Sum() + q["0.weight"].Sum() * q["0.bias"].Sum(), p, v);

@@ -34,7 +34,7 @@ public class NetParameterTests
         // BatchNorm gives 0.5 h / sqrt(1 + 1e-5) + 0.5, the output 0.5 * (sum over the 3 units) + 0.5.
         double x0 = 1.0, x1 = -3.0;
         double h = 0.5 * (x0 + x1) + 0.5, bn = 0.5 * h / Math.Sqrt(1 + 1e-5) + 0.5;
-        var y = net.Predict(Ops.FromArray(new float[] { (float)x0, (float)x1 }, 1, 2)).ToDoubleArray();
+        var y = net.Predict(Tensor.OfArray(new float[] { (float)x0, (float)x1 }, [1, 2])).ToDoubleArray();
         Assert.Equal(0.5 * 3 * bn + 0.5, y[0], 5);
     }
 
@@ -45,8 +45,8 @@ public class NetParameterTests
         var before = net.Parameters.ToDictionary(kv => kv.Key, kv => kv.Value.ToDoubleArray());
 
         var wrongShape = net.Parameters.ToDictionary(kv => kv.Key, kv => kv.Value);
-        wrongShape["2.weight"] = Ops.Zeros(3, 1);
-        wrongShape["0.bias"] = Ops.Zeros(3);
+        wrongShape["2.weight"] = Tensor.Zeros([3, 1]);
+        wrongShape["0.bias"] = Tensor.Zeros([3]);
         var e = Assert.Throws<ArgumentException>(() => net.SetParameters(wrongShape));
         Assert.Equal("parameters", e.ParamName);
         Assert.Contains("Net.SetParameters", e.Message);
@@ -57,7 +57,7 @@ public class NetParameterTests
         Assert.Contains("missing [2.bias]", Assert.Throws<ArgumentException>(() => net.SetParameters(missing)).Message);
 
         var wrongType = net.Parameters.ToDictionary(kv => kv.Key, kv => kv.Value);
-        wrongType["1.bias"] = Ops.FromArray(new double[] { 1, 2, 3 }, 3);
+        wrongType["1.bias"] = Tensor.OfArray(new double[] { 1, 2, 3 }, [3]);
         var d = Assert.Throws<ArgumentException>(() => net.SetParameters(wrongType));
         Assert.Contains("1.bias", d.Message);
         Assert.Contains("dtype", d.Message);
@@ -73,7 +73,7 @@ public class NetParameterTests
         using var net = LinearBatchNormLinear();
         net.SetParameters(AllHalf(net.Parameters));
         // Two rows: h = 0.5 (x0 + x1) + 0.5 is 1.5 and -0.5 in every unit: batch mean 0.5, unbiased variance 2.
-        var x = Ops.FromArray(new float[] { 1, 1, -1, -1 }, 2, 2);
+        var x = Tensor.OfArray(new float[] { 1, 1, -1, -1 }, [2, 2]);
         var (_, state) = net.Apply(net.Parameters, net.State, x, training: true);
         // torch's BatchNorm1d(momentum=0.1): running = 0.9 running + 0.1 batch statistic.
         Assert.All(state["1.running_mean"].ToDoubleArray(), v => Assert.Equal(0.05, v, 6));
@@ -92,7 +92,7 @@ public class NetParameterTests
     public void Apply_draws_Fit_s_dropout_randomness_at_the_given_step()
     {
         using var net = Net.Sequential(Layers.Dropout(0.5)).Build([64], seed: 2);
-        var x = Ops.Ones(1, 64);
+        var x = Tensor.Ones([1, 64]);
         var eval = net.Apply(net.Parameters, net.State, x).Output.ToDoubleArray();
         Assert.All(eval, v => Assert.Equal(1.0, v));
         var a = net.Apply(net.Parameters, net.State, x, training: true, step: 4).Output.ToDoubleArray();

@@ -24,7 +24,7 @@ public class OptimizerUpdateTests
 
     /// <summary>Gradients 0.5, -1, 2 for (w0, w1, b) on the first step, 1.5 times those on the second.</summary>
     private static ParameterTree Grads(ParameterTree p, double scale) =>
-        p.Zip(p, (t, _) => t.Dims().Length == 2 ? Ops.FromArray(new float[] { (float)(0.5 * scale), (float)(-1.0 * scale) }, 1, 2) : Ops.FromArray(new float[] { (float)(2.0 * scale) }, 1));
+        p.Zip(p, (t, _) => t.Dims().Length == 2 ? Tensor.OfArray(new float[] { (float)(0.5 * scale), (float)(-1.0 * scale) }, [1, 2]) : Tensor.OfArray(new float[] { (float)(2.0 * scale) }, [1]));
 
     [Fact]
     public void SGD_with_momentum_follows_torch_s_rule_over_two_steps()

@@ -12,7 +12,7 @@ public class ScopeAndDisposeTests
         Tensor dropped, kept;
         using (var scope = Scope.Open())
         {
-            var a = Ops.FromArray(new float[] { 1, 2, 3 }, 3);
+            var a = Tensor.OfArray(new float[] { 1, 2, 3 }, [3]);
             dropped = a * 2.0;
             kept = scope.Keep(dropped + 1.0);
             Assert.True(scope.Count >= 3, $"the scope owns {scope.Count} storages");
@@ -32,7 +32,7 @@ public class ScopeAndDisposeTests
             using (var scope = Scope.Open())
             {
                 doubled = net.Parameters.Map(t => t * 2.0);
-                inner = Ops.Ones(2);
+                inner = Tensor.Ones([2]);
                 scope.Keep((doubled, inner));
             }
             // Moved to the enclosing scope: still readable here, released with it.
@@ -53,7 +53,7 @@ public class ScopeAndDisposeTests
         inner.Dispose();
         outer.Dispose();
         outer.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => inner.Keep(Ops.Ones(1)));
+        Assert.Throws<ObjectDisposedException>(() => inner.Keep(Tensor.Ones([1])));
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public class ScopeAndDisposeTests
         Assert.Contains("Net.Build", Assert.Throws<ObjectDisposedException>(() => net.Build(2)).Message);
         Assert.Contains("Net.SetParameters", Assert.Throws<ObjectDisposedException>(() => net.SetParameters(ParameterTree.Empty)).Message);
         Assert.Contains("Net.Step", Assert.Throws<ObjectDisposedException>(() => net.Step).Message);
-        Assert.Contains("Net.Predict", Assert.Throws<ObjectDisposedException>(() => net.Predict(Ops.Ones(1, 2))).Message);
+        Assert.Contains("Net.Predict", Assert.Throws<ObjectDisposedException>(() => net.Predict(Tensor.Ones([1, 2]))).Message);
         Assert.False(string.IsNullOrEmpty(net.ToString()));   // ToString still works, for debuggers
     }
 }

@@ -19,9 +19,7 @@ public class TorchOptionTests
 
     private static Tensor V(params double[] xs) => Tensor.OfArray(xs, [xs.Length]);
 
-    // The gradient through the F# Diff module until the C# gradient API (Diff.Grad) lands beside it.
-    private static Tensor Grad(Func<Tensor, Tensor> f, Tensor x) =>
-        FunctionalNets.Diff.grad(Microsoft.FSharp.Core.FuncConvert.FromFunc(f), x);
+    private static Tensor Grad(Func<Tensor, Tensor> f, Tensor x) => Diff.Grad(f, x);
 
     private static void Same(double[] expected, double[] actual)
     {
