@@ -26,8 +26,7 @@ let private train = { Mode = Mode.Train; Key = None }
 let ``BatchNorm with momentum None keeps the cumulative average of the batch statistics`` () =
     // bn = nn.BatchNorm1d(2, momentum=None).double().train(); bn(x) for the three batches below:
     // running_mean [0.8333333333333333, 1.3611111111111112], running_var [2.805555555555556, 5.916666666666666]
-    let layer =
-        Layers.batchNorm1d (2, eps = 1e-5, cumulativeAverage = true, affine = true, trackRunningStats = true)
+    let layer = Layers.batchNorm1d (2, cumulativeAverage = true)
 
     let _, ps, state0 = layer.Init (Key.create 0L) (Shape.ofArray [| 2 |])
 
@@ -265,8 +264,9 @@ let ``LSTM with proj_size, two layers, bidirectional, matches torch`` () =
 [<Fact>]
 let ``proj_size outside [0, hidden) or on a GRU is refused`` () =
     let bad cfg =
-        Assert.Throws<System.ArgumentException>(fun () -> Recurrent.validate cfg)
-        |> fun e -> e.Message
+        let e = Assert.ThrowsAny<System.ArgumentException>(fun () -> Recurrent.validate cfg)
+        Assert.Equal("projSize", e.ParamName)
+        e.Message
 
     Assert.Contains(
         "projSize must be in [0, hiddenSize)",

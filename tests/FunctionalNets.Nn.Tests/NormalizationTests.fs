@@ -197,8 +197,7 @@ let ``batchNormWith honours eps, momentum, affine false and trackRunningStats fa
     let ones, zeros = Array.create c 1.0, Array.create c 0.0
 
     // eps 0.5 and momentum 0.3, no affine parameters.
-    let layer =
-        Layers.batchNorm2d (c, eps = 0.5, momentum = 0.3, affine = false, trackRunningStats = true)
+    let layer = Layers.batchNorm2d (c, eps = 0.5, momentum = 0.3, affine = false)
 
     let _, ps, state = Layer.init layer key [ c; h; w ]
     Assert.Empty(paths ps)
@@ -208,8 +207,7 @@ let ``batchNormWith honours eps, momentum, affine false and trackRunningStats fa
     closeArrays 1e-5 (chans |> Array.map (fun v -> 0.3 * unbiasedVar v + 0.7)) (values (leaf "running_var" state1))
 
     // Without running statistics there is no state, and Eval uses the batch statistics as PyTorch does.
-    let untracked =
-        Layers.batchNorm2d (c, eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = false)
+    let untracked = Layers.batchNorm2d (c, trackRunningStats = false)
 
     let _, ps, state = Layer.init untracked key [ c; h; w ]
     Assert.Equal<string list>([ "weight"; "bias" ], paths ps)

@@ -520,7 +520,7 @@ let ``bad configurations are rejected with the layer's name`` () =
     let e =
         Assert.ThrowsAny<ArgumentException>(fun () -> Layers.gru (3, 2, dropout = 1.5) |> ignore)
 
-    Assert.Contains("Gru", e.Message)
+    Assert.Contains("GRU(3->2, dropout=1.5)", e.Message)
     Assert.Equal("dropout", e.ParamName)
     Assert.Contains("dropout must be in [0, 1)", e.Message)
 

@@ -100,28 +100,23 @@ module Recurrent =
 
         sprintf "%s(%d->%d%s)" kind cfg.InputSize cfg.HiddenSize (extras |> List.map ((+) ", ") |> String.concat "")
 
-    /// Raises ArgumentException on sizes PyTorch would reject, naming the layer.
+    /// Raises an ArgumentException on sizes PyTorch would reject, naming the layer and the argument (the
+    /// Layers members' names: inputSize, hiddenSize, numLayers, dropout, projSize).
     let validate (cfg: RecurrentConfig) : unit =
-        let fail (what: string) =
-            invalidArg "cfg" (sprintf "%s: %s" (name cfg) what)
+        let op = name cfg
+        Check.atLeast op "inputSize" 1 cfg.InputSize
+        Check.atLeast op "hiddenSize" 1 cfg.HiddenSize
+        Check.atLeast op "numLayers" 1 cfg.NumLayers
+        Check.probability op "dropout" cfg.Dropout
 
-        if cfg.InputSize < 1 then
-            fail (sprintf "inputSize must be >= 1, got %d." cfg.InputSize)
-
-        if cfg.HiddenSize < 1 then
-            fail (sprintf "hiddenSize must be >= 1, got %d." cfg.HiddenSize)
-
-        if cfg.NumLayers < 1 then
-            fail (sprintf "numLayers must be >= 1, got %d." cfg.NumLayers)
-
-        if not (cfg.Dropout >= 0.0 && cfg.Dropout < 1.0) then
-            fail (sprintf "dropout must be in [0, 1), got %g." cfg.Dropout)
-
-        if cfg.ProjSize < 0 || cfg.ProjSize >= cfg.HiddenSize && cfg.ProjSize > 0 then
-            fail (sprintf "projSize must be in [0, hiddenSize), got %d (as in PyTorch)." cfg.ProjSize)
+        Check.inRange
+            (cfg.ProjSize = 0 || cfg.ProjSize > 0 && cfg.ProjSize < cfg.HiddenSize)
+            "projSize"
+            cfg.ProjSize
+            (sprintf "%s: projSize must be in [0, hiddenSize), got %d (as in PyTorch)." op cfg.ProjSize)
 
         if cfg.ProjSize > 0 && cfg.Kind <> CellKind.Lstm then
-            fail "projSize is only for the LSTM (as in PyTorch)."
+            invalidArg "projSize" (sprintf "%s: projSize is only for the LSTM (as in PyTorch)." op)
 
     let private suffix (direction: int) =
         if direction = 1 then "_reverse" else ""
@@ -456,11 +451,10 @@ module RecurrentLayers =
 
         Layer.create (Recurrent.name cfg) init apply
 
-    // The options every recurrent layer takes, checked once with the layer's PascalCase name; the stack keeps
+    // The options every recurrent layer takes (layerOf checks them, Recurrent.validate); the stack keeps
     // the top layer's outputs [N; T; directions * H], or with returnSequences false its final hidden state
     // [N; directions * H] (Recurrent.lastHidden: the usual sequence-classifier body).
     let private stack
-        (op: string)
         (kind: CellKind)
         (inputSize: int)
         (hiddenSize: int)
@@ -471,19 +465,6 @@ module RecurrentLayers =
         (returnSequences: bool)
         (projSize: int)
         =
-        let op = sprintf "%s(%d->%d)" op inputSize hiddenSize
-        Check.atLeast op "inputSize" 1 inputSize
-        Check.atLeast op "hiddenSize" 1 hiddenSize
-        Check.atLeast op "numLayers" 1 numLayers
-        Check.probability op "dropout" dropout
-        Check.atLeast op "projSize" 0 projSize
-
-        Check.inRange
-            (projSize < hiddenSize || projSize = 0)
-            "projSize"
-            projSize
-            (sprintf "%s: projSize must be in [0, hiddenSize = %d), got %d (as in PyTorch)." op hiddenSize projSize)
-
         let cfg =
             { Recurrent.config kind inputSize hiddenSize with
                 NumLayers = numLayers
@@ -523,17 +504,7 @@ module RecurrentLayers =
                 [<Optional; DefaultParameterValue(true)>] returnSequences: bool,
                 [<Optional; DefaultParameterValue(0)>] projSize: int
             ) : Layer =
-            stack
-                "Lstm"
-                CellKind.Lstm
-                inputSize
-                hiddenSize
-                numLayers
-                bidirectional
-                dropout
-                bias
-                returnSequences
-                projSize
+            stack CellKind.Lstm inputSize hiddenSize numLayers bidirectional dropout bias returnSequences projSize
 
         /// PyTorch's nn.GRU over [N; T; inputSize] (see lstm for the options and outputs).
         [<CompiledName("Gru")>]
@@ -547,7 +518,7 @@ module RecurrentLayers =
                 [<Optional; DefaultParameterValue(true)>] bias: bool,
                 [<Optional; DefaultParameterValue(true)>] returnSequences: bool
             ) : Layer =
-            stack "Gru" CellKind.Gru inputSize hiddenSize numLayers bidirectional dropout bias returnSequences 0
+            stack CellKind.Gru inputSize hiddenSize numLayers bidirectional dropout bias returnSequences 0
 
         /// PyTorch's nn.RNN (Elman) over [N; T; inputSize] with nonlinearity tanh (when omitted) or relu (see
         /// lstm for the other options and the outputs).
@@ -567,7 +538,6 @@ module RecurrentLayers =
                 Check.given nonlinearity |> Option.defaultValue RnnNonlinearity.Tanh
 
             stack
-                "Rnn"
                 (CellKind.Rnn nonlinearity)
                 inputSize
                 hiddenSize
