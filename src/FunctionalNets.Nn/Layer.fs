@@ -162,21 +162,21 @@ module Layer =
     let sequential (layers: Layer list) : Layer =
         sequentialNamed (layers |> List.mapi (fun i l -> string i, l))
 
-    /// The layers one after another as a flat chain: Layer.sequential's children "0", "1", ..., marked as a
-    /// chain so that composing it again (compose, `>->`) splices its layers in rather than nesting it.
-    let chain (layers: Layer list) : Layer =
-        { sequential layers with
-            IsChain = true
-        }
-
     // A chain contributes its layers, anything else itself.
     let private parts (l: Layer) =
         if l.IsChain then l.Sequence |> List.map snd else [ l ]
 
-    /// a then b as one flat chain: chains flatten, so compose (compose a b) c and compose a (compose b c) are
-    /// both chain [a; b; c], with children "0", "1", "2". A sequential built with Layer.sequential is kept as one
-    /// child, as nn.Sequential nests.
-    let compose (a: Layer) (b: Layer) : Layer = chain (parts a @ parts b)
+    /// The layers one after another as a flat chain: Layer.sequential's children "0", "1", ..., marked as a
+    /// chain in the value. A chain among the layers is spliced in (its layers become children), so chains never
+    /// nest; a Layer.sequential is kept as one child, as nn.Sequential nests.
+    let chain (layers: Layer list) : Layer =
+        { sequential (List.collect parts layers) with
+            IsChain = true
+        }
+
+    /// a then b as one flat chain (Layer.chain [ a; b ]): compose (compose a b) c and compose a (compose b c)
+    /// are both chain [a; b; c], with children "0", "1", "2".
+    let compose (a: Layer) (b: Layer) : Layer = chain [ a; b ]
 
 /// One row of a model summary: a layer that is not a sequential container.
 type SummaryRow =

@@ -242,6 +242,13 @@ let ``a chain is marked in the value: composing chains splices them, a copy of a
     Assert.False(renamed.IsChain)
     Assert.Equal(3, (renamed >-> back).Sequence.Length)
     Assert.False((Layer.sequential [ Layers.relu () ]).IsChain)
+    // Layer.chain splices the chains it is given as compose does; a sequential stays one child.
+    let spliced = Layer.chain [ front; Layer.sequential [ Layers.relu () ]; back ]
+
+    Assert.Equal<string list>(
+        [ "Flatten"; "Linear(4->3)"; "Sequential(ReLU)"; "ReLU"; "Linear(3->2)" ],
+        spliced.Sequence |> List.map (fun (_, l) -> l.Name)
+    )
 
 [<Fact>]
 let ``output shapes are inferred through a whole network`` () =
