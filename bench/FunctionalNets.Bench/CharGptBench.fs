@@ -13,18 +13,7 @@ open FunctionalNets.Nn
 let run () =
     let vocab, context, batch, steps = 96, 128, 32, 20
 
-    let cfg =
-        {
-            VocabSize = vocab
-            ContextLength = context
-            Dim = 128
-            Heads = 4
-            Layers = 4
-            Dropout = 0.0
-            TieWeights = true
-        }
-
-    let model = Layers.gpt cfg
+    let model = Layers.gpt (vocab, context, dim = 128, heads = 4, layers = 4)
     let tx = Optim.adamw 3e-4
     let keys = Key.splitN 2 (Key.create 0L)
     let ids = Tensor.randint (keys[0], 0, vocab, [ batch; context + 1 ], DType.Int64)

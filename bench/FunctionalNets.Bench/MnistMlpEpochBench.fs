@@ -9,12 +9,12 @@ let run () =
         "mnist_mlp_epoch"
         (Layer.sequential
             [
-                Layers.flatten
-                Layers.linear 784 512
-                Layers.relu
+                Layers.flatten ()
+                Layers.linear (784, 512)
+                Layers.relu ()
                 Layers.dropout 0.2
-                Layers.linear 512 256
-                Layers.relu
+                Layers.linear (512, 256)
+                Layers.relu ()
                 Layers.dropout 0.2
-                Layers.linear 256 10
+                Layers.linear (256, 10)
             ])

@@ -9,14 +9,14 @@ open FunctionalNets.Nn
 let private model () =
     Layer.sequential
         [
-            Layers.flatten
-            Layers.linear 784 512
-            Layers.relu
+            Layers.flatten ()
+            Layers.linear (784, 512)
+            Layers.relu ()
             Layers.dropout 0.2
-            Layers.linear 512 256
-            Layers.relu
+            Layers.linear (512, 256)
+            Layers.relu ()
             Layers.dropout 0.2
-            Layers.linear 256 10
+            Layers.linear (256, 10)
         ]
 
 /// Wall seconds, process CPU seconds and full (gen2) collections of f.

@@ -70,16 +70,7 @@ printfn
     unigramBits
 
 let model =
-    Layers.gpt
-        {
-            VocabSize = tokenizer.VocabSize
-            ContextLength = context
-            Dim = dim
-            Heads = 4
-            Layers = layers
-            Dropout = 0.0
-            TieWeights = true
-        }
+    Layers.gpt (tokenizer.VocabSize, context, dim = dim, heads = 4, layers = layers)
 
 /// Cross-entropy of next-token logits [N; T; V] against ids [N; T], averaged over every position.
 let sequenceLoss (logits: Tensor) (targets: Tensor) =

@@ -52,10 +52,10 @@ printfn "sequential MNIST: %d training and %d test images, %d epochs" train.Coun
 
 // ---- model: rows as time steps, an LSTM's last hidden state, a linear classifier ----
 
-let lstm = Recurrent.config CellKind.Lstm 28 hidden
-
 let model =
-    Layers.rowsAsSequence >-> Layers.recurrentLast lstm >-> Layers.linear hidden 10
+    Layers.rowsAsSequence ()
+    >-> Layers.lstm (28, hidden, returnSequences = false)
+    >-> Layers.linear (hidden, 10)
 
 let optimizer = Optim.adam 2e-3
 let batchSize = 128

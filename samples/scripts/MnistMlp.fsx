@@ -59,11 +59,11 @@ printfn "MNIST: %d training and %d test images, %d epochs" train.Count test.Coun
 // ---- model and optimizer ----
 
 let model =
-    Layers.flatten
-    >-> Layers.linear 784 128
-    >-> Layers.relu
+    Layers.flatten ()
+    >-> Layers.linear (784, 128)
+    >-> Layers.relu ()
     >-> Layers.dropout 0.1
-    >-> Layers.linear 128 10
+    >-> Layers.linear (128, 10)
 
 let optimizer = Optim.adam 2e-3
 let batchSize = 32

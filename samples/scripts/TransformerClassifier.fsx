@@ -38,25 +38,19 @@ let train, test = limited mnist.Train, limited mnist.Test
 let dim = 64
 
 let encoder =
-    Layers.transformerEncoderLayer
-        { TransformerEncoderLayer.config dim 4 with
-            FeedForward = 128
-            Dropout = 0.1
-            NormFirst = true
-        }
-        AttentionMasks.none
+    Layers.transformerEncoderLayer (dim, 4, feedForward = 128, dropout = 0.1, normFirst = true)
 
 let model =
     Layer.sequential
         [
-            Layers.rowsAsSequence
-            Layers.linear 28 dim
-            Layers.sinusoidalPositionalEncoding 28 dim
+            Layers.rowsAsSequence ()
+            Layers.linear (28, dim)
+            Layers.sinusoidalPositionalEncoding (28, dim)
             encoder
             encoder
             Layers.layerNorm [ dim ]
             Layer.stateless "MeanOverTime" (fun s -> Shape.ofList [ s[-1] ]) (fun _ x -> Tensor.mean (x, 1))
-            Layers.linear dim 10
+            Layers.linear (dim, 10)
         ]
 
 let steps = int64 epochs * int64 ((train.Count + 127) / 128)

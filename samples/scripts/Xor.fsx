@@ -27,7 +27,10 @@ let xor =
 
 // 2 inputs -> 4 tanh units -> 1 sigmoid output (a probability).
 let model =
-    Layers.linear 2 4 >-> Layers.tanh >-> Layers.linear 4 1 >-> Layers.sigmoid
+    Layers.linear (2, 4)
+    >-> Layers.tanh ()
+    >-> Layers.linear (4, 1)
+    >-> Layers.sigmoid ()
 
 let optimizer = Optim.adam 0.05
 let initial = Train.init model [ 2 ] optimizer (Key.create 3L)

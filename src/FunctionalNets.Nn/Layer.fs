@@ -1,7 +1,6 @@
 namespace FunctionalNets.Nn
 
 open FunctionalNets
-open System.Runtime.CompilerServices
 
 /// Building the context a layer's Apply receives.
 [<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
@@ -26,6 +25,7 @@ module Layer =
             Init = init
             Apply = apply
             Sequence = []
+            IsChain = false
         }
 
     /// A layer without parameters or state: outShape maps the per-example input shape (it may raise on a
@@ -36,6 +36,7 @@ module Layer =
             Init = fun _ shape -> outShape shape, PTree.empty, PTree.empty
             Apply = fun _ state ctx x -> f ctx x, state
             Sequence = []
+            IsChain = false
         }
 
     /// Initializes a layer for inputs of the given per-example shape (without the batch dim): the output
@@ -153,6 +154,7 @@ module Layer =
             Init = init
             Apply = apply
             Sequence = children
+            IsChain = false
         }
 
     /// Runs layers one after another, naming them "0", "1", ... as PyTorch's nn.Sequential does, so the
@@ -160,24 +162,21 @@ module Layer =
     let sequential (layers: Layer list) : Layer =
         sequentialNamed (layers |> List.mapi (fun i l -> string i, l))
 
-    // The layers a chain built by `compose` runs, keyed by the chain's identity. This only annotates values
-    // (entries are written once, when the chain is created, and die with it); it lets `a >-> b >-> c` be one
-    // flat sequential without a field in the shared Layer type.
-    let private chains = ConditionalWeakTable<Layer, Layer list>()
+    // A chain contributes its layers, anything else itself.
+    let private parts (l: Layer) =
+        if l.IsChain then l.Sequence |> List.map snd else [ l ]
 
-    let private chainParts (l: Layer) =
-        match chains.TryGetValue l with
-        | true, parts -> parts
-        | _ -> [ l ]
+    /// The layers one after another as a flat chain: Layer.sequential's children "0", "1", ..., marked as a
+    /// chain in the value. A chain among the layers is spliced in (its layers become children), so chains never
+    /// nest; a Layer.sequential is kept as one child, as nn.Sequential nests.
+    let chain (layers: Layer list) : Layer =
+        { sequential (List.collect parts layers) with
+            IsChain = true
+        }
 
-    /// a then b as one sequential. Chains built by compose flatten: compose (compose a b) c and
-    /// compose a (compose b c) are both sequential [a; b; c], with children "0", "1", "2". A sequential
-    /// built with Layer.sequential is kept as one child, as nn.Sequential nests.
-    let compose (a: Layer) (b: Layer) : Layer =
-        let parts = chainParts a @ chainParts b
-        let s = sequential parts
-        chains.Add(s, parts)
-        s
+    /// a then b as one flat chain (Layer.chain [ a; b ]): compose (compose a b) c and compose a (compose b c)
+    /// are both chain [a; b; c], with children "0", "1", "2".
+    let compose (a: Layer) (b: Layer) : Layer = chain [ a; b ]
 
 /// One row of a model summary: a layer that is not a sequential container.
 type SummaryRow =
@@ -242,7 +241,7 @@ module Summary =
 /// The layer composition operator.
 [<AutoOpen>]
 module LayerOperators =
-    /// a then b (Layer.compose): `Layers.flatten >-> Layers.linear 784 10 >-> Layers.relu` is one flat
-    /// Layer.sequential with children "0", "1", "2" (parameter paths "1.weight", "1.bias"), however the
-    /// chain is parenthesised; the operator is left-associative like every F# operator starting with '>'.
+    /// a then b (Layer.compose): `Layers.flatten () >-> Layers.linear (784, 10) >-> Layers.relu ()` is one flat
+    /// chain with children "0", "1", "2" (parameter paths "1.weight", "1.bias"), however it is parenthesised;
+    /// the operator is left-associative like every F# operator starting with '>'.
     let (>->) (a: Layer) (b: Layer) : Layer = Layer.compose a b

@@ -1,5 +1,6 @@
 namespace FunctionalNets.Nn
 
+open System.Runtime.InteropServices
 open FunctionalNets
 
 /// How a loss reduces its per-element values (torch's <c>reduction</c>).
@@ -69,19 +70,8 @@ module Losses =
     /// Mean absolute error: mean(|pred - target|) (nn.L1Loss).
     let mae (pred: Tensor) (target: Tensor) : Tensor = maeBy Reduction.Mean pred target
 
-    let private checkPositive (loss: string) (name: string) (v: float) =
-        if not (v > 0.0) || System.Double.IsInfinity v then
-            raise (
-                System.ArgumentOutOfRangeException(
-                    name,
-                    v,
-                    sprintf "Losses.%s: %s must be a positive finite number, got %g." loss name v
-                )
-            )
-
     /// Huber loss (nn.HuberLoss): 0.5 d^2 where |d| &lt; delta, delta (|d| - 0.5 delta) elsewhere, d = pred - target.
     let internal huberBy (delta: float) (reduction: Reduction) (pred: Tensor) (target: Tensor) : Tensor =
-        checkPositive "huber" "delta" delta
         sameShape "huber" pred target
         let d = pred - like pred target
         let a = Tensor.abs d
@@ -91,15 +81,6 @@ module Losses =
     /// Smooth L1 loss (nn.SmoothL1Loss): 0.5 d^2 / beta where |d| &lt; beta, |d| - 0.5 beta elsewhere; beta = 0
     /// is the L1 loss. Equals huber(delta = beta) / beta.
     let internal smoothL1By (beta: float) (reduction: Reduction) (pred: Tensor) (target: Tensor) : Tensor =
-        if not (beta >= 0.0) || System.Double.IsInfinity beta then
-            raise (
-                System.ArgumentOutOfRangeException(
-                    "beta",
-                    beta,
-                    sprintf "Losses.smoothL1: beta must be a non-negative finite number, got %g." beta
-                )
-            )
-
         sameShape "smoothL1" pred target
         let d = pred - like pred target
         let a = Tensor.abs d
@@ -357,16 +338,6 @@ module Losses =
         | Reduction.BatchMean -> reduce loss reduction perExample
         | r -> reduce loss r perExample
 
-    let private checkSmoothing (loss: string) (smoothing: float) =
-        if not (smoothing >= 0.0 && smoothing <= 1.0) then
-            raise (
-                System.ArgumentOutOfRangeException(
-                    "labelSmoothing",
-                    smoothing,
-                    sprintf "Losses.%s: label smoothing must be in [0, 1], got %g." loss smoothing
-                )
-            )
-
     /// nn.NLLLoss(weight, ignore_index, reduction) of log-probabilities [N; C] (or [N; C; d1; ...]) against
     /// class indices [N] ([N; d1; ...]).
     let internal nllBy
@@ -394,7 +365,6 @@ module Losses =
         (logits: Tensor)
         (target: Tensor)
         =
-        checkSmoothing "crossEntropy" labelSmoothing
         sameShape "crossEntropy" logits target
 
         if logits.Rank < 1 then
@@ -420,14 +390,10 @@ module Losses =
 
         reduce "crossEntropy" reduction (-Tensor.sum(y * Tensor.logSoftmax (logits, dim), dim))
 
-    /// Cross-entropy of logits with probability targets of the same shape (classes in dim 1):
-    /// -mean over examples of sum_c y_c log softmax(x)_c, label smoothing mixing y with the uniform
-    /// distribution as y (1 - eps) + eps / C.
-    let crossEntropyProbsWith (labelSmoothing: float) (logits: Tensor) (target: Tensor) : Tensor =
-        crossEntropyProbsBy Option.None labelSmoothing Reduction.Mean logits target
-
-    /// Cross-entropy of logits with probability targets (crossEntropyProbsWith 0.0).
-    let crossEntropyProbs (logits: Tensor) (target: Tensor) : Tensor = crossEntropyProbsWith 0.0 logits target
+    /// Cross-entropy of logits with probability targets of the same shape (classes in dim 1): -mean over
+    /// examples of sum_c y_c log softmax(x)_c (Criterion.crossEntropy takes label smoothing and class weights).
+    let crossEntropyProbs (logits: Tensor) (target: Tensor) : Tensor =
+        crossEntropyProbsBy Option.None 0.0 Reduction.Mean logits target
 
     /// nn.CrossEntropyLoss(weight, ignore_index, reduction, label_smoothing): integer targets are class indices,
     /// floating-point targets of the input's shape class probabilities (ignoreIndex does not apply to them).
@@ -439,8 +405,6 @@ module Losses =
         (logits: Tensor)
         (target: Tensor)
         =
-        checkSmoothing "crossEntropy" labelSmoothing
-
         if target.DType.IsFloatingPoint && logits.Rank >= 2 && logits.Shape[1] = 1 then
             // Softmax over one column is 1 whatever the logits: the loss would be 0 and nothing would learn.
             invalidArg
@@ -474,16 +438,13 @@ module Losses =
                 labels
                 classes
 
-    /// Cross-entropy of logits (nn.CrossEntropyLoss) with label smoothing eps in [0, 1]. Integer targets are class
-    /// indices ([N] for [N; C], [N; d1; ...] for [N; C; d1; ...]); the loss is
-    /// (1 - eps) * nll + eps * mean over classes of -log softmax(x), averaged over examples. Floating-point
-    /// targets of the input's shape are class probabilities (see crossEntropyProbsWith), as in PyTorch.
-    /// Labels equal to -100 (torch's ignore_index) are ignored.
-    let crossEntropyWith (labelSmoothing: float) (logits: Tensor) (target: Tensor) : Tensor =
-        crossEntropyBy Option.None DefaultIgnoreIndex labelSmoothing Reduction.Mean logits target
-
-    /// Cross-entropy of logits without label smoothing (crossEntropyWith 0.0).
-    let crossEntropy (logits: Tensor) (target: Tensor) : Tensor = crossEntropyWith 0.0 logits target
+    /// Cross-entropy of logits (nn.CrossEntropyLoss()). Integer targets are class indices ([N] for [N; C],
+    /// [N; d1; ...] for [N; C; d1; ...]), the loss -mean over examples of log softmax(x)[label]; floating-point
+    /// targets of the input's shape are class probabilities (see crossEntropyProbs), as in PyTorch. Labels equal
+    /// to -100 (torch's ignore_index) are ignored. Criterion.crossEntropy takes torch's options (label smoothing,
+    /// class weights, ignore_index, reduction).
+    let crossEntropy (logits: Tensor) (target: Tensor) : Tensor =
+        crossEntropyBy Option.None DefaultIgnoreIndex 0.0 Reduction.Mean logits target
 
     /// coefficient * sum over every parameter of |w| (an L1 penalty to add to a loss).
     let l1Penalty (coefficient: float) (parameters: Params) : Tensor =
@@ -501,47 +462,95 @@ module Losses =
 
 /// The losses with torch's options as optional arguments, each returning a <c>Loss</c>:
 /// <c>Criterion.crossEntropy(weight = w, ignoreIndex = 0, reduction = Reduction.Sum)</c> is
-/// nn.CrossEntropyLoss(weight=w, ignore_index=0, reduction='sum'). Defaults are torch's.
+/// nn.CrossEntropyLoss(weight=w, ignore_index=0, reduction='sum'). Defaults are torch's; an omitted reduction
+/// is Mean, an omitted weight none. The options are checked here, once, when the loss is built; each member's
+/// PascalCase CompiledName is what C# calls. The Losses module holds the same losses with the defaults as plain
+/// functions (Losses.mse, Losses.crossEntropy).
+[<AbstractClass; Sealed>]
 type Criterion =
+    static member private Reduce(reduction: Reduction) =
+        Check.given reduction |> Option.defaultValue Reduction.Mean
+
     /// nn.MSELoss(reduction).
-    static member mse(?reduction: Reduction) : Loss =
-        Losses.mseBy (defaultArg reduction Reduction.Mean)
+    [<CompiledName("MSE")>]
+    static member mse([<Optional>] reduction: Reduction) : Loss =
+        Losses.mseBy (Criterion.Reduce reduction)
 
     /// nn.L1Loss(reduction).
-    static member mae(?reduction: Reduction) : Loss =
-        Losses.maeBy (defaultArg reduction Reduction.Mean)
+    [<CompiledName("MAE")>]
+    static member mae([<Optional>] reduction: Reduction) : Loss =
+        Losses.maeBy (Criterion.Reduce reduction)
 
-    /// nn.HuberLoss(reduction, delta = 1).
-    static member huber(?delta: float, ?reduction: Reduction) : Loss =
-        Losses.huberBy (defaultArg delta 1.0) (defaultArg reduction Reduction.Mean)
+    /// nn.HuberLoss(reduction, delta = 1): 0.5 d^2 where |d| &lt; delta, delta (|d| - 0.5 delta) elsewhere.
+    [<CompiledName("Huber")>]
+    static member huber
+        ([<Optional; DefaultParameterValue(1.0)>] delta: float, [<Optional>] reduction: Reduction)
+        : Loss =
+        Check.positive "Huber" "delta" delta
+        Losses.huberBy delta (Criterion.Reduce reduction)
 
-    /// nn.SmoothL1Loss(reduction, beta = 1).
-    static member smoothL1(?beta: float, ?reduction: Reduction) : Loss =
-        Losses.smoothL1By (defaultArg beta 1.0) (defaultArg reduction Reduction.Mean)
+    /// nn.SmoothL1Loss(reduction, beta = 1): 0.5 d^2 / beta where |d| &lt; beta, |d| - 0.5 beta elsewhere; beta
+    /// = 0 is the L1 loss.
+    [<CompiledName("SmoothL1")>]
+    static member smoothL1
+        ([<Optional; DefaultParameterValue(1.0)>] beta: float, [<Optional>] reduction: Reduction)
+        : Loss =
+        if not (beta >= 0.0) || System.Double.IsInfinity beta then
+            raise (
+                System.ArgumentOutOfRangeException(
+                    "beta",
+                    beta,
+                    sprintf "SmoothL1: beta must be a non-negative finite number, got %g." beta
+                )
+            )
+
+        Losses.smoothL1By beta (Criterion.Reduce reduction)
 
     /// nn.KLDivLoss(reduction, log_target): input log-probabilities; use Reduction.BatchMean for the KL
     /// divergence per example (torch's mean is over every element).
-    static member klDiv(?reduction: Reduction, ?logTarget: bool) : Loss =
-        Losses.klDivBy (defaultArg logTarget false) (defaultArg reduction Reduction.Mean)
+    [<CompiledName("KLDiv")>]
+    static member klDiv
+        ([<Optional>] reduction: Reduction, [<Optional; DefaultParameterValue(false)>] logTarget: bool)
+        : Loss =
+        Losses.klDivBy logTarget (Criterion.Reduce reduction)
 
     /// nn.BCELoss(reduction).
-    static member bce(?reduction: Reduction) : Loss =
-        Losses.bceBy (defaultArg reduction Reduction.Mean)
+    [<CompiledName("BCE")>]
+    static member bce([<Optional>] reduction: Reduction) : Loss =
+        Losses.bceBy (Criterion.Reduce reduction)
 
     /// nn.BCEWithLogitsLoss(pos_weight, reduction): posWeight broadcasts against the last dim.
-    static member bceWithLogits(?posWeight: Tensor, ?reduction: Reduction) : Loss =
-        Losses.bceWithLogitsBy posWeight (defaultArg reduction Reduction.Mean)
+    [<CompiledName("BCEWithLogits")>]
+    static member bceWithLogits([<Optional>] posWeight: Tensor, [<Optional>] reduction: Reduction) : Loss =
+        Losses.bceWithLogitsBy (Check.given posWeight) (Criterion.Reduce reduction)
 
     /// nn.NLLLoss(weight, ignore_index = -100, reduction).
-    static member nll(?weight: Tensor, ?ignoreIndex: int, ?reduction: Reduction) : Loss =
-        Losses.nllBy weight (defaultArg ignoreIndex Losses.DefaultIgnoreIndex) (defaultArg reduction Reduction.Mean)
+    [<CompiledName("NLL")>]
+    static member nll
+        (
+            [<Optional>] weight: Tensor,
+            [<Optional; DefaultParameterValue(Losses.DefaultIgnoreIndex)>] ignoreIndex: int,
+            [<Optional>] reduction: Reduction
+        ) : Loss =
+        Losses.nllBy (Check.given weight) ignoreIndex (Criterion.Reduce reduction)
 
-    /// nn.CrossEntropyLoss(weight, ignore_index = -100, reduction, label_smoothing = 0).
+    /// nn.CrossEntropyLoss(weight, ignore_index = -100, reduction, label_smoothing = 0): with label smoothing eps
+    /// in [0, 1] the loss is (1 - eps) * nll + eps * mean over classes of -log softmax(x).
+    [<CompiledName("CrossEntropy")>]
     static member crossEntropy
-        (?weight: Tensor, ?ignoreIndex: int, ?labelSmoothing: float, ?reduction: Reduction)
-        : Loss =
-        Losses.crossEntropyBy
-            weight
-            (defaultArg ignoreIndex Losses.DefaultIgnoreIndex)
-            (defaultArg labelSmoothing 0.0)
-            (defaultArg reduction Reduction.Mean)
+        (
+            [<Optional>] weight: Tensor,
+            [<Optional; DefaultParameterValue(Losses.DefaultIgnoreIndex)>] ignoreIndex: int,
+            [<Optional; DefaultParameterValue(0.0)>] labelSmoothing: float,
+            [<Optional>] reduction: Reduction
+        ) : Loss =
+        if not (labelSmoothing >= 0.0 && labelSmoothing <= 1.0) then
+            raise (
+                System.ArgumentOutOfRangeException(
+                    "labelSmoothing",
+                    labelSmoothing,
+                    sprintf "CrossEntropy: labelSmoothing must be in [0, 1], got %g." labelSmoothing
+                )
+            )
+
+        Losses.crossEntropyBy (Check.given weight) ignoreIndex labelSmoothing (Criterion.Reduce reduction)

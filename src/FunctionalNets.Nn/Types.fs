@@ -27,6 +27,9 @@ type Layer =
         /// The children a sequential container runs one after another, by name (each child's parameters and
         /// state live under its name); empty for every other layer. Summaries list them.
         Sequence: (string * Layer) list
+        /// True for a chain built by `>->` (Layer.chain): composing it with another layer splices its children
+        /// into one flat sequential instead of nesting it. A Layer.sequential is not a chain and stays one child.
+        IsChain: bool
     }
 
 /// A loss: prediction -> target -> scalar tensor.

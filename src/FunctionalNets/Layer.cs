@@ -1,3 +1,4 @@
+using FunctionalNets.Nn;
 using NnLayer = FunctionalNets.Nn.Layer;
 using NnLayers = FunctionalNets.Nn.Layers;
 using NnCtx = FunctionalNets.Nn.Ctx;
@@ -20,105 +21,65 @@ public sealed class Layer
     public override string ToString() => Inner.Name;
 }
 
-/// <summary>The built-in layers, with PyTorch's names, defaults and initialization.</summary>
+/// <summary>The built-in layers, with PyTorch's names, defaults and initialization. Each wraps the F# layer of
+/// the same name (FunctionalNets.Nn), which checks its arguments: a bad one raises an
+/// <see cref="ArgumentException"/> whose ParamName is the argument and whose message names the layer.</summary>
 public static partial class Layers
 {
-    // The activation layers are F# extension members of Nn's Layers, whose compiled names C# cannot call;
-    // Nn's LayersBridge forwards them under plain names.
-    private static class Act
-    {
-        internal static readonly Func<NnLayer> Relu = FunctionalNets.Nn.Interop.LayersBridge.Relu;
-        internal static readonly Func<NnLayer> Sigmoid = FunctionalNets.Nn.Interop.LayersBridge.Sigmoid;
-        internal static readonly Func<NnLayer> Tanh = FunctionalNets.Nn.Interop.LayersBridge.Tanh;
-        internal static readonly Func<NnLayer> Silu = FunctionalNets.Nn.Interop.LayersBridge.Silu;
-        internal static readonly Func<NnLayer> Gelu = FunctionalNets.Nn.Interop.LayersBridge.Gelu;
-        internal static readonly Func<double, double, NnLayer> Softplus = FunctionalNets.Nn.Interop.LayersBridge.Softplus;
-        internal static readonly Func<double, NnLayer> LeakyRelu = FunctionalNets.Nn.Interop.LayersBridge.LeakyRelu;
-        internal static readonly Func<double, NnLayer> Elu = FunctionalNets.Nn.Interop.LayersBridge.Elu;
-        internal static readonly Func<int, NnLayer> Softmax = FunctionalNets.Nn.Interop.LayersBridge.Softmax;
-        internal static readonly Func<int, NnLayer> LogSoftmax = FunctionalNets.Nn.Interop.LayersBridge.LogSoftmax;
-    }
-
     /// <summary>Merges every dim after the batch dim into one: [N, a, b] -> [N, a * b].</summary>
-    public static Layer Flatten() => new(NnLayers.flatten);
+    public static Layer Flatten() => new(NnLayers.Flatten());
 
     /// <summary>A fully connected layer y = x W^T + b with weight [out, in] and bias [out] (parameters
     /// "weight" and "bias"), initialized as PyTorch's nn.Linear.</summary>
     /// <param name="inFeatures">Size of the input's last dim (&gt;= 1).</param>
     /// <param name="outFeatures">Size of the output's last dim (&gt;= 1).</param>
     /// <param name="bias">Whether to add a learned bias.</param>
-    public static Layer Linear(int inFeatures, int outFeatures, bool bias = true)
-    {
-        if (inFeatures < 1)
-            throw new ArgumentOutOfRangeException(nameof(inFeatures), inFeatures, $"Linear({inFeatures}->{outFeatures}): inFeatures must be >= 1.");
-        if (outFeatures < 1)
-            throw new ArgumentOutOfRangeException(nameof(outFeatures), outFeatures, $"Linear({inFeatures}->{outFeatures}): outFeatures must be >= 1.");
-        return new(NnLayers.linearWith(bias, inFeatures, outFeatures));
-    }
+    public static Layer Linear(int inFeatures, int outFeatures, bool bias = true) =>
+        new(NnLayers.Linear(inFeatures, outFeatures, bias));
 
     /// <summary>Inverted dropout: in training each element is zeroed with probability p and the rest are
     /// scaled by 1 / (1 - p); in evaluation it is the identity.</summary>
     /// <param name="p">The drop probability, in [0, 1).</param>
-    public static Layer Dropout(double p)
-    {
-        if (!(p >= 0.0 && p < 1.0))
-            throw new ArgumentOutOfRangeException(nameof(p), p, $"Dropout: the drop probability must be in [0, 1), got {p}.");
-        return new(NnLayers.dropout(p));
-    }
+    public static Layer Dropout(double p) => new(NnLayers.Dropout(p));
 
     /// <summary>max(x, 0).</summary>
-    public static Layer ReLU() => new(Act.Relu());
+    public static Layer ReLU() => new(ActivationLayers.ReLU());
 
     /// <summary>The logistic sigmoid.</summary>
-    public static Layer Sigmoid() => new(Act.Sigmoid());
+    public static Layer Sigmoid() => new(ActivationLayers.Sigmoid());
 
     /// <summary>The hyperbolic tangent.</summary>
-    public static Layer Tanh() => new(Act.Tanh());
+    public static Layer Tanh() => new(ActivationLayers.Tanh());
 
     /// <summary>x for x &gt; 0, slope * x otherwise.</summary>
-    /// <param name="slope">The negative slope (PyTorch's default 0.01).</param>
-    public static Layer LeakyReLU(double slope = 0.01)
-    {
-        if (!double.IsFinite(slope))
-            throw new ArgumentOutOfRangeException(nameof(slope), slope, "LeakyReLU: the slope must be finite.");
-        return new(Act.LeakyRelu(slope));
-    }
+    /// <param name="slope">The negative slope (PyTorch's default 0.01), finite.</param>
+    public static Layer LeakyReLU(double slope = 0.01) => new(ActivationLayers.LeakyReLU(slope));
 
     /// <summary>x for x &gt; 0, alpha * (e^x - 1) otherwise.</summary>
-    /// <param name="alpha">The scale of the negative part (PyTorch's default 1).</param>
-    public static Layer ELU(double alpha = 1.0)
-    {
-        if (!double.IsFinite(alpha))
-            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "ELU: alpha must be finite.");
-        return new(Act.Elu(alpha));
-    }
+    /// <param name="alpha">The scale of the negative part (PyTorch's default 1), finite.</param>
+    public static Layer ELU(double alpha = 1.0) => new(ActivationLayers.ELU(alpha));
 
     /// <summary>x * sigmoid(x) (swish).</summary>
-    public static Layer SiLU() => new(Act.Silu());
+    public static Layer SiLU() => new(ActivationLayers.SiLU());
 
     /// <summary>The exact GELU, x * Phi(x).</summary>
-    public static Layer GELU() => new(Act.Gelu());
+    public static Layer GELU() => new(ActivationLayers.GELU());
 
     /// <summary>torch's nn.Softplus: log(1 + e^(beta x)) / beta, and x itself (derivative 1) where beta x &gt; threshold.</summary>
     /// <param name="beta">The sharpness (positive).</param>
     /// <param name="threshold">Above beta x = threshold the layer is the identity.</param>
-    public static Layer Softplus(double beta = 1.0, double threshold = 20.0)
-    {
-        if (!(beta > 0.0) || double.IsInfinity(beta))
-            throw new ArgumentOutOfRangeException(nameof(beta), beta, "Softplus: beta must be a positive finite number.");
-        return new(Act.Softplus(beta, threshold));
-    }
+    public static Layer Softplus(double beta = 1.0, double threshold = 20.0) => new(ActivationLayers.Softplus(beta, threshold));
 
     /// <summary>Softmax along a dim counted with the batch dim (-1 or 1 for [N, C] scores).</summary>
     /// <param name="dim">The dim.</param>
-    public static Layer Softmax(int dim = -1) => new(Act.Softmax(dim));
+    public static Layer Softmax(int dim = -1) => new(ActivationLayers.Softmax(dim));
 
     /// <summary>Log-softmax along a dim counted with the batch dim (-1 or 1 for [N, C] scores).</summary>
     /// <param name="dim">The dim.</param>
-    public static Layer LogSoftmax(int dim = -1) => new(Act.LogSoftmax(dim));
+    public static Layer LogSoftmax(int dim = -1) => new(ActivationLayers.LogSoftmax(dim));
 
     /// <summary>The identity.</summary>
-    public static Layer Identity() => new(NnLayers.identity);
+    public static Layer Identity() => new(NnLayers.Identity());
 
     private static void CheckName(string name, string paramName)
     {

@@ -1,4 +1,4 @@
-using Bridge = FunctionalNets.Nn.Interop.LayersBridge;
+using FunctionalNets.Nn;
 
 namespace FunctionalNets;
 
@@ -12,11 +12,8 @@ public static partial class Layers
     /// cumulative average of every batch's statistics.</param>
     /// <param name="affine">Learn a per-channel scale and shift.</param>
     /// <param name="trackRunningStats">Keep running statistics for evaluation.</param>
-    public static Layer BatchNorm1d(int features, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
-    {
-        if (features < 1) throw new ArgumentOutOfRangeException(nameof(features), features, "BatchNorm1d: features must be >= 1.");
-        return new(Bridge.BatchNorm1d(features, eps, momentum, affine, trackRunningStats));
-    }
+    public static Layer BatchNorm1d(int features, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true) =>
+        new(NormalizationLayers.BatchNorm1d(features, eps, momentum ?? 0.1, affine, trackRunningStats, cumulativeAverage: momentum is null));
 
     /// <summary>Batch normalization over [N, C, H, W], as PyTorch's nn.BatchNorm2d (see <see cref="BatchNorm1d"/>).</summary>
     /// <param name="features">The channel count C.</param>
@@ -25,34 +22,22 @@ public static partial class Layers
     /// cumulative average of every batch's statistics.</param>
     /// <param name="affine">Learn a per-channel scale and shift.</param>
     /// <param name="trackRunningStats">Keep running statistics for evaluation.</param>
-    public static Layer BatchNorm2d(int features, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true)
-    {
-        if (features < 1) throw new ArgumentOutOfRangeException(nameof(features), features, "BatchNorm2d: features must be >= 1.");
-        return new(Bridge.BatchNorm2d(features, eps, momentum, affine, trackRunningStats));
-    }
+    public static Layer BatchNorm2d(int features, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true) =>
+        new(NormalizationLayers.BatchNorm2d(features, eps, momentum ?? 0.1, affine, trackRunningStats, cumulativeAverage: momentum is null));
 
     /// <summary>Group normalization over [N, C, ...], as PyTorch's nn.GroupNorm.</summary>
     /// <param name="groups">Groups of channels normalized together; must divide channels.</param>
     /// <param name="channels">The channel count C.</param>
     /// <param name="eps">Added to the variance.</param>
     /// <param name="affine">Learn a per-channel scale and shift.</param>
-    public static Layer GroupNorm(int groups, int channels, double eps = 1e-5, bool affine = true)
-    {
-        if (groups < 1 || channels < 1 || channels % groups != 0)
-            throw new ArgumentOutOfRangeException(nameof(groups), groups, $"GroupNorm: groups must be >= 1 and divide channels {channels}.");
-        return new(Bridge.GroupNorm(groups, channels, eps, affine));
-    }
+    public static Layer GroupNorm(int groups, int channels, double eps = 1e-5, bool affine = true) =>
+        new(NormalizationLayers.GroupNorm(groups, channels, eps, affine));
 
     /// <summary>Channel dropout: in training whole (example, channel) maps are zeroed with probability p and
     /// the rest scaled by 1 / (1 - p); the identity in evaluation.</summary>
     /// <param name="p">The drop probability, in [0, 1).</param>
-    public static Layer Dropout2d(double p)
-    {
-        if (!(p >= 0.0 && p < 1.0))
-            throw new ArgumentOutOfRangeException(nameof(p), p, $"Dropout2d: the drop probability must be in [0, 1), got {p}.");
-        return new(Bridge.Dropout2d(p));
-    }
+    public static Layer Dropout2d(double p) => new(NormalizationLayers.Dropout2d(p));
 
     /// <summary>The mean over the spatial dims: [N, C, H, W] to [N, C].</summary>
-    public static Layer GlobalAvgPool() => new(Bridge.GlobalAvgPool());
+    public static Layer GlobalAvgPool() => new(NormalizationLayers.GlobalAvgPool());
 }

@@ -1,4 +1,4 @@
-using Bridge = FunctionalNets.Nn.Interop.RecurrentBridge;
+using FunctionalNets.Nn;
 
 namespace FunctionalNets;
 
@@ -19,13 +19,14 @@ public static partial class Layers
     public static Layer Rnn(int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
         double dropout = 0.0, bool bias = true, bool returnSequences = true, string nonlinearity = "tanh")
     {
-        var kind = nonlinearity switch
+        // torch names the nonlinearity with a string; F# takes the closed set as a union.
+        var act = nonlinearity switch
         {
-            "tanh" => "rnn_tanh",
-            "relu" => "rnn_relu",
+            "tanh" => RnnNonlinearity.Tanh,
+            "relu" => RnnNonlinearity.Relu,
             _ => throw new ArgumentException($"Rnn: nonlinearity must be \"tanh\" or \"relu\", got \"{nonlinearity}\".", nameof(nonlinearity)),
         };
-        return MakeRecurrent(kind, "Rnn", inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences, 0);
+        return new(RecurrentLayers.Rnn(inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences, act));
     }
 
     /// <summary>An LSTM stack with PyTorch's equations (gates i, f, g, o), parameter names and
@@ -41,12 +42,8 @@ public static partial class Layers
     /// <param name="projSize">torch's proj_size: the hidden state (and each direction's output) is projected to
     /// this many features by "weight_hr_l{k}"; 0 (default) for none, else in [1, hiddenSize).</param>
     public static Layer Lstm(int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
-        double dropout = 0.0, bool bias = true, bool returnSequences = true, int projSize = 0)
-    {
-        if (projSize < 0 || projSize >= hiddenSize && projSize > 0)
-            throw new ArgumentOutOfRangeException(nameof(projSize), projSize, $"Lstm({inputSize}->{hiddenSize}): projSize must be in [0, hiddenSize).");
-        return MakeRecurrent("lstm", "Lstm", inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences, projSize);
-    }
+        double dropout = 0.0, bool bias = true, bool returnSequences = true, int projSize = 0) =>
+        new(RecurrentLayers.Lstm(inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences, projSize));
 
     /// <summary>A GRU stack with PyTorch's equations (gates r, z, n), parameter names and initialization,
     /// over batch-first sequences [N, T, inputSize]. Outputs [N, T, directions * hidden], or with
@@ -60,26 +57,12 @@ public static partial class Layers
     /// <param name="returnSequences">true: every step's output; false: the final hidden state (for classifiers).</param>
     public static Layer Gru(int inputSize, int hiddenSize, int numLayers = 1, bool bidirectional = false,
         double dropout = 0.0, bool bias = true, bool returnSequences = true) =>
-        MakeRecurrent("gru", "Gru", inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences, 0);
+        new(RecurrentLayers.Gru(inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences));
 
     /// <summary>The last time step of a batch-first sequence: [N, T, F] -> [N, F].</summary>
-    public static Layer LastStep() => new(Bridge.LastStep());
+    public static Layer LastStep() => new(RecurrentLayers.LastStep());
 
     /// <summary>Images [N, C, H, W] as sequences [N, H, C * W], one row per time step (sequential MNIST reads a
     /// [1, 28, 28] digit as 28 steps of 28 features).</summary>
-    public static Layer RowsAsSequence() => new(Bridge.RowsAsSequence());
-
-    private static Layer MakeRecurrent(string kind, string name, int inputSize, int hiddenSize, int numLayers,
-        bool bidirectional, double dropout, bool bias, bool returnSequences, int projSize)
-    {
-        if (inputSize < 1)
-            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, $"{name}({inputSize}->{hiddenSize}): inputSize must be >= 1.");
-        if (hiddenSize < 1)
-            throw new ArgumentOutOfRangeException(nameof(hiddenSize), hiddenSize, $"{name}({inputSize}->{hiddenSize}): hiddenSize must be >= 1.");
-        if (numLayers < 1)
-            throw new ArgumentOutOfRangeException(nameof(numLayers), numLayers, $"{name}({inputSize}->{hiddenSize}): numLayers must be >= 1.");
-        if (!(dropout >= 0.0 && dropout < 1.0))
-            throw new ArgumentOutOfRangeException(nameof(dropout), dropout, $"{name}({inputSize}->{hiddenSize}): dropout must be in [0, 1), got {dropout}.");
-        return new(Bridge.Recurrent(kind, inputSize, hiddenSize, numLayers, bidirectional, dropout, bias, returnSequences, projSize));
-    }
+    public static Layer RowsAsSequence() => new(RecurrentLayers.RowsAsSequence());
 }

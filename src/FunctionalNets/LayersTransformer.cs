@@ -1,4 +1,4 @@
-using TB = FunctionalNets.Nn.Interop.TransformerBridge;
+using FunctionalNets.Nn;
 
 namespace FunctionalNets;
 
@@ -15,26 +15,6 @@ public enum TransformerActivation
 
 public static partial class Layers
 {
-    private static void Positive(int value, string name, string layer)
-    {
-        if (value < 1)
-            throw new ArgumentOutOfRangeException(name, value, $"{layer}: {name} must be >= 1, got {value}.");
-    }
-
-    private static void Probability(double p, string name, string layer)
-    {
-        if (!(p >= 0.0 && p < 1.0))
-            throw new ArgumentOutOfRangeException(name, p, $"{layer}: {name} must be in [0, 1), got {p}.");
-    }
-
-    private static void Heads(int dim, int heads, string layer)
-    {
-        Positive(dim, nameof(dim), layer);
-        Positive(heads, nameof(heads), layer);
-        if (dim % heads != 0)
-            throw new ArgumentException($"{layer}: dim {dim} must be divisible by heads {heads}.", nameof(heads));
-    }
-
     /// <summary>PyTorch's nn.Embedding: integer token ids of any shape become vectors, [..] -&gt; [.., dim]. The
     /// parameter "weight" [numEmbeddings, dim] starts N(0, 1). An id outside [0, numEmbeddings) raises an
     /// <see cref="ArgumentException"/> naming the layer, the id and the vocabulary size.</summary>
@@ -42,12 +22,8 @@ public static partial class Layers
     /// <param name="dim">Vector size (&gt;= 1).</param>
     /// <param name="paddingIdx">A row (negative counts from the end) that starts at zero and gets no gradient.</param>
     /// <param name="maxNorm">Looked-up rows with a larger L2 norm are scaled down to it in the forward.</param>
-    public static Layer Embedding(int numEmbeddings, int dim, int? paddingIdx = null, double? maxNorm = null)
-    {
-        Positive(numEmbeddings, nameof(numEmbeddings), "Embedding");
-        Positive(dim, nameof(dim), "Embedding");
-        return new(TB.Embedding(numEmbeddings, dim, paddingIdx, maxNorm));
-    }
+    public static Layer Embedding(int numEmbeddings, int dim, int? paddingIdx = null, double? maxNorm = null) =>
+        new(EmbeddingLayers.Embedding(numEmbeddings, dim, paddingIdx, maxNorm));
 
     /// <summary>PyTorch's nn.LayerNorm over the last dim: mean 0, variance 1 per position, then "weight" (init 1)
     /// and "bias" (init 0). Runs on a fused kernel.</summary>
@@ -61,22 +37,15 @@ public static partial class Layers
     /// <param name="normalizedShape">The trailing dims normalized together.</param>
     /// <param name="eps">Added to the variance.</param>
     /// <param name="elementwiseAffine">Whether to learn weight and bias.</param>
-    public static Layer LayerNorm(int[] normalizedShape, double eps = 1e-5, bool elementwiseAffine = true)
-    {
-        ArgumentNullException.ThrowIfNull(normalizedShape);
-        if (!(eps > 0.0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"LayerNorm: eps must be > 0, got {eps}.");
-        return new(TB.LayerNorm(normalizedShape, eps, elementwiseAffine));
-    }
+    public static Layer LayerNorm(int[] normalizedShape, double eps = 1e-5, bool elementwiseAffine = true) =>
+        new(SequenceNormLayers.LayerNorm(normalizedShape, eps, elementwiseAffine));
 
     /// <summary>PyTorch's nn.RMSNorm over the last dim: x / sqrt(mean(x^2) + eps) times "weight" (init 1).</summary>
     /// <param name="normalizedShape">Size of the last dim.</param>
     /// <param name="eps">Added to the mean square; null uses the dtype's machine epsilon, as PyTorch.</param>
     /// <param name="elementwiseAffine">Whether to learn the weight.</param>
-    public static Layer RMSNorm(int normalizedShape, double? eps = null, bool elementwiseAffine = true)
-    {
-        if (eps is { } e && !(e > 0.0)) throw new ArgumentOutOfRangeException(nameof(eps), e, $"RMSNorm: eps must be > 0, got {e}.");
-        return new(TB.RmsNorm(new[] { normalizedShape }, eps ?? double.NaN, elementwiseAffine));
-    }
+    public static Layer RMSNorm(int normalizedShape, double? eps = null, bool elementwiseAffine = true) =>
+        new(SequenceNormLayers.RMSNorm(new[] { normalizedShape }, eps, elementwiseAffine));
 
     /// <summary>Adds position information to [N, T, dim] inputs: the fixed sinusoidal table of "Attention Is All You
     /// Need", or a learned table "weight" [maxLen, dim]. A sequence longer than maxLen raises an
@@ -84,12 +53,8 @@ public static partial class Layers
     /// <param name="maxLen">The most positions the table holds.</param>
     /// <param name="dim">Feature size.</param>
     /// <param name="learned">A learned table instead of the sinusoidal one.</param>
-    public static Layer PositionalEncoding(int maxLen, int dim, bool learned = false)
-    {
-        Positive(maxLen, nameof(maxLen), "PositionalEncoding");
-        Positive(dim, nameof(dim), "PositionalEncoding");
-        return new(TB.PositionalEncoding(maxLen, dim, learned));
-    }
+    public static Layer PositionalEncoding(int maxLen, int dim, bool learned = false) =>
+        new(learned ? PositionalLayers.LearnedPositionalEncoding(maxLen, dim) : PositionalLayers.SinusoidalPositionalEncoding(maxLen, dim));
 
     /// <summary>Multi-head self-attention over [N, T, dim] inputs (PyTorch's nn.MultiheadAttention with
     /// batch_first and query = key = value; parameters "in_proj_weight", "in_proj_bias", "out_proj.weight",
@@ -100,12 +65,8 @@ public static partial class Layers
     /// <param name="dropout">Dropout on the attention weights in training.</param>
     /// <param name="bias">Biases on the projections.</param>
     /// <param name="rope">Rotary position embeddings on queries and keys.</param>
-    public static Layer MultiHeadAttention(int dim, int heads, bool causal = false, double dropout = 0.0, bool bias = true, bool rope = false)
-    {
-        Heads(dim, heads, "MultiHeadAttention");
-        Probability(dropout, nameof(dropout), "MultiHeadAttention");
-        return new(TB.MultiHeadAttention(dim, heads, causal, dropout, bias, rope));
-    }
+    public static Layer MultiHeadAttention(int dim, int heads, bool causal = false, double dropout = 0.0, bool bias = true, bool rope = false) =>
+        new(AttentionLayers.MultiHeadAttention(dim, heads, causal, dropout, bias, rope));
 
     /// <summary>PyTorch's nn.TransformerEncoderLayer (batch first) over [N, T, dim]: self-attention and a
     /// feed-forward block, each residual with dropout, post-norm by default or pre-norm.</summary>
@@ -127,10 +88,15 @@ public static partial class Layers
         bool causal = false,
         double layerNormEps = 1e-5)
     {
-        Heads(dim, heads, "TransformerEncoderLayer");
-        Positive(feedForward, nameof(feedForward), "TransformerEncoderLayer");
-        Probability(dropout, nameof(dropout), "TransformerEncoderLayer");
-        return new(TB.TransformerEncoderLayer(dim, heads, feedForward, dropout, (int)activation, normFirst, causal, layerNormEps));
+        var act = activation switch
+        {
+            TransformerActivation.ReLU => FfnActivation.Relu,
+            TransformerActivation.GELU => FfnActivation.Gelu,
+            TransformerActivation.GELUTanh => FfnActivation.GeluTanh,
+            _ => throw new ArgumentOutOfRangeException(nameof(activation), activation,
+                "TransformerEncoderLayer: activation must be ReLU, GELU or GELUTanh."),
+        };
+        return new(TransformerLayers.TransformerEncoderLayer(dim, heads, feedForward, dropout, act, normFirst, causal, layerNormEps));
     }
 
     /// <summary>A decoder-only GPT: token ids [N, T] (T &lt;= contextLength, Int64 or Int32) to logits [N, T,
@@ -143,13 +109,6 @@ public static partial class Layers
     /// <param name="layers">Number of blocks.</param>
     /// <param name="dropout">Dropout probability in training.</param>
     /// <param name="tieWeights">Reuse the token embedding as the LM head's weight.</param>
-    public static Layer Gpt(int vocabSize, int contextLength, int dim = 128, int heads = 4, int layers = 4, double dropout = 0.0, bool tieWeights = true)
-    {
-        Positive(vocabSize, nameof(vocabSize), "Gpt");
-        Positive(contextLength, nameof(contextLength), "Gpt");
-        Heads(dim, heads, "Gpt");
-        if (layers < 0) throw new ArgumentOutOfRangeException(nameof(layers), layers, $"Gpt: layers must be >= 0, got {layers}.");
-        Probability(dropout, nameof(dropout), "Gpt");
-        return new(TB.Gpt(vocabSize, contextLength, dim, heads, layers, dropout, tieWeights));
-    }
+    public static Layer Gpt(int vocabSize, int contextLength, int dim = 128, int heads = 4, int layers = 4, double dropout = 0.0, bool tieWeights = true) =>
+        new(TransformerLayers.Gpt(vocabSize, contextLength, dim, heads, layers, dropout, tieWeights));
 }

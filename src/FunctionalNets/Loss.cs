@@ -1,4 +1,5 @@
 using Microsoft.FSharp.Core;
+using NnCriterion = FunctionalNets.Nn.Criterion;
 using NnLosses = FunctionalNets.Nn.Losses;
 using NnReduction = FunctionalNets.Nn.Reduction;
 
@@ -51,15 +52,17 @@ public enum Reduction
     BatchMean,
 }
 
-/// <summary>The built-in losses (PyTorch's definitions and options; mean reduction by default).</summary>
+/// <summary>The built-in losses (PyTorch's definitions and options; mean reduction by default). Each wraps the
+/// F# loss of the same name (FunctionalNets.Nn.Criterion), which checks its options.</summary>
 public static class Losses
 {
     // Built-in losses are rebuilt from their name and options (CompileRecipe); Custom clears the recipe, and so
     // do per-class weight vectors, which the recipe does not record.
-    private static Loss Of(string name, Func<Tensor, Tensor, Tensor> f, params (string Name, object Value)[] options) =>
-        new(name, Interop.Func2(f)) { Recipe = CompileRecipe.Of(name, options) };
+    private static Loss Of(string name, FSharpFunc<Tensor, FSharpFunc<Tensor, Tensor>> f, params (string Name, object Value)[] options) =>
+        new(name, f) { Recipe = CompileRecipe.Of(name, options) };
 
-    private static Loss Unrecorded(string name, Func<Tensor, Tensor, Tensor> f) => new(name, Interop.Func2(f));
+    private static Loss Of(string name, Func<Tensor, Tensor, Tensor> f, params (string Name, object Value)[] options) =>
+        Of(name, Interop.Func2(f), options);
 
     private static NnReduction Nn(Reduction reduction) => reduction switch
     {
@@ -70,77 +73,52 @@ public static class Losses
         _ => throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "Losses: unknown reduction; use Mean, Sum, None or BatchMean."),
     };
 
-    // A per-class vector as a tensor (the loss casts it to the predictions' dtype).
-    private static Microsoft.FSharp.Core.FSharpOption<Tensor> Vector(double[]? values) =>
-        values is null ? Interop.None<Tensor>() : Interop.Some(Tensor.OfArray(values, [values.Length]));
+    // A per-class vector as a tensor (the loss casts it to the predictions' dtype); null stays null (none).
+    private static Tensor? Vector(double[]? values) => values is null ? null : Tensor.OfArray(values, [values.Length]);
 
     /// <summary>Mean squared error (nn.MSELoss); predictions and targets have the same shape.</summary>
     /// <param name="reduction">Mean (default), Sum or None.</param>
-    public static Loss MSE(Reduction reduction = Reduction.Mean)
-    {
-        var r = Nn(reduction);
-        return Of("mse", (p, t) => NnLosses.mseBy(r, p, t), (nameof(reduction), reduction.ToString()));
-    }
+    public static Loss MSE(Reduction reduction = Reduction.Mean) =>
+        Of("mse", NnCriterion.MSE(Nn(reduction)), (nameof(reduction), reduction.ToString()));
 
     /// <summary>Mean absolute error (nn.L1Loss).</summary>
     /// <param name="reduction">Mean (default), Sum or None.</param>
-    public static Loss MAE(Reduction reduction = Reduction.Mean)
-    {
-        var r = Nn(reduction);
-        return Of("mae", (p, t) => NnLosses.maeBy(r, p, t), (nameof(reduction), reduction.ToString()));
-    }
+    public static Loss MAE(Reduction reduction = Reduction.Mean) =>
+        Of("mae", NnCriterion.MAE(Nn(reduction)), (nameof(reduction), reduction.ToString()));
 
     /// <summary>Huber loss (nn.HuberLoss): 0.5 d² where |d| &lt; delta, delta (|d| - delta / 2) elsewhere.</summary>
     /// <param name="delta">Where the loss turns from quadratic to linear (positive).</param>
     /// <param name="reduction">Mean (default), Sum or None.</param>
-    public static Loss Huber(double delta = 1.0, Reduction reduction = Reduction.Mean)
-    {
-        if (!(delta > 0.0) || double.IsInfinity(delta))
-            throw new ArgumentOutOfRangeException(nameof(delta), delta, "Losses.Huber: delta must be a positive finite number.");
-        var r = Nn(reduction);
-        return Of("huber", (p, t) => NnLosses.huberBy(delta, r, p, t), (nameof(delta), delta), (nameof(reduction), reduction.ToString()));
-    }
+    public static Loss Huber(double delta = 1.0, Reduction reduction = Reduction.Mean) =>
+        Of("huber", NnCriterion.Huber(delta, Nn(reduction)), (nameof(delta), delta), (nameof(reduction), reduction.ToString()));
 
     /// <summary>Smooth L1 loss (nn.SmoothL1Loss): 0.5 d² / beta where |d| &lt; beta, |d| - beta / 2 elsewhere;
     /// beta = 0 is the L1 loss.</summary>
     /// <param name="beta">Where the loss turns from quadratic to linear (non-negative).</param>
     /// <param name="reduction">Mean (default), Sum or None.</param>
-    public static Loss SmoothL1(double beta = 1.0, Reduction reduction = Reduction.Mean)
-    {
-        if (!(beta >= 0.0) || double.IsInfinity(beta))
-            throw new ArgumentOutOfRangeException(nameof(beta), beta, "Losses.SmoothL1: beta must be a non-negative finite number.");
-        var r = Nn(reduction);
-        return Of("smooth_l1", (p, t) => NnLosses.smoothL1By(beta, r, p, t), (nameof(beta), beta), (nameof(reduction), reduction.ToString()));
-    }
+    public static Loss SmoothL1(double beta = 1.0, Reduction reduction = Reduction.Mean) =>
+        Of("smooth_l1", NnCriterion.SmoothL1(beta, Nn(reduction)), (nameof(beta), beta), (nameof(reduction), reduction.ToString()));
 
     /// <summary>KL divergence (nn.KLDivLoss): predictions are log-probabilities, targets probabilities (or
     /// log-probabilities with <paramref name="logTarget"/>). Use <see cref="Reduction.BatchMean"/> for the
     /// divergence per example; torch's Mean averages over every element.</summary>
     /// <param name="reduction">Mean (default), BatchMean, Sum or None.</param>
     /// <param name="logTarget">Whether the targets are log-probabilities.</param>
-    public static Loss KLDiv(Reduction reduction = Reduction.Mean, bool logTarget = false)
-    {
-        var r = Nn(reduction);
-        return Of("kl_div", (p, t) => NnLosses.klDivBy(logTarget, r, p, t), (nameof(logTarget), logTarget), (nameof(reduction), reduction.ToString()));
-    }
+    public static Loss KLDiv(Reduction reduction = Reduction.Mean, bool logTarget = false) =>
+        Of("kl_div", NnCriterion.KLDiv(Nn(reduction), logTarget), (nameof(logTarget), logTarget), (nameof(reduction), reduction.ToString()));
 
     /// <summary>Binary cross-entropy of probabilities (nn.BCELoss), e.g. after a Sigmoid layer.</summary>
     /// <param name="reduction">Mean (default), Sum or None.</param>
-    public static Loss BCE(Reduction reduction = Reduction.Mean)
-    {
-        var r = Nn(reduction);
-        return Of("bce", (p, t) => NnLosses.bceBy(r, p, t), (nameof(reduction), reduction.ToString()));
-    }
+    public static Loss BCE(Reduction reduction = Reduction.Mean) =>
+        Of("bce", NnCriterion.BCE(Nn(reduction)), (nameof(reduction), reduction.ToString()));
 
     /// <summary>Binary cross-entropy of logits (nn.BCEWithLogitsLoss), numerically stable.</summary>
     /// <param name="posWeight">Weights of the positive term, one per class (the last dim); null for 1.</param>
     /// <param name="reduction">Mean (default), Sum or None.</param>
     public static Loss BCEWithLogits(double[]? posWeight = null, Reduction reduction = Reduction.Mean)
     {
-        var r = Nn(reduction);
-        var w = Vector(posWeight);
-        Func<Tensor, Tensor, Tensor> f = (p, t) => NnLosses.bceWithLogitsBy(w, r, p, t);
-        return posWeight is null ? Of("bce_with_logits", f, (nameof(reduction), reduction.ToString())) : Unrecorded("bce_with_logits", f);
+        var f = NnCriterion.BCEWithLogits(Vector(posWeight)!, Nn(reduction));
+        return posWeight is null ? Of("bce_with_logits", f, (nameof(reduction), reduction.ToString())) : new("bce_with_logits", f);
     }
 
     /// <summary>Cross-entropy of logits (nn.CrossEntropyLoss): integer targets are class indices, floating
@@ -151,14 +129,10 @@ public static class Losses
     /// <param name="reduction">Mean (default), Sum or None (one loss per example).</param>
     public static Loss CrossEntropy(double labelSmoothing = 0.0, double[]? weight = null, int ignoreIndex = -100, Reduction reduction = Reduction.Mean)
     {
-        if (!(labelSmoothing >= 0.0 && labelSmoothing <= 1.0))
-            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "CrossEntropy: label smoothing must be in [0, 1].");
-        var r = Nn(reduction);
-        var w = Vector(weight);
-        Func<Tensor, Tensor, Tensor> f = (p, t) => NnLosses.crossEntropyBy(w, ignoreIndex, labelSmoothing, r, p, t);
+        var f = NnCriterion.CrossEntropy(Vector(weight)!, ignoreIndex, labelSmoothing, Nn(reduction));
         return weight is null
             ? Of("cross_entropy", f, (nameof(labelSmoothing), labelSmoothing), (nameof(ignoreIndex), ignoreIndex), (nameof(reduction), reduction.ToString()))
-            : Unrecorded("cross_entropy", f);
+            : new("cross_entropy", f);
     }
 
     /// <summary>Cross-entropy of a language model's next-token logits [N, T, V] against target ids [N, T],
@@ -178,10 +152,8 @@ public static class Losses
     /// <param name="reduction">Mean (default), Sum or None (one loss per example).</param>
     public static Loss NLL(double[]? weight = null, int ignoreIndex = -100, Reduction reduction = Reduction.Mean)
     {
-        var r = Nn(reduction);
-        var w = Vector(weight);
-        Func<Tensor, Tensor, Tensor> f = (p, t) => NnLosses.nllBy(w, ignoreIndex, r, p, t);
-        return weight is null ? Of("nll", f, (nameof(ignoreIndex), ignoreIndex), (nameof(reduction), reduction.ToString())) : Unrecorded("nll", f);
+        var f = NnCriterion.NLL(Vector(weight)!, ignoreIndex, Nn(reduction));
+        return weight is null ? Of("nll", f, (nameof(ignoreIndex), ignoreIndex), (nameof(reduction), reduction.ToString())) : new("nll", f);
     }
 
     /// <summary>A loss from a C# function of (predictions, targets) returning a scalar tensor, e.g.

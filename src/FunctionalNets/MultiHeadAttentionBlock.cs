@@ -12,7 +12,8 @@ public sealed class MultiHeadAttentionBlock
     private readonly AttentionConfig config;
     private readonly PTree<Tensor> parameters;
 
-    /// <summary>A block with PyTorch's initialisation drawn from <paramref name="seed"/>.</summary>
+    /// <summary>A block with PyTorch's initialisation drawn from <paramref name="seed"/>. The F# core checks the
+    /// sizes (an <see cref="ArgumentException"/> names the one that is wrong).</summary>
     /// <param name="dim">Query and output features, divisible by <paramref name="heads"/>.</param>
     /// <param name="heads">Number of heads.</param>
     /// <param name="kdim">Key features (torch's kdim); null for <paramref name="dim"/>.</param>
@@ -21,13 +22,7 @@ public sealed class MultiHeadAttentionBlock
     /// <param name="seed">The seed of the initial weights.</param>
     public MultiHeadAttentionBlock(int dim, int heads, int? kdim = null, int? vdim = null, bool bias = true, int seed = 0)
     {
-        if (dim < 1) throw new ArgumentOutOfRangeException(nameof(dim), dim, "MultiHeadAttentionBlock: dim must be >= 1.");
-        if (heads < 1 || dim % heads != 0)
-            throw new ArgumentOutOfRangeException(nameof(heads), heads, $"MultiHeadAttentionBlock: heads must be >= 1 and divide dim = {dim}.");
-        if (kdim is < 1) throw new ArgumentOutOfRangeException(nameof(kdim), kdim, "MultiHeadAttentionBlock: kdim must be >= 1.");
-        if (vdim is < 1) throw new ArgumentOutOfRangeException(nameof(vdim), vdim, "MultiHeadAttentionBlock: vdim must be >= 1.");
-        config = NnAttention.config(dim, heads);
-        config = new AttentionConfig(dim, heads, config.Dropout, bias, config.Rope);
+        config = new AttentionConfig(dim, heads, 0.0, bias, false);
         parameters = NnAttention.initWith(config, kdim ?? dim, vdim ?? dim, KeyModule.create(seed));
     }
 

@@ -23,7 +23,13 @@ let train = Dataset.take 6000 mnist.Train
 let test = Dataset.take 2000 mnist.Test
 
 let model =
-    Layer.sequential [ Layers.flatten; Layers.linear 784 128; Layers.relu; Layers.linear 128 10 ]
+    Layer.sequential
+        [
+            Layers.flatten ()
+            Layers.linear (784, 128)
+            Layers.relu ()
+            Layers.linear (128, 10)
+        ]
 
 let tx = Optim.adam 1e-3
 let loader = DataLoader.create train 64 true false

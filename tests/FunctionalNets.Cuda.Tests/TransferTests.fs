@@ -36,7 +36,9 @@ let private readsOfFit (batches: int) =
     Defaults.Device <- g.Device
 
     try
-        let model = Layer.sequential [ Layers.linear 3 4; Layers.relu; Layers.linear 4 2 ]
+        let model =
+            Layer.sequential [ Layers.linear (3, 4); Layers.relu (); Layers.linear (4, 2) ]
+
         let tx = Optim.sgd 0.1
         let ts = Train.init model [ 2; 3 ] tx (Key.create 3L)
         let n = 2 * batches

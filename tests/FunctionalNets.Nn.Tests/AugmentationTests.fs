@@ -149,7 +149,7 @@ let ``Under fit, augmentation differs across epochs without shuffling and repeat
 
             x)
 
-    let model = recorder >-> Layers.flatten >-> Layers.linear 36 16
+    let model = recorder >-> Layers.flatten () >-> Layers.linear (36, 16)
     let tx = Optim.sgd 0.01
 
     let run () =

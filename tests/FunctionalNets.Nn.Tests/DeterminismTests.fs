@@ -22,14 +22,14 @@ type DeterminismTests() =
             [
                 Layers.conv2d (1, 8, 3, padding = 1)
                 Layers.batchNorm2d 8
-                Layers.relu
+                Layers.relu ()
                 Layers.maxPool2d 2
                 Layers.conv2d (8, 16, 3, padding = 1)
                 Layers.batchNorm2d 16
-                Layers.relu
+                Layers.relu ()
                 Layers.maxPool2d 2
-                Layers.flatten
-                Layers.linear (16 * 7 * 7) 10
+                Layers.flatten ()
+                Layers.linear (16 * 7 * 7, 10)
             ]
 
     static let batchSize = 48

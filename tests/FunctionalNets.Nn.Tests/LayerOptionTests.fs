@@ -26,7 +26,8 @@ let private train = { Mode = Mode.Train; Key = None }
 let ``BatchNorm with momentum None keeps the cumulative average of the batch statistics`` () =
     // bn = nn.BatchNorm1d(2, momentum=None).double().train(); bn(x) for the three batches below:
     // running_mean [0.8333333333333333, 1.3611111111111112], running_var [2.805555555555556, 5.916666666666666]
-    let layer = Layers.batchNorm1dCumulative 1e-5 true true 2
+    let layer = Layers.batchNorm1d (2, cumulativeAverage = true)
+
     let _, ps, state0 = layer.Init (Key.create 0L) (Shape.ofArray [| 2 |])
 
     let batches =
@@ -66,7 +67,7 @@ let ``Embedding with padding_idx and max_norm matches torch's output and weight 
 
     let ids = Tensor.ofArray ([| 1L; 0L; 3L; 4L; 1L; 2L |], [ 2; 3 ])
     let c = Tensor.ofArray (Array.init 18 (fun i -> float i * 0.1 - 0.5), [ 2; 3; 3 ])
-    let layer = Layers.embeddingWith (5, 3, paddingIdx = 1, maxNorm = 1.5)
+    let layer = Layers.embedding (5, 3, paddingIdx = 1, maxNorm = 1.5)
 
     let forward (w: Tensor) =
         fst (layer.Apply (PTree.Node [ "weight", PTree.Leaf w ]) PTree.empty train ids)
@@ -118,20 +119,20 @@ let ``Embedding with padding_idx and max_norm matches torch's output and weight 
 let ``Embedding's padding row starts at zero, a negative padding_idx counting from the end`` () =
     // nn.Embedding(5, 3, padding_idx=-1).weight[4] is [0, 0, 0]
     let _, ps, _ =
-        (Layers.embeddingWith (5, 3, paddingIdx = -1)).Init (Key.create 3L) (Shape.ofArray [| 2 |])
+        (Layers.embedding (5, 3, paddingIdx = -1)).Init (Key.create 3L) (Shape.ofArray [| 2 |])
 
     let weight = Tensor.toFloatArray (Layer.param "test" "weight" ps)
     Assert.Equal<float[]>([| 0.0; 0.0; 0.0 |], weight[12..14])
     Assert.True(weight[0..11] |> Array.exists (fun v -> v <> 0.0))
 
-    Assert.Throws<System.ArgumentOutOfRangeException>(fun () -> Layers.embeddingWith (5, 3, paddingIdx = 5) |> ignore)
+    Assert.Throws<System.ArgumentOutOfRangeException>(fun () -> Layers.embedding (5, 3, paddingIdx = 5) |> ignore)
     |> ignore
 
 [<Fact>]
 let ``Softplus layer with beta and threshold matches torch`` () =
     // F.softplus(torch.tensor([[1.0, 25.0], [-2.0, 10.5]]), beta=2.0, threshold=20.0)
     let x = m [| [| 1.0; 25.0 |]; [| -2.0; 10.5 |] |]
-    let y, _ = (Layers.softplusWith 2.0 20.0).Apply PTree.empty PTree.empty train x
+    let y, _ = (Layers.softplus (2.0, 20.0)).Apply PTree.empty PTree.empty train x
     close [| 1.0634640055214863; 25.0; 0.009074963958904869; 10.5 |] (Tensor.toFloatArray y)
 
 [<Fact>]
@@ -263,8 +264,9 @@ let ``LSTM with proj_size, two layers, bidirectional, matches torch`` () =
 [<Fact>]
 let ``proj_size outside [0, hidden) or on a GRU is refused`` () =
     let bad cfg =
-        Assert.Throws<System.ArgumentException>(fun () -> Recurrent.validate cfg)
-        |> fun e -> e.Message
+        let e = Assert.ThrowsAny<System.ArgumentException>(fun () -> Recurrent.validate cfg)
+        Assert.Equal("projSize", e.ParamName)
+        e.Message
 
     Assert.Contains(
         "projSize must be in [0, hiddenSize)",

@@ -27,7 +27,7 @@ let private closeArrays (tol: float) (expected: float[]) (actual: float[]) =
 
 [<Fact>]
 let ``Linear forward equals x W^T + b computed with loops`` () =
-    let layer = Layers.linear 3 2
+    let layer = Layers.linear (3, 2)
     let outShape, ps, _ = Layer.init layer key [ 3 ]
     Assert.Equal<int list>([ 2 ], outShape.ToList())
     let w = values (leaf "weight" ps)
@@ -55,7 +55,7 @@ let ``Linear forward equals x W^T + b computed with loops`` () =
 
 [<Fact>]
 let ``Linear without bias has only a weight and computes x W^T`` () =
-    let layer = Layers.linearWith false 2 2
+    let layer = Layers.linear (2, 2, bias = false)
     let _, ps, _ = Layer.init layer key [ 2 ]
     Assert.Equal<string list>([ "weight" ], paths ps)
     let w = values (leaf "weight" ps)
@@ -68,7 +68,7 @@ let ``Linear without bias has only a weight and computes x W^T`` () =
 [<Fact>]
 let ``Linear's default init is U(-1/sqrt in, 1/sqrt in) for weight and bias`` () =
     let inF = 400
-    let _, ps, _ = Layer.init (Layers.linear inF 300) key [ inF ]
+    let _, ps, _ = Layer.init (Layers.linear (inF, 300)) key [ inF ]
     let bound = 1.0 / sqrt (float inF)
     let w = values (leaf "weight" ps)
     let b = values (leaf "bias" ps)
@@ -83,7 +83,7 @@ let ``Linear's default init is U(-1/sqrt in, 1/sqrt in) for weight and bias`` ()
 
 [<Fact>]
 let ``Linear applies to the last dim of any leading dims`` () =
-    let layer = Layers.linear 4 3
+    let layer = Layers.linear (4, 3)
     let outShape, ps, _ = Layer.init layer key [ 5; 4 ]
     Assert.Equal<int list>([ 5; 3 ], outShape.ToList())
     let y = Layer.predict layer ps PTree.empty (Tensor.ones [ 2; 5; 4 ])
@@ -93,7 +93,7 @@ let ``Linear applies to the last dim of any leading dims`` () =
 
 [<Fact>]
 let ``Linear names itself and both shapes when the input has the wrong last dim`` () =
-    let layer = Layers.linear 784 128
+    let layer = Layers.linear (784, 128)
     let _, ps, _ = Layer.init layer key [ 784 ]
     let x = Tensor.zeros [ 64; 28; 28 ]
 
@@ -112,7 +112,7 @@ let ``Linear names itself and both shapes when the input has the wrong last dim`
 [<Fact>]
 let ``a sequential reports the failing child at init`` () =
     let net =
-        Layer.sequential [ Layers.linear 784 128; Layers.relu; Layers.linear 64 10 ]
+        Layer.sequential [ Layers.linear (784, 128); Layers.relu (); Layers.linear (64, 10) ]
 
     let e =
         Assert.ThrowsAny<ArgumentException>(fun () -> Layer.init net key [ 784 ] |> ignore)
@@ -133,7 +133,13 @@ let ``softmax rejects a dim the input does not have`` () =
 [<Fact>]
 let ``sequential names children 0, 1, ... and leaves out layers without parameters`` () =
     let net =
-        Layer.sequential [ Layers.linear 4 8; Layers.relu; Layers.linear 8 2; Layers.sigmoid ]
+        Layer.sequential
+            [
+                Layers.linear (4, 8)
+                Layers.relu ()
+                Layers.linear (8, 2)
+                Layers.sigmoid ()
+            ]
 
     let outShape, ps, st = Layer.init net key [ 4 ]
     Assert.Equal<int list>([ 2 ], outShape.ToList())
@@ -145,14 +151,14 @@ let ``sequential names children 0, 1, ... and leaves out layers without paramete
 
 [<Fact>]
 let ``sequential gives each child its own init key`` () =
-    let net = Layer.sequential [ Layers.linear 3 3; Layers.linear 3 3 ]
+    let net = Layer.sequential [ Layers.linear (3, 3); Layers.linear (3, 3) ]
     let _, ps, _ = Layer.init net key [ 3 ]
     Assert.NotEqual<float[]>(values (leaf "0.weight" ps), values (leaf "1.weight" ps))
 
 [<Fact>]
 let ``sequential computes the composition of its children`` () =
-    let l1, l2 = Layers.linear 3 4, Layers.linear 4 2
-    let net = Layer.sequential [ l1; Layers.tanh; l2 ]
+    let l1, l2 = Layers.linear (3, 4), Layers.linear (4, 2)
+    let net = Layer.sequential [ l1; Layers.tanh (); l2 ]
     let _, ps, _ = Layer.init net key [ 3 ]
     let p0 = PTree.tryFind "0" ps |> Option.get
     let p2 = PTree.tryFind "2" ps |> Option.get
@@ -166,32 +172,41 @@ let ``sequential computes the composition of its children`` () =
 [<Fact>]
 let ``sequentialNamed uses the given names`` () =
     let net =
-        Layer.sequentialNamed [ "fc1", Layers.linear 2 3; "act", Layers.relu; "fc2", Layers.linear 3 1 ]
+        Layer.sequentialNamed
+            [
+                "fc1", Layers.linear (2, 3)
+                "act", Layers.relu ()
+                "fc2", Layers.linear (3, 1)
+            ]
 
     let _, ps, _ = Layer.init net key [ 2 ]
     Assert.Equal<string list>([ "fc1.weight"; "fc1.bias"; "fc2.weight"; "fc2.bias" ], paths ps)
 
     Assert.ThrowsAny<ArgumentException>(fun () ->
-        Layer.sequentialNamed [ "a", Layers.relu; "a", Layers.tanh ] |> ignore)
+        Layer.sequentialNamed [ "a", Layers.relu (); "a", Layers.tanh () ] |> ignore)
     |> ignore
 
-    Assert.ThrowsAny<ArgumentException>(fun () -> Layer.sequentialNamed [ "a.b", Layers.relu ] |> ignore)
+    Assert.ThrowsAny<ArgumentException>(fun () -> Layer.sequentialNamed [ "a.b", Layers.relu () ] |> ignore)
     |> ignore
 
 [<Fact>]
 let ``nested sequentials nest their paths as nn.Sequential does`` () =
-    let block = Layer.sequential [ Layers.linear 2 3; Layers.relu ]
-    let net = Layer.sequential [ block; Layers.linear 3 1 ]
+    let block = Layer.sequential [ Layers.linear (2, 3); Layers.relu () ]
+    let net = Layer.sequential [ block; Layers.linear (3, 1) ]
     let _, ps, _ = Layer.init net key [ 2 ]
     Assert.Equal<string list>([ "0.0.weight"; "0.0.bias"; "1.weight"; "1.bias" ], paths ps)
 
 [<Fact>]
 let ``the >-> operator flattens a chain into one sequential however it is parenthesised`` () =
     let left =
-        Layers.flatten >-> Layers.linear 4 3 >-> Layers.relu >-> Layers.linear 3 2
+        Layers.flatten ()
+        >-> Layers.linear (4, 3)
+        >-> Layers.relu ()
+        >-> Layers.linear (3, 2)
 
     let right =
-        Layers.flatten >-> (Layers.linear 4 3 >-> (Layers.relu >-> Layers.linear 3 2))
+        Layers.flatten ()
+        >-> (Layers.linear (4, 3) >-> (Layers.relu () >-> Layers.linear (3, 2)))
 
     let expected = [ "1.weight"; "1.bias"; "3.weight"; "3.bias" ]
 
@@ -206,18 +221,43 @@ let ``the >-> operator flattens a chain into one sequential however it is parent
     Assert.Equal<float[]>(values (leaf "3.weight" pl), values (leaf "3.weight" pr))
 
     // An explicit sequential stays one child.
-    let explicitBlock = Layer.sequential [ Layers.linear 4 3; Layers.relu ]
-    let _, pe, _ = Layer.init (Layers.flatten >-> explicitBlock) key [ 4 ]
+    let explicitBlock = Layer.sequential [ Layers.linear (4, 3); Layers.relu () ]
+    let _, pe, _ = Layer.init (Layers.flatten () >-> explicitBlock) key [ 4 ]
     Assert.Equal<string list>([ "1.0.weight"; "1.0.bias" ], paths pe)
+
+[<Fact>]
+let ``a chain is marked in the value: composing chains splices them, a copy of a layer does not`` () =
+    let front = Layer.chain [ Layers.flatten (); Layers.linear (4, 3) ]
+    let back = Layer.chain [ Layers.relu (); Layers.linear (3, 2) ]
+    let joined = front >-> back
+    Assert.True(joined.IsChain)
+    Assert.Equal<string list>([ "0"; "1"; "2"; "3" ], joined.Sequence |> List.map fst)
+    let _, ps, _ = Layer.init joined key [ 2; 2 ]
+    Assert.Equal<string list>([ "1.weight"; "1.bias"; "3.weight"; "3.bias" ], paths ps)
+    // Two chains with the same children are distinct values that flatten alike (no lookup by identity), and a
+    // record copied from a plain layer is no chain.
+    let twin = Layer.chain [ Layers.flatten (); Layers.linear (4, 3) ]
+    Assert.Equal(4, (twin >-> back).Sequence.Length)
+    let renamed = { Layers.relu () with Name = "MyReLU" }
+    Assert.False(renamed.IsChain)
+    Assert.Equal(3, (renamed >-> back).Sequence.Length)
+    Assert.False((Layer.sequential [ Layers.relu () ]).IsChain)
+    // Layer.chain splices the chains it is given as compose does; a sequential stays one child.
+    let spliced = Layer.chain [ front; Layer.sequential [ Layers.relu () ]; back ]
+
+    Assert.Equal<string list>(
+        [ "Flatten"; "Linear(4->3)"; "Sequential(ReLU)"; "ReLU"; "Linear(3->2)" ],
+        spliced.Sequence |> List.map (fun (_, l) -> l.Name)
+    )
 
 [<Fact>]
 let ``output shapes are inferred through a whole network`` () =
     let net =
-        Layers.flatten
-        >-> Layers.linear 784 128
-        >-> Layers.relu
+        Layers.flatten ()
+        >-> Layers.linear (784, 128)
+        >-> Layers.relu ()
         >-> Layers.dropout 0.2
-        >-> Layers.linear 128 10
+        >-> Layers.linear (128, 10)
         >-> Layers.logSoftmax 1
 
     let shape, ps, _ = Layer.init net key [ 28; 28 ]
@@ -233,18 +273,21 @@ let ``output shapes are inferred through a whole network`` () =
 
 [<Fact>]
 let ``flatten keeps the batch dim`` () =
-    let shape, _, _ = Layer.init Layers.flatten key [ 3; 4; 5 ]
+    let shape, _, _ = Layer.init (Layers.flatten ()) key [ 3; 4; 5 ]
     Assert.Equal<int list>([ 60 ], shape.ToList())
     let x = Tensor.arange 120.0 |> fun t -> Tensor.reshape (t, [ 2; 3; 4; 5 ])
-    let y = Layer.predict Layers.flatten PTree.empty PTree.empty x
+    let y = Layer.predict (Layers.flatten ()) PTree.empty PTree.empty x
     Assert.Equal<int[]>([| 2; 60 |], dims y)
     Assert.Equal<float[]>(values x, values y)
     // A batch of scalars becomes [N; 1]; an empty batch keeps its per-example size.
-    Assert.Equal<int[]>([| 3; 1 |], dims (Layer.predict Layers.flatten PTree.empty PTree.empty (Tensor.zeros [ 3 ])))
+    Assert.Equal<int[]>(
+        [| 3; 1 |],
+        dims (Layer.predict (Layers.flatten ()) PTree.empty PTree.empty (Tensor.zeros [ 3 ]))
+    )
 
     Assert.Equal<int[]>(
         [| 0; 12 |],
-        dims (Layer.predict Layers.flatten PTree.empty PTree.empty (Tensor.zeros [ 0; 3; 4 ]))
+        dims (Layer.predict (Layers.flatten ()) PTree.empty PTree.empty (Tensor.zeros [ 0; 3; 4 ]))
     )
 
 [<Fact>]
@@ -266,16 +309,16 @@ let ``activation layers apply their function elementwise`` () =
 
         2.0 / sqrt Math.PI * sum
 
-    closeArrays 1e-12 (xs |> Array.map (fun v -> 1.0 / (1.0 + exp -v))) (run Layers.sigmoid)
-    closeArrays 1e-12 (xs |> Array.map tanh) (run Layers.tanh)
-    closeArrays 1e-12 (xs |> Array.map (fun v -> max v 0.0)) (run Layers.relu)
+    closeArrays 1e-12 (xs |> Array.map (fun v -> 1.0 / (1.0 + exp -v))) (run (Layers.sigmoid ()))
+    closeArrays 1e-12 (xs |> Array.map tanh) (run (Layers.tanh ()))
+    closeArrays 1e-12 (xs |> Array.map (fun v -> max v 0.0)) (run (Layers.relu ()))
     closeArrays 1e-12 (xs |> Array.map (fun v -> if v > 0.0 then v else 0.1 * v)) (run (Layers.leakyRelu 0.1))
     closeArrays 1e-12 (xs |> Array.map (fun v -> if v > 0.0 then v else 1.5 * (exp v - 1.0))) (run (Layers.elu 1.5))
-    closeArrays 1e-12 (xs |> Array.map (fun v -> v / (1.0 + exp -v))) (run Layers.silu)
-    closeArrays 1e-12 (run Layers.silu) (run Layers.swish)
-    closeArrays 1e-12 (xs |> Array.map (fun v -> v * 0.5 * (1.0 + erf (v / sqrt 2.0)))) (run Layers.gelu)
-    closeArrays 1e-12 (xs |> Array.map (fun v -> if v > 0.0 then 1.0 else 0.0)) (run Layers.step)
-    closeArrays 1e-12 xs (run Layers.identity)
+    closeArrays 1e-12 (xs |> Array.map (fun v -> v / (1.0 + exp -v))) (run (Layers.silu ()))
+    closeArrays 1e-12 (run (Layers.silu ())) (run (Layers.swish ()))
+    closeArrays 1e-12 (xs |> Array.map (fun v -> v * 0.5 * (1.0 + erf (v / sqrt 2.0)))) (run (Layers.gelu ()))
+    closeArrays 1e-12 (xs |> Array.map (fun v -> if v > 0.0 then 1.0 else 0.0)) (run (Layers.step ()))
+    closeArrays 1e-12 xs (run (Layers.identity ()))
     let total = xs |> Array.sumBy exp
     closeArrays 1e-12 (xs |> Array.map (fun v -> exp v / total)) (run (Layers.softmax 0))
     closeArrays 1e-12 (xs |> Array.map (fun v -> v - log total)) (run (Layers.logSoftmax -1))
@@ -299,7 +342,9 @@ let private counter: Layer =
 
 [<Fact>]
 let ``sequential threads each child's state under the child's name`` () =
-    let net = Layer.sequential [ Layers.linear 2 2; counter; Layers.relu; counter ]
+    let net =
+        Layer.sequential [ Layers.linear (2, 2); counter; Layers.relu (); counter ]
+
     let _, ps, st0 = Layer.init net key [ 2 ]
     Assert.Equal<string list>([ "1.count"; "3.count" ], paths st0)
     let x = Tensor.ones [ 1; 2 ]

@@ -192,7 +192,7 @@ let private blobs =
 
     Dataset.ofTensors x (Tensor.ofArray ([| 0; 0; 1; 1 |], [ 4 ]))
 
-let private model = Layers.linear 2 3 >-> Layers.relu >-> Layers.linear 3 2
+let private model = Layers.linear (2, 3) >-> Layers.relu () >-> Layers.linear (3, 2)
 
 let private fitWith (callbacks: Callback list) =
     let tx = Optim.adam 0.05

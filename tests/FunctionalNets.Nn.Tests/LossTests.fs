@@ -155,7 +155,7 @@ let ``label smoothing is (1 - eps) nll + eps * mean over classes of -logp`` () =
         (1.0 - eps) * -lp[y] + eps * (lp |> Array.averageBy (fun v -> -v))
 
     let expected = Array.map2 perExample rows ys |> Array.average
-    close 1e-12 expected (Tensor.toScalar (Losses.crossEntropyWith eps (f64 rows) (labels32 ys)))
+    close 1e-12 expected (Tensor.toScalar (Criterion.crossEntropy (labelSmoothing = eps) (f64 rows) (labels32 ys)))
 
 [<Fact>]
 let ``crossEntropy gradient w.r.t. logits is (softmax - onehot) / N`` () =
@@ -211,7 +211,7 @@ let ``crossEntropy with probability targets is -mean sum y log softmax`` () =
         Array.map2 (fun row (y: float[]) -> -(Array.map2 (*) y (logSoftmaxRow row) |> Array.sum)) rows smoothed
         |> Array.average
 
-    close 1e-12 expectedSmooth (Tensor.toScalar (Losses.crossEntropyWith eps (f64 rows) (f64 probs)))
+    close 1e-12 expectedSmooth (Tensor.toScalar (Criterion.crossEntropy (labelSmoothing = eps) (f64 rows) (f64 probs)))
 
 [<Fact>]
 let ``crossEntropy takes classes in dim 1 for [N; C; d] inputs`` () =
@@ -272,7 +272,8 @@ let ``crossEntropy names both shapes when labels do not fit the logits`` () =
     Assert.Contains("[4; 9]", e2.Message)
 
     Assert.ThrowsAny<ArgumentException>(fun () ->
-        Losses.crossEntropyWith 1.5 logits (labels32 [| 0; 0; 0; 0 |]) |> ignore)
+        Criterion.crossEntropy (labelSmoothing = 1.5) logits (labels32 [| 0; 0; 0; 0 |])
+        |> ignore)
     |> ignore
 
 // ---- Penalties ----

@@ -197,7 +197,8 @@ let ``batchNormWith honours eps, momentum, affine false and trackRunningStats fa
     let ones, zeros = Array.create c 1.0, Array.create c 0.0
 
     // eps 0.5 and momentum 0.3, no affine parameters.
-    let layer = Layers.batchNorm2dWith 0.5 0.3 false true c
+    let layer = Layers.batchNorm2d (c, eps = 0.5, momentum = 0.3, affine = false)
+
     let _, ps, state = Layer.init layer key [ c; h; w ]
     Assert.Empty(paths ps)
     let y, state1 = Layer.apply layer ps state (Ctx.train key) x
@@ -206,7 +207,8 @@ let ``batchNormWith honours eps, momentum, affine false and trackRunningStats fa
     closeArrays 1e-5 (chans |> Array.map (fun v -> 0.3 * unbiasedVar v + 0.7)) (values (leaf "running_var" state1))
 
     // Without running statistics there is no state, and Eval uses the batch statistics as PyTorch does.
-    let untracked = Layers.batchNorm2dWith 1e-5 0.1 true false c
+    let untracked = Layers.batchNorm2d (c, trackRunningStats = false)
+
     let _, ps, state = Layer.init untracked key [ c; h; w ]
     Assert.Equal<string list>([ "weight"; "bias" ], paths ps)
     Assert.Empty(paths state)
@@ -317,7 +319,13 @@ let ``BatchNorm state computed inside a differentiated function carries no deriv
 [<Fact>]
 let ``BatchNorm parameters and state sit under the child's index in a sequential, as PyTorch's state_dict`` () =
     let model =
-        Layer.sequential [ Layers.identity; Layers.batchNorm2d 3; Layers.relu; Layers.globalAvgPool ]
+        Layer.sequential
+            [
+                Layers.identity ()
+                Layers.batchNorm2d 3
+                Layers.relu ()
+                Layers.globalAvgPool ()
+            ]
 
     let outShape, ps, state = Layer.init model key [ 3; 4; 4 ]
     Assert.Equal<int list>([ 3 ], outShape.ToList())
@@ -329,7 +337,7 @@ let ``BatchNorm parameters and state sit under the child's index in a sequential
     Assert.Equal<string list>(paths state, paths state1)
     Assert.Equal(1.0, Tensor.toScalar (leaf "1.num_batches_tracked" state1))
 
-    let chained = Layers.identity >-> Layers.batchNorm1d 5 >-> Layers.relu
+    let chained = Layers.identity () >-> Layers.batchNorm1d 5 >-> Layers.relu ()
     let _, _, state = Layer.init chained key [ 5 ]
     Assert.Equal<string list>([ "1.running_mean"; "1.running_var"; "1.num_batches_tracked" ], paths state)
 
@@ -377,10 +385,13 @@ let ``BatchNorm shape errors name the layer and the shapes`` () =
     // Eval with a single example is fine.
     Layer.apply bn1 ps state Ctx.eval (Tensor.zeros [ 1; 4 ]) |> ignore
 
-    Assert.Throws<ArgumentException>(fun () -> Layers.batchNorm2d 0 |> ignore)
-    |> ignore
+    let e =
+        Assert.Throws<ArgumentOutOfRangeException>(fun () -> Layers.batchNorm2d 0 |> ignore)
 
-    Assert.Throws<ArgumentOutOfRangeException>(fun () -> Layers.batchNorm2dWith 1e-5 1.5 true true 3 |> ignore)
+    Assert.Equal("features", e.ParamName)
+    Assert.StartsWith("BatchNorm2d: features must be >= 1, got 0.", e.Message)
+
+    Assert.Throws<ArgumentOutOfRangeException>(fun () -> Layers.batchNorm2d (3, momentum = 1.5) |> ignore)
     |> ignore
 
 // ---- GroupNorm ----
@@ -392,7 +403,7 @@ let ``GroupNorm normalizes each example's channel group with its own biased stat
     let xs = data (n * c * s) 1.3
     let gamma = [| 1.0; -2.0; 0.5; 3.0; 1.5; -1.0 |]
     let beta = [| 0.0; 1.0; -0.5; 2.0; 0.25; 0.75 |]
-    let layer = Layers.groupNorm g c
+    let layer = Layers.groupNorm (g, c)
     let outShape, ps0, state = Layer.init layer key [ c; h; w ]
     Assert.Equal<int list>([ c; h; w ], outShape.ToList())
     Assert.Equal<string list>([ "weight"; "bias" ], paths ps0)
@@ -416,7 +427,7 @@ let ``GroupNorm normalizes each example's channel group with its own biased stat
 
 [<Fact>]
 let ``GroupNorm gradient w.r.t. the input matches finite differences`` () =
-    let layer = Layers.groupNorm 2 4
+    let layer = Layers.groupNorm (2, 4)
 
     let ps =
         Node
@@ -435,9 +446,12 @@ let ``GroupNorm gradient w.r.t. the input matches finite differences`` () =
 
 [<Fact>]
 let ``GroupNorm rejects indivisible channels and wrong inputs`` () =
-    let ex = Assert.Throws<ArgumentException>(fun () -> Layers.groupNorm 4 6 |> ignore)
+    let ex =
+        Assert.Throws<ArgumentOutOfRangeException>(fun () -> Layers.groupNorm (4, 6) |> ignore)
+
     Assert.Contains("GroupNorm(4, 6)", ex.Message)
-    let layer = Layers.groupNorm 2 4
+    Assert.Equal("groups", ex.ParamName)
+    let layer = Layers.groupNorm (2, 4)
 
     let ex =
         Assert.Throws<ArgumentException>(fun () ->
@@ -528,7 +542,7 @@ let ``GlobalAvgPool averages over height and width`` () =
     let n, c, h, w = 2, 3, 2, 4
     let s = h * w
     let xs = data (n * c * s) 0.2
-    let layer = Layers.globalAvgPool
+    let layer = Layers.globalAvgPool ()
     let outShape, ps, state = Layer.init layer key [ c; h; w ]
     Assert.Equal<int list>([ c ], outShape.ToList())
     Assert.Empty(paths ps)
@@ -550,7 +564,7 @@ let ``GlobalAvgPool averages over height and width`` () =
 
 [<Fact>]
 let ``Train.trainStep threads BatchNorm state: running stats move, the counter counts and weights train`` () =
-    let model = Layers.batchNorm1d 2 >-> Layers.linear 2 1
+    let model = Layers.batchNorm1d 2 >-> Layers.linear (2, 1)
     let ts0 = Train.init model [ 2 ] (Optim.sgd 0.1) (Key.create 3L)
     let xs = data 16 0.8
 

@@ -78,7 +78,9 @@ let ``trainEpoch counts mistakes and rejects bad data`` () =
 
 [<Fact>]
 let ``a 2-4-1 tanh MLP trained by gradient descent learns XOR`` () =
-    let net = Layer.sequential [ Layers.linear 2 4; Layers.tanh; Layers.linear 4 1 ]
+    let net =
+        Layer.sequential [ Layers.linear (2, 4); Layers.tanh (); Layers.linear (4, 1) ]
+
     let outShape, ps0, st = Layer.init net (Key.create 42L) [ 2 ]
     Assert.Equal<int list>([ 1 ], outShape.ToList())
     let targets = Tensor.reshape (xorGate.Target, [ 4; 1 ])

@@ -396,10 +396,9 @@ let ``dropout between layers is off in Eval, draws from the key in Train and nee
 // ---- layers ----
 
 [<Fact>]
-let ``the layers infer shapes; recurrentLast and lastStep keep the final step`` () =
-    let cfg = Recurrent.config CellKind.Lstm 3 5
-    let seqLayer = Layers.recurrent cfg
-    let lastLayer = Layers.recurrentLast cfg
+let ``the layers infer shapes; returnSequences false and lastStep keep the final step`` () =
+    let seqLayer = Layers.lstm (3, 5)
+    let lastLayer = Layers.lstm (3, 5, returnSequences = false)
     let outShape, ps, _ = Layer.init seqLayer (Key.create 71L) [ 6; 3 ]
     Assert.Equal<int list>([ 6; 5 ], outShape.ToList())
     let lastShape, ps2, _ = Layer.init lastLayer (Key.create 71L) [ 6; 3 ]
@@ -407,13 +406,13 @@ let ``the layers infer shapes; recurrentLast and lastStep keep the final step`` 
     let x = Tensor.randn (Key.create 72L, [ 2; 6; 3 ])
     let y = Layer.predict seqLayer ps PTree.empty x
     let last = Layer.predict lastLayer ps2 PTree.empty x
-    let viaStep = Layer.predict Layers.lastStep PTree.empty PTree.empty y
+    let viaStep = Layer.predict (Layers.lastStep ()) PTree.empty PTree.empty y
     Assert.Equal<int[]>([| 2; 5 |], dims last)
     closeArrays 0.0 (values (Tensor.select (y, 1, 5))) (values viaStep)
     closeArrays 1e-6 (values viaStep) (values last)
 
 [<Fact>]
-let ``a bidirectional recurrentLast joins the forward state after the last step and the reverse one after the first``
+let ``a bidirectional last-state layer joins the forward state after the last step and the reverse one after the first``
     ()
     =
     let cfg =
@@ -423,8 +422,11 @@ let ``a bidirectional recurrentLast joins the forward state after the last step 
 
     let ps = Recurrent.init cfg (Key.create 81L)
     let x = Tensor.randn (Key.create 82L, [ 2; 4; 2 ])
-    let out = Layer.predict (Layers.recurrent cfg) ps PTree.empty x
-    let last = Layer.predict (Layers.recurrentLast cfg) ps PTree.empty x
+    let out = Layer.predict (Layers.gru (2, 3, bidirectional = true)) ps PTree.empty x
+
+    let last =
+        Layer.predict (Layers.gru (2, 3, bidirectional = true, returnSequences = false)) ps PTree.empty x
+
     let forward = Tensor.slice (Tensor.select (out, 1, 3), 1, 0, 3)
     let backward = Tensor.slice (Tensor.select (out, 1, 0), 1, 3, 6)
     closeArrays 1e-6 (values (Tensor.cat ([ forward; backward ], 1))) (values last)
@@ -432,9 +434,9 @@ let ``a bidirectional recurrentLast joins the forward state after the last step 
 [<Fact>]
 let ``rowsAsSequence turns [N; C; H; W] images into [N; H; C * W] row sequences`` () =
     let x = Tensor.arange (24.0) |> fun t -> Tensor.reshape (t, [ 1; 2; 3; 4 ])
-    let shape, _, _ = Layer.init Layers.rowsAsSequence (Key.create 0L) [ 2; 3; 4 ]
+    let shape, _, _ = Layer.init (Layers.rowsAsSequence ()) (Key.create 0L) [ 2; 3; 4 ]
     Assert.Equal<int list>([ 3; 8 ], shape.ToList())
-    let y = Layer.predict Layers.rowsAsSequence PTree.empty PTree.empty x
+    let y = Layer.predict (Layers.rowsAsSequence ()) PTree.empty PTree.empty x
     Assert.Equal<int[]>([| 1; 3; 8 |], dims y)
     // Row 1 of channel 0 is 4..7, of channel 1 is 16..19.
     closeArrays
@@ -458,7 +460,7 @@ let ``a wrong feature size names the layer and the shapes`` () =
     Assert.Contains("expected 3", e.Message)
 
     let e2 =
-        Assert.Throws<ArgumentException>(fun () -> Layer.init (Layers.lstm 3 2) (Key.create 1L) [ 4; 5 ] |> ignore)
+        Assert.Throws<ArgumentException>(fun () -> Layer.init (Layers.lstm (3, 2)) (Key.create 1L) [ 4; 5 ] |> ignore)
 
     Assert.Contains("LSTM(3->2)", e2.Message)
     Assert.Contains("[4; 5]", e2.Message)
@@ -516,14 +518,11 @@ let ``a wrong initial state shape or a missing c0 names the layer and the expect
 [<Fact>]
 let ``bad configurations are rejected with the layer's name`` () =
     let e =
-        Assert.Throws<ArgumentException>(fun () ->
-            Layers.recurrent
-                { Recurrent.config CellKind.Gru 3 2 with
-                    Dropout = 1.5
-                }
-            |> ignore)
+        Assert.ThrowsAny<ArgumentException>(fun () -> Layers.gru (3, 2, dropout = 1.5) |> ignore)
 
-    Assert.Contains("GRU", e.Message)
+    Assert.Contains("GRU(3->2, dropout=1.5)", e.Message)
+    Assert.Equal("dropout", e.ParamName)
     Assert.Contains("dropout must be in [0, 1)", e.Message)
 
-    Assert.Throws<ArgumentException>(fun () -> Layers.lstm 3 0 |> ignore) |> ignore
+    Assert.ThrowsAny<ArgumentException>(fun () -> Layers.lstm (3, 0) |> ignore)
+    |> ignore

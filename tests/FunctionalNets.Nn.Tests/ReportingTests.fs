@@ -15,7 +15,7 @@ let private blobs =
 
     Dataset.ofTensors x (Tensor.ofArray ([| 0L; 0L; 1L; 1L |], [ 4 ]))
 
-let private model = Layers.linear 2 3 >-> Layers.relu >-> Layers.linear 3 2
+let private model = Layers.linear (2, 3) >-> Layers.relu () >-> Layers.linear (3, 2)
 
 /// Fits 3 epochs of blobs with Adam(0.05), counting the loss's calls.
 let private fitWith (validation: IDataset option) (train: IDataset) (callbacks: Callback list) =
@@ -176,8 +176,8 @@ let ``Saving into a missing folder names the folder, not the temporary file`` ()
 
 [<Fact>]
 let ``Summary expands nested sequentials with dotted paths, and the rows add up to the model's parameters`` () =
-    let inner = Layer.sequential [ Layers.linear 4 8; Layers.relu ]
-    let net = Layer.sequential [ Layers.flatten; inner; Layers.linear 8 2 ]
+    let inner = Layer.sequential [ Layers.linear (4, 8); Layers.relu () ]
+    let net = Layer.sequential [ Layers.flatten (); inner; Layers.linear (8, 2) ]
     let _, p, _ = Layer.init net (Key.create 0L) [ 2; 2 ]
     let rows = Summary.rows net (Shape.ofList [ 2; 2 ]) p
     Assert.Equal<string list>([ "0"; "1.0"; "1.1"; "2" ], rows |> List.map _.Path)

@@ -89,7 +89,7 @@ let private regressionBatch =
 let ``trainStep on a linear regression is one hand-computed SGD step, scaled by LrScale`` () =
     let lr = 0.1
     let tx = Optim.sgd lr
-    let model = Layers.linear 2 1
+    let model = Layers.linear (2, 1)
     let loss, dw, db = handGradient ()
 
     for scale in [ 1.0; 0.25 ] do
@@ -122,7 +122,10 @@ let private xorData =
     Dataset.ofTensors xorInputs (Tensor.ofArray (xorTargets, [ 4; 1 ]))
 
 let private xorModel =
-    Layers.linear 2 4 >-> Layers.tanh >-> Layers.linear 4 1 >-> Layers.sigmoid
+    Layers.linear (2, 4)
+    >-> Layers.tanh ()
+    >-> Layers.linear (4, 1)
+    >-> Layers.sigmoid ()
 
 [<Fact>]
 let ``fit learns XOR with a 2-4-1 MLP and Adam; History logs loss, accuracy and their val_ versions`` () =
@@ -234,7 +237,7 @@ let ``ReduceLROnPlateau multiplies LrScale by factor after patience epochs witho
 let ``in fit, ReduceLROnPlateau lowers LrScale when the validation loss cannot improve`` () =
     // lr = 0: the parameters never move, so val_loss is the same every epoch and never improves after epoch 1.
     let tx = Optim.sgd 0.0
-    let model = Layers.linear 2 1
+    let model = Layers.linear (2, 1)
     let ts0 = regressionState tx
     let data = Dataset.ofTensors regressionBatch.Input regressionBatch.Target
 
@@ -259,7 +262,7 @@ let private slopeData (slope: float32) =
 
 [<Fact>]
 let ``EarlyStopping stops after patience epochs without improvement and restores the best epoch's parameters`` () =
-    let model = Layers.linearWith false 1 1
+    let model = Layers.linear (1, 1, bias = false)
     let tx = Optim.sgd 0.1
     let init = Train.init model [ 1 ] tx (Key.create 5L)
     let ps = PTree.node [ "weight", Leaf(Tensor.zeros [ 1; 1 ]) ]
@@ -312,7 +315,7 @@ let ``EarlyStopping stops after patience epochs without improvement and restores
 
 [<Fact>]
 let ``a user callback stops training after epoch 2`` () =
-    let model = Layers.linear 2 1
+    let model = Layers.linear (2, 1)
     let tx = Optim.sgd 0.01
     let data = Dataset.ofTensors regressionBatch.Input regressionBatch.Target
     let seen = Collections.Generic.List<int>()
@@ -348,11 +351,11 @@ let private mnistSubset =
          Mnist.toDataset raw |> Dataset.take 512)
 
 let private dropoutMlp =
-    Layers.flatten
-    >-> Layers.linear 784 32
-    >-> Layers.relu
+    Layers.flatten ()
+    >-> Layers.linear (784, 32)
+    >-> Layers.relu ()
     >-> Layers.dropout 0.3
-    >-> Layers.linear 32 10
+    >-> Layers.linear (32, 10)
 
 [<Fact>]
 let ``a run stopped after epoch 2 and resumed from its checkpoint ends with exactly the same weights as an uninterrupted run``
@@ -521,7 +524,7 @@ let ``a process killed while writing a checkpoint never leaves a corrupt file wh
 
 [<Fact>]
 let ``a NaN loss raises ArithmeticException that says what to do`` () =
-    let model = Layers.linear 2 1
+    let model = Layers.linear (2, 1)
     let tx = Optim.sgd 0.1
     let x = Tensor.ofArray ([| 1.0; nan; 0.5; 2.0 |], [ 2; 2 ])
     let data = Dataset.ofTensors x (Tensor.ofArray ([| 1.0; 2.0 |], [ 2; 1 ]))
@@ -562,7 +565,7 @@ let ``a NaN loss raises ArithmeticException that says what to do`` () =
 
 [<Fact>]
 let ``a wrong input shape into fit raises the layer's clear error`` () =
-    let model = Layers.flatten >-> Layers.linear 784 10
+    let model = Layers.flatten () >-> Layers.linear (784, 10)
     let tx = Optim.sgd 0.1
     let ts = Train.init model [ 784 ] tx (Key.create 1L)
     // Images of 27 x 27 pixels: flatten gives 729 features, not 784.
@@ -579,7 +582,7 @@ let ``a wrong input shape into fit raises the layer's clear error`` () =
 
 [<Fact>]
 let ``fit reads the loss at its log points and names the step range of a NaN loss`` () =
-    let model = Layers.linear 2 1
+    let model = Layers.linear (2, 1)
     let tx = Optim.sgd 0.1
     // The NaN is in the second of two batches; the loss is read at the end of the epoch.
     let x = Tensor.ofArray ([| 1.0; 2.0; 0.5; 2.0; 1.0; nan; 0.5; 2.0 |], [ 4; 2 ])
@@ -634,7 +637,7 @@ let ``fit shows each epoch through the supplied progress display, and nothing wh
             Progress = Some(display :> IFitProgress)
         }
 
-    Train.fit (Layers.linear 2 1) Losses.mse tx options data (regressionState tx)
+    Train.fit (Layers.linear (2, 1)) Losses.mse tx options data (regressionState tx)
     |> ignore
 
     Assert.Equal<(int * int * int) list>([ 1, 2, batches; 2, 2, batches ], List.ofSeq display.Epochs)
@@ -646,7 +649,7 @@ let ``fit shows each epoch through the supplied progress display, and nothing wh
     let quiet = RecordingProgress(true)
 
     Train.fit
-        (Layers.linear 2 1)
+        (Layers.linear (2, 1))
         Losses.mse
         tx
         { options with
@@ -664,7 +667,8 @@ let ``fit shows each epoch through the supplied progress display, and nothing wh
 /// states, their buffers serve the next steps, so the fold stops allocating new ones (as fit, which donates them).
 [<Fact>]
 let ``a Seq.fold of trainStep reuses the buffers of the states it dropped`` () =
-    let model = Layer.sequential [ Layers.linear 8 37; Layers.relu; Layers.linear 37 3 ]
+    let model =
+        Layer.sequential [ Layers.linear (8, 37); Layers.relu (); Layers.linear (37, 3) ]
 
     let tx = Optim.adam 1e-2
     let ks = Key.splitN 2 (Key.create 5L)

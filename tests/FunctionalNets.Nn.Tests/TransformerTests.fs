@@ -43,7 +43,7 @@ let private throwsArg (needles: string list) (f: unit -> obj) =
 
 [<Fact>]
 let ``Embedding layer looks rows up, has a weight N(0, 1) and names itself on a bad id`` () =
-    let layer = Layers.embedding 50 8
+    let layer = Layers.embedding (50, 8)
     let out, ps, _ = Layer.init layer key [ 3 ]
     Assert.Equal<int[]>([| 3; 8 |], out.ToArray())
     let w = leaf "weight" ps
@@ -84,7 +84,7 @@ let ``LayerNorm and RMSNorm layers match their formulas and create PyTorch's par
 
     closeArrays 1e-9 expectedLn (values y)
 
-    let rms = Layers.rmsNormWith (Some 1e-6) true [ 4 ]
+    let rms = Layers.rmsNorm ([ 4 ], eps = 1e-6)
     let _, rps, _ = Layer.init rms key [ 3; 4 ]
     Assert.Equal<string list>([ "weight" ], PTree.leaves rps |> List.map fst)
     let rps = Node [ "weight", Leaf(randn 4 [ 4 ]) ]
@@ -102,7 +102,7 @@ let ``LayerNorm and RMSNorm layers match their formulas and create PyTorch's par
 
 [<Fact>]
 let ``sinusoidal table holds sin and cos of p / 10000^(2i / d), and a too long sequence names both lengths`` () =
-    let pe = Layers.sinusoidalPositionalEncoding 10 4
+    let pe = Layers.sinusoidalPositionalEncoding (10, 4)
     let x = Tensor.zeros ([ 1; 3; 4 ], DType.Float64)
     let y = values (Layer.predict pe PTree.empty PTree.empty x)
     // Hand-computed: position p, pair i uses the angle p / 10000^(2i/4) = p / 100^i.
@@ -118,7 +118,7 @@ let ``sinusoidal table holds sin and cos of p / 10000^(2i / d), and a too long s
     throwsArg [ "SinusoidalPositionalEncoding"; "length 11"; "10 positions" ] (fun () ->
         box (Layer.predict pe PTree.empty PTree.empty (Tensor.zeros [ 1; 11; 4 ])))
 
-    let learned = Layers.learnedPositionalEncoding 6 4
+    let learned = Layers.learnedPositionalEncoding (6, 4)
     let _, lps, _ = Layer.init learned key [ 5; 4 ]
     let ly = Layer.predict learned lps PTree.empty (Tensor.zeros [ 2; 5; 4 ])
     let table = values (leaf "weight" lps)
@@ -318,19 +318,11 @@ let ``MultiHeadAttention rejects masks of the wrong shape naming the layer and s
 // ---------------------------------------------------------------------------------------------------
 
 let private tinyGpt =
-    {
-        VocabSize = 11
-        ContextLength = 8
-        Dim = 16
-        Heads = 2
-        Layers = 2
-        Dropout = 0.0
-        TieWeights = true
-    }
+    Layers.gpt (vocabSize = 11, contextLength = 8, dim = 16, heads = 2, layers = 2)
 
 [<Fact>]
 let ``GPT causal leak: changing token t + 1 never changes the logits at positions up to t`` () =
-    let model = Layers.gpt tinyGpt
+    let model = tinyGpt
     let out, ps, st = Layer.init model key [ 8 ]
     Assert.Equal<int[]>([| 8; 11 |], out.ToArray())
     Assert.True((PTree.tryFind "lm_head" ps).IsNone, "tied weights must not create lm_head")
@@ -350,7 +342,7 @@ let ``GPT causal leak: changing token t + 1 never changes the logits at position
 
 [<Fact>]
 let ``GPT rejects an out-of-vocabulary token and a sequence longer than its context, naming sizes`` () =
-    let model = Layers.gpt tinyGpt
+    let model = tinyGpt
     let _, ps, st = Layer.init model key [ 8 ]
 
     throwsArg [ "Gpt("; "id 11"; "[0, 11)" ] (fun () ->
@@ -359,7 +351,9 @@ let ``GPT rejects an out-of-vocabulary token and a sequence longer than its cont
     throwsArg [ "Gpt("; "length 9"; "context length"; "8" ] (fun () ->
         box (Layer.predict model ps st (Tensor.zeros ([ 1; 9 ], DType.Int64))))
 
-    let untied = Layers.gpt { tinyGpt with TieWeights = false }
+    let untied =
+        Layers.gpt (vocabSize = 11, contextLength = 8, dim = 16, heads = 2, layers = 2, tieWeights = false)
+
     let _, ups, _ = Layer.init untied key [ 8 ]
     Assert.Equal<int[]>([| 11; 16 |], (leaf "lm_head.weight" ups).Shape.ToArray())
 
@@ -454,16 +448,9 @@ let ``a tiny GPT learns to reverse a sequence`` () =
     // Sequences [a1..a4, SEP, a4..a1]: the model reads the first 8 tokens and must predict a4..a1.
     let k, digits, sep = 4, 6, 6
 
-    let cfg =
-        { tinyGpt with
-            VocabSize = 7
-            ContextLength = 8
-            Dim = 32
-            Heads = 2
-            Layers = 2
-        }
+    let model =
+        Layers.gpt (vocabSize = 7, contextLength = 8, dim = 32, heads = 2, layers = 2)
 
-    let model = Layers.gpt cfg
     let rng = Random(1)
 
     let batch (n: int) =
@@ -483,7 +470,7 @@ let ``a tiny GPT learns to reverse a sequence`` () =
     // Logits at positions k .. 2k - 1 predict the reversed part.
     let loss (logits: Tensor) (target: Tensor) =
         let part = Tensor.slice (logits, 1, k, 2 * k)
-        Losses.crossEntropy (Tensor.reshape (part, [ -1; cfg.VocabSize ])) (Tensor.reshape (target, [ -1 ]))
+        Losses.crossEntropy (Tensor.reshape (part, [ -1; 7 ])) (Tensor.reshape (target, [ -1 ]))
 
     let tx = Optim.adam 3e-3
     let mutable ts = Train.init model [ 2 * k ] tx (Key.create 2L)
@@ -506,7 +493,9 @@ let ``a tiny GPT learns to reverse a sequence`` () =
 
 [<Fact>]
 let ``GPT dropout is active in Train mode only and reproducible from the key`` () =
-    let model = Layers.gpt { tinyGpt with Dropout = 0.2 }
+    let model =
+        Layers.gpt (vocabSize = 11, contextLength = 8, dim = 16, heads = 2, layers = 2, dropout = 0.2)
+
     let _, ps, st = Layer.init model key [ 8 ]
     let ids = Tensor.ofArray ([| 1L; 4L; 2L; 9L; 0L; 3L; 7L; 5L |], [ 1; 8 ])
 
@@ -565,10 +554,10 @@ let ``The sinusoidal encoding survives training steps, each in its own Scope, an
     // Regression: a table cached during one step's Scope was released when the step ended, and the next
     // step read released storage.
     let model =
-        Layers.linear 3 4
-        >-> Layers.sinusoidalPositionalEncoding 8 4
-        >-> Layers.flatten
-        >-> Layers.linear 20 2
+        Layers.linear (3, 4)
+        >-> Layers.sinusoidalPositionalEncoding (8, 4)
+        >-> Layers.flatten ()
+        >-> Layers.linear (20, 2)
 
     let tx = Optim.adam 1e-2
     let mutable ts = Train.init model [ 5; 3 ] tx (Key.create 1L)
@@ -582,7 +571,7 @@ let ``The sinusoidal encoding survives training steps, each in its own Scope, an
     for _ in 1..3 do
         ts <- fst (Train.trainStep model Losses.crossEntropy tx ts batch)
 
-    let pe = Layers.sinusoidalPositionalEncoding 8 4
+    let pe = Layers.sinusoidalPositionalEncoding (8, 4)
     let y = Layer.predict pe PTree.empty PTree.empty (Tensor.zeros [ 1; 3; 4 ])
     // pe[p, 2i] = sin(p / 10000^(2i/4)), pe[p, 2i+1] = cos(...): row 2 is sin 2, cos 2, sin 0.02, cos 0.02.
     closeArrays 1e-6 [| sin 2.0; cos 2.0; sin 0.02; cos 0.02 |] ((values y)[8..11])

@@ -23,6 +23,47 @@ public class ArgumentTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Layers.Dropout(-0.1));
     }
 
+    // Each bad argument is checked once, by the F# layer or loss the host wraps: the exception names the argument
+    // (ParamName) and the layer (its message), whichever language called.
+    public static TheoryData<string, string, Func<object>> BadLayerArguments => new()
+    {
+        { "inChannels", "Conv2d", () => Layers.Conv2d(-1, 8, 3) },
+        { "stride", "Conv1d", () => Layers.Conv1d(3, 8, 3, stride: 0) },
+        { "outputPadding", "ConvTranspose2d", () => Layers.ConvTranspose2d(3, 8, 3, stride: 2, outputPadding: 2) },
+        { "kernelSize", "MaxPool2d", () => Layers.MaxPool2d(0) },
+        { "width", "AdaptiveAvgPool2d", () => Layers.AdaptiveAvgPool2d(2, -3) },
+        { "features", "BatchNorm1d", () => Layers.BatchNorm1d(0) },
+        { "momentum", "BatchNorm2d", () => Layers.BatchNorm2d(4, momentum: 2.0) },
+        { "groups", "GroupNorm", () => Layers.GroupNorm(3, 4) },
+        { "p", "Dropout2d", () => Layers.Dropout2d(1.0) },
+        { "slope", "LeakyReLU", () => Layers.LeakyReLU(double.NaN) },
+        { "beta", "Softplus", () => Layers.Softplus(beta: -1) },
+        { "body", "Residual", () => Layers.Residual(null!) },
+        { "stride", "BasicBlock", () => Layers.BasicBlock(3, 8, stride: 0) },
+        { "hiddenSize", "GRU", () => Layers.Gru(3, -2) },
+        { "projSize", "LSTM", () => Layers.Lstm(3, 4, projSize: 4) },
+        { "numEmbeddings", "Embedding", () => Layers.Embedding(0, 4) },
+        { "paddingIdx", "Embedding", () => Layers.Embedding(5, 4, paddingIdx: 5) },
+        { "normalizedShape", "LayerNorm", () => Layers.LayerNorm((int[])null!) },
+        { "eps", "RMSNorm", () => Layers.RMSNorm(4, eps: 0) },
+        { "maxLen", "PositionalEncoding", () => Layers.PositionalEncoding(0, 4, learned: true) },
+        { "heads", "MultiHeadAttention", () => Layers.MultiHeadAttention(8, 3) },
+        { "feedForward", "TransformerEncoderLayer", () => Layers.TransformerEncoderLayer(8, 2, feedForward: 0) },
+        { "layers", "Gpt", () => Layers.Gpt(10, 8, layers: -1) },
+        { "numClasses", "ResNet18", () => Models.ResNet18(0) },
+        { "delta", "Huber", () => Losses.Huber(delta: 0) },
+        { "beta", "SmoothL1", () => Losses.SmoothL1(beta: -1) },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadLayerArguments))]
+    public void A_bad_layer_or_loss_argument_names_the_parameter_and_the_layer(string parameter, string layer, Func<object> make)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(make);
+        Assert.Equal(parameter, e.ParamName);
+        Assert.Contains(layer, e.Message);
+    }
+
     [Fact]
     public void Fit_before_Compile_says_to_compile()
     {

@@ -64,6 +64,57 @@ public class PublicApiTests
         Assert.True(leaks.Count == 0, "F# types in the public API:\n" + string.Join("\n", leaks));
     }
 
+    // The F# members declared for both languages: a CompiledName makes F# emit CompilationSourceName.
+    private static List<MethodInfo> DeclaredForCSharp(Assembly assembly) =>
+        assembly.GetExportedTypes()
+            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
+            .Where(m => m.GetCustomAttribute<Microsoft.FSharp.Core.CompilationSourceNameAttribute>() is not null)
+            .ToList();
+
+    [Fact]
+    public void Nn_layers_losses_and_models_are_declared_for_CSharp_with_PascalCase_names_and_NET_types()
+    {
+        var members = DeclaredForCSharp(typeof(FunctionalNets.Nn.Layers).Assembly);
+        Assert.True(members.Count >= 45, $"expected every built-in layer, loss and model, found {members.Count}");
+        // A loss is an F# function (Tensor -> Tensor -> Tensor) by design, so the training fold can take any
+        // F# function as a loss; the host wraps the Criterion's loss in its own Loss class.
+        var loss = typeof(Microsoft.FSharp.Core.FSharpFunc<Tensor, Microsoft.FSharp.Core.FSharpFunc<Tensor, Tensor>>);
+        var problems = new List<string>();
+        foreach (var m in members)
+        {
+            var where = $"{m.DeclaringType!.Name}.{m.Name}";
+            if (!char.IsUpper(m.Name[0])) problems.Add($"{where}: not PascalCase");
+            if (m.ReturnType != loss && MentionsFSharp(m.ReturnType)) problems.Add($"{where} returns {m.ReturnType}");
+            var optionalSeen = false;
+            foreach (var p in m.GetParameters())
+            {
+                // An F# '?x' optional compiles to FSharpOption, which this catches too.
+                if (MentionsFSharp(p.ParameterType)) problems.Add($"{where}({p.Name}): {p.ParameterType}");
+                // C# can omit trailing [Optional] parameters only: a required one after them forces every caller
+                // to pass the optional ones.
+                if (optionalSeen && !p.IsOptional) problems.Add($"{where}({p.Name}): required after an optional parameter");
+                optionalSeen |= p.IsOptional;
+            }
+        }
+        Assert.True(problems.Count == 0, "members C# cannot call idiomatically:\n" + string.Join("\n", problems));
+    }
+
+    [Fact]
+    public void The_host_layers_and_losses_wrap_the_FSharp_declarations_of_the_same_names()
+    {
+        var declared = DeclaredForCSharp(typeof(FunctionalNets.Nn.Layers).Assembly).Select(m => m.Name).ToHashSet();
+        // Host-only members: functions written in C# (Lambda, Custom), one switch over two F# layers
+        // (PositionalEncoding: Sinusoidal/Learned), and the language-model loss over reshaped logits.
+        var hostOnly = new HashSet<string> { "Lambda", "Custom", "PositionalEncoding", "SequenceCrossEntropy" };
+        var missing = typeof(Layers).GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly)
+            .Concat(typeof(Losses).GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
+            .Select(m => m.Name)
+            .Where(n => !hostOnly.Contains(n) && !declared.Contains(n))
+            .Distinct()
+            .ToList();
+        Assert.True(missing.Count == 0, "host members with no F# declaration of the same name: " + string.Join(", ", missing));
+    }
+
     [Fact]
     public void The_check_itself_flags_FSharp_types()
     {

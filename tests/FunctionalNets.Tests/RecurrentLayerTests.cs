@@ -59,7 +59,8 @@ public class RecurrentLayerTests
     public void Bad_arguments_and_inputs_name_the_layer()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => Layers.Lstm(0, 4));
-        Assert.Contains("Lstm(0->4)", e.Message);
+        Assert.Contains("LSTM(0->4)", e.Message);
+        Assert.Equal("inputSize", e.ParamName);
         Assert.Throws<ArgumentOutOfRangeException>(() => Layers.Gru(3, 4, dropout: 1.0));
         Assert.Throws<ArgumentException>(() => Layers.Rnn(3, 4, nonlinearity: "sigmoid"));
         var net = Net.Sequential(Layers.Lstm(3, 4));

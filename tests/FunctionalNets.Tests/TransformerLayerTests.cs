@@ -41,7 +41,7 @@ public class TransformerLayerTests
         Assert.Contains("length 7", tooLong.Message);
         Assert.Contains("6 positions", tooLong.Message);
 
-        Assert.Throws<ArgumentException>(() => Layers.MultiHeadAttention(10, 3));
+        Assert.Equal("heads", Assert.Throws<ArgumentOutOfRangeException>(() => Layers.MultiHeadAttention(10, 3)).ParamName);
     }
 
     [Fact]

@@ -72,12 +72,12 @@ let private mlpSteps (dev: Device) (dataDir: string option) (batch: int) (steps:
     let model =
         Layer.sequential
             [
-                Layers.flatten
-                Layers.linear 784 512
-                Layers.relu
-                Layers.linear 512 256
-                Layers.relu
-                Layers.linear 256 10
+                Layers.flatten ()
+                Layers.linear (784, 512)
+                Layers.relu ()
+                Layers.linear (512, 256)
+                Layers.relu ()
+                Layers.linear (256, 10)
             ]
 
     let tx = Optim.adam 1e-3

@@ -49,12 +49,12 @@ let mnistMlpEpoch (dev: Device) (mnistTrain: IDataset) (limit: int option) (h1: 
     let model =
         Layer.sequential
             [
-                Layers.flatten
-                Layers.linear 784 h1
-                Layers.relu
-                Layers.linear h1 h2
-                Layers.relu
-                Layers.linear h2 10
+                Layers.flatten ()
+                Layers.linear (784, h1)
+                Layers.relu ()
+                Layers.linear (h1, h2)
+                Layers.relu ()
+                Layers.linear (h2, 10)
             ]
 
     let tx = Optim.adam 1e-3

@@ -1,5 +1,6 @@
 namespace FunctionalNets.Nn
 
+open System.Runtime.InteropServices
 open FunctionalNets
 
 /// The masks a multi-head attention call takes, with PyTorch's nn.MultiheadAttention conventions.
@@ -71,15 +72,21 @@ module MultiHeadAttention =
     let internal nameOf (cfg: AttentionConfig) =
         sprintf "MultiHeadAttention(dim=%d, heads=%d)" cfg.Dim cfg.Heads
 
-    let internal validate (cfg: AttentionConfig) =
-        if cfg.Dim < 1 || cfg.Heads < 1 || cfg.Dim % cfg.Heads <> 0 then
-            invalidArg "cfg" (sprintf "%s: dim and heads must be >= 1 and dim divisible by heads." (nameOf cfg))
+    /// The width and head count of an attention layer (self-attention, a Transformer block, a GPT): both >= 1,
+    /// dim divisible by heads, and dropout a probability; op names the layer in the messages.
+    let internal checkHeads (op: string) (dim: int) (heads: int) (dropout: float) =
+        Check.atLeast op "dim" 1 dim
+        Check.atLeast op "heads" 1 heads
 
-        if not (cfg.Dropout >= 0.0 && cfg.Dropout < 1.0) then
-            invalidArg "cfg" (sprintf "%s: dropout must be in [0, 1), got %g." (nameOf cfg) cfg.Dropout)
+        Check.inRange (dim % heads = 0) "heads" heads (sprintf "%s: dim %d must be divisible by heads %d." op dim heads)
+
+        Check.probability op "dropout" dropout
+
+    let internal validate (cfg: AttentionConfig) =
+        checkHeads (nameOf cfg) cfg.Dim cfg.Heads cfg.Dropout
 
         if cfg.Rope && (cfg.Dim / cfg.Heads) % 2 <> 0 then
-            invalidArg "cfg" (sprintf "%s: RoPE needs an even head dim, got %d." (nameOf cfg) (cfg.Dim / cfg.Heads))
+            invalidArg "rope" (sprintf "%s: RoPE needs an even head dim, got %d." (nameOf cfg) (cfg.Dim / cfg.Heads))
 
     /// Parameters as PyTorch initializes them: xavier_uniform in-projection, zero biases, and the out-projection
     /// weight of nn.Linear (U(-1/sqrt Dim, 1/sqrt Dim)).
@@ -108,9 +115,8 @@ module MultiHeadAttention =
     /// "v_proj_weight" [Dim; vdim] (each xavier_uniform) replace "in_proj_weight", as in torch; otherwise init.
     let initWith (cfg: AttentionConfig) (kdim: int) (vdim: int) (key: Key) : Params =
         validate cfg
-
-        if kdim < 1 || vdim < 1 then
-            invalidArg "kdim" (sprintf "%s: kdim and vdim must be >= 1, got %d and %d." (nameOf cfg) kdim vdim)
+        Check.atLeast (nameOf cfg) "kdim" 1 kdim
+        Check.atLeast (nameOf cfg) "vdim" 1 vdim
 
         if kdim = cfg.Dim && vdim = cfg.Dim then
             init cfg key
@@ -405,13 +411,32 @@ module MultiHeadAttention =
 
 [<AutoOpen>]
 module AttentionLayers =
+    let internal masksOf (causal: bool) =
+        if causal then
+            AttentionMasks.causal
+        else
+            AttentionMasks.none
+
     type Layers with
-        /// Multi-head self-attention over [N; T; dim] inputs (PyTorch's nn.MultiheadAttention(dim, heads,
-        /// batch_first=True) with query = key = value); causal masks future positions.
-        static member multiHeadAttention (dim: int) (heads: int) (causal: bool) : Layer =
+        /// Multi-head self-attention over [N; T; dim] inputs (PyTorch's nn.MultiheadAttention(dim, heads, dropout,
+        /// bias, batch_first=True) with query = key = value); causal masks future positions, rope applies rotary
+        /// position embeddings to the queries and keys.
+        [<CompiledName("MultiHeadAttention")>]
+        static member multiHeadAttention
+            (
+                dim: int,
+                heads: int,
+                [<Optional; DefaultParameterValue(false)>] causal: bool,
+                [<Optional; DefaultParameterValue(0.0)>] dropout: float,
+                [<Optional; DefaultParameterValue(true)>] bias: bool,
+                [<Optional; DefaultParameterValue(false)>] rope: bool
+            ) : Layer =
             MultiHeadAttention.layer
-                (MultiHeadAttention.config dim heads)
-                (if causal then
-                     AttentionMasks.causal
-                 else
-                     AttentionMasks.none)
+                {
+                    Dim = dim
+                    Heads = heads
+                    Dropout = dropout
+                    Bias = bias
+                    Rope = rope
+                }
+                (masksOf causal)

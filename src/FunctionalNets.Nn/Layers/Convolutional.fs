@@ -1,5 +1,7 @@
 namespace FunctionalNets.Nn
 
+open System
+open System.Runtime.InteropServices
 open FunctionalNets
 
 /// Convolution and pooling layers with PyTorch's names, defaults, parameter names ("weight" [O; C/groups;
@@ -91,11 +93,7 @@ module ConvolutionalLayers =
         if channels > 0 && x.Shape[1] <> channels then
             invalidArg "input" (sprintf "%s: input %O has %d channels, expected %d." name x.Shape x.Shape[1] channels)
 
-    let private checkPositive (name: string) (what: string) (value: int) =
-        if value < 1 then
-            raise (
-                System.ArgumentOutOfRangeException(what, value, sprintf "%s: %s must be >= 1, got %d." name what value)
-            )
+    let private checkPositive (name: string) (what: string) (value: int) = Check.atLeast name what 1 value
 
     let private checkConvArgs
         (name: string)
@@ -115,17 +113,18 @@ module ConvolutionalLayers =
         checkPositive name "groups" groups
 
         if padding < 0 then
-            raise (System.ArgumentOutOfRangeException("padding", padding, sprintf "%s: padding must be >= 0." name))
+            Check.atLeast name "padding" 0 padding
 
-        if inChannels % groups <> 0 || outChannels % groups <> 0 then
-            invalidArg
-                "groups"
-                (sprintf
-                    "%s: inChannels %d and outChannels %d must both be divisible by groups %d."
-                    name
-                    inChannels
-                    outChannels
-                    groups)
+        Check.inRange
+            (inChannels % groups = 0 && outChannels % groups = 0)
+            "groups"
+            groups
+            (sprintf
+                "%s: inChannels %d and outChannels %d must both be divisible by groups %d."
+                name
+                inChannels
+                outChannels
+                groups)
 
     /// PyTorch's convolution init: kaiming_uniform(a = sqrt 5) for the weight, i.e. U(-1/sqrt fan_in,
     /// 1/sqrt fan_in) with fan_in = weight.shape[1] * prod(kernel), and the same bounds for the bias.
@@ -218,6 +217,13 @@ module ConvolutionalLayers =
         (same: bool)
         (paddingMode: PadMode)
         =
+        // An omitted paddingMode arrives as null ([<Optional>] without a constant default): zeros.
+        let paddingMode =
+            if isNull (box paddingMode) then
+                PadMode.Constant 0.0
+            else
+                paddingMode
+
         let paddingText = if same then "same" else string padding
 
         let modeText =
@@ -283,23 +289,21 @@ module ConvolutionalLayers =
         /// padding_mode): a 2-D cross-correlation of [N; inChannels; H; W] with "weight" [outChannels; inChannels /
         /// groups; k; k] plus "bias" [outChannels]. groups = inChannels = outChannels is a depthwise convolution.
         /// same is torch's padding='same' (even kernels pad the extra row/column at the bottom/right); padding 0
-        /// is 'valid'. paddingMode fills the border (zeros by default: PadMode.Constant 0.0).
+        /// is 'valid'. paddingMode fills the border (zeros when omitted: PadMode.Constant 0.0).
+        [<CompiledName("Conv2d")>]
         static member conv2d
             (
                 inChannels: int,
                 outChannels: int,
                 kernelSize: int,
-                ?stride: int,
-                ?padding: int,
-                ?dilation: int,
-                ?groups: int,
-                ?bias: bool,
-                ?same: bool,
-                ?paddingMode: PadMode
+                [<Optional; DefaultParameterValue(1)>] stride: int,
+                [<Optional; DefaultParameterValue(0)>] padding: int,
+                [<Optional; DefaultParameterValue(1)>] dilation: int,
+                [<Optional; DefaultParameterValue(1)>] groups: int,
+                [<Optional; DefaultParameterValue(true)>] bias: bool,
+                [<Optional; DefaultParameterValue(false)>] same: bool,
+                [<Optional>] paddingMode: PadMode
             ) : Layer =
-            let stride = defaultArg stride 1
-            let dilation = defaultArg dilation 1
-            let groups = defaultArg groups 1
 
             convNd
                 "Conv2d"
@@ -318,31 +322,29 @@ module ConvolutionalLayers =
                 outChannels
                 kernelSize
                 stride
-                (defaultArg padding 0)
+                padding
                 dilation
                 groups
-                (defaultArg bias true)
-                (defaultArg same false)
-                (defaultArg paddingMode (PadMode.Constant 0.0))
+                bias
+                same
+                paddingMode
 
         /// PyTorch's Conv1d: [N; inChannels; L] with "weight" [outChannels; inChannels / groups; k] and "bias";
         /// same and paddingMode as in conv2d.
+        [<CompiledName("Conv1d")>]
         static member conv1d
             (
                 inChannels: int,
                 outChannels: int,
                 kernelSize: int,
-                ?stride: int,
-                ?padding: int,
-                ?dilation: int,
-                ?groups: int,
-                ?bias: bool,
-                ?same: bool,
-                ?paddingMode: PadMode
+                [<Optional; DefaultParameterValue(1)>] stride: int,
+                [<Optional; DefaultParameterValue(0)>] padding: int,
+                [<Optional; DefaultParameterValue(1)>] dilation: int,
+                [<Optional; DefaultParameterValue(1)>] groups: int,
+                [<Optional; DefaultParameterValue(true)>] bias: bool,
+                [<Optional; DefaultParameterValue(false)>] same: bool,
+                [<Optional>] paddingMode: PadMode
             ) : Layer =
-            let stride = defaultArg stride 1
-            let dilation = defaultArg dilation 1
-            let groups = defaultArg groups 1
 
             convNd
                 "Conv1d"
@@ -361,34 +363,29 @@ module ConvolutionalLayers =
                 outChannels
                 kernelSize
                 stride
-                (defaultArg padding 0)
+                padding
                 dilation
                 groups
-                (defaultArg bias true)
-                (defaultArg same false)
-                (defaultArg paddingMode (PadMode.Constant 0.0))
+                bias
+                same
+                paddingMode
 
         /// PyTorch's ConvTranspose2d: [N; inChannels; H; W] -> [N; outChannels; (H - 1) stride - 2 padding +
         /// dilation (k - 1) + outputPadding + 1; ...] with "weight" [inChannels; outChannels / groups; k; k] and
         /// "bias" [outChannels]; initialized as PyTorch does (fan_in from the weight's second dim).
+        [<CompiledName("ConvTranspose2d")>]
         static member convTranspose2d
             (
                 inChannels: int,
                 outChannels: int,
                 kernelSize: int,
-                ?stride: int,
-                ?padding: int,
-                ?outputPadding: int,
-                ?groups: int,
-                ?dilation: int,
-                ?bias: bool
+                [<Optional; DefaultParameterValue(1)>] stride: int,
+                [<Optional; DefaultParameterValue(0)>] padding: int,
+                [<Optional; DefaultParameterValue(0)>] outputPadding: int,
+                [<Optional; DefaultParameterValue(1)>] groups: int,
+                [<Optional; DefaultParameterValue(1)>] dilation: int,
+                [<Optional; DefaultParameterValue(true)>] bias: bool
             ) : Layer =
-            let stride = defaultArg stride 1
-            let padding = defaultArg padding 0
-            let outputPadding = defaultArg outputPadding 0
-            let dilation = defaultArg dilation 1
-            let groups = defaultArg groups 1
-            let bias = defaultArg bias true
 
             let name =
                 sprintf
@@ -443,12 +440,18 @@ module ConvolutionalLayers =
                         dilation = dilation
                     ))
 
-        /// PyTorch's MaxPool2d(kernelSize, stride = kernelSize, padding = 0, dilation = 1, ceilMode = false).
-        static member maxPool2d(kernelSize: int, ?stride: int, ?padding: int, ?dilation: int, ?ceilMode: bool) : Layer =
-            let stride = defaultArg stride kernelSize
-            let padding = defaultArg padding 0
-            let dilation = defaultArg dilation 1
-            let ceilMode = defaultArg ceilMode false
+        /// PyTorch's MaxPool2d(kernelSize, stride = kernelSize, padding = 0, dilation = 1, ceilMode = false);
+        /// a null stride is the kernel size.
+        [<CompiledName("MaxPool2d")>]
+        static member maxPool2d
+            (
+                kernelSize: int,
+                [<Optional>] stride: Nullable<int>,
+                [<Optional; DefaultParameterValue(0)>] padding: int,
+                [<Optional; DefaultParameterValue(1)>] dilation: int,
+                [<Optional; DefaultParameterValue(false)>] ceilMode: bool
+            ) : Layer =
+            let stride = if stride.HasValue then stride.Value else kernelSize
             let name = poolName "MaxPool2d" kernelSize stride padding
             checkPool name kernelSize stride padding dilation
 
@@ -463,14 +466,17 @@ module ConvolutionalLayers =
                 ))
 
         /// PyTorch's AvgPool2d(kernelSize, stride = kernelSize, padding = 0, ceilMode = false,
-        /// countIncludePad = true).
+        /// countIncludePad = true); a null stride is the kernel size.
+        [<CompiledName("AvgPool2d")>]
         static member avgPool2d
-            (kernelSize: int, ?stride: int, ?padding: int, ?ceilMode: bool, ?countIncludePad: bool)
-            : Layer =
-            let stride = defaultArg stride kernelSize
-            let padding = defaultArg padding 0
-            let ceilMode = defaultArg ceilMode false
-            let countIncludePad = defaultArg countIncludePad true
+            (
+                kernelSize: int,
+                [<Optional>] stride: Nullable<int>,
+                [<Optional; DefaultParameterValue(0)>] padding: int,
+                [<Optional; DefaultParameterValue(false)>] ceilMode: bool,
+                [<Optional; DefaultParameterValue(true)>] countIncludePad: bool
+            ) : Layer =
+            let stride = if stride.HasValue then stride.Value else kernelSize
             let name = poolName "AvgPool2d" kernelSize stride padding
             checkPool name kernelSize stride padding 1
 
@@ -485,8 +491,10 @@ module ConvolutionalLayers =
                 ))
 
         /// PyTorch's AdaptiveAvgPool2d((height, width)): averages each input plane down to a fixed output
-        /// plane, whatever the input's spatial size.
-        static member adaptiveAvgPool2d(height: int, width: int) : Layer =
+        /// plane, whatever the input's spatial size; a null width is the height (a square plane).
+        [<CompiledName("AdaptiveAvgPool2d")>]
+        static member adaptiveAvgPool2d(height: int, [<Optional>] width: Nullable<int>) : Layer =
+            let width = if width.HasValue then width.Value else height
             let name = sprintf "AdaptiveAvgPool2d(%d, %d)" height width
             checkPositive name "height" height
             checkPositive name "width" width
@@ -494,6 +502,3 @@ module ConvolutionalLayers =
 
             poolLayer name (fun d size -> if size >= 1 then Some target[d] else None) (fun x ->
                 Tensor.adaptiveAvgPool2d (x, (height, width)))
-
-        /// PyTorch's AdaptiveAvgPool2d(size): a square output plane.
-        static member adaptiveAvgPool2d(size: int) : Layer = Layers.adaptiveAvgPool2d (size, size)

@@ -1,20 +1,26 @@
 namespace FunctionalNets.Nn
 
 open FunctionalNets
+open System.Runtime.InteropServices
 
-/// The built-in layers. Layers is a class of static members rather than a module so that each family of
-/// layers can live in its own file and add itself with `type Layers with ...` in an [<AutoOpen>] module;
-/// from F# the members read as module functions: `Layers.linear 784 128`, `Layers.relu`, `Layers.dropout 0.2`.
+/// The built-in layers, one calling style for all: a static member with tupled required arguments and
+/// optional named ones with PyTorch's defaults, `Layers.linear (784, 10)`, `Layers.linear (784, 10, bias = false)`,
+/// `Layers.relu ()`. Layers is a class rather than a module so that each family of layers can live in its own
+/// file and add itself with `type Layers with ...` in an [<AutoOpen>] module; each member carries a PascalCase
+/// CompiledName, so C# calls the same declaration (`Layers.Linear(784, 10)` for the members here, the family
+/// module's class for the others, e.g. `ConvolutionalLayers.Conv2d(1, 32, 3, padding: 1)`) and every argument is checked once, here.
 [<AbstractClass; Sealed>]
 type Layers =
     /// A fully connected layer y = x W^T + b with weight [out; in] and, when bias is true, bias [out]
     /// (parameters "weight" and "bias"). PyTorch's default initialization: kaiming_uniform(a = sqrt 5) for
     /// the weight, which is U(-1/sqrt in, 1/sqrt in), and the same bounds for the bias.
-    static member linearWith (bias: bool) (inFeatures: int) (outFeatures: int) : Layer =
-        if inFeatures < 1 || outFeatures < 1 then
-            invalidArg "inFeatures" (sprintf "Linear(%d->%d): both feature counts must be >= 1." inFeatures outFeatures)
-
+    [<CompiledName("Linear")>]
+    static member linear
+        (inFeatures: int, outFeatures: int, [<Optional; DefaultParameterValue(true)>] bias: bool)
+        : Layer =
         let name = sprintf "Linear(%d->%d)" inFeatures outFeatures
+        Check.atLeast name "inFeatures" 1 inFeatures
+        Check.atLeast name "outFeatures" 1 outFeatures
 
         let init (key: Key) (shape: Shape) =
             if shape.Rank = 0 then
@@ -79,13 +85,10 @@ type Layers =
 
         Layer.create name init apply
 
-    /// A fully connected layer with a bias: Layers.linearWith true.
-    static member linear (inFeatures: int) (outFeatures: int) : Layer =
-        Layers.linearWith true inFeatures outFeatures
-
     /// Merges every dim after the batch dim into one: [N; a; b] -> [N; a * b] (PyTorch's nn.Flatten()).
     /// A batch of scalars [N] becomes [N; 1].
-    static member flatten: Layer =
+    [<CompiledName("Flatten")>]
+    static member flatten() : Layer =
         Layer.stateless "Flatten" (fun shape -> Shape.ofList [ shape.Numel ]) (fun _ x ->
             if x.Rank = 0 then
                 invalidArg "input" (sprintf "Flatten: input %O has no batch dim." x.Shape)
@@ -97,21 +100,17 @@ type Layers =
                 Tensor.flatten (x, 1))
 
     /// The identity: returns its input.
-    static member identity: Layer = Layer.stateless "Identity" id (fun _ x -> x)
+    [<CompiledName("Identity")>]
+    static member identity() : Layer =
+        Layer.stateless "Identity" id (fun _ x -> x)
 
     /// Inverted dropout with drop probability p in [0, 1): in Train mode each element is zeroed with
     /// probability p and the kept ones are scaled by 1 / (1 - p), so the expected output equals the input and
     /// Eval mode is the identity. The mask comes from ctx.Key (Train mode without a key is an error), so the
     /// same key gives the same mask.
+    [<CompiledName("Dropout")>]
     static member dropout(p: float) : Layer =
-        if not (p >= 0.0 && p < 1.0) then
-            raise (
-                System.ArgumentOutOfRangeException(
-                    "p",
-                    p,
-                    sprintf "Dropout: the drop probability must be in [0, 1), got %g." p
-                )
-            )
+        Check.probability "Dropout" "p" p
 
         let name = sprintf "Dropout(p=%g)" p
 

@@ -1,5 +1,7 @@
 namespace FunctionalNets.Nn
 
+open System
+open System.Runtime.InteropServices
 open FunctionalNets
 
 /// The embedding layer: integer ids to learned vectors.
@@ -25,22 +27,20 @@ module EmbeddingLayers =
         /// PyTorch's nn.Embedding(numEmbeddings, dim): ids of any shape (Int32 or Int64) become vectors, [..] ->
         /// [..; dim]. Parameter "weight" [numEmbeddings; dim], initialized N(0, 1) as in PyTorch. An id outside
         /// [0, numEmbeddings) raises an ArgumentException naming the layer, the id and the vocabulary size.
-        static member embedding (numEmbeddings: int) (dim: int) : Layer =
-            Layers.embeddingWith (numEmbeddings, dim)
-
-        /// nn.Embedding(numEmbeddings, dim, padding_idx, max_norm). paddingIdx (negative counts from the end): that
+        /// paddingIdx (torch's padding_idx; negative counts from the end, null for none): that
         /// row starts at zero and gets no gradient. maxNorm: each looked-up row whose L2 norm exceeds it is scaled
         /// to maxNorm / (norm + 1e-7) in the forward, as torch's embedding_renorm_; torch rewrites those rows of the
         /// weight in place, here the stored weight is left as it is (layers are pure) and the gradient of a row is
         /// the output's, as torch's .grad of the renormalised weight.
-        static member embeddingWith(numEmbeddings: int, dim: int, ?paddingIdx: int, ?maxNorm: float) : Layer =
-            if numEmbeddings < 1 || dim < 1 then
-                invalidArg
-                    "numEmbeddings"
-                    (sprintf "Embedding(%d, %d): the vocabulary size and the dim must be >= 1." numEmbeddings dim)
+        [<CompiledName("Embedding")>]
+        static member embedding
+            (numEmbeddings: int, dim: int, [<Optional>] paddingIdx: Nullable<int>, [<Optional>] maxNorm: Nullable<float>) : Layer =
+            Check.atLeast "Embedding" "numEmbeddings" 1 numEmbeddings
+            Check.atLeast "Embedding" "dim" 1 dim
+            let maxNorm = Option.ofNullable maxNorm
 
             let paddingIdx =
-                paddingIdx
+                Option.ofNullable paddingIdx
                 |> Option.map (fun p ->
                     if p < -numEmbeddings || p >= numEmbeddings then
                         raise (

@@ -1,5 +1,7 @@
 namespace FunctionalNets.Nn
 
+open System
+open System.Runtime.InteropServices
 open FunctionalNets
 
 /// Normalization and regularization layers: BatchNorm1d/2d, GroupNorm, Dropout2d and global average pooling.
@@ -28,11 +30,10 @@ module NormalizationLayers =
         (trackRunningStats: bool)
         (features: int)
         : Layer =
-        if features < 1 then
-            invalidArg "features" (sprintf "%s: the number of features must be >= 1, got %d." kind features)
+        Check.atLeast kind "features" 1 features
 
         if not (eps > 0.0) then
-            raise (System.ArgumentOutOfRangeException("eps", eps, sprintf "%s: eps must be > 0, got %g." kind eps))
+            raise (ArgumentOutOfRangeException("eps", eps, sprintf "%s: eps must be > 0, got %g." kind eps))
 
         match momentum with
         | Some m when not (m >= 0.0 && m <= 1.0) ->
@@ -189,65 +190,79 @@ module NormalizationLayers =
         Layer.create name init apply
 
     type Layers with
-        /// BatchNorm over [N; C] or [N; C; L] inputs with PyTorch's options: eps added to the variance,
-        /// momentum for the running statistics (running = (1 - momentum) * running + momentum * batch),
-        /// affine for the learnable "weight" (init 1) and "bias" (init 0), trackRunningStats for the state
-        /// "running_mean", "running_var" and "num_batches_tracked". Train normalizes with the batch mean and
-        /// biased variance and updates the running mean and the running unbiased variance; Eval normalizes
-        /// with the running statistics (with the batch's when they are not tracked).
-        static member batchNorm1dWith
-            (eps: float)
-            (momentum: float)
-            (affine: bool)
-            (trackRunningStats: bool)
-            (features: int)
-            : Layer =
-            batchNorm "BatchNorm1d" [ 2; 3 ] "[N; C] or [N; C; L]" eps (Some momentum) affine trackRunningStats features
+        /// BatchNorm over [N; C] or [N; C; L] inputs with PyTorch's options and defaults: eps added to the
+        /// variance, momentum for the running statistics (running = (1 - momentum) * running + momentum * batch),
+        /// cumulativeAverage for torch's momentum=None instead (the cumulative average running += (batch -
+        /// running) / num_batches_tracked; momentum is then unused), affine for the learnable "weight" (init 1)
+        /// and "bias" (init 0),
+        /// trackRunningStats for the state "running_mean", "running_var" and "num_batches_tracked". Train
+        /// normalizes with the batch mean and biased variance and updates the running mean and the running
+        /// unbiased variance; Eval normalizes with the running statistics (with the batch's when they are not
+        /// tracked).
+        [<CompiledName("BatchNorm1d")>]
+        static member batchNorm1d
+            (
+                features: int,
+                [<Optional; DefaultParameterValue(1e-5)>] eps: float,
+                [<Optional; DefaultParameterValue(0.1)>] momentum: float,
+                [<Optional; DefaultParameterValue(true)>] affine: bool,
+                [<Optional; DefaultParameterValue(true)>] trackRunningStats: bool,
+                [<Optional; DefaultParameterValue(false)>] cumulativeAverage: bool
+            ) : Layer =
+            batchNorm
+                "BatchNorm1d"
+                [ 2; 3 ]
+                "[N; C] or [N; C; L]"
+                eps
+                (if cumulativeAverage then None else Some momentum)
+                affine
+                trackRunningStats
+                features
 
-        /// BatchNorm over [N; C; H; W] inputs with PyTorch's options (see batchNorm1dWith).
-        static member batchNorm2dWith
-            (eps: float)
-            (momentum: float)
-            (affine: bool)
-            (trackRunningStats: bool)
-            (features: int)
-            : Layer =
-            batchNorm "BatchNorm2d" [ 4 ] "[N; C; H; W]" eps (Some momentum) affine trackRunningStats features
-
-        /// BatchNorm1d with momentum None (torch's BatchNorm1d(momentum=None)): the running statistics are the
-        /// cumulative average of every batch's, running += (batch - running) / num_batches_tracked.
-        static member batchNorm1dCumulative (eps: float) (affine: bool) (trackRunningStats: bool) (features: int) =
-            batchNorm "BatchNorm1d" [ 2; 3 ] "[N; C] or [N; C; L]" eps None affine trackRunningStats features
-
-        /// BatchNorm2d with momentum None: the cumulative average of the batch statistics (see batchNorm1dCumulative).
-        static member batchNorm2dCumulative (eps: float) (affine: bool) (trackRunningStats: bool) (features: int) =
-            batchNorm "BatchNorm2d" [ 4 ] "[N; C; H; W]" eps None affine trackRunningStats features
-
-        /// PyTorch's BatchNorm1d(features): eps 1e-5, momentum 0.1, affine, tracking running statistics.
-        static member batchNorm1d(features: int) : Layer =
-            Layers.batchNorm1dWith 1e-5 0.1 true true features
-
-        /// PyTorch's BatchNorm2d(features): eps 1e-5, momentum 0.1, affine, tracking running statistics.
-        static member batchNorm2d(features: int) : Layer =
-            Layers.batchNorm2dWith 1e-5 0.1 true true features
+        /// BatchNorm over [N; C; H; W] inputs with PyTorch's options and defaults (see batchNorm1d).
+        [<CompiledName("BatchNorm2d")>]
+        static member batchNorm2d
+            (
+                features: int,
+                [<Optional; DefaultParameterValue(1e-5)>] eps: float,
+                [<Optional; DefaultParameterValue(0.1)>] momentum: float,
+                [<Optional; DefaultParameterValue(true)>] affine: bool,
+                [<Optional; DefaultParameterValue(true)>] trackRunningStats: bool,
+                [<Optional; DefaultParameterValue(false)>] cumulativeAverage: bool
+            ) : Layer =
+            batchNorm
+                "BatchNorm2d"
+                [ 4 ]
+                "[N; C; H; W]"
+                eps
+                (if cumulativeAverage then None else Some momentum)
+                affine
+                trackRunningStats
+                features
 
         /// GroupNorm over [N; C; ...] inputs: the channels are split into groups of C / groups, and each
         /// example's group is normalized with its own mean and biased variance (over the group's channels and
         /// every spatial position), the same in Train and Eval; then a per-channel "weight" (init 1) and
-        /// "bias" (init 0) apply when affine is true. No state.
-        static member groupNormWith (eps: float) (affine: bool) (groups: int) (channels: int) : Layer =
-            if groups < 1 || channels < 1 then
-                invalidArg "groups" (sprintf "GroupNorm(%d, %d): groups and channels must be >= 1." groups channels)
+        /// "bias" (init 0) apply when affine is true (PyTorch's defaults: eps 1e-5, affine). No state.
+        [<CompiledName("GroupNorm")>]
+        static member groupNorm
+            (
+                groups: int,
+                channels: int,
+                [<Optional; DefaultParameterValue(1e-5)>] eps: float,
+                [<Optional; DefaultParameterValue(true)>] affine: bool
+            ) : Layer =
+            Check.atLeast "GroupNorm" "groups" 1 groups
+            Check.atLeast "GroupNorm" "channels" 1 channels
 
-            if channels % groups <> 0 then
-                invalidArg
-                    "channels"
-                    (sprintf "GroupNorm(%d, %d): channels must be divisible by groups." groups channels)
+            Check.inRange
+                (channels % groups = 0)
+                "groups"
+                groups
+                (sprintf "GroupNorm(%d, %d): channels must be divisible by groups." groups channels)
 
             if not (eps > 0.0) then
-                raise (
-                    System.ArgumentOutOfRangeException("eps", eps, sprintf "GroupNorm: eps must be > 0, got %g." eps)
-                )
+                raise (ArgumentOutOfRangeException("eps", eps, sprintf "GroupNorm: eps must be > 0, got %g." eps))
 
             let name = sprintf "GroupNorm(%d, %d)" groups channels
 
@@ -310,22 +325,12 @@ module NormalizationLayers =
 
             Layer.create name init apply
 
-        /// PyTorch's GroupNorm(groups, channels): eps 1e-5, affine.
-        static member groupNorm (groups: int) (channels: int) : Layer =
-            Layers.groupNormWith 1e-5 true groups channels
-
         /// Channel dropout for [N; C; H; W] (or any [N; C; ...]) inputs: in Train mode each (example, channel)
         /// map is zeroed as a whole with probability p and the kept maps are scaled by 1 / (1 - p); Eval is
         /// the identity. The mask [N; C; 1; ...] comes from ctx.Key (Train mode without a key is an error).
+        [<CompiledName("Dropout2d")>]
         static member dropout2d(p: float) : Layer =
-            if not (p >= 0.0 && p < 1.0) then
-                raise (
-                    System.ArgumentOutOfRangeException(
-                        "p",
-                        p,
-                        sprintf "Dropout2d: the drop probability must be in [0, 1), got %g." p
-                    )
-                )
+            Check.probability "Dropout2d" "p" p
 
             let name = sprintf "Dropout2d(p=%g)" p
 
@@ -365,7 +370,8 @@ module NormalizationLayers =
 
         /// Global average pooling: the mean over the spatial dims, [N; C; H; W] -> [N; C] (PyTorch's
         /// AdaptiveAvgPool2d(1) followed by flatten).
-        static member globalAvgPool: Layer =
+        [<CompiledName("GlobalAvgPool")>]
+        static member globalAvgPool() : Layer =
             Layer.stateless
                 "GlobalAvgPool"
                 (fun shape ->

@@ -59,11 +59,10 @@ module PositionalLayers =
     type Layers with
         /// Adds the fixed sinusoidal table to a [N; T; dim] input (T <= maxLen); no parameters. A longer
         /// sequence raises an ArgumentException naming the layer and both lengths.
-        static member sinusoidalPositionalEncoding (maxLen: int) (dim: int) : Layer =
-            if maxLen < 1 || dim < 1 then
-                invalidArg
-                    "maxLen"
-                    (sprintf "SinusoidalPositionalEncoding(%d, %d): maxLen and dim must be >= 1." maxLen dim)
+        [<CompiledName("SinusoidalPositionalEncoding")>]
+        static member sinusoidalPositionalEncoding(maxLen: int, dim: int) : Layer =
+            Check.atLeast "SinusoidalPositionalEncoding" "maxLen" 1 maxLen
+            Check.atLeast "SinusoidalPositionalEncoding" "dim" 1 dim
 
             let name = sprintf "SinusoidalPositionalEncoding(maxLen=%d, dim=%d)" maxLen dim
             // Plain values, not a cached tensor: a tensor made during one training step's Scope is released
@@ -84,11 +83,10 @@ module PositionalLayers =
 
         /// Adds a learned table "weight" [maxLen; dim] (initialized N(0, 0.02), as GPT-2) to a [N; T; dim] input
         /// (T <= maxLen). A longer sequence raises an ArgumentException naming the layer and both lengths.
-        static member learnedPositionalEncoding (maxLen: int) (dim: int) : Layer =
-            if maxLen < 1 || dim < 1 then
-                invalidArg
-                    "maxLen"
-                    (sprintf "LearnedPositionalEncoding(%d, %d): maxLen and dim must be >= 1." maxLen dim)
+        [<CompiledName("LearnedPositionalEncoding")>]
+        static member learnedPositionalEncoding(maxLen: int, dim: int) : Layer =
+            Check.atLeast "LearnedPositionalEncoding" "maxLen" 1 maxLen
+            Check.atLeast "LearnedPositionalEncoding" "dim" 1 dim
 
             let name = sprintf "LearnedPositionalEncoding(maxLen=%d, dim=%d)" maxLen dim
 

@@ -1,5 +1,6 @@
 namespace FunctionalNets.Nn
 
+open System.Runtime.InteropServices
 open FunctionalNets
 
 /// The nonlinearity of a plain (Elman) RNN cell, as PyTorch's nn.RNN(nonlinearity=...).
@@ -99,28 +100,23 @@ module Recurrent =
 
         sprintf "%s(%d->%d%s)" kind cfg.InputSize cfg.HiddenSize (extras |> List.map ((+) ", ") |> String.concat "")
 
-    /// Raises ArgumentException on sizes PyTorch would reject, naming the layer.
+    /// Raises an ArgumentException on sizes PyTorch would reject, naming the layer and the argument (the
+    /// Layers members' names: inputSize, hiddenSize, numLayers, dropout, projSize).
     let validate (cfg: RecurrentConfig) : unit =
-        let fail (what: string) =
-            invalidArg "cfg" (sprintf "%s: %s" (name cfg) what)
+        let op = name cfg
+        Check.atLeast op "inputSize" 1 cfg.InputSize
+        Check.atLeast op "hiddenSize" 1 cfg.HiddenSize
+        Check.atLeast op "numLayers" 1 cfg.NumLayers
+        Check.probability op "dropout" cfg.Dropout
 
-        if cfg.InputSize < 1 then
-            fail (sprintf "inputSize must be >= 1, got %d." cfg.InputSize)
-
-        if cfg.HiddenSize < 1 then
-            fail (sprintf "hiddenSize must be >= 1, got %d." cfg.HiddenSize)
-
-        if cfg.NumLayers < 1 then
-            fail (sprintf "numLayers must be >= 1, got %d." cfg.NumLayers)
-
-        if not (cfg.Dropout >= 0.0 && cfg.Dropout < 1.0) then
-            fail (sprintf "dropout must be in [0, 1), got %g." cfg.Dropout)
-
-        if cfg.ProjSize < 0 || cfg.ProjSize >= cfg.HiddenSize && cfg.ProjSize > 0 then
-            fail (sprintf "projSize must be in [0, hiddenSize), got %d (as in PyTorch)." cfg.ProjSize)
+        Check.inRange
+            (cfg.ProjSize = 0 || cfg.ProjSize > 0 && cfg.ProjSize < cfg.HiddenSize)
+            "projSize"
+            cfg.ProjSize
+            (sprintf "%s: projSize must be in [0, hiddenSize), got %d (as in PyTorch)." op cfg.ProjSize)
 
         if cfg.ProjSize > 0 && cfg.Kind <> CellKind.Lstm then
-            fail "projSize is only for the LSTM (as in PyTorch)."
+            invalidArg "projSize" (sprintf "%s: projSize is only for the LSTM (as in PyTorch)." op)
 
     let private suffix (direction: int) =
         if direction = 1 then "_reverse" else ""
@@ -455,41 +451,106 @@ module RecurrentLayers =
 
         Layer.create (Recurrent.name cfg) init apply
 
-    type Layers with
-        /// A recurrent stack as a layer over [N; T; InputSize] giving the top layer's outputs
-        /// [N; T; directions * H], starting from zero states (use Recurrent.apply for given initial states
-        /// and the final ones). Parameters carry PyTorch's names (weight_ih_l0, ...).
-        static member recurrent(cfg: RecurrentConfig) : Layer =
-            layerOf
-                cfg
-                (fun shape -> Shape.ofList [ shape[0]; Recurrent.directions cfg * Recurrent.outputSize cfg ])
-                (fun out _ -> out)
+    // The options every recurrent layer takes (layerOf checks them, Recurrent.validate); the stack keeps
+    // the top layer's outputs [N; T; directions * H], or with returnSequences false its final hidden state
+    // [N; directions * H] (Recurrent.lastHidden: the usual sequence-classifier body).
+    let private stack
+        (kind: CellKind)
+        (inputSize: int)
+        (hiddenSize: int)
+        (numLayers: int)
+        (bidirectional: bool)
+        (dropout: float)
+        (bias: bool)
+        (returnSequences: bool)
+        (projSize: int)
+        =
+        let cfg =
+            { Recurrent.config kind inputSize hiddenSize with
+                NumLayers = numLayers
+                Bidirectional = bidirectional
+                Dropout = dropout
+                Bias = bias
+                ProjSize = projSize
+            }
 
-        /// A recurrent stack that keeps only the top layer's final hidden state, [N; directions * H]
-        /// (Recurrent.lastHidden): the usual sequence-classifier body.
-        static member recurrentLast(cfg: RecurrentConfig) : Layer =
+        let features = Recurrent.directions cfg * Recurrent.outputSize cfg
+
+        if returnSequences then
+            layerOf cfg (fun shape -> Shape.ofList [ shape[0]; features ]) (fun out _ -> out)
+        else
             let inner =
-                layerOf cfg (fun _ -> Shape.ofList [ Recurrent.directions cfg * Recurrent.outputSize cfg ]) (fun _ s ->
-                    Recurrent.lastHidden cfg s)
+                layerOf cfg (fun _ -> Shape.ofList [ features ]) (fun _ s -> Recurrent.lastHidden cfg s)
 
             { inner with
                 Name = inner.Name + ".last"
             }
 
-        /// A one-layer LSTM over [N; T; inputSize] giving [N; T; hiddenSize].
-        static member lstm (inputSize: int) (hiddenSize: int) : Layer =
-            Layers.recurrent (Recurrent.config CellKind.Lstm inputSize hiddenSize)
+    type Layers with
+        /// PyTorch's nn.LSTM(inputSize, hiddenSize, num_layers, bias, batch_first=True, dropout, bidirectional,
+        /// proj_size) over [N; T; inputSize], starting from zero states (Recurrent.apply takes given initial
+        /// states and returns the final ones). Gives the top layer's outputs [N; T; directions * H], or with
+        /// returnSequences false its final hidden state [N; directions * H]. Parameters carry PyTorch's names
+        /// (weight_ih_l0, ...); projSize > 0 projects the hidden state with "weight_hr_l{k}".
+        [<CompiledName("Lstm")>]
+        static member lstm
+            (
+                inputSize: int,
+                hiddenSize: int,
+                [<Optional; DefaultParameterValue(1)>] numLayers: int,
+                [<Optional; DefaultParameterValue(false)>] bidirectional: bool,
+                [<Optional; DefaultParameterValue(0.0)>] dropout: float,
+                [<Optional; DefaultParameterValue(true)>] bias: bool,
+                [<Optional; DefaultParameterValue(true)>] returnSequences: bool,
+                [<Optional; DefaultParameterValue(0)>] projSize: int
+            ) : Layer =
+            stack CellKind.Lstm inputSize hiddenSize numLayers bidirectional dropout bias returnSequences projSize
 
-        /// A one-layer GRU over [N; T; inputSize] giving [N; T; hiddenSize].
-        static member gru (inputSize: int) (hiddenSize: int) : Layer =
-            Layers.recurrent (Recurrent.config CellKind.Gru inputSize hiddenSize)
+        /// PyTorch's nn.GRU over [N; T; inputSize] (see lstm for the options and outputs).
+        [<CompiledName("Gru")>]
+        static member gru
+            (
+                inputSize: int,
+                hiddenSize: int,
+                [<Optional; DefaultParameterValue(1)>] numLayers: int,
+                [<Optional; DefaultParameterValue(false)>] bidirectional: bool,
+                [<Optional; DefaultParameterValue(0.0)>] dropout: float,
+                [<Optional; DefaultParameterValue(true)>] bias: bool,
+                [<Optional; DefaultParameterValue(true)>] returnSequences: bool
+            ) : Layer =
+            stack CellKind.Gru inputSize hiddenSize numLayers bidirectional dropout bias returnSequences 0
 
-        /// A one-layer tanh RNN over [N; T; inputSize] giving [N; T; hiddenSize].
-        static member rnn (inputSize: int) (hiddenSize: int) : Layer =
-            Layers.recurrent (Recurrent.config (CellKind.Rnn RnnNonlinearity.Tanh) inputSize hiddenSize)
+        /// PyTorch's nn.RNN (Elman) over [N; T; inputSize] with nonlinearity tanh (when omitted) or relu (see
+        /// lstm for the other options and the outputs).
+        [<CompiledName("Rnn")>]
+        static member rnn
+            (
+                inputSize: int,
+                hiddenSize: int,
+                [<Optional; DefaultParameterValue(1)>] numLayers: int,
+                [<Optional; DefaultParameterValue(false)>] bidirectional: bool,
+                [<Optional; DefaultParameterValue(0.0)>] dropout: float,
+                [<Optional; DefaultParameterValue(true)>] bias: bool,
+                [<Optional; DefaultParameterValue(true)>] returnSequences: bool,
+                [<Optional>] nonlinearity: RnnNonlinearity
+            ) : Layer =
+            let nonlinearity =
+                Check.given nonlinearity |> Option.defaultValue RnnNonlinearity.Tanh
+
+            stack
+                (CellKind.Rnn nonlinearity)
+                inputSize
+                hiddenSize
+                numLayers
+                bidirectional
+                dropout
+                bias
+                returnSequences
+                0
 
         /// The last time step of a batch-first sequence: [N; T; F] -> [N; F].
-        static member lastStep: Layer =
+        [<CompiledName("LastStep")>]
+        static member lastStep() : Layer =
             Layer.stateless
                 "LastStep"
                 (fun shape ->
@@ -507,7 +568,8 @@ module RecurrentLayers =
 
         /// Images [N; C; H; W] as sequences [N; H; C * W]: each row is one time step (sequential MNIST reads
         /// a [1; 28; 28] digit as 28 steps of 28 features).
-        static member rowsAsSequence: Layer =
+        [<CompiledName("RowsAsSequence")>]
+        static member rowsAsSequence() : Layer =
             Layer.stateless
                 "RowsAsSequence"
                 (fun shape ->

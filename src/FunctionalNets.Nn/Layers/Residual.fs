@@ -1,5 +1,6 @@
 namespace FunctionalNets.Nn
 
+open System.Runtime.InteropServices
 open FunctionalNets
 
 /// Residual connections: y = activation (body x + shortcut x), and ResNet's basic block built from them.
@@ -14,7 +15,11 @@ module ResidualLayers =
         /// A residual connection: activation (body x + shortcut x), where shortcut defaults to the identity
         /// and activation to none. Parameters and state live under "body", "shortcut" and "activation"
         /// (children without any are left out). Init checks that body and shortcut give the same shape.
-        static member residual(body: Layer, ?shortcut: Layer, ?activation: Layer) : Layer =
+        [<CompiledName("Residual")>]
+        static member residual(body: Layer, [<Optional>] shortcut: Layer, [<Optional>] activation: Layer) : Layer =
+            Check.notNull "Residual" "body" body
+            let shortcut = Check.given shortcut
+            let activation = Check.given activation
 
             let name =
                 sprintf
@@ -87,29 +92,32 @@ module ResidualLayers =
         /// with stride on the first convolution and, when the stride or channel count changes, a 1x1
         /// convolution + BatchNorm shortcut. Body parameters are named as torchvision's BasicBlock ("conv1",
         /// "bn1", "conv2", "bn2"; the shortcut's "0" and "1" stand for its "downsample").
-        static member basicBlock(inChannels: int, outChannels: int, ?stride: int) : Layer =
-            let stride = defaultArg stride 1
+        [<CompiledName("BasicBlock")>]
+        static member basicBlock
+            (inChannels: int, outChannels: int, [<Optional; DefaultParameterValue(1)>] stride: int)
+            : Layer =
+            Check.atLeast "BasicBlock" "inChannels" 1 inChannels
+            Check.atLeast "BasicBlock" "outChannels" 1 outChannels
+            Check.atLeast "BasicBlock" "stride" 1 stride
 
             let body =
                 Layer.sequentialNamed
                     [
                         "conv1", Layers.conv2d (inChannels, outChannels, 3, stride = stride, padding = 1, bias = false)
                         "bn1", Layers.batchNorm2d outChannels
-                        "relu", Layers.relu
+                        "relu", Layers.relu ()
                         "conv2", Layers.conv2d (outChannels, outChannels, 3, padding = 1, bias = false)
                         "bn2", Layers.batchNorm2d outChannels
                     ]
 
-            let shortcut =
-                if stride <> 1 || inChannels <> outChannels then
-                    Some(
-                        Layer.sequential
-                            [
-                                Layers.conv2d (inChannels, outChannels, 1, stride = stride, bias = false)
-                                Layers.batchNorm2d outChannels
-                            ]
-                    )
-                else
-                    None
+            if stride <> 1 || inChannels <> outChannels then
+                let shortcut =
+                    Layer.sequential
+                        [
+                            Layers.conv2d (inChannels, outChannels, 1, stride = stride, bias = false)
+                            Layers.batchNorm2d outChannels
+                        ]
 
-            Layers.residual (body, ?shortcut = shortcut, activation = Layers.relu)
+                Layers.residual (body, shortcut = shortcut, activation = Layers.relu ())
+            else
+                Layers.residual (body, activation = Layers.relu ())

@@ -1,5 +1,7 @@
 namespace FunctionalNets.Nn
 
+open System
+open System.Runtime.InteropServices
 open FunctionalNets
 
 /// LayerNorm and RMSNorm layers: normalization over the trailing feature dims of each position, the same in
@@ -67,28 +69,43 @@ module SequenceNormLayers =
         Layer.create name init apply
 
     type Layers with
-        /// LayerNorm over the trailing dims normalizedShape with the given eps; when affine, a "weight" (init 1)
-        /// and a "bias" (init 0) of normalizedShape. Uses the fused layerNorm kernel.
-        static member layerNormWith (eps: float) (affine: bool) (normalizedShape: int list) : Layer =
-            normLayer "LayerNorm" true affine normalizedShape (fun x w b ->
+        /// PyTorch's nn.LayerNorm(normalizedShape, eps = 1e-5, elementwise_affine = true) over the trailing dims
+        /// normalizedShape: when elementwiseAffine, a "weight" (init 1) and a "bias" (init 0) of normalizedShape.
+        /// Uses the fused layerNorm kernel.
+        [<CompiledName("LayerNorm")>]
+        static member layerNorm
+            (
+                normalizedShape: int seq,
+                [<Optional; DefaultParameterValue(1e-5)>] eps: float,
+                [<Optional; DefaultParameterValue(true)>] elementwiseAffine: bool
+            ) : Layer =
+            Check.notNull "LayerNorm" "normalizedShape" normalizedShape
+            Check.positive "LayerNorm" "eps" eps
+            let normalizedShape = List.ofSeq normalizedShape
+
+            normLayer "LayerNorm" true elementwiseAffine normalizedShape (fun x w b ->
                 match w, b with
                 | Some w, Some b -> Tensor.layerNorm (x, normalizedShape, w, b, eps)
                 | _ -> Tensor.layerNorm (x, normalizedShape, eps = eps))
 
-        /// PyTorch's nn.LayerNorm(normalizedShape): eps 1e-5, affine.
-        static member layerNorm(normalizedShape: int list) : Layer =
-            Layers.layerNormWith 1e-5 true normalizedShape
+        /// PyTorch's nn.RMSNorm(normalizedShape, eps = None, elementwise_affine = true) over the trailing dims
+        /// normalizedShape: x / sqrt(mean(x^2) + eps) times a "weight" (init 1) when elementwiseAffine. A null eps
+        /// uses the dtype's machine epsilon, as PyTorch.
+        [<CompiledName("RMSNorm")>]
+        static member rmsNorm
+            (
+                normalizedShape: int seq,
+                [<Optional>] eps: Nullable<float>,
+                [<Optional; DefaultParameterValue(true)>] elementwiseAffine: bool
+            ) : Layer =
+            Check.notNull "RMSNorm" "normalizedShape" normalizedShape
+            let eps = Option.ofNullable eps
+            eps |> Option.iter (Check.positive "RMSNorm" "eps")
+            let normalizedShape = List.ofSeq normalizedShape
 
-        /// RMSNorm over the trailing dims normalizedShape: x / sqrt(mean(x^2) + eps) times a "weight" (init 1)
-        /// when affine. eps None uses the dtype's machine epsilon, as PyTorch.
-        static member rmsNormWith (eps: float option) (affine: bool) (normalizedShape: int list) : Layer =
-            normLayer "RMSNorm" false affine normalizedShape (fun x w _ ->
+            normLayer "RMSNorm" false elementwiseAffine normalizedShape (fun x w _ ->
                 match w, eps with
                 | Some w, Some e -> Tensor.rmsNorm (x, normalizedShape, w, e)
                 | Some w, None -> Tensor.rmsNorm (x, normalizedShape, w)
                 | None, Some e -> Tensor.rmsNorm (x, normalizedShape, eps = e)
                 | None, None -> Tensor.rmsNorm (x, normalizedShape))
-
-        /// PyTorch's nn.RMSNorm(normalizedShape): machine-epsilon eps, affine.
-        static member rmsNorm(normalizedShape: int list) : Layer =
-            Layers.rmsNormWith None true normalizedShape

@@ -1,5 +1,6 @@
 namespace FunctionalNets.Nn
 
+open System.Runtime.InteropServices
 open FunctionalNets
 
 /// The activation between the two linear layers of a Transformer feed-forward block.
@@ -107,12 +108,9 @@ module internal TransformerParts =
         }
 
     let validate (name: string) (cfg: TransformerConfig) =
-        if cfg.Dim < 1 || cfg.Heads < 1 || cfg.Dim % cfg.Heads <> 0 || cfg.FeedForward < 1 then
-            invalidArg "cfg" (sprintf "%s: dim, heads and feedForward must be >= 1 and dim divisible by heads." name)
-
-        if not (cfg.Dropout >= 0.0 && cfg.Dropout < 1.0) then
-            invalidArg "cfg" (sprintf "%s: dropout must be in [0, 1), got %g." name cfg.Dropout)
-
+        MultiHeadAttention.checkHeads name cfg.Dim cfg.Heads cfg.Dropout
+        Check.atLeast name "feedForward" 1 cfg.FeedForward
+        Check.positive name "layerNormEps" cfg.LayerNormEps
         MultiHeadAttention.validate (attentionConfig cfg)
 
     /// linear2(dropout(act(linear1 x))).
@@ -276,8 +274,8 @@ module TransformerDecoderLayer =
             Apply = apply cfg
         }
 
-/// The settings of a decoder-only GPT.
-type GptConfig =
+/// The settings of a decoder-only GPT (Layers.gpt's arguments).
+type internal GptConfig =
     {
         VocabSize: int
         /// The most positions the model reads (its positional table's length).
@@ -296,17 +294,68 @@ module TransformerLayers =
     open TransformerParts
 
     type Layers with
-        /// nn.TransformerEncoderLayer as a Layer over [N; T; Dim], with fixed masks.
-        static member transformerEncoderLayer (cfg: TransformerConfig) (masks: AttentionMasks) : Layer =
-            TransformerEncoderLayer.layer cfg masks
+        /// PyTorch's nn.TransformerEncoderLayer(dim, heads, dim_feedforward = 2048, dropout = 0.1, activation =
+        /// relu when omitted, layer_norm_eps = 1e-5, batch_first = True, norm_first = false) as a Layer over
+        /// [N; T; dim]; causal masks future positions, rope applies rotary position embeddings in self-attention.
+        [<CompiledName("TransformerEncoderLayer")>]
+        static member transformerEncoderLayer
+            (
+                dim: int,
+                heads: int,
+                [<Optional; DefaultParameterValue(2048)>] feedForward: int,
+                [<Optional; DefaultParameterValue(0.1)>] dropout: float,
+                [<Optional>] activation: FfnActivation,
+                [<Optional; DefaultParameterValue(false)>] normFirst: bool,
+                [<Optional; DefaultParameterValue(false)>] causal: bool,
+                [<Optional; DefaultParameterValue(1e-5)>] layerNormEps: float,
+                [<Optional; DefaultParameterValue(false)>] rope: bool
+            ) : Layer =
+            TransformerEncoderLayer.layer
+                {
+                    Dim = dim
+                    Heads = heads
+                    FeedForward = feedForward
+                    Dropout = dropout
+                    Activation = Check.given activation |> Option.defaultValue FfnActivation.Relu
+                    NormFirst = normFirst
+                    LayerNormEps = layerNormEps
+                    Rope = rope
+                }
+                (masksOf causal)
 
-        /// A decoder-only GPT over token ids [N; T] (T <= ContextLength) giving logits [N; T; VocabSize]: token
-        /// embedding + learned positions, Layers pre-norm causal blocks (tanh GELU, feed-forward 4 Dim), a final
-        /// LayerNorm and an LM head (tied to the token embedding when TieWeights). GPT-2's initialization:
-        /// N(0, 0.02) weights, zero biases, residual projections scaled by 1 / sqrt(2 Layers). Parameters:
+        /// A decoder-only GPT over token ids [N; T] (T <= contextLength) giving logits [N; T; vocabSize]: token
+        /// embedding + learned positions, `layers` pre-norm causal blocks (tanh GELU, feed-forward 4 dim), a final
+        /// LayerNorm and an LM head (tied to the token embedding when tieWeights). GPT-2's initialization:
+        /// N(0, 0.02) weights, zero biases, residual projections scaled by 1 / sqrt(2 layers). Parameters:
         /// "token_embedding.weight", "position_embedding.weight", "blocks.i.*" (as TransformerEncoderLayer),
         /// "norm", and "lm_head.weight" when untied.
-        static member gpt(cfg: GptConfig) : Layer =
+        [<CompiledName("Gpt")>]
+        static member gpt
+            (
+                vocabSize: int,
+                contextLength: int,
+                [<Optional; DefaultParameterValue(128)>] dim: int,
+                [<Optional; DefaultParameterValue(4)>] heads: int,
+                [<Optional; DefaultParameterValue(4)>] layers: int,
+                [<Optional; DefaultParameterValue(0.0)>] dropout: float,
+                [<Optional; DefaultParameterValue(true)>] tieWeights: bool
+            ) : Layer =
+            Check.atLeast "Gpt" "vocabSize" 1 vocabSize
+            Check.atLeast "Gpt" "contextLength" 1 contextLength
+            Check.atLeast "Gpt" "layers" 0 layers
+            MultiHeadAttention.checkHeads "Gpt" dim heads dropout
+
+            let cfg: GptConfig =
+                {
+                    VocabSize = vocabSize
+                    ContextLength = contextLength
+                    Dim = dim
+                    Heads = heads
+                    Layers = layers
+                    Dropout = dropout
+                    TieWeights = tieWeights
+                }
+
             let name =
                 sprintf
                     "Gpt(vocab=%d, context=%d, dim=%d, heads=%d, layers=%d)"
@@ -315,9 +364,6 @@ module TransformerLayers =
                     cfg.Dim
                     cfg.Heads
                     cfg.Layers
-
-            if cfg.VocabSize < 1 || cfg.ContextLength < 1 || cfg.Layers < 0 then
-                invalidArg "cfg" (sprintf "%s: vocabulary size and context length must be >= 1, layers >= 0." name)
 
             let block =
                 {
@@ -401,7 +447,7 @@ module TransformerLayers =
                 let tokW = Layer.param name "weight" (sub name "token_embedding" ps)
                 let posW = Layer.param name "weight" (sub name "position_embedding" ps)
                 let h = EmbeddingLayers.lookup name tokW ids + Tensor.slice (posW, 0, 0, t)
-                let h = dropout name cfg.Dropout ctx 0 h
+                let h = TransformerParts.dropout name cfg.Dropout ctx 0 h
                 let blocks = sub name "blocks" ps
 
                 let h =
