@@ -462,14 +462,19 @@ module TensorCore =
             a
             b
 
+    /// The one check that an operand is floating point: ArgumentException naming the op and the parameter.
+    and requireFloat (op: string) (name: string) (x: Tensor) =
+        if not x.DType.IsFloatingPoint then
+            invalidArg
+                name
+                (sprintf "%s: expected a floating-point tensor, got %O %O; cast it first." op x.DType x.Shape)
+
     /// An elementwise function of one tensor, given its derivative as a function of (x, y).
     and unary (name: string) (kind: UnaryKind) (deriv: Tensor -> Tensor -> Tensor) (x: Tensor) : Tensor =
         Args.required name "x" x
 
-        if not x.DType.IsFloatingPoint && kind <> UnaryKind.Neg && kind <> UnaryKind.Abs then
-            invalidArg
-                "x"
-                (sprintf "%s: expected a floating-point tensor, got %O %O; cast it first." name x.DType x.Shape)
+        if kind <> UnaryKind.Neg && kind <> UnaryKind.Abs then
+            requireFloat name "x" x
 
         apply
             {

@@ -208,5 +208,9 @@ public class CoreArgumentTests
         Names<ArgumentException>("b", "add", () => _ = X + ints);
         Names<ArgumentException>("x", "mean", () => ints.Mean());
         Names<ArgumentException>("indices", "oneHot", () => X.OneHot(3));
+        Names<ArgumentException>("a", "matmul", () => ints.Reshape([1, 2]).Matmul(ints.Reshape([2, 1])));
+        Names<ArgumentException>("x", "layerNorm", () => ints.LayerNorm([2]));
+        Names<ArgumentException>("cond", "where", () => ComparisonOps.Where(X, X, X));
+        Names<ArgumentException>("index", "gather", () => X.Gather(0, X));
     }
 }

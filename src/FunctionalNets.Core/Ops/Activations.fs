@@ -132,10 +132,7 @@ module ActivationOps =
         static member geluTanh(x: Tensor) =
             Args.required "geluTanh" "x" x
 
-            if not x.DType.IsFloatingPoint then
-                invalidArg
-                    "x"
-                    (sprintf "geluTanh: expected a floating-point tensor, got %O %O; cast it first." x.DType x.Shape)
+            TensorCore.requireFloat "geluTanh" "x" x
 
             TensorCore.apply
                 {

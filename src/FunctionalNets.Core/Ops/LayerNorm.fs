@@ -38,10 +38,7 @@ module LayerNormOps =
                     k
                     (fmt trailing))
 
-        if not x.DType.IsFloatingPoint then
-            invalidArg
-                "x"
-                (sprintf "%s: expected a floating-point tensor, got %O %O; cast it first." op x.DType x.Shape)
+        TensorCore.requireFloat op "x" x
 
         for name, t in affine do
             if t.Shape.ToArray() <> normalizedShape then

@@ -53,6 +53,8 @@ module MatmulOps =
         static member matmul(a: Tensor, b: Tensor) =
             Args.required "matmul" "a" a
             Args.required "matmul" "b" b
+            TensorCore.requireFloat "matmul" "a" a
+            TensorCore.requireFloat "matmul" "b" b
 
             if a.Rank = 0 || b.Rank = 0 then
                 invalidArg "a" (sprintf "matmul: both operands need at least one dim, got %O and %O." a.Shape b.Shape)

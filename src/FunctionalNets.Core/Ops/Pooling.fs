@@ -35,10 +35,7 @@ module PoolingOps =
         if x.Rank <> 3 && x.Rank <> 4 then
             invalidArg "x" (sprintf "%s: expected an NCHW or CHW tensor (rank 4 or 3), got shape %O." op x.Shape)
 
-        if not x.DType.IsFloatingPoint then
-            invalidArg
-                "x"
-                (sprintf "%s: expected a floating-point tensor, got %O %O; cast it first." op x.DType x.Shape)
+        TensorCore.requireFloat op "x" x
 
     let private planeSize (x: Tensor) =
         let d = x.Shape.Dims

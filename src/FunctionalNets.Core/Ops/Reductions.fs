@@ -129,8 +129,7 @@ module ReductionOps =
             Args.required "mean" "x" x
             let dims = Args.opt dims
 
-            if not x.DType.IsFloatingPoint then
-                invalidArg "x" (sprintf "mean: expected a floating-point tensor, got %O; cast it first." x.DType)
+            TensorCore.requireFloat "mean" "x" x
 
             let ds = dimsOrAll "mean" x dims
             let s = Tensor.sum (x, ds, keepDim = keepDim)
