@@ -125,3 +125,29 @@ let ``dtype defaults to Float32 and can be chosen`` () =
     Assert.Equal(DType.Float64, (Init.kaimingUniform (key, [ 3; 3 ], dtype = DType.Float64)).DType)
     Assert.Equal(DType.Float64, (Init.uniform (key, [ 3 ], dtype = DType.Float64)).DType)
     Assert.Equal(DType.Float64, (Init.zeros ([ 3 ], DType.Float64)).DType)
+
+[<Fact>]
+let ``a negative dimension or a null shape is refused naming the initializer and the argument`` () =
+    for make in
+        [
+            fun () -> Init.uniform (key, [ 2; -1 ])
+            fun () -> Init.kaimingUniform (key, [ -3; 2 ])
+            fun () -> Init.zeros [ -1 ]
+            fun () -> Init.normal (key, (null: int seq))
+        ] do
+        let e = Assert.ThrowsAny<ArgumentException>(fun () -> make () |> ignore)
+        Assert.Equal("shape", e.ParamName)
+        Assert.Contains("Init.", e.Message)
+
+[<Fact>]
+let ``omitted options are PyTorch's: kaiming_uniform is leaky_relu with a = 0 over fan_in, the bound sqrt 6 / sqrt fan_in``
+    ()
+    =
+    // torch.nn.init.kaiming_uniform_(w) on [50; 200]: bound = gain * sqrt(3 / fan_in), gain = sqrt 2.
+    let w = values (Init.kaimingUniform (key, [ 50; 200 ], dtype = DType.Float64))
+    let bound = sqrt 6.0 / sqrt 200.0
+    Assert.True(w |> Array.forall (fun v -> abs v <= bound))
+    Assert.True(w |> Array.exists (fun v -> abs v > 0.95 * bound), "the draw should reach close to the bound")
+    // calculate_gain('leaky_relu') without a param takes torch's negative_slope 0.01.
+    Assert.Equal(sqrt (2.0 / (1.0 + 0.01 * 0.01)), Init.calculateGain Nonlinearity.LeakyRelu, 12)
+    Assert.Equal(sqrt (2.0 / (1.0 + 0.2 * 0.2)), Init.calculateGain (Nonlinearity.LeakyRelu, 0.2), 12)
