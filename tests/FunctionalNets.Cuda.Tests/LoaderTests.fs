@@ -67,13 +67,13 @@ let tests =
                 let d = Cuda.describe ()
 
                 for lib in [ "cuda:"; "cublas:"; "cublasLt:"; "cudnn:" ] do
-                    Expect.stringContains (d) (lib) "d"
+                    Expect.stringContains d lib "Cuda.describe ()"
 
-                Expect.stringContains (d) ("tried") "d"
-                Expect.stringContains (d) ("simulator") "d"
+                Expect.stringContains d "tried" "Cuda.describe ()"
+                Expect.stringContains d "simulator" "Cuda.describe ()"
                 // No libcudnn.so.9 on CI machines: describe must say that conv2d falls back to im2col + GEMM.
                 if (NativeLibraries.probe "cudnn").Found.IsNone then
-                    Expect.stringContains (d) ("conv2d runs as im2col + GEMM") "d"
+                    Expect.stringContains d "conv2d runs as im2col + GEMM" "Cuda.describe ()"
 
             testCase "without a driver a real device is a clear error and the CPU keeps working"
             <| fun () ->

@@ -3,6 +3,7 @@ module FunctionalNets.Testing.ExpectoRun
 
 open System
 open System.Reflection
+open System.Text.RegularExpressions
 open Expecto
 open Expecto.Impl
 
@@ -33,9 +34,13 @@ type ExpectoFailedException(message: string, inner: exn) =
 // The runner's own console output is noise inside `dotnet test`: the result travels in the exception.
 let private quiet =
     { ExpectoConfig.defaultConfig with
-        verbosity = Logging.LogLevel.Fatal
+        printer = TestPrinters.silent
         noSpinner = true
     }
+
+// Expect's messages colour "expected" and "actual" for a terminal; a test report shows the escapes as text.
+let private plain (message: string) =
+    Regex.Replace(message, "\u001b\[[0-9;]*m", "")
 
 /// Runs the test named `name` (a full name from `flatten`) of `tests`; returns when it passes, raises
 /// SkippedException when Expecto ignores it and ExpectoFailedException when it fails or throws.
@@ -51,7 +56,7 @@ let runOne (assembly: Assembly) (tests: Test) (name: string) =
         | TestResult.Passed -> ()
         | TestResult.Ignored reason -> raise (SkippedException reason)
         | TestResult.Failed message ->
-            raise (ExpectoFailedException(sprintf "%s\n\nReplay: %s" (message.Trim()) replay, null))
+            raise (ExpectoFailedException(sprintf "%s\n\nReplay: %s" (plain (message.Trim())) replay, null))
         | TestResult.Error e ->
             raise (ExpectoFailedException(sprintf "%s: %s\n\nReplay: %s" (e.GetType().Name) e.Message replay, e))
     | [] ->
