@@ -86,16 +86,17 @@ module NativeLibraries =
         ]
         |> List.filter Directory.Exists
 
-    /// The folders searched, in order, before the system search.
-    let searchFolders () : string list =
+    /// The folders searched, in order, before the system search, with the environment read through getEnv (a
+    /// parameter so that tests can name their own folders without changing the process's environment).
+    let searchFoldersWith (getEnv: string -> string) : string list =
         [
-            match Environment.GetEnvironmentVariable "FUNCTIONALNETS_CUDA_LIBS" with
+            match getEnv "FUNCTIONALNETS_CUDA_LIBS" with
             | null
             | "" -> ()
             | v ->
                 for p in v.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries) do
                     yield p
-            match Environment.GetEnvironmentVariable "CUDA_PATH" with
+            match getEnv "CUDA_PATH" with
             | null
             | "" -> ()
             | v ->
@@ -116,8 +117,12 @@ module NativeLibraries =
         ]
         |> List.distinct
 
-    /// Tries every candidate for a library (no caching): each folder and name, then the system search.
-    let probeUncached (library: string) : LibraryProbe =
+    /// The folders searched, in order, before the system search.
+    let searchFolders () : string list =
+        searchFoldersWith Environment.GetEnvironmentVariable
+
+    /// Tries every candidate for a library in the given folders, then the system search (no caching).
+    let probeIn (folders: string list) (library: string) : LibraryProbe =
         let names = candidateNames library
         let tried = ResizeArray<string>()
         let mutable found = None
@@ -132,7 +137,7 @@ module NativeLibraries =
                     tried.Add(what + ": loaded")
                 | _ -> tried.Add(what + ": present but failed to load")
 
-        for dir in searchFolders () do
+        for dir in folders do
             for name in names do
                 if found.IsNone then
                     let p = Path.Combine(dir, name)
@@ -158,13 +163,16 @@ module NativeLibraries =
             Tried = List.ofSeq tried
         }
 
+    /// Tries every candidate for a library (no caching): each folder and name, then the system search.
+    let probeUncached (library: string) : LibraryProbe = probeIn (searchFolders ()) library
+
     let private cache = ConcurrentDictionary<string, Lazy<LibraryProbe>>()
 
     /// The probe for a library, run once per process.
     let probe (library: string) =
         cache.GetOrAdd(library, (fun l -> lazy (probeUncached l))).Value
 
-    /// Forgets earlier probes (after FUNCTIONALNETS_CUDA_LIBS changed, in tests).
+    /// Forgets earlier probes (after FUNCTIONALNETS_CUDA_LIBS changed).
     let reset () = cache.Clear()
 
     /// A readable report of one probe.

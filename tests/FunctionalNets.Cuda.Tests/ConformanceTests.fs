@@ -2,12 +2,12 @@
 /// device: every RawTensor and Backend member against the CPU oracle.
 module FunctionalNets.Cuda.Tests.ConformanceTests
 
-open Xunit
+open Expecto
 open FunctionalNets.Tests.Conformance
 open FunctionalNets.Cuda.Tests.Sim
 
-/// One case per check of the suite.
-let conformanceCases: seq<obj[]> = seq { for c in Suite.checks -> [| box c.Name |] }
-
-[<Theory; MemberData(nameof conformanceCases)>]
-let ``Conformance: simulated cuda agrees with the CPU oracle`` (check: string) = Suite.runCheck (gpu ()) check
+/// One test per check of the suite.
+let tests =
+    testList
+        "Conformance: simulated cuda agrees with the CPU oracle"
+        [ for c in Suite.checks -> testCase c.Name (fun () -> c.Run(gpu ())) ]

@@ -3,19 +3,19 @@
 module FunctionalNets.Cuda.Tests.ConvPlanTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Cuda
 open FunctionalNets.Cuda.Tests.Sim
 
 let private closeAll (what: string) (expected: float[]) (actual: float[]) =
-    Assert.Equal(expected.Length, actual.Length)
+    Expect.equal (actual.Length) (expected.Length) "actual.Length"
 
     for i in 0 .. expected.Length - 1 do
-        Assert.True(
-            abs (expected[i] - actual[i]) < 1e-12,
-            sprintf "%s: element %d: CPU backend %g, cuDNN contract %g" what i expected[i] actual[i]
-        )
+        Expect.isTrue
+            (abs (expected[i] - actual[i]) < 1e-12)
+            (sprintf "%s: element %d: CPU backend %g, cuDNN contract %g" what i expected[i] actual[i])
 
 /// One random case: [n; c; h; w] input, o output channels, k x k kernel, stride, padding, dilation, groups.
 let private check (n, c, h, w) o (kh, kw) stride padding dilation groups =
@@ -35,7 +35,7 @@ let private check (n, c, h, w) o (kh, kw) stride padding dilation groups =
     let wr = cpu.FromArray(wt, Shape.ofArray weight)
     let dyr = cpu.FromArray(dy, Shape.ofArray outShape)
     let expectedY = xr.Conv2d(wr, stride, padding, dilation, groups)
-    Assert.Equal<int[]>(expectedY.Shape.ToArray(), outShape)
+    Expect.equal (outShape) (expectedY.Shape.ToArray()) "outShape"
     // beta = 0 overwrites: NaN in the output buffer must not leak through, as in cuDNN.
     let y = Array.create (numel outShape) nan
     ConvPlan.referenceForward plan 1.0 x wt 0.0 y
@@ -56,62 +56,69 @@ let private check (n, c, h, w) o (kh, kw) stride padding dilation groups =
         (dyr.Conv2dWeightGrad(xr, Shape.ofArray weight, stride, padding, dilation, groups).ToArray() :?> float[])
         dw
 
-[<Fact>]
-let ``cuDNN plans reproduce the CPU conv2d and its gradients on random shapes`` () =
-    let rng = Random 7
+/// The tests of this module.
+let tests =
+    testList
+        "ConvPlan"
+        [
+            testCase "cuDNN plans reproduce the CPU conv2d and its gradients on random shapes"
+            <| fun () ->
+                let rng = Random 7
 
-    for _ in 1..24 do
-        let groups = [| 1; 2; 3 |][rng.Next 3]
-        let c = groups * (1 + rng.Next 2)
-        let o = groups * (1 + rng.Next 3)
-        let kh, kw = 1 + rng.Next 3, 1 + rng.Next 3
-        let dilation = 1 + rng.Next 2, 1 + rng.Next 2
-        let padding = rng.Next 3, rng.Next 2
-        let stride = 1 + rng.Next 3, 1 + rng.Next 2
-        // Large enough that the dilated kernel fits the padded image.
-        let h = (kh - 1) * fst dilation + 1 + rng.Next 5
-        let w = (kw - 1) * snd dilation + 1 + rng.Next 5
-        check (1 + rng.Next 2, c, h, w) o (kh, kw) stride padding dilation groups
+                for _ in 1..24 do
+                    let groups = [| 1; 2; 3 |][rng.Next 3]
+                    let c = groups * (1 + rng.Next 2)
+                    let o = groups * (1 + rng.Next 3)
+                    let kh, kw = 1 + rng.Next 3, 1 + rng.Next 3
+                    let dilation = 1 + rng.Next 2, 1 + rng.Next 2
+                    let padding = rng.Next 3, rng.Next 2
+                    let stride = 1 + rng.Next 3, 1 + rng.Next 2
+                    // Large enough that the dilated kernel fits the padded image.
+                    let h = (kh - 1) * fst dilation + 1 + rng.Next 5
+                    let w = (kw - 1) * snd dilation + 1 + rng.Next 5
+                    check (1 + rng.Next 2, c, h, w) o (kh, kw) stride padding dilation groups
 
-[<Fact>]
-let ``the descriptors hold the per-group filter channels and cuDNN's output dims`` () =
-    // Input [2; 4; 7; 6], weight [6; 2; 3; 3], stride (2, 1), padding (1, 0), dilation (1, 2), groups 2:
-    // OH = 1 + (7 + 2 - 3) / 2 = 4, OW = 1 + (6 + 0 - 5) / 1 = 2.
-    let p = ConvPlan.create [| 2; 4; 7; 6 |] [| 6; 2; 3; 3 |] (2, 1) (1, 0) (1, 2) 2
+            testCase "the descriptors hold the per-group filter channels and cuDNN's output dims"
+            <| fun () ->
+                // Input [2; 4; 7; 6], weight [6; 2; 3; 3], stride (2, 1), padding (1, 0), dilation (1, 2), groups 2:
+                // OH = 1 + (7 + 2 - 3) / 2 = 4, OW = 1 + (6 + 0 - 5) / 1 = 2.
+                let p = ConvPlan.create [| 2; 4; 7; 6 |] [| 6; 2; 3; 3 |] (2, 1) (1, 0) (1, 2) 2
 
-    Assert.Equal(({ K = 6; C = 2; R = 3; S = 3 }: CudnnFilterDesc), p.Filter)
+                Expect.equal (p.Filter) (({ K = 6; C = 2; R = 3; S = 3 }: CudnnFilterDesc)) "p.Filter"
 
-    let desc n c h w : CudnnTensorDesc = { N = n; C = c; H = h; W = w }
-    Assert.Equal(desc 2 6 4 2, p.Y)
-    Assert.Equal(desc 2 4 7 6, p.X)
+                let desc n c h w : CudnnTensorDesc = { N = n; C = c; H = h; W = w }
+                Expect.equal (p.Y) (desc 2 6 4 2) "p.Y"
+                Expect.equal (p.X) (desc 2 4 7 6) "p.X"
 
-    Assert.Equal(
-        {
-            PadH = 1
-            PadW = 0
-            StrideH = 2
-            StrideW = 1
-            DilationH = 1
-            DilationW = 2
-            Groups = 2
-        },
-        p.Conv
-    )
+                Expect.equal
+                    (p.Conv)
+                    ({
+                        PadH = 1
+                        PadW = 0
+                        StrideH = 2
+                        StrideW = 1
+                        DilationH = 1
+                        DilationW = 2
+                        Groups = 2
+                    })
+                    "p.Conv"
 
-[<Fact>]
-let ``alpha and beta blend with the output as cuDNN documents`` () =
-    let p = ConvPlan.create [| 1; 1; 2; 2 |] [| 1; 1; 1; 1 |] (1, 1) (0, 0) (1, 1) 1
-    let y = [| 10.0; 20.0; 30.0; 40.0 |]
-    // y = 2 * (3 x) + 0.5 y
-    ConvPlan.referenceForward p 2.0 [| 1.0; 2.0; 3.0; 4.0 |] [| 3.0 |] 0.5 y
-    Assert.Equal<float[]>([| 11.0; 22.0; 33.0; 44.0 |], y)
+            testCase "alpha and beta blend with the output as cuDNN documents"
+            <| fun () ->
+                let p = ConvPlan.create [| 1; 1; 2; 2 |] [| 1; 1; 1; 1 |] (1, 1) (0, 0) (1, 1) 1
+                let y = [| 10.0; 20.0; 30.0; 40.0 |]
+                // y = 2 * (3 x) + 0.5 y
+                ConvPlan.referenceForward p 2.0 [| 1.0; 2.0; 3.0; 4.0 |] [| 3.0 |] 0.5 y
+                Expect.equal (y) ([| 11.0; 22.0; 33.0; 44.0 |]) "y"
 
-[<Fact>]
-let ``a plan with a bad weight names the operation and the shapes`` () =
-    let e =
-        Assert.Throws<ArgumentException>(fun () ->
-            ConvPlan.create [| 1; 4; 5; 5 |] [| 2; 3; 3; 3 |] (1, 1) (0, 0) (1, 1) 1
-            |> ignore)
+            testCase "a plan with a bad weight names the operation and the shapes"
+            <| fun () ->
+                let e =
+                    Expects.throws<ArgumentException> "fun () -> ConvPlan.create [| 1; 4; 5" (fun () ->
+                        ConvPlan.create [| 1; 4; 5; 5 |] [| 2; 3; 3; 3 |] (1, 1) (0, 0) (1, 1) 1
+                        |> ignore)
 
-    Assert.Contains("conv2d", e.Message)
-    Assert.Contains("[2; 3; 3; 3]", e.Message)
+                Expect.stringContains (e.Message) ("conv2d") "the error message"
+                Expect.stringContains (e.Message) ("[2; 3; 3; 3]") "the error message"
+
+        ]

@@ -3,7 +3,8 @@
 /// batch strides, alpha and beta, at sizes that are not multiples of the tile.
 module FunctionalNets.Cuda.Tests.GemmKernelTests
 
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Cuda
 open FunctionalNets.Cuda.Tests.Sim
@@ -18,7 +19,11 @@ let private run (call: GemmCall) =
     let a = floats -1.0 1.0 (sizeOf call.OffsetA call.StrideA call.Lda colsA)
     let b = floats -1.0 1.0 (sizeOf call.OffsetB call.StrideB call.Ldb colsB)
     let c = floats -1.0 1.0 (sizeOf call.OffsetC call.StrideC call.Ldc call.N)
-    Assert.True(call.Lda >= rowsA && call.Ldb >= rowsB && call.Ldc >= call.M)
+
+    Expect.isTrue
+        (call.Lda >= rowsA && call.Ldb >= rowsB && call.Ldc >= call.M)
+        "call.Lda >= rowsA && call.Ldb >= rowsB && call.Ldc >= call.M"
+
     let expected = Array.copy c
     GemmPlan.referenceGemm call a b expected
     let g = gpu () :?> CudaBackend
@@ -42,37 +47,43 @@ let private run (call: GemmCall) =
     let actual = dc.ToArray() :?> float[]
 
     for i in 0 .. expected.Length - 1 do
-        Assert.True(
-            abs (expected[i] - actual[i]) < 1e-12,
-            sprintf "%A: element %d: %g vs %g" call i expected[i] actual[i]
-        )
+        Expect.isTrue
+            (abs (expected[i] - actual[i]) < 1e-12)
+            (sprintf "%A: element %d: %g vs %g" call i expected[i] actual[i])
 
-[<Fact>]
-let ``the tiled GEMM kernel follows cuBLAS's strided-batched contract`` () =
-    for m, n, k in [ (5, 7, 3); (4, 4, 9); (1, 6, 5); (9, 2, 1) ] do
-        for ta in [ false; true ] do
-            for tb in [ false; true ] do
-                let lda = (if ta then k else m) + 1
-                let ldb = (if tb then n else k) + 2
-                let ldc = m + 1
+/// The tests of this module.
+let tests =
+    testList
+        "GemmKernel"
+        [
+            testCase "the tiled GEMM kernel follows cuBLAS's strided-batched contract"
+            <| fun () ->
+                for m, n, k in [ (5, 7, 3); (4, 4, 9); (1, 6, 5); (9, 2, 1) ] do
+                    for ta in [ false; true ] do
+                        for tb in [ false; true ] do
+                            let lda = (if ta then k else m) + 1
+                            let ldb = (if tb then n else k) + 2
+                            let ldc = m + 1
 
-                run
-                    {
-                        TransA = ta
-                        TransB = tb
-                        M = m
-                        N = n
-                        K = k
-                        Alpha = 1.5
-                        OffsetA = 3
-                        Lda = lda
-                        StrideA = lda * (if ta then m else k) + 1
-                        OffsetB = 1
-                        Ldb = ldb
-                        StrideB = ldb * (if tb then k else n)
-                        Beta = (if ta then 0.5 else 0.0)
-                        OffsetC = 2
-                        Ldc = ldc
-                        StrideC = ldc * n + 3
-                        BatchCount = 2
-                    }
+                            run
+                                {
+                                    TransA = ta
+                                    TransB = tb
+                                    M = m
+                                    N = n
+                                    K = k
+                                    Alpha = 1.5
+                                    OffsetA = 3
+                                    Lda = lda
+                                    StrideA = lda * (if ta then m else k) + 1
+                                    OffsetB = 1
+                                    Ldb = ldb
+                                    StrideB = ldb * (if tb then k else n)
+                                    Beta = (if ta then 0.5 else 0.0)
+                                    OffsetC = 2
+                                    Ldc = ldc
+                                    StrideC = ldc * n + 3
+                                    BatchCount = 2
+                                }
+
+        ]

@@ -2,7 +2,8 @@
 module FunctionalNets.Cuda.Tests.RandomTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Cuda.Tests.Sim
 
@@ -16,37 +17,44 @@ let private bitsEqual (what: string) (e: Array) (a: Array) =
     | (:? (float32[]) as e), (:? (float32[]) as a) ->
         for i in 0 .. e.Length - 1 do
             if BitConverter.SingleToInt32Bits e[i] <> BitConverter.SingleToInt32Bits a[i] then
-                Assert.Fail(sprintf "%s: element %d differs: CPU %.9g, simulated CUDA %.9g" what i e[i] a[i])
+                failtest (sprintf "%s: element %d differs: CPU %.9g, simulated CUDA %.9g" what i e[i] a[i])
     | (:? (float[]) as e), (:? (float[]) as a) ->
         for i in 0 .. e.Length - 1 do
             if BitConverter.DoubleToInt64Bits e[i] <> BitConverter.DoubleToInt64Bits a[i] then
-                Assert.Fail(sprintf "%s: element %d differs: CPU %.17g, simulated CUDA %.17g" what i e[i] a[i])
-    | _ -> Assert.Fail "unexpected arrays"
+                failtest (sprintf "%s: element %d differs: CPU %.17g, simulated CUDA %.17g" what i e[i] a[i])
+    | _ -> failtest "unexpected arrays"
 
-[<Fact>]
-let ``uniform and normal fills are bit-identical with the CPU backend`` () =
-    let g = gpu ()
+/// The tests of this module.
+let tests =
+    testList
+        "Random"
+        [
+            testCase "uniform and normal fills are bit-identical with the CPU backend"
+            <| fun () ->
+                let g = gpu ()
 
-    for key in keys do
-        for n in lengths do
-            for dtype in [ DType.Float32; DType.Float64 ] do
-                let s = Shape.ofList [ n ]
-                let what = sprintf "%O n=%d %O" key n dtype
+                for key in keys do
+                    for n in lengths do
+                        for dtype in [ DType.Float32; DType.Float64 ] do
+                            let s = Shape.ofList [ n ]
+                            let what = sprintf "%O n=%d %O" key n dtype
 
-                bitsEqual
-                    ("uniform " + what)
-                    (cpu.RandomUniform(key, s, dtype).ToArray())
-                    (g.RandomUniform(key, s, dtype).ToArray())
+                            bitsEqual
+                                ("uniform " + what)
+                                (cpu.RandomUniform(key, s, dtype).ToArray())
+                                (g.RandomUniform(key, s, dtype).ToArray())
 
-                bitsEqual
-                    ("normal " + what)
-                    (cpu.RandomNormal(key, s, dtype).ToArray())
-                    (g.RandomNormal(key, s, dtype).ToArray())
+                            bitsEqual
+                                ("normal " + what)
+                                (cpu.RandomNormal(key, s, dtype).ToArray())
+                                (g.RandomNormal(key, s, dtype).ToArray())
 
-[<Fact>]
-let ``random fills need a floating-point dtype`` () =
-    let g = gpu ()
+            testCase "random fills need a floating-point dtype"
+            <| fun () ->
+                let g = gpu ()
 
-    Assert.Throws<InvalidOperationException>(fun () ->
-        g.RandomUniform(Key.create 1L, Shape.ofList [ 3 ], DType.Int32) |> ignore)
-    |> ignore
+                Expects.throws<InvalidOperationException> "fun () -> g.RandomUniform(Key.create 1L," (fun () ->
+                    g.RandomUniform(Key.create 1L, Shape.ofList [ 3 ], DType.Int32) |> ignore)
+                |> ignore
+
+        ]

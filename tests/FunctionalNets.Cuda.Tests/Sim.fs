@@ -3,13 +3,10 @@
 module FunctionalNets.Cuda.Tests.Sim
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Cuda
-
-// One simulated device per test process; the tests of this assembly run one at a time.
-[<assembly: CollectionBehavior(DisableTestParallelization = true)>]
-do ()
 
 let private gpuBackend =
     lazy
@@ -51,15 +48,13 @@ let private asFloats (a: Array) : float[] =
 /// Asserts two raw tensors have the same shape, dtype and values within tol (relative to max(1, |expected|);
 /// NaN matches NaN).
 let assertClose (what: string) (tol: float) (expected: RawTensor) (actual: RawTensor) =
-    Assert.True(
-        expected.Shape.Equals actual.Shape,
-        sprintf "%s: shape %O expected, got %O" what expected.Shape actual.Shape
-    )
+    Expect.isTrue
+        (expected.Shape.Equals actual.Shape)
+        (sprintf "%s: shape %O expected, got %O" what expected.Shape actual.Shape)
 
-    Assert.True(
-        (expected.DType = actual.DType),
-        sprintf "%s: dtype %O expected, got %O" what expected.DType actual.DType
-    )
+    Expect.isTrue
+        ((expected.DType = actual.DType))
+        (sprintf "%s: dtype %O expected, got %O" what expected.DType actual.DType)
 
     let e = asFloats (expected.ToArray())
     let a = asFloats (actual.ToArray())
@@ -71,7 +66,7 @@ let assertClose (what: string) (tol: float) (expected: RawTensor) (actual: RawTe
             || abs (e[i] - a[i]) <= tol * max 1.0 (abs e[i])
 
         if not ok then
-            Assert.Fail(sprintf "%s: element %d: CPU %.9g, simulated CUDA %.9g" what i e[i] a[i])
+            failtest (sprintf "%s: element %d: CPU %.9g, simulated CUDA %.9g" what i e[i] a[i])
 
 /// Runs f on the CPU backend and on the simulated device from the same inputs; asserts every output agrees.
 let agree (what: string) (tol: float) (inputs: Input list) (f: RawTensor list -> RawTensor list) =
@@ -83,7 +78,7 @@ let agree (what: string) (tol: float) (inputs: Input list) (f: RawTensor list ->
     let actual = f (make g)
 
     for r in actual do
-        Assert.Equal(g.Device, r.Device)
+        Expect.equal (r.Device) (g.Device) "r.Device"
 
     List.iteri2 (fun k e a -> assertClose (sprintf "%s (output %d)" what k) tol e a) expected actual
 
