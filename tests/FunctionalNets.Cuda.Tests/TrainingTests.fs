@@ -9,7 +9,7 @@ open FunctionalNets.Nn
 open FunctionalNets.Cuda.Tests.Sim
 
 let private train (device: Device) =
-    let model = Layer.sequential [ Layers.linear 6 8; Layers.relu; Layers.linear 8 3 ]
+    let model = Layer.sequential [ Layers.linear (6, 8); Layers.relu (); Layers.linear (8, 3) ]
     let tx = Optim.adam 1e-2
     let old = Defaults.Device
     Defaults.Device <- device
@@ -98,13 +98,13 @@ let tests =
                     Layer.sequential
                         [
                             Layers.conv2d (1, 4, 3, padding = 1)
-                            Layers.relu
+                            Layers.relu ()
                             Layers.maxPool2d 2
                             Layers.conv2d (4, 4, 3, groups = 2)
-                            Layers.relu
+                            Layers.relu ()
                             Layers.avgPool2d 2
-                            Layers.flatten
-                            Layers.linear 4 3
+                            Layers.flatten ()
+                            Layers.linear (4, 3)
                         ]
 
                 let x =
@@ -134,7 +134,7 @@ let tests =
             testCase "a train state moved to the device mid-run continues like the CPU run"
             <| fun () ->
                 let g = gpu ()
-                let model = Layer.sequential [ Layers.linear 6 8; Layers.relu; Layers.linear 8 3 ]
+                let model = Layer.sequential [ Layers.linear (6, 8); Layers.relu (); Layers.linear (8, 3) ]
                 let tx = Optim.adam 1e-2
                 let x = Tensor.create (Array2D.init 4 6 (fun i j -> float32 (cos (float (i + j)))))
                 let y = Tensor.create ([ 1L; 0L; 2L; 2L ])
@@ -199,18 +199,7 @@ let tests =
             <| fun () ->
                 let g = gpu ()
 
-                let cfg =
-                    {
-                        VocabSize = 7
-                        ContextLength = 4
-                        Dim = 8
-                        Heads = 2
-                        Layers = 1
-                        Dropout = 0.0
-                        TieWeights = true
-                    }
-
-                let model = Layers.gpt cfg
+                let model = Layers.gpt (7, 4, dim = 8, heads = 2, layers = 1)
 
                 let loss (logits: Tensor) (target: Tensor) =
                     Losses.crossEntropy (Tensor.reshape (logits, [ -1; 7 ])) (Tensor.reshape (target, [ -1 ]))
