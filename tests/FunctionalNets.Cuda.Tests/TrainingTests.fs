@@ -9,7 +9,9 @@ open FunctionalNets.Nn
 open FunctionalNets.Cuda.Tests.Sim
 
 let private train (device: Device) =
-    let model = Layer.sequential [ Layers.linear (6, 8); Layers.relu (); Layers.linear (8, 3) ]
+    let model =
+        Layer.sequential [ Layers.linear (6, 8); Layers.relu (); Layers.linear (8, 3) ]
+
     let tx = Optim.adam 1e-2
     let old = Defaults.Device
     Defaults.Device <- device
@@ -134,7 +136,10 @@ let tests =
             testCase "a train state moved to the device mid-run continues like the CPU run"
             <| fun () ->
                 let g = gpu ()
-                let model = Layer.sequential [ Layers.linear (6, 8); Layers.relu (); Layers.linear (8, 3) ]
+
+                let model =
+                    Layer.sequential [ Layers.linear (6, 8); Layers.relu (); Layers.linear (8, 3) ]
+
                 let tx = Optim.adam 1e-2
                 let x = Tensor.create (Array2D.init 4 6 (fun i j -> float32 (cos (float (i + j)))))
                 let y = Tensor.create ([ 1L; 0L; 2L; 2L ])
