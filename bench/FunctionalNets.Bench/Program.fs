@@ -11,6 +11,7 @@ let private benches: (string * (unit -> unit)) list =
         "conv2d", ConvBench.run
         "cnn_profile", CnnProfileBench.run
         "conv_kernels", ConvKernelBench.run
+        "conv_algorithms", ConvAlgorithmBench.run
         "chargpt_train", CharGptBench.run
         "chargpt_profile", CharGptBench.profile
         "fold_vs_fit", StepBench.run

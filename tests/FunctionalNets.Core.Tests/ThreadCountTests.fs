@@ -120,3 +120,31 @@ type ThreadCountTests() =
                     )
 
                     c)
+
+    [<Fact>]
+    member _.``conv2d Winograd forward and input gradient are bit-identical for any thread count``() =
+        for input, weight in
+            [
+                [| 8; 24; 15; 15 |], [| 40; 24; 3; 3 |]
+                [| 1; 32; 30; 33 |], [| 32; 32; 3; 3 |]
+            ] do
+            let mutable g = ConvGeometry.Create("conv2d", input, weight, 1, 1, 1, 1, 1, 1, 1)
+
+            let x = randomFloats 10 (Array.reduce (*) input)
+            let w = randomFloats 11 (Array.reduce (*) weight)
+            let dy = randomFloats 12 (g.N * g.O * g.L)
+            let saved = ConvAlgorithms.Override
+            ConvAlgorithms.Override <- Nullable ConvAlgorithm.Winograd
+
+            try
+                sameForAnyThreads (sprintf "Winograd forward %A" input) (fun () ->
+                    let y = Array.zeroCreate<float32> dy.Length
+                    ConvKernels.Forward(&g, ReadOnlySpan x, ReadOnlySpan w, Span y)
+                    y)
+
+                sameForAnyThreads (sprintf "Winograd input grad %A" input) (fun () ->
+                    let dx = Array.zeroCreate<float32> x.Length
+                    ConvKernels.InputGrad(&g, ReadOnlySpan dy, ReadOnlySpan w, Span dx)
+                    dx)
+            finally
+                ConvAlgorithms.Override <- saved
