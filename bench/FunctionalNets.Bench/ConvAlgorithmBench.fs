@@ -22,7 +22,7 @@ let private shapes =
         "threshold 16x32", 64, 16, 32, 16
     ]
 
-/// Forward and input gradient of each shape under each algorithm: one JSON line per (shape, pass, algorithm) with the
+/// Forward, input gradient and weight gradient of each shape under each algorithm: one JSON line per (shape, pass, algorithm) with the
 /// fastest and median wall milliseconds of 20 calls, the process CPU milliseconds per call and the GFLOP/s of the
 /// direct definition's 2 N O C 9 OH OW multiply-adds at the fastest time (so the algorithms compare on the same work).
 /// FN_THREADS sets KernelSettings.MaxThreads (1: a single core's kernel speed).
@@ -45,18 +45,19 @@ let run () =
         let w = randomArray (o * c * 9)
         let y = randomArray (n * o * hw * hw)
         let dx = Array.zeroCreate<float32> x.Length
+        let dw = Array.zeroCreate<float32> w.Length
         let flops = 2.0 * float n * float o * float c * 9.0 * float (hw * hw)
 
-        for pass in [ ConvPass.Forward; ConvPass.InputGrad ] do
+        for pass in [ ConvPass.Forward; ConvPass.InputGrad; ConvPass.WeightGrad ] do
             for algorithm in [ ConvAlgorithm.Im2Col; ConvAlgorithm.Winograd ] do
                 let call () =
                     ConvAlgorithms.Override <- Nullable algorithm
 
                     try
-                        if pass = ConvPass.Forward then
-                            ConvKernels.Forward(&g, ReadOnlySpan x, ReadOnlySpan w, Span y)
-                        else
-                            ConvKernels.InputGrad(&g, ReadOnlySpan y, ReadOnlySpan w, Span dx)
+                        match pass with
+                        | ConvPass.Forward -> ConvKernels.Forward(&g, ReadOnlySpan x, ReadOnlySpan w, Span y)
+                        | ConvPass.InputGrad -> ConvKernels.InputGrad(&g, ReadOnlySpan y, ReadOnlySpan w, Span dx)
+                        | _ -> ConvKernels.WeightGrad(&g, ReadOnlySpan y, ReadOnlySpan x, Span dw)
                     finally
                         ConvAlgorithms.Override <- Nullable()
 

@@ -122,7 +122,7 @@ type ThreadCountTests() =
                     c)
 
     [<Fact>]
-    member _.``conv2d Winograd forward and input gradient are bit-identical for any thread count``() =
+    member _.``conv2d Winograd forward and both gradients are bit-identical for any thread count``() =
         for input, weight in
             [
                 [| 8; 24; 15; 15 |], [| 40; 24; 3; 3 |]
@@ -146,5 +146,10 @@ type ThreadCountTests() =
                     let dx = Array.zeroCreate<float32> x.Length
                     ConvKernels.InputGrad(&g, ReadOnlySpan dy, ReadOnlySpan w, Span dx)
                     dx)
+
+                sameForAnyThreads (sprintf "Winograd weight grad %A" input) (fun () ->
+                    let dw = Array.zeroCreate<float32> w.Length
+                    ConvKernels.WeightGrad(&g, ReadOnlySpan dy, ReadOnlySpan x, Span dw)
+                    dw)
             finally
                 ConvAlgorithms.Override <- saved

@@ -80,6 +80,31 @@ let private directInputGrad (c: Case) (dy: float32[]) (w: float32[]) =
 
     dx, mag
 
+/// dw of sum(conv(x, w) * dy): every product dy[o, i, j] x[c, read position] summed into the tap that read it.
+let private directWeightGrad (c: Case) (dy: float32[]) (x: float32[]) =
+    let oh, ow = c.OH, c.OW
+    let dw = Array.zeroCreate<float>(c.O * c.C * c.K * c.K)
+    let mag = Array.zeroCreate<float> dw.Length
+
+    for n in 0 .. c.N - 1 do
+        for o in 0 .. c.O - 1 do
+            for i in 0 .. oh - 1 do
+                for j in 0 .. ow - 1 do
+                    let g = float dy[((n * c.O + o) * oh + i) * ow + j]
+
+                    for ch in 0 .. c.C - 1 do
+                        for ki in 0 .. c.K - 1 do
+                            for kj in 0 .. c.K - 1 do
+                                let ih, iw = i * c.S - c.P + ki, j * c.S - c.P + kj
+
+                                if ih >= 0 && ih < c.H && iw >= 0 && iw < c.W then
+                                    let at = ((o * c.C + ch) * c.K + ki) * c.K + kj
+                                    let t = g * float x[((n * c.C + ch) * c.H + ih) * c.W + iw]
+                                    dw[at] <- dw[at] + t
+                                    mag[at] <- mag[at] + abs t
+
+    dw, mag
+
 /// Within 64 float32 epsilons of the terms' magnitude: Winograd's transforms add and subtract up to 16 transformed
 /// products per output where the direct sum has 9, so its rounding error is a small multiple of the direct one's;
 /// a wrong tap or sign gives errors of the order of the magnitude itself.
@@ -116,16 +141,20 @@ let private run (c: Case) (rng: Random) (algorithm: ConvAlgorithm option) =
     let dy = randomFloats rng (c.N * c.O * c.OH * c.OW)
     let y = Array.create (dy.Length) nanf
     let dx = Array.create (x.Length) nanf
+    let dw = Array.create (w.Length) nanf
 
     withAlgorithm algorithm (fun () ->
         ConvKernels.Forward(&g, ReadOnlySpan x, ReadOnlySpan w, Span y)
-        ConvKernels.InputGrad(&g, ReadOnlySpan dy, ReadOnlySpan w, Span dx))
+        ConvKernels.InputGrad(&g, ReadOnlySpan dy, ReadOnlySpan w, Span dx)
+        ConvKernels.WeightGrad(&g, ReadOnlySpan dy, ReadOnlySpan x, Span dw))
 
     let name = sprintf "%A %A" algorithm c
     let yRef, yMag = directForward c x w
     close (name + " forward") yRef yMag y
     let dxRef, dxMag = directInputGrad c dy w
     close (name + " input gradient") dxRef dxMag dx
+    let dwRef, dwMag = directWeightGrad c dy x
+    close (name + " weight gradient") dwRef dwMag dw
 
 /// Random shapes: odd and even sizes down to 1x1, padding 0 to 2, batch 1 to 3; one in five is a shape Winograd does
 /// not compute (stride 2 or a 5x5 kernel), which must fall back to im2col even when Winograd is forced.
@@ -156,14 +185,14 @@ let private randomCases (seed: int) (count: int) =
     ]
 
 [<Fact>]
-let ``Winograd forward and input gradient match the direct definition on random shapes`` () =
+let ``Winograd forward and both gradients match the direct definition on random shapes`` () =
     let rng = Random 11
 
     for c in randomCases 1 40 do
         run c rng (Some ConvAlgorithm.Winograd)
 
 [<Fact>]
-let ``im2col forward and input gradient match the direct definition on random shapes`` () =
+let ``im2col forward and both gradients match the direct definition on random shapes`` () =
     let rng = Random 12
 
     for c in randomCases 2 25 do
@@ -199,6 +228,9 @@ let ``Winograd is chosen only where it applies`` () =
 
     Assert.Equal(ConvAlgorithm.Winograd, choose (3, 1, 1, 1, 1) ConvPass.Forward)
     Assert.Equal(ConvAlgorithm.Winograd, choose (3, 1, 1, 1, 1) ConvPass.InputGrad)
+
+    withAlgorithm (Some ConvAlgorithm.Winograd) (fun () ->
+        Assert.Equal(ConvAlgorithm.Winograd, choose (3, 1, 1, 1, 1) ConvPass.WeightGrad))
 
     for shape in [ 3, 2, 1, 1, 1; 5, 1, 2, 1, 1; 3, 1, 1, 2, 1; 3, 1, 1, 1, 2; 3, 1, 3, 1, 1 ] do
         withAlgorithm (Some ConvAlgorithm.Winograd) (fun () ->

@@ -36,10 +36,10 @@ public static class ConvAlgorithms
 
     /// <summary>
     /// Whether Winograd F(2x2, 3x3) can compute this pass: 3x3 kernel, stride 1, dilation 1, one group and padding at
-    /// most 2 (the input gradient convolves with padding 2 - P). The weight gradient always goes by im2col.
+    /// most 2 (the input gradient convolves with padding 2 - P).
     /// </summary>
     public static bool WinogradApplies(in ConvGeometry g, ConvPass pass) =>
-        pass != ConvPass.WeightGrad && g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1
+        g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1
         && g.Groups == 1 && g.PH <= 2 && g.PW <= 2;
 
     /// <summary>The algorithm a float32 pass of this shape runs (float64 always runs im2col).</summary>
@@ -49,18 +49,22 @@ public static class ConvAlgorithms
             return ConvAlgorithm.Im2Col;
         if (Override is { } forced)
             return forced;
-        // Measured with bench conv_algorithms (FN_THREADS=1, CPU ms per call, Winograd / im2col; bench/README.md):
-        //   shape (C -> O, plane)         forward     input grad
-        //   8 -> 8, 28x28                 1.31-1.73   1.66-1.67   few channels: thin products, transforms dominate
-        //   16 -> 16, 28x28               0.80-0.92   1.02-1.17
-        //   16 -> 32, 16x16               0.71-0.75   1.06-1.10
-        //   32 -> 64, 14x14 (MNIST)       0.70-0.80   0.95-1.10
-        //   32 -> 64, 16x16               0.65-0.76   0.92-0.93
-        //   64 -> 128, 8x8                0.53-0.59   0.67-0.79
-        //   128 -> 256, 4x4               0.82-0.85   0.74-0.94
-        //   64 -> 64 .. 256 -> 256, 32x32 .. 8x8 (ResNet-18)  0.55-0.80  0.58-0.74
-        //   512 -> 512, 4x4               1.19-1.55   1.02-1.42   a chunk of few tiles re-packs a 1 MiB kernel 16 times
-        // Both channel counts are dimensions of the 16 products (k and m), so the smaller one bounds their efficiency.
+        // Measured with bench conv_algorithms (FN_THREADS=1, CPU ms per call, Winograd / im2col, two runs on the
+        // 2-core AVX-512 EPYC at load 16-24; bench/README.md):
+        //   shape (C -> O, plane, batch)      forward     input grad  weight grad
+        //   8 -> 8, 28x28, 64                 1.45-1.73   1.29-1.66   1.71
+        //   16 -> 16, 28x28, 64               0.80-0.91   0.93-1.17   1.66
+        //   16 -> 32, 16x16, 64               0.71-0.81   1.10-1.11   1.79
+        //   32 -> 64, 14x14, 64 (MNIST)       0.80        0.87-1.10   0.94
+        //   32 -> 64, 16x16, 64               0.69-0.76   0.93-1.23   0.72
+        //   64 -> 128, 8x8, 64                0.45-0.59   0.72-0.79   0.62
+        //   128 -> 256, 4x4, 64               0.68-0.85   0.91-0.94   0.59
+        //   64 -> 64, 32x32, 32 (ResNet-18)   0.58-0.64   0.67-0.71   0.78
+        //   128 -> 128, 16x16, 32             0.58-0.66   0.59-0.70   0.64
+        //   256 -> 256, 8x8, 32               0.64-0.68   0.61-0.64   0.59
+        //   512 -> 512, 4x4, 32               1.48-1.55   1.40-1.42   1.10   a chunk of few tiles re-packs a 1 MiB kernel 16 times
+        // Both channel counts are dimensions of the 16 products (m and k, or m and n for the weight gradient), so the
+        // smaller one bounds their efficiency; the transforms cost per channel what the products save per channel pair.
         int minChannels = pass == ConvPass.Forward ? 16 : 32;
         bool enoughTiles = g.L >= 64 || (long)g.C * g.O <= 128 * 256;
         return Math.Min(g.C, g.O) >= minChannels && enoughTiles ? ConvAlgorithm.Winograd : ConvAlgorithm.Im2Col;

@@ -134,6 +134,14 @@ public static unsafe class ConvKernels
         CheckLength("conv2d weight gradient", "weight gradient", dw.Length, (long)g.O * g.R);
         dw[..(g.O * g.R)].Clear();
         if (g.N == 0 || g.O == 0 || g.L == 0 || g.R == 0) return;
+        if (typeof(T) == typeof(float) && ConvAlgorithms.Choose(g, ConvPass.WeightGrad) == ConvAlgorithm.Winograd)
+        {
+            fixed (T* pdy = dy)
+            fixed (T* px = x)
+            fixed (T* pdw = dw)
+                Winograd.WeightGrad(g, (float*)pdy, (float*)px, (float*)pdw);
+            return;
+        }
         if (!PerImage(g))
         {
             WeightGradBlocked(g, dy, x, dw);

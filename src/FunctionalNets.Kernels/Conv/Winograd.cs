@@ -72,6 +72,138 @@ internal static unsafe class Winograd
         }
     }
 
+    /// <summary>Most runs of chunks the weight gradient sums separately (each into its own partial).</summary>
+    private const int MaxWeightGradSlots = 16;
+
+    /// <summary>Most floats all the weight gradient's partials may hold together (8 Mi: 32 MiB).</summary>
+    private const long MaxWeightGradPartials = 1L << 23;
+
+    /// <summary>
+    /// dw = the gradient of sum(conv(x, w) * dy) with respect to w. With dM = A dY A^T the transformed output gradient
+    /// of a tile (A = [[1, 0], [1, 1], [1, -1], [0, -1]], zero where a tile overhangs the output) and V = B^T d B the
+    /// transformed input, the gradient of the transformed kernel is dU[xi] = sum over tiles of dM[xi] V[xi]^T, 16
+    /// products whose k is the number of tiles, and dw = G^T dU G. The chunks are cut into a fixed number of runs
+    /// (a function of the shape only), each summed in chunk order into its own partial; the partials are added in run
+    /// order, so the result is bit-identical for any thread count.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WeightGrad(in ConvGeometry g, float* dy, float* x, float* dw)
+    {
+        var p = new Plan(g.N, g.C, g.H, g.W, g.O, g.OH, g.OW, g.PH, g.PW);
+        long size = 16L * g.O * g.C;
+        int slots = (int)Math.Max(1, Math.Min(Math.Min(MaxWeightGradSlots, p.Chunks), MaxWeightGradPartials / size));
+        float[] parts = ArrayPool<float>.Shared.Rent(checked((int)(slots * size)));
+        try
+        {
+            fixed (float* pp = parts)
+            {
+                var isa = GemmIsaSelector.Current;
+                nint ady = (nint)dy, ax = (nint)x, ap = (nint)pp;
+                ForUnits(p, slots, (slot, v, m, scratch) =>
+                {
+                    int c0 = (int)((long)p.Chunks * slot / slots), c1 = (int)((long)p.Chunks * (slot + 1) / slots);
+                    float* part = (float*)ap + slot * size;
+                    for (int chunk = c0; chunk < c1; chunk++)
+                    {
+                        var (row0, rows) = ChunkRows(p, chunk);
+                        int tiles = rows * p.TilesW;
+                        TransformInputChunk(p, row0, rows, (float*)ax, v, scratch);
+                        TransformOutputGradChunk(p, row0, rows, (float*)ady, m, scratch);
+                        for (int xi = 0; xi < 16; xi++)
+                            GemmLocal.Run(isa, false, false, true, p.Cout, p.Cin, tiles, m + xi * p.MPlane, tiles,
+                                v + xi * p.VPlane, tiles, chunk == c0 ? 0f : 1f, part + xi * p.Cout * p.Cin, p.Cin);
+                    }
+                });
+                var total = new Span<float>(pp, (int)size);
+                for (int sl = 1; sl < slots; sl++)
+                    System.Numerics.Tensors.TensorPrimitives.Add(total, new ReadOnlySpan<float>(pp + sl * size, (int)size), total);
+                TransformWeightGrad(pp, g.O * g.C, dw);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(parts);
+        }
+    }
+
+    /// <summary>
+    /// dM = A dY A^T for every tile of the chunk's tile rows and every output channel, into m[xi * MPlane + o * tiles + t]:
+    /// the transpose of the output transform, with the output rows and columns past the edge read as zeros.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformOutputGradChunk(in Plan p, long row0, int rows, float* dy, float* m, float* scratch)
+    {
+        int tiles = rows * p.TilesW, stripe = p.Stripe;
+        float* padded = scratch + 8L * stripe, top = scratch, bottom = scratch + 2L * stripe;
+        for (int o = 0; o < p.Cout; o++)
+        for (int r = 0; r < rows; r++)
+        {
+            long row = row0 + r;
+            int n = (int)(row / p.TilesH), th = (int)(row % p.TilesH);
+            float* plane = dy + ((long)n * p.Cout + o) * p.OH * p.OW;
+            Deinterleave(plane + 2L * th * p.OW, p.OW, 0, padded, top, stripe);
+            if (2 * th + 1 < p.OH)
+                Deinterleave(plane + (2L * th + 1) * p.OW, p.OW, 0, padded, bottom, stripe);
+            else
+                new Span<float>(bottom, 2 * stripe).Clear();
+            float* dst = m + (long)o * tiles + (long)r * p.TilesW;
+            for (int gi = 0; gi < p.Groups; gi++)
+            {
+                int j = gi * Lanes;
+                // Each dy row [y0, y1] times A^T is [y0, y0 + y1, y0 - y1, -y1]; then the same down each column.
+                var a0 = Vector256.Load(top + j);
+                var a1 = Vector256.Load(top + stripe + j);
+                var b0 = Vector256.Load(bottom + j);
+                var b1 = Vector256.Load(bottom + stripe + j);
+                float* at = dst + j;
+                Expand(a0, b0, at, p.MPlane);
+                Expand(a0 + a1, b0 + b1, at + p.MPlane, p.MPlane);
+                Expand(a0 - a1, b0 - b1, at + 2 * p.MPlane, p.MPlane);
+                Expand(-a1, -b1, at + 3 * p.MPlane, p.MPlane);
+            }
+        }
+    }
+
+    /// <summary>A times one column [r0, r1]: [r0, r0 + r1, r0 - r1, -r1] at positions col, 4 + col, 8 + col, 12 + col.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Expand(Vector256<float> r0, Vector256<float> r1, float* dst, long planeStride)
+    {
+        Vector256.Store(r0, dst);
+        Vector256.Store(r0 + r1, dst + 4 * planeStride);
+        Vector256.Store(r0 - r1, dst + 8 * planeStride);
+        Vector256.Store(-r1, dst + 12 * planeStride);
+    }
+
+    /// <summary>
+    /// dw[oc] = G^T dU[., oc] G for the 16 planes of dU (plane apart), G^T = [[1, 1/2, 1/2, 0], [0, 1/2, -1/2, 0],
+    /// [0, 1/2, 1/2, 1]]: the transpose of the kernel transform.
+    /// </summary>
+    private static void TransformWeightGrad(float* du, int plane, float* dw)
+    {
+        Span<float> t = stackalloc float[12];
+        for (int oc = 0; oc < plane; oc++)
+        {
+            float* d = du + oc;
+            // G^T D: three rows of four.
+            for (int j = 0; j < 4; j++)
+            {
+                float d0 = d[j * plane], d1 = d[(4 + j) * plane], d2 = d[(8 + j) * plane], d3 = d[(12 + j) * plane];
+                t[j] = d0 + 0.5f * (d1 + d2);
+                t[4 + j] = 0.5f * (d1 - d2);
+                t[8 + j] = 0.5f * (d1 + d2) + d3;
+            }
+            // (G^T D) G: each row of four becomes three taps.
+            float* k = dw + (long)oc * 9;
+            for (int i = 0; i < 3; i++)
+            {
+                float t0 = t[4 * i], t1 = t[4 * i + 1], t2 = t[4 * i + 2], t3 = t[4 * i + 3];
+                k[3 * i] = t0 + 0.5f * (t1 + t2);
+                k[3 * i + 1] = 0.5f * (t1 - t2);
+                k[3 * i + 2] = 0.5f * (t1 + t2) + t3;
+            }
+        }
+    }
+
     /// <summary>
     /// u[xi, o, c] = (G k G^T)[xi] for k = w[o, c] (rotated by 180 degrees when <paramref name="flip"/>), with
     /// G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]].
@@ -147,14 +279,19 @@ internal static unsafe class Winograd
     /// </summary>
     private static long ScratchLength(in Plan p) => 8L * p.Stripe + 2L * p.Stripe + Lanes + 4L * Lanes;
 
+    /// <summary>One unit of work with the worker's chunk buffers: transformed input, product and scratch.</summary>
+    private delegate void ChunkBody(int unit, float* v, float* m, float* scratch);
+
+    /// <summary>
+    /// Runs body once per unit in [0, units) on up to MaxThreads workers, each with its own chunk buffers; units are
+    /// claimed one at a time, so a unit's result must not depend on which worker runs it.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run(Plan p, float* x, float* u, bool transU, float* y)
+    private static void ForUnits(Plan p, int units, ChunkBody body)
     {
-        var isa = GemmIsaSelector.Current;
-        int workers = Math.Max(1, Math.Min(Math.Min(KernelSettings.MaxThreads, Environment.ProcessorCount), p.Chunks));
+        int workers = Math.Max(1, Math.Min(Math.Min(KernelSettings.MaxThreads, Environment.ProcessorCount), units));
         long vLength = 16 * p.VPlane, mLength = 16 * p.MPlane;
         long scratch = ScratchLength(p);
-        nint ax = (nint)x, au = (nint)u, ay = (nint)y;
         int next = -1;
         KernelPool.Run(workers, workers, _ =>
         {
@@ -163,10 +300,9 @@ internal static unsafe class Winograd
             {
                 fixed (float* pb = buffer)
                 {
-                    float* v = pb, m = pb + vLength, s = pb + vLength + mLength;
-                    int chunk;
-                    while ((chunk = Interlocked.Increment(ref next)) < p.Chunks)
-                        RunChunk(p, chunk, isa, (float*)ax, (float*)au, transU, (float*)ay, v, m, s);
+                    int unit;
+                    while ((unit = Interlocked.Increment(ref next)) < units)
+                        body(unit, pb, pb + vLength, pb + vLength + mLength);
                 }
             }
             finally
@@ -177,13 +313,28 @@ internal static unsafe class Winograd
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunChunk(in Plan p, int chunk, GemmIsa isa, float* x, float* u, bool transU, float* y,
-        float* v, float* m, float* scratch)
+    private static void Run(Plan p, float* x, float* u, bool transU, float* y)
+    {
+        var isa = GemmIsaSelector.Current;
+        nint ax = (nint)x, au = (nint)u, ay = (nint)y;
+        ForUnits(p, p.Chunks, (chunk, v, m, s) => RunChunk(p, chunk, isa, (float*)ax, (float*)au, transU, (float*)ay, v, m, s));
+    }
+
+    /// <summary>The tile rows [row0, row0 + rows) of chunk: its first row and count.</summary>
+    private static (long Row0, int Rows) ChunkRows(in Plan p, int chunk)
     {
         long row0 = (long)chunk * p.RowsPerChunk;
-        int rows = (int)Math.Min(p.RowsPerChunk, (long)p.N * p.TilesH - row0);
+        return (row0, (int)Math.Min(p.RowsPerChunk, (long)p.N * p.TilesH - row0));
+    }
+
+    /// <summary>
+    /// B^T d B of every tile of the chunk's tile rows, into v[xi * VPlane + c * tiles + t]. Within a chunk tile row
+    /// r's tiles sit at r * TilesW, densely, so the products waste no columns.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformInputChunk(in Plan p, long row0, int rows, float* x, float* v, float* scratch)
+    {
         int tiles = rows * p.TilesW;
-        // Within a chunk the tile row r's tiles sit at r * TilesW, densely, so the products waste no columns.
         int* slots = stackalloc int[4];
         for (int c = 0; c < p.Cin; c++)
         for (int r = 0; r < rows; r++)
@@ -198,6 +349,15 @@ internal static unsafe class Winograd
             InputTransformRow(p, x + ((long)n * p.Cin + c) * p.H * p.W, th, reuse, slots,
                 v + (long)c * tiles + (long)r * p.TilesW, p.VPlane, scratch);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunChunk(in Plan p, int chunk, GemmIsa isa, float* x, float* u, bool transU, float* y,
+        float* v, float* m, float* scratch)
+    {
+        var (row0, rows) = ChunkRows(p, chunk);
+        int tiles = rows * p.TilesW;
+        TransformInputChunk(p, row0, rows, x, v, scratch);
         int lda = transU ? p.Cout : p.Cin;
         long uPlane = (long)p.Cout * p.Cin;
         for (int xi = 0; xi < 16; xi++)
