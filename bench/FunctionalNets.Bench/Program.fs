@@ -15,6 +15,7 @@ let private benches: (string * (unit -> unit)) list =
         "chargpt_train", CharGptBench.run
         "chargpt_profile", CharGptBench.profile
         "fold_vs_fit", StepBench.run
+        "resnet18_steps", ResNetStepsBench.run
         "gelu", GeluBench.run
     ]
 
