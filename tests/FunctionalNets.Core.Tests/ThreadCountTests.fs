@@ -153,3 +153,22 @@ type ThreadCountTests() =
                     dw)
             finally
                 ConvAlgorithms.Override <- saved
+
+    [<Fact>]
+    member _.``flash attention forward and backward are bit-identical for any thread count``() =
+        let bh, l, s, e = 6, 70, 90, 16
+        let q = randomFloats 13 (bh * l * e)
+        let k = randomFloats 14 (bh * s * e)
+        let v = randomFloats 15 (bh * s * e)
+        let dO = randomFloats 16 (bh * l * e)
+        let lengths = [| 90; 1; 64; 65; 30; 90 |]
+
+        sameForAnyThreads "flash attention o, lse, dq, dk, dv" (fun () ->
+            let o = Array.zeroCreate<float32>(bh * l * e)
+            let lse = Array.zeroCreate<float32>(bh * l)
+            FlashAttention.Forward(q, k, v, bh, l, s, e, e, 0.25f, false, lengths, o, lse)
+            let dq = Array.zeroCreate<float32> q.Length
+            let dk = Array.zeroCreate<float32> k.Length
+            let dv = Array.zeroCreate<float32> v.Length
+            FlashAttention.Backward(q, k, v, o, lse, dO, bh, l, s, e, e, 0.25f, false, lengths, dq, dk, dv)
+            Array.concat [ o; lse; dq; dk; dv ])
