@@ -6,7 +6,7 @@ open FunctionalNets.Kernels
 
 /// Minimum and median milliseconds of `runs` calls after a warm-up. On a machine shared with other builds the
 /// minimum is the closest to the uncontended cost and the median shows how much the load moves it.
-let private stats (f: unit -> unit) (runs: int) =
+let stats (f: unit -> unit) (runs: int) =
     let warm = Stopwatch.StartNew()
 
     while warm.Elapsed.TotalSeconds < 0.3 do

@@ -23,6 +23,15 @@ let run (name: string) (model: Layer) (inputShape: int list) (train: IDataset) (
         | true, n when n > 0 -> n
         | _ -> 1
 
+    // FN_CONV_ALGORITHM=Im2Col or Winograd forces one convolution algorithm wherever it applies (the training loop
+    // runs on this thread), to set the measured choice beside either path in the same sitting.
+    match System.Environment.GetEnvironmentVariable "FN_CONV_ALGORITHM" with
+    | null
+    | "" -> ()
+    | a ->
+        FunctionalNets.Kernels.ConvAlgorithms.Override <-
+            System.Nullable(System.Enum.Parse<FunctionalNets.Kernels.ConvAlgorithm> a)
+
     // Process CPU time beside the wall clock: on a machine shared with other work the wall time mostly
     // measures the load, the CPU time the work. The per-thread split shows whether the kernels' helper threads
     // worked beside the training thread (an epoch whose CPU seconds equal its wall seconds may have used one core).

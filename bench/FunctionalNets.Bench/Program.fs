@@ -11,9 +11,12 @@ let private benches: (string * (unit -> unit)) list =
         "conv2d", ConvBench.run
         "cnn_profile", CnnProfileBench.run
         "conv_kernels", ConvKernelBench.run
+        "conv_algorithms", ConvAlgorithmBench.run
+        "attention_kernels", AttentionKernelBench.run
         "chargpt_train", CharGptBench.run
         "chargpt_profile", CharGptBench.profile
         "fold_vs_fit", StepBench.run
+        "resnet18_steps", ResNetStepsBench.run
         "gelu", GeluBench.run
     ]
 

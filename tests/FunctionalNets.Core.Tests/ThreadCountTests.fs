@@ -120,3 +120,55 @@ type ThreadCountTests() =
                     )
 
                     c)
+
+    [<Fact>]
+    member _.``conv2d Winograd forward and both gradients are bit-identical for any thread count``() =
+        for input, weight in
+            [
+                [| 8; 24; 15; 15 |], [| 40; 24; 3; 3 |]
+                [| 1; 32; 30; 33 |], [| 32; 32; 3; 3 |]
+            ] do
+            let mutable g = ConvGeometry.Create("conv2d", input, weight, 1, 1, 1, 1, 1, 1, 1)
+
+            let x = randomFloats 10 (Array.reduce (*) input)
+            let w = randomFloats 11 (Array.reduce (*) weight)
+            let dy = randomFloats 12 (g.N * g.O * g.L)
+            let saved = ConvAlgorithms.Override
+            ConvAlgorithms.Override <- Nullable ConvAlgorithm.Winograd
+
+            try
+                sameForAnyThreads (sprintf "Winograd forward %A" input) (fun () ->
+                    let y = Array.zeroCreate<float32> dy.Length
+                    ConvKernels.Forward(&g, ReadOnlySpan x, ReadOnlySpan w, Span y)
+                    y)
+
+                sameForAnyThreads (sprintf "Winograd input grad %A" input) (fun () ->
+                    let dx = Array.zeroCreate<float32> x.Length
+                    ConvKernels.InputGrad(&g, ReadOnlySpan dy, ReadOnlySpan w, Span dx)
+                    dx)
+
+                sameForAnyThreads (sprintf "Winograd weight grad %A" input) (fun () ->
+                    let dw = Array.zeroCreate<float32> w.Length
+                    ConvKernels.WeightGrad(&g, ReadOnlySpan dy, ReadOnlySpan x, Span dw)
+                    dw)
+            finally
+                ConvAlgorithms.Override <- saved
+
+    [<Fact>]
+    member _.``flash attention forward and backward are bit-identical for any thread count``() =
+        let bh, l, s, e = 6, 70, 90, 16
+        let q = randomFloats 13 (bh * l * e)
+        let k = randomFloats 14 (bh * s * e)
+        let v = randomFloats 15 (bh * s * e)
+        let dO = randomFloats 16 (bh * l * e)
+        let lengths = [| 90; 1; 64; 65; 30; 90 |]
+
+        sameForAnyThreads "flash attention o, lse, dq, dk, dv" (fun () ->
+            let o = Array.zeroCreate<float32>(bh * l * e)
+            let lse = Array.zeroCreate<float32>(bh * l)
+            FlashAttention.Forward(q, k, v, bh, l, s, e, e, 0.25f, false, lengths, o, lse)
+            let dq = Array.zeroCreate<float32> q.Length
+            let dk = Array.zeroCreate<float32> k.Length
+            let dv = Array.zeroCreate<float32> v.Length
+            FlashAttention.Backward(q, k, v, o, lse, dO, bh, l, s, e, e, 0.25f, false, lengths, dq, dk, dv)
+            Array.concat [ o; lse; dq; dk; dv ])

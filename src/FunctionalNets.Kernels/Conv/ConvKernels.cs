@@ -34,6 +34,14 @@ public static unsafe class ConvKernels
             y[..(int)((long)g.N * g.O * g.L)].Clear();
             return;
         }
+        if (typeof(T) == typeof(float) && ConvAlgorithms.Choose(g, ConvPass.Forward) == ConvAlgorithm.Winograd)
+        {
+            fixed (T* px = x)
+            fixed (T* pw = w)
+            fixed (T* py = y)
+                Winograd.Forward(g, (float*)px, (float*)pw, (float*)py);
+            return;
+        }
         if (!PerImage(g))
         {
             ForwardBlocked(g, x, w, y);
@@ -74,6 +82,14 @@ public static unsafe class ConvKernels
         if (g.N == 0 || g.O == 0 || g.L == 0 || g.C == 0)
         {
             dx[..(int)((long)g.N * g.C * g.H * g.W)].Clear();
+            return;
+        }
+        if (typeof(T) == typeof(float) && ConvAlgorithms.Choose(g, ConvPass.InputGrad) == ConvAlgorithm.Winograd)
+        {
+            fixed (T* pdy = dy)
+            fixed (T* pw = w)
+            fixed (T* pdx = dx)
+                Winograd.InputGrad(g, (float*)pdy, (float*)pw, (float*)pdx);
             return;
         }
         if (!PerImage(g))
@@ -118,6 +134,14 @@ public static unsafe class ConvKernels
         CheckLength("conv2d weight gradient", "weight gradient", dw.Length, (long)g.O * g.R);
         dw[..(g.O * g.R)].Clear();
         if (g.N == 0 || g.O == 0 || g.L == 0 || g.R == 0) return;
+        if (typeof(T) == typeof(float) && ConvAlgorithms.Choose(g, ConvPass.WeightGrad) == ConvAlgorithm.Winograd)
+        {
+            fixed (T* pdy = dy)
+            fixed (T* px = x)
+            fixed (T* pdw = dw)
+                Winograd.WeightGrad(g, (float*)pdy, (float*)px, (float*)pdw);
+            return;
+        }
         if (!PerImage(g))
         {
             WeightGradBlocked(g, dy, x, dw);
