@@ -5,11 +5,14 @@
 // from pure noise and takes the posterior step of a schedule respaced to 100 steps (Ddpm.respace). Writes the
 // samples, the training curves and the sample check (how a CNN trained on real digits labels the samples).
 //
-// CPU budget: about 10 minutes on 2 cores for the default 2 epochs and 200 samples (a quiet machine).
+// CPU budget: 10 CPU-minutes for the default 2 epochs (about 280 CPU-s an epoch) and 200 samples in 100 steps
+// (about 30 CPU-s), 7 to 8 minutes on 2 quiet cores; the first run of any generative script also trains the
+// check's classifier (about 35 CPU-s).
 //
 // Build first, from the repository root:   dotnet build -c Release tests/FunctionalNets.Nn.Tests
 // then run:                                dotnet fsi samples/scripts/Diffusion.fsx
-// Options:  --epochs E (default 2), --channels C (16), --steps S (sampling steps, 100), --batch B (64),
+// Options:  --epochs E (default 2), --channels C (16), --steps S (sampling steps, 100), --lr-e4 L (Adam's
+//           learning rate in units of 1e-4, 20), --batch B (64),
 //           --limit N (first N training images), --samples S (200), --seed K, --data DIR,
 //           --out DIR (generative-output/diffusion), --classifier FILE, --device cpu|cuda|cuda-sim
 // e.g. a quick run:       dotnet fsi samples/scripts/Diffusion.fsx --limit 2000 --epochs 1 --samples 16 --steps 20
@@ -26,15 +29,11 @@ open FunctionalNets
 open FunctionalNets.Nn
 open Generative
 
-// --channels and --steps are this script's own options; the rest are shared.
-let own (name: string) (fallback: int) (a: string list) =
-    match List.tryFindIndex ((=) name) a with
-    | Some i when i + 1 < a.Length -> int a[i + 1], a[.. i - 1] @ a[i + 2 ..]
-    | _ -> fallback, a
-
-let channels, rest = own "--channels" 16 (List.ofArray fsi.CommandLineArgs)
-let samplingSteps, rest' = own "--steps" 100 rest
-fsi.CommandLineArgs <- Array.ofList rest'
+// --channels, --steps and --lr-e4 (Adam's learning rate in units of 1e-4, an integer like the other options:
+// 20 is 2e-3) are this script's own options; the rest are shared.
+let channels = takeOption "--channels" 16
+let samplingSteps = takeOption "--steps" 100
+let lrTenThousandths = takeOption "--lr-e4" 20
 
 let device, o =
     start
@@ -54,7 +53,10 @@ let train = ScriptDevice.data device (trainingSet o data)
 let cfg = UNet.config channels
 let denoiser = UNet.apply cfg
 let schedule = Ddpm.linear 1000 1e-4 0.02
-let tx = Optim.chain [ Optim.clipByGlobalNorm 1.0; Optim.adam 1e-3 ]
+
+let tx =
+    Optim.chain [ Optim.clipByGlobalNorm 1.0; Optim.adam (float lrTenThousandths * 1e-4) ]
+
 let emaDecay = 0.995
 let parameters = UNet.init cfg (Key.create o.Seed)
 

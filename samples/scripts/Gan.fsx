@@ -4,11 +4,12 @@
 // set of latent vectors after every epoch, the training curves, and the sample check (how a CNN trained on real
 // digits labels 500 generated ones).
 //
-// CPU budget: about 8 minutes on 2 cores for the default 2 epochs (a quiet machine).
+// CPU budget: 6 CPU-minutes for the default 3 epochs (about 100 CPU-s an epoch), 4 to 5 minutes on 2 quiet cores;
+// the first run of any generative script also trains the check's classifier (about 35 CPU-s).
 //
 // Build first, from the repository root:   dotnet build -c Release tests/FunctionalNets.Nn.Tests
 // then run:                                dotnet fsi samples/scripts/Gan.fsx
-// Options:  --epochs E (default 2), --batch B (64), --limit N (first N training images), --samples S (500),
+// Options:  --epochs E (default 3), --batch B (64), --limit N (first N training images), --samples S (500),
 //           --seed K, --data DIR, --out DIR (generative-output/gan), --classifier FILE, --device cpu|cuda|cuda-sim
 // e.g. a quick run:       dotnet fsi samples/scripts/Gan.fsx --limit 2000 --epochs 1
 #I "../../tests/FunctionalNets.Nn.Tests/bin/Release/net10.0"
@@ -27,7 +28,7 @@ open Generative
 let device, o =
     start
         {
-            Epochs = 2
+            Epochs = 3
             Limit = None
             Data = None
             Out = "generative-output/gan"

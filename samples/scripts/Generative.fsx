@@ -52,6 +52,17 @@ let parse (defaults: Options) (args: string list) : Options =
     Directory.CreateDirectory o.Out |> ignore
     o
 
+/// Takes a script's own integer option "name VALUE" out of the command line (before `start` reads the rest);
+/// fallback when it is absent.
+let takeOption (name: string) (fallback: int) : int =
+    let a = List.ofArray fsi.CommandLineArgs
+
+    match List.tryFindIndex ((=) name) a with
+    | Some i when i + 1 < a.Length ->
+        fsi.CommandLineArgs <- Array.ofList (a[.. i - 1] @ a[i + 2 ..])
+        int a[i + 1]
+    | _ -> fallback
+
 /// The device and the options of this run.
 let start (defaults: Options) : Device * Options =
     let device, rest =

@@ -4,11 +4,12 @@
 // batches. Writes reconstructions, samples from the prior, a grid interpolating between four test digits, the
 // training curves, and the sample check (how a CNN trained on real digits labels 500 samples from the prior).
 //
-// CPU budget: about 5 minutes on 2 cores for the default 6 epochs (a quiet machine; about 1 minute per epoch).
+// CPU budget: 5 CPU-minutes for the default 3 epochs (about 80 CPU-s an epoch), 3 to 4 minutes on 2 quiet cores;
+// the first run of any generative script also trains the check's classifier (about 35 CPU-s).
 //
 // Build first, from the repository root:   dotnet build -c Release tests/FunctionalNets.Nn.Tests
 // then run:                                dotnet fsi samples/scripts/Vae.fsx
-// Options:  --epochs E (default 6), --latent L (default 16), --batch B (128), --limit N (first N training images),
+// Options:  --epochs E (default 3), --latent L (default 16), --batch B (128), --limit N (first N training images),
 //           --samples S (500), --seed K, --data DIR, --out DIR (generative-output/vae), --classifier FILE,
 //           --device cpu|cuda|cuda-sim
 // e.g. a quick run:       dotnet fsi samples/scripts/Vae.fsx --limit 2000 --epochs 1
@@ -26,19 +27,12 @@ open FunctionalNets.Nn
 open Generative
 
 // --latent is this script's own option; the rest are shared.
-let latent, argv =
-    let a = List.ofArray fsi.CommandLineArgs
-
-    match List.tryFindIndex ((=) "--latent") a with
-    | Some i when i + 1 < a.Length -> int a[i + 1], a[.. i - 1] @ a[i + 2 ..]
-    | _ -> 16, a
-
-fsi.CommandLineArgs <- Array.ofList argv
+let latent = takeOption "--latent" 16
 
 let device, o =
     start
         {
-            Epochs = 6
+            Epochs = 3
             Limit = None
             Data = None
             Out = "generative-output/vae"
