@@ -236,3 +236,71 @@ let ``TransformerClassifier.fsx on 1000 sequences for 1 epoch beats chance by a 
         let acc = Double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)
         Assert.True(acc > 0.2 && acc <= 1.0, sprintf "test accuracy %g, expected > 0.2 (chance 0.1):\n%s" acc out)
     | _ -> failwithf "no test accuracy line in:\n%s" out
+
+/// Runs a generative script on 256 images for one epoch in a temporary folder, with a check classifier trained on
+/// 256 images beforehand (the scripts train one on all of MNIST when none is there); returns the output and the
+/// files written.
+let private runGenerative (script: string) (args: string list) =
+    TestFiles.withTemp "generative-script" (fun dir ->
+        let classifier = Path.Combine(dir, "classifier.safetensors")
+
+        let mnist =
+            FunctionalNets.Nn.Mnist.load (FunctionalNets.Nn.DataLocation.findMnist None)
+
+        FunctionalNets.Nn.SampleQuality.mnistClassifier
+            classifier
+            (FunctionalNets.Nn.Dataset.take 256 mnist.Train)
+            1
+            (FunctionalNets.Key.create 0L)
+        |> ignore
+
+        let out =
+            runScript
+                script
+                ([ "--limit"; "256"; "--epochs"; "1"; "--samples"; "8" ]
+                 @ [ "--out"; Path.Combine(dir, "out"); "--classifier"; classifier ]
+                 @ args)
+                300
+
+        let files =
+            Directory.GetFiles(Path.Combine(dir, "out"))
+            |> Array.map Path.GetFileName
+            |> Set.ofArray
+
+        Assert.Single(
+            matches @"^check: 8 samples: [0-9.]+% classified with confidence > 0.9, class entropy [0-9.]+ bits" out
+        )
+        |> ignore
+
+        Assert.Single(matches @"^epoch 1/1: .*loss" out) |> ignore
+        out, files)
+
+[<Fact>]
+let ``Vae.fsx on 256 images writes reconstructions, prior samples, the interpolation grid and its curves`` () =
+    let _, files = runGenerative "Vae.fsx" [ "--latent"; "4" ]
+
+    for f in
+        [
+            "reconstructions.png"
+            "samples.png"
+            "interpolation.png"
+            "training_curves.png"
+        ] do
+        Assert.Contains(f, files)
+
+[<Fact>]
+let ``Gan.fsx on 256 images writes the epoch's sample grid and its curves`` () =
+    let out, files = runGenerative "Gan.fsx" []
+
+    Assert.Single(matches @"^epoch 1/1: d_fake [0-9.]+, d_loss [0-9.]+, d_real [0-9.]+, g_loss [0-9.]+" out)
+    |> ignore
+
+    Assert.Contains("samples_epoch1.png", files)
+    Assert.Contains("training_curves.png", files)
+
+[<Fact>]
+let ``Diffusion.fsx on 256 images samples from pure noise and writes the grid and its curves`` () =
+    let out, files = runGenerative "Diffusion.fsx" [ "--channels"; "8"; "--steps"; "4" ]
+    Assert.Single(matches @"^sampling 8 images in 4 steps" out) |> ignore
+    Assert.Contains("samples.png", files)
+    Assert.Contains("training_curves.png", files)
