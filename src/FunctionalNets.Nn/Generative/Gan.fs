@@ -40,12 +40,12 @@ module Gan =
                         Layers.unflatten [ latent; 1; 1 ]
                         Layers.convTranspose2d (latent, 4 * width, 7, bias = false)
                         Layers.batchNorm2d (4 * width)
-                        Layers.relu
+                        Layers.relu ()
                         Layers.convTranspose2d (4 * width, 2 * width, 4, stride = 2, padding = 1, bias = false)
                         Layers.batchNorm2d (2 * width)
-                        Layers.relu
+                        Layers.relu ()
                         Layers.convTranspose2d (2 * width, 1, 4, stride = 2, padding = 1)
-                        Layers.tanh
+                        Layers.tanh ()
                     ]
             Discriminator =
                 Layer.sequential
@@ -55,8 +55,8 @@ module Gan =
                         Layers.conv2d (2 * width, 4 * width, 4, stride = 2, padding = 1, bias = false)
                         Layers.batchNorm2d (4 * width)
                         Layers.leakyRelu 0.2
-                        Layers.flatten
-                        Layers.linear (4 * width * 7 * 7) 1
+                        Layers.flatten ()
+                        Layers.linear ((4 * width * 7 * 7), 1)
                     ]
             Latent = latent
             ImageShape = [ 1; 28; 28 ]

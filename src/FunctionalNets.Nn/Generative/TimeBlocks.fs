@@ -52,10 +52,10 @@ module TimeBlocks =
 
         let layers =
             [
-                "norm1", Layers.groupNorm groups inChannels, [ inChannels; 1; 1 ]
+                "norm1", Layers.groupNorm (groups, inChannels), [ inChannels; 1; 1 ]
                 "conv1", Layers.conv2d (inChannels, outChannels, 3, padding = 1), [ inChannels; 8; 8 ]
-                "time", Layers.linear timeDim outChannels, [ timeDim ]
-                "norm2", Layers.groupNorm groups outChannels, [ outChannels; 1; 1 ]
+                "time", Layers.linear (timeDim, outChannels), [ timeDim ]
+                "norm2", Layers.groupNorm (groups, outChannels), [ outChannels; 1; 1 ]
                 "conv2", Layers.conv2d (outChannels, outChannels, 3, padding = 1), [ outChannels; 8; 8 ]
             ]
             @ (if inChannels <> outChannels then
@@ -92,8 +92,8 @@ module TimeBlocks =
     let attention (channels: int) (heads: int) (groups: int) : TimeBlock =
         let name = sprintf "SpatialAttention(%d, heads=%d)" channels heads
         checkGroups name groups channels
-        let norm = Layers.groupNorm groups channels
-        let attend = Layers.multiHeadAttention channels heads false
+        let norm = Layers.groupNorm (groups, channels)
+        let attend = Layers.multiHeadAttention (channels, heads, causal = false)
 
         let init (key: Key) =
             let kn, ka = Key.split key

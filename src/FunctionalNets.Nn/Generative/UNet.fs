@@ -54,8 +54,8 @@ module UNet =
             Layers.conv2d (ch, ch, 3, stride = 2, padding = 1)
 
         [
-            "time_mlp_in", Plain(Layers.linear c timeDim, [ c ])
-            "time_mlp_out", Plain(Layers.linear timeDim timeDim, [ timeDim ])
+            "time_mlp_in", Plain(Layers.linear (c, timeDim), [ c ])
+            "time_mlp_out", Plain(Layers.linear (timeDim, timeDim), [ timeDim ])
             "in_conv", Plain(conv cfg.ImageChannels c, [ cfg.ImageChannels; 8; 8 ])
             "down0", Timed(TimeBlocks.residual c c timeDim g)
             "downsample0", Plain(down c, [ c; 8; 8 ])
@@ -68,7 +68,7 @@ module UNet =
             "up1", Timed(TimeBlocks.residual (4 * c) (2 * c) timeDim g)
             "upconv0", Plain(conv (2 * c) c, [ 2 * c; 8; 8 ])
             "up0", Timed(TimeBlocks.residual (2 * c) c timeDim g)
-            "out_norm", Plain(Layers.groupNorm g c, [ c; 1; 1 ])
+            "out_norm", Plain(Layers.groupNorm (g, c), [ c; 1; 1 ])
             "out_conv", Plain(conv c cfg.ImageChannels, [ c; 8; 8 ])
         ]
 

@@ -30,20 +30,20 @@ module Vae =
                 Layer.sequential
                     [
                         Layers.conv2d (1, 32, 4, stride = 2, padding = 1)
-                        Layers.relu
+                        Layers.relu ()
                         Layers.conv2d (32, 64, 4, stride = 2, padding = 1)
-                        Layers.relu
-                        Layers.flatten
-                        Layers.linear (64 * 7 * 7) (2 * latent)
+                        Layers.relu ()
+                        Layers.flatten ()
+                        Layers.linear ((64 * 7 * 7), (2 * latent))
                     ]
             Decoder =
                 Layer.sequential
                     [
-                        Layers.linear latent (64 * 7 * 7)
-                        Layers.relu
+                        Layers.linear (latent, (64 * 7 * 7))
+                        Layers.relu ()
                         Layers.unflatten [ 64; 7; 7 ]
                         Layers.convTranspose2d (64, 32, 4, stride = 2, padding = 1)
-                        Layers.relu
+                        Layers.relu ()
                         Layers.convTranspose2d (32, 1, 4, stride = 2, padding = 1)
                     ]
             Latent = latent

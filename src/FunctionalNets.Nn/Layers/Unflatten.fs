@@ -7,7 +7,12 @@ open FunctionalNets
 module UnflattenLayers =
     type Layers with
         /// PyTorch's nn.Unflatten(1, shape): [N; prod shape] -> [N; shape...] (a view, no parameters).
-        static member unflatten(shape: int list) : Layer =
+        [<CompiledName("Unflatten")>]
+        static member unflatten(shape: int seq) : Layer =
+            if isNull (box shape) then
+                nullArg "shape"
+
+            let shape = List.ofSeq shape
             let name = sprintf "Unflatten(%s)" (shape |> List.map string |> String.concat ", ")
 
             if shape.IsEmpty || shape |> List.exists (fun d -> d < 1) then
