@@ -17,6 +17,7 @@
 #r "FunctionalNets.Kernels.dll"
 #r "System.Numerics.Tensors.dll"
 #r "FunctionalNets.Core.dll"
+#r "FunctionalNets.Data.dll"
 #r "FunctionalNets.Nn.dll"
 #load "ScriptDevice.fsx"
 #load "Generative.fsx"
