@@ -6,7 +6,7 @@
 // samples, the training curves and the sample check (how a CNN trained on real digits labels the samples).
 //
 // CPU budget: 10 CPU-minutes for the default 2 epochs (about 280 CPU-s an epoch) and 200 samples in 100 steps
-// (about 30 CPU-s), 7 to 8 minutes on 2 quiet cores; the first run of any generative script also trains the
+// (about 30 CPU-s), 7 to 8 minutes on 2 quiet cores (25 minutes at load 8-49); the first run of any generative script also trains the
 // check's classifier (about 35 CPU-s).
 //
 // Build first, from the repository root:   dotnet build -c Release tests/FunctionalNets.Nn.Tests
@@ -120,13 +120,7 @@ let samples =
 
 printfn "sampling %d images in %d steps: %s" o.Samples samplingSteps sampleClock.Text
 
-saveGrid
-    o
-    "samples"
-    -1.0
-    1.0
-    (sprintf "DDPM samples from pure noise (%d steps)" samplingSteps)
-    (Tensor.slice (samples, 0, 0, min 100 o.Samples))
+saveGrid o "samples" -1.0 1.0 (sprintf "DDPM, %d steps" samplingSteps) (Tensor.slice (samples, 0, 0, min 100 o.Samples))
 
 printfn "pictures written to %s" (System.IO.Path.GetFullPath o.Out)
 

@@ -4,7 +4,7 @@
 // set of latent vectors after every epoch, the training curves, and the sample check (how a CNN trained on real
 // digits labels 500 generated ones).
 //
-// CPU budget: 6 CPU-minutes for the default 3 epochs (about 100 CPU-s an epoch), 4 to 5 minutes on 2 quiet cores;
+// CPU budget: 3.5 CPU-minutes for the default 3 epochs (about 70 CPU-s an epoch), 5 minutes on 2 cores;
 // the first run of any generative script also trains the check's classifier (about 35 CPU-s).
 //
 // Build first, from the repository root:   dotnet build -c Release tests/FunctionalNets.Nn.Tests
@@ -89,7 +89,7 @@ let epoch (state: GanState, history: Logs list) (e: int) =
         (sprintf "samples_epoch%d" (e + 1))
         -1.0
         1.0
-        (sprintf "DCGAN samples after epoch %d" (e + 1))
+        (sprintf "DCGAN, epoch %d" (e + 1))
         (Gan.generate gan state.Generator fixedZ)
 
     state, history @ [ logs ]

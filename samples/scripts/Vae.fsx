@@ -4,7 +4,7 @@
 // batches. Writes reconstructions, samples from the prior, a grid interpolating between four test digits, the
 // training curves, and the sample check (how a CNN trained on real digits labels 500 samples from the prior).
 //
-// CPU budget: 5 CPU-minutes for the default 3 epochs (about 80 CPU-s an epoch), 3 to 4 minutes on 2 quiet cores;
+// CPU budget: 1.5 CPU-minutes for the default 3 epochs (about 30 CPU-s an epoch), 2 minutes on 2 cores;
 // the first run of any generative script also trains the check's classifier (about 35 CPU-s).
 //
 // Build first, from the repository root:   dotnet build -c Release tests/FunctionalNets.Nn.Tests
@@ -103,7 +103,7 @@ let pairs =
         0
     )
 
-saveGrid o "reconstructions" 0.0 1.0 "test digits (odd rows) and their reconstructions (even rows)" pairs
+saveGrid o "reconstructions" 0.0 1.0 "digits / reconstructions" pairs
 
 let samples =
     Vae.sample vae trained.Params trained.State o.Samples device (Key.create (o.Seed + 7L))
@@ -121,7 +121,7 @@ saveGrid
     "interpolation"
     0.0
     1.0
-    "bilinear interpolation between the codes of four test digits (the corners)"
+    "between 4 test digits"
     (Vae.generate vae trained.Params trained.State (Vae.interpolationGrid 10 10 corners))
 
 saveCurves o history
