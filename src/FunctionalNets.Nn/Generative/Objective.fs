@@ -39,21 +39,7 @@ module Objective =
                     | Node [ _, s; _, l ] -> s, l
                     | _ -> invalidOp "Objective.step: unreachable"
 
-                let updates, opt = tx.Update ts.Step grads ts.Opt ts.Params
-
-                let updates =
-                    if ts.LrScale = 1.0 then
-                        updates
-                    else
-                        PTree.map (fun (u: Tensor) -> u * ts.LrScale) updates
-
-                let next =
-                    { ts with
-                        Params = Optim.applyUpdates ts.Params updates
-                        State = state
-                        Opt = opt
-                        Step = ts.Step + 1L
-                    }
+                let next = Train.applyGradients tx grads state ts
 
                 let logs =
                     ("loss", Tensor.toScalar value)

@@ -109,6 +109,25 @@ module Train =
                 where
         )
 
+    /// The train state after one update of tx with the given gradients: the parameters moved by the updates (scaled
+    /// by the state's learning-rate scale), the layer state replaced by newState, the step advanced. Custom
+    /// objectives (Objective.step) finish their steps with it, so every step updates a state the same way.
+    let applyGradients (tx: GradTx) (grads: Params) (newState: State) (ts: TrainState) : TrainState =
+        let updates, opt = tx.Update ts.Step grads ts.Opt ts.Params
+
+        let updates =
+            if ts.LrScale = 1.0 then
+                updates
+            else
+                PTree.map (fun (u: Tensor) -> u * ts.LrScale) updates
+
+        { ts with
+            Params = Optim.applyUpdates ts.Params updates
+            State = newState
+            Opt = opt
+            Step = ts.Step + 1L
+        }
+
     /// One optimisation step; returns the new state, the loss (a scalar on the tensors' device, not read) and
     /// the predictions (without derivatives).
     let private stepCore (model: Layer) (loss: Loss) (tx: GradTx) (ts: TrainState) (batch: Batch) =
@@ -126,23 +145,7 @@ module Train =
             | Node [ _, s; _, Leaf y ] -> s, y
             | _ -> invalidOp "unreachable"
 
-        let updates, opt = tx.Update ts.Step grads ts.Opt ts.Params
-
-        let updates =
-            if ts.LrScale = 1.0 then
-                updates
-            else
-                PTree.map (fun (u: Tensor) -> u * ts.LrScale) updates
-
-        let next =
-            { ts with
-                Params = Optim.applyUpdates ts.Params updates
-                State = newState
-                Opt = opt
-                Step = ts.Step + 1L
-            }
-
-        next, value, predictions
+        applyGradients tx grads newState ts, value, predictions
 
     /// The train state with its parameters, layer state and optimizer state moved to a device (Tensor.toDevice
     /// on every leaf); step, key and learning-rate scale are unchanged, so training continues bit-for-bit where
