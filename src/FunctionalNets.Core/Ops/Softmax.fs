@@ -46,9 +46,14 @@ module SoftmaxOps =
         static member logSoftmax(x: Tensor, [<Optional; DefaultParameterValue(-1)>] dim: int) =
             Args.required "logSoftmax" "x" x
             let dim = Shape.normDim "logSoftmax" x.Rank dim
-            // (x - m) - log sum exp(x - m): adding m back before subtracting would round it away in float32.
-            let z = TensorCore.sub x (Tensor.max (x.NoDiff, [ dim ], true))
-            TensorCore.sub z (Tensor.log (Tensor.sum (TensorCore.exp z, [ dim ], true)))
+
+            // An empty tensor has nothing to normalise: the result is empty, of its shape (as torch returns).
+            if x.Shape.Numel = 0 then
+                x
+            else
+                // (x - m) - log sum exp(x - m): adding m back before subtracting would round it away in float32.
+                let z = TensorCore.sub x (Tensor.max (x.NoDiff, [ dim ], true))
+                TensorCore.sub z (Tensor.log (Tensor.sum (TensorCore.exp z, [ dim ], true)))
 
         /// exp(x) / sum(exp(x)) along dim.
         [<CompiledName("Softmax"); Extension>]
