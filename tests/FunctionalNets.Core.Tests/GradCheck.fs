@@ -494,19 +494,31 @@ let private throwsWith (fragment: string) (f: unit -> unit) =
     if not ok then
         failwith "the checker accepted a wrong derivative"
 
-[<Xunit.Fact>]
 let ``GradCheck: accepts a correct op and rejects wrong reverse or forward rules`` () =
     let x = tensorOf [| 2; 3 |] (valuesOf Real 6 7)
     checkGrad "sin" (wrongSin 0.0 0.0) x 1
     throwsWith "reverse-mode gradient" (fun () -> checkGrad "sin, reverse rule off by 1e-3" (wrongSin 0.0 1e-3) x 1)
     throwsWith "forward-mode tangent" (fun () -> checkGrad "sin, forward rule off by 1e-3" (wrongSin 1e-3 0.0) x 1)
 
-[<Xunit.Fact>]
 let ``GradCheck: rejects an adjoint that does not sum over a broadcast dim`` () =
     let a = tensorOf [| 3; 2 |] (valuesOf Real 6 3)
     let b = tensorOf [| 1; 2 |] (valuesOf Real 2 4)
     throwsWith "reverse-mode gradient wrt input 1" (fun () -> checkGrad2 "mul" mulForgettingBroadcast a b 1)
 
-[<Xunit.Fact>]
 let ``GradCheck: forAll reports the failing case`` () =
     throwsWith "Falsifiable" (fun () -> forAllN 5 (Gens.input Real) (fun _ -> failwith "boom"))
+
+let tests =
+    Expecto.Tests.testList
+        "GradCheck"
+        [
+            Expecto.Tests.testCase
+                "GradCheck: accepts a correct op and rejects wrong reverse or forward rules"
+                ``GradCheck: accepts a correct op and rejects wrong reverse or forward rules``
+            Expecto.Tests.testCase
+                "GradCheck: rejects an adjoint that does not sum over a broadcast dim"
+                ``GradCheck: rejects an adjoint that does not sum over a broadcast dim``
+            Expecto.Tests.testCase
+                "GradCheck: forAll reports the failing case"
+                ``GradCheck: forAll reports the failing case``
+        ]

@@ -5,7 +5,8 @@
 module FunctionalNets.Tests.SecondDerivativeTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FsCheck
 open FsCheck.FSharp
 open FunctionalNets
@@ -211,7 +212,6 @@ let private elementwiseCase (op: Elementwise) =
 
 /// f'' of an elementwise f through reverse-over-reverse, forward-over-forward, forward-over-reverse and
 /// reverse-over-forward, each against the closed form; f' against its closed form where one exists.
-[<Fact>]
 let ``SecondDerivative: elementwise f'' by every nesting of forward and reverse mode equals its formula`` () =
     for op in elementwiseOps do
         forAllN 10 (elementwiseCase op) (fun (op, inp) ->
@@ -236,7 +236,6 @@ let ``SecondDerivative: elementwise f'' by every nesting of forward and reverse 
             close "f'' forward over reverse" ctx shape expected (values (snd (Diff.jvp d1Rev x ones)))
             close "f'' reverse over forward" ctx shape expected (values (Diff.grad (fun y -> sumOf (d1Fwd y)) x)))
 
-[<Fact>]
 let ``SecondDerivative: third derivatives of sin, exp and x^4 by nested grad`` () =
     let cases =
         [
@@ -275,7 +274,6 @@ let private matOf (n: int) (m: int) (data: float[]) = Tensor.ofArray (data, [ n;
 let private matVec (n: int) (a: float[]) (v: float[]) =
     Array.init n (fun i -> Seq.sum (seq { for j in 0 .. n - 1 -> a[i * n + j] * v[j] }))
 
-[<Fact>]
 let ``SecondDerivative: Hessian of x^T A x is A + A^T (and of 0.5 x^T A x is (A + A^T)/2)`` () =
     forAll vecAndMatrix (fun (n, sx, sa) ->
         let xs = valuesOf Real n sx
@@ -294,7 +292,6 @@ let ``SecondDerivative: Hessian of x^T A x is A + A^T (and of 0.5 x^T A x is (A 
         let half = Diff.hessian (fun x -> 0.5 * quad x) x
         close "Hessian of 0.5 x^T A x" ctx [| n; n |] (Array.map (fun v -> 0.5 * v) expected) (values half))
 
-[<Fact>]
 let ``SecondDerivative: Hessian-vector products equal H v, forward over reverse and reverse over reverse`` () =
     // f(x) = sum(sin x) + 0.5 (a . x)^2 + x^T B x has H = diag(-sin x) + a a^T + B + B^T.
     let g =
@@ -337,7 +334,6 @@ let ``SecondDerivative: Hessian-vector products equal H v, forward over reverse 
         let rf = Diff.grad (fun y -> snd (Diff.jvp f y v)) x
         close "reverse over forward H v" ctx [| n |] expected (values rf))
 
-[<Fact>]
 let ``SecondDerivative: Hessian of logsumexp is diag(p) - p p^T with p = softmax(x)`` () =
     let g =
         gen {
@@ -383,7 +379,6 @@ let ``SecondDerivative: Hessian of logsumexp is diag(p) - p p^T with p = softmax
             expected
             (values (Diff.hessian (fun x -> -(Tensor.logSoftmax x)[c]) x)))
 
-[<Fact>]
 let ``SecondDerivative: Hessian of the biased variance is (2/n)(I - 11^T/n)`` () =
     forAll (Gen.zip (Gen.choose (1, 6)) Gens.seed) (fun (n, s) ->
         let x = tensorOf [| n |] (valuesOf Real n s)
@@ -400,7 +395,6 @@ let ``SecondDerivative: Hessian of the biased variance is (2/n)(I - 11^T/n)`` ()
             expected
             (values (Diff.hessian (fun x -> Tensor.var (x, unbiased = false)) x)))
 
-[<Fact>]
 let ``SecondDerivative: Hessian of sum((W x + b)^2) is 2 W^T W`` () =
     let g =
         gen {
@@ -425,7 +419,6 @@ let ``SecondDerivative: Hessian of sum((W x + b)^2) is 2 W^T W`` () =
 
         close "Hessian" (sprintf "W %dx%d" m n) [| n; n |] expected (values (Diff.hessian f x)))
 
-[<Fact>]
 let ``SecondDerivative: Hessian of sum(X)^2 over an r x c matrix X has shape (r, c, r, c) and every entry 2`` () =
     // f(X) = sum(X)^2 over an r x c matrix: every second partial is 2.
     forAll (Gen.zip (Gen.zip (Gen.choose (1, 3)) (Gen.choose (1, 3))) Gens.seed) (fun ((r, c), s) ->
@@ -439,7 +432,6 @@ let ``SecondDerivative: Hessian of sum(X)^2 over an r x c matrix X has shape (r,
 // Mixed partials and Jacobians
 // ---------------------------------------------------------------------------------------------------
 
-[<Fact>]
 let ``SecondDerivative: mixed partials of f(a, b) = sum(sin(a) * b^2) over a PTree, with broadcasting`` () =
     // d/da f = cos(a) * b^2 (summed over the broadcast); the gradient wrt b of <d/da f, u> is 2 b * sum(u cos a).
     let g =
@@ -499,7 +491,6 @@ let ``SecondDerivative: mixed partials of f(a, b) = sum(sin(a) * b^2) over a PTr
 
         close "d/db <d/da f, u>" (sprintf "a %A, b %A" ia.Shape ib.Shape) ib.Shape expected (values mixed))
 
-[<Fact>]
 let ``SecondDerivative: Jacobian of tanh(A x) is diag(1 - tanh^2) A, in both the reverse and forward branch`` () =
     // m <= n uses reverse mode rows, m > n forward mode columns; both are exercised.
     let g =
@@ -600,7 +591,6 @@ let private runSecondOrder (cases: Gen<SecondCase> list) =
 let private f1 (f: Tensor -> Tensor) = fun (ts: Tensor list) -> f ts.Head
 let private f2 (f: Tensor -> Tensor -> Tensor) = fun (ts: Tensor list) -> f ts[0] ts[1]
 
-[<Fact>]
 let ``SecondDerivative: gradients of elementwise ops and activations have correct derivatives`` () =
     runSecondOrder
         [
@@ -626,7 +616,6 @@ let ``SecondDerivative: gradients of elementwise ops and activations have correc
             case "clamp * x" (f1 (fun x -> Tensor.clamp (x, -0.5, 1.0) * x)) (one OffGrid)
         ]
 
-[<Fact>]
 let ``SecondDerivative: gradients of broadcasting binary ops have correct derivatives`` () =
     runSecondOrder
         [
@@ -645,7 +634,6 @@ let ``SecondDerivative: gradients of broadcasting binary ops have correct deriva
                 (pair Real Real)
         ]
 
-[<Fact>]
 let ``SecondDerivative: gradients of reductions and softmax have correct derivatives`` () =
     let withDims domain lo hi (f: int[] -> bool -> Tensor -> Tensor) name =
         gen {
@@ -683,7 +671,6 @@ let ``SecondDerivative: gradients of reductions and softmax have correct derivat
             }
         ]
 
-[<Fact>]
 let ``SecondDerivative: gradients of matrix products have correct derivatives`` () =
     let mm
         name
@@ -734,7 +721,6 @@ let ``SecondDerivative: gradients of matrix products have correct derivatives`` 
             }
         ]
 
-[<Fact>]
 let ``SecondDerivative: gradients through layout and indexing ops have correct derivatives`` () =
     // Layout ops are linear, so they are composed with a nonlinearity to give a nonzero second derivative.
     let sq (t: Tensor) = t * t * t
@@ -827,4 +813,55 @@ let ``SecondDerivative: gradients through layout and indexing ops have correct d
                         Inputs = [ x ]
                     }
             }
+        ]
+
+let tests =
+    testList
+        "SecondDerivative"
+        [
+            testCase
+                "SecondDerivative: elementwise f'' by every nesting of forward and reverse mode equals its formula"
+                ``SecondDerivative: elementwise f'' by every nesting of forward and reverse mode equals its formula``
+            testCase
+                "SecondDerivative: third derivatives of sin, exp and x^4 by nested grad"
+                ``SecondDerivative: third derivatives of sin, exp and x^4 by nested grad``
+            testCase
+                "SecondDerivative: Hessian of x^T A x is A + A^T (and of 0.5 x^T A x is (A + A^T)/2)"
+                ``SecondDerivative: Hessian of x^T A x is A + A^T (and of 0.5 x^T A x is (A + A^T)/2)``
+            testCase
+                "SecondDerivative: Hessian-vector products equal H v, forward over reverse and reverse over reverse"
+                ``SecondDerivative: Hessian-vector products equal H v, forward over reverse and reverse over reverse``
+            testCase
+                "SecondDerivative: Hessian of logsumexp is diag(p) - p p^T with p = softmax(x)"
+                ``SecondDerivative: Hessian of logsumexp is diag(p) - p p^T with p = softmax(x)``
+            testCase
+                "SecondDerivative: Hessian of the biased variance is (2/n)(I - 11^T/n)"
+                ``SecondDerivative: Hessian of the biased variance is (2/n)(I - 11^T/n)``
+            testCase
+                "SecondDerivative: Hessian of sum((W x + b)^2) is 2 W^T W"
+                ``SecondDerivative: Hessian of sum((W x + b)^2) is 2 W^T W``
+            testCase
+                "SecondDerivative: Hessian of sum(X)^2 over an r x c matrix X has shape (r, c, r, c) and every entry 2"
+                ``SecondDerivative: Hessian of sum(X)^2 over an r x c matrix X has shape (r, c, r, c) and every entry 2``
+            testCase
+                "SecondDerivative: mixed partials of f(a, b) = sum(sin(a) * b^2) over a PTree, with broadcasting"
+                ``SecondDerivative: mixed partials of f(a, b) = sum(sin(a) * b^2) over a PTree, with broadcasting``
+            testCase
+                "SecondDerivative: Jacobian of tanh(A x) is diag(1 - tanh^2) A, in both the reverse and forward branch"
+                ``SecondDerivative: Jacobian of tanh(A x) is diag(1 - tanh^2) A, in both the reverse and forward branch``
+            testCase
+                "SecondDerivative: gradients of elementwise ops and activations have correct derivatives"
+                ``SecondDerivative: gradients of elementwise ops and activations have correct derivatives``
+            testCase
+                "SecondDerivative: gradients of broadcasting binary ops have correct derivatives"
+                ``SecondDerivative: gradients of broadcasting binary ops have correct derivatives``
+            testCase
+                "SecondDerivative: gradients of reductions and softmax have correct derivatives"
+                ``SecondDerivative: gradients of reductions and softmax have correct derivatives``
+            testCase
+                "SecondDerivative: gradients of matrix products have correct derivatives"
+                ``SecondDerivative: gradients of matrix products have correct derivatives``
+            testCase
+                "SecondDerivative: gradients through layout and indexing ops have correct derivatives"
+                ``SecondDerivative: gradients through layout and indexing ops have correct derivatives``
         ]
