@@ -251,16 +251,16 @@ let tests =
     testList
         "Attention"
         [
-            testCase
+            property
                 "scaledDotProductAttention matches softmax(q k^T / sqrt E + mask) v"
                 ``scaledDotProductAttention matches softmax(q k^T / sqrt E + mask) v``
             testCase
                 "scaledDotProductAttention honours an explicit scale"
                 ``scaledDotProductAttention honours an explicit scale``
-            testCase
+            property
                 "scaledDotProductAttention gradients match finite differences"
                 ``scaledDotProductAttention gradients match finite differences``
-            testCase
+            property
                 "scaledDotProductAttention second derivatives match finite differences"
                 ``scaledDotProductAttention second derivatives match finite differences``
             testCase

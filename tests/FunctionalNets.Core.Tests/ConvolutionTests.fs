@@ -657,34 +657,34 @@ let tests =
     testList
         "Convolution"
         [
-            testCase
+            property
                 "Convolution conv2d matches the direct convolution (stride, padding, dilation, groups, depthwise)"
                 ``Convolution conv2d matches the direct convolution (stride, padding, dilation, groups, depthwise)``
             testCase
                 "Convolution conv2d fixed cases: stride 2, padding 1, dilation 2, groups 2, depthwise, bias"
                 ``Convolution conv2d fixed cases: stride 2, padding 1, dilation 2, groups 2, depthwise, bias``
-            testCase
+            property
                 "Convolution conv1d matches a direct 1-D convolution"
                 ``Convolution conv1d matches a direct 1-D convolution``
-            testCase
+            property
                 "Convolution convTranspose2d matches the scatter implementation and PyTorch's size formula"
                 ``Convolution convTranspose2d matches the scatter implementation and PyTorch's size formula``
             testCase
                 "Convolution convTranspose2d with bias and int overload"
                 ``Convolution convTranspose2d with bias and int overload``
-            testCase
+            property
                 "Convolution conv2d gradients wrt input, weight and bias match finite differences"
                 ``Convolution conv2d gradients wrt input, weight and bias match finite differences``
-            testCase
+            property
                 "Convolution conv1d gradients match finite differences"
                 ``Convolution conv1d gradients match finite differences``
-            testCase
+            property
                 "Convolution convTranspose2d gradients match finite differences"
                 ``Convolution convTranspose2d gradients match finite differences``
-            testCase
+            property
                 "Convolution second derivatives: the gradients of conv2d are themselves differentiable"
                 ``Convolution second derivatives: the gradients of conv2d are themselves differentiable``
-            testCase
+            property
                 "Convolution kernels match the direct formulas on batches of 3 to 9, image by image and blocked (Float64 and Float32)"
                 ``Convolution kernels match the direct formulas on batches of 3 to 9, image by image and blocked (Float64 and Float32)``
             testCase "Convolution errors name the op and the shapes" ``Convolution errors name the op and the shapes``

@@ -57,9 +57,12 @@ let ``Gradient: abs away from 0`` () = unaryProp "abs" NonZero Tensor.abs
 let ``Gradient: sign is zero away from 0`` () = unaryProp "sign" NonZero Tensor.sign
 
 let ``Gradient: floor, ceil, round are zero away from their jumps`` () =
-    unaryProp "floor" OffGrid Tensor.floor
-    unaryProp "ceil" OffGrid Tensor.ceil
-    unaryProp "round" OffGrid Tensor.round
+    allOf
+        [
+            unaryProp "floor" OffGrid Tensor.floor
+            unaryProp "ceil" OffGrid Tensor.ceil
+            unaryProp "round" OffGrid Tensor.round
+        ]
 
 let ``Gradient: sqrt on positive inputs`` () = unaryProp "sqrt" Positive Tensor.sqrt
 
@@ -153,16 +156,25 @@ let ``Gradient: div with broadcasting`` () =
     binaryProp "div" Real NonZero (fun a b -> a / b)
 
 let ``Gradient: pow(tensor, tensor) with broadcasting and positive base`` () =
-    binaryProp "pow(a, b)" Positive Real (fun a b -> Tensor.pow (a, b))
-    binaryProp "a ** b" Positive (Uniform(-2.0, 2.0)) (fun a b -> a ** b)
+    allOf
+        [
+            binaryProp "pow(a, b)" Positive Real (fun a b -> Tensor.pow (a, b))
+            binaryProp "a ** b" Positive (Uniform(-2.0, 2.0)) (fun a b -> a ** b)
+        ]
 
 let ``Gradient: maximum with broadcasting, no ties`` () =
-    binaryProp "maximum" GridLow GridHigh (fun a b -> Tensor.maximum (a, b))
-    binaryProp "maximum" GridHigh GridLow (fun a b -> Tensor.maximum (a, b))
+    allOf
+        [
+            binaryProp "maximum" GridLow GridHigh (fun a b -> Tensor.maximum (a, b))
+            binaryProp "maximum" GridHigh GridLow (fun a b -> Tensor.maximum (a, b))
+        ]
 
 let ``Gradient: minimum with broadcasting, no ties`` () =
-    binaryProp "minimum" GridLow GridHigh (fun a b -> Tensor.minimum (a, b))
-    binaryProp "minimum" GridHigh GridLow (fun a b -> Tensor.minimum (a, b))
+    allOf
+        [
+            binaryProp "minimum" GridLow GridHigh (fun a b -> Tensor.minimum (a, b))
+            binaryProp "minimum" GridHigh GridLow (fun a b -> Tensor.minimum (a, b))
+        ]
 
 let ``Gradient: where with a broadcast condition and broadcast operands`` () =
     let g =
@@ -1155,8 +1167,11 @@ let ``Gradient: maxWithIndices and minWithIndices values along a dim, no ties`` 
 
 let ``Gradient: softplus with beta and threshold, away from the threshold`` () =
     // beta 2, threshold 3: beta x crosses the threshold at x = 1.5, kept out of [1.4, 1.6] by the domain below.
-    unaryProp "softplus(2, 3)" (Uniform(-3.0, 1.4)) (fun x -> Tensor.softplus (x, 2.0, 3.0))
-    unaryProp "softplus(2, 3) above" (Uniform(1.6, 4.0)) (fun x -> Tensor.softplus (x, 2.0, 3.0))
+    allOf
+        [
+            unaryProp "softplus(2, 3)" (Uniform(-3.0, 1.4)) (fun x -> Tensor.softplus (x, 2.0, 3.0))
+            unaryProp "softplus(2, 3) above" (Uniform(1.6, 4.0)) (fun x -> Tensor.softplus (x, 2.0, 3.0))
+        ]
 
 let ``Gradient: pad with reflect, replicate and circular modes`` () =
     // Trailing dims padded by up to size - 1 on each side (reflect's limit), random per side.
@@ -1180,116 +1195,116 @@ let tests =
     testList
         "GradientProperty"
         [
-            testCase "Gradient: neg (unary minus)" ``Gradient: neg (unary minus)``
-            testCase "Gradient: exp" ``Gradient: exp``
-            testCase "Gradient: log on positive inputs" ``Gradient: log on positive inputs``
-            testCase "Gradient: abs away from 0" ``Gradient: abs away from 0``
-            testCase "Gradient: sign is zero away from 0" ``Gradient: sign is zero away from 0``
-            testCase
+            property "Gradient: neg (unary minus)" ``Gradient: neg (unary minus)``
+            property "Gradient: exp" ``Gradient: exp``
+            property "Gradient: log on positive inputs" ``Gradient: log on positive inputs``
+            property "Gradient: abs away from 0" ``Gradient: abs away from 0``
+            property "Gradient: sign is zero away from 0" ``Gradient: sign is zero away from 0``
+            property
                 "Gradient: floor, ceil, round are zero away from their jumps"
                 ``Gradient: floor, ceil, round are zero away from their jumps``
-            testCase "Gradient: sqrt on positive inputs" ``Gradient: sqrt on positive inputs``
-            testCase "Gradient: rsqrt on positive inputs" ``Gradient: rsqrt on positive inputs``
-            testCase "Gradient: sin" ``Gradient: sin``
-            testCase "Gradient: cos" ``Gradient: cos``
-            testCase "Gradient: tanh" ``Gradient: tanh``
-            testCase "Gradient: sigmoid" ``Gradient: sigmoid``
-            testCase "Gradient: log1p on (-0.7, 3)" ``Gradient: log1p on (-0.7, 3)``
-            testCase "Gradient: expm1" ``Gradient: expm1``
-            testCase "Gradient: reciprocal away from 0" ``Gradient: reciprocal away from 0``
-            testCase "Gradient: square" ``Gradient: square``
-            testCase "Gradient: erf" ``Gradient: erf``
-            testCase "Gradient: pow with a constant exponent" ``Gradient: pow with a constant exponent``
-            testCase "Gradient: relu away from 0" ``Gradient: relu away from 0``
-            testCase "Gradient: leakyRelu away from 0, random slope" ``Gradient: leakyRelu away from 0, random slope``
-            testCase "Gradient: elu away from 0, random alpha" ``Gradient: elu away from 0, random alpha``
-            testCase "Gradient: gelu" ``Gradient: gelu``
-            testCase "Gradient: geluTanh" ``Gradient: geluTanh``
-            testCase "Gradient: silu" ``Gradient: silu``
-            testCase "Gradient: softplus" ``Gradient: softplus``
-            testCase "Gradient: add with broadcasting" ``Gradient: add with broadcasting``
-            testCase "Gradient: sub with broadcasting" ``Gradient: sub with broadcasting``
-            testCase "Gradient: mul with broadcasting" ``Gradient: mul with broadcasting``
-            testCase "Gradient: div with broadcasting" ``Gradient: div with broadcasting``
-            testCase
+            property "Gradient: sqrt on positive inputs" ``Gradient: sqrt on positive inputs``
+            property "Gradient: rsqrt on positive inputs" ``Gradient: rsqrt on positive inputs``
+            property "Gradient: sin" ``Gradient: sin``
+            property "Gradient: cos" ``Gradient: cos``
+            property "Gradient: tanh" ``Gradient: tanh``
+            property "Gradient: sigmoid" ``Gradient: sigmoid``
+            property "Gradient: log1p on (-0.7, 3)" ``Gradient: log1p on (-0.7, 3)``
+            property "Gradient: expm1" ``Gradient: expm1``
+            property "Gradient: reciprocal away from 0" ``Gradient: reciprocal away from 0``
+            property "Gradient: square" ``Gradient: square``
+            property "Gradient: erf" ``Gradient: erf``
+            property "Gradient: pow with a constant exponent" ``Gradient: pow with a constant exponent``
+            property "Gradient: relu away from 0" ``Gradient: relu away from 0``
+            property "Gradient: leakyRelu away from 0, random slope" ``Gradient: leakyRelu away from 0, random slope``
+            property "Gradient: elu away from 0, random alpha" ``Gradient: elu away from 0, random alpha``
+            property "Gradient: gelu" ``Gradient: gelu``
+            property "Gradient: geluTanh" ``Gradient: geluTanh``
+            property "Gradient: silu" ``Gradient: silu``
+            property "Gradient: softplus" ``Gradient: softplus``
+            property "Gradient: add with broadcasting" ``Gradient: add with broadcasting``
+            property "Gradient: sub with broadcasting" ``Gradient: sub with broadcasting``
+            property "Gradient: mul with broadcasting" ``Gradient: mul with broadcasting``
+            property "Gradient: div with broadcasting" ``Gradient: div with broadcasting``
+            property
                 "Gradient: pow(tensor, tensor) with broadcasting and positive base"
                 ``Gradient: pow(tensor, tensor) with broadcasting and positive base``
-            testCase "Gradient: maximum with broadcasting, no ties" ``Gradient: maximum with broadcasting, no ties``
-            testCase "Gradient: minimum with broadcasting, no ties" ``Gradient: minimum with broadcasting, no ties``
-            testCase
+            property "Gradient: maximum with broadcasting, no ties" ``Gradient: maximum with broadcasting, no ties``
+            property "Gradient: minimum with broadcasting, no ties" ``Gradient: minimum with broadcasting, no ties``
+            property
                 "Gradient: where with a broadcast condition and broadcast operands"
                 ``Gradient: where with a broadcast condition and broadcast operands``
-            testCase
+            property
                 "Gradient: arithmetic with a float constant on either side"
                 ``Gradient: arithmetic with a float constant on either side``
-            testCase
+            property
                 "Gradient: sum over random dims, keepDim true and false"
                 ``Gradient: sum over random dims, keepDim true and false``
-            testCase
+            property
                 "Gradient: mean over random dims, keepDim true and false"
                 ``Gradient: mean over random dims, keepDim true and false``
-            testCase "Gradient: max over random dims, no ties" ``Gradient: max over random dims, no ties``
-            testCase "Gradient: min over random dims, no ties" ``Gradient: min over random dims, no ties``
-            testCase "Gradient: Sum and Mean members" ``Gradient: Sum and Mean members``
-            testCase
+            property "Gradient: max over random dims, no ties" ``Gradient: max over random dims, no ties``
+            property "Gradient: min over random dims, no ties" ``Gradient: min over random dims, no ties``
+            property "Gradient: Sum and Mean members" ``Gradient: Sum and Mean members``
+            property
                 "Gradient: var over random dims, biased and unbiased"
                 ``Gradient: var over random dims, biased and unbiased``
-            testCase
+            property
                 "Gradient: std over random dims, biased and unbiased"
                 ``Gradient: std over random dims, biased and unbiased``
-            testCase
+            property
                 "Gradient: var and std over one dim (int overload)"
                 ``Gradient: var and std over one dim (int overload)``
-            testCase "Gradient: softmax along a random dim" ``Gradient: softmax along a random dim``
-            testCase "Gradient: logSoftmax along a random dim" ``Gradient: logSoftmax along a random dim``
-            testCase
+            property "Gradient: softmax along a random dim" ``Gradient: softmax along a random dim``
+            property "Gradient: logSoftmax along a random dim" ``Gradient: logSoftmax along a random dim``
+            property
                 "Gradient: logsumexp over random dims, keepDim true and false"
                 ``Gradient: logsumexp over random dims, keepDim true and false``
-            testCase "Gradient: matmul with batch broadcasting" ``Gradient: matmul with batch broadcasting``
-            testCase "Gradient: matmul with 1-D operands" ``Gradient: matmul with 1-D operands``
-            testCase "Gradient: matmulNT with batch broadcasting" ``Gradient: matmulNT with batch broadcasting``
-            testCase "Gradient: matmulTN with batch broadcasting" ``Gradient: matmulTN with batch broadcasting``
-            testCase "Gradient: linear with and without bias" ``Gradient: linear with and without bias``
-            testCase "Gradient: dot" ``Gradient: dot``
-            testCase "Gradient: transpose of random dims, and .T" ``Gradient: transpose of random dims, and .T``
-            testCase "Gradient: permute by a random permutation" ``Gradient: permute by a random permutation``
-            testCase
+            property "Gradient: matmul with batch broadcasting" ``Gradient: matmul with batch broadcasting``
+            property "Gradient: matmul with 1-D operands" ``Gradient: matmul with 1-D operands``
+            property "Gradient: matmulNT with batch broadcasting" ``Gradient: matmulNT with batch broadcasting``
+            property "Gradient: matmulTN with batch broadcasting" ``Gradient: matmulTN with batch broadcasting``
+            property "Gradient: linear with and without bias" ``Gradient: linear with and without bias``
+            property "Gradient: dot" ``Gradient: dot``
+            property "Gradient: transpose of random dims, and .T" ``Gradient: transpose of random dims, and .T``
+            property "Gradient: permute by a random permutation" ``Gradient: permute by a random permutation``
+            property
                 "Gradient: reshape and View to a random shape of equal size"
                 ``Gradient: reshape and View to a random shape of equal size``
-            testCase "Gradient: flatten between random dims" ``Gradient: flatten between random dims``
-            testCase "Gradient: squeeze and unsqueeze" ``Gradient: squeeze and unsqueeze``
-            testCase
+            property "Gradient: flatten between random dims" ``Gradient: flatten between random dims``
+            property "Gradient: squeeze and unsqueeze" ``Gradient: squeeze and unsqueeze``
+            property
                 "Gradient: expand and expandAs to a broadcast shape"
                 ``Gradient: expand and expandAs to a broadcast shape``
-            testCase "Gradient: broadcastPair" ``Gradient: broadcastPair``
-            testCase
+            property "Gradient: broadcastPair" ``Gradient: broadcastPair``
+            property
                 "Gradient: slice with random start, stop and step (negative steps included)"
                 ``Gradient: slice with random start, stop and step (negative steps included)``
-            testCase "Gradient: select at a random position" ``Gradient: select at a random position``
-            testCase "Gradient: F# slicing and indexing syntax" ``Gradient: F# slicing and indexing syntax``
-            testCase "Gradient: F# slicing literal forms" ``Gradient: F# slicing literal forms``
-            testCase
+            property "Gradient: select at a random position" ``Gradient: select at a random position``
+            property "Gradient: F# slicing and indexing syntax" ``Gradient: F# slicing and indexing syntax``
+            property "Gradient: F# slicing literal forms" ``Gradient: F# slicing literal forms``
+            property
                 "Gradient: cat of several tensors along a random dim"
                 ``Gradient: cat of several tensors along a random dim``
-            testCase "Gradient: stack along a random dim" ``Gradient: stack along a random dim``
-            testCase "Gradient: split into random sizes" ``Gradient: split into random sizes``
-            testCase "Gradient: chunk into n pieces" ``Gradient: chunk into n pieces``
-            testCase "Gradient: gather with random indices" ``Gradient: gather with random indices``
-            testCase
+            property "Gradient: stack along a random dim" ``Gradient: stack along a random dim``
+            property "Gradient: split into random sizes" ``Gradient: split into random sizes``
+            property "Gradient: chunk into n pieces" ``Gradient: chunk into n pieces``
+            property "Gradient: gather with random indices" ``Gradient: gather with random indices``
+            property
                 "Gradient: scatterAdd with random (repeated) indices, both operands"
                 ``Gradient: scatterAdd with random (repeated) indices, both operands``
-            testCase
+            property
                 "Gradient: indexSelect with random (repeated) indices"
                 ``Gradient: indexSelect with random (repeated) indices``
-            testCase
+            property
                 "Gradient: indexAdd with random (repeated) indices, both operands"
                 ``Gradient: indexAdd with random (repeated) indices, both operands``
-            testCase "Gradient: pad with random widths and value" ``Gradient: pad with random widths and value``
-            testCase "Gradient: clamp away from its bounds" ``Gradient: clamp away from its bounds``
-            testCase
+            property "Gradient: pad with random widths and value" ``Gradient: pad with random widths and value``
+            property "Gradient: clamp away from its bounds" ``Gradient: clamp away from its bounds``
+            property
                 "Gradient: a two-layer network loss (composition of ops)"
                 ``Gradient: a two-layer network loss (composition of ops)``
-            testCase
+            property
                 "Gradient: gradTree of a function of a PTree of several tensors equals per-leaf finite differences"
                 ``Gradient: gradTree of a function of a PTree of several tensors equals per-leaf finite differences``
             testCase
@@ -1297,13 +1312,13 @@ let tests =
                 ``Gradient: documented conventions at kinks and ties``
             testCase "Gradient: pow(x, 0) has derivative 0 at x = 0" ``Gradient: pow(x, 0) has derivative 0 at x = 0``
             testCase "Gradient: d/db pow(a, b) is 0 where a = 0" ``Gradient: d/db pow(a, b) is 0 where a = 0``
-            testCase
+            property
                 "Gradient: maxWithIndices and minWithIndices values along a dim, no ties"
                 ``Gradient: maxWithIndices and minWithIndices values along a dim, no ties``
-            testCase
+            property
                 "Gradient: softplus with beta and threshold, away from the threshold"
                 ``Gradient: softplus with beta and threshold, away from the threshold``
-            testCase
+            property
                 "Gradient: pad with reflect, replicate and circular modes"
                 ``Gradient: pad with reflect, replicate and circular modes``
         ]

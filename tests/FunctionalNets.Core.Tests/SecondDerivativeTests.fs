@@ -213,28 +213,44 @@ let private elementwiseCase (op: Elementwise) =
 /// f'' of an elementwise f through reverse-over-reverse, forward-over-forward, forward-over-reverse and
 /// reverse-over-forward, each against the closed form; f' against its closed form where one exists.
 let ``SecondDerivative: elementwise f'' by every nesting of forward and reverse mode equals its formula`` () =
-    for op in elementwiseOps do
-        forAllN 10 (elementwiseCase op) (fun (op, inp) ->
-            let x = tensorOfInput inp
-            let xs = values x
-            let shape = inp.Shape
-            let ctx = sprintf "%s at shape %A" op.Name shape
-            let ones = Tensor.onesLike x
-            let d1Rev (x: Tensor) = Diff.grad (fun y -> sumOf (op.F y)) x
-            let d1Fwd (x: Tensor) = snd (Diff.jvp op.F x ones)
+    allOf
+        [
+            for op in elementwiseOps ->
+                forAllN 10 (elementwiseCase op) (fun (op, inp) ->
+                    let x = tensorOfInput inp
+                    let xs = values x
+                    let shape = inp.Shape
+                    let ctx = sprintf "%s at shape %A" op.Name shape
+                    let ones = Tensor.onesLike x
+                    let d1Rev (x: Tensor) = Diff.grad (fun y -> sumOf (op.F y)) x
+                    let d1Fwd (x: Tensor) = snd (Diff.jvp op.F x ones)
 
-            match op.D1 with
-            | Some d1 ->
-                let expected = Array.map d1 xs
-                close "f' (reverse)" ctx shape expected (values (d1Rev x))
-                close "f' (forward)" ctx shape expected (values (d1Fwd x))
-            | None -> ()
+                    match op.D1 with
+                    | Some d1 ->
+                        let expected = Array.map d1 xs
+                        close "f' (reverse)" ctx shape expected (values (d1Rev x))
+                        close "f' (forward)" ctx shape expected (values (d1Fwd x))
+                    | None -> ()
 
-            let expected = Array.map op.D2 xs
-            close "f'' reverse over reverse" ctx shape expected (values (Diff.grad (fun y -> sumOf (d1Rev y)) x))
-            close "f'' forward over forward" ctx shape expected (values (snd (Diff.jvp d1Fwd x ones)))
-            close "f'' forward over reverse" ctx shape expected (values (snd (Diff.jvp d1Rev x ones)))
-            close "f'' reverse over forward" ctx shape expected (values (Diff.grad (fun y -> sumOf (d1Fwd y)) x)))
+                    let expected = Array.map op.D2 xs
+
+                    close
+                        "f'' reverse over reverse"
+                        ctx
+                        shape
+                        expected
+                        (values (Diff.grad (fun y -> sumOf (d1Rev y)) x))
+
+                    close "f'' forward over forward" ctx shape expected (values (snd (Diff.jvp d1Fwd x ones)))
+                    close "f'' forward over reverse" ctx shape expected (values (snd (Diff.jvp d1Rev x ones)))
+
+                    close
+                        "f'' reverse over forward"
+                        ctx
+                        shape
+                        expected
+                        (values (Diff.grad (fun y -> sumOf (d1Fwd y)) x)))
+        ]
 
 let ``SecondDerivative: third derivatives of sin, exp and x^4 by nested grad`` () =
     let cases =
@@ -585,8 +601,12 @@ let private pair da db =
     }
 
 let private runSecondOrder (cases: Gen<SecondCase> list) =
-    for c in cases do
-        forAllN 5 c (fun c -> checkSecondOrder c.Name c.F (c.Inputs |> List.map tensorOfInput) c.Inputs.Head.Seed)
+    allOf
+        [
+            for c in cases ->
+                forAllN 5 c (fun c ->
+                    checkSecondOrder c.Name c.F (c.Inputs |> List.map tensorOfInput) c.Inputs.Head.Seed)
+        ]
 
 let private f1 (f: Tensor -> Tensor) = fun (ts: Tensor list) -> f ts.Head
 let private f2 (f: Tensor -> Tensor -> Tensor) = fun (ts: Tensor list) -> f ts[0] ts[1]
@@ -819,49 +839,49 @@ let tests =
     testList
         "SecondDerivative"
         [
-            testCase
+            property
                 "SecondDerivative: elementwise f'' by every nesting of forward and reverse mode equals its formula"
                 ``SecondDerivative: elementwise f'' by every nesting of forward and reverse mode equals its formula``
-            testCase
+            property
                 "SecondDerivative: third derivatives of sin, exp and x^4 by nested grad"
                 ``SecondDerivative: third derivatives of sin, exp and x^4 by nested grad``
-            testCase
+            property
                 "SecondDerivative: Hessian of x^T A x is A + A^T (and of 0.5 x^T A x is (A + A^T)/2)"
                 ``SecondDerivative: Hessian of x^T A x is A + A^T (and of 0.5 x^T A x is (A + A^T)/2)``
-            testCase
+            property
                 "SecondDerivative: Hessian-vector products equal H v, forward over reverse and reverse over reverse"
                 ``SecondDerivative: Hessian-vector products equal H v, forward over reverse and reverse over reverse``
-            testCase
+            property
                 "SecondDerivative: Hessian of logsumexp is diag(p) - p p^T with p = softmax(x)"
                 ``SecondDerivative: Hessian of logsumexp is diag(p) - p p^T with p = softmax(x)``
-            testCase
+            property
                 "SecondDerivative: Hessian of the biased variance is (2/n)(I - 11^T/n)"
                 ``SecondDerivative: Hessian of the biased variance is (2/n)(I - 11^T/n)``
-            testCase
+            property
                 "SecondDerivative: Hessian of sum((W x + b)^2) is 2 W^T W"
                 ``SecondDerivative: Hessian of sum((W x + b)^2) is 2 W^T W``
-            testCase
+            property
                 "SecondDerivative: Hessian of sum(X)^2 over an r x c matrix X has shape (r, c, r, c) and every entry 2"
                 ``SecondDerivative: Hessian of sum(X)^2 over an r x c matrix X has shape (r, c, r, c) and every entry 2``
-            testCase
+            property
                 "SecondDerivative: mixed partials of f(a, b) = sum(sin(a) * b^2) over a PTree, with broadcasting"
                 ``SecondDerivative: mixed partials of f(a, b) = sum(sin(a) * b^2) over a PTree, with broadcasting``
-            testCase
+            property
                 "SecondDerivative: Jacobian of tanh(A x) is diag(1 - tanh^2) A, in both the reverse and forward branch"
                 ``SecondDerivative: Jacobian of tanh(A x) is diag(1 - tanh^2) A, in both the reverse and forward branch``
-            testCase
+            property
                 "SecondDerivative: gradients of elementwise ops and activations have correct derivatives"
                 ``SecondDerivative: gradients of elementwise ops and activations have correct derivatives``
-            testCase
+            property
                 "SecondDerivative: gradients of broadcasting binary ops have correct derivatives"
                 ``SecondDerivative: gradients of broadcasting binary ops have correct derivatives``
-            testCase
+            property
                 "SecondDerivative: gradients of reductions and softmax have correct derivatives"
                 ``SecondDerivative: gradients of reductions and softmax have correct derivatives``
-            testCase
+            property
                 "SecondDerivative: gradients of matrix products have correct derivatives"
                 ``SecondDerivative: gradients of matrix products have correct derivatives``
-            testCase
+            property
                 "SecondDerivative: gradients through layout and indexing ops have correct derivatives"
                 ``SecondDerivative: gradients through layout and indexing ops have correct derivatives``
         ]

@@ -362,38 +362,38 @@ let tests =
     testList
         "SequenceOps"
         [
-            testCase
+            property
                 "maskedFill puts the value where the broadcast mask is true and passes gradients elsewhere"
                 ``maskedFill puts the value where the broadcast mask is true and passes gradients elsewhere``
-            testCase
+            property
                 "triu and tril keep column - row >= or <= diagonal over the last two dims"
                 ``triu and tril keep column - row >= or <= diagonal over the last two dims``
             testCase
                 "maskedFill, triu and tril reject bad input naming the op and shapes"
                 ``maskedFill, triu and tril reject bad input naming the op and shapes``
-            testCase
+            property
                 "cumsum matches running sums along any dim, and its gradients match finite differences"
                 ``cumsum matches running sums along any dim, and its gradients match finite differences``
             testCase "cumsum of integers and bools stays exact" ``cumsum of integers and bools stays exact``
             testCase
                 "cumsum of a long Float32 row matches a double-precision running sum"
                 ``cumsum of a long Float32 row matches a double-precision running sum``
-            testCase
+            property
                 "embedding picks weight rows by id and its weight gradient adds repeated ids"
                 ``embedding picks weight rows by id and its weight gradient adds repeated ids``
             testCase
                 "embedding rejects an id outside the vocabulary naming the id and V"
                 ``embedding rejects an id outside the vocabulary naming the id and V``
-            testCase
+            property
                 "layerNorm matches the formula and its fused gradients match finite differences"
                 ``layerNorm matches the formula and its fused gradients match finite differences``
-            testCase
+            property
                 "layerNorm second derivatives match finite differences"
                 ``layerNorm second derivatives match finite differences``
             testCase
                 "layerNorm Float32 fused kernel agrees with the Float64 formula on a large batch"
                 ``layerNorm Float32 fused kernel agrees with the Float64 formula on a large batch``
-            testCase
+            property
                 "rmsNorm matches the formula and its gradients match finite differences"
                 ``rmsNorm matches the formula and its gradients match finite differences``
             testCase
