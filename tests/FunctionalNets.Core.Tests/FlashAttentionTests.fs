@@ -164,7 +164,7 @@ let ``flash attention forward and backward match the composed definition (causal
 
 let ``flash attention names the operation and the sizes on bad input`` () =
     let ex =
-        Expects.throws<ArgumentException> "fun () -> FlashAttention.Forward(" (fun () ->
+        Expects.throws<ArgumentException> "FlashAttention.Forward(" (fun () ->
             FlashAttention.Forward(
                 ReadOnlySpan(Array.zeroCreate<float32> 10),
                 ReadOnlySpan(Array.zeroCreate<float32> 12),

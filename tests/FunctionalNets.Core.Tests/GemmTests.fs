@@ -362,7 +362,7 @@ let ``batched with broadcast operands`` () =
     )
 
 let private assertMessage (f: unit -> unit) (parts: string list) =
-    let ex = Expects.throwsAny<ArgumentException> "fun () -> f ()" (fun () -> f ())
+    let ex = Expects.throwsAny<ArgumentException> "f ()" (fun () -> f ())
 
     for p in parts do
         Expect.stringContains ex.Message p "ex.Message"

@@ -64,7 +64,7 @@ let ``an item's exception reaches the caller unwrapped after the other items fin
     let ran = Array.zeroCreate<int> 64
 
     let e =
-        Expects.throws<DivideByZeroException> "fun () -> KernelPool.Run( 64," (fun () ->
+        Expects.throws<DivideByZeroException> "KernelPool.Run( 64," (fun () ->
             KernelPool.Run(
                 64,
                 2,

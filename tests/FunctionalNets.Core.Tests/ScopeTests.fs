@@ -84,7 +84,7 @@ let ``a tensor used after its scope ended raises a clear error`` () =
     Expect.equal (Tensor.toFloatArray kept) ([| 2.0; 2.0; 2.0 |]) "Tensor.toFloatArray kept"
 
     let ex =
-        Expects.throws<ReleasedTensorException> "fun () -> Tensor.toFloatArray leaked |> ignore" (fun () ->
+        Expects.throws<ReleasedTensorException> "Tensor.toFloatArray leaked" (fun () ->
             Tensor.toFloatArray leaked |> ignore)
 
     Expect.stringContains ex.Message "Scope" "ex.Message"
@@ -104,7 +104,7 @@ let ``an exception inside a scope releases what it created and propagates`` () =
     let mutable created = Unchecked.defaultof<Tensor>
 
     let ex =
-        Expects.throws<InvalidOperationException> "fun () -> Scope.run (fun () -> c" (fun () ->
+        Expects.throws<InvalidOperationException> "Scope.run (fun () -> c" (fun () ->
             Scope.run (fun () ->
                 created <- Tensor.ones [ 4 ]
                 invalidOp "boom")
@@ -112,7 +112,7 @@ let ``an exception inside a scope releases what it created and propagates`` () =
 
     Expect.equal ex.Message "boom" "ex.Message"
 
-    Expects.throws<ReleasedTensorException> "fun () -> Tensor.toFloatArray created |> ignore" (fun () ->
+    Expects.throws<ReleasedTensorException> "Tensor.toFloatArray created" (fun () ->
         Tensor.toFloatArray created |> ignore)
     |> ignore
 
