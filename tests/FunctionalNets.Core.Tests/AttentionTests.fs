@@ -3,7 +3,8 @@
 module FunctionalNets.Tests.AttentionTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FsCheck.FSharp
 open FunctionalNets
 open FunctionalNets.Tests.GradCheck
@@ -87,7 +88,6 @@ let private sdpa kind mask (q: Tensor) k v =
     | _, Some m -> Tensor.scaledDotProductAttention (q, k, v, m)
     | _, None -> Tensor.scaledDotProductAttention (q, k, v)
 
-[<Fact>]
 let ``scaledDotProductAttention matches softmax(q k^T / sqrt E + mask) v`` () =
     forAllN 40 case (fun ((batch, l, s, e, ev, kind, seed) as c) ->
         // A causal mask with more queries than keys leaves no key for the first rows only when S = 0, never here.
@@ -100,7 +100,6 @@ let ``scaledDotProductAttention matches softmax(q k^T / sqrt E + mask) v`` () =
         let outShape = Array.append batch [| l; ev |]
         assertClose "attention" (sprintf "%A" c) outShape expected (values y))
 
-[<Fact>]
 let ``scaledDotProductAttention honours an explicit scale`` () =
     let c = [| 2 |], 3, 4, 2, 2, NoMask, 5
     let q, k, v, _, _ = build c
@@ -111,14 +110,12 @@ let ``scaledDotProductAttention honours an explicit scale`` () =
 
     assertClose "attention scale 0.3" "" [| 2; 3; 2 |] expected (values y)
 
-[<Fact>]
 let ``scaledDotProductAttention gradients match finite differences`` () =
     forAllN 20 case (fun ((_, _, _, _, _, kind, seed) as c) ->
         let q, k, v, mask, _ = build c
 
         checkGradsN (sprintf "attention %A" c) (fun xs -> sdpa kind mask xs[0] xs[1] xs[2]) [ q; k; v ] seed)
 
-[<Fact>]
 let ``scaledDotProductAttention second derivatives match finite differences`` () =
     // checkGrad on a gradient exercises the fused softmax's composite backward rule (reverse over reverse and
     // forward over reverse).
@@ -127,7 +124,6 @@ let ``scaledDotProductAttention second derivatives match finite differences`` ()
         let cube (t: Tensor) = Tensor.sum (t * t * t)
         checkGrad (sprintf "grad of attention wrt q %A" c) (Diff.grad (fun q -> cube (sdpa kind mask q k v))) q seed)
 
-[<Fact>]
 let ``Float32 causal attention on a CharGpt-sized batch agrees with the Float64 formula`` () =
     // Large enough that the fused softmax splits rows across threads.
     let b, l, e = 8, 64, 16
@@ -164,7 +160,6 @@ let ``Float32 causal attention on a CharGpt-sized batch agrees with the Float64 
         expected
         (values (Tensor.cast (y, DType.Float64)))
 
-[<Fact>]
 let ``the causal mask leaks nothing: changing keys and values after t never changes outputs up to t`` () =
     let n, t, e = 2, 6, 3
     let q = tensorOf [| n; t; e |] (valuesOf Real (n * t * e) 1)
@@ -189,12 +184,11 @@ let ``the causal mask leaks nothing: changing keys and values after t never chan
             let row = (i / e) % t
 
             if row < pos then
-                Assert.True(base'[i] = changed[i], sprintf "output row %d changed when position %d changed" row pos)
+                Expect.isTrue (base'[i] = changed[i]) (sprintf "output row %d changed when position %d changed" row pos)
 
         // And the perturbation does reach the rows that may see it.
-        Assert.True(Array.exists2 (fun a b -> a <> b) base' changed, sprintf "position %d changed nothing" pos)
+        Expect.isTrue (Array.exists2 (fun a b -> a <> b) base' changed) (sprintf "position %d changed nothing" pos)
 
-[<Fact>]
 let ``attention dropout zeroes weights or rescales them by 1 / (1 - p), reproducibly from the key`` () =
     let l, s, p = 16, 16, 0.25
     let q = tensorOf [| l; 4 |] (valuesOf Real (l * 4) 1)
@@ -213,34 +207,32 @@ let ``attention dropout zeroes weights or rescales them by 1 / (1 - p), reproduc
     let other =
         values (Tensor.scaledDotProductAttention (q, k, v, dropout = p, key = Key.create 43L))
 
-    Assert.Equal<float[]>(dropped, again)
-    Assert.NotEqual<float[]>(dropped, other)
+    Expect.equal again dropped "again"
+    Expect.notEqual other dropped "other"
     let mutable zeros = 0
 
     for i in 0 .. plain.Length - 1 do
         if dropped[i] = 0.0 then
             zeros <- zeros + 1
         else
-            Assert.True(
-                abs (dropped[i] - plain[i] / (1.0 - p)) < 1e-12,
-                sprintf "weight %d is neither 0 nor rescaled" i
-            )
+            Expect.isTrue
+                (abs (dropped[i] - plain[i] / (1.0 - p)) < 1e-12)
+                (sprintf "weight %d is neither 0 nor rescaled" i)
 
     // 256 Bernoulli(0.25) draws: mean 64, standard deviation about 7.
-    Assert.InRange(zeros, 64 - 30, 64 + 30)
+    Expect.isTrue (let v = zeros in v >= (64 - 30) && v <= (64 + 30)) "zeros in [64 - 30, 64 + 30]"
 
-[<Fact>]
 let ``scaledDotProductAttention rejects a mask of the wrong shape and mismatched operands`` () =
     let q = Tensor.zeros [ 2; 3; 4 ]
     let k = Tensor.zeros [ 2; 5; 4 ]
     let v = Tensor.zeros [ 2; 5; 6 ]
 
     let throwsArg (needles: string list) (f: unit -> Tensor) =
-        let ex = Record.Exception(fun () -> f () |> ignore)
-        Assert.True(ex :? ArgumentException, sprintf "expected an ArgumentException, got %O" ex)
+        let ex = Expects.throwsAny<exn> "the call" (fun () -> f () |> ignore)
+        Expect.isTrue (ex :? ArgumentException) (sprintf "expected an ArgumentException, got %O" ex)
 
         for nd in needles do
-            Assert.Contains(nd, ex.Message)
+            Expect.stringContains ex.Message nd "ex.Message"
 
     let badMask = Tensor.ofArray (Array.create 12 true, [ 3; 4 ])
 
@@ -254,3 +246,33 @@ let ``scaledDotProductAttention rejects a mask of the wrong shape and mismatched
         Tensor.scaledDotProductAttention (q, k, Tensor.zeros [ 2; 4; 6 ]))
 
     throwsArg [ "dropout"; "key" ] (fun () -> Tensor.scaledDotProductAttention (q, k, v, dropout = 0.1))
+
+let tests =
+    testList
+        "Attention"
+        [
+            property
+                "scaledDotProductAttention matches softmax(q k^T / sqrt E + mask) v"
+                ``scaledDotProductAttention matches softmax(q k^T / sqrt E + mask) v``
+            testCase
+                "scaledDotProductAttention honours an explicit scale"
+                ``scaledDotProductAttention honours an explicit scale``
+            property
+                "scaledDotProductAttention gradients match finite differences"
+                ``scaledDotProductAttention gradients match finite differences``
+            property
+                "scaledDotProductAttention second derivatives match finite differences"
+                ``scaledDotProductAttention second derivatives match finite differences``
+            testCase
+                "Float32 causal attention on a CharGpt-sized batch agrees with the Float64 formula"
+                ``Float32 causal attention on a CharGpt-sized batch agrees with the Float64 formula``
+            testCase
+                "the causal mask leaks nothing: changing keys and values after t never changes outputs up to t"
+                ``the causal mask leaks nothing: changing keys and values after t never changes outputs up to t``
+            testCase
+                "attention dropout zeroes weights or rescales them by 1 / (1 - p), reproducibly from the key"
+                ``attention dropout zeroes weights or rescales them by 1 / (1 - p), reproducibly from the key``
+            testCase
+                "scaledDotProductAttention rejects a mask of the wrong shape and mismatched operands"
+                ``scaledDotProductAttention rejects a mask of the wrong shape and mismatched operands``
+        ]

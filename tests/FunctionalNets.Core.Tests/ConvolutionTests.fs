@@ -3,7 +3,8 @@
 module FunctionalNets.Tests.ConvolutionTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FsCheck
 open FsCheck.FSharp
 open FunctionalNets
@@ -167,7 +168,6 @@ let private inputs (c: Conv) =
 // Forward values
 // ---------------------------------------------------------------------------------------------------
 
-[<Fact>]
 let ``Convolution conv2d matches the direct convolution (stride, padding, dilation, groups, depthwise)`` () =
     forAllN 60 (convGen 7) (fun c ->
         let xv, wv = inputs c
@@ -186,7 +186,6 @@ let ``Convolution conv2d matches the direct convolution (stride, padding, dilati
 
         assertCloseTol 1e-4 1e-4 "conv2d Float32" ctx shape (naiveConv2d c xv wv) (values y32))
 
-[<Fact>]
 let ``Convolution conv2d fixed cases: stride 2, padding 1, dilation 2, groups 2, depthwise, bias`` () =
     let cases =
         [
@@ -293,7 +292,6 @@ let ``Convolution conv2d fixed cases: stride 2, padding 1, dilation 2, groups 2,
 
     assertCloseTol 1e-12 1e-12 "int overload" "" [||] (naiveConv2d c xv wv) (values a)
 
-[<Fact>]
 let ``Convolution conv1d matches a direct 1-D convolution`` () =
     forAllN 30 (convGen 9) (fun c0 ->
         let c =
@@ -332,7 +330,6 @@ let private transposeCase (c: Conv) (op: int * int) =
     let ws = [| c.O; c.CG; c.KH; c.KW |]
     xs, ws, (oph, opw)
 
-[<Fact>]
 let ``Convolution convTranspose2d matches the scatter implementation and PyTorch's size formula`` () =
     forAllN 40 (Gen.zip (convGen 5) (Gen.zip (Gen.choose (0, 1)) (Gen.choose (0, 1)))) (fun (c, op) ->
         let xs, ws, op = transposeCase c op
@@ -379,7 +376,6 @@ let ``Convolution convTranspose2d matches the scatter implementation and PyTorch
             assertShape "convTranspose2d shape" ctx formula (y.Shape.ToArray())
             assertCloseTol 1e-10 1e-10 "convTranspose2d" ctx shape expected (values y))
 
-[<Fact>]
 let ``Convolution convTranspose2d with bias and int overload`` () =
     let xv = valuesOf Real (2 * 4 * 3 * 3) 11
     let wv = valuesOf Real (4 * 3 * 3 * 3) 12
@@ -399,7 +395,7 @@ let ``Convolution convTranspose2d with bias and int overload`` () =
     let expected, shape =
         naiveConvTranspose2d (2, 4, 3, 3) (3, 3, 3) 2 (2, 2) (1, 1) (1, 1) (1, 1) xv wv
 
-    Assert.Equal<int[]>([| 2; 6; 6; 6 |], shape)
+    Expect.equal shape ([| 2; 6; 6; 6 |]) "shape"
     let expected = expected |> Array.mapi (fun i v -> v + bv[(i / 36) % 6])
     assertCloseTol 1e-10 1e-10 "convTranspose2d with bias" "" shape expected (values y)
 
@@ -407,7 +403,6 @@ let ``Convolution convTranspose2d with bias and int overload`` () =
 // Derivatives against finite differences (Float64)
 // ---------------------------------------------------------------------------------------------------
 
-[<Fact>]
 let ``Convolution conv2d gradients wrt input, weight and bias match finite differences`` () =
     forAllN 15 (convGen 5) (fun c ->
         let xv, wv = inputs c
@@ -430,7 +425,6 @@ let ``Convolution conv2d gradients wrt input, weight and bias match finite diffe
             [ tensorOf c.InShape xv; tensorOf c.WShape wv; b ]
             c.Seed)
 
-[<Fact>]
 let ``Convolution conv1d gradients match finite differences`` () =
     forAllN 10 (convGen 6) (fun c ->
         let xv, wv = inputs c
@@ -451,7 +445,6 @@ let ``Convolution conv1d gradients match finite differences`` () =
             (tensorOf ws (Array.truncate (numelOf ws) (Array.append wv wv)))
             c.Seed)
 
-[<Fact>]
 let ``Convolution convTranspose2d gradients match finite differences`` () =
     forAllN 10 (Gen.zip (convGen 4) (Gen.zip (Gen.choose (0, 1)) (Gen.choose (0, 1)))) (fun (c, op) ->
         let xs, ws, op = transposeCase c op
@@ -485,7 +478,6 @@ let ``Convolution convTranspose2d gradients match finite differences`` () =
                 ]
                 c.Seed)
 
-[<Fact>]
 let ``Convolution second derivatives: the gradients of conv2d are themselves differentiable`` () =
     // The gradient of a loss that is not quadratic in the convolution, so the second derivative involves
     // every op (conv2d, its input gradient and its weight gradient) and not a constant.
@@ -535,7 +527,6 @@ let naiveConvGrads (c: Conv) (x: float[]) (w: float[]) (dy: float[]) =
 
     dx, dwt
 
-[<Fact>]
 let ``Convolution kernels match the direct formulas on batches of 3 to 9, image by image and blocked (Float64 and Float32)``
     ()
     =
@@ -611,18 +602,16 @@ let ``Convolution kernels match the direct formulas on batches of 3 to 9, image 
 // ---------------------------------------------------------------------------------------------------
 
 let private raisesWith (fragments: string list) (f: unit -> Tensor) =
-    let ex = Record.Exception(fun () -> f () |> ignore)
-    Assert.NotNull ex
+    let ex = Expects.throwsAny<exn> "the call" (fun () -> f () |> ignore)
+    Expect.isNotNull ex "an exception was raised"
 
-    Assert.True(
-        ex :? ArgumentException,
-        sprintf "expected ArgumentException, got %s: %s" (ex.GetType().Name) ex.Message
-    )
+    Expect.isTrue
+        (ex :? ArgumentException)
+        (sprintf "expected ArgumentException, got %s: %s" (ex.GetType().Name) ex.Message)
 
     for s in fragments do
-        Assert.True(ex.Message.Contains(s: string), sprintf "message should contain %A but was: %s" s ex.Message)
+        Expect.isTrue (ex.Message.Contains(s: string)) (sprintf "message should contain %A but was: %s" s ex.Message)
 
-[<Fact>]
 let ``Convolution errors name the op and the shapes`` () =
     let z (s: int list) = Tensor.zeros (s, DType.Float64)
 
@@ -663,3 +652,40 @@ let ``Convolution errors name the op and the shapes`` () =
 
     raisesWith [ "convTranspose2d"; "empty output" ] (fun () ->
         Tensor.convTranspose2d (z [ 1; 2; 1; 1 ], z [ 2; 1; 1; 1 ], padding = 1))
+
+let tests =
+    testList
+        "Convolution"
+        [
+            property
+                "Convolution conv2d matches the direct convolution (stride, padding, dilation, groups, depthwise)"
+                ``Convolution conv2d matches the direct convolution (stride, padding, dilation, groups, depthwise)``
+            testCase
+                "Convolution conv2d fixed cases: stride 2, padding 1, dilation 2, groups 2, depthwise, bias"
+                ``Convolution conv2d fixed cases: stride 2, padding 1, dilation 2, groups 2, depthwise, bias``
+            property
+                "Convolution conv1d matches a direct 1-D convolution"
+                ``Convolution conv1d matches a direct 1-D convolution``
+            property
+                "Convolution convTranspose2d matches the scatter implementation and PyTorch's size formula"
+                ``Convolution convTranspose2d matches the scatter implementation and PyTorch's size formula``
+            testCase
+                "Convolution convTranspose2d with bias and int overload"
+                ``Convolution convTranspose2d with bias and int overload``
+            property
+                "Convolution conv2d gradients wrt input, weight and bias match finite differences"
+                ``Convolution conv2d gradients wrt input, weight and bias match finite differences``
+            property
+                "Convolution conv1d gradients match finite differences"
+                ``Convolution conv1d gradients match finite differences``
+            property
+                "Convolution convTranspose2d gradients match finite differences"
+                ``Convolution convTranspose2d gradients match finite differences``
+            property
+                "Convolution second derivatives: the gradients of conv2d are themselves differentiable"
+                ``Convolution second derivatives: the gradients of conv2d are themselves differentiable``
+            property
+                "Convolution kernels match the direct formulas on batches of 3 to 9, image by image and blocked (Float64 and Float32)"
+                ``Convolution kernels match the direct formulas on batches of 3 to 9, image by image and blocked (Float64 and Float32)``
+            testCase "Convolution errors name the op and the shapes" ``Convolution errors name the op and the shapes``
+        ]

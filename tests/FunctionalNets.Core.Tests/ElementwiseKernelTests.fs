@@ -1,7 +1,8 @@
 module FunctionalNets.Tests.ElementwiseKernelTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets.Kernels
 
 // ---------- helpers (independent reference code: plain loops over multi-indices) ----------
@@ -47,7 +48,7 @@ let close (tol: float) (expected: float) (actual: float) =
     || abs (expected - actual) <= tol * max 1.0 (abs expected)
 
 let assertClose tol (what: string) (expected: float[]) (actual: float[]) =
-    Assert.Equal(expected.Length, actual.Length)
+    Expect.equal actual.Length expected.Length "actual.Length"
 
     for i in 0 .. expected.Length - 1 do
         if not (close tol expected.[i] actual.[i]) then
@@ -146,14 +147,12 @@ let checkBinaryRandom<'T
             if e <> yc.[p] then
                 failwithf "Compare %A at %d (out=%A)" cop p out
 
-[<Fact>]
 let ``Binary and Compare broadcast over random shapes (float32, float64, int32, int64)`` () =
     checkBinaryRandom<float> id id false 1e-14 1
     checkBinaryRandom<float32> float32 float false 1e-6 2
     checkBinaryRandom<int> int float true 0.0 3
     checkBinaryRandom<int64> int64 float true 0.0 4
 
-[<Fact>]
 let ``Binary large sizes take the threaded paths and stay exact`` () =
     let rng = Random(5)
     // Bias add [300, 400] + [400]: many rows.
@@ -164,7 +163,7 @@ let ``Binary large sizes take the threaded paths and stay exact`` () =
     Elementwise.Binary(BinaryOp.Add, ro a, ro [| cols; 1 |], ro b, ro [| 0; 1 |], sp y, ro [| rows; cols |])
 
     for i in 0 .. y.Length - 1 do
-        Assert.Equal(a.[i] + b.[i % cols], y.[i])
+        Expect.equal (y.[i]) (a.[i] + b.[i % cols]) "y.[i]"
     // One long contiguous run (split by columns) and a scalar operand.
     let n = 200_000
     let x = Array.init n (fun i -> float i)
@@ -172,7 +171,7 @@ let ``Binary large sizes take the threaded paths and stay exact`` () =
     Elementwise.Binary(BinaryOp.Mul, ro x, ro [| 1 |], ro [| 0.5 |], ro [| 0 |], sp z, ro [| n |])
 
     for i in 0 .. n - 1 do
-        Assert.Equal(float i * 0.5, z.[i])
+        Expect.equal (z.[i]) (float i * 0.5) "z.[i]"
     // Outer product broadcast [64,1] - [1,512].
     let u = Array.init 64 float
     let v = Array.init 512 float
@@ -180,24 +179,29 @@ let ``Binary large sizes take the threaded paths and stay exact`` () =
     Elementwise.Binary(BinaryOp.Sub, ro u, ro [| 1; 0 |], ro v, ro [| 0; 1 |], sp w, ro [| 64; 512 |])
 
     for i in 0 .. w.Length - 1 do
-        Assert.Equal(float (i / 512) - float (i % 512), w.[i])
+        Expect.equal (w.[i]) (float (i / 512) - float (i % 512)) "w.[i]"
 
-[<Fact>]
 let ``Binary Max and Min propagate NaN`` () =
     let a = [| 1.0; nan; 3.0; nan |]
     let b = [| nan; 2.0; 1.0; 5.0 |]
     let y = Array.zeroCreate 4
     Elementwise.Binary(BinaryOp.Max, ro a, ro [| 1 |], ro b, ro [| 1 |], sp y, ro [| 4 |])
-    Assert.True(Double.IsNaN y.[0] && Double.IsNaN y.[1] && y.[2] = 3.0 && Double.IsNaN y.[3])
-    Elementwise.Binary(BinaryOp.Min, ro a, ro [| 1 |], ro [| 0.0 |], ro [| 0 |], sp y, ro [| 4 |])
-    Assert.True(y.[0] = 0.0 && Double.IsNaN y.[1] && y.[2] = 0.0 && Double.IsNaN y.[3])
 
-[<Fact>]
+    Expect.isTrue
+        (Double.IsNaN y.[0] && Double.IsNaN y.[1] && y.[2] = 3.0 && Double.IsNaN y.[3])
+        "Double.IsNaN y.[0] && Double.IsNaN y.[1] && y.[2] = 3.0 && Double.IsNaN y.[3]"
+
+    Elementwise.Binary(BinaryOp.Min, ro a, ro [| 1 |], ro [| 0.0 |], ro [| 0 |], sp y, ro [| 4 |])
+
+    Expect.isTrue
+        (y.[0] = 0.0 && Double.IsNaN y.[1] && y.[2] = 0.0 && Double.IsNaN y.[3])
+        "y.[0] = 0.0 && Double.IsNaN y.[1] && y.[2] = 0.0 && Double.IsNaN y.[3]"
+
 let ``Integer Div by zero and negative Pow exponent throw naming the op`` () =
     let y = Array.zeroCreate<int> 3
 
     let ex =
-        Assert.Throws<DivideByZeroException>(fun () ->
+        Expects.throws<DivideByZeroException> "Elementwise.Binary( Bi" (fun () ->
             Elementwise.Binary(
                 BinaryOp.Div,
                 ro [| 1; 2; 3 |],
@@ -208,24 +212,23 @@ let ``Integer Div by zero and negative Pow exponent throw naming the op`` () =
                 ro [| 3 |]
             ))
 
-    Assert.Contains("Div", ex.Message)
+    Expect.stringContains ex.Message "Div" "ex.Message"
 
     let ex2 =
-        Assert.Throws<ArgumentException>(fun () ->
+        Expects.throws<ArgumentException> "Elementwise.Binary(BinaryOp.Pow, ro [|" (fun () ->
             Elementwise.Binary(BinaryOp.Pow, ro [| 2; 2; 2 |], ro [| 1 |], ro [| -1 |], ro [| 0 |], sp y, ro [| 3 |]))
 
-    Assert.Contains("Pow", ex2.Message)
+    Expect.stringContains ex2.Message "Pow" "ex2.Message"
     Elementwise.Binary(BinaryOp.Pow, ro [| 2; -3; 5 |], ro [| 1 |], ro [| 3; 3; 0 |], ro [| 1 |], sp y, ro [| 3 |])
-    Assert.Equal<int[]>([| 8; -27; 1 |], y)
+    Expect.equal y ([| 8; -27; 1 |]) "y"
     Elementwise.Binary(BinaryOp.Div, ro [| 7; -7; 7 |], ro [| 1 |], ro [| 2 |], ro [| 0 |], sp y, ro [| 3 |])
-    Assert.Equal<int[]>([| 3; -3; 3 |], y)
+    Expect.equal y ([| 3; -3; 3 |]) "y"
 
-[<Fact>]
 let ``Binary rejects mismatched ranks and lengths`` () =
     let y = Array.zeroCreate<float> 6
 
     let ex =
-        Assert.Throws<ArgumentException>(fun () ->
+        Expects.throws<ArgumentException> "Elementwise.Binary( Bi" (fun () ->
             Elementwise.Binary(
                 BinaryOp.Add,
                 ro (Array.zeroCreate 5),
@@ -236,9 +239,9 @@ let ``Binary rejects mismatched ranks and lengths`` () =
                 ro [| 2; 3 |]
             ))
 
-    Assert.Contains("Add", ex.Message)
+    Expect.stringContains ex.Message "Add" "ex.Message"
 
-    Assert.Throws<ArgumentException>(fun () ->
+    Expects.throws<ArgumentException> "Elementwise.Binary( BinaryOp.A" (fun () ->
         Elementwise.Binary(
             BinaryOp.Add,
             ro (Array.zeroCreate 6),
@@ -250,7 +253,6 @@ let ``Binary rejects mismatched ranks and lengths`` () =
         ))
     |> ignore
 
-[<Fact>]
 let ``Where broadcasts condition and both branches`` () =
     let rng = Random(11)
 
@@ -276,38 +278,36 @@ let ``Where broadcasts condition and both branches`` () =
                 else
                     b.[offsetOf idx bst]
 
-            Assert.Equal(e, y.[p])
+            Expect.equal (y.[p]) e "y.[p]"
 
-[<Fact>]
 let ``Logical ops, Convert, FromBool, ToBool`` () =
     let a = [| true; false; true; false |]
     let b = [| true; true |]
     let y = Array.zeroCreate 4
     let shape, ast, bst = [| 2; 2 |], [| 2; 1 |], [| 0; 1 |]
     Elementwise.LogicalAnd(ro a, ro ast, ro b, ro bst, sp y, ro shape)
-    Assert.Equal<bool[]>([| true; false; true; false |], y)
+    Expect.equal y ([| true; false; true; false |]) "y"
     Elementwise.LogicalOr(ro a, ro [| 1 |], ro [| false |], ro [| 0 |], sp y, ro [| 4 |])
-    Assert.Equal<bool[]>(a, y)
+    Expect.equal y a "y"
     Elementwise.LogicalXor(ro a, ro [| 1 |], ro [| true; true; false; false |], ro [| 1 |], sp y, ro [| 4 |])
-    Assert.Equal<bool[]>([| false; true; true; false |], y)
+    Expect.equal y ([| false; true; true; false |]) "y"
     Elementwise.LogicalNot(ro a, sp y)
-    Assert.Equal<bool[]>([| false; true; false; true |], y)
+    Expect.equal y ([| false; true; false; true |]) "y"
     let ints = Array.zeroCreate<int> 6
     Elementwise.Convert(ro [| 1.9; -1.9; 0.5; -0.5; 1e3; nan |], sp ints)
-    Assert.Equal<int[]>([| 1; -1; 0; 0; 1000; 0 |], ints)
+    Expect.equal ints ([| 1; -1; 0; 0; 1000; 0 |]) "ints"
     let longs = Array.zeroCreate<int64> 3
     Elementwise.Convert(ro [| 2.99f; -7.5f; 3.0f |], sp longs)
-    Assert.Equal<int64[]>([| 2L; -7L; 3L |], longs)
+    Expect.equal longs ([| 2L; -7L; 3L |]) "longs"
     let doubles = Array.zeroCreate<float> 3
     Elementwise.Convert(ro [| 3; -4; 5 |], sp doubles)
-    Assert.Equal<float[]>([| 3.0; -4.0; 5.0 |], doubles)
+    Expect.equal doubles ([| 3.0; -4.0; 5.0 |]) "doubles"
     let f = Array.zeroCreate<float32> 4
     Elementwise.FromBool(ro a, sp f)
-    Assert.Equal<float32[]>([| 1.0f; 0.0f; 1.0f; 0.0f |], f)
+    Expect.equal f ([| 1.0f; 0.0f; 1.0f; 0.0f |]) "f"
     Elementwise.ToBool(ro [| 0.0; -0.0; 2.0; nan |], sp y)
-    Assert.Equal<bool[]>([| false; false; true; true |], y)
+    Expect.equal y ([| false; false; true; true |]) "y"
 
-[<Fact>]
 let ``AddInPlace and Fill`` () =
     let n = 100_003 // crosses the threading threshold with a ragged tail
     let acc = Array.init n float
@@ -315,11 +315,11 @@ let ``AddInPlace and Fill`` () =
     Elementwise.AddInPlace(sp acc, ro x)
 
     for i in 0 .. n - 1 do
-        Assert.Equal(3.0 * float i, acc.[i])
+        Expect.equal (acc.[i]) (3.0 * float i) "acc.[i]"
 
     let z = Array.zeroCreate<int> 5
     Elementwise.Fill(sp z, 7)
-    Assert.Equal<int[]>(Array.create 5 7, z)
+    Expect.equal z (Array.create 5 7) "z"
 
 // ---------- unary ----------
 
@@ -372,7 +372,6 @@ let unaryInputs =
         1.25
     |]
 
-[<Fact>]
 let ``Unary ops match System.Math (float64 and float32, including in place)`` () =
     for op in Enum.GetValues<UnaryOp>() do
         if op <> UnaryOp.Erf then
@@ -393,25 +392,27 @@ let ``Unary ops match System.Math (float64 and float32, including in place)`` ()
             Elementwise.Unary(op, ro yf, sp yf) // in place
             assertClose 2e-6 (sprintf "%A float32" op) (xf |> Array.map (float >> unaryRef op)) (yf |> Array.map float)
 
-[<Fact>]
 let ``Unary special cases: NaN sign, softplus extremes, log1p and expm1 for tiny x`` () =
     let y = Array.zeroCreate 4
     Elementwise.Unary(UnaryOp.Sign, ro [| nan; -0.0; -2.0; 5.0 |], sp y)
-    Assert.True(Double.IsNaN y.[0] && y.[1] = 0.0 && y.[2] = -1.0 && y.[3] = 1.0)
+
+    Expect.isTrue
+        (Double.IsNaN y.[0] && y.[1] = 0.0 && y.[2] = -1.0 && y.[3] = 1.0)
+        "Double.IsNaN y.[0] && y.[1] = 0.0 && y.[2] = -1.0 && y.[3] = 1.0"
+
     Elementwise.Unary(UnaryOp.Softplus, ro [| 1000.0; -1000.0; -40.0; 0.0 |], sp y)
-    Assert.Equal(1000.0, y.[0])
-    Assert.Equal(0.0, y.[1])
-    Assert.True(close 1e-15 (Math.Exp -40.0) y.[2])
-    Assert.True(close 1e-15 (Math.Log 2.0) y.[3])
+    Expect.equal (y.[0]) 1000.0 "y.[0]"
+    Expect.equal (y.[1]) 0.0 "y.[1]"
+    Expect.isTrue (close 1e-15 (Math.Exp -40.0) y.[2]) "close 1e-15 (Math.Exp -40.0) y.[2]"
+    Expect.isTrue (close 1e-15 (Math.Log 2.0) y.[3]) "close 1e-15 (Math.Log 2.0) y.[3]"
     let t = [| 1e-10; -1e-12; 1e-300; 0.0 |]
     Elementwise.Unary(UnaryOp.Log1p, ro t, sp y)
     assertClose 1e-15 "log1p tiny" (t |> Array.map (fun v -> v - v * v / 2.0)) y
     Elementwise.Unary(UnaryOp.Expm1, ro t, sp y)
     assertClose 1e-15 "expm1 tiny" (t |> Array.map (fun v -> v + v * v / 2.0)) y
     Elementwise.Unary(UnaryOp.Round, ro [| 0.5; 1.5; 2.5; -0.5 |], sp y)
-    Assert.Equal<float[]>([| 0.0; 2.0; 2.0; -0.0 |], y)
+    Expect.equal y ([| 0.0; 2.0; 2.0; -0.0 |]) "y"
 
-[<Fact>]
 let ``Erf matches known values and is odd`` () =
     let known =
         [|
@@ -437,28 +438,30 @@ let ``Erf matches known values and is odd`` () =
     Elementwise.Unary(UnaryOp.Erf, ro (grid |> Array.map (~-)), sp neg)
 
     for i in 0 .. grid.Length - 1 do
-        Assert.Equal(-pos.[i], neg.[i])
+        Expect.equal (neg.[i]) (-pos.[i]) "neg.[i]"
 
     let edge = Array.zeroCreate 2
     Elementwise.Unary(UnaryOp.Erf, ro [| 2.5 - 1e-12; 2.5 + 1e-12 |], sp edge)
     let slope = 2.0 / sqrt Math.PI * exp (-6.25)
-    Assert.True(abs (edge.[1] - edge.[0] - 2e-12 * slope) < 1e-15)
+
+    Expect.isTrue
+        (abs (edge.[1] - edge.[0] - 2e-12 * slope) < 1e-15)
+        "abs (edge.[1] - edge.[0] - 2e-12 * slope) < 1e-15"
     // Derivative check against 2/sqrt(pi) exp(-x^2) with central differences.
     for x in [| 0.3; 1.1; 2.4; 2.6; 3.5 |] do
         let h = 1e-5
         let v = Array.zeroCreate 2
         Elementwise.Unary(UnaryOp.Erf, ro [| x + h; x - h |], sp v)
         let fd = (v.[0] - v.[1]) / (2.0 * h)
-        Assert.True(close 1e-8 (2.0 / sqrt Math.PI * exp (-x * x)) fd, sprintf "erf' at %g" x)
+        Expect.isTrue (close 1e-8 (2.0 / sqrt Math.PI * exp (-x * x)) fd) (sprintf "erf' at %g" x)
 
     let yf = Array.zeroCreate 2
     Elementwise.Unary(UnaryOp.Erf, ro [| 0.5f; -1.0f |], sp yf)
-    Assert.Equal(0.5204999f, yf.[0])
-    Assert.Equal(-0.8427008f, yf.[1])
+    Expect.equal (yf.[0]) 0.5204999f "yf.[0]"
+    Expect.equal (yf.[1]) -0.8427008f "yf.[1]"
 
 // ---------- reductions ----------
 
-[<Fact>]
 let ``Reduce Sum Max Min match loops over random views`` () =
     let rng = Random(21)
 
@@ -481,64 +484,61 @@ let ``Reduce Sum Max Min match loops over random views`` () =
             for i in 0 .. inner - 1 do
                 let col = Array.init n (fun j -> at o j i)
                 let k = o * inner + i
-                Assert.Equal(Array.sum col, ys.[k])
+                Expect.equal (ys.[k]) (Array.sum col) "ys.[k]"
                 let mx, mn = Array.max col, Array.min col
-                Assert.Equal(mx, ymax.[k])
-                Assert.Equal(mn, ymin.[k])
-                Assert.Equal(int64 (Array.findIndex ((=) mx) col), imax.[k])
-                Assert.Equal(int64 (Array.findIndex ((=) mn) col), imin.[k])
+                Expect.equal (ymax.[k]) mx "ymax.[k]"
+                Expect.equal (ymin.[k]) mn "ymin.[k]"
+                Expect.equal (imax.[k]) (int64 (Array.findIndex ((=) mx) col)) "imax.[k]"
+                Expect.equal (imin.[k]) (int64 (Array.findIndex ((=) mn) col)) "imin.[k]"
         // float32 and without indices.
         let xf = x |> Array.map float32
         let yf = Array.zeroCreate (outer * inner)
         Reduce.Max(ro xf, outer, n, inner, sp yf, Span<int64>.Empty)
-        Assert.Equal<float32[]>(ymax |> Array.map float32, yf)
+        Expect.equal yf (ymax |> Array.map float32) "yf"
         Reduce.Sum(ro xf, outer, n, inner, sp yf)
-        Assert.Equal<float32[]>(ys |> Array.map float32, yf)
+        Expect.equal yf (ys |> Array.map float32) "yf"
 
-[<Fact>]
 let ``Reduce Max and Min propagate NaN with its first index`` () =
     // Last axis (inner = 1) and a leading axis (inner = 2).
     let x = [| 1.0; nan; 5.0; nan; 2.0; 2.0; 0.0; 2.0 |]
     let y, idx = Array.zeroCreate 2, Array.zeroCreate 2
     Reduce.Max(ro x, 2, 4, 1, sp y, sp idx)
-    Assert.True(Double.IsNaN y.[0])
-    Assert.Equal(1L, idx.[0])
-    Assert.Equal(2.0, y.[1])
-    Assert.Equal(0L, idx.[1])
+    Expect.isTrue (Double.IsNaN y.[0]) "Double.IsNaN y.[0]"
+    Expect.equal (idx.[0]) 1L "idx.[0]"
+    Expect.equal (y.[1]) 2.0 "y.[1]"
+    Expect.equal (idx.[1]) 0L "idx.[1]"
     Reduce.Min(ro x, 2, 4, 1, sp y, sp idx)
-    Assert.True(Double.IsNaN y.[0])
-    Assert.Equal(1L, idx.[0])
-    Assert.Equal(0.0, y.[1])
-    Assert.Equal(2L, idx.[1])
+    Expect.isTrue (Double.IsNaN y.[0]) "Double.IsNaN y.[0]"
+    Expect.equal (idx.[0]) 1L "idx.[0]"
+    Expect.equal (y.[1]) 0.0 "y.[1]"
+    Expect.equal (idx.[1]) 2L "idx.[1]"
     // view [1, 4, 2]: column 0 = 1, 5, 2, 0 ; column 1 = nan, nan, 2, 2
     Reduce.Max(ro x, 1, 4, 2, sp y, sp idx)
-    Assert.Equal(5.0, y.[0])
-    Assert.Equal(1L, idx.[0])
-    Assert.True(Double.IsNaN y.[1])
-    Assert.Equal(0L, idx.[1])
+    Expect.equal (y.[0]) 5.0 "y.[0]"
+    Expect.equal (idx.[0]) 1L "idx.[0]"
+    Expect.isTrue (Double.IsNaN y.[1]) "Double.IsNaN y.[1]"
+    Expect.equal (idx.[1]) 0L "idx.[1]"
     Reduce.Min(ro x, 1, 4, 2, sp y, Span<int64>.Empty)
-    Assert.Equal(0.0, y.[0])
-    Assert.True(Double.IsNaN y.[1])
+    Expect.equal (y.[0]) 0.0 "y.[0]"
+    Expect.isTrue (Double.IsNaN y.[1]) "Double.IsNaN y.[1]"
 
-[<Fact>]
 let ``Reduce empty axis: Sum gives zero, Max and Min throw`` () =
     let y = [| 9.0; 9.0 |]
     Reduce.Sum(ReadOnlySpan<float>.Empty, 2, 0, 1, sp y)
-    Assert.Equal<float[]>([| 0.0; 0.0 |], y)
+    Expect.equal y ([| 0.0; 0.0 |]) "y"
 
     let ex =
-        Assert.Throws<ArgumentException>(fun () ->
+        Expects.throws<ArgumentException> "Reduce.Max(ReadOnlySpan<float>.Empty," (fun () ->
             Reduce.Max(ReadOnlySpan<float>.Empty, 2, 0, 1, sp y, Span<int64>.Empty))
 
-    Assert.Contains("Max", ex.Message)
+    Expect.stringContains ex.Message "Max" "ex.Message"
 
     let ex2 =
-        Assert.Throws<ArgumentException>(fun () ->
+        Expects.throws<ArgumentException> "Reduce.Min(ReadOnlySpan<float>.Empty," (fun () ->
             Reduce.Min(ReadOnlySpan<float>.Empty, 1, 0, 2, sp y, Span<int64>.Empty))
 
-    Assert.Contains("Min", ex2.Message)
+    Expect.stringContains ex2.Message "Min" "ex2.Message"
 
-[<Fact>]
 let ``Reduce large: sum over dim 0 and SumAll take the threaded paths`` () =
     let outer, n, inner = 1, 300, 1000
     let x = Array.init (outer * n * inner) (fun i -> float (i % 7))
@@ -551,20 +551,19 @@ let ``Reduce large: sum over dim 0 and SumAll take the threaded paths`` () =
         for j in 0 .. n - 1 do
             s <- s + x.[j * inner + i]
 
-        Assert.Equal(s, y.[i])
+        Expect.equal (y.[i]) s "y.[i]"
 
     let rows = Array.zeroCreate 300
     Reduce.Sum(ro x, 300, 1000, 1, sp rows)
 
     for r in 0..299 do
-        Assert.Equal(Array.sum x.[r * 1000 .. r * 1000 + 999], rows.[r])
+        Expect.equal (rows.[r]) (Array.sum x.[r * 1000 .. r * 1000 + 999]) "rows.[r]"
 
-    Assert.Equal(Array.sum x, Reduce.SumAll(ro x))
-    Assert.Equal(0.0f, Reduce.SumAll(ReadOnlySpan<float32>.Empty))
+    Expect.equal (Reduce.SumAll(ro x)) (Array.sum x) "Reduce.SumAll(ro x)"
+    Expect.equal (Reduce.SumAll(ReadOnlySpan<float32>.Empty)) 0.0f "Reduce.SumAll(ReadOnlySpan<float32>.Empty)"
 
 // ---------- layout ----------
 
-[<Fact>]
 let ``StridedCopy permutes, slices with negative steps and expands`` () =
     // x: shape [2,3,4]; permute to [4,2,3] (dims 2,0,1).
     let x = Array.init 24 float
@@ -574,15 +573,15 @@ let ``StridedCopy permutes, slices with negative steps and expands`` () =
     for k in 0..3 do
         for i in 0..1 do
             for j in 0..2 do
-                Assert.Equal(x.[i * 12 + j * 4 + k], y.[(k * 2 + i) * 3 + j])
+                Expect.equal (y.[(k * 2 + i) * 3 + j]) (x.[i * 12 + j * 4 + k]) "y.[(k * 2 + i) * 3 + j]"
     // x[1, ::-2, 3:0:-1] of shape [2,3,4] -> shape [2, 3]: offset 1*12 + 2*4 + 3, strides [-8, -1].
     let z = Array.zeroCreate 6
     Layout.StridedCopy(ro x, 23L, ro [| -8; -1 |], sp z, ro [| 2; 3 |])
-    Assert.Equal<float[]>([| 23.0; 22.0; 21.0; 15.0; 14.0; 13.0 |], z)
+    Expect.equal z ([| 23.0; 22.0; 21.0; 15.0; 14.0; 13.0 |]) "z"
     // Expand a [3] vector to [2,3] with stride 0, and a large transpose through the threaded path.
     let e = Array.zeroCreate 6
     Layout.StridedCopy(ro [| 1.0; 2.0; 3.0 |], 0L, ro [| 0; 1 |], sp e, ro [| 2; 3 |])
-    Assert.Equal<float[]>([| 1.0; 2.0; 3.0; 1.0; 2.0; 3.0 |], e)
+    Expect.equal e ([| 1.0; 2.0; 3.0; 1.0; 2.0; 3.0 |]) "e"
     let big = Array.init (300 * 500) float32
     let bt = Array.zeroCreate (300 * 500)
     Layout.StridedCopy(ro big, 0L, ro [| 1; 500 |], sp bt, ro [| 500; 300 |])
@@ -599,40 +598,38 @@ let ``StridedCopy permutes, slices with negative steps and expands`` () =
     for b in 0..2 do
         for i in 0..5 do
             for j in 0..4 do
-                Assert.Equal(xb.[(2 - b) * 30 + j * 6 + i], yb.[(b * 6 + i) * 5 + j])
+                Expect.equal (yb.[(b * 6 + i) * 5 + j]) (xb.[(2 - b) * 30 + j * 6 + i]) "yb.[(b * 6 + i) * 5 + j]"
 
     let ex =
-        Assert.Throws<ArgumentException>(fun () -> Layout.StridedCopy(ro x, 20L, ro [| 1; 4 |], sp z, ro [| 2; 3 |]))
+        Expects.throws<ArgumentException> "Layout.StridedCopy(ro x, 20L, ro [| 1; 4 |], sp z," (fun () ->
+            Layout.StridedCopy(ro x, 20L, ro [| 1; 4 |], sp z, ro [| 2; 3 |]))
 
-    Assert.Contains("StridedCopy", ex.Message)
+    Expect.stringContains ex.Message "StridedCopy" "ex.Message"
 
-[<Fact>]
 let ``StridedAssign writes into a strided view (cat along dim 1)`` () =
     // y: [2,5]; write a [2,2] block at columns 3..4 and a [2,3] block at 0..2.
     let y = Array.zeroCreate 10
     Layout.StridedAssign(ro [| 1.0; 2.0; 3.0; 4.0 |], sp y, 3L, ro [| 5; 1 |], ro [| 2; 2 |])
     Layout.StridedAssign(ro [| 5.0; 6.0; 7.0; 8.0; 9.0; 10.0 |], sp y, 0L, ro [| 5; 1 |], ro [| 2; 3 |])
-    Assert.Equal<float[]>([| 5.0; 6.0; 7.0; 1.0; 2.0; 8.0; 9.0; 10.0; 3.0; 4.0 |], y)
+    Expect.equal y ([| 5.0; 6.0; 7.0; 1.0; 2.0; 8.0; 9.0; 10.0; 3.0; 4.0 |]) "y"
 
-[<Fact>]
 let ``StridedAccumulate with stride 0 sums repeated positions`` () =
     // Backward of expand [3] -> [4,3]: y[j] += sum_i x[i,j].
     let x = Array.init 12 float
     let y = [| 100.0; 200.0; 300.0 |]
     Layout.StridedAccumulate(ro x, sp y, 0L, ro [| 0; 1 |], ro [| 4; 3 |])
-    Assert.Equal<float[]>([| 118.0; 222.0; 326.0 |], y)
+    Expect.equal y ([| 118.0; 222.0; 326.0 |]) "y"
     // Backward of expand [4,1] -> [4,3] (stride 0 innermost), float32.
     let yf = Array.zeroCreate<float32> 4
     Layout.StridedAccumulate(ro (Array.map float32 x), sp yf, 0L, ro [| 1; 0 |], ro [| 4; 3 |])
-    Assert.Equal<float32[]>([| 3.0f; 12.0f; 21.0f; 30.0f |], yf)
+    Expect.equal yf ([| 3.0f; 12.0f; 21.0f; 30.0f |]) "yf"
     // Backward of a step-2 slice y[1::2] of a length-7 vector.
     let z = Array.create 7 1.0
     Layout.StridedAccumulate(ro [| 10.0; 20.0; 30.0 |], sp z, 1L, ro [| 2 |], ro [| 3 |])
-    Assert.Equal<float[]>([| 1.0; 11.0; 1.0; 21.0; 1.0; 31.0; 1.0 |], z)
+    Expect.equal z ([| 1.0; 11.0; 1.0; 21.0; 1.0; 31.0; 1.0 |]) "z"
 
 // ---------- indexing ----------
 
-[<Fact>]
 let ``Gather and ScatterAdd match loops for every dim`` () =
     let rng = Random(31)
 
@@ -654,7 +651,7 @@ let ``Gather and ScatterAdd match loops for every dim`` () =
         for p in 0 .. y.Length - 1 do
             let idx = unravel iShape p
             idx.[dim] <- int index.[p]
-            Assert.Equal(x.[offsetOf idx xs], y.[p])
+            Expect.equal (y.[p]) (x.[offsetOf idx xs]) "y.[p]"
         // ScatterAdd with a src larger than index.
         let srcShape = iShape |> Array.map (fun s -> s + rng.Next(0, 2))
         let src = Array.init (count srcShape) (fun _ -> float (rng.Next(-5, 6)))
@@ -669,9 +666,8 @@ let ``Gather and ScatterAdd match loops for every dim`` () =
             expected.[offsetOf idx xs] <- expected.[offsetOf idx xs] + v
 
         Indexing.ScatterAdd(sp target, ro xShape, dim, ro index, ro iShape, ro src, ro srcShape)
-        Assert.Equal<float[]>(expected, target)
+        Expect.equal target expected "target"
 
-[<Fact>]
 let ``IndexSelect and IndexAdd match loops`` () =
     let rng = Random(41)
 
@@ -690,7 +686,7 @@ let ``IndexSelect and IndexAdd match loops`` () =
         for p in 0 .. y.Length - 1 do
             let idx = unravel yShape p
             idx.[dim] <- int index.[idx.[dim]]
-            Assert.Equal(x.[offsetOf idx xs], y.[p])
+            Expect.equal (y.[p]) (x.[offsetOf idx xs]) "y.[p]"
 
         let acc = Array.copy x
         let expected = Array.copy x
@@ -701,17 +697,16 @@ let ``IndexSelect and IndexAdd match loops`` () =
             expected.[offsetOf idx xs] <- expected.[offsetOf idx xs] + y.[p]
 
         Indexing.IndexAdd(sp acc, ro shape, dim, ro index, ro y)
-        Assert.Equal<float32[]>(expected, acc)
+        Expect.equal acc expected "acc"
 
-[<Fact>]
 let ``Out-of-range indices throw ArgumentOutOfRangeException naming the op and value`` () =
     let x = Array.init 6 float
     let y = Array.zeroCreate 2
 
     let check (name: string) (bad: string) (f: unit -> unit) =
-        let ex = Assert.Throws<ArgumentOutOfRangeException>(f)
-        Assert.Contains(name, ex.Message)
-        Assert.Contains(bad, ex.Message)
+        let ex = Expects.throws<ArgumentOutOfRangeException> "f" f
+        Expect.stringContains ex.Message name "ex.Message"
+        Expect.stringContains ex.Message bad "ex.Message"
 
     check "Gather" "7" (fun () -> Indexing.Gather(ro x, ro [| 2; 3 |], 1, ro [| 0L; 7L |], ro [| 2; 1 |], sp y))
     check "Gather" "-1" (fun () -> Indexing.Gather(ro x, ro [| 2; 3 |], 1, ro [| -1L; 0L |], ro [| 2; 1 |], sp y))
@@ -725,7 +720,62 @@ let ``Out-of-range indices throw ArgumentOutOfRangeException naming the op and v
     check "IndexAdd" "5" (fun () -> Indexing.IndexAdd(sp x, ro [| 2; 3 |], 1, ro [| 5L |], ro [| 1.0; 1.0 |]))
 
     let ex =
-        Assert.Throws<ArgumentException>(fun () ->
+        Expects.throws<ArgumentException> "Indexing.Gather(ro x, ro [| 2; 3 |], 1" (fun () ->
             Indexing.Gather(ro x, ro [| 2; 3 |], 1, ro [| 0L |], ro [| 1 |], sp y))
 
-    Assert.Contains("Gather", ex.Message)
+    Expect.stringContains ex.Message "Gather" "ex.Message"
+
+let tests =
+    testList
+        "ElementwiseKernel"
+        [
+            testCase
+                "Binary and Compare broadcast over random shapes (float32, float64, int32, int64)"
+                ``Binary and Compare broadcast over random shapes (float32, float64, int32, int64)``
+            testCase
+                "Binary large sizes take the threaded paths and stay exact"
+                ``Binary large sizes take the threaded paths and stay exact``
+            testCase "Binary Max and Min propagate NaN" ``Binary Max and Min propagate NaN``
+            testCase
+                "Integer Div by zero and negative Pow exponent throw naming the op"
+                ``Integer Div by zero and negative Pow exponent throw naming the op``
+            testCase "Binary rejects mismatched ranks and lengths" ``Binary rejects mismatched ranks and lengths``
+            testCase "Where broadcasts condition and both branches" ``Where broadcasts condition and both branches``
+            testCase "Logical ops, Convert, FromBool, ToBool" ``Logical ops, Convert, FromBool, ToBool``
+            testCase "AddInPlace and Fill" ``AddInPlace and Fill``
+            testCase
+                "Unary ops match System.Math (float64 and float32, including in place)"
+                ``Unary ops match System.Math (float64 and float32, including in place)``
+            testCase
+                "Unary special cases: NaN sign, softplus extremes, log1p and expm1 for tiny x"
+                ``Unary special cases: NaN sign, softplus extremes, log1p and expm1 for tiny x``
+            testCase "Erf matches known values and is odd" ``Erf matches known values and is odd``
+            testCase
+                "Reduce Sum Max Min match loops over random views"
+                ``Reduce Sum Max Min match loops over random views``
+            testCase
+                "Reduce Max and Min propagate NaN with its first index"
+                ``Reduce Max and Min propagate NaN with its first index``
+            testCase
+                "Reduce empty axis: Sum gives zero, Max and Min throw"
+                ``Reduce empty axis: Sum gives zero, Max and Min throw``
+            testCase
+                "Reduce large: sum over dim 0 and SumAll take the threaded paths"
+                ``Reduce large: sum over dim 0 and SumAll take the threaded paths``
+            testCase
+                "StridedCopy permutes, slices with negative steps and expands"
+                ``StridedCopy permutes, slices with negative steps and expands``
+            testCase
+                "StridedAssign writes into a strided view (cat along dim 1)"
+                ``StridedAssign writes into a strided view (cat along dim 1)``
+            testCase
+                "StridedAccumulate with stride 0 sums repeated positions"
+                ``StridedAccumulate with stride 0 sums repeated positions``
+            testCase
+                "Gather and ScatterAdd match loops for every dim"
+                ``Gather and ScatterAdd match loops for every dim``
+            testCase "IndexSelect and IndexAdd match loops" ``IndexSelect and IndexAdd match loops``
+            testCase
+                "Out-of-range indices throw ArgumentOutOfRangeException naming the op and value"
+                ``Out-of-range indices throw ArgumentOutOfRangeException naming the op and value``
+        ]

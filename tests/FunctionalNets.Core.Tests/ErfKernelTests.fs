@@ -3,7 +3,8 @@
 module FunctionalNets.Tests.ErfKernelTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets.Kernels
 
 let private erf32 (xs: float32[]) =
@@ -16,7 +17,6 @@ let private ulp (v: float) =
     let f = float32 (abs v)
     float (MathF.BitIncrement f - f)
 
-[<Fact>]
 let ``float32 erf matches math.erf within one ulp`` () =
     // Printed by /usr/bin/python3 -c "import math; print(repr(math.erf(x)))".
     let cases =
@@ -43,12 +43,10 @@ let ``float32 erf matches math.erf within one ulp`` () =
         let expected = expected + 2.0 / sqrt Math.PI * exp (-x * x) * (xr - x)
         let err = abs (float got[i] - expected)
 
-        Assert.True(
-            err <= ulp expected,
-            sprintf "erf(%g) = %.9g, expected %.9g (error %.3g, ulp %.3g)" x got[i] expected err (ulp expected)
-        ))
+        Expect.isTrue
+            (err <= ulp expected)
+            (sprintf "erf(%g) = %.9g, expected %.9g (error %.3g, ulp %.3g)" x got[i] expected err (ulp expected)))
 
-[<Fact>]
 let ``float32 erf is within one ulp of the Float64 series over -5..5`` () =
     let xs = Array.init 20001 (fun i -> float32 (-5.0 + float i * 0.0005))
     let got = erf32 xs
@@ -59,9 +57,8 @@ let ``float32 erf is within one ulp of the Float64 series over -5..5`` () =
         let err = abs (float got[i] - reference[i])
 
         if err > ulp reference[i] then
-            Assert.Fail(sprintf "erf(%.9g) = %.9g, Float64 series %.17g" xs[i] got[i] reference[i])
+            failtest (sprintf "erf(%.9g) = %.9g, Float64 series %.17g" xs[i] got[i] reference[i])
 
-[<Fact>]
 let ``float32 erf keeps NaN, saturates at infinity and keeps the sign of zero`` () =
     let got =
         erf32
@@ -75,13 +72,12 @@ let ``float32 erf keeps NaN, saturates at infinity and keeps the sign of zero`` 
                 -4.0f
             |]
 
-    Assert.True(Single.IsNaN got[0])
-    Assert.Equal<float32[]>([| 1.0f; -1.0f |], got[1..2])
-    Assert.True(Single.IsNegative got[3] && got[3] = 0.0f, "erf(-0) must be -0")
-    Assert.True(Single.IsPositive got[4] && got[4] = 0.0f, "erf(+0) must be +0")
-    Assert.Equal<float32[]>([| 1.0f; -1.0f |], got[5..6])
+    Expect.isTrue (Single.IsNaN got[0]) "Single.IsNaN got[0]"
+    Expect.equal (got[1..2]) ([| 1.0f; -1.0f |]) "got[1..2]"
+    Expect.isTrue (Single.IsNegative got[3] && got[3] = 0.0f) "erf(-0) must be -0"
+    Expect.isTrue (Single.IsPositive got[4] && got[4] = 0.0f) "erf(+0) must be +0"
+    Expect.equal (got[5..6]) ([| 1.0f; -1.0f |]) "got[5..6]"
 
-[<Fact>]
 let ``an element's float32 erf does not depend on its position in the span`` () =
     let rng = Random 3
     let xs = Array.init 1003 (fun _ -> float32 (rng.NextDouble() * 8.0 - 4.0))
@@ -89,4 +85,20 @@ let ``an element's float32 erf does not depend on its position in the span`` () 
 
     for start in [ 0; 1; 5; 7; 998 ] do
         let part = erf32 xs[start..]
-        Assert.Equal<float32[]>(whole[start..], part)
+        Expect.equal part (whole[start..]) "part"
+
+let tests =
+    testList
+        "ErfKernel"
+        [
+            testCase "float32 erf matches math.erf within one ulp" ``float32 erf matches math.erf within one ulp``
+            testCase
+                "float32 erf is within one ulp of the Float64 series over -5..5"
+                ``float32 erf is within one ulp of the Float64 series over -5..5``
+            testCase
+                "float32 erf keeps NaN, saturates at infinity and keeps the sign of zero"
+                ``float32 erf keeps NaN, saturates at infinity and keeps the sign of zero``
+            testCase
+                "an element's float32 erf does not depend on its position in the span"
+                ``an element's float32 erf does not depend on its position in the span``
+        ]

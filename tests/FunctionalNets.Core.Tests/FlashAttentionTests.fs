@@ -3,7 +3,8 @@
 module FunctionalNets.Tests.FlashAttentionTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets.Kernels
 
 type private Case =
@@ -75,11 +76,11 @@ let private reference (c: Case) (q: float32[]) (k: float32[]) (v: float32[]) (dO
 /// Within 1e-4 absolute plus 1e-4 relative: every value here is O(1) (inputs in [-1, 1), a few hundred terms), and a
 /// wrong mask, block edge or rescaling gives errors of order 0.1 and more.
 let private close (what: string) (expected: float[]) (actual: float32[]) =
-    Assert.Equal(expected.Length, actual.Length)
+    Expect.equal actual.Length expected.Length "actual.Length"
 
     for i in 0 .. expected.Length - 1 do
         if abs (float actual[i] - expected[i]) > 1e-4 + 1e-4 * abs expected[i] then
-            Assert.Fail(sprintf "%s: element %d is %.7g, the definition gives %.7g" what i actual[i] expected[i])
+            failtest (sprintf "%s: element %d is %.7g, the definition gives %.7g" what i actual[i] expected[i])
 
 let private randomFloats (rng: Random) n =
     Array.init n (fun _ -> float32 (rng.NextDouble() * 2.0 - 1.0))
@@ -133,7 +134,6 @@ let private check (rng: Random) (c: Case) =
     close (name + " dk") rdk dk
     close (name + " dv") rdv dv
 
-[<Fact>]
 let ``flash attention forward and backward match the composed definition (causal, padded, both, neither)`` () =
     let rng = Random 21
 
@@ -162,10 +162,9 @@ let ``flash attention forward and backward match the composed definition (causal
                 Lengths = Array.init bh (fun _ -> if padded then 1 + rng.Next s else s)
             }
 
-[<Fact>]
 let ``flash attention names the operation and the sizes on bad input`` () =
     let ex =
-        Assert.Throws<ArgumentException>(fun () ->
+        Expects.throws<ArgumentException> "FlashAttention.Forward(" (fun () ->
             FlashAttention.Forward(
                 ReadOnlySpan(Array.zeroCreate<float32> 10),
                 ReadOnlySpan(Array.zeroCreate<float32> 12),
@@ -182,5 +181,17 @@ let ``flash attention names the operation and the sizes on bad input`` () =
                 Span(Array.zeroCreate<float32> 2)
             ))
 
-    Assert.Contains("FlashAttention.Forward", ex.Message)
-    Assert.Contains("key length 4", ex.Message)
+    Expect.stringContains ex.Message "FlashAttention.Forward" "ex.Message"
+    Expect.stringContains ex.Message "key length 4" "ex.Message"
+
+let tests =
+    testList
+        "FlashAttention"
+        [
+            testCase
+                "flash attention forward and backward match the composed definition (causal, padded, both, neither)"
+                ``flash attention forward and backward match the composed definition (causal, padded, both, neither)``
+            testCase
+                "flash attention names the operation and the sizes on bad input"
+                ``flash attention names the operation and the sizes on bad input``
+        ]

@@ -5,7 +5,8 @@
 module FunctionalNets.Tests.GeluKernelTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Tests.GradCheck
 
@@ -29,32 +30,19 @@ let private inputs (n: int) (seed: int) =
         | 2 -> -30.0
         | _ -> rng.NextDouble() * 16.0 - 8.0)
 
-[<Theory>]
-[<InlineData(1)>]
-[<InlineData(7)>]
-[<InlineData(513)>]
-[<InlineData(300001)>]
 let ``GeluKernel: Float64 values match the tanh formula`` (n: int) =
     let xs = inputs n n
     let y = Tensor.geluTanh (Tensor.ofArray (xs, [| n |]))
     assertCloseTol 1e-13 1e-12 "geluTanh" (sprintf "n=%d" n) [| n |] (Array.map geluRef xs) (values y)
 
-[<Theory>]
-[<InlineData(5)>]
-[<InlineData(4099)>]
-[<InlineData(200003)>]
 let ``GeluKernel: Float32 values match the tanh formula`` (n: int) =
     let xs = inputs n (n + 1)
     let x = Tensor.cast (Tensor.ofArray (xs, [| n |]), DType.Float32)
     let x32 = values x
     let y = Tensor.geluTanh x
-    Assert.Equal(DType.Float32, y.DType)
+    Expect.equal y.DType DType.Float32 "y.DType"
     assertCloseTol 1e-6 1e-5 "geluTanh f32" (sprintf "n=%d" n) [| n |] (Array.map geluRef x32) (values y)
 
-[<Theory>]
-[<InlineData(9, false)>]
-[<InlineData(100003, false)>]
-[<InlineData(100003, true)>]
 let ``GeluKernel: backward is dy * gelu'(x) written out`` (n: int, single: bool) =
     let dtype = if single then DType.Float32 else DType.Float64
     let xs = inputs n 3
@@ -67,13 +55,11 @@ let ``GeluKernel: backward is dy * gelu'(x) written out`` (n: int, single: bool)
     let atol, rtol = if dtype = DType.Float64 then 1e-13, 1e-12 else 1e-6, 1e-5
     assertCloseTol atol rtol "geluTanh backward" (sprintf "n=%d %O" n dtype) [| n |] expected (values dx)
 
-[<Fact>]
 let ``GeluKernel: gradients and tangents match finite differences`` () =
     for shape, seed in [ [| 3; 5 |], 1; [| 2; 3; 4 |], 2; [||], 3; [| 700 |], 4 ] do
         let x = tensorOf shape (valuesOf Real (numelOf shape) seed)
         checkGrad (sprintf "geluTanh %A" shape) Tensor.geluTanh x seed
 
-[<Fact>]
 let ``GeluKernel: second derivatives match finite differences of the gradient`` () =
     for shape, seed in [ [| 4; 3 |], 11; [| 17 |], 12 ] do
         let x = tensorOf shape (valuesOf Real (numelOf shape) seed)
@@ -87,11 +73,50 @@ let ``GeluKernel: second derivatives match finite differences of the gradient`` 
         let vjpOf (g: Tensor) = snd (Diff.vjp Tensor.geluTanh x g)
         checkGrad (sprintf "vjp geluTanh wrt g %A" shape) vjpOf w seed
 
-[<Fact>]
 let ``GeluKernel: an integer tensor is refused with the op's name`` () =
     let ex =
-        Assert.Throws<ArgumentException>(fun () -> Tensor.geluTanh (Tensor.zeros ([ 3 ], DType.Int64)) |> ignore)
+        Expects.throws<ArgumentException> "Tensor.geluTanh (Tensor.zeros ([ 3 ], DType.Int64)" (fun () ->
+            Tensor.geluTanh (Tensor.zeros ([ 3 ], DType.Int64)) |> ignore)
 
-    Assert.Contains("geluTanh", ex.Message)
-    Assert.Contains("int64", ex.Message.ToLowerInvariant())
-    Assert.Contains("cast", ex.Message)
+    Expect.stringContains ex.Message "geluTanh" "ex.Message"
+    Expect.stringContains (ex.Message.ToLowerInvariant()) "int64" "ex.Message.ToLowerInvariant()"
+    Expect.stringContains ex.Message "cast" "ex.Message"
+
+let tests =
+    testList
+        "GeluKernel"
+        [
+            testList
+                "GeluKernel: Float64 values match the tanh formula"
+                [
+                    testCase "1" (fun () -> ``GeluKernel: Float64 values match the tanh formula`` (1))
+                    testCase "7" (fun () -> ``GeluKernel: Float64 values match the tanh formula`` (7))
+                    testCase "513" (fun () -> ``GeluKernel: Float64 values match the tanh formula`` (513))
+                    testCase "300001" (fun () -> ``GeluKernel: Float64 values match the tanh formula`` (300001))
+                ]
+            testList
+                "GeluKernel: Float32 values match the tanh formula"
+                [
+                    testCase "5" (fun () -> ``GeluKernel: Float32 values match the tanh formula`` (5))
+                    testCase "4099" (fun () -> ``GeluKernel: Float32 values match the tanh formula`` (4099))
+                    testCase "200003" (fun () -> ``GeluKernel: Float32 values match the tanh formula`` (200003))
+                ]
+            testList
+                "GeluKernel: backward is dy * gelu'(x) written out"
+                [
+                    testCase "9, False" (fun () -> ``GeluKernel: backward is dy * gelu'(x) written out`` (9, false))
+                    testCase "100003, False" (fun () ->
+                        ``GeluKernel: backward is dy * gelu'(x) written out`` (100003, false))
+                    testCase "100003, True" (fun () ->
+                        ``GeluKernel: backward is dy * gelu'(x) written out`` (100003, true))
+                ]
+            testCase
+                "GeluKernel: gradients and tangents match finite differences"
+                ``GeluKernel: gradients and tangents match finite differences``
+            testCase
+                "GeluKernel: second derivatives match finite differences of the gradient"
+                ``GeluKernel: second derivatives match finite differences of the gradient``
+            testCase
+                "GeluKernel: an integer tensor is refused with the op's name"
+                ``GeluKernel: an integer tensor is refused with the op's name``
+        ]

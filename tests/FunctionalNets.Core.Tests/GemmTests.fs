@@ -1,7 +1,8 @@
 module FunctionalNets.Tests.GemmTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets.Kernels
 open FunctionalNets.Kernels.GemmImpl
 
@@ -180,7 +181,6 @@ let private caseOf (ta, tb) (m, n, k) pad =
         Pad = pad
     }
 
-[<Fact>]
 let ``square sizes, all transposes, every kernel family`` () =
     let rng = Random 1
 
@@ -190,7 +190,6 @@ let ``square sizes, all transposes, every kernel family`` () =
                 checkSgemm rng (Some isa) (caseOf t (s, s, s) 0)
                 checkDgemm rng (Some isa) (caseOf t (s, s, s) 0)
 
-[<Fact>]
 let ``odd shapes with padded leading dimensions, every kernel family`` () =
     let rng = Random 2
 
@@ -203,7 +202,6 @@ let ``odd shapes with padded leading dimensions, every kernel family`` () =
                 checkSgemm rng (Some isa) (caseOf t shape 5)
                 checkDgemm rng (Some isa) (caseOf t shape 3)
 
-[<Fact>]
 let ``large products on the native kernels, threaded`` () =
     let rng = Random 3
     checkSgemm rng None (caseOf (false, false) (1000, 1000, 1000) 0)
@@ -212,13 +210,12 @@ let ``large products on the native kernels, threaded`` () =
     checkSgemm rng None (caseOf (true, false) (512, 300, 64) 7)
     checkDgemm rng None (caseOf (true, true) (200, 310, 290) 1)
 
-[<Fact>]
 let ``beta 0 ignores NaN in C and alpha 0 or k 0 only scale C`` () =
     let a = Array.create 12 1.0f
     let b = Array.create 12 2.0f
     let c = Array.create 9 Single.NaN
     Gemm.Sgemm(false, false, 3, 3, 4, 1.0f, ReadOnlySpan a, 4, ReadOnlySpan b, 3, 0.0f, Span c, 3)
-    Assert.All(c, fun x -> Assert.Equal(8.0f, x))
+    Seq.iter (fun x -> Expect.equal x 8.0f "x") c
     let c = Array.create 9 2.0f
 
     Gemm.Sgemm(
@@ -237,14 +234,14 @@ let ``beta 0 ignores NaN in C and alpha 0 or k 0 only scale C`` () =
         3
     )
 
-    Assert.All(c, fun x -> Assert.Equal(1.0f, x))
+    Seq.iter (fun x -> Expect.equal x 1.0f "x") c
     let c = Array.create 9 Double.NaN
     Gemm.Dgemm(true, true, 3, 3, 0, 1.0, ReadOnlySpan<float>.Empty, 3, ReadOnlySpan<float>.Empty, 0, 0.0, Span c, 3)
-    Assert.All(c, fun x -> Assert.Equal(0.0, x))
+    Seq.iter (fun x -> Expect.equal x 0.0 "x") c
     let c = Array.create 9 4.0
     let ad, bd = Array.create 12 Double.NaN, Array.create 12 1.0
     Gemm.Dgemm(false, false, 3, 3, 4, 0.0, ReadOnlySpan ad, 4, ReadOnlySpan bd, 3, 0.25, Span c, 3)
-    Assert.All(c, fun x -> Assert.Equal(1.0, x))
+    Seq.iter (fun x -> Expect.equal x 1.0 "x") c
     // Empty outputs are fine with empty spans.
     Gemm.Sgemm(
         false,
@@ -336,7 +333,6 @@ let private checkBatched (rng: Random) isa transA transB batch m n k broadcastA 
     assertClose "SgemmBatched" (2e-6 * (sqrt (float k) + 2.0)) expected magnitude (Array.map float cf)
     assertClose "DgemmBatched" (1e-14 * (sqrt (float k) + 2.0)) expected magnitude cd
 
-[<Fact>]
 let ``batched with broadcast operands`` () =
     let rng = Random 4
 
@@ -366,12 +362,11 @@ let ``batched with broadcast operands`` () =
     )
 
 let private assertMessage (f: unit -> unit) (parts: string list) =
-    let ex = Assert.ThrowsAny<ArgumentException>(fun () -> f ())
+    let ex = Expects.throwsAny<ArgumentException> "f ()" (fun () -> f ())
 
     for p in parts do
-        Assert.Contains(p, ex.Message)
+        Expect.stringContains ex.Message p "ex.Message"
 
-[<Fact>]
 let ``invalid arguments raise ArgumentException naming the op and sizes`` () =
     let a, b, c =
         Array.zeroCreate<float32> 100, Array.zeroCreate<float32> 100, Array.zeroCreate<float32> 100
@@ -445,3 +440,23 @@ let ``invalid arguments raise ArgumentException naming the op and sizes`` () =
         (fun () ->
             Gemm.DgemmBatched(false, false, -1, 1, 1, 1, 1.0, ReadOnlySpan d, 1L, ReadOnlySpan d, 1L, 0.0, Span d, 1L))
         [ "DgemmBatched"; "batch=-1" ]
+
+let tests =
+    testList
+        "Gemm"
+        [
+            testCase
+                "square sizes, all transposes, every kernel family"
+                ``square sizes, all transposes, every kernel family``
+            testCase
+                "odd shapes with padded leading dimensions, every kernel family"
+                ``odd shapes with padded leading dimensions, every kernel family``
+            testCase "large products on the native kernels, threaded" ``large products on the native kernels, threaded``
+            testCase
+                "beta 0 ignores NaN in C and alpha 0 or k 0 only scale C"
+                ``beta 0 ignores NaN in C and alpha 0 or k 0 only scale C``
+            testCase "batched with broadcast operands" ``batched with broadcast operands``
+            testCase
+                "invalid arguments raise ArgumentException naming the op and sizes"
+                ``invalid arguments raise ArgumentException naming the op and sizes``
+        ]

@@ -208,13 +208,37 @@ module Gens =
 /// Default number of cases per property.
 let defaultCases = 30
 
-/// Runs body on n generated cases; throws on the first failure with FsCheck's counterexample (the
-/// generated case, printed with %A, and the replay seed) and the body's own message.
+/// An FsCheck property with the number of cases it runs: a test list turns it into an Expecto.FsCheck property with
+/// `property`, which prints the seed, the shrunk case and the line that replays it when the property fails.
+type CheckedProperty = { Cases: int; Property: Property }
+
+/// body on n generated cases (failing when body throws), checked once a list's `property` runs it.
 let forAllN (n: int) (g: Gen<'a>) (body: 'a -> unit) =
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest(n).WithQuietOnSuccess(true), Prop.forAll (Arb.fromGen g) body)
+    {
+        Cases = n
+        Property = Prop.forAll (Arb.fromGen g) body
+    }
 
 /// forAllN with the default number of cases.
 let forAll (g: Gen<'a>) (body: 'a -> unit) = forAllN defaultCases g body
+
+/// All the properties, on each case of the largest of their numbers of cases: what one test of several checks.
+let allOf (ps: CheckedProperty list) =
+    {
+        Cases = ps |> List.map (fun p -> p.Cases) |> List.max
+        Property = ps |> List.map (fun p -> p.Property) |> List.reduce (.&.)
+    }
+
+/// The Expecto test named `name` that checks the property `make` builds (building it only makes generators).
+let property (name: string) (make: unit -> CheckedProperty) =
+    let p = make ()
+
+    Expecto.ExpectoFsCheck.testPropertyWithConfig
+        { Expecto.FsCheckConfig.defaultConfig with
+            maxTest = p.Cases
+        }
+        name
+        p.Property
 
 // ---------------------------------------------------------------------------------------------------
 // Comparing
@@ -494,19 +518,48 @@ let private throwsWith (fragment: string) (f: unit -> unit) =
     if not ok then
         failwith "the checker accepted a wrong derivative"
 
-[<Xunit.Fact>]
 let ``GradCheck: accepts a correct op and rejects wrong reverse or forward rules`` () =
     let x = tensorOf [| 2; 3 |] (valuesOf Real 6 7)
     checkGrad "sin" (wrongSin 0.0 0.0) x 1
     throwsWith "reverse-mode gradient" (fun () -> checkGrad "sin, reverse rule off by 1e-3" (wrongSin 0.0 1e-3) x 1)
     throwsWith "forward-mode tangent" (fun () -> checkGrad "sin, forward rule off by 1e-3" (wrongSin 1e-3 0.0) x 1)
 
-[<Xunit.Fact>]
 let ``GradCheck: rejects an adjoint that does not sum over a broadcast dim`` () =
     let a = tensorOf [| 3; 2 |] (valuesOf Real 6 3)
     let b = tensorOf [| 1; 2 |] (valuesOf Real 2 4)
     throwsWith "reverse-mode gradient wrt input 1" (fun () -> checkGrad2 "mul" mulForgettingBroadcast a b 1)
 
-[<Xunit.Fact>]
 let ``GradCheck: forAll reports the failing case`` () =
-    throwsWith "Falsifiable" (fun () -> forAllN 5 (Gens.input Real) (fun _ -> failwith "boom"))
+    let failing =
+        property "always fails" (fun () -> forAllN 5 (Gens.input Real) (fun _ -> failwith "boom"))
+
+    let quiet =
+        { Expecto.Impl.ExpectoConfig.defaultConfig with
+            printer = Expecto.Impl.TestPrinters.silent
+        }
+
+    match Expecto.Impl.evalTests quiet failing |> Async.RunSynchronously with
+    | [ (_, summary) ] ->
+        match summary.result with
+        | Expecto.Impl.TestResult.Failed message ->
+            // FsCheck's report as Expecto.FsCheck prints it: the body's exception, the case and the seed.
+            for fragment in [ "boom"; "Parameters"; "seed" ] do
+                if not (message.Contains fragment) then
+                    failwithf "the report of a failing property lacks '%s': %s" fragment message
+        | other -> failwithf "a property whose body throws should fail, got %A" other
+    | other -> failwithf "expected one test, got %d" other.Length
+
+let tests =
+    Expecto.Tests.testList
+        "GradCheck"
+        [
+            Expecto.Tests.testCase
+                "GradCheck: accepts a correct op and rejects wrong reverse or forward rules"
+                ``GradCheck: accepts a correct op and rejects wrong reverse or forward rules``
+            Expecto.Tests.testCase
+                "GradCheck: rejects an adjoint that does not sum over a broadcast dim"
+                ``GradCheck: rejects an adjoint that does not sum over a broadcast dim``
+            Expecto.Tests.testCase
+                "GradCheck: forAll reports the failing case"
+                ``GradCheck: forAll reports the failing case``
+        ]

@@ -214,7 +214,3 @@ let tests =
                     Expect.allEqual (values t) 0.0 "the tangent of a sum of no products"
                     expectDType "tangent" dtype t
         ]
-
-/// The xunit class that runs these tests under `dotnet test` (see tests/README.md).
-type GradCheckCoverage() =
-    inherit ExpectoSuite(tests)

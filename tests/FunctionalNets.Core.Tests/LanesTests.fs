@@ -2,7 +2,8 @@ module FunctionalNets.Tests.LanesTests
 
 open System
 open System.Numerics.Tensors
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets.Kernels
 
 // The elementwise kernels run their own vector loops for add, sub, mul, div, max and min; every lane must
@@ -73,7 +74,7 @@ let private check (name: string) (bits: 'T -> int64) (ofFloat: float -> 'T) =
                     let same = bits e = bits g || (e <> e && g <> g)
 
                     if not same then
-                        Assert.Fail(
+                        failtest (
                             sprintf
                                 "%s %A n=%d strides (%d, %d) element %d: expected %A, got %A"
                                 name
@@ -86,10 +87,20 @@ let private check (name: string) (bits: 'T -> int64) (ofFloat: float -> 'T) =
                                 g
                         )
 
-[<Fact>]
 let ``float32 add, sub, mul, div, max and min match TensorPrimitives lane for lane`` () =
     check "float32" (fun (v: float32) -> int64 (BitConverter.SingleToInt32Bits v)) float32
 
-[<Fact>]
 let ``float64 add, sub, mul, div, max and min match TensorPrimitives lane for lane`` () =
     check "float64" BitConverter.DoubleToInt64Bits id
+
+let tests =
+    testList
+        "Lanes"
+        [
+            testCase
+                "float32 add, sub, mul, div, max and min match TensorPrimitives lane for lane"
+                ``float32 add, sub, mul, div, max and min match TensorPrimitives lane for lane``
+            testCase
+                "float64 add, sub, mul, div, max and min match TensorPrimitives lane for lane"
+                ``float64 add, sub, mul, div, max and min match TensorPrimitives lane for lane``
+        ]

@@ -1,7 +1,8 @@
 /// Tensor.pad's modes against torch 1.13's F.pad, and their errors.
 module FunctionalNets.Tests.PaddingTests
 
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 
 // x = torch.arange(12, dtype=torch.float64).reshape(1, 1, 3, 4) * 0.5 - 1.0
@@ -11,13 +12,13 @@ let private x =
 let private padded (mode: PadMode) =
     // F.pad(x, (1, 2, 2, 1), mode): width (1, 2), height (2, 1)
     let y = Tensor.pad (x, [ (2, 1); (1, 2) ], mode)
-    Assert.Equal<int[]>([| 1; 1; 6; 7 |], y.Shape.ToArray())
+    Expect.equal (y.Shape.ToArray()) ([| 1; 1; 6; 7 |]) "y.Shape.ToArray()"
     Tensor.toFloatArray y
 
-[<Fact>]
 let ``reflect, replicate and circular padding match torch's F.pad`` () =
-    Assert.Equal<float[]>(
-        [|
+    Expect.equal
+        (padded PadMode.Reflect)
+        ([|
             3.5
             3.0
             3.5
@@ -60,12 +61,12 @@ let ``reflect, replicate and circular padding match torch's F.pad`` () =
             2.5
             2.0
             1.5
-        |],
-        padded PadMode.Reflect
-    )
+        |])
+        "padded PadMode.Reflect"
 
-    Assert.Equal<float[]>(
-        [|
+    Expect.equal
+        (padded PadMode.Replicate)
+        ([|
             -1.0
             -1.0
             -0.5
@@ -108,12 +109,12 @@ let ``reflect, replicate and circular padding match torch's F.pad`` () =
             4.5
             4.5
             4.5
-        |],
-        padded PadMode.Replicate
-    )
+        |])
+        "padded PadMode.Replicate"
 
-    Assert.Equal<float[]>(
-        [|
+    Expect.equal
+        (padded PadMode.Circular)
+        ([|
             2.5
             1.0
             1.5
@@ -156,20 +157,31 @@ let ``reflect, replicate and circular padding match torch's F.pad`` () =
             0.5
             -1.0
             -0.5
-        |],
-        padded PadMode.Circular
-    )
+        |])
+        "padded PadMode.Circular"
 
-    Assert.Equal<float[]>(
-        Tensor.toFloatArray (Tensor.pad (x, [ (1, 1) ], 2.0)),
-        Tensor.toFloatArray (Tensor.pad (x, [ (1, 1) ], PadMode.Constant 2.0))
-    )
+    Expect.equal
+        (Tensor.toFloatArray (Tensor.pad (x, [ (1, 1) ], PadMode.Constant 2.0)))
+        (Tensor.toFloatArray (Tensor.pad (x, [ (1, 1) ], 2.0)))
+        "Tensor.toFloatArray (Tensor.pad (x, [ (1, 1) ], PadMode.Constant 2.0))"
 
-[<Fact>]
 let ``reflect padding as wide as the dim is refused with the sizes named`` () =
     // torch: "Padding size should be less than the corresponding input dimension"
     let e =
-        Assert.Throws<System.ArgumentException>(fun () -> Tensor.pad (x, [ (4, 0) ], PadMode.Reflect) |> ignore)
+        Expects.throws<System.ArgumentException> "Tensor.pad (x, [ (4, 0) ], PadMode.Reflect)" (fun () ->
+            Tensor.pad (x, [ (4, 0) ], PadMode.Reflect) |> ignore)
 
-    Assert.Contains("less than the size (4)", e.Message)
-    Assert.Contains("[1; 1; 3; 4]", e.Message)
+    Expect.stringContains e.Message "less than the size (4)" "e.Message"
+    Expect.stringContains e.Message "[1; 1; 3; 4]" "e.Message"
+
+let tests =
+    testList
+        "Padding"
+        [
+            testCase
+                "reflect, replicate and circular padding match torch's F.pad"
+                ``reflect, replicate and circular padding match torch's F.pad``
+            testCase
+                "reflect padding as wide as the dim is refused with the sizes named"
+                ``reflect padding as wide as the dim is refused with the sizes named``
+        ]

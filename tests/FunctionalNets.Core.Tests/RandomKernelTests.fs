@@ -1,7 +1,8 @@
 module FunctionalNets.Tests.RandomKernelTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Kernels
 
@@ -9,7 +10,6 @@ open FunctionalNets.Kernels
 // for every length (vector body, scalar tail, chunk boundaries) and both float widths.
 let private lengths = [ 0; 1; 2; 7; 8; 15; 16; 17; 31; 4095; 4096; 4097; 10_001 ]
 
-[<Fact>]
 let ``vector Threefry words equal the scalar block function`` () =
     let key = Key.create 0x1234_5678_9ABCL
     let words = Array.zeroCreate<uint32>(2 * 40)
@@ -17,10 +17,9 @@ let ``vector Threefry words equal the scalar block function`` () =
 
     for c in 0..39 do
         let struct (a, b) = Key.threefry key 0u (uint32 (c + 3))
-        Assert.Equal(a, words[2 * c])
-        Assert.Equal(b, words[2 * c + 1])
+        Expect.equal (words[2 * c]) a "words[2 * c]"
+        Expect.equal (words[2 * c + 1]) b "words[2 * c + 1]"
 
-[<Fact>]
 let ``uniform and normal fills match the Key reference bit for bit`` () =
     for seed in [ 0L; 1L; 987654321L ] do
         let key = Key.create seed
@@ -29,19 +28,18 @@ let ``uniform and normal fills match the Key reference bit for bit`` () =
             let expected32, actual32 = Array.zeroCreate<float32> n, Array.zeroCreate<float32> n
             Key.fillUniform32 key (Span expected32)
             Threefry.FillUniform(key.K0, key.K1, Span actual32)
-            Assert.Equal<float32[]>(expected32, actual32)
+            Expect.equal actual32 expected32 "actual32"
             Key.fillNormal32 key (Span expected32)
             Threefry.FillNormal(key.K0, key.K1, Span actual32)
-            Assert.Equal<float32[]>(expected32, actual32)
+            Expect.equal actual32 expected32 "actual32"
             let expected64, actual64 = Array.zeroCreate<float> n, Array.zeroCreate<float> n
             Key.fillUniform64 key (Span expected64)
             Threefry.FillUniform(key.K0, key.K1, Span actual64)
-            Assert.Equal<float[]>(expected64, actual64)
+            Expect.equal actual64 expected64 "actual64"
             Key.fillNormal64 key (Span expected64)
             Threefry.FillNormal(key.K0, key.K1, Span actual64)
-            Assert.Equal<float[]>(expected64, actual64)
+            Expect.equal actual64 expected64 "actual64"
 
-[<Fact>]
 let ``fused Adam step equals the textbook formula`` () =
     let rng = Random 5
     let n = 37
@@ -74,6 +72,19 @@ let ``fused Adam step equals the textbook formula`` () =
     for i in 0 .. n - 1 do
         let mi = b1 * m[i] + (1.0 - b1) * g[i]
         let vi = b2 * v[i] + (1.0 - b2) * g[i] * g[i]
-        Assert.Equal(mi, mOut[i], 12)
-        Assert.Equal(vi, vOut[i], 12)
-        Assert.Equal((mi / bc1) / (sqrt (vi / bc2) + eps), u[i], 9)
+        Expect.equal (Math.Round(mOut[i], 12)) (Math.Round(mi, 12)) "mOut[i] to 12 places"
+        Expect.equal (Math.Round(vOut[i], 12)) (Math.Round(vi, 12)) "vOut[i] to 12 places"
+        Expect.equal (Math.Round(u[i], 9)) (Math.Round((mi / bc1) / (sqrt (vi / bc2) + eps), 9)) "u[i] to 9 places"
+
+let tests =
+    testList
+        "RandomKernel"
+        [
+            testCase
+                "vector Threefry words equal the scalar block function"
+                ``vector Threefry words equal the scalar block function``
+            testCase
+                "uniform and normal fills match the Key reference bit for bit"
+                ``uniform and normal fills match the Key reference bit for bit``
+            testCase "fused Adam step equals the textbook formula" ``fused Adam step equals the textbook formula``
+        ]

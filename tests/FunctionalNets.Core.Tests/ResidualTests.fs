@@ -1,28 +1,27 @@
 /// Ops that declare residuals (TensorCore.applyResidual) and Diff's auxiliary outputs.
 module FunctionalNets.Tests.ResidualTests
 
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 
 let private f64 (xs: float list) = Tensor.create (xs, DType.Float64)
 
-[<Fact>]
 let ``valueAndGradAux returns the value, the aux tree without derivatives and the gradient`` () =
     let x = f64 [ 1.0; 2.0; 3.0 ]
 
     let (value, aux), g =
         Diff.valueAndGradAux (fun x -> Tensor.sum (x * x), PTree.node [ "double", Leaf(x * 2.0) ]) x
 
-    Assert.Equal(14.0, Tensor.toScalar value)
-    Assert.Equal<float[]>([| 2.0; 4.0; 6.0 |], Tensor.toArray g :?> float[])
+    Expect.equal (Tensor.toScalar value) 14.0 "Tensor.toScalar value"
+    Expect.equal (Tensor.toArray g :?> float[]) ([| 2.0; 4.0; 6.0 |]) "Tensor.toArray g :?> float[]"
 
     match aux with
     | Node [ "double", Leaf d ] ->
-        Assert.False(d.IsDifferentiable)
-        Assert.Equal<float[]>([| 2.0; 4.0; 6.0 |], Tensor.toArray d :?> float[])
+        Expect.isFalse d.IsDifferentiable "d.IsDifferentiable"
+        Expect.equal (Tensor.toArray d :?> float[]) ([| 2.0; 4.0; 6.0 |]) "Tensor.toArray d :?> float[]"
     | _ -> failwith "unexpected aux shape"
 
-[<Fact>]
 let ``An op with residuals hands them to its rules once per adjoint, for all operands at once`` () =
     let mutable backwardCalls = 0
 
@@ -49,7 +48,7 @@ let ``An op with residuals hands them to its rules once per adjoint, for all ope
                     fun c g ->
                         backwardCalls <- backwardCalls + 1
                         // The residual is a constant copy of a.
-                        Assert.False(c.Residuals[0].IsDifferentiable)
+                        Expect.isFalse (c.Residuals[0].IsDifferentiable) "c.Residuals[0].IsDifferentiable"
                         [| g * c.Primals[1]; g * c.Primals[0] |]
             }
             [| a; b |]
@@ -65,21 +64,20 @@ let ``An op with residuals hands them to its rules once per adjoint, for all ope
                 | _ -> failwith "tree")
             (PTree.node [ "a", Leaf a; "b", Leaf b ])
 
-    Assert.Equal(1, backwardCalls)
+    Expect.equal backwardCalls 1 "backwardCalls"
 
     match g with
     | Node [ _, Leaf ga; _, Leaf gb ] ->
-        Assert.Equal<float[]>([| 3.0; 5.0 |], Tensor.toArray ga :?> float[])
-        Assert.Equal<float[]>([| 1.0; 2.0 |], Tensor.toArray gb :?> float[])
+        Expect.equal (Tensor.toArray ga :?> float[]) ([| 3.0; 5.0 |]) "Tensor.toArray ga :?> float[]"
+        Expect.equal (Tensor.toArray gb :?> float[]) ([| 1.0; 2.0 |]) "Tensor.toArray gb :?> float[]"
     | _ -> failwith "tree"
 
     // Second order through the residual op: d/da sum(d/da (a*b)^2 ...) via grad of grad.
     let h =
         Diff.grad (fun a -> Tensor.sum (Diff.grad (fun a -> Tensor.sum (mulRes a a)) a)) a
 
-    Assert.Equal<float[]>([| 2.0; 2.0 |], Tensor.toArray h :?> float[])
+    Expect.equal (Tensor.toArray h :?> float[]) ([| 2.0; 2.0 |]) "Tensor.toArray h :?> float[]"
 
-[<Fact>]
 let ``maxPool2dWithIndices under grad returns the indices of its residual and a gradient scattered to them`` () =
     let x =
         Tensor.reshape (Tensor.create ([ 1.0; 5.0; 2.0; 0.0; 3.0; 4.0; 7.0; 6.0; 1.0 ], DType.Float64), [ 1; 1; 3; 3 ])
@@ -88,9 +86,27 @@ let ``maxPool2dWithIndices under grad returns the indices of its residual and a 
         Diff.grad
             (fun x ->
                 let y, idx = Tensor.maxPool2dWithIndices (x, 2, 1)
-                Assert.False(idx.IsDifferentiable)
-                Assert.Equal<int64[]>([| 1L; 1L; 6L; 7L |], Tensor.toArray idx :?> int64[])
+                Expect.isFalse idx.IsDifferentiable "idx.IsDifferentiable"
+                Expect.equal (Tensor.toArray idx :?> int64[]) ([| 1L; 1L; 6L; 7L |]) "Tensor.toArray idx :?> int64[]"
                 Tensor.sum y)
             x
 
-    Assert.Equal<float[]>([| 0.0; 2.0; 0.0; 0.0; 0.0; 0.0; 1.0; 1.0; 0.0 |], Tensor.toArray g :?> float[])
+    Expect.equal
+        (Tensor.toArray g :?> float[])
+        ([| 0.0; 2.0; 0.0; 0.0; 0.0; 0.0; 1.0; 1.0; 0.0 |])
+        "Tensor.toArray g :?> float[]"
+
+let tests =
+    testList
+        "Residual"
+        [
+            testCase
+                "valueAndGradAux returns the value, the aux tree without derivatives and the gradient"
+                ``valueAndGradAux returns the value, the aux tree without derivatives and the gradient``
+            testCase
+                "An op with residuals hands them to its rules once per adjoint, for all operands at once"
+                ``An op with residuals hands them to its rules once per adjoint, for all operands at once``
+            testCase
+                "maxPool2dWithIndices under grad returns the indices of its residual and a gradient scattered to them"
+                ``maxPool2dWithIndices under grad returns the indices of its residual and a gradient scattered to them``
+        ]

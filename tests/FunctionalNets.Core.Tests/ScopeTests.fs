@@ -1,7 +1,8 @@
 module FunctionalNets.Tests.ScopeTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Cpu
 
@@ -20,7 +21,6 @@ let private sgdStep (x: Tensor) (y: Tensor) (p: PTree<Tensor>) =
     let g = Diff.gradTree loss p
     PTree.map2 (fun (w: Tensor) (dw: Tensor) -> w - dw * 0.01) p g
 
-[<Fact>]
 let ``10,000 MLP steps inside scopes keep memory flat`` () =
     let ks = Key.splitN 4 (Key.create 7L)
 
@@ -56,25 +56,22 @@ let ``10,000 MLP steps inside scopes keep memory flat`` () =
     // (a leak of the intermediates would add dozens of misses per step, hundreds of thousands in all).
     let misses = missesAfter - missesBefore
 
-    Assert.True(
-        misses <= 4L * 10_000L + 500L,
-        sprintf "pool misses over 10,000 steps: %d (expected at most 4 per step)" misses
-    )
+    Expect.isTrue
+        (misses <= 4L * 10_000L + 500L)
+        (sprintf "pool misses over 10,000 steps: %d (expected at most 4 per step)" misses)
     // The heap is shared with tests running in parallel, so this bound is loose; a leak of one step's
     // intermediates (tens of KB) over 10,000 steps would still exceed it by far.
-    Assert.True(
-        heapAfter - heapBefore < 64L * 1024L * 1024L,
-        sprintf "heap grew by %d bytes over 10,000 steps" (heapAfter - heapBefore)
-    )
+    Expect.isTrue
+        (heapAfter - heapBefore < 64L * 1024L * 1024L)
+        (sprintf "heap grew by %d bytes over 10,000 steps" (heapAfter - heapBefore))
     // The loop still trains: the loss went down from its initial value (log 10 for a near-uniform start).
     let h = Tensor.relu (Tensor.linear (x, get p "w0", get p "b0"))
 
     let finalLoss =
         -Tensor.mean(Tensor.gather (Tensor.logSoftmax (Tensor.linear (h, get p "w1", get p "b1"), 1), 1, y))
 
-    Assert.True(Tensor.toScalar finalLoss < 1.0, sprintf "loss after training: %f" (Tensor.toScalar finalLoss))
+    Expect.isTrue (Tensor.toScalar finalLoss < 1.0) (sprintf "loss after training: %f" (Tensor.toScalar finalLoss))
 
-[<Fact>]
 let ``a tensor used after its scope ended raises a clear error`` () =
     let mutable leaked = Unchecked.defaultof<Tensor>
 
@@ -84,14 +81,14 @@ let ``a tensor used after its scope ended raises a clear error`` () =
             leaked <- a + 1.0
             a)
 
-    Assert.Equal<float[]>([| 2.0; 2.0; 2.0 |], Tensor.toFloatArray kept)
+    Expect.equal (Tensor.toFloatArray kept) ([| 2.0; 2.0; 2.0 |]) "Tensor.toFloatArray kept"
 
     let ex =
-        Assert.Throws<ReleasedTensorException>(fun () -> Tensor.toFloatArray leaked |> ignore)
+        Expects.throws<ReleasedTensorException> "Tensor.toFloatArray leaked" (fun () ->
+            Tensor.toFloatArray leaked |> ignore)
 
-    Assert.Contains("Scope", ex.Message)
+    Expect.stringContains ex.Message "Scope" "ex.Message"
 
-[<Fact>]
 let ``values returned from nested scopes survive and belong to the outer scope`` () =
     let outerKept, innerValue =
         Scope.run (fun () ->
@@ -99,27 +96,26 @@ let ``values returned from nested scopes survive and belong to the outer scope``
             let a, _ = inner
             a + 1.0, a)
 
-    Assert.Equal<float[]>([| 7.0; 7.0 |], Tensor.toFloatArray outerKept)
+    Expect.equal (Tensor.toFloatArray outerKept) ([| 7.0; 7.0 |]) "Tensor.toFloatArray outerKept"
     // innerValue was returned by the outer scope too, so it is still readable.
-    Assert.Equal<float[]>([| 6.0; 6.0 |], Tensor.toFloatArray innerValue)
+    Expect.equal (Tensor.toFloatArray innerValue) ([| 6.0; 6.0 |]) "Tensor.toFloatArray innerValue"
 
-[<Fact>]
 let ``an exception inside a scope releases what it created and propagates`` () =
     let mutable created = Unchecked.defaultof<Tensor>
 
     let ex =
-        Assert.Throws<InvalidOperationException>(fun () ->
+        Expects.throws<InvalidOperationException> "Scope.run (fun () -> c" (fun () ->
             Scope.run (fun () ->
                 created <- Tensor.ones [ 4 ]
                 invalidOp "boom")
             |> ignore)
 
-    Assert.Equal("boom", ex.Message)
+    Expect.equal ex.Message "boom" "ex.Message"
 
-    Assert.Throws<ReleasedTensorException>(fun () -> Tensor.toFloatArray created |> ignore)
+    Expects.throws<ReleasedTensorException> "Tensor.toFloatArray created" (fun () ->
+        Tensor.toFloatArray created |> ignore)
     |> ignore
 
-[<Fact>]
 let ``trees returned from a scope keep every leaf`` () =
     let tree =
         Scope.run (fun () ->
@@ -129,12 +125,15 @@ let ``trees returned from a scope keep every leaf`` () =
                     "b", PTree.node [ "c", Leaf(Tensor.zeros [ 3 ] - 1.0) ]
                 ])
 
-    Assert.Equal<float[]>([| 2.0; 2.0 |], Tensor.toFloatArray (get tree "a"))
-    Assert.Equal<float[]>([| -1.0; -1.0; -1.0 |], Tensor.toFloatArray (get tree "b.c"))
+    Expect.equal (Tensor.toFloatArray (get tree "a")) ([| 2.0; 2.0 |]) "Tensor.toFloatArray (get tree \"a\")"
+
+    Expect.equal
+        (Tensor.toFloatArray (get tree "b.c"))
+        ([| -1.0; -1.0; -1.0 |])
+        "Tensor.toFloatArray (get tree \"b.c\")"
 
 /// A value kept by an outermost scope and then dropped (as a user's own fold drops each state) gives its buffer
 /// back to the pool once collected, at the thread's next outermost scope; without that every step allocated anew.
-[<Fact>]
 let ``buffers of dropped values kept by an outermost scope are reused after a collection`` () =
     // A length no other test uses, so no other thread rents these buffers.
     let n = 77_773
@@ -151,10 +150,9 @@ let ``buffers of dropped values kept by an outermost scope are reused after a co
     for _ in 1..10 do
         step ()
 
-    Assert.Equal(0L, CpuPool.threadMissCount () - misses0)
+    Expect.equal (CpuPool.threadMissCount () - misses0) 0L "CpuPool.threadMissCount () - misses0"
 
 /// A value kept by an outermost scope and still referenced is never reclaimed, whatever is collected or allocated.
-[<Fact>]
 let ``a kept value that is still referenced keeps its buffer through collections`` () =
     let n = 77_771
     let kept = Scope.run (fun () -> Tensor.ones [ n ] * 3.0)
@@ -164,4 +162,29 @@ let ``a kept value that is still referenced keeps its buffer through collections
         GC.WaitForPendingFinalizers()
         Scope.run (fun () -> Tensor.ones [ n ] * float (10 + i)) |> ignore
 
-    Assert.All(Tensor.toArray kept :?> float32[], fun v -> Assert.Equal(3.0f, v))
+    Seq.iter (fun v -> Expect.equal v 3.0f "v") (Tensor.toArray kept :?> float32[])
+
+let tests =
+    testList
+        "Scope"
+        [
+            testCase
+                "10,000 MLP steps inside scopes keep memory flat"
+                ``10,000 MLP steps inside scopes keep memory flat``
+            testCase
+                "a tensor used after its scope ended raises a clear error"
+                ``a tensor used after its scope ended raises a clear error``
+            testCase
+                "values returned from nested scopes survive and belong to the outer scope"
+                ``values returned from nested scopes survive and belong to the outer scope``
+            testCase
+                "an exception inside a scope releases what it created and propagates"
+                ``an exception inside a scope releases what it created and propagates``
+            testCase "trees returned from a scope keep every leaf" ``trees returned from a scope keep every leaf``
+            testCase
+                "buffers of dropped values kept by an outermost scope are reused after a collection"
+                ``buffers of dropped values kept by an outermost scope are reused after a collection``
+            testCase
+                "a kept value that is still referenced keeps its buffer through collections"
+                ``a kept value that is still referenced keeps its buffer through collections``
+        ]

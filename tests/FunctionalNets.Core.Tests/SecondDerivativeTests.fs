@@ -5,7 +5,8 @@
 module FunctionalNets.Tests.SecondDerivativeTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FsCheck
 open FsCheck.FSharp
 open FunctionalNets
@@ -211,32 +212,46 @@ let private elementwiseCase (op: Elementwise) =
 
 /// f'' of an elementwise f through reverse-over-reverse, forward-over-forward, forward-over-reverse and
 /// reverse-over-forward, each against the closed form; f' against its closed form where one exists.
-[<Fact>]
 let ``SecondDerivative: elementwise f'' by every nesting of forward and reverse mode equals its formula`` () =
-    for op in elementwiseOps do
-        forAllN 10 (elementwiseCase op) (fun (op, inp) ->
-            let x = tensorOfInput inp
-            let xs = values x
-            let shape = inp.Shape
-            let ctx = sprintf "%s at shape %A" op.Name shape
-            let ones = Tensor.onesLike x
-            let d1Rev (x: Tensor) = Diff.grad (fun y -> sumOf (op.F y)) x
-            let d1Fwd (x: Tensor) = snd (Diff.jvp op.F x ones)
+    allOf
+        [
+            for op in elementwiseOps ->
+                forAllN 10 (elementwiseCase op) (fun (op, inp) ->
+                    let x = tensorOfInput inp
+                    let xs = values x
+                    let shape = inp.Shape
+                    let ctx = sprintf "%s at shape %A" op.Name shape
+                    let ones = Tensor.onesLike x
+                    let d1Rev (x: Tensor) = Diff.grad (fun y -> sumOf (op.F y)) x
+                    let d1Fwd (x: Tensor) = snd (Diff.jvp op.F x ones)
 
-            match op.D1 with
-            | Some d1 ->
-                let expected = Array.map d1 xs
-                close "f' (reverse)" ctx shape expected (values (d1Rev x))
-                close "f' (forward)" ctx shape expected (values (d1Fwd x))
-            | None -> ()
+                    match op.D1 with
+                    | Some d1 ->
+                        let expected = Array.map d1 xs
+                        close "f' (reverse)" ctx shape expected (values (d1Rev x))
+                        close "f' (forward)" ctx shape expected (values (d1Fwd x))
+                    | None -> ()
 
-            let expected = Array.map op.D2 xs
-            close "f'' reverse over reverse" ctx shape expected (values (Diff.grad (fun y -> sumOf (d1Rev y)) x))
-            close "f'' forward over forward" ctx shape expected (values (snd (Diff.jvp d1Fwd x ones)))
-            close "f'' forward over reverse" ctx shape expected (values (snd (Diff.jvp d1Rev x ones)))
-            close "f'' reverse over forward" ctx shape expected (values (Diff.grad (fun y -> sumOf (d1Fwd y)) x)))
+                    let expected = Array.map op.D2 xs
 
-[<Fact>]
+                    close
+                        "f'' reverse over reverse"
+                        ctx
+                        shape
+                        expected
+                        (values (Diff.grad (fun y -> sumOf (d1Rev y)) x))
+
+                    close "f'' forward over forward" ctx shape expected (values (snd (Diff.jvp d1Fwd x ones)))
+                    close "f'' forward over reverse" ctx shape expected (values (snd (Diff.jvp d1Rev x ones)))
+
+                    close
+                        "f'' reverse over forward"
+                        ctx
+                        shape
+                        expected
+                        (values (Diff.grad (fun y -> sumOf (d1Fwd y)) x)))
+        ]
+
 let ``SecondDerivative: third derivatives of sin, exp and x^4 by nested grad`` () =
     let cases =
         [
@@ -275,7 +290,6 @@ let private matOf (n: int) (m: int) (data: float[]) = Tensor.ofArray (data, [ n;
 let private matVec (n: int) (a: float[]) (v: float[]) =
     Array.init n (fun i -> Seq.sum (seq { for j in 0 .. n - 1 -> a[i * n + j] * v[j] }))
 
-[<Fact>]
 let ``SecondDerivative: Hessian of x^T A x is A + A^T (and of 0.5 x^T A x is (A + A^T)/2)`` () =
     forAll vecAndMatrix (fun (n, sx, sa) ->
         let xs = valuesOf Real n sx
@@ -294,7 +308,6 @@ let ``SecondDerivative: Hessian of x^T A x is A + A^T (and of 0.5 x^T A x is (A 
         let half = Diff.hessian (fun x -> 0.5 * quad x) x
         close "Hessian of 0.5 x^T A x" ctx [| n; n |] (Array.map (fun v -> 0.5 * v) expected) (values half))
 
-[<Fact>]
 let ``SecondDerivative: Hessian-vector products equal H v, forward over reverse and reverse over reverse`` () =
     // f(x) = sum(sin x) + 0.5 (a . x)^2 + x^T B x has H = diag(-sin x) + a a^T + B + B^T.
     let g =
@@ -337,7 +350,6 @@ let ``SecondDerivative: Hessian-vector products equal H v, forward over reverse 
         let rf = Diff.grad (fun y -> snd (Diff.jvp f y v)) x
         close "reverse over forward H v" ctx [| n |] expected (values rf))
 
-[<Fact>]
 let ``SecondDerivative: Hessian of logsumexp is diag(p) - p p^T with p = softmax(x)`` () =
     let g =
         gen {
@@ -383,7 +395,6 @@ let ``SecondDerivative: Hessian of logsumexp is diag(p) - p p^T with p = softmax
             expected
             (values (Diff.hessian (fun x -> -(Tensor.logSoftmax x)[c]) x)))
 
-[<Fact>]
 let ``SecondDerivative: Hessian of the biased variance is (2/n)(I - 11^T/n)`` () =
     forAll (Gen.zip (Gen.choose (1, 6)) Gens.seed) (fun (n, s) ->
         let x = tensorOf [| n |] (valuesOf Real n s)
@@ -400,7 +411,6 @@ let ``SecondDerivative: Hessian of the biased variance is (2/n)(I - 11^T/n)`` ()
             expected
             (values (Diff.hessian (fun x -> Tensor.var (x, unbiased = false)) x)))
 
-[<Fact>]
 let ``SecondDerivative: Hessian of sum((W x + b)^2) is 2 W^T W`` () =
     let g =
         gen {
@@ -425,7 +435,6 @@ let ``SecondDerivative: Hessian of sum((W x + b)^2) is 2 W^T W`` () =
 
         close "Hessian" (sprintf "W %dx%d" m n) [| n; n |] expected (values (Diff.hessian f x)))
 
-[<Fact>]
 let ``SecondDerivative: Hessian of sum(X)^2 over an r x c matrix X has shape (r, c, r, c) and every entry 2`` () =
     // f(X) = sum(X)^2 over an r x c matrix: every second partial is 2.
     forAll (Gen.zip (Gen.zip (Gen.choose (1, 3)) (Gen.choose (1, 3))) Gens.seed) (fun ((r, c), s) ->
@@ -439,7 +448,6 @@ let ``SecondDerivative: Hessian of sum(X)^2 over an r x c matrix X has shape (r,
 // Mixed partials and Jacobians
 // ---------------------------------------------------------------------------------------------------
 
-[<Fact>]
 let ``SecondDerivative: mixed partials of f(a, b) = sum(sin(a) * b^2) over a PTree, with broadcasting`` () =
     // d/da f = cos(a) * b^2 (summed over the broadcast); the gradient wrt b of <d/da f, u> is 2 b * sum(u cos a).
     let g =
@@ -499,7 +507,6 @@ let ``SecondDerivative: mixed partials of f(a, b) = sum(sin(a) * b^2) over a PTr
 
         close "d/db <d/da f, u>" (sprintf "a %A, b %A" ia.Shape ib.Shape) ib.Shape expected (values mixed))
 
-[<Fact>]
 let ``SecondDerivative: Jacobian of tanh(A x) is diag(1 - tanh^2) A, in both the reverse and forward branch`` () =
     // m <= n uses reverse mode rows, m > n forward mode columns; both are exercised.
     let g =
@@ -594,13 +601,16 @@ let private pair da db =
     }
 
 let private runSecondOrder (cases: Gen<SecondCase> list) =
-    for c in cases do
-        forAllN 5 c (fun c -> checkSecondOrder c.Name c.F (c.Inputs |> List.map tensorOfInput) c.Inputs.Head.Seed)
+    allOf
+        [
+            for c in cases ->
+                forAllN 5 c (fun c ->
+                    checkSecondOrder c.Name c.F (c.Inputs |> List.map tensorOfInput) c.Inputs.Head.Seed)
+        ]
 
 let private f1 (f: Tensor -> Tensor) = fun (ts: Tensor list) -> f ts.Head
 let private f2 (f: Tensor -> Tensor -> Tensor) = fun (ts: Tensor list) -> f ts[0] ts[1]
 
-[<Fact>]
 let ``SecondDerivative: gradients of elementwise ops and activations have correct derivatives`` () =
     runSecondOrder
         [
@@ -626,7 +636,6 @@ let ``SecondDerivative: gradients of elementwise ops and activations have correc
             case "clamp * x" (f1 (fun x -> Tensor.clamp (x, -0.5, 1.0) * x)) (one OffGrid)
         ]
 
-[<Fact>]
 let ``SecondDerivative: gradients of broadcasting binary ops have correct derivatives`` () =
     runSecondOrder
         [
@@ -645,7 +654,6 @@ let ``SecondDerivative: gradients of broadcasting binary ops have correct deriva
                 (pair Real Real)
         ]
 
-[<Fact>]
 let ``SecondDerivative: gradients of reductions and softmax have correct derivatives`` () =
     let withDims domain lo hi (f: int[] -> bool -> Tensor -> Tensor) name =
         gen {
@@ -683,7 +691,6 @@ let ``SecondDerivative: gradients of reductions and softmax have correct derivat
             }
         ]
 
-[<Fact>]
 let ``SecondDerivative: gradients of matrix products have correct derivatives`` () =
     let mm
         name
@@ -734,7 +741,6 @@ let ``SecondDerivative: gradients of matrix products have correct derivatives`` 
             }
         ]
 
-[<Fact>]
 let ``SecondDerivative: gradients through layout and indexing ops have correct derivatives`` () =
     // Layout ops are linear, so they are composed with a nonlinearity to give a nonzero second derivative.
     let sq (t: Tensor) = t * t * t
@@ -827,4 +833,55 @@ let ``SecondDerivative: gradients through layout and indexing ops have correct d
                         Inputs = [ x ]
                     }
             }
+        ]
+
+let tests =
+    testList
+        "SecondDerivative"
+        [
+            property
+                "SecondDerivative: elementwise f'' by every nesting of forward and reverse mode equals its formula"
+                ``SecondDerivative: elementwise f'' by every nesting of forward and reverse mode equals its formula``
+            property
+                "SecondDerivative: third derivatives of sin, exp and x^4 by nested grad"
+                ``SecondDerivative: third derivatives of sin, exp and x^4 by nested grad``
+            property
+                "SecondDerivative: Hessian of x^T A x is A + A^T (and of 0.5 x^T A x is (A + A^T)/2)"
+                ``SecondDerivative: Hessian of x^T A x is A + A^T (and of 0.5 x^T A x is (A + A^T)/2)``
+            property
+                "SecondDerivative: Hessian-vector products equal H v, forward over reverse and reverse over reverse"
+                ``SecondDerivative: Hessian-vector products equal H v, forward over reverse and reverse over reverse``
+            property
+                "SecondDerivative: Hessian of logsumexp is diag(p) - p p^T with p = softmax(x)"
+                ``SecondDerivative: Hessian of logsumexp is diag(p) - p p^T with p = softmax(x)``
+            property
+                "SecondDerivative: Hessian of the biased variance is (2/n)(I - 11^T/n)"
+                ``SecondDerivative: Hessian of the biased variance is (2/n)(I - 11^T/n)``
+            property
+                "SecondDerivative: Hessian of sum((W x + b)^2) is 2 W^T W"
+                ``SecondDerivative: Hessian of sum((W x + b)^2) is 2 W^T W``
+            property
+                "SecondDerivative: Hessian of sum(X)^2 over an r x c matrix X has shape (r, c, r, c) and every entry 2"
+                ``SecondDerivative: Hessian of sum(X)^2 over an r x c matrix X has shape (r, c, r, c) and every entry 2``
+            property
+                "SecondDerivative: mixed partials of f(a, b) = sum(sin(a) * b^2) over a PTree, with broadcasting"
+                ``SecondDerivative: mixed partials of f(a, b) = sum(sin(a) * b^2) over a PTree, with broadcasting``
+            property
+                "SecondDerivative: Jacobian of tanh(A x) is diag(1 - tanh^2) A, in both the reverse and forward branch"
+                ``SecondDerivative: Jacobian of tanh(A x) is diag(1 - tanh^2) A, in both the reverse and forward branch``
+            property
+                "SecondDerivative: gradients of elementwise ops and activations have correct derivatives"
+                ``SecondDerivative: gradients of elementwise ops and activations have correct derivatives``
+            property
+                "SecondDerivative: gradients of broadcasting binary ops have correct derivatives"
+                ``SecondDerivative: gradients of broadcasting binary ops have correct derivatives``
+            property
+                "SecondDerivative: gradients of reductions and softmax have correct derivatives"
+                ``SecondDerivative: gradients of reductions and softmax have correct derivatives``
+            property
+                "SecondDerivative: gradients of matrix products have correct derivatives"
+                ``SecondDerivative: gradients of matrix products have correct derivatives``
+            property
+                "SecondDerivative: gradients through layout and indexing ops have correct derivatives"
+                ``SecondDerivative: gradients through layout and indexing ops have correct derivatives``
         ]

@@ -4,18 +4,19 @@
 module FunctionalNets.Tests.SequenceOpsTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FsCheck.FSharp
 open FunctionalNets
 open FunctionalNets.Tests.GradCheck
 
 let private throwsArg (needles: string list) (f: unit -> Tensor) =
-    let ex = Record.Exception(fun () -> f () |> ignore)
-    Assert.NotNull ex
-    Assert.True(ex :? ArgumentException, sprintf "expected an ArgumentException, got %O" ex)
+    let ex = Expects.throwsAny<exn> "the call" (fun () -> f () |> ignore)
+    Expect.isNotNull ex "an exception was raised"
+    Expect.isTrue (ex :? ArgumentException) (sprintf "expected an ArgumentException, got %O" ex)
 
     for n in needles do
-        Assert.Contains(n, ex.Message)
+        Expect.stringContains ex.Message n "ex.Message"
 
 /// A Float64 input of a random shape with rank lo..hi and its seed.
 let private realCase lo hi =
@@ -32,7 +33,6 @@ let private realOf (shape: int[]) seed =
 // maskedFill, triu, tril
 // ---------------------------------------------------------------------------------------------------
 
-[<Fact>]
 let ``maskedFill puts the value where the broadcast mask is true and passes gradients elsewhere`` () =
     forAll (Gen.zip (realCase 1 3) Gens.bool) (fun ((shape, seed), lastOnly) ->
         // A mask over the last dim only exercises broadcasting; a full mask the plain case.
@@ -53,7 +53,6 @@ let ``maskedFill puts the value where the broadcast mask is true and passes grad
         assertClose "maskedFill" (sprintf "%A" shape) shape expected y
         checkGrad "maskedFill" (fun x -> Tensor.maskedFill (x, mask, 3.0)) x seed)
 
-[<Fact>]
 let ``triu and tril keep column - row >= or <= diagonal over the last two dims`` () =
     let case =
         gen {
@@ -80,7 +79,6 @@ let ``triu and tril keep column - row >= or <= diagonal over the last two dims``
         checkGrad ("triu " + ctx) (fun x -> Tensor.triu (x, diagonal)) x seed
         checkGrad ("tril " + ctx) (fun x -> Tensor.tril (x, diagonal)) x seed)
 
-[<Fact>]
 let ``maskedFill, triu and tril reject bad input naming the op and shapes`` () =
     let x = Tensor.zeros [ 2; 3 ]
 
@@ -105,7 +103,6 @@ let private cumsumRef (shape: int[]) (dim: int) (xs: float[]) =
         let start = flat - j * inner
         Seq.sum (seq { for k in 0..j -> xs[start + k * inner] }))
 
-[<Fact>]
 let ``cumsum matches running sums along any dim, and its gradients match finite differences`` () =
     let case =
         gen {
@@ -122,17 +119,24 @@ let ``cumsum matches running sums along any dim, and its gradients match finite 
         assertClose "cumsum" ctx shape (cumsumRef shape d (values x)) (values (Tensor.cumsum (x, dim)))
         checkGrad ("cumsum " + ctx) (fun x -> Tensor.cumsum (x, dim)) x seed)
 
-[<Fact>]
 let ``cumsum of integers and bools stays exact`` () =
     let ints = Tensor.ofArray ([| 1; 2; 3; 4; 5; 6 |], [ 2; 3 ])
-    Assert.Equal<int[]>([| 1; 3; 6; 4; 9; 15 |], Tensor.toArray (Tensor.cumsum (ints, 1)) :?> int[])
-    Assert.Equal<int[]>([| 1; 2; 3; 5; 7; 9 |], Tensor.toArray (Tensor.cumsum (ints, 0)) :?> int[])
+
+    Expect.equal
+        (Tensor.toArray (Tensor.cumsum (ints, 1)) :?> int[])
+        ([| 1; 3; 6; 4; 9; 15 |])
+        "Tensor.toArray (Tensor.cumsum (ints, 1)) :?> int[]"
+
+    Expect.equal
+        (Tensor.toArray (Tensor.cumsum (ints, 0)) :?> int[])
+        ([| 1; 2; 3; 5; 7; 9 |])
+        "Tensor.toArray (Tensor.cumsum (ints, 0)) :?> int[]"
+
     let bools = Tensor.ofArray ([| true; false; true; true |], [ 4 ])
     let c = Tensor.cumsum (bools, 0)
-    Assert.Equal(DType.Int64, c.DType)
-    Assert.Equal<int64[]>([| 1L; 1L; 2L; 3L |], Tensor.toArray c :?> int64[])
+    Expect.equal c.DType DType.Int64 "c.DType"
+    Expect.equal (Tensor.toArray c :?> int64[]) ([| 1L; 1L; 2L; 3L |]) "Tensor.toArray c :?> int64[]"
 
-[<Fact>]
 let ``cumsum of a long Float32 row matches a double-precision running sum`` () =
     // Long enough that the kernel splits the work across threads.
     let n, rows = 4096, 40
@@ -147,7 +151,6 @@ let ``cumsum of a long Float32 row matches a double-precision running sum`` () =
 // embedding
 // ---------------------------------------------------------------------------------------------------
 
-[<Fact>]
 let ``embedding picks weight rows by id and its weight gradient adds repeated ids`` () =
     let case =
         gen {
@@ -178,7 +181,6 @@ let ``embedding picks weight rows by id and its weight gradient adds repeated id
         assertClose "embedding" ctx outShape expected (values y)
         checkGrad ("embedding " + ctx) (fun w -> Tensor.embedding (w, ids)) w seed)
 
-[<Fact>]
 let ``embedding rejects an id outside the vocabulary naming the id and V`` () =
     let w = Tensor.zeros [ 5; 3 ]
     throwsArg [ "embedding"; "id 5"; "[0, 5)" ] (fun () -> Tensor.embedding (w, Tensor.ofArray ([| 0; 5 |], [ 2 ])))
@@ -219,7 +221,6 @@ let private normCase =
         return shape, k, seed, affine
     }
 
-[<Fact>]
 let ``layerNorm matches the formula and its fused gradients match finite differences`` () =
     forAll normCase (fun (shape, k, seed, affine) ->
         let normShape = shape[shape.Length - k ..]
@@ -257,7 +258,6 @@ let ``layerNorm matches the formula and its fused gradients match finite differe
                 [ x; w; b ]
                 seed)
 
-[<Fact>]
 let ``layerNorm second derivatives match finite differences`` () =
     forAllN 12 normCase (fun (shape, k, seed, _) ->
         let normShape = shape[shape.Length - k ..]
@@ -271,7 +271,6 @@ let ``layerNorm second derivatives match finite differences`` () =
             x
             seed)
 
-[<Fact>]
 let ``layerNorm Float32 fused kernel agrees with the Float64 formula on a large batch`` () =
     let rows, n = 300, 256
     let xs = valuesOf Real (rows * n) 11 |> Array.map (fun v -> 3.0 + 2.0 * v)
@@ -324,7 +323,6 @@ let ``layerNorm Float32 fused kernel agrees with the Float64 formula on a large 
         (values g64)
         (values (Tensor.cast (g32, DType.Float64)))
 
-[<Fact>]
 let ``rmsNorm matches the formula and its gradients match finite differences`` () =
     forAll normCase (fun (shape, k, seed, affine) ->
         let normShape = shape[shape.Length - k ..]
@@ -354,9 +352,51 @@ let ``rmsNorm matches the formula and its gradients match finite differences`` (
         if affine > 0 then
             checkGrad2 ("rmsNorm weight " + ctx) (fun x w -> Tensor.rmsNorm (x, normShape, w, eps = 0.01)) x w seed)
 
-[<Fact>]
 let ``layerNorm and rmsNorm reject a normalized shape the input does not end with`` () =
     let x = Tensor.zeros [ 2; 3; 4 ]
     throwsArg [ "layerNorm"; "[2; 3; 4]"; "[3]" ] (fun () -> Tensor.layerNorm (x, [ 3 ]))
     throwsArg [ "layerNorm"; "weight"; "[5]" ] (fun () -> Tensor.layerNorm (x, [ 4 ], Tensor.zeros [ 5 ]))
     throwsArg [ "rmsNorm"; "[2; 3; 4]"; "[4; 4]" ] (fun () -> Tensor.rmsNorm (x, [ 4; 4 ]))
+
+let tests =
+    testList
+        "SequenceOps"
+        [
+            property
+                "maskedFill puts the value where the broadcast mask is true and passes gradients elsewhere"
+                ``maskedFill puts the value where the broadcast mask is true and passes gradients elsewhere``
+            property
+                "triu and tril keep column - row >= or <= diagonal over the last two dims"
+                ``triu and tril keep column - row >= or <= diagonal over the last two dims``
+            testCase
+                "maskedFill, triu and tril reject bad input naming the op and shapes"
+                ``maskedFill, triu and tril reject bad input naming the op and shapes``
+            property
+                "cumsum matches running sums along any dim, and its gradients match finite differences"
+                ``cumsum matches running sums along any dim, and its gradients match finite differences``
+            testCase "cumsum of integers and bools stays exact" ``cumsum of integers and bools stays exact``
+            testCase
+                "cumsum of a long Float32 row matches a double-precision running sum"
+                ``cumsum of a long Float32 row matches a double-precision running sum``
+            property
+                "embedding picks weight rows by id and its weight gradient adds repeated ids"
+                ``embedding picks weight rows by id and its weight gradient adds repeated ids``
+            testCase
+                "embedding rejects an id outside the vocabulary naming the id and V"
+                ``embedding rejects an id outside the vocabulary naming the id and V``
+            property
+                "layerNorm matches the formula and its fused gradients match finite differences"
+                ``layerNorm matches the formula and its fused gradients match finite differences``
+            property
+                "layerNorm second derivatives match finite differences"
+                ``layerNorm second derivatives match finite differences``
+            testCase
+                "layerNorm Float32 fused kernel agrees with the Float64 formula on a large batch"
+                ``layerNorm Float32 fused kernel agrees with the Float64 formula on a large batch``
+            property
+                "rmsNorm matches the formula and its gradients match finite differences"
+                ``rmsNorm matches the formula and its gradients match finite differences``
+            testCase
+                "layerNorm and rmsNorm reject a normalized shape the input does not end with"
+                ``layerNorm and rmsNorm reject a normalized shape the input does not end with``
+        ]

@@ -5,7 +5,8 @@ module FunctionalNets.Tests.ShapeErrorTests
 // without a debugger. No error may surface as IndexOutOfRangeException or NullReferenceException.
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 
 let private z (shape: int list) = Tensor.zeros shape
@@ -16,27 +17,24 @@ let private idx (shape: int list) (values: int64 list) =
 
 /// Runs f, which must throw exactly 'E (not a subclass, not a crash type), and returns the exception.
 let private raises<'E when 'E :> exn> (f: unit -> unit) : 'E =
-    let ex = Record.Exception(fun () -> f ())
-    Assert.True(not (isNull ex), sprintf "expected %s, but nothing was thrown" typeof<'E>.Name)
-    Assert.False(ex :? IndexOutOfRangeException, sprintf "IndexOutOfRangeException leaked: %s" ex.Message)
-    Assert.False(ex :? NullReferenceException, sprintf "NullReferenceException leaked: %s" ex.Message)
+    let ex = Expects.throwsAny<exn> "the call" (fun () -> f ())
+    Expect.isTrue (not (isNull ex)) (sprintf "expected %s, but nothing was thrown" typeof<'E>.Name)
+    Expect.isFalse (ex :? IndexOutOfRangeException) (sprintf "IndexOutOfRangeException leaked: %s" ex.Message)
+    Expect.isFalse (ex :? NullReferenceException) (sprintf "NullReferenceException leaked: %s" ex.Message)
 
-    Assert.True(
-        ex.GetType() = typeof<'E>,
-        sprintf "expected %s, got %s: %s" typeof<'E>.Name (ex.GetType().Name) ex.Message
-    )
+    Expect.isTrue
+        (ex.GetType() = typeof<'E>)
+        (sprintf "expected %s, got %s: %s" typeof<'E>.Name (ex.GetType().Name) ex.Message)
 
     ex :?> 'E
 
 /// The message names every needle (op names compared case-insensitively).
 let private names (needles: string list) (ex: exn) =
     for n in needles do
-        Assert.True(
-            ex.Message.Contains(n, StringComparison.OrdinalIgnoreCase),
-            sprintf "message should mention %A but was: %s" n ex.Message
-        )
+        Expect.isTrue
+            (ex.Message.Contains(n, StringComparison.OrdinalIgnoreCase))
+            (sprintf "message should mention %A but was: %s" n ex.Message)
 
-[<Fact>]
 let ``broadcasting mismatch names the op and both shapes`` () =
     raises<ArgumentException>(fun () -> ignore (z [ 2; 3 ] + z [ 4; 3 ]))
     |> names [ "add"; "[2; 3]"; "[4; 3]" ]
@@ -50,17 +48,14 @@ let ``broadcasting mismatch names the op and both shapes`` () =
     raises<ArgumentException>(fun () -> ignore (z [ 2; 3 ] / z [ 3; 2 ]))
     |> names [ "div"; "[2; 3]"; "[3; 2]" ]
 
-[<Fact>]
 let ``where with unbroadcastable operands names the shapes`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.where (Tensor.gt (z [ 2; 3 ], 0.0), z [ 4; 3 ], z [ 1 ])))
     |> names [ "where"; "[2; 3]"; "[4; 3]" ]
 
-[<Fact>]
 let ``expand to an incompatible shape names both shapes`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.expand (z [ 2; 3 ], [ 4; 3 ])))
     |> names [ "expand"; "[2; 3]"; "[4; 3]" ]
 
-[<Fact>]
 let ``matmul inner-dimension mismatch names both shapes and the two sizes`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.matmul (z [ 2; 3 ], z [ 4; 5 ])))
     |> names [ "matmul"; "[2; 3]"; "[4; 5]"; "3 vs 4" ]
@@ -68,23 +63,19 @@ let ``matmul inner-dimension mismatch names both shapes and the two sizes`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.matmul (z [ 7; 2; 3 ], z [ 7; 2; 5 ])))
     |> names [ "matmul"; "[7; 2; 3]"; "[7; 2; 5]" ]
 
-[<Fact>]
 let ``matmul with a vector operand names the mismatching sizes`` () =
     // A 1-D left operand of length 3 against a [4; 5] matrix: the message names the matrix and both sizes.
     raises<ArgumentException>(fun () -> ignore (Tensor.matmul (z [ 3 ], z [ 4; 5 ])))
     |> names [ "matmul"; "[4; 5]"; "3 vs 4" ]
 
-[<Fact>]
 let ``matmul batch-dimension mismatch names both full shapes`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.matmul (z [ 2; 2; 3 ], z [ 3; 3; 4 ])))
     |> names [ "matmul"; "[2; 2; 3]"; "[3; 3; 4]" ]
 
-[<Fact>]
 let ``matmul of dtype-mismatched operands names both dtypes`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.matmul (z [ 2; 3 ], z64 [ 3; 2 ])))
     |> names [ "matmul"; "float32"; "float64" ]
 
-[<Fact>]
 let ``linear input-size mismatch reads linear(in->out) with the input shape`` () =
     let ex =
         raises<ArgumentException>(fun () -> ignore (Tensor.linear (z [ 64; 28; 28 ], z [ 128; 784 ])))
@@ -94,7 +85,6 @@ let ``linear input-size mismatch reads linear(in->out) with the input shape`` ()
     raises<ArgumentException>(fun () -> ignore (Tensor.linear (z [ 4; 3 ], z [ 3 ])))
     |> names [ "linear"; "[3]" ]
 
-[<Fact>]
 let ``reshape element-count mismatch names the source shape and the target`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.reshape (z [ 2; 3 ], [ 4; 2 ])))
     |> names [ "reshape"; "[2; 3]"; "4; 2"; "6 elements"; "8 elements" ]
@@ -105,7 +95,6 @@ let ``reshape element-count mismatch names the source shape and the target`` () 
     raises<ArgumentException>(fun () -> ignore (Tensor.reshape (z [ 2; 3 ], [ -1; -1 ])))
     |> names [ "reshape"; "-1" ]
 
-[<Fact>]
 let ``cat mismatch names the op, the dim and both shapes`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.cat [ z [ 2; 3 ]; z [ 2; 4 ] ]))
     |> names [ "cat"; "[2; 3]"; "[2; 4]"; "3 vs 4" ]
@@ -122,12 +111,10 @@ let ``cat mismatch names the op, the dim and both shapes`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.cat ([]: Tensor list)))
     |> names [ "cat" ]
 
-[<Fact>]
 let ``stack mismatch names both shapes`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.stack [ z [ 2; 3 ]; z [ 2; 3 ]; z [ 3; 2 ] ]))
     |> names [ "stack"; "[2; 3]"; "[3; 2]" ]
 
-[<Fact>]
 let ``gather with an out-of-range index is ArgumentOutOfRange naming the op and the value`` () =
     raises<ArgumentOutOfRangeException>(fun () -> ignore (Tensor.gather (z [ 2; 3 ], 1, idx [ 1; 2 ] [ 0L; 5L ])))
     |> names [ "gather"; "5" ]
@@ -141,7 +128,6 @@ let ``gather with an out-of-range index is ArgumentOutOfRange naming the op and 
     raises<ArgumentException>(fun () -> ignore (Tensor.gather (z [ 2; 3 ], 1, z [ 2; 3 ])))
     |> names [ "gather"; "float32" ]
 
-[<Fact>]
 let ``indexSelect with an out-of-range index is ArgumentOutOfRange naming the op and the value`` () =
     raises<ArgumentOutOfRangeException>(fun () -> ignore (Tensor.indexSelect (z [ 2; 3 ], 0, idx [ 2 ] [ 0L; 7L ])))
     |> names [ "indexselect"; "7" ]
@@ -152,7 +138,6 @@ let ``indexSelect with an out-of-range index is ArgumentOutOfRange naming the op
     raises<ArgumentException>(fun () -> ignore (Tensor.indexSelect (z [ 2; 3 ], 0, idx [ 1; 1 ] [ 0L ])))
     |> names [ "indexSelect"; "[1; 1]" ]
 
-[<Fact>]
 let ``scatterAdd and indexAdd with out-of-range indices are ArgumentOutOfRange`` () =
     raises<ArgumentOutOfRangeException>(fun () ->
         ignore (Tensor.scatterAdd (z [ 2; 3 ], 0, idx [ 1; 2 ] [ 0L; 9L ], z [ 1; 2 ])))
@@ -165,14 +150,12 @@ let ``scatterAdd and indexAdd with out-of-range indices are ArgumentOutOfRange``
     raises<ArgumentException>(fun () -> ignore (Tensor.scatterAdd (z [ 2; 3 ], 0, idx [ 1; 2 ] [ 0L; 1L ], z [ 1; 3 ])))
     |> names [ "scatterAdd"; "[1; 2]"; "[1; 3]" ]
 
-[<Fact>]
 let ``indexAdd rejects a src whose non-indexed dims differ from the input`` () =
     // x is [2; 3; 4], index has one entry along dim 0, so src must be [1; 3; 4] (torch.index_add_ raises
     // otherwise). A [1; 4; 3] src has the right element count but the wrong layout and must be rejected.
     raises<ArgumentException>(fun () -> ignore (Tensor.indexAdd (z [ 2; 3; 4 ], 0, idx [ 1 ] [ 0L ], z [ 1; 4; 3 ])))
     |> names [ "indexAdd"; "[2; 3; 4]"; "[1; 4; 3]" ]
 
-[<Fact>]
 let ``select and indexing out of range name the index, the dim size and the shape`` () =
     raises<ArgumentOutOfRangeException>(fun () -> ignore (Tensor.select (z [ 2; 3 ], 0, 5)))
     |> names [ "select"; "index 5"; "size 2"; "[2; 3]" ]
@@ -189,7 +172,6 @@ let ``select and indexing out of range name the index, the dim size and the shap
     raises<ArgumentException>(fun () -> ignore ((z [ 2; 3 ]).[0..1, 0..1, 0..1]))
     |> names [ "slice"; "[2; 3]" ]
 
-[<Fact>]
 let ``permute with an invalid permutation names it and the shape`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.permute (z [ 2; 3; 4 ], [ 0; 0; 1 ])))
     |> names [ "permute"; "0; 0; 1"; "[2; 3; 4]" ]
@@ -200,7 +182,6 @@ let ``permute with an invalid permutation names it and the shape`` () =
     raises<ArgumentOutOfRangeException>(fun () -> ignore (Tensor.permute (z [ 2; 3; 4 ], [ 0; 1; 3 ])))
     |> names [ "permute"; "dimension 3"; "rank 3" ]
 
-[<Fact>]
 let ``dims out of range in squeeze, unsqueeze, reductions and transpose are ArgumentOutOfRange`` () =
     raises<ArgumentOutOfRangeException>(fun () -> ignore (Tensor.squeeze (z [ 2; 3 ], 2)))
     |> names [ "squeeze"; "dimension 2"; "rank 2" ]
@@ -235,7 +216,6 @@ let ``dims out of range in squeeze, unsqueeze, reductions and transpose are Argu
     raises<ArgumentException>(fun () -> ignore (Tensor.sum (z [ 2; 3 ], [ 1; -1 ])))
     |> names [ "sum"; "repeated" ]
 
-[<Fact>]
 let ``dtype mismatch names both dtypes`` () =
     raises<ArgumentException>(fun () -> ignore (z [ 2 ] + z64 [ 2 ]))
     |> names [ "add"; "float32"; "float64" ]
@@ -258,7 +238,6 @@ let ``dtype mismatch names both dtypes`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.logicalAnd (z [ 2 ], z [ 2 ])))
     |> names [ "logicalAnd"; "float32" ]
 
-[<Fact>]
 let ``ofArray length and shape mismatch names the count and the shape`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.ofArray ([| 1.0f; 2.0f; 3.0f |], [ 2; 2 ])))
     |> names [ "3 elements"; "[2; 2]"; "4" ]
@@ -272,7 +251,6 @@ let ``ofArray length and shape mismatch names the count and the shape`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.create [ [ 1.0; 2.0 ]; [ 3.0 ] ]))
     |> names [ "ragged"; "[2; 2]" ]
 
-[<Fact>]
 let ``grad of a non-scalar function says to reduce`` () =
     raises<ArgumentException>(fun () -> ignore (Diff.grad (fun x -> x * 2.0) (z [ 3 ])))
     |> names [ "grad"; "[3]"; "reduce" ]
@@ -283,7 +261,6 @@ let ``grad of a non-scalar function says to reduce`` () =
     raises<ArgumentException>(fun () -> ignore (Diff.vjp id (z [ 3 ]) (z [ 2 ])))
     |> names [ "vjp"; "[2]"; "[3]" ]
 
-[<Fact>]
 let ``split sizes that do not add up name the sizes and the shape`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.split (z [ 5; 3 ], [ 2; 2 ])))
     |> names [ "split"; "2; 2"; "5"; "[5; 3]" ]
@@ -294,7 +271,6 @@ let ``split sizes that do not add up name the sizes and the shape`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.chunk (z [ 5 ], 0)))
     |> names [ "chunk"; "0" ]
 
-[<Fact>]
 let ``pad with negative or too many pairs is rejected`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.pad (z [ 2; 3 ], [ (-1, 0) ])))
     |> names [ "pad"; "-1" ]
@@ -302,7 +278,6 @@ let ``pad with negative or too many pairs is rejected`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.pad (z [ 3 ], [ (1, 1); (1, 1) ])))
     |> names [ "pad"; "[3]" ]
 
-[<Fact>]
 let ``reductions of empty tensors are rejected cleanly`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.max (z [ 0 ])))
     |> names [ "max"; "[0]" ]
@@ -313,7 +288,6 @@ let ``reductions of empty tensors are rejected cleanly`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.argmax (z [ 0 ])))
     |> names [ "max"; "empty" ]
 
-[<Fact>]
 let ``other argument errors: toScalar, arange, randint, oneHot, matmul rank 0, transpose rank 1`` () =
     raises<ArgumentException>(fun () -> ignore (Tensor.toScalar (z [ 2 ])))
     |> names [ "toScalar"; "[2]" ]
@@ -339,7 +313,6 @@ let ``other argument errors: toScalar, arange, randint, oneHot, matmul rank 0, t
     raises<ArgumentException>(fun () -> ignore (Key.splitN -1 (Key.create 0L)))
     |> names [ "splitN"; "-1" ]
 
-[<Fact>]
 let ``no malformed call leaks IndexOutOfRange or NullReference`` () =
     // A battery of bad calls across the API: every one must fail with an ArgumentException (or a subclass).
     let calls: (string * (unit -> unit)) list =
@@ -384,10 +357,87 @@ let ``no malformed call leaks IndexOutOfRange or NullReference`` () =
         ]
 
     for name, f in calls do
-        let ex = Record.Exception(fun () -> f ())
-        Assert.True(not (isNull ex), sprintf "%s: expected an exception" name)
+        let ex = Expects.throwsAny<exn> "the call" (fun () -> f ())
+        Expect.isTrue (not (isNull ex)) (sprintf "%s: expected an exception" name)
 
-        Assert.True(
-            (ex :? ArgumentException),
-            sprintf "%s: expected an ArgumentException (or subclass), got %s: %s" name (ex.GetType().Name) ex.Message
-        )
+        Expect.isTrue
+            ((ex :? ArgumentException))
+            (sprintf "%s: expected an ArgumentException (or subclass), got %s: %s" name (ex.GetType().Name) ex.Message)
+
+let tests =
+    testList
+        "ShapeError"
+        [
+            testCase
+                "broadcasting mismatch names the op and both shapes"
+                ``broadcasting mismatch names the op and both shapes``
+            testCase
+                "where with unbroadcastable operands names the shapes"
+                ``where with unbroadcastable operands names the shapes``
+            testCase
+                "expand to an incompatible shape names both shapes"
+                ``expand to an incompatible shape names both shapes``
+            testCase
+                "matmul inner-dimension mismatch names both shapes and the two sizes"
+                ``matmul inner-dimension mismatch names both shapes and the two sizes``
+            testCase
+                "matmul with a vector operand names the mismatching sizes"
+                ``matmul with a vector operand names the mismatching sizes``
+            testCase
+                "matmul batch-dimension mismatch names both full shapes"
+                ``matmul batch-dimension mismatch names both full shapes``
+            testCase
+                "matmul of dtype-mismatched operands names both dtypes"
+                ``matmul of dtype-mismatched operands names both dtypes``
+            testCase
+                "linear input-size mismatch reads linear(in->out) with the input shape"
+                ``linear input-size mismatch reads linear(in->out) with the input shape``
+            testCase
+                "reshape element-count mismatch names the source shape and the target"
+                ``reshape element-count mismatch names the source shape and the target``
+            testCase
+                "cat mismatch names the op, the dim and both shapes"
+                ``cat mismatch names the op, the dim and both shapes``
+            testCase "stack mismatch names both shapes" ``stack mismatch names both shapes``
+            testCase
+                "gather with an out-of-range index is ArgumentOutOfRange naming the op and the value"
+                ``gather with an out-of-range index is ArgumentOutOfRange naming the op and the value``
+            testCase
+                "indexSelect with an out-of-range index is ArgumentOutOfRange naming the op and the value"
+                ``indexSelect with an out-of-range index is ArgumentOutOfRange naming the op and the value``
+            testCase
+                "scatterAdd and indexAdd with out-of-range indices are ArgumentOutOfRange"
+                ``scatterAdd and indexAdd with out-of-range indices are ArgumentOutOfRange``
+            testCase
+                "indexAdd rejects a src whose non-indexed dims differ from the input"
+                ``indexAdd rejects a src whose non-indexed dims differ from the input``
+            testCase
+                "select and indexing out of range name the index, the dim size and the shape"
+                ``select and indexing out of range name the index, the dim size and the shape``
+            testCase
+                "permute with an invalid permutation names it and the shape"
+                ``permute with an invalid permutation names it and the shape``
+            testCase
+                "dims out of range in squeeze, unsqueeze, reductions and transpose are ArgumentOutOfRange"
+                ``dims out of range in squeeze, unsqueeze, reductions and transpose are ArgumentOutOfRange``
+            testCase "dtype mismatch names both dtypes" ``dtype mismatch names both dtypes``
+            testCase
+                "ofArray length and shape mismatch names the count and the shape"
+                ``ofArray length and shape mismatch names the count and the shape``
+            testCase "grad of a non-scalar function says to reduce" ``grad of a non-scalar function says to reduce``
+            testCase
+                "split sizes that do not add up name the sizes and the shape"
+                ``split sizes that do not add up name the sizes and the shape``
+            testCase
+                "pad with negative or too many pairs is rejected"
+                ``pad with negative or too many pairs is rejected``
+            testCase
+                "reductions of empty tensors are rejected cleanly"
+                ``reductions of empty tensors are rejected cleanly``
+            testCase
+                "other argument errors: toScalar, arange, randint, oneHot, matmul rank 0, transpose rank 1"
+                ``other argument errors: toScalar, arange, randint, oneHot, matmul rank 0, transpose rank 1``
+            testCase
+                "no malformed call leaks IndexOutOfRange or NullReference"
+                ``no malformed call leaks IndexOutOfRange or NullReference``
+        ]

@@ -4,7 +4,8 @@
 module FunctionalNets.Tests.TorchEdgeTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 
 let private t (xs: float[]) = Tensor.ofArray (xs, [ xs.Length ])
@@ -37,13 +38,11 @@ let private grad2 (f: Tensor -> Tensor -> Tensor) (a: Tensor) (b: Tensor) =
     | _ -> failwith "two gradients"
 
 let private same (expected: float[]) (actual: float[]) =
-    Assert.True(
-        expected.Length = actual.Length
-        && Array.forall2 (fun (e: float) a -> e = a || abs (e - a) <= 1e-12 * (1.0 + abs e)) expected actual,
-        sprintf "expected %A, got %A" expected actual
-    )
+    Expect.isTrue
+        (expected.Length = actual.Length
+         && Array.forall2 (fun (e: float) a -> e = a || abs (e - a) <= 1e-12 * (1.0 + abs e)) expected actual)
+        (sprintf "expected %A, got %A" expected actual)
 
-[<Fact>]
 let ``max() and amax over equal maxima share the gradient evenly`` () =
     // x.max() and x.amax() of [1, 3, 3, 2]: grad [0, 0.5, 0.5, 0]
     let _, g = valueGrad (fun x -> Tensor.max x) (t [| 1.0; 3.0; 3.0; 2.0 |])
@@ -58,7 +57,6 @@ let ``max() and amax over equal maxima share the gradient evenly`` () =
     let _, g = valueGrad (fun x -> Tensor.min x) (t [| 1.0; 1.0; 3.0 |])
     same [| 0.5; 0.5; 0.0 |] g
 
-[<Fact>]
 let ``max along a dim with indices sends the gradient to the index`` () =
     // x.max(1).values of [[1, 3, 3], [2, 2, 2]]: grad [[0, 1, 0], [1, 0, 0]], indices [1, 0]
     let x = t2 [| [| 1.0; 3.0; 3.0 |]; [| 2.0; 2.0; 2.0 |] |]
@@ -66,7 +64,6 @@ let ``max along a dim with indices sends the gradient to the index`` () =
     same [| 0.0; 1.0; 0.0; 1.0; 0.0; 0.0 |] g
     same [| 1.0; 0.0 |] (arr (snd (Tensor.maxWithIndices (x, 1))))
 
-[<Fact>]
 let ``maximum and minimum of equal operands give half the gradient to each`` () =
     // torch.maximum(a, b).sum().backward() with a = [1, 2, 3], b = [1, 5, 3]: a.grad [.5, 0, .5], b.grad [.5, 1, .5];
     // torch.minimum: a.grad [.5, 1, .5], b.grad [.5, 0, .5]
@@ -78,7 +75,6 @@ let ``maximum and minimum of equal operands give half the gradient to each`` () 
     same [| 0.5; 1.0; 0.5 |] (arr ga)
     same [| 0.5; 0.0; 0.5 |] (arr gb)
 
-[<Fact>]
 let ``std and var of a constant slice have gradient 0`` () =
     // x.std(1) of [[2, 2, 2], [1, 2, 4]]: value [0, 1.5275252316519465],
     // grad [[0, 0, 0], [-0.43643578047198484, -0.10910894511799625, 0.5455447255899809]]
@@ -103,13 +99,12 @@ let ``std and var of a constant slice have gradient 0`` () =
     let _, g = valueGrad (fun x -> Tensor.std x) (t [| 5.0; 5.0 |])
     same [| 0.0; 0.0 |] g
 
-[<Fact>]
 let ``logsumexp of an all -inf slice is -inf`` () =
     // torch.logsumexp(x, 1) of [[-inf, -inf], [0, 1]]: [-inf, 1.3132616875182228]
     let v =
         arr (Tensor.logsumexp (t2 [| [| -infinity; -infinity |]; [| 0.0; 1.0 |] |], 1))
 
-    Assert.Equal(-infinity, v[0])
+    Expect.equal (v[0]) (-infinity) "v[0]"
     same [| 1.3132616875182228 |] [| v[1] |]
     // torch.logsumexp(x, 1) of [[-inf, 0], [0, 1]]: grad [[0, 1], [0.2689414213699951, 0.7310585786300049]], no NaN
     let _, g =
@@ -117,7 +112,6 @@ let ``logsumexp of an all -inf slice is -inf`` () =
 
     same [| 0.0; 1.0; 0.2689414213699951; 0.7310585786300049 |] g
 
-[<Fact>]
 let ``pow(0, 0) has gradient 0 with respect to the base and the exponent`` () =
     // x = [0, 2], e = [0, 0] (both requiring grad): torch.pow(x, e).sum().backward(): x.grad [0, 0], e.grad [0, log 2 * 1]
     let x, e = t [| 0.0; 2.0 |], t [| 0.0; 0.0 |]
@@ -128,7 +122,6 @@ let ``pow(0, 0) has gradient 0 with respect to the base and the exponent`` () =
     let _, g = valueGrad (fun x -> Tensor.pow (x, 0.0)) x
     same [| 0.0; 0.0 |] g
 
-[<Fact>]
 let ``softplus above its threshold is the identity with gradient exactly 1`` () =
     // F.softplus(x, beta=2, threshold=5) of [2.4, 2.5, 2.6, -1, 30]:
     // value [2.404098033669134, 2.503357674244559, 2.6, 0.06346400552148625, 30],
@@ -138,8 +131,33 @@ let ``softplus above its threshold is the identity with gradient exactly 1`` () 
 
     same [| 2.404098033669134; 2.503357674244559; 2.6; 0.06346400552148625; 30.0 |] v
     same [| 0.9918374288468401; 0.9933071490757152; 1.0; 0.11920292202211755; 1.0 |] g
-    Assert.Equal(1.0, g[2])
+    Expect.equal (g[2]) 1.0 "g[2]"
     // F.softplus(x) (beta 1, threshold 20) of [20.5]: value 20.5, grad exactly 1
     let v, g = valueGrad (fun x -> Tensor.softplus (x, 1.0, 20.0)) (t [| 20.5 |])
-    Assert.Equal(20.5, v[0])
-    Assert.Equal(1.0, g[0])
+    Expect.equal (v[0]) 20.5 "v[0]"
+    Expect.equal (g[0]) 1.0 "g[0]"
+
+let tests =
+    testList
+        "TorchEdge"
+        [
+            testCase
+                "max() and amax over equal maxima share the gradient evenly"
+                ``max() and amax over equal maxima share the gradient evenly``
+            testCase
+                "max along a dim with indices sends the gradient to the index"
+                ``max along a dim with indices sends the gradient to the index``
+            testCase
+                "maximum and minimum of equal operands give half the gradient to each"
+                ``maximum and minimum of equal operands give half the gradient to each``
+            testCase
+                "std and var of a constant slice have gradient 0"
+                ``std and var of a constant slice have gradient 0``
+            testCase "logsumexp of an all -inf slice is -inf" ``logsumexp of an all -inf slice is -inf``
+            testCase
+                "pow(0, 0) has gradient 0 with respect to the base and the exponent"
+                ``pow(0, 0) has gradient 0 with respect to the base and the exponent``
+            testCase
+                "softplus above its threshold is the identity with gradient exactly 1"
+                ``softplus above its threshold is the identity with gradient exactly 1``
+        ]

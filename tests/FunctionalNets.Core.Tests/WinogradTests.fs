@@ -3,7 +3,8 @@
 module FunctionalNets.Tests.WinogradTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets.Kernels
 
 /// A shape: batch, channels in and out, height, width, kernel, stride, padding.
@@ -109,13 +110,13 @@ let private directWeightGrad (c: Case) (dy: float32[]) (x: float32[]) =
 /// products per output where the direct sum has 9, so its rounding error is a small multiple of the direct one's;
 /// a wrong tap or sign gives errors of the order of the magnitude itself.
 let private close (what: string) (expected: float[]) (mag: float[]) (actual: float32[]) =
-    Assert.Equal(expected.Length, actual.Length)
+    Expect.equal actual.Length expected.Length "actual.Length"
 
     for i in 0 .. expected.Length - 1 do
         let tol = 64.0 * 1.1920929e-7 * (mag[i] + 1e-30)
 
         if abs (float actual[i] - expected[i]) > tol then
-            Assert.Fail(
+            failtest (
                 sprintf
                     "%s: element %d is %.9g, the direct definition gives %.9g (tolerance %.3g)"
                     what
@@ -184,21 +185,18 @@ let private randomCases (seed: int) (count: int) =
             }
     ]
 
-[<Fact>]
 let ``Winograd forward and both gradients match the direct definition on random shapes`` () =
     let rng = Random 11
 
     for c in randomCases 1 40 do
         run c rng (Some ConvAlgorithm.Winograd)
 
-[<Fact>]
 let ``im2col forward and both gradients match the direct definition on random shapes`` () =
     let rng = Random 12
 
     for c in randomCases 2 25 do
         run c rng (Some ConvAlgorithm.Im2Col)
 
-[<Fact>]
 let ``the measured choice matches the direct definition on the MNIST, CIFAR and ResNet shapes`` () =
     let rng = Random 13
 
@@ -217,7 +215,6 @@ let ``the measured choice matches the direct definition on the MNIST, CIFAR and 
             rng
             None
 
-[<Fact>]
 let ``Winograd is chosen only where it applies`` () =
     let geometry (k, s, p, d, groups) =
         ConvGeometry.Create("conv2d", [| 8; 64; 16; 16 |], [| 64; 64 / groups; k; k |], s, s, p, p, d, d, groups)
@@ -226,13 +223,39 @@ let ``Winograd is chosen only where it applies`` () =
         let mutable g = geometry shape
         ConvAlgorithms.Choose(&g, pass)
 
-    Assert.Equal(ConvAlgorithm.Winograd, choose (3, 1, 1, 1, 1) ConvPass.Forward)
-    Assert.Equal(ConvAlgorithm.Winograd, choose (3, 1, 1, 1, 1) ConvPass.InputGrad)
+    Expect.equal
+        (choose (3, 1, 1, 1, 1) ConvPass.Forward)
+        ConvAlgorithm.Winograd
+        "choose (3, 1, 1, 1, 1) ConvPass.Forward"
+
+    Expect.equal
+        (choose (3, 1, 1, 1, 1) ConvPass.InputGrad)
+        ConvAlgorithm.Winograd
+        "choose (3, 1, 1, 1, 1) ConvPass.InputGrad"
 
     withAlgorithm (Some ConvAlgorithm.Winograd) (fun () ->
-        Assert.Equal(ConvAlgorithm.Winograd, choose (3, 1, 1, 1, 1) ConvPass.WeightGrad))
+        Expect.equal
+            (choose (3, 1, 1, 1, 1) ConvPass.WeightGrad)
+            ConvAlgorithm.Winograd
+            "choose (3, 1, 1, 1, 1) ConvPass.WeightGrad")
 
     for shape in [ 3, 2, 1, 1, 1; 5, 1, 2, 1, 1; 3, 1, 1, 2, 1; 3, 1, 1, 1, 2; 3, 1, 3, 1, 1 ] do
         withAlgorithm (Some ConvAlgorithm.Winograd) (fun () ->
             for pass in [ ConvPass.Forward; ConvPass.InputGrad; ConvPass.WeightGrad ] do
-                Assert.Equal(ConvAlgorithm.Im2Col, choose shape pass))
+                Expect.equal (choose shape pass) ConvAlgorithm.Im2Col "choose shape pass")
+
+let tests =
+    testList
+        "Winograd"
+        [
+            testCase
+                "Winograd forward and both gradients match the direct definition on random shapes"
+                ``Winograd forward and both gradients match the direct definition on random shapes``
+            testCase
+                "im2col forward and both gradients match the direct definition on random shapes"
+                ``im2col forward and both gradients match the direct definition on random shapes``
+            testCase
+                "the measured choice matches the direct definition on the MNIST, CIFAR and ResNet shapes"
+                ``the measured choice matches the direct definition on the MNIST, CIFAR and ResNet shapes``
+            testCase "Winograd is chosen only where it applies" ``Winograd is chosen only where it applies``
+        ]

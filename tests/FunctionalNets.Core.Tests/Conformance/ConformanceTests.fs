@@ -3,7 +3,8 @@
 module FunctionalNets.Tests.Conformance.ConformanceTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Tests.Conformance.TestBackends
 
@@ -14,44 +15,38 @@ let backendsUnderTest: (string * Lazy<Backend>) list =
         "required-tier", lazy (requiredTier () :> Backend)
     ]
 
-/// (backend, check) pairs, one test case each.
-let conformanceCases: seq<obj[]> =
-    seq {
-        for name, _ in backendsUnderTest do
-            for c in Suite.checks do
-                yield [| box name; box c.Name |]
-    }
-
-[<Theory; MemberData(nameof conformanceCases)>]
-let ``Conformance: backend agrees with the CPU oracle`` (backend: string, check: string) =
+/// Runs one check on one backend of backendsUnderTest.
+let private conformance (backend: string) (check: string) =
     let b = backendsUnderTest |> List.find (fun (n, _) -> n = backend) |> snd
     Suite.runCheck b.Value check
 
-[<Fact>]
 let ``Conformance: a backend one ulp off in Binary fails the suite, in Binary only`` () =
     let b = faulty (UlpOff "RawTensor.Binary")
     let failed = Suite.failures b
-    Assert.Equal<string list>([ "RawTensor.Binary" ], failed |> List.map fst)
-    Assert.Contains("Binary", snd failed.Head)
-    Assert.Contains("the oracle gives", snd failed.Head)
+    Expect.equal (failed |> List.map fst) ([ "RawTensor.Binary" ]) "failed |> List.map fst"
+    Expect.stringContains (snd failed.Head) "Binary" "snd failed.Head"
+    Expect.stringContains (snd failed.Head) "the oracle gives" "snd failed.Head"
 
-[<Fact>]
 let ``Conformance: a backend with two elements of Permute swapped fails the suite`` () =
     let b = faulty (IndexOff "RawTensor.Permute")
-    let e = Assert.ThrowsAny<exn>(fun () -> Suite.runCheck b "RawTensor.Permute")
-    Assert.Contains("Permute", e.Message)
 
-[<Fact>]
+    let e =
+        Expects.throwsAny<exn> "Suite.runCheck b \"RawTensor.Permute\"" (fun () -> Suite.runCheck b "RawTensor.Permute")
+
+    Expect.stringContains e.Message "Permute" "e.Message"
+
 let ``Conformance: a backend with a wrong fused member fails the suite`` () =
     for m, check in
         [
             "RawTensor.GeluTanh", "RawTensor.GeluTanh, RawTensor.GeluTanhBackward"
             "RawTensor.LayerNorm", "RawTensor.LayerNorm, RawTensor.LayerNormBackward"
         ] do
-        let e = Assert.ThrowsAny<exn>(fun () -> Suite.runCheck (faulty (IndexOff m)) check)
-        Assert.Contains(m.Substring 10, e.Message)
+        let e =
+            Expects.throwsAny<exn> "Suite.runCheck (faulty (IndexOff m)) check" (fun () ->
+                Suite.runCheck (faulty (IndexOff m)) check)
 
-[<Fact>]
+        Expect.stringContains e.Message (m.Substring 10) "e.Message"
+
 let ``Conformance: every abstract and virtual member of RawTensor and Backend is exercised by the suite`` () =
     let members = Suite.contractMembers ()
     // The reflection sees the members we know of (a guard against an empty or wrong enumeration).
@@ -63,12 +58,12 @@ let ``Conformance: every abstract and virtual member of RawTensor and Backend is
             "Backend.Zeros"
             "Backend.Name"
         ] do
-        Assert.Contains(m, members)
+        Expect.contains members m "the contract members"
 
     let declared = Suite.checks |> List.collect (fun c -> c.Members) |> Set.ofList
 
     let undeclared = members |> List.filter (fun m -> not (declared.Contains m))
-    Assert.True(undeclared.IsEmpty, sprintf "members no conformance check declares: %A" undeclared)
+    Expect.isTrue undeclared.IsEmpty (sprintf "members no conformance check declares: %A" undeclared)
     // Run the whole suite on a backend that records every member called.
     let b = recording ()
 
@@ -77,9 +72,8 @@ let ``Conformance: every abstract and virtual member of RawTensor and Backend is
 
     let called = b.Calls
     let unexercised = members |> List.filter (fun m -> not (called.Contains m))
-    Assert.True(unexercised.IsEmpty, sprintf "members the conformance suite never calls: %A" unexercised)
+    Expect.isTrue unexercised.IsEmpty (sprintf "members the conformance suite never calls: %A" unexercised)
 
-[<Fact>]
 let ``Conformance: the fused members have defaults (virtual, not abstract)`` () =
     let fused =
         [
@@ -97,21 +91,19 @@ let ``Conformance: the fused members have defaults (virtual, not abstract)`` () 
 
     for name in fused do
         let m = typeof<RawTensor>.GetMethod name
-        Assert.True(m.IsVirtual && not m.IsAbstract, sprintf "RawTensor.%s should be virtual with a default" name)
+        Expect.isTrue (m.IsVirtual && not m.IsAbstract) (sprintf "RawTensor.%s should be virtual with a default" name)
 
-[<Fact>]
 let ``Conformance: a backend missing a required primitive names it and the backend at the first call`` () =
     let b = withoutMatMul ()
     let x = TConst(b.Full(Shape.Create [| 2; 3 |], DType.Float32, 1.0))
     let y = TConst(b.Full(Shape.Create [| 3; 2 |], DType.Float32, 1.0))
 
     let e =
-        Assert.Throws<NotSupportedException>(fun () -> Tensor.matmul (x, y) |> ignore)
+        Expects.throws<NotSupportedException> "Tensor.matmul (x, y)" (fun () -> Tensor.matmul (x, y) |> ignore)
 
-    Assert.Contains("RawTensor.MatMul", e.Message)
-    Assert.Contains("no-matmul", e.Message)
+    Expect.stringContains e.Message "RawTensor.MatMul" "e.Message"
+    Expect.stringContains e.Message "no-matmul" "e.Message"
 
-[<Fact>]
 let ``Required tier: ops on the fused members give the CPU backend's values and gradients`` () =
     let run (b: Backend) =
         let x0 = TConst(Suite.tensor b DType.Float64 Suite.Real 7 [| 2; 3; 4; 6 |])
@@ -136,4 +128,39 @@ let ``Required tier: ops on the fused members give the CPU backend's values and 
 
     // RequiredTierRawTensor does not override the fused members, so the values above came from their defaults,
     // which reached the CPU kernels through the required primitives only.
-    Assert.Contains("RawTensor.Binary", required.Calls)
+    Expect.contains required.Calls "RawTensor.Binary" "required.Calls"
+
+let tests =
+    testList
+        "Conformance"
+        [
+            // One case per (backend, check), named as xunit named the rows of the theory this list replaces.
+            testList
+                "Conformance: backend agrees with the CPU oracle"
+                [
+                    for backend, _ in backendsUnderTest do
+                        for c in Suite.checks ->
+                            testCase (sprintf "%s, %s" backend c.Name) (fun () -> conformance backend c.Name)
+                ]
+            testCase
+                "Conformance: a backend one ulp off in Binary fails the suite, in Binary only"
+                ``Conformance: a backend one ulp off in Binary fails the suite, in Binary only``
+            testCase
+                "Conformance: a backend with two elements of Permute swapped fails the suite"
+                ``Conformance: a backend with two elements of Permute swapped fails the suite``
+            testCase
+                "Conformance: a backend with a wrong fused member fails the suite"
+                ``Conformance: a backend with a wrong fused member fails the suite``
+            testCase
+                "Conformance: every abstract and virtual member of RawTensor and Backend is exercised by the suite"
+                ``Conformance: every abstract and virtual member of RawTensor and Backend is exercised by the suite``
+            testCase
+                "Conformance: the fused members have defaults (virtual, not abstract)"
+                ``Conformance: the fused members have defaults (virtual, not abstract)``
+            testCase
+                "Conformance: a backend missing a required primitive names it and the backend at the first call"
+                ``Conformance: a backend missing a required primitive names it and the backend at the first call``
+            testCase
+                "Required tier: ops on the fused members give the CPU backend's values and gradients"
+                ``Required tier: ops on the fused members give the CPU backend's values and gradients``
+        ]
