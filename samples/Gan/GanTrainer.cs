@@ -7,8 +7,7 @@ namespace GenerativeSamples;
 /// is drawn in that shape).</summary>
 public sealed class GanTrainer : IDisposable
 {
-    private readonly Optimizer generatorTx = Optimizers.Adam(2e-4, beta1: 0.5);
-    private readonly Optimizer discriminatorTx = Optimizers.Adam(2e-4, beta1: 0.5);
+    private readonly Optimizer generatorTx, discriminatorTx;
     private readonly Loss bce = Losses.BCEWithLogits();
     private readonly Key key;
     private ParameterTree gParams, gState, gOpt, dParams, dState, dOpt;
@@ -23,9 +22,12 @@ public sealed class GanTrainer : IDisposable
     /// <summary>The discriminator: images to one logit each ("real").</summary>
     public Net Discriminator { get; }
 
-    /// <summary>Both players built from the seed; width scales the channels (16 gives 64-32 and 32-64).</summary>
-    public GanTrainer(int latent = 64, int width = 16, int seed = 0, Device? device = null)
+    /// <summary>Both players built from the seed; width scales the channels (16 gives 64-32 and 32-64); each
+    /// player has its own Adam with the DCGAN paper's beta1 0.5 and, by default, learning rate 2e-4.</summary>
+    public GanTrainer(int latent = 64, int width = 16, int seed = 0, Device? device = null, double learningRate = 2e-4)
     {
+        generatorTx = Optimizers.Adam(learningRate, beta1: 0.5);
+        discriminatorTx = Optimizers.Adam(learningRate, beta1: 0.5);
         Latent = latent;
         Generator = Net.Sequential(
             Layers.ConvTranspose2d(latent, 4 * width, 7, bias: false), Layers.BatchNorm2d(4 * width), Layers.ReLU(),
