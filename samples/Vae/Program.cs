@@ -23,9 +23,9 @@ var test = Datasets.Mnist.Test();
 var train = o.Limit is int limit ? full.Take(limit) : full;
 
 using var vae = new VaeTrainer(seed: o.Seed, device: device);
-Console.WriteLine($"VAE: encoder {vae.Encoder.ParameterCount}, decoder {vae.Decoder.ParameterCount} parameters; latent {vae.Latent}; {train.Count} images, batch 64, {o.Epochs} epochs on {device}");
+Console.WriteLine($"VAE: encoder {vae.Encoder.ParameterCount}, decoder {vae.Decoder.ParameterCount} parameters; latent {vae.Latent}; {train.Count} images, batch 128, {o.Epochs} epochs on {device}");
 
-var loader = new DataLoader(train, 64, shuffle: true);
+var loader = new DataLoader(train, 128, shuffle: true);
 var clock = new Clock();
 var logs = new List<IReadOnlyDictionary<string, double>>();
 for (int epoch = 1; epoch <= o.Epochs; epoch++)
