@@ -1,7 +1,7 @@
 // A convolutional VAE on MNIST in C#: an encoder and a decoder Net trained by a hand-written loop on the negative
 // ELBO, z drawn by reparameterisation from the run's key (VaeTrainer.cs). Writes reconstructions of test digits,
-// samples from the prior, the training curves and the sample check (how a CNN trained on real digits labels
-// the prior samples).
+// samples from the prior, a 2-D latent interpolation grid, the training curves and the sample check (how a CNN
+// trained on real digits labels the prior samples).
 //
 // CPU budget: about 60 CPU-s an epoch of 60000 images (3 epochs, the default, about 3 CPU-minutes); the first run
 // also trains the check's classifier (about 40 CPU-s) and keeps it in generative-output/.
@@ -45,6 +45,10 @@ vae.Commit();
 var originals = Pixels.ToUnit(test.GetBatch(Enumerable.Range(0, 32).ToArray()).Inputs);
 Charts.SaveImageGrid(new[] { originals, vae.Reconstruct(originals) }.Cat(dim: 0), Path.Combine(o.Out, "reconstructions.png"), title: "test digits (top 4 rows) and their reconstructions");
 Charts.SaveImageGrid(vae.Decode(vae.Prior(64, Key.Create(o.Seed + 5))), Path.Combine(o.Out, "prior_samples.png"), title: "samples from the prior");
+// Four test digits of different classes (0, 1, 2 and 3) at the corners of the latent interpolation grid.
+var labels = test.Labels();
+var corners = Enumerable.Range(0, 4).Select(d => Array.IndexOf(labels, d)).ToArray();
+Charts.SaveImageGrid(vae.Interpolate(Pixels.ToUnit(test.GetBatch(corners).Inputs), 8), Path.Combine(o.Out, "interpolation.png"), title: "decoded blends of the codes of four test digits");
 Curves.Save(logs, o.Out);
 Console.WriteLine($"training: {clock.Text}; pictures written to {Path.GetFullPath(o.Out)}");
 

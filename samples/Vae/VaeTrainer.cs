@@ -91,13 +91,31 @@ public sealed class VaeTrainer : IDisposable
         return (loss.ToScalar(), rec.ToScalar(), kl.ToScalar());
     }
 
-    /// <summary>Reconstructions in [0, 1] of images [N, 1, 28, 28] in [0, 1] (decoding the posterior mean).</summary>
-    public Tensor Reconstruct(Tensor images)
+    /// <summary>The posterior means [N, Latent, 1, 1] of images [N, 1, 28, 28] in [0, 1].</summary>
+    public Tensor Code(Tensor images)
     {
         using var scope = Scope.Open();
         var h = Encoder.Apply(eParams, eState, images).Output;
-        int n = images.Dims()[0];
-        return scope.Keep(Decode(h.Slice(1, start: 0, stop: Latent).Reshape([n, Latent, 1, 1])));
+        return scope.Keep(h.Slice(1, start: 0, stop: Latent).Reshape([images.Dims()[0], Latent, 1, 1]));
+    }
+
+    /// <summary>Reconstructions in [0, 1] of images [N, 1, 28, 28] in [0, 1] (decoding the posterior mean).</summary>
+    public Tensor Reconstruct(Tensor images) => Decode(Code(images));
+
+    /// <summary>A side x side grid of images decoded from the bilinear blend of four images' codes, one at each
+    /// corner (top left, top right, bottom left, bottom right), row by row.</summary>
+    public Tensor Interpolate(Tensor corners, int side)
+    {
+        using var scope = Scope.Open();
+        var c = Code(corners).Chunk(4);
+        var rows = new List<Tensor>();
+        for (int i = 0; i < side; i++)
+            for (int j = 0; j < side; j++)
+            {
+                double u = j / (side - 1.0), v = i / (side - 1.0);
+                rows.Add(c[0] * ((1 - u) * (1 - v)) + c[1] * (u * (1 - v)) + c[2] * ((1 - u) * v) + c[3] * (u * v));
+            }
+        return scope.Keep(Decode(rows.Cat(dim: 0)));
     }
 
     /// <summary>Images in [0, 1] decoded from z [N, Latent, 1, 1].</summary>

@@ -52,6 +52,14 @@ public class GenerativeSampleTests
         var samples = vae.Decode(vae.Prior(6, Key.Create(4)));
         Assert.Equal([6, 1, 28, 28], samples.Dims());
         InRange(samples, 0, 1);
+        // The grid's corners blend with weight 1 on one code: they are the four digits' reconstructions.
+        var corners = images.Slice(0, start: 0, stop: 4);
+        var grid = vae.Interpolate(corners, 3).ToDoubleArray();
+        var expected = vae.Reconstruct(corners).ToDoubleArray();
+        const int pixels = 28 * 28;
+        foreach (var (corner, cell) in new[] { (0, 0), (1, 2), (2, 6), (3, 8) })
+            for (int i = 0; i < pixels; i++)
+                Assert.Equal(expected[corner * pixels + i], grid[cell * pixels + i], 1e-5);
     }
 
     [Fact]
