@@ -43,12 +43,12 @@ for (int epoch = 1; epoch <= o.Epochs; epoch++)
 vae.Commit();
 
 var originals = Pixels.ToUnit(test.GetBatch(Enumerable.Range(0, 32).ToArray()).Inputs);
-Charts.SaveImageGrid(new[] { originals, vae.Reconstruct(originals) }.Cat(dim: 0), Path.Combine(o.Out, "reconstructions.png"), title: "test digits (top 4 rows) and their reconstructions");
-Charts.SaveImageGrid(vae.Decode(vae.Prior(64, Key.Create(o.Seed + 5))), Path.Combine(o.Out, "prior_samples.png"), title: "samples from the prior");
+Charts.SaveImageGrid(new[] { originals, vae.Reconstruct(originals) }.Cat(dim: 0), Path.Combine(o.Out, "reconstructions.png"), title: "digits (top), reconstructions");
+Charts.SaveImageGrid(vae.Decode(vae.Prior(64, Key.Create(o.Seed + 5))), Path.Combine(o.Out, "prior_samples.png"), title: "prior samples");
 // Four test digits of different classes (0, 1, 2 and 3) at the corners of the latent interpolation grid.
 var labels = test.Labels();
 var corners = Enumerable.Range(0, 4).Select(d => Array.IndexOf(labels, d)).ToArray();
-Charts.SaveImageGrid(vae.Interpolate(Pixels.ToUnit(test.GetBatch(corners).Inputs), 8), Path.Combine(o.Out, "interpolation.png"), title: "decoded blends of the codes of four test digits");
+Charts.SaveImageGrid(vae.Interpolate(Pixels.ToUnit(test.GetBatch(corners).Inputs), 8), Path.Combine(o.Out, "interpolation.png"), title: "latent interpolation");
 Curves.Save(logs, o.Out);
 Console.WriteLine($"training: {clock.Text}; pictures written to {Path.GetFullPath(o.Out)}");
 
