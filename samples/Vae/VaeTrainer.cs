@@ -1,0 +1,144 @@
+using FunctionalNets;
+
+namespace GenerativeSamples;
+
+/// <summary>A convolutional VAE (Kingma and Welling 2014) for 28 x 28 digits: an encoder Net to the mean and log
+/// variance of q(z | x), a decoder Net from z [N, Latent, 1, 1] to pixel logits, trained by a hand-written loop on
+/// the negative ELBO (Bernoulli reconstruction + KL to N(0, I)) with z drawn by reparameterisation from the run's
+/// key.</summary>
+public sealed class VaeTrainer : IDisposable
+{
+    private readonly Optimizer encoderTx = Optimizers.Adam(1e-3);
+    private readonly Optimizer decoderTx = Optimizers.Adam(1e-3);
+    private readonly Loss reconstruction = Losses.BCEWithLogits(reduction: Reduction.Sum);
+    private readonly Key key;
+    private ParameterTree eParams, eState, eOpt, dParams, dState, dOpt;
+    private long step;
+
+    /// <summary>Latent size.</summary>
+    public int Latent { get; }
+
+    /// <summary>The encoder: images [N, 1, 28, 28] in [0, 1] to [N, 2 Latent] (mean, then log variance).</summary>
+    public Net Encoder { get; }
+
+    /// <summary>The decoder: z [N, Latent, 1, 1] to pixel logits [N, 1, 28, 28].</summary>
+    public Net Decoder { get; }
+
+    /// <summary>Both nets built from the seed.</summary>
+    public VaeTrainer(int latent = 16, int seed = 0, Device? device = null)
+    {
+        Latent = latent;
+        Encoder = Net.Sequential(
+            Layers.Conv2d(1, 32, 4, stride: 2, padding: 1), Layers.ReLU(),
+            Layers.Conv2d(32, 64, 4, stride: 2, padding: 1), Layers.ReLU(),
+            Layers.Flatten(), Layers.Linear(64 * 7 * 7, 2 * latent)).Build([1, 28, 28], seed).To(device ?? Devices.Cpu);
+        Decoder = Net.Sequential(
+            Layers.ConvTranspose2d(latent, 64, 7), Layers.ReLU(),
+            Layers.ConvTranspose2d(64, 32, 4, stride: 2, padding: 1), Layers.ReLU(),
+            Layers.ConvTranspose2d(32, 1, 4, stride: 2, padding: 1)).Build([latent, 1, 1], seed + 1).To(device ?? Devices.Cpu);
+        key = Key.Create(seed).FoldIn(3);
+        (eParams, eState, dParams, dState) = (Encoder.Parameters, Encoder.State, Decoder.Parameters, Decoder.State);
+        eOpt = encoderTx.Init(eParams);
+        dOpt = decoderTx.Init(dParams);
+    }
+
+    private (Tensor Mean, Tensor LogVar) Encode(ParameterTree p, Tensor images)
+    {
+        var h = Encoder.Apply(p, eState, images, training: true, step: step).Output;
+        return (h.Slice(1, start: 0, stop: Latent), h.Slice(1, start: Latent, stop: 2 * Latent));
+    }
+
+    /// <summary>The negative ELBO per image: reconstruction (summed over pixels) plus KL(q(z | x) || N(0, I)).</summary>
+    private (Tensor Loss, Tensor Reconstruction, Tensor Kl) NegativeElbo(Tensor images, Tensor mean, Tensor logVar, Tensor logits)
+    {
+        double n = images.Dims()[0];
+        var rec = reconstruction.Compute(logits, images) / n;
+        var kl = ((mean * mean + logVar.Exp() - logVar - 1.0) * 0.5).Sum() / n;
+        return (rec + kl, rec, kl);
+    }
+
+    /// <summary>One step on images [N, 1, 28, 28] in [0, 1]. The C# API differentiates one ParameterTree at a time and
+    /// cannot join two, so the encoder's gradient (through the decoder, its parameters held constant) and the
+    /// decoder's (z held constant) come from two passes with the same noise.</summary>
+    /// <returns>The negative ELBO, its reconstruction and KL parts, per image.</returns>
+    public (double Loss, double Reconstruction, double Kl) Step(Tensor images)
+    {
+        using var scope = Scope.Open();
+        int n = images.Dims()[0];
+        var eps = Tensor.Randn(key.FoldIn((int)step), [n, Latent]);
+        Tensor Sample(Tensor mean, Tensor logVar) => (mean + (logVar * 0.5).Exp() * eps).Reshape([n, Latent, 1, 1]);
+        var (loss, _, eGrads) = Gradients.ValueAndGrad(p =>
+        {
+            var (mean, logVar) = Encode(p, images);
+            var logits = Decoder.Apply(dParams, dState, Sample(mean, logVar), training: true, step: step).Output;
+            return (NegativeElbo(images, mean, logVar, logits).Loss, eState);
+        }, eParams);
+        var (m, lv) = Encode(eParams, images);
+        var (meanC, logVarC) = (m.Detach(), lv.Detach());
+        var z = Sample(meanC, logVarC);
+        Tensor rec = loss, kl = loss;
+        var (_, _, dGrads) = Gradients.ValueAndGrad(p =>
+        {
+            var logits = Decoder.Apply(p, dState, z, training: true, step: step).Output;
+            var elbo = NegativeElbo(images, meanC, logVarC, logits);
+            (rec, kl) = (elbo.Reconstruction.Detach(), elbo.Kl.Detach());
+            return (elbo.Loss, dState);
+        }, dParams);
+        (eParams, eOpt) = encoderTx.Update(step, eGrads, eOpt, eParams);
+        (dParams, dOpt) = decoderTx.Update(step, dGrads, dOpt, dParams);
+        scope.Keep((eParams, eOpt, dParams, dOpt));
+        step++;
+        return (loss.ToScalar(), rec.ToScalar(), kl.ToScalar());
+    }
+
+    /// <summary>The posterior means [N, Latent, 1, 1] of images [N, 1, 28, 28] in [0, 1].</summary>
+    public Tensor Code(Tensor images)
+    {
+        using var scope = Scope.Open();
+        var h = Encoder.Apply(eParams, eState, images).Output;
+        return scope.Keep(h.Slice(1, start: 0, stop: Latent).Reshape([images.Dims()[0], Latent, 1, 1]));
+    }
+
+    /// <summary>Reconstructions in [0, 1] of images [N, 1, 28, 28] in [0, 1] (decoding the posterior mean).</summary>
+    public Tensor Reconstruct(Tensor images) => Decode(Code(images));
+
+    /// <summary>A side x side grid of images decoded from the bilinear blend of four images' codes, one at each
+    /// corner (top left, top right, bottom left, bottom right), row by row.</summary>
+    public Tensor Interpolate(Tensor corners, int side)
+    {
+        using var scope = Scope.Open();
+        var c = Code(corners).Chunk(4);
+        var rows = new List<Tensor>();
+        for (int i = 0; i < side; i++)
+            for (int j = 0; j < side; j++)
+            {
+                double u = j / (side - 1.0), v = i / (side - 1.0);
+                rows.Add(c[0] * ((1 - u) * (1 - v)) + c[1] * (u * (1 - v)) + c[2] * ((1 - u) * v) + c[3] * (u * v));
+            }
+        return scope.Keep(Decode(rows.Cat(dim: 0)));
+    }
+
+    /// <summary>Images in [0, 1] decoded from z [N, Latent, 1, 1].</summary>
+    public Tensor Decode(Tensor z)
+    {
+        using var scope = Scope.Open();
+        return scope.Keep(Decoder.Apply(dParams, dState, z).Output.Sigmoid());
+    }
+
+    /// <summary>n latent vectors [n, Latent, 1, 1] from the prior N(0, I).</summary>
+    public Tensor Prior(int n, Key key) => Tensor.Randn(key, [n, Latent, 1, 1]);
+
+    /// <summary>Stores the trained parameters in the two nets.</summary>
+    public void Commit()
+    {
+        Encoder.SetParameters(eParams);
+        Decoder.SetParameters(dParams);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        Encoder.Dispose();
+        Decoder.Dispose();
+    }
+}
