@@ -29,6 +29,11 @@ public static partial class Layers
     /// <summary>Merges every dim after the batch dim into one: [N, a, b] -> [N, a * b].</summary>
     public static Layer Flatten() => new(NnLayers.Flatten());
 
+    /// <summary>The inverse of <see cref="Flatten"/> (PyTorch's nn.Unflatten(1, shape)): [N, prod shape] ->
+    /// [N, shape...], e.g. a generator's latent vector [N, 64] as [N, 64, 1, 1] with <c>Unflatten(64, 1, 1)</c>.</summary>
+    /// <param name="shape">The per-example shape; every dim at least 1.</param>
+    public static Layer Unflatten(params int[] shape) => new(UnflattenLayers.Unflatten(shape));
+
     /// <summary>A fully connected layer y = x W^T + b with weight [out, in] and bias [out] (parameters
     /// "weight" and "bias"), initialized as PyTorch's nn.Linear.</summary>
     /// <param name="inFeatures">Size of the input's last dim (&gt;= 1).</param>

@@ -84,6 +84,36 @@ public sealed class ParameterTree : IReadOnlyDictionary<string, Tensor>
         return WithValues(leaves.Zip(other.leaves, (a, b) => f(a.Value, b.Value)));
     }
 
+    /// <summary>One tree holding others under names, e.g. the parameters of two nets that one optimizer trains
+    /// together: <c>ParameterTree.Join(("encoder", encoder.Parameters), ("decoder", decoder.Parameters))</c>, whose
+    /// paths read <c>"encoder.0.weight"</c>. <see cref="Subtree"/> takes a part back.</summary>
+    /// <param name="parts">(name, tree) pairs; names are non-empty, without dots, and distinct.</param>
+    public static ParameterTree Join(params (string Name, ParameterTree Tree)[] parts)
+    {
+        if (parts is null) throw new ArgumentNullException(nameof(parts), "ParameterTree.Join: parts is null.");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, tree) in parts)
+        {
+            if (string.IsNullOrEmpty(name) || name.Contains('.'))
+                throw new ArgumentException($"ParameterTree.Join: the name '{name}' must be non-empty and without dots, since dots separate the parts of a path.", nameof(parts));
+            if (tree is null) throw new ArgumentNullException(nameof(parts), $"ParameterTree.Join: the tree named '{name}' is null.");
+            if (!seen.Add(name)) throw new ArgumentException($"ParameterTree.Join: the name '{name}' is given twice; give each part its own name.", nameof(parts));
+        }
+        return new(PTree.node(Interop.List(parts.Select(p => Tuple.Create(p.Name, p.Tree.Inner)))));
+    }
+
+    /// <summary>The part of this tree under a name, with paths relative to it: <c>joined.Subtree("encoder")</c>
+    /// has the paths <c>"0.weight"</c>, ... of the encoder's parameters.</summary>
+    /// <param name="name">The name of a child of the tree's root.</param>
+    public ParameterTree Subtree(string name)
+    {
+        if (name is null) throw new ArgumentNullException(nameof(name), "ParameterTree.Subtree: name is null.");
+        var child = Interop.Children(Inner).FirstOrDefault(kv => kv.Key == name);
+        return child.Value is not null
+            ? new(child.Value)
+            : throw new KeyNotFoundException($"ParameterTree.Subtree: no part named '{name}'; the parts are {string.Join(", ", Interop.Children(Inner).Select(kv => kv.Key))}.");
+    }
+
     /// <summary>A tree of this one's paths holding the given tensors, in order.</summary>
     internal ParameterTree WithValues(IEnumerable<Tensor> values) => new(PTree.rebuild(Inner, values));
 
