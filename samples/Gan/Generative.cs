@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using FunctionalNets;
-using Microsoft.FSharp.Collections;
 
 namespace GenerativeSamples;
 
@@ -61,19 +60,15 @@ public static class Pixels
     public static Tensor Normalise(Tensor unit) => (unit - Mean) / Std;
 }
 
-/// <summary>Training curves from a hand-written loop. The C# <see cref="History"/> has no public constructor (only
-/// Fit makes one), so this builds the F# history the Plots assembly draws: the one place these samples touch
-/// F# types.</summary>
+/// <summary>Training curves from a hand-written loop, drawn as Fit's.</summary>
 public static class Curves
 {
     /// <summary>Writes the per-epoch logs (name to value, one dictionary per epoch) as PNG and SVG.</summary>
     public static void Save(IReadOnlyList<IReadOnlyDictionary<string, double>> epochs, string outDir)
     {
-        var history = new FunctionalNets.Nn.History(
-            ListModule.OfSeq(epochs.Select(e => MapModule.OfSeq(e.Select(kv => Tuple.Create(kv.Key, kv.Value))))),
-            FSharpList<string>.Empty);
+        var history = History.FromEpochs(epochs);
         foreach (var ext in new[] { "png", "svg" })
-            FunctionalNets.Plots.TrainingCurves.save(Path.Combine(outDir, $"training_curves.{ext}"), history);
+            Charts.SaveTrainingCurves(history, Path.Combine(outDir, $"training_curves.{ext}"));
     }
 }
 

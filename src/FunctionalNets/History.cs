@@ -24,6 +24,20 @@ public sealed class History : IReadOnlyDictionary<string, IReadOnlyList<double>>
 
     internal NnHistory Inner { get; }
 
+    /// <summary>A history of a hand-written training loop, to draw with
+    /// <see cref="Charts.SaveTrainingCurves"/> as Fit's: one dictionary of logged values per epoch, e.g.
+    /// <c>History.FromEpochs(logs)</c> with <c>logs[e] = { ["loss"] = 0.31, ["val_loss"] = 0.35 }</c>.</summary>
+    /// <param name="epochs">The epochs' logs, in order.</param>
+    public static History FromEpochs(IEnumerable<IReadOnlyDictionary<string, double>> epochs)
+    {
+        ArgumentNullException.ThrowIfNull(epochs);
+        var logs = epochs.Select((e, i) =>
+            e is null
+                ? throw new ArgumentException($"History.FromEpochs: the logs of epoch {i + 1} are null.", nameof(epochs))
+                : Microsoft.FSharp.Collections.MapModule.OfSeq(e.Select(kv => Tuple.Create(kv.Key, kv.Value))));
+        return new(new NnHistory(Interop.List(logs), Interop.List(Array.Empty<string>())));
+    }
+
     /// <summary>What the callbacks did, in order, e.g. "Epoch 7: early stopping: val_loss has not decreased by
     /// more than 0 for 2 epochs (best val_loss = 0.31 at epoch 5; restoring the weights of epoch 5)." Fit also
     /// prints them when verbose.</summary>

@@ -55,3 +55,30 @@ public class ParameterTreeJoinTests
         Assert.Equal(new[] { 2, 3, 1, 2 }, shaped.Predict(x).Dims());
     }
 }
+
+public class HistoryFromEpochsTests
+{
+    [Fact]
+    public void AHandWrittenLoopsLogsReadAndDrawAsFits()
+    {
+        var logs = new List<IReadOnlyDictionary<string, double>>
+        {
+            new Dictionary<string, double> { ["loss"] = 0.9, ["val_loss"] = 1.0 },
+            new Dictionary<string, double> { ["loss"] = 0.4, ["val_loss"] = 0.6 },
+        };
+        var history = History.FromEpochs(logs);
+        Assert.Equal(2, history.Epochs);
+        Assert.Equal(new[] { 0.9, 0.4 }, history["loss"]);
+        Assert.Equal(new[] { 1.0, 0.6 }, history["val_loss"]);
+        var dir = Directory.CreateTempSubdirectory("fn-history-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "curves.png");
+            Charts.SaveTrainingCurves(history, path);
+            var bytes = File.ReadAllBytes(path);
+            Assert.True(bytes.Length > 8 && bytes[1] == (byte)'P' && bytes[2] == (byte)'N' && bytes[3] == (byte)'G', "a PNG file");
+        }
+        finally { dir.Delete(recursive: true); }
+        Assert.Throws<ArgumentException>(() => History.FromEpochs(new IReadOnlyDictionary<string, double>[] { null! }));
+    }
+}
