@@ -1,5 +1,6 @@
 using Microsoft.FSharp.Core;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using FunctionalNets.Nn;
 using IDataset = FunctionalNets.Nn.IDataset;
 using NnDataset = FunctionalNets.Nn.Dataset;
@@ -198,10 +199,11 @@ public static class Datasets
         private static readonly Microsoft.FSharp.Core.FSharpFunc<Batch, Batch> Normalized =
             Interop.Func<Batch, Batch>(b => new Batch(NnTransforms.normalizeCifar10(b.Input), b.Target));
 
-        private static (IDataset Train, IDataset Test, string[] Classes) Load(string? path)
+        // The public member calling Load is named in its message (CallerMemberName), so the check is written once.
+        private static (IDataset Train, IDataset Test, string[] Classes) Load(string? path, [CallerMemberName] string method = "")
         {
             if (path is not null && string.IsNullOrWhiteSpace(path))
-                throw new ArgumentException("The CIFAR-10 path must not be empty; pass null to search the usual places.", nameof(path));
+                throw new ArgumentException($"Datasets.Cifar10.{method}: the path must not be empty; pass null to search the usual places.", nameof(path));
             var found = global::FunctionalNets.Nn.Cifar10.find(Interop.Option(path));
             return Cache.GetOrAdd(found, p => new(() =>
             {
@@ -245,7 +247,7 @@ public static class Datasets
         public static string Download(string? path = null)
         {
             if (path is not null && string.IsNullOrWhiteSpace(path))
-                throw new ArgumentException("The CIFAR-10 path must not be empty; pass null for the default location.", nameof(path));
+                throw new ArgumentException("Datasets.Cifar10.Download: the path must not be empty; pass null for the default location.", nameof(path));
             return global::FunctionalNets.Nn.Cifar10.download(DataLocation.resolve(Interop.Option(path), "cifar10"));
         }
 

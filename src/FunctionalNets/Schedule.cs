@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.FSharp.Core;
 using NnSchedules = FunctionalNets.Nn.Schedules;
 
@@ -38,14 +39,15 @@ public enum AnnealStrategy
 /// <summary>The built-in schedules (PyTorch's and Optax's definitions).</summary>
 public static class Schedules
 {
-    private static void Positive(long value, string paramName)
+    // The factory calling a check is named in its message (CallerMemberName), so each check is written once.
+    private static void Positive(long value, string paramName, [CallerMemberName] string method = "")
     {
-        if (value <= 0) throw new ArgumentOutOfRangeException(paramName, value, $"{paramName} must be positive.");
+        if (value <= 0) throw new ArgumentOutOfRangeException(paramName, value, $"Schedules.{method}: {paramName} must be positive.");
     }
 
-    private static void Finite(double value, string paramName)
+    private static void Finite(double value, string paramName, [CallerMemberName] string method = "")
     {
-        if (!double.IsFinite(value)) throw new ArgumentOutOfRangeException(paramName, value, $"{paramName} must be a finite number.");
+        if (!double.IsFinite(value)) throw new ArgumentOutOfRangeException(paramName, value, $"Schedules.{method}: {paramName} must be a finite number.");
     }
 
     /// <summary>The same value at every step.</summary>
@@ -97,26 +99,26 @@ public static class Schedules
     /// <param name="endValue">The final value.</param>
     public static Schedule WarmupCosine(double initValue, double peakValue, long warmupSteps, long decaySteps, double endValue = 0.0)
     {
-        if (warmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(warmupSteps), warmupSteps, "warmupSteps must be >= 0.");
+        if (warmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(warmupSteps), warmupSteps, "Schedules.WarmupCosine: warmupSteps must be >= 0.");
         if (decaySteps <= warmupSteps)
-            throw new ArgumentOutOfRangeException(nameof(decaySteps), decaySteps, $"decaySteps must exceed warmupSteps ({warmupSteps}).");
+            throw new ArgumentOutOfRangeException(nameof(decaySteps), decaySteps, $"Schedules.WarmupCosine: decaySteps must exceed warmupSteps ({warmupSteps}).");
         return new($"WarmupCosine({initValue}, {peakValue}, {warmupSteps}, {decaySteps}, {endValue})",
             NnSchedules.warmupCosine(initValue, peakValue, warmupSteps, decaySteps, endValue));
     }
 
-    private static void CheckOneCycle(long totalSteps, double pctStart, bool threePhase)
+    private static void CheckOneCycle(long totalSteps, double pctStart, bool threePhase, [CallerMemberName] string method = "")
     {
-        if (totalSteps < 2) throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, "totalSteps must be at least 2.");
+        if (totalSteps < 2) throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, $"Schedules.{method}: totalSteps must be at least 2.");
         double limit = threePhase ? 0.5 : 1.0;
         if (!(pctStart > 0.0 && pctStart < limit))
-            throw new ArgumentOutOfRangeException(nameof(pctStart), pctStart, $"pctStart must lie in (0, {limit}){(threePhase ? " with threePhase" : "")}.");
+            throw new ArgumentOutOfRangeException(nameof(pctStart), pctStart, $"Schedules.{method}: pctStart must lie in (0, {limit}){(threePhase ? " with threePhase" : "")}.");
     }
 
     private static Nn.Anneal Nn(AnnealStrategy strategy) => strategy switch
     {
         AnnealStrategy.Cos => FunctionalNets.Nn.Anneal.Cos,
         AnnealStrategy.Linear => FunctionalNets.Nn.Anneal.Linear,
-        _ => throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "annealStrategy must be Cos or Linear."),
+        _ => throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "Schedules: annealStrategy must be Cos or Linear."),
     };
 
     /// <summary>PyTorch's OneCycleLR learning rate: up from maxLearningRate / divFactor to maxLearningRate, then down
@@ -132,8 +134,8 @@ public static class Schedules
     public static Schedule OneCycle(double maxLearningRate, long totalSteps, double pctStart = 0.3, double divFactor = 25.0, double finalDivFactor = 1e4, AnnealStrategy annealStrategy = AnnealStrategy.Cos, bool threePhase = false)
     {
         CheckOneCycle(totalSteps, pctStart, threePhase);
-        if (!(divFactor > 0.0)) throw new ArgumentOutOfRangeException(nameof(divFactor), divFactor, "divFactor must be positive.");
-        if (!(finalDivFactor > 0.0)) throw new ArgumentOutOfRangeException(nameof(finalDivFactor), finalDivFactor, "finalDivFactor must be positive.");
+        if (!(divFactor > 0.0)) throw new ArgumentOutOfRangeException(nameof(divFactor), divFactor, "Schedules.OneCycle: divFactor must be positive.");
+        if (!(finalDivFactor > 0.0)) throw new ArgumentOutOfRangeException(nameof(finalDivFactor), finalDivFactor, "Schedules.OneCycle: finalDivFactor must be positive.");
         return new($"OneCycle({maxLearningRate}, {totalSteps})",
             NnSchedules.oneCycleWith(Nn(annealStrategy), threePhase, maxLearningRate, totalSteps, pctStart, divFactor, finalDivFactor));
     }
@@ -166,7 +168,7 @@ public static class Schedules
     {
         Finite(learningRate, nameof(learningRate));
         Positive(t0, nameof(t0));
-        if (tMult < 1) throw new ArgumentOutOfRangeException(nameof(tMult), tMult, "tMult must be at least 1.");
+        if (tMult < 1) throw new ArgumentOutOfRangeException(nameof(tMult), tMult, "Schedules.CosineWarmRestarts: tMult must be at least 1.");
         return new($"CosineWarmRestarts({learningRate}, {t0}, {tMult}, {etaMin})", NnSchedules.cosineWarmRestarts(learningRate, t0, tMult, etaMin));
     }
 
@@ -179,7 +181,7 @@ public static class Schedules
         ArgumentNullException.ThrowIfNull(boundariesAndScales);
         foreach (var (b, s) in boundariesAndScales)
             if (!(s >= 0.0))
-                throw new ArgumentOutOfRangeException(nameof(boundariesAndScales), s, $"Piecewise: the scale at step {b} must be non-negative.");
+                throw new ArgumentOutOfRangeException(nameof(boundariesAndScales), s, $"Schedules.Piecewise: the scale at step {b} must be non-negative.");
         var items = Interop.List(boundariesAndScales.Select(kv => Tuple.Create(kv.Key, kv.Value)));
         return new($"Piecewise({initValue})", NnSchedules.piecewise(initValue, items));
     }
@@ -194,10 +196,10 @@ public static class Schedules
         ArgumentNullException.ThrowIfNull(boundaries);
         var s = schedules.ToList();
         var b = boundaries.ToList();
-        if (s.Count == 0) throw new ArgumentException("Join needs at least one schedule.", nameof(schedules));
-        if (s.Any(x => x is null)) throw new ArgumentException("Join: a schedule is null.", nameof(schedules));
+        if (s.Count == 0) throw new ArgumentException("Schedules.Join needs at least one schedule.", nameof(schedules));
+        if (s.Any(x => x is null)) throw new ArgumentException("Schedules.Join: a schedule is null.", nameof(schedules));
         if (b.Count != s.Count - 1)
-            throw new ArgumentException($"Join: {s.Count} schedules need {s.Count - 1} boundaries, got {b.Count}.", nameof(boundaries));
+            throw new ArgumentException($"Schedules.Join: {s.Count} schedules need {s.Count - 1} boundaries, got {b.Count}.", nameof(boundaries));
         return new($"Join({string.Join(", ", s.Select(x => x.Name))})",
             NnSchedules.join(Interop.List(s.Select(x => x.Inner)), Interop.List(b)));
     }
