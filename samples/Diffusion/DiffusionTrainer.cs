@@ -5,14 +5,16 @@ namespace GenerativeSamples;
 /// <summary>A DDPM (Ho et al. 2020) for 28 x 28 digits: the library's small U-Net learns to predict the noise that
 /// a 1000-step linear schedule mixed into a digit at a random step, trained by a hand-written loop (the loss's
 /// gradient, an optimizer step, then the exponential moving average of the weights); samples come from the
-/// average, by the posterior steps of the schedule respaced to fewer steps.</summary>
-public sealed class DiffusionTrainer
+/// average, by the posterior steps of the schedule respaced to fewer steps. Dispose hands the weights, the
+/// optimizer's state and the average back to the allocator (device memory, on a GPU).</summary>
+public sealed class DiffusionTrainer : IDisposable
 {
     private readonly Optimizer tx;
     private readonly Key key;
     private readonly Device device;
     private ParameterTree parameters, optState, average;
     private long step;
+    private bool disposed;
 
     /// <summary>The noise predictor.</summary>
     public UNet Model { get; }
@@ -68,5 +70,13 @@ public sealed class DiffusionTrainer
         using var scope = Scope.Open();
         var x = Schedule.Respace(samplingSteps).Sample(Model.Denoiser(average), [n, 1, 28, 28], key, device);
         return scope.Keep(((x + 1.0) / 2.0).Clamp(0.0, 1.0));
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        Scope.donate(new object[] { parameters, optState, average }, null);
     }
 }

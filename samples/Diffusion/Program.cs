@@ -34,7 +34,7 @@ Directory.CreateDirectory(o.Out);
 var full = Datasets.Mnist.Train();
 var train = o.Limit is int limit ? full.Take(limit) : full;
 
-var diffusion = new DiffusionTrainer(channels.Value, seed: o.Seed, device: device);
+using var diffusion = new DiffusionTrainer(channels.Value, seed: o.Seed, device: device);
 Console.WriteLine($"DDPM {diffusion.Model}, {diffusion.Model.ParameterCount} parameters; {train.Count} images, batch 64, {o.Epochs} epochs on {device}");
 
 var loader = new DataLoader(train, 64, shuffle: true, dropLast: true);
