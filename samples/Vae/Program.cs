@@ -4,7 +4,7 @@
 // trained on real digits labels the prior samples).
 //
 // CPU budget: about 60 CPU-s an epoch of 60000 images (3 epochs, the default, about 3 CPU-minutes); the first run
-// also trains the check's classifier (about 25 CPU-s) and keeps it beside --out (mnist-classifier-cs.safetensors).
+// also trains the check's classifier (about 25 CPU-s) and keeps it beside --out (mnist-classifier.safetensors, shared with the F# scripts).
 //
 //   dotnet run -c Release --project samples/Vae -- [--epochs N] [--limit N] [--samples N] [--seed S] [--out DIR] [--device cpu|cuda|cuda-sim]
 using FunctionalNets;
@@ -52,6 +52,6 @@ Charts.SaveImageGrid(vae.Interpolate(Pixels.ToUnit(test.GetBatch(corners).Inputs
 Curves.Save(logs, o.Out);
 Console.WriteLine($"training: {clock.Text}; pictures written to {Path.GetFullPath(o.Out)}");
 
-SampleCheck.Run(vae.Decode(vae.Prior(o.Samples, Key.Create(o.Seed + 7))), Path.Combine(Path.GetDirectoryName(Path.GetFullPath(o.Out))!, "mnist-classifier-cs.safetensors"), full, test);
+SampleCheck.Run(vae.Decode(vae.Prior(o.Samples, Key.Create(o.Seed + 7))), SampleCheck.ClassifierBeside(o.Out), full, test);
 Console.WriteLine($"total: {clock.Text}");
 return 0;

@@ -8,11 +8,13 @@ namespace GenerativeSamples;
 /// key.</summary>
 public sealed class VaeTrainer : IDisposable
 {
-    private readonly Optimizer encoderTx = Optimizers.Adam(1e-3);
-    private readonly Optimizer decoderTx = Optimizers.Adam(1e-3);
+    // One Adam over both nets' parameters joined into one tree ("encoder.*", "decoder.*"), so one backward pass
+    // gives both gradients.
+    private readonly Optimizer tx = Optimizers.Adam(1e-3);
     private readonly Loss reconstruction = Losses.BCEWithLogits(reduction: Reduction.Sum);
     private readonly Key key;
-    private ParameterTree eParams, eState, eOpt, dParams, dState, dOpt;
+    private readonly ParameterTree eState, dState;
+    private ParameterTree parameters, opt;
     private long step;
 
     /// <summary>Latent size.</summary>
@@ -37,9 +39,9 @@ public sealed class VaeTrainer : IDisposable
             Layers.ConvTranspose2d(64, 32, 4, stride: 2, padding: 1), Layers.ReLU(),
             Layers.ConvTranspose2d(32, 1, 4, stride: 2, padding: 1)).Build([latent, 1, 1], seed + 1).To(device ?? Devices.Cpu);
         key = Key.Create(seed).FoldIn(3);
-        (eParams, eState, dParams, dState) = (Encoder.Parameters, Encoder.State, Decoder.Parameters, Decoder.State);
-        eOpt = encoderTx.Init(eParams);
-        dOpt = decoderTx.Init(dParams);
+        (eState, dState) = (Encoder.State, Decoder.State);
+        parameters = ParameterTree.Join(("encoder", Encoder.Parameters), ("decoder", Decoder.Parameters));
+        opt = tx.Init(parameters);
     }
 
     private (Tensor Mean, Tensor LogVar) Encode(ParameterTree p, Tensor images)
@@ -57,36 +59,26 @@ public sealed class VaeTrainer : IDisposable
         return (rec + kl, rec, kl);
     }
 
-    /// <summary>One step on images [N, 1, 28, 28] in [0, 1]. The C# API differentiates one ParameterTree at a time and
-    /// cannot join two, so the encoder's gradient (through the decoder, its parameters held constant) and the
-    /// decoder's (z held constant) come from two passes with the same noise.</summary>
+    /// <summary>One step on images [N, 1, 28, 28] in [0, 1]: the gradient of the negative ELBO with respect to both
+    /// nets' parameters in one pass, z drawn by reparameterisation.</summary>
     /// <returns>The negative ELBO, its reconstruction and KL parts, per image.</returns>
     public (double Loss, double Reconstruction, double Kl) Step(Tensor images)
     {
         using var scope = Scope.Open();
         int n = images.Dims()[0];
         var eps = Tensor.Randn(key.FoldIn((int)step), [n, Latent]);
-        Tensor Sample(Tensor mean, Tensor logVar) => (mean + (logVar * 0.5).Exp() * eps).Reshape([n, Latent, 1, 1]);
-        var (loss, _, eGrads) = Gradients.ValueAndGrad(p =>
+        Tensor rec = null!, kl = null!;
+        var (loss, grads) = Gradients.ValueAndGrad(p =>
         {
-            var (mean, logVar) = Encode(p, images);
-            var logits = Decoder.Apply(dParams, dState, Sample(mean, logVar), training: true, step: step).Output;
-            return (NegativeElbo(images, mean, logVar, logits).Loss, eState);
-        }, eParams);
-        var (m, lv) = Encode(eParams, images);
-        var (meanC, logVarC) = (m.Detach(), lv.Detach());
-        var z = Sample(meanC, logVarC);
-        Tensor rec = loss, kl = loss;
-        var (_, _, dGrads) = Gradients.ValueAndGrad(p =>
-        {
-            var logits = Decoder.Apply(p, dState, z, training: true, step: step).Output;
-            var elbo = NegativeElbo(images, meanC, logVarC, logits);
+            var (mean, logVar) = Encode(p.Subtree("encoder"), images);
+            var z = (mean + (logVar * 0.5).Exp() * eps).Reshape([n, Latent, 1, 1]);
+            var logits = Decoder.Apply(p.Subtree("decoder"), dState, z, training: true, step: step).Output;
+            var elbo = NegativeElbo(images, mean, logVar, logits);
             (rec, kl) = (elbo.Reconstruction.Detach(), elbo.Kl.Detach());
-            return (elbo.Loss, dState);
-        }, dParams);
-        (eParams, eOpt) = encoderTx.Update(step, eGrads, eOpt, eParams);
-        (dParams, dOpt) = decoderTx.Update(step, dGrads, dOpt, dParams);
-        scope.Keep((eParams, eOpt, dParams, dOpt));
+            return elbo.Loss;
+        }, parameters);
+        (parameters, opt) = tx.Update(step, grads, opt, parameters);
+        scope.Keep((parameters, opt));
         step++;
         return (loss.ToScalar(), rec.ToScalar(), kl.ToScalar());
     }
@@ -95,7 +87,7 @@ public sealed class VaeTrainer : IDisposable
     public Tensor Code(Tensor images)
     {
         using var scope = Scope.Open();
-        var h = Encoder.Apply(eParams, eState, images).Output;
+        var h = Encoder.Apply(parameters.Subtree("encoder"), eState, images).Output;
         return scope.Keep(h.Slice(1, start: 0, stop: Latent).Reshape([images.Dims()[0], Latent, 1, 1]));
     }
 
@@ -122,7 +114,7 @@ public sealed class VaeTrainer : IDisposable
     public Tensor Decode(Tensor z)
     {
         using var scope = Scope.Open();
-        return scope.Keep(Decoder.Apply(dParams, dState, z).Output.Sigmoid());
+        return scope.Keep(Decoder.Apply(parameters.Subtree("decoder"), dState, z).Output.Sigmoid());
     }
 
     /// <summary>n latent vectors [n, Latent, 1, 1] from the prior N(0, I).</summary>
@@ -131,8 +123,8 @@ public sealed class VaeTrainer : IDisposable
     /// <summary>Stores the trained parameters in the two nets.</summary>
     public void Commit()
     {
-        Encoder.SetParameters(eParams);
-        Decoder.SetParameters(dParams);
+        Encoder.SetParameters(parameters.Subtree("encoder"));
+        Decoder.SetParameters(parameters.Subtree("decoder"));
     }
 
     /// <inheritdoc/>
