@@ -6,8 +6,8 @@ open Expecto
 open FunctionalNets.Tests.Conformance
 open FunctionalNets.Cuda.Tests.Sim
 
-/// One test per check of the suite.
+/// One Expecto.FsCheck property per check of the suite.
 let tests =
     testList
         "Conformance: simulated cuda agrees with the CPU oracle"
-        [ for c in Suite.checks -> testCase c.Name (fun () -> c.Run(gpu ())) ]
+        [ for c in Suite.checks -> SuiteProperties.test c.Name gpu c ]

@@ -86,6 +86,43 @@ let tests =
                 Expect.stringContains e.Message "etestPropertyWithConfig (" "the line that focuses the seed"
                 Expect.stringContains e.Message "--run \"Sample/fails for large x\"" "the replay command"
 
+            testCase "the seed a failing property prints replays it: the same shrunk case fails again"
+            <| fun () ->
+                let report = (failure "Sample/fails for large x").Message
+
+                let focus =
+                    Text.RegularExpressions.Regex.Match(
+                        report,
+                        @"etestPropertyWithConfig \(([0-9]+)UL, ([0-9]+)UL, Some ([0-9]+)\)"
+                    )
+
+                Expect.isTrue focus.Success "the line that focuses the failing case"
+                let group (i: int) = focus.Groups[i].Value
+                // The property of Sample with the printed seed, as the README says to replay one.
+                let replayed =
+                    etestPropertyWithConfig
+                        (UInt64.Parse(group 1), UInt64.Parse(group 2), Some(Int32.Parse(group 3)))
+                        { FsCheckConfig.defaultConfig with
+                            maxTest = 100
+                        }
+                        "replayed"
+                        (fun (x: int) -> x < 10)
+
+                match ExpectoRun.failures replayed with
+                | [ ("replayed", again) ] ->
+                    Expect.stringContains again "Failed after 1 test" "the printed seed fails on its first case"
+                    Expect.stringContains again "\t10\n" "the same shrunk counterexample"
+                | other -> failtestf "the replayed property should fail, got %A" other
+
+            testCase "failures lists the tests that failed or threw, by full name, in the tree's order"
+            <| fun () ->
+                let failed = ExpectoRun.failures sample |> List.map fst
+
+                Expect.sequenceEqual
+                    failed
+                    [ "Sample/fails"; "Sample/throws"; "Sample/fails for large x" ]
+                    "the failed tests, not the passed, skipped or pending ones"
+
             testCase "skiptest and pending tests become skips with their reason"
             <| fun () ->
                 let e =

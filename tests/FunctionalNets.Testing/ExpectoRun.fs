@@ -42,6 +42,15 @@ let private quiet =
 let private plain (message: string) =
     Regex.Replace(message, "\u001b\[[0-9;]*m", "")
 
+// Expecto's report of a failure: its message for a failed expectation or property, the exception's type and message
+// for an error.
+let private report (result: TestResult) =
+    match result with
+    | TestResult.Failed message -> Some(plain (message.Trim()), null)
+    | TestResult.Error e -> Some(sprintf "%s: %s" (e.GetType().Name) e.Message, e)
+    | TestResult.Passed
+    | TestResult.Ignored _ -> None
+
 /// Runs the test named `name` (a full name from `flatten`) of `tests`; returns when it passes, raises
 /// SkippedException when Expecto ignores it and ExpectoFailedException when it fails or throws.
 let runOne (assembly: Assembly) (tests: Test) (name: string) =
@@ -52,13 +61,10 @@ let runOne (assembly: Assembly) (tests: Test) (name: string) =
 
     match evalTests quiet single |> Async.RunSynchronously with
     | [ (_, summary) ] ->
-        match summary.result with
-        | TestResult.Passed -> ()
-        | TestResult.Ignored reason -> raise (SkippedException reason)
-        | TestResult.Failed message ->
-            raise (ExpectoFailedException(sprintf "%s\n\nReplay: %s" (plain (message.Trim())) replay, null))
-        | TestResult.Error e ->
-            raise (ExpectoFailedException(sprintf "%s: %s\n\nReplay: %s" (e.GetType().Name) e.Message replay, e))
+        match summary.result, report summary.result with
+        | TestResult.Ignored reason, _ -> raise (SkippedException reason)
+        | _, Some(message, inner) -> raise (ExpectoFailedException(sprintf "%s\n\nReplay: %s" message replay, inner))
+        | _, None -> ()
     | [] ->
         invalidOp (
             sprintf
@@ -74,3 +80,15 @@ let runOne (assembly: Assembly) (tests: Test) (name: string) =
                 (assembly.GetName().Name)
                 name
         )
+
+/// Runs every test of `tests`, one after another; returns the full name and Expecto's report (as runOne raises it,
+/// without the replay line) of each test that failed or threw, in the tree's order. For tests of a test suite.
+let failures (tests: Test) : (string * string) list =
+    let results =
+        evalTests { quiet with runInParallel = false } tests
+        |> Async.RunSynchronously
+        |> List.map (fun (t, summary) -> fullName t, summary.result)
+        |> Map.ofList
+
+    flatten tests
+    |> List.choose (fun (name, _) -> report results[name] |> Option.map (fun (message, _) -> name, message))

@@ -15,14 +15,9 @@ let backendsUnderTest: (string * Lazy<Backend>) list =
         "required-tier", lazy (requiredTier () :> Backend)
     ]
 
-/// Runs one check on one backend of backendsUnderTest.
-let private conformance (backend: string) (check: string) =
-    let b = backendsUnderTest |> List.find (fun (n, _) -> n = backend) |> snd
-    Suite.runCheck b.Value check
-
 let ``Conformance: a backend one ulp off in Binary fails the suite, in Binary only`` () =
     let b = faulty (UlpOff "RawTensor.Binary")
-    let failed = Suite.failures b
+    let failed = SuiteProperties.failures b
     Expect.equal (failed |> List.map fst) ([ "RawTensor.Binary" ]) "failed |> List.map fst"
     Expect.stringContains (snd failed.Head) "Binary" "snd failed.Head"
     Expect.stringContains (snd failed.Head) "the oracle gives" "snd failed.Head"
@@ -31,7 +26,8 @@ let ``Conformance: a backend with two elements of Permute swapped fails the suit
     let b = faulty (IndexOff "RawTensor.Permute")
 
     let e =
-        Expects.throwsAny<exn> "Suite.runCheck b \"RawTensor.Permute\"" (fun () -> Suite.runCheck b "RawTensor.Permute")
+        Expects.throwsAny<exn> "SuiteProperties.run b \"RawTensor.Permute\"" (fun () ->
+            SuiteProperties.run b "RawTensor.Permute")
 
     Expect.stringContains e.Message "Permute" "e.Message"
 
@@ -42,10 +38,70 @@ let ``Conformance: a backend with a wrong fused member fails the suite`` () =
             "RawTensor.LayerNorm", "RawTensor.LayerNorm, RawTensor.LayerNormBackward"
         ] do
         let e =
-            Expects.throwsAny<exn> "Suite.runCheck (faulty (IndexOff m)) check" (fun () ->
-                Suite.runCheck (faulty (IndexOff m)) check)
+            Expects.throwsAny<exn> "SuiteProperties.run (faulty (IndexOff m)) check" (fun () ->
+                SuiteProperties.run (faulty (IndexOff m)) check)
 
         Expect.stringContains e.Message (m.Substring 10) "e.Message"
+
+/// The line after "Parameters:" in FsCheck's report: the generated case.
+let private parametersOf (report: string) =
+    let lines = report.Split '\n' |> Array.map (fun l -> l.Trim())
+
+    match Array.tryFindIndex (fun (l: string) -> l.EndsWith "Parameters:") lines with
+    | Some i when i + 1 < lines.Length -> lines[i + 1]
+    | _ -> failtestf "no \"Parameters:\" line followed by the case in the report:\n%s" report
+
+let ``Conformance: a failing check prints its case, its seed and the commands that replay it`` () =
+    let b = faulty (UlpOff "RawTensor.Binary")
+
+    let e =
+        Expects.throws<ExpectoRun.ExpectoFailedException> "the Binary check on a backend one ulp off" (fun () ->
+            SuiteProperties.run b "RawTensor.Binary")
+
+    let report = e.Message
+    Expect.stringContains report "Failed after" "FsCheck's verdict"
+    Expect.stringContains report "the oracle gives" "the check's own message"
+    // The case as the check's generator makes it: ((shape a, shape b), dtype, kind, seed).
+    let case = parametersOf report
+
+    Expect.isMatch
+        case
+        @"^\(\(\[\|[0-9; ]*\|\], \[\|[0-9; ]*\|\]\), (Float32|Float64|Int32|Int64), (Add|Sub|Mul|Div|Pow|Max|Min), [0-9]+\)$"
+        "the generated case"
+
+    Expect.stringContains report "Original seed: (" "the seed"
+
+    let focus =
+        Text.RegularExpressions.Regex.Match(
+            report,
+            @"etestPropertyWithConfig \(([0-9]+)UL, ([0-9]+)UL, Some ([0-9]+)\)"
+        )
+
+    Expect.isTrue focus.Success "the etestPropertyWithConfig line that focuses the failing case"
+
+    Expect.stringContains
+        report
+        "Replay: dotnet run --project tests/FunctionalNets.Core.Tests -- --join-with / --run \"RawTensor.Binary\""
+        "the command that runs the test alone"
+
+    // Replaying the printed seed (what etestPropertyWithConfig does) fails at once, on the same case.
+    let group (i: int) = focus.Groups[i].Value
+    let check = Suite.checks |> List.find (fun c -> c.Name = "RawTensor.Binary")
+
+    let replayed =
+        etestPropertyWithConfig
+            (UInt64.Parse(group 1), UInt64.Parse(group 2), Some(Int32.Parse(group 3)))
+            { FsCheckConfig.defaultConfig with
+                maxTest = 1
+            }
+            "replayed"
+            (lazy (check.Property b))
+
+    match ExpectoRun.failures replayed with
+    | [ (_, again) ] ->
+        Expect.stringContains again "Failed after 1 test" "the replayed seed fails on its first case"
+        Expect.equal (parametersOf again) case "the replayed case"
+    | other -> failtestf "the replayed property should fail once, got %A" other
 
 let ``Conformance: every abstract and virtual member of RawTensor and Backend is exercised by the suite`` () =
     let members = Suite.contractMembers ()
@@ -66,10 +122,7 @@ let ``Conformance: every abstract and virtual member of RawTensor and Backend is
     Expect.isTrue undeclared.IsEmpty (sprintf "members no conformance check declares: %A" undeclared)
     // Run the whole suite on a backend that records every member called.
     let b = recording ()
-
-    for c in Suite.checks do
-        c.Run b
-
+    Expect.isEmpty (SuiteProperties.failures b) "the recording backend passes the suite"
     let called = b.Calls
     let unexercised = members |> List.filter (fun m -> not (called.Contains m))
     Expect.isTrue unexercised.IsEmpty (sprintf "members the conformance suite never calls: %A" unexercised)
@@ -138,9 +191,8 @@ let tests =
             testList
                 "Conformance: backend agrees with the CPU oracle"
                 [
-                    for backend, _ in backendsUnderTest do
-                        for c in Suite.checks ->
-                            testCase (sprintf "%s, %s" backend c.Name) (fun () -> conformance backend c.Name)
+                    for backend, b in backendsUnderTest do
+                        for c in Suite.checks -> SuiteProperties.test (sprintf "%s, %s" backend c.Name) b.Force c
                 ]
             testCase
                 "Conformance: a backend one ulp off in Binary fails the suite, in Binary only"
@@ -151,6 +203,9 @@ let tests =
             testCase
                 "Conformance: a backend with a wrong fused member fails the suite"
                 ``Conformance: a backend with a wrong fused member fails the suite``
+            testCase
+                "Conformance: a failing check prints its case, its seed and the commands that replay it"
+                ``Conformance: a failing check prints its case, its seed and the commands that replay it``
             testCase
                 "Conformance: every abstract and virtual member of RawTensor and Backend is exercised by the suite"
                 ``Conformance: every abstract and virtual member of RawTensor and Backend is exercised by the suite``

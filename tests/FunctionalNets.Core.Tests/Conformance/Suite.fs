@@ -202,29 +202,41 @@ module Gens =
             return (if swap then o, s else s, o)
         }
 
-/// FsCheck runs body on n generated cases and throws with the case and the body's message on a failure.
-let forAllN (n: int) (g: Gen<'a>) (body: 'a -> unit) =
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest(n).WithQuietOnSuccess(true), Prop.forAll (Arb.fromGen g) body)
+/// The property that body holds on every case of g (a body fails by throwing, with a message naming the op).
+let forAll (g: Gen<'a>) (body: 'a -> unit) = Prop.forAll (Arb.fromGen g) body
 
-let forAll g body = forAllN 25 g body
+/// The number of cases FsCheck generates for each check.
+let cases = 25
 
 // ---------------------------------------------------------------------------------------------------
 // The checks
 // ---------------------------------------------------------------------------------------------------
 
-/// One check of the suite: the contract members it exercises (as "RawTensor.X" / "Backend.X") and the check itself.
+/// One check of the suite: the contract members it exercises (as "RawTensor.X" / "Backend.X"), how many cases FsCheck
+/// generates, and the property on the backend under test (SuiteProperties.test makes it an Expecto.FsCheck property).
 type Check =
     {
         Name: string
         Members: string list
-        Run: Backend -> unit
+        Cases: int
+        Property: Backend -> Property
     }
 
-let private check name members run =
+let private check name members property =
     {
         Name = name
         Members = members
-        Run = run
+        Cases = cases
+        Property = property
+    }
+
+/// A check that generates nothing: body runs once on the backend.
+let private checkOnce name members (body: Backend -> unit) =
+    {
+        Name = name
+        Members = members
+        Cases = 1
+        Property = fun b -> forAll (Gen.constant ()) (fun () -> body b)
     }
 
 let private unaryDomain (k: UnaryKind) =
@@ -341,7 +353,7 @@ let private creation =
 
                     [| b.Cat(parts, dim) |])))
 
-        check
+        checkOnce
             "Backend.Device, Backend.Name, RawTensor.Backend, RawTensor.Storage"
             [ "Backend.Device"; "Backend.Name"; "RawTensor.Backend"; "RawTensor.Storage" ]
             (fun b ->
@@ -975,21 +987,14 @@ let private fused =
 let checks: Check list =
     creation @ elementwise @ reductions @ layout @ spatial @ fused
 
-/// Runs one check (by name) on a backend.
+/// Runs one check (by name) on a backend with FsCheck's own runner, raising with FsCheck's report on a failure: for
+/// programs without Expecto (bench/gpu/GpuCheck). Tests make each check an Expecto.FsCheck property with
+/// SuiteProperties.test instead, whose report carries the seed and the replay command.
 let runCheck (b: Backend) (name: string) =
     match checks |> List.tryFind (fun c -> c.Name = name) with
-    | Some c -> c.Run b
+    | Some c ->
+        FsCheck.Check.One(Config.QuickThrowOnFailure.WithMaxTest(c.Cases).WithQuietOnSuccess(true), c.Property b)
     | None -> failwithf "no conformance check named %s" name
-
-/// Runs every check on a backend; returns the names of the checks that failed, with their messages.
-let failures (b: Backend) =
-    [
-        for c in checks do
-            try
-                c.Run b
-            with e ->
-                yield c.Name, e.Message
-    ]
 
 /// The abstract and virtual members of RawTensor and Backend, as "RawTensor.X" / "Backend.X".
 let contractMembers () =
