@@ -115,6 +115,21 @@ type Transformer() =
 type Script() =
     inherit ExpectoSuite(ScriptTests.tests)
 
+type NoiseSchedule() =
+    inherit ExpectoSuite(NoiseScheduleTests.tests)
+
+type Vae() =
+    inherit ExpectoSuite(VaeTests.tests)
+
+type Gan() =
+    inherit ExpectoSuite(GanTests.tests)
+
+type UNet() =
+    inherit ExpectoSuite(UNetTests.tests)
+
+type SampleQuality() =
+    inherit ExpectoSuite(SampleQualityTests.tests)
+
 /// Lists that must not share the process with other running tests run alone under `dotnet test`: no other class
 /// runs while the classes of this collection do. Determinism changes the process-wide KernelSettings.MaxThreads;
 /// FoldBufferReuse counts the CPU pool's misses, which a neighbour renting the same buffers would change.
