@@ -1,64 +1,56 @@
-/// Overwrites the checkpoint at argv[0] in a loop, forever, with a large state (step 2, params "big" of
-/// 8M Float32 values all equal to 2.0), printing "writing" before the first write and "wrote" after each
-/// one. The crash-safety test kills this process while it writes.
+/// Saves two checkpoints in turn at argv[0], each with params "big" of argv[1] Float32 values (save 1: step 2, all
+/// 2.0; save 2: step 3, all 3.0), and stops at every phase of each save: it prints the phase on a line of its own,
 ///
-/// With "--pause-at opened" or "--pause-at written" it stops inside its first write at that phase (temp
-/// file created and header written / temp file flushed, before the rename), printing "paused <phase>
-/// <temp file>" and waiting forever, so a test can kill it at exactly that point; "--pause-at PHASE N"
-/// lets N writes complete first.
+///     start N                 before save N begins
+///     opened N <temp file>    the temp file created and its header written
+///     written N <temp file>   the temp file complete and flushed to disk, not yet renamed over the checkpoint
+///     saved N                 save N renamed into place
+///
+/// and waits for a line "go" on stdin before it goes on; after save 2 it prints "done". The crash-safety tests kill
+/// it at one of these points, which it announced, and check what is left on disk. Any other line, or the end of
+/// stdin, ends it with exit code 3, so a writer whose test let go of it does not linger.
 module FunctionalNets.Tests.CheckpointWriter.Program
 
 open System
 open FunctionalNets
 open FunctionalNets.Nn
 
-/// Elements in the big tensor: 32 MB of Float32, so a write takes long enough to be interrupted.
-[<Literal>]
-let BigNumel = 8_000_000
+/// Announces a phase and waits to be told to go on.
+let private pause (line: string) =
+    Console.Out.WriteLine line
+    Console.Out.Flush()
+
+    match Console.In.ReadLine() with
+    | "go" -> ()
+    | _ -> exit 3
+
+/// The state of save `save`: step save + 1, every value of "big" equal to save + 1.
+let private stateOf (numel: int) (save: int) =
+    {
+        Params = PTree.node [ "big", Leaf(Tensor.full ([ numel ], float (save + 1))) ]
+        State = PTree.empty
+        Opt = PTree.empty
+        Step = int64 (save + 1)
+        Key = Key.create 2L
+        LrScale = 1.0
+    }
 
 [<EntryPoint>]
 let main argv =
     match argv with
-    | [| path |]
-    | [| path; "--pause-at"; _ |]
-    | [| path; "--pause-at"; _; _ |] ->
-        let state =
-            {
-                Params = PTree.node [ "big", Leaf(Tensor.full ([ BigNumel ], 2.0)) ]
-                State = PTree.empty
-                Opt = PTree.empty
-                Step = 2L
-                Key = Key.create 2L
-                LrScale = 1.0
-            }
+    | [| path; numel |] ->
+        let numel = int numel
+        let mutable save = 0
+        SafeTensors.writePhase <- fun phase tmp -> pause (sprintf "%s %d %s" phase save tmp)
 
-        match argv with
-        | [| _; _; phase |]
-        | [| _; _; phase; _ |] ->
-            let skip = if argv.Length = 4 then int argv[3] else 0
-            let mutable started = 0
+        for s in 1..2 do
+            save <- s
+            pause (sprintf "start %d" s)
+            Checkpoint.save path (stateOf numel s) Map.empty
+            pause (sprintf "saved %d" s)
 
-            SafeTensors.writePhase <-
-                fun p tmp ->
-                    if p = "opened" then
-                        started <- started + 1
-
-                    if p = phase && started > skip then
-                        Console.Out.WriteLine(sprintf "paused %s %s" p tmp)
-                        Console.Out.Flush()
-                        // Wait to be killed (stdin never closes while the test holds it).
-                        Threading.Thread.Sleep Threading.Timeout.Infinite
-        | _ -> ()
-
-        Console.Out.WriteLine "writing"
-        Console.Out.Flush()
-
-        while true do
-            Checkpoint.save path state Map.empty
-            Console.Out.WriteLine "wrote"
-            Console.Out.Flush()
-
+        Console.Out.WriteLine "done"
         0
     | _ ->
-        eprintfn "usage: CheckpointWriter <checkpoint path> [--pause-at opened|written [completed writes]]"
+        eprintfn "usage: CheckpointWriter <checkpoint path> <values in the saved tensor>"
         2

@@ -4,7 +4,8 @@
 /// k = (torch.arange(12).reshape(2,2,3) * 0.21).sin(), v = (torch.arange(20).reshape(2,2,5) * 0.13).cos().
 module FunctionalNets.Tests.Nn.AttentionWeightsTests
 
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -38,13 +39,12 @@ let private separate =
 
 let private close (expected: float[]) (actual: Tensor) =
     let a = Tensor.toFloatArray actual
-    Assert.Equal(expected.Length, a.Length)
+    Expect.equal a.Length expected.Length "a.Length"
 
     Array.iteri
-        (fun i e -> Assert.True(abs (e - a[i]) <= 1e-12, sprintf "element %d: expected %.17g, got %.17g" i e a[i]))
+        (fun i e -> Expect.isTrue (abs (e - a[i]) <= 1e-12) (sprintf "element %d: expected %.17g, got %.17g" i e a[i]))
         expected
 
-[<Fact>]
 let ``kdim and vdim with averaged weights match torch`` () =
     // out, w = m(q, k, v, need_weights=True)
     let out, w =
@@ -79,7 +79,7 @@ let ``kdim and vdim with averaged weights match torch`` () =
         |]
         out
 
-    Assert.Equal<int[]>([| 2; 3; 2 |], w.Value.Shape.ToArray())
+    Expect.equal (w.Value.Shape.ToArray()) ([| 2; 3; 2 |]) "w.Value.Shape.ToArray()"
 
     close
         [|
@@ -98,7 +98,6 @@ let ``kdim and vdim with averaged weights match torch`` () =
         |]
         w.Value
 
-[<Fact>]
 let ``per-head weights with a key padding mask match torch`` () =
     // m(q, k, v, need_weights=True, average_attn_weights=False, key_padding_mask=[[False, True], [False, False]])
     let masks =
@@ -109,7 +108,7 @@ let ``per-head weights with a key padding mask match torch`` () =
     let _, w =
         MultiHeadAttention.forward cfg separate Ctx.eval q k v masks AttentionWeights.PerHead
 
-    Assert.Equal<int[]>([| 2; 2; 3; 2 |], w.Value.Shape.ToArray())
+    Expect.equal (w.Value.Shape.ToArray()) ([| 2; 2; 3; 2 |]) "w.Value.Shape.ToArray()"
 
     close
         [|
@@ -140,7 +139,6 @@ let ``per-head weights with a key padding mask match torch`` () =
         |]
         w.Value
 
-[<Fact>]
 let ``causal self-attention weights match torch`` () =
     // m2 = nn.MultiheadAttention(4, 2, batch_first=True) with in_proj_weight filled with s = 0.5, in_proj_bias 0.1,
     // out_proj.weight 0.6, out_proj.bias 0.2; m2(q, q, q, attn_mask=torch.triu(torch.ones(3, 3, dtype=bool), 1))
@@ -194,22 +192,41 @@ let ``causal self-attention weights match torch`` () =
         |]
         out[0, 0..0, *]
 
-[<Fact>]
 let ``initWith gives torch's separate projections when kdim or vdim differ`` () =
     let ps = MultiHeadAttention.initWith cfg 3 5 (Key.create 1L)
 
     let names = PTree.leaves ps |> List.map fst
 
-    Assert.Equal<string list>(
-        [
+    Expect.equal
+        names
+        ([
             "q_proj_weight"
             "k_proj_weight"
             "v_proj_weight"
             "in_proj_bias"
             "out_proj.weight"
             "out_proj.bias"
-        ],
-        names
-    )
+        ])
+        "names"
 
-    Assert.Equal<int[]>([| 4; 3 |], (Layer.param "t" "k_proj_weight" ps).Shape.ToArray())
+    Expect.equal
+        ((Layer.param "t" "k_proj_weight" ps).Shape.ToArray())
+        ([| 4; 3 |])
+        "(Layer.param \"t\" \"k_proj_weight\" ps).Shape.ToArray()"
+
+/// The tests of this module.
+let tests =
+    testList
+        "AttentionWeights"
+        [
+            testCase
+                "kdim and vdim with averaged weights match torch"
+                ``kdim and vdim with averaged weights match torch``
+            testCase
+                "per-head weights with a key padding mask match torch"
+                ``per-head weights with a key padding mask match torch``
+            testCase "causal self-attention weights match torch" ``causal self-attention weights match torch``
+            testCase
+                "initWith gives torch's separate projections when kdim or vdim differ"
+                ``initWith gives torch's separate projections when kdim or vdim differ``
+        ]

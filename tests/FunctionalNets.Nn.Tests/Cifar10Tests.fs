@@ -6,7 +6,8 @@ open System.Diagnostics
 open System.Formats.Tar
 open System.IO
 open System.IO.Compression
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -56,17 +57,18 @@ let internal source =
                      DataLocation.EnvironmentVariable
                      AppContext.BaseDirectory)
 
-/// A Fact that is skipped, with the reason shown in the test output, when no CIFAR-10 archive is reachable.
-type RealCifarFactAttribute() as this =
-    inherit FactAttribute()
+/// Runs a real-archive test, or skips it with the reason shown in the test output when no CIFAR-10 archive is
+/// reachable.
+let realCifar (test: unit -> unit) () =
+    if (fromEnvironment ()).IsNone && (besideRepository ()).IsNone then
+        skiptest (
+            sprintf
+                "No CIFAR-10 archive here: set %s to a folder with a cifar10 sub-folder holding %s, or keep shared/datasets/cifar10-approx/ beside the repository, to run the real-archive tests."
+                DataLocation.EnvironmentVariable
+                Cifar10.ArchiveName
+        )
 
-    do
-        if (fromEnvironment ()).IsNone && (besideRepository ()).IsNone then
-            this.Skip <-
-                sprintf
-                    "No CIFAR-10 archive here: set %s to a folder with a cifar10 sub-folder holding %s, or keep shared/datasets/cifar10-approx/ beside the repository, to run the real-archive tests."
-                    DataLocation.EnvironmentVariable
-                    Cifar10.ArchiveName
+    test ()
 
 let private warnings = ConcurrentQueue<string>()
 
@@ -83,30 +85,27 @@ let private counts (ds: IDataset) =
     |> Array.sortBy fst
     |> Array.map snd
 
-[<RealCifarFact>]
 let ``real archive: counts, first labels and class names`` () =
     let c = cifar.Value
-    Assert.Equal(50000, c.Train.Count)
-    Assert.Equal(10000, c.Test.Count)
-    Assert.Equal<int[]>([| 6; 9; 9; 4; 1; 1; 2; 7; 8; 3 |], labels c.Train [| 0..9 |])
-    Assert.Equal<int[]>([| 3; 8; 8; 0; 6; 6; 1; 6; 3; 1 |], labels c.Test [| 0..9 |])
-    Assert.Equal<string[]>(Cifar10.ClassNames, c.Classes)
-    Assert.Equal("airplane", c.Classes[0])
-    Assert.Equal("truck", c.Classes[9])
+    Expect.equal c.Train.Count 50000 "c.Train.Count"
+    Expect.equal c.Test.Count 10000 "c.Test.Count"
+    Expect.equal (labels c.Train [| 0..9 |]) ([| 6; 9; 9; 4; 1; 1; 2; 7; 8; 3 |]) "labels c.Train [| 0..9 |]"
+    Expect.equal (labels c.Test [| 0..9 |]) ([| 3; 8; 8; 0; 6; 6; 1; 6; 3; 1 |]) "labels c.Test [| 0..9 |]"
+    Expect.equal c.Classes Cifar10.ClassNames "c.Classes"
+    Expect.equal c.Classes[0] "airplane" "c.Classes[0]"
+    Expect.equal c.Classes[9] "truck" "c.Classes[9]"
 
-[<RealCifarFact>]
 let ``real archive: 5,000 per class in training and 1,000 in test`` () =
     let c = cifar.Value
-    Assert.Equal<int[]>(Array.create 10 5000, counts c.Train)
-    Assert.Equal<int[]>(Array.create 10 1000, counts c.Test)
+    Expect.equal (counts c.Train) (Array.create 10 5000) "counts c.Train"
+    Expect.equal (counts c.Test) (Array.create 10 1000) "counts c.Test"
 
-[<RealCifarFact>]
 let ``real archive: inputs are the file's R, G, B planes scaled to 0..1`` () =
     let c = cifar.Value
     let b = c.Test.GetBatch [| 0; 9999 |]
-    Assert.Equal<int[]>([| 2; 3; 32; 32 |], b.Input.Shape.ToArray())
-    Assert.Equal(DType.Float32, b.Input.DType)
-    Assert.Equal(DType.Int64, b.Target.DType)
+    Expect.equal (b.Input.Shape.ToArray()) ([| 2; 3; 32; 32 |]) "b.Input.Shape.ToArray()"
+    Expect.equal b.Input.DType DType.Float32 "b.Input.DType"
+    Expect.equal b.Target.DType DType.Int64 "b.Target.DType"
     let x = Tensor.toArray b.Input :?> float32[]
     let dir = Cifar10.batchesDirOf ignore source.Value
     let raw = File.ReadAllBytes(Path.Combine(dir, Cifar10.TestFile))
@@ -121,28 +120,29 @@ let ``real archive: inputs are the file's R, G, B planes scaled to 0..1`` () =
             =
             UnixFileMode.None
     then
-        Assert.StartsWith(DataLocation.cacheRoot (), dir)
+        Expect.stringStarts dir (DataLocation.cacheRoot ()) "dir"
 
     for k in 0..3071 do
-        Assert.Equal(float32 raw[1 + k] / 255.0f, x[k])
-        Assert.Equal(float32 raw[9999 * 3073 + 1 + k] / 255.0f, x[3072 + k])
+        Expect.equal x[k] (float32 raw[1 + k] / 255.0f) "x[k]"
+        Expect.equal (x[3072 + k]) (float32 raw[9999 * 3073 + 1 + k] / 255.0f) "x[3072 + k]"
 
-    Assert.All(x, fun v -> Assert.InRange(v, 0.0f, 1.0f))
+    x |> Seq.iter (fun v -> Checks.inRange "a pixel" 0.0f 1.0f v)
 
-[<RealCifarFact>]
 let ``real archive: a checksum mismatch warns and names the archive but loads`` () =
     cifar.Value |> ignore
     let sha = sha256 source.Value
 
     if sha <> Cifar10.ArchiveSha256 then
         let w =
-            Assert.Single(warnings.ToArray() |> Array.filter (fun w -> w.Contains Cifar10.ArchiveSha256))
+            Expects.single
+                "warnings.ToArray() |> Array.filter (fun w -> w.Contains Cifar10.ArchiveSha256)"
+                (warnings.ToArray() |> Array.filter (fun w -> w.Contains Cifar10.ArchiveSha256))
 
-        Assert.Contains(Path.GetFullPath source.Value, w)
-        Assert.Contains(sha, w)
-        Assert.Contains("warning", w)
+        Expect.stringContains w (Path.GetFullPath source.Value) "w"
+        Expect.stringContains w sha "w"
+        Expect.stringContains w "warning" "w"
     else
-        Assert.Empty warnings
+        Expect.isEmpty warnings "warnings"
 
 // ---------------------------------------------------------------- broken copies
 
@@ -168,26 +168,28 @@ let private setLength (path: string) (len: int64) =
     use s = new FileStream(path, FileMode.Open)
     s.SetLength len
 
-[<Fact>]
 let ``a batch file one byte too long or short names the file and the sizes`` () =
     withLayout (fun d -> setLength (Path.Combine(d, "data_batch_3.bin")) (fileBytes + 1L)) (fun d ->
-        let e = Assert.Throws<InvalidDataException>(fun () -> Cifar10.load d |> ignore)
-        Assert.Contains(Path.Combine(d, "data_batch_3.bin"), e.Message)
+        let e =
+            Expects.throws<InvalidDataException> "Cifar10.load d" (fun () -> Cifar10.load d |> ignore)
 
-        Assert.Contains(
-            "data_batch_3.bin has 30,730,001 bytes; expected 30,730,000 (10,000 records of 3,073 bytes)",
+        Expect.stringContains e.Message (Path.Combine(d, "data_batch_3.bin")) "e.Message"
+
+        Expect.stringContains
             e.Message
-        )
+            "data_batch_3.bin has 30,730,001 bytes; expected 30,730,000 (10,000 records of 3,073 bytes)"
+            "e.Message"
 
-        Assert.Contains("download", e.Message))
+        Expect.stringContains e.Message "download" "e.Message")
 
     withLayout (fun d -> setLength (Path.Combine(d, Cifar10.TestFile)) (fileBytes - 1L)) (fun d ->
-        let e = Assert.Throws<InvalidDataException>(fun () -> Cifar10.load d |> ignore)
-        Assert.Contains(Path.Combine(d, Cifar10.TestFile), e.Message)
-        Assert.Contains("test_batch.bin has 30,729,999 bytes; expected 30,730,000", e.Message)
-        Assert.Contains("truncated", e.Message))
+        let e =
+            Expects.throws<InvalidDataException> "Cifar10.load d" (fun () -> Cifar10.load d |> ignore)
 
-[<Fact>]
+        Expect.stringContains e.Message (Path.Combine(d, Cifar10.TestFile)) "e.Message"
+        Expect.stringContains e.Message "test_batch.bin has 30,729,999 bytes; expected 30,730,000" "e.Message"
+        Expect.stringContains e.Message "truncated" "e.Message")
+
 let ``a label byte of 10 names the file, the record and the label`` () =
     let edit (d: string) =
         use s = new FileStream(Path.Combine(d, "data_batch_2.bin"), FileMode.Open)
@@ -195,28 +197,33 @@ let ``a label byte of 10 names the file, the record and the label`` () =
         s.WriteByte 10uy
 
     withLayout edit (fun d ->
-        let e = Assert.Throws<InvalidDataException>(fun () -> Cifar10.load d |> ignore)
-        Assert.Contains(Path.Combine(d, "data_batch_2.bin"), e.Message)
-        Assert.Contains("record 5 (byte offset 15,365) has label 10", e.Message)
-        Assert.Contains("0..9", e.Message))
+        let e =
+            Expects.throws<InvalidDataException> "Cifar10.load d" (fun () -> Cifar10.load d |> ignore)
 
-[<Fact>]
+        Expect.stringContains e.Message (Path.Combine(d, "data_batch_2.bin")) "e.Message"
+        Expect.stringContains e.Message "record 5 (byte offset 15,365) has label 10" "e.Message"
+        Expect.stringContains e.Message "0..9" "e.Message")
+
 let ``a well-formed folder loads, and missing files and bad class lists are named`` () =
     withLayout ignore (fun d ->
         let c = Cifar10.load d
-        Assert.Equal(50000, c.Train.Count)
-        Assert.Equal<int[]>(Array.zeroCreate 4, labels c.Test [| 0; 1; 2; 9999 |])
-        Assert.Equal(d, Cifar10.batchesDirOf ignore d))
+        Expect.equal c.Train.Count 50000 "c.Train.Count"
+        Expect.equal (labels c.Test [| 0; 1; 2; 9999 |]) (Array.zeroCreate 4) "labels c.Test [| 0; 1; 2; 9999 |]"
+        Expect.equal (Cifar10.batchesDirOf ignore d) d "Cifar10.batchesDirOf ignore d")
 
     withLayout (fun d -> File.Delete(Path.Combine(d, Cifar10.TestFile))) (fun d ->
-        let e = Assert.Throws<FileNotFoundException>(fun () -> Cifar10.load d |> ignore)
-        Assert.Contains("test_batch.bin", e.Message)
-        Assert.Contains(d, e.Message))
+        let e =
+            Expects.throws<FileNotFoundException> "Cifar10.load d" (fun () -> Cifar10.load d |> ignore)
+
+        Expect.stringContains e.Message "test_batch.bin" "e.Message"
+        Expect.stringContains e.Message d "e.Message")
 
     withLayout (fun d -> File.WriteAllLines(Path.Combine(d, Cifar10.MetaFile), Cifar10.ClassNames[..8])) (fun d ->
-        let e = Assert.Throws<InvalidDataException>(fun () -> Cifar10.load d |> ignore)
-        Assert.Contains(Path.Combine(d, Cifar10.MetaFile), e.Message)
-        Assert.Contains("9 class names", e.Message))
+        let e =
+            Expects.throws<InvalidDataException> "Cifar10.load d" (fun () -> Cifar10.load d |> ignore)
+
+        Expect.stringContains e.Message (Path.Combine(d, Cifar10.MetaFile)) "e.Message"
+        Expect.stringContains e.Message "9 class names" "e.Message")
 
 // ---------------------------------------------------------------- archives
 
@@ -233,7 +240,6 @@ let private writeArchive (path: string) (members: (string * byte[]) list) =
 let private withTemp f =
     TestFiles.withTemp "fn-cifar-archive-" f
 
-[<Fact>]
 let ``an archive with the official layout is extracted once, under the folder named for it, and a wrong sha256 only warns``
     ()
     =
@@ -257,50 +263,63 @@ let ``an archive with the official layout is extracted once, under the folder na
 
         let warned = ResizeArray<string>()
         let c = Cifar10.loadFrom warned.Add root archive
-        Assert.Equal(10000, c.Test.Count)
-        Assert.Equal<int[]>([| 0; 7; 0 |], labels c.Test [| 0; 1; 2 |])
+        Expect.equal c.Test.Count 10000 "c.Test.Count"
+        Expect.equal (labels c.Test [| 0; 1; 2 |]) ([| 0; 7; 0 |]) "labels c.Test [| 0; 1; 2 |]"
         let x = Tensor.toArray (c.Test.GetBatch [| 1 |]).Input :?> float32[]
-        Assert.Equal(1.0f, x[0])
-        Assert.Equal(0.0f, x[1])
+        Expect.equal x[0] 1.0f "x[0]"
+        Expect.equal x[1] 0.0f "x[1]"
 
-        let w = Assert.Single warned
-        Assert.Contains(archive, w)
-        Assert.Contains(Cifar10.ArchiveSha256, w)
-        Assert.Contains(sha256 archive, w)
+        let w = Expects.single "warned" warned
+        Expect.stringContains w archive "w"
+        Expect.stringContains w Cifar10.ArchiveSha256 "w"
+        Expect.stringContains w (sha256 archive) "w"
 
         // Extracted under the named folder (never beside the archive), renamed into place complete; no
         // temporary folder is left.
-        Assert.Equal<string[]>([| archive; root |], Directory.GetFileSystemEntries d |> Array.sort)
+        Expect.equal
+            (Directory.GetFileSystemEntries d |> Array.sort)
+            ([| archive; root |])
+            "Directory.GetFileSystemEntries d |> Array.sort"
 
         let extracted =
             Directory.GetDirectories root
             |> Array.map (fun p -> string (Path.GetFileName p))
 
-        let only = Assert.Single extracted
-        Assert.StartsWith("cifar-10-extracted-", only)
+        let only = Expects.single "extracted" extracted
+        Expect.stringStarts only "cifar-10-extracted-" "only"
         let batches = Path.Combine(root, only, Cifar10.BatchesFolder)
-        Assert.Equal(batches, Cifar10.batchesDirIn ignore root archive)
+        Expect.equal (Cifar10.batchesDirIn ignore root archive) batches "Cifar10.batchesDirIn ignore root archive"
 
         // A second load reuses the extraction (no new write) and warns again.
         let stamp = File.GetLastWriteTimeUtc(Path.Combine(batches, Cifar10.TestFile))
         warned.Clear()
-        Assert.Equal(10000, (Cifar10.loadFrom warned.Add root d).Test.Count)
-        Assert.Single warned |> ignore
-        Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(batches, Cifar10.TestFile)))
-        Assert.Single(Directory.GetDirectories root) |> ignore)
 
-[<Fact>]
+        Expect.equal
+            ((Cifar10.loadFrom warned.Add root d).Test.Count)
+            10000
+            "(Cifar10.loadFrom warned.Add root d).Test.Count"
+
+        Expects.single "warned" warned |> ignore
+
+        Expect.equal
+            (File.GetLastWriteTimeUtc(Path.Combine(batches, Cifar10.TestFile)))
+            stamp
+            "File.GetLastWriteTimeUtc(Path.Combine(batches, Cifar10.TestFile))"
+
+        Expects.single "Directory.GetDirectories root" (Directory.GetDirectories root)
+        |> ignore)
+
 let ``a corrupt archive or one lacking files is named with the fix`` () =
     withTemp (fun d ->
         let archive = Path.Combine(d, Cifar10.ArchiveName)
         File.WriteAllBytes(archive, [| 0x1fuy; 0x8buy; 8uy; 0uy; 1uy; 2uy; 3uy; 4uy; 5uy; 6uy; 7uy |])
 
         let e =
-            Assert.Throws<InvalidDataException>(fun () -> Cifar10.load archive |> ignore)
+            Expects.throws<InvalidDataException> "Cifar10.load archive" (fun () -> Cifar10.load archive |> ignore)
 
-        Assert.Contains(archive, e.Message)
-        Assert.Contains(Cifar10.Url, e.Message)
-        Assert.Empty(Directory.GetDirectories d))
+        Expect.stringContains e.Message archive "e.Message"
+        Expect.stringContains e.Message Cifar10.Url "e.Message"
+        Expect.isEmpty (Directory.GetDirectories d) "Directory.GetDirectories d")
 
     withTemp (fun d ->
         let archive = Path.Combine(d, Cifar10.ArchiveName)
@@ -312,27 +331,65 @@ let ``a corrupt archive or one lacking files is named with the fix`` () =
             ]
 
         let e =
-            Assert.Throws<InvalidDataException>(fun () -> Cifar10.load archive |> ignore)
+            Expects.throws<InvalidDataException> "Cifar10.load archive" (fun () -> Cifar10.load archive |> ignore)
 
-        Assert.Contains(archive, e.Message)
-        Assert.Contains("data_batch_1.bin", e.Message)
-        Assert.Empty(Directory.GetDirectories d))
+        Expect.stringContains e.Message archive "e.Message"
+        Expect.stringContains e.Message "data_batch_1.bin" "e.Message"
+        Expect.isEmpty (Directory.GetDirectories d) "Directory.GetDirectories d")
 
-[<Fact>]
 let ``find accepts an explicit archive or folder and lists where it looked otherwise`` () =
     withTemp (fun d ->
         let e =
-            Assert.Throws<FileNotFoundException>(fun () -> Cifar10.find (Some d) |> ignore)
+            Expects.throws<FileNotFoundException> "Cifar10.find (Some d)" (fun () -> Cifar10.find (Some d) |> ignore)
 
-        Assert.Contains(d, e.Message)
-        Assert.Contains(Path.Combine(d, "cifar10"), e.Message)
-        Assert.Contains(Cifar10.Url, e.Message)
+        Expect.stringContains e.Message d "e.Message"
+        Expect.stringContains e.Message (Path.Combine(d, "cifar10")) "e.Message"
+        Expect.stringContains e.Message Cifar10.Url "e.Message"
 
-        let e = Assert.Throws<FileNotFoundException>(fun () -> Cifar10.load d |> ignore)
-        Assert.Contains(d, e.Message)
+        let e =
+            Expects.throws<FileNotFoundException> "Cifar10.load d" (fun () -> Cifar10.load d |> ignore)
+
+        Expect.stringContains e.Message d "e.Message"
 
         let sub = Directory.CreateDirectory(Path.Combine(d, "cifar10"))
         File.WriteAllBytes(Path.Combine(sub.FullName, Cifar10.ArchiveName), [||])
-        Assert.Equal(sub.FullName, Cifar10.find (Some d))
+        Expect.equal (Cifar10.find (Some d)) sub.FullName "Cifar10.find (Some d)"
         let archive = Path.Combine(sub.FullName, Cifar10.ArchiveName)
-        Assert.Equal(archive, Cifar10.find (Some archive)))
+        Expect.equal (Cifar10.find (Some archive)) archive "Cifar10.find (Some archive)")
+
+/// The tests of this module.
+let tests =
+    testList
+        "Cifar10"
+        [
+            testCase
+                "real archive: counts, first labels and class names"
+                (realCifar ``real archive: counts, first labels and class names``)
+            testCase
+                "real archive: 5,000 per class in training and 1,000 in test"
+                (realCifar ``real archive: 5,000 per class in training and 1,000 in test``)
+            testCase
+                "real archive: inputs are the file's R, G, B planes scaled to 0..1"
+                (realCifar ``real archive: inputs are the file's R, G, B planes scaled to 0..1``)
+            testCase
+                "real archive: a checksum mismatch warns and names the archive but loads"
+                (realCifar ``real archive: a checksum mismatch warns and names the archive but loads``)
+            testCase
+                "a batch file one byte too long or short names the file and the sizes"
+                ``a batch file one byte too long or short names the file and the sizes``
+            testCase
+                "a label byte of 10 names the file, the record and the label"
+                ``a label byte of 10 names the file, the record and the label``
+            testCase
+                "a well-formed folder loads, and missing files and bad class lists are named"
+                ``a well-formed folder loads, and missing files and bad class lists are named``
+            testCase
+                "an archive with the official layout is extracted once, under the folder named for it, and a wrong sha256 only warns"
+                ``an archive with the official layout is extracted once, under the folder named for it, and a wrong sha256 only warns``
+            testCase
+                "a corrupt archive or one lacking files is named with the fix"
+                ``a corrupt archive or one lacking files is named with the fix``
+            testCase
+                "find accepts an explicit archive or folder and lists where it looked otherwise"
+                ``find accepts an explicit archive or folder and lists where it looked otherwise``
+        ]

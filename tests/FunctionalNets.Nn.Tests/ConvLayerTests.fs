@@ -1,7 +1,8 @@
 module FunctionalNets.Tests.Nn.ConvLayerTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -16,10 +17,11 @@ let private leaf (path: string) (tree: PTree<Tensor>) =
     | other -> failwithf "no tensor at '%s': %A" path other
 
 let private close (tol: float) (expected: float[]) (actual: float[]) =
-    Assert.Equal(expected.Length, actual.Length)
+    Expect.equal actual.Length expected.Length "actual.Length"
 
     Array.iteri2
-        (fun i e a -> Assert.True(abs (e - a) <= tol * (1.0 + abs e), sprintf "element %d: expected %g, got %g" i e a))
+        (fun i e a ->
+            Expect.isTrue (abs (e - a) <= tol * (1.0 + abs e)) (sprintf "element %d: expected %g, got %g" i e a))
         expected
         actual
 
@@ -70,7 +72,6 @@ let private naiveConv2d (x: Tensor) (w: Tensor) (b: float[] option) stride paddi
                         yield acc
     |]
 
-[<Fact>]
 let ``Conv2d infers PyTorch's output shape and matches the direct formula for stride, padding, dilation and groups``
     ()
     =
@@ -87,30 +88,28 @@ let ``Conv2d infers PyTorch's output shape and matches the direct formula for st
 
         let out, ps, _ = init layer [ cin; 9; 8 ]
         let expected = [| cout; outLen 9 k s p d; outLen 8 k s p d |]
-        Assert.Equal<int[]>(expected, out.ToArray())
-        Assert.Equal<int[]>([| cout; cin / g; k; k |], dims (leaf "weight" ps))
+        Expect.equal (out.ToArray()) expected "out.ToArray()"
+        Expect.equal (dims (leaf "weight" ps)) ([| cout; cin / g; k; k |]) "dims (leaf \"weight\" ps)"
         let x = input [ 2; cin; 9; 8 ]
         let y = Layer.predict layer ps PTree.empty x
-        Assert.Equal<int[]>(Array.append [| 2 |] expected, dims y)
+        Expect.equal (dims y) (Array.append [| 2 |] expected) "dims y"
         let bias = Some(values (leaf "bias" ps))
         close 1e-5 (naiveConv2d x (leaf "weight" ps) bias s p d g) (values y)
 
-[<Fact>]
 let ``Conv2d without bias has only a weight, initialized within PyTorch's bounds`` () =
     let _, ps, _ = init (Layers.conv2d (32, 64, 3, bias = false)) [ 32; 8; 8 ]
-    Assert.Equal<string list>([ "weight" ], paths ps)
+    Expect.equal (paths ps) ([ "weight" ]) "paths ps"
     let w = values (leaf "weight" ps)
     // kaiming_uniform(a = sqrt 5) is U(-1/sqrt fan_in, 1/sqrt fan_in), fan_in = 32 * 3 * 3.
     let bound = 1.0 / sqrt (32.0 * 9.0)
-    Assert.True(w |> Array.forall (fun v -> abs v <= bound), "a weight lies outside the uniform bound")
+    Expect.isTrue (w |> Array.forall (fun v -> abs v <= bound)) "a weight lies outside the uniform bound"
     let std = sqrt ((w |> Array.sumBy (fun v -> v * v)) / float w.Length)
-    Assert.InRange(std, 0.95 * bound / sqrt 3.0, 1.05 * bound / sqrt 3.0)
+    Checks.inRange "std" (0.95 * bound / sqrt 3.0) (1.05 * bound / sqrt 3.0) std
 
-[<Fact>]
 let ``Conv1d matches the direct formula over a unit height`` () =
     let layer = Layers.conv1d (2, 3, 3, stride = 2, padding = 1)
     let out, ps, _ = init layer [ 2; 11 ]
-    Assert.Equal<int[]>([| 3; outLen 11 3 2 1 1 |], out.ToArray())
+    Expect.equal (out.ToArray()) ([| 3; outLen 11 3 2 1 1 |]) "out.ToArray()"
     let x = input [ 2; 2; 11 ]
     let y = Layer.predict layer ps PTree.empty x
     let w = leaf "weight" ps
@@ -138,20 +137,18 @@ let ``Conv1d matches the direct formula over a unit height`` () =
 
     close 1e-5 expected (values y)
 
-[<Fact>]
 let ``ConvTranspose2d has PyTorch's output size and weight layout and inverts the shapes of Conv2d`` () =
     let layer =
         Layers.convTranspose2d (8, 4, 3, stride = 2, padding = 1, outputPadding = 1)
 
     let out, ps, _ = init layer [ 8; 5; 7 ]
     // (H - 1) stride - 2 padding + (k - 1) + outputPadding + 1
-    Assert.Equal<int[]>([| 4; 10; 14 |], out.ToArray())
-    Assert.Equal<int[]>([| 8; 4; 3; 3 |], dims (leaf "weight" ps))
-    Assert.Equal<int[]>([| 4 |], dims (leaf "bias" ps))
+    Expect.equal (out.ToArray()) ([| 4; 10; 14 |]) "out.ToArray()"
+    Expect.equal (dims (leaf "weight" ps)) ([| 8; 4; 3; 3 |]) "dims (leaf \"weight\" ps)"
+    Expect.equal (dims (leaf "bias" ps)) ([| 4 |]) "dims (leaf \"bias\" ps)"
     let y = Layer.predict layer ps PTree.empty (input [ 3; 8; 5; 7 ])
-    Assert.Equal<int[]>([| 3; 4; 10; 14 |], dims y)
+    Expect.equal (dims y) ([| 3; 4; 10; 14 |]) "dims y"
 
-[<Fact>]
 let ``ConvTranspose2d with stride 1 is the direct formula with flipped, transposed weights`` () =
     let layer = Layers.convTranspose2d (2, 3, 3, padding = 1, bias = false)
     let _, ps, _ = init layer [ 2; 4; 5 ]
@@ -170,65 +167,66 @@ let ``ConvTranspose2d with stride 1 is the direct formula with flipped, transpos
     let y = Layer.predict layer ps PTree.empty x
     close 1e-5 (naiveConv2d x flipped None 1 1 1 1) (values y)
 
-[<Fact>]
 let ``MaxPool2d, AvgPool2d and AdaptiveAvgPool2d layers compute hand-checked values`` () =
     let x = Tensor.ofArray (Array.init 16 float32, [ 1; 1; 4; 4 ])
 
     let run (layer: Layer) =
         Layer.predict layer PTree.empty PTree.empty x
     // 2x2 windows of 0..15 laid out row by row: maxima 5 7 13 15, means 2.5 4.5 10.5 12.5.
-    Assert.Equal<float[]>([| 5.0; 7.0; 13.0; 15.0 |], values (run (Layers.maxPool2d 2)))
-    Assert.Equal<float[]>([| 2.5; 4.5; 10.5; 12.5 |], values (run (Layers.avgPool2d 2)))
-    Assert.Equal<float[]>([| 7.5 |], values (run (Layers.adaptiveAvgPool2d 1)))
+    Expect.equal (values (run (Layers.maxPool2d 2))) ([| 5.0; 7.0; 13.0; 15.0 |]) "values (run (Layers.maxPool2d 2))"
+    Expect.equal (values (run (Layers.avgPool2d 2))) ([| 2.5; 4.5; 10.5; 12.5 |]) "values (run (Layers.avgPool2d 2))"
+    Expect.equal (values (run (Layers.adaptiveAvgPool2d 1))) ([| 7.5 |]) "values (run (Layers.adaptiveAvgPool2d 1))"
     // Stride 1 with padding 1 pads with -inf for max: the corner window sees only x[0, 0].
     let padded = run (Layers.maxPool2d (2, stride = 1, padding = 1))
-    Assert.Equal<int[]>([| 1; 1; 5; 5 |], dims padded)
-    Assert.Equal(0.0, (values padded)[0])
+    Expect.equal (dims padded) ([| 1; 1; 5; 5 |]) "dims padded"
+    Expect.equal ((values padded)[0]) 0.0 "(values padded)[0]"
     let out, _, _ = init (Layers.maxPool2d (3, stride = 2, ceilMode = true)) [ 1; 6; 6 ]
     // ceil((6 - 3) / 2) + 1 = 3
-    Assert.Equal<int[]>([| 1; 3; 3 |], out.ToArray())
+    Expect.equal (out.ToArray()) ([| 1; 3; 3 |]) "out.ToArray()"
 
-[<Fact>]
 let ``A convolution whose kernel is larger than its padded input names the layer and the shape`` () =
     let ex =
-        Assert.Throws<ArgumentException>(fun () -> init (Layers.conv2d (2, 4, 5, padding = 1)) [ 2; 2; 2 ] |> ignore)
+        Expects.throws<ArgumentException> "init (Layers.conv2d (2, 4, 5, padding = 1)) [ 2; 2; 2 ]" (fun () ->
+            init (Layers.conv2d (2, 4, 5, padding = 1)) [ 2; 2; 2 ] |> ignore)
 
-    Assert.Contains("Conv2d(2->4", ex.Message)
-    Assert.Contains("[2; 2; 2]", ex.Message)
-    Assert.Contains("kernel is larger", ex.Message)
+    Expect.stringContains ex.Message "Conv2d(2->4" "ex.Message"
+    Expect.stringContains ex.Message "[2; 2; 2]" "ex.Message"
+    Expect.stringContains ex.Message "kernel is larger" "ex.Message"
     let layer = Layers.conv2d (2, 4, 5, padding = 1)
     let _, ps, _ = init layer [ 2; 8; 8 ]
 
     let ex2 =
-        Assert.Throws<ArgumentException>(fun () -> Layer.predict layer ps PTree.empty (input [ 1; 2; 2; 2 ]) |> ignore)
+        Expects.throws<ArgumentException> "Layer.predict layer ps PTree.empty (input [ 1; 2; 2; 2 ])" (fun () ->
+            Layer.predict layer ps PTree.empty (input [ 1; 2; 2; 2 ]) |> ignore)
 
-    Assert.Contains("kernel is larger", ex2.Message)
+    Expect.stringContains ex2.Message "kernel is larger" "ex2.Message"
 
-[<Fact>]
 let ``Mismatched channel counts name the layer and both counts`` () =
     let ex =
-        Assert.Throws<ArgumentException>(fun () -> init (Layers.conv2d (3, 8, 3)) [ 1; 28; 28 ] |> ignore)
+        Expects.throws<ArgumentException> "init (Layers.conv2d (3, 8, 3)) [ 1; 28; 28 ]" (fun () ->
+            init (Layers.conv2d (3, 8, 3)) [ 1; 28; 28 ] |> ignore)
 
-    Assert.Contains("Conv2d(3->8", ex.Message)
-    Assert.Contains("1 channels, expected 3", ex.Message)
+    Expect.stringContains ex.Message "Conv2d(3->8" "ex.Message"
+    Expect.stringContains ex.Message "1 channels, expected 3" "ex.Message"
     let layer = Layers.conv2d (3, 8, 3)
     let _, ps, _ = init layer [ 3; 8; 8 ]
 
     let ex2 =
-        Assert.Throws<ArgumentException>(fun () -> Layer.predict layer ps PTree.empty (input [ 2; 4; 8; 8 ]) |> ignore)
+        Expects.throws<ArgumentException> "Layer.predict layer ps PTree.empty (input [ 2; 4; 8; 8 ])" (fun () ->
+            Layer.predict layer ps PTree.empty (input [ 2; 4; 8; 8 ]) |> ignore)
 
-    Assert.Contains("[2; 4; 8; 8]", ex2.Message)
-    Assert.Contains("4 channels, expected 3", ex2.Message)
+    Expect.stringContains ex2.Message "[2; 4; 8; 8]" "ex2.Message"
+    Expect.stringContains ex2.Message "4 channels, expected 3" "ex2.Message"
 
-    Assert.Throws<ArgumentOutOfRangeException>(fun () -> Layers.conv2d (3, 8, 3, groups = 2) |> ignore)
-    |> fun e -> Assert.Contains("divisible by groups", e.Message)
+    Expects.throws<ArgumentOutOfRangeException> "Layers.conv2d (3, 8, 3, groups = 2)" (fun () ->
+        Layers.conv2d (3, 8, 3, groups = 2) |> ignore)
+    |> fun e -> Expect.stringContains e.Message "divisible by groups" "e.Message"
 
-[<Fact>]
 let ``A residual block adds its body to the input and checks that the shapes agree`` () =
     let body = Layers.linear (3, 3)
     let layer = Layers.residual (body, activation = Layers.relu ())
     let _, ps, _ = init layer [ 3 ]
-    Assert.Equal<string list>([ "body.weight"; "body.bias" ], paths ps)
+    Expect.equal (paths ps) ([ "body.weight"; "body.bias" ]) "paths ps"
     let x = Tensor.ofArray ([| 1.0f; -2.0f; 0.5f; 0.0f; 3.0f; -1.0f |], [ 2; 3 ])
     let w, b = values (leaf "body.weight" ps), values (leaf "body.bias" ps)
     let xs = values x
@@ -242,30 +240,32 @@ let ``A residual block adds its body to the input and checks that the shapes agr
     close 1e-5 expected (values (Layer.predict layer ps PTree.empty x))
 
     let ex =
-        Assert.Throws<ArgumentException>(fun () -> init (Layers.residual (Layers.linear (3, 4))) [ 3 ] |> ignore)
+        Expects.throws<ArgumentException> "init (Layers.residual (Layers.linear (3, 4))) [ 3 ]" (fun () ->
+            init (Layers.residual (Layers.linear (3, 4))) [ 3 ] |> ignore)
 
-    Assert.Contains("shortcut", ex.Message)
-    Assert.Contains("[4]", ex.Message)
+    Expect.stringContains ex.Message "shortcut" "ex.Message"
+    Expect.stringContains ex.Message "[4]" "ex.Message"
 
-[<Fact>]
 let ``A basic block keeps or halves the plane and adds a projection shortcut only when needed`` () =
     let same, ps1, ss1 = init (Layers.basicBlock (16, 16)) [ 16; 8; 8 ]
-    Assert.Equal<int[]>([| 16; 8; 8 |], same.ToArray())
-    Assert.DoesNotContain(paths ps1, fun p -> p.StartsWith "shortcut")
-    Assert.Contains("body.conv1.weight", paths ps1)
-    Assert.Contains("body.bn2.running_var", paths ss1)
+    Expect.equal (same.ToArray()) ([| 16; 8; 8 |]) "same.ToArray()"
+    Expect.isFalse (paths ps1 |> Seq.exists (fun p -> p.StartsWith "shortcut")) "no shortcut in paths ps1"
+    Expect.contains (paths ps1) "body.conv1.weight" "paths ps1"
+    Expect.contains (paths ss1) "body.bn2.running_var" "paths ss1"
     let down, ps2, _ = init (Layers.basicBlock (16, 32, stride = 2)) [ 16; 8; 8 ]
-    Assert.Equal<int[]>([| 32; 4; 4 |], down.ToArray())
-    Assert.Equal<int[]>([| 32; 16; 1; 1 |], dims (leaf "shortcut.0.weight" ps2))
-    Assert.Contains("shortcut.1.weight", paths ps2)
+    Expect.equal (down.ToArray()) ([| 32; 4; 4 |]) "down.ToArray()"
+    Expect.equal (dims (leaf "shortcut.0.weight" ps2)) ([| 32; 16; 1; 1 |]) "dims (leaf \"shortcut.0.weight\" ps2)"
+    Expect.contains (paths ps2) "shortcut.1.weight" "paths ps2"
 
-[<Fact>]
 let ``The model zoo's networks have the parameter counts of their PyTorch definitions`` () =
     let count (layer: Layer) (shape: int list) =
         let out, ps, _ = init layer shape
         out.ToArray(), Layer.numParams ps
     // conv 1*32*9+32, conv 32*64*9+64, fc 3136*128+128, fc 128*10+10
-    Assert.Equal((([| 10 |]), 320 + 18496 + 401536 + 1290), count (Models.mnistCnn ()) [ 1; 28; 28 ])
+    Expect.equal
+        (count (Models.mnistCnn ()) [ 1; 28; 28 ])
+        ((([| 10 |]), 320 + 18496 + 401536 + 1290))
+        "count (Models.mnistCnn ()) [ 1; 28; 28 ]"
     // bias-free convs, BatchNorm weight and bias per channel, the classifier
     let small =
         3 * 32 * 9
@@ -275,11 +275,16 @@ let ``The model zoo's networks have the parameter counts of their PyTorch defini
         + 2 * (32 + 64 + 128 + 256)
         + 2570
 
-    Assert.Equal((([| 10 |]), small), count (Models.cifarSmall 10) [ 3; 32; 32 ])
+    Expect.equal
+        (count (Models.cifarSmall 10) [ 3; 32; 32 ])
+        ((([| 10 |]), small))
+        "count (Models.cifarSmall 10) [ 3; 32; 32 ]"
     // The CIFAR ResNet-18 (3x3 stem, no max pool) has 11,173,962 parameters for 10 classes.
-    Assert.Equal((([| 10 |]), 11173962), count (Models.resnet18Cifar 10) [ 3; 32; 32 ])
+    Expect.equal
+        (count (Models.resnet18Cifar 10) [ 3; 32; 32 ])
+        ((([| 10 |]), 11173962))
+        "count (Models.resnet18Cifar 10) [ 3; 32; 32 ]"
 
-[<Fact>]
 let ``A small CNN learns to tell horizontal from vertical bars`` () =
     // Class 0: a bright row, class 1: a bright column, at random positions over faint noise.
     let make (seed: int) (n: int) =
@@ -321,4 +326,47 @@ let ``A small CNN learns to tell horizontal from vertical bars`` () =
         Tensor.argmax (Layer.predict model state.Params state.State xTest, dim = 1)
 
     let correct = Tensor.toFloatArray (Tensor.eq (predicted, yTest)) |> Array.sum
-    Assert.True(correct >= 62.0, sprintf "test accuracy %g / 64" correct)
+    Expect.isTrue (correct >= 62.0) (sprintf "test accuracy %g / 64" correct)
+
+/// The tests of this module.
+let tests =
+    testList
+        "ConvLayer"
+        [
+            testCase
+                "Conv2d infers PyTorch's output shape and matches the direct formula for stride, padding, dilation and groups"
+                ``Conv2d infers PyTorch's output shape and matches the direct formula for stride, padding, dilation and groups``
+            testCase
+                "Conv2d without bias has only a weight, initialized within PyTorch's bounds"
+                ``Conv2d without bias has only a weight, initialized within PyTorch's bounds``
+            testCase
+                "Conv1d matches the direct formula over a unit height"
+                ``Conv1d matches the direct formula over a unit height``
+            testCase
+                "ConvTranspose2d has PyTorch's output size and weight layout and inverts the shapes of Conv2d"
+                ``ConvTranspose2d has PyTorch's output size and weight layout and inverts the shapes of Conv2d``
+            testCase
+                "ConvTranspose2d with stride 1 is the direct formula with flipped, transposed weights"
+                ``ConvTranspose2d with stride 1 is the direct formula with flipped, transposed weights``
+            testCase
+                "MaxPool2d, AvgPool2d and AdaptiveAvgPool2d layers compute hand-checked values"
+                ``MaxPool2d, AvgPool2d and AdaptiveAvgPool2d layers compute hand-checked values``
+            testCase
+                "A convolution whose kernel is larger than its padded input names the layer and the shape"
+                ``A convolution whose kernel is larger than its padded input names the layer and the shape``
+            testCase
+                "Mismatched channel counts name the layer and both counts"
+                ``Mismatched channel counts name the layer and both counts``
+            testCase
+                "A residual block adds its body to the input and checks that the shapes agree"
+                ``A residual block adds its body to the input and checks that the shapes agree``
+            testCase
+                "A basic block keeps or halves the plane and adds a projection shortcut only when needed"
+                ``A basic block keeps or halves the plane and adds a projection shortcut only when needed``
+            testCase
+                "The model zoo's networks have the parameter counts of their PyTorch definitions"
+                ``The model zoo's networks have the parameter counts of their PyTorch definitions``
+            testCase
+                "A small CNN learns to tell horizontal from vertical bars"
+                ``A small CNN learns to tell horizontal from vertical bars``
+        ]

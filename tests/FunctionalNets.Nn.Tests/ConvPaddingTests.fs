@@ -4,7 +4,8 @@
 /// padding_mode=m) with those weights copied in; print(conv(x).flatten()).
 module FunctionalNets.Tests.Nn.ConvPaddingTests
 
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -20,10 +21,10 @@ let private conv2dParams =
 
 let private close (expected: float[]) (actual: Tensor) =
     let a = Tensor.toFloatArray actual
-    Assert.Equal(expected.Length, a.Length)
+    Expect.equal a.Length expected.Length "a.Length"
 
     Array.iteri
-        (fun i e -> Assert.True(abs (e - a[i]) <= 1e-12, sprintf "element %d: expected %g, got %g" i e a[i]))
+        (fun i e -> Expect.isTrue (abs (e - a[i]) <= 1e-12) (sprintf "element %d: expected %g, got %g" i e a[i]))
         expected
 
 let private run (layer: Layer) (ps: Params) (input: Tensor) =
@@ -31,10 +32,9 @@ let private run (layer: Layer) (ps: Params) (input: Tensor) =
         layer.Init (Key.create 0L) (Shape.ofArray (input.Shape.ToArray()[1..]))
 
     let y, _ = layer.Apply ps PTree.empty { Mode = Mode.Eval; Key = None } input
-    Assert.Equal<int[]>(outShape.ToArray(), y.Shape.ToArray()[1..])
+    Expect.equal (y.Shape.ToArray()[1..]) (outShape.ToArray()) "y.Shape.ToArray()[1..]"
     y
 
-[<Fact>]
 let ``conv2d with padding same and an even kernel, for every padding mode, matches torch`` () =
     let cases =
         [
@@ -152,10 +152,9 @@ let ``conv2d with padding same and an even kernel, for every padding mode, match
         let y =
             run (Layers.conv2d (1, 2, 2, same = true, paddingMode = mode)) conv2dParams x
 
-        Assert.Equal<int[]>([| 1; 2; 3; 4 |], y.Shape.ToArray())
+        Expect.equal (y.Shape.ToArray()) ([| 1; 2; 3; 4 |]) "y.Shape.ToArray()"
         close expected y
 
-[<Fact>]
 let ``conv1d with padding same and kernel 4, and reflect padding 1, match torch`` () =
     // x1 = torch.arange(5.) * 0.3, weight [[[1, -1, 0.5, 2]]], no bias: nn.Conv1d(1, 1, 4, padding='same') and
     // nn.Conv1d(1, 1, 4, padding=1, padding_mode='reflect')
@@ -173,9 +172,25 @@ let ``conv1d with padding same and kernel 4, and reflect padding 1, match torch`
         [| 1.65; 1.8; 2.55; 2.1 |]
         (run (Layers.conv1d (1, 1, 4, padding = 1, bias = false, paddingMode = PadMode.Reflect)) ps x1)
 
-[<Fact>]
 let ``padding same with a stride is refused as in torch`` () =
     let e =
-        Assert.Throws<System.ArgumentException>(fun () -> Layers.conv2d (1, 2, 3, stride = 2, same = true) |> ignore)
+        Expects.throws<System.ArgumentException> "Layers.conv2d (1, 2, 3, stride = 2, same = true)" (fun () ->
+            Layers.conv2d (1, 2, 3, stride = 2, same = true) |> ignore)
 
-    Assert.Contains("needs stride 1", e.Message)
+    Expect.stringContains e.Message "needs stride 1" "e.Message"
+
+/// The tests of this module.
+let tests =
+    testList
+        "ConvPadding"
+        [
+            testCase
+                "conv2d with padding same and an even kernel, for every padding mode, matches torch"
+                ``conv2d with padding same and an even kernel, for every padding mode, matches torch``
+            testCase
+                "conv1d with padding same and kernel 4, and reflect padding 1, match torch"
+                ``conv1d with padding same and kernel 4, and reflect padding 1, match torch``
+            testCase
+                "padding same with a stride is refused as in torch"
+                ``padding same with a stride is refused as in torch``
+        ]

@@ -85,7 +85,3 @@ let tests =
                 let k = mirrored |> Array.filter id |> Array.length
                 Expect.isTrue (k >= 160 && k <= 240) (sprintf "%d of 400 images mirrored at p = 0.5" k)
         ]
-
-/// The xunit class that runs these tests under `dotnet test` (see tests/README.md).
-type CropFlipOracle() =
-    inherit ExpectoSuite(tests)

@@ -7,7 +7,8 @@ open System.Net
 open System.Net.Sockets
 open System.Security.Cryptography
 open System.Threading.Tasks
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets.Nn
 
 // Fetch (download, verify, extract, cache) with local files only: file:// URLs, and a listener on 127.0.0.1
@@ -48,21 +49,20 @@ let private entries (dir: string) =
 
 // ---------------------------------------------------------------- verify
 
-[<Fact>]
 let ``verify names a missing file with where to get it`` () =
     withTemp (fun d ->
         let remote = remoteOf "a.bin" "https://example.org/a.bin" (payload 100)
         let path = Path.Combine(d, "a.bin")
 
         let e =
-            Assert.Throws<FileNotFoundException>(fun () -> Fetch.verify "Demo" remote path)
+            Expects.throws<FileNotFoundException> "Fetch.verify \"Demo\" remote path" (fun () ->
+                Fetch.verify "Demo" remote path)
 
-        Assert.Equal(path, e.FileName)
+        Expect.equal e.FileName path "e.FileName"
 
         for x in [ "Demo"; path; "https://example.org/a.bin"; "100 bytes"; remote.Sha256 ] do
-            Assert.Contains(x, e.Message))
+            Expect.stringContains e.Message x "e.Message")
 
-[<Fact>]
 let ``verify rejects a short file, a long one and one with other contents, naming sizes and checksums`` () =
     withTemp (fun d ->
         let bytes = payload 1000
@@ -73,10 +73,11 @@ let ``verify rejects a short file, a long one and one with other contents, namin
             File.WriteAllBytes(path, content)
 
             let e =
-                Assert.Throws<InvalidDataException>(fun () -> Fetch.verify "Demo" remote path)
+                Expects.throws<InvalidDataException> "Fetch.verify \"Demo\" remote path" (fun () ->
+                    Fetch.verify "Demo" remote path)
 
             for x in path :: "https://example.org/a.bin" :: fragments do
-                Assert.Contains(x, e.Message)
+                Expect.stringContains e.Message x "e.Message"
 
         rejects bytes[..899] [ "truncated"; "900 bytes"; "expected 1,000" ]
         rejects (Array.append bytes [| 0uy |]) [ "too long"; "1,001 bytes" ]
@@ -86,11 +87,10 @@ let ``verify rejects a short file, a long one and one with other contents, namin
 
         File.WriteAllBytes(path, bytes)
         Fetch.verify "Demo" remote path
-        Assert.Equal(None, Fetch.problem remote path))
+        Expect.equal (Fetch.problem remote path) None "Fetch.problem remote path")
 
 // ---------------------------------------------------------------- download
 
-[<Fact>]
 let ``download copies a file:// source into place, and a second call uses the cached copy`` () =
     withTemp (fun d ->
         let bytes = payload 200_000
@@ -98,18 +98,17 @@ let ``download copies a file:// source into place, and a second call uses the ca
         let dir = Path.Combine(d, "cache", "demo")
 
         let path = Fetch.download "Demo" remote dir
-        Assert.Equal(Path.Combine(dir, "a.bin"), path)
-        Assert.Equal<byte[]>(bytes, File.ReadAllBytes path)
-        Assert.Equal<string[]>([| "a.bin" |], entries dir)
+        Expect.equal path (Path.Combine(dir, "a.bin")) "path"
+        Expect.equal (File.ReadAllBytes path) bytes "File.ReadAllBytes path"
+        Expect.equal (entries dir) ([| "a.bin" |]) "entries dir"
 
         // The source is gone: only the cache can answer, and the file is not rewritten.
         File.Delete(Path.Combine(d, "source", "a.bin"))
         let stamp = File.GetLastWriteTimeUtc path
-        Assert.Equal(path, Fetch.download "Demo" remote dir)
-        Assert.Equal(stamp, File.GetLastWriteTimeUtc path)
-        Assert.Equal<string[]>([| "a.bin" |], entries dir))
+        Expect.equal (Fetch.download "Demo" remote dir) path "Fetch.download \"Demo\" remote dir"
+        Expect.equal (File.GetLastWriteTimeUtc path) stamp "File.GetLastWriteTimeUtc path"
+        Expect.equal (entries dir) ([| "a.bin" |]) "entries dir")
 
-[<Fact>]
 let ``a download of the wrong size or checksum keeps nothing and leaves an existing file as it was`` () =
     withTemp (fun d ->
         let bytes = payload 5000
@@ -121,13 +120,18 @@ let ``a download of the wrong size or checksum keeps nothing and leaves an exist
 
         let fails (remote: RemoteFile) (fragments: string list) =
             let e =
-                Assert.Throws<InvalidDataException>(fun () -> Fetch.download "Demo" remote dir |> ignore)
+                Expects.throws<InvalidDataException> "Fetch.download \"Demo\" remote dir" (fun () ->
+                    Fetch.download "Demo" remote dir |> ignore)
 
             for x in "a.bin" :: remote.Url :: fragments do
-                Assert.Contains(x, e.Message)
+                Expect.stringContains e.Message x "e.Message"
 
-            Assert.Equal<string[]>([| "a.bin" |], entries dir)
-            Assert.Equal<byte[]>(old, File.ReadAllBytes(Path.Combine(dir, "a.bin")))
+            Expect.equal (entries dir) ([| "a.bin" |]) "entries dir"
+
+            Expect.equal
+                (File.ReadAllBytes(Path.Combine(dir, "a.bin")))
+                old
+                "File.ReadAllBytes(Path.Combine(dir, \"a.bin\"))"
 
         // The publisher promises more bytes than arrive: a transfer cut short.
         fails { good with Size = 6000L } [ "cut short"; "5,000"; "6,000" ]
@@ -137,7 +141,6 @@ let ``a download of the wrong size or checksum keeps nothing and leaves an exist
         let other = hex [| 9uy |]
         fails { good with Sha256 = other } [ hex bytes; other ])
 
-[<Fact>]
 let ``an unreachable source names the file, the URL and what to do, and writes nothing`` () =
     withTemp (fun d ->
         let dir = Path.Combine(d, "cache")
@@ -157,12 +160,13 @@ let ``an unreachable source names the file, the URL and what to do, and writes n
             let remote = remoteOf "a.bin" url (payload 10)
 
             let e =
-                Assert.Throws<IOException>(fun () -> Fetch.download "Demo" remote dir |> ignore)
+                Expects.throws<IOException> "Fetch.download \"Demo\" remote dir" (fun () ->
+                    Fetch.download "Demo" remote dir |> ignore)
 
             for x in [ "Demo"; "a.bin"; url; dir; DataLocation.EnvironmentVariable ] do
-                Assert.Contains(x, e.Message)
+                Expect.stringContains e.Message x "e.Message"
 
-            Assert.Empty(entries dir))
+            Expect.isEmpty (entries dir) "entries dir")
 
 /// Serves each request to http://127.0.0.1:port/ with respond, for as many requests as given.
 let private serve (requests: int) (respond: HttpListenerResponse -> unit) (test: string -> unit) =
@@ -191,7 +195,6 @@ let private serve (requests: int) (respond: HttpListenerResponse -> unit) (test:
 
     server.Wait()
 
-[<Fact>]
 let ``over HTTP: an error status and a connection dropped mid-body are named, and nothing is kept`` () =
     withTemp (fun d ->
         let dir = Path.Combine(d, "cache")
@@ -206,11 +209,12 @@ let ``over HTTP: an error status and a connection dropped mid-body are named, an
                 let remote = remoteOf "a.bin" (prefix + "a.bin") bytes
 
                 let e =
-                    Assert.Throws<IOException>(fun () -> Fetch.download "Demo" remote dir |> ignore)
+                    Expects.throws<IOException> "Fetch.download \"Demo\" remote dir" (fun () ->
+                        Fetch.download "Demo" remote dir |> ignore)
 
-                Assert.Contains("404", e.Message)
-                Assert.Contains(remote.Url, e.Message)
-                Assert.Empty(entries dir))
+                Expect.stringContains e.Message "404" "e.Message"
+                Expect.stringContains e.Message remote.Url "e.Message"
+                Expect.isEmpty (entries dir) "entries dir")
 
         serve
             1
@@ -224,10 +228,11 @@ let ``over HTTP: an error status and a connection dropped mid-body are named, an
                 let remote = remoteOf "a.bin" (prefix + "a.bin") bytes
 
                 let e =
-                    Assert.ThrowsAny<IOException>(fun () -> Fetch.download "Demo" remote dir |> ignore)
+                    Expects.throwsAny<IOException> "Fetch.download \"Demo\" remote dir" (fun () ->
+                        Fetch.download "Demo" remote dir |> ignore)
 
-                Assert.Contains(remote.Url, e.Message)
-                Assert.Empty(entries dir))
+                Expect.stringContains e.Message remote.Url "e.Message"
+                Expect.isEmpty (entries dir) "entries dir")
 
         serve
             1
@@ -238,8 +243,8 @@ let ``over HTTP: an error status and a connection dropped mid-body are named, an
             (fun prefix ->
                 let remote = remoteOf "a.bin" (prefix + "a.bin") bytes
                 let path = Fetch.download "Demo" remote dir
-                Assert.Equal<byte[]>(bytes, File.ReadAllBytes path)
-                Assert.Equal<string[]>([| "a.bin" |], entries dir)))
+                Expect.equal (File.ReadAllBytes path) bytes "File.ReadAllBytes path"
+                Expect.equal (entries dir) ([| "a.bin" |]) "entries dir"))
 
 // ---------------------------------------------------------------- extraction
 
@@ -265,7 +270,6 @@ let private keepBin (path: string) (_: int64) =
     else
         MemberChoice.Skip
 
-[<Fact>]
 let ``a tar.gz is extracted once into the cache, never beside the archive, and reused by the next call`` () =
     withTemp (fun d ->
         let source = Path.Combine(d, "shared")
@@ -285,22 +289,32 @@ let ``a tar.gz is extracted once into the cache, never beside the archive, and r
             Fetch.unpackTarGz "Demo" remote (1L <<< 20) keepBin arc folder
 
         let x = Fetch.extractOnce "Demo" "demo-" unpack root archive
-        Assert.Equal(1, unpacked)
-        Assert.Equal(hex (File.ReadAllBytes archive), x.ArchiveSha256)
-        Assert.Equal(root, Path.GetDirectoryName x.Folder)
-        Assert.StartsWith("demo-", Path.GetFileName x.Folder)
-        Assert.Equal<byte[]>(a, File.ReadAllBytes(Path.Combine(x.Folder, "a.bin")))
-        Assert.Equal<byte[]>(b, File.ReadAllBytes(Path.Combine(x.Folder, "b.bin")))
-        Assert.False(File.Exists(Path.Combine(x.Folder, "readme.txt")))
+        Expect.equal unpacked 1 "unpacked"
+        Expect.equal x.ArchiveSha256 (hex (File.ReadAllBytes archive)) "x.ArchiveSha256"
+        Expect.equal (Path.GetDirectoryName x.Folder) root "Path.GetDirectoryName x.Folder"
+        Expect.stringStarts (Path.GetFileName x.Folder) "demo-" "Path.GetFileName x.Folder"
+
+        Expect.equal
+            (File.ReadAllBytes(Path.Combine(x.Folder, "a.bin")))
+            a
+            "File.ReadAllBytes(Path.Combine(x.Folder, \"a.bin\"))"
+
+        Expect.equal
+            (File.ReadAllBytes(Path.Combine(x.Folder, "b.bin")))
+            b
+            "File.ReadAllBytes(Path.Combine(x.Folder, \"b.bin\"))"
+
+        Expect.isFalse
+            (File.Exists(Path.Combine(x.Folder, "readme.txt")))
+            "File.Exists(Path.Combine(x.Folder, \"readme.txt\"))"
         // Only the finished folder under root; nothing was written beside the archive.
-        Assert.Equal<string[]>([| Path.GetFileName x.Folder |], entries root)
-        Assert.Equal<string[]>([| "demo.tar.gz" |], entries source)
+        Expect.equal (entries root) ([| Path.GetFileName x.Folder |]) "entries root"
+        Expect.equal (entries source) ([| "demo.tar.gz" |]) "entries source"
 
         let again = Fetch.extractOnce "Demo" "demo-" unpack root archive
-        Assert.Equal(1, unpacked)
-        Assert.Equal(x, again))
+        Expect.equal unpacked 1 "unpacked"
+        Expect.equal again x "again")
 
-[<Fact>]
 let ``an interrupted or rejected extraction leaves nothing under the cache root`` () =
     withTemp (fun d ->
         let archive = Path.Combine(d, "demo.tar.gz")
@@ -310,10 +324,11 @@ let ``an interrupted or rejected extraction leaves nothing under the cache root`
         let root = Path.Combine(d, "cache")
 
         let fails (unpack: string -> string -> unit) =
-            Assert.ThrowsAny<Exception>(fun () -> Fetch.extractOnce "Demo" "demo-" unpack root archive |> ignore)
+            Expects.throwsAny<Exception> "Fetch.extractOnce \"Demo\" \"demo-\" unpack root archive" (fun () ->
+                Fetch.extractOnce "Demo" "demo-" unpack root archive |> ignore)
             |> ignore
 
-            Assert.Empty(entries root)
+            Expect.isEmpty (entries root) "entries root"
 
         // A crash half-way through writing a member.
         fails (fun _ folder ->
@@ -325,31 +340,34 @@ let ``an interrupted or rejected extraction leaves nothing under the cache root`
         File.WriteAllBytes(cut, bytes[.. bytes.Length * 3 / 4])
 
         let e =
-            Assert.Throws<InvalidDataException>(fun () ->
-                Fetch.extractOnce "Demo" "demo-" (Fetch.unpackTarGz "Demo" remote (1L <<< 20) keepBin) root cut
-                |> ignore)
+            Expects.throws<InvalidDataException>
+                "Fetch.extractOnce \"Demo\" \"demo-\" (Fetch.unpackTarGz \"Demo\" remote (1L <<< 20) keepBin) ..."
+                (fun () ->
+                    Fetch.extractOnce "Demo" "demo-" (Fetch.unpackTarGz "Demo" remote (1L <<< 20) keepBin) root cut
+                    |> ignore)
 
-        Assert.Contains(cut, e.Message)
-        Assert.Contains(remote.Url, e.Message)
-        Assert.Empty(entries root)
+        Expect.stringContains e.Message cut "e.Message"
+        Expect.stringContains e.Message remote.Url "e.Message"
+        Expect.isEmpty (entries root) "entries root"
 
         // A member the caller rejects by its size.
         fails (Fetch.unpackTarGz "Demo" remote (1L <<< 20) (fun _ _ -> MemberChoice.Reject "too big"))
 
         // A name with a folder in it is the caller's error, not a corrupt archive.
-        Assert.Throws<ArgumentException>(fun () ->
-            Fetch.extractOnce
-                "Demo"
-                "demo-"
-                (Fetch.unpackTarGz "Demo" remote (1L <<< 20) (fun _ _ -> MemberChoice.Keep "../a.bin"))
-                root
-                archive
-            |> ignore)
+        Expects.throws<ArgumentException>
+            "Fetch.extractOnce \"Demo\" \"demo-\" (Fetch.unpackTarGz \"Demo\" remote (1L <<< 20) (fun _ _ ..."
+            (fun () ->
+                Fetch.extractOnce
+                    "Demo"
+                    "demo-"
+                    (Fetch.unpackTarGz "Demo" remote (1L <<< 20) (fun _ _ -> MemberChoice.Keep "../a.bin"))
+                    root
+                    archive
+                |> ignore)
         |> ignore
 
-        Assert.Empty(entries root))
+        Expect.isEmpty (entries root) "entries root")
 
-[<Fact>]
 let ``a .gz file is extracted under its name without .gz, and a truncated one is rejected`` () =
     withTemp (fun d ->
         let data = payload 50_000
@@ -369,16 +387,56 @@ let ``a .gz file is extracted under its name without .gz, and a truncated one is
         let x =
             Fetch.extractOnce "Demo" "corpus-" (Fetch.unpackGz "Demo" remote (1L <<< 20) choose) root gz
 
-        Assert.Equal<(string * int64) list>([ "corpus.txt", 50_000L ], List.ofSeq seen)
-        Assert.Equal<byte[]>(data, File.ReadAllBytes(Path.Combine(x.Folder, "corpus.txt")))
+        Expect.equal (List.ofSeq seen) ([ "corpus.txt", 50_000L ]) "List.ofSeq seen"
+
+        Expect.equal
+            (File.ReadAllBytes(Path.Combine(x.Folder, "corpus.txt")))
+            data
+            "File.ReadAllBytes(Path.Combine(x.Folder, \"corpus.txt\"))"
 
         let bytes = File.ReadAllBytes gz
         let cut = Path.Combine(d, "cut.txt.gz")
         File.WriteAllBytes(cut, bytes[.. bytes.Length - 9])
 
-        Assert.Throws<InvalidDataException>(fun () ->
-            Fetch.extractOnce "Demo" "corpus-" (Fetch.unpackGz "Demo" remote (1L <<< 20) choose) root cut
-            |> ignore)
+        Expects.throws<InvalidDataException>
+            "Fetch.extractOnce \"Demo\" \"corpus-\" (Fetch.unpackGz \"Demo\" remote (1L <<< 20) choose) ro..."
+            (fun () ->
+                Fetch.extractOnce "Demo" "corpus-" (Fetch.unpackGz "Demo" remote (1L <<< 20) choose) root cut
+                |> ignore)
         |> ignore
 
-        Assert.Equal<string[]>([| Path.GetFileName x.Folder |], entries root))
+        Expect.equal (entries root) ([| Path.GetFileName x.Folder |]) "entries root")
+
+/// The tests of this module.
+let tests =
+    testList
+        "Fetch"
+        [
+            testCase
+                "verify names a missing file with where to get it"
+                ``verify names a missing file with where to get it``
+            testCase
+                "verify rejects a short file, a long one and one with other contents, naming sizes and checksums"
+                ``verify rejects a short file, a long one and one with other contents, naming sizes and checksums``
+            testCase
+                "download copies a file:// source into place, and a second call uses the cached copy"
+                ``download copies a file:// source into place, and a second call uses the cached copy``
+            testCase
+                "a download of the wrong size or checksum keeps nothing and leaves an existing file as it was"
+                ``a download of the wrong size or checksum keeps nothing and leaves an existing file as it was``
+            testCase
+                "an unreachable source names the file, the URL and what to do, and writes nothing"
+                ``an unreachable source names the file, the URL and what to do, and writes nothing``
+            testCase
+                "over HTTP: an error status and a connection dropped mid-body are named, and nothing is kept"
+                ``over HTTP: an error status and a connection dropped mid-body are named, and nothing is kept``
+            testCase
+                "a tar.gz is extracted once into the cache, never beside the archive, and reused by the next call"
+                ``a tar.gz is extracted once into the cache, never beside the archive, and reused by the next call``
+            testCase
+                "an interrupted or rejected extraction leaves nothing under the cache root"
+                ``an interrupted or rejected extraction leaves nothing under the cache root``
+            testCase
+                "a .gz file is extracted under its name without .gz, and a truncated one is rejected"
+                ``a .gz file is extracted under its name without .gz, and a truncated one is rejected``
+        ]

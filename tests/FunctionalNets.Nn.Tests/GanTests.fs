@@ -1,7 +1,8 @@
 module FunctionalNets.Tests.Nn.GanTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -19,30 +20,30 @@ let private real =
 let private bits (ts: TrainState) =
     PTree.values ts.Params |> List.map Tensor.toFloatArray
 
-[<Fact>]
 let ``the generator maps latents to images in [-1, 1] and the discriminator to one logit`` () =
     let s = Gan.init gan (tx ()) (tx ()) (Key.create 0L)
     let images = Gan.sample gan s.Generator 5 Device.Cpu (Key.create 1L)
-    Assert.Equal<int[]>([| 5; 1; 28; 28 |], images.Shape.ToArray())
-    Assert.All(Tensor.toFloatArray images, fun v -> Assert.InRange(v, -1.0, 1.0))
+    Expect.equal (images.Shape.ToArray()) ([| 5; 1; 28; 28 |]) "images.Shape.ToArray()"
+
+    Tensor.toFloatArray images
+    |> Seq.iter (fun v -> Checks.inRange "a value" -1.0 1.0 v)
 
     let logits =
         Layer.predict gan.Discriminator s.Discriminator.Params s.Discriminator.State images
 
-    Assert.Equal<int[]>([| 5; 1 |], logits.Shape.ToArray())
+    Expect.equal (logits.Shape.ToArray()) ([| 5; 1 |]) "logits.Shape.ToArray()"
 
-[<Fact>]
 let ``the GAN step is a pure function of the pair of states and the batch`` () =
     let s = Gan.init gan (tx ()) (tx ()) (Key.create 0L)
     let a, logsA = Gan.step gan (tx ()) (tx ()) s real.Value
     let b, logsB = Gan.step gan (tx ()) (tx ()) s real.Value
-    Assert.Equal<Logs>(logsA, logsB)
-    Assert.Equal<float[] list>(bits a.Generator, bits b.Generator)
-    Assert.Equal<float[] list>(bits a.Discriminator, bits b.Discriminator)
+    Expect.equal logsB logsA "logsB"
+    Expect.equal (bits b.Generator) (bits a.Generator) "bits b.Generator"
+    Expect.equal (bits b.Discriminator) (bits a.Discriminator) "bits b.Discriminator"
     // Both players moved, and each counts its own steps.
-    Assert.NotEqual<float[] list>(bits s.Generator, bits a.Generator)
-    Assert.Equal(1L, a.Generator.Step)
-    Assert.Equal(1L, a.Discriminator.Step)
+    Expect.notEqual (bits a.Generator) (bits s.Generator) "bits a.Generator"
+    Expect.equal a.Generator.Step 1L "a.Generator.Step"
+    Expect.equal a.Discriminator.Step 1L "a.Discriminator.Step"
     // A different key gives a different step.
     let c, _ =
         Gan.step
@@ -57,9 +58,8 @@ let ``the GAN step is a pure function of the pair of states and the batch`` () =
             }
             real.Value
 
-    Assert.NotEqual<float[] list>(bits a.Generator, bits c.Generator)
+    Expect.notEqual (bits c.Generator) (bits a.Generator) "bits c.Generator"
 
-[<Fact>]
 let ``the discriminator's loss falls as it learns the real images`` () =
     let start = Gan.init gan (tx ()) (tx ()) (Key.create 0L)
     let gtx, dtx = tx (), tx ()
@@ -74,21 +74,38 @@ let ``the discriminator's loss falls as it learns the real images`` () =
 
     let logs = List.rev logs
     // A discriminator that cannot tell the halves apart scores 2 ln 2 = 1.386.
-    Assert.InRange(logs.Head["d_loss"], 1.0, 1.8)
+    Checks.inRange "logs.Head[\"d_loss\"]" 1.0 1.8 (logs.Head["d_loss"])
 
-    Assert.True(
-        logs[11]["d_loss"] < logs.Head["d_loss"] - 0.2,
-        sprintf "d_loss %A" (logs |> List.map (fun l -> l["d_loss"]))
-    )
+    Expect.isTrue
+        (logs[11]["d_loss"] < logs.Head["d_loss"] - 0.2)
+        (sprintf "d_loss %A" (logs |> List.map (fun l -> l["d_loss"])))
 
-    Assert.True(logs[11]["d_real"] > logs[11]["d_fake"])
+    Expect.isTrue (logs[11]["d_real"] > logs[11]["d_fake"]) "logs[11][\"d_real\"] > logs[11][\"d_fake\"]"
 
-[<Fact>]
 let ``a real batch of the wrong shape is refused with the expected shape`` () =
     let s = Gan.init gan (tx ()) (tx ()) (Key.create 0L)
 
     let e =
-        Assert.Throws<ArgumentException>(fun () ->
+        Expects.throws<ArgumentException> "Gan.step gan (tx ()) (tx ()) s (Tensor.zeros [ 4; 28; 28 ])" (fun () ->
             Gan.step gan (tx ()) (tx ()) s (Tensor.zeros [ 4; 28; 28 ]) |> ignore)
 
-    Assert.Contains("Gan.step", e.Message)
+    Expect.stringContains e.Message "Gan.step" "e.Message"
+
+/// The tests of this module.
+let tests =
+    testList
+        "Gan"
+        [
+            testCase
+                "the generator maps latents to images in [-1, 1] and the discriminator to one logit"
+                ``the generator maps latents to images in [-1, 1] and the discriminator to one logit``
+            testCase
+                "the GAN step is a pure function of the pair of states and the batch"
+                ``the GAN step is a pure function of the pair of states and the batch``
+            testCase
+                "the discriminator's loss falls as it learns the real images"
+                ``the discriminator's loss falls as it learns the real images``
+            testCase
+                "a real batch of the wrong shape is refused with the expected shape"
+                ``a real batch of the wrong shape is refused with the expected shape``
+        ]

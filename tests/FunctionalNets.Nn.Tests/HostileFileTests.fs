@@ -10,7 +10,8 @@ open System.Formats.Tar
 open System.IO
 open System.IO.Compression
 open System.Text
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -56,15 +57,14 @@ let private shippedLabelsGz () =
 
 /// Runs f expecting an InvalidDataException whose message names path and holds every fragment.
 let private rejects (path: string) (fragments: string list) (f: unit -> unit) =
-    let e = Assert.Throws<InvalidDataException>(f)
-    Assert.Contains(path, e.Message)
+    let e = Expects.throws<InvalidDataException> "f" f
+    Expect.stringContains e.Message path "e.Message"
 
     for x in fragments do
-        Assert.Contains(x, e.Message)
+        Expect.stringContains e.Message x "e.Message"
 
 // ---------------------------------------------------------------- MNIST / IDX
 
-[<Fact>]
 let ``MNIST: a labels .gz cut to 104 bytes fails without allocating more than a few times its size`` () =
     withTemp (fun d ->
         let gz = shippedLabelsGz ()
@@ -78,9 +78,8 @@ let ``MNIST: a labels .gz cut to 104 bytes fails without allocating more than a 
                 allocatedBy (fun () -> rejects path [] (fun () -> Mnist.readIdx true path |> ignore))
 
             // The file is at most 4.4 kB and declares 10,008 bytes of content.
-            Assert.True(bytes < 2_000_000L, sprintf "allocated %d bytes" bytes))
+            Expect.isTrue (bytes < 2_000_000L) (sprintf "allocated %d bytes" bytes))
 
-[<Fact>]
 let ``MNIST: gzip bombs fail at the first byte past what the header promises`` () =
     withTemp (fun d ->
         // 10,000 labels promised, 64 MB of zeros delivered, the trailer honest about the 64 MB.
@@ -91,7 +90,7 @@ let ``MNIST: gzip bombs fail at the first byte past what the header promises`` (
         let bytes =
             allocatedBy (fun () -> rejects path [ "10008" ] (fun () -> Mnist.readIdx false path |> ignore))
 
-        Assert.True(bytes < 2_000_000L, sprintf "allocated %d bytes" bytes)
+        Expect.isTrue (bytes < 2_000_000L) (sprintf "allocated %d bytes" bytes)
 
         // The same with the trailer's size forged to what the header promises: inflating stops at byte 10,009.
         let forged = Array.copy bomb
@@ -101,9 +100,8 @@ let ``MNIST: gzip bombs fail at the first byte past what the header promises`` (
         let bytes =
             allocatedBy (fun () -> rejects path [ "10008" ] (fun () -> Mnist.readIdx false path |> ignore))
 
-        Assert.True(bytes < 2_000_000L, sprintf "allocated %d bytes" bytes))
+        Expect.isTrue (bytes < 2_000_000L) (sprintf "allocated %d bytes" bytes))
 
-[<Fact>]
 let ``MNIST: a .gz cut inside its trailer, or with a wrong CRC-32, is rejected`` () =
     withTemp (fun d ->
         let gz = shippedLabelsGz ()
@@ -119,14 +117,12 @@ let ``MNIST: a .gz cut inside its trailer, or with a wrong CRC-32, is rejected``
         File.WriteAllBytes(path, crc)
         rejects path [ "gzip" ] (fun () -> Mnist.readIdx false path |> ignore))
 
-[<Fact>]
 let ``IDX: negative dims are rejected even when their product is positive`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "odd-idx2-ubyte")
         File.WriteAllBytes(path, idx [ -2; -3 ] (Array.zeroCreate 6))
         rejects path [ "negative" ] (fun () -> Mnist.readIdx false path |> ignore))
 
-[<Fact>]
 let ``IDX: dims whose product wraps past 2^64 are rejected`` () =
     withTemp (fun d ->
         // 65536^4 = 2^64, which wraps to 0 in 64-bit arithmetic: an empty file claimed to be huge.
@@ -141,7 +137,6 @@ let ``IDX: dims whose product wraps past 2^64 are rejected`` () =
 let private sampleText =
     String.replicate 200 "In the beginning God created the heaven and the earth. "
 
-[<Fact>]
 let ``Text: truncated .txt.gz files raise instead of loading a shorter text`` () =
     withTemp (fun d ->
         let gz = gzip (Encoding.UTF8.GetBytes sampleText)
@@ -152,16 +147,14 @@ let ``Text: truncated .txt.gz files raise instead of loading a shorter text`` ()
             rejects path [] (fun () -> Text.load path |> ignore)
 
         File.WriteAllBytes(path, gz)
-        Assert.Equal(sampleText, Text.load path))
+        Expect.equal (Text.load path) sampleText "Text.load path")
 
-[<Fact>]
 let ``Text: gzip bytes under a plain .txt name are rejected`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "corpus.txt")
         File.WriteAllBytes(path, gzip (Encoding.UTF8.GetBytes sampleText))
         rejects path [ "gzip"; ".gz" ] (fun () -> Text.load path |> ignore))
 
-[<Fact>]
 let ``Text: invalid UTF-8 raises naming the byte offset`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "corpus.txt")
@@ -171,14 +164,12 @@ let ``Text: invalid UTF-8 raises naming the byte offset`` () =
         File.WriteAllBytes(path + ".gz", gzip bytes)
         rejects (path + ".gz") [ "UTF-8"; "offset 6" ] (fun () -> Text.load (path + ".gz") |> ignore))
 
-[<Fact>]
 let ``Text: the lenient option replaces invalid UTF-8`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "corpus.txt")
         File.WriteAllBytes(path, Array.append (Encoding.UTF8.GetBytes "ab") [| 0xffuy; 0x41uy |])
-        Assert.Equal("ab\uFFFDA", Text.loadWith true path))
+        Expect.equal (Text.loadWith true path) "ab\uFFFDA" "Text.loadWith true path")
 
-[<Fact>]
 let ``Text: a .txt.gz bomb fails fast without a large allocation`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "bomb.txt.gz")
@@ -188,7 +179,7 @@ let ``Text: a .txt.gz bomb fails fast without a large allocation`` () =
         let bytes =
             allocatedBy (fun () -> rejects path [] (fun () -> Text.load path |> ignore))
 
-        Assert.True(bytes < 4_000_000L, sprintf "allocated %d bytes" bytes)
+        Expect.isTrue (bytes < 4_000_000L) (sprintf "allocated %d bytes" bytes)
 
         // 64 MB with the trailer forged to say 100 bytes: inflating stops at byte 101.
         let forged = gzipBomb [||] 64_000_000L
@@ -198,17 +189,16 @@ let ``Text: a .txt.gz bomb fails fast without a large allocation`` () =
         let bytes =
             allocatedBy (fun () -> rejects path [] (fun () -> Text.load path |> ignore))
 
-        Assert.True(bytes < 4_000_000L, sprintf "allocated %d bytes" bytes))
+        Expect.isTrue (bytes < 4_000_000L) (sprintf "allocated %d bytes" bytes))
 
-[<Fact>]
 let ``Text.windows rejects a window larger than the corpus instead of a negative count`` () =
     let ids = Array.init 100 id
 
     for block in [ Int32.MaxValue; Int32.MaxValue - 1; 100 ] do
-        Assert.Throws<ArgumentException>(fun () -> Text.windows block 1 ids |> ignore)
+        Expects.throws<ArgumentException> "Text.windows block 1 ids" (fun () -> Text.windows block 1 ids |> ignore)
         |> ignore
 
-    Assert.Equal(1, (Text.windows 99 1 ids).Count)
+    Expect.equal ((Text.windows 99 1 ids).Count) 1 "(Text.windows 99 1 ids).Count"
 
 // ---------------------------------------------------------------- CIFAR-10
 
@@ -232,7 +222,6 @@ let private officialMembers () =
         yield "cifar-10-batches-bin/" + Cifar10.MetaFile, Encoding.ASCII.GetBytes(String.Join("\n", Cifar10.ClassNames))
     ]
 
-[<Fact>]
 let ``CIFAR-10: an archive cut inside its gzip trailer is rejected`` () =
     withTemp (fun d ->
         let good = Path.Combine(d, "good.tar.gz")
@@ -245,9 +234,11 @@ let ``CIFAR-10: an archive cut inside its gzip trailer is rejected`` () =
             File.WriteAllBytes(archive, bytes[.. bytes.Length - 1 - cut])
             rejects archive [ "gzip" ] (fun () -> Cifar10.loadWith ignore archive |> ignore)
             // Nothing written beside it.
-            Assert.Equal<string[]>([| archive |], Directory.GetFileSystemEntries(Path.GetDirectoryName archive)))
+            Expect.equal
+                (Directory.GetFileSystemEntries(Path.GetDirectoryName archive))
+                ([| archive |])
+                "Directory.GetFileSystemEntries(Path.GetDirectoryName archive)")
 
-[<Fact>]
 let ``CIFAR-10: a tar member larger than the format allows is rejected before it is written`` () =
     withTemp (fun d ->
         let archive = Path.Combine(d, "src", Cifar10.ArchiveName)
@@ -258,9 +249,11 @@ let ``CIFAR-10: a tar member larger than the format allows is rejected before it
         rejects archive [ "data_batch_1.bin"; "40,000,000"; "30,730,000" ] (fun () ->
             Cifar10.loadWith ignore archive |> ignore)
 
-        Assert.Equal<string[]>([| archive |], Directory.GetFileSystemEntries(Path.GetDirectoryName archive)))
+        Expect.equal
+            (Directory.GetFileSystemEntries(Path.GetDirectoryName archive))
+            ([| archive |])
+            "Directory.GetFileSystemEntries(Path.GetDirectoryName archive)")
 
-[<Fact>]
 let ``CIFAR-10: loading an archive never writes into the archive's folder`` () =
     withTemp (fun d ->
         let src = Directory.CreateDirectory(Path.Combine(d, "dataset")).FullName
@@ -269,10 +262,13 @@ let ``CIFAR-10: loading an archive never writes into the archive's folder`` () =
         let batches = Cifar10.batchesDirOf ignore archive
 
         try
-            Assert.Equal(10000, (Cifar10.loadWith ignore archive).Test.Count)
+            Expect.equal
+                ((Cifar10.loadWith ignore archive).Test.Count)
+                10000
+                "(Cifar10.loadWith ignore archive).Test.Count"
             // Only the archive is in its folder: the extraction went to the per-user cache.
-            Assert.Equal<string[]>([| archive |], Directory.GetFileSystemEntries src)
-            Assert.StartsWith(DataLocation.cacheRoot (), batches)
+            Expect.equal (Directory.GetFileSystemEntries src) ([| archive |]) "Directory.GetFileSystemEntries src"
+            Expect.stringStarts batches (DataLocation.cacheRoot ()) "batches"
         finally
             // Remove this test's extraction from the cache.
             let extraction = Path.GetDirectoryName batches
@@ -280,7 +276,6 @@ let ``CIFAR-10: loading an archive never writes into the archive's folder`` () =
             if extraction.StartsWith(DataLocation.cacheRoot ()) && Directory.Exists extraction then
                 Directory.Delete(extraction, true))
 
-[<Fact>]
 let ``CIFAR-10: an archive is extracted only under the folder the caller names`` () =
     withTemp (fun d ->
         let src = Directory.CreateDirectory(Path.Combine(d, "dataset")).FullName
@@ -288,11 +283,18 @@ let ``CIFAR-10: an archive is extracted only under the folder the caller names``
         writeTar archive (officialMembers ())
         let root = Path.Combine(d, "extracted")
         let c = Cifar10.loadFrom ignore root archive
-        Assert.Equal(10000, c.Test.Count)
-        Assert.Equal<string[]>([| archive |], Directory.GetFileSystemEntries src)
-        let only = Assert.Single(Directory.GetDirectories root)
-        Assert.StartsWith("cifar-10-extracted-", Path.GetFileName only)
-        Assert.Equal(Path.Combine(only, Cifar10.BatchesFolder), Cifar10.batchesDirIn ignore root archive))
+        Expect.equal c.Test.Count 10000 "c.Test.Count"
+        Expect.equal (Directory.GetFileSystemEntries src) ([| archive |]) "Directory.GetFileSystemEntries src"
+
+        let only =
+            Expects.single "Directory.GetDirectories root" (Directory.GetDirectories root)
+
+        Expect.stringStarts (Path.GetFileName only) "cifar-10-extracted-" "Path.GetFileName only"
+
+        Expect.equal
+            (Cifar10.batchesDirIn ignore root archive)
+            (Path.Combine(only, Cifar10.BatchesFolder))
+            "Cifar10.batchesDirIn ignore root archive")
 
 // ---------------------------------------------------------------- safetensors
 
@@ -319,7 +321,6 @@ let private stAccepts (bytes: byte[]) =
         File.WriteAllBytes(path, bytes)
         SafeTensors.read path)
 
-[<Fact>]
 let ``safetensors: invalid UTF-8 and lone surrogates in names, dtypes and metadata name the file`` () =
     let withByte (prefix: string) (b: byte) (suffix: string) =
         Array.concat [ Encoding.UTF8.GetBytes prefix; [| b |]; Encoding.UTF8.GetBytes suffix ]
@@ -340,7 +341,6 @@ let ``safetensors: invalid UTF-8 and lone surrogates in names, dtypes and metada
         (stJson ("{\"__metadata__\":{\"k\":\"v\\ud800\"},\"x\":" + entry + "}") (Array.zeroCreate 4))
         [ "surrogate" ]
 
-[<Fact>]
 let ``safetensors: a non-number in shape or data_offsets names the file`` () =
     for shape, offsets in
         [
@@ -356,7 +356,6 @@ let ``safetensors: a non-number in shape or data_offsets names the file`` () =
                 (Array.zeroCreate 4))
             [ "non-negative integers" ]
 
-[<Fact>]
 let ``safetensors: holes between tensors and trailing bytes are rejected`` () =
     stRejects
         (stJson
@@ -370,7 +369,6 @@ let ``safetensors: holes between tensors and trailing bytes are rejected`` () =
         (stJson """{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""" (Array.zeroCreate 8))
         [ "belong to no tensor" ]
 
-[<Fact>]
 let ``safetensors: duplicate keys and fields are rejected`` () =
     stRejects
         (stJson """{"x":{"dtype":"F32","dtype":"I32","shape":[1],"data_offsets":[0,4]}}""" (Array.zeroCreate 4))
@@ -388,7 +386,6 @@ let ``safetensors: duplicate keys and fields are rejected`` () =
             (Array.zeroCreate 8))
         [ "'x' twice" ]
 
-[<Fact>]
 let ``safetensors: unknown fields at any depth and zero-element tensors with large dims are accepted`` () =
     let deep = String.replicate 40 "[" + "1" + String.replicate 40 "]"
 
@@ -401,8 +398,8 @@ let ``safetensors: unknown fields at any depth and zero-element tensors with lar
                 (Array.zeroCreate 4)
         )
 
-    Assert.Equal<string list>([ "x"; "e" ], List.map fst ts)
-    Assert.Equal(0, (snd ts[1]).Numel)
+    Expect.equal (List.map fst ts) ([ "x"; "e" ]) "List.map fst ts"
+    Expect.equal ((snd ts[1]).Numel) 0 "(snd ts[1]).Numel"
 
 // ---------------------------------------------------------------- checkpoint metadata
 
@@ -422,7 +419,6 @@ let private withEntry (path: string) (key: string) (value: string) =
     let tensors, meta = SafeTensors.read path
     SafeTensors.write path tensors (meta |> Map.add key value)
 
-[<Fact>]
 let ``checkpoint metadata is checked on load and errors name the file and the entry`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "c.safetensors")
@@ -450,44 +446,6 @@ let ``checkpoint metadata is checked on load and errors name the file and the en
 
 // ---------------------------------------------------------------- killed saves
 
-let private writerDll () =
-    let baseDir = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)
-    let parts = baseDir.Split Path.DirectorySeparatorChar
-    let tfm, config = parts[parts.Length - 1], parts[parts.Length - 2]
-    let tests = Path.GetFullPath(Path.Combine(baseDir, "..", "..", "..", ".."))
-
-    let dll =
-        Path.Combine(tests, "CheckpointWriter", "bin", config, tfm, "CheckpointWriter.dll")
-
-    Assert.True(File.Exists dll, sprintf "%s is missing; build the test project (it builds the writer)." dll)
-    dll
-
-/// Starts the writer on path, paused inside a save at phase, and kills it there; returns the temp file
-/// it was writing.
-let private killDuringSave (dll: string) (path: string) (phase: string) =
-    let psi = ProcessStartInfo("dotnet", [ dll; path; "--pause-at"; phase ])
-    psi.RedirectStandardOutput <- true
-    psi.RedirectStandardInput <- true
-    psi.UseShellExecute <- false
-
-    use child =
-        match Process.Start psi with
-        | null -> failwith "could not start the checkpoint writer"
-        | p -> p
-
-    try
-        Assert.Equal("writing", child.StandardOutput.ReadLine())
-        let line = string (child.StandardOutput.ReadLine())
-        Assert.StartsWith("paused " + phase + " ", line)
-        let tmp = line.Substring(("paused " + phase + " ").Length)
-        // The writer stopped inside the save: its temp file exists and the rename has not happened.
-        Assert.True(File.Exists tmp, tmp)
-        tmp
-    finally
-        child.Kill true
-        child.WaitForExit()
-
-[<Fact>]
 let ``after killed saves the next save or load leaves the checkpoint and nothing else`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "model.safetensors")
@@ -495,28 +453,34 @@ let ``after killed saves the next save or load leaves the checkpoint and nothing
         let good = smallState ()
         Checkpoint.save path good Map.empty
         Checkpoint.save other good Map.empty
-        let dll = writerDll ()
-        let phases = [ "opened"; "written"; "opened" ]
+        // Three writers killed inside their first save: with its temp file open, complete, and open again.
+        let points = [ "opened", 1; "written", 1; "opened", 1 ]
 
         let killAll () =
-            let temps = phases |> List.map (killDuringSave dll path)
+            let temps =
+                points
+                |> List.map (fun point ->
+                    match CheckpointWriterProcess.killAt path point with
+                    | Some tmp -> tmp
+                    | None -> failtestf "the writer named no temp file at %A" point)
+
             // Each killed save left its temp file, until the next save (the next writer's) removed it.
             let last = List.last temps
-            Assert.True(File.Exists last, last)
+            Expect.isTrue (File.Exists last) (sprintf "%s, the last killed save's temp file, is there" last)
 
             for t in temps |> List.take (temps.Length - 1) do
-                Assert.False(File.Exists t, sprintf "%s was left behind by a killed save" t)
+                Expect.isFalse (File.Exists t) (sprintf "%s was left behind by a killed save" t)
 
-            Assert.Equal(3, Directory.GetFiles(d).Length)
+            Expect.equal (Directory.GetFiles(d).Length) 3 "files: the two checkpoints and the last temp file"
 
         killAll ()
         let loaded, _ = Checkpoint.load path
-        Assert.Equal(3L, loaded.Step)
-        Assert.Equal<string[]>([| path; other |], Directory.GetFiles d |> Array.sort)
+        Expect.equal loaded.Step 3L "loaded.Step"
+        Expect.equal (Directory.GetFiles d |> Array.sort) ([| path; other |]) "Directory.GetFiles d |> Array.sort"
 
         killAll ()
         Checkpoint.save path good Map.empty
-        Assert.Equal<string[]>([| path; other |], Directory.GetFiles d |> Array.sort)
+        Expect.equal (Directory.GetFiles d |> Array.sort) ([| path; other |]) "Directory.GetFiles d |> Array.sort"
 
         // A temp file a live writer holds is not touched by another save of the same path.
         use held =
@@ -528,7 +492,7 @@ let ``after killed saves the next save or load leaves the checkpoint and nothing
             )
 
         Checkpoint.save path good Map.empty
-        Assert.Equal(3, Directory.GetFiles(d).Length))
+        Expect.equal (Directory.GetFiles(d).Length) 3 "Directory.GetFiles(d).Length")
 
 // ---------------------------------------------------------------- more hostile archives and checkpoints
 
@@ -552,7 +516,6 @@ let private tarHeader (name: string) (typeflag: char) (size: int64) =
     put 148 (Convert.ToString(sum, 8).PadLeft(6, '0') + "\000 ")
     h
 
-[<Fact>]
 let ``CIFAR-10: tar headers claiming huge extended headers or long names fail without allocating them`` () =
     withTemp (fun d ->
         let src = Directory.CreateDirectory(Path.Combine(d, "src")).FullName
@@ -575,10 +538,9 @@ let ``CIFAR-10: tar headers claiming huge extended headers or long names fail wi
                     allocatedBy (fun () ->
                         rejects archive [] (fun () -> Cifar10.loadFrom ignore root archive |> ignore))
 
-                Assert.True(bytes < 4_000_000L, sprintf "type %c, size %d: allocated %d bytes" typeflag size bytes)
-                Assert.Equal<string[]>([| archive |], Directory.GetFileSystemEntries src))
+                Expect.isTrue (bytes < 4_000_000L) (sprintf "type %c, size %d: allocated %d bytes" typeflag size bytes)
+                Expect.equal (Directory.GetFileSystemEntries src) ([| archive |]) "Directory.GetFileSystemEntries src")
 
-[<Fact>]
 let ``checkpoint: a malformed structure entry names the file instead of an undocumented exception`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "c.safetensors")
@@ -594,7 +556,6 @@ let ``checkpoint: a malformed structure entry names the file instead of an undoc
             withEntry path "structure" structure
             rejects path [ "structure" ] (fun () -> Checkpoint.load path |> ignore))
 
-[<Fact>]
 let ``CIFAR-10: the temporary folder of a killed extraction is removed by the next one, a live one is kept`` () =
     withTemp (fun d ->
         let src = Directory.CreateDirectory(Path.Combine(d, "src")).FullName
@@ -624,9 +585,95 @@ let ``CIFAR-10: the temporary folder of a killed extraction is removed by the ne
         // A killed extraction (its lock file no longer held) and a live one (held).
         tempFolder "0123456789abcdef0123456789abcdef" false |> ignore
         use live = (tempFolder "fedcba9876543210fedcba9876543210" true).Value
-        Assert.Equal(10000, (Cifar10.loadFrom ignore root archive).Test.Count)
 
-        Assert.Equal<string[]>(
-            [| "." + name + ".fedcba9876543210fedcba9876543210.tmp"; name |],
-            Directory.GetDirectories root |> Array.map Path.GetFileName |> Array.sort
-        ))
+        Expect.equal
+            ((Cifar10.loadFrom ignore root archive).Test.Count)
+            10000
+            "(Cifar10.loadFrom ignore root archive).Test.Count"
+
+        Expect.equal
+            (Directory.GetDirectories root |> Array.map Path.GetFileName |> Array.sort)
+            ([| "." + name + ".fedcba9876543210fedcba9876543210.tmp"; name |])
+            "Directory.GetDirectories root |> Array.map Path.GetFileName |> Array.sort")
+
+/// The tests of this module.
+let tests =
+    testList
+        "HostileFile"
+        [
+            testCase
+                "MNIST: a labels .gz cut to 104 bytes fails without allocating more than a few times its size"
+                ``MNIST: a labels .gz cut to 104 bytes fails without allocating more than a few times its size``
+            testCase
+                "MNIST: gzip bombs fail at the first byte past what the header promises"
+                ``MNIST: gzip bombs fail at the first byte past what the header promises``
+            testCase
+                "MNIST: a .gz cut inside its trailer, or with a wrong CRC-32, is rejected"
+                ``MNIST: a .gz cut inside its trailer, or with a wrong CRC-32, is rejected``
+            testCase
+                "IDX: negative dims are rejected even when their product is positive"
+                ``IDX: negative dims are rejected even when their product is positive``
+            testCase
+                "IDX: dims whose product wraps past 2^64 are rejected"
+                ``IDX: dims whose product wraps past 2^64 are rejected``
+            testCase
+                "Text: truncated .txt.gz files raise instead of loading a shorter text"
+                ``Text: truncated .txt.gz files raise instead of loading a shorter text``
+            testCase
+                "Text: gzip bytes under a plain .txt name are rejected"
+                ``Text: gzip bytes under a plain .txt name are rejected``
+            testCase
+                "Text: invalid UTF-8 raises naming the byte offset"
+                ``Text: invalid UTF-8 raises naming the byte offset``
+            testCase
+                "Text: the lenient option replaces invalid UTF-8"
+                ``Text: the lenient option replaces invalid UTF-8``
+            testCase
+                "Text: a .txt.gz bomb fails fast without a large allocation"
+                ``Text: a .txt.gz bomb fails fast without a large allocation``
+            testCase
+                "Text.windows rejects a window larger than the corpus instead of a negative count"
+                ``Text.windows rejects a window larger than the corpus instead of a negative count``
+            testCase
+                "CIFAR-10: an archive cut inside its gzip trailer is rejected"
+                ``CIFAR-10: an archive cut inside its gzip trailer is rejected``
+            testCase
+                "CIFAR-10: a tar member larger than the format allows is rejected before it is written"
+                ``CIFAR-10: a tar member larger than the format allows is rejected before it is written``
+            testCase
+                "CIFAR-10: loading an archive never writes into the archive's folder"
+                ``CIFAR-10: loading an archive never writes into the archive's folder``
+            testCase
+                "CIFAR-10: an archive is extracted only under the folder the caller names"
+                ``CIFAR-10: an archive is extracted only under the folder the caller names``
+            testCase
+                "safetensors: invalid UTF-8 and lone surrogates in names, dtypes and metadata name the file"
+                ``safetensors: invalid UTF-8 and lone surrogates in names, dtypes and metadata name the file``
+            testCase
+                "safetensors: a non-number in shape or data_offsets names the file"
+                ``safetensors: a non-number in shape or data_offsets names the file``
+            testCase
+                "safetensors: holes between tensors and trailing bytes are rejected"
+                ``safetensors: holes between tensors and trailing bytes are rejected``
+            testCase
+                "safetensors: duplicate keys and fields are rejected"
+                ``safetensors: duplicate keys and fields are rejected``
+            testCase
+                "safetensors: unknown fields at any depth and zero-element tensors with large dims are accepted"
+                ``safetensors: unknown fields at any depth and zero-element tensors with large dims are accepted``
+            testCase
+                "checkpoint metadata is checked on load and errors name the file and the entry"
+                ``checkpoint metadata is checked on load and errors name the file and the entry``
+            testCase
+                "after killed saves the next save or load leaves the checkpoint and nothing else"
+                ``after killed saves the next save or load leaves the checkpoint and nothing else``
+            testCase
+                "CIFAR-10: tar headers claiming huge extended headers or long names fail without allocating them"
+                ``CIFAR-10: tar headers claiming huge extended headers or long names fail without allocating them``
+            testCase
+                "checkpoint: a malformed structure entry names the file instead of an undocumented exception"
+                ``checkpoint: a malformed structure entry names the file instead of an undocumented exception``
+            testCase
+                "CIFAR-10: the temporary folder of a killed extraction is removed by the next one, a live one is kept"
+                ``CIFAR-10: the temporary folder of a killed extraction is removed by the next one, a live one is kept``
+        ]

@@ -2,7 +2,8 @@
 /// max_norm), against torch 1.13's values (the torch code is quoted beside each test).
 module FunctionalNets.Tests.Nn.LayerOptionTests
 
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -10,19 +11,17 @@ let private m (rows: float[][]) =
     Tensor.ofArray (Array.concat rows, [ rows.Length; rows[0].Length ])
 
 let private close (expected: float[]) (actual: float[]) =
-    Assert.Equal(expected.Length, actual.Length)
+    Expect.equal actual.Length expected.Length "actual.Length"
 
     Array.iteri
         (fun i e ->
-            Assert.True(
-                abs (e - actual[i]) <= 1e-12 * (1.0 + abs e),
-                sprintf "element %d: expected %.17g, got %.17g" i e actual[i]
-            ))
+            Expect.isTrue
+                (abs (e - actual[i]) <= 1e-12 * (1.0 + abs e))
+                (sprintf "element %d: expected %.17g, got %.17g" i e actual[i]))
         expected
 
 let private train = { Mode = Mode.Train; Key = None }
 
-[<Fact>]
 let ``BatchNorm with momentum None keeps the cumulative average of the batch statistics`` () =
     // bn = nn.BatchNorm1d(2, momentum=None).double().train(); bn(x) for the three batches below:
     // running_mean [0.8333333333333333, 1.3611111111111112], running_var [2.805555555555556, 5.916666666666666]
@@ -45,13 +44,12 @@ let ``BatchNorm with momentum None keeps the cumulative average of the batch sta
         Tensor.toFloatArray (Layer.param "test" name state)
 
     let closeF32 (e: float[]) (a: float[]) =
-        Array.iter2 (fun e a -> Assert.True(abs (e - a) < 1e-5, sprintf "%g vs %g" e a)) e a
+        Array.iter2 (fun e a -> Expect.isTrue (abs (e - a) < 1e-5) (sprintf "%g vs %g" e a)) e a
 
     closeF32 [| 0.8333333333333333; 1.3611111111111112 |] (get "running_mean")
     closeF32 [| 2.805555555555556; 5.916666666666666 |] (get "running_var")
-    Assert.Equal<float[]>([| 3.0 |], get "num_batches_tracked")
+    Expect.equal (get "num_batches_tracked") ([| 3.0 |]) "get \"num_batches_tracked\""
 
-[<Fact>]
 let ``Embedding with padding_idx and max_norm matches torch's output and weight gradient`` () =
     // e = nn.Embedding(5, 3, padding_idx=1, max_norm=1.5).double() with weight W below; ids [[1,0,3],[4,1,2]];
     // out = e(ids); c = torch.arange(18.).reshape(2,3,3) * 0.1 - 0.5; (out * c).sum().backward()
@@ -115,27 +113,28 @@ let ``Embedding with padding_idx and max_norm matches torch's output and weight 
         |]
         (Tensor.toFloatArray (Diff.grad (fun w -> Tensor.sum (forward w * c)) w))
 
-[<Fact>]
 let ``Embedding's padding row starts at zero, a negative padding_idx counting from the end`` () =
     // nn.Embedding(5, 3, padding_idx=-1).weight[4] is [0, 0, 0]
     let _, ps, _ =
         (Layers.embedding (5, 3, paddingIdx = -1)).Init (Key.create 3L) (Shape.ofArray [| 2 |])
 
     let weight = Tensor.toFloatArray (Layer.param "test" "weight" ps)
-    Assert.Equal<float[]>([| 0.0; 0.0; 0.0 |], weight[12..14])
-    Assert.True(weight[0..11] |> Array.exists (fun v -> v <> 0.0))
+    Expect.equal weight[12..14] ([| 0.0; 0.0; 0.0 |]) "weight[12..14]"
 
-    Assert.Throws<System.ArgumentOutOfRangeException>(fun () -> Layers.embedding (5, 3, paddingIdx = 5) |> ignore)
+    Expect.isTrue
+        (weight[0..11] |> Array.exists (fun v -> v <> 0.0))
+        "weight[0..11] |> Array.exists (fun v -> v <> 0.0)"
+
+    Expects.throws<System.ArgumentOutOfRangeException> "Layers.embedding (5, 3, paddingIdx = 5)" (fun () ->
+        Layers.embedding (5, 3, paddingIdx = 5) |> ignore)
     |> ignore
 
-[<Fact>]
 let ``Softplus layer with beta and threshold matches torch`` () =
     // F.softplus(torch.tensor([[1.0, 25.0], [-2.0, 10.5]]), beta=2.0, threshold=20.0)
     let x = m [| [| 1.0; 25.0 |]; [| -2.0; 10.5 |] |]
     let y, _ = (Layers.softplus (2.0, 20.0)).Apply PTree.empty PTree.empty train x
     close [| 1.0634640055214863; 25.0; 0.009074963958904869; 10.5 |] (Tensor.toFloatArray y)
 
-[<Fact>]
 let ``LSTM with proj_size, two layers, bidirectional, matches torch`` () =
     // m = nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True, proj_size=2).double(); the i-th of
     // m.named_parameters() filled with torch.arange(numel).reshape(shape).sin() * (0.3 + 0.05 i);
@@ -161,15 +160,19 @@ let ``LSTM with proj_size, two layers, bidirectional, matches torch`` () =
                 ))
         )
 
-    Assert.Equal<string list>(
-        [ "weight_ih_l0"; "weight_hh_l0"; "bias_ih_l0"; "bias_hh_l0"; "weight_hr_l0" ],
-        PTree.leaves ps |> List.map fst |> List.take 5
-    )
+    Expect.equal
+        (PTree.leaves ps |> List.map fst |> List.take 5)
+        ([ "weight_ih_l0"; "weight_hh_l0"; "bias_ih_l0"; "bias_hh_l0"; "weight_hr_l0" ])
+        "PTree.leaves ps |> List.map fst |> List.take 5"
 
-    Assert.Equal<int[]>([| 16; 4 |], (Layer.param "t" "weight_ih_l1" ps).Shape.ToArray())
+    Expect.equal
+        ((Layer.param "t" "weight_ih_l1" ps).Shape.ToArray())
+        ([| 16; 4 |])
+        "(Layer.param \"t\" \"weight_ih_l1\" ps).Shape.ToArray()"
+
     let x = Tensor.ofArray (Array.init 18 (fun i -> cos (float i * 0.31)), [ 2; 3; 3 ])
     let out, final = Recurrent.apply cfg ps Ctx.eval x None
-    Assert.Equal<int[]>([| 2; 3; 4 |], out.Shape.ToArray())
+    Expect.equal (out.Shape.ToArray()) ([| 2; 3; 4 |]) "out.Shape.ToArray()"
 
     close
         [|
@@ -200,8 +203,8 @@ let ``LSTM with proj_size, two layers, bidirectional, matches torch`` () =
         |]
         (Tensor.toFloatArray out)
 
-    Assert.Equal<int[]>([| 4; 2; 2 |], final.H.Shape.ToArray())
-    Assert.Equal<int[]>([| 4; 2; 4 |], final.C.Value.Shape.ToArray())
+    Expect.equal (final.H.Shape.ToArray()) ([| 4; 2; 2 |]) "final.H.Shape.ToArray()"
+    Expect.equal (final.C.Value.Shape.ToArray()) ([| 4; 2; 4 |]) "final.C.Value.Shape.ToArray()"
 
     close
         [|
@@ -261,25 +264,51 @@ let ``LSTM with proj_size, two layers, bidirectional, matches torch`` () =
         |]
         (Tensor.toFloatArray final.C.Value)
 
-[<Fact>]
 let ``proj_size outside [0, hidden) or on a GRU is refused`` () =
     let bad cfg =
-        let e = Assert.ThrowsAny<System.ArgumentException>(fun () -> Recurrent.validate cfg)
-        Assert.Equal("projSize", e.ParamName)
+        let e =
+            Expects.throwsAny<System.ArgumentException> "Recurrent.validate cfg" (fun () -> Recurrent.validate cfg)
+
+        Expect.equal e.ParamName "projSize" "e.ParamName"
         e.Message
 
-    Assert.Contains(
-        "projSize must be in [0, hiddenSize)",
-        bad
+    Expect.stringContains
+        (bad
             { Recurrent.config CellKind.Lstm 3 4 with
                 ProjSize = 4
-            }
-    )
+            })
+        "projSize must be in [0, hiddenSize)"
+        "bad { Recurrent.config CellKind.Lstm 3 4 with ProjSize = 4 }"
 
-    Assert.Contains(
-        "only for the LSTM",
-        bad
+    Expect.stringContains
+        (bad
             { Recurrent.config CellKind.Gru 3 4 with
                 ProjSize = 2
-            }
-    )
+            })
+        "only for the LSTM"
+        "bad { Recurrent.config CellKind.Gru 3 4 with ProjSize = 2 }"
+
+/// The tests of this module.
+let tests =
+    testList
+        "LayerOption"
+        [
+            testCase
+                "BatchNorm with momentum None keeps the cumulative average of the batch statistics"
+                ``BatchNorm with momentum None keeps the cumulative average of the batch statistics``
+            testCase
+                "Embedding with padding_idx and max_norm matches torch's output and weight gradient"
+                ``Embedding with padding_idx and max_norm matches torch's output and weight gradient``
+            testCase
+                "Embedding's padding row starts at zero, a negative padding_idx counting from the end"
+                ``Embedding's padding row starts at zero, a negative padding_idx counting from the end``
+            testCase
+                "Softplus layer with beta and threshold matches torch"
+                ``Softplus layer with beta and threshold matches torch``
+            testCase
+                "LSTM with proj_size, two layers, bidirectional, matches torch"
+                ``LSTM with proj_size, two layers, bidirectional, matches torch``
+            testCase
+                "proj_size outside [0, hidden) or on a GRU is refused"
+                ``proj_size outside [0, hidden) or on a GRU is refused``
+        ]

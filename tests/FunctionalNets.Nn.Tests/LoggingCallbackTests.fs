@@ -4,7 +4,8 @@ open System
 open System.Globalization
 open System.IO
 open System.Text
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -40,9 +41,19 @@ let private readRecords (path: string) =
         while at < bytes.Length do
             let lengthBytes = bytes[at .. at + 7]
             let length = int (BitConverter.ToUInt64(lengthBytes, 0))
-            Assert.Equal(masked lengthBytes, BitConverter.ToUInt32(bytes, at + 8))
+
+            Expect.equal
+                (BitConverter.ToUInt32(bytes, at + 8))
+                (masked lengthBytes)
+                "BitConverter.ToUInt32(bytes, at + 8)"
+
             let data = bytes[at + 12 .. at + 12 + length - 1]
-            Assert.Equal(masked data, BitConverter.ToUInt32(bytes, at + 12 + length))
+
+            Expect.equal
+                (BitConverter.ToUInt32(bytes, at + 12 + length))
+                (masked data)
+                "BitConverter.ToUInt32(bytes, at + 12 + length)"
+
             at <- at + 16 + length
             yield data
     ]
@@ -169,22 +180,24 @@ let private parseEvent (data: byte[]) =
 
 // ---------- tests ----------
 
-[<Fact>]
 let ``CRC-32C of "123456789" is the catalogue's check value 0xE3069283`` () =
     let data = Encoding.ASCII.GetBytes "123456789"
-    Assert.Equal(0xE3069283u, EventFile.crc32c (ReadOnlySpan data))
-    Assert.Equal(0xE3069283u, crc32cReference data)
+    Expect.equal (EventFile.crc32c (ReadOnlySpan data)) 0xE3069283u "EventFile.crc32c (ReadOnlySpan data)"
+    Expect.equal (crc32cReference data) 0xE3069283u "crc32cReference data"
 
-[<Fact>]
 let ``histogram counts every finite value once, in buckets whose last edge is the maximum`` () =
     let values = [| -1.0; 0.0; 0.5; 2.0; 2.0; nan; infinity |]
     let h = EventFile.histogram 3 values
-    Assert.Equal((-1.0, 2.0, 5.0), (h.Min, h.Max, h.Count))
-    Assert.Equal(3.5, h.Sum, 12)
-    Assert.Equal(1.0 + 0.25 + 4.0 + 4.0, h.SumSquares, 12)
+    Expect.equal ((h.Min, h.Max, h.Count)) ((-1.0, 2.0, 5.0)) "(h.Min, h.Max, h.Count)"
+    Expect.equal (System.Math.Round(h.Sum, 12)) (System.Math.Round(3.5, 12)) "h.Sum to 12 places"
+
+    Expect.equal
+        (System.Math.Round(h.SumSquares, 12))
+        (System.Math.Round(1.0 + 0.25 + 4.0 + 4.0, 12))
+        "h.SumSquares to 12 places"
     // width 1: [-1, 0) holds -1; [0, 1) holds 0 and 0.5; [1, 2] holds both 2s.
-    Assert.Equal<float[]>([| 0.0; 1.0; 2.0 |], h.BucketLimits)
-    Assert.Equal<float[]>([| 1.0; 2.0; 2.0 |], h.Buckets)
+    Expect.equal h.BucketLimits ([| 0.0; 1.0; 2.0 |]) "h.BucketLimits"
+    Expect.equal h.Buckets ([| 1.0; 2.0; 2.0 |]) "h.Buckets"
 
 let private blobs =
     let x =
@@ -211,59 +224,71 @@ let private fitWith (callbacks: Callback list) =
 
 let private withTemp f = TestFiles.withTemp "fn-logging-" f
 
-[<Fact>]
 let ``TensorBoard writes checksummed records: the file version, then per epoch the logged scalars and weight histograms``
     ()
     =
     withTemp (fun dir ->
         let ts, history = fitWith [ Callbacks.tensorBoard dir true ]
         let files = Directory.GetFiles dir
-        Assert.Single files |> ignore
-        Assert.Contains("tfevents", Path.GetFileName files[0])
+        Expects.single "files" files |> ignore
+        Expect.stringContains (Path.GetFileName files[0]) "tfevents" "Path.GetFileName files[0]"
         let events = readRecords files[0] |> List.map parseEvent
-        Assert.Equal(4, events.Length)
-        Assert.Equal(Some "brain.Event:2", events[0].Version)
-        Assert.Equal<int64 list>([ 1L; 2L; 3L ], events |> List.tail |> List.map _.Step)
+        Expect.equal events.Length 4 "events.Length"
+        Expect.equal (events[0].Version) (Some "brain.Event:2") "events[0].Version"
+        Expect.equal (events |> List.tail |> List.map _.Step) ([ 1L; 2L; 3L ]) "events |> List.tail |> List.map _.Step"
 
         for e in List.tail events do
-            Assert.Equal<string list>(List.sort history.Keys, e.Scalars |> Map.keys |> List.ofSeq |> List.sort)
+            Expect.equal
+                (e.Scalars |> Map.keys |> List.ofSeq |> List.sort)
+                (List.sort history.Keys)
+                "e.Scalars |> Map.keys |> List.ofSeq |> List.sort"
 
             for k in history.Keys do
                 // Scalars travel as float32 (TensorBoard's simple_value).
-                Assert.Equal(float32 history[k].[int e.Step - 1], e.Scalars[k])
+                Expect.equal e.Scalars[k] (float32 history[k].[int e.Step - 1]) "e.Scalars[k]"
 
         let last = List.last events
 
         for path, w in PTree.leaves ts.Params do
             let values = Tensor.toFloatArray w
             let lo, hi, count, buckets = last.Histograms[path]
-            Assert.Equal((Array.min values, Array.max values, float values.Length), (lo, hi, count))
-            Assert.Equal(float values.Length, Array.sum buckets))
 
-[<Fact>]
+            Expect.equal
+                ((lo, hi, count))
+                ((Array.min values, Array.max values, float values.Length))
+                "(lo, hi, count)"
+
+            Expect.equal (Array.sum buckets) (float values.Length) "Array.sum buckets")
+
 let ``CsvLogger writes a header, then one row per epoch with the History's values, loss first`` () =
     withTemp (fun dir ->
         let path = Path.Combine(dir, "sub", "log.csv")
         let _, history = fitWith [ Callbacks.csvLogger path false ]
         let lines = File.ReadAllLines path
-        Assert.Equal("epoch,loss,accuracy,val_loss,val_accuracy,lr", lines[0])
-        Assert.Equal(4, lines.Length)
+        Expect.equal lines[0] "epoch,loss,accuracy,val_loss,val_accuracy,lr" "lines[0]"
+        Expect.equal lines.Length 4 "lines.Length"
 
         for epoch in 1..3 do
             let cells = lines[epoch].Split ','
-            Assert.Equal(string epoch, cells[0])
+            Expect.equal cells[0] (string epoch) "cells[0]"
 
             [ "loss"; "accuracy"; "val_loss"; "val_accuracy"; "lr" ]
             |> List.iteri (fun i k ->
-                Assert.Equal(history[k].[epoch - 1], Double.Parse(cells[i + 1], CultureInfo.InvariantCulture)))
+                Expect.equal
+                    (Double.Parse(cells[i + 1], CultureInfo.InvariantCulture))
+                    (history[k].[epoch - 1])
+                    "Double.Parse(cells[i + 1], CultureInfo.InvariantCulture)")
 
         // A second run with append continues the file without a second header.
         fitWith [ Callbacks.csvLogger path true ] |> ignore
         let lines = File.ReadAllLines path
-        Assert.Equal(7, lines.Length)
-        Assert.Equal(1, lines |> Array.filter (fun l -> l.StartsWith "epoch") |> Array.length))
+        Expect.equal lines.Length 7 "lines.Length"
 
-[<Fact>]
+        Expect.equal
+            (lines |> Array.filter (fun l -> l.StartsWith "epoch") |> Array.length)
+            1
+            "lines |> Array.filter (fun l -> l.StartsWith \"epoch\") |> Array.length")
+
 let ``TensorBoard with updateFreq writes the running loss and the learning rate every n steps`` () =
     withTemp (fun dir ->
         let tx = Optim.adam 0.05
@@ -283,18 +308,48 @@ let ``TensorBoard with updateFreq writes the running loss and the learning rate 
             readRecords (Directory.GetFiles dir).[0] |> List.map parseEvent |> List.tail
         // 4 steps per epoch: step events at 2, 4 (then epoch 1), 6, 8 (then epoch 2), 10, 12 (then epoch 3).
         let steps = events |> List.filter (fun e -> e.Scalars.ContainsKey "batch_loss")
-        Assert.Equal<int64 list>([ 2L; 4L; 6L; 8L; 10L; 12L ], steps |> List.map _.Step)
-        Assert.Equal<int64 list>([ 2L; 4L; 1L; 6L; 8L; 2L; 10L; 12L; 3L ], events |> List.map _.Step)
+        Expect.equal (steps |> List.map _.Step) ([ 2L; 4L; 6L; 8L; 10L; 12L ]) "steps |> List.map _.Step"
+        Expect.equal (events |> List.map _.Step) ([ 2L; 4L; 1L; 6L; 8L; 2L; 10L; 12L; 3L ]) "events |> List.map _.Step"
 
         for e in steps do
-            Assert.Equal<string list>([ "batch_loss"; "batch_lr" ], e.Scalars |> Map.keys |> List.ofSeq)
-            Assert.Equal(0.05f, e.Scalars["batch_lr"])
+            Expect.equal
+                (e.Scalars |> Map.keys |> List.ofSeq)
+                ([ "batch_loss"; "batch_lr" ])
+                "e.Scalars |> Map.keys |> List.ofSeq"
+
+            Expect.equal (e.Scalars["batch_lr"]) 0.05f "e.Scalars[\"batch_lr\"]"
 
         // At an epoch's last step the running loss is the epoch's loss.
         for epoch in 1..3 do
             let atEnd = steps |> List.find (fun e -> e.Step = int64 (4 * epoch))
-            Assert.Equal(float32 history["loss"].[epoch - 1], atEnd.Scalars["batch_loss"])
+
+            Expect.equal
+                (atEnd.Scalars["batch_loss"])
+                (float32 history["loss"].[epoch - 1])
+                "atEnd.Scalars[\"batch_loss\"]"
 
         // The epoch events carry the learning rate too.
         for e in events |> List.filter (fun e -> e.Scalars.ContainsKey "loss") do
-            Assert.Equal(0.05f, e.Scalars["lr"]))
+            Expect.equal (e.Scalars["lr"]) 0.05f "e.Scalars[\"lr\"]")
+
+/// The tests of this module.
+let tests =
+    testList
+        "LoggingCallback"
+        [
+            testCase
+                "CRC-32C of \"123456789\" is the catalogue's check value 0xE3069283"
+                ``CRC-32C of "123456789" is the catalogue's check value 0xE3069283``
+            testCase
+                "histogram counts every finite value once, in buckets whose last edge is the maximum"
+                ``histogram counts every finite value once, in buckets whose last edge is the maximum``
+            testCase
+                "TensorBoard writes checksummed records: the file version, then per epoch the logged scalars and weight histograms"
+                ``TensorBoard writes checksummed records: the file version, then per epoch the logged scalars and weight histograms``
+            testCase
+                "CsvLogger writes a header, then one row per epoch with the History's values, loss first"
+                ``CsvLogger writes a header, then one row per epoch with the History's values, loss first``
+            testCase
+                "TensorBoard with updateFreq writes the running loss and the learning rate every n steps"
+                ``TensorBoard with updateFreq writes the running loss and the learning rate every n steps``
+        ]

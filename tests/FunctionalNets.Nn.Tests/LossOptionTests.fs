@@ -3,7 +3,8 @@
 /// test names the torch expression (import torch.nn.functional as F; tensors with dtype=torch.float64).
 module FunctionalNets.Tests.Nn.LossOptionTests
 
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -15,11 +16,10 @@ let private labels (xs: int64[]) = Tensor.ofArray (xs, [ xs.Length ])
 let private arr (t: Tensor) = Tensor.toFloatArray t
 
 let private same (expected: float[]) (actual: float[]) =
-    Assert.True(
-        expected.Length = actual.Length
-        && Array.forall2 (fun (e: float) a -> e = a || abs (e - a) <= 1e-10 * (1.0 + abs e)) expected actual,
-        sprintf "expected %A, got %A" expected actual
-    )
+    Expect.isTrue
+        (expected.Length = actual.Length
+         && Array.forall2 (fun (e: float) a -> e = a || abs (e - a) <= 1e-10 * (1.0 + abs e)) expected actual)
+        (sprintf "expected %A, got %A" expected actual)
 
 /// The loss value(s) and the gradient of their sum with respect to the prediction.
 let private valueGrad (loss: Loss) (pred: Tensor) (target: Tensor) =
@@ -37,7 +37,6 @@ let private x =
 
 let private w = v [| 0.5; 2.0; 1.0; 3.0 |]
 
-[<Fact>]
 let ``cross-entropy with class weights and ignore_index divides by the counted weights`` () =
     // F.cross_entropy(x, torch.tensor([2,-100,1]), weight=w, reduction=r)
     let y = labels [| 2L; -100L; 1L |]
@@ -73,7 +72,6 @@ let ``cross-entropy with class weights and ignore_index divides by the counted w
 
     same [| 0.35240593810343074; 0.0; 1.565763789357416 |] value
 
-[<Fact>]
 let ``cross-entropy with weights, a custom ignore_index and label smoothing`` () =
     // F.cross_entropy(x, torch.tensor([2,0,1]), weight=w, ignore_index=0, label_smoothing=0.2)
     let y = labels [| 2L; 0L; 1L |]
@@ -104,7 +102,6 @@ let ``cross-entropy with weights, a custom ignore_index and label smoothing`` ()
         [| 1.6202878327821386 |]
         (arr (Criterion.crossEntropy (ignoreIndex = 0, labelSmoothing = 0.2, reduction = Reduction.Sum) x y))
 
-[<Fact>]
 let ``nll with weights and ignore_index, and cross-entropy of weighted probabilities`` () =
     let logp = Tensor.logSoftmax (x, 1)
     // F.nll_loss(torch.log_softmax(x,1), torch.tensor([3,3,0]), weight=w)
@@ -124,7 +121,6 @@ let ``nll with weights and ignore_index, and cross-entropy of weighted probabili
 
     same [| 3.3699287228046124 |] (arr (Criterion.crossEntropy (weight = w) x p))
 
-[<Fact>]
 let ``the default ignore_index -100 is ignored by crossEntropy and nll, other negative labels are errors`` () =
     let y = labels [| 2L; -100L; 1L |]
     // F.cross_entropy(x, torch.tensor([2,-100,1])) equals the mean over the two counted rows.
@@ -134,24 +130,25 @@ let ``the default ignore_index -100 is ignored by crossEntropy and nll, other ne
     same (arr counted) (arr (Losses.crossEntropy x y))
 
     let e =
-        Assert.Throws<System.ArgumentOutOfRangeException>(fun () -> Losses.nll x (labels [| 2L; -1L; 1L |]) |> ignore)
+        Expects.throws<System.ArgumentOutOfRangeException> "Losses.nll x (labels [| 2L; -1L; 1L |])" (fun () ->
+            Losses.nll x (labels [| 2L; -1L; 1L |]) |> ignore)
 
-    Assert.Contains("ignoreIndex -100", e.Message)
+    Expect.stringContains e.Message "ignoreIndex -100" "e.Message"
 
-[<Fact>]
 let ``class weights of the wrong length are named`` () =
     let e =
-        Assert.Throws<System.ArgumentException>(fun () ->
-            Criterion.crossEntropy (weight = v [| 1.0; 2.0 |]) x (labels [| 0L; 1L; 2L |])
-            |> ignore)
+        Expects.throws<System.ArgumentException>
+            "Criterion.crossEntropy (weight = v [| 1.0; 2.0 |]) x (labels [| 0L; 1L; 2L |])"
+            (fun () ->
+                Criterion.crossEntropy (weight = v [| 1.0; 2.0 |]) x (labels [| 0L; 1L; 2L |])
+                |> ignore)
 
-    Assert.Contains("4 elements", e.Message)
+    Expect.stringContains e.Message "4 elements" "e.Message"
 
 // a = torch.tensor([[0.5,-1.0,2.0],[1.5,0.3,-3.7]]), t = torch.tensor([[0.,1.,0.3],[1.,0.,2.0]])
 let private a = m [| [| 0.5; -1.0; 2.0 |]; [| 1.5; 0.3; -3.7 |] |]
 let private t = m [| [| 0.0; 1.0; 0.3 |]; [| 1.0; 0.0; 2.0 |] |]
 
-[<Fact>]
 let ``mse and l1 with every reduction`` () =
     // F.mse_loss(a, t, reduction=r), F.l1_loss(a, t, reduction=r)
     same [| 39.970000000000006 |] (arr (Criterion.mse (Reduction.Sum) a t))
@@ -160,7 +157,6 @@ let ``mse and l1 with every reduction`` () =
     same [| 10.7 |] (arr (Criterion.mae (Reduction.Sum) a t))
     same [| 0.5; 2.0; 1.7; 0.5; 0.3; 5.7 |] (arr (Criterion.mae (Reduction.None) a t))
 
-[<Fact>]
 let ``huber and smooth L1 against torch`` () =
     // F.huber_loss(a, t, delta=d) and F.smooth_l1_loss(a, t, beta=d, reduction='sum'), d in {1, 0.5}
     let value, grad = valueGrad (Criterion.huber ()) a t
@@ -204,7 +200,6 @@ let ``huber and smooth L1 against torch`` () =
     same [| 1.7833333333333332 |] (arr (Criterion.smoothL1 (beta = 0.0) a t))
     same (arr (Losses.huber a t)) (arr (Losses.smoothL1 a t))
 
-[<Fact>]
 let ``bce with logits and pos_weight`` () =
     // F.binary_cross_entropy_with_logits(a, yb, pos_weight=torch.tensor([2.0,0.5,3.0])), yb = [[0,1,1],[1,0,.5]]
     let yb = m [| [| 0.0; 1.0; 1.0 |]; [| 1.0; 0.0; 0.5 |] |]
@@ -238,7 +233,6 @@ let ``bce with logits and pos_weight`` () =
         [| 2.418161261088133 |]
         (arr (Criterion.bce (Reduction.Sum) (m [| [| 0.2; 0.9; 0.5 |]; [| 0.6; 0.1; 0.3 |] |]) yb))
 
-[<Fact>]
 let ``bce's gradient at and near p = 0 and 1 is torch's`` () =
     // p = torch.tensor([0., 1., 1e-50, 1-1e-16, 0.3, 1e-45], requires_grad=True), y = [1, 0, 1, 0, 1, 0]:
     // l = F.binary_cross_entropy(p, y, reduction='none'); l.sum().backward()
@@ -274,7 +268,6 @@ let private tp =
             [| 0.04527850074362907; 0.04527850074362907; 0.9094429985127419 |]
         |]
 
-[<Fact>]
 let ``KL divergence with every reduction and log targets`` () =
     // F.kl_div(li, tp, reduction=r), gradients of l.sum() with respect to li
     let gradSum =
@@ -322,14 +315,13 @@ let ``KL divergence with every reduction and log targets`` () =
         |]
         grad
 
-[<Fact>]
 let ``batchmean is refused outside KL divergence`` () =
     let e =
-        Assert.Throws<System.ArgumentException>(fun () -> Criterion.mse (Reduction.BatchMean) a t |> ignore)
+        Expects.throws<System.ArgumentException> "Criterion.mse (Reduction.BatchMean) a t" (fun () ->
+            Criterion.mse (Reduction.BatchMean) a t |> ignore)
 
-    Assert.Contains("only defined for klDiv", e.Message)
+    Expect.stringContains e.Message "only defined for klDiv" "e.Message"
 
-[<Fact>]
 let ``bce's derivative rules agree with central differences away from the clamps`` () =
     // Float64, p in (0.05, 0.95), y in [0, 1]: reverse mode for p and y, forward mode for p.
     let p = v [| 0.07; 0.31; 0.5; 0.77; 0.93 |]
@@ -352,10 +344,43 @@ let ``bce's derivative rules agree with central differences away from the clamps
     let gy = numeric (fun yv -> Tensor.toScalar (f p (at yv))) (arr y)
 
     let near (e: float[]) (a: float[]) =
-        Array.iter2 (fun e a -> Assert.True(abs (e - a) <= 1e-6 * (1.0 + abs e), sprintf "%g vs %g" e a)) e a
+        Array.iter2 (fun e a -> Expect.isTrue (abs (e - a) <= 1e-6 * (1.0 + abs e)) (sprintf "%g vs %g" e a)) e a
 
     near gp (arr (Diff.grad (fun p -> f p y) p))
     near gy (arr (Diff.grad (fun y -> f p y) y))
     // forward mode: the tangent along e_2 is the third partial derivative
     let tangent = Diff.jvp (fun p -> f p y) p (v [| 0.0; 0.0; 1.0; 0.0; 0.0 |])
     near [| gp[2] |] (arr (snd tangent))
+
+/// The tests of this module.
+let tests =
+    testList
+        "LossOption"
+        [
+            testCase
+                "cross-entropy with class weights and ignore_index divides by the counted weights"
+                ``cross-entropy with class weights and ignore_index divides by the counted weights``
+            testCase
+                "cross-entropy with weights, a custom ignore_index and label smoothing"
+                ``cross-entropy with weights, a custom ignore_index and label smoothing``
+            testCase
+                "nll with weights and ignore_index, and cross-entropy of weighted probabilities"
+                ``nll with weights and ignore_index, and cross-entropy of weighted probabilities``
+            testCase
+                "the default ignore_index -100 is ignored by crossEntropy and nll, other negative labels are errors"
+                ``the default ignore_index -100 is ignored by crossEntropy and nll, other negative labels are errors``
+            testCase "class weights of the wrong length are named" ``class weights of the wrong length are named``
+            testCase "mse and l1 with every reduction" ``mse and l1 with every reduction``
+            testCase "huber and smooth L1 against torch" ``huber and smooth L1 against torch``
+            testCase "bce with logits and pos_weight" ``bce with logits and pos_weight``
+            testCase
+                "bce's gradient at and near p = 0 and 1 is torch's"
+                ``bce's gradient at and near p = 0 and 1 is torch's``
+            testCase
+                "KL divergence with every reduction and log targets"
+                ``KL divergence with every reduction and log targets``
+            testCase "batchmean is refused outside KL divergence" ``batchmean is refused outside KL divergence``
+            testCase
+                "bce's derivative rules agree with central differences away from the clamps"
+                ``bce's derivative rules agree with central differences away from the clamps``
+        ]

@@ -1,7 +1,8 @@
 module FunctionalNets.Tests.Nn.LossTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -15,13 +16,12 @@ let private labels32 (xs: int[]) = Tensor.ofArray (xs, [ xs.Length ])
 let private values (t: Tensor) = Tensor.toFloatArray t
 
 let private close (tol: float) (expected: float) (actual: float) =
-    Assert.True(
-        abs (expected - actual) <= tol * (1.0 + abs expected),
-        sprintf "expected %.12g, got %.12g" expected actual
-    )
+    Expect.isTrue
+        (abs (expected - actual) <= tol * (1.0 + abs expected))
+        (sprintf "expected %.12g, got %.12g" expected actual)
 
 let private closeArrays tol (expected: float[]) (actual: float[]) =
-    Assert.Equal(expected.Length, actual.Length)
+    Expect.equal actual.Length expected.Length "actual.Length"
     Array.iter2 (close tol) expected actual
 
 // Hand formulas in plain floats.
@@ -34,23 +34,20 @@ let private sigmoid (x: float) = 1.0 / (1.0 + exp -x)
 
 // ---- Regression ----
 
-[<Fact>]
 let ``mse and mae are the means of squared and absolute differences`` () =
     let pred = f64 [| [| 1.0; 2.0 |]; [| 3.0; 4.0 |] |]
     let target = f64 [| [| 1.0; 1.0 |]; [| 1.0; 1.0 |] |]
     close 1e-12 ((0.0 + 1.0 + 4.0 + 9.0) / 4.0) (Tensor.toScalar (Losses.mse pred target))
     close 1e-12 ((0.0 + 1.0 + 2.0 + 3.0) / 4.0) (Tensor.toScalar (Losses.mae pred target))
     close 1e-12 1.5 (Tensor.toScalar (Losses.l1 pred target))
-    Assert.Equal(0, (Losses.mse pred target).Rank)
+    Expect.equal ((Losses.mse pred target).Rank) 0 "(Losses.mse pred target).Rank"
 
-[<Fact>]
 let ``mse gradient is 2 (pred - target) / n`` () =
     let pred = vec [| 0.5; -1.0; 2.0 |]
     let target = vec [| 1.0; 1.0; 1.0 |]
     let g = Diff.grad (fun p -> Losses.mse p target) pred
     closeArrays 1e-12 [| 2.0 * -0.5 / 3.0; 2.0 * -2.0 / 3.0; 2.0 * 1.0 / 3.0 |] (values g)
 
-[<Fact>]
 let ``losses name both shapes when they differ`` () =
     let pred = Tensor.zeros [ 4; 1 ]
     let target = Tensor.zeros [ 4 ]
@@ -62,14 +59,15 @@ let ``losses name both shapes when they differ`` () =
             Losses.bce, "bce"
             Losses.bceWithLogits, "bceWithLogits"
         ] do
-        let e = Assert.ThrowsAny<ArgumentException>(fun () -> loss pred target |> ignore)
-        Assert.Contains("Losses." + name, e.Message)
-        Assert.Contains("[4; 1]", e.Message)
-        Assert.Contains("[4]", e.Message)
+        let e =
+            Expects.throwsAny<ArgumentException> "loss pred target" (fun () -> loss pred target |> ignore)
+
+        Expect.stringContains e.Message ("Losses." + name) "e.Message"
+        Expect.stringContains e.Message "[4; 1]" "e.Message"
+        Expect.stringContains e.Message "[4]" "e.Message"
 
 // ---- Binary cross-entropy ----
 
-[<Fact>]
 let ``bce of probabilities matches the formula`` () =
     let p = [| 0.9; 0.2; 0.6; 0.35 |]
     let y = [| 1.0; 0.0; 1.0; 0.0 |]
@@ -80,7 +78,6 @@ let ``bce of probabilities matches the formula`` () =
 
     close 1e-12 expected (Tensor.toScalar (Losses.bce (vec p) (vec y)))
 
-[<Fact>]
 let ``bce clamps each log at -100 and keeps the gradient finite`` () =
     // log 0 = -inf is clamped to -100, as in PyTorch: a confident wrong answer costs 100.
     close 1e-12 100.0 (Tensor.toScalar (Losses.bce (vec [| 0.0 |]) (vec [| 1.0 |])))
@@ -90,9 +87,8 @@ let ``bce clamps each log at -100 and keeps the gradient finite`` () =
     let g =
         Diff.grad (fun p -> Losses.bce p (vec [| 1.0; 0.0; 0.0; 1.0 |])) (vec [| 0.0; 1.0; 0.0; 1.0 |])
 
-    Assert.True(values g |> Array.forall Double.IsFinite, sprintf "gradient %A" (values g))
+    Expect.isTrue (values g |> Array.forall Double.IsFinite) (sprintf "gradient %A" (values g))
 
-[<Fact>]
 let ``bceWithLogits equals bce of the sigmoid and the formula`` () =
     let x = [| -2.0; -0.5; 0.0; 0.7; 3.0 |]
     let y = [| 0.0; 1.0; 1.0; 0.0; 1.0 |]
@@ -105,7 +101,6 @@ let ``bceWithLogits equals bce of the sigmoid and the formula`` () =
     close 1e-12 formula viaLogits
     close 1e-12 (Tensor.toScalar (Losses.bce (Tensor.sigmoid (vec x)) (vec y))) viaLogits
 
-[<Fact>]
 let ``bceWithLogits stays finite at +-100 and its gradient is (sigmoid x - y) / n`` () =
     // Right answers cost ~0, wrong ones cost ~100 (|x|), without overflow.
     close 1e-9 0.0 (Tensor.toScalar (Losses.bceWithLogits (vec [| 100.0; -100.0 |]) (vec [| 1.0; 0.0 |])))
@@ -123,7 +118,6 @@ let ``bceWithLogits stays finite at +-100 and its gradient is (sigmoid x - y) / 
 
 // ---- Cross-entropy ----
 
-[<Fact>]
 let ``crossEntropy of logits [1; 2; 3] with label 2 is -log(e^3 / (e + e^2 + e^3))`` () =
     let e = Math.E
     let expected = -log(e ** 3.0 / (e + e ** 2.0 + e ** 3.0))
@@ -134,7 +128,6 @@ let ``crossEntropy of logits [1; 2; 3] with label 2 is -log(e^3 / (e + e^2 + e^3
     let l32 = Tensor.ofArray ([| 1.0f; 2.0f; 3.0f |], [ 1; 3 ])
     close 1e-6 expected (Tensor.toScalar (Losses.crossEntropy l32 (labels64 [| 2L |])))
 
-[<Fact>]
 let ``crossEntropy averages -log softmax at the label over the batch`` () =
     let rows = [| [| 1.0; 2.0; 3.0 |]; [| 1.0; 0.0; -1.0 |]; [| 0.5; 0.5; 4.0 |] |]
     let ys = [| 2; 0; 1 |]
@@ -144,7 +137,6 @@ let ``crossEntropy averages -log softmax at the label over the batch`` () =
 
     close 1e-12 expected (Tensor.toScalar (Losses.crossEntropy (f64 rows) (labels32 ys)))
 
-[<Fact>]
 let ``label smoothing is (1 - eps) nll + eps * mean over classes of -logp`` () =
     let rows = [| [| 1.0; 2.0; 3.0 |]; [| 1.0; 0.0; -1.0 |] |]
     let ys = [| 2; 1 |]
@@ -157,7 +149,6 @@ let ``label smoothing is (1 - eps) nll + eps * mean over classes of -logp`` () =
     let expected = Array.map2 perExample rows ys |> Array.average
     close 1e-12 expected (Tensor.toScalar (Criterion.crossEntropy (labelSmoothing = eps) (f64 rows) (labels32 ys)))
 
-[<Fact>]
 let ``crossEntropy gradient w.r.t. logits is (softmax - onehot) / N`` () =
     let rows =
         [|
@@ -183,7 +174,6 @@ let ``crossEntropy gradient w.r.t. logits is (softmax - onehot) / N`` () =
 
     closeArrays 1e-12 expected (values g)
 
-[<Fact>]
 let ``crossEntropy with probability targets is -mean sum y log softmax`` () =
     let rows = [| [| 1.0; 2.0; 3.0 |]; [| 0.0; -1.0; 1.0 |] |]
     let probs = [| [| 0.2; 0.3; 0.5 |]; [| 1.0; 0.0; 0.0 |] |]
@@ -213,7 +203,6 @@ let ``crossEntropy with probability targets is -mean sum y log softmax`` () =
 
     close 1e-12 expectedSmooth (Tensor.toScalar (Criterion.crossEntropy (labelSmoothing = eps) (f64 rows) (f64 probs)))
 
-[<Fact>]
 let ``crossEntropy takes classes in dim 1 for [N; C; d] inputs`` () =
     // logits[n][c][d]; labels[n][d].
     let logits = [| 1.0; 0.0; 2.0; 1.0; 3.0; -1.0; 0.5; 0.5; -0.5; 2.0; 0.0; 0.0 |] // [2; 3; 2]
@@ -233,52 +222,54 @@ let ``crossEntropy takes classes in dim 1 for [N; C; d] inputs`` () =
 
     close 1e-12 expected (Tensor.toScalar loss)
 
-[<Fact>]
 let ``nll averages -input at the label`` () =
     let logp = [| [| -0.1; -2.0; -3.0 |]; [| -1.5; -0.3; -2.5 |] |]
     close 1e-12 ((2.0 + 0.3) / 2.0) (Tensor.toScalar (Losses.nll (f64 logp) (labels32 [| 1; 1 |])))
 
-[<Fact>]
 let ``out-of-range labels name the loss, the label and the number of classes`` () =
     let logits = f64 [| [| 1.0; 2.0; 3.0 |]; [| 0.0; 0.0; 0.0 |] |]
 
     let e =
-        Assert.ThrowsAny<ArgumentException>(fun () -> Losses.crossEntropy logits (labels32 [| 0; 3 |]) |> ignore)
+        Expects.throwsAny<ArgumentException> "Losses.crossEntropy logits (labels32 [| 0; 3 |])" (fun () ->
+            Losses.crossEntropy logits (labels32 [| 0; 3 |]) |> ignore)
 
-    Assert.Contains("crossEntropy", e.Message)
-    Assert.Contains("label 3", e.Message)
-    Assert.Contains("3 classes", e.Message)
+    Expect.stringContains e.Message "crossEntropy" "e.Message"
+    Expect.stringContains e.Message "label 3" "e.Message"
+    Expect.stringContains e.Message "3 classes" "e.Message"
 
     let e2 =
-        Assert.ThrowsAny<ArgumentException>(fun () -> Losses.nll logits (labels64 [| -1L; 0L |]) |> ignore)
+        Expects.throwsAny<ArgumentException> "Losses.nll logits (labels64 [| -1L; 0L |])" (fun () ->
+            Losses.nll logits (labels64 [| -1L; 0L |]) |> ignore)
 
-    Assert.Contains("nll", e2.Message)
-    Assert.Contains("label -1", e2.Message)
+    Expect.stringContains e2.Message "nll" "e2.Message"
+    Expect.stringContains e2.Message "label -1" "e2.Message"
 
-[<Fact>]
 let ``crossEntropy names both shapes when labels do not fit the logits`` () =
     let logits = Tensor.zeros [ 4; 10 ]
 
     let e =
-        Assert.ThrowsAny<ArgumentException>(fun () -> Losses.crossEntropy logits (labels32 [| 1; 2; 3 |]) |> ignore)
+        Expects.throwsAny<ArgumentException> "Losses.crossEntropy logits (labels32 [| 1; 2; 3 |])" (fun () ->
+            Losses.crossEntropy logits (labels32 [| 1; 2; 3 |]) |> ignore)
 
-    Assert.Contains("[4; 10]", e.Message)
-    Assert.Contains("[3]", e.Message)
+    Expect.stringContains e.Message "[4; 10]" "e.Message"
+    Expect.stringContains e.Message "[3]" "e.Message"
 
     let e2 =
-        Assert.ThrowsAny<ArgumentException>(fun () -> Losses.crossEntropy logits (Tensor.zeros [ 4; 9 ]) |> ignore)
+        Expects.throwsAny<ArgumentException> "Losses.crossEntropy logits (Tensor.zeros [ 4; 9 ])" (fun () ->
+            Losses.crossEntropy logits (Tensor.zeros [ 4; 9 ]) |> ignore)
 
-    Assert.Contains("[4; 10]", e2.Message)
-    Assert.Contains("[4; 9]", e2.Message)
+    Expect.stringContains e2.Message "[4; 10]" "e2.Message"
+    Expect.stringContains e2.Message "[4; 9]" "e2.Message"
 
-    Assert.ThrowsAny<ArgumentException>(fun () ->
-        Criterion.crossEntropy (labelSmoothing = 1.5) logits (labels32 [| 0; 0; 0; 0 |])
-        |> ignore)
+    Expects.throwsAny<ArgumentException>
+        "Criterion.crossEntropy (labelSmoothing = 1.5) logits (labels32 [| 0; 0; 0; 0 |])"
+        (fun () ->
+            Criterion.crossEntropy (labelSmoothing = 1.5) logits (labels32 [| 0; 0; 0; 0 |])
+            |> ignore)
     |> ignore
 
 // ---- Penalties ----
 
-[<Fact>]
 let ``l1 and l2 penalties sum |w| and w^2 over the whole tree`` () =
     let ps: Params =
         Node
@@ -294,3 +285,53 @@ let ``l1 and l2 penalties sum |w| and w^2 over the whole tree`` () =
     // d/dw of c * w^2 is 2 c w.
     let g = Diff.gradTree (Losses.l2Penalty 0.1) ps
     closeArrays 1e-12 [| 0.2; -0.4; 0.6; -0.1 |] (PTree.values g |> List.map values |> Array.concat)
+
+/// The tests of this module.
+let tests =
+    testList
+        "Loss"
+        [
+            testCase
+                "mse and mae are the means of squared and absolute differences"
+                ``mse and mae are the means of squared and absolute differences``
+            testCase "mse gradient is 2 (pred - target) / n" ``mse gradient is 2 (pred - target) / n``
+            testCase "losses name both shapes when they differ" ``losses name both shapes when they differ``
+            testCase "bce of probabilities matches the formula" ``bce of probabilities matches the formula``
+            testCase
+                "bce clamps each log at -100 and keeps the gradient finite"
+                ``bce clamps each log at -100 and keeps the gradient finite``
+            testCase
+                "bceWithLogits equals bce of the sigmoid and the formula"
+                ``bceWithLogits equals bce of the sigmoid and the formula``
+            testCase
+                "bceWithLogits stays finite at +-100 and its gradient is (sigmoid x - y) / n"
+                ``bceWithLogits stays finite at +-100 and its gradient is (sigmoid x - y) / n``
+            testCase
+                "crossEntropy of logits [1; 2; 3] with label 2 is -log(e^3 / (e + e^2 + e^3))"
+                ``crossEntropy of logits [1; 2; 3] with label 2 is -log(e^3 / (e + e^2 + e^3))``
+            testCase
+                "crossEntropy averages -log softmax at the label over the batch"
+                ``crossEntropy averages -log softmax at the label over the batch``
+            testCase
+                "label smoothing is (1 - eps) nll + eps * mean over classes of -logp"
+                ``label smoothing is (1 - eps) nll + eps * mean over classes of -logp``
+            testCase
+                "crossEntropy gradient w.r.t. logits is (softmax - onehot) / N"
+                ``crossEntropy gradient w.r.t. logits is (softmax - onehot) / N``
+            testCase
+                "crossEntropy with probability targets is -mean sum y log softmax"
+                ``crossEntropy with probability targets is -mean sum y log softmax``
+            testCase
+                "crossEntropy takes classes in dim 1 for [N; C; d] inputs"
+                ``crossEntropy takes classes in dim 1 for [N; C; d] inputs``
+            testCase "nll averages -input at the label" ``nll averages -input at the label``
+            testCase
+                "out-of-range labels name the loss, the label and the number of classes"
+                ``out-of-range labels name the loss, the label and the number of classes``
+            testCase
+                "crossEntropy names both shapes when labels do not fit the logits"
+                ``crossEntropy names both shapes when labels do not fit the logits``
+            testCase
+                "l1 and l2 penalties sum |w| and w^2 over the whole tree"
+                ``l1 and l2 penalties sum |w| and w^2 over the whole tree``
+        ]

@@ -1,7 +1,8 @@
 module FunctionalNets.Tests.Nn.MetricsTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -13,7 +14,8 @@ let private labels (ls: int64[]) = Tensor.ofArray (ls, [ ls.Length ])
 /// The value of a metric over one batch.
 let private value (m: Metric) (p: Tensor) (t: Tensor) = m.Compute(m.Update p t)
 
-let private close (expected: float) (actual: float) = Assert.Equal(expected, actual, 12)
+let private close (expected: float) (actual: float) =
+    Expect.equal (System.Math.Round(actual, 12)) (System.Math.Round(expected, 12)) "actual to 12 places"
 
 // Six rows, three classes. Targets 0 0 1 1 2 2; the highest scores pick 0 1 1 1 0 1, so class 2 is
 // never predicted. By hand (row = target, column = predicted):
@@ -36,22 +38,19 @@ let private example =
 
 let private exampleTargets = labels [| 0L; 0L; 1L; 1L; 2L; 2L |]
 
-[<Fact>]
 let ``accuracy, macro precision, recall and F1 on a hand-computed example with a class never predicted`` () =
     close 0.5 (value Metrics.accuracy example exampleTargets)
     close ((0.5 + 0.5 + 0.0) / 3.0) (value Metrics.macroPrecision example exampleTargets)
     close ((0.5 + 1.0 + 0.0) / 3.0) (value Metrics.macroRecall example exampleTargets)
     close ((0.5 + 2.0 / 3.0 + 0.0) / 3.0) (value Metrics.macroF1 example exampleTargets)
 
-[<Fact>]
 let ``the confusion matrix counts (target, predicted) pairs`` () =
     let cm = Metrics.confusionMatrix example exampleTargets
-    Assert.Equal(3, Array2D.length1 cm)
-    Assert.Equal(3, Array2D.length2 cm)
+    Expect.equal (Array2D.length1 cm) 3 "Array2D.length1 cm"
+    Expect.equal (Array2D.length2 cm) 3 "Array2D.length2 cm"
     let rows = Array.init 3 (fun r -> Array.init 3 (fun c -> cm[r, c]))
-    Assert.Equal<int[][]>([| [| 1; 1; 0 |]; [| 0; 2; 0 |]; [| 1; 1; 0 |] |], rows)
+    Expect.equal rows ([| [| 1; 1; 0 |]; [| 0; 2; 0 |]; [| 1; 1; 0 |] |]) "rows"
 
-[<Fact>]
 let ``one-hot float targets give the same values as class indices`` () =
     let oneHot =
         scores
@@ -72,9 +71,8 @@ let ``one-hot float targets give the same values as class indices`` () =
             Metrics.macroF1
             Metrics.topKAccuracy 2
         ] do
-        Assert.Equal(value m example exampleTargets, value m example oneHot)
+        Expect.equal (value m example oneHot) (value m example exampleTargets) "value m example oneHot"
 
-[<Fact>]
 let ``macro averages leave out a class absent from both targets and predictions (scikit-learn's labels=None)`` () =
     // The example with a fourth class that no row is and no row predicts: scikit-learn averages over the
     // three classes present, so the values are the three-class ones (not 3/4 of them).
@@ -97,7 +95,6 @@ let ``macro averages leave out a class absent from both targets and predictions 
     // t3 rows are predicted 0 and 1: recall per class 1/2, 2/2, (class 2 absent), 0/2.
     close ((0.5 + 1.0 + 0.0) / 3.0) (value Metrics.macroRecall wide targets)
 
-[<Fact>]
 let ``top-k accuracy, ties count as in the top k`` () =
     let p =
         scores
@@ -113,11 +110,10 @@ let ``top-k accuracy, ties count as in the top k`` () =
     close 0.5 (value (Metrics.topKAccuracy 1) p t)
     close 0.75 (value (Metrics.topKAccuracy 2) p t)
     close 1.0 (value (Metrics.topKAccuracy 3) p t)
-    Assert.Equal("top2_accuracy", (Metrics.topKAccuracy 2).Name)
+    Expect.equal ((Metrics.topKAccuracy 2).Name) "top2_accuracy" "(Metrics.topKAccuracy 2).Name"
     // Plain accuracy takes the first of tied maxima (argmax), so the tie rows are misses too: nothing hits.
     close 0.0 (value Metrics.accuracy p t)
 
-[<Fact>]
 let ``binary outputs: accuracy thresholds probabilities at 0.5 instead of an argmax over one column`` () =
     let p = Tensor.ofArray ([| 0.9f; 0.2f; 0.6f; 0.4f |], [ 4; 1 ])
     let t = Tensor.ofArray ([| 1.0f; 0.0f; 0.0f; 0.0f |], [ 4; 1 ])
@@ -135,18 +131,20 @@ let ``binary outputs: accuracy thresholds probabilities at 0.5 instead of an arg
     close 0.75 (value (Metrics.binaryAccuracy 0.0) logits t)
     // Class metrics refuse a single column rather than counting every row as right.
     let e =
-        Assert.ThrowsAny<ArgumentException>(fun () -> Metrics.confusionMatrix p t |> ignore)
+        Expects.throwsAny<ArgumentException> "Metrics.confusionMatrix p t" (fun () ->
+            Metrics.confusionMatrix p t |> ignore)
 
-    Assert.Contains("single column", e.Message)
+    Expect.stringContains e.Message "single column" "e.Message"
 
     let e =
-        Assert.ThrowsAny<ArgumentException>(fun () ->
-            value Metrics.accuracy p (Tensor.ofArray ([| 1.0f; 2.0f; 0.0f; 0.0f |], [ 4; 1 ]))
-            |> ignore)
+        Expects.throwsAny<ArgumentException>
+            "value Metrics.accuracy p (Tensor.ofArray ([| 1.0f; 2.0f; 0.0f; 0.0f |], [ 4; 1 ]))"
+            (fun () ->
+                value Metrics.accuracy p (Tensor.ofArray ([| 1.0f; 2.0f; 0.0f; 0.0f |], [ 4; 1 ]))
+                |> ignore)
 
-    Assert.Contains("not 0 or 1", e.Message)
+    Expect.stringContains e.Message "not 0 or 1" "e.Message"
 
-[<Fact>]
 let ``counts accumulated over uneven batches give exactly the whole-set value`` () =
     let rng = Random 17
     let n, c = 37, 5
@@ -185,9 +183,12 @@ let ``counts accumulated over uneven batches give exactly the whole-set value`` 
                 None
 
         let batched = m.Compute(Option.get sums)
-        Assert.Equal(value m all allTargets, batched)
+        Expect.equal batched (value m all allTargets) "batched"
 
-    Assert.Equal(expectedAccuracy, value Metrics.accuracy all allTargets, 15)
+    Expect.equal
+        (System.Math.Round(value Metrics.accuracy all allTargets, 15))
+        (System.Math.Round(expectedAccuracy, 15))
+        "value Metrics.accuracy all allTargets to 15 places"
 
     // The mean of per-batch accuracies is not the whole-set value here, so the exactness above is not luck.
     let perBatch =
@@ -198,28 +199,29 @@ let ``counts accumulated over uneven batches give exactly the whole-set value`` 
                 (Tensor.ofArray (data[start * c .. (start + size) * c - 1], [ size; c ]))
                 (labels ys[start .. start + size - 1]))
 
-    Assert.NotEqual(expectedAccuracy, List.average perBatch)
+    Expect.notEqual (List.average perBatch) expectedAccuracy "List.average perBatch"
 
-[<Fact>]
 let ``a label out of range or a count mismatch is a clear error`` () =
     for bad in [ 3L; -1L ] do
         let t = labels [| 0L; 1L; 2L; bad; 0L; 1L |]
 
         for m in [ Metrics.accuracy; Metrics.topKAccuracy 2; Metrics.macroF1 ] do
-            let e = Assert.ThrowsAny<ArgumentException>(fun () -> m.Update example t |> ignore)
-            Assert.Contains(sprintf "label %d is out of range for 3 classes" bad, e.Message)
+            let e =
+                Expects.throwsAny<ArgumentException> "m.Update example t" (fun () -> m.Update example t |> ignore)
+
+            Expect.stringContains e.Message (sprintf "label %d is out of range for 3 classes" bad) "e.Message"
 
     let e =
-        Assert.ThrowsAny<ArgumentException>(fun () -> Metrics.accuracy.Update example (labels [| 0L; 1L |]) |> ignore)
+        Expects.throwsAny<ArgumentException> "Metrics.accuracy.Update example (labels [| 0L; 1L |])" (fun () ->
+            Metrics.accuracy.Update example (labels [| 0L; 1L |]) |> ignore)
 
-    Assert.Contains("2 targets for 6 predictions", e.Message)
+    Expect.stringContains e.Message "2 targets for 6 predictions" "e.Message"
 
     let e =
-        Assert.ThrowsAny<ArgumentException>(fun () -> Metrics.topKAccuracy 0 |> ignore)
+        Expects.throwsAny<ArgumentException> "Metrics.topKAccuracy 0" (fun () -> Metrics.topKAccuracy 0 |> ignore)
 
-    Assert.Contains("k must be", e.Message)
+    Expect.stringContains e.Message "k must be" "e.Message"
 
-[<Fact>]
 let ``accuracy's device counts equal its host counts and flag out-of-range targets`` () =
     let p =
         scores
@@ -232,13 +234,51 @@ let ``accuracy's device counts equal its host counts and flag out-of-range targe
 
     let t = labels [| 1L; 0L; 1L; 2L |]
     let onDevice = Metrics.accuracy.OnDevice.Value p t
-    Assert.Equal<float[]>([| 2.0; 4.0; 0.0 |], Tensor.toFloatArray onDevice)
-    Assert.Equal<float[]>(Metrics.accuracy.Update p t, Metrics.checkDeviceCounts Metrics.accuracy [| 2.0; 4.0; 0.0 |])
+    Expect.equal (Tensor.toFloatArray onDevice) ([| 2.0; 4.0; 0.0 |]) "Tensor.toFloatArray onDevice"
+
+    Expect.equal
+        (Metrics.checkDeviceCounts Metrics.accuracy [| 2.0; 4.0; 0.0 |])
+        (Metrics.accuracy.Update p t)
+        "Metrics.checkDeviceCounts Metrics.accuracy [| 2.0; 4.0; 0.0 |]"
+
     let bad = Metrics.accuracy.OnDevice.Value p (labels [| 1L; 0L; 7L; -1L |])
-    Assert.Equal(2.0, (Tensor.toFloatArray bad)[2])
+    Expect.equal ((Tensor.toFloatArray bad)[2]) 2.0 "(Tensor.toFloatArray bad)[2]"
 
     let e =
-        Assert.Throws<ArgumentException>(fun () ->
-            Metrics.checkDeviceCounts Metrics.accuracy (Tensor.toFloatArray bad) |> ignore)
+        Expects.throws<ArgumentException>
+            "Metrics.checkDeviceCounts Metrics.accuracy (Tensor.toFloatArray bad)"
+            (fun () -> Metrics.checkDeviceCounts Metrics.accuracy (Tensor.toFloatArray bad) |> ignore)
 
-    Assert.Contains("out of range", e.Message)
+    Expect.stringContains e.Message "out of range" "e.Message"
+
+/// The tests of this module.
+let tests =
+    testList
+        "Metrics"
+        [
+            testCase
+                "accuracy, macro precision, recall and F1 on a hand-computed example with a class never predicted"
+                ``accuracy, macro precision, recall and F1 on a hand-computed example with a class never predicted``
+            testCase
+                "the confusion matrix counts (target, predicted) pairs"
+                ``the confusion matrix counts (target, predicted) pairs``
+            testCase
+                "one-hot float targets give the same values as class indices"
+                ``one-hot float targets give the same values as class indices``
+            testCase
+                "macro averages leave out a class absent from both targets and predictions (scikit-learn's labels=None)"
+                ``macro averages leave out a class absent from both targets and predictions (scikit-learn's labels=None)``
+            testCase "top-k accuracy, ties count as in the top k" ``top-k accuracy, ties count as in the top k``
+            testCase
+                "binary outputs: accuracy thresholds probabilities at 0.5 instead of an argmax over one column"
+                ``binary outputs: accuracy thresholds probabilities at 0.5 instead of an argmax over one column``
+            testCase
+                "counts accumulated over uneven batches give exactly the whole-set value"
+                ``counts accumulated over uneven batches give exactly the whole-set value``
+            testCase
+                "a label out of range or a count mismatch is a clear error"
+                ``a label out of range or a count mismatch is a clear error``
+            testCase
+                "accuracy's device counts equal its host counts and flag out-of-range targets"
+                ``accuracy's device counts equal its host counts and flag out-of-range targets``
+        ]

@@ -3,7 +3,8 @@ module FunctionalNets.Tests.Nn.MnistTests
 open System
 open System.IO
 open System.IO.Compression
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 // The repository's data/mnist (found by walking up from the test assembly) or $FUNCTIONALNETS_DATA/mnist.
@@ -52,20 +53,19 @@ let private testLabels =
 
 let private expectInvalid (dir: string) (verify: bool) (fragments: string list) =
     let e =
-        Assert.Throws<InvalidDataException>(fun () -> Mnist.loadRaw verify dir MnistSplit.Test |> ignore)
+        Expects.throws<InvalidDataException> "Mnist.loadRaw verify dir MnistSplit.Test" (fun () ->
+            Mnist.loadRaw verify dir MnistSplit.Test |> ignore)
 
     for f in fragments do
-        Assert.Contains(f, e.Message)
+        Expect.stringContains e.Message f "e.Message"
 
-[<Fact>]
 let ``counts and first labels`` () =
     let m = mnist.Value
-    Assert.Equal(60000, m.Train.Count)
-    Assert.Equal(10000, m.Test.Count)
-    Assert.Equal<int[]>([| 5; 0; 4; 1; 9; 2; 1; 3; 1; 4 |], labels m.Train [| 0..9 |])
-    Assert.Equal<int[]>([| 7; 2; 1; 0; 4; 1; 4; 9; 5; 9 |], labels m.Test [| 0..9 |])
+    Expect.equal m.Train.Count 60000 "m.Train.Count"
+    Expect.equal m.Test.Count 10000 "m.Test.Count"
+    Expect.equal (labels m.Train [| 0..9 |]) ([| 5; 0; 4; 1; 9; 2; 1; 3; 1; 4 |]) "labels m.Train [| 0..9 |]"
+    Expect.equal (labels m.Test [| 0..9 |]) ([| 7; 2; 1; 0; 4; 1; 4; 9; 5; 9 |]) "labels m.Test [| 0..9 |]"
 
-[<Fact>]
 let ``class counts`` () =
     let m = mnist.Value
 
@@ -74,49 +74,43 @@ let ``class counts`` () =
         |> Array.sortBy fst
         |> Array.map snd
 
-    Assert.Equal<int[]>([| 5923; 6742; 5958; 6131; 5842; 5421; 5918; 6265; 5851; 5949 |], counts m.Train)
-    Assert.Equal<int[]>([| 980; 1135; 1032; 1010; 982; 892; 958; 1028; 974; 1009 |], counts m.Test)
+    Expect.equal (counts m.Train) ([| 5923; 6742; 5958; 6131; 5842; 5421; 5918; 6265; 5851; 5949 |]) "counts m.Train"
+    Expect.equal (counts m.Test) ([| 980; 1135; 1032; 1010; 982; 892; 958; 1028; 974; 1009 |]) "counts m.Test"
 
-[<Fact>]
 let ``inputs are normalised float32 N x 1 x 28 x 28 and targets int64`` () =
     let b = mnist.Value.Train.GetBatch [| 0..999 |]
-    Assert.Equal<int[]>([| 1000; 1; 28; 28 |], b.Input.Shape.ToArray())
-    Assert.Equal(DType.Float32, b.Input.DType)
-    Assert.Equal(DType.Int64, b.Target.DType)
+    Expect.equal (b.Input.Shape.ToArray()) ([| 1000; 1; 28; 28 |]) "b.Input.Shape.ToArray()"
+    Expect.equal b.Input.DType DType.Float32 "b.Input.DType"
+    Expect.equal b.Target.DType DType.Int64 "b.Target.DType"
     let x = Tensor.toArray b.Input :?> float32[]
     let lo, hi = float32 (-0.1307 / 0.3081), float32 ((1.0 - 0.1307) / 0.3081)
-    Assert.Equal(lo, Array.min x, 5)
-    Assert.Equal(hi, Array.max x, 5)
+    Expect.equal (System.Math.Round(float (Array.min x), 5)) (System.Math.Round(float lo, 5)) "Array.min x to 5 places"
+    Expect.equal (System.Math.Round(float (Array.max x), 5)) (System.Math.Round(float hi, 5)) "Array.max x to 5 places"
     // Normalised with the training set's statistics, so the training data has mean ~0 and std ~1.
     let mean = Array.averageBy float x
-    Assert.InRange(mean, -0.1, 0.1)
+    Checks.inRange "mean" -0.1 0.1 mean
 
-[<Fact>]
 let ``raw pixels match the file`` () =
     let raw = Mnist.loadRaw true dir.Value MnistSplit.Test
-    Assert.Equal(10000, raw.Count)
-    Assert.Equal(10000 * 784, raw.Images.Length)
-    Assert.Equal<byte[]>(testImages.Value[16 .. 16 + 783], raw.Images[0..783])
+    Expect.equal raw.Count 10000 "raw.Count"
+    Expect.equal raw.Images.Length (10000 * 784) "raw.Images.Length"
+    Expect.equal raw.Images[0..783] (testImages.Value[16 .. 16 + 783]) "raw.Images[0..783]"
 
-[<Fact>]
 let ``the training set loads whole: 60,000 images of 784 pixels with their labels`` () =
     let raw = Mnist.loadRaw true dir.Value MnistSplit.Train
-    Assert.Equal(60000, raw.Count)
-    Assert.Equal(60000 * 784, raw.Images.Length)
-    Assert.Equal(60000, raw.Labels.Length)
+    Expect.equal raw.Count 60000 "raw.Count"
+    Expect.equal raw.Images.Length (60000 * 784) "raw.Images.Length"
+    Expect.equal raw.Labels.Length 60000 "raw.Labels.Length"
 
-[<Fact>]
 let ``raw (uncompressed) files load too`` () =
     withBroken "t10k-images-idx3-ubyte" testImages.Value false (fun d _ ->
         let raw = Mnist.loadRaw true d MnistSplit.Test
-        Assert.Equal(10000, raw.Count))
+        Expect.equal raw.Count 10000 "raw.Count")
 
-[<Fact>]
 let ``truncated file`` () =
     withBroken "t10k-images-idx3-ubyte" testImages.Value[..999] true (fun d path ->
         expectInvalid d true [ path; "file is truncated: expected 7840016 bytes, got 1000" ])
 
-[<Fact>]
 let ``truncated gzip stream`` () =
     let tmp = Directory.CreateTempSubdirectory "fn-mnist-"
 
@@ -126,13 +120,13 @@ let ``truncated gzip stream`` () =
         File.WriteAllBytes(path, gz[.. gz.Length / 2])
 
         let e =
-            Assert.ThrowsAny<InvalidDataException>(fun () -> Mnist.readIdx true path |> ignore)
+            Expects.throwsAny<InvalidDataException> "Mnist.readIdx true path" (fun () ->
+                Mnist.readIdx true path |> ignore)
 
-        Assert.Contains(path, e.Message)
+        Expect.stringContains e.Message path "e.Message"
     finally
         tmp.Delete true
 
-[<Fact>]
 let ``bad magic`` () =
     let b = Array.copy testLabels.Value
     b[3] <- 3uy
@@ -140,7 +134,6 @@ let ``bad magic`` () =
     withBroken "t10k-labels-idx1-ubyte" b true (fun d path ->
         expectInvalid d true [ path; "bad IDX magic number 0x00000803, expected 0x00000801" ])
 
-[<Fact>]
 let ``wrong count`` () =
     let b = Array.copy testImages.Value
     b[7] <- b[7] - 1uy // 10000 -> 9999 images
@@ -148,20 +141,19 @@ let ``wrong count`` () =
     withBroken "t10k-images-idx3-ubyte" b false (fun d path ->
         expectInvalid d true [ path; "wrong dims"; "10000 images" ])
 
-[<Fact>]
 let ``missing file`` () =
     let tmp = Directory.CreateTempSubdirectory "fn-mnist-"
 
     try
         let e =
-            Assert.Throws<FileNotFoundException>(fun () -> Mnist.load tmp.FullName |> ignore)
+            Expects.throws<FileNotFoundException> "Mnist.load tmp.FullName" (fun () ->
+                Mnist.load tmp.FullName |> ignore)
 
-        Assert.Contains(Path.Combine(tmp.FullName, "train-images-idx3-ubyte.gz"), e.Message)
-        Assert.Contains("does not exist", e.Message)
+        Expect.stringContains e.Message (Path.Combine(tmp.FullName, "train-images-idx3-ubyte.gz")) "e.Message"
+        Expect.stringContains e.Message "does not exist" "e.Message"
     finally
         tmp.Delete true
 
-[<Fact>]
 let ``corrupt gzip`` () =
     let junk =
         Array.append [| 0x1fuy; 0x8buy; 8uy; 0uy |] (Array.init 500 (fun i -> byte (i * 37)))
@@ -169,7 +161,6 @@ let ``corrupt gzip`` () =
     // Named without .gz: the gzip magic, not the name, decides how a file is read.
     withBroken "t10k-labels-idx1-ubyte" junk false (fun d path -> expectInvalid d true [ path; "gzip data is corrupt" ])
 
-[<Fact>]
 let ``checksum mismatch raises unless verify is off`` () =
     let b = Array.copy testImages.Value
     b[16 + 400] <- b[16 + 400] ^^^ 0xFFuy
@@ -186,9 +177,8 @@ let ``checksum mismatch raises unless verify is off`` () =
             ]
 
         let raw = Mnist.loadRaw false d MnistSplit.Test
-        Assert.Equal(b[16 + 400], raw.Images[400]))
+        Expect.equal raw.Images[400] (b[16 + 400]) "raw.Images[400]")
 
-[<Fact>]
 let ``image and label counts must agree`` () =
     // A well-formed label file of the wrong split (60000 labels) next to the test images.
     let tmp = Directory.CreateTempSubdirectory "fn-mnist-"
@@ -204,19 +194,44 @@ let ``image and label counts must agree`` () =
         let other = Path.Combine(tmp.FullName, "labels-idx1-ubyte")
         File.WriteAllBytes(other, lbl)
         let dims, _ = Mnist.readIdx true other
-        Assert.Equal<int[]>([| 60000 |], dims)
+        Expect.equal dims ([| 60000 |]) "dims"
         // Under the test name, the canonical dims catch it.
         File.WriteAllBytes(Path.Combine(tmp.FullName, "t10k-labels-idx1-ubyte"), lbl)
         expectInvalid tmp.FullName true [ "t10k-labels-idx1-ubyte"; "10000 labels" ]
     finally
         tmp.Delete true
 
-[<Fact>]
 let ``DataLoader over MNIST`` () =
     let l = DataLoader.create mnist.Value.Test 128 true true
-    Assert.Equal(78, DataLoader.count l)
+    Expect.equal (DataLoader.count l) 78 "DataLoader.count l"
 
     let n =
         DataLoader.batches l (Key.create 0L) |> Seq.sumBy (fun b -> b.Input.Shape[0])
 
-    Assert.Equal(78 * 128, n)
+    Expect.equal n (78 * 128) "n"
+
+/// The tests of this module.
+let tests =
+    testList
+        "Mnist"
+        [
+            testCase "counts and first labels" ``counts and first labels``
+            testCase "class counts" ``class counts``
+            testCase
+                "inputs are normalised float32 N x 1 x 28 x 28 and targets int64"
+                ``inputs are normalised float32 N x 1 x 28 x 28 and targets int64``
+            testCase "raw pixels match the file" ``raw pixels match the file``
+            testCase
+                "the training set loads whole: 60,000 images of 784 pixels with their labels"
+                ``the training set loads whole: 60,000 images of 784 pixels with their labels``
+            testCase "raw (uncompressed) files load too" ``raw (uncompressed) files load too``
+            testCase "truncated file" ``truncated file``
+            testCase "truncated gzip stream" ``truncated gzip stream``
+            testCase "bad magic" ``bad magic``
+            testCase "wrong count" ``wrong count``
+            testCase "missing file" ``missing file``
+            testCase "corrupt gzip" ``corrupt gzip``
+            testCase "checksum mismatch raises unless verify is off" ``checksum mismatch raises unless verify is off``
+            testCase "image and label counts must agree" ``image and label counts must agree``
+            testCase "DataLoader over MNIST" ``DataLoader over MNIST``
+        ]

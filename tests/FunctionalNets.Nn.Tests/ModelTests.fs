@@ -1,7 +1,8 @@
 module FunctionalNets.Tests.Nn.ModelTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -72,7 +73,6 @@ let private maxPool2 (a: Act) =
                     (max (at a n c (2 * y + 1) (2 * x)) (at a n c (2 * y + 1) (2 * x + 1))))
     }
 
-[<Fact>]
 let ``cifarSmall's forward pass equals the network written out with direct loops`` () =
     let model = Models.cifarSmall 10
     let _, ps0, st0 = model.Init (Key.create 3L) (Shape.ofList [ 3; 8; 8 ])
@@ -139,10 +139,19 @@ let ``cifarSmall's forward pass equals the network written out with direct loops
             let n, k = i / 10, i % 10
             b[k] + Seq.sum (seq { for c in 0..255 -> w[k * 256 + c] * at features n c 0 0 }))
 
-    Assert.Equal(20, got.Length)
+    Expect.equal got.Length 20 "got.Length"
 
     for i in 0..19 do
-        Assert.True(
-            abs (got[i] - expected[i]) <= 1e-4 * (1.0 + abs expected[i]),
-            sprintf "logit %d: %g, the direct loops give %g" i got[i] expected[i]
-        )
+        Expect.isTrue
+            (abs (got[i] - expected[i]) <= 1e-4 * (1.0 + abs expected[i]))
+            (sprintf "logit %d: %g, the direct loops give %g" i got[i] expected[i])
+
+/// The tests of this module.
+let tests =
+    testList
+        "Model"
+        [
+            testCase
+                "cifarSmall's forward pass equals the network written out with direct loops"
+                ``cifarSmall's forward pass equals the network written out with direct loops``
+        ]

@@ -1,21 +1,20 @@
 module FunctionalNets.Tests.Nn.NoiseScheduleTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
 let private close (tolerance: float) (expected: float) (actual: float) =
-    Assert.True(abs (expected - actual) <= tolerance, sprintf "expected %.9g, got %.9g" expected actual)
+    Expect.isTrue (abs (expected - actual) <= tolerance) (sprintf "expected %.9g, got %.9g" expected actual)
 
 // betas 0.1, 0.2, 0.3 by hand: alpha-bar = 0.9, 0.9 * 0.8 = 0.72, 0.72 * 0.7 = 0.504.
 let private small = Ddpm.ofBetas [| 0.1; 0.2; 0.3 |]
 
-[<Fact>]
 let ``alpha-bar is the running product of 1 - beta`` () =
     Array.iter2 (close 1e-12) [| 0.9; 0.72; 0.504 |] small.AlphaBars
 
-[<Fact>]
 let ``the linear schedule spans its ends and its last alpha-bar is exp of the summed log(1 - beta)`` () =
     let s = Ddpm.linear 1000 1e-4 0.02
     close 1e-15 1e-4 s.Betas[0]
@@ -26,9 +25,8 @@ let ``the linear schedule spans its ends and its last alpha-bar is exp of the su
         Seq.sum (seq { for i in 0..999 -> log (1.0 - (1e-4 + 0.0199 * float i / 999.0)) })
 
     close 1e-9 (exp logSum) s.AlphaBars[999]
-    Assert.InRange(s.AlphaBars[999], 3e-5, 5e-5)
+    Checks.inRange "s.AlphaBars[999]" (3e-5) (5e-5) s.AlphaBars[999]
 
-[<Fact>]
 let ``the cosine schedule's alpha-bar is cos^2 of the shifted time over its value at 0`` () =
     let steps, offset = 1000, 0.008
     let s = Ddpm.cosine steps offset
@@ -40,9 +38,10 @@ let ``the cosine schedule's alpha-bar is cos^2 of the shifted time over its valu
         close 1e-9 (f (float (i + 1)) / f 0.0) s.AlphaBars[i]
 
     // The last betas are clipped at 0.999 as in Nichol and Dhariwal's code.
-    Assert.True(s.Betas |> Array.forall (fun b -> b > 0.0 && b <= 0.999))
+    Expect.isTrue
+        (s.Betas |> Array.forall (fun b -> b > 0.0 && b <= 0.999))
+        "s.Betas |> Array.forall (fun b -> b > 0.0 && b <= 0.999)"
 
-[<Fact>]
 let ``posterior variance and mean match the Gaussian conditioning formulas`` () =
     // q(x_{t-1} | x_t, x_0) from the product of N(x_{t-1}; sqrt(ab') x0, 1 - ab') and
     // N(x_t; sqrt(alpha) x_{t-1}, beta): precision 1 / (1 - ab') + alpha / beta, and mean
@@ -65,7 +64,6 @@ let ``posterior variance and mean match the Gaussian conditioning formulas`` () 
     close 1e-12 1.0 c0
     close 1e-12 0.0 ct
 
-[<Fact>]
 let ``qSample mixes signal and noise per example by its own step`` () =
     let x0 = Tensor.create [ [ 1.0; 2.0 ]; [ 3.0; 4.0 ] ]
     let noise = Tensor.create [ [ 10.0; 20.0 ]; [ 30.0; 40.0 ] ]
@@ -83,7 +81,6 @@ let ``qSample mixes signal and noise per example by its own step`` () =
 
     Array.iter2 (close 1e-5) expected y
 
-[<Fact>]
 let ``the posterior step at step 0 with the true noise recovers the clean image`` () =
     let key = Key.create 3L
     let x0 = Tensor.tanh (Tensor.randn (key, [ 2; 1; 4; 4 ]))
@@ -92,43 +89,75 @@ let ``the posterior step at step 0 with the true noise recovers the clean image`
     let back = Ddpm.posteriorStep small 1.0 0 xt noise (Key.create 9L)
     Array.iter2 (close 1e-5) (Tensor.toFloatArray x0) (Tensor.toFloatArray back)
 
-[<Fact>]
 let ``respacing keeps alpha-bar at the kept timesteps`` () =
     let full = Ddpm.linear 1000 1e-4 0.02
     let r = Ddpm.respace 10 full
-    Assert.Equal(10, r.Length)
-    Assert.Equal<int[]>([| 0; 111; 222; 333; 444; 555; 666; 777; 888; 999 |], r.Timesteps)
+    Expect.equal r.Length 10 "r.Length"
+    Expect.equal r.Timesteps ([| 0; 111; 222; 333; 444; 555; 666; 777; 888; 999 |]) "r.Timesteps"
     // The product of the respaced betas reproduces the original alpha-bar at each kept timestep.
     let products = Array.scan (fun acc b -> acc * (1.0 - b)) 1.0 r.Betas |> Array.tail
 
     Array.iteri (fun k t -> close 1e-12 full.AlphaBars[t] products[k]) r.Timesteps
-    Assert.Equal<float[]>(full.AlphaBars, (Ddpm.respace 1000 full).AlphaBars)
+    Expect.equal ((Ddpm.respace 1000 full).AlphaBars) full.AlphaBars "(Ddpm.respace 1000 full).AlphaBars"
 
-[<Fact>]
 let ``bad schedules and shapes are refused with the operation named`` () =
     let e =
-        Assert.Throws<ArgumentException>(fun () -> Ddpm.ofBetas [| 0.1; 1.0 |] |> ignore)
+        Expects.throws<ArgumentException> "Ddpm.ofBetas [| 0.1; 1.0 |]" (fun () ->
+            Ddpm.ofBetas [| 0.1; 1.0 |] |> ignore)
 
-    Assert.Contains("beta[1]", e.Message)
+    Expect.stringContains e.Message "beta[1]" "e.Message"
 
     let e =
-        Assert.Throws<ArgumentException>(fun () ->
-            Ddpm.qSample small (Tensor.zeros [ 2; 3 ]) (Tensor.zeros ([ 3 ], DType.Int64)) (Tensor.zeros [ 2; 3 ])
-            |> ignore)
+        Expects.throws<ArgumentException>
+            "Ddpm.qSample small (Tensor.zeros [ 2; 3 ]) (Tensor.zeros ([ 3 ], DType.Int64)) (Tensor...."
+            (fun () ->
+                Ddpm.qSample small (Tensor.zeros [ 2; 3 ]) (Tensor.zeros ([ 3 ], DType.Int64)) (Tensor.zeros [ 2; 3 ])
+                |> ignore)
 
-    Assert.Contains("Ddpm.qSample", e.Message)
+    Expect.stringContains e.Message "Ddpm.qSample" "e.Message"
 
-    Assert.Throws<ArgumentException>(fun () -> Ddpm.respace 4 small |> ignore)
+    Expects.throws<ArgumentException> "Ddpm.respace 4 small" (fun () -> Ddpm.respace 4 small |> ignore)
     |> ignore
 
-[<Fact>]
 let ``sinusoidal time embedding is sin then cos at geometric frequencies`` () =
     // dim 4: frequencies 10000^0 = 1 and 10000^(-1/2) = 0.01.
     let e = TimeEmbedding.sinusoidal 4 10000.0 (Tensor.create [ 0.0; 1.0; 2.5 ])
-    Assert.Equal<int[]>([| 3; 4 |], e.Shape.ToArray())
+    Expect.equal (e.Shape.ToArray()) ([| 3; 4 |]) "e.Shape.ToArray()"
 
     let expected =
         [| 0.0; 1.0; 2.5 |]
         |> Array.collect (fun t -> [| sin t; sin (0.01 * t); cos t; cos (0.01 * t) |])
 
     Array.iter2 (close 1e-6) expected (Tensor.toFloatArray e)
+
+/// The tests of this module.
+let tests =
+    testList
+        "NoiseSchedule"
+        [
+            testCase "alpha-bar is the running product of 1 - beta" ``alpha-bar is the running product of 1 - beta``
+            testCase
+                "the linear schedule spans its ends and its last alpha-bar is exp of the summed log(1 - beta)"
+                ``the linear schedule spans its ends and its last alpha-bar is exp of the summed log(1 - beta)``
+            testCase
+                "the cosine schedule's alpha-bar is cos^2 of the shifted time over its value at 0"
+                ``the cosine schedule's alpha-bar is cos^2 of the shifted time over its value at 0``
+            testCase
+                "posterior variance and mean match the Gaussian conditioning formulas"
+                ``posterior variance and mean match the Gaussian conditioning formulas``
+            testCase
+                "qSample mixes signal and noise per example by its own step"
+                ``qSample mixes signal and noise per example by its own step``
+            testCase
+                "the posterior step at step 0 with the true noise recovers the clean image"
+                ``the posterior step at step 0 with the true noise recovers the clean image``
+            testCase
+                "respacing keeps alpha-bar at the kept timesteps"
+                ``respacing keeps alpha-bar at the kept timesteps``
+            testCase
+                "bad schedules and shapes are refused with the operation named"
+                ``bad schedules and shapes are refused with the operation named``
+            testCase
+                "sinusoidal time embedding is sin then cos at geometric frequencies"
+                ``sinusoidal time embedding is sin then cos at geometric frequencies``
+        ]

@@ -1,7 +1,8 @@
 module FunctionalNets.Tests.Nn.NormalizationTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -16,10 +17,11 @@ let private leaf (path: string) (tree: PTree<Tensor>) =
     | other -> failwithf "no tensor at '%s': %A" path other
 
 let private closeArrays (tol: float) (expected: float[]) (actual: float[]) =
-    Assert.Equal(expected.Length, actual.Length)
+    Expect.equal actual.Length expected.Length "actual.Length"
 
     Array.iteri2
-        (fun i e a -> Assert.True(abs (e - a) <= tol * (1.0 + abs e), sprintf "element %d: expected %g, got %g" i e a))
+        (fun i e a ->
+            Expect.isTrue (abs (e - a) <= tol * (1.0 + abs e)) (sprintf "element %d: expected %g, got %g" i e a))
         expected
         actual
 
@@ -69,7 +71,6 @@ let private withAffine (gamma: float[]) (beta: float[]) =
 
 // ---- BatchNorm: Train and Eval against the formula ----
 
-[<Fact>]
 let ``BatchNorm2d Train normalizes with the batch mean and biased variance, then gamma and beta`` () =
     let n, c, h, w = 4, 3, 2, 3
     let s = h * w
@@ -82,7 +83,7 @@ let ``BatchNorm2d Train normalizes with the batch mean and biased variance, then
     let y, _ =
         Layer.apply layer (withAffine gamma beta) state (Ctx.train key) (f32 xs [ n; c; h; w ])
 
-    Assert.Equal<int[]>([| n; c; h; w |], dims y)
+    Expect.equal (dims y) ([| n; c; h; w |]) "dims y"
     let chans = Array.init c (channelValues xs n c s)
 
     let expected =
@@ -90,7 +91,6 @@ let ``BatchNorm2d Train normalizes with the batch mean and biased variance, then
 
     closeArrays 1e-4 expected (values y)
 
-[<Fact>]
 let ``BatchNorm2d running statistics follow PyTorch's update with the unbiased variance over two steps`` () =
     let n, c, h, w = 3, 2, 2, 2
     let s = h * w
@@ -102,11 +102,11 @@ let ``BatchNorm2d running statistics follow PyTorch's update with the unbiased v
     let layer = Layers.batchNorm2d c
     let _, ps, state0 = Layer.init layer key [ c; h; w ]
 
-    Assert.Equal<string list>([ "running_mean"; "running_var"; "num_batches_tracked" ], paths state0)
+    Expect.equal (paths state0) ([ "running_mean"; "running_var"; "num_batches_tracked" ]) "paths state0"
     closeArrays 0.0 [| 0.0; 0.0 |] (values (leaf "running_mean" state0))
     closeArrays 0.0 [| 1.0; 1.0 |] (values (leaf "running_var" state0))
-    Assert.Equal(DType.Int64, (leaf "num_batches_tracked" state0).DType)
-    Assert.Equal<int[]>([||], dims (leaf "num_batches_tracked" state0))
+    Expect.equal ((leaf "num_batches_tracked" state0).DType) DType.Int64 "(leaf \"num_batches_tracked\" state0).DType"
+    Expect.equal (dims (leaf "num_batches_tracked" state0)) ([||]) "dims (leaf \"num_batches_tracked\" state0)"
 
     let _, state1 = Layer.apply layer ps state0 (Ctx.train key) (f32 x1 [ n; c; h; w ])
     let _, state2 = Layer.apply layer ps state1 (Ctx.train key) (f32 x2 [ n; c; h; w ])
@@ -123,13 +123,21 @@ let ``BatchNorm2d running statistics follow PyTorch's update with the unbiased v
     closeArrays 1e-5 rv1 (values (leaf "running_var" state1))
     closeArrays 1e-5 rm2 (values (leaf "running_mean" state2))
     closeArrays 1e-5 rv2 (values (leaf "running_var" state2))
-    Assert.Equal(1.0, Tensor.toScalar (leaf "num_batches_tracked" state1))
-    Assert.Equal(2.0, Tensor.toScalar (leaf "num_batches_tracked" state2))
-    Assert.Equal(DType.Int64, (leaf "num_batches_tracked" state2).DType)
+
+    Expect.equal
+        (Tensor.toScalar (leaf "num_batches_tracked" state1))
+        1.0
+        "Tensor.toScalar (leaf \"num_batches_tracked\" state1)"
+
+    Expect.equal
+        (Tensor.toScalar (leaf "num_batches_tracked" state2))
+        2.0
+        "Tensor.toScalar (leaf \"num_batches_tracked\" state2)"
+
+    Expect.equal ((leaf "num_batches_tracked" state2).DType) DType.Int64 "(leaf \"num_batches_tracked\" state2).DType"
     // The inputs state is untouched: trees are values.
     closeArrays 0.0 [| 0.0; 0.0 |] (values (leaf "running_mean" state0))
 
-[<Fact>]
 let ``BatchNorm2d Eval normalizes with the running statistics and leaves the state unchanged`` () =
     let n, c, h, w = 2, 2, 3, 1
     let s = h * w
@@ -149,13 +157,16 @@ let ``BatchNorm2d Eval normalizes with the running statistics and leaves the sta
     let rm = chans |> Array.map (fun v -> 0.19 * mean v)
     let rv = chans |> Array.map (fun v -> 0.19 * unbiasedVar v + 0.81)
     closeArrays 1e-4 (normalize x2 c s rm rv gamma beta 1e-5) (values y)
-    Assert.True(obj.ReferenceEquals(state2, stateE), "Eval returned a new state")
-    Assert.Equal(2.0, Tensor.toScalar (leaf "num_batches_tracked" stateE))
+    Expect.isTrue (obj.ReferenceEquals(state2, stateE)) "Eval returned a new state"
+
+    Expect.equal
+        (Tensor.toScalar (leaf "num_batches_tracked" stateE))
+        2.0
+        "Tensor.toScalar (leaf \"num_batches_tracked\" stateE)"
 
     // Layer.predict is Eval too.
     closeArrays 1e-4 (values y) (values (Layer.predict layer ps state2 (f32 x2 [ n; c; h; w ])))
 
-[<Fact>]
 let ``BatchNorm1d on [N; C] and [N; C; L] matches the formula in Train and Eval`` () =
     for shape in [ [ 5; 3 ]; [ 4; 3; 2 ] ] do
         let n, c = shape[0], shape[1]
@@ -165,7 +176,7 @@ let ``BatchNorm1d on [N; C] and [N; C; L] matches the formula in Train and Eval`
         let beta = [| 0.0; 0.5; 1.0 |]
         let layer = Layers.batchNorm1d c
         let outShape, _, state = Layer.init layer key (List.tail shape)
-        Assert.Equal<int list>(List.tail shape, outShape.ToList())
+        Expect.equal (outShape.ToList()) (List.tail shape) "outShape.ToList()"
 
         let y, state1 =
             Layer.apply layer (withAffine gamma beta) state (Ctx.train key) (f32 xs shape)
@@ -187,7 +198,6 @@ let ``BatchNorm1d on [N; C] and [N; C; L] matches the formula in Train and Eval`
 
         closeArrays 1e-4 (normalize xs c s rm rv gamma beta 1e-5) (values yEval)
 
-[<Fact>]
 let ``batchNormWith honours eps, momentum, affine false and trackRunningStats false`` () =
     let n, c, h, w = 2, 2, 2, 2
     let s = h * w
@@ -200,7 +210,7 @@ let ``batchNormWith honours eps, momentum, affine false and trackRunningStats fa
     let layer = Layers.batchNorm2d (c, eps = 0.5, momentum = 0.3, affine = false)
 
     let _, ps, state = Layer.init layer key [ c; h; w ]
-    Assert.Empty(paths ps)
+    Expect.isEmpty (paths ps) "paths ps"
     let y, state1 = Layer.apply layer ps state (Ctx.train key) x
     closeArrays 1e-4 (normalize xs c s (Array.map mean chans) (Array.map biasedVar chans) ones zeros 0.5) (values y)
     closeArrays 1e-5 (chans |> Array.map (fun v -> 0.3 * mean v)) (values (leaf "running_mean" state1))
@@ -210,11 +220,11 @@ let ``batchNormWith honours eps, momentum, affine false and trackRunningStats fa
     let untracked = Layers.batchNorm2d (c, trackRunningStats = false)
 
     let _, ps, state = Layer.init untracked key [ c; h; w ]
-    Assert.Equal<string list>([ "weight"; "bias" ], paths ps)
-    Assert.Empty(paths state)
+    Expect.equal (paths ps) ([ "weight"; "bias" ]) "paths ps"
+    Expect.isEmpty (paths state) "paths state"
     let yTrain, stateT = Layer.apply untracked ps state (Ctx.train key) x
     let yEval, _ = Layer.apply untracked ps state Ctx.eval x
-    Assert.Empty(paths stateT)
+    Expect.isEmpty (paths stateT) "paths stateT"
 
     let expected =
         normalize xs c s (Array.map mean chans) (Array.map biasedVar chans) ones zeros 1e-5
@@ -222,17 +232,15 @@ let ``batchNormWith honours eps, momentum, affine false and trackRunningStats fa
     closeArrays 1e-4 expected (values yTrain)
     closeArrays 1e-4 expected (values yEval)
 
-[<Fact>]
 let ``BatchNorm init gives weight 1 and bias 0 and keeps the shape`` () =
     let outShape, ps, _ = Layer.init (Layers.batchNorm2d 4) key [ 4; 5; 6 ]
-    Assert.Equal<int list>([ 4; 5; 6 ], outShape.ToList())
-    Assert.Equal<string list>([ "weight"; "bias" ], paths ps)
+    Expect.equal (outShape.ToList()) ([ 4; 5; 6 ]) "outShape.ToList()"
+    Expect.equal (paths ps) ([ "weight"; "bias" ]) "paths ps"
     closeArrays 0.0 (Array.create 4 1.0) (values (leaf "weight" ps))
     closeArrays 0.0 (Array.create 4 0.0) (values (leaf "bias" ps))
 
 // ---- BatchNorm gradients against finite differences ----
 
-[<Fact>]
 let ``BatchNorm2d Train gradients w.r.t. input, gamma and beta match finite differences`` () =
     let n, c, h, w = 2, 3, 2, 2
     let shape = [ n; c; h; w ]
@@ -248,20 +256,19 @@ let ``BatchNorm2d Train gradients w.r.t. input, gamma and beta match finite diff
         let y, _ =
             Layer.apply layer (Node [ "weight", Leaf g; "bias", Leaf b ]) state (Ctx.train key) x
 
-        Assert.Equal(DType.Float64, y.DType)
+        Expect.equal y.DType DType.Float64 "y.DType"
         Tensor.sum (y * r)
 
     let check (f: Tensor -> Tensor) (at: Tensor) =
         let analytic = values (Diff.grad f at)
         let numeric = values (Diff.numGrad 1e-6 f at)
         closeArrays 1e-6 numeric analytic
-        Assert.Contains(analytic, fun g -> abs g > 1e-3)
+        Expect.exists analytic (fun g -> abs g > 1e-3) "analytic"
 
     check (fun x -> loss x gamma beta) x
     check (fun g -> loss x g beta) gamma
     check (fun b -> loss x gamma b) beta
 
-[<Fact>]
 let ``BatchNorm2d Eval gradient w.r.t. the input matches finite differences`` () =
     let c = 2
     let layer = Layers.batchNorm2d c
@@ -290,7 +297,6 @@ let ``BatchNorm2d Eval gradient w.r.t. the input matches finite differences`` ()
     let x = f64 (data 16 0.6) [ 2; c; 2; 2 ]
     closeArrays 1e-6 (values (Diff.numGrad 1e-6 f x)) (values (Diff.grad f x))
 
-[<Fact>]
 let ``BatchNorm state computed inside a differentiated function carries no derivative`` () =
     let layer = Layers.batchNorm2d 2
     let _, _, state = Layer.init layer key [ 2; 2; 2 ]
@@ -312,11 +318,10 @@ let ``BatchNorm state computed inside a differentiated function carries no deriv
     Diff.grad f x |> ignore
 
     for (path, t) in PTree.leaves captured do
-        Assert.False(t.IsDifferentiable, sprintf "'%s' joined the graph" path)
+        Expect.isFalse t.IsDifferentiable (sprintf "'%s' joined the graph" path)
 
 // ---- State paths and composition ----
 
-[<Fact>]
 let ``BatchNorm parameters and state sit under the child's index in a sequential, as PyTorch's state_dict`` () =
     let model =
         Layer.sequential
@@ -328,75 +333,82 @@ let ``BatchNorm parameters and state sit under the child's index in a sequential
             ]
 
     let outShape, ps, state = Layer.init model key [ 3; 4; 4 ]
-    Assert.Equal<int list>([ 3 ], outShape.ToList())
-    Assert.Equal<string list>([ "1.weight"; "1.bias" ], paths ps)
-    Assert.Equal<string list>([ "1.running_mean"; "1.running_var"; "1.num_batches_tracked" ], paths state)
+    Expect.equal (outShape.ToList()) ([ 3 ]) "outShape.ToList()"
+    Expect.equal (paths ps) ([ "1.weight"; "1.bias" ]) "paths ps"
+    Expect.equal (paths state) ([ "1.running_mean"; "1.running_var"; "1.num_batches_tracked" ]) "paths state"
     let x = f32 (data (2 * 3 * 16) 0.5) [ 2; 3; 4; 4 ]
     let y, state1 = Layer.apply model ps state (Ctx.train key) x
-    Assert.Equal<int[]>([| 2; 3 |], dims y)
-    Assert.Equal<string list>(paths state, paths state1)
-    Assert.Equal(1.0, Tensor.toScalar (leaf "1.num_batches_tracked" state1))
+    Expect.equal (dims y) ([| 2; 3 |]) "dims y"
+    Expect.equal (paths state1) (paths state) "paths state1"
+
+    Expect.equal
+        (Tensor.toScalar (leaf "1.num_batches_tracked" state1))
+        1.0
+        "Tensor.toScalar (leaf \"1.num_batches_tracked\" state1)"
 
     let chained = Layers.identity () >-> Layers.batchNorm1d 5 >-> Layers.relu ()
     let _, _, state = Layer.init chained key [ 5 ]
-    Assert.Equal<string list>([ "1.running_mean"; "1.running_var"; "1.num_batches_tracked" ], paths state)
+    Expect.equal (paths state) ([ "1.running_mean"; "1.running_var"; "1.num_batches_tracked" ]) "paths state"
 
 // ---- Shape errors ----
 
-[<Fact>]
 let ``BatchNorm shape errors name the layer and the shapes`` () =
     let layer = Layers.batchNorm2d 16
     let _, ps, state = Layer.init layer key [ 16; 4; 4 ]
 
     let ex =
-        Assert.Throws<ArgumentException>(fun () ->
-            Layer.apply layer ps state (Ctx.train key) (Tensor.zeros [ 8; 3; 32; 32 ])
-            |> ignore)
+        Expects.throws<ArgumentException>
+            "Layer.apply layer ps state (Ctx.train key) (Tensor.zeros [ 8; 3; 32; 32 ])"
+            (fun () ->
+                Layer.apply layer ps state (Ctx.train key) (Tensor.zeros [ 8; 3; 32; 32 ])
+                |> ignore)
 
-    Assert.StartsWith("BatchNorm2d(16): input [8; 3; 32; 32] has 3 channels, expected 16", ex.Message)
+    Expect.stringStarts ex.Message "BatchNorm2d(16): input [8; 3; 32; 32] has 3 channels, expected 16" "ex.Message"
 
     let ex =
-        Assert.Throws<ArgumentException>(fun () ->
+        Expects.throws<ArgumentException> "Layer.apply layer ps state Ctx.eval (Tensor.zeros [ 8; 16 ])" (fun () ->
             Layer.apply layer ps state Ctx.eval (Tensor.zeros [ 8; 16 ]) |> ignore)
 
-    Assert.StartsWith("BatchNorm2d(16): input [8; 16] has rank 2, expected [N; C; H; W]", ex.Message)
+    Expect.stringStarts ex.Message "BatchNorm2d(16): input [8; 16] has rank 2, expected [N; C; H; W]" "ex.Message"
 
     let ex =
-        Assert.Throws<ArgumentException>(fun () -> Layer.init layer key [ 3; 32; 32 ] |> ignore)
+        Expects.throws<ArgumentException> "Layer.init layer key [ 3; 32; 32 ]" (fun () ->
+            Layer.init layer key [ 3; 32; 32 ] |> ignore)
 
-    Assert.Contains("BatchNorm2d(16): input shape [3; 32; 32]", ex.Message)
-    Assert.Contains("has 3 channels, expected 16", ex.Message)
+    Expect.stringContains ex.Message "BatchNorm2d(16): input shape [3; 32; 32]" "ex.Message"
+    Expect.stringContains ex.Message "has 3 channels, expected 16" "ex.Message"
 
     let ex =
-        Assert.Throws<ArgumentException>(fun () -> Layer.init (Layers.batchNorm1d 4) key [ 4; 2; 2 ] |> ignore)
+        Expects.throws<ArgumentException> "Layer.init (Layers.batchNorm1d 4) key [ 4; 2; 2 ]" (fun () ->
+            Layer.init (Layers.batchNorm1d 4) key [ 4; 2; 2 ] |> ignore)
 
-    Assert.Contains("BatchNorm1d(4): input shape [4; 2; 2]", ex.Message)
-    Assert.Contains("expected [N; C] or [N; C; L]", ex.Message)
+    Expect.stringContains ex.Message "BatchNorm1d(4): input shape [4; 2; 2]" "ex.Message"
+    Expect.stringContains ex.Message "expected [N; C] or [N; C; L]" "ex.Message"
 
     // One value per channel has no unbiased variance: PyTorch refuses it in training too.
     let bn1 = Layers.batchNorm1d 4
     let _, ps, state = Layer.init bn1 key [ 4 ]
 
     let ex =
-        Assert.Throws<ArgumentException>(fun () ->
+        Expects.throws<ArgumentException> "Layer.apply bn1 ps state (Ctx.train key) (Tensor.zeros [ 1; 4 ])" (fun () ->
             Layer.apply bn1 ps state (Ctx.train key) (Tensor.zeros [ 1; 4 ]) |> ignore)
 
-    Assert.StartsWith("BatchNorm1d(4): input [1; 4] has 1 value per channel", ex.Message)
+    Expect.stringStarts ex.Message "BatchNorm1d(4): input [1; 4] has 1 value per channel" "ex.Message"
     // Eval with a single example is fine.
     Layer.apply bn1 ps state Ctx.eval (Tensor.zeros [ 1; 4 ]) |> ignore
 
     let e =
-        Assert.Throws<ArgumentOutOfRangeException>(fun () -> Layers.batchNorm2d 0 |> ignore)
+        Expects.throws<ArgumentOutOfRangeException> "Layers.batchNorm2d 0" (fun () -> Layers.batchNorm2d 0 |> ignore)
 
-    Assert.Equal("features", e.ParamName)
-    Assert.StartsWith("BatchNorm2d: features must be >= 1, got 0.", e.Message)
+    Expect.equal e.ParamName "features" "e.ParamName"
+    Expect.stringStarts e.Message "BatchNorm2d: features must be >= 1, got 0." "e.Message"
 
-    Assert.Throws<ArgumentOutOfRangeException>(fun () -> Layers.batchNorm2d (3, momentum = 1.5) |> ignore)
+    Expects.throws<ArgumentOutOfRangeException> "Layers.batchNorm2d (3, momentum = 1.5)" (fun () ->
+        Layers.batchNorm2d (3, momentum = 1.5) |> ignore)
     |> ignore
 
 // ---- GroupNorm ----
 
-[<Fact>]
 let ``GroupNorm normalizes each example's channel group with its own biased statistics, then per-channel affine`` () =
     let n, c, g, h, w = 2, 6, 3, 2, 2
     let s = h * w
@@ -405,9 +417,9 @@ let ``GroupNorm normalizes each example's channel group with its own biased stat
     let beta = [| 0.0; 1.0; -0.5; 2.0; 0.25; 0.75 |]
     let layer = Layers.groupNorm (g, c)
     let outShape, ps0, state = Layer.init layer key [ c; h; w ]
-    Assert.Equal<int list>([ c; h; w ], outShape.ToList())
-    Assert.Equal<string list>([ "weight"; "bias" ], paths ps0)
-    Assert.Empty(paths state)
+    Expect.equal (outShape.ToList()) ([ c; h; w ]) "outShape.ToList()"
+    Expect.equal (paths ps0) ([ "weight"; "bias" ]) "paths ps0"
+    Expect.isEmpty (paths state) "paths state"
     let x = f32 xs [ n; c; h; w ]
     let y, _ = Layer.apply layer (withAffine gamma beta) state (Ctx.train key) x
     let perGroup = c / g * s
@@ -425,7 +437,6 @@ let ``GroupNorm normalizes each example's channel group with its own biased stat
     // No batch statistics: Eval gives the same output.
     closeArrays 0.0 (values y) (values (fst (Layer.apply layer (withAffine gamma beta) state Ctx.eval x)))
 
-[<Fact>]
 let ``GroupNorm gradient w.r.t. the input matches finite differences`` () =
     let layer = Layers.groupNorm (2, 4)
 
@@ -444,30 +455,32 @@ let ``GroupNorm gradient w.r.t. the input matches finite differences`` () =
     let x = f64 (data 24 0.4) [ 2; 4; 3 ]
     closeArrays 1e-6 (values (Diff.numGrad 1e-6 f x)) (values (Diff.grad f x))
 
-[<Fact>]
 let ``GroupNorm rejects indivisible channels and wrong inputs`` () =
     let ex =
-        Assert.Throws<ArgumentOutOfRangeException>(fun () -> Layers.groupNorm (4, 6) |> ignore)
+        Expects.throws<ArgumentOutOfRangeException> "Layers.groupNorm (4, 6)" (fun () ->
+            Layers.groupNorm (4, 6) |> ignore)
 
-    Assert.Contains("GroupNorm(4, 6)", ex.Message)
-    Assert.Equal("groups", ex.ParamName)
+    Expect.stringContains ex.Message "GroupNorm(4, 6)" "ex.Message"
+    Expect.equal ex.ParamName "groups" "ex.ParamName"
     let layer = Layers.groupNorm (2, 4)
 
     let ex =
-        Assert.Throws<ArgumentException>(fun () ->
-            Layer.apply layer PTree.empty PTree.empty Ctx.eval (Tensor.zeros [ 2; 6; 3; 3 ])
-            |> ignore)
+        Expects.throws<ArgumentException>
+            "Layer.apply layer PTree.empty PTree.empty Ctx.eval (Tensor.zeros [ 2; 6; 3; 3 ])"
+            (fun () ->
+                Layer.apply layer PTree.empty PTree.empty Ctx.eval (Tensor.zeros [ 2; 6; 3; 3 ])
+                |> ignore)
 
-    Assert.StartsWith("GroupNorm(2, 4): input [2; 6; 3; 3] has 6 channels, expected 4", ex.Message)
+    Expect.stringStarts ex.Message "GroupNorm(2, 4): input [2; 6; 3; 3] has 6 channels, expected 4" "ex.Message"
 
     let ex =
-        Assert.Throws<ArgumentException>(fun () -> Layer.init layer key [ 6; 3 ] |> ignore)
+        Expects.throws<ArgumentException> "Layer.init layer key [ 6; 3 ]" (fun () ->
+            Layer.init layer key [ 6; 3 ] |> ignore)
 
-    Assert.Contains("GroupNorm(2, 4): input shape [6; 3]", ex.Message)
+    Expect.stringContains ex.Message "GroupNorm(2, 4): input shape [6; 3]" "ex.Message"
 
 // ---- Dropout2d ----
 
-[<Fact>]
 let ``Dropout2d zeroes whole channels and scales the kept ones by exactly 1 / (1 - p)`` () =
     let n, c, h, w = 4, 8, 3, 3
     let s = h * w
@@ -475,7 +488,7 @@ let ``Dropout2d zeroes whole channels and scales the kept ones by exactly 1 / (1
     let x = f32 xs [ n; c; h; w ]
     let layer = Layers.dropout2d 0.5
     let y, _ = Layer.apply layer PTree.empty PTree.empty (Ctx.train key) x
-    Assert.Equal<int[]>([| n; c; h; w |], dims y)
+    Expect.equal (dims y) ([| n; c; h; w |]) "dims y"
     let ys = values y
     let mutable kept, dropped = 0, 0
 
@@ -487,19 +500,21 @@ let ``Dropout2d zeroes whole channels and scales the kept ones by exactly 1 / (1
         else
             kept <- kept + 1
             // Float32 arithmetic: x * 2 is exact, so the kept channel is exactly the scaled input.
-            Assert.Equal<float[]>(Array.map (fun v -> float (float32 v * 2.0f)) xs[m * s .. m * s + s - 1], block)
+            Expect.equal block (Array.map (fun v -> float (float32 v * 2.0f)) xs[m * s .. m * s + s - 1]) "block"
 
-    Assert.True(kept > 0 && dropped > 0, sprintf "kept %d, dropped %d of %d channels" kept dropped (n * c))
+    Expect.isTrue (kept > 0 && dropped > 0) (sprintf "kept %d, dropped %d of %d channels" kept dropped (n * c))
 
     // The same key gives the same mask; another key another one.
-    Assert.Equal<float[]>(ys, values (fst (Layer.apply layer PTree.empty PTree.empty (Ctx.train key) x)))
+    Expect.equal
+        (values (fst (Layer.apply layer PTree.empty PTree.empty (Ctx.train key) x)))
+        ys
+        "values (fst (Layer.apply layer PTree.empty PTree.empty (Ctx.train key) x))"
 
-    Assert.NotEqual<float[]>(
-        ys,
-        values (fst (Layer.apply layer PTree.empty PTree.empty (Ctx.train (Key.create 12L)) x))
-    )
+    Expect.notEqual
+        (values (fst (Layer.apply layer PTree.empty PTree.empty (Ctx.train (Key.create 12L)) x)))
+        ys
+        "values (fst (Layer.apply layer PTree.empty PTree.empty (Ctx.train (Key.create 12L)) x))"
 
-[<Fact>]
 let ``Dropout2d with p = 0.25 scales by 4/3 and keeps about three quarters of the channels`` () =
     let n, c = 50, 40
     let x = Tensor.ones [ n; c; 2; 2 ]
@@ -511,58 +526,62 @@ let ``Dropout2d with p = 0.25 scales by 4/3 and keeps about three quarters of th
     let scale = float (1.0f / 0.75f)
 
     for v in ys do
-        Assert.True(v = 0.0 || abs (v - scale) < 1e-6, sprintf "unexpected value %g" v)
+        Expect.isTrue (v = 0.0 || abs (v - scale) < 1e-6) (sprintf "unexpected value %g" v)
 
     let keptFraction =
         (ys |> Array.filter (fun v -> v <> 0.0) |> Array.length |> float)
         / float ys.Length
 
-    Assert.InRange(keptFraction, 0.7, 0.8)
+    Checks.inRange "keptFraction" 0.7 0.8 keptFraction
 
-[<Fact>]
 let ``Dropout2d is the identity in Eval and needs a key in Train`` () =
     let layer = Layers.dropout2d 0.3
     let x = f32 (data 24 0.0) [ 2; 3; 2; 2 ]
-    Assert.Equal<float[]>(values x, values (Layer.predict layer PTree.empty PTree.empty x))
+
+    Expect.equal
+        (values (Layer.predict layer PTree.empty PTree.empty x))
+        (values x)
+        "values (Layer.predict layer PTree.empty PTree.empty x)"
 
     let ex =
-        Assert.Throws<ArgumentException>(fun () ->
-            Layer.apply layer PTree.empty PTree.empty { Mode = Mode.Train; Key = None } x
-            |> ignore)
+        Expects.throws<ArgumentException>
+            "Layer.apply layer PTree.empty PTree.empty { Mode = Mode.Train; Key = None } x"
+            (fun () ->
+                Layer.apply layer PTree.empty PTree.empty { Mode = Mode.Train; Key = None } x
+                |> ignore)
 
-    Assert.Contains("Dropout2d(p=0.3)", ex.Message)
+    Expect.stringContains ex.Message "Dropout2d(p=0.3)" "ex.Message"
 
-    Assert.Throws<ArgumentOutOfRangeException>(fun () -> Layers.dropout2d 1.0 |> ignore)
+    Expects.throws<ArgumentOutOfRangeException> "Layers.dropout2d 1.0" (fun () -> Layers.dropout2d 1.0 |> ignore)
     |> ignore
 
 // ---- GlobalAvgPool ----
 
-[<Fact>]
 let ``GlobalAvgPool averages over height and width`` () =
     let n, c, h, w = 2, 3, 2, 4
     let s = h * w
     let xs = data (n * c * s) 0.2
     let layer = Layers.globalAvgPool ()
     let outShape, ps, state = Layer.init layer key [ c; h; w ]
-    Assert.Equal<int list>([ c ], outShape.ToList())
-    Assert.Empty(paths ps)
+    Expect.equal (outShape.ToList()) ([ c ]) "outShape.ToList()"
+    Expect.isEmpty (paths ps) "paths ps"
     let y, _ = Layer.apply layer ps state Ctx.eval (f32 xs [ n; c; h; w ])
-    Assert.Equal<int[]>([| n; c |], dims y)
+    Expect.equal (dims y) ([| n; c |]) "dims y"
     let expected = Array.init (n * c) (fun m -> mean xs[m * s .. m * s + s - 1])
     closeArrays 1e-5 expected (values y)
 
     let ex =
-        Assert.Throws<ArgumentException>(fun () ->
+        Expects.throws<ArgumentException> "Layer.apply layer ps state Ctx.eval (Tensor.zeros [ 2; 3 ])" (fun () ->
             Layer.apply layer ps state Ctx.eval (Tensor.zeros [ 2; 3 ]) |> ignore)
 
-    Assert.StartsWith("GlobalAvgPool: input [2; 3] has rank 2", ex.Message)
+    Expect.stringStarts ex.Message "GlobalAvgPool: input [2; 3] has rank 2" "ex.Message"
 
-    Assert.Throws<ArgumentException>(fun () -> Layer.init layer key [ 3; 4 ] |> ignore)
+    Expects.throws<ArgumentException> "Layer.init layer key [ 3; 4 ]" (fun () ->
+        Layer.init layer key [ 3; 4 ] |> ignore)
     |> ignore
 
 // ---- Through the training loop ----
 
-[<Fact>]
 let ``Train.trainStep threads BatchNorm state: running stats move, the counter counts and weights train`` () =
     let model = Layers.batchNorm1d 2 >-> Layers.linear (2, 1)
     let ts0 = Train.init model [ 2 ] (Optim.sgd 0.1) (Key.create 3L)
@@ -576,7 +595,11 @@ let ``Train.trainStep threads BatchNorm state: running stats move, the counter c
 
     let ts1, _ = Train.trainStep model Losses.mse (Optim.sgd 0.1) ts0 batch
     let ts2, _ = Train.trainStep model Losses.mse (Optim.sgd 0.1) ts1 batch
-    Assert.Equal(2.0, Tensor.toScalar (leaf "0.num_batches_tracked" ts2.State))
+
+    Expect.equal
+        (Tensor.toScalar (leaf "0.num_batches_tracked" ts2.State))
+        2.0
+        "Tensor.toScalar (leaf \"0.num_batches_tracked\" ts2.State)"
 
     let chans = Array.init 2 (channelValues xs 8 2 1)
     // Two identical batches from (0, 1): running = 0.19 * batch + 0.81 * initial.
@@ -588,8 +611,77 @@ let ``Train.trainStep threads BatchNorm state: running stats move, the counter c
         (values (leaf "0.running_var" ts2.State))
 
     for (path, t) in PTree.leaves ts2.State do
-        Assert.False(t.IsDifferentiable, sprintf "'%s' kept a derivative" path)
+        Expect.isFalse t.IsDifferentiable (sprintf "'%s' kept a derivative" path)
 
     // gamma and beta receive gradients through the normalization.
-    Assert.NotEqual<float[]>(values (leaf "0.weight" ts0.Params), values (leaf "0.weight" ts2.Params))
-    Assert.NotEqual<float[]>(values (leaf "0.bias" ts0.Params), values (leaf "0.bias" ts2.Params))
+    Expect.notEqual
+        (values (leaf "0.weight" ts2.Params))
+        (values (leaf "0.weight" ts0.Params))
+        "values (leaf \"0.weight\" ts2.Params)"
+
+    Expect.notEqual
+        (values (leaf "0.bias" ts2.Params))
+        (values (leaf "0.bias" ts0.Params))
+        "values (leaf \"0.bias\" ts2.Params)"
+
+/// The tests of this module.
+let tests =
+    testList
+        "Normalization"
+        [
+            testCase
+                "BatchNorm2d Train normalizes with the batch mean and biased variance, then gamma and beta"
+                ``BatchNorm2d Train normalizes with the batch mean and biased variance, then gamma and beta``
+            testCase
+                "BatchNorm2d running statistics follow PyTorch's update with the unbiased variance over two steps"
+                ``BatchNorm2d running statistics follow PyTorch's update with the unbiased variance over two steps``
+            testCase
+                "BatchNorm2d Eval normalizes with the running statistics and leaves the state unchanged"
+                ``BatchNorm2d Eval normalizes with the running statistics and leaves the state unchanged``
+            testCase
+                "BatchNorm1d on [N; C] and [N; C; L] matches the formula in Train and Eval"
+                ``BatchNorm1d on [N; C] and [N; C; L] matches the formula in Train and Eval``
+            testCase
+                "batchNormWith honours eps, momentum, affine false and trackRunningStats false"
+                ``batchNormWith honours eps, momentum, affine false and trackRunningStats false``
+            testCase
+                "BatchNorm init gives weight 1 and bias 0 and keeps the shape"
+                ``BatchNorm init gives weight 1 and bias 0 and keeps the shape``
+            testCase
+                "BatchNorm2d Train gradients w.r.t. input, gamma and beta match finite differences"
+                ``BatchNorm2d Train gradients w.r.t. input, gamma and beta match finite differences``
+            testCase
+                "BatchNorm2d Eval gradient w.r.t. the input matches finite differences"
+                ``BatchNorm2d Eval gradient w.r.t. the input matches finite differences``
+            testCase
+                "BatchNorm state computed inside a differentiated function carries no derivative"
+                ``BatchNorm state computed inside a differentiated function carries no derivative``
+            testCase
+                "BatchNorm parameters and state sit under the child's index in a sequential, as PyTorch's state_dict"
+                ``BatchNorm parameters and state sit under the child's index in a sequential, as PyTorch's state_dict``
+            testCase
+                "BatchNorm shape errors name the layer and the shapes"
+                ``BatchNorm shape errors name the layer and the shapes``
+            testCase
+                "GroupNorm normalizes each example's channel group with its own biased statistics, then per-channel affine"
+                ``GroupNorm normalizes each example's channel group with its own biased statistics, then per-channel affine``
+            testCase
+                "GroupNorm gradient w.r.t. the input matches finite differences"
+                ``GroupNorm gradient w.r.t. the input matches finite differences``
+            testCase
+                "GroupNorm rejects indivisible channels and wrong inputs"
+                ``GroupNorm rejects indivisible channels and wrong inputs``
+            testCase
+                "Dropout2d zeroes whole channels and scales the kept ones by exactly 1 / (1 - p)"
+                ``Dropout2d zeroes whole channels and scales the kept ones by exactly 1 / (1 - p)``
+            testCase
+                "Dropout2d with p = 0.25 scales by 4/3 and keeps about three quarters of the channels"
+                ``Dropout2d with p = 0.25 scales by 4/3 and keeps about three quarters of the channels``
+            testCase
+                "Dropout2d is the identity in Eval and needs a key in Train"
+                ``Dropout2d is the identity in Eval and needs a key in Train``
+            testCase "GlobalAvgPool averages over height and width" ``GlobalAvgPool averages over height and width``
+            testCase
+                "Train.trainStep threads BatchNorm state: running stats move, the counter counts and weights train"
+                ``Train.trainStep threads BatchNorm state: running stats move, the counter counts and weights train``
+        ]

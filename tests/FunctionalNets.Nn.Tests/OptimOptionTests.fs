@@ -3,18 +3,18 @@
 /// in float64, produced by the torch code quoted beside each test.
 module FunctionalNets.Tests.Nn.OptimOptionTests
 
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
 let private v (xs: float[]) = Tensor.ofArray (xs, [ xs.Length ])
 
 let private same (tol: float) (expected: float[]) (actual: float[]) =
-    Assert.True(
-        expected.Length = actual.Length
-        && Array.forall2 (fun (e: float) a -> abs (e - a) <= tol * (1.0 + abs e)) expected actual,
-        sprintf "expected %A, got %A" expected actual
-    )
+    Expect.isTrue
+        (expected.Length = actual.Length
+         && Array.forall2 (fun (e: float) a -> abs (e - a) <= tol * (1.0 + abs e)) expected actual)
+        (sprintf "expected %A, got %A" expected actual)
 
 // torch: p = torch.nn.Parameter(torch.tensor([0.5,-0.3,1.0])); for each g of the four below: p.grad = g;
 // opt.step(); sched.step() (when there is a scheduler); record p.
@@ -42,7 +42,6 @@ let private trajectory (tx: GradTx) =
     |> List.tail
     |> List.map (fun (_, _, w) -> w)
 
-[<Fact>]
 let ``sgd with dampening matches torch`` () =
     // torch.optim.SGD([p], lr=0.1, momentum=0.9, dampening=0.5)
     let expected =
@@ -65,20 +64,19 @@ let ``sgd with dampening matches torch`` () =
 
     List.iter2 (same 1e-12) expected (trajectory (Optim.sgd (0.1, momentum = 0.8, weightDecay = 0.1, dampening = 0.3)))
 
-[<Fact>]
 let ``nesterov with dampening is refused as in torch`` () =
     let e =
-        Assert.Throws<System.ArgumentException>(fun () ->
-            Optim.sgd (0.1, momentum = 0.9, nesterov = true, dampening = 0.1) |> ignore)
+        Expects.throws<System.ArgumentException>
+            "Optim.sgd (0.1, momentum = 0.9, nesterov = true, dampening = 0.1)"
+            (fun () -> Optim.sgd (0.1, momentum = 0.9, nesterov = true, dampening = 0.1) |> ignore)
 
-    Assert.Contains("dampening 0", e.Message)
+    Expect.stringContains e.Message "dampening 0" "e.Message"
 
 let private at (schedule: Schedule) (n: int) =
     Array.init n (fun i -> schedule (int64 i))
 
 // torch: o = SGD([p], lr=0.1, momentum=0.9) (or Adam([p], lr=0.1)), s = OneCycleLR(o, ...); for each step record
 // o.param_groups[0]['lr'] and ['momentum'] (Adam: ['betas'][0]), then o.step(); s.step().
-[<Fact>]
 let ``one-cycle momentum, anneal strategy and three phases match torch`` () =
     // OneCycleLR(o, max_lr=1.0, total_steps=10)
     same
@@ -184,7 +182,6 @@ let ``one-cycle momentum, anneal strategy and three phases match torch`` () =
         |]
         (at (Schedules.oneCycleMomentum Anneal.Linear true 0.8 0.9 12L 0.25) 12)
 
-[<Fact>]
 let ``cosine annealing with warm restarts matches torch`` () =
     // CosineAnnealingWarmRestarts(SGD([p], lr=0.1), T_0=3, T_mult=2, eta_min=0.01)
     same
@@ -220,7 +217,6 @@ let ``cosine annealing with warm restarts matches torch`` () =
         |]
         (at (Schedules.cosineWarmRestarts 0.1 4L 1 0.0) 9)
 
-[<Fact>]
 let ``sgd and adam follow torch when one-cycle cycles their momentum`` () =
     // SGD([p], lr=0.1, momentum=0.9) with OneCycleLR(o, max_lr=0.5, total_steps=4)
     let tx =
@@ -255,3 +251,21 @@ let ``sgd and adam follow torch when one-cycle cycles their momentum`` () =
         ]
 
     List.iter2 (same 1e-12) expected (trajectory tx)
+
+/// The tests of this module.
+let tests =
+    testList
+        "OptimOption"
+        [
+            testCase "sgd with dampening matches torch" ``sgd with dampening matches torch``
+            testCase "nesterov with dampening is refused as in torch" ``nesterov with dampening is refused as in torch``
+            testCase
+                "one-cycle momentum, anneal strategy and three phases match torch"
+                ``one-cycle momentum, anneal strategy and three phases match torch``
+            testCase
+                "cosine annealing with warm restarts matches torch"
+                ``cosine annealing with warm restarts matches torch``
+            testCase
+                "sgd and adam follow torch when one-cycle cycles their momentum"
+                ``sgd and adam follow torch when one-cycle cycles their momentum``
+        ]

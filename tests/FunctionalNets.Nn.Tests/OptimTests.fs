@@ -1,7 +1,8 @@
 module FunctionalNets.Tests.Nn.OptimTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 // The optimizers are checked against PyTorch's published algorithms (torch.optim docs), written out
@@ -58,7 +59,7 @@ let private runRef (n: int) (step: int -> float[] -> float[] -> float[]) =
     go 1 (flat (start ())) []
 
 let private closeArr (tol: float) (expected: float[]) (actual: float[]) =
-    Assert.Equal(expected.Length, actual.Length)
+    Expect.equal actual.Length expected.Length "actual.Length"
 
     for i in 0 .. expected.Length - 1 do
         if abs (expected[i] - actual[i]) > tol * (1.0 + abs expected[i]) then
@@ -71,19 +72,17 @@ let private closeArr (tol: float) (expected: float[]) (actual: float[]) =
                 actual
 
 let private matches (expected: float[] list) (actual: float[] list) =
-    Assert.Equal(expected.Length, actual.Length)
+    Expect.equal actual.Length expected.Length "actual.Length"
     List.iter2 (closeArr 1e-12) expected actual
 
 // ---------------------------------------------------------------- optimizers vs PyTorch's algorithms
 
-[<Fact>]
 let ``sgd matches p - lr g`` () =
     let lr = 0.1
     let expected = runRef 3 (fun _ p g -> Array.map2 (fun p g -> p - lr * g) p g)
     matches expected (run (Optim.sgd lr) 3)
     matches expected (run (Optim.sgd (Schedules.constant lr)) 3)
 
-[<Fact>]
 let ``sgd with coupled weight decay matches PyTorch's weight_decay`` () =
     let lr, wd = 0.1, 0.3
 
@@ -106,12 +105,10 @@ let private momentumRef (lr: float) (mu: float) (wd: float) (nesterov: bool) =
             let d = if nesterov then g[i] + mu * buf[i] else buf[i]
             p[i] - lr * d))
 
-[<Fact>]
 let ``momentum matches PyTorch SGD momentum`` () =
     matches (momentumRef 0.1 0.9 0.0 false) (run (Optim.sgd (0.1, momentum = 0.9)) 3)
     matches (momentumRef 0.1 0.9 0.0 false) (run (Optim.sgd (Schedules.constant 0.1, momentum = 0.9)) 3)
 
-[<Fact>]
 let ``nesterov matches PyTorch SGD nesterov`` () =
     matches (momentumRef 0.05 0.8 0.0 true) (run (Optim.sgd (0.05, momentum = 0.8, nesterov = true)) 3)
 
@@ -119,14 +116,12 @@ let ``nesterov matches PyTorch SGD nesterov`` () =
         (momentumRef 0.05 0.8 0.0 true)
         (run (Optim.sgd (Schedules.constant 0.05, momentum = 0.8, nesterov = true)) 3)
 
-[<Fact>]
 let ``sgd combines weight decay and nesterov as PyTorch does`` () =
     let tx =
         Optim.sgd (Schedules.constant 0.1, momentum = 0.7, nesterov = true, weightDecay = 0.01)
 
     matches (momentumRef 0.1 0.7 0.01 true) (run tx 3)
 
-[<Fact>]
 let ``adagrad matches PyTorch Adagrad`` () =
     let lr, eps, init = 0.5, 1e-10, 0.1
     let sum = Array.create 3 0.0
@@ -171,12 +166,10 @@ let private rmspropRef (lr: float) (alpha: float) (eps: float) (momentum: float)
             else
                 p[i] - lr * g[i] / denom))
 
-[<Fact>]
 let ``rmsprop matches PyTorch RMSprop`` () =
     matches (rmspropRef 0.01 0.99 1e-8 0.0 false) (run (Optim.rmsprop 0.01) 3)
     matches (rmspropRef 0.01 0.99 1e-8 0.0 false) (run (Optim.rmsprop (Schedules.constant 0.01)) 3)
 
-[<Fact>]
 let ``rmsprop centered with momentum matches PyTorch RMSprop`` () =
     let tx =
         Optim.rmsprop (Schedules.constant 0.01, alpha = 0.9, momentum = 0.5, centered = true)
@@ -212,29 +205,24 @@ let private adamRef
 
 let private all = Array.create 3 true
 
-[<Fact>]
 let ``adam matches PyTorch Adam`` () =
     matches (adamRef (fun _ -> 0.1) 0.9 0.999 1e-8 0.0 0.0 all) (run (Optim.adam 0.1) 3)
 
-[<Fact>]
 let ``adam with a schedule uses lr at count = step - 1`` () =
     let sched: Schedule = fun t -> 0.1 * 0.5 ** float t
     matches (adamRef (fun t -> sched (int64 (t - 1))) 0.9 0.999 1e-8 0.0 0.0 all) (run (Optim.adam sched) 3)
 
-[<Fact>]
 let ``adam with L2 weight decay matches PyTorch Adam weight_decay`` () =
     matches
         (adamRef (fun _ -> 0.05) 0.8 0.99 1e-6 0.1 0.0 all)
         (run (Optim.adam (Schedules.constant 0.05, b1 = 0.8, b2 = 0.99, eps = 1e-6, weightDecay = 0.1)) 3)
 
-[<Fact>]
 let ``adamw matches PyTorch AdamW`` () =
     matches (adamRef (fun _ -> 0.1) 0.9 0.999 1e-8 0.0 0.01 all) (run (Optim.adamw 0.1) 3)
     // StepLR(step_size=2, gamma=0.5) from 0.1: step t (from 1) uses 0.1 * 0.5^floor((t - 1) / 2).
     let stepLr (t: int) = 0.1 * 0.5 ** float ((t - 1) / 2)
     matches (adamRef stepLr 0.9 0.999 1e-8 0.0 0.01 all) (run (Optim.adamw (Schedules.stepDecay 0.1 2L 0.5)) 3)
 
-[<Fact>]
 let ``adamw with a mask leaves biases undecayed`` () =
     let decays = isBias |> Array.map not
 
@@ -242,7 +230,6 @@ let ``adamw with a mask leaves biases undecayed`` () =
         (adamRef (fun _ -> 0.1) 0.9 0.999 1e-8 0.0 0.5 decays)
         (run (Optim.adamw (Schedules.constant 0.1, weightDecay = 0.5, mask = DecayMask.ExcludeBiases)) 3)
 
-[<Fact>]
 let ``adam minimizes a quadratic`` () =
     let target = vec [ 3.0; -1.0; 0.5 ]
 
@@ -263,7 +250,7 @@ let ``adam minimizes a quadratic`` () =
 
     let x = Tensor.toFloatArray (leaf final)
     let err = Array.map2 (fun a b -> abs (a - b)) x [| 3.0; -1.0; 0.5 |] |> Array.max
-    Assert.True(err < 1e-3, sprintf "adam ended at %A (max error %g)" x err)
+    Expect.isTrue (err < 1e-3) (sprintf "adam ended at %A (max error %g)" x err)
 
 // ---------------------------------------------------------------- transformations
 
@@ -274,13 +261,11 @@ let private update (tx: GradTx) (g: PTree<Tensor>) =
     let p = start ()
     fst (tx.Update 0L g (tx.Init p) p)
 
-[<Fact>]
 let ``chain applies transformations in order`` () =
     let g = grads [ 0.8; -3.0 ] [ 0.1 ]
     closeArr 0.0 [| 1.0; -1.0; 0.2 |] (flat (update (Optim.chain [ Optim.scale 2.0; Optim.clipByValue 1.0 ]) g))
     closeArr 0.0 [| 1.6; -2.0; 0.2 |] (flat (update (Optim.chain [ Optim.clipByValue 1.0; Optim.scale 2.0 ]) g))
 
-[<Fact>]
 let ``chain state is indexed by position`` () =
     let tx =
         Optim.chain
@@ -292,29 +277,29 @@ let ``chain state is indexed by position`` () =
 
     let s = tx.Init(start ())
     let paths = PTree.leaves s |> List.map fst
-    Assert.Equal<string list>([ "1.count"; "1.mu.weight"; "1.mu.bias"; "1.nu.weight"; "1.nu.bias" ], paths)
+    Expect.equal paths ([ "1.count"; "1.mu.weight"; "1.mu.bias"; "1.nu.weight"; "1.nu.bias" ]) "paths"
 
-[<Fact>]
 let ``clipByGlobalNorm scales down to exactly maxNorm`` () =
     // Global norm of [3; 4] and [12] is 13.
     let g = grads [ 3.0; 4.0 ] [ 12.0 ]
     let clipped = update (Optim.clipByGlobalNorm 6.5) g
     closeArr 1e-15 [| 1.5; 2.0; 6.0 |] (flat clipped)
-    Assert.Equal(6.5, Tensor.toScalar (GradTransform.globalNorm clipped), 12)
 
-[<Fact>]
+    Expect.equal
+        (System.Math.Round(Tensor.toScalar (GradTransform.globalNorm clipped), 12))
+        (System.Math.Round(6.5, 12))
+        "Tensor.toScalar (GradTransform.globalNorm clipped) to 12 places"
+
 let ``clipByGlobalNorm leaves grads within the norm alone`` () =
     let g = grads [ 3.0; 4.0 ] [ 12.0 ]
     closeArr 0.0 [| 3.0; 4.0; 12.0 |] (flat (update (Optim.clipByGlobalNorm 20.0) g))
     closeArr 0.0 [| 3.0; 4.0; 12.0 |] (flat (update (Optim.clipByGlobalNorm 13.0) g))
     closeArr 0.0 [| 0.0; 0.0; 0.0 |] (flat (update (Optim.clipByGlobalNorm 1.0) (grads [ 0.0; 0.0 ] [ 0.0 ])))
 
-[<Fact>]
 let ``clipByValue clamps every element`` () =
     let g = grads [ 0.3; -7.0 ] [ 2.5 ]
     closeArr 0.0 [| 0.3; -0.5; 0.5 |] (flat (update (Optim.clipByValue 0.5) g))
 
-[<Fact>]
 let ``addDecayedWeights skips masked leaves`` () =
     let g = grads [ 1.0; 1.0 ] [ 1.0 ]
     // params: weight [1; -2], bias [0.25]
@@ -325,7 +310,6 @@ let ``addDecayedWeights skips masked leaves`` () =
     let onlyBias = DecayMask.Path(fun path -> path = "bias")
     closeArr 1e-15 [| 1.0; 1.0; 1.025 |] (flat (update (Optim.addDecayedWeights 0.1 onlyBias) g))
 
-[<Fact>]
 let ``scaleByLearningRateWith sees the count advance`` () =
     let tx = Optim.scaleByLearningRateWith (fun t -> float (t + 1L))
     let p = start ()
@@ -337,17 +321,19 @@ let ``scaleByLearningRateWith sees the count advance`` () =
         |> List.tail
 
     let updates = steps |> List.map (fst >> flat >> Array.head)
-    Assert.Equal<float list>([ -1.0; -2.0; -3.0 ], updates)
+    Expect.equal updates ([ -1.0; -2.0; -3.0 ]) "updates"
     let counts = steps |> List.map (fun (_, s) -> PTree.leaves s |> List.exactlyOne)
 
-    Assert.True(
-        counts
-        |> List.forall (fun (path, c) -> path = "count" && c.DType = DType.Float64 && c.Rank = 0)
-    )
+    Expect.isTrue
+        (counts
+         |> List.forall (fun (path, c) -> path = "count" && c.DType = DType.Float64 && c.Rank = 0))
+        "counts |> List.forall (fun (path, c) -> path = \"count\" && c.DType = DType.Float64 && c...."
 
-    Assert.Equal<float list>([ 1.0; 2.0; 3.0 ], counts |> List.map (snd >> Tensor.toScalar))
+    Expect.equal
+        (counts |> List.map (snd >> Tensor.toScalar))
+        ([ 1.0; 2.0; 3.0 ])
+        "counts |> List.map (snd >> Tensor.toScalar)"
 
-[<Fact>]
 let ``scaleBySchedule multiplies by the schedule without negating`` () =
     let tx = Optim.scaleBySchedule (Schedules.piecewise 2.0 [ 1L, 0.5 ])
     let p = start ()
@@ -357,7 +343,6 @@ let ``scaleBySchedule multiplies by the schedule without negating`` () =
     closeArr 0.0 [| 2.0; -2.0; 8.0 |] (flat u1)
     closeArr 0.0 [| 1.0; -1.0; 4.0 |] (flat u2)
 
-[<Fact>]
 let ``optimizer state round-trips through its leaves`` () =
     let tx = Optim.chain [ Optim.clipByGlobalNorm 10.0; Optim.adamw 0.1 ]
     let p0 = start ()
@@ -366,13 +351,13 @@ let ``optimizer state round-trips through its leaves`` () =
     let p1 = Optim.applyUpdates p0 u1
     let entries = PTree.leaves s1
 
-    Assert.Equal<string list>(
-        [ "1.0.count"; "1.0.mu.weight"; "1.0.mu.bias"; "1.0.nu.weight"; "1.0.nu.bias" ],
-        entries |> List.map fst
-    )
+    Expect.equal
+        (entries |> List.map fst)
+        ([ "1.0.count"; "1.0.mu.weight"; "1.0.mu.bias"; "1.0.nu.weight"; "1.0.nu.bias" ])
+        "entries |> List.map fst"
 
     // Paths are the same before and after an update, so a checkpoint written at any step loads back.
-    Assert.Equal<string list>(PTree.leaves (tx.Init p0) |> List.map fst, entries |> List.map fst)
+    Expect.equal (entries |> List.map fst) (PTree.leaves (tx.Init p0) |> List.map fst) "entries |> List.map fst"
     // Save as (path, values) and rebuild on the template, copying the data as a checkpoint would.
     let saved =
         entries
@@ -395,34 +380,34 @@ let ``optimizer state round-trips through its leaves`` () =
 
     closeArr 0.0 (next s1) (next restored)
 
-[<Fact>]
 let ``applyUpdates keeps the parameters' dtype`` () =
     let p = PTree.node [ "w", Leaf(Tensor.create ([ 1.0; 2.0 ], DType.Float32)) ]
     let u = PTree.node [ "w", Leaf(vec [ 0.5; -0.5 ]) ]
     let r = leaf (Optim.applyUpdates p u)
-    Assert.Equal(DType.Float32, r.DType)
+    Expect.equal r.DType DType.Float32 "r.DType"
     closeArr 0.0 [| 1.5; 1.5 |] (Tensor.toFloatArray r)
 
-[<Fact>]
 let ``adam works on Float32 parameters`` () =
     let p = PTree.node [ "w", Leaf(Tensor.create ([ 1.0; -2.0 ], DType.Float32)) ]
     let tx = Optim.adam (Schedules.constant 0.1)
     let g = PTree.map (fun (x: Tensor) -> x * 2.0) p
     let u, s = tx.Update 0L g (tx.Init p) p
-    Assert.Equal(DType.Float32, (leaf (Optim.applyUpdates p u)).DType)
+    Expect.equal ((leaf (Optim.applyUpdates p u)).DType) DType.Float32 "(leaf (Optim.applyUpdates p u)).DType"
     // The first Adam step moves every element by lr (m̂ / sqrt(v̂) = sign(g)).
     closeArr 1e-6 [| -0.1; 0.1 |] (flat u)
-    Assert.Equal(1.0, PTree.tryFind "0.count" s |> Option.get |> leaf |> Tensor.toScalar)
 
-[<Fact>]
+    Expect.equal
+        (PTree.tryFind "0.count" s |> Option.get |> leaf |> Tensor.toScalar)
+        1.0
+        "PTree.tryFind \"0.count\" s |> Option.get |> leaf |> Tensor.toScalar"
+
 let ``chain rejects a state it did not build`` () =
     let tx = Optim.adam 0.1
     let p = start ()
 
-    Assert.Throws<ArgumentException>(fun () -> tx.Update 0L p PTree.empty p |> ignore)
+    Expects.throws<ArgumentException> "tx.Update 0L p PTree.empty p" (fun () -> tx.Update 0L p PTree.empty p |> ignore)
     |> ignore
 
-[<Fact>]
 let ``ExcludeBiases matches the last path segment in nested trees`` () =
     let p =
         PTree.node
@@ -435,7 +420,6 @@ let ``ExcludeBiases matches the last path segment in nested trees`` () =
     let tx = Optim.addDecayedWeights 0.5 DecayMask.ExcludeBiases
     closeArr 0.0 [| 1.0; 0.0; 1.0 |] (flat (fst (tx.Update 0L g (tx.Init p) p)))
 
-[<Fact>]
 let ``adam with amsgrad matches PyTorch's AMSGrad`` () =
     let m = Array.zeroCreate 3
     let v = Array.zeroCreate 3
@@ -454,26 +438,92 @@ let ``adam with amsgrad matches PyTorch's AMSGrad`` () =
 
     matches expected (run (Optim.adam (lr, amsgrad = true)) 3)
 
-[<Fact>]
 let ``optimizer updates take the step from the caller, not from the device`` () =
     // The schedule sees the step passed in, whatever count the state holds.
     let tx = Optim.scaleByLearningRateWith (fun t -> float t)
     let p = start ()
     let g = grads [ 1.0; 1.0 ] [ 1.0 ]
     let u, s = tx.Update 41L g (tx.Init p) p
-    Assert.Equal(-41.0, flat u |> Array.head)
-    Assert.Equal(42.0, PTree.leaves s |> List.exactlyOne |> snd |> Tensor.toScalar)
+    Expect.equal (flat u |> Array.head) -41.0 "flat u |> Array.head"
 
-[<Fact>]
+    Expect.equal
+        (PTree.leaves s |> List.exactlyOne |> snd |> Tensor.toScalar)
+        42.0
+        "PTree.leaves s |> List.exactlyOne |> snd |> Tensor.toScalar"
+
 let ``typed optimizer states convert to and from the checkpoint tree`` () =
     let p = start ()
     let tree = (Optim.scaleByAdam 0.9 0.999 1e-8).Init p
     let s = AdamState.OfTree("test", tree)
-    Assert.Equal(0.0, Tensor.toScalar s.Count)
-    Assert.Equal<string list>(PTree.leaves tree |> List.map fst, PTree.leaves (s.ToTree()) |> List.map fst)
+    Expect.equal (Tensor.toScalar s.Count) 0.0 "Tensor.toScalar s.Count"
+
+    Expect.equal
+        (PTree.leaves (s.ToTree()) |> List.map fst)
+        (PTree.leaves tree |> List.map fst)
+        "PTree.leaves (s.ToTree()) |> List.map fst"
 
     let e =
-        Assert.Throws<ArgumentException>(fun () -> AdamState.OfTree("scaleByAdam", PTree.node [ "mu", p ]) |> ignore)
+        Expects.throws<ArgumentException> "AdamState.OfTree(\"scaleByAdam\", PTree.node [ \"mu\", p ])" (fun () ->
+            AdamState.OfTree("scaleByAdam", PTree.node [ "mu", p ]) |> ignore)
 
-    Assert.Contains("scaleByAdam", e.Message)
-    Assert.Contains("'count'", e.Message)
+    Expect.stringContains e.Message "scaleByAdam" "e.Message"
+    Expect.stringContains e.Message "'count'" "e.Message"
+
+/// The tests of this module.
+let tests =
+    testList
+        "Optim"
+        [
+            testCase "sgd matches p - lr g" ``sgd matches p - lr g``
+            testCase
+                "sgd with coupled weight decay matches PyTorch's weight_decay"
+                ``sgd with coupled weight decay matches PyTorch's weight_decay``
+            testCase "momentum matches PyTorch SGD momentum" ``momentum matches PyTorch SGD momentum``
+            testCase "nesterov matches PyTorch SGD nesterov" ``nesterov matches PyTorch SGD nesterov``
+            testCase
+                "sgd combines weight decay and nesterov as PyTorch does"
+                ``sgd combines weight decay and nesterov as PyTorch does``
+            testCase "adagrad matches PyTorch Adagrad" ``adagrad matches PyTorch Adagrad``
+            testCase "rmsprop matches PyTorch RMSprop" ``rmsprop matches PyTorch RMSprop``
+            testCase
+                "rmsprop centered with momentum matches PyTorch RMSprop"
+                ``rmsprop centered with momentum matches PyTorch RMSprop``
+            testCase "adam matches PyTorch Adam" ``adam matches PyTorch Adam``
+            testCase
+                "adam with a schedule uses lr at count = step - 1"
+                ``adam with a schedule uses lr at count = step - 1``
+            testCase
+                "adam with L2 weight decay matches PyTorch Adam weight_decay"
+                ``adam with L2 weight decay matches PyTorch Adam weight_decay``
+            testCase "adamw matches PyTorch AdamW" ``adamw matches PyTorch AdamW``
+            testCase "adamw with a mask leaves biases undecayed" ``adamw with a mask leaves biases undecayed``
+            testCase "adam minimizes a quadratic" ``adam minimizes a quadratic``
+            testCase "chain applies transformations in order" ``chain applies transformations in order``
+            testCase "chain state is indexed by position" ``chain state is indexed by position``
+            testCase
+                "clipByGlobalNorm scales down to exactly maxNorm"
+                ``clipByGlobalNorm scales down to exactly maxNorm``
+            testCase
+                "clipByGlobalNorm leaves grads within the norm alone"
+                ``clipByGlobalNorm leaves grads within the norm alone``
+            testCase "clipByValue clamps every element" ``clipByValue clamps every element``
+            testCase "addDecayedWeights skips masked leaves" ``addDecayedWeights skips masked leaves``
+            testCase "scaleByLearningRateWith sees the count advance" ``scaleByLearningRateWith sees the count advance``
+            testCase
+                "scaleBySchedule multiplies by the schedule without negating"
+                ``scaleBySchedule multiplies by the schedule without negating``
+            testCase "optimizer state round-trips through its leaves" ``optimizer state round-trips through its leaves``
+            testCase "applyUpdates keeps the parameters' dtype" ``applyUpdates keeps the parameters' dtype``
+            testCase "adam works on Float32 parameters" ``adam works on Float32 parameters``
+            testCase "chain rejects a state it did not build" ``chain rejects a state it did not build``
+            testCase
+                "ExcludeBiases matches the last path segment in nested trees"
+                ``ExcludeBiases matches the last path segment in nested trees``
+            testCase "adam with amsgrad matches PyTorch's AMSGrad" ``adam with amsgrad matches PyTorch's AMSGrad``
+            testCase
+                "optimizer updates take the step from the caller, not from the device"
+                ``optimizer updates take the step from the caller, not from the device``
+            testCase
+                "typed optimizer states convert to and from the checkpoint tree"
+                ``typed optimizer states convert to and from the checkpoint tree``
+        ]

@@ -1,6 +1,7 @@
 module FunctionalNets.Tests.Nn.PerceptronTests
 
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -22,26 +23,23 @@ let private xorGate = gate [| 0.0; 1.0; 1.0; 0.0 |]
 let private correct (model: Perceptron) (data: Batch) =
     Array.map2 (=) (Tensor.toFloatArray (Perceptron.predict model data.Input)) (Tensor.toFloatArray data.Target)
 
-[<Fact>]
 let ``the perceptron learns AND, OR and NAND and converges`` () =
     for data in [ andGate; orGate; nandGate ] do
         let model, converged, epochs = Perceptron.create 2 |> Perceptron.train 1.0 100 data
-        Assert.True(converged)
-        Assert.InRange(epochs, 1, 100)
-        Assert.True(correct model data |> Array.forall id)
-        Assert.Equal(1.0, Perceptron.accuracy model data)
+        Expect.isTrue converged "converged"
+        Checks.inRange "epochs" 1 100 epochs
+        Expect.isTrue (correct model data |> Array.forall id) "correct model data |> Array.forall id"
+        Expect.equal (Perceptron.accuracy model data) 1.0 "Perceptron.accuracy model data"
 
-[<Fact>]
 let ``the perceptron does not converge on XOR`` () =
     let model, converged, epochs =
         Perceptron.create 2 |> Perceptron.train 1.0 100 xorGate
 
-    Assert.False(converged)
-    Assert.Equal(100, epochs)
+    Expect.isFalse converged "converged"
+    Expect.equal epochs 100 "epochs"
     // No line separates XOR, so some point is always wrong.
-    Assert.True(correct model xorGate |> Array.exists not)
+    Expect.isTrue (correct model xorGate |> Array.exists not) "correct model xorGate |> Array.exists not"
 
-[<Fact>]
 let ``one update follows w <- w + lr (y - yhat) x and b <- b + lr (y - yhat)`` () =
     let model =
         {
@@ -52,37 +50,43 @@ let ``one update follows w <- w + lr (y - yhat) x and b <- b + lr (y - yhat)`` (
     let x = Tensor.ofArray ([| 1.0f; 1.0f |], [ 2 ])
     // w . x + b = -0.25 <= 0, so yhat = 0; the target 1 gives an error of 1.
     let m, wrong = Perceptron.update 0.1 model x 1.0
-    Assert.True(wrong)
-    Assert.Equal<float[]>([| 0.6; -0.4 |], Tensor.toFloatArray m.Weight |> Array.map (fun v -> System.Math.Round(v, 6)))
-    Assert.Equal(-0.15, System.Math.Round(Tensor.toScalar m.Bias, 6))
+    Expect.isTrue wrong "wrong"
+
+    Expect.equal
+        (Tensor.toFloatArray m.Weight |> Array.map (fun v -> System.Math.Round(v, 6)))
+        ([| 0.6; -0.4 |])
+        "Tensor.toFloatArray m.Weight |> Array.map (fun v -> System.Math.Round(v, 6))"
+
+    Expect.equal (System.Math.Round(Tensor.toScalar m.Bias, 6)) -0.15 "System.Math.Round(Tensor.toScalar m.Bias, 6)"
     // A right answer changes nothing.
     let same, wrong2 = Perceptron.update 0.1 model x 0.0
-    Assert.False(wrong2)
-    Assert.Same(model, same)
+    Expect.isFalse wrong2 "wrong2"
+    Expect.isTrue (obj.ReferenceEquals(model, same)) "same is the same object"
 
-[<Fact>]
 let ``trainEpoch counts mistakes and rejects bad data`` () =
     let _, mistakes = Perceptron.trainEpoch 1.0 andGate (Perceptron.create 2)
     // From zero weights, yhat is 0 for every point until the first update: 11 is the first mistake.
-    Assert.True(mistakes >= 1)
+    Expect.isTrue (mistakes >= 1) "mistakes >= 1"
 
-    Assert.ThrowsAny<System.ArgumentException>(fun () ->
-        Perceptron.trainEpoch 1.0 (gate [| 0.0; 2.0; 0.0; 1.0 |]) (Perceptron.create 2)
-        |> ignore)
+    Expects.throwsAny<System.ArgumentException>
+        "Perceptron.trainEpoch 1.0 (gate [| 0.0; 2.0; 0.0; 1.0 |]) (Perceptron.create 2)"
+        (fun () ->
+            Perceptron.trainEpoch 1.0 (gate [| 0.0; 2.0; 0.0; 1.0 |]) (Perceptron.create 2)
+            |> ignore)
     |> ignore
 
-    Assert.ThrowsAny<System.ArgumentException>(fun () -> Perceptron.predict (Perceptron.create 3) inputs |> ignore)
+    Expects.throwsAny<System.ArgumentException> "Perceptron.predict (Perceptron.create 3) inputs" (fun () ->
+        Perceptron.predict (Perceptron.create 3) inputs |> ignore)
     |> ignore
 
 // ---- A 2-4-1 MLP trained by backprop solves what the perceptron cannot ----
 
-[<Fact>]
 let ``a 2-4-1 tanh MLP trained by gradient descent learns XOR`` () =
     let net =
         Layer.sequential [ Layers.linear (2, 4); Layers.tanh (); Layers.linear (4, 1) ]
 
     let outShape, ps0, st = Layer.init net (Key.create 42L) [ 2 ]
-    Assert.Equal<int list>([ 1 ], outShape.ToList())
+    Expect.equal (outShape.ToList()) ([ 1 ]) "outShape.ToList()"
     let targets = Tensor.reshape (xorGate.Target, [ 4; 1 ])
 
     let loss (ps: Params) =
@@ -103,8 +107,28 @@ let ``a 2-4-1 tanh MLP trained by gradient descent learns XOR`` () =
 
     Array.iteri2
         (fun i p y ->
-            Assert.True((p > 0.5) = (y = 1.0), sprintf "point %d: p = %g for target %g (all: %A)" i p y probs))
+            Expect.isTrue ((p > 0.5) = (y = 1.0)) (sprintf "point %d: p = %g for target %g (all: %A)" i p y probs))
         probs
         expected
 
-    Assert.True(Tensor.toScalar (loss trained) < 0.1)
+    Expect.isTrue (Tensor.toScalar (loss trained) < 0.1) "Tensor.toScalar (loss trained) < 0.1"
+
+/// The tests of this module.
+let tests =
+    testList
+        "Perceptron"
+        [
+            testCase
+                "the perceptron learns AND, OR and NAND and converges"
+                ``the perceptron learns AND, OR and NAND and converges``
+            testCase "the perceptron does not converge on XOR" ``the perceptron does not converge on XOR``
+            testCase
+                "one update follows w <- w + lr (y - yhat) x and b <- b + lr (y - yhat)"
+                ``one update follows w <- w + lr (y - yhat) x and b <- b + lr (y - yhat)``
+            testCase
+                "trainEpoch counts mistakes and rejects bad data"
+                ``trainEpoch counts mistakes and rejects bad data``
+            testCase
+                "a 2-4-1 tanh MLP trained by gradient descent learns XOR"
+                ``a 2-4-1 tanh MLP trained by gradient descent learns XOR``
+        ]

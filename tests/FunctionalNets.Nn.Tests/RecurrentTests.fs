@@ -1,7 +1,8 @@
 module FunctionalNets.Tests.Nn.RecurrentTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -10,10 +11,11 @@ let private dims (t: Tensor) = t.Shape.ToArray()
 let private f64 (t: Tensor) = Tensor.cast (t, DType.Float64)
 
 let private closeArrays (tol: float) (expected: float[]) (actual: float[]) =
-    Assert.Equal(expected.Length, actual.Length)
+    Expect.equal actual.Length expected.Length "actual.Length"
 
     Array.iteri2
-        (fun i e a -> Assert.True(abs (e - a) <= tol * (1.0 + abs e), sprintf "element %d: expected %g, got %g" i e a))
+        (fun i e a ->
+            Expect.isTrue (abs (e - a) <= tol * (1.0 + abs e)) (sprintf "element %d: expected %g, got %g" i e a))
         expected
         actual
 
@@ -134,23 +136,20 @@ let private checkAgainstReference (kind: CellKind) cell =
     let p = refParams ps "l0" input hidden
     let c0Values = if kind = CellKind.Lstm then values c0 else values h0
     let expected = refRun cell p (values x) n t (values h0) c0Values
-    Assert.Equal<int[]>([| n; t; hidden |], dims out)
+    Expect.equal (dims out) ([| n; t; hidden |]) "dims out"
     closeArrays 1e-12 (expected |> Array.collect fst) (values out)
     closeArrays 1e-12 (expected |> Array.collect (snd >> fst)) (values final.H)
     expected, final
 
-[<Fact>]
 let ``LSTM outputs and final (h, c) equal the gates computed by hand from PyTorch's equations`` () =
     let expected, final = checkAgainstReference CellKind.Lstm lstmCell
-    Assert.Equal<int[]>([| 1; 2; 4 |], dims final.H)
+    Expect.equal (dims final.H) ([| 1; 2; 4 |]) "dims final.H"
     closeArrays 1e-12 (expected |> Array.collect (snd >> snd)) (values final.C.Value)
 
-[<Fact>]
 let ``GRU outputs equal the gates computed by hand, with b_hn inside the reset product`` () =
     let _, final = checkAgainstReference CellKind.Gru gruCell
-    Assert.True(final.C.IsNone)
+    Expect.isTrue final.C.IsNone "final.C.IsNone"
 
-[<Fact>]
 let ``tanh and relu RNNs equal act(W_ih x + b_ih + W_hh h + b_hh) by hand`` () =
     checkAgainstReference (CellKind.Rnn RnnNonlinearity.Tanh) (rnnCell tanh)
     |> ignore
@@ -158,7 +157,6 @@ let ``tanh and relu RNNs equal act(W_ih x + b_ih + W_hh h + b_hh) by hand`` () =
     checkAgainstReference (CellKind.Rnn RnnNonlinearity.Relu) (rnnCell (max 0.0))
     |> ignore
 
-[<Fact>]
 let ``one LSTM step with hand-picked weights gives the values worked out on paper`` () =
     // Input 1, hidden 1: every weight 0.5, every bias 0, x = 1, h0 = c0 = 0, so each gate's
     // pre-activation is 0.5 * 1 = 0.5: i = f = o = s(0.5), g = tanh(0.5), c = i * g, h = o * tanh(c).
@@ -183,7 +181,6 @@ let ``one LSTM step with hand-picked weights gives the values worked out on pape
 
 // ---- parameters ----
 
-[<Fact>]
 let ``a 2-layer bidirectional LSTM has PyTorch's parameter names, shapes and U(-1/sqrt H, 1/sqrt H) init`` () =
     let cfg =
         { Recurrent.config CellKind.Lstm 5 8 with
@@ -215,21 +212,22 @@ let ``a 2-layer bidirectional LSTM has PyTorch's parameter names, shapes and U(-
         ]
 
     let leaves = PTree.leaves ps
-    Assert.Equal<string list>(List.map fst expected, List.map fst leaves)
+    Expect.equal (List.map fst leaves) (List.map fst expected) "List.map fst leaves"
 
     for (name, shape), (_, t) in List.zip expected leaves do
-        Assert.True((shape = dims t), sprintf "%s: %A" name (dims t))
+        Expect.isTrue ((shape = dims t)) (sprintf "%s: %A" name (dims t))
 
     let bound = 1.0 / sqrt 8.0
     let all = leaves |> List.map snd |> List.collect (values >> List.ofArray)
-    Assert.True(all |> List.forall (fun v -> abs v <= bound), "a value lies outside the bound")
+    Expect.isTrue (all |> List.forall (fun v -> abs v <= bound)) "a value lies outside the bound"
     // 2560 draws from U(-b, b) would not all sit in the inner half.
-    Assert.True(all |> List.exists (fun v -> abs v > bound / 2.0))
+    Expect.isTrue
+        (all |> List.exists (fun v -> abs v > bound / 2.0))
+        "all |> List.exists (fun v -> abs v > bound / 2.0)"
 
-[<Fact>]
 let ``GRU and RNN weights have 3 and 1 gate blocks; no bias leaves the biases out`` () =
     let gru = Recurrent.init (Recurrent.config CellKind.Gru 4 6) (Key.create 1L)
-    Assert.Equal<int[]>([| 18; 4 |], dims (leaf "weight_ih_l0" gru))
+    Expect.equal (dims (leaf "weight_ih_l0" gru)) ([| 18; 4 |]) "dims (leaf \"weight_ih_l0\" gru)"
 
     let rnnCfg =
         { Recurrent.config (CellKind.Rnn RnnNonlinearity.Tanh) 4 6 with
@@ -237,12 +235,16 @@ let ``GRU and RNN weights have 3 and 1 gate blocks; no bias leaves the biases ou
         }
 
     let rnn = Recurrent.init rnnCfg (Key.create 1L)
-    Assert.Equal<string list>([ "weight_ih_l0"; "weight_hh_l0" ], PTree.leaves rnn |> List.map fst)
-    Assert.Equal<int[]>([| 6; 6 |], dims (leaf "weight_hh_l0" rnn))
+
+    Expect.equal
+        (PTree.leaves rnn |> List.map fst)
+        ([ "weight_ih_l0"; "weight_hh_l0" ])
+        "PTree.leaves rnn |> List.map fst"
+
+    Expect.equal (dims (leaf "weight_hh_l0" rnn)) ([| 6; 6 |]) "dims (leaf \"weight_hh_l0\" rnn)"
 
 // ---- gradients ----
 
-[<Fact>]
 let ``gradients of a 2-layer bidirectional LSTM match central differences in Float64`` () =
     let cfg =
         { Recurrent.config CellKind.Lstm 2 2 with
@@ -280,7 +282,6 @@ let ``gradients of a 2-layer bidirectional LSTM match central differences in Flo
         ] do
         check (fun w -> loss (withLeaf name w ps) x h0 c0) (leaf name ps)
 
-[<Fact>]
 let ``GRU and RNN gradients match central differences in Float64`` () =
     for kind in [ CellKind.Gru; CellKind.Rnn RnnNonlinearity.Tanh ] do
         let cfg =
@@ -304,7 +305,6 @@ let ``GRU and RNN gradients match central differences in Float64`` () =
 
 // ---- directions, states and layouts ----
 
-[<Fact>]
 let ``the reverse direction equals a forward LSTM with the reverse weights over the time-reversed input`` () =
     let cfg =
         { Recurrent.config CellKind.Lstm 3 2 with
@@ -329,7 +329,6 @@ let ``the reverse direction equals a forward LSTM with the reverse weights over 
     // h_n[1] is the reverse direction's state after reading the whole sequence, i.e. at output position 0.
     closeArrays 1e-12 (values (Tensor.select (backward, 1, 0))) (values (Tensor.select (final.H, 0, 1)))
 
-[<Fact>]
 let ``running 4 steps equals running 2 steps and then 2 more from the returned state`` () =
     for kind in [ CellKind.Lstm; CellKind.Gru ] do
         let cfg =
@@ -353,7 +352,6 @@ let ``running 4 steps equals running 2 steps and then 2 more from the returned s
         | None, None -> ()
         | _ -> failwith "cell states differ in presence"
 
-[<Fact>]
 let ``batch-first false reads [T; N; F] and gives the transposed output`` () =
     let cfg = Recurrent.config CellKind.Gru 3 2
     let ps = paramsF64 cfg 51L
@@ -363,11 +361,10 @@ let ``batch-first false reads [T; N; F] and gives the transposed output`` () =
     let timeFirst, s2 =
         Recurrent.apply { cfg with BatchFirst = false } ps Ctx.eval (Tensor.transpose (x, 0, 1)) None
 
-    Assert.Equal<int[]>([| 4; 2; 2 |], dims timeFirst)
+    Expect.equal (dims timeFirst) ([| 4; 2; 2 |]) "dims timeFirst"
     closeArrays 1e-12 (values (Tensor.transpose (batchFirst, 0, 1))) (values timeFirst)
     closeArrays 1e-12 (values s1.H) (values s2.H)
 
-[<Fact>]
 let ``dropout between layers is off in Eval, draws from the key in Train and needs one`` () =
     let cfg =
         { Recurrent.config CellKind.Lstm 3 4 with
@@ -385,33 +382,31 @@ let ``dropout between layers is off in Eval, draws from the key in Train and nee
         fst (Recurrent.apply cfg ps (Ctx.train (Key.create k)) x None)
 
     closeArrays 0.0 (values (train 1L)) (values (train 1L))
-    Assert.NotEqual<float[]>(values plain, values (train 1L))
+    Expect.notEqual (values (train 1L)) (values plain) "values (train 1L)"
 
     let e =
-        Assert.Throws<ArgumentException>(fun () ->
+        Expects.throws<ArgumentException> "Recurrent.apply cfg ps { Mode = Mode.Train; Key = None } x None" (fun () ->
             Recurrent.apply cfg ps { Mode = Mode.Train; Key = None } x None |> ignore)
 
-    Assert.Contains("LSTM(3->4, layers=2, dropout=0.5)", e.Message)
+    Expect.stringContains e.Message "LSTM(3->4, layers=2, dropout=0.5)" "e.Message"
 
 // ---- layers ----
 
-[<Fact>]
 let ``the layers infer shapes; returnSequences false and lastStep keep the final step`` () =
     let seqLayer = Layers.lstm (3, 5)
     let lastLayer = Layers.lstm (3, 5, returnSequences = false)
     let outShape, ps, _ = Layer.init seqLayer (Key.create 71L) [ 6; 3 ]
-    Assert.Equal<int list>([ 6; 5 ], outShape.ToList())
+    Expect.equal (outShape.ToList()) ([ 6; 5 ]) "outShape.ToList()"
     let lastShape, ps2, _ = Layer.init lastLayer (Key.create 71L) [ 6; 3 ]
-    Assert.Equal<int list>([ 5 ], lastShape.ToList())
+    Expect.equal (lastShape.ToList()) ([ 5 ]) "lastShape.ToList()"
     let x = Tensor.randn (Key.create 72L, [ 2; 6; 3 ])
     let y = Layer.predict seqLayer ps PTree.empty x
     let last = Layer.predict lastLayer ps2 PTree.empty x
     let viaStep = Layer.predict (Layers.lastStep ()) PTree.empty PTree.empty y
-    Assert.Equal<int[]>([| 2; 5 |], dims last)
+    Expect.equal (dims last) ([| 2; 5 |]) "dims last"
     closeArrays 0.0 (values (Tensor.select (y, 1, 5))) (values viaStep)
     closeArrays 1e-6 (values viaStep) (values last)
 
-[<Fact>]
 let ``a bidirectional last-state layer joins the forward state after the last step and the reverse one after the first``
     ()
     =
@@ -431,13 +426,12 @@ let ``a bidirectional last-state layer joins the forward state after the last st
     let backward = Tensor.slice (Tensor.select (out, 1, 0), 1, 3, 6)
     closeArrays 1e-6 (values (Tensor.cat ([ forward; backward ], 1))) (values last)
 
-[<Fact>]
 let ``rowsAsSequence turns [N; C; H; W] images into [N; H; C * W] row sequences`` () =
     let x = Tensor.arange (24.0) |> fun t -> Tensor.reshape (t, [ 1; 2; 3; 4 ])
     let shape, _, _ = Layer.init (Layers.rowsAsSequence ()) (Key.create 0L) [ 2; 3; 4 ]
-    Assert.Equal<int list>([ 3; 8 ], shape.ToList())
+    Expect.equal (shape.ToList()) ([ 3; 8 ]) "shape.ToList()"
     let y = Layer.predict (Layers.rowsAsSequence ()) PTree.empty PTree.empty x
-    Assert.Equal<int[]>([| 1; 3; 8 |], dims y)
+    Expect.equal (dims y) ([| 1; 3; 8 |]) "dims y"
     // Row 1 of channel 0 is 4..7, of channel 1 is 16..19.
     closeArrays
         0.0
@@ -446,32 +440,31 @@ let ``rowsAsSequence turns [N; C; H; W] images into [N; H; C * W] row sequences`
 
 // ---- bad input ----
 
-[<Fact>]
 let ``a wrong feature size names the layer and the shapes`` () =
     let cfg = Recurrent.config CellKind.Lstm 3 2
     let ps = Recurrent.init cfg (Key.create 1L)
 
     let e =
-        Assert.Throws<ArgumentException>(fun () ->
+        Expects.throws<ArgumentException> "Recurrent.apply cfg ps Ctx.eval (Tensor.zeros [ 2; 4; 5 ]) None" (fun () ->
             Recurrent.apply cfg ps Ctx.eval (Tensor.zeros [ 2; 4; 5 ]) None |> ignore)
 
-    Assert.Contains("LSTM(3->2)", e.Message)
-    Assert.Contains("[2; 4; 5]", e.Message)
-    Assert.Contains("expected 3", e.Message)
+    Expect.stringContains e.Message "LSTM(3->2)" "e.Message"
+    Expect.stringContains e.Message "[2; 4; 5]" "e.Message"
+    Expect.stringContains e.Message "expected 3" "e.Message"
 
     let e2 =
-        Assert.Throws<ArgumentException>(fun () -> Layer.init (Layers.lstm (3, 2)) (Key.create 1L) [ 4; 5 ] |> ignore)
+        Expects.throws<ArgumentException> "Layer.init (Layers.lstm (3, 2)) (Key.create 1L) [ 4; 5 ]" (fun () ->
+            Layer.init (Layers.lstm (3, 2)) (Key.create 1L) [ 4; 5 ] |> ignore)
 
-    Assert.Contains("LSTM(3->2)", e2.Message)
-    Assert.Contains("[4; 5]", e2.Message)
+    Expect.stringContains e2.Message "LSTM(3->2)" "e2.Message"
+    Expect.stringContains e2.Message "[4; 5]" "e2.Message"
 
     let e3 =
-        Assert.Throws<ArgumentException>(fun () ->
+        Expects.throws<ArgumentException> "Recurrent.apply cfg ps Ctx.eval (Tensor.zeros [ 4; 3 ]) None" (fun () ->
             Recurrent.apply cfg ps Ctx.eval (Tensor.zeros [ 4; 3 ]) None |> ignore)
 
-    Assert.Contains("must have 3 dims", e3.Message)
+    Expect.stringContains e3.Message "must have 3 dims" "e3.Message"
 
-[<Fact>]
 let ``a wrong initial state shape or a missing c0 names the layer and the expected shape`` () =
     let cfg =
         { Recurrent.config CellKind.Lstm 3 2 with
@@ -483,46 +476,109 @@ let ``a wrong initial state shape or a missing c0 names the layer and the expect
     let good = Tensor.zeros [ 2; 5; 2 ]
 
     let e =
-        Assert.Throws<ArgumentException>(fun () ->
-            Recurrent.apply
-                cfg
-                ps
-                Ctx.eval
-                x
-                (Some
-                    {
-                        H = Tensor.zeros [ 1; 5; 2 ]
-                        C = Some good
-                    })
-            |> ignore)
+        Expects.throws<ArgumentException>
+            "Recurrent.apply cfg ps Ctx.eval x (Some { H = Tensor.zeros [ 1; 5; 2 ] C = Some good })"
+            (fun () ->
+                Recurrent.apply
+                    cfg
+                    ps
+                    Ctx.eval
+                    x
+                    (Some
+                        {
+                            H = Tensor.zeros [ 1; 5; 2 ]
+                            C = Some good
+                        })
+                |> ignore)
 
-    Assert.Contains("LSTM(3->2, layers=2)", e.Message)
-    Assert.Contains("h0 has shape [1; 5; 2], expected [2; 5; 2]", e.Message)
+    Expect.stringContains e.Message "LSTM(3->2, layers=2)" "e.Message"
+    Expect.stringContains e.Message "h0 has shape [1; 5; 2], expected [2; 5; 2]" "e.Message"
 
     let e2 =
-        Assert.Throws<ArgumentException>(fun () ->
+        Expects.throws<ArgumentException> "Recurrent.apply cfg ps Ctx.eval x (Some { H = good; C = None })" (fun () ->
             Recurrent.apply cfg ps Ctx.eval x (Some { H = good; C = None }) |> ignore)
 
-    Assert.Contains("c0", e2.Message)
+    Expect.stringContains e2.Message "c0" "e2.Message"
 
     let gru = Recurrent.config CellKind.Gru 3 2
     let gruPs = Recurrent.init gru (Key.create 1L)
     let h = Tensor.zeros [ 1; 5; 2 ]
 
     let e3 =
-        Assert.Throws<ArgumentException>(fun () ->
+        Expects.throws<ArgumentException> "Recurrent.apply gru gruPs Ctx.eval x (Some { H = h; C = Some h })" (fun () ->
             Recurrent.apply gru gruPs Ctx.eval x (Some { H = h; C = Some h }) |> ignore)
 
-    Assert.Contains("GRU(3->2): only an LSTM has a cell state", e3.Message)
+    Expect.stringContains e3.Message "GRU(3->2): only an LSTM has a cell state" "e3.Message"
 
-[<Fact>]
 let ``bad configurations are rejected with the layer's name`` () =
     let e =
-        Assert.ThrowsAny<ArgumentException>(fun () -> Layers.gru (3, 2, dropout = 1.5) |> ignore)
+        Expects.throwsAny<ArgumentException> "Layers.gru (3, 2, dropout = 1.5)" (fun () ->
+            Layers.gru (3, 2, dropout = 1.5) |> ignore)
 
-    Assert.Contains("GRU(3->2, dropout=1.5)", e.Message)
-    Assert.Equal("dropout", e.ParamName)
-    Assert.Contains("dropout must be in [0, 1)", e.Message)
+    Expect.stringContains e.Message "GRU(3->2, dropout=1.5)" "e.Message"
+    Expect.equal e.ParamName "dropout" "e.ParamName"
+    Expect.stringContains e.Message "dropout must be in [0, 1)" "e.Message"
 
-    Assert.ThrowsAny<ArgumentException>(fun () -> Layers.lstm (3, 0) |> ignore)
+    Expects.throwsAny<ArgumentException> "Layers.lstm (3, 0)" (fun () -> Layers.lstm (3, 0) |> ignore)
     |> ignore
+
+/// The tests of this module.
+let tests =
+    testList
+        "Recurrent"
+        [
+            testCase
+                "LSTM outputs and final (h, c) equal the gates computed by hand from PyTorch's equations"
+                ``LSTM outputs and final (h, c) equal the gates computed by hand from PyTorch's equations``
+            testCase
+                "GRU outputs equal the gates computed by hand, with b_hn inside the reset product"
+                ``GRU outputs equal the gates computed by hand, with b_hn inside the reset product``
+            testCase
+                "tanh and relu RNNs equal act(W_ih x + b_ih + W_hh h + b_hh) by hand"
+                ``tanh and relu RNNs equal act(W_ih x + b_ih + W_hh h + b_hh) by hand``
+            testCase
+                "one LSTM step with hand-picked weights gives the values worked out on paper"
+                ``one LSTM step with hand-picked weights gives the values worked out on paper``
+            testCase
+                "a 2-layer bidirectional LSTM has PyTorch's parameter names, shapes and U(-1/sqrt H, 1/sqrt H) init"
+                ``a 2-layer bidirectional LSTM has PyTorch's parameter names, shapes and U(-1/sqrt H, 1/sqrt H) init``
+            testCase
+                "GRU and RNN weights have 3 and 1 gate blocks; no bias leaves the biases out"
+                ``GRU and RNN weights have 3 and 1 gate blocks; no bias leaves the biases out``
+            testCase
+                "gradients of a 2-layer bidirectional LSTM match central differences in Float64"
+                ``gradients of a 2-layer bidirectional LSTM match central differences in Float64``
+            testCase
+                "GRU and RNN gradients match central differences in Float64"
+                ``GRU and RNN gradients match central differences in Float64``
+            testCase
+                "the reverse direction equals a forward LSTM with the reverse weights over the time-reversed input"
+                ``the reverse direction equals a forward LSTM with the reverse weights over the time-reversed input``
+            testCase
+                "running 4 steps equals running 2 steps and then 2 more from the returned state"
+                ``running 4 steps equals running 2 steps and then 2 more from the returned state``
+            testCase
+                "batch-first false reads [T; N; F] and gives the transposed output"
+                ``batch-first false reads [T; N; F] and gives the transposed output``
+            testCase
+                "dropout between layers is off in Eval, draws from the key in Train and needs one"
+                ``dropout between layers is off in Eval, draws from the key in Train and needs one``
+            testCase
+                "the layers infer shapes; returnSequences false and lastStep keep the final step"
+                ``the layers infer shapes; returnSequences false and lastStep keep the final step``
+            testCase
+                "a bidirectional last-state layer joins the forward state after the last step and the reverse one after the first"
+                ``a bidirectional last-state layer joins the forward state after the last step and the reverse one after the first``
+            testCase
+                "rowsAsSequence turns [N; C; H; W] images into [N; H; C * W] row sequences"
+                ``rowsAsSequence turns [N; C; H; W] images into [N; H; C * W] row sequences``
+            testCase
+                "a wrong feature size names the layer and the shapes"
+                ``a wrong feature size names the layer and the shapes``
+            testCase
+                "a wrong initial state shape or a missing c0 names the layer and the expected shape"
+                ``a wrong initial state shape or a missing c0 names the layer and the expected shape``
+            testCase
+                "bad configurations are rejected with the layer's name"
+                ``bad configurations are rejected with the layer's name``
+        ]

@@ -149,7 +149,3 @@ let tests =
                         (abs (got[k] - expected[k]) <= 1e-3 * scale)
                         (sprintf "logit %d: %g, the loops give %g (all: %A vs %A)" k got[k] expected[k] got expected)
         ]
-
-/// The xunit class that runs these tests under `dotnet test` (see tests/README.md).
-type ResNetForward() =
-    inherit ExpectoSuite(tests)

@@ -3,7 +3,8 @@ module FunctionalNets.Tests.Nn.SafeTensorsTests
 open System
 open System.IO
 open System.Text
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -19,10 +20,10 @@ let private withTemp (f: string -> unit) =
         d.Delete true
 
 let private sameTensor (a: Tensor) (b: Tensor) =
-    Assert.Equal(a.DType, b.DType)
-    Assert.Equal<int[]>(a.Shape.ToArray(), b.Shape.ToArray())
+    Expect.equal b.DType a.DType "b.DType"
+    Expect.equal (b.Shape.ToArray()) (a.Shape.ToArray()) "b.Shape.ToArray()"
     // Array equality on the typed arrays: bitwise for the floats used here (no NaNs).
-    Assert.Equal(Tensor.toArray a :> obj, Tensor.toArray b :> obj)
+    Expect.equal (Tensor.toArray b :> obj) (Tensor.toArray a :> obj) "Tensor.toArray b :> obj"
 
 let private le64 (v: int64) =
     BitConverter.GetBytes v
@@ -30,7 +31,6 @@ let private le64 (v: int64) =
 
 // ---------- SafeTensors ----------
 
-[<Fact>]
 let ``round trip of every dtype, scalars and empty tensors, order and metadata kept`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "t.safetensors")
@@ -50,13 +50,15 @@ let ``round trip of every dtype, scalars and empty tensors, order and metadata k
         let meta = Map [ "epoch", "3"; "note", "héllo \"quoted\"" ]
         SafeTensors.write path tensors meta
         let back, meta2 = SafeTensors.read path
-        Assert.Equal<string list>(List.map fst tensors, List.map fst back)
+        Expect.equal (List.map fst back) (List.map fst tensors) "List.map fst back"
         List.iter2 (fun (_, a) (_, b) -> sameTensor a b) tensors back
-        Assert.Equal<Map<string, string>>(meta, meta2)
+        Expect.equal meta2 meta "meta2"
         // The header is padded so that the data starts 8-byte aligned.
-        Assert.Equal(0L, BitConverter.ToInt64(File.ReadAllBytes path, 0) % 8L))
+        Expect.equal
+            (BitConverter.ToInt64(File.ReadAllBytes path, 0) % 8L)
+            0L
+            "BitConverter.ToInt64(File.ReadAllBytes path, 0) % 8L")
 
-[<Fact>]
 let ``exact bytes of a tiny file`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "tiny.safetensors")
@@ -87,9 +89,8 @@ let ``exact bytes of a tiny file`` () =
                     [| 7uy; 0uy; 0uy; 0uy; 0uy; 0uy; 0uy; 0uy |]
                 ]
 
-        Assert.Equal<byte[]>(expected, File.ReadAllBytes path))
+        Expect.equal (File.ReadAllBytes path) expected "File.ReadAllBytes path")
 
-[<Fact>]
 let ``a file written by Python's safetensors reads`` () =
     // Bytes as safetensors.torch.save_file({"b": torch.tensor([1, 2], dtype=torch.int32), "a": torch.tensor(0.5)})
     // lays them out: header sorted by key, unpadded JSON padded with spaces to 8.
@@ -113,10 +114,10 @@ let ``a file written by Python's safetensors reads`` () =
         let path = Path.Combine(d, "py.safetensors")
         File.WriteAllBytes(path, bytes)
         let ts, meta = SafeTensors.read path
-        Assert.True meta.IsEmpty
-        Assert.Equal<string list>([ "a"; "b" ], List.map fst ts)
-        Assert.Equal(0.5, Tensor.toScalar (snd ts[0]))
-        Assert.Equal<int[]>([| 1; 2 |], Tensor.toArray (snd ts[1]) :?> int[]))
+        Expect.isTrue meta.IsEmpty "meta.IsEmpty"
+        Expect.equal (List.map fst ts) ([ "a"; "b" ]) "List.map fst ts"
+        Expect.equal (Tensor.toScalar (snd ts[0])) 0.5 "Tensor.toScalar (snd ts[0])"
+        Expect.equal (Tensor.toArray (snd ts[1]) :?> int[]) ([| 1; 2 |]) "Tensor.toArray (snd ts[1]) :?> int[]")
 
 let private corrupt (bytes: byte[]) (fragment: string) =
     withTemp (fun d ->
@@ -124,16 +125,15 @@ let private corrupt (bytes: byte[]) (fragment: string) =
         File.WriteAllBytes(path, bytes)
 
         let e =
-            Assert.Throws<InvalidDataException>(fun () -> SafeTensors.read path |> ignore)
+            Expects.throws<InvalidDataException> "SafeTensors.read path" (fun () -> SafeTensors.read path |> ignore)
 
-        Assert.Contains(path, e.Message)
-        Assert.Contains(fragment, e.Message))
+        Expect.stringContains e.Message path "e.Message"
+        Expect.stringContains e.Message fragment "e.Message")
 
 let private fileWith (json: string) (data: byte[]) =
     let h = Encoding.UTF8.GetBytes json
     Array.concat [ le64 (int64 h.Length); h; data ]
 
-[<Fact>]
 let ``corrupt files are rejected with messages`` () =
     corrupt [| 1uy; 2uy; 3uy |] "too short"
     corrupt (Array.append (le64 1000L) (Array.zeroCreate 20)) "runs past the end of the file"
@@ -155,14 +155,13 @@ let ``corrupt files are rejected with messages`` () =
     corrupt (fileWith """{"x":{"dtype":"F32","shape":[2]}}""" (Array.zeroCreate 8)) "data_offsets"
     corrupt (fileWith """{"__metadata__":{"a":1}}""" [||]) "must be strings"
 
-[<Fact>]
 let ``missing file`` () =
     let e =
-        Assert.Throws<FileNotFoundException>(fun () -> SafeTensors.read "/nonexistent/x.safetensors" |> ignore)
+        Expects.throws<FileNotFoundException> "SafeTensors.read \"/nonexistent/x.safetensors\"" (fun () ->
+            SafeTensors.read "/nonexistent/x.safetensors" |> ignore)
 
-    Assert.Contains("/nonexistent/x.safetensors", e.Message)
+    Expect.stringContains e.Message "/nonexistent/x.safetensors" "e.Message"
 
-[<Fact>]
 let ``a write that fails midway leaves the previous file intact and no temp file`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "ckpt.safetensors")
@@ -179,23 +178,24 @@ let ``a write that fails midway leaves the previous file intact and no temp file
 
         let big = Tensor.ones [ 100000 ]
 
-        Assert.ThrowsAny<ObjectDisposedException>(fun () ->
-            SafeTensors.write path [ "big", big; "gone", released ] Map.empty)
+        Expects.throwsAny<ObjectDisposedException>
+            "SafeTensors.write path [ \"big\", big; \"gone\", released ] Map.empty"
+            (fun () -> SafeTensors.write path [ "big", big; "gone", released ] Map.empty)
         |> ignore
 
-        Assert.Equal<byte[]>(before, File.ReadAllBytes path)
-        Assert.Equal<string[]>([| path |], Directory.GetFiles d))
+        Expect.equal (File.ReadAllBytes path) before "File.ReadAllBytes path"
+        Expect.equal (Directory.GetFiles d) ([| path |]) "Directory.GetFiles d")
 
-[<Fact>]
 let ``duplicate names are refused before anything is written`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "x.safetensors")
         let t = Tensor.zeros [ 1 ]
 
-        Assert.Throws<ArgumentException>(fun () -> SafeTensors.write path [ "a", t; "a", t ] Map.empty)
+        Expects.throws<ArgumentException> "SafeTensors.write path [ \"a\", t; \"a\", t ] Map.empty" (fun () ->
+            SafeTensors.write path [ "a", t; "a", t ] Map.empty)
         |> ignore
 
-        Assert.Empty(Directory.GetFiles d))
+        Expect.isEmpty (Directory.GetFiles d) "Directory.GetFiles d")
 
 // ---------- Checkpoint ----------
 
@@ -240,19 +240,22 @@ let rec private sameTree (a: PTree<Tensor>) (b: PTree<Tensor>) =
     match a, b with
     | Leaf x, Leaf y -> sameTensor x y
     | Node ka, Node kb ->
-        Assert.Equal<string list>(List.map fst ka, List.map fst kb)
+        Expect.equal (List.map fst kb) (List.map fst ka) "List.map fst kb"
         List.iter2 (fun (_, x) (_, y) -> sameTree x y) ka kb
-    | _ -> Assert.Fail "tree structure differs"
+    | _ -> failtest "tree structure differs"
 
 let private sameState (a: TrainState) (b: TrainState) =
     sameTree a.Params b.Params
     sameTree a.State b.State
     sameTree a.Opt b.Opt
-    Assert.Equal(a.Step, b.Step)
-    Assert.Equal(a.Key, b.Key)
-    Assert.Equal(BitConverter.DoubleToInt64Bits a.LrScale, BitConverter.DoubleToInt64Bits b.LrScale)
+    Expect.equal b.Step a.Step "b.Step"
+    Expect.equal b.Key a.Key "b.Key"
 
-[<Fact>]
+    Expect.equal
+        (BitConverter.DoubleToInt64Bits b.LrScale)
+        (BitConverter.DoubleToInt64Bits a.LrScale)
+        "BitConverter.DoubleToInt64Bits b.LrScale"
+
 let ``checkpoint round trip is bit exact`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "c.safetensors")
@@ -261,15 +264,14 @@ let ``checkpoint round trip is bit exact`` () =
         Checkpoint.save path ts (Map [ "model", "mlp" ])
         let back, meta = Checkpoint.load path
         sameState ts back
-        Assert.Equal<Map<string, string>>(Map [ "model", "mlp" ], meta)
+        Expect.equal meta (Map [ "model", "mlp" ]) "meta"
         let back2, _ = Checkpoint.loadInto path ts
         sameState ts back2
         // Names follow the trees' paths.
         let names = SafeTensors.read path |> fst |> List.map fst
-        Assert.Contains("params.0.weight", names)
-        Assert.Contains("opt.mu.0.weight", names))
+        Expect.contains names "params.0.weight" "tensor names"
+        Expect.contains names "opt.mu.0.weight" "tensor names")
 
-[<Fact>]
 let ``empty trees and bare leaves round trip`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "e.safetensors")
@@ -287,10 +289,13 @@ let ``empty trees and bare leaves round trip`` () =
         Checkpoint.save path ts Map.empty
         let back, meta = Checkpoint.load path
         sameState ts back
-        Assert.True meta.IsEmpty
-        Assert.Equal<string list>([ "params" ], SafeTensors.read path |> fst |> List.map fst))
+        Expect.isTrue meta.IsEmpty "meta.IsEmpty"
 
-[<Fact>]
+        Expect.equal
+            (SafeTensors.read path |> fst |> List.map fst)
+            ([ "params" ])
+            "SafeTensors.read path |> fst |> List.map fst")
+
 let ``trees rebuild from names when the file has no structure`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "n.safetensors")
@@ -309,7 +314,6 @@ let ``trees rebuild from names when the file has no structure`` () =
         sameTree ts.State back.State
         sameTree ts.Opt back.Opt)
 
-[<Fact>]
 let ``loadInto names the first mismatching path and both shapes`` () =
     withTemp (fun d ->
         let path = Path.Combine(d, "m.safetensors")
@@ -332,9 +336,13 @@ let ``loadInto names the first mismatching path and both shapes`` () =
             }
 
         let e =
-            Assert.Throws<InvalidDataException>(fun () -> Checkpoint.loadInto path other |> ignore)
+            Expects.throws<InvalidDataException> "Checkpoint.loadInto path other" (fun () ->
+                Checkpoint.loadInto path other |> ignore)
 
-        Assert.Contains("checkpoint mismatch at params.0.weight: file has [4; 3], model has [2; 4]", e.Message)
+        Expect.stringContains
+            e.Message
+            "checkpoint mismatch at params.0.weight: file has [4; 3], model has [2; 4]"
+            "e.Message"
 
         let missing =
             { ts with
@@ -342,15 +350,45 @@ let ``loadInto names the first mismatching path and both shapes`` () =
             }
 
         let e2 =
-            Assert.Throws<InvalidDataException>(fun () -> Checkpoint.loadInto path missing |> ignore)
+            Expects.throws<InvalidDataException> "Checkpoint.loadInto path missing" (fun () ->
+                Checkpoint.loadInto path missing |> ignore)
 
-        Assert.Contains("state.bn.num_batches", e2.Message))
+        Expect.stringContains e2.Message "state.bn.num_batches" "e2.Message")
 
-[<Fact>]
 let ``reserved metadata keys are refused`` () =
     withTemp (fun d ->
         let e =
-            Assert.Throws<ArgumentException>(fun () ->
-                Checkpoint.save (Path.Combine(d, "r")) (state ()) (Map [ "step", "1" ]))
+            Expects.throws<ArgumentException>
+                "Checkpoint.save (Path.Combine(d, \"r\")) (state ()) (Map [ \"step\", \"1\" ])"
+                (fun () -> Checkpoint.save (Path.Combine(d, "r")) (state ()) (Map [ "step", "1" ]))
 
-        Assert.Contains("reserved", e.Message))
+        Expect.stringContains e.Message "reserved" "e.Message")
+
+/// The tests of this module.
+let tests =
+    testList
+        "SafeTensors"
+        [
+            testCase
+                "round trip of every dtype, scalars and empty tensors, order and metadata kept"
+                ``round trip of every dtype, scalars and empty tensors, order and metadata kept``
+            testCase "exact bytes of a tiny file" ``exact bytes of a tiny file``
+            testCase "a file written by Python's safetensors reads" ``a file written by Python's safetensors reads``
+            testCase "corrupt files are rejected with messages" ``corrupt files are rejected with messages``
+            testCase "missing file" ``missing file``
+            testCase
+                "a write that fails midway leaves the previous file intact and no temp file"
+                ``a write that fails midway leaves the previous file intact and no temp file``
+            testCase
+                "duplicate names are refused before anything is written"
+                ``duplicate names are refused before anything is written``
+            testCase "checkpoint round trip is bit exact" ``checkpoint round trip is bit exact``
+            testCase "empty trees and bare leaves round trip" ``empty trees and bare leaves round trip``
+            testCase
+                "trees rebuild from names when the file has no structure"
+                ``trees rebuild from names when the file has no structure``
+            testCase
+                "loadInto names the first mismatching path and both shapes"
+                ``loadInto names the first mismatching path and both shapes``
+            testCase "reserved metadata keys are refused" ``reserved metadata keys are refused``
+        ]

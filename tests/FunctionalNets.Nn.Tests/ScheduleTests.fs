@@ -1,8 +1,8 @@
 module FunctionalNets.Tests.Nn.ScheduleTests
 
 open System
-open Xunit
-open FsCheck
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 // Expected values are computed here from the published formulas (PyTorch's scheduler docs, Optax's
@@ -12,26 +12,22 @@ let private close (expected: float) (actual: float) =
     if abs (expected - actual) > 1e-12 * (1.0 + abs expected) then
         failwithf "expected %.17g, got %.17g" expected actual
 
-[<Fact>]
 let ``constant is the same at every step`` () =
     for s in [ 0L; 1L; 1000L; Int64.MaxValue ] do
         close 0.3 (Schedules.constant 0.3 s)
 
-[<Fact>]
 let ``stepDecay is StepLR`` () =
     let sched = Schedules.stepDecay 0.1 30L 0.5
 
     for s in [ 0L; 1L; 29L; 30L; 59L; 60L; 95L ] do
         close (0.1 * (0.5 ** floor (float s / 30.0))) (sched s)
 
-[<Fact>]
 let ``exponential is ExponentialLR`` () =
     let sched = Schedules.exponential 0.1 0.9
 
     for s in [ 0L; 1L; 2L; 7L; 100L ] do
         close (0.1 * (0.9 ** float s)) (sched s)
 
-[<Fact>]
 let ``exponentialDecay is Optax's, continuous and staircase`` () =
     let smooth = Schedules.exponentialDecay 2.0 0.5 10L false
     let stairs = Schedules.exponentialDecay 2.0 0.5 10L true
@@ -40,7 +36,6 @@ let ``exponentialDecay is Optax's, continuous and staircase`` () =
         close (2.0 * (0.5 ** (float s / 10.0))) (smooth s)
         close (2.0 * (0.5 ** floor (float s / 10.0))) (stairs s)
 
-[<Fact>]
 let ``linear interpolates and then holds`` () =
     let sched = Schedules.linear 1.0 0.2 8L
     close 1.0 (sched 0L)
@@ -48,7 +43,6 @@ let ``linear interpolates and then holds`` () =
     close 0.2 (sched 8L)
     close 0.2 (sched 50L)
 
-[<Fact>]
 let ``cosine is Optax's cosine_decay_schedule`` () =
     let init, steps, alpha = 0.5, 100L, 0.1
     let sched = Schedules.cosine init steps alpha
@@ -64,16 +58,13 @@ let ``cosine is Optax's cosine_decay_schedule`` () =
     close init (sched 0L)
     close (init * alpha) (sched 100L)
 
-[<Fact>]
-let ``cosine stays within its range and never rises`` () =
+/// A property (FsCheck's default 100 cases and arbitraries, as the Check.QuickThrowOnFailure it replaces).
+let ``cosine stays within its range and never rises`` (a: uint16) (b: uint16) =
     let sched = Schedules.cosine 2.0 97L 0.25
+    let lo, hi = int64 (min a b), int64 (max a b)
+    let x, y = sched lo, sched hi
+    y <= x + 1e-15 && y >= 2.0 * 0.25 - 1e-15 && x <= 2.0 + 1e-15
 
-    Check.QuickThrowOnFailure(fun (a: uint16) (b: uint16) ->
-        let lo, hi = int64 (min a b), int64 (max a b)
-        let x, y = sched lo, sched hi
-        y <= x + 1e-15 && y >= 2.0 * 0.25 - 1e-15 && x <= 2.0 + 1e-15)
-
-[<Fact>]
 let ``warmupCosine warms up linearly then decays to the end value`` () =
     let init, peak, warm, total, last = 0.0, 1.0, 10L, 110L, 0.05
     let sched = Schedules.warmupCosine init peak warm total last
@@ -91,7 +82,6 @@ let ``warmupCosine warms up linearly then decays to the end value`` () =
     close peak (sched warm)
     close last (sched total)
 
-[<Fact>]
 let ``oneCycle follows OneCycleLR's cosine phases`` () =
     let maxLr, total, pct, div, finalDiv = 0.1, 100L, 0.3, 25.0, 1e4
     let sched = Schedules.oneCycle maxLr total pct div finalDiv
@@ -120,7 +110,6 @@ let ``oneCycle follows OneCycleLR's cosine phases`` () =
     // Past the end PyTorch raises; the schedule holds the final value.
     close 4e-7 (sched 150L)
 
-[<Fact>]
 let ``piecewise multiplies the scales of reached boundaries`` () =
     let sched = Schedules.piecewise 1.0 [ 20L, 0.1; 10L, 0.5 ]
     close 1.0 (sched 0L)
@@ -130,7 +119,6 @@ let ``piecewise multiplies the scales of reached boundaries`` () =
     close 0.05 (sched 20L)
     close 0.05 (sched 1000L)
 
-[<Fact>]
 let ``join hands each later schedule the steps since its boundary`` () =
     let sched =
         Schedules.join [ Schedules.constant 1.0; (fun s -> float s); Schedules.constant 0.2 ] [ 5L; 15L ]
@@ -143,7 +131,36 @@ let ``join hands each later schedule the steps since its boundary`` () =
     close 0.2 (sched 15L)
     close 0.2 (sched 99L)
 
-[<Fact>]
 let ``join rejects a wrong number of boundaries`` () =
-    Assert.Throws<ArgumentException>(fun () -> Schedules.join [ Schedules.constant 1.0 ] [ 3L ] |> ignore)
+    Expects.throws<ArgumentException> "Schedules.join [ Schedules.constant 1.0 ] [ 3L ]" (fun () ->
+        Schedules.join [ Schedules.constant 1.0 ] [ 3L ] |> ignore)
     |> ignore
+
+/// The tests of this module.
+let tests =
+    testList
+        "Schedule"
+        [
+            testCase "constant is the same at every step" ``constant is the same at every step``
+            testCase "stepDecay is StepLR" ``stepDecay is StepLR``
+            testCase "exponential is ExponentialLR" ``exponential is ExponentialLR``
+            testCase
+                "exponentialDecay is Optax's, continuous and staircase"
+                ``exponentialDecay is Optax's, continuous and staircase``
+            testCase "linear interpolates and then holds" ``linear interpolates and then holds``
+            testCase "cosine is Optax's cosine_decay_schedule" ``cosine is Optax's cosine_decay_schedule``
+            testProperty
+                "cosine stays within its range and never rises"
+                ``cosine stays within its range and never rises``
+            testCase
+                "warmupCosine warms up linearly then decays to the end value"
+                ``warmupCosine warms up linearly then decays to the end value``
+            testCase "oneCycle follows OneCycleLR's cosine phases" ``oneCycle follows OneCycleLR's cosine phases``
+            testCase
+                "piecewise multiplies the scales of reached boundaries"
+                ``piecewise multiplies the scales of reached boundaries``
+            testCase
+                "join hands each later schedule the steps since its boundary"
+                ``join hands each later schedule the steps since its boundary``
+            testCase "join rejects a wrong number of boundaries" ``join rejects a wrong number of boundaries``
+        ]

@@ -3,7 +3,8 @@ module FunctionalNets.Tests.Nn.TrainingTests
 open System
 open System.Diagnostics
 open System.IO
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -13,11 +14,11 @@ let private floats (t: Tensor) = Tensor.toFloatArray t
 /// so 0.1f and its neighbour differ).
 let private assertSameTree (what: string) (a: PTree<Tensor>) (b: PTree<Tensor>) =
     let la, lb = PTree.leaves a, PTree.leaves b
-    Assert.Equal<string list>(List.map fst la, List.map fst lb)
+    Expect.equal (List.map fst lb) (List.map fst la) "List.map fst lb"
 
     for (path, x), (_, y) in List.zip la lb do
-        Assert.True(x.DType = y.DType, sprintf "%s %s: dtype %O vs %O" what path x.DType y.DType)
-        Assert.Equal<int[]>(x.Shape.ToArray(), y.Shape.ToArray())
+        Expect.isTrue (x.DType = y.DType) (sprintf "%s %s: dtype %O vs %O" what path x.DType y.DType)
+        Expect.equal (y.Shape.ToArray()) (x.Shape.ToArray()) "y.Shape.ToArray()"
 
         let same =
             match Tensor.toArray x, Tensor.toArray y with
@@ -29,7 +30,7 @@ let private assertSameTree (what: string) (a: PTree<Tensor>) (b: PTree<Tensor>) 
                 p.Equals q
                 || (p :> Collections.IStructuralEquatable).Equals(q, Collections.Generic.EqualityComparer<obj>.Default)
 
-        Assert.True(same, sprintf "%s %s differs" what path)
+        Expect.isTrue same (sprintf "%s %s differs" what path)
 
 let private withTemp (f: string -> unit) =
     let d = Directory.CreateTempSubdirectory "fn-train-"
@@ -85,7 +86,6 @@ let private regressionBatch =
         Target = Tensor.ofArray (ys, [ 3; 1 ])
     }
 
-[<Fact>]
 let ``trainStep on a linear regression is one hand-computed SGD step, scaled by LrScale`` () =
     let lr = 0.1
     let tx = Optim.sgd lr
@@ -99,17 +99,23 @@ let ``trainStep on a linear regression is one hand-computed SGD step, scaled by 
             }
 
         let next, logs = Train.trainStep model Losses.mse tx ts regressionBatch
-        Assert.Equal(loss, logs["loss"], 12)
-        Assert.Equal(1L, next.Step)
+        Expect.equal (System.Math.Round(logs["loss"], 12)) (System.Math.Round(loss, 12)) "logs[\"loss\"] to 12 places"
+        Expect.equal next.Step 1L "next.Step"
         let w = floats (Layer.param "test" "weight" next.Params)
         let b = floats (Layer.param "test" "bias" next.Params)
 
         for j in 0..1 do
-            Assert.Equal(w0[j] - scale * lr * dw[j], w[j], 12)
+            Expect.equal
+                (System.Math.Round(w[j], 12))
+                (System.Math.Round(w0[j] - scale * lr * dw[j], 12))
+                "w[j] to 12 places"
 
-        Assert.Equal(b0 - scale * lr * db, b[0], 12)
+        Expect.equal (System.Math.Round(b[0], 12)) (System.Math.Round(b0 - scale * lr * db, 12)) "b[0] to 12 places"
         // The state passed in is untouched (trees are immutable).
-        Assert.Equal<float[]>(w0, floats (Layer.param "test" "weight" ts.Params))
+        Expect.equal
+            (floats (Layer.param "test" "weight" ts.Params))
+            w0
+            "floats (Layer.param \"test\" \"weight\" ts.Params)"
 
 // ---------- fit on XOR ----------
 
@@ -127,7 +133,6 @@ let private xorModel =
     >-> Layers.linear (4, 1)
     >-> Layers.sigmoid ()
 
-[<Fact>]
 let ``fit learns XOR with a 2-4-1 MLP and Adam; History logs loss, accuracy and their val_ versions`` () =
     let tx = Optim.adam 0.05
     let ts0 = Train.init xorModel [ 2 ] tx (Key.create 3L)
@@ -145,37 +150,38 @@ let ``fit learns XOR with a 2-4-1 MLP and Adam; History logs loss, accuracy and 
     let p = floats (Train.predict xorModel ts xorData 4)
 
     for i in 0..3 do
-        Assert.True(
-            (p[i] > 0.5) = (xorTargets[i] = 1.0f),
-            sprintf "XOR %d: predicted %g for target %g" i p[i] xorTargets[i]
-        )
+        Expect.isTrue
+            ((p[i] > 0.5) = (xorTargets[i] = 1.0f))
+            (sprintf "XOR %d: predicted %g for target %g" i p[i] xorTargets[i])
 
-    Assert.Equal(300L, ts.Step)
+    Expect.equal ts.Step 300L "ts.Step"
     // Keras's order: the loss, the metrics, their val_ versions, then the learning rate.
-    Assert.Equal<string list>([ "loss"; "accuracy"; "val_loss"; "val_accuracy"; "lr" ], history.Keys)
+    Expect.equal history.Keys ([ "loss"; "accuracy"; "val_loss"; "val_accuracy"; "lr" ]) "history.Keys"
     // Adam(0.05) with no schedule or plateau callback: the rate logged each epoch is the constant.
-    Assert.All(history["lr"], (fun lr -> Assert.Equal(0.05, lr)))
+    history["lr"] |> Seq.iter (fun lr -> Expect.equal lr 0.05 "every epoch's lr")
 
     for k in history.Keys do
-        Assert.Equal(300, history[k].Length)
+        Expect.equal (history[k].Length) 300 "history[k].Length"
 
-    Assert.Equal(1.0, List.last history["val_accuracy"])
+    Expect.equal (List.last history["val_accuracy"]) 1.0 "List.last history[\"val_accuracy\"]"
     // The untrained network gets XOR partly wrong: the binary accuracy is a real measurement (an argmax over
     // the single output column would report 1.0 from the start).
-    Assert.True(List.head history["accuracy"] < 1.0)
-    Assert.True(List.head history["val_accuracy"] < 1.0)
+    Expect.isTrue (List.head history["accuracy"] < 1.0) "List.head history[\"accuracy\"] < 1.0"
+    Expect.isTrue (List.head history["val_accuracy"] < 1.0) "List.head history[\"val_accuracy\"] < 1.0"
     let losses = history["loss"]
 
-    Assert.True(
-        List.last losses < 0.1 * List.head losses,
-        sprintf "loss %g -> %g" (List.head losses) (List.last losses)
-    )
+    Expect.isTrue
+        (List.last losses < 0.1 * List.head losses)
+        (sprintf "loss %g -> %g" (List.head losses) (List.last losses))
     // Eval-mode validation loss of the final state equals an independent BCE of the predictions.
     let bce =
         Array.map2 (fun (q: float) (y: float32) -> -(float y * log q + (1.0 - float y) * log (1.0 - q))) p xorTargets
         |> Array.average
 
-    Assert.Equal(bce, (Train.evaluate xorModel Losses.bce [] ts xorData 4)["loss"], 5)
+    Expect.equal
+        (System.Math.Round((Train.evaluate xorModel Losses.bce [] ts xorData 4)["loss"], 5))
+        (System.Math.Round(bce, 5))
+        "(Train.evaluate xorModel Losses.bce [] ts xorData 4)[\"loss\"] to 5 places"
 
     // Without a validation set there are no val_ entries.
     let _, h2 =
@@ -190,8 +196,8 @@ let ``fit learns XOR with a 2-4-1 MLP and Adam; History logs loss, accuracy and 
             xorData
             ts0
 
-    Assert.Equal<string list>([ "loss"; "accuracy"; "lr" ], h2.Keys)
-    Assert.Equal(2, h2.Epochs.Length)
+    Expect.equal h2.Keys ([ "loss"; "accuracy"; "lr" ]) "h2.Keys"
+    Expect.equal h2.Epochs.Length 2 "h2.Epochs.Length"
 
 // ---------- callbacks ----------
 
@@ -202,7 +208,6 @@ let private epochEnd (epoch: int) (valLoss: float) (state: TrainState) : EpochEn
         State = state
     }
 
-[<Fact>]
 let ``ReduceLROnPlateau multiplies LrScale by factor after patience epochs without improvement, not below minScale``
     ()
     =
@@ -218,22 +223,22 @@ let ``ReduceLROnPlateau multiplies LrScale by factor after patience epochs witho
         |> List.mapFold
             (fun (cb: Callback, ts: TrainState) (i, v) ->
                 let r = cb.OnEpochEnd(epochEnd (i + 1) v ts)
-                Assert.False r.Stop
+                Expect.isFalse r.Stop "r.Stop"
                 r.State.LrScale, (r.Next, r.State))
             (cb, ts)
         |> fst
 
-    Assert.Equal<float list>(expected, scales)
+    Expect.equal scales expected "scales"
     // A monitored name that is not logged is a clear error.
     let bad = Callbacks.reduceLROnPlateau "val_accuracy" 0.5 2 0.0 MonitorMode.Auto
 
     let e =
-        Assert.Throws<InvalidOperationException>(fun () -> bad.OnEpochEnd(epochEnd 1 1.0 ts) |> ignore)
+        Expects.throws<InvalidOperationException> "bad.OnEpochEnd(epochEnd 1 1.0 ts)" (fun () ->
+            bad.OnEpochEnd(epochEnd 1 1.0 ts) |> ignore)
 
-    Assert.Contains("val_accuracy", e.Message)
-    Assert.Contains("val_loss", e.Message)
+    Expect.stringContains e.Message "val_accuracy" "e.Message"
+    Expect.stringContains e.Message "val_loss" "e.Message"
 
-[<Fact>]
 let ``in fit, ReduceLROnPlateau lowers LrScale when the validation loss cannot improve`` () =
     // lr = 0: the parameters never move, so val_loss is the same every epoch and never improves after epoch 1.
     let tx = Optim.sgd 0.0
@@ -250,8 +255,13 @@ let ``in fit, ReduceLROnPlateau lowers LrScale when the validation loss cannot i
         }
 
     let ts, history = Train.fit model Losses.mse tx options data ts0
-    Assert.Equal(0.125, ts.LrScale)
-    Assert.Equal(1, history["val_loss"] |> List.distinct |> List.length)
+    Expect.equal ts.LrScale 0.125 "ts.LrScale"
+
+    Expect.equal
+        (history["val_loss"] |> List.distinct |> List.length)
+        1
+        "history[\"val_loss\"] |> List.distinct |> List.length"
+
     assertSameTree "params" ts0.Params ts.Params
 
 // y = 2x for training, y = x for validation: from w = 0 gradient descent moves w towards 2, so the validation
@@ -260,7 +270,6 @@ let private slopeData (slope: float32) =
     let x = [| -1.0f; -0.5f; 0.25f; 0.5f; 1.0f; 1.5f |]
     Dataset.ofTensors (Tensor.ofArray (x, [ 6; 1 ])) (Tensor.ofArray (Array.map ((*) slope) x, [ 6; 1 ]))
 
-[<Fact>]
 let ``EarlyStopping stops after patience epochs without improvement and restores the best epoch's parameters`` () =
     let model = Layers.linear (1, 1, bias = false)
     let tx = Optim.sgd 0.1
@@ -297,10 +306,13 @@ let ``EarlyStopping stops after patience epochs without improvement and restores
     let ts, history = Train.fit model Losses.mse tx options (slopeData 2.0f) ts0
     let valLosses = history["val_loss"]
     let best = valLosses |> List.indexed |> List.minBy snd |> fst // first minimum, 0-based
-    Assert.InRange(best, 1, 30) // not the first epoch, and well before the end
+    Checks.inRange "best" 1 30 best // not the first epoch, and well before the end
     // Stopped exactly patience epochs after the best one.
-    Assert.Equal(best + 1 + patience, history.Epochs.Length)
-    Assert.True(valLosses[best + 1 ..] |> List.forall (fun v -> v >= valLosses[best]))
+    Expect.equal history.Epochs.Length (best + 1 + patience) "history.Epochs.Length"
+
+    Expect.isTrue
+        (valLosses[best + 1 ..] |> List.forall (fun v -> v >= valLosses[best]))
+        "valLosses[best + 1 ..] |> List.forall (fun v -> v >= valLosses[best])"
     // The final weights are those recorded at the best epoch, not the last ones.
     assertSameTree "params" recorded[best] ts.Params
     // The best weight is the one closest to the validation slope 1 among those seen.
@@ -310,10 +322,9 @@ let ``EarlyStopping stops after patience epochs without improvement and restores
         |> Array.ofSeq
 
     let final = (floats (Layer.param "t" "weight" ts.Params)).[0]
-    Assert.NotEqual(ws[ws.Length - 1], final)
-    Assert.Equal(ws |> Array.minBy (fun w -> abs (w - 1.0)), ws[best])
+    Expect.notEqual final (ws[ws.Length - 1]) "final"
+    Expect.equal ws[best] (ws |> Array.minBy (fun w -> abs (w - 1.0))) "ws[best]"
 
-[<Fact>]
 let ``a user callback stops training after epoch 2`` () =
     let model = Layers.linear (2, 1)
     let tx = Optim.sgd 0.01
@@ -338,10 +349,10 @@ let ``a user callback stops training after epoch 2`` () =
             data
             (regressionState tx)
 
-    Assert.Equal(2, history.Epochs.Length)
-    Assert.Equal(2, history["loss"].Length)
-    Assert.Equal<int list>([ 1; 2 ], List.ofSeq seen)
-    Assert.Equal(4L, ts.Step) // 2 epochs of 2 batches (3 examples, batch 2)
+    Expect.equal history.Epochs.Length 2 "history.Epochs.Length"
+    Expect.equal (history["loss"].Length) 2 "history[\"loss\"].Length"
+    Expect.equal (List.ofSeq seen) ([ 1; 2 ]) "List.ofSeq seen"
+    Expect.equal ts.Step 4L "ts.Step" // 2 epochs of 2 batches (3 examples, batch 2)
 
 // ---------- resume ----------
 
@@ -357,7 +368,6 @@ let private dropoutMlp =
     >-> Layers.dropout 0.3
     >-> Layers.linear (32, 10)
 
-[<Fact>]
 let ``a run stopped after epoch 2 and resumed from its checkpoint ends with exactly the same weights as an uninterrupted run``
     ()
     =
@@ -391,10 +401,14 @@ let ``a run stopped after epoch 2 and resumed from its checkpoint ends with exac
                 ts0
 
         let file = Path.Combine(dir, "epoch2.safetensors")
-        Assert.True(File.Exists(Path.Combine(dir, "epoch1.safetensors")))
+
+        Expect.isTrue
+            (File.Exists(Path.Combine(dir, "epoch1.safetensors")))
+            "File.Exists(Path.Combine(dir, \"epoch1.safetensors\"))"
+
         let loaded, meta = Checkpoint.load file
-        Assert.Equal("2", meta["epoch"])
-        Assert.Equal(16L, loaded.Step) // 2 epochs of 512 / 64 batches
+        Expect.equal (meta["epoch"]) "2" "meta[\"epoch\"]"
+        Expect.equal loaded.Step 16L "loaded.Step" // 2 epochs of 512 / 64 batches
         assertSameTree "checkpoint params" half.Params loaded.Params
 
         let resumed, resumedHistory =
@@ -411,19 +425,19 @@ let ``a run stopped after epoch 2 and resumed from its checkpoint ends with exac
         assertSameTree "params" full.Params resumed.Params
         assertSameTree "state" full.State resumed.State
         assertSameTree "optimizer state" full.Opt resumed.Opt
-        Assert.Equal(full.Step, resumed.Step)
-        Assert.Equal(32L, resumed.Step)
-        Assert.Equal(full.Key, resumed.Key)
-        Assert.Equal(full.LrScale, resumed.LrScale)
+        Expect.equal resumed.Step full.Step "resumed.Step"
+        Expect.equal resumed.Step 32L "resumed.Step"
+        Expect.equal resumed.Key full.Key "resumed.Key"
+        Expect.equal resumed.LrScale full.LrScale "resumed.LrScale"
         // The resumed epochs log exactly what epochs 3 and 4 of the uninterrupted run logged.
-        Assert.Equal(2, resumedHistory.Epochs.Length)
-        Assert.Equal<Logs list>(fullHistory.Epochs[2..], resumedHistory.Epochs)
+        Expect.equal resumedHistory.Epochs.Length 2 "resumedHistory.Epochs.Length"
+        Expect.equal resumedHistory.Epochs fullHistory.Epochs[2..] "resumedHistory.Epochs"
         // Training moved the weights, and the key matters: resuming with another key (other dropout masks
         // and batch orders) ends elsewhere, so the equality above is not vacuous.
         let leaf name (t: PTree<Tensor>) =
             PTree.leaves t |> List.find (fst >> (=) name) |> snd |> floats
 
-        Assert.NotEqual<float[]>(leaf "1.weight" ts0.Params, leaf "1.weight" full.Params)
+        Expect.notEqual (leaf "1.weight" full.Params) (leaf "1.weight" ts0.Params) "leaf \"1.weight\" full.Params"
 
         let otherKey, _ =
             Train.fit
@@ -434,25 +448,13 @@ let ``a run stopped after epoch 2 and resumed from its checkpoint ends with exac
                 data
                 { loaded with Key = Key.create 99L }
 
-        Assert.NotEqual<float[]>(leaf "1.weight" full.Params, leaf "1.weight" otherKey.Params))
+        Expect.notEqual
+            (leaf "1.weight" otherKey.Params)
+            (leaf "1.weight" full.Params)
+            "leaf \"1.weight\" otherKey.Params")
 
 // ---------- checkpoint crash safety ----------
 
-/// The CheckpointWriter helper's dll, built next to this test project (same configuration).
-let private writerDll () =
-    // .../tests/FunctionalNets.Nn.Tests/bin/<Configuration>/<tfm>/
-    let baseDir = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)
-    let parts = baseDir.Split Path.DirectorySeparatorChar
-    let tfm, config = parts[parts.Length - 1], parts[parts.Length - 2]
-    let tests = Path.GetFullPath(Path.Combine(baseDir, "..", "..", "..", ".."))
-
-    let dll =
-        Path.Combine(tests, "CheckpointWriter", "bin", config, tfm, "CheckpointWriter.dll")
-
-    Assert.True(File.Exists dll, sprintf "%s is missing; build the test project (it builds the writer)." dll)
-    dll
-
-[<Fact>]
 let ``a process killed while writing a checkpoint never leaves a corrupt file where the last good one was`` () =
     withTemp (fun dir ->
         let path = Path.Combine(dir, "model.safetensors")
@@ -467,62 +469,41 @@ let ``a process killed while writing a checkpoint never leaves a corrupt file wh
                 LrScale = 1.0
             }
 
-        Checkpoint.save path good Map.empty
-        let dll = writerDll ()
+        // Kill the writer at every point of its two saves that it announces (no timing guesses): before a save,
+        // with the temp file open and its header written, with the temp file complete but not renamed, and after
+        // the rename. Each round starts from the good checkpoint.
+        for point in CheckpointWriterProcess.phases do
+            Checkpoint.save path good Map.empty
+            let what = sprintf "killed at %A" point
 
-        // Kill at known points, which the writer signals on stdout (no timing guesses): inside the first
-        // write (temp file open with the header written; temp file complete and flushed, not yet renamed),
-        // and the same inside the second write, after the first big write completed.
-        for completed, phase in [ 0, "opened"; 0, "written"; 1, "opened"; 1, "written" ] do
-            let psi =
-                ProcessStartInfo("dotnet", [ dll; path; "--pause-at"; phase; string completed ])
+            match CheckpointWriterProcess.killAt path point with
+            | Some tmp -> Expect.isTrue (File.Exists tmp) (sprintf "%s: the save's temp file %s exists" what tmp)
+            | None -> ()
 
-            psi.RedirectStandardOutput <- true
-            psi.UseShellExecute <- false
-
-            use child =
-                match Process.Start psi with
-                | null -> failwith "could not start the checkpoint writer"
-                | p -> p
-
-            try
-                Assert.Equal("writing", child.StandardOutput.ReadLine())
-
-                for _ in 1..completed do
-                    Assert.Equal("wrote", child.StandardOutput.ReadLine())
-
-                let line = string (child.StandardOutput.ReadLine())
-                Assert.StartsWith("paused " + phase + " ", line)
-                // Stopped inside a write: its temp file exists, the rename has not happened.
-                Assert.True(File.Exists(line.Substring(("paused " + phase + " ").Length)), line)
-            finally
-                child.Kill true
-                child.WaitForExit()
-
-            // The path holds a whole checkpoint: the good one while the first write never finished, the
-            // big one once it did.
+            // The path holds a whole checkpoint, the one of the last save that was renamed into place: the good
+            // one, or the writer's save N (step N + 1, every value N + 1).
             let loaded, _ = Checkpoint.load path
 
-            if completed = 0 then
-                Assert.Equal(1L, loaded.Step)
+            match CheckpointWriterProcess.completedAt point with
+            | 0 ->
+                Expect.equal loaded.Step 1L (what + ": step of the good checkpoint")
                 assertSameTree "params" good.Params loaded.Params
-            else
-                Assert.Equal(2L, loaded.Step)
+            | n ->
+                Expect.equal loaded.Step (int64 (n + 1)) (sprintf "%s: step of the writer's save %d" what n)
                 let big = PTree.leaves loaded.Params
-                Assert.Equal<string list>([ "big" ], List.map fst big)
+                Expect.equal (List.map fst big) [ "big" ] (what + ": parameter names")
                 let values = floats (snd big.Head)
-                Assert.Equal(8_000_000, values.Length)
-                Assert.True(values |> Array.forall ((=) 2.0))
+                Expect.equal values.Length CheckpointWriterProcess.numel (what + ": values saved")
 
-            // The load removed the killed write's temp file: the folder holds the checkpoint alone.
-            Assert.Equal<string[]>([| path |], Directory.GetFiles dir)
+                Expect.isTrue
+                    (values |> Array.forall ((=) (float (n + 1))))
+                    (sprintf "%s: every value is %d" what (n + 1))
 
-            // Start each round from the good checkpoint again.
-            Checkpoint.save path good Map.empty)
+            // The load removed a killed save's temp file: the folder holds the checkpoint alone.
+            Expect.equal (Directory.GetFiles dir) [| path |] (what + ": the folder's files after the load"))
 
 // ---------- bad input ----------
 
-[<Fact>]
 let ``a NaN loss raises ArithmeticException that says what to do`` () =
     let model = Layers.linear (2, 1)
     let tx = Optim.sgd 0.1
@@ -530,40 +511,43 @@ let ``a NaN loss raises ArithmeticException that says what to do`` () =
     let data = Dataset.ofTensors x (Tensor.ofArray ([| 1.0; 2.0 |], [ 2; 1 ]))
 
     let e =
-        Assert.Throws<ArithmeticException>(fun () ->
-            Train.fit
-                model
-                Losses.mse
-                tx
-                { FitOptions.defaults with
-                    BatchSize = 2
-                }
-                data
-                (regressionState tx)
-            |> ignore)
+        Expects.throws<ArithmeticException>
+            "Train.fit model Losses.mse tx { FitOptions.defaults with BatchSize = 2 } data (regressi..."
+            (fun () ->
+                Train.fit
+                    model
+                    Losses.mse
+                    tx
+                    { FitOptions.defaults with
+                        BatchSize = 2
+                    }
+                    data
+                    (regressionState tx)
+                |> ignore)
 
-    Assert.Contains("NaN", e.Message)
-    Assert.Contains("learning rate", e.Message)
-    Assert.Contains("clipByGlobalNorm", e.Message)
+    Expect.stringContains e.Message "NaN" "e.Message"
+    Expect.stringContains e.Message "learning rate" "e.Message"
+    Expect.stringContains e.Message "clipByGlobalNorm" "e.Message"
 
     // A learning rate far too large diverges to Inf/NaN within a few steps: same error, same advice.
     let e =
-        Assert.Throws<ArithmeticException>(fun () ->
-            Train.fit
-                model
-                Losses.mse
-                (Optim.sgd 1e30)
-                { FitOptions.defaults with
-                    Epochs = 50
-                    BatchSize = 3
-                }
-                (Dataset.ofTensors regressionBatch.Input regressionBatch.Target)
-                (regressionState (Optim.sgd 1e30))
-            |> ignore)
+        Expects.throws<ArithmeticException>
+            "Train.fit model Losses.mse (Optim.sgd 1e30) { FitOptions.defaults with Epochs = 50 Batc..."
+            (fun () ->
+                Train.fit
+                    model
+                    Losses.mse
+                    (Optim.sgd 1e30)
+                    { FitOptions.defaults with
+                        Epochs = 50
+                        BatchSize = 3
+                    }
+                    (Dataset.ofTensors regressionBatch.Input regressionBatch.Target)
+                    (regressionState (Optim.sgd 1e30))
+                |> ignore)
 
-    Assert.Contains("learning rate", e.Message)
+    Expect.stringContains e.Message "learning rate" "e.Message"
 
-[<Fact>]
 let ``a wrong input shape into fit raises the layer's clear error`` () =
     let model = Layers.flatten () >-> Layers.linear (784, 10)
     let tx = Optim.sgd 0.1
@@ -573,14 +557,14 @@ let ``a wrong input shape into fit raises the layer's clear error`` () =
         Dataset.ofTensors (Tensor.zeros [ 4; 27; 27 ]) (Tensor.ofArray ([| 0L; 1L; 2L; 3L |], [ 4 ]))
 
     let e =
-        Assert.ThrowsAny<ArgumentException>(fun () ->
-            Train.fit model Losses.crossEntropy tx FitOptions.defaults data ts |> ignore)
+        Expects.throwsAny<ArgumentException>
+            "Train.fit model Losses.crossEntropy tx FitOptions.defaults data ts"
+            (fun () -> Train.fit model Losses.crossEntropy tx FitOptions.defaults data ts |> ignore)
 
-    Assert.Contains("Linear(784->10)", e.Message)
-    Assert.Contains("729", e.Message)
-    Assert.Contains("expected 784", e.Message)
+    Expect.stringContains e.Message "Linear(784->10)" "e.Message"
+    Expect.stringContains e.Message "729" "e.Message"
+    Expect.stringContains e.Message "expected 784" "e.Message"
 
-[<Fact>]
 let ``fit reads the loss at its log points and names the step range of a NaN loss`` () =
     let model = Layers.linear (2, 1)
     let tx = Optim.sgd 0.1
@@ -589,21 +573,23 @@ let ``fit reads the loss at its log points and names the step range of a NaN los
     let data = Dataset.ofTensors x (Tensor.ofArray ([| 1.0; 2.0; 3.0; 4.0 |], [ 4; 1 ]))
 
     let e =
-        Assert.Throws<ArithmeticException>(fun () ->
-            Train.fit
-                model
-                Losses.mse
-                tx
-                { FitOptions.defaults with
-                    BatchSize = 2
-                    Shuffle = false
-                }
-                data
-                (regressionState tx)
-            |> ignore)
+        Expects.throws<ArithmeticException>
+            "Train.fit model Losses.mse tx { FitOptions.defaults with BatchSize = 2 Shuffle = false ..."
+            (fun () ->
+                Train.fit
+                    model
+                    Losses.mse
+                    tx
+                    { FitOptions.defaults with
+                        BatchSize = 2
+                        Shuffle = false
+                    }
+                    data
+                    (regressionState tx)
+                |> ignore)
 
-    Assert.Contains("between steps 0 and 1", e.Message)
-    Assert.Contains("learning rate", e.Message)
+    Expect.stringContains e.Message "between steps 0 and 1" "e.Message"
+    Expect.stringContains e.Message "learning rate" "e.Message"
 
 /// A progress display that records what fit shows it.
 type private RecordingProgress(live: bool) =
@@ -620,7 +606,6 @@ type private RecordingProgress(live: bool) =
 
         member this.EpochEnded line = this.Lines.Add line
 
-[<Fact>]
 let ``fit shows each epoch through the supplied progress display, and nothing when quiet`` () =
     let tx = Optim.sgd 0.01
     let data = Dataset.ofTensors regressionBatch.Input regressionBatch.Target
@@ -640,12 +625,12 @@ let ``fit shows each epoch through the supplied progress display, and nothing wh
     Train.fit (Layers.linear (2, 1)) Losses.mse tx options data (regressionState tx)
     |> ignore
 
-    Assert.Equal<(int * int * int) list>([ 1, 2, batches; 2, 2, batches ], List.ofSeq display.Epochs)
+    Expect.equal (List.ofSeq display.Epochs) ([ 1, 2, batches; 2, 2, batches ]) "List.ofSeq display.Epochs"
     // A live display hears of the last batch of each epoch.
-    Assert.Contains((1, batches), display.Reports)
-    Assert.Contains((2, batches), display.Reports)
-    Assert.Equal(2, display.Lines.Count)
-    Assert.StartsWith("epoch 1/2 loss=", display.Lines[0])
+    Expect.contains display.Reports (1, batches) "display.Reports"
+    Expect.contains display.Reports (2, batches) "display.Reports"
+    Expect.equal display.Lines.Count 2 "display.Lines.Count"
+    Expect.stringStarts display.Lines[0] "epoch 1/2 loss=" "display.Lines[0]"
     let quiet = RecordingProgress(true)
 
     Train.fit
@@ -660,5 +645,46 @@ let ``fit shows each epoch through the supplied progress display, and nothing wh
         (regressionState tx)
     |> ignore
 
-    Assert.Empty quiet.Epochs
-    Assert.Empty quiet.Lines
+    Expect.isEmpty quiet.Epochs "quiet.Epochs"
+    Expect.isEmpty quiet.Lines "quiet.Lines"
+
+/// The tests of this module.
+let tests =
+    testList
+        "Training"
+        [
+            testCase
+                "trainStep on a linear regression is one hand-computed SGD step, scaled by LrScale"
+                ``trainStep on a linear regression is one hand-computed SGD step, scaled by LrScale``
+            testCase
+                "fit learns XOR with a 2-4-1 MLP and Adam; History logs loss, accuracy and their val_ versions"
+                ``fit learns XOR with a 2-4-1 MLP and Adam; History logs loss, accuracy and their val_ versions``
+            testCase
+                "ReduceLROnPlateau multiplies LrScale by factor after patience epochs without improvement, not below minScale"
+                ``ReduceLROnPlateau multiplies LrScale by factor after patience epochs without improvement, not below minScale``
+            testCase
+                "in fit, ReduceLROnPlateau lowers LrScale when the validation loss cannot improve"
+                ``in fit, ReduceLROnPlateau lowers LrScale when the validation loss cannot improve``
+            testCase
+                "EarlyStopping stops after patience epochs without improvement and restores the best epoch's parameters"
+                ``EarlyStopping stops after patience epochs without improvement and restores the best epoch's parameters``
+            testCase "a user callback stops training after epoch 2" ``a user callback stops training after epoch 2``
+            testCase
+                "a run stopped after epoch 2 and resumed from its checkpoint ends with exactly the same weights as an uninterrupted run"
+                ``a run stopped after epoch 2 and resumed from its checkpoint ends with exactly the same weights as an uninterrupted run``
+            testCase
+                "a process killed while writing a checkpoint never leaves a corrupt file where the last good one was"
+                ``a process killed while writing a checkpoint never leaves a corrupt file where the last good one was``
+            testCase
+                "a NaN loss raises ArithmeticException that says what to do"
+                ``a NaN loss raises ArithmeticException that says what to do``
+            testCase
+                "a wrong input shape into fit raises the layer's clear error"
+                ``a wrong input shape into fit raises the layer's clear error``
+            testCase
+                "fit reads the loss at its log points and names the step range of a NaN loss"
+                ``fit reads the loss at its log points and names the step range of a NaN loss``
+            testCase
+                "fit shows each epoch through the supplied progress display, and nothing when quiet"
+                ``fit shows each epoch through the supplied progress display, and nothing when quiet``
+        ]

@@ -4,7 +4,8 @@
 module FunctionalNets.Tests.Nn.TransformerTests
 
 open System
-open Xunit
+open Expecto
+open FunctionalNets.Testing
 open FunctionalNets
 open FunctionalNets.Nn
 
@@ -17,10 +18,11 @@ let private leaf (path: string) (tree: PTree<Tensor>) =
     | other -> failwithf "no tensor at '%s': %A" path other
 
 let private closeArrays (tol: float) (expected: float[]) (actual: float[]) =
-    Assert.Equal(expected.Length, actual.Length)
+    Expect.equal actual.Length expected.Length "actual.Length"
 
     Array.iteri2
-        (fun i e a -> Assert.True(abs (e - a) <= tol * (1.0 + abs e), sprintf "element %d: expected %g, got %g" i e a))
+        (fun i e a ->
+            Expect.isTrue (abs (e - a) <= tol * (1.0 + abs e)) (sprintf "element %d: expected %g, got %g" i e a))
         expected
         actual
 
@@ -31,44 +33,41 @@ let private toF64 (ps: Params) =
     PTree.map (fun (t: Tensor) -> Tensor.cast (t, DType.Float64)) ps
 
 let private throwsArg (needles: string list) (f: unit -> obj) =
-    let ex = Record.Exception(fun () -> f () |> ignore)
-    Assert.True(ex :? ArgumentException, sprintf "expected an ArgumentException, got %O" ex)
+    let ex = Expects.throwsAny<ArgumentException> "the call" (fun () -> f () |> ignore)
 
     for n in needles do
-        Assert.Contains(n, ex.Message)
+        Expect.stringContains ex.Message n "ex.Message"
 
 // ---------------------------------------------------------------------------------------------------
 // Embedding, norms, positions
 // ---------------------------------------------------------------------------------------------------
 
-[<Fact>]
 let ``Embedding layer looks rows up, has a weight N(0, 1) and names itself on a bad id`` () =
     let layer = Layers.embedding (50, 8)
     let out, ps, _ = Layer.init layer key [ 3 ]
-    Assert.Equal<int[]>([| 3; 8 |], out.ToArray())
+    Expect.equal (out.ToArray()) ([| 3; 8 |]) "out.ToArray()"
     let w = leaf "weight" ps
-    Assert.Equal<int[]>([| 50; 8 |], w.Shape.ToArray())
+    Expect.equal (w.Shape.ToArray()) ([| 50; 8 |]) "w.Shape.ToArray()"
     let wv = values w
     let mean = Array.average wv
     let std = sqrt (wv |> Array.averageBy (fun v -> (v - mean) * (v - mean)))
     // 400 draws of N(0, 1): the sample std is within 0.15 of 1 with overwhelming probability.
-    Assert.InRange(std, 0.85, 1.15)
+    Checks.inRange "std" 0.85 1.15 std
     let ids = Tensor.ofArray ([| 3L; 0L; 49L; 3L |], [ 2; 2 ])
     let y = Layer.predict layer ps PTree.empty ids
-    Assert.Equal<int[]>([| 2; 2; 8 |], y.Shape.ToArray())
+    Expect.equal (y.Shape.ToArray()) ([| 2; 2; 8 |]) "y.Shape.ToArray()"
     let yv = values y
     let expected = [| 3; 0; 49; 3 |] |> Array.collect (fun r -> wv[r * 8 .. r * 8 + 7])
-    Assert.Equal<float[]>(expected, yv)
+    Expect.equal yv expected "yv"
 
     throwsArg [ "Embedding(50, 8)"; "id 50"; "[0, 50)" ] (fun () ->
         box (Layer.predict layer ps PTree.empty (Tensor.ofArray ([| 1L; 50L |], [ 1; 2 ]))))
 
-[<Fact>]
 let ``LayerNorm and RMSNorm layers match their formulas and create PyTorch's parameters`` () =
     let x = randn 1 [ 2; 3; 4 ]
     let ln = Layers.layerNorm [ 4 ]
     let _, ps, _ = Layer.init ln key [ 3; 4 ]
-    Assert.Equal<string list>([ "weight"; "bias" ], PTree.leaves ps |> List.map fst)
+    Expect.equal (PTree.leaves ps |> List.map fst) ([ "weight"; "bias" ]) "PTree.leaves ps |> List.map fst"
     // Non-trivial affine parameters.
     let ps = Node [ "weight", Leaf(randn 2 [ 4 ]); "bias", Leaf(randn 3 [ 4 ]) ]
     let w, b = values (leaf "weight" ps), values (leaf "bias" ps)
@@ -86,7 +85,7 @@ let ``LayerNorm and RMSNorm layers match their formulas and create PyTorch's par
 
     let rms = Layers.rmsNorm ([ 4 ], eps = 1e-6)
     let _, rps, _ = Layer.init rms key [ 3; 4 ]
-    Assert.Equal<string list>([ "weight" ], PTree.leaves rps |> List.map fst)
+    Expect.equal (PTree.leaves rps |> List.map fst) ([ "weight" ]) "PTree.leaves rps |> List.map fst"
     let rps = Node [ "weight", Leaf(randn 4 [ 4 ]) ]
     let rw = values (leaf "weight" rps)
 
@@ -100,7 +99,6 @@ let ``LayerNorm and RMSNorm layers match their formulas and create PyTorch's par
     closeArrays 1e-9 expectedRms (values (Layer.predict rms rps PTree.empty x))
     throwsArg [ "LayerNorm([4])"; "[2; 3; 5]" ] (fun () -> box (Layer.predict ln ps PTree.empty (randn 1 [ 2; 3; 5 ])))
 
-[<Fact>]
 let ``sinusoidal table holds sin and cos of p / 10000^(2i / d), and a too long sequence names both lengths`` () =
     let pe = Layers.sinusoidalPositionalEncoding (10, 4)
     let x = Tensor.zeros ([ 1; 3; 4 ], DType.Float64)
@@ -127,7 +125,6 @@ let ``sinusoidal table holds sin and cos of p / 10000^(2i / d), and a too long s
     throwsArg [ "LearnedPositionalEncoding"; "length 7"; "6 positions" ] (fun () ->
         box (Layer.predict learned lps PTree.empty (Tensor.zeros [ 2; 7; 4 ])))
 
-[<Fact>]
 let ``RoPE preserves pair norms and makes q . k depend only on the position difference`` () =
     let hd = 6
     let q = randn 1 [ 1; hd ]
@@ -207,7 +204,6 @@ let private mhaRef (d: int) (h: int) (ps: Params) (x: Tensor) (m: Tensor) (allow
                     yield ob[o] + Seq.sum (seq { for c in 0 .. d - 1 -> ow[o * d + c] * concat[c] })
     |]
 
-[<Fact>]
 let ``MultiHeadAttention matches a per-head formula: self, causal, key padding and cross`` () =
     let d, h = 8, 2
     let cfg = MultiHeadAttention.config d h
@@ -278,7 +274,6 @@ let ``MultiHeadAttention matches a per-head formula: self, causal, key padding a
             })
 
 
-[<Fact>]
 let ``MultiHeadAttention rejects masks of the wrong shape naming the layer and sizes`` () =
     let cfg = MultiHeadAttention.config 8 2
     let ps = MultiHeadAttention.init cfg key
@@ -320,12 +315,11 @@ let ``MultiHeadAttention rejects masks of the wrong shape naming the layer and s
 let private tinyGpt =
     Layers.gpt (vocabSize = 11, contextLength = 8, dim = 16, heads = 2, layers = 2)
 
-[<Fact>]
 let ``GPT causal leak: changing token t + 1 never changes the logits at positions up to t`` () =
     let model = tinyGpt
     let out, ps, st = Layer.init model key [ 8 ]
-    Assert.Equal<int[]>([| 8; 11 |], out.ToArray())
-    Assert.True((PTree.tryFind "lm_head" ps).IsNone, "tied weights must not create lm_head")
+    Expect.equal (out.ToArray()) ([| 8; 11 |]) "out.ToArray()"
+    Expect.isTrue ((PTree.tryFind "lm_head" ps).IsNone) "tied weights must not create lm_head"
     let ids = [| 1L; 4L; 2L; 9L; 0L; 3L; 7L; 5L |]
 
     let logits (ids: int64[]) =
@@ -337,10 +331,9 @@ let ``GPT causal leak: changing token t + 1 never changes the logits at position
         let changed = Array.copy ids
         changed[t + 1] <- (changed[t + 1] + 3L) % 11L
         let other = logits changed
-        Assert.Equal<float[]>(base'[.. (t + 1) * 11 - 1], other[.. (t + 1) * 11 - 1])
-        Assert.NotEqual<float[]>(base'[(t + 1) * 11 ..], other[(t + 1) * 11 ..])
+        Expect.equal (other[.. (t + 1) * 11 - 1]) (base'[.. (t + 1) * 11 - 1]) "other[.. (t + 1) * 11 - 1]"
+        Expect.notEqual (other[(t + 1) * 11 ..]) (base'[(t + 1) * 11 ..]) "other[(t + 1) * 11 ..]"
 
-[<Fact>]
 let ``GPT rejects an out-of-vocabulary token and a sequence longer than its context, naming sizes`` () =
     let model = tinyGpt
     let _, ps, st = Layer.init model key [ 8 ]
@@ -355,9 +348,12 @@ let ``GPT rejects an out-of-vocabulary token and a sequence longer than its cont
         Layers.gpt (vocabSize = 11, contextLength = 8, dim = 16, heads = 2, layers = 2, tieWeights = false)
 
     let _, ups, _ = Layer.init untied key [ 8 ]
-    Assert.Equal<int[]>([| 11; 16 |], (leaf "lm_head.weight" ups).Shape.ToArray())
 
-[<Fact>]
+    Expect.equal
+        ((leaf "lm_head.weight" ups).Shape.ToArray())
+        ([| 11; 16 |])
+        "(leaf \"lm_head.weight\" ups).Shape.ToArray()"
+
 let ``Transformer encoder and decoder gradients match finite differences (pre- and post-norm)`` () =
     for normFirst in [ true; false ] do
         for act in [ FfnActivation.Relu; FfnActivation.Gelu; FfnActivation.GeluTanh ] do
@@ -396,7 +392,6 @@ let ``Transformer encoder and decoder gradients match finite differences (pre- a
 
                 closeArrays 1e-5 (values numeric) (values (leaf path grads))
 
-[<Fact>]
 let ``Transformer layers create PyTorch's parameter names`` () =
     let cfg = TransformerEncoderLayer.config 8 2
 
@@ -423,7 +418,7 @@ let ``Transformer layers create PyTorch's parameter names`` () =
                 "norm2.bias"
             ]
 
-    Assert.Equal<Set<string>>(expected, enc)
+    Expect.equal enc expected "enc"
 
     let dec =
         TransformerDecoderLayer.init cfg key
@@ -440,10 +435,13 @@ let ``Transformer layers create PyTorch's parameter names`` () =
                 "norm3.weight"
             ]
 
-    Assert.True(Set.isSubset decExpected dec, sprintf "decoder parameters %A" dec)
-    Assert.Equal<int[]>([| 2048; 8 |], (leaf "linear1.weight" (TransformerEncoderLayer.init cfg key)).Shape.ToArray())
+    Expect.isTrue (Set.isSubset decExpected dec) (sprintf "decoder parameters %A" dec)
 
-[<Fact>]
+    Expect.equal
+        ((leaf "linear1.weight" (TransformerEncoderLayer.init cfg key)).Shape.ToArray())
+        ([| 2048; 8 |])
+        "(leaf \"linear1.weight\" (TransformerEncoderLayer.init cfg key)).Shape.ToArray()"
+
 let ``a tiny GPT learns to reverse a sequence`` () =
     // Sequences [a1..a4, SEP, a4..a1]: the model reads the first 8 tokens and must predict a4..a1.
     let k, digits, sep = 4, 6, 6
@@ -489,9 +487,8 @@ let ``a tiny GPT learns to reverse a sequence`` () =
             (Tensor.toArray test.Target :?> int64[])
 
     let accuracy = Array.average hits
-    Assert.True(accuracy > 0.95, sprintf "reverse-task accuracy %.3f after 400 steps, expected > 0.95" accuracy)
+    Expect.isTrue (accuracy > 0.95) (sprintf "reverse-task accuracy %.3f after 400 steps, expected > 0.95" accuracy)
 
-[<Fact>]
 let ``GPT dropout is active in Train mode only and reproducible from the key`` () =
     let model =
         Layers.gpt (vocabSize = 11, contextLength = 8, dim = 16, heads = 2, layers = 2, dropout = 0.2)
@@ -503,12 +500,11 @@ let ``GPT dropout is active in Train mode only and reproducible from the key`` (
         values (fst (model.Apply ps st (Ctx.train (Key.create seed)) ids))
 
     let eval () = values (Layer.predict model ps st ids)
-    Assert.Equal<float[]>(eval (), eval ())
-    Assert.Equal<float[]>(train 1L, train 1L)
-    Assert.NotEqual<float[]>(train 1L, train 2L)
-    Assert.NotEqual<float[]>(eval (), train 1L)
+    Expect.equal (eval ()) (eval ()) "eval ()"
+    Expect.equal (train 1L) (train 1L) "train 1L"
+    Expect.notEqual (train 2L) (train 1L) "train 2L"
+    Expect.notEqual (train 1L) (eval ()) "train 1L"
 
-[<Fact>]
 let ``MultiHeadAttention with RoPE rotates queries and keys per head before attending`` () =
     let d, h = 8, 2
 
@@ -547,9 +543,8 @@ let ``MultiHeadAttention with RoPE rotates queries and keys per head before atte
     let plain =
         values (MultiHeadAttention.apply { cfg with Rope = false } ps Ctx.eval x x AttentionMasks.causal)
 
-    Assert.NotEqual<float[]>(plain[d..], y[d..])
+    Expect.notEqual y[d..] plain[d..] "y[d..]"
 
-[<Fact>]
 let ``The sinusoidal encoding survives training steps, each in its own Scope, and adds the table`` () =
     // Regression: a table cached during one step's Scope was released when the step ended, and the next
     // step read released storage.
@@ -576,7 +571,6 @@ let ``The sinusoidal encoding survives training steps, each in its own Scope, an
     // pe[p, 2i] = sin(p / 10000^(2i/4)), pe[p, 2i+1] = cos(...): row 2 is sin 2, cos 2, sin 0.02, cos 0.02.
     closeArrays 1e-6 [| sin 2.0; cos 2.0; sin 0.02; cos 0.02 |] ((values y)[8..11])
 
-[<Fact>]
 let ``Transformer encoder and decoder layers equal their definitions: norms before or after, residuals around each block``
     ()
     =
@@ -666,3 +660,53 @@ let ``Transformer encoder and decoder layers equal their definitions: norms befo
             1e-10
             (values expectedDecoder)
             (values (TransformerDecoderLayer.apply cfg dps Ctx.eval x mem AttentionMasks.causal AttentionMasks.none))
+
+/// The tests of this module.
+let tests =
+    testList
+        "Transformer"
+        [
+            testCase
+                "Embedding layer looks rows up, has a weight N(0, 1) and names itself on a bad id"
+                ``Embedding layer looks rows up, has a weight N(0, 1) and names itself on a bad id``
+            testCase
+                "LayerNorm and RMSNorm layers match their formulas and create PyTorch's parameters"
+                ``LayerNorm and RMSNorm layers match their formulas and create PyTorch's parameters``
+            testCase
+                "sinusoidal table holds sin and cos of p / 10000^(2i / d), and a too long sequence names both lengths"
+                ``sinusoidal table holds sin and cos of p / 10000^(2i / d), and a too long sequence names both lengths``
+            testCase
+                "RoPE preserves pair norms and makes q . k depend only on the position difference"
+                ``RoPE preserves pair norms and makes q . k depend only on the position difference``
+            testCase
+                "MultiHeadAttention matches a per-head formula: self, causal, key padding and cross"
+                ``MultiHeadAttention matches a per-head formula: self, causal, key padding and cross``
+            testCase
+                "MultiHeadAttention rejects masks of the wrong shape naming the layer and sizes"
+                ``MultiHeadAttention rejects masks of the wrong shape naming the layer and sizes``
+            testCase
+                "GPT causal leak: changing token t + 1 never changes the logits at positions up to t"
+                ``GPT causal leak: changing token t + 1 never changes the logits at positions up to t``
+            testCase
+                "GPT rejects an out-of-vocabulary token and a sequence longer than its context, naming sizes"
+                ``GPT rejects an out-of-vocabulary token and a sequence longer than its context, naming sizes``
+            testCase
+                "Transformer encoder and decoder gradients match finite differences (pre- and post-norm)"
+                ``Transformer encoder and decoder gradients match finite differences (pre- and post-norm)``
+            testCase
+                "Transformer layers create PyTorch's parameter names"
+                ``Transformer layers create PyTorch's parameter names``
+            testCase "a tiny GPT learns to reverse a sequence" ``a tiny GPT learns to reverse a sequence``
+            testCase
+                "GPT dropout is active in Train mode only and reproducible from the key"
+                ``GPT dropout is active in Train mode only and reproducible from the key``
+            testCase
+                "MultiHeadAttention with RoPE rotates queries and keys per head before attending"
+                ``MultiHeadAttention with RoPE rotates queries and keys per head before attending``
+            testCase
+                "The sinusoidal encoding survives training steps, each in its own Scope, and adds the table"
+                ``The sinusoidal encoding survives training steps, each in its own Scope, and adds the table``
+            testCase
+                "Transformer encoder and decoder layers equal their definitions: norms before or after, residuals around each block"
+                ``Transformer encoder and decoder layers equal their definitions: norms before or after, residuals around each block``
+        ]
