@@ -181,6 +181,26 @@ public class LayerFamilyTests
     }
 
     [Fact]
+    public void RowsAsSequence_reads_image_rows_as_steps_and_LastStep_keeps_the_final_one()
+    {
+        // [N, C, H, W] -> [N, H, C * W]: step h holds row h of every channel, channel after channel.
+        const int N = 2, C = 2, H = 3, W = 2;
+        var x = Input(N * C * H * W);
+        var rows = Net.Sequential(Layers.RowsAsSequence()).Predict(Tensor.OfArray(x, [N, C, H, W]));
+        Assert.Equal(new[] { N, H, C * W }, rows.Dims());
+        var expected = new double[N * H * C * W];
+        for (int n = 0; n < N; n++)
+            for (int h = 0; h < H; h++)
+                for (int c = 0; c < C; c++)
+                    for (int w = 0; w < W; w++)
+                        expected[((n * H + h) * C + c) * W + w] = x[((n * C + c) * H + h) * W + w];
+        AllClose(expected, rows.ToDoubleArray(), "RowsAsSequence");
+        // [N, T, F] -> [N, F] at t = T - 1.
+        var last = Net.Sequential(Layers.LastStep()).Predict(Tensor.OfArray(x, [N, H, C * W])).ToDoubleArray();
+        AllClose(Enumerable.Range(0, N).SelectMany(n => x.Skip((n * H + H - 1) * C * W).Take(C * W)).Select(v => (double)v).ToArray(), last, "LastStep");
+    }
+
+    [Fact]
     public void BasicBlock_has_torchvision_s_parameters_and_halves_the_plane_with_stride_2()
     {
         // torchvision's BasicBlock: two bias-free 3x3 convolutions, each followed by a BatchNorm (weight and bias per
