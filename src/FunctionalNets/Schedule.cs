@@ -114,11 +114,11 @@ public static class Schedules
             throw new ArgumentOutOfRangeException(nameof(pctStart), pctStart, $"Schedules.{method}: pctStart must lie in (0, {limit}){(threePhase ? " with threePhase" : "")}.");
     }
 
-    private static Nn.Anneal Nn(AnnealStrategy strategy) => strategy switch
+    private static Nn.Anneal Nn(AnnealStrategy annealStrategy, [CallerMemberName] string method = "") => annealStrategy switch
     {
         AnnealStrategy.Cos => FunctionalNets.Nn.Anneal.Cos,
         AnnealStrategy.Linear => FunctionalNets.Nn.Anneal.Linear,
-        _ => throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "Schedules: annealStrategy must be Cos or Linear."),
+        _ => throw new ArgumentOutOfRangeException(nameof(annealStrategy), annealStrategy, $"Schedules.{method}: annealStrategy must be Cos or Linear."),
     };
 
     /// <summary>PyTorch's OneCycleLR learning rate: up from maxLearningRate / divFactor to maxLearningRate, then down

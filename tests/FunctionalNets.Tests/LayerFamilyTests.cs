@@ -31,6 +31,11 @@ public class LayerFamilyTests
         AllClose(x.Select(v => v > 0 ? v : 0.5 * (Math.Exp(v) - 1)).ToArray(), Apply(Layers.ELU(0.5), Points, 1, 4), "ELU(0.5)");
         AllClose(x.Select(v => v / (1 + Math.Exp(-v))).ToArray(), Apply(Layers.SiLU(), Points, 1, 4), "SiLU");
         AllClose(x, Apply(Layers.Identity(), Points, 1, 4), "Identity");
+        AllClose(x.Select(v => Math.Max(v, 0.0)).ToArray(), Apply(Layers.ReLU(), Points, 1, 4), "ReLU");
+        AllClose(x.Select(v => 1 / (1 + Math.Exp(-v))).ToArray(), Apply(Layers.Sigmoid(), Points, 1, 4), "Sigmoid");
+        AllClose(x.Select(Math.Tanh).ToArray(), Apply(Layers.Tanh(), Points, 1, 4), "Tanh");
+        // Softplus(beta=2, threshold=1): log(1 + e^(2x)) / 2, and x itself where 2x > 1.
+        AllClose(x.Select(v => 2 * v > 1 ? v : Math.Log(1 + Math.Exp(2 * v)) / 2).ToArray(), Apply(Layers.Softplus(2.0, 1.0), Points, 1, 4), "Softplus(2, 1)");
     }
 
     [Fact]
@@ -137,6 +142,62 @@ public class LayerFamilyTests
                 expected[n * D + i] = Math.Max(0.0, x[n * D + i] + body);
             }
         AllClose(expected, net.Predict(Tensor.OfArray(x, [2, D])).ToDoubleArray(), "Residual");
+    }
+
+    [Fact]
+    public void Rnn_runs_the_Elman_recurrence_forwards_and_backwards_in_time()
+    {
+        // torch's nn.RNN(tanh): h_t = tanh(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh) from h = 0; the reverse direction
+        // runs from the last step to the first, and its state at t is the second half of output t.
+        const int N = 2, T = 3, I = 2, H = 3;
+        var net = Net.Sequential(Layers.Rnn(I, H, bidirectional: true)).Build([T, I], seed: 6);
+        var x = Input(N * T * I);
+        var output = net.Predict(Tensor.OfArray(x, [N, T, I]));
+        Assert.Equal(new[] { N, T, 2 * H }, output.Dims());
+        var got = output.ToDoubleArray();
+        foreach (var (suffix, offset, reverse) in new[] { ("", 0, false), ("_reverse", H, true) })
+        {
+            double[] wih = net.Parameters[$"0.weight_ih_l0{suffix}"].ToDoubleArray(), whh = net.Parameters[$"0.weight_hh_l0{suffix}"].ToDoubleArray(),
+                bih = net.Parameters[$"0.bias_ih_l0{suffix}"].ToDoubleArray(), bhh = net.Parameters[$"0.bias_hh_l0{suffix}"].ToDoubleArray();
+            for (int n = 0; n < N; n++)
+            {
+                var h = new double[H];
+                for (int s = 0; s < T; s++)
+                {
+                    int t = reverse ? T - 1 - s : s;
+                    var next = new double[H];
+                    for (int i = 0; i < H; i++)
+                    {
+                        double a = bih[i] + bhh[i];
+                        for (int j = 0; j < I; j++) a += wih[i * I + j] * x[(n * T + t) * I + j];
+                        for (int j = 0; j < H; j++) a += whh[i * H + j] * h[j];
+                        next[i] = Math.Tanh(a);
+                    }
+                    h = next;
+                    for (int i = 0; i < H; i++) Close(h[i], got[(n * T + t) * 2 * H + offset + i], $"example {n}, step {t}, {(reverse ? "reverse" : "forward")} unit {i}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void RowsAsSequence_reads_image_rows_as_steps_and_LastStep_keeps_the_final_one()
+    {
+        // [N, C, H, W] -> [N, H, C * W]: step h holds row h of every channel, channel after channel.
+        const int N = 2, C = 2, H = 3, W = 2;
+        var x = Input(N * C * H * W);
+        var rows = Net.Sequential(Layers.RowsAsSequence()).Predict(Tensor.OfArray(x, [N, C, H, W]));
+        Assert.Equal(new[] { N, H, C * W }, rows.Dims());
+        var expected = new double[N * H * C * W];
+        for (int n = 0; n < N; n++)
+            for (int h = 0; h < H; h++)
+                for (int c = 0; c < C; c++)
+                    for (int w = 0; w < W; w++)
+                        expected[((n * H + h) * C + c) * W + w] = x[((n * C + c) * H + h) * W + w];
+        AllClose(expected, rows.ToDoubleArray(), "RowsAsSequence");
+        // [N, T, F] -> [N, F] at t = T - 1.
+        var last = Net.Sequential(Layers.LastStep()).Predict(Tensor.OfArray(x, [N, H, C * W])).ToDoubleArray();
+        AllClose(Enumerable.Range(0, N).SelectMany(n => x.Skip((n * H + H - 1) * C * W).Take(C * W)).Select(v => (double)v).ToArray(), last, "LastStep");
     }
 
     [Fact]

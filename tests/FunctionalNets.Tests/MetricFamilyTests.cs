@@ -36,6 +36,25 @@ public class MetricFamilyTests
         Assert.Equal("recall", recall.Name);
         Close((0.5 + 1.0 + 0.5) / 3, precision.Compute(Scores(), Targets()), "macro precision");
         Close((0.5 + 2.0 / 3 + 1.0) / 3, recall.Compute(Scores(), Targets()), "macro recall");
+        Close((0.5 + 0.8 + 2.0 / 3) / 3, Metrics.F1().Compute(Scores(), Targets()), "macro F1");
+    }
+
+    [Fact]
+    public void MAE_RMSE_and_R2_score_regression_outputs_as_scikit_learn()
+    {
+        // Two output columns of three rows; r2_score averages 1 - SS_res / SS_tot over the columns.
+        double[] p = { 1.0, 10.0, 2.5, 12.0, 2.0, 8.0 }, t = { 1.5, 11.0, 2.0, 12.0, 3.5, 9.0 };
+        Tensor predictions = Tensor.OfArray(p, [3, 2]), targets = Tensor.OfArray(t, [3, 2]);
+        var d = p.Select((v, i) => v - t[i]).ToArray();
+        Close(d.Average(Math.Abs), Metrics.MAE().Compute(predictions, targets), "mae");
+        Close(Math.Sqrt(d.Average(v => v * v)), Metrics.RMSE().Compute(predictions, targets), "rmse");
+        double R2(int c)
+        {
+            var rows = Enumerable.Range(0, 3).Select(r => r * 2 + c).ToArray();
+            double mean = rows.Average(i => t[i]);
+            return 1 - rows.Sum(i => d[i] * d[i]) / rows.Sum(i => (t[i] - mean) * (t[i] - mean));
+        }
+        Close((R2(0) + R2(1)) / 2, Metrics.R2().Compute(predictions, targets), "r2");
     }
 
     [Fact]
