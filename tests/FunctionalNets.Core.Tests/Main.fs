@@ -22,6 +22,9 @@ type GradientProperty() =
 type GradCheckCoverage() =
     inherit ExpectoSuite(GradCheckCoverageTests.tests)
 
+type KinkTie() =
+    inherit ExpectoSuite(KinkTieTests.tests)
+
 type SecondDerivative() =
     inherit ExpectoSuite(SecondDerivativeTests.tests)
 
