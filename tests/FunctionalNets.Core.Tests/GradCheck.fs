@@ -18,7 +18,8 @@ let f64 = DType.Float64
 // ---------------------------------------------------------------------------------------------------
 
 /// Where the values of a generated input lie. Domains keep finite differences meaningful: away from
-/// kinks, ties and the edges of an op's domain (by construction, so no case is ever rejected).
+/// kinks, ties and the edges of an op's domain (by construction, so no case is ever rejected); except OnKinks and
+/// Tied, which put values exactly on kinks and ties for the tests of the ops' conventions there (KinkTieTests.fs).
 type Domain =
     /// Standard normal.
     | Real
@@ -36,6 +37,11 @@ type Domain =
     | Distinct
     /// Uniform in [lo, hi].
     | Uniform of lo: float * hi: float
+    /// Some elements exactly on one of the kinks (at least one element), the others standard normal at least 0.1
+    /// away from every kink (where finite differences hold): the points where an op's documented subgradient applies.
+    | OnKinks of kinks: float list
+    /// -1, 0 or 1: equal elements everywhere, so extremes tie.
+    | Tied
 
 /// A generated input: its shape, its domain and the seed its values come from (printed by FsCheck in a
 /// counterexample, so a failure is reproducible from the message alone).
@@ -80,6 +86,25 @@ let valuesOf (domain: Domain) (n: int) (seed: int) : float[] =
 
         perm |> Array.map (fun p -> 0.3 * float (p - n / 2) + 0.1 * rng.NextDouble())
     | Uniform(lo, hi) -> Array.init n (fun _ -> lo + (hi - lo) * rng.NextDouble())
+    | OnKinks kinks ->
+        let kinks = Array.ofList kinks
+        let kink () = kinks[rng.Next kinks.Length]
+
+        let rec away () =
+            let x = normal rng
+
+            if kinks |> Array.forall (fun k -> abs (x - k) >= 0.1) then
+                x
+            else
+                away ()
+
+        let xs = Array.init n (fun _ -> if rng.Next 3 = 0 then kink () else away ())
+
+        if n > 0 then
+            xs[rng.Next n] <- kink ()
+
+        xs
+    | Tied -> Array.init n (fun _ -> float (rng.Next(-1, 2)))
 
 let numelOf (shape: int[]) = Array.fold (*) 1 shape
 
@@ -200,6 +225,9 @@ module Gens =
     let permutation (r: int) = Gen.shuffle [| 0 .. r - 1 |]
 
     let bool = Gen.elements [ false; true ]
+
+    /// Float32 or Float64.
+    let floatType = Gen.elements [ DType.Float32; DType.Float64 ]
 
 // ---------------------------------------------------------------------------------------------------
 // Running properties

@@ -22,6 +22,9 @@ type GradientProperty() =
 type GradCheckCoverage() =
     inherit ExpectoSuite(GradCheckCoverageTests.tests)
 
+type KinkTie() =
+    inherit ExpectoSuite(KinkTieTests.tests)
+
 type SecondDerivative() =
     inherit ExpectoSuite(SecondDerivativeTests.tests)
 
@@ -82,8 +85,9 @@ type ErfKernel() =
 type Lanes() =
     inherit ExpectoSuite(LanesTests.tests)
 
-/// Tests that change the process-wide KernelSettings.MaxThreads, or count the buffers the kernel threads hand back,
-/// run alone under `dotnet test`: no other class runs while the classes of this collection do.
+/// Tests that change the process-wide KernelSettings.MaxThreads, or count the buffers the kernel threads hand back or
+/// the misses of the process-wide CPU pool, run alone under `dotnet test`: no other class runs while the classes of
+/// this collection do.
 [<Xunit.CollectionDefinition("KernelSettings.MaxThreads", DisableParallelization = true)>]
 type KernelThreadsCollection() = class end
 
@@ -95,7 +99,11 @@ type ThreadCount() =
 type KernelPool() =
     inherit ExpectoSuite(KernelPoolTests.tests)
 
-// Under Expecto's runner the two lists above form one sequenced group (testSequencedGroup in their modules): their
+[<Xunit.Collection("KernelSettings.MaxThreads")>]
+type ScopePool() =
+    inherit ExpectoSuite(ScopeTests.poolTests)
+
+// Under Expecto's runner the lists above form one sequenced group (testSequencedGroup in their modules): their
 // tests run one at a time, though beside other lists; run them alone with `--filter-test-list`, or `--sequenced`.
 [<EntryPoint>]
 let main argv =
