@@ -95,6 +95,10 @@ type ThreadCount() =
 type KernelPool() =
     inherit ExpectoSuite(KernelPoolTests.tests)
 
+[<Xunit.Collection("KernelSettings.MaxThreads")>]
+type AdamApply() =
+    inherit ExpectoSuite(AdamApplyTests.tests)
+
 // Under Expecto's runner the two lists above form one sequenced group (testSequencedGroup in their modules): their
 // tests run one at a time, though beside other lists; run them alone with `--filter-test-list`, or `--sequenced`.
 [<EntryPoint>]

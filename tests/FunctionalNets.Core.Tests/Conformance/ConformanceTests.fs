@@ -78,6 +78,7 @@ let ``Conformance: the fused members have defaults (virtual, not abstract)`` () 
     let fused =
         [
             "AdamStep"
+            "AdamApply"
             "MaxPool2dBackward"
             "LayerNorm"
             "LayerNormBackward"
