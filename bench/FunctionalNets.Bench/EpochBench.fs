@@ -32,6 +32,12 @@ let run (name: string) (model: Layer) (inputShape: int list) (train: IDataset) (
         FunctionalNets.Kernels.ConvAlgorithms.Override <-
             System.Nullable(System.Enum.Parse<FunctionalNets.Kernels.ConvAlgorithm> a)
 
+    // FN_KERNEL_SPIN_US=n: how long the kernels' helper threads poll for work before sleeping, to weigh the CPU time
+    // polling burns against the wall time it saves.
+    match System.Int32.TryParse(System.Environment.GetEnvironmentVariable "FN_KERNEL_SPIN_US") with
+    | true, us -> FunctionalNets.Kernels.KernelSettings.HelperSpinMicroseconds <- us
+    | _ -> ()
+
     // Process CPU time beside the wall clock: on a machine shared with other work the wall time mostly
     // measures the load, the CPU time the work. The per-thread split shows whether the kernels' helper threads
     // worked beside the training thread (an epoch whose CPU seconds equal its wall seconds may have used one core).

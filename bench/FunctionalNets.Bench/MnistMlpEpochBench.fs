@@ -1,20 +1,6 @@
 module FunctionalNets.Bench.MnistMlpEpochBench
 
-open FunctionalNets.Nn
-
 /// One training epoch of the MNIST MLP (784-512-256-10, ReLU, dropout 0.2); the peer is
 /// ../shared/bench/pytorch_mnist.py --model mlp --epochs 1 --batch 64.
 let run () =
-    EpochBench.runMnist
-        "mnist_mlp_epoch"
-        (Layer.sequential
-            [
-                Layers.flatten ()
-                Layers.linear (784, 512)
-                Layers.relu ()
-                Layers.dropout 0.2
-                Layers.linear (512, 256)
-                Layers.relu ()
-                Layers.dropout 0.2
-                Layers.linear (256, 10)
-            ])
+    EpochBench.runMnist "mnist_mlp_epoch" (MnistMlp.model ())

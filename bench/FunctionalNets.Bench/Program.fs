@@ -16,6 +16,7 @@ let private benches: (string * (unit -> unit)) list =
         "chargpt_train", CharGptBench.run
         "chargpt_profile", CharGptBench.profile
         "fold_vs_fit", StepBench.run
+        "mlp_step_profile", StepProfileBench.run
         "resnet18_steps", ResNetStepsBench.run
         "gelu", GeluBench.run
     ]

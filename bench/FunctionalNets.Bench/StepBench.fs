@@ -5,20 +5,6 @@ open System.Diagnostics
 open FunctionalNets
 open FunctionalNets.Nn
 
-/// The MNIST MLP of mnist_mlp_epoch (784-512-256-10, ReLU, dropout 0.2), Adam 1e-3, batch 64.
-let private model () =
-    Layer.sequential
-        [
-            Layers.flatten ()
-            Layers.linear (784, 512)
-            Layers.relu ()
-            Layers.dropout 0.2
-            Layers.linear (512, 256)
-            Layers.relu ()
-            Layers.dropout 0.2
-            Layers.linear (256, 10)
-        ]
-
 /// Wall seconds, process CPU seconds and full (gen2) collections of f.
 let private measure (f: unit -> 'T) =
     let proc = Process.GetCurrentProcess()
@@ -54,7 +40,7 @@ let private weightsOf (ts: TrainState) =
 /// time per step, full collections per 1,000 steps, and whether fold and fit end with bit-identical weights.
 let run () =
     let mnist = Mnist.load (DataLocation.findMnist None)
-    let model = model ()
+    let model = MnistMlp.model ()
     let loss = Losses.crossEntropy
     let tx = Optim.adam 1e-3
     let initial = Train.init model [ 1; 28; 28 ] tx (Key.create 0L)

@@ -247,6 +247,26 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
 
         m1, v1, m1.Binary(BinaryKind.Div, s bc1).Binary(BinaryKind.Div, denom)
 
+    /// One Adam step applied to the parameters p with this tensor as the gradient: returns (m', v', p') with m', v'
+    /// and update as in AdamStep and p' = p + update * scale (scale: the negated learning rate). Bit for bit the
+    /// result of AdamStep, a multiply by scale and an add; backends fuse it into one pass. Float32 and Float64.
+    abstract AdamApply:
+        m: RawTensor *
+        v: RawTensor *
+        p: RawTensor *
+        b1: float *
+        b2: float *
+        eps: float *
+        bc1: float *
+        bc2: float *
+        scale: float ->
+            RawTensor * RawTensor * RawTensor
+
+    default g.AdamApply(m, v, p, b1, b2, eps, bc1, bc2, scale) =
+        Shape.checkEqual "adamApply" g.Shape p.Shape
+        let m1, v1, u = g.AdamStep(m, v, b1, b2, eps, bc1, bc2)
+        m1, v1, p.Binary(BinaryKind.Add, u.Binary(BinaryKind.Mul, g.ScalarOf scale))
+
     /// Adjoint of MaxPool2d: this gradient added at the positions indices name, zeros elsewhere.
     abstract MaxPool2dBackward: indices: RawTensor * inputShape: Shape -> RawTensor
 

@@ -103,6 +103,10 @@ type KernelPool() =
 type ScopePool() =
     inherit ExpectoSuite(ScopeTests.poolTests)
 
+[<Xunit.Collection("KernelSettings.MaxThreads")>]
+type AdamApply() =
+    inherit ExpectoSuite(AdamApplyTests.tests)
+
 // Under Expecto's runner the lists above form one sequenced group (testSequencedGroup in their modules): their
 // tests run one at a time, though beside other lists; run them alone with `--filter-test-list`, or `--sequenced`.
 [<EntryPoint>]

@@ -421,6 +421,65 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
 
         mOut :> RawTensor, vOut :> RawTensor, u :> RawTensor
 
+    override t.AdamApply(m, v, p, b1, b2, eps, bc1, bc2, scale) =
+        for o in [ m; v; p ] do
+            t.SameDType "adamApply" o
+            Shape.checkEqual "adamApply" shape o.Shape
+
+        let data (o: RawTensor) = CpuRawTensor.Of(o, "adamApply").Data
+        let mOut = CpuRawTensor.Alloc(shape, dtype)
+        let vOut = CpuRawTensor.Alloc(shape, dtype)
+        let pOut = CpuRawTensor.Alloc(shape, dtype)
+
+        match t.Data, data m, data v, data p, mOut.Data, vOut.Data, pOut.Data with
+        | (:? (float32[]) as g),
+          (:? (float32[]) as m0),
+          (:? (float32[]) as v0),
+          (:? (float32[]) as p0),
+          (:? (float32[]) as m1),
+          (:? (float32[]) as v1),
+          (:? (float32[]) as p1) ->
+            FunctionalNets.Kernels.OptimizerKernels.AdamApply<float32>(
+                g,
+                m0,
+                v0,
+                p0,
+                m1,
+                v1,
+                p1,
+                float32 b1,
+                float32 b2,
+                float32 eps,
+                float32 bc1,
+                float32 bc2,
+                float32 scale
+            )
+        | (:? (float[]) as g),
+          (:? (float[]) as m0),
+          (:? (float[]) as v0),
+          (:? (float[]) as p0),
+          (:? (float[]) as m1),
+          (:? (float[]) as v1),
+          (:? (float[]) as p1) ->
+            FunctionalNets.Kernels.OptimizerKernels.AdamApply<float>(
+                g,
+                m0,
+                v0,
+                p0,
+                m1,
+                v1,
+                p1,
+                b1,
+                b2,
+                eps,
+                bc1,
+                bc2,
+                scale
+            )
+        | _ -> invalidOp (sprintf "adamApply is defined for float32 and float64 tensors, got %O." dtype)
+
+        mOut :> RawTensor, vOut :> RawTensor, pOut :> RawTensor
+
     // ---- convolution primitives ----
     // The kernels validate through ConvGeometry, so the messages are the same from every entry point.
     member private t.ConvGeometry

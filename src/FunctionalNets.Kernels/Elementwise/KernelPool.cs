@@ -13,13 +13,11 @@ namespace FunctionalNets.Kernels;
 /// </summary>
 internal static class KernelPool
 {
-    /// <summary>
-    /// How long a helper keeps polling for the next job after its last one before it sleeps. A training step issues
-    /// its threaded kernels tens to hundreds of microseconds apart, and a sleeping thread on a busy machine may wait
-    /// longer than a whole kernel to be scheduled again, so the caller would do all of it alone (measured: epochs
-    /// whose helpers did no work). OpenMP runtimes spin for a similar while by default.
-    /// </summary>
-    private static readonly long SpinTicks = Stopwatch.Frequency / 4_000; // 250 us
+    // How long a helper keeps polling for the next job after its last one before it sleeps:
+    // KernelSettings.HelperSpinMicroseconds (250 us by default). A training step issues its threaded kernels tens to
+    // hundreds of microseconds apart, and a sleeping thread on a busy machine may wait longer than a whole kernel to be
+    // scheduled again, so the caller would do all of it alone (measured: epochs whose helpers did no work). OpenMP
+    // runtimes spin for a similar while by default.
 
     private static readonly object Gate = new();
     private static readonly List<Helper> Helpers = [];
@@ -145,10 +143,10 @@ internal static class KernelPool
             }
         }
 
-        /// <summary>The posted job, polled for <see cref="SpinTicks"/>; null if none came.</summary>
+        /// <summary>The posted job, polled for <see cref="KernelSettings.HelperSpinMicroseconds"/>; null if none came.</summary>
         private Job? Take()
         {
-            long until = Stopwatch.GetTimestamp() + SpinTicks;
+            long until = Stopwatch.GetTimestamp() + KernelSettings.HelperSpinTicks;
             Job? job;
             while ((job = Interlocked.Exchange(ref mailbox, null)) is null && Stopwatch.GetTimestamp() < until)
                 Thread.SpinWait(20);

@@ -114,11 +114,20 @@ type Optim =
         else
             GradTransform.scaleByAdamWith b1 b2 eps
 
-    static member private Adam(lr: LearningRate, b1, b2, eps, weightDecay, amsgrad, b1Schedule) =
-        GradTransform.chain (
-            Optim.CoupledDecay weightDecay
-            @ [ Optim.AdamScaling(b1, b1Schedule, b2, eps, amsgrad); lr.Transform ]
-        )
+    static member private Adam(lr: LearningRate, b1, b2, eps, weightDecay, amsgrad, b1Schedule: Schedule option) =
+        let tx =
+            GradTransform.chain (
+                Optim.CoupledDecay weightDecay
+                @ [ Optim.AdamScaling(b1, b1Schedule, b2, eps, amsgrad); lr.Transform ]
+            )
+
+        // The plain chain has a one-pass form that the training fold uses (FusedSteps); the others keep two passes.
+        if weightDecay = 0.0 && not amsgrad && b1Schedule.IsNone then
+            match lr with
+            | LearningRate.Constant v -> FusedSteps.annotate (FusedSteps.adam b1 b2 eps (fun _ -> v) false) tx
+            | LearningRate.Scheduled s -> FusedSteps.annotate (FusedSteps.adam b1 b2 eps s true) tx
+        else
+            tx
 
     static member private AdamW(lr: LearningRate, b1, b2, eps, weightDecay, mask: DecayMask, amsgrad, b1Schedule) =
         let scaling = Optim.AdamScaling(b1, b1Schedule, b2, eps, amsgrad)

@@ -113,16 +113,30 @@ module Train =
     /// by the state's learning-rate scale), the layer state replaced by newState, the step advanced. Custom
     /// objectives (Objective.step) finish their steps with it, so every step updates a state the same way.
     let applyGradients (tx: GradTx) (grads: Params) (newState: State) (ts: TrainState) : TrainState =
-        let updates, opt = tx.Update ts.Step grads ts.Opt ts.Params
-
-        let updates =
+        // An optimizer with a one-pass form (FusedSteps) updates and applies in one pass, bit for bit the same; a
+        // learning-rate scale other than 1 adds a rounding the fused pass does not make, so it takes two passes.
+        let fused =
             if ts.LrScale = 1.0 then
-                updates
+                FusedSteps.tryApply tx ts.Step grads ts.Opt ts.Params
             else
-                PTree.map (fun (u: Tensor) -> u * ts.LrScale) updates
+                None
+
+        let parameters, opt =
+            match fused with
+            | Some r -> r
+            | None ->
+                let updates, opt = tx.Update ts.Step grads ts.Opt ts.Params
+
+                let updates =
+                    if ts.LrScale = 1.0 then
+                        updates
+                    else
+                        PTree.map (fun (u: Tensor) -> u * ts.LrScale) updates
+
+                Optim.applyUpdates ts.Params updates, opt
 
         { ts with
-            Params = Optim.applyUpdates ts.Params updates
+            Params = parameters
             State = newState
             Opt = opt
             Step = ts.Step + 1L

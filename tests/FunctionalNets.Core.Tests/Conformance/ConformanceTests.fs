@@ -131,6 +131,7 @@ let ``Conformance: the fused members have defaults (virtual, not abstract)`` () 
     let fused =
         [
             "AdamStep"
+            "AdamApply"
             "MaxPool2dBackward"
             "LayerNorm"
             "LayerNormBackward"

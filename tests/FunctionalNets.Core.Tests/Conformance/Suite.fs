@@ -905,6 +905,34 @@ let private fused =
 
                     [| m; v; u |])))
 
+        check "RawTensor.AdamApply" [ "RawTensor.AdamApply" ] (fun b ->
+            let g =
+                Gens.zip4
+                    (Gens.shape 0 3)
+                    Gens.floatType
+                    (Gen.zip3 (Gen.elements [ 0.0; 0.9 ]) (Gen.elements [ 0.999; 0.9999 ]) (Gen.choose (1, 100)))
+                    Gens.seed
+
+            forAll g (fun (s, d, (b1, b2, t), seed) ->
+                let bc1, bc2 = 1.0 - Math.Pow(b1, float t), 1.0 - Math.Pow(b2, float t)
+
+                same b (sprintf "AdamApply b1 %g b2 %g t %d" b1 b2 t) Tol.fused (fun b ->
+                    let m, v, p =
+                        (tensor b d Real seed s)
+                            .AdamApply(
+                                tensor b d Real (seed + 1) s,
+                                tensor b d Positive (seed + 2) s,
+                                tensor b d Real (seed + 3) s,
+                                b1,
+                                b2,
+                                1e-8,
+                                bc1,
+                                bc2,
+                                -1e-3
+                            )
+
+                    [| m; v; p |])))
+
         let lnGen =
             gen {
                 let! lead = Gens.shape 0 2

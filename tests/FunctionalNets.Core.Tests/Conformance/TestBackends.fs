@@ -166,6 +166,11 @@ and FullRawTensor(inner: RawTensor, backend: WrappingBackend) =
 
         t.Wrap "AdamStep" a, t.Wrap "AdamStep" b, t.Wrap "AdamStep" c
 
+    override t.AdamApply(m, v, p, b1, b2, eps, bc1, bc2, scale) =
+        let un = RequiredTierRawTensor.Un
+        let a, b, c = inner.AdamApply(un m, un v, un p, b1, b2, eps, bc1, bc2, scale)
+        t.Wrap "AdamApply" a, t.Wrap "AdamApply" b, t.Wrap "AdamApply" c
+
     override t.MaxPool2dBackward(i, s) =
         t.Wrap "MaxPool2dBackward" (inner.MaxPool2dBackward(RequiredTierRawTensor.Un i, s))
 
