@@ -13,6 +13,7 @@ let private benches: (string * (unit -> unit)) list =
         "conv_kernels", ConvKernelBench.run
         "conv_algorithms", ConvAlgorithmBench.run
         "attention_kernels", AttentionKernelBench.run
+        "attention_sdpa", AttentionSdpaBench.run
         "chargpt_train", CharGptBench.run
         "chargpt_profile", CharGptBench.profile
         "fold_vs_fit", StepBench.run

@@ -77,18 +77,23 @@ def main():
 
     for _ in range(3):
         step()
-    times = []
+    times, cpu = [], []
     for _ in range(a.steps):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
     times.sort()
+    cpu.sort()
     median = times[len(times) // 2]
     print(json.dumps({
         "peer": f"pytorch {torch.__version__}", "bench": "chargpt_train", "batch": a.batch, "context": a.context,
         "dim": a.dim, "heads": a.heads, "layers": a.layers, "vocab": a.vocab,
         "step_ms_median": round(median * 1e3, 2), "tokens_per_second": round(a.batch * a.context / median),
         "parameters": sum(p.numel() for p in model.parameters()),
+        # Process CPU seconds per step (all threads), as FunctionalNets' bench prints: on a shared machine it tells
+        # how much work a step took when the wall clock is noisy.
+        "cpu_s_per_step_median": round(cpu[len(cpu) // 2], 3), "load_average_1m": os.getloadavg()[0],
     }))
 
 

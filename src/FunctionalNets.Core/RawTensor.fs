@@ -426,6 +426,179 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
 
         g.Binary(BinaryKind.Sub, dot).Binary(BinaryKind.Mul, output).Binary(BinaryKind.Mul, g.ScalarOf scale)
 
+    /// The batch dims, L, S, E and Ev of Attention's operands (query this [..., L, E], key [..., S, E], value
+    /// [..., S, Ev], equal batch dims, one floating-point dtype, one key length in [0, S] per batch slice when given),
+    /// or an exception naming the op and the shapes.
+    member internal q.AttentionSizes(op: string, k: RawTensor, v: RawTensor, keyLengths: int[] option) =
+        RawTensor.CheckFloat(op, q)
+        let qd, kd, vd = q.Shape.Dims, k.Shape.Dims, v.Shape.Dims
+        let r = qd.Length
+
+        if
+            r < 2
+            || kd.Length <> r
+            || vd.Length <> r
+            || qd[.. r - 3] <> kd[.. r - 3]
+            || qd[.. r - 3] <> vd[.. r - 3]
+            || qd[r - 1] <> kd[r - 1]
+            || kd[r - 2] <> vd[r - 2]
+        then
+            invalidArg
+                "key"
+                (sprintf
+                    "%s: expected query [..., L, E], key [..., S, E] and value [..., S, Ev] with equal batch dims, got %O, %O and %O; expand the batch dims first."
+                    op
+                    q.Shape
+                    k.Shape
+                    v.Shape)
+
+        if k.DType <> q.DType || v.DType <> q.DType then
+            invalidArg
+                "key"
+                (sprintf "%s: query, key and value must share one dtype, got %O, %O and %O." op q.DType k.DType v.DType)
+
+        let batch = Array.fold (*) 1 qd[.. r - 3]
+        let s = kd[r - 2]
+
+        match keyLengths with
+        | Some lens when lens.Length <> batch || Array.exists (fun n -> n < 0 || n > s) lens ->
+            invalidArg
+                "keyLengths"
+                (sprintf
+                    "%s: expected %d key lengths in [0, %d] (one per batch slice of query %O), got [%s]."
+                    op
+                    batch
+                    s
+                    q.Shape
+                    (String.Join("; ", lens)))
+        | _ -> ()
+
+        qd[.. r - 3], qd[r - 2], s, qd[r - 1], vd[r - 1]
+
+    /// The keys each query may see as a Bool tensor broadcasting to the scores [..., L, S], or None when all may.
+    member internal q.AttentionVisible(s: int, causal: bool, keyLengths: int[] option) =
+        let d = q.Shape.Dims
+        let r = d.Length
+        let b = q.Backend
+        let cols = b.Arange(0.0, 1.0, s, DType.Int64).Reshape(Shape.Wrap [| 1; s |])
+
+        let causalMask =
+            if causal then
+                let rows =
+                    b.Arange(0.0, 1.0, d[r - 2], DType.Int64).Reshape(Shape.Wrap [| d[r - 2]; 1 |])
+
+                Some(cols.Compare(CompareKind.Le, rows))
+            else
+                None
+
+        let padMask =
+            keyLengths
+            |> Option.map (fun lens ->
+                let lens =
+                    b.FromArray(Array.map int64 lens, Shape.Wrap(Array.append d[.. r - 3] [| 1; 1 |]))
+
+                cols.Compare(CompareKind.Lt, lens))
+
+        match causalMask, padMask with
+        | Some c, Some p -> Some(c.Logical(LogicalKind.And, p))
+        | Some m, None
+        | None, Some m -> Some m
+        | None, None -> None
+
+    /// Whether Attention pays over composing MatMul, AttentionSoftmax and MatMul with the weights kept for the
+    /// backward, for these sizes (batch slices, L queries, S keys, E and Ev per head). The default says no: the
+    /// composed path is the reference, and a backend says yes only where its fused kernel measures faster.
+    abstract PrefersFusedAttention: batch: int * l: int * s: int * e: int * ev: int * causal: bool -> bool
+
+    default _.PrefersFusedAttention(_, _, _, _, _, _) = false
+
+    /// Scaled dot-product attention with this tensor as the query [..., L, E], key [..., S, E] and value
+    /// [..., S, Ev] (equal batch dims): returns o = softmax(scale q k^T + mask) v [..., L, Ev] and lse [..., L], the
+    /// log-sum-exp of each query's scaled, masked scores, which is all the backward needs besides the operands (no
+    /// [L, S] matrix is kept). The mask lets query i see key j when j <= i (causal) and j < keyLengths[b] (one per
+    /// batch slice b, in row-major order of the batch dims) when given. A query that sees no key gets a NaN row and
+    /// lse -inf. Float32 and Float64.
+    abstract Attention:
+        key: RawTensor * value: RawTensor * scale: float * causal: bool * keyLengths: int[] option ->
+            RawTensor * RawTensor
+
+    default q.Attention(k, v, scale, causal, keyLengths) =
+        let batch, l, s, _, ev = q.AttentionSizes("attention", k, v, keyLengths)
+        let r = q.Shape.Rank
+        let lseShape = Shape.Wrap(Array.append batch [| l |])
+
+        if s = 0 then
+            q.Backend.Full(Shape.Wrap(Array.append batch [| l; ev |]), q.DType, Double.NaN),
+            q.Backend.Full(lseShape, q.DType, Double.NegativeInfinity)
+        else
+            let neginf = q.ScalarOf Double.NegativeInfinity
+            let z = q.MatMul(false, k, true).Binary(BinaryKind.Mul, q.ScalarOf scale)
+
+            let z =
+                match q.AttentionVisible(s, causal, keyLengths) with
+                | Some m -> z.Where(m, neginf)
+                | None -> z
+
+            let mx, _ = z.MaxAlong(r - 1, true)
+            // A row that sees nothing has max -inf; shifting it by 0 keeps exp at 0 and its lse at -inf.
+            let mx = q.ScalarOf(0.0).Where(mx.Compare(CompareKind.Eq, neginf), mx)
+            let e = z.Binary(BinaryKind.Sub, mx).Unary(UnaryKind.Exp)
+            let sum = e.Sum([| r - 1 |], true)
+            let o = e.Binary(BinaryKind.Div, sum).MatMul(false, v, false)
+            o, mx.Binary(BinaryKind.Add, sum.Unary(UnaryKind.Log)).Reshape lseShape
+
+    /// With this as the gradient dO of Attention's output o: the gradients (dq, dk, dv) of sum(o * dO), from the
+    /// operands, o and lse as Attention returned them. Queries that see no key contribute nothing.
+    abstract AttentionBackward:
+        query: RawTensor *
+        key: RawTensor *
+        value: RawTensor *
+        output: RawTensor *
+        lse: RawTensor *
+        scale: float *
+        causal: bool *
+        keyLengths: int[] option ->
+            RawTensor * RawTensor * RawTensor
+
+    default dO.AttentionBackward(q, k, v, o, lse, scale, causal, keyLengths) =
+        let batch, l, s, _, ev = q.AttentionSizes("attentionBackward", k, v, keyLengths)
+        let r = q.Shape.Rank
+        let col = Shape.Wrap(Array.append batch [| l; 1 |])
+        Shape.checkEqual "attentionBackward" (Shape.Wrap(Array.append batch [| l; ev |])) dO.Shape
+        Shape.checkEqual "attentionBackward" dO.Shape o.Shape
+        Shape.checkEqual "attentionBackward" (Shape.Wrap(Array.append batch [| l |])) lse.Shape
+
+        if s = 0 then
+            q.Backend.Zeros(q.Shape, q.DType), k.Backend.Zeros(k.Shape, k.DType), v.Backend.Zeros(v.Shape, v.DType)
+        else
+            let neginf = q.ScalarOf Double.NegativeInfinity
+            let zero = q.ScalarOf 0.0
+            let lse = lse.Reshape col
+            let empty = lse.Compare(CompareKind.Eq, neginf)
+            let z = q.MatMul(false, k, true).Binary(BinaryKind.Mul, q.ScalarOf scale)
+
+            let z =
+                match q.AttentionVisible(s, causal, keyLengths) with
+                | Some m -> z.Where(m, neginf)
+                | None -> z
+
+            // The weights again from lse; +inf for empty rows makes them 0 instead of exp(-inf + inf).
+            let p =
+                z.Binary(BinaryKind.Sub, q.ScalarOf(Double.PositiveInfinity).Where(empty, lse)).Unary(UnaryKind.Exp)
+
+            let dv = p.MatMul(true, dO, false)
+            let rowDot = dO.Binary(BinaryKind.Mul, o).Sum([| r - 1 |], true)
+
+            let ds =
+                dO
+                    .MatMul(false, v, true)
+                    .Binary(BinaryKind.Sub, rowDot)
+                    .Binary(BinaryKind.Mul, p)
+                    .Binary(BinaryKind.Mul, q.ScalarOf scale)
+
+            let ds = zero.Where(empty, ds)
+            ds.MatMul(false, k, false), ds.MatMul(true, q, false), dv
+
     /// The tanh GELU, x sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
     /// elementwise in one pass. Float32 and Float64.
     abstract GeluTanh: unit -> RawTensor

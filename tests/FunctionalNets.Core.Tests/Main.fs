@@ -70,6 +70,9 @@ type Attention() =
 type FlashAttention() =
     inherit ExpectoSuite(FlashAttentionTests.tests)
 
+type FusedAttention() =
+    inherit ExpectoSuite(FusedAttentionTests.tests)
+
 type GeluKernel() =
     inherit ExpectoSuite(GeluKernelTests.tests)
 

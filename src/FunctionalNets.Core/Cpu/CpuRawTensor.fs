@@ -935,6 +935,79 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
             (fun a b -> FunctionalNets.Kernels.AttentionSoftmax.Backward(a, y :?> float[], rows, s, scale, b))
         )
 
+    override q.PrefersFusedAttention(batch, l, s, e, ev, causal) =
+        dtype = DType.Float32 && CpuAttention.prefersTiled batch l s e ev causal
+
+    override q.Attention(k, v, scale, causal, keyLengths) =
+        if dtype <> DType.Float32 then
+            base.Attention(k, v, scale, causal, keyLengths)
+        else
+            let batch, l, s, e, ev = q.AttentionSizes("attention", k, v, keyLengths)
+            let bh = Array.fold (*) 1 batch
+            let o = CpuRawTensor.Alloc(Shape.Wrap(Array.append batch [| l; ev |]), dtype)
+            let lse = CpuRawTensor.Alloc(Shape.Wrap(Array.append batch [| l |]), dtype)
+
+            let f32 (r: RawTensor) =
+                CpuRawTensor.Of(r, "attention").Data :?> float32[]
+
+            FunctionalNets.Kernels.FlashAttention.Forward(
+                ReadOnlySpan(q.Data :?> float32[]),
+                ReadOnlySpan(f32 k),
+                ReadOnlySpan(f32 v),
+                bh,
+                l,
+                s,
+                e,
+                ev,
+                float32 scale,
+                causal,
+                ReadOnlySpan(CpuAttention.lengths keyLengths),
+                Span(o.Data :?> float32[]),
+                Span(lse.Data :?> float32[])
+            )
+
+            o :> RawTensor, lse :> RawTensor
+
+    override dO.AttentionBackward(q, k, v, o, lse, scale, causal, keyLengths) =
+        if dtype <> DType.Float32 then
+            base.AttentionBackward(q, k, v, o, lse, scale, causal, keyLengths)
+        else
+            let batch, l, s, e, ev = q.AttentionSizes("attentionBackward", k, v, keyLengths)
+            let bh = Array.fold (*) 1 batch
+            Shape.checkEqual "attentionBackward" (Shape.Wrap(Array.append batch [| l; ev |])) shape
+            Shape.checkEqual "attentionBackward" shape o.Shape
+            Shape.checkEqual "attentionBackward" (Shape.Wrap(Array.append batch [| l |])) lse.Shape
+
+            let f32 (r: RawTensor) =
+                CpuRawTensor.Of(r, "attentionBackward").Data :?> float32[]
+
+            let dq, dk, dv =
+                CpuRawTensor.Alloc(q.Shape, dtype),
+                CpuRawTensor.Alloc(k.Shape, dtype),
+                CpuRawTensor.Alloc(v.Shape, dtype)
+
+            FunctionalNets.Kernels.FlashAttention.Backward(
+                ReadOnlySpan(f32 q),
+                ReadOnlySpan(f32 k),
+                ReadOnlySpan(f32 v),
+                ReadOnlySpan(f32 o),
+                ReadOnlySpan(f32 lse),
+                ReadOnlySpan(dO.Data :?> float32[]),
+                bh,
+                l,
+                s,
+                e,
+                ev,
+                float32 scale,
+                causal,
+                ReadOnlySpan(CpuAttention.lengths keyLengths),
+                Span(dq.Data :?> float32[]),
+                Span(dk.Data :?> float32[]),
+                Span(dv.Data :?> float32[])
+            )
+
+            dq :> RawTensor, dk :> RawTensor, dv :> RawTensor
+
     override t.GeluTanh() =
         t.PlaneKernel(
             "geluTanh",

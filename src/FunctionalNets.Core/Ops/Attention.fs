@@ -63,13 +63,160 @@ module AttentionOps =
             }
             [| scores |]
 
+    /// Attention through the backend's fused op (RawTensor.Attention: no [L, S] matrix is kept, only each query's
+    /// log-sum-exp). First-order gradients on constants come from its fused backward; forward mode and higher orders
+    /// use the composed definition written with Tensor ops, so derivatives of any order follow.
+    let private fusedAttention
+        (scale: float)
+        (causal: bool)
+        (keyLengths: int[] option)
+        (q: Tensor)
+        (k: Tensor)
+        (v: Tensor)
+        =
+        let rowSum (t: Tensor) = Tensor.sum (t, [ -1 ], true)
+
+        let weights (xs: Tensor[]) =
+            let scores = MatmulOps.matmulT xs[0] false xs[1] true
+
+            let scores =
+                match keyLengths with
+                | Some _ ->
+                    let visible = q.Raw.AttentionVisible(k.Shape[-2], false, keyLengths)
+
+                    let neginf =
+                        TConst(q.Raw.Backend.Full(Shape.Scalar, q.DType, Double.NegativeInfinity))
+
+                    Tensor.where (TConst visible.Value, scores, neginf)
+                | None -> scores
+
+            attentionSoftmax scale causal scores
+
+        TensorCore.applyResidual
+            {
+                Name = op
+                Forward =
+                    fun r ->
+                        let o, lse = r[0].Attention(r[1], r[2], scale, causal, keyLengths)
+                        o, [| lse |]
+                Jvp =
+                    fun c ts ->
+                        let xs = c.Primals
+                        let w = weights xs
+
+                        let scoreTangents =
+                            [
+                                ts[0] |> Option.map (fun t -> MatmulOps.matmulT t false xs[1] true)
+                                ts[1] |> Option.map (fun t -> MatmulOps.matmulT xs[0] false t true)
+                            ]
+                            |> List.choose id
+
+                        let viaWeights =
+                            match scoreTangents with
+                            | [] -> None
+                            | ds ->
+                                let d = List.reduce (+) ds * scale
+                                Some(MatmulOps.matmulT (w * (d - rowSum (d * w))) false xs[2] false)
+
+                        [ viaWeights; ts[2] |> Option.map (fun t -> MatmulOps.matmulT w false t false) ]
+                        |> List.choose id
+                        |> List.reduce (+)
+                Vjp =
+                    fun c g ->
+                        let xs = c.Primals
+
+                        if not (g.IsDifferentiable || xs |> Array.exists (fun t -> t.IsDifferentiable)) then
+                            let dq, dk, dv =
+                                g.Raw.AttentionBackward(
+                                    xs[0].Raw,
+                                    xs[1].Raw,
+                                    xs[2].Raw,
+                                    c.Output.Raw,
+                                    c.Residuals[0].Raw,
+                                    scale,
+                                    causal,
+                                    keyLengths
+                                )
+
+                            [| TConst dq; TConst dk; TConst dv |]
+                        else
+                            let w = weights xs
+                            let dw = MatmulOps.matmulT g false xs[2] true
+                            let ds = w * (dw - rowSum (dw * w)) * scale
+
+                            [|
+                                MatmulOps.matmulT ds false xs[1] false
+                                MatmulOps.matmulT ds true xs[0] false
+                                MatmulOps.matmulT w true g false
+                            |]
+            }
+            [| q; k; v |]
+        |> fst
+
+    /// The per-slice key lengths a Bool mask stands for when it is a key-padding mask: it broadcasts to
+    /// [batch..., 1, S] and each slice's row is true for a prefix of the keys and false after. None otherwise.
+    let private keyLengthsOf (m: Tensor) (batch: int[]) (s: int) =
+        let target = Shape.Wrap(Array.append batch [| 1; s |])
+
+        if m.DType <> DType.Bool || not (Shape.canBroadcastTo m.Shape target) then
+            None
+        else
+            let visible = m.Raw.Expand(target).ToArray() :?> bool[]
+            let slices = Array.fold (*) 1 batch
+
+            let prefix b =
+                let row = Array.sub visible (b * s) s
+                let n = Array.IndexOf(row, false)
+                let n = if n < 0 then s else n
+                if Array.exists id row[n..] then None else Some n
+
+            let lens = Array.init slices prefix
+
+            if Array.forall Option.isSome lens then
+                Some(Array.map Option.get lens)
+            else
+                None
+
+    /// The fused op's key lengths (None: no padding) when it takes this call: no dropout, equal batch dims, a
+    /// positive scale, no mask or a key-padding one, and a backend that measures the fused op faster for the sizes.
+    let private fusedPlan (q: Tensor) (k: Tensor) (v: Tensor) (mask: Tensor option) causal dropout (scale: float) =
+        let r = q.Rank
+        let batch = q.Shape.ToArray()[.. r - 3]
+
+        if
+            dropout <> 0.0
+            || scale <= 0.0
+            || k.Rank <> r
+            || v.Rank <> r
+            || k.Shape.ToArray()[.. r - 3] <> batch
+            || v.Shape.ToArray()[.. r - 3] <> batch
+            || (causal && mask.IsSome)
+            || not (
+                q.Raw.PrefersFusedAttention(
+                    Array.fold (*) 1 batch,
+                    q.Shape[-2],
+                    k.Shape[-2],
+                    q.Shape[-1],
+                    v.Shape[-1],
+                    causal
+                )
+            )
+        then
+            None
+        else
+            match mask with
+            | None -> Some None
+            | Some m -> keyLengthsOf m batch k.Shape[-2] |> Option.map Some
+
     type Tensor with
         /// softmax(q k^T * scale + mask) v over the last two dims, batch dims broadcasting: q [..., L, E],
         /// k [..., S, E], v [..., S, Ev] give [..., L, Ev]. scale defaults to 1 / sqrt E. mask broadcasts to the
         /// scores [..., L, S]: a Bool mask is true where a query may attend, a floating-point mask is added to the
         /// scores. isCausal lets query i attend to keys j <= i only (not together with a mask). dropout (a
         /// probability in [0, 1)) zeroes attention weights with the given key and rescales the rest by 1 / (1 - p).
-        /// A query row that may attend to nothing gives NaN, as in PyTorch.
+        /// A query row that may attend to nothing gives NaN, as in PyTorch. Where the backend measures it faster (the
+        /// CPU backend for float32 and long sequences), no mask or a Bool key-padding mask with no dropout runs as one
+        /// fused op that keeps no [L, S] matrix; dropout and other masks take the composed path.
         [<CompiledName("ScaledDotProductAttention"); Extension>]
         static member scaledDotProductAttention
             (
@@ -85,7 +232,12 @@ module AttentionOps =
             Args.required "scaledDotProductAttention" "q" q
             Args.required "scaledDotProductAttention" "k" k
             Args.required "scaledDotProductAttention" "v" v
-            fst (Tensor.scaledDotProductAttentionWithWeights (q, k, v, mask, isCausal, dropout, key, scale))
+            checkOperands q k v
+            let s = defaultArg (Option.ofNullable scale) (1.0 / sqrt (float q.Shape[-1]))
+
+            match fusedPlan q k v (Args.opt mask) isCausal dropout s with
+            | Some keyLengths -> fusedAttention s isCausal keyLengths q k v
+            | None -> fst (Tensor.scaledDotProductAttentionWithWeights (q, k, v, mask, isCausal, dropout, key, scale))
 
         /// scaledDotProductAttention returning (output, attention weights [..., L, S]); the weights are those
         /// multiplied with v, after dropout, as torch's MultiheadAttention(need_weights=True) returns them.

@@ -350,6 +350,18 @@ module MultiHeadAttention =
 
         let attended, attention =
             match mask, dropKey with
+            // Without weights to return the backend may run the fused op, which keeps no [L, S] matrix.
+            | _ when weights = AttentionWeights.None ->
+                Tensor.scaledDotProductAttention (
+                    q,
+                    k,
+                    v,
+                    Option.toObj mask,
+                    causalOnly,
+                    dropout,
+                    Option.toNullable dropKey
+                ),
+                Unchecked.defaultof<Tensor>
             | Some m, Some key -> Tensor.scaledDotProductAttentionWithWeights (q, k, v, m, dropout = dropout, key = key)
             | Some m, None -> Tensor.scaledDotProductAttentionWithWeights (q, k, v, m)
             | None, Some key ->

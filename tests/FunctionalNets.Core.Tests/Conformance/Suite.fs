@@ -1001,6 +1001,62 @@ let private fused =
                         [| (tensor b d Real (seed + 1) s).AttentionSoftmaxBackward(onto b y, scale) |])))
 
         check
+            "RawTensor.Attention, RawTensor.AttentionBackward, RawTensor.PrefersFusedAttention"
+            [
+                "RawTensor.Attention"
+                "RawTensor.AttentionBackward"
+                "RawTensor.PrefersFusedAttention"
+            ]
+            (fun b ->
+                let g =
+                    Gens.zip4
+                        (Gens.shape 0 2)
+                        (Gen.zip3 Gens.posDim Gens.posDim (Gen.zip Gens.posDim Gens.posDim))
+                        (Gen.zip3 Gens.bool Gens.bool Gens.floatType)
+                        Gens.seed
+
+                forAll g (fun (lead, (l, sk, (e, ev)), (causal, padded, d), seed) ->
+                    let slices = numel lead
+                    // Key lengths from 1 to S, so that every query sees a key (an empty row is NaN by definition).
+                    let lens =
+                        if padded then
+                            Some(Array.init slices (fun i -> 1 + (seed + i) % sk))
+                        else
+                            None
+
+                    let shape last rows = Array.append lead [| rows; last |]
+
+                    let what =
+                        sprintf "%A L %d S %d E %d Ev %d causal %b lengths %A" lead l sk e ev causal lens
+
+                    let operands b =
+                        tensor b d Real seed (shape e l),
+                        tensor b d Real (seed + 1) (shape e sk),
+                        tensor b d Real (seed + 2) (shape ev sk)
+
+                    let q0, _, _ = operands b
+                    // Any answer conforms; the suite only requires that the member answers.
+                    q0.PrefersFusedAttention(slices, l, sk, e, ev, causal) |> ignore
+
+                    same b ("Attention " + what) Tol.product (fun b ->
+                        let q, k, v = operands b
+                        let o, lse = q.Attention(k, v, 0.7, causal, lens)
+                        [| o; lse |])
+
+                    let o, lse =
+                        let q, k, v = operands (oracle ())
+                        q.Attention(k, v, 0.7, causal, lens)
+
+                    same b ("AttentionBackward " + what) Tol.product (fun b ->
+                        let q, k, v = operands b
+
+                        let dq, dk, dv =
+                            (tensor b d Real (seed + 3) (shape ev l))
+                                .AttentionBackward(q, k, v, onto b o, onto b lse, 0.7, causal, lens)
+
+                        [| dq; dk; dv |])))
+
+        check
             "RawTensor.GeluTanh, RawTensor.GeluTanhBackward"
             [ "RawTensor.GeluTanh"; "RawTensor.GeluTanhBackward" ]
             (fun b ->

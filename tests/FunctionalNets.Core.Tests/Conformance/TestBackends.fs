@@ -204,6 +204,24 @@ and FullRawTensor(inner: RawTensor, backend: WrappingBackend) =
     override t.AttentionSoftmaxBackward(y, s) =
         t.Wrap "AttentionSoftmaxBackward" (inner.AttentionSoftmaxBackward(RequiredTierRawTensor.Un y, s))
 
+    override t.PrefersFusedAttention(batch, l, s, e, ev, causal) =
+        t.Note "PrefersFusedAttention"
+        inner.PrefersFusedAttention(batch, l, s, e, ev, causal)
+
+    override t.Attention(k, v, scale, causal, lens) =
+        let o, lse =
+            inner.Attention(RequiredTierRawTensor.Un k, RequiredTierRawTensor.Un v, scale, causal, lens)
+
+        t.Wrap "Attention" o, t.Wrap "Attention" lse
+
+    override t.AttentionBackward(q, k, v, o, lse, scale, causal, lens) =
+        let un = RequiredTierRawTensor.Un
+
+        let dq, dk, dv =
+            inner.AttentionBackward(un q, un k, un v, un o, un lse, scale, causal, lens)
+
+        t.Wrap "AttentionBackward" dq, t.Wrap "AttentionBackward" dk, t.Wrap "AttentionBackward" dv
+
     override t.GeluTanh() = t.Wrap "GeluTanh" (inner.GeluTanh())
 
     override t.GeluTanhBackward g =
