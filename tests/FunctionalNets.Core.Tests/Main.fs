@@ -55,6 +55,9 @@ type Convolution() =
 type Winograd() =
     inherit ExpectoSuite(WinogradTests.tests)
 
+type BatchNorm() =
+    inherit ExpectoSuite(BatchNormTests.tests)
+
 type Pooling() =
     inherit ExpectoSuite(PoolingTests.tests)
 

@@ -40,6 +40,7 @@ let ``Conformance: a backend with a wrong fused member fails the suite`` () =
         [
             "RawTensor.GeluTanh", "RawTensor.GeluTanh, RawTensor.GeluTanhBackward"
             "RawTensor.LayerNorm", "RawTensor.LayerNorm, RawTensor.LayerNormBackward"
+            "RawTensor.BatchNorm", "RawTensor.BatchNorm, RawTensor.BatchNormBackward"
         ] do
         let e =
             Expects.throwsAny<exn> "Suite.runCheck (faulty (IndexOff m)) check" (fun () ->
@@ -81,6 +82,8 @@ let ``Conformance: the fused members have defaults (virtual, not abstract)`` () 
             "MaxPool2dBackward"
             "LayerNorm"
             "LayerNormBackward"
+            "BatchNorm"
+            "BatchNormBackward"
             "AttentionSoftmax"
             "AttentionSoftmaxBackward"
             "GeluTanh"
