@@ -25,7 +25,7 @@ let private shapes =
 /// Forward, input gradient and weight gradient of each shape under each algorithm: one JSON line per (shape, pass, algorithm) with the
 /// fastest and median wall milliseconds of 20 calls, the process CPU milliseconds per call and the GFLOP/s of the
 /// direct definition's 2 N O C 9 OH OW multiply-adds at the fastest time (so the algorithms compare on the same work).
-/// FN_THREADS sets KernelSettings.MaxThreads (1: a single core's kernel speed).
+/// FN_THREADS sets KernelSettings.MaxThreads (1: a single core's kernel speed); FN_CONV_SHAPES picks shapes.
 let run () =
     match Environment.GetEnvironmentVariable "FN_THREADS" with
     | null
@@ -37,7 +37,18 @@ let run () =
     let randomArray n =
         Array.init n (fun _ -> float32 (rng.NextDouble() * 2.0 - 1.0))
 
-    for label, n, c, o, hw in shapes do
+    // FN_CONV_SHAPES=small,mnist keeps the shapes whose label contains one of the words.
+    let selected =
+        match Environment.GetEnvironmentVariable "FN_CONV_SHAPES" with
+        | null
+        | "" -> shapes
+        | words ->
+            let ws = words.Split ','
+
+            shapes
+            |> List.filter (fun (label, _, _, _, _) -> ws |> Array.exists label.Contains)
+
+    for label, n, c, o, hw in selected do
         let g =
             ConvGeometry.Create(label, [| n; c; hw; hw |], [| o; c; 3; 3 |], 1, 1, 1, 1, 1, 1, 1)
 
@@ -49,7 +60,14 @@ let run () =
         let flops = 2.0 * float n * float o * float c * 9.0 * float (hw * hw)
 
         for pass in [ ConvPass.Forward; ConvPass.InputGrad; ConvPass.WeightGrad ] do
-            for algorithm in [ ConvAlgorithm.Im2Col; ConvAlgorithm.Winograd ] do
+            // The direct kernel computes the forward pass and the weight gradient of inputs with few channels.
+            let direct =
+                if pass <> ConvPass.InputGrad && c <= 4 then
+                    [ ConvAlgorithm.Direct ]
+                else
+                    []
+
+            for algorithm in [ ConvAlgorithm.Im2Col; ConvAlgorithm.Winograd ] @ direct do
                 let call () =
                     ConvAlgorithms.Override <- Nullable algorithm
 

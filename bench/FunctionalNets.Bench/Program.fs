@@ -10,6 +10,7 @@ let private benches: (string * (unit -> unit)) list =
         "cifar_small_epoch", CifarSmallEpochBench.run
         "conv2d", ConvBench.run
         "cnn_profile", CnnProfileBench.run
+        "cifar_profile", CifarProfileBench.run
         "conv_kernels", ConvKernelBench.run
         "conv_algorithms", ConvAlgorithmBench.run
         "attention_kernels", AttentionKernelBench.run

@@ -266,6 +266,88 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
         Shape.checkEqual "adamApply" g.Shape p.Shape
         let m1, v1, u = g.AdamStep(m, v, b1, b2, eps, bc1, bc2)
         m1, v1, p.Binary(BinaryKind.Add, u.Binary(BinaryKind.Mul, g.ScalarOf scale))
+    /// [N; C; ...] viewed as [N; C; L], with the channel dim in the middle, for the batch normalization members.
+    static member private ChannelView(op: string, t: RawTensor) =
+        let d = t.Shape.Dims
+
+        if d.Length < 2 || d[0] < 1 || d[1] < 1 || t.Shape.Numel = 0 then
+            invalidArg "x" (sprintf "%s: expected a non-empty input [N; C; ...], got %O." op t.Shape)
+
+        t.Reshape(Shape.Wrap [| d[0]; d[1]; t.Shape.Numel / (d[0] * d[1]) |])
+
+    /// Batch normalization with batch statistics (training mode) of this [N; C; ...] tensor over every dim but the
+    /// channel dim 1: returns y = (x - mean) / sqrt(var + eps) * weight + bias and the per-channel batch mean and
+    /// biased variance as [C] tensors (for the backward and the running statistics). weight and bias hold C elements.
+    /// Float32 and Float64.
+    abstract BatchNorm:
+        weight: RawTensor option * bias: RawTensor option * eps: float -> RawTensor * RawTensor * RawTensor
+
+    default x.BatchNorm(weight, bias, eps) =
+        RawTensor.CheckFloat("batchNorm", x)
+        let x3 = RawTensor.ChannelView("batchNorm", x)
+        let c = x.Shape.Dims[1]
+        let perChannel (t: RawTensor) = t.Reshape(Shape.Wrap [| 1; c; 1 |])
+        let count = x.ScalarOf(float (x.Shape.Numel / c))
+        let mean = x3.Sum([| 0; 2 |], true).Binary(BinaryKind.Div, count)
+        let xc = x3.Binary(BinaryKind.Sub, mean)
+
+        let var =
+            xc.Binary(BinaryKind.Mul, xc).Sum([| 0; 2 |], true).Binary(BinaryKind.Div, count)
+
+        let mutable y =
+            xc.Binary(BinaryKind.Mul, var.Binary(BinaryKind.Add, x.ScalarOf eps).Unary(UnaryKind.Rsqrt))
+
+        match weight with
+        | Some w -> y <- y.Binary(BinaryKind.Mul, perChannel w)
+        | None -> ()
+
+        match bias with
+        | Some b -> y <- y.Binary(BinaryKind.Add, perChannel b)
+        | None -> ()
+
+        let flat = Shape.Wrap [| c |]
+        y.Reshape x.Shape, mean.Reshape flat, var.Reshape flat
+
+    /// With this as the output gradient dy of BatchNorm on input, from the saved batch mean and biased variance:
+    /// (dx, dweight, dbias), dx including the batch statistics' dependence on the input, dweight and dbias [C].
+    abstract BatchNormBackward:
+        input: RawTensor * mean: RawTensor * var: RawTensor * weight: RawTensor option * eps: float ->
+            RawTensor * RawTensor * RawTensor
+
+    default dy.BatchNormBackward(input, mean, var, weight, eps) =
+        RawTensor.CheckFloat("batchNormBackward", dy)
+        Shape.checkEqual "batchNormBackward" dy.Shape input.Shape
+        let g = RawTensor.ChannelView("batchNormBackward", dy)
+        let c = dy.Shape.Dims[1]
+        let perChannel (t: RawTensor) = t.Reshape(Shape.Wrap [| 1; c; 1 |])
+
+        let rstd =
+            (perChannel var).Binary(BinaryKind.Add, dy.ScalarOf eps).Unary(UnaryKind.Rsqrt)
+
+        let xhat =
+            RawTensor
+                .ChannelView("batchNormBackward", input)
+                .Binary(BinaryKind.Sub, perChannel mean)
+                .Binary(BinaryKind.Mul, rstd)
+
+        let gw =
+            match weight with
+            | Some w -> g.Binary(BinaryKind.Mul, perChannel w)
+            | None -> g
+
+        let count = dy.ScalarOf(float (dy.Shape.Numel / c))
+        let meanGw = gw.Sum([| 0; 2 |], true).Binary(BinaryKind.Div, count)
+
+        let meanGwX =
+            gw.Binary(BinaryKind.Mul, xhat).Sum([| 0; 2 |], true).Binary(BinaryKind.Div, count)
+
+        let dx =
+            gw
+                .Binary(BinaryKind.Sub, meanGw)
+                .Binary(BinaryKind.Sub, xhat.Binary(BinaryKind.Mul, meanGwX))
+                .Binary(BinaryKind.Mul, rstd)
+
+        dx.Reshape dy.Shape, g.Binary(BinaryKind.Mul, xhat).Sum([| 0; 2 |], false), g.Sum([| 0; 2 |], false)
 
     /// Adjoint of MaxPool2d: this gradient added at the positions indices name, zeros elsewhere.
     abstract MaxPool2dBackward: indices: RawTensor * inputShape: Shape -> RawTensor

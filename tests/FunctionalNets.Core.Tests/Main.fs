@@ -58,6 +58,9 @@ type Convolution() =
 type Winograd() =
     inherit ExpectoSuite(WinogradTests.tests)
 
+type BatchNorm() =
+    inherit ExpectoSuite(BatchNormTests.tests)
+
 type Pooling() =
     inherit ExpectoSuite(PoolingTests.tests)
 

@@ -71,6 +71,49 @@ let ``layer norm backward is bit-identical for any thread count`` () =
         LayerNorm.Backward(dy, x, mean, rstd, int64 rows, n, weight, dx, dw, db)
         Array.concat [ dw; db; dx ])
 
+let ``conv2d direct kernel forward and weight gradient are bit-identical for any thread count`` () =
+    let saved = ConvAlgorithms.Override
+    ConvAlgorithms.Override <- Nullable ConvAlgorithm.Direct
+
+    try
+        for input, weight in
+            [
+                [| 37; 3; 32; 32 |], [| 32; 3; 3; 3 |]
+                [| 20; 1; 28; 28 |], [| 7; 1; 3; 3 |]
+            ] do
+            let mutable g = ConvGeometry.Create("conv2d", input, weight, 1, 1, 1, 1, 1, 1, 1)
+
+            let x = randomFloats 12 (Array.reduce (*) input)
+            let w = randomFloats 13 (Array.reduce (*) weight)
+            let dy = randomFloats 14 (g.N * g.O * g.L)
+
+            sameForAnyThreads (sprintf "direct conv %A" input) (fun () ->
+                let y = Array.zeroCreate<float32>(g.N * g.O * g.L)
+                let dw = Array.zeroCreate<float32> w.Length
+                ConvKernels.Forward(&g, ReadOnlySpan x, ReadOnlySpan w, Span y)
+                ConvKernels.WeightGrad(&g, ReadOnlySpan dy, ReadOnlySpan x, Span dw)
+                Array.append y dw)
+    finally
+        ConvAlgorithms.Override <- saved
+
+let ``batch norm forward and backward are bit-identical for any thread count`` () =
+    let n, c, l = 16, 24, 49
+    let x = randomFloats 8 (n * c * l)
+    let dy = randomFloats 9 (n * c * l)
+    let weight = randomFloats 10 c
+    let bias = randomFloats 11 c
+
+    sameForAnyThreads "batch norm y, mean, var, dx, dweight, dbias" (fun () ->
+        let y = Array.zeroCreate<float32>(n * c * l)
+        let mean = Array.zeroCreate<float32> c
+        let var = Array.zeroCreate<float32> c
+        BatchNorm.Forward(x, n, c, l, weight, bias, 1e-5, y, mean, var)
+        let dx = Array.zeroCreate<float32>(n * c * l)
+        let dw = Array.zeroCreate<float32> c
+        let db = Array.zeroCreate<float32> c
+        BatchNorm.Backward(dy, x, mean, var, n, c, l, weight, 1e-5, dx, dw, db)
+        Array.concat [ y; mean; var; dx; dw; db ])
+
 let ``sums are bit-identical for any thread count`` () =
     let x = randomFloats 6 300_001
     sameForAnyThreads "SumAll" (fun () -> [| Reduce.SumAll(ReadOnlySpan x) |])
@@ -174,6 +217,12 @@ let tests =
             testCase
                 "layer norm backward is bit-identical for any thread count"
                 ``layer norm backward is bit-identical for any thread count``
+            testCase
+                "conv2d direct kernel forward and weight gradient are bit-identical for any thread count"
+                ``conv2d direct kernel forward and weight gradient are bit-identical for any thread count``
+            testCase
+                "batch norm forward and backward are bit-identical for any thread count"
+                ``batch norm forward and backward are bit-identical for any thread count``
             testCase "sums are bit-identical for any thread count" ``sums are bit-identical for any thread count``
             testCase "GEMM is bit-identical for any thread count" ``GEMM is bit-identical for any thread count``
             testCase

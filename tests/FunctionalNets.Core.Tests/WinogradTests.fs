@@ -1,4 +1,4 @@
-/// The convolution kernels' algorithms (im2col + GEMM, Winograd F(2x2, 3x3)) against the direct definition written
+/// The convolution kernels' algorithms (im2col + GEMM, Winograd F(2x2, 3x3), the direct few-channel kernel) against the direct definition written
 /// out with loops in double, on random shapes: each path forced in turn, and the choice the shape alone makes.
 module FunctionalNets.Tests.WinogradTests
 
@@ -197,6 +197,14 @@ let ``im2col forward and both gradients match the direct definition on random sh
     for c in randomCases 2 25 do
         run c rng (Some ConvAlgorithm.Im2Col)
 
+/// The direct kernel (forward and weight gradient; the input gradient falls back) on the same random shapes, with up to
+/// 19 channels each way, so output-channel blocks and row vectors both end part-full.
+let ``the direct kernel's forward and weight gradient match the direct definition on random shapes`` () =
+    let rng = Random 14
+
+    for c in randomCases 3 40 do
+        run c rng (Some ConvAlgorithm.Direct)
+
 let ``the measured choice matches the direct definition on the MNIST, CIFAR and ResNet shapes`` () =
     let rng = Random 13
 
@@ -254,6 +262,9 @@ let tests =
             testCase
                 "im2col forward and both gradients match the direct definition on random shapes"
                 ``im2col forward and both gradients match the direct definition on random shapes``
+            testCase
+                "the direct kernel's forward and weight gradient match the direct definition on random shapes"
+                ``the direct kernel's forward and weight gradient match the direct definition on random shapes``
             testCase
                 "the measured choice matches the direct definition on the MNIST, CIFAR and ResNet shapes"
                 ``the measured choice matches the direct definition on the MNIST, CIFAR and ResNet shapes``

@@ -289,6 +289,12 @@ public class TensorOpsFromCSharpTests
         // (x - 2) / sqrt(2/3) for 1, 2, 3 (biased variance, no eps).
         var s = Math.Sqrt(2.0 / 3);
         Same([-1 / s, 0, 1 / s], M(1, 3, 1, 2, 3).LayerNorm([3], eps: 0), 1e-12);
+        // The same values as one channel of a batch of three.
+        Same([-1 / s, 0, 1 / s], M(3, 1, 1, 2, 3).BatchNorm(eps: 0), 1e-12);
+        var (bn, bnMean, bnVar) = M(3, 1, 1, 2, 3).BatchNormWithStats(eps: 0);
+        Same([-1 / s, 0, 1 / s], bn, 1e-12);
+        Same([2], bnMean);
+        Same([2.0 / 3], bnVar, 1e-15);
         var rms = Math.Sqrt((9 + 16) / 2.0);
         Same([3 / rms, 4 / rms], M(1, 2, 3, 4).RmsNorm([2], eps: 0), 1e-12);
     }

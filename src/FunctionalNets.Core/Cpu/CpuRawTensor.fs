@@ -907,6 +907,108 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
 
         dx :> RawTensor, dw :> RawTensor, db :> RawTensor
 
+    /// [N; C; L] of a batch normalization input, checked (CheckFloat-style messages name the op).
+    member private _.ChannelDims(op: string) =
+        let d = shape.Dims
+
+        if d.Length < 2 || d[0] < 1 || d[1] < 1 || shape.Numel = 0 then
+            invalidArg "x" (sprintf "%s: expected a non-empty input [N; C; ...], got %O." op shape)
+
+        d[0], d[1], shape.Numel / (d[0] * d[1])
+
+    override t.BatchNorm(weight, bias, eps) =
+        let n, c, l = t.ChannelDims "batchNorm"
+        let y = CpuRawTensor.Alloc(shape, dtype)
+        let mean = CpuRawTensor.Alloc(Shape.Wrap [| c |], dtype)
+        let var = CpuRawTensor.Alloc(Shape.Wrap [| c |], dtype)
+
+        let arr (o: RawTensor option) : 'T[] =
+            match o with
+            | Some r -> CpuRawTensor.Of(r, "batchNorm").Data :?> 'T[]
+            | None -> Unchecked.defaultof<_>
+
+        match t.Data with
+        | :? (float32[]) as x ->
+            FunctionalNets.Kernels.BatchNorm.Forward<float32>(
+                x,
+                n,
+                c,
+                l,
+                arr weight,
+                arr bias,
+                eps,
+                y.Data :?> float32[],
+                mean.Data :?> float32[],
+                var.Data :?> float32[]
+            )
+        | :? (float[]) as x ->
+            FunctionalNets.Kernels.BatchNorm.Forward<float>(
+                x,
+                n,
+                c,
+                l,
+                arr weight,
+                arr bias,
+                eps,
+                y.Data :?> float[],
+                mean.Data :?> float[],
+                var.Data :?> float[]
+            )
+        | _ -> invalidArg "x" (sprintf "batchNorm: expected a Float32 or Float64 tensor, got %O %O." dtype shape)
+
+        y :> RawTensor, mean :> RawTensor, var :> RawTensor
+
+    override t.BatchNormBackward(input, mean, var, weight, eps) =
+        let n, c, l = t.ChannelDims "batchNormBackward"
+        Shape.checkEqual "batchNormBackward" shape input.Shape
+        let dx = CpuRawTensor.Alloc(shape, dtype)
+        let dw = CpuRawTensor.Alloc(Shape.Wrap [| c |], dtype)
+        let db = CpuRawTensor.Alloc(Shape.Wrap [| c |], dtype)
+
+        let data (r: RawTensor) =
+            CpuRawTensor.Of(r, "batchNormBackward").Data
+
+        let w: Array =
+            match weight with
+            | Some r -> data r
+            | None -> Unchecked.defaultof<_>
+
+        match t.Data with
+        | :? (float32[]) as g ->
+            FunctionalNets.Kernels.BatchNorm.Backward<float32>(
+                g,
+                data input :?> float32[],
+                data mean :?> float32[],
+                data var :?> float32[],
+                n,
+                c,
+                l,
+                w :?> float32[],
+                eps,
+                dx.Data :?> float32[],
+                dw.Data :?> float32[],
+                db.Data :?> float32[]
+            )
+        | :? (float[]) as g ->
+            FunctionalNets.Kernels.BatchNorm.Backward<float>(
+                g,
+                data input :?> float[],
+                data mean :?> float[],
+                data var :?> float[],
+                n,
+                c,
+                l,
+                w :?> float[],
+                eps,
+                dx.Data :?> float[],
+                dw.Data :?> float[],
+                db.Data :?> float[]
+            )
+        | _ ->
+            invalidArg "dy" (sprintf "batchNormBackward: expected a Float32 or Float64 tensor, got %O %O." dtype shape)
+
+        dx :> RawTensor, dw :> RawTensor, db :> RawTensor
+
     override t.AttentionSoftmax(scale, causal) =
         let d = shape.Dims
 

@@ -7,6 +7,9 @@ public enum ConvAlgorithm
     Im2Col,
     /// <summary>Winograd F(2x2, 3x3): float32, 3x3 kernels, stride 1, dilation 1, one group, padding at most 2.</summary>
     Winograd,
+    /// <summary>Direct 3x3 stride-1 kernel on padded image copies (float32, Vector512, one group): forward and weight
+    /// gradient, for inputs with few channels.</summary>
+    Direct,
 }
 
 /// <summary>The pass of a convolution an algorithm is chosen for.</summary>
@@ -28,6 +31,9 @@ public static class ConvAlgorithms
 {
     [ThreadStatic] private static ConvAlgorithm? overrideAlgorithm;
 
+    /// <summary>Input channels up to which the direct kernel computes the forward pass and the weight gradient.</summary>
+    private const int DirectMaxChannels = 4;
+
     /// <summary>
     /// Forces an algorithm for convolutions started on the calling thread (null: the measured choice), for benchmarks
     /// and tests. A forced algorithm that cannot compute a shape is ignored for that shape.
@@ -45,10 +51,23 @@ public static class ConvAlgorithms
     /// <summary>The algorithm a float32 pass of this shape runs (float64 always runs im2col).</summary>
     public static ConvAlgorithm Choose(in ConvGeometry g, ConvPass pass)
     {
-        if (!WinogradApplies(g, pass))
-            return ConvAlgorithm.Im2Col;
-        if (Override is { } forced)
+        bool direct = DirectConv.Applies(g, pass), winograd = WinogradApplies(g, pass);
+        if (Override is { } forced && (forced == ConvAlgorithm.Im2Col
+                                       || (forced == ConvAlgorithm.Winograd && winograd)
+                                       || (forced == ConvAlgorithm.Direct && direct)))
             return forced;
+        // The direct kernel against im2col, bench conv_algorithms, FN_THREADS=1, process CPU ms per call, batch 64,
+        // 2-core AVX-512 EPYC (Zen 5) at load 48 (2026-12-03 18:30 UTC; bench/README.md):
+        //   shape (C -> O, plane)        forward direct / im2col   weight grad direct / im2col
+        //   1 -> 32, 28x28 (MNIST)       0.50 / 0.69               0.57 / 1.98
+        //   3 -> 32, 32x32 (CIFAR)       0.83 / 1.33               1.55 / 2.22
+        // With C 9 im2col rows only, packing them costs about what the product does; the direct kernel reads each
+        // padded image row once per tap instead. With more channels the GEMM's k grows and it runs near peak; the bound
+        // of 4 covers the measured first layers (shapes between 4 and 16 channels were not measured).
+        if (direct && g.C <= DirectMaxChannels)
+            return ConvAlgorithm.Direct;
+        if (!winograd)
+            return ConvAlgorithm.Im2Col;
         // Measured with bench conv_algorithms (FN_THREADS=1, CPU ms per call, Winograd / im2col, two runs on the
         // 2-core AVX-512 EPYC at load 16-24; bench/README.md):
         //   shape (C -> O, plane, batch)      forward     input grad  weight grad

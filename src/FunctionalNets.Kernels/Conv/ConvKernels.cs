@@ -34,12 +34,15 @@ public static unsafe class ConvKernels
             y[..(int)((long)g.N * g.O * g.L)].Clear();
             return;
         }
-        if (typeof(T) == typeof(float) && ConvAlgorithms.Choose(g, ConvPass.Forward) == ConvAlgorithm.Winograd)
+        if (typeof(T) == typeof(float) && ConvAlgorithms.Choose(g, ConvPass.Forward) is var algorithm && algorithm != ConvAlgorithm.Im2Col)
         {
             fixed (T* px = x)
             fixed (T* pw = w)
             fixed (T* py = y)
-                Winograd.Forward(g, (float*)px, (float*)pw, (float*)py);
+                if (algorithm == ConvAlgorithm.Winograd)
+                    Winograd.Forward(g, (float*)px, (float*)pw, (float*)py);
+                else
+                    DirectConv.Forward(g, (float*)px, (float*)pw, (float*)py);
             return;
         }
         if (!PerImage(g))
@@ -134,12 +137,15 @@ public static unsafe class ConvKernels
         CheckLength("conv2d weight gradient", "weight gradient", dw.Length, (long)g.O * g.R);
         dw[..(g.O * g.R)].Clear();
         if (g.N == 0 || g.O == 0 || g.L == 0 || g.R == 0) return;
-        if (typeof(T) == typeof(float) && ConvAlgorithms.Choose(g, ConvPass.WeightGrad) == ConvAlgorithm.Winograd)
+        if (typeof(T) == typeof(float) && ConvAlgorithms.Choose(g, ConvPass.WeightGrad) is var algorithm && algorithm != ConvAlgorithm.Im2Col)
         {
             fixed (T* pdy = dy)
             fixed (T* px = x)
             fixed (T* pdw = dw)
-                Winograd.WeightGrad(g, (float*)pdy, (float*)px, (float*)pdw);
+                if (algorithm == ConvAlgorithm.Winograd)
+                    Winograd.WeightGrad(g, (float*)pdy, (float*)px, (float*)pdw);
+                else
+                    DirectConv.WeightGrad(g, (float*)pdy, (float*)px, (float*)pdw);
             return;
         }
         if (!PerImage(g))

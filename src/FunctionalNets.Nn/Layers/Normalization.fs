@@ -148,21 +148,24 @@ module NormalizationLayers =
                             x.Shape
                             n)
 
-                let mean = Tensor.mean (x, dims, keepDim = true)
-                // Normalization uses the biased variance, as PyTorch does; the gradient flows through both.
-                let var = Tensor.var (x, dims, keepDim = true, unbiased = false)
-                let y = affineMap ps rank ((x - mean) * Tensor.rsqrt (var + eps))
+                // One fused op normalizes with the batch mean and biased variance (as PyTorch; the gradient flows
+                // through both) and returns them, without derivative, for the running statistics.
+                let w, b =
+                    if affine then
+                        Layer.param name "weight" ps, Layer.param name "bias" ps
+                    else
+                        Unchecked.defaultof<Tensor>, Unchecked.defaultof<Tensor>
+
+                let y, mean, var = Tensor.batchNormWithStats (x, w, b, eps)
 
                 if ctx.Mode = Mode.Train && trackRunningStats then
                     let rm = Layer.param name "running_mean" state
                     let rv = Layer.param name "running_var" state
                     let count = Layer.param name "num_batches_tracked" state
-                    // The state must not join the graph: the batch statistics' values without derivative
-                    // levels are the statistics of x.NoDiff, and reusing them saves a second pass over x.
-                    let bm = Tensor.cast (Tensor.reshape (mean.NoDiff, [ features ]), rm.DType)
+                    // The batch statistics come without derivative levels, so the state does not join the graph.
+                    let bm = Tensor.cast (mean, rm.DType)
                     // The running variance is the unbiased one (PyTorch's n / (n - 1) correction).
-                    let bv =
-                        Tensor.cast (Tensor.reshape (var.NoDiff, [ features ]) * (float n / float (n - 1)), rv.DType)
+                    let bv = Tensor.cast (var * (float n / float (n - 1)), rv.DType)
 
                     let counted = count.NoDiff + int64Scalar 1L count.Device
 

@@ -36,6 +36,7 @@ let ``Conformance: a backend with a wrong fused member fails the suite`` () =
         [
             "RawTensor.GeluTanh", "RawTensor.GeluTanh, RawTensor.GeluTanhBackward"
             "RawTensor.LayerNorm", "RawTensor.LayerNorm, RawTensor.LayerNormBackward"
+            "RawTensor.BatchNorm", "RawTensor.BatchNorm, RawTensor.BatchNormBackward"
         ] do
         let e =
             Expects.throwsAny<exn> "SuiteProperties.run (faulty (IndexOff m)) check" (fun () ->
@@ -135,6 +136,8 @@ let ``Conformance: the fused members have defaults (virtual, not abstract)`` () 
             "MaxPool2dBackward"
             "LayerNorm"
             "LayerNormBackward"
+            "BatchNorm"
+            "BatchNormBackward"
             "AttentionSoftmax"
             "AttentionSoftmaxBackward"
             "Attention"

@@ -932,6 +932,49 @@ let private fused =
                             )
 
                     [| m; v; p |])))
+        let bnGen =
+            gen {
+                let! n = Gens.posDim
+                let! c = Gens.posDim
+                let! trail = Gens.shapeOf 0 2 Gens.posDim
+                let! hasW, hasB = Gen.zip Gens.bool Gens.bool
+                let! d = Gens.floatType
+                let! seed = Gens.seed
+                // More than one value per channel, so the variance is a statistic.
+                let trail = if n * numel trail < 2 then [| 2 |] else trail
+                return Array.append [| n; c |] trail, c, hasW, hasB, d, seed
+            }
+
+        check
+            "RawTensor.BatchNorm, RawTensor.BatchNormBackward"
+            [ "RawTensor.BatchNorm"; "RawTensor.BatchNormBackward" ]
+            (fun b ->
+                forAll bnGen (fun (s, c, hasW, hasB, d, seed) ->
+                    let opt flag (b: Backend) sd =
+                        if flag then Some(tensor b d Real sd [| c |]) else None
+
+                    let what = sprintf "%A weight %b bias %b" s hasW hasB
+
+                    same b ("BatchNorm " + what) Tol.fused (fun b ->
+                        let y, m, v =
+                            (tensor b d Real seed s).BatchNorm(opt hasW b (seed + 1), opt hasB b (seed + 2), 1e-5)
+
+                        [| y; m; v |])
+
+                    let _, mean, var = (tensor (oracle ()) d Real seed s).BatchNorm(None, None, 1e-5)
+
+                    same b ("BatchNormBackward " + what) Tol.fused (fun b ->
+                        let dx, dw, db =
+                            (tensor b d Real (seed + 3) s)
+                                .BatchNormBackward(
+                                    tensor b d Real seed s,
+                                    onto b mean,
+                                    onto b var,
+                                    opt hasW b (seed + 1),
+                                    1e-5
+                                )
+
+                        [| dx; dw; db |])))
 
         let lnGen =
             gen {

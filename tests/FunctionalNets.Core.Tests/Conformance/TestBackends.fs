@@ -192,6 +192,24 @@ and FullRawTensor(inner: RawTensor, backend: WrappingBackend) =
 
         t.Wrap "LayerNormBackward" a, t.Wrap "LayerNormBackward" b, t.Wrap "LayerNormBackward" c
 
+    override t.BatchNorm(w, b, eps) =
+        let y, m, v =
+            inner.BatchNorm(Option.map RequiredTierRawTensor.Un w, Option.map RequiredTierRawTensor.Un b, eps)
+
+        t.Wrap "BatchNorm" y, t.Wrap "BatchNorm" m, t.Wrap "BatchNorm" v
+
+    override t.BatchNormBackward(x, m, v, w, eps) =
+        let a, b, c =
+            inner.BatchNormBackward(
+                RequiredTierRawTensor.Un x,
+                RequiredTierRawTensor.Un m,
+                RequiredTierRawTensor.Un v,
+                Option.map RequiredTierRawTensor.Un w,
+                eps
+            )
+
+        t.Wrap "BatchNormBackward" a, t.Wrap "BatchNormBackward" b, t.Wrap "BatchNormBackward" c
+
     override t.UpsampleNearest2d o =
         t.Wrap "UpsampleNearest2d" (inner.UpsampleNearest2d o)
 
