@@ -10,7 +10,8 @@ public sealed class GanTrainer : IDisposable
     private readonly Optimizer generatorTx, discriminatorTx;
     private readonly Loss bce = Losses.BCEWithLogits();
     private readonly Key key;
-    private ParameterTree gParams, gState, gOpt, dParams, dState, dOpt;
+    private readonly double averageDecay;
+    private ParameterTree gParams, gState, gOpt, dParams, dState, dOpt, gAverage;
     private long step;
 
     /// <summary>Latent size.</summary>
@@ -23,9 +24,14 @@ public sealed class GanTrainer : IDisposable
     public Net Discriminator { get; }
 
     /// <summary>Both players built from the seed; width scales the channels (16 gives 64-32 and 32-64); each
-    /// player has its own Adam with the DCGAN paper's beta1 0.5 and, by default, learning rate 2e-4.</summary>
-    public GanTrainer(int latent = 64, int width = 16, int seed = 0, Device? device = null, double learningRate = 2e-4)
+    /// player has its own Adam with the DCGAN paper's beta1 0.5 and, by default, learning rate 2e-4. Samples come
+    /// from an exponential moving average of the generator's weights with decay averageDecay, warmed up over the
+    /// first steps (as Gan.stepAveraged in F#), which are cleaner than the last step's.</summary>
+    public GanTrainer(int latent = 64, int width = 16, int seed = 0, Device? device = null, double learningRate = 2e-4, double averageDecay = 0.999)
     {
+        if (averageDecay is < 0 or > 1)
+            throw new ArgumentOutOfRangeException(nameof(averageDecay), averageDecay, "GanTrainer: averageDecay must be in [0, 1].");
+        this.averageDecay = averageDecay;
         generatorTx = Optimizers.Adam(learningRate, beta1: 0.5);
         discriminatorTx = Optimizers.Adam(learningRate, beta1: 0.5);
         Latent = latent;
@@ -39,6 +45,7 @@ public sealed class GanTrainer : IDisposable
             Layers.Flatten(), Layers.Linear(4 * width * 7 * 7, 1)).Build([1, 28, 28], seed + 1).To(device ?? Devices.Cpu);
         key = Key.Create(seed).FoldIn(2);
         (gParams, gState, dParams, dState) = (Generator.Parameters, Generator.State, Discriminator.Parameters, Discriminator.State);
+        gAverage = gParams;
         gOpt = generatorTx.Init(gParams);
         dOpt = discriminatorTx.Init(dParams);
     }
@@ -71,7 +78,10 @@ public sealed class GanTrainer : IDisposable
         }, gParams);
         (gParams, gOpt) = generatorTx.Update(step, gGrads, gOpt, gParams);
         gState = newGState;
-        scope.Keep((gParams, gState, gOpt, dParams, dState, dOpt));
+        // Warmed as F#'s Ema.warmedDecay, so the average forgets the random initial weights within a few hundred steps.
+        double decay = Math.Min(averageDecay, (2.0 + step) / (11.0 + step));
+        gAverage = gAverage.Zip(gParams, (a, p) => a.Detach() * decay + p.Detach() * (1 - decay));
+        scope.Keep((gParams, gState, gOpt, dParams, dState, dOpt, gAverage));
         step++;
         return (dLoss.ToScalar(), gLoss.ToScalar());
     }
@@ -79,17 +89,19 @@ public sealed class GanTrainer : IDisposable
     /// <summary>Latent vectors [n, Latent, 1, 1] from N(0, I).</summary>
     public Tensor Noise(int n, Key key) => Tensor.Randn(key, [n, Latent, 1, 1]);
 
-    /// <summary>Images [N, 1, 28, 28] in [-1, 1] from z, with the generator in evaluation mode.</summary>
+    /// <summary>Images [N, 1, 28, 28] in [-1, 1] from z, with the averaged generator weights in evaluation mode
+    /// (BatchNorm by the running statistics).</summary>
     public Tensor Generate(Tensor z)
     {
         using var scope = Scope.Open();
-        return scope.Keep(Generator.Apply(gParams, gState, z).Output);
+        return scope.Keep(Generator.Apply(gAverage, gState, z).Output);
     }
 
-    /// <summary>Stores the trained parameters and state in the two nets.</summary>
+    /// <summary>Stores the trained parameters and state in the two nets, the generator's averaged weights in
+    /// the generator.</summary>
     public void Commit()
     {
-        Generator.SetParameters(gParams).SetState(gState);
+        Generator.SetParameters(gAverage).SetState(gState);
         Discriminator.SetParameters(dParams).SetState(dState);
     }
 

@@ -4,7 +4,7 @@
 // generated ones).
 //
 // CPU budget: about 80 CPU-s an epoch of 60000 images (3 epochs, the default, 4.5 CPU-minutes); the first run
-// also trains the check's classifier (about 25 CPU-s) and keeps it beside --out (mnist-classifier.safetensors, shared with the F# scripts).
+// also trains the check's classifier for 3 epochs (about 75 CPU-s) and keeps it beside --out (mnist-classifier-3ep.safetensors, shared with the F# scripts).
 //
 //   dotnet run -c Release --project samples/Gan -- [--epochs N] [--limit N] [--samples N] [--seed S] [--out DIR] [--device cpu|cuda|cuda-sim]
 using FunctionalNets;

@@ -52,16 +52,26 @@ let parse (defaults: Options) (args: string list) : Options =
     Directory.CreateDirectory o.Out |> ignore
     o
 
-/// Takes a script's own integer option "name VALUE" out of the command line (before `start` reads the rest);
-/// fallback when it is absent.
-let takeOption (name: string) (fallback: int) : int =
+/// Takes a script's own option "name VALUE" out of the command line (before `start` reads the rest); fallback
+/// when it is absent.
+let takeText (name: string) (fallback: string) : string =
     let a = List.ofArray fsi.CommandLineArgs
 
     match List.tryFindIndex ((=) name) a with
     | Some i when i + 1 < a.Length ->
         fsi.CommandLineArgs <- Array.ofList (a[.. i - 1] @ a[i + 2 ..])
-        int a[i + 1]
+        a[i + 1]
     | _ -> fallback
+
+/// Takes a script's own integer option "name VALUE" out of the command line; fallback when it is absent.
+let takeOption (name: string) (fallback: int) : int =
+    let text = takeText name (string fallback)
+
+    match System.Int32.TryParse text with
+    | true, v -> v
+    | _ ->
+        eprintfn "%s takes an integer, got '%s'; use %s" name text usage
+        exit 2
 
 /// The device and the options of this run.
 let start (defaults: Options) : Device * Options =
@@ -134,14 +144,22 @@ let saveCurves (o: Options) (epochs: Logs list) =
 let saveGrid (o: Options) (name: string) (low: float) (high: float) (title: string) (images: Tensor) =
     ImageGrid.saveSamples (Path.Combine(o.Out, name + ".png")) low high title images
 
-/// The sample check: the classifier (kept in --classifier, trained for one epoch on the first use and its test
-/// accuracy printed) labels images [N; 1; 28; 28] with pixels in [0, 1]; prints and returns the quality.
+let mutable private realScored = false
+
+/// The check's classifier's training epochs: after 1 it classifies 96.7% of the real test digits with confidence
+/// above 0.9, after 3 98.0%, and generated digits score about 10 points higher with it than with the 1-epoch one
+/// (measured on one GAN checkpoint: 41.0% and 51.6%), so a weak judge understates the samples.
+let classifierEpochs = 3
+
+/// The sample check: the classifier (kept in --classifier, trained for classifierEpochs on the first use and its
+/// test accuracy printed) labels images [N; 1; 28; 28] with pixels in [0, 1]; prints the quality of as many real test
+/// digits (on the first call), then of the images, and returns the latter.
 let check (o: Options) (data: Data) (images: Tensor) : SampleQuality =
     let clock = Clock()
     let trained = File.Exists o.Classifier |> not
 
     let classifier =
-        SampleQuality.mnistClassifier o.Classifier data.Train 1 (Key.create 2026L)
+        SampleQuality.mnistClassifier o.Classifier data.Train classifierEpochs (Key.create 2026L)
 
     if trained then
         let accuracy =
@@ -154,10 +172,22 @@ let check (o: Options) (data: Data) (images: Tensor) : SampleQuality =
                 1000)["accuracy"]
 
         printfn
-            "check: classifier trained for 1 epoch, test accuracy %.4f, saved to %s (%s)"
+            "check: classifier trained for %d epochs, test accuracy %.4f, saved to %s (%s)"
+            classifierEpochs
             accuracy
             o.Classifier
             clock.Text
+
+    // The same count of real test digits through the same path (Mnist.load's pixels back to [0, 1], then the
+    // classifier's normalisation), the ceiling the generated digits are measured against.
+    // Once a run.
+    if not realScored then
+        realScored <- true
+
+        let real =
+            toUnit (data.Test.GetBatch(Array.init (min images.Shape[0] data.Test.Count) id)).Input
+
+        printfn "check (real test digits): %s" (SampleQuality.describe (SampleQuality.scoreMnist classifier 0.9 real))
 
     let q = SampleQuality.scoreMnist classifier 0.9 images
     printfn "check: %s" (SampleQuality.describe q)

@@ -80,6 +80,19 @@ module Gan =
     let sample (gan: Gan) (generator: TrainState) (n: int) (device: Device) (key: Key) : Tensor =
         generate gan generator (Tensor.randn (key, [ n; gan.Latent ], DType.Float32, device))
 
+    /// Images [N; ImageShape] in [-1, 1] from z with the generator's BatchNorm layers normalising by the statistics
+    /// of this batch of z, as in training (the DCGAN reference code samples this way), rather than by the running
+    /// statistics; the running statistics this pass would update are dropped. The result depends on the whole
+    /// batch, so draw at least a few hundred z at once.
+    let generateFromBatch (gan: Gan) (generator: TrainState) (z: Tensor) : Tensor =
+        // The generator has no dropout: the key is never read, any fixed key makes this a function of z.
+        fst (gan.Generator.Apply generator.Params generator.State (Ctx.train (Key.create 0L)) z)
+
+    /// The generator whose parameters are `average` (an exponential moving average of its weights, Ema.update),
+    /// with the trained generator's BatchNorm running statistics; sample from it with generate or
+    /// generateFromBatch.
+    let averaged (generator: TrainState) (average: Params) : TrainState = { generator with Params = average }
+
     let private ones (like: Tensor) = Tensor.onesLike like.NoDiff
     let private zeros (like: Tensor) = Tensor.zerosLike like.NoDiff
 
@@ -175,3 +188,19 @@ module Gan =
                     Discriminator = discriminator
                 },
                 logs)
+
+    /// Gan.step, then the exponential moving average of the generator's weights moved towards the new ones
+    /// (Ema.update with Ema.warmedDecay decay at the generator's new step count): (pair, average) to the next pair
+    /// and average, one pure step for a training fold whose samples come from the averaged generator
+    /// (Gan.averaged), which are cleaner than the last step's for GANs (Yazici et al. 2019). Start the average at
+    /// the initial generator's parameters.
+    let stepAveraged
+        (gan: Gan)
+        (generatorTx: GradTx)
+        (discriminatorTx: GradTx)
+        (decay: float)
+        (state: GanState, average: Params)
+        (real: Tensor)
+        : (GanState * Params) * Logs =
+        let next, logs = step gan generatorTx discriminatorTx state real
+        (next, Ema.update (Ema.warmedDecay decay next.Generator.Step) average next.Generator.Params), logs

@@ -199,14 +199,14 @@ module Ddpm =
             + sqrt (schedule.PosteriorVariance i)
               * Tensor.randn (key, x.Shape.ToArray(), x.DType, x.Device)
 
-    /// Samples by running the reverse process from pure noise x_{T-1} ~ N(0, I) of the given shape ([N; C; H;
-    /// W]) down to x_0, each step's noise from Key.foldIn i key. predictNoise gets x_i and the training
-    /// timesteps as Float32 [N]. Each step runs in its own scope, and each step's
-    /// input is released once the next exists.
-    let sample
+    /// Runs a reverse process from pure noise x_{T-1} ~ N(0, I) of the given shape ([N; C; H; W]) down to x_0:
+    /// at each step i, from the last to 0, step i x (predictNoise x t) (Key.foldIn i key) gives the next x, where
+    /// t holds the training timestep Timesteps[i] as Float32 [N]. Each step runs in its own scope, and each step's
+    /// input is released once the next exists. Ddpm.sample and Ddim.sample are this loop with their steps.
+    let reverse
         (schedule: NoiseSchedule)
+        (step: int -> Tensor -> Tensor -> Key -> Tensor)
         (predictNoise: Tensor -> Tensor -> Tensor)
-        (clip: float)
         (shape: int list)
         (device: Device)
         (key: Key)
@@ -219,8 +219,21 @@ module Ddpm =
             let next =
                 Scope.run (fun () ->
                     let t = Tensor.full ([ n ], float schedule.Timesteps[i], DType.Float32, device)
-                    posteriorStep schedule clip i x (predictNoise x t) (Key.foldIn i stepKeys))
+                    step i x (predictNoise x t) (Key.foldIn i stepKeys))
             // Each x is this function's own and read by no one once the next exists: hand its buffer back now
             // rather than holding every step's images until the caller's scope ends.
             Scope.donate (box x) (box next)
             next)
+
+    /// Samples by running the reverse process from pure noise x_{T-1} ~ N(0, I) of the given shape ([N; C; H;
+    /// W]) down to x_0 with posteriorStep, each step's noise from Key.foldIn i key. predictNoise gets x_i and the
+    /// training timesteps as Float32 [N].
+    let sample
+        (schedule: NoiseSchedule)
+        (predictNoise: Tensor -> Tensor -> Tensor)
+        (clip: float)
+        (shape: int list)
+        (device: Device)
+        (key: Key)
+        : Tensor =
+        reverse schedule (posteriorStep schedule clip) predictNoise shape device key
