@@ -539,6 +539,90 @@ let private checkPoolTies (case: PoolCase) =
         (first |> Array.mapi (fun o i -> (values v)[plane o * h * w + i]))
         (values tangent)
 
+// ---------------------------------------------------------------------------------------------------
+// PyTorch itself, on inputs from the same generators
+// ---------------------------------------------------------------------------------------------------
+
+/// The torch expression of each case (x: the input, float64, requires_grad) and the library's op; the gradient of
+/// sum(y) is compared.
+let private torchCases: (string * Domain * int[] * (Tensor -> Tensor)) list =
+    [
+        "torch.relu(x)", OnKinks [ 0.0 ], [| 3; 4 |], Tensor.relu
+        "torch.abs(x)", OnKinks [ 0.0 ], [| 3; 4 |], Tensor.abs
+        "F.leaky_relu(x, 0.2)", OnKinks [ 0.0 ], [| 3; 4 |], (fun x -> Tensor.leakyRelu (x, 0.2))
+        "F.elu(x, 0.7)", OnKinks [ 0.0 ], [| 3; 4 |], (fun x -> Tensor.elu (x, 0.7))
+        "torch.clamp(x, -0.5, 1.0)", OnKinks [ -0.5; 1.0 ], [| 3; 4 |], (fun x -> Tensor.clamp (x, -0.5, 1.0))
+        "torch.clamp(x, min=0.5)", OnKinks [ 0.5 ], [| 3; 4 |], (fun x -> Tensor.clamp (x, min = 0.5))
+        "torch.max(x)", Tied, [| 3; 4 |], (fun x -> Tensor.max x)
+        "torch.amax(x, 1)", Tied, [| 3; 4 |], (fun x -> Tensor.max (x, 1))
+        "torch.amin(x, (0, 2))", Tied, [| 2; 3; 2 |], (fun x -> Tensor.min (x, [ 0; 2 ]))
+        "torch.max(x, 1).values", Tied, [| 3; 4 |], (fun x -> fst (Tensor.maxWithIndices (x, 1)))
+        "torch.min(x, 0).values", Tied, [| 3; 4 |], (fun x -> fst (Tensor.minWithIndices (x, 0)))
+        "torch.maximum(x[0], x[1])", Tied, [| 2; 6 |], (fun x -> Tensor.maximum (x[0], x[1]))
+        "torch.minimum(x[:, :1], x)", Tied, [| 2; 6 |], (fun x -> Tensor.minimum (x[*, 0..0], x))
+        "F.max_pool2d(x, 2, 1)", Tied, [| 1; 2; 4; 5 |], (fun x -> Tensor.maxPool2d (x, 2, 1))
+        "F.max_pool2d(x, 3, 2, 1)", Tied, [| 1; 1; 5; 5 |], (fun x -> Tensor.maxPool2d (x, 3, 2, 1))
+        "F.max_pool2d(x, 2, 1, 0, 2)", Tied, [| 1; 1; 5; 4 |], (fun x -> Tensor.maxPool2d (x, 2, 1, 0, 2))
+    ]
+
+/// Reads one JSON line a case ({"expr", "shape", "x"}) and writes the gradient of sum(expr) at x, one JSON line each.
+let private torchScript =
+    String.concat
+        "\n"
+        [
+            "import json, sys"
+            "try:"
+            "    import torch"
+            "    import torch.nn.functional as F"
+            "except ImportError:"
+            "    print('NO TORCH'); sys.exit(0)"
+            "for line in sys.stdin:"
+            "    c = json.loads(line)"
+            "    x = torch.tensor(c['x'], dtype=torch.float64).reshape(c['shape']).requires_grad_()"
+            "    eval(c['expr']).sum().backward()"
+            "    print(json.dumps(x.grad.reshape(-1).tolist()))"
+        ]
+
+/// torch's gradients for the inputs, or None when /usr/bin/python3 has no torch.
+let private torchGradients (inputs: (string * int[] * float[]) list) =
+    let python = "/usr/bin/python3"
+
+    if not (IO.File.Exists python) then
+        None
+    else
+        let info =
+            Diagnostics.ProcessStartInfo(
+                python,
+                [ "-c"; torchScript ],
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true
+            )
+
+        use p = Diagnostics.Process.Start info
+        let stderr = p.StandardError.ReadToEndAsync()
+
+        for expr, shape, x in inputs do
+            p.StandardInput.WriteLine(Text.Json.JsonSerializer.Serialize {| expr = expr; shape = shape; x = x |})
+
+        p.StandardInput.Close()
+        let out = p.StandardOutput.ReadToEnd()
+
+        // A hang guard, not a speed claim: the import of torch takes seconds.
+        if not (p.WaitForExit 300_000) then
+            p.Kill true
+            failtest "python3 with torch did not finish within 5 minutes"
+
+        if p.ExitCode <> 0 then
+            failtestf "python3 with torch failed (exit %d): %s" p.ExitCode stderr.Result
+
+        let lines = out.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+
+        if lines = [| "NO TORCH" |] then
+            None
+        else
+            Some(lines |> Array.map Text.Json.JsonSerializer.Deserialize<float[]>)
+
 let private config n =
     { FsCheckConfig.defaultConfig with
         maxTest = n
@@ -590,6 +674,35 @@ let tests =
                         }
                     ))
                     checkOperandTies)
+
+            testCase "torch 1.13 gives the library's gradients at generated kinks and ties"
+            <| fun () ->
+                let inputs =
+                    [
+                        for expr, domain, shape, f in torchCases do
+                            for seed in 1..3 do
+                                expr, shape, valuesOf domain (numelOf shape) (seed * 7919), f
+                    ]
+
+                match torchGradients [ for expr, shape, x, _ in inputs -> expr, shape, x ] with
+                | None -> skiptest "torch is not installed for /usr/bin/python3"
+                | Some expected ->
+                    Expect.equal expected.Length inputs.Length "one gradient per case from torch"
+
+                    List.iteri2
+                        (fun i (expr, shape, x, f) (e: float[]) ->
+                            let g = Diff.grad (fun t -> Tensor.sum (f t)) (tensorOf shape x)
+
+                            assertCloseTol
+                                1e-12
+                                1e-12
+                                "gradient vs torch"
+                                (sprintf "%s at %A (case %d)" expr x i)
+                                shape
+                                e
+                                (values g))
+                        inputs
+                        (List.ofArray expected)
 
             testPropertyWithConfig
                 (config 40)
