@@ -1,7 +1,8 @@
 // DCGAN on MNIST (Radford et al.) with two optimizers in one training fold: the state is a pair of train
 // states (generator, discriminator), each with its own Adam state, and Gan.stepAveraged maps (pair, average,
-// batch) to the next pair and the moving average of the generator's weights (warmed up, decay 0.999), a pure
-// function. Samples come from the averaged generator. Writes a grid of samples from a fixed set of latent vectors
+// batch) to the next pair and a moving average of the generator's weights (--ema-e4; off by default: decay 0.999
+// scored no better than the last weights over 4 epochs), a pure function. Samples come from the averaged
+// generator, the last weights when the decay is 0. Writes a grid of samples from a fixed set of latent vectors
 // and both generators' weights after every epoch, the training curves, and the sample check (how a CNN trained on
 // real digits labels 500 generated ones).
 //
@@ -10,7 +11,7 @@
 //
 // Build first, from the repository root:   dotnet build -c Release tests/FunctionalNets.Nn.Tests
 // then run:                                dotnet fsi samples/scripts/Gan.fsx
-// Options:  --epochs E (default 3), --width W (16), --ema-e4 D (decay in units of 1e-4, 9990),
+// Options:  --epochs E (default 3), --width W (16), --ema-e4 D (decay in units of 1e-4, 0: none),
 //           --score-epochs 1 (check every epoch four ways), --weights FILE (sample a saved generator instead of
 //           training), --batch B (64), --limit N (first N training images), --samples S (500),
 //           --seed K, --data DIR, --out DIR (generative-output/gan), --classifier FILE, --device cpu|cuda|cuda-sim
@@ -32,7 +33,7 @@ open Generative
 // --width W (channels scale), --ema-e4 D (the generator's weight average's decay in units of 1e-4: 9990 is
 // 0.999) and --score-epochs 1 (score every epoch four ways) are this script's own options; the rest are shared.
 let width = takeOption "--width" 16
-let emaTenThousandths = takeOption "--ema-e4" 9990
+let emaTenThousandths = takeOption "--ema-e4" 0
 let scoreEpochs = takeOption "--score-epochs" 0 = 1
 // --weights FILE: sample and score a generator this script saved (generator_ema_epochN.safetensors, or
 // generator_epochN for the last step's weights) instead of training; --epochs is ignored.
@@ -127,7 +128,7 @@ let epoch (state: GanState, average: Params, history: Logs list) (e: int) =
         (sprintf "samples_epoch%d" (e + 1))
         -1.0
         1.0
-        (sprintf "DCGAN, epoch %d (EMA)" (e + 1))
+        (sprintf "DCGAN, epoch %d%s" (e + 1) (if emaDecay > 0.0 then " (EMA)" else ""))
         (Gan.generate gan averaged fixedZ)
 
     // Both generators' weights each epoch, so any epoch can be sampled and scored again without retraining.
