@@ -69,7 +69,8 @@ let run () =
         load
 
 /// Where a CharGpt training step goes: forward + backward of each stage at the model's shapes (batch 32 x 128
-/// tokens, dim 128), as process CPU milliseconds per call (summed over threads) and wall milliseconds, medians of 7.
+/// tokens, dim 128), as process CPU milliseconds per call (summed over threads) and wall milliseconds, medians of 7
+/// after a warm-up of at least 40 calls and one second.
 /// Per-step totals multiply by the count in the label (4 blocks).
 let profile () =
     let keys = Key.splitN 12 (Key.create 1L)
@@ -80,8 +81,14 @@ let profile () =
         let both () =
             Scope.run (fun () -> Diff.grad (fun x -> Tensor.sum (f x)) x |> ignore)
 
-        for _ in 1..2 do
+        // Warm up for a second and at least 40 calls: the tiered JIT recompiles a hot method only after 30 calls
+        // and a delay, and with two warm-up calls the first stages timed partly unoptimised code.
+        let warm = Stopwatch.StartNew()
+        let mutable calls = 0
+
+        while calls < 40 || warm.Elapsed.TotalSeconds < 1.0 do
             both ()
+            calls <- calls + 1
 
         let cpu = Array.zeroCreate 7
         let wall = Array.zeroCreate 7
