@@ -27,7 +27,7 @@ public sealed class GanTrainer : IDisposable
     /// player has its own Adam with the DCGAN paper's beta1 0.5 and, by default, learning rate 2e-4. Samples come
     /// from an exponential moving average of the generator's weights with decay averageDecay, warmed up over the
     /// first steps (as Gan.stepAveraged in F#); the default 0 samples the last step's weights, as 0.999 scored no
-    /// better over 4 epochs of the F# script.</summary>
+    /// better over 6 epochs of the F# script.</summary>
     public GanTrainer(int latent = 64, int width = 16, int seed = 0, Device? device = null, double learningRate = 2e-4, double averageDecay = 0)
     {
         if (averageDecay is < 0 or > 1)

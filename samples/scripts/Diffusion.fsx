@@ -8,7 +8,7 @@
 //
 // CPU budget: 10 CPU-minutes for the default 2 epochs (about 280 CPU-s an epoch) and 200 samples in 100 steps
 // (about 30 CPU-s), 7 to 8 minutes on 2 quiet cores (25 minutes at load 8-49); the first run of any generative script also trains the
-// check's classifier (about 35 CPU-s).
+// check's classifier (3 epochs, about 60 CPU-s).
 //
 // Build first, from the repository root:   dotnet build -c Release tests/FunctionalNets.Nn.Tests
 // then run:                                dotnet fsi samples/scripts/Diffusion.fsx

@@ -1,13 +1,13 @@
 // DCGAN on MNIST (Radford et al.) with two optimizers in one training fold: the state is a pair of train
 // states (generator, discriminator), each with its own Adam state, and Gan.stepAveraged maps (pair, average,
 // batch) to the next pair and a moving average of the generator's weights (--ema-e4; off by default: decay 0.999
-// scored no better than the last weights over 4 epochs), a pure function. Samples come from the averaged
+// scored no better than the last weights over 6 epochs), a pure function. Samples come from the averaged
 // generator, the last weights when the decay is 0. Writes a grid of samples from a fixed set of latent vectors
 // and both generators' weights after every epoch, the training curves, and the sample check (how a CNN trained on
 // real digits labels 500 generated ones).
 //
 // CPU budget: 3.5 CPU-minutes for the default 3 epochs (about 70 CPU-s an epoch), 5 minutes on 2 cores;
-// the first run of any generative script also trains the check's classifier (about 35 CPU-s).
+// the first run of any generative script also trains the check's classifier (3 epochs, about 60 CPU-s).
 //
 // Build first, from the repository root:   dotnet build -c Release tests/FunctionalNets.Nn.Tests
 // then run:                                dotnet fsi samples/scripts/Gan.fsx

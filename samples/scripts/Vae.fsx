@@ -5,7 +5,7 @@
 // training curves, and the sample check (how a CNN trained on real digits labels 500 samples from the prior).
 //
 // CPU budget: 1.5 CPU-minutes for the default 3 epochs (about 30 CPU-s an epoch), 2 minutes on 2 cores;
-// the first run of any generative script also trains the check's classifier (about 35 CPU-s).
+// the first run of any generative script also trains the check's classifier (3 epochs, about 60 CPU-s).
 //
 // Build first, from the repository root:   dotnet build -c Release tests/FunctionalNets.Nn.Tests
 // then run:                                dotnet fsi samples/scripts/Vae.fsx
