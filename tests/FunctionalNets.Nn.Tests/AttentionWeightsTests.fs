@@ -79,7 +79,7 @@ let ``kdim and vdim with averaged weights match torch`` () =
         |]
         out
 
-    Expect.equal (w.Value.Shape.ToArray()) ([| 2; 3; 2 |]) "w.Value.Shape.ToArray()"
+    Expect.equal (w.Value.Shape.ToArray()) [| 2; 3; 2 |] "w.Value.Shape.ToArray()"
 
     close
         [|
@@ -108,7 +108,7 @@ let ``per-head weights with a key padding mask match torch`` () =
     let _, w =
         MultiHeadAttention.forward cfg separate Ctx.eval q k v masks AttentionWeights.PerHead
 
-    Expect.equal (w.Value.Shape.ToArray()) ([| 2; 2; 3; 2 |]) "w.Value.Shape.ToArray()"
+    Expect.equal (w.Value.Shape.ToArray()) [| 2; 2; 3; 2 |] "w.Value.Shape.ToArray()"
 
     close
         [|
@@ -199,19 +199,19 @@ let ``initWith gives torch's separate projections when kdim or vdim differ`` () 
 
     Expect.equal
         names
-        ([
+        [
             "q_proj_weight"
             "k_proj_weight"
             "v_proj_weight"
             "in_proj_bias"
             "out_proj.weight"
             "out_proj.bias"
-        ])
+        ]
         "names"
 
     Expect.equal
         ((Layer.param "t" "k_proj_weight" ps).Shape.ToArray())
-        ([| 4; 3 |])
+        [| 4; 3 |]
         "(Layer.param \"t\" \"k_proj_weight\" ps).Shape.ToArray()"
 
 /// The tests of this module.

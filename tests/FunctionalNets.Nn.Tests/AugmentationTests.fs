@@ -20,7 +20,7 @@ let ``randomVerticalFlip with p = 1 reverses the rows, with p = 0 keeps them`` (
 
     Expect.equal
         (floats (Transforms.randomVerticalFlip (Key.create 3L) 1.0 x))
-        ([| 5.0f; 6.0f; 3.0f; 4.0f; 1.0f; 2.0f |])
+        [| 5.0f; 6.0f; 3.0f; 4.0f; 1.0f; 2.0f |]
         "floats (Transforms.randomVerticalFlip (Key.create 3L) 1.0 x)"
 
     Expect.equal
@@ -75,7 +75,7 @@ let ``randomAffine without rotation or scaling is an integer shift with zeros, f
 
     Expect.equal
         ((Transforms.randomAffine (Key.create 1L) 90.0 0.1 0.8 1.2 x).Shape.ToList())
-        ([ n; 1; h; w ])
+        [ n; 1; h; w ]
         "(Transforms.randomAffine (Key.create 1L) 90.0 0.1 0.8 1.2 x).Shape.ToList()"
 
 let ``randomErasing sets one rectangle per image in every channel, within the area and ratio bounds`` () =

@@ -89,8 +89,8 @@ let ``real archive: counts, first labels and class names`` () =
     let c = cifar.Value
     Expect.equal c.Train.Count 50000 "c.Train.Count"
     Expect.equal c.Test.Count 10000 "c.Test.Count"
-    Expect.equal (labels c.Train [| 0..9 |]) ([| 6; 9; 9; 4; 1; 1; 2; 7; 8; 3 |]) "labels c.Train [| 0..9 |]"
-    Expect.equal (labels c.Test [| 0..9 |]) ([| 3; 8; 8; 0; 6; 6; 1; 6; 3; 1 |]) "labels c.Test [| 0..9 |]"
+    Expect.equal (labels c.Train [| 0..9 |]) [| 6; 9; 9; 4; 1; 1; 2; 7; 8; 3 |] "labels c.Train [| 0..9 |]"
+    Expect.equal (labels c.Test [| 0..9 |]) [| 3; 8; 8; 0; 6; 6; 1; 6; 3; 1 |] "labels c.Test [| 0..9 |]"
     Expect.equal c.Classes Cifar10.ClassNames "c.Classes"
     Expect.equal c.Classes[0] "airplane" "c.Classes[0]"
     Expect.equal c.Classes[9] "truck" "c.Classes[9]"
@@ -103,7 +103,7 @@ let ``real archive: 5,000 per class in training and 1,000 in test`` () =
 let ``real archive: inputs are the file's R, G, B planes scaled to 0..1`` () =
     let c = cifar.Value
     let b = c.Test.GetBatch [| 0; 9999 |]
-    Expect.equal (b.Input.Shape.ToArray()) ([| 2; 3; 32; 32 |]) "b.Input.Shape.ToArray()"
+    Expect.equal (b.Input.Shape.ToArray()) [| 2; 3; 32; 32 |] "b.Input.Shape.ToArray()"
     Expect.equal b.Input.DType DType.Float32 "b.Input.DType"
     Expect.equal b.Target.DType DType.Int64 "b.Target.DType"
     let x = Tensor.toArray b.Input :?> float32[]
@@ -264,7 +264,7 @@ let ``an archive with the official layout is extracted once, under the folder na
         let warned = ResizeArray<string>()
         let c = Cifar10.loadFrom warned.Add root archive
         Expect.equal c.Test.Count 10000 "c.Test.Count"
-        Expect.equal (labels c.Test [| 0; 1; 2 |]) ([| 0; 7; 0 |]) "labels c.Test [| 0; 1; 2 |]"
+        Expect.equal (labels c.Test [| 0; 1; 2 |]) [| 0; 7; 0 |] "labels c.Test [| 0; 1; 2 |]"
         let x = Tensor.toArray (c.Test.GetBatch [| 1 |]).Input :?> float32[]
         Expect.equal x[0] 1.0f "x[0]"
         Expect.equal x[1] 0.0f "x[1]"
@@ -278,7 +278,7 @@ let ``an archive with the official layout is extracted once, under the folder na
         // temporary folder is left.
         Expect.equal
             (Directory.GetFileSystemEntries d |> Array.sort)
-            ([| archive; root |])
+            [| archive; root |]
             "Directory.GetFileSystemEntries d |> Array.sort"
 
         let extracted =

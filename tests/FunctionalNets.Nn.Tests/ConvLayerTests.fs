@@ -89,7 +89,7 @@ let ``Conv2d infers PyTorch's output shape and matches the direct formula for st
         let out, ps, _ = init layer [ cin; 9; 8 ]
         let expected = [| cout; outLen 9 k s p d; outLen 8 k s p d |]
         Expect.equal (out.ToArray()) expected "out.ToArray()"
-        Expect.equal (dims (leaf "weight" ps)) ([| cout; cin / g; k; k |]) "dims (leaf \"weight\" ps)"
+        Expect.equal (dims (leaf "weight" ps)) [| cout; cin / g; k; k |] "dims (leaf \"weight\" ps)"
         let x = input [ 2; cin; 9; 8 ]
         let y = Layer.predict layer ps PTree.empty x
         Expect.equal (dims y) (Array.append [| 2 |] expected) "dims y"
@@ -98,7 +98,7 @@ let ``Conv2d infers PyTorch's output shape and matches the direct formula for st
 
 let ``Conv2d without bias has only a weight, initialized within PyTorch's bounds`` () =
     let _, ps, _ = init (Layers.conv2d (32, 64, 3, bias = false)) [ 32; 8; 8 ]
-    Expect.equal (paths ps) ([ "weight" ]) "paths ps"
+    Expect.equal (paths ps) [ "weight" ] "paths ps"
     let w = values (leaf "weight" ps)
     // kaiming_uniform(a = sqrt 5) is U(-1/sqrt fan_in, 1/sqrt fan_in), fan_in = 32 * 3 * 3.
     let bound = 1.0 / sqrt (32.0 * 9.0)
@@ -109,7 +109,7 @@ let ``Conv2d without bias has only a weight, initialized within PyTorch's bounds
 let ``Conv1d matches the direct formula over a unit height`` () =
     let layer = Layers.conv1d (2, 3, 3, stride = 2, padding = 1)
     let out, ps, _ = init layer [ 2; 11 ]
-    Expect.equal (out.ToArray()) ([| 3; outLen 11 3 2 1 1 |]) "out.ToArray()"
+    Expect.equal (out.ToArray()) [| 3; outLen 11 3 2 1 1 |] "out.ToArray()"
     let x = input [ 2; 2; 11 ]
     let y = Layer.predict layer ps PTree.empty x
     let w = leaf "weight" ps
@@ -143,11 +143,11 @@ let ``ConvTranspose2d has PyTorch's output size and weight layout and inverts th
 
     let out, ps, _ = init layer [ 8; 5; 7 ]
     // (H - 1) stride - 2 padding + (k - 1) + outputPadding + 1
-    Expect.equal (out.ToArray()) ([| 4; 10; 14 |]) "out.ToArray()"
-    Expect.equal (dims (leaf "weight" ps)) ([| 8; 4; 3; 3 |]) "dims (leaf \"weight\" ps)"
-    Expect.equal (dims (leaf "bias" ps)) ([| 4 |]) "dims (leaf \"bias\" ps)"
+    Expect.equal (out.ToArray()) [| 4; 10; 14 |] "out.ToArray()"
+    Expect.equal (dims (leaf "weight" ps)) [| 8; 4; 3; 3 |] "dims (leaf \"weight\" ps)"
+    Expect.equal (dims (leaf "bias" ps)) [| 4 |] "dims (leaf \"bias\" ps)"
     let y = Layer.predict layer ps PTree.empty (input [ 3; 8; 5; 7 ])
-    Expect.equal (dims y) ([| 3; 4; 10; 14 |]) "dims y"
+    Expect.equal (dims y) [| 3; 4; 10; 14 |] "dims y"
 
 let ``ConvTranspose2d with stride 1 is the direct formula with flipped, transposed weights`` () =
     let layer = Layers.convTranspose2d (2, 3, 3, padding = 1, bias = false)
@@ -173,16 +173,16 @@ let ``MaxPool2d, AvgPool2d and AdaptiveAvgPool2d layers compute hand-checked val
     let run (layer: Layer) =
         Layer.predict layer PTree.empty PTree.empty x
     // 2x2 windows of 0..15 laid out row by row: maxima 5 7 13 15, means 2.5 4.5 10.5 12.5.
-    Expect.equal (values (run (Layers.maxPool2d 2))) ([| 5.0; 7.0; 13.0; 15.0 |]) "values (run (Layers.maxPool2d 2))"
-    Expect.equal (values (run (Layers.avgPool2d 2))) ([| 2.5; 4.5; 10.5; 12.5 |]) "values (run (Layers.avgPool2d 2))"
-    Expect.equal (values (run (Layers.adaptiveAvgPool2d 1))) ([| 7.5 |]) "values (run (Layers.adaptiveAvgPool2d 1))"
+    Expect.equal (values (run (Layers.maxPool2d 2))) [| 5.0; 7.0; 13.0; 15.0 |] "values (run (Layers.maxPool2d 2))"
+    Expect.equal (values (run (Layers.avgPool2d 2))) [| 2.5; 4.5; 10.5; 12.5 |] "values (run (Layers.avgPool2d 2))"
+    Expect.equal (values (run (Layers.adaptiveAvgPool2d 1))) [| 7.5 |] "values (run (Layers.adaptiveAvgPool2d 1))"
     // Stride 1 with padding 1 pads with -inf for max: the corner window sees only x[0, 0].
     let padded = run (Layers.maxPool2d (2, stride = 1, padding = 1))
-    Expect.equal (dims padded) ([| 1; 1; 5; 5 |]) "dims padded"
+    Expect.equal (dims padded) [| 1; 1; 5; 5 |] "dims padded"
     Expect.equal ((values padded)[0]) 0.0 "(values padded)[0]"
     let out, _, _ = init (Layers.maxPool2d (3, stride = 2, ceilMode = true)) [ 1; 6; 6 ]
     // ceil((6 - 3) / 2) + 1 = 3
-    Expect.equal (out.ToArray()) ([| 1; 3; 3 |]) "out.ToArray()"
+    Expect.equal (out.ToArray()) [| 1; 3; 3 |] "out.ToArray()"
 
 let ``A convolution whose kernel is larger than its padded input names the layer and the shape`` () =
     let ex =
@@ -226,7 +226,7 @@ let ``A residual block adds its body to the input and checks that the shapes agr
     let body = Layers.linear (3, 3)
     let layer = Layers.residual (body, activation = Layers.relu ())
     let _, ps, _ = init layer [ 3 ]
-    Expect.equal (paths ps) ([ "body.weight"; "body.bias" ]) "paths ps"
+    Expect.equal (paths ps) [ "body.weight"; "body.bias" ] "paths ps"
     let x = Tensor.ofArray ([| 1.0f; -2.0f; 0.5f; 0.0f; 3.0f; -1.0f |], [ 2; 3 ])
     let w, b = values (leaf "body.weight" ps), values (leaf "body.bias" ps)
     let xs = values x
@@ -248,13 +248,13 @@ let ``A residual block adds its body to the input and checks that the shapes agr
 
 let ``A basic block keeps or halves the plane and adds a projection shortcut only when needed`` () =
     let same, ps1, ss1 = init (Layers.basicBlock (16, 16)) [ 16; 8; 8 ]
-    Expect.equal (same.ToArray()) ([| 16; 8; 8 |]) "same.ToArray()"
+    Expect.equal (same.ToArray()) [| 16; 8; 8 |] "same.ToArray()"
     Expect.isFalse (paths ps1 |> Seq.exists (fun p -> p.StartsWith "shortcut")) "no shortcut in paths ps1"
     Expect.contains (paths ps1) "body.conv1.weight" "paths ps1"
     Expect.contains (paths ss1) "body.bn2.running_var" "paths ss1"
     let down, ps2, _ = init (Layers.basicBlock (16, 32, stride = 2)) [ 16; 8; 8 ]
-    Expect.equal (down.ToArray()) ([| 32; 4; 4 |]) "down.ToArray()"
-    Expect.equal (dims (leaf "shortcut.0.weight" ps2)) ([| 32; 16; 1; 1 |]) "dims (leaf \"shortcut.0.weight\" ps2)"
+    Expect.equal (down.ToArray()) [| 32; 4; 4 |] "down.ToArray()"
+    Expect.equal (dims (leaf "shortcut.0.weight" ps2)) [| 32; 16; 1; 1 |] "dims (leaf \"shortcut.0.weight\" ps2)"
     Expect.contains (paths ps2) "shortcut.1.weight" "paths ps2"
 
 let ``The model zoo's networks have the parameter counts of their PyTorch definitions`` () =

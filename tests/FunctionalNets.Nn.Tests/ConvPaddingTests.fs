@@ -152,7 +152,7 @@ let ``conv2d with padding same and an even kernel, for every padding mode, match
         let y =
             run (Layers.conv2d (1, 2, 2, same = true, paddingMode = mode)) conv2dParams x
 
-        Expect.equal (y.Shape.ToArray()) ([| 1; 2; 3; 4 |]) "y.Shape.ToArray()"
+        Expect.equal (y.Shape.ToArray()) [| 1; 2; 3; 4 |] "y.Shape.ToArray()"
         close expected y
 
 let ``conv1d with padding same and kernel 4, and reflect padding 1, match torch`` () =

@@ -41,10 +41,10 @@ let ``ofTensors selects rows on dim 0`` () =
 
     Expect.equal
         (Tensor.toArray b.Input :?> float32[])
-        ([| 6.f; 7.f; 8.f; 0.f; 1.f; 2.f |])
+        [| 6.f; 7.f; 8.f; 0.f; 1.f; 2.f |]
         "Tensor.toArray b.Input :?> float32[]"
 
-    Expect.equal (Tensor.toArray b.Target :?> int64[]) ([| 12L; 10L |]) "Tensor.toArray b.Target :?> int64[]"
+    Expect.equal (Tensor.toArray b.Target :?> int64[]) [| 12L; 10L |] "Tensor.toArray b.Target :?> int64[]"
 
 let ``ofTensors rejects different first dims and bad indices`` () =
     let x = Tensor.zeros [ 4; 3 ]
@@ -63,14 +63,14 @@ let ``subset take map and split`` () =
     let ds = CountingDataset 10 :> IDataset
     let sub = Dataset.subset [| 7; 3; 5 |] ds
     Expect.equal sub.Count 3 "sub.Count"
-    Expect.equal (targets (sub.GetBatch [| 2; 0 |])) ([| 5; 7 |]) "targets (sub.GetBatch [| 2; 0 |])"
+    Expect.equal (targets (sub.GetBatch [| 2; 0 |])) [| 5; 7 |] "targets (sub.GetBatch [| 2; 0 |])"
     Expect.equal ((Dataset.take 4 ds).Count) 4 "(Dataset.take 4 ds).Count"
     Expect.equal ((Dataset.take 100 ds).Count) 10 "(Dataset.take 100 ds).Count"
     let doubled = Dataset.map (fun b -> { b with Input = b.Input * 2.0 }) ds
 
     Expect.equal
         (Tensor.toArray (doubled.GetBatch [| 3 |]).Input :?> float32[])
-        ([| 6.f |])
+        [| 6.f |]
         "Tensor.toArray (doubled.GetBatch [| 3 |]).Input :?> float32[]"
 
     let tr, va = Dataset.split 0.8 (Key.create 1L) ds
@@ -80,7 +80,7 @@ let ``subset take map and split`` () =
     let all =
         Array.append (targets (tr.GetBatch [| 0..7 |])) (targets (va.GetBatch [| 0; 1 |]))
 
-    Expect.equal (Array.sort all) ([| 0..9 |]) "Array.sort all"
+    Expect.equal (Array.sort all) [| 0..9 |] "Array.sort all"
     let tr2, _ = Dataset.split 0.8 (Key.create 1L) ds
 
     Expect.equal
@@ -108,20 +108,20 @@ let ``batch sizes count and drop last`` () =
 
     Expect.equal
         (epoch l (Key.create 0L) |> List.map Array.length)
-        ([ 4; 4; 2 ])
+        [ 4; 4; 2 ]
         "epoch l (Key.create 0L) |> List.map Array.length"
 
-    Expect.equal (epoch l (Key.create 0L)) ([ [| 0..3 |]; [| 4..7 |]; [| 8; 9 |] ]) "epoch l (Key.create 0L)"
+    Expect.equal (epoch l (Key.create 0L)) [ [| 0..3 |]; [| 4..7 |]; [| 8; 9 |] ] "epoch l (Key.create 0L)"
     let ld = DataLoader.create ds 4 false true
     Expect.equal (DataLoader.count ld) 2 "DataLoader.count ld"
 
     Expect.equal
         (epoch ld (Key.create 0L) |> List.map Array.length)
-        ([ 4; 4 ])
+        [ 4; 4 ]
         "epoch ld (Key.create 0L) |> List.map Array.length"
 
     let b = DataLoader.batches l (Key.create 0L) |> Seq.head
-    Expect.equal (b.Input.Shape.ToArray()) ([| 4; 1 |]) "b.Input.Shape.ToArray()"
+    Expect.equal (b.Input.Shape.ToArray()) [| 4; 1 |] "b.Input.Shape.ToArray()"
 
 let ``every index exactly once per epoch, same key same order, different keys different order`` () =
     for prefetch in [ 0; 1; 2 ] do
@@ -130,10 +130,10 @@ let ``every index exactly once per epoch, same key same order, different keys di
             |> DataLoader.withPrefetch prefetch
 
         let a = epoch l (Key.create 42L)
-        Expect.equal (a |> Array.concat |> Array.sort) ([| 0..102 |]) "a |> Array.concat |> Array.sort"
+        Expect.equal (a |> Array.concat |> Array.sort) [| 0..102 |] "a |> Array.concat |> Array.sort"
         Expect.equal (epoch l (Key.create 42L)) a "epoch l (Key.create 42L)"
         Expect.notEqual (epoch l (Key.create 43L)) a "epoch l (Key.create 43L)"
-        Expect.notEqual (Array.concat a) ([| 0..102 |]) "Array.concat a"
+        Expect.notEqual (Array.concat a) [| 0..102 |] "Array.concat a"
 
 let ``prefetch builds ahead but stays bounded`` () =
     let ds = CountingDataset 1000

@@ -100,14 +100,14 @@ let ``download copies a file:// source into place, and a second call uses the ca
         let path = Fetch.download "Demo" remote dir
         Expect.equal path (Path.Combine(dir, "a.bin")) "path"
         Expect.equal (File.ReadAllBytes path) bytes "File.ReadAllBytes path"
-        Expect.equal (entries dir) ([| "a.bin" |]) "entries dir"
+        Expect.equal (entries dir) [| "a.bin" |] "entries dir"
 
         // The source is gone: only the cache can answer, and the file is not rewritten.
         File.Delete(Path.Combine(d, "source", "a.bin"))
         let stamp = File.GetLastWriteTimeUtc path
         Expect.equal (Fetch.download "Demo" remote dir) path "Fetch.download \"Demo\" remote dir"
         Expect.equal (File.GetLastWriteTimeUtc path) stamp "File.GetLastWriteTimeUtc path"
-        Expect.equal (entries dir) ([| "a.bin" |]) "entries dir")
+        Expect.equal (entries dir) [| "a.bin" |] "entries dir")
 
 let ``a download of the wrong size or checksum keeps nothing and leaves an existing file as it was`` () =
     withTemp (fun d ->
@@ -126,7 +126,7 @@ let ``a download of the wrong size or checksum keeps nothing and leaves an exist
             for x in "a.bin" :: remote.Url :: fragments do
                 Expect.stringContains e.Message x "e.Message"
 
-            Expect.equal (entries dir) ([| "a.bin" |]) "entries dir"
+            Expect.equal (entries dir) [| "a.bin" |] "entries dir"
 
             Expect.equal
                 (File.ReadAllBytes(Path.Combine(dir, "a.bin")))
@@ -244,7 +244,7 @@ let ``over HTTP: an error status and a connection dropped mid-body are named, an
                 let remote = remoteOf "a.bin" (prefix + "a.bin") bytes
                 let path = Fetch.download "Demo" remote dir
                 Expect.equal (File.ReadAllBytes path) bytes "File.ReadAllBytes path"
-                Expect.equal (entries dir) ([| "a.bin" |]) "entries dir"))
+                Expect.equal (entries dir) [| "a.bin" |] "entries dir"))
 
 // ---------------------------------------------------------------- extraction
 
@@ -308,8 +308,8 @@ let ``a tar.gz is extracted once into the cache, never beside the archive, and r
             (File.Exists(Path.Combine(x.Folder, "readme.txt")))
             "File.Exists(Path.Combine(x.Folder, \"readme.txt\"))"
         // Only the finished folder under root; nothing was written beside the archive.
-        Expect.equal (entries root) ([| Path.GetFileName x.Folder |]) "entries root"
-        Expect.equal (entries source) ([| "demo.tar.gz" |]) "entries source"
+        Expect.equal (entries root) [| Path.GetFileName x.Folder |] "entries root"
+        Expect.equal (entries source) [| "demo.tar.gz" |] "entries source"
 
         let again = Fetch.extractOnce "Demo" "demo-" unpack root archive
         Expect.equal unpacked 1 "unpacked"
@@ -387,7 +387,7 @@ let ``a .gz file is extracted under its name without .gz, and a truncated one is
         let x =
             Fetch.extractOnce "Demo" "corpus-" (Fetch.unpackGz "Demo" remote (1L <<< 20) choose) root gz
 
-        Expect.equal (List.ofSeq seen) ([ "corpus.txt", 50_000L ]) "List.ofSeq seen"
+        Expect.equal (List.ofSeq seen) [ "corpus.txt", 50_000L ] "List.ofSeq seen"
 
         Expect.equal
             (File.ReadAllBytes(Path.Combine(x.Folder, "corpus.txt")))
@@ -405,7 +405,7 @@ let ``a .gz file is extracted under its name without .gz, and a truncated one is
                 |> ignore)
         |> ignore
 
-        Expect.equal (entries root) ([| Path.GetFileName x.Folder |]) "entries root")
+        Expect.equal (entries root) [| Path.GetFileName x.Folder |] "entries root")
 
 /// The tests of this module.
 let tests =

@@ -447,7 +447,7 @@ let ``fuzz: CIFAR-10 extraction rejects corrupt archives, within bounded memory 
                 None
                 "attempt archive bound (fun () -> Cifar10.loadFrom ignore root archive |> ignore)"
 
-            Expect.equal (Directory.GetFileSystemEntries src) ([| archive |]) "Directory.GetFileSystemEntries src"
+            Expect.equal (Directory.GetFileSystemEntries src) [| archive |] "Directory.GetFileSystemEntries src"
 
             if Directory.Exists root then
                 Expect.isEmpty (Directory.GetFileSystemEntries root) "Directory.GetFileSystemEntries root")

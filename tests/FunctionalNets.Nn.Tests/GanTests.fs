@@ -23,7 +23,7 @@ let private bits (ts: TrainState) =
 let ``the generator maps latents to images in [-1, 1] and the discriminator to one logit`` () =
     let s = Gan.init gan (tx ()) (tx ()) (Key.create 0L)
     let images = Gan.sample gan s.Generator 5 Device.Cpu (Key.create 1L)
-    Expect.equal (images.Shape.ToArray()) ([| 5; 1; 28; 28 |]) "images.Shape.ToArray()"
+    Expect.equal (images.Shape.ToArray()) [| 5; 1; 28; 28 |] "images.Shape.ToArray()"
 
     Tensor.toFloatArray images
     |> Seq.iter (fun v -> Checks.inRange "a value" -1.0 1.0 v)
@@ -31,7 +31,7 @@ let ``the generator maps latents to images in [-1, 1] and the discriminator to o
     let logits =
         Layer.predict gan.Discriminator s.Discriminator.Params s.Discriminator.State images
 
-    Expect.equal (logits.Shape.ToArray()) ([| 5; 1 |]) "logits.Shape.ToArray()"
+    Expect.equal (logits.Shape.ToArray()) [| 5; 1 |] "logits.Shape.ToArray()"
 
 let ``the GAN step is a pure function of the pair of states and the batch`` () =
     let s = Gan.init gan (tx ()) (tx ()) (Key.create 0L)

@@ -236,7 +236,7 @@ let ``CIFAR-10: an archive cut inside its gzip trailer is rejected`` () =
             // Nothing written beside it.
             Expect.equal
                 (Directory.GetFileSystemEntries(Path.GetDirectoryName archive))
-                ([| archive |])
+                [| archive |]
                 "Directory.GetFileSystemEntries(Path.GetDirectoryName archive)")
 
 let ``CIFAR-10: a tar member larger than the format allows is rejected before it is written`` () =
@@ -251,7 +251,7 @@ let ``CIFAR-10: a tar member larger than the format allows is rejected before it
 
         Expect.equal
             (Directory.GetFileSystemEntries(Path.GetDirectoryName archive))
-            ([| archive |])
+            [| archive |]
             "Directory.GetFileSystemEntries(Path.GetDirectoryName archive)")
 
 let ``CIFAR-10: loading an archive never writes into the archive's folder`` () =
@@ -267,7 +267,7 @@ let ``CIFAR-10: loading an archive never writes into the archive's folder`` () =
                 10000
                 "(Cifar10.loadWith ignore archive).Test.Count"
             // Only the archive is in its folder: the extraction went to the per-user cache.
-            Expect.equal (Directory.GetFileSystemEntries src) ([| archive |]) "Directory.GetFileSystemEntries src"
+            Expect.equal (Directory.GetFileSystemEntries src) [| archive |] "Directory.GetFileSystemEntries src"
             Expect.stringStarts batches (DataLocation.cacheRoot ()) "batches"
         finally
             // Remove this test's extraction from the cache.
@@ -284,7 +284,7 @@ let ``CIFAR-10: an archive is extracted only under the folder the caller names``
         let root = Path.Combine(d, "extracted")
         let c = Cifar10.loadFrom ignore root archive
         Expect.equal c.Test.Count 10000 "c.Test.Count"
-        Expect.equal (Directory.GetFileSystemEntries src) ([| archive |]) "Directory.GetFileSystemEntries src"
+        Expect.equal (Directory.GetFileSystemEntries src) [| archive |] "Directory.GetFileSystemEntries src"
 
         let only =
             Expects.single "Directory.GetDirectories root" (Directory.GetDirectories root)
@@ -398,7 +398,7 @@ let ``safetensors: unknown fields at any depth and zero-element tensors with lar
                 (Array.zeroCreate 4)
         )
 
-    Expect.equal (List.map fst ts) ([ "x"; "e" ]) "List.map fst ts"
+    Expect.equal (List.map fst ts) [ "x"; "e" ] "List.map fst ts"
     Expect.equal ((snd ts[1]).Numel) 0 "(snd ts[1]).Numel"
 
 // ---------------------------------------------------------------- checkpoint metadata
@@ -476,11 +476,11 @@ let ``after killed saves the next save or load leaves the checkpoint and nothing
         killAll ()
         let loaded, _ = Checkpoint.load path
         Expect.equal loaded.Step 3L "loaded.Step"
-        Expect.equal (Directory.GetFiles d |> Array.sort) ([| path; other |]) "Directory.GetFiles d |> Array.sort"
+        Expect.equal (Directory.GetFiles d |> Array.sort) [| path; other |] "Directory.GetFiles d |> Array.sort"
 
         killAll ()
         Checkpoint.save path good Map.empty
-        Expect.equal (Directory.GetFiles d |> Array.sort) ([| path; other |]) "Directory.GetFiles d |> Array.sort"
+        Expect.equal (Directory.GetFiles d |> Array.sort) [| path; other |] "Directory.GetFiles d |> Array.sort"
 
         // A temp file a live writer holds is not touched by another save of the same path.
         use held =
@@ -539,7 +539,7 @@ let ``CIFAR-10: tar headers claiming huge extended headers or long names fail wi
                         rejects archive [] (fun () -> Cifar10.loadFrom ignore root archive |> ignore))
 
                 Expect.isTrue (bytes < 4_000_000L) (sprintf "type %c, size %d: allocated %d bytes" typeflag size bytes)
-                Expect.equal (Directory.GetFileSystemEntries src) ([| archive |]) "Directory.GetFileSystemEntries src")
+                Expect.equal (Directory.GetFileSystemEntries src) [| archive |] "Directory.GetFileSystemEntries src")
 
 let ``checkpoint: a malformed structure entry names the file instead of an undocumented exception`` () =
     withTemp (fun d ->
@@ -593,7 +593,7 @@ let ``CIFAR-10: the temporary folder of a killed extraction is removed by the ne
 
         Expect.equal
             (Directory.GetDirectories root |> Array.map Path.GetFileName |> Array.sort)
-            ([| "." + name + ".fedcba9876543210fedcba9876543210.tmp"; name |])
+            [| "." + name + ".fedcba9876543210fedcba9876543210.tmp"; name |]
             "Directory.GetDirectories root |> Array.map Path.GetFileName |> Array.sort")
 
 /// The tests of this module.

@@ -136,7 +136,7 @@ let ``zeros and constant fill every element`` () =
 
     Expect.equal
         ((Init.constant ([ 2; 3 ], 1.0)).Shape.ToArray())
-        ([| 2; 3 |])
+        [| 2; 3 |]
         "(Init.constant ([ 2; 3 ], 1.0)).Shape.ToArray()"
 
 let ``the same key gives the same weights and another key other weights`` () =

@@ -48,7 +48,7 @@ let ``BatchNorm with momentum None keeps the cumulative average of the batch sta
 
     closeF32 [| 0.8333333333333333; 1.3611111111111112 |] (get "running_mean")
     closeF32 [| 2.805555555555556; 5.916666666666666 |] (get "running_var")
-    Expect.equal (get "num_batches_tracked") ([| 3.0 |]) "get \"num_batches_tracked\""
+    Expect.equal (get "num_batches_tracked") [| 3.0 |] "get \"num_batches_tracked\""
 
 let ``Embedding with padding_idx and max_norm matches torch's output and weight gradient`` () =
     // e = nn.Embedding(5, 3, padding_idx=1, max_norm=1.5).double() with weight W below; ids [[1,0,3],[4,1,2]];
@@ -119,7 +119,7 @@ let ``Embedding's padding row starts at zero, a negative padding_idx counting fr
         (Layers.embedding (5, 3, paddingIdx = -1)).Init (Key.create 3L) (Shape.ofArray [| 2 |])
 
     let weight = Tensor.toFloatArray (Layer.param "test" "weight" ps)
-    Expect.equal weight[12..14] ([| 0.0; 0.0; 0.0 |]) "weight[12..14]"
+    Expect.equal weight[12..14] [| 0.0; 0.0; 0.0 |] "weight[12..14]"
 
     Expect.isTrue
         (weight[0..11] |> Array.exists (fun v -> v <> 0.0))
@@ -162,17 +162,17 @@ let ``LSTM with proj_size, two layers, bidirectional, matches torch`` () =
 
     Expect.equal
         (PTree.leaves ps |> List.map fst |> List.take 5)
-        ([ "weight_ih_l0"; "weight_hh_l0"; "bias_ih_l0"; "bias_hh_l0"; "weight_hr_l0" ])
+        [ "weight_ih_l0"; "weight_hh_l0"; "bias_ih_l0"; "bias_hh_l0"; "weight_hr_l0" ]
         "PTree.leaves ps |> List.map fst |> List.take 5"
 
     Expect.equal
         ((Layer.param "t" "weight_ih_l1" ps).Shape.ToArray())
-        ([| 16; 4 |])
+        [| 16; 4 |]
         "(Layer.param \"t\" \"weight_ih_l1\" ps).Shape.ToArray()"
 
     let x = Tensor.ofArray (Array.init 18 (fun i -> cos (float i * 0.31)), [ 2; 3; 3 ])
     let out, final = Recurrent.apply cfg ps Ctx.eval x None
-    Expect.equal (out.Shape.ToArray()) ([| 2; 3; 4 |]) "out.Shape.ToArray()"
+    Expect.equal (out.Shape.ToArray()) [| 2; 3; 4 |] "out.Shape.ToArray()"
 
     close
         [|
@@ -203,8 +203,8 @@ let ``LSTM with proj_size, two layers, bidirectional, matches torch`` () =
         |]
         (Tensor.toFloatArray out)
 
-    Expect.equal (final.H.Shape.ToArray()) ([| 4; 2; 2 |]) "final.H.Shape.ToArray()"
-    Expect.equal (final.C.Value.Shape.ToArray()) ([| 4; 2; 4 |]) "final.C.Value.Shape.ToArray()"
+    Expect.equal (final.H.Shape.ToArray()) [| 4; 2; 2 |] "final.H.Shape.ToArray()"
+    Expect.equal (final.C.Value.Shape.ToArray()) [| 4; 2; 4 |] "final.C.Value.Shape.ToArray()"
 
     close
         [|

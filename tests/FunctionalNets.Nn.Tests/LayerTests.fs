@@ -30,15 +30,15 @@ let private closeArrays (tol: float) (expected: float[]) (actual: float[]) =
 let ``Linear forward equals x W^T + b computed with loops`` () =
     let layer = Layers.linear (3, 2)
     let outShape, ps, _ = Layer.init layer key [ 3 ]
-    Expect.equal (outShape.ToList()) ([ 2 ]) "outShape.ToList()"
+    Expect.equal (outShape.ToList()) [ 2 ] "outShape.ToList()"
     let w = values (leaf "weight" ps)
     let b = values (leaf "bias" ps)
-    Expect.equal (dims (leaf "weight" ps)) ([| 2; 3 |]) "dims (leaf \"weight\" ps)"
-    Expect.equal (dims (leaf "bias" ps)) ([| 2 |]) "dims (leaf \"bias\" ps)"
+    Expect.equal (dims (leaf "weight" ps)) [| 2; 3 |] "dims (leaf \"weight\" ps)"
+    Expect.equal (dims (leaf "bias" ps)) [| 2 |] "dims (leaf \"bias\" ps)"
     let xData = [| 0.5; -1.0; 2.0; 1.5; 0.25; -0.75; 0.0; 3.0; -2.0; 1.0; 1.0; 1.0 |]
     let x = Tensor.ofArray (Array.map float32 xData, [ 4; 3 ])
     let y, _ = Layer.apply layer ps PTree.empty Ctx.eval x
-    Expect.equal (dims y) ([| 4; 2 |]) "dims y"
+    Expect.equal (dims y) [| 4; 2 |] "dims y"
 
     let expected =
         [|
@@ -57,7 +57,7 @@ let ``Linear forward equals x W^T + b computed with loops`` () =
 let ``Linear without bias has only a weight and computes x W^T`` () =
     let layer = Layers.linear (2, 2, bias = false)
     let _, ps, _ = Layer.init layer key [ 2 ]
-    Expect.equal (paths ps) ([ "weight" ]) "paths ps"
+    Expect.equal (paths ps) [ "weight" ] "paths ps"
     let w = values (leaf "weight" ps)
 
     let y =
@@ -90,9 +90,9 @@ let ``Linear's default init is U(-1/sqrt in, 1/sqrt in) for weight and bias`` ()
 let ``Linear applies to the last dim of any leading dims`` () =
     let layer = Layers.linear (4, 3)
     let outShape, ps, _ = Layer.init layer key [ 5; 4 ]
-    Expect.equal (outShape.ToList()) ([ 5; 3 ]) "outShape.ToList()"
+    Expect.equal (outShape.ToList()) [ 5; 3 ] "outShape.ToList()"
     let y = Layer.predict layer ps PTree.empty (Tensor.ones [ 2; 5; 4 ])
-    Expect.equal (dims y) ([| 2; 5; 3 |]) "dims y"
+    Expect.equal (dims y) [| 2; 5; 3 |] "dims y"
 
 // ---- Shape errors ----
 
@@ -132,7 +132,7 @@ let ``softmax rejects a dim the input does not have`` () =
     |> ignore
 
     let shape, _, _ = Layer.init (Layers.softmax -1) key [ 10 ]
-    Expect.equal (shape.ToList()) ([ 10 ]) "shape.ToList()"
+    Expect.equal (shape.ToList()) [ 10 ] "shape.ToList()"
 
 // ---- Sequential, naming and composition ----
 
@@ -147,10 +147,10 @@ let ``sequential names children 0, 1, ... and leaves out layers without paramete
             ]
 
     let outShape, ps, st = Layer.init net key [ 4 ]
-    Expect.equal (outShape.ToList()) ([ 2 ]) "outShape.ToList()"
-    Expect.equal (paths ps) ([ "0.weight"; "0.bias"; "2.weight"; "2.bias" ]) "paths ps"
-    Expect.equal (dims (leaf "0.weight" ps)) ([| 8; 4 |]) "dims (leaf \"0.weight\" ps)"
-    Expect.equal (dims (leaf "2.weight" ps)) ([| 2; 8 |]) "dims (leaf \"2.weight\" ps)"
+    Expect.equal (outShape.ToList()) [ 2 ] "outShape.ToList()"
+    Expect.equal (paths ps) [ "0.weight"; "0.bias"; "2.weight"; "2.bias" ] "paths ps"
+    Expect.equal (dims (leaf "0.weight" ps)) [| 8; 4 |] "dims (leaf \"0.weight\" ps)"
+    Expect.equal (dims (leaf "2.weight" ps)) [| 2; 8 |] "dims (leaf \"2.weight\" ps)"
     Expect.isEmpty (PTree.leaves st) "PTree.leaves st"
     Expect.equal (Layer.numParams ps) (4 * 8 + 8 + 8 * 2 + 2) "Layer.numParams ps"
 
@@ -182,7 +182,7 @@ let ``sequentialNamed uses the given names`` () =
             ]
 
     let _, ps, _ = Layer.init net key [ 2 ]
-    Expect.equal (paths ps) ([ "fc1.weight"; "fc1.bias"; "fc2.weight"; "fc2.bias" ]) "paths ps"
+    Expect.equal (paths ps) [ "fc1.weight"; "fc1.bias"; "fc2.weight"; "fc2.bias" ] "paths ps"
 
     Expects.throwsAny<ArgumentException>
         "Layer.sequentialNamed [ \"a\", Layers.relu (); \"a\", Layers.tanh () ]"
@@ -197,7 +197,7 @@ let ``nested sequentials nest their paths as nn.Sequential does`` () =
     let block = Layer.sequential [ Layers.linear (2, 3); Layers.relu () ]
     let net = Layer.sequential [ block; Layers.linear (3, 1) ]
     let _, ps, _ = Layer.init net key [ 2 ]
-    Expect.equal (paths ps) ([ "0.0.weight"; "0.0.bias"; "1.weight"; "1.bias" ]) "paths ps"
+    Expect.equal (paths ps) [ "0.0.weight"; "0.0.bias"; "1.weight"; "1.bias" ] "paths ps"
 
 let ``the >-> operator flattens a chain into one sequential however it is parenthesised`` () =
     let left =
@@ -214,7 +214,7 @@ let ``the >-> operator flattens a chain into one sequential however it is parent
 
     for net in [ left; right ] do
         let shape, ps, _ = Layer.init net key [ 2; 2 ]
-        Expect.equal (shape.ToList()) ([ 2 ]) "shape.ToList()"
+        Expect.equal (shape.ToList()) [ 2 ] "shape.ToList()"
         Expect.equal (paths ps) expected "paths ps"
 
     // The same key initializes both the same way: they are the same network.
@@ -225,16 +225,16 @@ let ``the >-> operator flattens a chain into one sequential however it is parent
     // An explicit sequential stays one child.
     let explicitBlock = Layer.sequential [ Layers.linear (4, 3); Layers.relu () ]
     let _, pe, _ = Layer.init (Layers.flatten () >-> explicitBlock) key [ 4 ]
-    Expect.equal (paths pe) ([ "1.0.weight"; "1.0.bias" ]) "paths pe"
+    Expect.equal (paths pe) [ "1.0.weight"; "1.0.bias" ] "paths pe"
 
 let ``a chain is marked in the value: composing chains splices them, a copy of a layer does not`` () =
     let front = Layer.chain [ Layers.flatten (); Layers.linear (4, 3) ]
     let back = Layer.chain [ Layers.relu (); Layers.linear (3, 2) ]
     let joined = front >-> back
     Expect.isTrue joined.IsChain "joined.IsChain"
-    Expect.equal (joined.Sequence |> List.map fst) ([ "0"; "1"; "2"; "3" ]) "joined.Sequence |> List.map fst"
+    Expect.equal (joined.Sequence |> List.map fst) [ "0"; "1"; "2"; "3" ] "joined.Sequence |> List.map fst"
     let _, ps, _ = Layer.init joined key [ 2; 2 ]
-    Expect.equal (paths ps) ([ "1.weight"; "1.bias"; "3.weight"; "3.bias" ]) "paths ps"
+    Expect.equal (paths ps) [ "1.weight"; "1.bias"; "3.weight"; "3.bias" ] "paths ps"
     // Two chains with the same children are distinct values that flatten alike (no lookup by identity), and a
     // record copied from a plain layer is no chain.
     let twin = Layer.chain [ Layers.flatten (); Layers.linear (4, 3) ]
@@ -248,7 +248,7 @@ let ``a chain is marked in the value: composing chains splices them, a copy of a
 
     Expect.equal
         (spliced.Sequence |> List.map (fun (_, l) -> l.Name))
-        ([ "Flatten"; "Linear(4->3)"; "Sequential(ReLU)"; "ReLU"; "Linear(3->2)" ])
+        [ "Flatten"; "Linear(4->3)"; "Sequential(ReLU)"; "ReLU"; "Linear(3->2)" ]
         "spliced.Sequence |> List.map (fun (_, l) -> l.Name)"
 
 let ``output shapes are inferred through a whole network`` () =
@@ -261,32 +261,32 @@ let ``output shapes are inferred through a whole network`` () =
         >-> Layers.logSoftmax 1
 
     let shape, ps, _ = Layer.init net key [ 28; 28 ]
-    Expect.equal (shape.ToList()) ([ 10 ]) "shape.ToList()"
+    Expect.equal (shape.ToList()) [ 10 ] "shape.ToList()"
 
     let y, _ =
         Layer.apply net ps PTree.empty (Ctx.train (Key.create 3L)) (Tensor.rand (key, [ 5; 28; 28 ]))
 
-    Expect.equal (dims y) ([| 5; 10 |]) "dims y"
+    Expect.equal (dims y) [| 5; 10 |] "dims y"
     // Log-probabilities: each row's exponentials sum to 1.
     let rows = values (Tensor.sum (Tensor.exp y, 1))
     closeArrays 1e-5 (Array.create 5 1.0) rows
 
 let ``flatten keeps the batch dim`` () =
     let shape, _, _ = Layer.init (Layers.flatten ()) key [ 3; 4; 5 ]
-    Expect.equal (shape.ToList()) ([ 60 ]) "shape.ToList()"
+    Expect.equal (shape.ToList()) [ 60 ] "shape.ToList()"
     let x = Tensor.arange 120.0 |> fun t -> Tensor.reshape (t, [ 2; 3; 4; 5 ])
     let y = Layer.predict (Layers.flatten ()) PTree.empty PTree.empty x
-    Expect.equal (dims y) ([| 2; 60 |]) "dims y"
+    Expect.equal (dims y) [| 2; 60 |] "dims y"
     Expect.equal (values y) (values x) "values y"
     // A batch of scalars becomes [N; 1]; an empty batch keeps its per-example size.
     Expect.equal
         (dims (Layer.predict (Layers.flatten ()) PTree.empty PTree.empty (Tensor.zeros [ 3 ])))
-        ([| 3; 1 |])
+        [| 3; 1 |]
         "dims (Layer.predict (Layers.flatten ()) PTree.empty PTree.empty (Tensor.zeros [ 3 ]))"
 
     Expect.equal
         (dims (Layer.predict (Layers.flatten ()) PTree.empty PTree.empty (Tensor.zeros [ 0; 3; 4 ])))
-        ([| 0; 12 |])
+        [| 0; 12 |]
         "dims (Layer.predict (Layers.flatten ()) PTree.empty PTree.empty (Tensor.zeros [ 0; 3; 4..."
 
 let ``activation layers apply their function elementwise`` () =
@@ -343,11 +343,11 @@ let ``sequential threads each child's state under the child's name`` () =
         Layer.sequential [ Layers.linear (2, 2); counter; Layers.relu (); counter ]
 
     let _, ps, st0 = Layer.init net key [ 2 ]
-    Expect.equal (paths st0) ([ "1.count"; "3.count" ]) "paths st0"
+    Expect.equal (paths st0) [ "1.count"; "3.count" ] "paths st0"
     let x = Tensor.ones [ 1; 2 ]
     let _, st1 = Layer.apply net ps st0 Ctx.eval x
     let _, st2 = Layer.apply net ps st1 Ctx.eval x
-    Expect.equal (paths st2) ([ "1.count"; "3.count" ]) "paths st2"
+    Expect.equal (paths st2) [ "1.count"; "3.count" ] "paths st2"
     Expect.equal (Tensor.toScalar (leaf "1.count" st2)) 2.0 "Tensor.toScalar (leaf \"1.count\" st2)"
     Expect.equal (Tensor.toScalar (leaf "3.count" st2)) 2.0 "Tensor.toScalar (leaf \"3.count\" st2)"
 

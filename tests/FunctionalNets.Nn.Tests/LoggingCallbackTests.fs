@@ -196,8 +196,8 @@ let ``histogram counts every finite value once, in buckets whose last edge is th
         (System.Math.Round(1.0 + 0.25 + 4.0 + 4.0, 12))
         "h.SumSquares to 12 places"
     // width 1: [-1, 0) holds -1; [0, 1) holds 0 and 0.5; [1, 2] holds both 2s.
-    Expect.equal h.BucketLimits ([| 0.0; 1.0; 2.0 |]) "h.BucketLimits"
-    Expect.equal h.Buckets ([| 1.0; 2.0; 2.0 |]) "h.Buckets"
+    Expect.equal h.BucketLimits [| 0.0; 1.0; 2.0 |] "h.BucketLimits"
+    Expect.equal h.Buckets [| 1.0; 2.0; 2.0 |] "h.Buckets"
 
 let private blobs =
     let x =
@@ -235,7 +235,7 @@ let ``TensorBoard writes checksummed records: the file version, then per epoch t
         let events = readRecords files[0] |> List.map parseEvent
         Expect.equal events.Length 4 "events.Length"
         Expect.equal (events[0].Version) (Some "brain.Event:2") "events[0].Version"
-        Expect.equal (events |> List.tail |> List.map _.Step) ([ 1L; 2L; 3L ]) "events |> List.tail |> List.map _.Step"
+        Expect.equal (events |> List.tail |> List.map _.Step) [ 1L; 2L; 3L ] "events |> List.tail |> List.map _.Step"
 
         for e in List.tail events do
             Expect.equal
@@ -308,13 +308,13 @@ let ``TensorBoard with updateFreq writes the running loss and the learning rate 
             readRecords (Directory.GetFiles dir).[0] |> List.map parseEvent |> List.tail
         // 4 steps per epoch: step events at 2, 4 (then epoch 1), 6, 8 (then epoch 2), 10, 12 (then epoch 3).
         let steps = events |> List.filter (fun e -> e.Scalars.ContainsKey "batch_loss")
-        Expect.equal (steps |> List.map _.Step) ([ 2L; 4L; 6L; 8L; 10L; 12L ]) "steps |> List.map _.Step"
-        Expect.equal (events |> List.map _.Step) ([ 2L; 4L; 1L; 6L; 8L; 2L; 10L; 12L; 3L ]) "events |> List.map _.Step"
+        Expect.equal (steps |> List.map _.Step) [ 2L; 4L; 6L; 8L; 10L; 12L ] "steps |> List.map _.Step"
+        Expect.equal (events |> List.map _.Step) [ 2L; 4L; 1L; 6L; 8L; 2L; 10L; 12L; 3L ] "events |> List.map _.Step"
 
         for e in steps do
             Expect.equal
                 (e.Scalars |> Map.keys |> List.ofSeq)
-                ([ "batch_loss"; "batch_lr" ])
+                [ "batch_loss"; "batch_lr" ]
                 "e.Scalars |> Map.keys |> List.ofSeq"
 
             Expect.equal (e.Scalars["batch_lr"]) 0.05f "e.Scalars[\"batch_lr\"]"

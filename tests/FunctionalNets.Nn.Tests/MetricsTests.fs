@@ -49,7 +49,7 @@ let ``the confusion matrix counts (target, predicted) pairs`` () =
     Expect.equal (Array2D.length1 cm) 3 "Array2D.length1 cm"
     Expect.equal (Array2D.length2 cm) 3 "Array2D.length2 cm"
     let rows = Array.init 3 (fun r -> Array.init 3 (fun c -> cm[r, c]))
-    Expect.equal rows ([| [| 1; 1; 0 |]; [| 0; 2; 0 |]; [| 1; 1; 0 |] |]) "rows"
+    Expect.equal rows [| [| 1; 1; 0 |]; [| 0; 2; 0 |]; [| 1; 1; 0 |] |] "rows"
 
 let ``one-hot float targets give the same values as class indices`` () =
     let oneHot =
@@ -234,7 +234,7 @@ let ``accuracy's device counts equal its host counts and flag out-of-range targe
 
     let t = labels [| 1L; 0L; 1L; 2L |]
     let onDevice = Metrics.accuracy.OnDevice.Value p t
-    Expect.equal (Tensor.toFloatArray onDevice) ([| 2.0; 4.0; 0.0 |]) "Tensor.toFloatArray onDevice"
+    Expect.equal (Tensor.toFloatArray onDevice) [| 2.0; 4.0; 0.0 |] "Tensor.toFloatArray onDevice"
 
     Expect.equal
         (Metrics.checkDeviceCounts Metrics.accuracy [| 2.0; 4.0; 0.0 |])

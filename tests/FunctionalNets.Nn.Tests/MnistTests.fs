@@ -63,8 +63,8 @@ let ``counts and first labels`` () =
     let m = mnist.Value
     Expect.equal m.Train.Count 60000 "m.Train.Count"
     Expect.equal m.Test.Count 10000 "m.Test.Count"
-    Expect.equal (labels m.Train [| 0..9 |]) ([| 5; 0; 4; 1; 9; 2; 1; 3; 1; 4 |]) "labels m.Train [| 0..9 |]"
-    Expect.equal (labels m.Test [| 0..9 |]) ([| 7; 2; 1; 0; 4; 1; 4; 9; 5; 9 |]) "labels m.Test [| 0..9 |]"
+    Expect.equal (labels m.Train [| 0..9 |]) [| 5; 0; 4; 1; 9; 2; 1; 3; 1; 4 |] "labels m.Train [| 0..9 |]"
+    Expect.equal (labels m.Test [| 0..9 |]) [| 7; 2; 1; 0; 4; 1; 4; 9; 5; 9 |] "labels m.Test [| 0..9 |]"
 
 let ``class counts`` () =
     let m = mnist.Value
@@ -74,12 +74,12 @@ let ``class counts`` () =
         |> Array.sortBy fst
         |> Array.map snd
 
-    Expect.equal (counts m.Train) ([| 5923; 6742; 5958; 6131; 5842; 5421; 5918; 6265; 5851; 5949 |]) "counts m.Train"
-    Expect.equal (counts m.Test) ([| 980; 1135; 1032; 1010; 982; 892; 958; 1028; 974; 1009 |]) "counts m.Test"
+    Expect.equal (counts m.Train) [| 5923; 6742; 5958; 6131; 5842; 5421; 5918; 6265; 5851; 5949 |] "counts m.Train"
+    Expect.equal (counts m.Test) [| 980; 1135; 1032; 1010; 982; 892; 958; 1028; 974; 1009 |] "counts m.Test"
 
 let ``inputs are normalised float32 N x 1 x 28 x 28 and targets int64`` () =
     let b = mnist.Value.Train.GetBatch [| 0..999 |]
-    Expect.equal (b.Input.Shape.ToArray()) ([| 1000; 1; 28; 28 |]) "b.Input.Shape.ToArray()"
+    Expect.equal (b.Input.Shape.ToArray()) [| 1000; 1; 28; 28 |] "b.Input.Shape.ToArray()"
     Expect.equal b.Input.DType DType.Float32 "b.Input.DType"
     Expect.equal b.Target.DType DType.Int64 "b.Target.DType"
     let x = Tensor.toArray b.Input :?> float32[]
@@ -194,7 +194,7 @@ let ``image and label counts must agree`` () =
         let other = Path.Combine(tmp.FullName, "labels-idx1-ubyte")
         File.WriteAllBytes(other, lbl)
         let dims, _ = Mnist.readIdx true other
-        Expect.equal dims ([| 60000 |]) "dims"
+        Expect.equal dims [| 60000 |] "dims"
         // Under the test name, the canonical dims catch it.
         File.WriteAllBytes(Path.Combine(tmp.FullName, "t10k-labels-idx1-ubyte"), lbl)
         expectInvalid tmp.FullName true [ "t10k-labels-idx1-ubyte"; "10000 labels" ]

@@ -93,7 +93,7 @@ let ``respacing keeps alpha-bar at the kept timesteps`` () =
     let full = Ddpm.linear 1000 1e-4 0.02
     let r = Ddpm.respace 10 full
     Expect.equal r.Length 10 "r.Length"
-    Expect.equal r.Timesteps ([| 0; 111; 222; 333; 444; 555; 666; 777; 888; 999 |]) "r.Timesteps"
+    Expect.equal r.Timesteps [| 0; 111; 222; 333; 444; 555; 666; 777; 888; 999 |] "r.Timesteps"
     // The product of the respaced betas reproduces the original alpha-bar at each kept timestep.
     let products = Array.scan (fun acc b -> acc * (1.0 - b)) 1.0 r.Betas |> Array.tail
 
@@ -122,7 +122,7 @@ let ``bad schedules and shapes are refused with the operation named`` () =
 let ``sinusoidal time embedding is sin then cos at geometric frequencies`` () =
     // dim 4: frequencies 10000^0 = 1 and 10000^(-1/2) = 0.01.
     let e = TimeEmbedding.sinusoidal 4 10000.0 (Tensor.create [ 0.0; 1.0; 2.5 ])
-    Expect.equal (e.Shape.ToArray()) ([| 3; 4 |]) "e.Shape.ToArray()"
+    Expect.equal (e.Shape.ToArray()) [| 3; 4 |] "e.Shape.ToArray()"
 
     let expected =
         [| 0.0; 1.0; 2.5 |]

@@ -83,7 +83,7 @@ let ``BatchNorm2d Train normalizes with the batch mean and biased variance, then
     let y, _ =
         Layer.apply layer (withAffine gamma beta) state (Ctx.train key) (f32 xs [ n; c; h; w ])
 
-    Expect.equal (dims y) ([| n; c; h; w |]) "dims y"
+    Expect.equal (dims y) [| n; c; h; w |] "dims y"
     let chans = Array.init c (channelValues xs n c s)
 
     let expected =
@@ -102,11 +102,11 @@ let ``BatchNorm2d running statistics follow PyTorch's update with the unbiased v
     let layer = Layers.batchNorm2d c
     let _, ps, state0 = Layer.init layer key [ c; h; w ]
 
-    Expect.equal (paths state0) ([ "running_mean"; "running_var"; "num_batches_tracked" ]) "paths state0"
+    Expect.equal (paths state0) [ "running_mean"; "running_var"; "num_batches_tracked" ] "paths state0"
     closeArrays 0.0 [| 0.0; 0.0 |] (values (leaf "running_mean" state0))
     closeArrays 0.0 [| 1.0; 1.0 |] (values (leaf "running_var" state0))
     Expect.equal ((leaf "num_batches_tracked" state0).DType) DType.Int64 "(leaf \"num_batches_tracked\" state0).DType"
-    Expect.equal (dims (leaf "num_batches_tracked" state0)) ([||]) "dims (leaf \"num_batches_tracked\" state0)"
+    Expect.equal (dims (leaf "num_batches_tracked" state0)) [||] "dims (leaf \"num_batches_tracked\" state0)"
 
     let _, state1 = Layer.apply layer ps state0 (Ctx.train key) (f32 x1 [ n; c; h; w ])
     let _, state2 = Layer.apply layer ps state1 (Ctx.train key) (f32 x2 [ n; c; h; w ])
@@ -220,7 +220,7 @@ let ``batchNormWith honours eps, momentum, affine false and trackRunningStats fa
     let untracked = Layers.batchNorm2d (c, trackRunningStats = false)
 
     let _, ps, state = Layer.init untracked key [ c; h; w ]
-    Expect.equal (paths ps) ([ "weight"; "bias" ]) "paths ps"
+    Expect.equal (paths ps) [ "weight"; "bias" ] "paths ps"
     Expect.isEmpty (paths state) "paths state"
     let yTrain, stateT = Layer.apply untracked ps state (Ctx.train key) x
     let yEval, _ = Layer.apply untracked ps state Ctx.eval x
@@ -234,8 +234,8 @@ let ``batchNormWith honours eps, momentum, affine false and trackRunningStats fa
 
 let ``BatchNorm init gives weight 1 and bias 0 and keeps the shape`` () =
     let outShape, ps, _ = Layer.init (Layers.batchNorm2d 4) key [ 4; 5; 6 ]
-    Expect.equal (outShape.ToList()) ([ 4; 5; 6 ]) "outShape.ToList()"
-    Expect.equal (paths ps) ([ "weight"; "bias" ]) "paths ps"
+    Expect.equal (outShape.ToList()) [ 4; 5; 6 ] "outShape.ToList()"
+    Expect.equal (paths ps) [ "weight"; "bias" ] "paths ps"
     closeArrays 0.0 (Array.create 4 1.0) (values (leaf "weight" ps))
     closeArrays 0.0 (Array.create 4 0.0) (values (leaf "bias" ps))
 
@@ -333,12 +333,12 @@ let ``BatchNorm parameters and state sit under the child's index in a sequential
             ]
 
     let outShape, ps, state = Layer.init model key [ 3; 4; 4 ]
-    Expect.equal (outShape.ToList()) ([ 3 ]) "outShape.ToList()"
-    Expect.equal (paths ps) ([ "1.weight"; "1.bias" ]) "paths ps"
-    Expect.equal (paths state) ([ "1.running_mean"; "1.running_var"; "1.num_batches_tracked" ]) "paths state"
+    Expect.equal (outShape.ToList()) [ 3 ] "outShape.ToList()"
+    Expect.equal (paths ps) [ "1.weight"; "1.bias" ] "paths ps"
+    Expect.equal (paths state) [ "1.running_mean"; "1.running_var"; "1.num_batches_tracked" ] "paths state"
     let x = f32 (data (2 * 3 * 16) 0.5) [ 2; 3; 4; 4 ]
     let y, state1 = Layer.apply model ps state (Ctx.train key) x
-    Expect.equal (dims y) ([| 2; 3 |]) "dims y"
+    Expect.equal (dims y) [| 2; 3 |] "dims y"
     Expect.equal (paths state1) (paths state) "paths state1"
 
     Expect.equal
@@ -348,7 +348,7 @@ let ``BatchNorm parameters and state sit under the child's index in a sequential
 
     let chained = Layers.identity () >-> Layers.batchNorm1d 5 >-> Layers.relu ()
     let _, _, state = Layer.init chained key [ 5 ]
-    Expect.equal (paths state) ([ "1.running_mean"; "1.running_var"; "1.num_batches_tracked" ]) "paths state"
+    Expect.equal (paths state) [ "1.running_mean"; "1.running_var"; "1.num_batches_tracked" ] "paths state"
 
 // ---- Shape errors ----
 
@@ -417,8 +417,8 @@ let ``GroupNorm normalizes each example's channel group with its own biased stat
     let beta = [| 0.0; 1.0; -0.5; 2.0; 0.25; 0.75 |]
     let layer = Layers.groupNorm (g, c)
     let outShape, ps0, state = Layer.init layer key [ c; h; w ]
-    Expect.equal (outShape.ToList()) ([ c; h; w ]) "outShape.ToList()"
-    Expect.equal (paths ps0) ([ "weight"; "bias" ]) "paths ps0"
+    Expect.equal (outShape.ToList()) [ c; h; w ] "outShape.ToList()"
+    Expect.equal (paths ps0) [ "weight"; "bias" ] "paths ps0"
     Expect.isEmpty (paths state) "paths state"
     let x = f32 xs [ n; c; h; w ]
     let y, _ = Layer.apply layer (withAffine gamma beta) state (Ctx.train key) x
@@ -488,7 +488,7 @@ let ``Dropout2d zeroes whole channels and scales the kept ones by exactly 1 / (1
     let x = f32 xs [ n; c; h; w ]
     let layer = Layers.dropout2d 0.5
     let y, _ = Layer.apply layer PTree.empty PTree.empty (Ctx.train key) x
-    Expect.equal (dims y) ([| n; c; h; w |]) "dims y"
+    Expect.equal (dims y) [| n; c; h; w |] "dims y"
     let ys = values y
     let mutable kept, dropped = 0, 0
 
@@ -563,10 +563,10 @@ let ``GlobalAvgPool averages over height and width`` () =
     let xs = data (n * c * s) 0.2
     let layer = Layers.globalAvgPool ()
     let outShape, ps, state = Layer.init layer key [ c; h; w ]
-    Expect.equal (outShape.ToList()) ([ c ]) "outShape.ToList()"
+    Expect.equal (outShape.ToList()) [ c ] "outShape.ToList()"
     Expect.isEmpty (paths ps) "paths ps"
     let y, _ = Layer.apply layer ps state Ctx.eval (f32 xs [ n; c; h; w ])
-    Expect.equal (dims y) ([| n; c |]) "dims y"
+    Expect.equal (dims y) [| n; c |] "dims y"
     let expected = Array.init (n * c) (fun m -> mean xs[m * s .. m * s + s - 1])
     closeArrays 1e-5 expected (values y)
 

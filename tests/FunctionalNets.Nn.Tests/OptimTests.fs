@@ -277,7 +277,7 @@ let ``chain state is indexed by position`` () =
 
     let s = tx.Init(start ())
     let paths = PTree.leaves s |> List.map fst
-    Expect.equal paths ([ "1.count"; "1.mu.weight"; "1.mu.bias"; "1.nu.weight"; "1.nu.bias" ]) "paths"
+    Expect.equal paths [ "1.count"; "1.mu.weight"; "1.mu.bias"; "1.nu.weight"; "1.nu.bias" ] "paths"
 
 let ``clipByGlobalNorm scales down to exactly maxNorm`` () =
     // Global norm of [3; 4] and [12] is 13.
@@ -321,7 +321,7 @@ let ``scaleByLearningRateWith sees the count advance`` () =
         |> List.tail
 
     let updates = steps |> List.map (fst >> flat >> Array.head)
-    Expect.equal updates ([ -1.0; -2.0; -3.0 ]) "updates"
+    Expect.equal updates [ -1.0; -2.0; -3.0 ] "updates"
     let counts = steps |> List.map (fun (_, s) -> PTree.leaves s |> List.exactlyOne)
 
     Expect.isTrue
@@ -331,7 +331,7 @@ let ``scaleByLearningRateWith sees the count advance`` () =
 
     Expect.equal
         (counts |> List.map (snd >> Tensor.toScalar))
-        ([ 1.0; 2.0; 3.0 ])
+        [ 1.0; 2.0; 3.0 ]
         "counts |> List.map (snd >> Tensor.toScalar)"
 
 let ``scaleBySchedule multiplies by the schedule without negating`` () =
@@ -353,7 +353,7 @@ let ``optimizer state round-trips through its leaves`` () =
 
     Expect.equal
         (entries |> List.map fst)
-        ([ "1.0.count"; "1.0.mu.weight"; "1.0.mu.bias"; "1.0.nu.weight"; "1.0.nu.bias" ])
+        [ "1.0.count"; "1.0.mu.weight"; "1.0.mu.bias"; "1.0.nu.weight"; "1.0.nu.bias" ]
         "entries |> List.map fst"
 
     // Paths are the same before and after an update, so a checkpoint written at any step loads back.

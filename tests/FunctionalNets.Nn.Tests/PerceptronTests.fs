@@ -54,7 +54,7 @@ let ``one update follows w <- w + lr (y - yhat) x and b <- b + lr (y - yhat)`` (
 
     Expect.equal
         (Tensor.toFloatArray m.Weight |> Array.map (fun v -> System.Math.Round(v, 6)))
-        ([| 0.6; -0.4 |])
+        [| 0.6; -0.4 |]
         "Tensor.toFloatArray m.Weight |> Array.map (fun v -> System.Math.Round(v, 6))"
 
     Expect.equal (System.Math.Round(Tensor.toScalar m.Bias, 6)) -0.15 "System.Math.Round(Tensor.toScalar m.Bias, 6)"
@@ -86,7 +86,7 @@ let ``a 2-4-1 tanh MLP trained by gradient descent learns XOR`` () =
         Layer.sequential [ Layers.linear (2, 4); Layers.tanh (); Layers.linear (4, 1) ]
 
     let outShape, ps0, st = Layer.init net (Key.create 42L) [ 2 ]
-    Expect.equal (outShape.ToList()) ([ 1 ]) "outShape.ToList()"
+    Expect.equal (outShape.ToList()) [ 1 ] "outShape.ToList()"
     let targets = Tensor.reshape (xorGate.Target, [ 4; 1 ])
 
     let loss (ps: Params) =

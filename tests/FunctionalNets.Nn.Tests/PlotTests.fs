@@ -45,14 +45,14 @@ let ``training-curve panels: loss first, then metrics by name, validation paired
             ]
 
     let panels = TrainingCurves.panels h
-    Expect.equal (panels |> List.map _.Metric) ([ "loss"; "accuracy"; "top5" ]) "panels |> List.map _.Metric"
+    Expect.equal (panels |> List.map _.Metric) [ "loss"; "accuracy"; "top5" ] "panels |> List.map _.Metric"
     let loss = panels[0]
-    Expect.equal loss.Train ([ 1.0, 2.0; 3.0, 1.0 ]) "loss.Train"
-    Expect.equal loss.Validation ([ 1.0, 2.5; 2.0, 1.5 ]) "loss.Validation"
-    Expect.equal (panels[1].Train) ([ 1.0, 0.5; 2.0, 0.7; 3.0, 0.8 ]) "panels[1].Train"
+    Expect.equal loss.Train [ 1.0, 2.0; 3.0, 1.0 ] "loss.Train"
+    Expect.equal loss.Validation [ 1.0, 2.5; 2.0, 1.5 ] "loss.Validation"
+    Expect.equal (panels[1].Train) [ 1.0, 0.5; 2.0, 0.7; 3.0, 0.8 ] "panels[1].Train"
     Expect.isEmpty panels[1].Validation "panels[1].Validation"
     Expect.isEmpty panels[2].Train "panels[2].Train"
-    Expect.equal (panels[2].Validation) ([ 1.0, 0.9; 2.0, 0.95 ]) "panels[2].Validation"
+    Expect.equal (panels[2].Validation) [ 1.0, 0.9; 2.0, 0.95 ] "panels[2].Validation"
 
 let ``confusion counts and row shares match a hand count`` () =
     let actual = [| 0; 0; 1; 2; 2; 2 |]
@@ -91,17 +91,17 @@ let ``confusion counts reject mismatched lengths and negative classes, naming th
 let ``filter tiles are stretched per filter; a constant filter is mid grey; three channels stay colour`` () =
     // Two grey filters [2; 1; 1; 2]: (-1, 3) stretches to (0, 1); (5, 5) is constant.
     let grey = ImageGrid.filterTiles (tensor [ 2; 1; 1; 2 ] [ -1.0; 3.0; 5.0; 5.0 ])
-    Expect.equal (grey[0].Pixels) ([| 0.0, 0.0, 0.0; 1.0, 1.0, 1.0 |]) "grey[0].Pixels"
-    Expect.equal (grey[1].Pixels) ([| 0.5, 0.5, 0.5; 0.5, 0.5, 0.5 |]) "grey[1].Pixels"
+    Expect.equal (grey[0].Pixels) [| 0.0, 0.0, 0.0; 1.0, 1.0, 1.0 |] "grey[0].Pixels"
+    Expect.equal (grey[1].Pixels) [| 0.5, 0.5, 0.5; 0.5, 0.5, 0.5 |] "grey[1].Pixels"
     // One RGB filter [1; 3; 1; 1] = (r, g, b) = (0, 2, 4): stretched over all channels together.
     let rgb = ImageGrid.filterTiles (tensor [ 1; 3; 1; 1 ] [ 0.0; 2.0; 4.0 ])
-    Expect.equal (rgb[0].Pixels) ([| 0.0, 0.5, 1.0 |]) "rgb[0].Pixels"
+    Expect.equal (rgb[0].Pixels) [| 0.0, 0.5, 1.0 |] "rgb[0].Pixels"
 
 let ``sample tiles map low to black and high to white with clamping`` () =
     let tiles =
         ImageGrid.sampleTiles -1.0 1.0 (tensor [ 1; 1; 4 ] [ -1.0; 0.0; 1.0; 7.0 ])
 
-    Expect.equal (tiles[0].Pixels) ([| 0.0, 0.0, 0.0; 0.5, 0.5, 0.5; 1.0, 1.0, 1.0; 1.0, 1.0, 1.0 |]) "tiles[0].Pixels"
+    Expect.equal (tiles[0].Pixels) [| 0.0, 0.0, 0.0; 0.5, 0.5, 0.5; 1.0, 1.0, 1.0; 1.0, 1.0, 1.0 |] "tiles[0].Pixels"
 
     let e =
         Expects.throws<ArgumentException> "ImageGrid.sampleTiles 1.0 1.0 (tensor [ 1; 1; 1 ] [ 0.0 ])" (fun () ->
@@ -132,10 +132,10 @@ let ``the composed grid places tile i at row i / columns, column i % columns, wi
 let ``weight histogram counts match a hand binning`` () =
     // Range [0, 4] in 4 bins of width 1: 0 and 0.5 in bin 0, 1.5 in bin 1, 4 (the maximum) in bin 3.
     let counts, edges = WeightHistograms.counts 4 [| 0.0; 0.5; 1.5; 4.0; nan |]
-    Expect.equal counts ([| 2; 1; 0; 1 |]) "counts"
-    Expect.equal edges ([| 0.0; 1.0; 2.0; 3.0; 4.0 |]) "edges"
+    Expect.equal counts [| 2; 1; 0; 1 |] "counts"
+    Expect.equal edges [| 0.0; 1.0; 2.0; 3.0; 4.0 |] "edges"
     let constant, _ = WeightHistograms.counts 10 [| 2.0; 2.0 |]
-    Expect.equal constant ([| 2 |]) "constant"
+    Expect.equal constant [| 2 |] "constant"
 
 let ``training curves render as a PNG of the stated size and an SVG naming every metric`` () =
     withFolder (fun dir ->
@@ -166,7 +166,7 @@ let ``training curves render as a PNG of the stated size and an SVG naming every
 
         Expect.equal
             (Directory.GetFiles dir |> Array.map Path.GetFileName |> Array.sort)
-            ([| "curves.png"; "curves.svg" |])
+            [| "curves.png"; "curves.svg" |]
             "Directory.GetFiles dir |> Array.map Path.GetFileName |> Array.sort")
 
 let ``the confusion heatmap draws the true class top to bottom and the prediction left to right`` () =
@@ -236,7 +236,7 @@ let ``saving into a missing folder names the folder; a bad extension names the f
 
         Expect.equal
             (Directory.GetFiles dir |> Array.map Path.GetFileName)
-            ([| "c.png" |])
+            [| "c.png" |]
             "Directory.GetFiles dir |> Array.map Path.GetFileName")
 
 let ``weight histograms render one panel per parameter`` () =

@@ -136,14 +136,14 @@ let private checkAgainstReference (kind: CellKind) cell =
     let p = refParams ps "l0" input hidden
     let c0Values = if kind = CellKind.Lstm then values c0 else values h0
     let expected = refRun cell p (values x) n t (values h0) c0Values
-    Expect.equal (dims out) ([| n; t; hidden |]) "dims out"
+    Expect.equal (dims out) [| n; t; hidden |] "dims out"
     closeArrays 1e-12 (expected |> Array.collect fst) (values out)
     closeArrays 1e-12 (expected |> Array.collect (snd >> fst)) (values final.H)
     expected, final
 
 let ``LSTM outputs and final (h, c) equal the gates computed by hand from PyTorch's equations`` () =
     let expected, final = checkAgainstReference CellKind.Lstm lstmCell
-    Expect.equal (dims final.H) ([| 1; 2; 4 |]) "dims final.H"
+    Expect.equal (dims final.H) [| 1; 2; 4 |] "dims final.H"
     closeArrays 1e-12 (expected |> Array.collect (snd >> snd)) (values final.C.Value)
 
 let ``GRU outputs equal the gates computed by hand, with b_hn inside the reset product`` () =
@@ -227,7 +227,7 @@ let ``a 2-layer bidirectional LSTM has PyTorch's parameter names, shapes and U(-
 
 let ``GRU and RNN weights have 3 and 1 gate blocks; no bias leaves the biases out`` () =
     let gru = Recurrent.init (Recurrent.config CellKind.Gru 4 6) (Key.create 1L)
-    Expect.equal (dims (leaf "weight_ih_l0" gru)) ([| 18; 4 |]) "dims (leaf \"weight_ih_l0\" gru)"
+    Expect.equal (dims (leaf "weight_ih_l0" gru)) [| 18; 4 |] "dims (leaf \"weight_ih_l0\" gru)"
 
     let rnnCfg =
         { Recurrent.config (CellKind.Rnn RnnNonlinearity.Tanh) 4 6 with
@@ -238,10 +238,10 @@ let ``GRU and RNN weights have 3 and 1 gate blocks; no bias leaves the biases ou
 
     Expect.equal
         (PTree.leaves rnn |> List.map fst)
-        ([ "weight_ih_l0"; "weight_hh_l0" ])
+        [ "weight_ih_l0"; "weight_hh_l0" ]
         "PTree.leaves rnn |> List.map fst"
 
-    Expect.equal (dims (leaf "weight_hh_l0" rnn)) ([| 6; 6 |]) "dims (leaf \"weight_hh_l0\" rnn)"
+    Expect.equal (dims (leaf "weight_hh_l0" rnn)) [| 6; 6 |] "dims (leaf \"weight_hh_l0\" rnn)"
 
 // ---- gradients ----
 
@@ -361,7 +361,7 @@ let ``batch-first false reads [T; N; F] and gives the transposed output`` () =
     let timeFirst, s2 =
         Recurrent.apply { cfg with BatchFirst = false } ps Ctx.eval (Tensor.transpose (x, 0, 1)) None
 
-    Expect.equal (dims timeFirst) ([| 4; 2; 2 |]) "dims timeFirst"
+    Expect.equal (dims timeFirst) [| 4; 2; 2 |] "dims timeFirst"
     closeArrays 1e-12 (values (Tensor.transpose (batchFirst, 0, 1))) (values timeFirst)
     closeArrays 1e-12 (values s1.H) (values s2.H)
 
@@ -396,14 +396,14 @@ let ``the layers infer shapes; returnSequences false and lastStep keep the final
     let seqLayer = Layers.lstm (3, 5)
     let lastLayer = Layers.lstm (3, 5, returnSequences = false)
     let outShape, ps, _ = Layer.init seqLayer (Key.create 71L) [ 6; 3 ]
-    Expect.equal (outShape.ToList()) ([ 6; 5 ]) "outShape.ToList()"
+    Expect.equal (outShape.ToList()) [ 6; 5 ] "outShape.ToList()"
     let lastShape, ps2, _ = Layer.init lastLayer (Key.create 71L) [ 6; 3 ]
-    Expect.equal (lastShape.ToList()) ([ 5 ]) "lastShape.ToList()"
+    Expect.equal (lastShape.ToList()) [ 5 ] "lastShape.ToList()"
     let x = Tensor.randn (Key.create 72L, [ 2; 6; 3 ])
     let y = Layer.predict seqLayer ps PTree.empty x
     let last = Layer.predict lastLayer ps2 PTree.empty x
     let viaStep = Layer.predict (Layers.lastStep ()) PTree.empty PTree.empty y
-    Expect.equal (dims last) ([| 2; 5 |]) "dims last"
+    Expect.equal (dims last) [| 2; 5 |] "dims last"
     closeArrays 0.0 (values (Tensor.select (y, 1, 5))) (values viaStep)
     closeArrays 1e-6 (values viaStep) (values last)
 
@@ -429,9 +429,9 @@ let ``a bidirectional last-state layer joins the forward state after the last st
 let ``rowsAsSequence turns [N; C; H; W] images into [N; H; C * W] row sequences`` () =
     let x = Tensor.arange (24.0) |> fun t -> Tensor.reshape (t, [ 1; 2; 3; 4 ])
     let shape, _, _ = Layer.init (Layers.rowsAsSequence ()) (Key.create 0L) [ 2; 3; 4 ]
-    Expect.equal (shape.ToList()) ([ 3; 8 ]) "shape.ToList()"
+    Expect.equal (shape.ToList()) [ 3; 8 ] "shape.ToList()"
     let y = Layer.predict (Layers.rowsAsSequence ()) PTree.empty PTree.empty x
-    Expect.equal (dims y) ([| 1; 3; 8 |]) "dims y"
+    Expect.equal (dims y) [| 1; 3; 8 |] "dims y"
     // Row 1 of channel 0 is 4..7, of channel 1 is 16..19.
     closeArrays
         0.0

@@ -57,7 +57,7 @@ let ``EarlyStopping says when and why it stopped and that it restored the best w
             "Epoch 3: early stopping: val_loss has not decreased by more than 1e+09 for 2 epochs (best val_loss = %.6g at epoch 1; restoring the weights of epoch 1)."
             best
 
-    Expect.equal history.Messages ([ expected ]) "history.Messages"
+    Expect.equal history.Messages [ expected ] "history.Messages"
 
 let ``ReduceLROnPlateau names the new rate, and the history's lr follows it`` () =
     // "lr" is constant at Adam's 0.05, so it never improves under mode Min: epoch 2 halves it; epoch 3's lower
@@ -66,13 +66,13 @@ let ``ReduceLROnPlateau names the new rate, and the history's lr follows it`` ()
         fitWith None blobs [ Callbacks.reduceLROnPlateau "lr" 0.5 1 0.0 MonitorMode.Min ]
 
     let _, history = run ()
-    Expect.equal (history["lr"]) ([ 0.05; 0.05; 0.025 ]) "history[\"lr\"]"
+    Expect.equal (history["lr"]) [ 0.05; 0.05; 0.025 ] "history[\"lr\"]"
 
     Expect.equal
         history.Messages
-        ([
+        [
             "Epoch 2: ReduceLROnPlateau: lr has not improved for 1 epoch; reducing the learning rate from 0.05 to 0.025."
-        ])
+        ]
         "history.Messages"
 
 let ``The epoch line puts the loss first, then metrics, then val_ ones, then lr`` () =
@@ -177,13 +177,13 @@ let ``Summary expands nested sequentials with dotted paths, and the rows add up 
     let net = Layer.sequential [ Layers.flatten (); inner; Layers.linear (8, 2) ]
     let _, p, _ = Layer.init net (Key.create 0L) [ 2; 2 ]
     let rows = Summary.rows net (Shape.ofList [ 2; 2 ]) p
-    Expect.equal (rows |> List.map _.Path) ([ "0"; "1.0"; "1.1"; "2" ]) "rows |> List.map _.Path"
+    Expect.equal (rows |> List.map _.Path) [ "0"; "1.0"; "1.1"; "2" ] "rows |> List.map _.Path"
     // By hand: Linear(4->8) 4*8+8 = 40, Linear(8->2) 8*2+2 = 18.
-    Expect.equal (rows |> List.map _.Params) ([ 0; 40; 0; 18 ]) "rows |> List.map _.Params"
+    Expect.equal (rows |> List.map _.Params) [ 0; 40; 0; 18 ] "rows |> List.map _.Params"
 
     Expect.equal
         (rows |> List.map (fun r -> r.OutputShape.ToList()))
-        ([ [ 4 ]; [ 8 ]; [ 8 ]; [ 2 ] ])
+        [ [ 4 ]; [ 8 ]; [ 8 ]; [ 2 ] ]
         "rows |> List.map (fun r -> r.OutputShape.ToList())"
 
 /// The tests of this module.

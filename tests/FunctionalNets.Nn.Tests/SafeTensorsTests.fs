@@ -115,9 +115,9 @@ let ``a file written by Python's safetensors reads`` () =
         File.WriteAllBytes(path, bytes)
         let ts, meta = SafeTensors.read path
         Expect.isTrue meta.IsEmpty "meta.IsEmpty"
-        Expect.equal (List.map fst ts) ([ "a"; "b" ]) "List.map fst ts"
+        Expect.equal (List.map fst ts) [ "a"; "b" ] "List.map fst ts"
         Expect.equal (Tensor.toScalar (snd ts[0])) 0.5 "Tensor.toScalar (snd ts[0])"
-        Expect.equal (Tensor.toArray (snd ts[1]) :?> int[]) ([| 1; 2 |]) "Tensor.toArray (snd ts[1]) :?> int[]")
+        Expect.equal (Tensor.toArray (snd ts[1]) :?> int[]) [| 1; 2 |] "Tensor.toArray (snd ts[1]) :?> int[]")
 
 let private corrupt (bytes: byte[]) (fragment: string) =
     withTemp (fun d ->
@@ -184,7 +184,7 @@ let ``a write that fails midway leaves the previous file intact and no temp file
         |> ignore
 
         Expect.equal (File.ReadAllBytes path) before "File.ReadAllBytes path"
-        Expect.equal (Directory.GetFiles d) ([| path |]) "Directory.GetFiles d")
+        Expect.equal (Directory.GetFiles d) [| path |] "Directory.GetFiles d")
 
 let ``duplicate names are refused before anything is written`` () =
     withTemp (fun d ->
@@ -293,7 +293,7 @@ let ``empty trees and bare leaves round trip`` () =
 
         Expect.equal
             (SafeTensors.read path |> fst |> List.map fst)
-            ([ "params" ])
+            [ "params" ]
             "SafeTensors.read path |> fst |> List.map fst")
 
 let ``trees rebuild from names when the file has no structure`` () =

@@ -33,7 +33,7 @@ let ``confident share and class counts from probabilities`` () =
     let q = SampleQuality.ofProbabilities 0.9 p
     Expect.equal q.Count 4 "q.Count"
     close 1e-12 0.75 q.ConfidentShare
-    Expect.equal q.ClassCounts ([| 2; 1; 1 |]) "q.ClassCounts"
+    Expect.equal q.ClassCounts [| 2; 1; 1 |] "q.ClassCounts"
     close 1e-12 1.5 q.ClassEntropyBits
 
 // A classifier trained briefly on 12,000 training images: enough to separate real digits from junk.

@@ -82,7 +82,7 @@ let ``a grid enumerates every combination, the first range slowest, log ranges e
     let configs =
         SearchSpace.grid 3 s |> List.map (fun c -> c.Label "act", c.Int "layers")
 
-    Expect.equal configs ([ "relu", 1; "relu", 2; "relu", 3; "gelu", 1; "gelu", 2; "gelu", 3 ]) "configs"
+    Expect.equal configs [ "relu", 1; "relu", 2; "relu", 3; "gelu", 1; "gelu", 2; "gelu", 3 ] "configs"
 
     let lrs = SearchSpace.axis 3 (HyperRange.LogUniform(1e-4, 1e-2))
 

@@ -17,7 +17,7 @@ let ``the character tokenizer numbers the distinct characters in code order and 
     let tok = CharTokenizer.ofText "hello world" :> ITokenizer
     // Distinct characters sorted by code: ' ' d e h l o r w.
     Expect.equal tok.VocabSize 8 "tok.VocabSize"
-    Expect.equal (tok.Encode "hello world") ([| 3; 2; 4; 4; 5; 0; 7; 5; 6; 4; 1 |]) "tok.Encode \"hello world\""
+    Expect.equal (tok.Encode "hello world") [| 3; 2; 4; 4; 5; 0; 7; 5; 6; 4; 1 |] "tok.Encode \"hello world\""
     Expect.equal (tok.Decode(tok.Encode "hello world")) "hello world" "tok.Decode(tok.Encode \"hello world\")"
     Expect.equal (tok.Decode [| 5; 4; 1 |]) "old" "tok.Decode [| 5; 4; 1 |]"
 
@@ -38,7 +38,7 @@ let ``an unknown character names itself, its position and the vocabulary size`` 
 
 let ``ofChars keeps the given order and rejects duplicates`` () =
     let tok = CharTokenizer.ofChars [ 'b'; 'a' ] :> ITokenizer
-    Expect.equal (tok.Encode "ab") ([| 1; 0 |]) "tok.Encode \"ab\""
+    Expect.equal (tok.Encode "ab") [| 1; 0 |] "tok.Encode \"ab\""
 
     Expects.throws<ArgumentException> "CharTokenizer.ofChars [ 'a'; 'a' ]" (fun () ->
         CharTokenizer.ofChars [ 'a'; 'a' ] |> ignore)
@@ -51,7 +51,7 @@ let ``the byte tokenizer gives UTF-8 bytes, 256 ids, and round-trips non-ASCII t
     let tok = ByteTokenizer() :> ITokenizer
     Expect.equal tok.VocabSize 256 "tok.VocabSize"
     // 'é' is U+00E9, two UTF-8 bytes C3 A9; '€' is U+20AC, three bytes E2 82 AC.
-    Expect.equal (tok.Encode "aé€") ([| 0x61; 0xC3; 0xA9; 0xE2; 0x82; 0xAC |]) "tok.Encode \"aé€\""
+    Expect.equal (tok.Encode "aé€") [| 0x61; 0xC3; 0xA9; 0xE2; 0x82; 0xAC |] "tok.Encode \"aé€\""
     let text = "naïve café, 1611 — Ἐν ἀρχῇ"
     Expect.equal (tok.Decode(tok.Encode text)) text "tok.Decode(tok.Encode text)"
 
@@ -107,10 +107,10 @@ let ``windows give inputs and targets shifted by one at each stride`` () =
     // Starts 0, 2, 4, 6: the window at 6 needs ids 6..9, the next (8) would need id 11.
     Expect.equal ds.Count 4 "ds.Count"
     let batch = ds.GetBatch [| 1; 3 |]
-    Expect.equal (batch.Input.Shape.ToArray()) ([| 2; 3 |]) "batch.Input.Shape.ToArray()"
+    Expect.equal (batch.Input.Shape.ToArray()) [| 2; 3 |] "batch.Input.Shape.ToArray()"
     Expect.equal batch.Input.DType DType.Int64 "batch.Input.DType"
-    Expect.equal (longs batch.Input) ([| 102; 103; 104; 106; 107; 108 |]) "longs batch.Input"
-    Expect.equal (longs batch.Target) ([| 103; 104; 105; 107; 108; 109 |]) "longs batch.Target"
+    Expect.equal (longs batch.Input) [| 102; 103; 104; 106; 107; 108 |] "longs batch.Input"
+    Expect.equal (longs batch.Target) [| 103; 104; 105; 107; 108; 109 |] "longs batch.Target"
 
     Expects.throws<ArgumentOutOfRangeException> "ds.GetBatch [| 4 |]" (fun () -> ds.GetBatch [| 4 |] |> ignore)
     |> ignore
@@ -261,7 +261,7 @@ let ``generate feeds back its samples and crops the context to the model's lengt
 
     Expect.equal
         (Generation.generate model greedy (Key.create 0L) [| 1; 2 |] 6)
-        ([| 3; 4; 5; 6; 0; 1 |])
+        [| 3; 4; 5; 6; 0; 1 |]
         "Generation.generate model greedy (Key.create 0L) [| 1; 2 |] 6"
 
     Expect.equal longest 3 "longest"

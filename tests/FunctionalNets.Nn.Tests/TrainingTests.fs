@@ -156,7 +156,7 @@ let ``fit learns XOR with a 2-4-1 MLP and Adam; History logs loss, accuracy and 
 
     Expect.equal ts.Step 300L "ts.Step"
     // Keras's order: the loss, the metrics, their val_ versions, then the learning rate.
-    Expect.equal history.Keys ([ "loss"; "accuracy"; "val_loss"; "val_accuracy"; "lr" ]) "history.Keys"
+    Expect.equal history.Keys [ "loss"; "accuracy"; "val_loss"; "val_accuracy"; "lr" ] "history.Keys"
     // Adam(0.05) with no schedule or plateau callback: the rate logged each epoch is the constant.
     history["lr"] |> Seq.iter (fun lr -> Expect.equal lr 0.05 "every epoch's lr")
 
@@ -196,7 +196,7 @@ let ``fit learns XOR with a 2-4-1 MLP and Adam; History logs loss, accuracy and 
             xorData
             ts0
 
-    Expect.equal h2.Keys ([ "loss"; "accuracy"; "lr" ]) "h2.Keys"
+    Expect.equal h2.Keys [ "loss"; "accuracy"; "lr" ] "h2.Keys"
     Expect.equal h2.Epochs.Length 2 "h2.Epochs.Length"
 
 // ---------- callbacks ----------
@@ -351,7 +351,7 @@ let ``a user callback stops training after epoch 2`` () =
 
     Expect.equal history.Epochs.Length 2 "history.Epochs.Length"
     Expect.equal (history["loss"].Length) 2 "history[\"loss\"].Length"
-    Expect.equal (List.ofSeq seen) ([ 1; 2 ]) "List.ofSeq seen"
+    Expect.equal (List.ofSeq seen) [ 1; 2 ] "List.ofSeq seen"
     Expect.equal ts.Step 4L "ts.Step" // 2 epochs of 2 batches (3 examples, batch 2)
 
 // ---------- resume ----------
@@ -625,7 +625,7 @@ let ``fit shows each epoch through the supplied progress display, and nothing wh
     Train.fit (Layers.linear (2, 1)) Losses.mse tx options data (regressionState tx)
     |> ignore
 
-    Expect.equal (List.ofSeq display.Epochs) ([ 1, 2, batches; 2, 2, batches ]) "List.ofSeq display.Epochs"
+    Expect.equal (List.ofSeq display.Epochs) [ 1, 2, batches; 2, 2, batches ] "List.ofSeq display.Epochs"
     // A live display hears of the last batch of each epoch.
     Expect.contains display.Reports (1, batches) "display.Reports"
     Expect.contains display.Reports (2, batches) "display.Reports"

@@ -50,8 +50,8 @@ let ``normalize by hand on a constant image and a single image`` () =
             (System.Math.Round(expected[c], 5))
             "float y[2 * c + 1] to 5 places"
 
-    Expect.equal Cifar10.Mean ([| 0.4914; 0.4822; 0.4465 |]) "Cifar10.Mean"
-    Expect.equal Cifar10.Std ([| 0.2470; 0.2435; 0.2616 |]) "Cifar10.Std"
+    Expect.equal Cifar10.Mean [| 0.4914; 0.4822; 0.4465 |] "Cifar10.Mean"
+    Expect.equal Cifar10.Std [| 0.2470; 0.2435; 0.2616 |] "Cifar10.Std"
 
 let ``normalize rejects a channel count mismatch and non-positive std`` () =
     let x = images 2L 1 4 2 2
@@ -74,7 +74,7 @@ let ``random crop keeps the shape and equals a hand-made crop of the zero-padded
     let x = images 3L n c h w
     let key = Key.create 42L
     let y = Transforms.randomCrop key 4 32 x
-    Expect.equal (y.Shape.ToArray()) ([| n; c; 32; 32 |]) "y.Shape.ToArray()"
+    Expect.equal (y.Shape.ToArray()) [| n; c; 32; 32 |] "y.Shape.ToArray()"
 
     let offsets = Transforms.cropOffsets key n 8 8
     let xs, ys = floats x, floats y
@@ -102,8 +102,8 @@ let ``random crop offsets cover the range and vary between images`` () =
     let offsets = Transforms.cropOffsets (Key.create 7L) 2000 8 8
     let tops = offsets |> Array.map fst |> Array.distinct |> Array.sort
     let lefts = offsets |> Array.map snd |> Array.distinct |> Array.sort
-    Expect.equal tops ([| 0..8 |]) "tops"
-    Expect.equal lefts ([| 0..8 |]) "lefts"
+    Expect.equal tops [| 0..8 |] "tops"
+    Expect.equal lefts [| 0..8 |] "lefts"
 
 let ``crop without padding at offset zero is the identity and a smaller crop is the window`` () =
     let x = images 4L 2 3 6 5
@@ -115,7 +115,7 @@ let ``crop without padding at offset zero is the identity and a smaller crop is 
         "floats (Transforms.cropAt [| (0, 0); (0, 0) |] 0 5 square)"
 
     let y = Transforms.cropAt [| (1, 2); (0, 0) |] 0 3 x
-    Expect.equal (y.Shape.ToArray()) ([| 2; 3; 3; 3 |]) "y.Shape.ToArray()"
+    Expect.equal (y.Shape.ToArray()) [| 2; 3; 3; 3 |] "y.Shape.ToArray()"
     let xs, ys = floats x, floats y
 
     for ch in 0..2 do
@@ -238,7 +238,7 @@ let ``mapWithKey is reproducible per batch and leaves targets alone`` () =
     let ix = [| 3; 17; 5; 0 |]
     let b1, b2 = a.GetBatch ix, a.GetBatch ix
     Expect.equal (floats b2.Input) (floats b1.Input) "floats b2.Input"
-    Expect.equal (Tensor.toArray b1.Target :?> int64[]) ([| 3L; 17L; 5L; 0L |]) "Tensor.toArray b1.Target :?> int64[]"
+    Expect.equal (Tensor.toArray b1.Target :?> int64[]) [| 3L; 17L; 5L; 0L |] "Tensor.toArray b1.Target :?> int64[]"
     // The same as applying the pipeline by hand with the batch key.
     let byHand = aug (Transforms.batchKey (Key.create 1L) ix) (ds.GetBatch ix).Input
     Expect.equal (floats b1.Input) (floats byHand) "floats b1.Input"
@@ -281,8 +281,8 @@ let ``oneHotTargets turns class indices into one-hot rows and keeps the inputs``
                 Target = Tensor.ofArray ([| 2L; 0L; 3L |], [ 3 ])
             }
 
-    Expect.equal (b.Target.Shape.ToArray()) ([| 3; 4 |]) "b.Target.Shape.ToArray()"
-    Expect.equal (floats b.Target) ([| 0f; 0f; 1f; 0f; 1f; 0f; 0f; 0f; 0f; 0f; 0f; 1f |]) "floats b.Target"
+    Expect.equal (b.Target.Shape.ToArray()) [| 3; 4 |] "b.Target.Shape.ToArray()"
+    Expect.equal (floats b.Target) [| 0f; 0f; 1f; 0f; 1f; 0f; 0f; 0f; 0f; 0f; 0f; 1f |] "floats b.Target"
     Expect.equal (floats b.Input) (floats x) "floats b.Input"
 
 /// The tests of this module.

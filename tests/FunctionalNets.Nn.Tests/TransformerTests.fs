@@ -45,9 +45,9 @@ let private throwsArg (needles: string list) (f: unit -> obj) =
 let ``Embedding layer looks rows up, has a weight N(0, 1) and names itself on a bad id`` () =
     let layer = Layers.embedding (50, 8)
     let out, ps, _ = Layer.init layer key [ 3 ]
-    Expect.equal (out.ToArray()) ([| 3; 8 |]) "out.ToArray()"
+    Expect.equal (out.ToArray()) [| 3; 8 |] "out.ToArray()"
     let w = leaf "weight" ps
-    Expect.equal (w.Shape.ToArray()) ([| 50; 8 |]) "w.Shape.ToArray()"
+    Expect.equal (w.Shape.ToArray()) [| 50; 8 |] "w.Shape.ToArray()"
     let wv = values w
     let mean = Array.average wv
     let std = sqrt (wv |> Array.averageBy (fun v -> (v - mean) * (v - mean)))
@@ -55,7 +55,7 @@ let ``Embedding layer looks rows up, has a weight N(0, 1) and names itself on a 
     Checks.inRange "std" 0.85 1.15 std
     let ids = Tensor.ofArray ([| 3L; 0L; 49L; 3L |], [ 2; 2 ])
     let y = Layer.predict layer ps PTree.empty ids
-    Expect.equal (y.Shape.ToArray()) ([| 2; 2; 8 |]) "y.Shape.ToArray()"
+    Expect.equal (y.Shape.ToArray()) [| 2; 2; 8 |] "y.Shape.ToArray()"
     let yv = values y
     let expected = [| 3; 0; 49; 3 |] |> Array.collect (fun r -> wv[r * 8 .. r * 8 + 7])
     Expect.equal yv expected "yv"
@@ -67,7 +67,7 @@ let ``LayerNorm and RMSNorm layers match their formulas and create PyTorch's par
     let x = randn 1 [ 2; 3; 4 ]
     let ln = Layers.layerNorm [ 4 ]
     let _, ps, _ = Layer.init ln key [ 3; 4 ]
-    Expect.equal (PTree.leaves ps |> List.map fst) ([ "weight"; "bias" ]) "PTree.leaves ps |> List.map fst"
+    Expect.equal (PTree.leaves ps |> List.map fst) [ "weight"; "bias" ] "PTree.leaves ps |> List.map fst"
     // Non-trivial affine parameters.
     let ps = Node [ "weight", Leaf(randn 2 [ 4 ]); "bias", Leaf(randn 3 [ 4 ]) ]
     let w, b = values (leaf "weight" ps), values (leaf "bias" ps)
@@ -85,7 +85,7 @@ let ``LayerNorm and RMSNorm layers match their formulas and create PyTorch's par
 
     let rms = Layers.rmsNorm ([ 4 ], eps = 1e-6)
     let _, rps, _ = Layer.init rms key [ 3; 4 ]
-    Expect.equal (PTree.leaves rps |> List.map fst) ([ "weight" ]) "PTree.leaves rps |> List.map fst"
+    Expect.equal (PTree.leaves rps |> List.map fst) [ "weight" ] "PTree.leaves rps |> List.map fst"
     let rps = Node [ "weight", Leaf(randn 4 [ 4 ]) ]
     let rw = values (leaf "weight" rps)
 
@@ -318,7 +318,7 @@ let private tinyGpt =
 let ``GPT causal leak: changing token t + 1 never changes the logits at positions up to t`` () =
     let model = tinyGpt
     let out, ps, st = Layer.init model key [ 8 ]
-    Expect.equal (out.ToArray()) ([| 8; 11 |]) "out.ToArray()"
+    Expect.equal (out.ToArray()) [| 8; 11 |] "out.ToArray()"
     Expect.isTrue ((PTree.tryFind "lm_head" ps).IsNone) "tied weights must not create lm_head"
     let ids = [| 1L; 4L; 2L; 9L; 0L; 3L; 7L; 5L |]
 
@@ -351,7 +351,7 @@ let ``GPT rejects an out-of-vocabulary token and a sequence longer than its cont
 
     Expect.equal
         ((leaf "lm_head.weight" ups).Shape.ToArray())
-        ([| 11; 16 |])
+        [| 11; 16 |]
         "(leaf \"lm_head.weight\" ups).Shape.ToArray()"
 
 let ``Transformer encoder and decoder gradients match finite differences (pre- and post-norm)`` () =
@@ -439,7 +439,7 @@ let ``Transformer layers create PyTorch's parameter names`` () =
 
     Expect.equal
         ((leaf "linear1.weight" (TransformerEncoderLayer.init cfg key)).Shape.ToArray())
-        ([| 2048; 8 |])
+        [| 2048; 8 |]
         "(leaf \"linear1.weight\" (TransformerEncoderLayer.init cfg key)).Shape.ToArray()"
 
 let ``a tiny GPT learns to reverse a sequence`` () =

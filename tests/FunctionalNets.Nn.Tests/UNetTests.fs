@@ -19,7 +19,7 @@ let ``the U-Net predicts noise of the input's shape and depends on the timestep`
     let f = UNet.apply cfg ps
     let y0 = f x.Value (Tensor.zeros [ 4 ])
     let y1 = f x.Value (Tensor.full ([ 4 ], 500.0))
-    Expect.equal (y0.Shape.ToArray()) ([| 4; 1; 28; 28 |]) "y0.Shape.ToArray()"
+    Expect.equal (y0.Shape.ToArray()) [| 4; 1; 28; 28 |] "y0.Shape.ToArray()"
     Expect.notEqual (Tensor.toFloatArray y1) (Tensor.toFloatArray y0) "Tensor.toFloatArray y1"
     // Attention sits at the lowest resolution; the residual blocks carry the time projection.
     Expect.isTrue
@@ -36,7 +36,7 @@ let ``the residual block adds its time projection per channel`` () =
     let t2 = Tensor.randn (Key.create 4L, [ 2; 6 ])
     // The time embedding enters before norm2, so outputs differ, but the shape is kept.
     let a = block.Apply ps h t1
-    Expect.equal (a.Shape.ToArray()) ([| 2; 4; 5; 5 |]) "a.Shape.ToArray()"
+    Expect.equal (a.Shape.ToArray()) [| 2; 4; 5; 5 |] "a.Shape.ToArray()"
 
     Expect.notEqual
         (Tensor.toFloatArray (block.Apply ps h t2))
@@ -82,7 +82,7 @@ let ``sampling runs the reverse process to images of the requested shape`` () =
     let images =
         Ddpm.sample schedule (UNet.apply cfg ps) 1.0 [ 3; 1; 28; 28 ] Device.Cpu (Key.create 6L)
 
-    Expect.equal (images.Shape.ToArray()) ([| 3; 1; 28; 28 |]) "images.Shape.ToArray()"
+    Expect.equal (images.Shape.ToArray()) [| 3; 1; 28; 28 |] "images.Shape.ToArray()"
     // The last step's mean is built from a clean image clipped to [-1, 1]; with c0 + ct close to 1 the result
     // stays near that range.
     Tensor.toFloatArray images

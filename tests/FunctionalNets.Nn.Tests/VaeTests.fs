@@ -53,12 +53,12 @@ let ``shapes and ranges of the MNIST VAE`` () =
     let vae = Vae.mnist 4
     let ps, ss = Vae.init vae (Key.create 0L)
     let mean, logVar, _ = Vae.encode vae ps ss Ctx.eval images.Value
-    Expect.equal (mean.Shape.ToArray()) ([| 16; 4 |]) "mean.Shape.ToArray()"
-    Expect.equal (logVar.Shape.ToArray()) ([| 16; 4 |]) "logVar.Shape.ToArray()"
+    Expect.equal (mean.Shape.ToArray()) [| 16; 4 |] "mean.Shape.ToArray()"
+    Expect.equal (logVar.Shape.ToArray()) [| 16; 4 |] "logVar.Shape.ToArray()"
     let r = Vae.reconstruct vae ps ss images.Value
     let s = Vae.sample vae ps ss 5 Device.Cpu (Key.create 2L)
-    Expect.equal (r.Shape.ToArray()) ([| 16; 1; 28; 28 |]) "r.Shape.ToArray()"
-    Expect.equal (s.Shape.ToArray()) ([| 5; 1; 28; 28 |]) "s.Shape.ToArray()"
+    Expect.equal (r.Shape.ToArray()) [| 16; 1; 28; 28 |] "r.Shape.ToArray()"
+    Expect.equal (s.Shape.ToArray()) [| 5; 1; 28; 28 |] "s.Shape.ToArray()"
 
     for t in [ r; s ] do
         Tensor.toFloatArray t |> Seq.iter (fun v -> Checks.inRange "a value" 0.0 1.0 v)
@@ -88,9 +88,9 @@ let ``the interpolation grid has the corners at the corners and their mean in th
         Tensor.create [ [ 0.0; 0.0 ]; [ 4.0; 0.0 ]; [ 0.0; 8.0 ]; [ 4.0; 8.0 ] ]
 
     let g = Tensor.toFloatArray (Vae.interpolationGrid 3 3 corners)
-    Expect.equal g[0..5] ([| 0.0; 0.0; 2.0; 0.0; 4.0; 0.0 |]) "g[0..5]"
-    Expect.equal g[8..9] ([| 2.0; 4.0 |]) "g[8..9]"
-    Expect.equal g[16..17] ([| 4.0; 8.0 |]) "g[16..17]"
+    Expect.equal g[0..5] [| 0.0; 0.0; 2.0; 0.0; 4.0; 0.0 |] "g[0..5]"
+    Expect.equal g[8..9] [| 2.0; 4.0 |] "g[8..9]"
+    Expect.equal g[16..17] [| 4.0; 8.0 |] "g[16..17]"
 
 /// The tests of this module.
 let tests =
