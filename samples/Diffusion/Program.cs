@@ -6,9 +6,9 @@
 // (DiffusionTrainer.cs). The recipe is samples/scripts/Diffusion.fsx's. Writes the samples, the training curves and
 // the sample check (how a CNN trained on real digits labels the samples).
 //
-// CPU budget: about 300 CPU-s an epoch of 60000 images and 30 CPU-s for 200 samples in 100 steps (2 epochs, the
-// default: 11 CPU-minutes); the first run also trains the check's classifier for 3 epochs (about 75 CPU-s) and keeps
-// it beside --out (mnist-classifier-3ep.safetensors, shared with the F# scripts).
+// CPU budget: about 240 CPU-s an epoch of 60000 images and 25 CPU-s for 200 samples in 100 steps (2 epochs, the
+// default: 9 CPU-minutes, measured 497 CPU-s); the first run also trains the check's classifier for 3 epochs (about
+// 75 CPU-s) and keeps it beside --out (mnist-classifier-3ep.safetensors, shared with the F# scripts).
 //
 //   dotnet run -c Release --project samples/Diffusion -- [--epochs N] [--limit N] [--samples N] [--steps S] [--channels C] [--seed S] [--out DIR] [--device cpu|cuda|cuda-sim]
 // e.g. a quick run:   ... -- --limit 2000 --epochs 1 --samples 16 --steps 20

@@ -55,7 +55,7 @@ public sealed class VaeTrainer : IDisposable
     {
         double n = images.Dims()[0];
         var rec = reconstruction.Compute(logits, images) / n;
-        var kl = ((mean * mean + logVar.Exp() - logVar - 1.0) * 0.5).Sum() / n;
+        var kl = FunctionalNets.Vae.KlDivergence(mean, logVar);
         return (rec + kl, rec, kl);
     }
 
@@ -66,12 +66,11 @@ public sealed class VaeTrainer : IDisposable
     {
         using var scope = Scope.Open();
         int n = images.Dims()[0];
-        var eps = Tensor.Randn(key.FoldIn((int)step), [n, Latent]);
         Tensor rec = null!, kl = null!;
         var (loss, grads) = Gradients.ValueAndGrad(p =>
         {
             var (mean, logVar) = Encode(p.Subtree("encoder"), images);
-            var z = (mean + (logVar * 0.5).Exp() * eps).Reshape([n, Latent, 1, 1]);
+            var z = FunctionalNets.Vae.Reparameterize(mean, logVar, key.FoldIn((int)step)).Reshape([n, Latent, 1, 1]);
             var logits = Decoder.Apply(p.Subtree("decoder"), dState, z, training: true, step: step).Output;
             var elbo = NegativeElbo(images, mean, logVar, logits);
             (rec, kl) = (elbo.Reconstruction.Detach(), elbo.Kl.Detach());
@@ -99,15 +98,8 @@ public sealed class VaeTrainer : IDisposable
     public Tensor Interpolate(Tensor corners, int side)
     {
         using var scope = Scope.Open();
-        var c = Code(corners).Chunk(4);
-        var rows = new List<Tensor>();
-        for (int i = 0; i < side; i++)
-            for (int j = 0; j < side; j++)
-            {
-                double u = j / (side - 1.0), v = i / (side - 1.0);
-                rows.Add(c[0] * ((1 - u) * (1 - v)) + c[1] * (u * (1 - v)) + c[2] * ((1 - u) * v) + c[3] * (u * v));
-            }
-        return scope.Keep(Decode(rows.Cat(dim: 0)));
+        var codes = Code(corners).Reshape([4, Latent]);
+        return scope.Keep(Decode(FunctionalNets.Vae.InterpolationGrid(codes, side, side).Reshape([side * side, Latent, 1, 1])));
     }
 
     /// <summary>Images in [0, 1] decoded from z [N, Latent, 1, 1].</summary>

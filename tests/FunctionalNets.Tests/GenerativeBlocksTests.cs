@@ -4,7 +4,7 @@ using Xunit;
 
 namespace FunctionalNets.Tests;
 
-/// <summary>The C# Ema, UNet and SampleQuality: values by hand, shapes, and the sample check on real digits.</summary>
+/// <summary>The C# Ema, UNet, Vae and SampleQuality: values by hand, shapes, and the sample check on real digits.</summary>
 public class GenerativeBlocksTests
 {
     // A Linear(2 -> 1) net's tree, weight [1, 2] and bias [1], holding the given three values.
@@ -66,6 +66,26 @@ public class GenerativeBlocksTests
         Assert.Contains("[2, 1, 6, 6]", input.Message);
         var foreign = Assert.Throws<ArgumentException>(() => unet.Apply(new UNet(channels: 16).Init(), Tensor.Zeros([2, 1, 8, 8]), Tensor.Zeros([2])));
         Assert.StartsWith("UNet.Apply: parameters", foreign.Message);
+    }
+
+    [Fact]
+    public void The_VAE_pieces_match_the_closed_forms()
+    {
+        // KL of N(m, exp lv) to N(0, 1) per example: -1/2 sum(1 + lv - m^2 - exp lv). Example 1: m = (1, 2), lv = 0:
+        // 2.5; example 2: m = 0, lv = (ln 2, 0): -1/2 (1 + ln 2 - 2) = 0.1534; the mean over the two: 1.3267.
+        var mean = Tensor.OfArray(new[] { 1f, 2f, 0f, 0f }, [2, 2]);
+        var logVar = Tensor.OfArray(new[] { 0f, 0f, (float)Math.Log(2), 0f }, [2, 2]);
+        Assert.Equal((2.5 + -0.5 * (1 + Math.Log(2) - 2)) / 2, Vae.KlDivergence(mean, logVar).ToScalar(), 5);
+        // The sample, standardised, is the key's standard normal draw.
+        var z = Vae.Reparameterize(mean, logVar, Key.Create(4)).ToDoubleArray();
+        var eps = Tensor.Randn(Key.Create(4), [2, 2]).ToDoubleArray();
+        double[] m = [1, 2, 0, 0], sd = [1, 1, Math.Sqrt(2), 1];
+        for (int i = 0; i < 4; i++) Assert.Equal(m[i] + sd[i] * eps[i], z[i], 5);
+        // A 3 x 3 grid: the corners are the four codes, the centre their average, the top middle the top two's.
+        var grid = Vae.InterpolationGrid(Tensor.OfArray(new[] { 0f, 4f, 8f, 12f }, [4, 1]), 3, 3).ToDoubleArray();
+        Assert.Equal([0.0, 2, 4, 4, 6, 8, 8, 10, 12], grid.Select(v => Math.Round(v, 5)));
+        var bad = Assert.Throws<ArgumentException>(() => Vae.InterpolationGrid(Tensor.Zeros([3, 2]), 3, 3));
+        Assert.StartsWith("Vae.InterpolationGrid: corners [3, 2]", bad.Message);
     }
 
     [Fact]
