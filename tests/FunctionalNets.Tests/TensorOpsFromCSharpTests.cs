@@ -321,5 +321,11 @@ public class TensorOpsFromCSharpTests
         Same([0.2], m, 1e-15);
         Same([0.004], v, 1e-15);
         Same([2 / (2 + 1e-8)], update, 1e-12);
+
+        // The same step applied to p = 5 with the negated learning rate 0.5: p' = 5 - 0.5 * update.
+        var (m2, v2, p2) = V(2).AdamApply(V(0), V(0), V(5), 0.9, 0.999, 1e-8, 0.1, 0.001, -0.5);
+        Same([0.2], m2, 1e-15);
+        Same([0.004], v2, 1e-15);
+        Same([5 - 0.5 * 2 / (2 + 1e-8)], p2, 1e-12);
     }
 }
