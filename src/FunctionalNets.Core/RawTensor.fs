@@ -266,6 +266,7 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
         Shape.checkEqual "adamApply" g.Shape p.Shape
         let m1, v1, u = g.AdamStep(m, v, b1, b2, eps, bc1, bc2)
         m1, v1, p.Binary(BinaryKind.Add, u.Binary(BinaryKind.Mul, g.ScalarOf scale))
+
     /// [N; C; ...] viewed as [N; C; L], with the channel dim in the middle, for the batch normalization members.
     static member private ChannelView(op: string, t: RawTensor) =
         let d = t.Shape.Dims

@@ -27,7 +27,7 @@ public class DiffusionSampleTests
             scope.Keep((parameters, optimizerState, average));
         }
         var samples = schedule.Respace(100).Sample(unet.Denoiser(average), [64, 1, 28, 28], Key.Create(7));
-        using var quality = SampleQuality.ForMnist(train, "generative-output/mnist-classifier.safetensors");
+        using var quality = SampleQuality.ForMnist(train, "generative-output/mnist-classifier-3ep.safetensors");
         Console.WriteLine(quality.Score((samples + 1.0) / 2.0));       // confident share, class entropy
     }
 

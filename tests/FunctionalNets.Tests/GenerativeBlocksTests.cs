@@ -110,7 +110,7 @@ public class GenerativeBlocksTests
         try
         {
             // A classifier trained briefly on 2000 digits (about 90% accurate) is enough to tell real digits from a blank.
-            using var quality = SampleQuality.ForMnist(Datasets.Mnist.Train().Take(2000), path);
+            using var quality = SampleQuality.ForMnist(Datasets.Mnist.Train().Take(2000), path, epochs: 1);
             Assert.True(quality.Trained);
             Assert.True(File.Exists(path));
             var test = Datasets.Mnist.Test().Take(200);
