@@ -267,6 +267,29 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
         let m1, v1, u = g.AdamStep(m, v, b1, b2, eps, bc1, bc2)
         m1, v1, p.Binary(BinaryKind.Add, u.Binary(BinaryKind.Mul, g.ScalarOf scale))
 
+    /// Inverted dropout of this tensor: returns y = keep ? x * (1 / (1 - p)) : 0 and the Bool mask keep = u >= p,
+    /// with u drawn from the key exactly as Backend.RandomUniform(key, shape, dtype) draws it and p and 1 / (1 - p)
+    /// rounded to this dtype. Bit for bit the composed uniform, comparison, product and select; backends fuse it into
+    /// one pass. Float32 and Float64; p in [0, 1).
+    abstract Dropout: key: Key * p: float -> RawTensor * RawTensor
+
+    default x.Dropout(key, p) =
+        RawTensor.CheckFloat("dropout", x)
+
+        let keep =
+            x.Backend.RandomUniform(key, x.Shape, x.DType).Compare(CompareKind.Ge, x.ScalarOf p)
+
+        x.Binary(BinaryKind.Mul, x.ScalarOf(1.0 / (1.0 - p))).Where(keep, x.ScalarOf 0.0), keep
+
+    /// With this as the output gradient dy of Dropout and its saved Bool mask: keep ? dy * (1 / (1 - p)) : 0, bit for
+    /// bit the composed select then product.
+    abstract DropoutBackward: keep: RawTensor * p: float -> RawTensor
+
+    default dy.DropoutBackward(keep, p) =
+        RawTensor.CheckFloat("dropoutBackward", dy)
+        Shape.checkEqual "dropoutBackward" dy.Shape keep.Shape
+        dy.Where(keep, dy.ScalarOf 0.0).Binary(BinaryKind.Mul, dy.ScalarOf(1.0 / (1.0 - p)))
+
     /// [N; C; ...] viewed as [N; C; L], with the channel dim in the middle, for the batch normalization members.
     static member private ChannelView(op: string, t: RawTensor) =
         let d = t.Shape.Dims

@@ -113,6 +113,10 @@ type ScopePool() =
 type AdamApply() =
     inherit ExpectoSuite(AdamApplyTests.tests)
 
+[<Xunit.Collection("KernelSettings.MaxThreads")>]
+type Dropout() =
+    inherit ExpectoSuite(DropoutTests.tests)
+
 // Under Expecto's runner the lists above form one sequenced group (testSequencedGroup in their modules): their
 // tests run one at a time, though beside other lists; run them alone with `--filter-test-list`, or `--sequenced`.
 [<EntryPoint>]

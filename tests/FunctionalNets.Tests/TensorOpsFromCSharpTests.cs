@@ -60,6 +60,8 @@ public class TensorOpsFromCSharpTests
 
         var u = Tensor.Rand(Key.Create(1), [1000], DType.Float64).ToDoubleArray();
         Assert.All(u, v => Assert.InRange(v, 0.0, 1.0 - 1e-300));
+        // Inverted dropout keeps exactly the elements whose uniform draw from the same key is >= p.
+        Same(u.Select(v => v >= 0.25 ? 1 / 0.75 : 0.0).ToArray(), Tensor.Ones([1000], DType.Float64).Dropout(0.25, Key.Create(1)));
         var n = Tensor.Randn(Key.Create(2), [4000], DType.Float64).ToDoubleArray();
         Assert.InRange(n.Average(), -0.1, 0.1);
         Assert.InRange(Math.Sqrt(n.Select(v => v * v).Average()), 0.9, 1.1);

@@ -480,6 +480,39 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
 
         mOut :> RawTensor, vOut :> RawTensor, pOut :> RawTensor
 
+    override t.Dropout(key, p) =
+        let y = CpuRawTensor.Alloc(shape, dtype)
+        let keep = CpuRawTensor.Alloc(shape, DType.Bool)
+        let mask = keep.Data :?> bool[]
+
+        match t.Data, y.Data with
+        | (:? (float32[]) as x), (:? (float32[]) as yd) ->
+            FunctionalNets.Kernels.Dropout.Forward(key.K0, key.K1, x, yd, mask, float32 p, float32 (1.0 / (1.0 - p)))
+        | (:? (float[]) as x), (:? (float[]) as yd) ->
+            FunctionalNets.Kernels.Dropout.Forward(key.K0, key.K1, x, yd, mask, p, 1.0 / (1.0 - p))
+        | _ -> invalidOp (sprintf "dropout is defined for float32 and float64 tensors, got %O." dtype)
+
+        y :> RawTensor, keep :> RawTensor
+
+    override t.DropoutBackward(keep, p) =
+        Shape.checkEqual "dropoutBackward" shape keep.Shape
+        let dx = CpuRawTensor.Alloc(shape, dtype)
+
+        match t.Data, CpuRawTensor.Of(keep, "dropoutBackward").Data, dx.Data with
+        | (:? (float32[]) as dy), (:? (bool[]) as mask), (:? (float32[]) as d) ->
+            FunctionalNets.Kernels.Dropout.Backward<float32>(dy, mask, d, float32 (1.0 / (1.0 - p)))
+        | (:? (float[]) as dy), (:? (bool[]) as mask), (:? (float[]) as d) ->
+            FunctionalNets.Kernels.Dropout.Backward<float>(dy, mask, d, 1.0 / (1.0 - p))
+        | _ ->
+            invalidOp (
+                sprintf
+                    "dropoutBackward needs a float32 or float64 gradient and a Bool mask, got %O and %O."
+                    dtype
+                    keep.DType
+            )
+
+        dx :> RawTensor
+
     // ---- convolution primitives ----
     // The kernels validate through ConvGeometry, so the messages are the same from every entry point.
     member private t.ConvGeometry

@@ -136,7 +136,7 @@ public static class Threefry
         }
     }
 
-    private static double Uniform53(uint hi, uint lo) =>
+    internal static double Uniform53(uint hi, uint lo) =>
         (((ulong)(hi >> 5) << 26) | (lo >> 6)) * (1.0 / 9007199254740992.0);
 
     /// <summary>Standard normal floats (Box-Muller in double): elements 2p and 2p+1 come from counter p.</summary>

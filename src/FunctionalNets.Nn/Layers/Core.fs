@@ -126,9 +126,4 @@ type Layers =
                         (sprintf
                             "%s: Train mode needs a key for the mask; pass Ctx.train key (or use Ctx.eval for inference)."
                             name)
-                | Some key ->
-                    let u = Tensor.rand (key, x.Shape.ToArray(), x.DType, x.Device)
-                    // u is uniform on [0, 1), so u >= p keeps an element with probability 1 - p.
-                    let keep = Tensor.ge (u, p)
-                    let zero = Tensor.zeros ([], x.DType, x.Device)
-                    Tensor.where (keep, x * (1.0 / (1.0 - p)), zero))
+                | Some key -> Tensor.dropout (x, p, key))

@@ -87,9 +87,7 @@ module internal TransformerParts =
             match ctx.Key with
             | None ->
                 invalidArg "ctx" (sprintf "%s: Train mode with dropout %g needs a key; pass Ctx.train key." layer p)
-            | Some key ->
-                let u = Tensor.rand (Key.foldIn i key, x.Shape.ToArray(), x.DType, x.Device)
-                Tensor.where (Tensor.ge (u, p), x * (1.0 / (1.0 - p)), Tensor.zeros ([], x.DType, x.Device))
+            | Some key -> Tensor.dropout (x, p, Key.foldIn i key)
         | _ -> x
 
     /// The context of a sub-block: its own key derived from the parent's.

@@ -37,6 +37,7 @@ let ``Conformance: a backend with a wrong fused member fails the suite`` () =
             "RawTensor.GeluTanh", "RawTensor.GeluTanh, RawTensor.GeluTanhBackward"
             "RawTensor.LayerNorm", "RawTensor.LayerNorm, RawTensor.LayerNormBackward"
             "RawTensor.BatchNorm", "RawTensor.BatchNorm, RawTensor.BatchNormBackward"
+            "RawTensor.Dropout", "RawTensor.Dropout, RawTensor.DropoutBackward"
         ] do
         let e =
             Expects.throwsAny<exn> "SuiteProperties.run (faulty (IndexOff m)) check" (fun () ->
@@ -138,6 +139,8 @@ let ``Conformance: the fused members have defaults (virtual, not abstract)`` () 
             "LayerNormBackward"
             "BatchNorm"
             "BatchNormBackward"
+            "Dropout"
+            "DropoutBackward"
             "AttentionSoftmax"
             "AttentionSoftmaxBackward"
             "Attention"
@@ -172,7 +175,7 @@ let ``Required tier: ops on the fused members give the CPU backend's values and 
         let f (x: Tensor) =
             let h = Tensor.geluTanh (Tensor.layerNorm (x, [ 6 ], weight = w))
             let a = Tensor.scaledDotProductAttention (h, h, h, isCausal = true)
-            let p = Tensor.maxPool2d (a, 2)
+            let p = Tensor.maxPool2d (Tensor.dropout (a, 0.3, Key.create 3L), 2)
             Tensor.sum (p * p)
 
         let v, g = Diff.valueAndGrad f x0

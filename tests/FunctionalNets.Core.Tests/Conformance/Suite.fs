@@ -932,6 +932,26 @@ let private fused =
                             )
 
                     [| m; v; p |])))
+        check
+            "RawTensor.Dropout, RawTensor.DropoutBackward"
+            [ "RawTensor.Dropout"; "RawTensor.DropoutBackward" ]
+            (fun b ->
+                let g =
+                    Gens.zip4 (Gens.shape 0 3) Gens.floatType (Gen.elements [ 0.1; 0.5; 0.9 ]) Gens.seed
+
+                // Exact: the contract promises the composed op's bits (same mask, same products).
+                forAll g (fun (s, d, p, seed) ->
+                    let key = Key.create (int64 seed)
+
+                    same b (sprintf "Dropout p %g" p) Exact (fun b ->
+                        let y, keep = (tensor b d Real seed s).Dropout(key, p)
+                        [| y; keep |])
+
+                    let _, keep = (tensor (oracle ()) d Real seed s).Dropout(key, p)
+
+                    same b (sprintf "DropoutBackward p %g" p) Exact (fun b ->
+                        [| (tensor b d Real (seed + 1) s).DropoutBackward(onto b keep, p) |])))
+
         let bnGen =
             gen {
                 let! n = Gens.posDim

@@ -171,6 +171,13 @@ and FullRawTensor(inner: RawTensor, backend: WrappingBackend) =
         let a, b, c = inner.AdamApply(un m, un v, un p, b1, b2, eps, bc1, bc2, scale)
         t.Wrap "AdamApply" a, t.Wrap "AdamApply" b, t.Wrap "AdamApply" c
 
+    override t.Dropout(key, p) =
+        let y, keep = inner.Dropout(key, p)
+        t.Wrap "Dropout" y, t.Wrap "Dropout" keep
+
+    override t.DropoutBackward(keep, p) =
+        t.Wrap "DropoutBackward" (inner.DropoutBackward(RequiredTierRawTensor.Un keep, p))
+
     override t.MaxPool2dBackward(i, s) =
         t.Wrap "MaxPool2dBackward" (inner.MaxPool2dBackward(RequiredTierRawTensor.Un i, s))
 
