@@ -500,9 +500,9 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
 
         match t.Data, CpuRawTensor.Of(keep, "dropoutBackward").Data, dx.Data with
         | (:? (float32[]) as dy), (:? (bool[]) as mask), (:? (float32[]) as d) ->
-            FunctionalNets.Kernels.Dropout.Backward<float32>(dy, mask, d, float32 (1.0 / (1.0 - p)))
+            FunctionalNets.Kernels.Dropout.Backward(dy, mask, d, float32 (1.0 / (1.0 - p)))
         | (:? (float[]) as dy), (:? (bool[]) as mask), (:? (float[]) as d) ->
-            FunctionalNets.Kernels.Dropout.Backward<float>(dy, mask, d, 1.0 / (1.0 - p))
+            FunctionalNets.Kernels.Dropout.Backward(dy, mask, d, 1.0 / (1.0 - p))
         | _ ->
             invalidOp (
                 sprintf

@@ -1,6 +1,7 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace FunctionalNets.Kernels;
 
@@ -47,13 +48,53 @@ public static class Dropout
     }
 
     /// <summary>dx[i] = keep[i] ? dy[i] * scale : 0, the adjoint of <see cref="Forward(uint, uint, float[], float[], bool[], float, float)"/>.</summary>
-    public static void Backward<T>(T[] dy, bool[] keep, T[] dx, T scale) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Backward(float[] dy, bool[] keep, float[] dx, float scale)
     {
         Check(dy.Length, dx.Length, keep.Length, "Backward");
-        Parts(dy.Length, (start, end) =>
+        Parts(dy.Length, (start, end) => BackwardRange(dy, keep, dx, scale, start, end));
+    }
+
+    /// <summary>The float64 form of <see cref="Backward(float[], bool[], float[], float)"/>.</summary>
+    public static void Backward(double[] dy, bool[] keep, double[] dx, double scale)
+    {
+        Check(dy.Length, dx.Length, keep.Length, "Backward");
+        Parts(dy.Length, (start, end) => BackwardRange(dy, keep, dx, scale, start, end));
+    }
+
+    // A select, not dy * scale * keep: a dropped element's gradient is +0 even where dy is negative, infinite or NaN.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BackwardRange(float[] dy, bool[] keep, float[] dx, float scale, int start, int end)
+    {
+        var bytes = MemoryMarshal.Cast<bool, byte>(keep.AsSpan());
+        int i = start;
+        if (Avx2.IsSupported)
         {
-            for (int i = start; i < end; i++) dx[i] = keep[i] ? dy[i] * scale : T.Zero;
-        });
+            var vs = Vector256.Create(scale);
+            for (; i + 16 <= end; i += 8)
+            {
+                // Zero-extend 8 mask bytes to 8 ints; a kept lane is non-zero.
+                var k = ~Vector256.Equals(Avx2.ConvertToVector256Int32(Vector128.Create(bytes.Slice(i, 16))), Vector256<int>.Zero);
+                Vector256.ConditionalSelect(k.AsSingle(), Vector256.Create(dy, i) * vs, Vector256<float>.Zero).CopyTo(dx, i);
+            }
+        }
+        for (; i < end; i++) dx[i] = keep[i] ? dy[i] * scale : 0f;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BackwardRange(double[] dy, bool[] keep, double[] dx, double scale, int start, int end)
+    {
+        var bytes = MemoryMarshal.Cast<bool, byte>(keep.AsSpan());
+        int i = start;
+        if (Avx2.IsSupported)
+        {
+            var vs = Vector256.Create(scale);
+            for (; i + 16 <= end; i += 4)
+            {
+                var k = ~Vector256.Equals(Avx2.ConvertToVector256Int64(Vector128.Create(bytes.Slice(i, 16))), Vector256<long>.Zero);
+                Vector256.ConditionalSelect(k.AsDouble(), Vector256.Create(dy, i) * vs, Vector256<double>.Zero).CopyTo(dx, i);
+            }
+        }
+        for (; i < end; i++) dx[i] = keep[i] ? dy[i] * scale : 0.0;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
