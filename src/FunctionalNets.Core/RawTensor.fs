@@ -292,12 +292,18 @@ type RawTensor(shape: Shape, dtype: DType, device: Device) =
 
     /// [N; C; ...] viewed as [N; C; L], with the channel dim in the middle, for the batch normalization members.
     static member private ChannelView(op: string, t: RawTensor) =
-        let d = t.Shape.Dims
+        let n, c, l = RawTensor.ChannelDims(op, t.Shape)
+        t.Reshape(Shape.Wrap [| n; c; l |])
 
-        if d.Length < 2 || d[0] < 1 || d[1] < 1 || t.Shape.Numel = 0 then
-            invalidArg "x" (sprintf "%s: expected a non-empty input [N; C; ...], got %O." op t.Shape)
+    /// The [N; C; L] sizes of a batch normalization input of this shape (L: the product of the dims after C),
+    /// checked: a non-empty tensor of rank 2 or more, op named in the message. Backends' overrides check with it too.
+    static member internal ChannelDims(op: string, shape: Shape) =
+        let d = shape.Dims
 
-        t.Reshape(Shape.Wrap [| d[0]; d[1]; t.Shape.Numel / (d[0] * d[1]) |])
+        if d.Length < 2 || d[0] < 1 || d[1] < 1 || shape.Numel = 0 then
+            invalidArg "x" (sprintf "%s: expected a non-empty input [N; C; ...], got %O." op shape)
+
+        d[0], d[1], shape.Numel / (d[0] * d[1])
 
     /// Batch normalization with batch statistics (training mode) of this [N; C; ...] tensor over every dim but the
     /// channel dim 1: returns y = (x - mean) / sqrt(var + eps) * weight + bias and the per-channel batch mean and

@@ -940,17 +940,8 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
 
         dx :> RawTensor, dw :> RawTensor, db :> RawTensor
 
-    /// [N; C; L] of a batch normalization input, checked (CheckFloat-style messages name the op).
-    member private _.ChannelDims(op: string) =
-        let d = shape.Dims
-
-        if d.Length < 2 || d[0] < 1 || d[1] < 1 || shape.Numel = 0 then
-            invalidArg "x" (sprintf "%s: expected a non-empty input [N; C; ...], got %O." op shape)
-
-        d[0], d[1], shape.Numel / (d[0] * d[1])
-
     override t.BatchNorm(weight, bias, eps) =
-        let n, c, l = t.ChannelDims "batchNorm"
+        let n, c, l = RawTensor.ChannelDims("batchNorm", shape)
         let y = CpuRawTensor.Alloc(shape, dtype)
         let mean = CpuRawTensor.Alloc(Shape.Wrap [| c |], dtype)
         let var = CpuRawTensor.Alloc(Shape.Wrap [| c |], dtype)
@@ -992,7 +983,7 @@ type CpuRawTensor(storage: CpuStorage, shape: Shape, dtype: DType) =
         y :> RawTensor, mean :> RawTensor, var :> RawTensor
 
     override t.BatchNormBackward(input, mean, var, weight, eps) =
-        let n, c, l = t.ChannelDims "batchNormBackward"
+        let n, c, l = RawTensor.ChannelDims("batchNormBackward", shape)
         Shape.checkEqual "batchNormBackward" shape input.Shape
         let dx = CpuRawTensor.Alloc(shape, dtype)
         let dw = CpuRawTensor.Alloc(Shape.Wrap [| c |], dtype)
