@@ -50,21 +50,7 @@ let run () =
             for _ in 1..3 do
                 both ()
 
-            let proc = Process.GetCurrentProcess()
-            let runs = 15
-            let wall = Array.zeroCreate runs
-            let cpu = Array.zeroCreate runs
-
-            for i in 0 .. runs - 1 do
-                proc.Refresh()
-                let c0 = proc.TotalProcessorTime
-                let sw = Stopwatch.StartNew()
-                both ()
-                wall[i] <- sw.Elapsed.TotalMilliseconds
-                proc.Refresh()
-                cpu[i] <- (proc.TotalProcessorTime - c0).TotalMilliseconds
-
-            let median (xs: float[]) = (Array.sort xs)[xs.Length / 2]
+            let wall, cpu = BenchTiming.medianPerCall both 15
 
             printfn
                 "{\"bench\":\"attention_sdpa\",\"variant\":\"%s\",\"n\":%d,\"heads\":%d,\"l\":%d,\"e\":%d,\"causal\":%b,\"median_ms\":%.2f,\"cpu_ms\":%.2f,\"score_matrix_mb\":%.1f,\"peak_rss_mb\":%.0f}"
@@ -74,7 +60,7 @@ let run () =
                 l
                 e
                 causal
-                (median wall)
-                (median cpu)
+                (wall * 1e3)
+                (cpu * 1e3)
                 (float n * float h * float l * float l * 4.0 / 1e6)
                 (peakMb ())

@@ -23,3 +23,22 @@ let bestOf (f: unit -> unit) (reps: int) (rounds: int) =
         best <- min best (sw.Elapsed.TotalSeconds / float reps)
 
     best
+
+/// Median wall and median process CPU seconds of `calls` timed calls of f, each timed on its own (the caller warms
+/// up first: how long depends on what f runs). The CPU includes the kernel helper threads' share.
+let medianPerCall (f: unit -> unit) (calls: int) =
+    let proc = Process.GetCurrentProcess()
+    let wall = Array.zeroCreate calls
+    let cpu = Array.zeroCreate calls
+
+    for i in 0 .. calls - 1 do
+        proc.Refresh()
+        let c0 = proc.TotalProcessorTime
+        let sw = Stopwatch.StartNew()
+        f ()
+        wall[i] <- sw.Elapsed.TotalSeconds
+        proc.Refresh()
+        cpu[i] <- (proc.TotalProcessorTime - c0).TotalSeconds
+
+    let median (xs: float[]) = (Array.sort xs)[xs.Length / 2]
+    median wall, median cpu

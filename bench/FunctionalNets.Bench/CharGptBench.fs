@@ -36,21 +36,7 @@ let run () =
     for _ in 1..3 do
         step ()
 
-    let proc = Process.GetCurrentProcess()
-    let wall = Array.zeroCreate steps
-    let cpu = Array.zeroCreate steps
-
-    for i in 0 .. steps - 1 do
-        proc.Refresh()
-        let c0 = proc.TotalProcessorTime
-        let sw = Stopwatch.StartNew()
-        step ()
-        wall[i] <- sw.Elapsed.TotalSeconds
-        proc.Refresh()
-        cpu[i] <- (proc.TotalProcessorTime - c0).TotalSeconds
-
-    let median (xs: float[]) = (Array.sort xs)[xs.Length / 2]
-    let stepS = median wall
+    let stepS, cpuS = BenchTiming.medianPerCall step steps
 
     let load =
         try
@@ -65,7 +51,7 @@ let run () =
         vocab
         (stepS * 1e3)
         (float (batch * context) / stepS)
-        (median cpu)
+        cpuS
         load
 
 /// Where a CharGpt training step goes: forward + backward of each stage at the model's shapes (batch 32 x 128
@@ -75,7 +61,6 @@ let run () =
 let profile () =
     let keys = Key.splitN 12 (Key.create 1L)
     let n, t, d, h, vocab = 32, 128, 128, 4, 96
-    let proc = Process.GetCurrentProcess()
 
     let time (label: string) (f: Tensor -> Tensor) (x: Tensor) =
         let both () =
@@ -90,21 +75,8 @@ let profile () =
             both ()
             calls <- calls + 1
 
-        let cpu = Array.zeroCreate 7
-        let wall = Array.zeroCreate 7
-
-        for i in 0..6 do
-            proc.Refresh()
-            let c0 = proc.TotalProcessorTime
-            let sw = Stopwatch.StartNew()
-            both ()
-            wall[i] <- sw.Elapsed.TotalMilliseconds
-            proc.Refresh()
-            cpu[i] <- (proc.TotalProcessorTime - c0).TotalMilliseconds
-
-        let median (xs: float[]) = (Array.sort xs)[xs.Length / 2]
-
-        printfn "{\"stage\":\"%s\",\"cpu_ms\":%.1f,\"wall_ms\":%.1f}" label (median cpu) (median wall)
+        let wall, cpu = BenchTiming.medianPerCall both 7
+        printfn "{\"stage\":\"%s\",\"cpu_ms\":%.1f,\"wall_ms\":%.1f}" label (cpu * 1e3) (wall * 1e3)
 
     let x = Tensor.randn (keys[0], [ n; t; d ])
 

@@ -43,21 +43,7 @@ let run () =
     for _ in 1..2 do
         step ()
 
-    let proc = Process.GetCurrentProcess()
-    let wall = Array.zeroCreate steps
-    let cpu = Array.zeroCreate steps
-
-    for i in 0 .. steps - 1 do
-        proc.Refresh()
-        let c0 = proc.TotalProcessorTime
-        let sw = Stopwatch.StartNew()
-        step ()
-        wall[i] <- sw.Elapsed.TotalSeconds
-        proc.Refresh()
-        cpu[i] <- (proc.TotalProcessorTime - c0).TotalSeconds
-
-    let median (xs: float[]) = (Array.sort xs)[xs.Length / 2]
-    let stepS = median wall
+    let stepS, cpuS = BenchTiming.medianPerCall step steps
     let epochSteps = (50_000 + batch - 1) / batch
 
     printfn
@@ -65,6 +51,6 @@ let run () =
         batch
         steps
         stepS
-        (median cpu)
+        cpuS
         (stepS * float epochSteps)
         (IO.File.ReadAllText("/proc/loadavg").Split(' ')[0])
